@@ -1,0 +1,14 @@
+//! nftvm-compiler: syntax trees → one ruleset IR → bytecode.
+//!
+//! - `types`: nft datatypes (ipv4_addr, inet_service, ct_state, …): parsing symbols and
+//!   literals into values, printing values canonically.
+//! - `proto`: protocol header templates and the meta/ct/… key tables (what nft's proto.c,
+//!   meta.c and ct.c know), shared by evaluation, printing, codegen, iptables lowering and diff.
+//! - `ir`: the canonical ruleset representation every later stage uses.
+//! - `eval`: AST → IR with nft's semantic checks.
+//! - `print`: IR → `nft list ruleset` text, nft JSON, iptables-save.
+//! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
+
+pub mod ir;
+pub mod proto;
+pub mod types;

@@ -1,0 +1,1 @@
+//! Protocol header templates and meta/ct/… key tables.

@@ -1,0 +1,1 @@
+//! nft datatypes: parse symbols and literals into typed values; print them canonically.

@@ -1,0 +1,1 @@
+//! The iptables rule language: lexer, grammar, AST. (Being built: see issue 5.)

@@ -1,0 +1,1 @@
+//! Internet checksums: full computation and incremental update (RFC 1624).

@@ -1,0 +1,1 @@
+//! Connection tracking: tuples, the flow table, per-protocol state machines, timeouts.

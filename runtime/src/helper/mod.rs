@@ -1,0 +1,1 @@
+//! Connection-tracking helpers (FTP): expectations for related data connections.

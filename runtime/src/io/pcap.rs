@@ -1,0 +1,1 @@
+//! Classic libpcap capture files: reading and writing.

@@ -1,0 +1,1 @@
+//! pcapng capture files: reading (with interface names) and writing.
