@@ -54,13 +54,18 @@ impl Diagnostic {
         let start = file.line_col(self.span.start);
         let last = self.span.end.max(self.span.start + 1) - 1;
         let end = file.line_col(last.min(file.text.len().saturating_sub(1) as u32).max(self.span.start));
-        let end_col = if end.line == start.line { end.col } else { file.line_text(start.line).len().max(start.col) };
+        let end_col =
+            if end.line == start.line { end.col } else { file.line_text(start.line).len().max(start.col) };
         let kind = match self.severity {
             Severity::Error => "Error",
             Severity::Warning => "Warning",
         };
         let mut out = String::new();
-        let _ = writeln!(out, "{}:{}:{}-{}: {}: {}", file.name, start.line, start.col, end_col, kind, self.message);
+        let _ = writeln!(
+            out,
+            "{}:{}:{}-{}: {}: {}",
+            file.name, start.line, start.col, end_col, kind, self.message
+        );
         let line = file.line_text(start.line);
         out.push_str(line);
         out.push('\n');
