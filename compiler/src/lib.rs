@@ -10,5 +10,6 @@
 //! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
 
 pub mod ir;
+pub mod iptables;
 pub mod proto;
 pub mod types;
