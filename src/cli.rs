@@ -1,0 +1,66 @@
+//! Command-line plumbing shared by every subcommand: the error type that carries an exit
+//! code, and small helpers over `lexopt`.
+//!
+//! Exit codes follow the contract in the README: 0 success, 1 a negative answer (a ruleset
+//! with errors for `check`, "different" for `diff`), 2 bad usage or an internal error.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// A failed command: what to print on stderr and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    /// Bad command line (exit 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: 2 }
+    }
+
+    /// The command ran and the answer is "no" (exit 1); `message` is already rendered.
+    pub fn negative(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: 1 }
+    }
+
+    /// I/O or other runtime error (exit 2).
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure { message: message.into(), code: 2 }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.code)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<lexopt::Error> for Failure {
+    fn from(e: lexopt::Error) -> Failure {
+        Failure::usage(e.to_string())
+    }
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+/// The value of an option as UTF-8, naming the option in the error.
+pub fn value_str(parser: &mut lexopt::Parser, option: &str) -> Result<String, Failure> {
+    let value = parser.value()?;
+    value.into_string().map_err(|v| Failure::usage(format!("{option}: not valid UTF-8: {v:?}")))
+}
+
+/// Error for an argument the subcommand does not know.
+pub fn unexpected(arg: lexopt::Arg<'_>, command: &str) -> Failure {
+    let what = match arg {
+        lexopt::Arg::Short(c) => format!("option '-{c}'"),
+        lexopt::Arg::Long(l) => format!("option '--{l}'"),
+        lexopt::Arg::Value(v) => format!("argument '{}'", v.to_string_lossy()),
+    };
+    Failure::usage(format!("nftvm {command}: unexpected {what} (try 'nftvm {command} --help')"))
+}
