@@ -6,11 +6,20 @@ use std::ffi::OsString;
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
     let _parser = lexopt::Parser::from_args(args);
     match command {
-        "check" | "list" | "compile" | "iptables-translate" | "ip6tables-translate"
-        | "iptables-restore-translate" | "ip6tables-restore-translate" | "diff" | "eval" | "run"
-        | "conntrack" | "reload" | "bench" | "import-classbench" => {
-            Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
-        }
+        "check"
+        | "list"
+        | "compile"
+        | "iptables-translate"
+        | "ip6tables-translate"
+        | "iptables-restore-translate"
+        | "ip6tables-restore-translate"
+        | "diff"
+        | "eval"
+        | "run"
+        | "conntrack"
+        | "reload"
+        | "bench"
+        | "import-classbench" => Err(Failure::runtime(format!("nftvm {command}: not implemented yet"))),
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
     }
 }
