@@ -122,6 +122,16 @@ impl Tun {
         }
     }
 
+    /// Make the device persistent (`TUNSETPERSIST`): it then outlives its queues, until it is
+    /// deleted (`ip link del`) or its network namespace goes away. Closing a persistent device's
+    /// last queue is cheap, where unregistering a device waits for RCU grace periods (tens of
+    /// milliseconds); a namespace deleted with its devices unregisters them in one batch, in
+    /// the background.
+    pub fn set_persistent(&self, persistent: bool) -> io::Result<()> {
+        sys::set_persist(self.fd.as_fd(), persistent)
+            .map_err(|e| annotate(e, &format!("TUNSETPERSIST {}", self.name)))
+    }
+
     /// Bring the device up (`SIOCSIFFLAGS` with `IFF_UP`).
     pub fn set_up(&self) -> io::Result<()> {
         let sock = config_socket(AddressFamily::Inet)?;
@@ -268,6 +278,22 @@ impl AsRawFd for Tun {
     }
 }
 
+/// Run `f` on a short-lived thread that has joined the network namespace `netns` (an open
+/// `/run/netns/NAME` or `/proc/PID/ns/net`), and return its result. TUN devices opened there
+/// are created in that namespace (a `/dev/net/tun` descriptor belongs to the namespace of the
+/// thread that opened it), and the configuration helpers act there too; the returned [`Tun`]s
+/// keep working from any thread. The caller's own namespace is untouched.
+pub fn in_netns<T: Send>(netns: BorrowedFd<'_>, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            nix::sched::setns(netns, nix::sched::CloneFlags::CLONE_NEWNET)
+                .map_err(|e| annotate(e, "setns"))?;
+            f()
+        });
+        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 /// Several TUN queues served as one [`PacketIo`]: [`IfaceId`]`(i)` is the `i`-th queue given
 /// to [`TunSet::new`]. Received packets are stamped with the wall clock.
 #[derive(Debug)]
@@ -404,6 +430,7 @@ mod sys {
     use super::{IfReq, In6IfReq};
 
     nix::ioctl_readwrite_bad!(tunsetiff, libc::TUNSETIFF, IfReq);
+    nix::ioctl_write_int_bad!(tunsetpersist, libc::TUNSETPERSIST);
     nix::ioctl_readwrite_bad!(siocgifflags, libc::SIOCGIFFLAGS, IfReq);
     nix::ioctl_write_ptr_bad!(siocsifflags, libc::SIOCSIFFLAGS, IfReq);
     nix::ioctl_write_ptr_bad!(siocsifmtu, libc::SIOCSIFMTU, IfReq);
@@ -417,6 +444,13 @@ mod sys {
         // SAFETY: `fd` is an open /dev/net/tun descriptor; TUNSETIFF reads and writes back one
         // `struct ifreq` (40 bytes), which `req` is: an exclusive, initialized reference.
         unsafe { tunsetiff(fd.as_raw_fd(), req) }.map(drop)
+    }
+
+    #[allow(unsafe_code)]
+    pub(super) fn set_persist(fd: BorrowedFd<'_>, persistent: bool) -> nix::Result<()> {
+        // SAFETY: `fd` is an attached /dev/net/tun descriptor; TUNSETPERSIST takes its argument
+        // by value and touches no memory of ours.
+        unsafe { tunsetpersist(fd.as_raw_fd(), libc::c_int::from(persistent)) }.map(drop)
     }
 
     #[allow(unsafe_code)]
@@ -606,6 +640,21 @@ mod tests {
     }
 
     #[test]
+    fn a_persistent_device_outlives_its_queue() {
+        private_netns();
+        let tun = Tun::open("nvpersist").unwrap();
+        tun.set_persistent(true).unwrap();
+        drop(tun);
+        assert!(ip("-d link show dev nvpersist").contains("persist on"));
+        // It can be attached to again, and made transient so that closing removes it.
+        let tun = Tun::open("nvpersist").unwrap();
+        tun.set_persistent(false).unwrap();
+        drop(tun);
+        let gone = Command::new("ip").args(["link", "show", "dev", "nvpersist"]).output().unwrap();
+        assert!(!gone.status.success(), "a transient device outlived its queue");
+    }
+
+    #[test]
     fn configuration_matches_what_ip_reports() {
         private_netns();
         let tun = Tun::open("nvcfg").unwrap();
@@ -664,6 +713,31 @@ mod tests {
         ip(&format!("-n {} link set dev lo up", ns.0));
         tun.send(&icmp_echo_v4([10, 77, 3, 9], [10, 77, 3, 1], 7)).unwrap();
         assert_echo_reply_v4(&next_packet(&tun), [10, 77, 3, 1], [10, 77, 3, 9], 7);
+    }
+
+    #[test]
+    fn devices_opened_in_another_namespace_live_there() {
+        private_netns();
+        let ns = NamedNetns(format!("nftvm-tun-in-{}", std::process::id()));
+        ip(&format!("netns add {}", ns.0));
+        let handle = fs::File::open(format!("/run/netns/{}", ns.0)).unwrap();
+        let tun = in_netns(handle.as_fd(), || {
+            let tun = Tun::open("nvinns")?;
+            tun.quiet_ipv6()?;
+            tun.add_address("10.77.7.1".parse().unwrap(), 24)?;
+            tun.add_address("fd77:7::1".parse().unwrap(), 64)?;
+            tun.set_up()?;
+            tun.wait_ipv6_ready(Duration::from_secs(2))?;
+            Ok(tun)
+        })
+        .unwrap();
+        let here = Command::new("ip").args(["link", "show", "dev", "nvinns"]).output().unwrap();
+        assert!(!here.status.success(), "the device appeared in the caller's namespace");
+        let there = ip(&format!("-n {} -o addr show dev nvinns", ns.0));
+        assert!(there.contains("10.77.7.1/24") && there.contains("fd77:7::1/64"), "{there}");
+        ip(&format!("-n {} link set dev lo up", ns.0));
+        tun.send(&icmp_echo_v4([10, 77, 7, 9], [10, 77, 7, 1], 5)).unwrap();
+        assert_echo_reply_v4(&next_packet(&tun), [10, 77, 7, 1], [10, 77, 7, 9], 5);
     }
 
     #[test]
