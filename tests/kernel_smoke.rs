@@ -7,7 +7,7 @@ mod common;
 use std::time::Instant;
 
 use common::kernel::packets::{self, ACK, SYN};
-use common::kernel::{KernelHost, Netns, addr, kernel_bytecode, sock, without_timeout};
+use common::kernel::{ConntrackSettings, KernelHost, Netns, addr, kernel_bytecode, sock, without_timeout};
 
 /// Run one case and print how long it took (the harness must stay fast; not asserted).
 fn timed<T>(name: &str, case: impl FnOnce() -> T) -> T {
@@ -179,6 +179,61 @@ fn routes_and_tcp_state_through_the_kernel() {
         let other = host.inject("tuna", &packets::tcp(client, sock("192.0.2.80:81"), SYN, 1, 0, b""));
         assert!(other.is_silent(), "{other:?}");
     });
+}
+
+#[test]
+fn mtu_extra_addresses_and_icmp_errors() {
+    timed("mtu_icmp_errors", || {
+        let mut host = KernelHost::builder()
+            .iface("tuna", &["10.0.1.1/24", "10.0.9.1/24", "fd00:1::1/64"])
+            .iface("tunb", &["10.0.2.1/24", "fd00:2::1/64"])
+            .mtu("tunb", 1280)
+            .start();
+        // The second IPv4 address is the host's too.
+        let echo = host.inject("tuna", &packets::icmp_echo(addr("10.0.9.2"), addr("10.0.9.1"), 1, 1));
+        assert_eq!(packets::src(&echo.single().bytes), addr("10.0.9.1"));
+        // Too big for tunb (DF set): "fragmentation needed" / "packet too big" back on tuna.
+        let big = [0u8; 1400];
+        let mut cases = vec![
+            (packets::udp(sock("10.0.1.2:5"), sock("10.0.2.2:6"), &big), (3, 4)),
+            (packets::udp(sock("[fd00:1::2]:5"), sock("[fd00:2::2]:6"), &big), (2, 0)),
+        ];
+        // TTL 1: "time exceeded", every time (the ICMP rate limits are off; by default the
+        // 7th in a row would be suppressed).
+        let expiring = packets::with_ttl(&packets::udp(sock("10.0.1.2:5"), sock("10.0.2.2:6"), b"x"), 1);
+        cases.extend(std::iter::repeat_n((expiring, (11, 0)), 10));
+        let injected: Vec<(&str, Vec<u8>)> = cases.iter().map(|(p, _)| ("tuna", p.clone())).collect();
+        for (out, (_, expected)) in host.inject_all(&injected).iter().zip(&cases) {
+            let error = out.single();
+            assert_eq!(error.iface, "tuna", "{out:?}");
+            let (at, _) = packets::transport(&error.bytes);
+            assert_eq!((error.bytes[at], error.bytes[at + 1]), *expected, "{error:?}");
+            packets::verify_checksums(&error.bytes).unwrap();
+        }
+        assert!(host.collect_for(std::time::Duration::from_millis(20)).is_empty());
+    });
+}
+
+#[test]
+fn conntrack_settings_reach_the_kernel() {
+    const STRICT: &str = "table inet filter {
+        chain forward {
+            type filter hook forward priority filter; policy accept;
+            ct state invalid counter drop
+        }
+    }";
+    // A mid-stream ACK (no handshake seen): picked up with tcp_loose=1, INVALID with 0.
+    let midstream = packets::tcp(sock("10.0.1.2:40000"), sock("10.0.2.2:22"), ACK, 7, 9, b"data");
+    for loose in [true, false] {
+        timed(&format!("tcp_loose_{loose}"), || {
+            let settings = ConntrackSettings { tcp_loose: loose, ..ConntrackSettings::default() };
+            let mut host = KernelHost::router().conntrack(settings).ruleset(STRICT).start();
+            let out = host.inject("tuna", &midstream);
+            assert_eq!(out.is_silent(), !loose, "tcp_loose={loose}: {out:?}");
+            assert_eq!(host.counters()[0].packets, u64::from(!loose));
+            assert_eq!(host.conntrack().len(), usize::from(loose), "{:?}", host.conntrack());
+        });
+    }
 }
 
 #[test]

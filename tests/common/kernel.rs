@@ -1,9 +1,9 @@
 //! The kernel oracle: the real Linux netfilter, run on the same rulesets and packets as nftvm.
 //!
 //! Each [`KernelHost`] is a throwaway network namespace (deleted on drop, also when a test
-//! panics) holding one TUN device per interface of a host model, with forwarding on, a
-//! ruleset loaded by the real `nft -f`, and deterministic settings (see
-//! [`HostBuilder::start`]). Packets written to a TUN descriptor arrive on that interface as
+//! panics) holding one TUN device per interface of a host model (created in it with the
+//! runtime's own `io::tun`), with forwarding on, a ruleset loaded by the real `nft -f`, and
+//! deterministic settings (see [`HostBuilder::start`]). A case typically takes 15–60 ms. Packets written to a TUN descriptor arrive on that interface as
 //! if from the wire; whatever the kernel sends out of any interface is read back and
 //! attributed to the injected packet that caused it.
 //!
@@ -11,7 +11,7 @@
 //! let mut host = KernelHost::router() // tuna 10.0.1.1/24 fd00:1::1/64, tunb 10.0.2.1/24 fd00:2::1/64
 //!     .ruleset("table ip nat { chain post { type nat hook postrouting priority 100; masquerade; } }")
 //!     .start();
-//! let out = host.inject("tuna", &packets::udp("10.0.1.2:1000".parse()?, "10.0.2.2:53".parse()?, b"q"));
+//! let out = host.inject("tuna", &packets::udp(sock("10.0.1.2:1000"), sock("10.0.2.2:53"), b"q"));
 //! assert_eq!(out.single().iface, "tunb");
 //! println!("{:?}", host.conntrack()); // `conntrack -L` lines, with packets=/bytes= (acct is on)
 //! println!("{}", host.ruleset());     // `nft list ruleset`, counters included
@@ -50,13 +50,12 @@
 use std::fmt;
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-use std::os::fd::AsFd;
 
 use nftvm_runtime::io::tun::{Tun, TunSet, in_netns};
 use nftvm_runtime::io::{IfaceId, MAX_PACKET, PacketIo};
@@ -440,7 +439,7 @@ impl fmt::Debug for Emission {
 
 /// What the kernel did with one injected packet: everything it emitted until the output
 /// went quiet.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Outcome {
     /// The interface the packet was injected on.
     pub iface: String,
@@ -448,6 +447,12 @@ pub struct Outcome {
     pub injected: Vec<u8>,
     /// Everything that came out, in order (kernel noise excluded).
     pub emitted: Vec<Emission>,
+}
+
+impl fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "injected on {} {} → emitted {:?}", self.iface, hex(&self.injected), self.emitted)
+    }
 }
 
 impl Outcome {
@@ -661,7 +666,8 @@ pub fn is_kernel_noise(packet: &[u8]) -> bool {
     housekeeping && (multicast_dst || packet[7] == 255)
 }
 
-/// A `conntrack -L` line with its timeout (third field) replaced by `*`, spacing kept.
+/// A `conntrack -L` line (default output format) with its timeout, the third field,
+/// replaced by `*`, spacing kept.
 pub fn without_timeout(line: &str) -> String {
     let mut fields = 0;
     let mut in_field = false;
@@ -834,6 +840,20 @@ pub mod packets {
         icmp.extend_from_slice(&seq.to_be_bytes());
         icmp.extend_from_slice(b"nftvm-oracle");
         ip(src, dst, proto, icmp, Some(2))
+    }
+
+    /// The same packet with another TTL / hop limit (IPv4 header checksum recomputed).
+    pub fn with_ttl(packet: &[u8], ttl: u8) -> Vec<u8> {
+        let mut out = packet.to_vec();
+        if version(packet) == 4 {
+            out[8] = ttl;
+            out[10..12].copy_from_slice(&[0, 0]);
+            let c = fold(sum(&out[..usize::from(out[0] & 0x0f) * 4], 0));
+            out[10..12].copy_from_slice(&c.to_be_bytes());
+        } else {
+            out[7] = ttl;
+        }
+        out
     }
 
     /// The IP version (4 or 6).
