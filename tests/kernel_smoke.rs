@@ -7,7 +7,9 @@ mod common;
 use std::time::Instant;
 
 use common::kernel::packets::{self, ACK, SYN};
-use common::kernel::{ConntrackSettings, KernelHost, Netns, addr, kernel_bytecode, sock, without_timeout};
+use common::kernel::{
+    ConntrackSettings, KernelHost, Netns, addr, kernel_bytecode, sock, try_kernel_bytecode, without_timeout,
+};
 
 /// Run one case and print how long it took (the harness must stay fast; not asserted).
 fn timed<T>(name: &str, case: impl FnOnce() -> T) -> T {
@@ -254,6 +256,12 @@ fn kernel_bytecode_matches_nft_debug_netlink() {
   [ cmp eq reg 1 0x00001600 ]
   [ immediate reg 0 accept ]"
     );
+    let rejected = try_kernel_bytecode(
+        "table ip t { chain c { type filter hook input priority 0; }; }",
+        "tcp dport 70000",
+    );
+    let error = rejected.expect_err("nft accepted a port out of range");
+    assert!(error.contains("Error:"), "{error}");
 }
 
 #[test]

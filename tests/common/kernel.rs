@@ -128,6 +128,12 @@ fn reap_stale_namespaces() {
 /// Run a command to completion (feeding `input` on stdin) and return its stdout; panic with
 /// the command line, status and both outputs if it fails.
 fn run(command: &mut Command, input: Option<&str>) -> String {
+    try_run(command, input).unwrap_or_else(|failure| panic!("kernel oracle: {failure}"))
+}
+
+/// Like [`run`], but a command that exits unsuccessfully is an `Err` describing it (its
+/// stderr first). Failing to start it at all still panics.
+fn try_run(command: &mut Command, input: Option<&str>) -> Result<String, String> {
     let shown = format!("{command:?}");
     command.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -138,15 +144,16 @@ fn run(command: &mut Command, input: Option<&str>) -> String {
     }
     let out = child.wait_with_output().unwrap_or_else(|e| panic!("kernel oracle: waiting for {shown}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "kernel oracle: {shown} failed ({}):\n{}{}\n--- input ---\n{}",
+    if out.status.success() {
+        return Ok(stdout);
+    }
+    Err(format!(
+        "{}\n{shown} failed ({}){}\n--- input ---\n{}",
+        String::from_utf8_lossy(&out.stderr).trim_end(),
         out.status,
-        String::from_utf8_lossy(&out.stderr),
-        stdout,
+        if stdout.is_empty() { String::new() } else { format!("\n--- stdout ---\n{stdout}") },
         input.unwrap_or("")
-    );
-    stdout
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -693,8 +700,16 @@ pub fn without_timeout(line: &str) -> String {
 /// `  [ payload load 2b @ transport header + 2 => reg 1 ]`, after a `family table chain`
 /// line and any anonymous-set lines), in a throwaway namespace where `ruleset_prefix`
 /// (tables, chains, sets) was loaded first. `rule` is either a bare rule, added to the only
-/// chain of the prefix, or a whole `add rule …`/`insert rule …` command.
+/// chain of the prefix, or a whole `add rule …`/`insert rule …` command. Panics if `nft`
+/// rejects the rule; see [`try_kernel_bytecode`].
 pub fn kernel_bytecode(ruleset_prefix: &str, rule: &str) -> String {
+    try_kernel_bytecode(ruleset_prefix, rule)
+        .unwrap_or_else(|error| panic!("kernel oracle: nft rejected {rule:?}: {error}"))
+}
+
+/// [`kernel_bytecode`], with `Err(nft's diagnostics)` when `nft` rejects the rule (the
+/// prefix itself must load).
+pub fn try_kernel_bytecode(ruleset_prefix: &str, rule: &str) -> Result<String, String> {
     let netns = Netns::new();
     netns.nft_load(ruleset_prefix);
     let command = if rule.trim_start().starts_with("add rule") || rule.trim_start().starts_with("insert rule")
@@ -715,8 +730,10 @@ pub fn kernel_bytecode(ruleset_prefix: &str, rule: &str) -> String {
         let field = |key: &str| chain[key].as_str().unwrap_or_default().to_string();
         format!("add rule {} {} {} {rule}", field("family"), field("table"), field("name"))
     };
-    let out = netns.run_with_input("nft", &["--debug=netlink", "-f", "-"], Some(&format!("{command}\n")));
-    out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string()
+    let mut nft = Command::new("ip");
+    nft.args(["netns", "exec", netns.name(), "nft", "--debug=netlink", "-f", "-"]);
+    let out = try_run(&mut nft, Some(&format!("{command}\n")))?;
+    Ok(out.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string())
 }
 
 fn hex(bytes: &[u8]) -> String {
