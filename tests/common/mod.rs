@@ -2,6 +2,8 @@
 //! pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
+pub mod kernel;
+
 use std::path::{Path, PathBuf};
 
 /// The read-only `shared/` directory (peer tests, ClassBench). `NFTVM_SHARED` overrides;
