@@ -210,9 +210,20 @@ impl ProtoCtx {
         }
     }
 
+    /// The guards before an `exthdr` expression: IPv6 extension headers need IPv6 (`meta
+    /// nfproto ipv6` in inet, `meta protocol ip6` in netdev), IPv4 options IPv4; TCP options
+    /// and SCTP chunks get none (the kernel finds them or fails the match).
+    pub fn exthdr_dependencies(&mut self, op: super::exthdr::ExthdrOp) -> Result<Vec<Guard>, DepError> {
+        match op {
+            super::exthdr::ExthdrOp::Ipv6 => self.dependencies(Proto::Ip6),
+            super::exthdr::ExthdrOp::Ipv4 => self.dependencies(Proto::Ip),
+            _ => Ok(Vec::new()),
+        }
+    }
+
     /// The type match an ICMP field needs (`icmp id` → `icmp type { echo-request,
     /// echo-reply }`), unless the context already pins a compatible type.
-    pub fn icmp_guard(field: &'static Field, known_type: Option<u8>) -> Option<Guard> {
+    pub fn icmp_guard(field: &Field, known_type: Option<u8>) -> Option<Guard> {
         let dep = field.icmp_dep?;
         if known_type.is_some_and(|t| dep.types().contains(&t)) {
             return None;

@@ -82,7 +82,7 @@ pub static META_KEYS: &[MetaInfo] = &[
     meta!(OifGroup, "oifgroup", DevGroup, 32, Host, true, true),
     meta!(Cgroup, "cgroup", Integer, 32, Host, true, false),
     meta!(Prandom, "random", Integer, 32, Network, false, false),
-    meta!(Secpath, "ipsec", Boolean, 8, Host, false, false, None, SECPATH_HOOKS, false, &[]),
+    meta!(Secpath, "ipsec", Boolean, 8, Host, false, false, None, SECPATH_HOOKS, false, &["secpath"]),
     meta!(IifKind, "iifkind", IfName, 128, Host, false, false),
     meta!(OifKind, "oifkind", IfName, 128, Host, false, false),
     meta!(BriIifPvid, "ibrpvid", Integer, 16, Host, false, false, BRIDGE, None, false, &[]),

@@ -136,6 +136,18 @@ impl Field {
         (start, end - start)
     }
 
+    /// The load nft uses for `field addr/prefix`: a byte-aligned prefix of a byte-aligned
+    /// field loads only the prefix bytes (`ip saddr 192.168.2.0/24` is a 3-byte load); other
+    /// prefixes load the whole field and mask it.
+    pub fn prefix_load_span(&self, prefix: u32) -> (u32, u32) {
+        let (off, len) = self.load_span();
+        if !self.is_bitfield() && prefix.is_multiple_of(8) && prefix > 0 && prefix <= self.len {
+            (off, prefix / 8)
+        } else {
+            (off, len)
+        }
+    }
+
     /// True if the field does not start and end on byte boundaries.
     pub fn is_bitfield(&self) -> bool {
         !self.offset.is_multiple_of(8) || !self.len.is_multiple_of(8)

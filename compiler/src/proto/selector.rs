@@ -15,7 +15,7 @@ use super::socket::{self, SocketInfo};
 use super::xfrm::{SPNUM_MAX, XfrmDir, XfrmKey};
 use super::{Field, Proto, ipopt, osf, sctp_chunk, tcpopt};
 use crate::types::{ByteOrder, Type};
-use nftvm_vm::keys::{CtDir, Family};
+use nftvm_vm::keys::{CtDir, Family, PayloadBase};
 
 /// What a selector reads.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,6 +44,50 @@ pub enum Selector {
     Hash(HashKind),
     /// `ipsec in|out [spnum N] <key>`.
     Ipsec { dir: XfrmDir, spnum: u32, key: XfrmKey },
+    /// A raw payload `@ll|nh|th|ih,offset,length` (bits); the field is unnamed.
+    Raw { base: PayloadBase, field: Field },
+    /// `tunnel path|id` (metadata of the tunnel a packet arrived on).
+    Tunnel(TunnelKey),
+}
+
+/// `NFT_TUNNEL_*` keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TunnelKey {
+    /// Whether the packet came through a tunnel (boolean).
+    Path = 0,
+    /// The tunnel id (32-bit host order).
+    Id = 1,
+}
+
+impl TunnelKey {
+    pub fn token(self) -> &'static str {
+        match self {
+            TunnelKey::Path => "path",
+            TunnelKey::Id => "id",
+        }
+    }
+}
+
+/// Raw payload bases and the words that name them.
+pub static RAW_BASES: &[(&str, PayloadBase)] = &[
+    ("ll", PayloadBase::Link),
+    ("nh", PayloadBase::Network),
+    ("th", PayloadBase::Transport),
+    ("ih", PayloadBase::Inner),
+];
+
+/// Largest raw payload / raw option, in bits.
+pub const RAW_MAX_BITS: u32 = 128;
+
+/// Parse `@base,offset,len` (`base` None for raw tcp options: `@kind,offset,len`).
+fn parse_raw(word: &str) -> Option<(&str, u32, u32)> {
+    let body = word.strip_prefix('@')?;
+    let mut parts = body.split(',');
+    let (b, off, len) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((b, off.parse().ok()?, len.parse().ok()?))
 }
 
 /// A resolved selector and the number of words it used.
@@ -81,6 +125,9 @@ impl Selector {
             Selector::Osf { .. } => Some(osf::TYPE),
             Selector::Numgen(_) | Selector::Hash(_) => Some(super::misc::RESULT),
             Selector::Ipsec { key, .. } => Some(key.value_type()),
+            Selector::Raw { field, .. } => Some((field.ty, field.len, field.order)),
+            Selector::Tunnel(TunnelKey::Path) => Some((Type::Boolean, 8, ByteOrder::Host)),
+            Selector::Tunnel(TunnelKey::Id) => Some((Type::Integer, 32, ByteOrder::Host)),
         }
     }
 
@@ -104,6 +151,11 @@ impl Selector {
                     ExthdrOp::Ipv6 => "",
                 };
                 let name = if header.name.is_empty() { kind.to_string() } else { header.name.to_string() };
+                if let Some(f) = field
+                    && f.name.is_empty()
+                {
+                    return format!("{head}@{kind},{},{}", f.offset, f.len);
+                }
                 match (field, index) {
                     (Some(f), Some(i)) => format!("{head}{name} {}[{i}]", f.name),
                     (Some(f), None) => format!("{head}{name} {}", f.name),
@@ -132,6 +184,11 @@ impl Selector {
                 let sp = if *spnum != 0 { format!(" spnum {spnum}") } else { String::new() };
                 format!("ipsec {dir}{sp} {}", key.token())
             }
+            Selector::Raw { base, field } => {
+                let b = RAW_BASES.iter().find(|(_, pb)| pb == base).map(|(w, _)| *w).unwrap_or("ll");
+                format!("@{b},{},{}", field.offset, field.len)
+            }
+            Selector::Tunnel(k) => format!("tunnel {}", k.token()),
         }
     }
 }
@@ -185,6 +242,23 @@ pub fn resolve(words: &[&str]) -> Result<Resolved, SelectorError> {
             None => fail(0, "expected a hash"),
         },
         "ipsec" => resolve_ipsec(words),
+        "tunnel" => match words.get(1) {
+            Some(&"path") => ok(Selector::Tunnel(TunnelKey::Path), 2),
+            Some(&"id") => ok(Selector::Tunnel(TunnelKey::Id), 2),
+            _ => fail(1, "expected `path` or `id` after tunnel"),
+        },
+        raw if raw.starts_with('@') => {
+            let Some((b, offset, len)) = parse_raw(raw) else {
+                return fail(0, "expected a raw payload `@base,offset,length`");
+            };
+            let Some(&(_, base)) = RAW_BASES.iter().find(|(w, _)| *w == b) else {
+                return fail(0, format!("unknown payload base `{b}`, expected ll, nh, th or ih"));
+            };
+            if len == 0 || len > RAW_MAX_BITS {
+                return fail(0, format!("raw payload length {len} out of range 1-{RAW_MAX_BITS}"));
+            }
+            ok(Selector::Raw { base, field: Field::new("", Type::XInteger, offset, len) }, 1)
+        }
         "tcp" if words.get(1) == Some(&"option") => resolve_option(words, ExthdrOp::TcpOpt),
         "ip" if words.get(1) == Some(&"option") => resolve_option(words, ExthdrOp::Ipv4),
         "sctp" if words.get(1) == Some(&"chunk") => resolve_option(words, ExthdrOp::Sctp),
@@ -297,6 +371,28 @@ fn resolve_option(words: &[&str], op: ExthdrOp) -> Result<Resolved, SelectorErro
         _ => "dccp option",
     };
     let Some(&w) = words.get(2) else { return fail(2, format!("expected a {what} name")) };
+    if op == ExthdrOp::TcpOpt
+        && let Some((kind, offset, len)) = parse_raw(w)
+    {
+        let kind: u32 = match kind.parse() {
+            Ok(k) if k <= 255 => k,
+            _ => return fail(2, "expected a raw tcp option `@kind,offset,length`"),
+        };
+        if len == 0 || len > RAW_MAX_BITS {
+            return fail(2, format!("raw option length {len} out of range 1-{RAW_MAX_BITS}"));
+        }
+        let field = Field::new("", Type::XInteger, offset, len);
+        return Ok(Resolved {
+            selector: Selector::Exthdr {
+                op,
+                header: &tcpopt::FALLBACK,
+                kind,
+                field: Some(field),
+                index: None,
+            },
+            consumed: 3,
+        });
+    }
     let numeric = crate::types::parse_number(w);
     let header: &'static ExtDesc = match (op, numeric) {
         (ExthdrOp::TcpOpt, Some(n)) if n <= 255 => tcpopt::by_kind(n as u32).unwrap_or(&tcpopt::FALLBACK),
@@ -590,6 +686,21 @@ mod tests {
         assert!(e("ipsec i reqid 1").message.contains("`in` or `out`"));
         assert_eq!(r("numgen inc mod 2").consumed, 2);
         assert_eq!(r("jhash ip saddr mod 2").consumed, 1);
+    }
+
+    #[test]
+    fn raw_payloads_and_tunnel_metadata() {
+        let x = r("@nh,8,8 0xff");
+        assert_eq!(x.consumed, 1);
+        assert_eq!(x.selector.canonical(), "@nh,8,8");
+        assert_eq!(x.selector.value_type(), Some((Type::XInteger, 8, ByteOrder::Network)));
+        assert!(e("@ll,0,0 2").message.contains("out of range"));
+        assert!(e("@xx,0,8 1").message.contains("unknown payload base"));
+        let (ty, bits, order) = r("@th,16,1 2").selector.value_type().unwrap();
+        assert!(ty.parse_as("2", bits, order).is_err());
+        assert_eq!(r("tcp option @255,8,8 255").selector.canonical(), "tcp option @255,8,8");
+        assert_eq!(r("tunnel id 10").selector.canonical(), "tunnel id");
+        assert_eq!(r("meta secpath exists").selector.canonical(), "meta ipsec");
     }
 
     #[test]
