@@ -131,6 +131,16 @@ impl Selector {
         }
     }
 
+    /// The largest value a match may use when it is below what the width allows (`socket
+    /// transparent` is a byte holding 0 or 1); the evaluator reports "Value N exceeds valid
+    /// range 0-MAX".
+    pub fn max_value(&self) -> Option<u128> {
+        match self {
+            Selector::Socket { key, .. } => key.max_value,
+            _ => None,
+        }
+    }
+
     /// The text nft lists for the selector.
     pub fn canonical(&self) -> String {
         match self {
@@ -678,6 +688,7 @@ mod tests {
         assert!(e("fib mark oif lo").message.contains("need either saddr or daddr"));
         assert_eq!(r("socket cgroupv2 level 1 \"x\"").consumed, 4);
         assert_eq!(r("socket transparent 1").consumed, 2);
+        assert_eq!(r("socket transparent 1").selector.max_value(), Some(1));
         assert_eq!(r("osf ttl loose name \"Linux\"").selector.canonical(), "osf ttl loose name");
         assert!(e("osf ttl nottl name").message.contains("loose"));
         assert_eq!(r("ipsec in spnum 2 ip saddr 1.2.3.4").consumed, 6);

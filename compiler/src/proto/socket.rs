@@ -18,8 +18,10 @@ pub struct SocketInfo {
     pub key: SocketKey,
     pub token: &'static str,
     pub ty: Type,
-    /// Width in bits (1: a one-byte register holding 0 or 1).
+    /// Width in bits.
     pub bits: u32,
+    /// Largest value a match may compare with (nft: "Value 2 exceeds valid range 0-1").
+    pub max_value: Option<u128>,
     pub order: ByteOrder,
     /// Takes `level N` after the key.
     pub takes_level: bool,
@@ -30,7 +32,8 @@ pub static SOCKET_KEYS: &[SocketInfo] = &[
         key: SocketKey::Transparent,
         token: "transparent",
         ty: Type::Integer,
-        bits: 1,
+        bits: 8,
+        max_value: Some(1),
         order: ByteOrder::Host,
         takes_level: false,
     },
@@ -39,6 +42,7 @@ pub static SOCKET_KEYS: &[SocketInfo] = &[
         token: "mark",
         ty: Type::Mark,
         bits: 32,
+        max_value: None,
         order: ByteOrder::Host,
         takes_level: false,
     },
@@ -46,7 +50,8 @@ pub static SOCKET_KEYS: &[SocketInfo] = &[
         key: SocketKey::Wildcard,
         token: "wildcard",
         ty: Type::Integer,
-        bits: 1,
+        bits: 8,
+        max_value: Some(1),
         order: ByteOrder::Host,
         takes_level: false,
     },
@@ -55,6 +60,7 @@ pub static SOCKET_KEYS: &[SocketInfo] = &[
         token: "cgroupv2",
         ty: Type::CgroupV2,
         bits: 64,
+        max_value: None,
         order: ByteOrder::Host,
         takes_level: true,
     },
@@ -70,10 +76,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transparent_is_one_bit() {
+    fn transparent_is_a_byte_holding_zero_or_one() {
         let t = by_token("transparent").unwrap();
         assert!(t.ty.parse_as("1", t.bits, t.order).is_ok());
-        assert!(t.ty.parse_as("2", t.bits, t.order).is_err());
+        assert_eq!(t.max_value, Some(1));
         assert!(by_token("cgroupv2").unwrap().takes_level);
     }
 }

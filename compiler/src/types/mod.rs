@@ -288,8 +288,16 @@ static MARK: TypeInfo = TypeInfo {
 };
 static IFINDEX: TypeInfo =
     info!(20, "iface_index", "network interface index", 32, Host, Some(T::Integer), None, F::IfIndex);
-static IFTYPE: TypeInfo =
-    info!(21, "iface_type", "interface type", 16, Host, Some(T::Integer), Some(&symbols::ARPHRD), F::Decimal);
+static IFTYPE: TypeInfo = info!(
+    21,
+    "iface_type",
+    "network interface type",
+    16,
+    Host,
+    Some(T::Integer),
+    Some(&symbols::ARPHRD),
+    F::Decimal
+);
 static REALM: TypeInfo = TypeInfo {
     quote_symbols: true,
     ..info!(22, "realm", "routing realm", 32, Host, Some(T::Integer), Some(&symbols::RT_REALMS), F::Decimal)
