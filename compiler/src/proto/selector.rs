@@ -15,7 +15,7 @@ use super::socket::{self, SocketInfo};
 use super::xfrm::{SPNUM_MAX, XfrmDir, XfrmKey};
 use super::{Field, Proto, ipopt, osf, sctp_chunk, tcpopt};
 use crate::types::{ByteOrder, Type};
-use nftvm_vm::keys::{CtDir, Family, PayloadBase};
+use nftvm_vm::keys::{CtDir, CtKey, Family, PayloadBase};
 
 /// What a selector reads.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +138,23 @@ impl Selector {
         match self {
             Selector::Socket { key, .. } => key.max_value,
             _ => None,
+        }
+    }
+
+    /// The text nft lists once the rule's network protocol is known: `ct original saddr`
+    /// lists as `ct original ip saddr` (ip) or `ct original ip6 saddr` (ip6), `rt nexthop`
+    /// as `rt ip6 nexthop` in ip6.
+    pub fn canonical_in(&self, network: Option<Family>) -> String {
+        match (self, network) {
+            (Selector::Ct { key, dir: Some(d) }, Some(f @ (Family::Ip | Family::Ip6)))
+                if matches!(key.key, CtKey::Src | CtKey::Dst) =>
+            {
+                format!("ct {} {} {}", d.name(), f.name(), key.token)
+            }
+            (Selector::Rt { key, family: None }, Some(Family::Ip6)) if key.needs_nfproto => {
+                format!("rt ip6 {}", key.token)
+            }
+            _ => self.canonical(),
         }
     }
 
@@ -297,10 +314,13 @@ fn resolve_payload(proto: Proto, words: &[&str]) -> Result<Resolved, SelectorErr
     let Some(&w) = words.get(1) else {
         return fail(1, format!("expected a {} field", proto.name()));
     };
-    if desc.inner.is_some()
+    if let Some(inner) = desc.inner
         && let Some(inner_proto) = Proto::from_name(w)
         && inner_proto.desc().inner.is_none()
     {
+        if inner.flags & super::tunnel::INNER_LL == 0 && inner_proto.base() == PayloadBase::Link {
+            return fail(1, format!("{} does not carry a link layer header", proto.name()));
+        }
         let inner =
             resolve_payload(inner_proto, &words[1..]).map_err(|e| SelectorError { word: e.word + 1, ..e })?;
         return Ok(Resolved {
@@ -391,7 +411,7 @@ fn resolve_option(words: &[&str], op: ExthdrOp) -> Result<Resolved, SelectorErro
         if len == 0 || len > RAW_MAX_BITS {
             return fail(2, format!("raw option length {len} out of range 1-{RAW_MAX_BITS}"));
         }
-        let field = Field::new("", Type::XInteger, offset, len);
+        let field = Field::new("", Type::Integer, offset, len);
         return Ok(Resolved {
             selector: Selector::Exthdr {
                 op,
@@ -590,7 +610,7 @@ fn resolve_ipsec(words: &[&str]) -> Result<Resolved, SelectorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nftvm_vm::keys::{CtKey, MetaKey};
+    use nftvm_vm::keys::MetaKey;
 
     fn r(path: &str) -> Resolved {
         let words: Vec<&str> = path.split_whitespace().collect();
@@ -641,6 +661,8 @@ mod tests {
         assert_eq!(r("ct original protocol 17").selector.canonical(), "ct protocol");
         let s = r("ct original saddr 1.2.3.4");
         assert_eq!(s.selector.value_type(), None);
+        assert_eq!(s.selector.canonical_in(Some(Family::Ip)), "ct original ip saddr");
+        assert_eq!(r("rt nexthop fd00::1").selector.canonical_in(Some(Family::Ip6)), "rt ip6 nexthop");
         assert!(e("ct original mark 42").message.contains("does not take a direction"));
         assert!(e("ct both bytes gt 1").message.contains("unknown ct key `both`"));
         assert!(e("ct ip saddr 1.2.3.4").message.contains("needs a direction"));
@@ -722,5 +744,7 @@ mod tests {
         assert_eq!(r("vxlan vni 10").selector.canonical(), "vxlan vni");
         assert_eq!(r("gre ip protocol 1").consumed, 3);
         assert_eq!(r("gre version 0").consumed, 2);
+        assert!(e("gre ether saddr 62:87:4d:d6:19:05").message.contains("link layer"));
+        assert_eq!(r("gretap ether saddr 62:87:4d:d6:19:05").consumed, 3);
     }
 }

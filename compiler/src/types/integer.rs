@@ -52,14 +52,33 @@ pub fn print_hex(value: &Value, width: u8) -> String {
 
 /// A string literal: zero-padded to `bits` (or its own length plus NUL when `bits` is 0).
 pub fn parse_string(text: &str, bits: u32) -> Result<Value, TypeError> {
+    if text.is_empty() {
+        return Err(TypeError::new("Empty string is not allowed"));
+    }
     let len = if bits == 0 { text.len() + 1 } else { (bits / 8) as usize };
     Value::padded_string(text, len)
         .map_err(|_| TypeError::new(format!("String exceeds maximum length of {}", len.saturating_sub(1))))
 }
 
-/// Quoted string up to the first NUL.
+/// Quoted string up to the first NUL; a literal trailing `*` is escaped (`"dummy\*"`) so it
+/// does not read back as a wildcard.
 pub fn print_string(value: &Value) -> String {
-    format!("\"{}\"", value.to_str_lossy())
+    let text = value.to_str_lossy();
+    match text.strip_suffix('*') {
+        Some(head) => format!("\"{head}\\*\""),
+        None => format!("\"{text}\""),
+    }
+}
+
+/// A string match as nft lists it: `"eth*"` for a prefix, `"eth\*"` for a literal star.
+pub fn print_string_match(m: &StringMatch) -> String {
+    match m {
+        StringMatch::Prefix(p) => format!("\"{p}*\""),
+        StringMatch::Exact(e) => match e.strip_suffix('*') {
+            Some(head) => format!("\"{head}\\*\""),
+            None => format!("\"{e}\""),
+        },
+    }
 }
 
 /// How a string literal compares against a string field.
@@ -112,8 +131,12 @@ mod tests {
         assert_eq!(parse_string("lo", 128).unwrap().len(), 16);
         assert_eq!(parse_string("ftp", 0).unwrap().len(), 4);
         assert!(parse_string("12345678901234567", 128).is_err());
+        assert!(parse_string("", 128).is_err());
         assert_eq!(string_match("dummy*"), StringMatch::Prefix("dummy".into()));
         assert_eq!(string_match("dummy\\*"), StringMatch::Exact("dummy*".into()));
         assert_eq!(string_match("dummy0"), StringMatch::Exact("dummy0".into()));
+        assert_eq!(print_string_match(&string_match("dummy*")), "\"dummy*\"");
+        assert_eq!(print_string_match(&string_match("dummy\\*")), "\"dummy\\*\"");
+        assert_eq!(print_string(&parse_string("dummy*", 128).unwrap()), "\"dummy\\*\"");
     }
 }
