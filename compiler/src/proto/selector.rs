@@ -79,6 +79,9 @@ pub static RAW_BASES: &[(&str, PayloadBase)] = &[
 /// Largest raw payload / raw option, in bits.
 pub const RAW_MAX_BITS: u32 = 128;
 
+/// Largest raw payload offset, in bits (64 KiB into the header).
+pub const RAW_MAX_OFFSET: u32 = 0xffff * 8;
+
 /// Parse `@base,offset,len` (`base` None for raw tcp options: `@kind,offset,len`).
 fn parse_raw(word: &str) -> Option<(&str, u32, u32)> {
     let body = word.strip_prefix('@')?;
@@ -87,7 +90,8 @@ fn parse_raw(word: &str) -> Option<(&str, u32, u32)> {
     if parts.next().is_some() {
         return None;
     }
-    Some((b, off.parse().ok()?, len.parse().ok()?))
+    let (off, len): (u32, u32) = (off.parse().ok()?, len.parse().ok()?);
+    (off <= RAW_MAX_OFFSET).then_some((b, off, len))
 }
 
 /// A resolved selector and the number of words it used.
@@ -729,11 +733,36 @@ mod tests {
         assert_eq!(x.selector.value_type(), Some((Type::XInteger, 8, ByteOrder::Network)));
         assert!(e("@ll,0,0 2").message.contains("out of range"));
         assert!(e("@xx,0,8 1").message.contains("unknown payload base"));
+        assert!(e("@nh,4294967295,8 1").message.contains("expected a raw payload"));
         let (ty, bits, order) = r("@th,16,1 2").selector.value_type().unwrap();
         assert!(ty.parse_as("2", bits, order).is_err());
         assert_eq!(r("tcp option @255,8,8 255").selector.canonical(), "tcp option @255,8,8");
         assert_eq!(r("tunnel id 10").selector.canonical(), "tunnel id");
         assert_eq!(r("meta secpath exists").selector.canonical(), "meta ipsec");
+    }
+
+    #[test]
+    fn any_word_sequence_resolves_or_errors() {
+        let vocab = [
+            "ct", "original", "reply", "ip", "ip6", "saddr", "tcp", "option", "sack", "left", "meta", "mark",
+            "fib", ".", "oif", "check", "socket", "cgroupv2", "level", "osf", "ttl", "ipsec", "in", "spnum",
+            "rt", "srh", "sid[99]", "addr", "[1]", "@nh,1,2", "@", "vxlan", "gre", "exthdr", "numgen", "",
+            "tunnel", "sctp", "chunk",
+        ];
+        let mut words = Vec::new();
+        for a in vocab {
+            for b in vocab {
+                for c in ["saddr", "1", "exists", "."] {
+                    words.clear();
+                    words.extend([a, b, c]);
+                    if let Ok(r) = resolve(&words) {
+                        assert!(r.consumed >= 1 && r.consumed <= words.len());
+                        let _ = (r.selector.canonical(), r.selector.value_type());
+                    }
+                }
+            }
+        }
+        assert!(resolve(&[]).is_err());
     }
 
     #[test]

@@ -870,6 +870,67 @@ mod tests {
     }
 
     #[test]
+    fn garbage_never_panics() {
+        let inputs = [
+            "",
+            "-",
+            "0x",
+            "0b",
+            "08",
+            "::",
+            ":::",
+            "[",
+            "]",
+            "1.2.3.4.5",
+            "99999999999999999999999999999999999999999",
+            "0xffffffffffffffffffffffffffffffffffffffff",
+            "1d1d",
+            "ms",
+            "25:61",
+            "9999-99-99",
+            "a:b:c",
+            ":",
+            "@",
+            "*",
+            "\\*",
+            "é",
+            "1:2:3:4:5:6:7:8:9",
+            "0/0",
+            "1-",
+            "root:",
+            "255.255.255.256",
+            "ffff:",
+            "4294967296",
+        ];
+        let mut types: Vec<Type> = REGISTERED.to_vec();
+        types.extend([
+            T::XInteger,
+            T::MptcpSubtype,
+            T::RejectIcmpCode,
+            T::RejectIcmpv6Code,
+            T::RejectIcmpxCode,
+        ]);
+        for t in types {
+            for text in inputs {
+                for (bits, order) in [
+                    (0, ByteOrder::Host),
+                    (1, ByteOrder::Host),
+                    (8, ByteOrder::Network),
+                    (200, ByteOrder::Network),
+                ] {
+                    if let Ok(v) = t.parse_as(text, bits, order) {
+                        let _ = t.print(&v, &PrintOpts::default());
+                        let _ = t.print_flags(&v, ",", &PrintOpts::default());
+                    }
+                }
+                if let Ok(v) = t.parse(text) {
+                    let _ = t.print(&v, &PrintOpts::default());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn parse_as_overrides_width() {
         let v = T::Integer.parse_as("0x1234", 16, ByteOrder::Network).unwrap();
         assert_eq!(v.bytes(), &[0x12, 0x34]);

@@ -158,7 +158,13 @@ pub fn parse_date_at(text: &str, offset: i64) -> Result<u128, TypeError> {
     };
     let (y, mo, d) = (ymd[0], ymd[1], ymd[2]);
     let (h, mi, s) = (hms[0], hms[1], hms.get(2).copied().unwrap_or(0));
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
         return Err(err());
     }
     let secs = days_from_civil(y, mo, d) * SECS_PER_DAY + h * 3600 + mi * 60 + s - offset;
@@ -254,6 +260,8 @@ mod tests {
         assert_eq!(parse_date_at("2019-06-21", 0).unwrap(), 1_561_075_200 * 1_000_000_000);
         assert_eq!(parse_date_at("2019-06-21 17:00", 0).unwrap(), 1_561_136_400 * 1_000_000_000);
         assert!(parse_date_at("2019-13-01", 0).is_err());
+        assert!(parse_date_at("99999999999999999-01-01", 0).is_err());
+        assert!(parse_date_at("99999999999999999999999999999999999999999", 0).is_err());
         assert_eq!(parse_hour_at("17:00", off).unwrap(), 0xd2f0);
         assert_eq!(parse_hour_at("17:00:01", off).unwrap(), 0xd2f1);
         assert_eq!(parse_hour_at("01:00", off).unwrap(), 23 * 3600);
