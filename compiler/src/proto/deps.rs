@@ -182,6 +182,15 @@ impl ProtoCtx {
         self.stacked_ll.iter().map(|p| p.desc().length).sum()
     }
 
+    /// Offset in bits of a link-layer protocol's header: the headers stacked below it (ether
+    /// under a vlan tag is at 0, the tag at 112).
+    pub fn ll_offset_of(&self, proto: Proto) -> u32 {
+        match self.stacked_ll.iter().position(|&p| p == proto) {
+            Some(i) => self.stacked_ll[..i].iter().map(|p| p.desc().length).sum(),
+            None => self.ll_offset(),
+        }
+    }
+
     /// The guards nft inserts before a payload expression of `proto`, updating the context.
     pub fn dependencies(&mut self, proto: Proto) -> Result<Vec<Guard>, DepError> {
         let base = proto.base();
@@ -200,6 +209,7 @@ impl ProtoCtx {
                 Ok(guards)
             }
             Some(cur) if cur == proto => Ok(Vec::new()),
+            Some(_) if base == PayloadBase::Link && self.stacked_ll.contains(&proto) => Ok(Vec::new()),
             Some(cur) if base == PayloadBase::Link => self.resolve_ll(cur, proto),
             Some(cur) => Err(err(format!(
                 "conflicting {} protocols specified: {} vs. {}",
@@ -396,6 +406,15 @@ mod tests {
         ctx.dependencies(Proto::Tcp).unwrap();
         assert!(ctx.dependencies(Proto::Udp).is_err());
         assert!(ctx.dependencies(Proto::Tcp).unwrap().is_empty());
+    }
+
+    #[test]
+    fn stacked_link_layers() {
+        let mut ctx = ProtoCtx::new(Family::Bridge);
+        ctx.dependencies(Proto::Vlan).unwrap();
+        assert_eq!(ctx.ll_offset_of(Proto::Vlan), 112);
+        assert!(ctx.dependencies(Proto::Ether).unwrap().is_empty());
+        assert_eq!(ctx.ll_offset_of(Proto::Ether), 0);
     }
 
     #[test]
