@@ -36,6 +36,7 @@ pub mod udp;
 pub mod udplite;
 pub mod vlan;
 
+pub use build::PacketBuilder;
 pub use error::{ErrorKind, ParseError};
 pub use ip::IpVersion;
 pub use link::LinkType;
