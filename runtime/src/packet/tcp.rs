@@ -558,7 +558,7 @@ mod tests {
         options.emit(&mut out);
         assert_eq!(out, expected);
 
-        let mut segment = vec![0u8; 40];
+        let mut segment = [0u8; 40];
         segment[12] = 0xa0;
         segment[20..].copy_from_slice(&expected);
         let packet = TcpPacket::new_checked(&segment[..]).unwrap();
@@ -567,7 +567,7 @@ mod tests {
 
     #[test]
     fn conntrack_walk_stops_at_silly_options() {
-        let mut segment = vec![0u8; 28];
+        let mut segment = [0u8; 28];
         segment[12] = 0x70;
         segment[20..28].copy_from_slice(&[1, 3, 1, 9, 0, 0, 0, 0]); // WS len 1 is silly
         let packet = TcpPacket::new_checked(&segment[..]).unwrap();
@@ -578,7 +578,7 @@ mod tests {
 
     #[test]
     fn nft_walk_does_not_stop_at_eol() {
-        let mut segment = vec![0u8; 28];
+        let mut segment = [0u8; 28];
         segment[12] = 0x70;
         segment[20..28].copy_from_slice(&[0, 0, 4, 2, 8, 0, 1, 1]);
         let steps: Vec<_> = nft_option_walk(&segment).map(|s| (s.kind, s.offset)).collect();
@@ -587,7 +587,7 @@ mod tests {
 
     #[test]
     fn header_length_checks() {
-        let mut segment = vec![0u8; 20];
+        let mut segment = [0u8; 20];
         segment[12] = 0x40;
         assert!(matches!(
             TcpPacket::new_checked(&segment[..]).unwrap_err().kind,
