@@ -21,7 +21,8 @@ pub const MAX_RECORD_LEN: u32 = 64 * 1024 * 1024;
 /// One captured packet, from pcap or pcapng.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaptureRecord {
-    /// Capture time since the Unix epoch.
+    /// Capture time since the Unix epoch (zero when the file gives none: pcapng simple
+    /// packet blocks).
     pub timestamp: Duration,
     /// Index of the interface in the file (always 0 for pcap).
     pub interface_index: u32,

@@ -295,7 +295,9 @@ impl<R: Read> PcapngReader<R> {
             captured = captured.min(snaplen);
         }
         let data = self.captured(at, body, 4, captured)?;
-        self.record(at, 0, 0, original_len, data)
+        // Simple packet blocks carry no timestamp: report none (zero), not the offset.
+        let record = self.record(at, 0, 0, original_len, data)?;
+        Ok(CaptureRecord { timestamp: Duration::ZERO, ..record })
     }
 
     fn parse_pb(&self, at: u64, body: &[u8]) -> Result<CaptureRecord> {
