@@ -377,3 +377,28 @@ fn payload_write_sctp_recomputes_the_crc() {
     let outside = PayloadWrite { offset: packet.len() - 1, bytes: &[0, 0], ..write };
     assert!(payload_write(&mut packet, &outside, &L4Context::from(&info)).is_err());
 }
+
+#[test]
+fn dccp_ports_and_addresses_like_dccp_manip_pkt() {
+    let mut rng = Rng::new(33);
+    for _ in 0..2_000 {
+        let v6 = rng.chance(50);
+        // A DCCP-Request: ports, data offset 3 (12 bytes), CsCov 0, checksum, type/X, seq.
+        let mut dccp = vec![0u8; 12];
+        dccp[0..4].copy_from_slice(&rng.u32().to_be_bytes());
+        dccp[4] = 3;
+        dccp[8] = 0x01;
+        dccp.extend_from_slice(&rng.bytes_upto(20));
+        let mut packet = PacketBuilder::ip(random_addr(&mut rng, v6), random_addr(&mut rng, v6))
+            .protocol(protocol::DCCP)
+            .payload(&dccp)
+            .build();
+        recompute_checksums(&mut packet);
+        let side = if rng.chance(50) { Side::Source } else { Side::Destination };
+        rewrite::set_port(&mut packet, 0, side, rng.u16()).unwrap();
+        rewrite::set_addr(&mut packet, 0, side, random_addr(&mut rng, v6)).unwrap();
+        let mut expected = packet.clone();
+        recompute_checksums(&mut expected);
+        assert_eq!(packet, expected);
+    }
+}

@@ -332,3 +332,20 @@ fn addresses_are_reported() {
     assert_eq!(info.dst_addr, IpAddr::V4(Ipv4Addr::from(B4)));
     assert_eq!(info.ethertype(), 0x0800);
 }
+
+#[test]
+fn payload_bases_follow_nft_payload_eval() {
+    use nftvm_vm::keys::PayloadBase;
+    let frame = PacketBuilder::ipv4(A4, B4).udp(1, 2).ethernet([0; 6], [0; 6]).build();
+    let info = dissect(&frame, LinkType::Ethernet).unwrap();
+    assert_eq!(info.payload_base(PayloadBase::Link), Some(0));
+    assert_eq!(info.payload_base(PayloadBase::Network), Some(14));
+    assert_eq!(info.payload_base(PayloadBase::Transport), Some(34));
+    assert_eq!(info.payload_base(PayloadBase::Inner), None);
+    // Raw IP (a TUN device): no MAC header, so `ll` loads fail.
+    let info = dissect_ip(&frame[14..]).unwrap();
+    assert_eq!(info.payload_base(PayloadBase::Link), None);
+    // A later fragment: no transport header.
+    let later = PacketBuilder::ipv4(A4, B4).protocol(6).payload(&[0; 8]).fragment(8, false, 1).build();
+    assert_eq!(dissect_ip(&later).unwrap().payload_base(PayloadBase::Transport), None);
+}

@@ -259,6 +259,26 @@ impl PacketInfo {
         (self.l4proto.is_some() && self.fragoff == 0).then_some(self.thoff)
     }
 
+    /// The offset of nf_tables' link-layer payload base (`ll`): the start of the frame when
+    /// it has a real MAC header, else None (the kernel fails loads when the MAC header length
+    /// is 0, as on TUN devices).
+    pub fn link_offset(&self) -> Option<usize> {
+        self.link.filter(|link| link.mac_header).map(|_| 0)
+    }
+
+    /// Where a payload expression with `base` starts loading, as `nft_payload_eval` decides
+    /// (None: the load fails and the rule does not match). Inner/tunnel bases are not
+    /// supported.
+    pub fn payload_base(&self, base: nftvm_vm::keys::PayloadBase) -> Option<usize> {
+        use nftvm_vm::keys::PayloadBase;
+        match base {
+            PayloadBase::Link => self.link_offset(),
+            PayloadBase::Network => Some(self.nhoff),
+            PayloadBase::Transport => self.transport_offset(),
+            PayloadBase::Inner | PayloadBase::Tunnel => None,
+        }
+    }
+
     /// The IP packet's length (`meta len` at the inet hooks, where `skb->len` starts at the
     /// network header).
     pub fn network_len(&self) -> usize {

@@ -15,7 +15,7 @@
 //! * [`decrement_ttl`] is `ip_decrease_ttl` (and the IPv6 hop-limit decrement).
 //!
 //! Kernel facts reproduced here: a zero UDP checksum is left zero (IPv6 too) and a result of
-//! zero is stored as `0xffff`; UDP-Lite always updates; TCP and SCTP update their checksum only
+//! zero is stored as `0xffff`; UDP-Lite always updates; TCP, DCCP and SCTP update their checksum only
 //! when the whole fixed header is inside the packet (a quoted header inside an ICMP error has
 //! only 8 bytes guaranteed) — but then the kernel *does* update them, even inside a quote;
 //! SCTP recomputes the CRC32c over everything from its header to the end of the packet;
@@ -172,14 +172,17 @@ fn l4_manip(
     let port_at = hdroff + if side == Side::Source { 0 } else { 2 };
     let new_addr = target_addr(target, side);
     match target.protocol {
-        protocol::TCP => {
-            // 8 bytes are guaranteed; the checksum only if the whole header is there.
-            let full = packet.len() >= hdroff + 20;
-            writable(packet, hdroff + if full { 20 } else { 8 })?;
+        protocol::TCP | protocol::DCCP => {
+            // 8 bytes are guaranteed; the checksum only if the whole fixed header is there
+            // (TCP: 20 bytes, checksum at 16; DCCP: 12 bytes, checksum at 6).
+            let (header_len, check_field) =
+                if target.protocol == protocol::TCP { (20, super::tcp::CHECKSUM_OFFSET) } else { (12, 6) };
+            let full = packet.len() >= hdroff + header_len;
+            writable(packet, hdroff + if full { header_len } else { 8 })?;
             let (old, new) = (get_u16(packet, port_at), target_port(target, side));
             set_u16(packet, port_at, new);
             if full {
-                let check_at = hdroff + super::tcp::CHECKSUM_OFFSET;
+                let check_at = hdroff + check_field;
                 pseudo_header_update(packet, iphdroff, version, side, new_addr, check_at);
                 set_u16(packet, check_at, checksum::replace16(get_u16(packet, check_at), old, new));
             }

@@ -253,6 +253,7 @@ pub fn recompute_checksums(packet: &mut [u8]) {
     let field = match proto {
         protocol::TCP if end - thoff >= 20 => 16,
         protocol::UDP | protocol::UDPLITE if end - thoff >= 8 => 6,
+        protocol::DCCP if end - thoff >= 12 => 6,
         protocol::ICMP | protocol::ICMPV6 if end - thoff >= 8 => 2,
         protocol::SCTP if end - thoff >= 12 => {
             let crc = checksum::sctp_checksum(&packet[thoff..end], 8);
