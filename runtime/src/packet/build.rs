@@ -62,6 +62,7 @@ enum Network {
         hop_limit: u8,
         traffic_class: u8,
         flow_label: u32,
+        ident: u32,
         ext: Vec<(u8, Vec<u8>)>,
     },
 }
@@ -118,6 +119,7 @@ impl PacketBuilder {
             hop_limit: 64,
             traffic_class: 0,
             flow_label: 0,
+            ident: 0,
             ext: Vec::new(),
         })
     }
@@ -182,10 +184,12 @@ impl PacketBuilder {
         self
     }
 
-    /// IPv4 identification (also the fragment id of [`PacketBuilder::build_fragments`]).
+    /// IPv4 identification; for IPv6 the fragment identification
+    /// [`PacketBuilder::build_fragments`] uses.
     pub fn ident(mut self, value: u16) -> PacketBuilder {
-        if let Network::V4 { ident, .. } = &mut self.network {
-            *ident = value;
+        match &mut self.network {
+            Network::V4 { ident, .. } => *ident = value,
+            Network::V6 { ident, .. } => *ident = u32::from(value),
         }
         self
     }
@@ -609,7 +613,7 @@ impl PacketBuilder {
                 }
                 bytes
             }
-            Network::V6 { src, dst, hop_limit, traffic_class, flow_label, ext } => {
+            Network::V6 { src, dst, hop_limit, traffic_class, flow_label, ext, .. } => {
                 if let Some((offset, _, _)) = fragment {
                     // A single fragment: the fragmentable headers travel in the first one.
                     let (_, after) = ext.split_at(unfragmentable_len(ext));
@@ -655,13 +659,14 @@ impl PacketBuilder {
     /// The packet split into fragments carrying at most `max_data` bytes of the fragmentable
     /// part each (rounded down to a multiple of 8, at least 8), in order, as Linux's
     /// `ip_fragment`/`ip6_fragment` slice it. The transport checksum covers the whole
-    /// datagram. IPv6 fragments take their identification from [`PacketBuilder::ident`].
+    /// datagram. Fragments take their identification from [`PacketBuilder::ident`]. A packet
+    /// whose fragmentable part fits in one piece is not fragmented (one packet, as `build`).
     pub fn build_fragments(&self, max_data: usize) -> Vec<Vec<u8>> {
         let transport = self.transport_bytes();
         let step = (max_data / 8).max(1) * 8;
         let ident = match &self.network {
             Network::V4 { ident, .. } => u32::from(*ident),
-            Network::V6 { .. } => u32::from(self.fragment.map_or(0, |(_, _, id)| id as u16)),
+            Network::V6 { ident, .. } => *ident,
         };
         let data = match &self.network {
             Network::V4 { .. } => transport,
@@ -674,6 +679,9 @@ impl PacketBuilder {
                 bytes
             }
         };
+        if data.len() <= max_data {
+            return vec![self.build()];
+        }
         let mut out = Vec::new();
         let mut offset = 0usize;
         while offset < data.len() || offset == 0 {
