@@ -293,16 +293,22 @@ mod tests {
         assert_eq!(words(&Data::host_u32(4)), "0x00000004");
         assert_eq!(words(&Data::host_uint(1, 2)), "0x0001");
         assert_eq!(words(&Data::host_uint(12_341_234_000_000_000, 8)), "0x002bd849 0x74a8f400");
-        assert_eq!(words(&Data::new(b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", ByteOrder::Network).unwrap()),
-            "0x65746830 0x00000000 0x00000000 0x00000000");
-        assert_eq!(words(&Data::new(&[0xaa, 0xbb, 0xcc, 0xaa, 0xbb, 0xcc], ByteOrder::Network).unwrap()),
-            "0xaabbccaa 0xbbcc");
+        assert_eq!(
+            words(&Data::new(b"eth0\0\0\0\0\0\0\0\0\0\0\0\0", ByteOrder::Network).unwrap()),
+            "0x65746830 0x00000000 0x00000000 0x00000000"
+        );
+        assert_eq!(
+            words(&Data::new(&[0xaa, 0xbb, 0xcc, 0xaa, 0xbb, 0xcc], ByteOrder::Network).unwrap()),
+            "0xaabbccaa 0xbbcc"
+        );
         assert_eq!(words(&Data::new(&[0x0a, 0x8d, 0x0b], ByteOrder::Network).unwrap()), "0x0a8d0b");
     }
 
     #[test]
     fn parse_inverts_print() {
-        for (text, order) in [("0x002bd849 0x74a8f400", ByteOrder::Host), ("0xaabbccaa 0xbbcc", ByteOrder::Network)] {
+        for (text, order) in
+            [("0x002bd849 0x74a8f400", ByteOrder::Host), ("0xaabbccaa 0xbbcc", ByteOrder::Network)]
+        {
             let toks: Vec<&str> = text.split(' ').collect();
             let d = Data::parse_words(&toks, order, true).unwrap();
             assert_eq!(words(&d), text);

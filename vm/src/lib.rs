@@ -20,7 +20,9 @@ pub mod verify;
 
 pub use data::{ByteOrder, Data, Field};
 pub use expr::Expr;
-pub use program::{BaseChain, Chain, ChainId, ChainKind, ObjId, Policy, Program, Rule, SetId, SourceId, Table, TableId};
+pub use program::{
+    BaseChain, Chain, ChainId, ChainKind, ObjId, Policy, Program, Rule, SetId, SourceId, Table, TableId,
+};
 pub use reg::Reg;
 pub use verdict::Verdict;
 pub use verify::{VerifiedProgram, VerifyError, verify};

@@ -22,9 +22,16 @@ pub enum ObjectKind {
     Connlimit(Connlimit),
     Synproxy(Synproxy),
     /// `ct helper "ftp"`: the helper name and the protocol it serves.
-    CtHelper { helper: String, l3proto: u16, l4proto: u8 },
+    CtHelper {
+        helper: String,
+        l3proto: u16,
+        l4proto: u8,
+    },
     /// Any other object type, by `NFT_OBJECT_*` number, with an opaque argument string.
-    Other { type_number: u32, args: String },
+    Other {
+        type_number: u32,
+        args: String,
+    },
 }
 
 impl ObjectKind {

@@ -245,7 +245,8 @@ impl Program {
             .filter_map(|(i, c)| {
                 let base = c.base.as_ref()?;
                 let tf = self.table(c.table)?.family;
-                let fam_ok = tf == family || (tf == Family::Inet && matches!(family, Family::Ip | Family::Ip6));
+                let fam_ok =
+                    tf == family || (tf == Family::Inet && matches!(family, Family::Ip | Family::Ip6));
                 (fam_ok && base.hook == hook).then_some((base.priority, ChainId(i as u32)))
             })
             .collect();

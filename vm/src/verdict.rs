@@ -71,7 +71,12 @@ impl Verdict {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            Verdict::Accept | Verdict::Drop | Verdict::Stolen | Verdict::Queue { .. } | Verdict::Repeat | Verdict::Stop
+            Verdict::Accept
+                | Verdict::Drop
+                | Verdict::Stolen
+                | Verdict::Queue { .. }
+                | Verdict::Repeat
+                | Verdict::Stop
         )
     }
 }

@@ -22,7 +22,10 @@ pub struct Bitwise {
 #[derive(Clone, Debug, PartialEq)]
 pub enum BitwiseOp {
     /// `dst = (src & mask) ^ xor`.
-    MaskXor { mask: Data, xor: Data },
+    MaskXor {
+        mask: Data,
+        xor: Data,
+    },
     /// Shift of each host-order 32-bit word, carrying bits across words.
     Lshift(u32),
     Rshift(u32),

@@ -44,7 +44,9 @@ impl Byteorder {
             _ => return Err(format!("expected `hton(reg` or `ntoh(reg`, found `{t}`")),
         };
         let num = |s: &str, end: char| -> PResult<u8> {
-            s.strip_suffix(end).and_then(|n| n.parse().ok()).ok_or_else(|| format!("bad byteorder operand `{s}`"))
+            s.strip_suffix(end)
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| format!("bad byteorder operand `{s}`"))
         };
         let sreg = Reg(num(c.next()?, ',')?);
         let size = num(c.next()?, ',')?;

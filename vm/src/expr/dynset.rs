@@ -139,15 +139,16 @@ impl Dynset {
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
         let len = e.pkt.len() as u64;
-        let broke = match backend.update(key, data, timeout, self.op == DynsetOp::Update, now, size, &self.exprs) {
-            Some(slots) => element_exprs(&self.exprs, slots, len, now),
-            None => {
-                if !self.invert {
-                    e.regs.brk();
+        let broke =
+            match backend.update(key, data, timeout, self.op == DynsetOp::Update, now, size, &self.exprs) {
+                Some(slots) => element_exprs(&self.exprs, slots, len, now),
+                None => {
+                    if !self.invert {
+                        e.regs.brk();
+                    }
+                    return;
                 }
-                return;
-            }
-        };
+            };
         if broke != self.invert {
             e.regs.brk();
         }

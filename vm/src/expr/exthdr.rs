@@ -35,8 +35,12 @@ pub struct Exthdr {
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum ExthdrAction {
-    Load { dreg: Reg },
-    Write { sreg: Reg },
+    Load {
+        dreg: Reg,
+    },
+    Write {
+        sreg: Reg,
+    },
     /// Replace the TCP option with NOPs.
     Reset,
 }
@@ -247,7 +251,8 @@ fn find_tcp_option(e: &Eval, kind: u8) -> Option<Found> {
     let mut i = 20;
     while i < hdr_len {
         let k = opts[i];
-        let optlen = if k <= 1 { 1 } else { opts.get(i + 1).map_or(1, |l| if *l == 0 { 1 } else { *l as usize }) };
+        let optlen =
+            if k <= 1 { 1 } else { opts.get(i + 1).map_or(1, |l| if *l == 0 { 1 } else { *l as usize }) };
         if k == kind {
             if i + optlen > hdr_len {
                 return None;

@@ -26,9 +26,15 @@ pub mod result {
     pub const ADDRTYPE: u32 = 3;
 }
 
-const FLAG_NAMES: [(u32, &str); 5] =
-    [(flags::SADDR, "saddr"), (flags::DADDR, "daddr"), (flags::MARK, "mark"), (flags::IIF, "iif"), (flags::OIF, "oif")];
-const RESULT_NAMES: [(u32, &str); 3] = [(result::OIF, "oif"), (result::OIFNAME, "oifname"), (result::ADDRTYPE, "type")];
+const FLAG_NAMES: [(u32, &str); 5] = [
+    (flags::SADDR, "saddr"),
+    (flags::DADDR, "daddr"),
+    (flags::MARK, "mark"),
+    (flags::IIF, "iif"),
+    (flags::OIF, "oif"),
+];
+const RESULT_NAMES: [(u32, &str); 3] =
+    [(result::OIF, "oif"), (result::OIFNAME, "oifname"), (result::ADDRTYPE, "type")];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Fib {
@@ -54,7 +60,8 @@ impl Fib {
     }
 
     pub(crate) fn print(&self, _p: &Program, o: &mut String) {
-        let names: Vec<&str> = FLAG_NAMES.iter().filter(|(b, _)| self.flags & b != 0).map(|(_, n)| *n).collect();
+        let names: Vec<&str> =
+            FLAG_NAMES.iter().filter(|(b, _)| self.flags & b != 0).map(|(_, n)| *n).collect();
         let res = RESULT_NAMES.iter().find(|(r, _)| *r == self.result).map_or("unknown", |(_, n)| *n);
         let present = if self.flags & flags::PRESENT != 0 { " present" } else { "" };
         let _ = write!(o, "{} {res}{present} => reg {}", names.join(" . "), self.dreg);
@@ -74,7 +81,11 @@ impl Fib {
             }
         }
         let t = c.next()?;
-        let result = RESULT_NAMES.iter().find(|(_, n)| *n == t).map(|(r, _)| *r).ok_or(format!("unknown fib result `{t}`"))?;
+        let result = RESULT_NAMES
+            .iter()
+            .find(|(_, n)| *n == t)
+            .map(|(r, _)| *r)
+            .ok_or(format!("unknown fib result `{t}`"))?;
         if c.eat("present") {
             f |= flags::PRESENT;
         }
@@ -87,7 +98,9 @@ impl Fib {
     }
 
     pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
-        if self.flags & (flags::SADDR | flags::DADDR) == 0 || self.flags & flags::SADDR & (self.flags >> 1) != 0 {
+        if self.flags & (flags::SADDR | flags::DADDR) == 0
+            || self.flags & flags::SADDR & (self.flags >> 1) != 0
+        {
             return Err("fib needs exactly one of saddr and daddr".into());
         }
         if !(1..=3).contains(&self.result) {

@@ -128,7 +128,7 @@ impl Inner {
             r.tun = Some(off);
             off += self.hdrsize as usize;
             if self.kind == TYPE_GENEVE {
-                let optlen = (*data.get(r.tun? )? & 0x3f) as usize * 4;
+                let optlen = (*data.get(r.tun?)? & 0x3f) as usize * 4;
                 off += optlen;
             }
         }

@@ -47,6 +47,7 @@ impl Log {
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<Log> {
         let mut log = Log::default();
         let raw = c.raw().trim_start();
+        c.rest();
         let rest = if let Some(p) = raw.strip_prefix("prefix ") {
             // The prefix may hold spaces: it ends where the rest parses as the tail.
             let cut = [" group ", " level "]

@@ -135,7 +135,11 @@ impl Expr {
     pub fn line(&self, p: &Program) -> String {
         let mut body = String::new();
         self.print_body(p, &mut body);
-        if body.is_empty() { format!("  [ {} ]", self.name()) } else { format!("  [ {} {body} ]", self.name()) }
+        if body.is_empty() {
+            format!("  [ {} ]", self.name())
+        } else {
+            format!("  [ {} {body} ]", self.name())
+        }
     }
 
     /// Parses `[ name body ]` (surrounding whitespace allowed).

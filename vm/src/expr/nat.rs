@@ -55,7 +55,15 @@ impl Nat {
         };
         let f = c.next()?;
         let family = Family::from_name(f).ok_or_else(|| format!("unknown family `{f}`"))?;
-        let mut n = Nat { kind, family, addr_min: None, addr_max: None, proto_min: None, proto_max: None, flags: None };
+        let mut n = Nat {
+            kind,
+            family,
+            addr_min: None,
+            addr_max: None,
+            proto_min: None,
+            proto_max: None,
+            flags: None,
+        };
         let regs = parse_regs(c, a, &["addr_min", "addr_max", "proto_min", "proto_max"])?;
         [n.addr_min, n.addr_max, n.proto_min, n.proto_max] = [regs[0], regs[1], regs[2], regs[3]];
         n.flags = parse_flags(c)?;
@@ -80,7 +88,8 @@ impl Nat {
     pub(crate) fn eval(&self, e: &mut Eval) {
         let alen = addr_len(self.family);
         let addr = |r: Option<Reg>| r.and_then(|r| e.regs.get(r, alen));
-        let port = |r: Option<Reg>| r.and_then(|r| e.regs.get(r, 2)).map(|b| u16::from_be_bytes([b[0], b[1]]));
+        let port =
+            |r: Option<Reg>| r.and_then(|r| e.regs.get(r, 2)).map(|b| u16::from_be_bytes([b[0], b[1]]));
         let mut amin = [0u8; 16];
         let mut amax = [0u8; 16];
         let has_min = copy_opt(addr(self.addr_min), &mut amin);

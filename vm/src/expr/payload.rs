@@ -67,7 +67,12 @@ impl Payload {
                 c.expect("csum_flags")?;
                 let csum_flags = c.hex()? as u32;
                 a.consume(sreg, ByteOrder::Network);
-                Ok(Payload { base, offset, len, op: PayloadOp::Write { sreg, csum_type, csum_offset, csum_flags } })
+                Ok(Payload {
+                    base,
+                    offset,
+                    len,
+                    op: PayloadOp::Write { sreg, csum_type, csum_offset, csum_flags },
+                })
             }
             t => Err(format!("expected `load` or `write`, found `{t}`")),
         }

@@ -32,7 +32,11 @@ impl Reject {
         if self.kind > 2 {
             return Err(format!("unknown reject type {}", self.kind));
         }
-        c.require_base(&[], &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Ingress], "reject")
+        c.require_base(
+            &[],
+            &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Output, Hook::Ingress],
+            "reject",
+        )
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {

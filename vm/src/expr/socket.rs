@@ -9,8 +9,12 @@ use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
 use crate::verify::Check;
 use std::fmt::Write;
 
-pub const KEYS: [KeyInfo; 4] =
-    [key(0, "transparent", 1, Host), key(1, "mark", 4, Host), key(2, "wildcard", 1, Host), key(3, "cgroupv2", 8, Host)];
+pub const KEYS: [KeyInfo; 4] = [
+    key(0, "transparent", 1, Host),
+    key(1, "mark", 4, Host),
+    key(2, "wildcard", 1, Host),
+    key(3, "cgroupv2", 8, Host),
+];
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Socket {
@@ -44,7 +48,9 @@ impl Socket {
     pub(crate) fn eval(&self, e: &mut Eval) {
         let Some(k) = by_num(&KEYS, self.key) else { return e.brk() };
         let mut buf = [0u8; 8];
-        if !e.env.socket_get(self.key, self.level, &mut buf[..k.len]) || !e.regs.store(self.dreg, &buf[..k.len]) {
+        if !e.env.socket_get(self.key, self.level, &mut buf[..k.len])
+            || !e.regs.store(self.dreg, &buf[..k.len])
+        {
             e.brk();
         }
     }

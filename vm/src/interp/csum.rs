@@ -74,9 +74,7 @@ mod tests {
     #[test]
     fn incremental_update_matches_full_recompute() {
         // IPv4 header with checksum at 10.
-        let mut h = [
-            0x45u8, 0, 0, 0x54, 0, 0, 0x40, 0, 0x40, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-        ];
+        let mut h = [0x45u8, 0, 0, 0x54, 0, 0, 0x40, 0, 0x40, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
         let full = fold(partial(&h));
         h[10..12].copy_from_slice(&full.to_be_bytes());
         assert_eq!(fold(partial(&h)), 0);

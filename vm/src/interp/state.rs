@@ -15,12 +15,24 @@ use crate::set::SetBackend;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Slot {
     None,
-    Counter { packets: u64, bytes: u64 },
+    Counter {
+        packets: u64,
+        bytes: u64,
+    },
     /// Token bucket: tokens (nanoseconds of credit) and when it was last refilled.
-    Limit { tokens: u64, last: u64 },
-    Quota { consumed: u64 },
-    Numgen { counter: u32 },
-    Last { at: Option<u64> },
+    Limit {
+        tokens: u64,
+        last: u64,
+    },
+    Quota {
+        consumed: u64,
+    },
+    Numgen {
+        counter: u32,
+    },
+    Last {
+        at: Option<u64>,
+    },
 }
 
 /// All mutable state of a loaded program.
@@ -76,7 +88,9 @@ fn collect_slots(e: &Expr, now: u64, slots: &mut Vec<Slot>) {
         Expr::Limit(l) => slots.push(limit_slot(l, now)),
         Expr::Quota(q) => slots.push(Slot::Quota { consumed: q.consumed }),
         Expr::Numgen(n) => slots.push(Slot::Numgen { counter: n.modulus.wrapping_sub(1) }),
-        Expr::Last(l) => slots.push(Slot::Last { at: l.msecs.map(|ms| now.saturating_sub(ms.saturating_mul(1_000_000))) }),
+        Expr::Last(l) => {
+            slots.push(Slot::Last { at: l.msecs.map(|ms| now.saturating_sub(ms.saturating_mul(1_000_000))) })
+        }
         Expr::Connlimit(_) => slots.push(Slot::None),
         Expr::Inner(i) => collect_slots(&i.expr, now, slots),
         _ => {}

@@ -70,7 +70,12 @@ mod tests {
 
     #[test]
     fn every_field_within_its_range() {
-        let mut set = Set::new("s", TableId(0), 0x87, vec![Field::new(4, ByteOrder::Network), Field::new(2, ByteOrder::Network)]);
+        let mut set = Set::new(
+            "s",
+            TableId(0),
+            0x87,
+            vec![Field::new(4, ByteOrder::Network), Field::new(2, ByteOrder::Network)],
+        );
         // 10.0.0.0-10.255.255.255 . 10-23
         let mut e = Element::new(Data::new(&[10, 0, 0, 0, 0, 10, 0, 0], ByteOrder::Network).unwrap());
         e.key_end = Data::new(&[10, 255, 255, 255, 0, 23, 0, 0], ByteOrder::Network);

@@ -15,7 +15,7 @@ pub mod prefix;
 
 pub use backend::{Found, SetBackend};
 
-use crate::data::{fields_len, Data, Field};
+use crate::data::{Data, Field, fields_len};
 use crate::program::{ObjId, TableId};
 use crate::verdict::Verdict;
 

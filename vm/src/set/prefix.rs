@@ -93,7 +93,12 @@ mod tests {
     #[test]
     fn longest_prefix_match() {
         // 10.0.0.0/8 and 192.168.1.0/24
-        let e = [el([10, 0, 0, 0], false), el([11, 0, 0, 0], true), el([192, 168, 1, 0], false), el([192, 168, 2, 0], true)];
+        let e = [
+            el([10, 0, 0, 0], false),
+            el([11, 0, 0, 0], true),
+            el([192, 168, 1, 0], false),
+            el([192, 168, 2, 0], true),
+        ];
         let refs: Vec<&Element> = e.iter().collect();
         let iv = IntervalSet::build(&refs, 0);
         let p = PrefixSet::from_intervals(&iv, 4).expect("all prefixes");

@@ -8,8 +8,8 @@ use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule, SetId, SourceId};
 use crate::set::Set;
 use crate::text::asm::{Asm, Fix};
-use crate::text::elements::{self, Decl};
 use crate::text::cursor::PResult;
+use crate::text::elements::{self, Decl};
 
 /// How one anonymous set of a block was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,15 +17,16 @@ pub struct AnonLines {
     pub set: SetId,
     /// The declaration line was present (absent in a few hand-edited `.payload` blocks).
     pub decl: bool,
-    /// The `NAME TABLE 0` element header line was present.
-    pub elem_header: bool,
+    /// The element header line (`NAME TABLE 0`) as written, if present. It carries no
+    /// information (nft prints the element message's set with flags 0).
+    pub elem_header: Option<String>,
 }
 
 /// The pieces of a rule block before they are resolved.
 #[derive(Debug, Default)]
 pub struct RawBlock<'a> {
     pub comment: Option<String>,
-    pub sets: Vec<(Option<Decl>, bool, Vec<&'a str>)>,
+    pub sets: Vec<(Option<Decl>, Option<String>, Vec<&'a str>)>,
     pub header: Option<Vec<String>>,
     pub exprs: Vec<&'a str>,
 }
@@ -43,7 +44,7 @@ pub fn split<'a>(lines: &[&'a str]) -> PResult<RawBlock<'a>> {
         } else if line.starts_with('\t') || t.starts_with("element ") {
             match b.sets.last_mut() {
                 Some(s) => s.2.push(line),
-                None => b.sets.push((None, false, vec![line])),
+                None => b.sets.push((None, None, vec![line])),
             }
         } else if t.starts_with('[') {
             b.exprs.push(line);
@@ -57,15 +58,16 @@ pub fn split<'a>(lines: &[&'a str]) -> PResult<RawBlock<'a>> {
                 b.header = Some(toks.iter().map(|s| s.to_string()).collect());
                 continue;
             }
-            let d = elements::parse_decl(t)?;
+            let parsed = elements::parse_decl(t);
             if let Some(last) = b.sets.last_mut() {
-                let same = last.0.as_ref().is_some_and(|p| p.name == d.name && p.table == d.table);
-                if same && !last.1 && last.2.is_empty() && toks.len() == 3 && toks[2] == "0" {
-                    last.1 = true;
+                let same = last.0.as_ref().is_some_and(|p| Some(&p.name.as_str()) == toks.first());
+                let header_like = toks.len() == 3 && (toks[2] == "0" || parsed.is_err());
+                if same && last.1.is_none() && last.2.is_empty() && header_like {
+                    last.1 = Some(toks.join(" "));
                     continue;
                 }
             }
-            b.sets.push((Some(d), false, Vec::new()));
+            b.sets.push((Some(parsed?), None, Vec::new()));
         }
     }
     Ok(b)
@@ -86,7 +88,14 @@ pub fn resolve(
     let mut anon = Vec::new();
     for (decl, elem_header, _) in &raw.sets {
         let name = decl.as_ref().map_or("__set%d", |d| d.name.as_str());
-        let mut set = Set::new(name, table, decl.as_ref().map_or(0, |d| d.flags), Vec::new());
+        // A declaration may name another table than the rule's header (hand-edited files).
+        let set_table = match decl {
+            Some(d) if prog.table(table).is_some_and(|t| t.name != d.table) => {
+                prog.add_table(family, &d.table)
+            }
+            _ => table,
+        };
+        let mut set = Set::new(name, set_table, decl.as_ref().map_or(0, |d| d.flags), Vec::new());
         if let Some(d) = decl {
             set.timeout_ms = d.timeout_ms;
             set.gc_interval_ms = d.gc_interval_ms;
@@ -95,7 +104,7 @@ pub fn resolve(
         }
         let id = prog.add_set(set);
         anon.push(id);
-        lines_info.push(AnonLines { set: id, decl: decl.is_some(), elem_header: *elem_header });
+        lines_info.push(AnonLines { set: id, decl: decl.is_some(), elem_header: elem_header.clone() });
     }
     let mut a = Asm::new(prog, table, family, lenient);
     a.anon = anon.clone();
@@ -173,7 +182,10 @@ pub fn print(
                 .map(|set| AnonLines {
                     set,
                     decl: true,
-                    elem_header: p.set(set).is_some_and(|s| !s.elements.is_empty()),
+                    elem_header: p.set(set).filter(|s| !s.elements.is_empty()).map(|s| {
+                        let table = p.table(s.table).map_or("?", |t| t.name.as_str());
+                        format!("{} {table} 0", s.name)
+                    }),
                 })
                 .collect();
             &default_sets
@@ -185,9 +197,9 @@ pub fn print(
             out.push_str(&elements::decl_line(p, s));
             out.push('\n');
         }
-        if al.elem_header {
-            let table = p.table(s.table).map_or("?", |t| t.name.as_str());
-            out.push_str(&format!("{} {table} 0\n", s.name));
+        if let Some(h) = &al.elem_header {
+            out.push_str(h);
+            out.push('\n');
         }
         if !s.elements.is_empty() {
             out.push_str(&elements::elements_line(p, s));

@@ -117,7 +117,8 @@ pub fn element_text(p: &Program, s: &Set, e: &Element) -> String {
 /// without fields are taken from the first element.
 pub fn parse_elements(line: &str, set_id: crate::program::SetId, a: &mut Asm) -> PResult<()> {
     for item in line.split('\t').map(str::trim).filter(|s| !s.is_empty()) {
-        let text = item.strip_prefix("element").ok_or_else(|| format!("expected `element`, found `{item}`"))?;
+        let text =
+            item.strip_prefix("element").ok_or_else(|| format!("expected `element`, found `{item}`"))?;
         let e = parse_element(text, set_id, a)?;
         if let Some(s) = a.prog.sets.get_mut(set_id.index()) {
             s.elements.push(e);
@@ -127,7 +128,8 @@ pub fn parse_elements(line: &str, set_id: crate::program::SetId, a: &mut Asm) ->
 }
 
 fn is_value_token(t: &str) -> bool {
-    t == "." || (!t.is_empty() && t.len() % 2 == 0 && t.len() <= 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    t == "."
+        || (!t.is_empty() && t.len() % 2 == 0 && t.len() <= 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn parse_element(text: &str, set_id: crate::program::SetId, a: &mut Asm) -> PResult<Element> {
@@ -171,7 +173,11 @@ fn parse_element(text: &str, set_id: crate::program::SetId, a: &mut Asm) -> PRes
             }
             let chain = a.chain_ref(toks.get(i + 2).ok_or("jump target missing")?)?;
             i += 3;
-            e.data = Some(ElemData::Verdict(if first == "jump" { Verdict::Jump(chain) } else { Verdict::Goto(chain) }));
+            e.data = Some(ElemData::Verdict(if first == "jump" {
+                Verdict::Jump(chain)
+            } else {
+                Verdict::Goto(chain)
+            }));
         } else if is_value_token(first) && !first.contains('.') {
             let set = a.prog.sets.get(set_id.index()).ok_or("missing set")?;
             let orders: Vec<ByteOrder> = set.data_fields().iter().map(|f| f.order).collect();
@@ -219,7 +225,11 @@ fn parse_element(text: &str, set_id: crate::program::SetId, a: &mut Asm) -> PRes
         match (&e.data, &s.data) {
             (Some(ElemData::Verdict(_)), SetData::None) => s.data = SetData::Verdict,
             (Some(ElemData::Value(_)), SetData::None) => {
-                let fields = data_fields.unwrap_or_default().iter().map(|l| Field::new(*l, ByteOrder::Network)).collect();
+                let fields = data_fields
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|l| Field::new(*l, ByteOrder::Network))
+                    .collect();
                 s.data = SetData::Value { data_type: 0, fields };
             }
             (Some(ElemData::Object(_)), SetData::None) => s.data = SetData::Object { obj_type: 0 },

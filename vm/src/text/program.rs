@@ -243,7 +243,9 @@ pub fn disassemble(p: &Program) -> String {
     for t in &p.tables {
         let _ = writeln!(o, "table {} {}", t.family, t.name);
     }
-    let tname = |id: TableId| p.table(id).map_or(("?".to_string(), "?".to_string()), |t| (t.family.to_string(), t.name.clone()));
+    let tname = |id: TableId| {
+        p.table(id).map_or(("?".to_string(), "?".to_string()), |t| (t.family.to_string(), t.name.clone()))
+    };
     for c in &p.chains {
         let (f, t) = tname(c.table);
         let _ = write!(o, "chain {f} {t} {}", c.name);

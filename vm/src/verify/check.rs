@@ -67,7 +67,8 @@ impl<'p> Check<'p> {
     /// A verdict's jump/goto target must exist, be in the same table and not be a base chain.
     pub fn verdict(&self, v: Verdict) -> Result<(), String> {
         let Some(target) = v.target() else { return Ok(()) };
-        let t = self.prog.chain(target).ok_or_else(|| format!("{} to missing chain #{}", v.name(), target.0))?;
+        let t =
+            self.prog.chain(target).ok_or_else(|| format!("{} to missing chain #{}", v.name(), target.0))?;
         let own = self.prog.chain(self.chain).map(|c| c.table);
         if own != Some(t.table) {
             return Err(format!("{} to chain `{}` of another table", v.name(), t.name));

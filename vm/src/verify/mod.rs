@@ -106,13 +106,20 @@ pub fn verify(mut prog: Program) -> Result<VerifiedProgram, VerifyError> {
 
 fn verify_sets(p: &Program) -> Result<(), VerifyError> {
     for s in &p.sets {
-        let err = |message: String| VerifyError { place: format!("set {}", s.name), rule: None, expr: None, message };
+        let err = |message: String| VerifyError {
+            place: format!("set {}", s.name),
+            rule: None,
+            expr: None,
+            message,
+        };
         if p.table(s.table).is_none() {
             return Err(err("belongs to a missing table".into()));
         }
         let (klen, dlen) = (s.key_len(), s.data_len());
         if klen > crate::reg::DATA_BYTES || dlen > crate::reg::DATA_BYTES {
-            return Err(err(format!("key ({klen} bytes) or data ({dlen} bytes) longer than the register file")));
+            return Err(err(format!(
+                "key ({klen} bytes) or data ({dlen} bytes) longer than the register file"
+            )));
         }
         for (i, e) in s.elements.iter().enumerate() {
             if e.is_catchall() {
