@@ -31,7 +31,7 @@ pub struct RuleRef {
     pub source: SourceId,
 }
 
-/// One trace entry: a rule whose statements applied, and the verdict it set (if any).
+/// One trace entry: a rule that ran to its end (matched), and the verdict it set (if any).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TraceEntry {
     pub rule: RuleRef,
@@ -45,7 +45,7 @@ pub struct RunResult {
     pub verdict: Verdict,
     /// The rule that decided it; `None` when the chain's policy did.
     pub decided_by: Option<RuleRef>,
-    /// Rules whose verdict or statements applied, in order.
+    /// Rules that matched (ran to their end or set a verdict), in order.
     pub trace: Vec<TraceEntry>,
     /// The register file at the end (for tests and the JIT's differential checks).
     pub regs: Regs,
@@ -74,22 +74,17 @@ pub fn run_chain(
         let mut decided: Option<(usize, Verdict)> = None;
         while let Some(rule) = rules.get(rule_idx) {
             e.regs.verdict = Verdict::Continue;
-            let mut statement = false;
             for ex in &rule.exprs {
                 ex.eval(&mut e);
                 if e.regs.verdict != Verdict::Continue {
                     break;
                 }
-                statement |= ex.is_statement();
             }
             let rref = RuleRef { chain: cur, rule: rule_idx, source: rule.source };
             match e.regs.verdict {
                 Verdict::Break => {}
-                Verdict::Continue => {
-                    if statement {
-                        trace.push(TraceEntry { rule: rref, verdict: None });
-                    }
-                }
+                // As the kernel traces NFT_CONTINUE: every rule that ran to its end.
+                Verdict::Continue => trace.push(TraceEntry { rule: rref, verdict: None }),
                 v => {
                     trace.push(TraceEntry { rule: rref, verdict: Some(v) });
                     decided = Some((rule_idx, v));
