@@ -18,6 +18,7 @@
 //! expect packet 4500…            packet bytes after the run
 //! expect effect nat snat ip addr 0a000001-0a000001 port 0050-0050 flags 0x0
 //! expect effects none            no side effect requests
+//! expect slot 0 counter 1 40      state of a stateful expression/object slot
 //! ```
 
 use nftvm_vm::data::{ByteOrder, Data};
@@ -178,6 +179,7 @@ impl Env for TestEnv {
 /// The outcome an engine reports for one run.
 struct Outcome {
     result: interp::RunResult,
+    slots: Vec<interp::Slot>,
     packet: Vec<u8>,
     effects: Vec<String>,
 }
@@ -206,7 +208,7 @@ fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Re
         hook,
     };
     let result = interp::run_chain(prog, state, chain, &mut pkt, &mut env);
-    Ok(Outcome { result, packet: bytes[nh..].to_vec(), effects: env.effects })
+    Ok(Outcome { result, slots: state.slots.clone(), packet: bytes[nh..].to_vec(), effects: env.effects })
 }
 
 #[derive(Default, Clone)]
@@ -310,6 +312,20 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
                 return Err(format!("packet is {}, expected {}", hex(&out.packet), hex(&want)));
             }
         }
+        ["slot", n, what @ ..] => {
+            let n: usize = n.parse().map_err(|_| "bad slot")?;
+            let got = match out.slots.get(n) {
+                Some(interp::Slot::Counter { packets, bytes }) => format!("counter {packets} {bytes}"),
+                Some(interp::Slot::Quota { consumed }) => format!("quota {consumed}"),
+                Some(interp::Slot::Last { at }) => format!("last {}", at.map_or("never".into(), |t| t.to_string())),
+                Some(interp::Slot::Numgen { counter }) => format!("numgen {counter}"),
+                Some(interp::Slot::Limit { tokens, last }) => format!("limit {tokens} {last}"),
+                other => format!("{other:?}"),
+            };
+            if got != what.join(" ") {
+                return Err(format!("slot {n} is `{got}`, expected `{}`", what.join(" ")));
+            }
+        }
         ["effects", "none"] => {
             if !out.effects.is_empty() {
                 return Err(format!("unexpected effects {:?}", out.effects));
@@ -340,11 +356,17 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
         }
         let prog = match text::assemble(program_text) {
             Ok(p) => p,
-            Err(e) => return failures.push(format!("{name}:{}: {e}", program_line + e.line)),
+            Err(e) => {
+                runs.clear();
+                return failures.push(format!("{name}:{}: {e}", program_line + e.line));
+            }
         };
         let prog = match verify(prog) {
             Ok(p) => p,
-            Err(e) => return failures.push(format!("{name}:{program_line}: verifier: {e}")),
+            Err(e) => {
+                runs.clear();
+                return failures.push(format!("{name}:{program_line}: verifier: {e}"));
+            }
         };
         // Text round trip of the whole program.
         let again = text::disassemble(&prog);
