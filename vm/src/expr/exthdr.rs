@@ -171,7 +171,9 @@ impl Exthdr {
             return;
         }
         let Some(f) = found else { return e.brk() };
-        if self.offset as usize + len > f.len {
+        // The field must lie inside the header/option/chunk, and that inside the packet.
+        let whole = f.len != usize::MAX && f.at.saturating_add(f.len) > e.pkt.data.len();
+        if self.offset as usize + len > f.len || whole {
             return e.brk();
         }
         let Some(src) = e.pkt.bytes(f.at + self.offset as usize, len) else { return e.brk() };
@@ -301,9 +303,6 @@ fn find_sctp_chunk(e: &Eval, kind: u8) -> Option<Found> {
             return None;
         }
         if ch[0] == kind {
-            if off + clen > e.pkt.data.len() {
-                return None;
-            }
             return Some(Found { at: off, len: clen });
         }
         off += clen.div_ceil(4) * 4;
