@@ -333,7 +333,8 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
         }
         ["effect", rest @ ..] => {
             let want = rest.join(" ");
-            if !out.effects.iter().any(|e| *e == want) {
+            let norm = |e: &str| e.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !out.effects.iter().any(|e| norm(e) == want) {
                 return Err(format!("effect `{want}` missing; effects: {:?}", out.effects));
             }
         }

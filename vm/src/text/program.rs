@@ -258,6 +258,41 @@ pub fn disassemble(p: &Program) -> String {
         }
         o.push('\n');
     }
+    for ob in &p.objects {
+        let (f, t) = tname(ob.table);
+        let _ = write!(o, "object {f} {t} {} ", ob.name);
+        let mut body = String::new();
+        match &ob.kind {
+            ObjectKind::Counter(x) => {
+                o.push_str("counter ");
+                x.print(p, &mut body)
+            }
+            ObjectKind::Quota(x) => {
+                o.push_str("quota ");
+                x.print(p, &mut body)
+            }
+            ObjectKind::Limit(x) => {
+                o.push_str("limit ");
+                x.print(p, &mut body)
+            }
+            ObjectKind::Connlimit(x) => {
+                o.push_str("connlimit ");
+                x.print(p, &mut body)
+            }
+            ObjectKind::Synproxy(x) => {
+                o.push_str("synproxy ");
+                x.print(p, &mut body)
+            }
+            ObjectKind::CtHelper { helper, l3proto, l4proto } => {
+                let _ = write!(body, "ct_helper {helper} l3proto {l3proto} l4proto {l4proto}");
+            }
+            ObjectKind::Other { type_number, args } => {
+                let _ = write!(body, "type {type_number} {args}");
+            }
+        }
+        o.push_str(body.trim_end());
+        o.push('\n');
+    }
     for s in p.sets.iter().filter(|s| !s.is_anonymous()) {
         let (f, t) = tname(s.table);
         let _ = write!(o, "set {f} {t} {} flags 0x{:x} key {}", s.name, s.flags, fields_spec(&s.key));
@@ -294,41 +329,6 @@ pub fn disassemble(p: &Program) -> String {
             o.push_str(&elements::elements_line(p, s));
             o.push('\n');
         }
-    }
-    for ob in &p.objects {
-        let (f, t) = tname(ob.table);
-        let _ = write!(o, "object {f} {t} {} ", ob.name);
-        let mut body = String::new();
-        match &ob.kind {
-            ObjectKind::Counter(x) => {
-                o.push_str("counter ");
-                x.print(p, &mut body)
-            }
-            ObjectKind::Quota(x) => {
-                o.push_str("quota ");
-                x.print(p, &mut body)
-            }
-            ObjectKind::Limit(x) => {
-                o.push_str("limit ");
-                x.print(p, &mut body)
-            }
-            ObjectKind::Connlimit(x) => {
-                o.push_str("connlimit ");
-                x.print(p, &mut body)
-            }
-            ObjectKind::Synproxy(x) => {
-                o.push_str("synproxy ");
-                x.print(p, &mut body)
-            }
-            ObjectKind::CtHelper { helper, l3proto, l4proto } => {
-                let _ = write!(body, "ct_helper {helper} l3proto {l3proto} l4proto {l4proto}");
-            }
-            ObjectKind::Other { type_number, args } => {
-                let _ = write!(body, "type {type_number} {args}");
-            }
-        }
-        o.push_str(body.trim_end());
-        o.push('\n');
     }
     for (ci, c) in p.chains.iter().enumerate() {
         for r in &c.rules {
