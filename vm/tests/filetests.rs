@@ -399,6 +399,14 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
         }
         let mut state = ProgramState::new(&prog, 0);
         for run in runs.drain(..) {
+            // Every truncation of the packet must evaluate without panicking (loads past the
+            // end break the rule, as in the kernel); state is not carried over.
+            for n in 0..run.packet.len() {
+                let mut short = run.clone();
+                short.packet.truncate(n);
+                let mut scratch = state.clone();
+                let _ = run_engine(&prog, &mut scratch, &short);
+            }
             match run_engine(&prog, &mut state, &run) {
                 Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
                 Ok(out) => {
