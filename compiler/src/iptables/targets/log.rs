@@ -135,7 +135,7 @@ pub struct Nflog {
 
 impl Default for Nflog {
     fn default() -> Nflog {
-        Nflog { group: 0, prefix: String::new(), size: None, range: None, threshold: 1 }
+        Nflog { group: 0, prefix: String::new(), size: None, range: None, threshold: 0 }
     }
 }
 
@@ -199,7 +199,7 @@ impl Extension for Nflog {
         if let Some(s) = self.size {
             out.opt_val(false, "nflog-size", s);
         }
-        if self.threshold != 1 {
+        if self.threshold != 0 {
             out.opt_val(false, "nflog-threshold", self.threshold);
         }
     }

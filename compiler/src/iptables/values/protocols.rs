@@ -147,3 +147,8 @@ pub fn chain_proto_name(num: u8) -> Option<&'static str> {
 pub fn etc_protocol(name: &str) -> Option<u8> {
     ETC_PROTOCOLS.iter().find(|(n, _)| *n == name).map(|&(_, num)| num)
 }
+
+/// The name `getprotobynumber` gives a number (the first `/etc/protocols` entry).
+pub fn etc_protocol_name(num: u8) -> Option<&'static str> {
+    ETC_PROTOCOLS.iter().find(|(_, n)| *n == num).map(|(name, _)| *name)
+}
