@@ -13,7 +13,7 @@
 
 mod common;
 
-use nftvm_compiler::iptables::{CommandKind, Family, check, parse_command_line};
+use nftvm_compiler::iptables::{CommandKind, Family, Ruleset, parse_command_line};
 use nftvm_grammar::SourceMap;
 use std::fs;
 
@@ -37,12 +37,11 @@ fn run_case(family: Family, chain: &str, table: &str, rule: &str) -> Result<Stri
     let f = sm.add("<cmdline>", text);
     let (_, cmd) = parse_command_line(&sm, f).map_err(|d| d.render(&sm))?;
     let CommandKind::Append { chain: c } = &cmd.kind else { return Err("not an append command".into()) };
-    let mut lines = Vec::new();
-    for r in &cmd.rules {
-        check::check_rule(r, family, &cmd.table, &c.text).map_err(|d| d.render(&sm))?;
-        lines.push(r.save_line(&c.text, family));
-    }
-    Ok(lines.join("\n"))
+    // Load it into an empty ruleset, as `iptables -A` does: load checks, jump targets.
+    let mut rs = Ruleset::new(family);
+    rs.apply(&cmd).map_err(|d| d.render(&sm))?;
+    let rules = rs.table(&cmd.table).and_then(|t| t.chain(&c.text)).map(|ch| ch.rules.clone()).unwrap_or_default();
+    Ok(rules.iter().map(|r| r.save_line(&c.text, family)).collect::<Vec<_>>().join("\n"))
 }
 
 fn nft_result(fields: &[&str]) -> Option<Expect> {

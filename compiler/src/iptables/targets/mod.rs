@@ -3,8 +3,10 @@
 //! QUEUE) and jumps to user chains are not extensions (see [`crate::iptables::rule::Action`]).
 
 pub mod ct;
+pub mod header;
 pub mod log;
 pub mod mark;
+pub mod misc;
 pub mod nat;
 pub mod reject;
 pub mod tcpmss;
@@ -25,6 +27,27 @@ ext_enum! {
         Nat(nat::Nat),
         Netmap(nat::Netmap),
         Tcpmss(tcpmss::Tcpmss),
+        Ttl(header::TtlTarget),
+        Dscp(header::DscpTarget),
+        Tos(header::TosTarget),
+        Ecn(header::EcnTarget),
+        Classify(header::Classify),
+        Tcpoptstrip(header::Tcpoptstrip),
+        Checksum(header::Checksum),
+        Audit(misc::Audit),
+        Trace(misc::Trace),
+        Secmark(misc::Secmark),
+        Connsecmark(misc::Connsecmark),
+        Nfqueue(misc::Nfqueue),
+        Synproxy(misc::Synproxy),
+        Tee(misc::Tee),
+        Tproxy(misc::Tproxy),
+        Idletimer(misc::Idletimer),
+        Led(misc::Led),
+        Rateest(misc::Rateest),
+        Npt(misc::Npt),
+        Set(misc::SetTarget),
+        Hmark(misc::Hmark),
     }
 }
 
@@ -46,6 +69,29 @@ pub static TARGETS: &[ExtDef<Target>] = &[
     ExtDef { name: "NETMAP", family: Some(Ipv4), new: |f| Target::Netmap(nat::Netmap::new(f)) },
     ExtDef { name: "NETMAP", family: Some(Ipv6), new: |f| Target::Netmap(nat::Netmap::new(f)) },
     ExtDef { name: "TCPMSS", family: None, new: |_| Target::Tcpmss(Default::default()) },
+    ExtDef { name: "TTL", family: Some(Ipv4), new: |_| Target::Ttl(Default::default()) },
+    ExtDef { name: "HL", family: Some(Ipv6), new: |_| Target::Ttl(header::TtlTarget { hl: true, ..Default::default() }) },
+    ExtDef { name: "DSCP", family: None, new: |_| Target::Dscp(Default::default()) },
+    ExtDef { name: "TOS", family: None, new: |_| Target::Tos(Default::default()) },
+    ExtDef { name: "ECN", family: Some(Ipv4), new: |_| Target::Ecn(Default::default()) },
+    ExtDef { name: "CLASSIFY", family: None, new: |_| Target::Classify(Default::default()) },
+    ExtDef { name: "TCPOPTSTRIP", family: None, new: |_| Target::Tcpoptstrip(Default::default()) },
+    ExtDef { name: "CHECKSUM", family: None, new: |_| Target::Checksum(Default::default()) },
+    ExtDef { name: "AUDIT", family: None, new: |_| Target::Audit(Default::default()) },
+    ExtDef { name: "TRACE", family: None, new: |_| Target::Trace(Default::default()) },
+    ExtDef { name: "SECMARK", family: None, new: |_| Target::Secmark(Default::default()) },
+    ExtDef { name: "CONNSECMARK", family: None, new: |_| Target::Connsecmark(Default::default()) },
+    ExtDef { name: "NFQUEUE", family: None, new: |_| Target::Nfqueue(Default::default()) },
+    ExtDef { name: "SYNPROXY", family: None, new: |_| Target::Synproxy(Default::default()) },
+    ExtDef { name: "TEE", family: None, new: |f| Target::Tee(misc::Tee::new(f)) },
+    ExtDef { name: "TPROXY", family: None, new: |f| Target::Tproxy(misc::Tproxy::new(f)) },
+    ExtDef { name: "IDLETIMER", family: None, new: |_| Target::Idletimer(Default::default()) },
+    ExtDef { name: "LED", family: None, new: |_| Target::Led(Default::default()) },
+    ExtDef { name: "RATEEST", family: None, new: |_| Target::Rateest(Default::default()) },
+    ExtDef { name: "DNPT", family: Some(Ipv6), new: |_| Target::Npt(misc::Npt { destination: true, src_pfx: None, dst_pfx: None }) },
+    ExtDef { name: "SNPT", family: Some(Ipv6), new: |_| Target::Npt(misc::Npt { destination: false, src_pfx: None, dst_pfx: None }) },
+    ExtDef { name: "SET", family: None, new: |_| Target::Set(Default::default()) },
+    ExtDef { name: "HMARK", family: None, new: |_| Target::Hmark(Default::default()) },
 ];
 
 /// Look a target up by its `-j` name.
