@@ -90,11 +90,20 @@ pub fn parse_command_line(sources: &SourceMap, file: FileId) -> Result<(CommandL
     Ok((cl, cmd))
 }
 
+/// How a restore file is loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RestoreOptions {
+    pub family: Family,
+    /// Keep the counters of the file (`iptables-restore -c`); otherwise they are zeroed.
+    pub counters: bool,
+}
+
 /// Load an iptables-save / iptables-restore file with iptables-restore semantics. All
 /// diagnostics are returned (one per bad line); the ruleset holds everything that loaded.
-pub fn load_restore(sources: &SourceMap, file: FileId, family: Family) -> (Ruleset, Vec<Diagnostic>) {
+pub fn load_restore(sources: &SourceMap, file: FileId, opts: RestoreOptions) -> (Ruleset, Vec<Diagnostic>) {
     let (tree, mut diags) = nftvm_grammar::iptables::parse_restore(sources, file);
-    let mut rs = Ruleset::new(family);
+    let mut rs = Ruleset::new(opts.family);
+    rs.restore_counters = opts.counters;
     diags.extend(rs.restore(&tree));
     (rs, diags)
 }
