@@ -31,8 +31,11 @@ fn run_case(family: Family, chain: &str, table: &str, rule: &str) -> Result<Stri
         Family::Ipv4 => "iptables",
         Family::Ipv6 => "ip6tables",
     };
-    let text =
-        if table.is_empty() { format!("{tool} -A {chain} {rule}") } else { format!("{tool} -A {chain} -t {table} {rule}") };
+    let text = if table.is_empty() {
+        format!("{tool} -A {chain} {rule}")
+    } else {
+        format!("{tool} -A {chain} -t {table} {rule}")
+    };
     let mut sm = SourceMap::new();
     let f = sm.add("<cmdline>", text);
     let (_, cmd) = parse_command_line(&sm, f).map_err(|d| d.render(&sm))?;
@@ -40,7 +43,8 @@ fn run_case(family: Family, chain: &str, table: &str, rule: &str) -> Result<Stri
     // Load it into an empty ruleset, as `iptables -A` does: load checks, jump targets.
     let mut rs = Ruleset::new(family);
     rs.apply(&cmd).map_err(|d| d.render(&sm))?;
-    let rules = rs.table(&cmd.table).and_then(|t| t.chain(&c.text)).map(|ch| ch.rules.clone()).unwrap_or_default();
+    let rules =
+        rs.table(&cmd.table).and_then(|t| t.chain(&c.text)).map(|ch| ch.rules.clone()).unwrap_or_default();
     Ok(rules.iter().map(|r| r.save_line(&c.text, family)).collect::<Vec<_>>().join("\n"))
 }
 
@@ -149,7 +153,10 @@ fn iptables_t_files() {
         .filter(|p| {
             let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
             n.ends_with(".t")
-                && (n == "iptables.t" || n.starts_with("libxt_") || n.starts_with("libipt_") || n.starts_with("libip6t_"))
+                && (n == "iptables.t"
+                    || n.starts_with("libxt_")
+                    || n.starts_with("libipt_")
+                    || n.starts_with("libip6t_"))
         })
         .collect();
     files.sort();

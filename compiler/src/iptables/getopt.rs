@@ -99,7 +99,11 @@ impl<'w> Getopt<'w> {
 
     /// One step. `short` gives the argument kind of each short option letter; `long` is the
     /// current long-option table in precedence order.
-    pub fn next<C: Clone + PartialEq>(&mut self, short: &dyn Fn(char) -> Option<ArgKind>, long: &[LongOpt<C>]) -> Event<C> {
+    pub fn next<C: Clone + PartialEq>(
+        &mut self,
+        short: &dyn Fn(char) -> Option<ArgKind>,
+        long: &[LongOpt<C>],
+    ) -> Event<C> {
         if let Some((wi, off)) = self.cluster {
             return self.short_step(wi, off, short);
         }
@@ -194,7 +198,11 @@ impl<'w> Getopt<'w> {
         };
         let rest_arg = || {
             let start = (w.span.start as usize + next_off).min(w.span.end as usize);
-            OptArg { text: rest.to_string(), span: Span::new(w.span.file, start, w.span.end as usize), word: wi }
+            OptArg {
+                text: rest.to_string(),
+                span: Span::new(w.span.file, start, w.span.end as usize),
+                word: wi,
+            }
         };
         match kind {
             ArgKind::None => {
@@ -261,7 +269,9 @@ mod tests {
                 Event::Done => break,
                 Event::NonOption { word } => format!("arg:{}", ws[word].text),
                 Event::Short { ch, arg, .. } => format!("-{ch}={}", arg.map(|a| a.text).unwrap_or_default()),
-                Event::Long { name, arg, .. } => format!("--{name}={}", arg.map(|a| a.text).unwrap_or_default()),
+                Event::Long { name, arg, .. } => {
+                    format!("--{name}={}", arg.map(|a| a.text).unwrap_or_default())
+                }
                 Event::Unknown { text, .. } => format!("?{text}"),
                 Event::MissingArg { name, .. } => format!(":{name}"),
                 Event::Ambiguous { text, .. } => format!("ambiguous {text}"),

@@ -59,19 +59,20 @@ impl IpPart {
     /// iptables-save's ` -s … -d … -i … -o … -p … -f`.
     pub fn save(&self, out: &mut SaveBuf) {
         for (letter, a) in [('s', &self.src), ('d', &self.dst)] {
-            if let Some(a) = a {
-                if a.invert || !a.value.is_any() {
-                    out.bang(a.invert);
-                    out.push(&format!(" -{letter} {}", a.value.save_form()));
-                }
+            if let Some(a) = a
+                && (a.invert || !a.value.is_any())
+            {
+                out.bang(a.invert);
+                out.push(&format!(" -{letter} {}", a.value.save_form()));
             }
         }
         for (letter, i) in [('i', &self.iniface), ('o', &self.outiface)] {
-            if let Some(i) = i {
-                if !i.value.0.is_empty() && (i.invert || !i.value.is_wildcard()) {
-                    out.bang(i.invert);
-                    out.push(&format!(" -{letter} {}", i.value.0));
-                }
+            if let Some(i) = i
+                && !i.value.0.is_empty()
+                && (i.invert || !i.value.is_wildcard())
+            {
+                out.bang(i.invert);
+                out.push(&format!(" -{letter} {}", i.value.0));
             }
         }
         if let Some(p) = &self.proto {

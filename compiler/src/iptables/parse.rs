@@ -9,6 +9,7 @@
 //! runs its final check, and the rule-level checks follow (commands vs options, `-i`/`-o`
 //! vs built-in chains, the nat table and `DROP`).
 
+use crate::iptables::Family;
 use crate::iptables::ext::{ArgKind, Extension, OptCall, OptSpec, ParseCx, bit, generic_final_check};
 use crate::iptables::getopt::{Event, Getopt, LongOpt, OptArg};
 use crate::iptables::ip::{Iface, Inv, IpPart};
@@ -16,9 +17,8 @@ use crate::iptables::matches::{self, Match};
 use crate::iptables::rule::{Action, Counters, MatchEntry, Name, Rule, Verdict};
 use crate::iptables::targets::{self, Target};
 use crate::iptables::values::addr::{AddrMask, parse_addr_mask_list};
-use crate::iptables::values::protocols::{CHAIN_PROTOS, chain_proto_name, etc_protocol};
 use crate::iptables::values::num::parse_uint;
-use crate::iptables::Family;
+use crate::iptables::values::protocols::{CHAIN_PROTOS, chain_proto_name, etc_protocol};
 use nftvm_grammar::iptables::ast::Word;
 use nftvm_grammar::{Diagnostic, Span};
 
@@ -130,8 +130,8 @@ const BASE_LONG: &[(&str, ArgKind, char)] = &[
 /// The short options of `IPT_OPTSTRING`.
 fn short_kind(c: char) -> Option<ArgKind> {
     Some(match c {
-        'A' | 'C' | 'D' | 'E' | 'I' | 'M' | 'N' | 'P' | 'R' | 'c' | 'd' | 'i' | 'j' | 'o' | 'p' | 's' | 't' | 'g'
-        | 'm' => ArgKind::Required,
+        'A' | 'C' | 'D' | 'E' | 'I' | 'M' | 'N' | 'P' | 'R' | 'c' | 'd' | 'i' | 'j' | 'o' | 'p' | 's'
+        | 't' | 'g' | 'm' => ArgKind::Required,
         'F' | 'L' | 'S' | 'X' | 'Z' | 'W' | 'h' | 'w' => ArgKind::Optional,
         'V' | 'v' | '4' | '6' | 'f' | 'n' | 'x' => ArgKind::None,
         _ => return None,
@@ -358,14 +358,20 @@ impl<'w> State<'w> {
         Ok(())
     }
 
-    fn add_command(&mut self, ch: char, span: Span, invert: Option<Span>, others: &[char]) -> Result<(), Diagnostic> {
+    fn add_command(
+        &mut self,
+        ch: char,
+        span: Span,
+        invert: Option<Span>,
+        others: &[char],
+    ) -> Result<(), Diagnostic> {
         if let Some(b) = invert {
             return Err(err(b, "unexpected '!' flag before a command"));
         }
-        if let Some((prev, _)) = self.command {
-            if !others.contains(&prev) {
-                return Err(err(span, format!("Cannot use -{ch} with -{prev}")));
-            }
+        if let Some((prev, _)) = self.command
+            && !others.contains(&prev)
+        {
+            return Err(err(span, format!("Cannot use -{ch} with -{prev}")));
         }
         self.command = Some((ch, span));
         Ok(())
@@ -396,8 +402,11 @@ impl<'w> State<'w> {
             'A' | 'C' => {
                 self.add_command(ch, span, invert, &[])?;
                 let chain = Self::chain_name(&req(&arg)?);
-                self.kind =
-                    Some(if ch == 'A' { CommandKind::Append { chain } } else { CommandKind::Check { chain } });
+                self.kind = Some(if ch == 'A' {
+                    CommandKind::Append { chain }
+                } else {
+                    CommandKind::Check { chain }
+                });
             }
             'D' => {
                 self.add_command(ch, span, invert, &[])?;
@@ -463,8 +472,9 @@ impl<'w> State<'w> {
             'E' => {
                 self.add_command(ch, span, invert, &[])?;
                 let chain = Self::chain_name(&req(&arg)?);
-                let new_name =
-                    self.extra_name(g).ok_or_else(|| err(span, "-E requires old-chain-name and new-chain-name"))?;
+                let new_name = self
+                    .extra_name(g)
+                    .ok_or_else(|| err(span, "-E requires old-chain-name and new-chain-name"))?;
                 assert_valid_chain_name(
                     &OptArg { text: new_name.text.clone(), span: new_name.span, word: 0 },
                     self.family,
@@ -474,7 +484,8 @@ impl<'w> State<'w> {
             'P' => {
                 self.add_command(ch, span, invert, &[])?;
                 let chain = Self::chain_name(&req(&arg)?);
-                let policy = self.extra_name(g).ok_or_else(|| err(span, "-P requires a chain and a policy"))?;
+                let policy =
+                    self.extra_name(g).ok_or_else(|| err(span, "-P requires a chain and a policy"))?;
                 self.kind = Some(CommandKind::Policy { chain, policy });
             }
             'h' => return Err(err(span, "help is not available here")),
@@ -484,7 +495,13 @@ impl<'w> State<'w> {
                 self.set_option(RuleOpt::Protocol, invert, span)?;
                 let name = a.text.to_ascii_lowercase();
                 let num = parse_protocol(&name).ok_or_else(|| {
-                    err(a.span, format!("unknown protocol \"{}\" specified: expecting a name or a number 0-255", a.text))
+                    err(
+                        a.span,
+                        format!(
+                            "unknown protocol \"{}\" specified: expecting a name or a number 0-255",
+                            a.text
+                        ),
+                    )
                 })?;
                 if num == 0 && invert.is_some() {
                     return Err(err(a.span, "rule would never match protocol"));
@@ -598,8 +615,10 @@ impl<'w> State<'w> {
                 };
                 let (b, bspan) =
                     b.ok_or_else(|| err(a.span, "--set-counters requires packet and byte counter"))?;
-                let packets = scan_counter(&p).ok_or_else(|| err(a.span, "--set-counters packet counter not numeric"))?;
-                let bytes = scan_counter(&b).ok_or_else(|| err(bspan, "--set-counters byte counter not numeric"))?;
+                let packets = scan_counter(&p)
+                    .ok_or_else(|| err(a.span, "--set-counters packet counter not numeric"))?;
+                let bytes =
+                    scan_counter(&b).ok_or_else(|| err(bspan, "--set-counters byte counter not numeric"))?;
                 self.counters = Some(Counters { packets, bytes });
             }
             '4' | '6' => {
@@ -726,7 +745,8 @@ impl<'w> State<'w> {
 
     fn finish(mut self, whole: Span, invert: Option<Span>, g: &Getopt<'_>) -> Result<Command, Diagnostic> {
         let is_drop = matches!(self.jump, Some(Action::Verdict(Verdict::Drop, _)));
-        let policy_drop = matches!(&self.kind, Some(CommandKind::Policy { policy, .. }) if policy.text == "DROP");
+        let policy_drop =
+            matches!(&self.kind, Some(CommandKind::Policy { policy, .. }) if policy.text == "DROP");
         if self.table == "nat" && (is_drop || policy_drop) {
             return Err(err(
                 whole,
@@ -750,7 +770,10 @@ impl<'w> State<'w> {
             return Err(err(w.span, "unknown arguments found on commandline"));
         }
         let Some(kind) = self.kind.take() else {
-            return Err(err(whole, "no command specified: expecting -A, -I, -D, -R, -N, -P, -F, -X, -Z, -E, -L or -S"));
+            return Err(err(
+                whole,
+                "no command specified: expecting -A, -I, -D, -R, -N, -P, -F, -X, -Z, -E, -L or -S",
+            ));
         };
         if let Some(b) = invert {
             return Err(err(b, "nothing appropriate following !"));
@@ -786,7 +809,12 @@ impl<'w> State<'w> {
         Ok(Command { kind, table, rules, span: whole })
     }
 
-    fn check_options_vs_command(&self, kind: &CommandKind, has_rule: bool, whole: Span) -> Result<(), Diagnostic> {
+    fn check_options_vs_command(
+        &self,
+        kind: &CommandKind,
+        has_rule: bool,
+        whole: Span,
+    ) -> Result<(), Diagnostic> {
         let listing = matches!(kind, CommandKind::List { .. });
         for opt in &self.options {
             let ok = match opt {
@@ -817,7 +845,10 @@ impl<'w> State<'w> {
             Some((a, inv)) => {
                 let list = parse_addr_mask_list(&a.text, self.family).map_err(|m| err(a.span, m))?;
                 if *inv && list.len() > 1 {
-                    return Err(err(a.span, "! not allowed with multiple source or destination IP addresses"));
+                    return Err(err(
+                        a.span,
+                        "! not allowed with multiple source or destination IP addresses",
+                    ));
                 }
                 Ok((list, *inv))
             }
@@ -925,7 +956,11 @@ fn parse_rule_range(n: &Name) -> Result<(u32, Option<u32>), Diagnostic> {
             format!(
                 "Rule ranges are not supported (`{}'{})",
                 n.text,
-                if dec(a).is_some() && (b.is_empty() || dec(b).is_some()) { "" } else { ", and not a valid range" }
+                if dec(a).is_some() && (b.is_empty() || dec(b).is_some()) {
+                    ""
+                } else {
+                    ", and not a valid range"
+                }
             ),
         )),
     }

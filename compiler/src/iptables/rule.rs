@@ -65,7 +65,11 @@ pub enum Action {
     /// `-g CHAIN`.
     Goto(Name),
     /// `-j TARGET options…`.
-    Target { name: &'static str, t: Target, span: Span },
+    Target {
+        name: &'static str,
+        t: Target,
+        span: Span,
+    },
 }
 
 /// A rule's counters (`[packets:bytes]` or `-c packets bytes`).

@@ -12,9 +12,9 @@
 //! chain by chain in the same order; `COMMIT`.
 
 use crate::iptables::check::{TABLES, builtin_chains, check_rule};
+use crate::iptables::getopt::OptArg;
 use crate::iptables::parse::{Command, CommandKind, ParseOptions, assert_valid_chain_name};
 use crate::iptables::rule::{Action, Counters, Name, Rule};
-use crate::iptables::getopt::OptArg;
 use crate::iptables::{Family, parse_args};
 use nftvm_grammar::iptables::ast::{FileItem, RestoreFile, TableLine};
 use nftvm_grammar::{Diagnostic, Span};
@@ -83,7 +83,8 @@ impl Table {
                 })
             })
             .collect();
-        let mut users: Vec<&Chain> = self.chains.iter().filter(|c| !builtins.contains(&c.name.as_str())).collect();
+        let mut users: Vec<&Chain> =
+            self.chains.iter().filter(|c| !builtins.contains(&c.name.as_str())).collect();
         users.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
         out.extend(users.into_iter().cloned());
         out
@@ -157,19 +158,20 @@ impl Ruleset {
                     TableLine::Chain(decl) => self.declare_chain(&tname, decl),
                     TableLine::Rule(r) => {
                         let mut res = Ok(());
-                        if let Some(c) = &r.counters {
-                            if parse_counters(&c.text).is_none() {
-                                res = Err(err(c.span, "Bad counters: expecting [packets:bytes]"));
-                            }
+                        if let Some(c) = &r.counters
+                            && parse_counters(&c.text).is_none()
+                        {
+                            res = Err(err(c.span, "Bad counters: expecting [packets:bytes]"));
                         }
                         res.and_then(|_| {
-                            let opts = ParseOptions { family: self.family, restore_table: Some(tname.clone()) };
+                            let opts =
+                                ParseOptions { family: self.family, restore_table: Some(tname.clone()) };
                             let mut cmd = parse_args(&r.args, &opts)?;
-                            if let Some(c) = r.counters.as_ref().and_then(|c| parse_counters(&c.text)) {
-                                if self.restore_counters {
-                                    for rule in &mut cmd.rules {
-                                        rule.counters = Some(c);
-                                    }
+                            if let Some(c) = r.counters.as_ref().and_then(|c| parse_counters(&c.text))
+                                && self.restore_counters
+                            {
+                                for rule in &mut cmd.rules {
+                                    rule.counters = Some(c);
                                 }
                             }
                             self.apply(&cmd)
@@ -184,13 +186,20 @@ impl Ruleset {
         diags
     }
 
-    fn declare_chain(&mut self, table: &str, decl: &nftvm_grammar::iptables::ast::ChainDecl) -> Result<(), Diagnostic> {
+    fn declare_chain(
+        &mut self,
+        table: &str,
+        decl: &nftvm_grammar::iptables::ast::ChainDecl,
+    ) -> Result<(), Diagnostic> {
         let name = &decl.name;
         if name.text.is_empty() {
             return Err(err(decl.span, "chain name invalid"));
         }
         assert_valid_chain_name(&OptArg { text: name.text.clone(), span: name.span, word: 0 }, self.family)?;
-        let policy = decl.policy.as_ref().ok_or_else(|| err(decl.span, "policy invalid: expecting ACCEPT, DROP or -"))?;
+        let policy = decl
+            .policy
+            .as_ref()
+            .ok_or_else(|| err(decl.span, "policy invalid: expecting ACCEPT, DROP or -"))?;
         let builtin = builtin_chains(table).is_some_and(|b| b.contains(&name.text.as_str()));
         let restore_counters = self.restore_counters;
         let t = self.table_mut(table);
@@ -206,11 +215,15 @@ impl Ruleset {
                 }
             };
             if table == "nat" && p == Policy::Drop {
-                return Err(err(policy.span, "The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited"));
+                return Err(err(
+                    policy.span,
+                    "The \"nat\" table is not intended for filtering, the use of DROP is therefore inhibited",
+                ));
             }
             let counters = match &decl.counters {
-                Some(c) => parse_counters(&c.text)
-                    .ok_or_else(|| err(c.span, format!("invalid policy counters for chain '{}'", name.text)))?,
+                Some(c) => parse_counters(&c.text).ok_or_else(|| {
+                    err(c.span, format!("invalid policy counters for chain '{}'", name.text))
+                })?,
                 None if restore_counters => {
                     return Err(err(decl.span, format!("invalid policy counters for chain '{}'", name.text)));
                 }
@@ -276,7 +289,8 @@ impl Ruleset {
         for r in rules {
             check_rule(r, self.family, table, &chain.text)?;
             if let Some(Action::Jump(n) | Action::Goto(n)) = &r.action {
-                let exists = self.table(table).is_some_and(|t| t.chain(&n.text).is_some_and(|c| !c.is_builtin()));
+                let exists =
+                    self.table(table).is_some_and(|t| t.chain(&n.text).is_some_and(|c| !c.is_builtin()));
                 if !exists {
                     return Err(err(
                         n.span,
@@ -339,7 +353,10 @@ impl Ruleset {
                             c.rules.remove(i);
                         }
                         None => {
-                            return Err(err(chain.span, "Bad rule (does a matching rule exist in that chain?)"));
+                            return Err(err(
+                                chain.span,
+                                "Bad rule (does a matching rule exist in that chain?)",
+                            ));
                         }
                     }
                 }
@@ -357,8 +374,15 @@ impl Ruleset {
             CommandKind::Check { chain } => {
                 let family = self.family;
                 let c = self.chain_for_rules(table, chain)?;
-                let found = cmd.rules.iter().all(|r| c.rules.iter().any(|x| x.save_spec(family) == r.save_spec(family)));
-                if found { Ok(()) } else { Err(err(chain.span, "Bad rule (does a matching rule exist in that chain?)")) }
+                let found = cmd
+                    .rules
+                    .iter()
+                    .all(|r| c.rules.iter().any(|x| x.save_spec(family) == r.save_spec(family)));
+                if found {
+                    Ok(())
+                } else {
+                    Err(err(chain.span, "Bad rule (does a matching rule exist in that chain?)"))
+                }
             }
             CommandKind::Flush { chain } => {
                 let t = self.table_mut(table);
@@ -408,10 +432,10 @@ impl Ruleset {
                 }
                 for c in &mut t.chains {
                     for r in &mut c.rules {
-                        if let Some(Action::Jump(n) | Action::Goto(n)) = &mut r.action {
-                            if n.text == chain.text {
-                                n.text = new_name.text.clone();
-                            }
+                        if let Some(Action::Jump(n) | Action::Goto(n)) = &mut r.action
+                            && n.text == chain.text
+                        {
+                            n.text = new_name.text.clone();
                         }
                     }
                 }
@@ -421,11 +445,19 @@ impl Ruleset {
                 let p = match policy.text.as_str() {
                     "ACCEPT" => Policy::Accept,
                     "DROP" => Policy::Drop,
-                    other => return Err(err(policy.span, format!("Bad policy name `{other}': expecting ACCEPT or DROP"))),
+                    other => {
+                        return Err(err(
+                            policy.span,
+                            format!("Bad policy name `{other}': expecting ACCEPT or DROP"),
+                        ));
+                    }
                 };
                 let builtin = builtin_chains(table).is_some_and(|b| b.contains(&chain.text.as_str()));
                 if !builtin {
-                    return Err(err(chain.span, format!("Chain '{}' is not a built-in chain: no policy", chain.text)));
+                    return Err(err(
+                        chain.span,
+                        format!("Chain '{}' is not a built-in chain: no policy", chain.text),
+                    ));
                 }
                 let c = self.chain_for_rules(table, chain)?;
                 c.policy = Some(p);
@@ -437,13 +469,15 @@ impl Ruleset {
     fn delete_chain(&mut self, table: &str, chain: Option<&Name>) -> Result<(), Diagnostic> {
         let t = self.table_mut(table);
         let referenced = |t: &Table, name: &str| {
-            t.chains.iter().flat_map(|c| c.rules.iter()).any(
-                |r| matches!(&r.action, Some(Action::Jump(n) | Action::Goto(n)) if n.text == name),
-            )
+            t.chains
+                .iter()
+                .flat_map(|c| c.rules.iter())
+                .any(|r| matches!(&r.action, Some(Action::Jump(n) | Action::Goto(n)) if n.text == name))
         };
         match chain {
             None => {
-                let users: Vec<String> = t.chains.iter().filter(|c| !c.is_builtin()).map(|c| c.name.clone()).collect();
+                let users: Vec<String> =
+                    t.chains.iter().filter(|c| !c.is_builtin()).map(|c| c.name.clone()).collect();
                 for u in &users {
                     if referenced(t, u) {
                         continue;
@@ -460,10 +494,16 @@ impl Ruleset {
                     return Err(err(n.span, "Cannot delete built-in chain"));
                 }
                 if !c.rules.is_empty() {
-                    return Err(err(n.span, format!("Directory not empty: chain '{}' still has rules", n.text)));
+                    return Err(err(
+                        n.span,
+                        format!("Directory not empty: chain '{}' still has rules", n.text),
+                    ));
                 }
                 if referenced(t, &n.text) {
-                    return Err(err(n.span, format!("Too many links: chain '{}' is still referenced", n.text)));
+                    return Err(err(
+                        n.span,
+                        format!("Too many links: chain '{}' is still referenced", n.text),
+                    ));
                 }
                 t.chains.retain(|c| c.name != n.text);
                 Ok(())

@@ -68,7 +68,8 @@ impl fmt::Write for SaveBuf {
 
 /// `xtables_save_string` without the leading space.
 pub fn save_string(value: &str) -> String {
-    let plain = !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let plain =
+        !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if plain {
         return value.to_string();
     }

@@ -49,7 +49,16 @@ pub struct OptSpec {
 impl OptSpec {
     /// An option with one required argument.
     pub const fn arg(name: &'static str, id: u8) -> OptSpec {
-        OptSpec { name, id, arg: ArgKind::Required, invert: false, multi: false, mand: false, excl: 0, also: 0 }
+        OptSpec {
+            name,
+            id,
+            arg: ArgKind::Required,
+            invert: false,
+            multi: false,
+            mand: false,
+            excl: 0,
+            also: 0,
+        }
     }
     /// An option without argument.
     pub const fn flag(name: &'static str, id: u8) -> OptSpec {
@@ -206,7 +215,8 @@ fn proto_requirement(protos: &[u8]) -> String {
     let names: Vec<String> = protos
         .iter()
         .map(|&p| {
-            crate::iptables::values::protocols::chain_proto_name(p).map_or_else(|| p.to_string(), str::to_string)
+            crate::iptables::values::protocols::chain_proto_name(p)
+                .map_or_else(|| p.to_string(), str::to_string)
         })
         .collect();
     format!("\"-p {}\"", names.join("\" or \"-p "))

@@ -55,7 +55,13 @@ fn parse_types(s: &str) -> Result<u16, String> {
 }
 
 fn format_types(mask: u16) -> String {
-    ADDR_TYPES.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(",")
+    ADDR_TYPES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl Extension for Addrtype {

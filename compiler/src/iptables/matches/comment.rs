@@ -21,7 +21,10 @@ impl Extension for Comment {
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         if call.arg.len() > MAX_COMMENT_LEN {
-            return Err(format!("comment is {} bytes long, at most {MAX_COMMENT_LEN} are allowed", call.arg.len()));
+            return Err(format!(
+                "comment is {} bytes long, at most {MAX_COMMENT_LEN} are allowed",
+                call.arg.len()
+            ));
         }
         self.text = call.arg.to_string();
         Ok(())

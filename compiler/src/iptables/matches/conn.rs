@@ -71,7 +71,12 @@ impl Extension for Connbytes {
                     "original" => ConnbytesDir::Original,
                     "reply" => ConnbytesDir::Reply,
                     "both" => ConnbytesDir::Both,
-                    _ => return Err(format!("Unknown --connbytes-dir `{}': expecting original, reply or both", call.arg)),
+                    _ => {
+                        return Err(format!(
+                            "Unknown --connbytes-dir `{}': expecting original, reply or both",
+                            call.arg
+                        ));
+                    }
                 }
             }
             _ => {
@@ -79,7 +84,12 @@ impl Extension for Connbytes {
                     "packets" => ConnbytesMode::Packets,
                     "bytes" => ConnbytesMode::Bytes,
                     "avgpkt" => ConnbytesMode::AvgPkt,
-                    _ => return Err(format!("Unknown --connbytes-mode `{}': expecting packets, bytes or avgpkt", call.arg)),
+                    _ => {
+                        return Err(format!(
+                            "Unknown --connbytes-mode `{}': expecting packets, bytes or avgpkt",
+                            call.arg
+                        ));
+                    }
                 }
             }
         }
@@ -125,9 +135,12 @@ impl Extension for Connlabel {
             self.set = true;
             return Ok(());
         }
-        self.bit = parse_uint(call.arg, 0, u32::MAX as u64)
-            .ok_or_else(|| format!("label '{}' not found or invalid value (no connlabel.conf: labels are bit numbers)", call.arg))?
-            as u32;
+        self.bit = parse_uint(call.arg, 0, u32::MAX as u64).ok_or_else(|| {
+            format!(
+                "label '{}' not found or invalid value (no connlabel.conf: labels are bit numbers)",
+                call.arg
+            )
+        })? as u32;
         self.invert = call.invert;
         Ok(())
     }
@@ -171,9 +184,9 @@ impl Extension for Cluster {
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let ranged = |min, max| {
-            parse_uint(call.arg, min, max)
-                .map(|v| v as u32)
-                .ok_or_else(|| format!("bad value for option \"--{}\", or out of range ({min}-{max})", call.spec.name))
+            parse_uint(call.arg, min, max).map(|v| v as u32).ok_or_else(|| {
+                format!("bad value for option \"--{}\", or out of range ({min}-{max})", call.spec.name)
+            })
         };
         match call.spec.id {
             0 => self.total_nodes = ranged(1, CLUSTER_NODES_MAX)?,

@@ -45,9 +45,13 @@ impl Extension for Connlimit {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         match call.spec.id {
             O_UPTO | O_ABOVE => {
-                self.limit = crate::iptables::values::num::parse_uint(call.arg, 0, u32::MAX as u64).ok_or_else(|| {
-                    format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name)
-                })? as u32;
+                self.limit = crate::iptables::values::num::parse_uint(call.arg, 0, u32::MAX as u64)
+                    .ok_or_else(|| {
+                        format!(
+                            "bad value for option \"--{}\", or out of range (0-4294967295)",
+                            call.spec.name
+                        )
+                    })? as u32;
                 self.upto = (call.spec.id == O_UPTO) != call.invert;
             }
             O_MASK => {
@@ -57,9 +61,9 @@ impl Extension for Connlimit {
                         call.family().addr_bits()
                     )
                 })?;
-                self.mask_len = m.mask_to_prefix_len().unwrap_or_else(|| {
-                    m.octets().iter().map(|b| b.count_ones() as u8).sum()
-                });
+                self.mask_len = m
+                    .mask_to_prefix_len()
+                    .unwrap_or_else(|| m.octets().iter().map(|b| b.count_ones() as u8).sum());
             }
             O_SADDR => self.daddr = false,
             _ => self.daddr = true,

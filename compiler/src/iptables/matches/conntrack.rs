@@ -86,7 +86,8 @@ pub fn format_states(mask: u16) -> String {
 
 /// `EXPECTED,…` or `NONE`.
 pub fn format_status(mask: u16) -> String {
-    let names: Vec<&str> = STATUS_PARSE.iter().filter(|(_, b)| *b != 0 && mask & b != 0).map(|(n, _)| *n).collect();
+    let names: Vec<&str> =
+        STATUS_PARSE.iter().filter(|(_, b)| *b != 0 && mask & b != 0).map(|(n, _)| *n).collect();
     if names.is_empty() { "NONE".into() } else { names.join(",") }
 }
 
@@ -192,7 +193,9 @@ impl Extension for Conntrack {
             O_ORIGDSTPORT => self.orig_dst_port = Some(Inv::new(parse_port_range_gai(a)?, inv)),
             O_REPLSRCPORT => self.repl_src_port = Some(Inv::new(parse_port_range_gai(a)?, inv)),
             O_REPLDSTPORT => self.repl_dst_port = Some(Inv::new(parse_port_range_gai(a)?, inv)),
-            O_STATUS => self.status = Some(Inv::new(parse_prefix_list(a, STATUS_PARSE, "ctstatus", false)?, inv)),
+            O_STATUS => {
+                self.status = Some(Inv::new(parse_prefix_list(a, STATUS_PARSE, "ctstatus", false)?, inv))
+            }
             O_EXPIRE => self.expire = Some(Inv::new(parse_range64(a, 0, u32::MAX as u64)?, inv)),
             _ => {
                 self.dir = Some(if a.eq_ignore_ascii_case("ORIGINAL") {
@@ -200,7 +203,9 @@ impl Extension for Conntrack {
                 } else if a.eq_ignore_ascii_case("REPLY") {
                     CtDir::Reply
                 } else {
-                    return Err(format!("Bad value for \"--ctdir\" option: \"{a}\", expecting ORIGINAL or REPLY"));
+                    return Err(format!(
+                        "Bad value for \"--ctdir\" option: \"{a}\", expecting ORIGINAL or REPLY"
+                    ));
                 });
             }
         }

@@ -7,8 +7,10 @@ use crate::iptables::values::num::parse_uint;
 use crate::iptables::values::ranges::{PortRange, parse_port_range_gai};
 
 /// DCCP packet type names (bit = type number).
-pub const DCCP_TYPES: &[&str] =
-    &["REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK", "INVALID"];
+pub const DCCP_TYPES: &[&str] = &[
+    "REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK",
+    "INVALID",
+];
 /// `INVALID` also covers the unassigned types 11–15.
 pub const DCCP_INVALID_MASK: u16 = 0xfc00;
 
@@ -57,10 +59,9 @@ impl Extension for Dccp {
             2 => {
                 let mut mask = 0u16;
                 for t in call.arg.split(',').filter(|t| !t.is_empty()) {
-                    let i = DCCP_TYPES
-                        .iter()
-                        .position(|n| n.eq_ignore_ascii_case(t))
-                        .ok_or_else(|| format!("Unknown DCCP type `{t}': expecting {}", DCCP_TYPES.join(", ")))?;
+                    let i = DCCP_TYPES.iter().position(|n| n.eq_ignore_ascii_case(t)).ok_or_else(|| {
+                        format!("Unknown DCCP type `{t}': expecting {}", DCCP_TYPES.join(", "))
+                    })?;
                     mask |= 1 << i;
                 }
                 if mask & (1 << 10) != 0 {
@@ -69,8 +70,9 @@ impl Extension for Dccp {
                 self.types = Some(Inv::new(mask, inv));
             }
             _ => {
-                let v = parse_uint(call.arg, 1, 255)
-                    .ok_or_else(|| format!("bad value for option \"--dccp-option\", or out of range (1-255)"))?;
+                let v = parse_uint(call.arg, 1, 255).ok_or_else(|| {
+                    "bad value for option \"--dccp-option\", or out of range (1-255)".to_string()
+                })?;
                 self.option = Some(Inv::new(v as u8, inv));
             }
         }

@@ -104,7 +104,7 @@ static OPTS: [OptSpec; 14] = [
 ];
 
 fn cost_to_bytes(cost: u64) -> u64 {
-    let r = if cost != 0 { u64::from(u32::MAX) / cost } else { u64::from(u32::MAX) };
+    let r = u64::from(u32::MAX).checked_div(cost).unwrap_or(u64::from(u32::MAX));
     r.saturating_sub(1) << BYTE_SHIFT
 }
 
@@ -144,7 +144,7 @@ fn parse_bytes(s: &str) -> Result<Option<u64>, String> {
 fn parse_rate(s: &str) -> Option<(u64, u32)> {
     let mult: u32 = match s.split_once('/') {
         None => 1,
-        Some((_, u)) if u.is_empty() => return None,
+        Some((_, "")) => return None,
         Some((_, u)) => {
             if is_ci_prefix(u, "second") {
                 1
@@ -213,9 +213,9 @@ impl Extension for Hashlimit {
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let u32v = || {
-            parse_uint(call.arg, 0, u32::MAX as u64)
-                .map(|v| v as u32)
-                .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name))
+            parse_uint(call.arg, 0, u32::MAX as u64).map(|v| v as u32).ok_or_else(|| {
+                format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name)
+            })
         };
         match call.spec.id {
             O_UPTO | O_ABOVE => {
@@ -275,7 +275,8 @@ impl Extension for Hashlimit {
                 self.name = crate::iptables::targets::log::truncate_bytes(call.arg, 15);
             }
             O_BURST => {
-                let bad = || format!("bad value for option \"--hashlimit-burst\", or out of range (1-{BURST_MAX})");
+                let bad =
+                    || format!("bad value for option \"--hashlimit-burst\", or out of range (1-{BURST_MAX})");
                 let (v, rest) = parse_uint_prefix(call.arg, 1, u64::MAX).ok_or_else(bad)?;
                 if rest.is_empty() && v > BURST_MAX {
                     return Err(bad());
@@ -290,7 +291,10 @@ impl Extension for Hashlimit {
             _ => {
                 let r = atoi(call.arg);
                 if r <= 0 {
-                    return Err(format!("Bad value for \"--hashlimit-rate-interval\" option: \"{}\"", call.arg));
+                    return Err(format!(
+                        "Bad value for \"--hashlimit-rate-interval\" option: \"{}\"",
+                        call.arg
+                    ));
                 }
                 self.interval = r as u32;
             }
@@ -313,7 +317,7 @@ impl Extension for Hashlimit {
                     return Err(format!("burst cannot be smaller than {unit}b"));
                 }
                 burst = self.burst / unit.max(1);
-                if self.burst % unit.max(1) != 0 {
+                if !self.burst.is_multiple_of(unit.max(1)) {
                     burst += 1;
                 }
                 if seen & bit(O_HTABLE_EXPIRE) == 0 {
@@ -322,7 +326,9 @@ impl Extension for Hashlimit {
             }
             self.burst = burst;
         } else if self.burst > BURST_MAX {
-            return Err(format!("bad value for option \"--hashlimit-burst\", or out of range (1-{BURST_MAX})"));
+            return Err(format!(
+                "bad value for option \"--hashlimit-burst\", or out of range (1-{BURST_MAX})"
+            ));
         }
         if seen & bit(O_RATEMATCH) != 0 {
             if self.mode & BYTES == 0 {
@@ -351,7 +357,9 @@ impl Extension for Hashlimit {
         };
         if self.mode & (HASH_SIP | HASH_SPT | HASH_DIP | HASH_DPT) != 0 {
             let mut parts = Vec::new();
-            for (b, n) in [(HASH_SIP, "srcip"), (HASH_SPT, "srcport"), (HASH_DIP, "dstip"), (HASH_DPT, "dstport")] {
+            for (b, n) in
+                [(HASH_SIP, "srcip"), (HASH_SPT, "srcport"), (HASH_DIP, "dstip"), (HASH_DPT, "dstport")]
+            {
                 if self.mode & b != 0 {
                     parts.push(n);
                 }

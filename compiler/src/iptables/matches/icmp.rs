@@ -125,8 +125,8 @@ pub fn parse_icmp_type(table: &[IcmpName], what: &str, s: &str) -> Result<(u8, (
     if let Some(e) = found {
         return Ok((e.typ, (e.code_min, e.code_max)));
     }
-    let ((t0, t1), rest) =
-        parse_small_range(s).ok_or_else(|| format!("Unknown {what} type `{s}': expecting a name or TYPE[/CODE]"))?;
+    let ((t0, t1), rest) = parse_small_range(s)
+        .ok_or_else(|| format!("Unknown {what} type `{s}': expecting a name or TYPE[/CODE]"))?;
     if t0 != t1 {
         return Err(format!("{what} type range not supported"));
     }

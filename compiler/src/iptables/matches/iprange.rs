@@ -1,10 +1,10 @@
 //! `iprange`: source/destination address ranges (`a.b.c.d-e.f.g.h`).
 
+use crate::iptables::Family;
 use crate::iptables::ext::{Extension, OptCall, OptSpec, ParseCx};
 use crate::iptables::ip::Inv;
 use crate::iptables::save::SaveBuf;
 use crate::iptables::values::addr::{Addr, parse_addr};
-use crate::iptables::Family;
 
 /// An inclusive address range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -20,7 +20,8 @@ pub fn parse_addr_range(s: &str, family: Family) -> Result<AddrRange, String> {
         Family::Ipv4 => a.parse::<std::net::Ipv4Addr>().ok().map(Addr::V4).or_else(|| parse_addr(a, family)),
         Family::Ipv6 => parse_addr(a, family),
     };
-    let one = |a: &str| strict(a).ok_or_else(|| format!("\"{a}\" is not a valid {} address", family.addr_name()));
+    let one =
+        |a: &str| strict(a).ok_or_else(|| format!("\"{a}\" is not a valid {} address", family.addr_name()));
     match s.split_once('-') {
         Some((a, b)) => Ok(AddrRange { from: one(a)?, to: one(b)? }),
         None => {

@@ -22,7 +22,8 @@ impl Default for SpiRange {
 
 impl SpiRange {
     fn parse(call: &OptCall<'_>) -> Result<SpiRange, String> {
-        let range = parse_range64(call.arg, 0, u32::MAX as u64).map_err(|e| format!("--{}: {e}", call.spec.name))?;
+        let range =
+            parse_range64(call.arg, 0, u32::MAX as u64).map_err(|e| format!("--{}: {e}", call.spec.name))?;
         Ok(SpiRange { range, invert: call.invert })
     }
 
@@ -104,10 +105,10 @@ impl Extension for AhMatch {
     }
     fn save(&self, out: &mut SaveBuf) {
         self.ah.spi.save(out, "ahspi");
-        if let Some((len, inv)) = self.ah.len {
-            if len != 0 || inv {
-                out.opt_val(inv, "ahlen", len);
-            }
+        if let Some((len, inv)) = self.ah.len
+            && (len != 0 || inv)
+        {
+            out.opt_val(inv, "ahlen", len);
         }
         if self.ah.res {
             out.push(" --ahres");

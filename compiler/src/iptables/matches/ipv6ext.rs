@@ -10,9 +10,9 @@ use crate::iptables::values::protocols::{chain_proto_name, etc_protocol, etc_pro
 use crate::iptables::values::ranges::{Range64, parse_range64};
 
 fn u32_arg(call: &OptCall<'_>) -> Result<u32, String> {
-    parse_uint(call.arg, 0, u32::MAX as u64)
-        .map(|v| v as u32)
-        .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name))
+    parse_uint(call.arg, 0, u32::MAX as u64).map(|v| v as u32).ok_or_else(|| {
+        format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name)
+    })
 }
 
 fn range32(call: &OptCall<'_>) -> Result<Range64, String> {
@@ -71,7 +71,12 @@ impl Extension for Frag {
         if let Some(l) = &self.len {
             out.opt_val(l.invert, "fraglen", l.value);
         }
-        for (on, name) in [(self.res, "fragres"), (self.first, "fragfirst"), (self.more, "fragmore"), (self.last, "fraglast")] {
+        for (on, name) in [
+            (self.res, "fragres"),
+            (self.first, "fragfirst"),
+            (self.more, "fragmore"),
+            (self.last, "fraglast"),
+        ] {
             if on {
                 out.opt(false, name);
             }
@@ -135,7 +140,8 @@ impl Extension for Rt {
                 if !type0 {
                     return Err("`--rt-type 0' required before `--rt-0-addrs'".into());
                 }
-                let addrs: Result<Vec<_>, _> = call.arg.split(',').map(|a| a.parse::<std::net::Ipv6Addr>()).collect();
+                let addrs: Result<Vec<_>, _> =
+                    call.arg.split(',').map(|a| a.parse::<std::net::Ipv6Addr>()).collect();
                 self.addrs = addrs.map_err(|_| format!("bad address list \"{}\"", call.arg))?;
                 if self.addrs.len() > 16 {
                     return Err("too many addresses specified (at most 16)".into());
@@ -164,8 +170,7 @@ impl Extension for Rt {
             out.push(" --rt-0-res");
         }
         if !self.addrs.is_empty() {
-            let list: Vec<String> =
-                self.addrs.iter().map(crate::iptables::values::addr::ntop6).collect();
+            let list: Vec<String> = self.addrs.iter().map(crate::iptables::values::addr::ntop6).collect();
             out.push(&format!(" --rt-0-addrs {}", list.join(",")));
         }
         if self.not_strict {
@@ -200,7 +205,9 @@ fn parse_opt_list(s: &str) -> Result<Vec<OptSel>, String> {
             return Err("too many options specified (at most 16)".into());
         }
         let num = |x: &str, what: &str| {
-            parse_uint(x, 0, u32::MAX as u64).map(|v| (v & 0xff) as u8).ok_or_else(|| format!("error parsing {what} `{x}'"))
+            parse_uint(x, 0, u32::MAX as u64)
+                .map(|v| (v & 0xff) as u8)
+                .ok_or_else(|| format!("error parsing {what} `{x}'"))
         };
         let sel = match item.split_once(':') {
             Some((t, l)) => {
@@ -270,7 +277,8 @@ pub const MH_TYPES: &[(&str, u8)] = &[
 fn mh_type(s: &str) -> Result<u8, String> {
     let mut found: Option<u8> = None;
     for (name, t) in MH_TYPES {
-        if crate::iptables::values::names::is_ci_prefix(s, name) && (found.is_none() || name.len() == s.len()) {
+        if crate::iptables::values::names::is_ci_prefix(s, name) && (found.is_none() || name.len() == s.len())
+        {
             found = Some(*t);
         }
     }
@@ -351,7 +359,8 @@ const HEADER_NAMES: &[(&str, u8)] = &[
     ("255", 255),
 ];
 /// Header protocol number → bit in the mask, in print order.
-pub const HEADER_BITS: &[(u8, u8)] = &[(0, 128), (60, 64), (43, 32), (44, 16), (51, 8), (50, 4), (59, 2), (255, 1)];
+pub const HEADER_BITS: &[(u8, u8)] =
+    &[(0, 128), (60, 64), (43, 32), (44, 16), (51, 8), (50, 4), (59, 2), (255, 1)];
 
 /// The ipv6header match: which extension headers the packet has.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -476,9 +485,9 @@ impl Extension for Srh {
         let id = call.spec.id;
         let inv = call.invert;
         let u8v = || {
-            parse_uint(call.arg, 0, 255)
-                .map(|v| v as u8)
-                .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-255)", call.spec.name))
+            parse_uint(call.arg, 0, 255).map(|v| v as u8).ok_or_else(|| {
+                format!("bad value for option \"--{}\", or out of range (0-255)", call.spec.name)
+            })
         };
         let cmp = |i: u8| match (i - 1) % 3 {
             0 => SrhCmp::Eq,
@@ -510,7 +519,9 @@ impl Extension for Srh {
         if let Some(v) = &self.next_hdr {
             out.opt_val(v.invert, "srh-next-hdr", v.value);
         }
-        for (field, list) in [("hdr-len", &self.hdr_len), ("segs-left", &self.segs_left), ("last-entry", &self.last_entry)] {
+        for (field, list) in
+            [("hdr-len", &self.hdr_len), ("segs-left", &self.segs_left), ("last-entry", &self.last_entry)]
+        {
             for want in [SrhCmp::Eq, SrhCmp::Gt, SrhCmp::Lt] {
                 if let Some((_, v)) = list.iter().find(|(c, _)| *c == want) {
                     let op = match want {
@@ -527,7 +538,11 @@ impl Extension for Srh {
         }
         for (name, sid) in [("srh-psid", &self.psid), ("srh-nsid", &self.nsid), ("srh-lsid", &self.lsid)] {
             if let Some(s) = sid {
-                out.opt_val(s.invert, name, format!("{}/{}", s.value.addr, s.value.prefix_len().unwrap_or(128)));
+                out.opt_val(
+                    s.invert,
+                    name,
+                    format!("{}/{}", s.value.addr, s.value.prefix_len().unwrap_or(128)),
+                );
             }
         }
     }

@@ -60,7 +60,9 @@ impl Extension for Ipvs {
                 } else if a.eq_ignore_ascii_case("REPLY") {
                     true
                 } else {
-                    return Err(format!("Bad value for \"--vdir\" option: \"{a}\" (expecting ORIGINAL or REPLY)"));
+                    return Err(format!(
+                        "Bad value for \"--vdir\" option: \"{a}\" (expecting ORIGINAL or REPLY)"
+                    ));
                 })
             }
             5 => {
@@ -71,7 +73,9 @@ impl Extension for Ipvs {
                 } else if a.eq_ignore_ascii_case("MASQ") {
                     IpvsMethod::Masq
                 } else {
-                    return Err(format!("Bad value for \"--vmethod\" option: \"{a}\" (expecting GATE, IPIP or MASQ)"));
+                    return Err(format!(
+                        "Bad value for \"--vmethod\" option: \"{a}\" (expecting GATE, IPIP or MASQ)"
+                    ));
                 };
                 self.vmethod = Some(Inv::new(m, inv));
             }

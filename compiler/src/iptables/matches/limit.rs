@@ -101,9 +101,9 @@ impl Extension for Limit {
         if call.spec.id == 0 {
             self.avg = parse_rate(call.arg)?;
         } else {
-            self.burst = parse_uint(call.arg, 0, 10000)
-                .ok_or_else(|| format!("bad value \"{}\" for \"--limit-burst\": expecting 0-10000", call.arg))?
-                as u32;
+            self.burst = parse_uint(call.arg, 0, 10000).ok_or_else(|| {
+                format!("bad value \"{}\" for \"--limit-burst\": expecting 0-10000", call.arg)
+            })? as u32;
         }
         Ok(())
     }

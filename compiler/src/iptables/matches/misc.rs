@@ -9,8 +9,9 @@ use crate::iptables::values::num::parse_uint;
 use crate::iptables::values::ranges::{PortRange, parse_range16};
 
 fn uint(call: &OptCall<'_>, min: u64, max: u64) -> Result<u64, String> {
-    parse_uint(call.arg, min, max)
-        .ok_or_else(|| format!("bad value for option \"--{}\", or out of range ({min}-{max})", call.spec.name))
+    parse_uint(call.arg, min, max).ok_or_else(|| {
+        format!("bad value for option \"--{}\", or out of range ({min}-{max})", call.spec.name)
+    })
 }
 
 /// The cgroup match (revision 2): cgroup v1 class id and/or cgroup v2 path.
@@ -28,7 +29,8 @@ impl Extension for Cgroup {
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         if call.spec.id == 0 {
-            self.path = Some(Inv::new(crate::iptables::targets::log::truncate_bytes(call.arg, 4095), call.invert));
+            self.path =
+                Some(Inv::new(crate::iptables::targets::log::truncate_bytes(call.arg, 4095), call.invert));
         } else {
             self.classid = Some(Inv::new(uint(call, 0, u32::MAX as u64)? as u32, call.invert));
         }
@@ -208,7 +210,12 @@ impl Extension for Rpfilter {
         Ok(())
     }
     fn save(&self, out: &mut SaveBuf) {
-        for (on, n) in [(self.loose, "loose"), (self.validmark, "validmark"), (self.accept_local, "accept-local"), (self.invert, "invert")] {
+        for (on, n) in [
+            (self.loose, "loose"),
+            (self.validmark, "validmark"),
+            (self.accept_local, "accept-local"),
+            (self.invert, "invert"),
+        ] {
             if on {
                 out.opt(false, n);
             }
@@ -244,7 +251,11 @@ impl Extension for Socket {
         Ok(())
     }
     fn save(&self, out: &mut SaveBuf) {
-        for (on, n) in [(self.transparent, "transparent"), (self.nowildcard, "nowildcard"), (self.restore_skmark, "restore-skmark")] {
+        for (on, n) in [
+            (self.transparent, "transparent"),
+            (self.nowildcard, "nowildcard"),
+            (self.restore_skmark, "restore-skmark"),
+        ] {
             if on {
                 out.opt(false, n);
             }

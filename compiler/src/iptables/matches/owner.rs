@@ -59,7 +59,9 @@ impl Extension for Owner {
             2 => self.socket_exists = Some(call.invert),
             _ => {
                 if self.gid.is_none() {
-                    return Err("Bad value for \"--suppl-groups\" option: you need to use --gid-owner first".into());
+                    return Err(
+                        "Bad value for \"--suppl-groups\" option: you need to use --gid-owner first".into()
+                    );
                 }
                 self.suppl_groups = true;
             }

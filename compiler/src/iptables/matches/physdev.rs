@@ -30,7 +30,11 @@ impl Extension for Physdev {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let iface = || {
             if call.arg.len() >= IFNAMSIZ {
-                return Err(format!("interface name `{}' must be shorter than IFNAMSIZ ({})", call.arg, IFNAMSIZ - 1));
+                return Err(format!(
+                    "interface name `{}' must be shorter than IFNAMSIZ ({})",
+                    call.arg,
+                    IFNAMSIZ - 1
+                ));
             }
             Ok(Some(Inv::new(call.arg.to_string(), call.invert)))
         };

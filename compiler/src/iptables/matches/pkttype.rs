@@ -30,13 +30,15 @@ impl Extension for Pkttype {
     }
 
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
-        self.pkttype = PKTTYPES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(call.arg))
-            .map(|&(_, v)| v)
-            .ok_or_else(|| {
-                format!("Bad packet type '{}': expecting unicast, broadcast, multicast or otherhost", call.arg)
-            })?;
+        self.pkttype =
+            PKTTYPES.iter().find(|(n, _)| n.eq_ignore_ascii_case(call.arg)).map(|&(_, v)| v).ok_or_else(
+                || {
+                    format!(
+                        "Bad packet type '{}': expecting unicast, broadcast, multicast or otherhost",
+                        call.arg
+                    )
+                },
+            )?;
         self.invert = call.invert;
         Ok(())
     }

@@ -172,11 +172,12 @@ impl Extension for Policy {
             }
             let tunnel_addr = e.tunnel_src.is_some() || e.tunnel_dst.is_some();
             // An element without --mode has the kernel's mode 0: transport.
-            let not_tunnel = match e.mode {
-                Some(Inv { value: IpsecMode::Tunnel, invert: true }) => true,
-                Some(Inv { value: IpsecMode::Transport, invert: false }) | None => true,
-                _ => false,
-            };
+            let not_tunnel = matches!(
+                e.mode,
+                Some(Inv { value: IpsecMode::Tunnel, invert: true })
+                    | Some(Inv { value: IpsecMode::Transport, invert: false })
+                    | None
+            );
             if tunnel_addr && not_tunnel {
                 return Err("--tunnel-src/--tunnel-dst is only valid in tunnel mode".into());
             }

@@ -131,7 +131,10 @@ fn parse_chunks(mode: &str, list: &str) -> Result<SctpChunks, String> {
 }
 
 fn chunk_name(t: u8) -> String {
-    SCTP_CHUNKS.iter().find(|(_, n, _)| *n == t).map_or_else(|| t.to_string(), |(name, _, _)| name.to_string())
+    SCTP_CHUNKS
+        .iter()
+        .find(|(_, n, _)| *n == t)
+        .map_or_else(|| t.to_string(), |(name, _, _)| name.to_string())
 }
 
 fn format_chunks(c: &SctpChunks) -> String {

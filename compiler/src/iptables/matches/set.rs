@@ -11,7 +11,11 @@ pub fn parse_set_dims(s: &str) -> Result<Vec<bool>, String> {
         match d {
             "src" => out.push(true),
             "dst" => out.push(false),
-            _ => return Err(format!("You must specify (the comma separated list of) 'src' or 'dst', got \"{d}\"")),
+            _ => {
+                return Err(format!(
+                    "You must specify (the comma separated list of) 'src' or 'dst', got \"{d}\""
+                ));
+            }
         }
     }
     if out.len() > 6 {

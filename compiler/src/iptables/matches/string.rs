@@ -21,7 +21,14 @@ pub struct StringMatch {
 
 impl Default for StringMatch {
     fn default() -> StringMatch {
-        StringMatch { pattern: vec![], algo: String::new(), from: 0, to: u16::MAX, invert: false, icase: false }
+        StringMatch {
+            pattern: vec![],
+            algo: String::new(),
+            from: 0,
+            to: u16::MAX,
+            invert: false,
+            icase: false,
+        }
     }
 }
 
@@ -83,7 +90,8 @@ pub fn parse_hex_string(s: &str) -> Result<Vec<u8>, String> {
                 return Err("Invalid hex block".into());
             }
             let pair = std::str::from_utf8(&b[i..i + 2]).map_err(|_| "Invalid hex char".to_string())?;
-            let v = u8::from_str_radix(pair, 16).map_err(|_| format!("Invalid hex char '{}'", b[i] as char))?;
+            let v =
+                u8::from_str_radix(pair, 16).map_err(|_| format!("Invalid hex char '{}'", b[i] as char))?;
             out.push(v);
             i += if b.get(i + 2) == Some(&b' ') { 3 } else { 2 };
         } else {
@@ -104,9 +112,9 @@ impl Extension for StringMatch {
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let u16v = || {
-            parse_uint(call.arg, 0, 65535)
-                .map(|v| v as u16)
-                .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-65535)", call.spec.name))
+            parse_uint(call.arg, 0, 65535).map(|v| v as u16).ok_or_else(|| {
+                format!("bad value for option \"--{}\", or out of range (0-65535)", call.spec.name)
+            })
         };
         match call.spec.id {
             O_FROM => self.from = u16v()?,

@@ -64,11 +64,9 @@ pub fn parse_tcp_flag_list(s: &str) -> Result<u8, String> {
         } else if tok.eq_ignore_ascii_case("NONE") {
             0
         } else {
-            TCP_FLAG_NAMES
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(tok))
-                .map(|&(_, b)| b)
-                .ok_or_else(|| format!("Unknown TCP flag `{tok}': expecting FIN, SYN, RST, PSH, ACK, URG, ALL or NONE"))?
+            TCP_FLAG_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(tok)).map(|&(_, b)| b).ok_or_else(
+                || format!("Unknown TCP flag `{tok}': expecting FIN, SYN, RST, PSH, ACK, URG, ALL or NONE"),
+            )?
         };
         out |= bits;
     }
@@ -120,11 +118,11 @@ impl Extension for Tcp {
         if let Some(o) = &self.option {
             out.opt_val(o.invert, "tcp-option", o.value);
         }
-        if let Some(f) = &self.flags {
-            if f.value.mask != 0 || f.invert {
-                out.opt(f.invert, "tcp-flags");
-                out.push(&format!(" {} {}", format_tcp_flags(f.value.mask), format_tcp_flags(f.value.cmp)));
-            }
+        if let Some(f) = &self.flags
+            && (f.value.mask != 0 || f.invert)
+        {
+            out.opt(f.invert, "tcp-flags");
+            out.push(&format!(" {} {}", format_tcp_flags(f.value.mask), format_tcp_flags(f.value.cmp)));
         }
     }
 

@@ -112,7 +112,8 @@ pub fn parse_date(s: &str) -> Result<u32, String> {
 
 /// `hh:mm[:ss]` → seconds since midnight.
 pub fn parse_daytime(s: &str) -> Result<u32, String> {
-    let bad = || format!("invalid time \"{s}\" specified, should be hh:mm[:ss] format and within the boundaries");
+    let bad =
+        || format!("invalid time \"{s}\" specified, should be hh:mm[:ss] format and within the boundaries");
     let (h, r) = dec(s);
     let r = r.strip_prefix(':').ok_or_else(bad)?;
     let (m, r) = dec(r);
@@ -156,7 +157,9 @@ fn parse_weekdays(s: &str) -> Result<u8, String> {
         let hit: Vec<usize> =
             (1..8).filter(|&i| d.len() >= 2 && d.as_bytes()[..2] == WEEKDAYS[i].as_bytes()[..2]).collect();
         if hit.is_empty() {
-            return Err(format!("{d} is not a valid day specifier (expecting Mon, Tue, Wed, Thu, Fri, Sat, Sun or 1-7)"));
+            return Err(format!(
+                "{d} is not a valid day specifier (expecting Mon, Tue, Wed, Thu, Fri, Sat, Sun or 1-7)"
+            ));
         }
         for i in hit {
             mask |= 1 << i;
@@ -223,14 +226,20 @@ impl Extension for Time {
     }
     fn save(&self, out: &mut SaveBuf) {
         if self.daytime_start != 0 || self.daytime_stop != MAX_DAYTIME {
-            out.push(&format!(" --timestart {} --timestop {}", hms(self.daytime_start), hms(self.daytime_stop)));
+            out.push(&format!(
+                " --timestart {} --timestop {}",
+                hms(self.daytime_start),
+                hms(self.daytime_stop)
+            ));
         }
         if self.monthdays != ALL_MONTHDAYS {
-            let days: Vec<String> = (1..=31).filter(|i| self.monthdays & (1 << i) != 0).map(|i| i.to_string()).collect();
+            let days: Vec<String> =
+                (1..=31).filter(|i| self.monthdays & (1 << i) != 0).map(|i| i.to_string()).collect();
             out.push(&format!(" --monthdays {}", days.join(",")));
         }
         if self.weekdays != ALL_WEEKDAYS {
-            let days: Vec<&str> = (1..=7).filter(|i| self.weekdays & (1 << i) != 0).map(|i| WEEKDAYS[i]).collect();
+            let days: Vec<&str> =
+                (1..=7).filter(|i| self.weekdays & (1 << i) != 0).map(|i| WEEKDAYS[i]).collect();
             out.push(&format!(" --weekdays {}", days.join(",")));
         }
         if self.date_start != 0 {

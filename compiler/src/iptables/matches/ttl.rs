@@ -41,9 +41,9 @@ static HL_OPTS: [OptSpec; 4] = [
 
 impl TtlCmp {
     fn parse_cmp(&mut self, call: &OptCall<'_>) -> Result<(), String> {
-        self.value = parse_uint(call.arg, 0, 255)
-            .ok_or_else(|| format!("bad value \"{}\" for \"--{}\": expecting 0-255", call.arg, call.spec.name))?
-            as u8;
+        self.value = parse_uint(call.arg, 0, 255).ok_or_else(|| {
+            format!("bad value \"{}\" for \"--{}\": expecting 0-255", call.arg, call.spec.name)
+        })? as u8;
         self.mode = match call.spec.id {
             O_EQ if call.invert => CmpMode::Ne,
             O_EQ => CmpMode::Eq,

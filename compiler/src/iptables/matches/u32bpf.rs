@@ -40,7 +40,9 @@ fn u32_number(s: &[u8], i: &mut usize) -> Result<u32, String> {
         *i += 1;
     }
     let rest = std::str::from_utf8(&s[*i..]).map_err(|_| "u32: invalid text".to_string())?;
-    let n = scan_u64(rest, 0).filter(|n| n.value <= u64::from(u32::MAX)).ok_or_else(|| format!("u32: at char {}: expected number", *i))?;
+    let n = scan_u64(rest, 0)
+        .filter(|n| n.value <= u64::from(u32::MAX))
+        .ok_or_else(|| format!("u32: at char {}: expected number", *i))?;
     *i += n.end;
     Ok(n.value as u32)
 }
@@ -250,7 +252,8 @@ impl Extension for Bpf {
             out.push(&format!(" --object-pinned {p}"));
             return;
         }
-        let insns: Vec<String> = self.program.iter().map(|i| format!("{} {} {} {}", i.code, i.jt, i.jf, i.k)).collect();
+        let insns: Vec<String> =
+            self.program.iter().map(|i| format!("{} {} {} {}", i.code, i.jt, i.jf, i.k)).collect();
         out.push(&format!(" --bytecode \"{},{}\"", self.program.len(), insns.join(",")));
     }
 }

@@ -6,8 +6,18 @@ use crate::iptables::save::SaveBuf;
 use crate::iptables::values::num::parse_uint;
 
 /// Conntrack event names (`IPCT_*` bit positions = index).
-pub const CT_EVENTS: &[&str] =
-    &["new", "related", "destroy", "reply", "assured", "protoinfo", "helper", "mark", "natseqinfo", "secmark"];
+pub const CT_EVENTS: &[&str] = &[
+    "new",
+    "related",
+    "destroy",
+    "reply",
+    "assured",
+    "protoinfo",
+    "helper",
+    "mark",
+    "natseqinfo",
+    "secmark",
+];
 /// Expectation event names (`IPEXP_*`).
 pub const EXP_EVENTS: &[&str] = &["new"];
 
@@ -75,7 +85,13 @@ fn parse_events(s: &str, table: &[&str]) -> Result<u32, String> {
 }
 
 fn format_events(mask: u32, table: &[&str]) -> String {
-    table.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| *n).collect::<Vec<_>>().join(",")
+    table
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn limited(s: &str, max: usize, what: &str) -> Result<String, String> {
@@ -106,8 +122,9 @@ impl Extension for Ct {
                 let zone = if call.arg.eq_ignore_ascii_case("mark") {
                     Zone { id: 0, from_mark: true, dir }
                 } else {
-                    let id = parse_uint(call.arg, 0, u16::MAX as u64)
-                        .ok_or_else(|| format!("Cannot parse {} as a zone ID (0-65535 or \"mark\")", call.arg))?;
+                    let id = parse_uint(call.arg, 0, u16::MAX as u64).ok_or_else(|| {
+                        format!("Cannot parse {} as a zone ID (0-65535 or \"mark\")", call.arg)
+                    })?;
                     Zone { id: id as u16, from_mark: false, dir }
                 };
                 self.zone = Some(zone);
@@ -132,18 +149,18 @@ impl Extension for Ct {
         if self.exp_events != 0 {
             out.push(&format!(" --expevents {}", format_events(self.exp_events, EXP_EVENTS)));
         }
-        if let Some(z) = &self.zone {
-            if z.from_mark || z.id != 0 {
-                let suffix = match z.dir {
-                    ZoneDir::Both => "",
-                    ZoneDir::Original => "-orig",
-                    ZoneDir::Reply => "-reply",
-                };
-                if z.from_mark {
-                    out.push(&format!(" --zone{suffix} mark"));
-                } else {
-                    out.push(&format!(" --zone{suffix} {}", z.id));
-                }
+        if let Some(z) = &self.zone
+            && (z.from_mark || z.id != 0)
+        {
+            let suffix = match z.dir {
+                ZoneDir::Both => "",
+                ZoneDir::Original => "-orig",
+                ZoneDir::Reply => "-reply",
+            };
+            if z.from_mark {
+                out.push(&format!(" --zone{suffix} mark"));
+            } else {
+                out.push(&format!(" --zone{suffix} {}", z.id));
             }
         }
     }

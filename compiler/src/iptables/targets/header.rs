@@ -25,10 +25,16 @@ pub struct TtlTarget {
 }
 
 const ANY3: u64 = bit(0) | bit(1) | bit(2);
-static TTL_OPTS: [OptSpec; 3] =
-    [OptSpec::arg("ttl-set", 0).excl(ANY3), OptSpec::arg("ttl-dec", 1).excl(ANY3), OptSpec::arg("ttl-inc", 2).excl(ANY3)];
-static HL_OPTS: [OptSpec; 3] =
-    [OptSpec::arg("hl-set", 0).excl(ANY3), OptSpec::arg("hl-dec", 1).excl(ANY3), OptSpec::arg("hl-inc", 2).excl(ANY3)];
+static TTL_OPTS: [OptSpec; 3] = [
+    OptSpec::arg("ttl-set", 0).excl(ANY3),
+    OptSpec::arg("ttl-dec", 1).excl(ANY3),
+    OptSpec::arg("ttl-inc", 2).excl(ANY3),
+];
+static HL_OPTS: [OptSpec; 3] = [
+    OptSpec::arg("hl-set", 0).excl(ANY3),
+    OptSpec::arg("hl-dec", 1).excl(ANY3),
+    OptSpec::arg("hl-inc", 2).excl(ANY3),
+];
 
 impl Extension for TtlTarget {
     fn options(&self) -> &'static [OptSpec] {
@@ -36,9 +42,9 @@ impl Extension for TtlTarget {
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let min = if call.spec.id == 0 { 0 } else { 1 };
-        self.value = parse_uint(call.arg, min, 255)
-            .ok_or_else(|| format!("bad value for option \"--{}\", or out of range ({min}-255)", call.spec.name))?
-            as u8;
+        self.value = parse_uint(call.arg, min, 255).ok_or_else(|| {
+            format!("bad value for option \"--{}\", or out of range ({min}-255)", call.spec.name)
+        })? as u8;
         self.mode = match call.spec.id {
             0 => TtlMode::Set,
             1 => TtlMode::Dec,
@@ -118,9 +124,9 @@ impl Extension for TosTarget {
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let u8v = || {
-            parse_uint(call.arg, 0, 255)
-                .map(|v| v as u8)
-                .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-255)", call.spec.name))
+            parse_uint(call.arg, 0, 255).map(|v| v as u8).ok_or_else(|| {
+                format!("bad value for option \"--{}\", or out of range (0-255)", call.spec.name)
+            })
         };
         (self.value, self.mask) = match call.spec.id {
             0 => parse_tos_mask(call.arg, 0x3f)?,
@@ -168,9 +174,9 @@ impl Extension for EcnTarget {
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         let ranged = |max| {
-            parse_uint(call.arg, 0, max)
-                .map(|v| v as u8)
-                .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-{max})", call.spec.name))
+            parse_uint(call.arg, 0, max).map(|v| v as u8).ok_or_else(|| {
+                format!("bad value for option \"--{}\", or out of range (0-{max})", call.spec.name)
+            })
         };
         match call.spec.id {
             0 => {
@@ -244,7 +250,9 @@ impl Extension for Classify {
     }
     fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
         cx.require_hooks(
-            crate::iptables::ext::hooks::OUT | crate::iptables::ext::hooks::FWD | crate::iptables::ext::hooks::POST,
+            crate::iptables::ext::hooks::OUT
+                | crate::iptables::ext::hooks::FWD
+                | crate::iptables::ext::hooks::POST,
             "CLASSIFY",
         )
     }
@@ -271,7 +279,9 @@ impl Extension for Tcpoptstrip {
         for item in call.arg.split(',') {
             let opt = match TCP_OPTION_NAMES.iter().find(|(n, _)| *n == item) {
                 Some(&(_, o)) => o,
-                None => parse_uint(item, 0, 255).ok_or_else(|| format!("Bad TCP option value \"{item}\""))? as u8,
+                None => {
+                    parse_uint(item, 0, 255).ok_or_else(|| format!("Bad TCP option value \"{item}\""))? as u8
+                }
             };
             if opt < 2 {
                 return Err("Option value may not be 0 or 1".into());

@@ -122,7 +122,7 @@ impl Extension for Log {
 
 /// The NFLOG target as iptables-nft stores it (an nft `log` statement): the prefix may be
 /// up to 127 bytes, `--nflog-range` is not kept (it never had an effect).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Nflog {
     pub group: u16,
     pub prefix: String,
@@ -131,12 +131,6 @@ pub struct Nflog {
     /// `--nflog-range` as given (ignored by the kernel; not printed back by iptables-nft).
     pub range: Option<u32>,
     pub threshold: u16,
-}
-
-impl Default for Nflog {
-    fn default() -> Nflog {
-        Nflog { group: 0, prefix: String::new(), size: None, range: None, threshold: 0 }
-    }
 }
 
 /// `NF_LOG_PREFIXLEN - 1`.

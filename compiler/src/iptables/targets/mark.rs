@@ -25,9 +25,9 @@ const MARK_ANY: u64 = bit(O_SET_MARK) | bit(O_AND_MARK) | bit(O_OR_MARK) | bit(O
 const OP_ANY: u64 = MARK_ANY | bit(O_SAVE_MARK) | bit(O_RESTORE_MARK);
 
 fn u32_arg(call: &OptCall<'_>) -> Result<u32, String> {
-    parse_uint(call.arg, 0, u32::MAX as u64)
-        .map(|v| v as u32)
-        .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name))
+    parse_uint(call.arg, 0, u32::MAX as u64).map(|v| v as u32).ok_or_else(|| {
+        format!("bad value for option \"--{}\", or out of range (0-4294967295)", call.spec.name)
+    })
 }
 
 /// `(mark, mask)` of a mark-setting option.
@@ -162,9 +162,9 @@ impl Extension for ConnmarkTarget {
                 self.ctmask = v;
             }
             O_LEFT_SHIFT | O_RIGHT_SHIFT => {
-                self.shift_bits = parse_uint(call.arg, 0, 32)
-                    .ok_or_else(|| format!("bad value for option \"--{}\", or out of range (0-32)", call.spec.name))?
-                    as u8;
+                self.shift_bits = parse_uint(call.arg, 0, 32).ok_or_else(|| {
+                    format!("bad value for option \"--{}\", or out of range (0-32)", call.spec.name)
+                })? as u8;
                 self.shift_dir = if call.spec.id == O_LEFT_SHIFT { ShiftDir::Left } else { ShiftDir::Right };
             }
             _ => {
@@ -190,9 +190,8 @@ impl Extension for ConnmarkTarget {
             ConnmarkMode::Save => {
                 out.push(&format!(" --save-mark --nfmask 0x{:x} --ctmask 0x{:x}", self.nfmask, self.ctmask))
             }
-            ConnmarkMode::Restore => {
-                out.push(&format!(" --restore-mark --nfmask 0x{:x} --ctmask 0x{:x}", self.nfmask, self.ctmask))
-            }
+            ConnmarkMode::Restore => out
+                .push(&format!(" --restore-mark --nfmask 0x{:x} --ctmask 0x{:x}", self.nfmask, self.ctmask)),
         }
         if self.shift_bits != 0 {
             let op = match self.shift_dir {

@@ -11,8 +11,9 @@ use crate::iptables::values::num::parse_uint;
 use crate::iptables::values::ranges::{parse_port_gai, parse_range16};
 
 fn uint(call: &OptCall<'_>, min: u64, max: u64) -> Result<u64, String> {
-    parse_uint(call.arg, min, max)
-        .ok_or_else(|| format!("bad value for option \"--{}\", or out of range ({min}-{max})", call.spec.name))
+    parse_uint(call.arg, min, max).ok_or_else(|| {
+        format!("bad value for option \"--{}\", or out of range ({min}-{max})", call.spec.name)
+    })
 }
 
 /// What AUDIT records.
@@ -360,8 +361,11 @@ pub struct Led {
     pub always_blink: bool,
 }
 
-static LED_OPTS: [OptSpec; 3] =
-    [OptSpec::arg("led-trigger-id", 0).mand(), OptSpec::arg("led-delay", 1), OptSpec::flag("led-always-blink", 2)];
+static LED_OPTS: [OptSpec; 3] = [
+    OptSpec::arg("led-trigger-id", 0).mand(),
+    OptSpec::arg("led-delay", 1),
+    OptSpec::flag("led-always-blink", 2),
+];
 
 impl Extension for Led {
     fn options(&self) -> &'static [OptSpec] {
@@ -382,7 +386,11 @@ impl Extension for Led {
                 self.delay = if call.arg.len() >= 3 && call.arg[..3].eq_ignore_ascii_case("inf") {
                     None
                 } else {
-                    Some(parse_uint(call.arg, 0, u32::MAX as u64).ok_or("Delay value must be within range 0..4294967295")? as u32)
+                    Some(
+                        parse_uint(call.arg, 0, u32::MAX as u64)
+                            .ok_or("Delay value must be within range 0..4294967295")?
+                            as u32,
+                    )
                 }
             }
             _ => self.always_blink = true,
@@ -464,8 +472,14 @@ impl Extension for Rateest {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         match call.spec.id {
             0 => self.name = crate::iptables::targets::log::truncate_bytes(call.arg, 15),
-            1 => self.interval_us = rateest_time(call.arg).ok_or_else(|| format!("bad interval value \"{}\"", call.arg))?,
-            _ => self.ewma_us = rateest_time(call.arg).ok_or_else(|| format!("bad ewmalog value \"{}\"", call.arg))?,
+            1 => {
+                self.interval_us =
+                    rateest_time(call.arg).ok_or_else(|| format!("bad interval value \"{}\"", call.arg))?
+            }
+            _ => {
+                self.ewma_us =
+                    rateest_time(call.arg).ok_or_else(|| format!("bad ewmalog value \"{}\"", call.arg))?
+            }
         }
         Ok(())
     }
@@ -535,10 +549,10 @@ impl Extension for Npt {
     }
     fn save(&self, out: &mut SaveBuf) {
         for (name, p) in [("src-pfx", &self.src_pfx), ("dst-pfx", &self.dst_pfx)] {
-            if let Some((a, l)) = p {
-                if !a.is_zero() || *l != 0 {
-                    out.push(&format!(" --{name} {a}/{l}"));
-                }
+            if let Some((a, l)) = p
+                && (!a.is_zero() || *l != 0)
+            {
+                out.push(&format!(" --{name} {a}/{l}"));
             }
         }
     }
@@ -568,8 +582,12 @@ pub struct SetTarget {
     pub timeout: Option<u32>,
 }
 
-static SET_OPTS: [OptSpec; 4] =
-    [OptSpec::arg("add-set", 0), OptSpec::arg("del-set", 1), OptSpec::flag("exist", 2), OptSpec::arg("timeout", 3)];
+static SET_OPTS: [OptSpec; 4] = [
+    OptSpec::arg("add-set", 0),
+    OptSpec::arg("del-set", 1),
+    OptSpec::flag("exist", 2),
+    OptSpec::arg("timeout", 3),
+];
 
 impl Extension for SetTarget {
     fn options(&self) -> &'static [OptSpec] {
@@ -578,7 +596,9 @@ impl Extension for SetTarget {
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
         match call.spec.id {
             0 | 1 => {
-                let dims = call.take_word().ok_or_else(|| format!("--{} requires two args: NAME FLAGS", call.spec.name))?;
+                let dims = call
+                    .take_word()
+                    .ok_or_else(|| format!("--{} requires two args: NAME FLAGS", call.spec.name))?;
                 let v = Some((call.arg.to_string(), parse_set_dims(dims)?));
                 if call.spec.id == 0 {
                     self.add = v;
@@ -627,7 +647,12 @@ fn plen(call: &OptCall<'_>) -> Result<u8, String> {
         Some(v) => Ok(v as u8),
         None => crate::iptables::values::addr::parse_mask(call.arg, f)
             .and_then(|m| m.mask_to_prefix_len())
-            .ok_or_else(|| format!("bad value for option \"--{}\": neither a valid network mask nor a valid CIDR", call.spec.name)),
+            .ok_or_else(|| {
+                format!(
+                    "bad value for option \"--{}\": neither a valid network mask nor a valid CIDR",
+                    call.spec.name
+                )
+            }),
     }
 }
 
@@ -692,7 +717,9 @@ impl Extension for Hmark {
                     } else if p("spi") {
                         self.spi_mask = Some(u32::MAX);
                     } else {
-                        return Err(format!("Bad type \"{tok}\": expecting ct, src, dst, sport, dport, proto or spi"));
+                        return Err(format!(
+                            "Bad type \"{tok}\": expecting ct, src, dst, sport, dport, proto or spi"
+                        ));
                     }
                 }
             }

@@ -67,7 +67,8 @@ static MASQ_OPTS: [OptSpec; 3] = [
     OptSpec::flag("random", O_RANDOM),
     OptSpec::flag("random-fully", O_RANDOM_FULLY),
 ];
-static REDIRECT_OPTS: [OptSpec; 2] = [OptSpec::arg("to-ports", O_TO_PORTS), OptSpec::flag("random", O_RANDOM)];
+static REDIRECT_OPTS: [OptSpec; 2] =
+    [OptSpec::arg("to-ports", O_TO_PORTS), OptSpec::flag("random", O_RANDOM)];
 
 /// A port by number or by any service name (`xtables_service_to_port(name, NULL)`).
 fn port_or_service(s: &str) -> Option<(u16, &str)> {

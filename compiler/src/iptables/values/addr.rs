@@ -40,9 +40,11 @@ impl Addr {
             Family::Ipv4 => {
                 Addr::V4(Ipv4Addr::from(if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len.min(32))) }))
             }
-            Family::Ipv6 => {
-                Addr::V6(Ipv6Addr::from(if len == 0 { 0 } else { u128::MAX << (128 - u32::from(len.min(128))) }))
-            }
+            Family::Ipv6 => Addr::V6(Ipv6Addr::from(if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(len.min(128)))
+            })),
         }
     }
 
@@ -255,11 +257,16 @@ pub fn parse_host(s: &str, family: Family) -> Result<Addr, String> {
 /// `host[/plen|/mask]` without applying the mask to the address (`XTTYPE_HOSTMASK`).
 pub fn parse_host_mask(s: &str, family: Family) -> Result<AddrMask, String> {
     match s.split_once('/') {
-        None => Ok(AddrMask { addr: parse_host(s, family)?, mask: Addr::prefix_mask(family, family.addr_bits()) }),
+        None => {
+            Ok(AddrMask { addr: parse_host(s, family)?, mask: Addr::prefix_mask(family, family.addr_bits()) })
+        }
         Some((h, m)) => {
             let addr = parse_host(h, family)?;
             let mask = parse_mask(m, family).ok_or_else(|| {
-                format!("bad mask \"{m}\": neither a valid network mask nor a valid CIDR (0-{})", family.addr_bits())
+                format!(
+                    "bad mask \"{m}\": neither a valid network mask nor a valid CIDR (0-{})",
+                    family.addr_bits()
+                )
             })?;
             Ok(AddrMask { addr, mask })
         }

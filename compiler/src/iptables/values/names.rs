@@ -5,7 +5,9 @@
 /// `strncasecmp(token, name, strlen(token)) == 0`: `token` is a case-insensitive prefix of
 /// `name` (the empty token matches nothing here; callers reject it first).
 pub fn is_ci_prefix(token: &str, name: &str) -> bool {
-    !token.is_empty() && token.len() <= name.len() && name.as_bytes()[..token.len()].eq_ignore_ascii_case(token.as_bytes())
+    !token.is_empty()
+        && token.len() <= name.len()
+        && name.as_bytes()[..token.len()].eq_ignore_ascii_case(token.as_bytes())
 }
 
 /// Parse `a,b,c` against a table of `(name, bit)`; `prefix` enables prefix matching. The
