@@ -198,7 +198,7 @@ fn format_bytes(avg: u64, burst: u64) -> (String, Option<String>, u32) {
     if burst == 0 {
         return (rate, None, BYTE_EXPIRE * 1000);
     }
-    let total = r * burst;
+    let total = r.saturating_mul(burst);
     let mut j = 0;
     while j < UNITS.len() - 1 && total < UNITS[j].1 {
         j += 1;

@@ -245,7 +245,8 @@ impl Extension for Time {
         if self.date_start != 0 {
             out.push(&format!(" --datestart {}", format_date(self.date_start)));
         }
-        if self.date_stop != 0 && self.date_stop != i32::MAX as u32 {
+        // Like iptables, the default stop date (i32::MAX) is printed too: only 0 is skipped.
+        if self.date_stop != 0 {
             out.push(&format!(" --datestop {}", format_date(self.date_stop)));
         }
         if self.kernel_tz {
