@@ -127,8 +127,23 @@ impl Extension for Tcp {
     }
 
     fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
-        cx.require_proto(&[6], "tcp match")
+        // iptables-nft turns port/flag tests into nft expressions, which only need the rule's
+        // protocol to be TCP (`! -p tcp` included); a match without any test (or with
+        // --tcp-option) stays an xt match, which the kernel only accepts after `-p tcp`.
+        let native = self.option.is_none() && *self != Tcp::default();
+        require_l4(cx, 6, native, "tcp match")
     }
+}
+
+/// The protocol condition of tcp/udp (see [`Tcp::check_load`]).
+fn require_l4(cx: &LoadCx<'_>, proto: u8, native: bool, what: &str) -> Result<(), String> {
+    if native {
+        if cx.ip.proto.is_some_and(|p| p.value == proto) {
+            return Ok(());
+        }
+        return Err(format!("{what} requires \"-p {}\"", if proto == 6 { "tcp" } else { "udp" }));
+    }
+    cx.require_proto(&[proto], what)
 }
 
 /// The udp match.
@@ -172,6 +187,6 @@ impl Extension for Udp {
     }
 
     fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
-        cx.require_proto(&[17], "udp match")
+        require_l4(cx, 17, *self != Udp::default(), "udp match")
     }
 }
