@@ -50,7 +50,7 @@ fn save_dumps_round_trip() {
         let counters = name.ends_with("fedora27-iptables");
         let mut sm = SourceMap::new();
         let id = sm.add(name.clone(), text.clone());
-        let (rs, diags) = load_restore(&sm, id, RestoreOptions { family, counters });
+        let (rs, diags) = load_restore(&sm, id, RestoreOptions { family, counters, noflush: false });
         if !diags.is_empty() {
             println!("{name}: load errors\n{}", render_all(&diags, &sm));
             continue;

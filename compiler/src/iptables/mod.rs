@@ -90,12 +90,56 @@ pub fn parse_command_line(sources: &SourceMap, file: FileId) -> Result<(CommandL
     Ok((cl, cmd))
 }
 
+/// Parse an already split argument vector (as a CLI receives it: `iptables-translate -A
+/// INPUT …` without the program name). The arguments are registered in `sources` as one
+/// line under `name` (shell-quoted where needed) so diagnostics can point into it.
+pub fn parse_argv(
+    sources: &mut SourceMap,
+    name: &str,
+    family: Family,
+    args: &[String],
+) -> Result<(FileId, Command), Diagnostic> {
+    use nftvm_grammar::Span;
+    use nftvm_grammar::iptables::ast::Word;
+    let mut text = String::new();
+    let mut spans = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            text.push(' ');
+        }
+        let start = text.len();
+        text.push_str(&shell_quote(a));
+        spans.push((start, text.len()));
+    }
+    let file = sources.add(name, text.clone());
+    let words: Vec<Word> = args
+        .iter()
+        .zip(&spans)
+        .map(|(a, &(s, e))| Word { text: a.clone(), span: Span::new(file, s, e), quoted: false })
+        .collect();
+    let refs: Vec<&Word> = words.iter().collect();
+    let cmd = parse::parse_words(
+        &refs,
+        Span::new(file, 0, text.len()),
+        &ParseOptions { family, restore_table: None },
+    )?;
+    Ok((file, cmd))
+}
+
+/// A word as a shell would need it written (for echoing argument vectors).
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:,=+@%".contains(&b));
+    if plain { s.to_string() } else { format!("'{}'", s.replace('\'', "'\\''")) }
+}
+
 /// How a restore file is loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RestoreOptions {
     pub family: Family,
     /// Keep the counters of the file (`iptables-restore -c`); otherwise they are zeroed.
     pub counters: bool,
+    /// Do not flush the tables the file names (`iptables-restore --noflush`).
+    pub noflush: bool,
 }
 
 /// Load an iptables-save / iptables-restore file with iptables-restore semantics. All
@@ -104,6 +148,7 @@ pub fn load_restore(sources: &SourceMap, file: FileId, opts: RestoreOptions) -> 
     let (tree, mut diags) = nftvm_grammar::iptables::parse_restore(sources, file);
     let mut rs = Ruleset::new(opts.family);
     rs.restore_counters = opts.counters;
+    rs.noflush = opts.noflush;
     diags.extend(rs.restore(&tree));
     (rs, diags)
 }

@@ -105,6 +105,8 @@ pub struct Ruleset {
     pub tables: Vec<Table>,
     /// Keep counters from the input (`iptables-restore -c`); otherwise they are zeroed.
     pub restore_counters: bool,
+    /// Keep the existing contents of a table a restore section names (`--noflush`).
+    pub noflush: bool,
 }
 
 fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
@@ -121,7 +123,7 @@ pub fn parse_counters(s: &str) -> Option<Counters> {
 
 impl Ruleset {
     pub fn new(family: Family) -> Ruleset {
-        Ruleset { family, tables: Vec::new(), restore_counters: false }
+        Ruleset { family, tables: Vec::new(), restore_counters: false, noflush: false }
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {
@@ -150,8 +152,10 @@ impl Ruleset {
                 ));
                 continue;
             }
-            // A table section replaces the table (iptables-restore without --noflush).
-            self.tables.retain(|t| t.name != tname);
+            // A table section replaces the table (unless --noflush).
+            if !self.noflush {
+                self.tables.retain(|t| t.name != tname);
+            }
             for line in &section.lines {
                 let res = match line {
                     TableLine::Comment(_) => Ok(()),

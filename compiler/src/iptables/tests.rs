@@ -141,7 +141,8 @@ fn restore_file_canonical_order() {
                 :INPUT DROP [5:6]\nCOMMIT\n*raw\nCOMMIT\n";
     let mut sm = SourceMap::new();
     let f = sm.add("rules.v4", text);
-    let (rs, diags) = load_restore(&sm, f, RestoreOptions { family: Family::Ipv4, counters: false });
+    let (rs, diags) =
+        load_restore(&sm, f, RestoreOptions { family: Family::Ipv4, counters: false, noflush: false });
     assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(
         rs.save(SaveOptions::default()),
@@ -158,8 +159,28 @@ fn restore_errors_are_per_line() {
                 -t nat -A INPUT -j ACCEPT\nCOMMIT\n";
     let mut sm = SourceMap::new();
     let f = sm.add("rules.v4", text);
-    let (rs, diags) = load_restore(&sm, f, RestoreOptions { family: Family::Ipv4, counters: false });
+    let (rs, diags) =
+        load_restore(&sm, f, RestoreOptions { family: Family::Ipv4, counters: false, noflush: false });
     let lines: Vec<usize> = diags.iter().map(|d| sm.file(f).line_col(d.span.start).line).collect();
     assert_eq!(lines, [3, 5], "{diags:?}");
     assert!(rs.save(SaveOptions::default()).contains("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\n"));
+}
+
+#[test]
+fn argv_parsing_points_into_the_echoed_line() {
+    let mut sm = SourceMap::new();
+    let args: Vec<String> = ["-A", "INPUT", "-m", "comment", "--comment", "a b", "-j", "NOPE!"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (f, cmd) = parse_argv(&mut sm, "<argv>", Family::Ipv4, &args).unwrap();
+    assert_eq!(sm.file(f).text, "-A INPUT -m comment --comment 'a b' -j NOPE!");
+    assert_eq!(
+        cmd.rules[0].save_line("INPUT", Family::Ipv4),
+        "-A INPUT -m comment --comment \"a b\" -j NOPE!"
+    );
+    let bad: Vec<String> =
+        ["-A", "INPUT", "-p", "tcp", "--dport", "x y"].iter().map(|s| s.to_string()).collect();
+    let e = parse_argv(&mut sm, "<argv>", Family::Ipv4, &bad).unwrap_err();
+    assert_eq!(sm.file(e.span.file).slice(e.span), "'x y'");
 }
