@@ -174,7 +174,7 @@ fn argv_parsing_points_into_the_echoed_line() {
         .map(|s| s.to_string())
         .collect();
     let (f, cmd) = parse_argv(&mut sm, "<argv>", Family::Ipv4, &args).unwrap();
-    assert_eq!(sm.file(f).text, "-A INPUT -m comment --comment 'a b' -j NOPE!");
+    assert_eq!(sm.file(f).text, "-A INPUT -m comment --comment 'a b' -j 'NOPE!'");
     assert_eq!(
         cmd.rules[0].save_line("INPUT", Family::Ipv4),
         "-A INPUT -m comment --comment \"a b\" -j NOPE!"
