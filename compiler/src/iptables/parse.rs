@@ -728,7 +728,7 @@ impl<'w> State<'w> {
                 None => return Err(err(opt_span, format!("option \"--{}\" needs -m {ext_name}", spec.name))),
             }
         };
-        let label = ext_label(ext_name, self.kinds[kind].is_target);
+        let label = ext_name;
         let once = !spec.multi || spec.excl & bit(spec.id) != 0;
         if once && *seen & bit(spec.id) != 0 {
             return Err(err(opt_span, format!("{label}: option \"--{}\" can only be used once", spec.name)));
@@ -755,15 +755,15 @@ impl<'w> State<'w> {
         }
         let cx_family = self.family;
         for slot in &mut self.matches {
-            let label = ext_label(slot.name, false);
+            let label = slot.name;
             let cx = ParseCx { family: cx_family, table: &self.table, ip: &self.ip };
-            generic_final_check(&label, slot.m.ext().options(), slot.seen).map_err(|m| err(slot.span, m))?;
+            generic_final_check(label, slot.m.ext().options(), slot.seen).map_err(|m| err(slot.span, m))?;
             slot.m.ext_mut().finish(slot.seen, &cx).map_err(|m| err(slot.span, format!("{label}: {m}")))?;
         }
         if let Some(t) = &mut self.target {
-            let label = ext_label(t.name, true);
+            let label = t.name;
             let cx = ParseCx { family: cx_family, table: &self.table, ip: &self.ip };
-            generic_final_check(&label, t.t.ext().options(), t.seen).map_err(|m| err(t.span, m))?;
+            generic_final_check(label, t.t.ext().options(), t.seen).map_err(|m| err(t.span, m))?;
             t.t.ext_mut().finish(t.seen, &cx).map_err(|m| err(t.span, format!("{label}: {m}")))?;
         }
         if let Some(w) = g.remaining().first() {
@@ -888,12 +888,6 @@ impl<'w> State<'w> {
 
 fn zero(f: Family) -> crate::iptables::values::addr::Addr {
     crate::iptables::values::addr::Addr::zero(f)
-}
-
-/// How messages name an extension: `tcp` for matches, `REJECT` for targets.
-fn ext_label(name: &str, is_target: bool) -> String {
-    let _ = is_target;
-    name.to_string()
 }
 
 /// The chain a command names.

@@ -133,7 +133,9 @@ pub fn parse_icmp_type(table: &[IcmpName], what: &str, s: &str) -> Result<(u8, (
     if rest.is_empty() {
         return Ok((t0, (0, 0xFF)));
     }
-    let code = rest.strip_prefix('/').ok_or_else(|| format!("unknown character {}", &rest[..1]))?;
+    let code = rest
+        .strip_prefix('/')
+        .ok_or_else(|| format!("unknown character {}", rest.chars().next().unwrap_or(' ')))?;
     let (codes, rest) = parse_small_range(code).ok_or_else(|| format!("Unknown {what} code `{s}'"))?;
     if let Some(c) = rest.chars().next() {
         return Err(format!("unknown character {c}"));

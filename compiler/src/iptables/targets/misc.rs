@@ -383,7 +383,7 @@ impl Extension for Led {
                 }
             }
             1 => {
-                self.delay = if call.arg.len() >= 3 && call.arg[..3].eq_ignore_ascii_case("inf") {
+                self.delay = if call.arg.len() >= 3 && call.arg.as_bytes()[..3].eq_ignore_ascii_case(b"inf") {
                     None
                 } else {
                     Some(
