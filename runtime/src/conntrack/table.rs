@@ -501,6 +501,11 @@ impl Conntrack {
 
     // ---- listing ----------------------------------------------------------------------
 
+    /// Pending expectations (`conntrack -L expect`).
+    pub fn expectations(&self) -> impl Iterator<Item = &super::expect::Expectation> {
+        self.expect.iter()
+    }
+
     /// Confirmed entries (including expired ones not yet collected), in slab order.
     pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn)> {
         self.slots.iter().enumerate().filter_map(|(i, s)| {
