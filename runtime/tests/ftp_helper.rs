@@ -150,6 +150,13 @@ fn active_mode_port_makes_the_data_connection_related() {
     let fin = x.say(0, "PORT 10,9,0,1,200,10\r\n");
     assert_eq!(fin.payload, None, "no NAT: the text stays");
     assert_eq!(expectations(&x.ct), [(ip(SERVER), ip(CLIENT), 51210)]);
+    // As `conntrack -L expect` showed it on Linux 6.18 for the same command (1 s later).
+    assert_eq!(
+        x.ct.dump_expectations(at(2)),
+        ["299 proto=6 src=10.9.0.2 dst=10.9.0.1 sport=0 dport=51210 mask-src=255.255.255.255 \
+          mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.9.0.1 master-dst=10.9.0.2 sport=55958 \
+          dport=21 class=0 helper=ftp"]
+    );
 
     // The server connects from port 20 (any source port matches).
     let syn = builder::tcp(ip(SERVER), ip(CLIENT), 20, 51210, SYN, 5, 0, 1000, 0, &[], at(2));

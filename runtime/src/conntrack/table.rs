@@ -23,7 +23,10 @@ use super::index::{FlowIndex, Hit};
 use super::packet::Time;
 use super::tuple::{L3, Tuple};
 
-/// Counters in the spirit of `conntrack -S`.
+/// The kernel's conntrack statistics (`conntrack -S`), with its meanings: `found` counts
+/// NAT tuple clashes, `insert` only entries created by ctnetlink (always 0 here), `error`
+/// bad ICMP errors, `invalid` other untrackable packets. `confirmed` (ours) counts
+/// entries that entered the table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub found: u64,
@@ -35,6 +38,18 @@ pub struct Stats {
     pub error: u64,
     pub expect_new: u64,
     pub expect_create: u64,
+    pub confirmed: u64,
+}
+
+impl Stats {
+    /// The `conntrack -S` line for CPU `cpu`.
+    pub fn line(&self, cpu: u32) -> String {
+        format!(
+            "cpu={cpu:<4}\tfound={} invalid={} insert={} insert_failed={} drop={} early_drop={} error={} \
+             search_restart=0 clash_resolve=0 chaintoolong=0 ",
+            self.found, self.invalid, self.insert, self.insert_failed, self.drop, self.early_drop, self.error
+        )
+    }
 }
 
 /// Why the packet had to be dropped while tracking (`NF_DROP` from conntrack).
@@ -88,6 +103,8 @@ pub struct Conntrack {
     pub(crate) fmt: FormatOptions,
     pub(crate) rng: u64,
     pub(crate) stats: Stats,
+    /// `found` is counted where the table is only read.
+    found: std::cell::Cell<u64>,
     /// The latest packet time seen.
     pub(crate) now: Time,
 }
@@ -114,6 +131,7 @@ impl Conntrack {
             fmt,
             rng,
             stats: Stats::default(),
+            found: std::cell::Cell::new(0),
             now: 0,
             cfg,
         }
@@ -144,7 +162,7 @@ impl Conntrack {
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats { found: self.found.get(), ..self.stats }
     }
 
     /// Output options used for event lines and dumps (accounting follows the config).
@@ -237,10 +255,11 @@ impl Conntrack {
             return false;
         }
         let (Some(other), Some(me)) = (self.get(id), self.get(ignored)) else { return false };
-        if other.expired(now) {
+        if other.expired(now) || (other.tuple[0] == me.tuple[0] && other.zone == me.zone) {
             return false;
         }
-        !(other.tuple[0] == me.tuple[0] && other.zone == me.zone)
+        self.found.set(self.found.get() + 1);
+        true
     }
 
     fn index_remove(&mut self, id: ConnId) {
@@ -472,6 +491,19 @@ impl Conntrack {
             (c.confirmed() && c.status & st::DYING == 0)
                 .then_some((ConnId { slot: i as u32, generation: s.generation }, c))
         })
+    }
+
+    /// `conntrack -L expect`: one line per pending expectation at `now`.
+    pub fn dump_expectations(&self, now: Time) -> Vec<String> {
+        self.expect
+            .iter()
+            .filter(|e| e.timeout > now)
+            .filter_map(|e| {
+                let m = self.get(e.master)?;
+                let helper = m.helper.map_or("", |h| h.name());
+                Some(format::expect_line(e, m, helper, now))
+            })
+            .collect()
     }
 
     /// `conntrack -L`: one line per live entry at `now`.
