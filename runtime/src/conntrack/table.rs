@@ -107,6 +107,8 @@ pub struct Conntrack {
     found: std::cell::Cell<u64>,
     /// The latest packet time seen.
     pub(crate) now: Time,
+    /// Where the incremental garbage collection continues.
+    gc_cursor: usize,
 }
 
 /// Events kept for readers before the oldest are dropped.
@@ -133,6 +135,7 @@ impl Conntrack {
             stats: Stats::default(),
             found: std::cell::Cell::new(0),
             now: 0,
+            gc_cursor: 0,
             cfg,
         }
     }
@@ -346,20 +349,31 @@ impl Conntrack {
         }
     }
 
-    /// Destroys expired entries; `max` bounds the work (0 = all). Returns how many died.
+    /// Destroys expired entries. `max` bounds the work: that many slots are examined,
+    /// continuing where the previous call stopped (0 = the whole table). Returns how many
+    /// entries died. Lookups also remove expired entries they meet; call this periodically
+    /// (e.g. every packet-clock second) so idle entries go too and their DESTROY events are
+    /// emitted.
     pub fn gc(&mut self, now: Time, max: usize) -> usize {
         self.now = self.now.max(now);
-        let expired: Vec<ConnId> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let c = s.conn.as_ref()?;
-                (c.confirmed() && c.status & st::DYING == 0 && c.expired(now))
-                    .then_some(ConnId { slot: i as u32, generation: s.generation })
-            })
-            .take(if max == 0 { usize::MAX } else { max })
-            .collect();
+        let n = self.slots.len();
+        if n == 0 {
+            return 0;
+        }
+        let budget = if max == 0 { n } else { max.min(n) };
+        let mut expired = Vec::new();
+        for _ in 0..budget {
+            let i = self.gc_cursor % n;
+            self.gc_cursor = (i + 1) % n;
+            if let Some(s) = self.slots.get(i)
+                && let Some(c) = &s.conn
+                && c.confirmed()
+                && c.status & st::DYING == 0
+                && c.expired(now)
+            {
+                expired.push(ConnId { slot: i as u32, generation: s.generation });
+            }
+        }
         for &id in &expired {
             self.kill(id, now, false);
         }
