@@ -278,9 +278,10 @@ impl Conntrack {
         let Some(c) = self.get(id) else { return false };
         let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
         let (h0, h1) = (self.index.hash(&orig, zone), self.index.hash(&reply, zone));
-        if self.index.find_hashed(h0, &orig, zone).is_some()
-            || self.index.find_hashed(h1, &reply, zone).is_some()
-        {
+        // The original tuple was looked up when the entry was created, and nothing can
+        // have entered the table since (one packet in flight): only the reply tuple, which
+        // NAT may have changed, can clash.
+        if self.index.find_hashed(h1, &reply, zone).is_some() {
             return false;
         }
         let hit = Hit { slot: id.slot, generation: id.generation, dir: 0 };
