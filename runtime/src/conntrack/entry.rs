@@ -208,7 +208,7 @@ impl Conn {
     /// `ct avgpkt`: bytes per packet, 0 before any packet.
     pub fn avgpkt(&self, dir: Option<Dir>) -> u64 {
         let p = self.packets(dir);
-        if p == 0 { 0 } else { self.bytes(dir) / p }
+        self.bytes(dir).checked_div(p).unwrap_or(0)
     }
 
     pub fn master(&self) -> Option<ConnId> {
