@@ -188,15 +188,42 @@ pub struct TableBody {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum TableItem {
-    Chain { name: Ident, body: ChainBody, span: Span },
-    Set { kind: SetKind, name: Ident, body: SetBody, span: Span },
-    Flowtable { name: Ident, body: PropertyBlock, span: Span },
-    Object { kind: ObjectKind, name: Ident, body: PropertyBlock, span: Span },
+    Chain {
+        name: Ident,
+        body: ChainBody,
+        span: Span,
+    },
+    Set {
+        kind: SetKind,
+        name: Ident,
+        body: SetBody,
+        span: Span,
+    },
+    Flowtable {
+        name: Ident,
+        body: PropertyBlock,
+        span: Span,
+    },
+    Object {
+        kind: ObjectKind,
+        name: Ident,
+        body: PropertyBlock,
+        span: Span,
+    },
     /// `flags dormant[, owner, persist]`.
-    Flags { flags: Vec<Atom>, span: Span },
-    Comment { text: Atom, span: Span },
+    Flags {
+        flags: Vec<Atom>,
+        span: Span,
+    },
+    Comment {
+        text: Atom,
+        span: Span,
+    },
     /// Expanded away before the tree is returned.
-    Include { path: Atom, span: Span },
+    Include {
+        path: Atom,
+        span: Span,
+    },
     /// Expanded away before the tree is returned.
     Define(Define),
 }
@@ -213,15 +240,30 @@ pub enum ChainItem {
     /// `type filter hook input [device "lo" | devices = {…}] priority filter + 10`.
     Hook(BaseChain),
     /// `policy accept` / `policy drop` / `policy $p` (the atom is a word after expansion).
-    Policy { policy: Atom, span: Span },
+    Policy {
+        policy: Atom,
+        span: Span,
+    },
     /// `devices = { "eth0", "eth1" }` written as its own chain property.
-    Devices { devices: Expr, span: Span },
-    Comment { text: Atom, span: Span },
+    Devices {
+        devices: Expr,
+        span: Span,
+    },
+    Comment {
+        text: Atom,
+        span: Span,
+    },
     /// `flags offload` and similar chain flags.
-    Flags { flags: Vec<Atom>, span: Span },
+    Flags {
+        flags: Vec<Atom>,
+        span: Span,
+    },
     Rule(Rule),
     /// Expanded away before the tree is returned.
-    Include { path: Atom, span: Span },
+    Include {
+        path: Atom,
+        span: Span,
+    },
     /// Expanded away before the tree is returned.
     Define(Define),
 }
@@ -269,22 +311,54 @@ pub struct SetBody {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SetProp {
     /// `type ipv4_addr . inet_service [: verdict | : interval ipv4_addr]`.
-    Type { key: Vec<TypeName>, data: Option<Vec<TypeName>>, span: Span },
+    Type {
+        key: Vec<TypeName>,
+        data: Option<Vec<TypeName>>,
+        span: Span,
+    },
     /// `typeof ip saddr . tcp dport [: meta mark]` (expressions, split as usual).
-    Typeof { key: Expr, data: Option<Expr>, span: Span },
+    Typeof {
+        key: Expr,
+        data: Option<Expr>,
+        span: Span,
+    },
     /// `flags interval, timeout, dynamic, constant`.
-    Flags { flags: Vec<Atom>, span: Span },
+    Flags {
+        flags: Vec<Atom>,
+        span: Span,
+    },
     /// `elements = { … }` (a run holding one [`ItemKind::Set`] after expansion).
-    Elements { elements: Expr, span: Span },
-    Size { size: Atom, span: Span },
-    Timeout { timeout: Atom, span: Span },
-    GcInterval { interval: Atom, span: Span },
+    Elements {
+        elements: Expr,
+        span: Span,
+    },
+    Size {
+        size: Atom,
+        span: Span,
+    },
+    Timeout {
+        timeout: Atom,
+        span: Span,
+    },
+    GcInterval {
+        interval: Atom,
+        span: Span,
+    },
     /// `policy performance|memory`.
-    Policy { policy: Atom, span: Span },
-    AutoMerge { span: Span },
-    Comment { text: Atom, span: Span },
-    /// A stateful statement every element gets: `counter`, `quota …`, `limit …`, `last`.
-    Stmt(Stmt),
+    Policy {
+        policy: Atom,
+        span: Span,
+    },
+    AutoMerge {
+        span: Span,
+    },
+    Comment {
+        text: Atom,
+        span: Span,
+    },
+    /// Stateful statements every element gets: `counter`, `quota …`, `limit …`, `last`,
+    /// `ct count over N` (several may share a line).
+    Stmts(Vec<Stmt>),
     /// Expanded away before the tree is returned.
     Define(Define),
 }
@@ -344,10 +418,17 @@ pub enum StmtKind {
     Match(Relation),
     /// `target set value`: payload, meta, ct, exthdr … writes (`meta mark set 1`,
     /// `ct event set new,related`, `@th,16,16 set 0`).
-    Set { target: Expr, value: Expr },
+    Set {
+        target: Expr,
+        value: Expr,
+    },
     Verdict(Verdict),
     /// `counter`, `counter packets N bytes N` (either order), `counter name <expr>`.
-    Counter { name: Option<Expr>, packets: Option<Atom>, bytes: Option<Atom> },
+    Counter {
+        name: Option<Expr>,
+        packets: Option<Atom>,
+        bytes: Option<Atom>,
+    },
     /// `limit rate [over] N/unit [burst N unit]`, `limit name <expr>`.
     Limit(Limit),
     /// `quota [over|until] N unit [used N unit]`, `quota name <expr>`.
@@ -355,33 +436,68 @@ pub enum StmtKind {
     /// `log [prefix …] [level …] [group N] [snaplen N] [queue-threshold N] [flags …]`.
     Log(Vec<LogOption>),
     /// `reject [with <run>]` (`with icmp type host-unreachable`, `with tcp reset`, …).
-    Reject { with: Option<Expr> },
+    Reject {
+        with: Option<Expr>,
+    },
     Nat(Nat),
     /// `queue [flags a,b] [num N|to <expr>] [bypass] [fanout]`.
     Queue(Vec<QueueOption>),
     Notrack,
     /// `dup to <expr> [device <expr>]`.
-    Dup { to: Expr, device: Option<Expr> },
+    Dup {
+        to: Expr,
+        device: Option<Expr>,
+    },
     /// `fwd [ip|ip6] to <expr> [device <expr>]`.
-    Fwd { family: Option<Family>, to: Expr, device: Option<Expr> },
+    Fwd {
+        family: Option<Family>,
+        to: Expr,
+        device: Option<Expr>,
+    },
     /// `tproxy [ip|ip6] to [addr][:port]`.
-    Tproxy { family: Option<Family>, addr: Option<Expr>, port: Option<Expr> },
+    Tproxy {
+        family: Option<Family>,
+        addr: Option<Expr>,
+        port: Option<Expr>,
+    },
     /// `synproxy [mss N] [wscale N] [timestamp] [sack-perm]` or `synproxy name <expr>`.
-    Synproxy { name: Option<Expr>, options: Vec<(Ident, Option<Atom>)> },
+    Synproxy {
+        name: Option<Expr>,
+        options: Vec<(Ident, Option<Atom>)>,
+    },
     /// `add|update|delete @set { elem }` (dynamic set updates from the packet path).
-    DynSet { op: DynSetOp, set: Atom, elem: SetElem },
+    DynSet {
+        op: DynSetOp,
+        set: Atom,
+        elem: SetElem,
+    },
     /// `comment "…"`.
     Comment(Atom),
     /// `last [used never|<time>]`.
-    Last { used: Option<Atom> },
+    Last {
+        used: Option<Atom>,
+    },
     /// `reset tcp option …` (TCP option stripping): the run after `reset`.
     Reset(Expr),
     /// `xt match|target "name"` (listing-only in nft): the words.
     Xt(Vec<Atom>),
     /// `meter name [size N] { key stmt }`.
-    Meter { name: Ident, size: Option<Atom>, elem: SetElem },
+    Meter {
+        name: Ident,
+        size: Option<Atom>,
+        elem: SetElem,
+    },
+    /// `ct count [over] N` in set declarations and elements (connlimit). In rules the same
+    /// text is an ordinary match run.
+    CtCount {
+        over: bool,
+        count: Atom,
+    },
     /// `flow add|offload @flowtable`.
-    FlowOffload { op: Atom, flowtable: Atom },
+    FlowOffload {
+        op: Atom,
+        flowtable: Atom,
+    },
 }
 
 /// `lhs [op rhs]`; with no operator the relation is implicit (see the module docs).
@@ -432,14 +548,25 @@ pub enum Limit {
     /// `rate [over] <amount> [bytes|kbytes|mbytes|gbytes] / <per>`: `10/second` has no
     /// `byte_unit`; `1 kbytes/second` has `byte_unit: kbytes`, `per: second`. `burst` is the
     /// amount and its unit (`packets` or a byte unit) when given.
-    Rate { over: bool, amount: Atom, byte_unit: Option<Atom>, per: Atom, burst: Option<(Atom, Option<Atom>)> },
+    Rate {
+        over: bool,
+        amount: Atom,
+        byte_unit: Option<Atom>,
+        per: Atom,
+        burst: Option<(Atom, Option<Atom>)>,
+    },
     Named(Expr),
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Quota {
     /// `mode` is `over`/`until` when given; `used` is `(amount, unit)`.
-    Limit { mode: Option<Atom>, amount: Atom, unit: Option<Atom>, used: Option<(Atom, Option<Atom>)> },
+    Limit {
+        mode: Option<Atom>,
+        amount: Atom,
+        unit: Option<Atom>,
+        used: Option<(Atom, Option<Atom>)>,
+    },
     Named(Expr),
 }
 
@@ -510,7 +637,7 @@ pub enum ElemOption {
     Timeout(Atom),
     Expires(Atom),
     Comment(Atom),
-    /// `counter …`, `quota …`, `limit …`, `last …` on an element.
+    /// `counter …`, `quota …`, `limit …`, `last …`, `ct count …` on an element.
     Stmt(Stmt),
 }
 
@@ -572,11 +699,24 @@ pub enum ItemKind {
     /// A verdict used as a value (vmap data, `define v = accept`).
     Verdict(Verdict),
     /// `fib saddr . iif oif`: flags (`saddr`, `iif`, …) and the result word (`oif`, `type`, …).
-    Fib { flags: Vec<Atom>, result: Atom },
+    Fib {
+        flags: Vec<Atom>,
+        result: Atom,
+    },
     /// `numgen inc|random mod N [offset N]`.
-    Numgen { mode: Atom, modulus: Atom, offset: Option<Atom> },
+    Numgen {
+        mode: Atom,
+        modulus: Atom,
+        offset: Option<Atom>,
+    },
     /// `jhash <expr> mod N [seed N] [offset N]`, `symhash mod N [offset N]`.
-    Hash { kind: HashKind, expr: Option<Box<Expr>>, modulus: Atom, seed: Option<Atom>, offset: Option<Atom> },
+    Hash {
+        kind: HashKind,
+        expr: Option<Box<Expr>>,
+        modulus: Atom,
+        seed: Option<Atom>,
+        offset: Option<Atom>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -667,7 +807,11 @@ impl Item {
     fn depth(&self) -> usize {
         match &self.kind {
             ItemKind::Set(elems) => {
-                1 + elems.iter().map(|e| e.key.depth().max(e.data.as_ref().map_or(0, Expr::depth))).max().unwrap_or(0)
+                1 + elems
+                    .iter()
+                    .map(|e| e.key.depth().max(e.data.as_ref().map_or(0, Expr::depth)))
+                    .max()
+                    .unwrap_or(0)
             }
             ItemKind::Group(e) => 1 + e.depth(),
             ItemKind::Hash { expr: Some(e), .. } => 1 + e.depth(),

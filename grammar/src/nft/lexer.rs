@@ -363,19 +363,52 @@ pub enum Tok {
 /// A token with its byte range in the source text.
 pub type Spanned = (usize, Tok, usize);
 
-/// Statement keywords that are plain words when they stand where a value is expected.
-fn doubles_as_value(tok: Tok) -> bool {
-    matches!(tok, Tok::Snat | Tok::Dnat | Tok::Redirect | Tok::Masquerade | Tok::Last | Tok::Reset)
-}
-
-/// Whether the previous token puts the next one in a value position.
-fn value_position(prev: Option<Tok>, prev_text: &str) -> bool {
-    match prev {
-        Some(Tok::Comma | Tok::EqEq | Tok::NotEq | Tok::Lt | Tok::Gt | Tok::Le | Tok::Ge) => true,
-        Some(Tok::Bang | Tok::LBrace | Tok::Type | Tok::Colon) => true,
-        Some(Tok::Word) => matches!(prev_text, "status" | "code" | "tcp"),
-        _ => false,
+/// Whether a statement keyword stands where a value is expected and is therefore a plain
+/// word: after a comma, a comparison, `|`, `{` or `:` (`ct status expected,snat`,
+/// `ct event set new|destroy`, `{ redirect, … }`), and in a few fixed phrases
+/// (`ct status snat`, `icmp type redirect`, `reject with tcp reset`, `meta random`).
+fn demote_to_word(tok: Tok, prev: Option<Tok>, prev_text: &str) -> bool {
+    let keyword_value = matches!(
+        tok,
+        Tok::Snat
+            | Tok::Dnat
+            | Tok::Redirect
+            | Tok::Masquerade
+            | Tok::Last
+            | Tok::Reset
+            | Tok::Destroy
+            | Tok::Random
+    );
+    // `random` after a comma is a NAT flag, handled by the grammar.
+    let keyword_value_after_operator = keyword_value && tok != Tok::Random;
+    if !keyword_value {
+        return false;
     }
+    let after_operator = keyword_value_after_operator
+        && matches!(
+            prev,
+            Some(
+                Tok::Comma
+                    | Tok::EqEq
+                    | Tok::NotEq
+                    | Tok::Lt
+                    | Tok::Gt
+                    | Tok::Le
+                    | Tok::Ge
+                    | Tok::Bang
+                    | Tok::Pipe
+                    | Tok::LBrace
+                    | Tok::Colon
+            )
+        );
+    let phrase = match (prev, tok) {
+        (Some(Tok::Type), Tok::Redirect) => true,
+        (Some(Tok::Word), Tok::Snat | Tok::Dnat) => prev_text == "status",
+        (Some(Tok::Word), Tok::Reset) => prev_text == "tcp",
+        (Some(Tok::Word), Tok::Random) => prev_text == "meta",
+        _ => false,
+    };
+    after_operator || phrase
 }
 
 /// `bytes/…`, `kbytes/…`, `mbytes/…`, `gbytes/…`: the length of the unit before the slash.
@@ -471,7 +504,7 @@ impl Iterator for Lexer<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         let (start, mut tok, end) = self.raw_next()?;
         let prev_text = self.text.get(self.prev_span.0..self.prev_span.1).unwrap_or("");
-        if doubles_as_value(tok) && value_position(self.prev, prev_text) {
+        if demote_to_word(tok, self.prev, prev_text) {
             tok = Tok::Word;
         }
         self.prev = Some(tok);
@@ -499,10 +532,15 @@ mod tests {
         for a in ["::1", "dead::beef", "::ffff:1.2.3.4", "fe80::1", "::", "1:2:3:4:5:6:7:8", "ff02::1:2"] {
             assert_eq!(tokens(a), vec![(Ipv6, a)], "{a}");
         }
-        assert_eq!(tokens("1234:1234:1234:1234:1234:1234:1234::"), vec![(Ipv6, "1234:1234:1234:1234:1234:1234:1234::")]);
+        assert_eq!(
+            tokens("1234:1234:1234:1234:1234:1234:1234::"),
+            vec![(Ipv6, "1234:1234:1234:1234:1234:1234:1234::")]
+        );
         assert_eq!(kinds("[dead::beef]:80"), vec![Ipv6Bracketed, Colon, Number]);
-        assert_eq!(kinds("[2001:838:35f:1::]-[2001:838:35f:2::]:80-100"),
-            vec![Ipv6Bracketed, Dash, Ipv6Bracketed, Colon, Number, Dash, Number]);
+        assert_eq!(
+            kinds("[2001:838:35f:1::]-[2001:838:35f:2::]:80-100"),
+            vec![Ipv6Bracketed, Dash, Ipv6Bracketed, Colon, Number, Dash, Number]
+        );
         assert_eq!(kinds("dead::/64"), vec![Ipv6, Slash, Number]);
     }
 
@@ -521,7 +559,10 @@ mod tests {
         assert_eq!(kinds("ssh-http"), vec![Word]);
         assert_eq!(kinds("echo-request fully-random"), vec![Word, FullyRandom]);
         assert_eq!(kinds("10/second"), vec![Number, Slash, Word]);
-        assert_eq!(tokens("1 kbytes/second"), vec![(Number, "1"), (ByteUnit, "kbytes"), (Slash, "/"), (Word, "second")]);
+        assert_eq!(
+            tokens("1 kbytes/second"),
+            vec![(Number, "1"), (ByteUnit, "kbytes"), (Slash, "/"), (Word, "second")]
+        );
         assert_eq!(kinds("1025bytes/ second"), vec![Number, ByteUnit, Slash, Word]);
         assert_eq!(kinds("1025bytes / second"), vec![Number, ByteUnit, Slash, Word]);
         assert_eq!(kinds("10.0.0.0/8"), vec![Ipv4, Slash, Number]);
@@ -533,12 +574,17 @@ mod tests {
 
     #[test]
     fn sigils_strings_comments() {
-        assert_eq!(kinds("$foo @bar @th,16,16 \"a b\" eth*"), vec![Var, SetRef, RawPayload, Quoted, Wildcard]);
+        assert_eq!(
+            kinds("$foo @bar @th,16,16 \"a b\" eth*"),
+            vec![Var, SetRef, RawPayload, Quoted, Wildcard]
+        );
         assert_eq!(kinds("a # comment\nb"), vec![Word, Newline, Word]);
         assert_eq!(kinds("a \\\nb"), vec![Word, Word]);
         assert_eq!(kinds("\"open"), vec![Junk]);
-        assert_eq!(kinds("== != <= >= < > eq ne and or xor not"),
-            vec![EqEq, NotEq, Le, Ge, Lt, Gt, EqEq, NotEq, Amp, Pipe, Caret, Bang]);
+        assert_eq!(
+            kinds("== != <= >= < > eq ne and or xor not"),
+            vec![EqEq, NotEq, Le, Ge, Lt, Gt, EqEq, NotEq, Amp, Pipe, Caret, Bang]
+        );
     }
 
     #[test]
