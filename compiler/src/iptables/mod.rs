@@ -28,6 +28,7 @@ pub mod ruleset;
 pub mod save;
 pub mod targets;
 pub mod values;
+pub mod xlate;
 
 pub use parse::{Command, CommandKind, ParseOptions};
 pub use rule::{Action, Counters, MatchEntry, Name, Rule, Verdict};
