@@ -6,13 +6,24 @@ use crate::cli::{CmdResult, Failure};
 use nftvm_compiler::iptables::Family;
 use std::ffi::OsString;
 
+pub mod check;
+pub mod list;
+
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
     match command {
         "iptables-translate" => translate::run(Family::Ipv4, args),
         "ip6tables-translate" => translate::run(Family::Ipv6, args),
         "iptables-restore-translate" => translate::run_restore(Family::Ipv4, args),
         "ip6tables-restore-translate" => translate::run_restore(Family::Ipv6, args),
-        "check" | "list" | "compile" | "diff" | "eval" | "run" | "conntrack" | "reload" | "bench"
+        "check" => check::run(args),
+        "list" => list::run(args),
+        "compile"
+        | "diff"
+        | "eval"
+        | "run"
+        | "conntrack"
+        | "reload"
+        | "bench"
         | "import-classbench" => Err(Failure::runtime(format!("nftvm {command}: not implemented yet"))),
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
     }
