@@ -17,14 +17,9 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "ip6tables-restore-translate" => translate::run_restore(Family::Ipv6, args),
         "check" => check::run(args),
         "list" => list::run(args),
-        "compile"
-        | "diff"
-        | "eval"
-        | "run"
-        | "conntrack"
-        | "reload"
-        | "bench"
-        | "import-classbench" => Err(Failure::runtime(format!("nftvm {command}: not implemented yet"))),
+        "compile" | "diff" | "eval" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
+            Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
+        }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
     }
 }

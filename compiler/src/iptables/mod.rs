@@ -21,6 +21,7 @@ pub mod check;
 pub mod ext;
 pub mod getopt;
 pub mod ip;
+pub mod lower;
 pub mod matches;
 pub mod parse;
 pub mod rule;
