@@ -2,6 +2,7 @@
 //! ip6tables`, default: detect), parsing, evaluation into the IR, and rendering of every
 //! diagnostic in nft's `file:line:col` form.
 
+use nftvm_compiler::iptables::Family;
 use nftvm_compiler::ir::Ruleset;
 use nftvm_grammar::{SourceMap, diag::render_all};
 use std::path::Path;
@@ -60,6 +61,8 @@ pub struct Loaded {
     /// The texts diagnostics and spans refer to (traces, counterexamples).
     #[allow(dead_code)]
     pub sources: SourceMap,
+    /// The typed iptables ruleset, when the input was an iptables-save file.
+    pub iptables: Option<nftvm_compiler::iptables::Ruleset>,
 }
 
 /// Why a load failed: the rendered message (diagnostics or an I/O error).
@@ -85,18 +88,13 @@ pub fn load(path: &Path, syntax: Option<Syntax>) -> Result<Loaded, LoadError> {
 pub fn load_text(name: &str, text: &str, syntax: Option<Syntax>) -> Result<Loaded, LoadError> {
     match syntax.unwrap_or_else(|| Syntax::detect(text)) {
         Syntax::Nft => {}
-        s @ (Syntax::Iptables | Syntax::Ip6tables) => {
-            let what = if s == Syntax::Iptables { "iptables" } else { "ip6tables" };
-            return Err(LoadError {
-                message: format!("Error: {name}: {what} syntax is not supported yet (use --syntax nft)\n"),
-                invalid_input: false,
-            });
-        }
+        Syntax::Iptables => return crate::load_iptables::load(name, text, Family::Ipv4),
+        Syntax::Ip6tables => return crate::load_iptables::load(name, text, Family::Ipv6),
     }
     let mut sources = SourceMap::new();
     let file = nftvm_grammar::nft::parse_str(&mut sources, name, text)
         .map_err(|d| LoadError { message: render_all(&d, &sources), invalid_input: true })?;
     let ruleset = nftvm_compiler::eval::load(&file)
         .map_err(|d| LoadError { message: render_all(&d, &sources), invalid_input: true })?;
-    Ok(Loaded { ruleset, sources })
+    Ok(Loaded { ruleset, sources, iptables: None })
 }

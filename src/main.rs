@@ -4,6 +4,7 @@
 mod cli;
 mod cmd;
 mod load;
+mod load_iptables;
 
 use std::process::ExitCode;
 

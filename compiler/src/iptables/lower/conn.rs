@@ -86,8 +86,9 @@ pub fn conntrack(c: &Conntrack, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     if let Some(e) = &c.expire {
         // Seconds left, truncated, in [lo, hi]: milliseconds in [lo*1000, hi*1000+999].
         let left = sel("ct expiration", fam)?;
-        let lo = u128::from(e.value.lo) * 1000;
-        let hi = (u128::from(e.value.hi) * 1000 + 999).min(u128::from(u32::MAX));
+        let max = u128::from(u32::MAX);
+        let lo = (u128::from(e.value.lo) * 1000).min(max);
+        let hi = (u128::from(e.value.hi) * 1000 + 999).min(max);
         out.push(cmp_range(left, e.invert, lo, hi)?);
     }
     if let Some(d) = c.dir {

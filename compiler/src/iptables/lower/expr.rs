@@ -107,3 +107,11 @@ pub fn string(shape: &Expr, text: &str) -> LResult<Expr> {
 pub fn set_of(shape: &Expr, keys: Vec<Expr>) -> Expr {
     shape.set_of(keys)
 }
+
+/// A test no packet passes (`meta l4proto != 0-255`), for iptables tests that cannot
+/// succeed (a header length no header can have, `! --icmp-type any`).
+pub fn never(family: Family) -> LResult<Stmt> {
+    let left = sel("meta l4proto", family)?;
+    let right = value_or_range(&left, 0, 255)?;
+    Ok(cmp(left, true, right))
+}

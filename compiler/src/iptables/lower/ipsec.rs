@@ -25,12 +25,16 @@ pub fn ah(a: &AhMatch, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     spi("ah spi", &a.ah.spi, cx, &mut out)?;
     if let Some((len, inv)) = a.ah.len {
         // ip6t_ah compares the header length in bytes, (hdrlength + 2) * 4.
-        if len % 4 != 0 || len < 8 {
-            return Err(Unsupported::new(format!("ah: a header length of {len} bytes cannot occur")));
+        if len % 4 != 0 || len < 8 || len > 1028 {
+            // No AH header has that length.
+            if !inv {
+                out.push(super::expr::never(cx.fam)?);
+            }
+        } else {
+            let left = sel("ah hdrlength", cx.fam)?;
+            let right = num(&left, u128::from(len / 4 - 2))?;
+            out.push(cmp(left, inv, right));
         }
-        let left = sel("ah hdrlength", cx.fam)?;
-        let right = num(&left, u128::from(len / 4 - 2))?;
-        out.push(cmp(left, inv, right));
     }
     if a.ah.res {
         let left = sel("ah reserved", cx.fam)?;

@@ -19,12 +19,15 @@ fn exists(name: &str, cx: &Mcx<'_>) -> LResult<Stmt> {
     eq(&format!("exthdr {name}"), 1, cx)
 }
 
-/// A header length in bytes as the 8-octet-units-minus-one field holds it.
-fn len_field(bytes: u32, what: &str) -> LResult<u128> {
-    if bytes % 8 != 0 || bytes == 0 {
-        return Err(Unsupported::new(format!("{what}: a header length of {bytes} bytes cannot occur")));
+/// `NAME hdrlength [!=] L` for a length in bytes (the field holds 8-octet units minus one).
+/// A length no header can have never matches; negated, it matches every such header.
+fn hdrlen(name: &str, bytes: u32, invert: bool, cx: &Mcx<'_>) -> LResult<Stmt> {
+    if bytes % 8 != 0 || bytes == 0 || bytes > 2048 {
+        return if invert { exists(name, cx) } else { super::expr::never(cx.fam) };
     }
-    Ok(u128::from(bytes / 8 - 1))
+    let left = sel(&format!("{name} hdrlength"), cx.fam)?;
+    let right = num(&left, u128::from(bytes / 8 - 1))?;
+    Ok(cmp(left, invert, right))
 }
 
 pub fn frag(f: &Frag, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
@@ -67,9 +70,7 @@ pub fn rt(r: &Rt, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         out.push(cmp_range(sel("rt seg-left", cx.fam)?, s.invert, s.value.lo.into(), hi.into())?);
     }
     if let Some(l) = &r.len {
-        let left = sel("rt hdrlength", cx.fam)?;
-        let right = num(&left, len_field(l.value, "rt")?)?;
-        out.push(cmp(left, l.invert, right));
+        out.push(hdrlen("rt", l.value, l.invert, cx)?);
     }
     if out.is_empty() {
         out.push(exists("rt", cx)?);
@@ -83,11 +84,7 @@ pub fn opts(o: &Opts, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         return Err(Unsupported::new(format!("{name}: option tests cannot be expressed")));
     }
     match &o.len {
-        Some(l) => {
-            let left = sel(&format!("{name} hdrlength"), cx.fam)?;
-            let right = num(&left, len_field(l.value, name)?)?;
-            Ok(vec![cmp(left, l.invert, right)])
-        }
+        Some(l) => Ok(vec![hdrlen(name, l.value, l.invert, cx)?]),
         None => Ok(vec![exists(name, cx)?]),
     }
 }

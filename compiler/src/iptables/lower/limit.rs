@@ -3,7 +3,9 @@
 use super::expr::{num, sel};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
-use crate::iptables::matches::hashlimit::{Hashlimit, SCALE as HL_SCALE, cost_to_bytes, hl_mode};
+use crate::iptables::matches::hashlimit::{
+    Hashlimit, SCALE as HL_SCALE, bytes_to_cost, cost_to_bytes, hl_mode,
+};
 use crate::iptables::matches::limit::{LIMIT_SCALE, Limit as XtLimit};
 use crate::iptables::matches::misc::{Quota as XtQuota, Statistic, StatisticMode};
 use crate::iptables::values::addr::Addr;
@@ -37,8 +39,7 @@ pub fn limit(l: &XtLimit) -> LResult<Vec<Stmt>> {
 pub fn hashlimit(h: &Hashlimit, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let over = h.mode & hl_mode::INVERT != 0;
     let lim = if h.mode & hl_mode::BYTES != 0 {
-        let per_sec = cost_to_bytes(h.avg);
-        let burst = per_sec.saturating_mul(h.burst);
+        let (per_sec, burst) = byte_rate(h.avg, h.burst);
         Limit { rate: per_sec, unit: 1, burst: u32::try_from(burst).unwrap_or(u32::MAX), bytes: true, over }
     } else {
         if h.avg == 0 {
@@ -83,6 +84,17 @@ pub fn hashlimit(h: &Hashlimit, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let key = if parts.len() == 1 { parts.remove(0) } else { concat(parts) };
     let size = if h.size == 0 { 65535 } else { h.size };
     Ok(vec![Stmt::new(StmtKind::Meter(Meter { name: h.name.clone(), size, key, stmt: Box::new(limit) }))])
+}
+
+/// A byte rate and burst as iptables states them (`20kb/s`, burst `1mb`): the kernel's
+/// per-byte cost rounded to the unit that reproduces it.
+fn byte_rate(avg: u64, burst: u64) -> (u64, u64) {
+    const UNITS: [u64; 3] = [1024 * 1024, 1024, 1];
+    let r = cost_to_bytes(avg);
+    let unit = UNITS.iter().copied().find(|&u| r >= u && bytes_to_cost(r & !(u - 1)) == avg).unwrap_or(1);
+    let total = r.saturating_mul(burst);
+    let bunit = UNITS.iter().copied().find(|&u| total >= u).unwrap_or(1);
+    (r / unit * unit, total / bunit * bunit)
 }
 
 pub fn quota(q: &XtQuota) -> LResult<Vec<Stmt>> {

@@ -79,11 +79,19 @@ pub struct Lowerer {
     pub(crate) extra_sets: Vec<ir::Set>,
     pub(crate) extra_objects: Vec<ir::Object>,
     pub(crate) connlimit_id: u32,
+    /// Warnings about constructs lowered to nothing (no effect on verdicts in nftvm).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Lowerer {
     pub fn new(family: Family) -> Lowerer {
-        Lowerer { family, extra_sets: Vec::new(), extra_objects: Vec::new(), connlimit_id: 0 }
+        Lowerer {
+            family,
+            extra_sets: Vec::new(),
+            extra_objects: Vec::new(),
+            connlimit_id: 0,
+            warnings: Vec::new(),
+        }
     }
 
     /// Lower one rule of `chain` in `table` (not yet checked).
@@ -136,6 +144,7 @@ pub fn lower_ruleset(rs: &IptRuleset) -> (ir::Ruleset, Vec<Diagnostic>) {
         table.objects.append(&mut lw.extra_objects);
         out.tables.push(table);
     }
+    diags.append(&mut lw.warnings);
     diags.extend(crate::check::all(&mut out));
     (out, diags)
 }

@@ -209,7 +209,8 @@ fn icmp_generic(cx: &Mcx<'_>, proto: &str, typ: u8, lo: u8, hi: u8, invert: bool
 }
 
 pub fn icmp(i: &Icmp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    if i.is_any() {
+    // Type 255 means any type, whatever the codes (xt_icmp).
+    if i.typ == 0xFF {
         return Ok(if i.invert { vec![never(cx)?] } else { vec![] });
     }
     icmp_generic(cx, "icmp", i.typ, i.code_min, i.code_max, i.invert)
@@ -221,9 +222,7 @@ pub fn icmp6(i: &Icmp6, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 
 /// A test no packet passes (`! --icmp-type any`).
 fn never(cx: &Mcx<'_>) -> LResult<Stmt> {
-    let left = sel("meta l4proto", cx.fam)?;
-    let right = value_or_range(&left, 0, 255)?;
-    Ok(cmp(left, true, right))
+    super::expr::never(cx.fam)
 }
 
 /// nft's name of an SCTP chunk type.

@@ -21,6 +21,8 @@ pub struct Mcx<'a> {
     pub chain: &'a str,
     /// Set by `-m comment`.
     pub comment: Option<String>,
+    /// Constructs dropped because they have no effect in nftvm (reported as warnings).
+    pub notes: Vec<String>,
 }
 
 impl Mcx<'_> {
@@ -84,10 +86,13 @@ pub fn lower_rule(lw: &mut Lowerer, r: &Rule, table: &str, chain: &str) -> LResu
         let zero = num(&fo, 0)?;
         stmts.push(place(cmp(fo.binary(BinOp::And, mask), !inv, zero), r.span));
     }
-    let mut cx = Mcx { lw, fam, ipt, ip, table, chain, comment: None };
+    let mut cx = Mcx { lw, fam, ipt, ip, table, chain, comment: None, notes: Vec::new() };
     for m in &r.matches {
         let lowered = matches::lower_match(m, &mut cx).map_err(|e| e.at(m.span))?;
         stmts.extend(at(lowered, m.span));
+        for n in cx.notes.drain(..) {
+            cx.lw.warnings.push(nftvm_grammar::Diagnostic::warning(m.span, n));
+        }
     }
     let counters = r.counters.unwrap_or_default();
     stmts.push(place(
@@ -110,6 +115,9 @@ pub fn lower_rule(lw: &mut Lowerer, r: &Rule, table: &str, chain: &str) -> LResu
         Some(Action::Target { name, t, span }) => {
             let lowered = targets::lower_target(name, t, &mut cx).map_err(|e| e.at(*span))?;
             stmts.extend(at(lowered, *span));
+            for n in cx.notes.drain(..) {
+                cx.lw.warnings.push(nftvm_grammar::Diagnostic::warning(*span, n));
+            }
         }
     }
     let comment = cx.comment.take();

@@ -42,14 +42,20 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
         Target::Synproxy(s) => synproxy(s),
         Target::Tee(t) => tee(t, cx),
         Target::Tproxy(t) => tproxy(t, cx),
+        Target::Tcpoptstrip(s) => s
+            .options
+            .iter()
+            .map(|k| Ok(Stmt::new(StmtKind::OptStrip(sel(&format!("tcp option {k}"), cx.fam)?))))
+            .collect(),
+        Target::Checksum(_) | Target::Idletimer(_) | Target::Led(_) | Target::Rateest(_) => {
+            cx.notes.push(format!(
+                "target `{name}' does not change packets or verdicts in nftvm (no partial checksums, timers, LEDs or rate estimators); it is left out"
+            ));
+            Ok(vec![])
+        }
         Target::Ecn(_)
-        | Target::Tcpoptstrip(_)
-        | Target::Checksum(_)
         | Target::Secmark(_)
         | Target::Connsecmark(_)
-        | Target::Idletimer(_)
-        | Target::Led(_)
-        | Target::Rateest(_)
         | Target::Npt(_)
         | Target::Set(_)
         | Target::Hmark(_) => {
@@ -76,7 +82,10 @@ fn reject(r: &XtReject) -> Stmt {
         Icmp6RejectRoute => (RejectKind::Icmpv6, 6),
         TcpReset => (RejectKind::TcpReset, 0),
     };
-    Stmt::new(StmtKind::Reject(Reject { kind, code, verbose: false }))
+    // nft marks a code written out as such; only the defaults are written without one.
+    let verbose =
+        !matches!((kind, code), (RejectKind::Icmp, 3) | (RejectKind::Icmpv6, 4) | (RejectKind::TcpReset, _));
+    Stmt::new(StmtKind::Reject(Reject { kind, code, verbose }))
 }
 
 fn log(l: &XtLog) -> Stmt {
