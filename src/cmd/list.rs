@@ -51,7 +51,8 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     };
     match format {
         Format::Nft => print!("{}", nft::ruleset(&loaded.ruleset, &opts)),
-        Format::Json | Format::IptablesSave => {
+        Format::IptablesSave => return crate::cmd::list_iptables::print(&loaded),
+        Format::Json => {
             return Err(Failure::runtime(format!("nftvm list: --format {format:?} is not implemented yet")));
         }
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand. `dispatch` maps a command name to its entry point.
 
+mod list_iptables;
 mod translate;
 
 use crate::cli::{CmdResult, Failure};

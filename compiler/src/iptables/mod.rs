@@ -19,6 +19,7 @@
 
 pub mod check;
 pub mod ext;
+pub mod from_ir;
 pub mod getopt;
 pub mod ip;
 pub mod lower;
