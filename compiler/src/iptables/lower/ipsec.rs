@@ -25,7 +25,7 @@ pub fn ah(a: &AhMatch, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     spi("ah spi", &a.ah.spi, cx, &mut out)?;
     if let Some((len, inv)) = a.ah.len {
         // ip6t_ah compares the header length in bytes, (hdrlength + 2) * 4.
-        if len % 4 != 0 || len < 8 || len > 1028 {
+        if !len.is_multiple_of(4) || !(8..=1028).contains(&len) {
             // No AH header has that length.
             if !inv {
                 out.push(super::expr::never(cx.fam)?);

@@ -22,7 +22,7 @@ fn exists(name: &str, cx: &Mcx<'_>) -> LResult<Stmt> {
 /// `NAME hdrlength [!=] L` for a length in bytes (the field holds 8-octet units minus one).
 /// A length no header can have never matches; negated, it matches every such header.
 fn hdrlen(name: &str, bytes: u32, invert: bool, cx: &Mcx<'_>) -> LResult<Stmt> {
-    if bytes % 8 != 0 || bytes == 0 || bytes > 2048 {
+    if !bytes.is_multiple_of(8) || !(8..=2048).contains(&bytes) {
         return if invert { exists(name, cx) } else { super::expr::never(cx.fam) };
     }
     let left = sel(&format!("{name} hdrlength"), cx.fam)?;

@@ -53,6 +53,12 @@ impl Xl {
         append(&mut self.rule, text, true);
     }
 
+    /// [`Xl::add`] as the successful end of a translation.
+    pub fn put(&mut self, text: &str) -> super::XResult {
+        self.add(text);
+        Ok(())
+    }
+
     /// Append to the rule without the automatic space (`xt_xlate_rule_add_nospc`).
     pub fn add_nospc(&mut self, text: &str) {
         append(&mut self.rule, text, false);

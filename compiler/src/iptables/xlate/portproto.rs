@@ -265,7 +265,7 @@ pub fn icmp(i: &Icmp, xl: &mut Xl) -> XResult {
     }
     xadd!(xl, "icmp type{} ", if i.invert { " !=" } else { "" });
     match (i.code_min != i.code_max).then(|| icmp_name(ICMP_NAMES, i.typ, i.code_min, i.code_max)).flatten() {
-        Some(n) => Ok(xl.add(n)),
+        Some(n) => xl.put(n),
         None => Err(NoXlate::new(format!(
             "icmp: type {}{} has no nft translation in iptables-translate",
             i.typ,
@@ -294,7 +294,7 @@ pub fn icmp6(i: &Icmp6, xl: &mut Xl) -> XResult {
         icmp6_nd_name(i.typ).or_else(|| icmp_name(ICMPV6_NAMES, i.typ, i.code_min, i.code_max))
     };
     match name {
-        Some(n) => Ok(xl.add(n)),
+        Some(n) => xl.put(n),
         None => Err(NoXlate::new(format!(
             "icmp6: type {}{} has no nft translation in iptables-translate",
             i.typ,

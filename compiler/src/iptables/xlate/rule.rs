@@ -134,15 +134,15 @@ fn xlate_action(rule: &Rule, cx: &mut Cx<'_>, xl: &mut Xl) -> XResult {
     match &rule.action {
         None => Ok(()),
         Some(Action::Verdict(v, span)) => match v {
-            Verdict::Accept => Ok(xl.add(" accept")),
-            Verdict::Drop => Ok(xl.add(" drop")),
-            Verdict::Return => Ok(xl.add(" return")),
+            Verdict::Accept => xl.put(" accept"),
+            Verdict::Drop => xl.put(" drop"),
+            Verdict::Return => xl.put(" return"),
             Verdict::Queue => {
                 Err(NoXlate::new("QUEUE: the standard QUEUE verdict has no translation").at(*span))
             }
         },
-        Some(Action::Jump(n)) => Ok(xadd!(xl, " jump {}", n.text)),
-        Some(Action::Goto(n)) => Ok(xadd!(xl, " goto {}", n.text)),
+        Some(Action::Jump(n)) => xl.put(&format!(" jump {}", n.text)),
+        Some(Action::Goto(n)) => xl.put(&format!(" goto {}", n.text)),
         Some(Action::Target { name, t, span }) => {
             let mut tcx = Cx { family: cx.family, ip: &rule.ip, connlimit_id: &mut *cx.connlimit_id };
             targets::xlate_target(name, t, &mut tcx, xl).map_err(|e| e.at(*span))?;

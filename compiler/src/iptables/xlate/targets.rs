@@ -24,7 +24,7 @@ pub fn xlate_target(name: &str, t: &Target, cx: &mut Cx<'_>, xl: &mut Xl) -> XRe
         Target::Mark(m) => mark::mark_target(m, xl),
         Target::Connmark(c) => mark::connmark_target(c, xl),
         Target::Ct(c) => ct(c, xl),
-        Target::Notrack(_) => Ok(xl.add("notrack")),
+        Target::Notrack(_) => xl.put("notrack"),
         Target::Nat(n) => nat::nat(n, cx, xl),
         Target::Classify(c) => classify(c, xl),
         Target::Dscp(d) => dscp(d, cx, xl),
@@ -34,7 +34,7 @@ pub fn xlate_target(name: &str, t: &Target, cx: &mut Cx<'_>, xl: &mut Xl) -> XRe
         Target::Tcpmss(m) => tcpmss(m, xl),
         Target::Tee(t) => tee(t, xl),
         Target::Tproxy(t) => tproxy(t, cx, xl),
-        Target::Trace(_) => Ok(xl.add("nftrace set 1")),
+        Target::Trace(_) => xl.put("nftrace set 1"),
         Target::Netmap(_)
         | Target::Ttl(_)
         | Target::Ecn(_)
