@@ -11,9 +11,27 @@ fn unsupported() -> String {
     format!("Could not process rule: {}", crate::eval::EOPNOTSUPP)
 }
 
-/// Check a rule's statements against its base chain.
+/// Whether nothing after this statement can run (`STMT_F_TERMINAL`).
+fn terminal(kind: &StmtKind) -> bool {
+    match kind {
+        StmtKind::Verdict(v) => *v != crate::ir::Verdict::Continue,
+        StmtKind::Reject(_) | StmtKind::Nat(_) | StmtKind::Queue(_) | StmtKind::Fwd { .. } => true,
+        _ => false,
+    }
+}
+
+/// Check a rule's statements against its base chain, and that nothing follows a terminal
+/// statement.
 pub fn check(env: &RuleEnv<'_>, rule: &Rule) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
+    let mut seen_terminal = false;
+    for st in rule.stmts.iter().filter(|s| !s.implicit) {
+        if seen_terminal {
+            diags.push(Diagnostic::error(st.span, "Statement after terminal statement has no effect"));
+            break;
+        }
+        seen_terminal = terminal(&st.kind);
+    }
     let Some((chain_type, hook)) = env.base else { return diags };
     for st in &rule.stmts {
         let ok = match &st.kind {

@@ -275,6 +275,18 @@ fn add_elements(set: &mut Set, elems: Vec<SetElem>, create: bool) -> Vec<nftvm_g
             ));
             continue;
         }
+        if set.flags.interval
+            && !set.auto_merge
+            && set.key.len() == 1
+            && let Some((lo, hi)) = crate::ir::set::key_bounds(&e.key)
+            && set.elems.iter().any(|x| {
+                !same_key(&x.key, &e.key)
+                    && crate::ir::set::key_bounds(&x.key).is_some_and(|(a, b)| a <= hi && lo <= b)
+            })
+        {
+            diags.push(nftvm_grammar::Diagnostic::error(e.span, "conflicting intervals specified"));
+            continue;
+        }
         if let Some(i) = set.elems.iter().position(|x| same_key(&x.key, &e.key)) {
             if create {
                 diags.push(nftvm_grammar::Diagnostic::error(

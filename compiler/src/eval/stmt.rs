@@ -39,7 +39,10 @@ impl RuleCx<'_> {
             ast::StmtKind::Notrack => StmtKind::Notrack,
             ast::StmtKind::Dup { to, device } => {
                 let addr_shape = self.addr_shape(None, to.span)?;
-                let addr = self.value_expr(to, &addr_shape)?;
+                let (addr, rest) = self.assigned_value(to, &addr_shape)?;
+                if let Some(r) = rest.first() {
+                    return self.fail(r.span, "syntax error, unexpected value");
+                }
                 let dev = match device {
                     Some(d) => Some(self.device_value(d)?),
                     None => None,
@@ -569,44 +572,29 @@ impl RuleCx<'_> {
             let fam = match fam {
                 Some(f) => f,
                 None => {
-                    // Infer from a literal address.
-                    match a.as_run().and_then(|i| i.first()) {
-                        Some(Item { kind: ItemKind::Atom(at), .. }) if at.kind == AtomKind::Ipv4 => {
-                            Family::Ip
-                        }
-                        Some(Item { kind: ItemKind::Atom(at), .. }) if at.kind == AtomKind::Ipv6 => {
-                            Family::Ip6
-                        }
-                        Some(Item { kind: ItemKind::Range(at, _), .. }) => {
-                            if at.kind == AtomKind::Ipv6 {
-                                Family::Ip6
-                            } else {
-                                Family::Ip
-                            }
-                        }
-                        Some(Item { kind: ItemKind::Mask(l, _), .. })
-                            if l.first()
-                                .is_some_and(|x| x.kind == AtomKind::Ipv6 || x.kind == AtomKind::Ipv4) =>
-                        {
-                            if l.first().is_some_and(|x| x.kind == AtomKind::Ipv6) {
-                                Family::Ip6
-                            } else {
-                                Family::Ip
-                            }
-                        }
-                        _ => {
-                            let nm = kind.name();
-                            return self.fail(
-                                span,
-                                format!(
-                                    "specify `{nm} ip' or '{nm} ip6' in {} table to disambiguate",
-                                    self.family.name()
-                                ),
-                            );
-                        }
-                    }
+                    let nm = kind.name();
+                    return self.fail(
+                        span,
+                        format!(
+                            "specify `{nm} ip' or '{nm} ip6' in {} table to disambiguate",
+                            self.family.name()
+                        ),
+                    );
                 }
             };
+            if let Some(net) = self.network_known()
+                && net != fam
+            {
+                let nm = kind.name();
+                return self.fail(
+                    span,
+                    format!(
+                        "conflicting protocols specified: {} vs. {}. You must specify ip or ip6 family in {nm} statement",
+                        net.name(),
+                        fam.name()
+                    ),
+                );
+            }
             if self.family == Family::Inet {
                 nat.family = Some(fam);
             }
@@ -630,11 +618,20 @@ impl RuleCx<'_> {
                     }
                     if nat.concat {
                         nat.family = Some(fam);
+                        if self.proto.get(nftvm_vm::keys::PayloadBase::Transport).is_none() {
+                            return self.fail(
+                                m.span,
+                                "transport protocol mapping is only valid after transport protocol match",
+                            );
+                        }
                     }
                     m
                 }
                 _ => {
-                    let v = self.value_expr(a, &shape)?;
+                    let (v, rest) = self.assigned_value(a, &shape)?;
+                    if let Some(r) = rest.first() {
+                        return self.fail(r.span, "syntax error, unexpected value");
+                    }
                     if matches!(v.kind, ExprKind::Set(_)) {
                         return self.fail(v.span, "syntax error, a NAT address cannot be a set");
                     }
@@ -657,7 +654,13 @@ impl RuleCx<'_> {
                     let (m, _) = self.map_lookup(*mk, k, data, Some(&shape), p.span)?;
                     m
                 }
-                _ => self.value_expr(p, &shape)?,
+                _ => {
+                    let (v, rest) = self.assigned_value(p, &shape)?;
+                    if let Some(r) = rest.first() {
+                        return self.fail(r.span, "syntax error, unexpected value");
+                    }
+                    v
+                }
             };
             if self.proto.get(nftvm_vm::keys::PayloadBase::Transport).is_none()
                 && !self.stmts.iter().any(|s| matches!(&s.kind, StmtKind::Match(m) if matches!(&m.left.kind, ExprKind::Meta(nftvm_vm::keys::MetaKey::L4proto))))
@@ -711,6 +714,25 @@ impl RuleCx<'_> {
                             _ => self.value_expr(e, &shape)?,
                         },
                     };
+                    if !v.is_constant() && !matches!(v.kind, ExprKind::Map(_)) {
+                        if !matches!(v.ty, Type::Integer | Type::XInteger) {
+                            return self.fail(
+                                v.span,
+                                format!(
+                                    "datatype mismatch, expected integer, expression has type {}",
+                                    v.ty.desc()
+                                ),
+                            );
+                        }
+                        let max = match &v.kind {
+                            ExprKind::Numgen(n) => u64::from(n.modulus) + u64::from(n.offset) - 1,
+                            ExprKind::Hash(h) => u64::from(h.modulus) + u64::from(h.offset) - 1,
+                            _ => 0,
+                        };
+                        if max > 65535 {
+                            return self.fail(v.span, "queue expression max value exceeds 65535");
+                        }
+                    }
                     q.num = Some(v);
                 }
                 ast::QueueOption::Flags(fs) => {
@@ -725,6 +747,10 @@ impl RuleCx<'_> {
                 ast::QueueOption::Bypass(_) => q.bypass = true,
                 ast::QueueOption::Fanout(_) => q.fanout = true,
             }
+        }
+        if q.fanout && q.num.as_ref().is_some_and(|n| !matches!(n.kind, ExprKind::Range { .. })) {
+            let span = q.num.as_ref().map_or(_span, |n| n.span);
+            return self.fail(span, "fanout requires a range to be specified");
         }
         Some(q)
     }
@@ -748,6 +774,18 @@ impl RuleCx<'_> {
         }
         if self.proto.get(nftvm_vm::keys::PayloadBase::Transport).is_none() {
             return self.fail(span, "Transparent proxy support requires transport protocol match");
+        }
+        if let (Some(f), Some(net)) = (fam, self.network_known())
+            && f != net
+        {
+            return self.fail(
+                span,
+                format!(
+                    "conflicting protocols specified: {} vs. {}. You must specify ip or ip6 family in tproxy statement",
+                    net.name(),
+                    f.name()
+                ),
+            );
         }
         let a = match addr {
             Some(a) => {

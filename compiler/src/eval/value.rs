@@ -184,7 +184,7 @@ impl RuleCx<'_> {
     fn flag_list(&mut self, atoms: &[Atom], shape: &Expr) -> Option<Expr> {
         let mut acc: Option<Value> = None;
         for a in atoms {
-            if !shape.ty.is_bitmask() {
+            if !shape.ty.is_flag_set() {
                 return self.fail(a.span, format!("Basetype of type {} is not bitmask", shape.ty.desc()));
             }
             let v = self.atom_value(a, shape)?;
@@ -296,6 +296,12 @@ impl RuleCx<'_> {
                     }
                     _ => false,
                 });
+        if interval
+            && data.is_some()
+            && let Some((_, b)) = crate::ir::set::first_overlap(&out)
+        {
+            return self.fail(out[b].span, "conflicting intervals specified");
+        }
         let lit = SetLit { elems: out, interval };
         Some(Expr::new(ExprKind::Set(Box::new(lit)), shape.ty, shape.bits, shape.order).at(span))
     }
