@@ -32,6 +32,10 @@ pub(crate) struct RuleCx<'t> {
     /// Anonymous chains (`jump { … }`) created by this rule, in creation order.
     pub bindings: Vec<Chain>,
     pub next_binding: u32,
+    /// Reading a `typeof` declaration: expressions only give types, no context checks.
+    pub in_typeof: bool,
+    /// Some transport protocol is known without saying which (`meta l4proto @protos`).
+    pub transport_any: bool,
 }
 
 /// IR binary operator of an AST one.
@@ -92,6 +96,8 @@ impl<'t> RuleCx<'t> {
             comment: None,
             bindings: Vec::new(),
             next_binding,
+            in_typeof: false,
+            transport_any: false,
         }
     }
 
@@ -106,6 +112,11 @@ impl<'t> RuleCx<'t> {
         self.diags.push(d);
         self.failed = true;
         None
+    }
+
+    /// Whether some transport protocol is known at this point of the rule.
+    pub(super) fn transport_known(&self) -> bool {
+        self.transport_any || self.proto.get(PayloadBase::Transport).is_some()
     }
 
     /// The network protocol known at this point of the rule.
@@ -146,6 +157,11 @@ impl<'t> RuleCx<'t> {
         }
         if !matches!(m.op, MatchOp::Eq) {
             return;
+        }
+        if matches!(m.left.kind, ExprKind::Meta(MetaKey::L4proto))
+            && matches!(m.right.kind, ExprKind::SetRef(_))
+        {
+            self.transport_any = true;
         }
         let v = match &m.right.kind {
             ExprKind::Value(v) => v.to_u64(),
@@ -295,6 +311,9 @@ impl<'t> RuleCx<'t> {
 
     /// Loads that cannot work in this table's family.
     fn check_family(&mut self, sel: &Sel<'_>, e: &Expr) -> Option<()> {
+        if self.in_typeof {
+            return Some(());
+        }
         match (&sel.selector, &e.kind) {
             (Selector::Meta(m), _) if !m.allowed_in(self.family, None) => self.fail(
                 sel.span,
@@ -373,7 +392,11 @@ impl<'t> RuleCx<'t> {
                 let (prefix, left) = self.lhs(lhs)?;
                 let op = binop(*op);
                 let right = self.operand(rhs, &left, op)?;
-                Some((prefix, left.binary(op, right).at(e.span)))
+                let mut b = left.binary(op, right).at(e.span);
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    b.ty = Type::XInteger;
+                }
+                Some((prefix, b))
             }
             ast::ExprKind::Concat(parts) => {
                 let mut prefix = Vec::new();
@@ -683,7 +706,10 @@ impl<'t> RuleCx<'t> {
                     _ => left.clone(),
                 };
                 let operand = self.value_item(first, &shape)?;
-                let combined = left.binary(op, operand).at(l.span.to(first.span));
+                let mut combined = left.binary(op, operand).at(l.span.to(first.span));
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    combined.ty = Type::XInteger;
+                }
                 let Some((value, more)) = rest.split_first() else {
                     return self.fail(first.span, "syntax error, expected a value after the expression");
                 };
@@ -845,7 +871,7 @@ impl<'t> RuleCx<'t> {
                 let fields = match &set.data {
                     Some(crate::ir::SetData::Value { fields, .. }) => fields.clone(),
                     Some(crate::ir::SetData::Object(_)) => {
-                        vec![crate::ir::KeyField::new(Type::String, 128, ByteOrder::Host)]
+                        vec![crate::ir::KeyField::new(Type::String, 256 * 8, ByteOrder::Host)]
                     }
                     None => return self.fail(a.span, "set is not a map"),
                 };
@@ -907,6 +933,13 @@ impl<'t> RuleCx<'t> {
         match &value.kind {
             ast::ExprKind::Run(items) => {
                 let Some(first) = items.first() else { return self.fail(value.span, "expected a value") };
+                if let ItemKind::Group(inner) = &first.kind {
+                    let (e, r) = self.assigned_value(inner, target)?;
+                    if let Some(x) = r.first() {
+                        return self.fail(x.span, "syntax error, unexpected value");
+                    }
+                    return Some((e, &items[1..]));
+                }
                 if starts_selector(items) && !self.parses_as_value(first, target) {
                     let sel = match selector_at(items) {
                         Ok(s) => s,

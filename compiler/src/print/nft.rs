@@ -205,7 +205,12 @@ fn set(p: &Printer, s: &Set) -> String {
             let _ = writeln!(out, "\t\tpolicy {}", pol.name());
         }
         if let Some(sz) = s.size {
-            let _ = writeln!(out, "\t\tsize {sz}");
+            let _ = write!(out, "\t\tsize {sz}");
+            if !s.elems.is_empty() {
+                let n = super::expr::order_elems(&s.elems, s.flags.interval, s.auto_merge).len();
+                let _ = write!(out, "\t# count {n}");
+            }
+            out.push('\n');
         }
     }
     let mut flags = Vec::new();
@@ -218,7 +223,7 @@ fn set(p: &Printer, s: &Set) -> String {
     if s.flags.interval {
         flags.push("interval");
     }
-    if s.flags.timeout && s.timeout.is_none() {
+    if s.flags.timeout && (s.timeout.is_none() || !flags.is_empty()) {
         flags.push("timeout");
     }
     if !flags.is_empty() {

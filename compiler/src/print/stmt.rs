@@ -177,6 +177,12 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
         StmtKind::Write(w) => write_text(p, &w.target, &w.value),
         StmtKind::DynSet(d) => {
             let mut s = format!("{} @{} {{ {}", d.op.name(), d.set, p.expr(&d.key));
+            if let Some(t) = d.timeout {
+                s.push_str(&format!(" timeout {}", crate::types::format_relative_ms(t, &p.opts.values)));
+            }
+            if let Some(x) = d.expires {
+                s.push_str(&format!(" expires {}", crate::types::format_relative_ms(x, &p.opts.values)));
+            }
             let sp = Printer {
                 opts: super::ListOpts { stateless: true, ..p.opts },
                 table: p.table,
