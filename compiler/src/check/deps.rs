@@ -88,6 +88,14 @@ pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
                 }
             }
         }
+        if let StmtKind::Match(m) = &mut stmt.kind {
+            let before = m.left.ty;
+            complete_raw(&mut m.left, &st);
+            if m.left.ty != before {
+                let (ty, order) = (m.left.ty, m.left.order);
+                retype(&mut m.right, ty, order);
+            }
+        }
         visit_loads_mut(&mut stmt, &mut |e| {
             complete_raw(e, &st);
             load_deps(e, &mut st, span, &mut guards, &mut errors);
@@ -151,6 +159,24 @@ fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, e
             Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
             Err(err) => errors.push(err.message),
         },
+        _ => {}
+    }
+}
+
+/// Give constants the datatype of what they are compared with (after a raw payload was
+/// named).
+fn retype(e: &mut Expr, ty: Type, order: ByteOrder) {
+    match &mut e.kind {
+        ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. } => {
+            e.ty = ty;
+            e.order = order;
+        }
+        ExprKind::Set(s) => {
+            e.ty = ty;
+            for el in &mut s.elems {
+                retype(&mut el.key, ty, order);
+            }
+        }
         _ => {}
     }
 }

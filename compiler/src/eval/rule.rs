@@ -555,10 +555,9 @@ impl<'t> RuleCx<'t> {
             && lit.elems.len() == 1
             && lit.elems[0].stmts.is_empty()
             && lit.elems[0].data.is_none()
-            && matches!(
-                lit.elems[0].key.kind,
-                ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. }
-            )
+            && matches!(lit.elems[0].key.kind, ExprKind::Value(_))
+            && !lit.elems[0].key.ty.is_string()
+            && lit.elems[0].key.ty != Type::IfIndex
         {
             rhs = lit.elems[0].key.clone();
             if implicit_op && left.ty == Type::CtState && rhs.as_value().is_some() {

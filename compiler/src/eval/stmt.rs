@@ -285,6 +285,12 @@ impl RuleCx<'_> {
             ["secmark"] => (ObjectType::Secmark, 1),
             _ => return None,
         };
+        // `meta secmark set ct secmark` writes a value; only names are references.
+        if let Some(v) = value.as_run()
+            && super::runs::starts_selector(v)
+        {
+            return None;
+        }
         // Matches written before the target.
         let before = &items[..items.len() - n];
         if !before.is_empty() && self.trailing_owned(before).is_none() {

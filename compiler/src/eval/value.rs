@@ -174,7 +174,7 @@ impl RuleCx<'_> {
             Err(e) => return self.fail(span, e.to_string()),
         };
         let masked = v.and(&mask).unwrap_or(v);
-        if n == shape.bits {
+        if n == shape.bits && shape.ty.takes_prefix() {
             return Some(shape.constant(masked).at(span));
         }
         Some(shape.prefix(masked, n).at(span))

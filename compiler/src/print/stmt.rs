@@ -339,7 +339,7 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
     let op = match m.op {
         MatchOp::Eq => {
             let must =
-                (m.right.ty.is_bitmask() && matches!(m.right.kind, ExprKind::Value(_))) || left_is_binop;
+                (m.right.ty.is_flag_set() && matches!(m.right.kind, ExprKind::Value(_))) || left_is_binop;
             if must { " == " } else { " " }
         }
         MatchOp::Flags => " ",
