@@ -108,7 +108,21 @@ impl<'t> RuleCx<'t> {
         None
     }
 
-    fn fail_diag<T>(&mut self, d: Diagnostic) -> Option<T> {
+    /// Report an error with a related place (underlined with `~`), as nft's binary errors.
+    pub(super) fn fail_related<T>(
+        &mut self,
+        span: Span,
+        related: Span,
+        message: impl Into<String>,
+    ) -> Option<T> {
+        let mut d = Diagnostic::error(span, message);
+        if related != Span::default() && related != span {
+            d = d.with_secondary(related);
+        }
+        self.fail_diag(d)
+    }
+
+    pub(super) fn fail_diag<T>(&mut self, d: Diagnostic) -> Option<T> {
         self.diags.push(d);
         self.failed = true;
         None

@@ -465,7 +465,27 @@ impl RuleCx<'_> {
                 if let Some(t) = self.proto.get(nftvm_vm::keys::PayloadBase::Transport)
                     && t != crate::proto::Proto::Tcp
                 {
-                    return self.fail(span, "you cannot use tcp reset with this protocol");
+                    // nft points at the `reject` keyword and the match that chose the protocol.
+                    let keyword = Span { end: span.start.saturating_add(6).min(span.end), ..span };
+                    let related = self
+                        .stmts
+                        .iter()
+                        .rev()
+                        .find(|s| {
+                            s.as_match().is_some_and(|m| match &m.left.kind {
+                                ExprKind::Meta(nftvm_vm::keys::MetaKey::L4proto) => true,
+                                ExprKind::Payload(p) => p
+                                    .proto
+                                    .is_some_and(|pr| crate::check::hide::is_protocol_key(pr, p.field.name)),
+                                _ => false,
+                            })
+                        })
+                        .map_or(Span::default(), |s| s.span);
+                    return self.fail_related(
+                        keyword,
+                        related,
+                        "you cannot use tcp reset with this protocol",
+                    );
                 }
                 return Some(Reject { kind: RejectKind::TcpReset, code: 0, verbose: false });
             }

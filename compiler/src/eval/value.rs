@@ -85,8 +85,9 @@ impl RuleCx<'_> {
         };
         let key_ty = if set.key.len() == 1 { set.key[0].ty } else { Type::Invalid };
         if set.key.len() == 1 && !types_compatible(shape.ty, key_ty) {
-            return self.fail(
+            return self.fail_related(
                 a.span,
+                shape.span,
                 format!(
                     "datatype mismatch, expected {}, expression has type {}",
                     shape.ty.desc(),
