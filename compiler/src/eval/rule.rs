@@ -534,6 +534,16 @@ impl<'t> RuleCx<'t> {
         let (left, mut rhs) = transfer_binop(left, rhs);
         let is_concat = matches!(left.kind, ExprKind::Concat(_));
         let implicit_op = op.is_none();
+        // `meta hour "21:00"-"02:00"` crosses midnight (in UTC): nft matches the
+        // complement `!= "02:00"-"21:00"`.
+        let mut cross_day = false;
+        if let (ExprKind::Meta(MetaKey::TimeHour), ExprKind::Range { low, high }) =
+            (&left.kind, &mut rhs.kind)
+            && low.to_u128() > high.to_u128()
+        {
+            std::mem::swap(low, high);
+            cross_day = true;
+        }
         let mut op = match op.map(|o| o.0) {
             None => match &rhs.kind {
                 ExprKind::Value(_)
@@ -562,6 +572,13 @@ impl<'t> RuleCx<'t> {
                 MatchOp::NoFlags
             }
         };
+        if cross_day {
+            op = match op {
+                MatchOp::Eq => MatchOp::Ne,
+                MatchOp::Ne => MatchOp::Eq,
+                o => o,
+            };
+        }
         // A one-element anonymous set is a plain comparison.
         if !is_concat
             && matches!(op, MatchOp::Eq | MatchOp::Ne | MatchOp::Flags)
@@ -682,6 +699,9 @@ impl<'t> RuleCx<'t> {
 
     /// A run of complete matches.
     fn implicit_items(&mut self, items: &[Item]) -> Option<()> {
+        if let Some(n) = self.ct_count(items) {
+            return if n < items.len() { self.implicit_items(&items[n..]) } else { Some(()) };
+        }
         let seg = self.segment(items, false)?;
         for (sel, value) in &seg.pairs {
             let st = self.pair_match(sel, value, None)?;
@@ -692,6 +712,35 @@ impl<'t> RuleCx<'t> {
                 .fail(t.span, format!("syntax error, expected a value after `{}`", t.selector.canonical()));
         }
         Some(())
+    }
+
+    /// `ct count [over] N` at the start of a run: pushes the statement and returns the number
+    /// of items it used (None when the run does not start with it).
+    fn ct_count(&mut self, items: &[Item]) -> Option<usize> {
+        let word = |i: usize| match items.get(i).map(|x| &x.kind) {
+            Some(ItemKind::Atom(a)) => Some(a),
+            _ => None,
+        };
+        if word(0)?.text != "ct" || word(1)?.text != "count" {
+            return None;
+        }
+        let over = word(2).is_some_and(|a| a.text == "over");
+        let at = if over { 3 } else { 2 };
+        let Some(n) = word(at) else {
+            let span = items[0].span.to(items[items.len() - 1].span);
+            self.fail::<()>(span, "syntax error, expected a connection count");
+            return Some(items.len());
+        };
+        let count = match n.number().and_then(|v| u32::try_from(v).ok()) {
+            Some(c) => c,
+            None => {
+                self.fail::<()>(n.span, format!("expected a number, got `{}`", n.text));
+                return Some(items.len());
+            }
+        };
+        let span = items[0].span.to(n.span);
+        self.push(Stmt::new(StmtKind::ConnLimit(crate::ir::ConnLimit { count, over })).at(span));
+        Some(at + 1)
     }
 
     /// A relation without operator: matches, a binary expression with its implicit value,

@@ -833,7 +833,10 @@ impl RuleCx<'_> {
         let p = match port {
             Some(p) => {
                 let shape = Expr::new(ExprKind::CatchAll, Type::InetService, 16, ByteOrder::Network);
-                let v = self.value_expr(p, &shape)?;
+                let (v, rest) = self.assigned_value(p, &shape)?;
+                if let Some(r) = rest.first() {
+                    return self.fail(r.span, "syntax error, unexpected value");
+                }
                 if matches!(v.kind, ExprKind::Range { .. }) {
                     return self.fail(p.span, "Port ranges are not supported for tproxy.");
                 }

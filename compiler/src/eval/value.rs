@@ -144,8 +144,10 @@ impl RuleCx<'_> {
         if shape.ty.is_string() {
             return self.fail(span, format!("Range expression is undefined for {} types", shape.ty.desc()));
         }
+        let hour = matches!(shape.kind, ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour));
         match lv.to_u128().zip(hv.to_u128()) {
-            Some((a, b)) if a > b => self.fail(span, "Range negative size"),
+            // Cross-day hour ranges are fine (see the relation builder).
+            Some((a, b)) if a > b && !hour => self.fail(span, "Range negative size"),
             Some((a, b)) if a == b => Some(shape.constant(lv).at(span)),
             _ => Some(shape.range(lv, hv).at(span)),
         }

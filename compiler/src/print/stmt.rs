@@ -308,6 +308,27 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
             format!("{} ! {flags}", p.expr(lhs))
         };
     }
+    // Cross-day hour ranges are stored as the complement; list them as written.
+    if let (ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour), ExprKind::Range { low, high }) =
+        (&m.left.kind, &m.right.kind)
+        && m.op == MatchOp::Ne
+        && low.to_u128() <= high.to_u128()
+    {
+        let swapped =
+            Expr { kind: ExprKind::Range { low: high.clone(), high: low.clone() }, ..m.right.clone() };
+        return format!("{} {}", p.expr(&m.left), p.expr(&swapped));
+    }
+    // `addr & <prefix mask> == value` is the prefix match `addr value/len`.
+    if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
+        && lhs.ty.takes_prefix()
+        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
+        && let (Some(mask), Some(v)) = (rhs.as_value(), m.right.as_value())
+        && let Some(len) = mask.mask_prefix_len()
+    {
+        let prefix = Expr { kind: ExprKind::Prefix { value: v.clone(), len }, ..m.right.clone() };
+        let plain = Match { left: (**lhs).clone(), op: m.op, right: prefix };
+        return match_text(p, &plain);
+    }
     // `payload & <all ones>` is the payload itself (the listing drops the mask).
     if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
         && matches!(lhs.kind, ExprKind::Payload(_) | ExprKind::Exthdr(_))
