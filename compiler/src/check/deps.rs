@@ -137,7 +137,11 @@ fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, e
                             ));
                         }
                     }
-                    guards.extend(gs.iter().map(|g| guard_stmt(g, span)));
+                    guards.extend(gs.iter().map(|g| {
+                        let mut s = guard_stmt(g, span);
+                        fix_ll_offset(&mut s, &st.ctx);
+                        s
+                    }));
                 }
                 Err(err) => errors.push(err.message),
             }
@@ -160,6 +164,17 @@ fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, e
             Err(err) => errors.push(err.message),
         },
         _ => {}
+    }
+}
+
+/// A link-layer guard's field sits behind the headers stacked below its protocol.
+fn fix_ll_offset(s: &mut Stmt, ctx: &ProtoCtx) {
+    if let StmtKind::Match(m) = &mut s.kind
+        && let ExprKind::Payload(p) = &mut m.left.kind
+        && p.base == PayloadBase::Link
+        && let Some(proto) = p.proto
+    {
+        p.offset = p.field.offset + ctx.ll_offset_of(proto);
     }
 }
 
@@ -286,7 +301,17 @@ fn learn(st: &mut State, m: &Match) {
                 st.keys.push((proto, p.field.name, v));
                 match proto {
                     Proto::Ip | Proto::Ip6 => st.ctx.learn_meta(MetaKey::L4proto, v as u32),
-                    _ => st.ctx.learn(proto, v as u32),
+                    _ => {
+                        // A link layer stacked on another (`ether type 8021q`): later
+                        // link-layer fields sit behind it.
+                        if proto.base() == PayloadBase::Link
+                            && proto.desc().upper(v as u32).is_some_and(|u| u.base() == PayloadBase::Link)
+                            && !st.ctx.stacked_ll.contains(&proto)
+                        {
+                            st.ctx.stacked_ll.push(proto);
+                        }
+                        st.ctx.learn(proto, v as u32)
+                    }
                 }
             }
             if !single && super::hide::is_protocol_key(proto, p.field.name) && values.len() > 1 {
