@@ -875,7 +875,7 @@ impl<'t> RuleCx<'t> {
             Expr { span: parts.first().map_or(span, |p| p.span.to(parts[parts.len() - 1].span)), ..left };
         let st = match values.as_slice() {
             [] => return self.fail(span, "syntax error, expected a value after the concatenation"),
-            [one] => self.relation_of(left, one.clone(), None, span)?,
+            [one] => self.relation_of(left, *one, None, span)?,
             many => {
                 let ExprKind::Concat(ms) = &left.kind else { return None };
                 if ms.len() != many.len() {

@@ -237,7 +237,7 @@ fn set(p: &Printer, s: &Set) -> String {
     if let Some(c) = &s.comment {
         let _ = writeln!(out, "\t\tcomment \"{c}\"");
     }
-    if !s.elems.is_empty() && !(s.kind == SetKind::Meter && p.opts.stateless) {
+    if !(s.elems.is_empty() || s.kind == SetKind::Meter && p.opts.stateless) {
         let force = s.timeout.is_some()
             || s.elems.iter().any(|e| e.comment.is_some())
             || s.is_map()
