@@ -1,6 +1,6 @@
 //! What a load expression reads: packet headers ([`Payload`], [`Exthdr`]), packet and
 //! connection metadata (`meta`, [`Ct`], `rt`, [`Fib`], `socket`, `osf`, `ipsec`, `tunnel`)
-//! and generated numbers ([`Numgen`], [`Hash`]). The expression kinds themselves are in
+//! and generated numbers ([`Numgen`], [`struct@Hash`]). The expression kinds themselves are in
 //! [`super::expr::ExprKind`]; the parameter structs live here.
 
 use super::expr::Expr;
