@@ -158,6 +158,8 @@ pub fn connlimit(c: &Connlimit, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     cx.lw.extra_sets.push(set);
     let count = Stmt::new(StmtKind::ConnLimit(ConnLimit { count: c.limit, over: !c.upto }));
     Ok(vec![Stmt::new(StmtKind::DynSet(DynSet {
+        timeout: None,
+        expires: None,
         op: DynSetOp::Add,
         set: name,
         key,
