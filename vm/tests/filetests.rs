@@ -1,6 +1,8 @@
 //! Runs `tests/filetests/*.nftvm`: programs in the disassembly syntax, packets, metadata and
 //! the results the kernel would give (written from the kernel's `nft_*.c` eval functions).
-//! Every engine runs through [`run_engine`]; the JIT joins here later.
+//! Every run goes through [`run_engine`] on every engine ([`Engine::ALL`]: the interpreter
+//! and the JIT), each with its own program state; the expectations are checked on each, and
+//! the engines must agree exactly (result, trace, registers, state, packet, effects).
 //!
 //! File syntax (`;` starts a comment line):
 //! ```text
@@ -25,7 +27,8 @@ use nftvm_vm::data::{ByteOrder, Data};
 use nftvm_vm::interp::{self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest, TproxyRequest};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
 use nftvm_vm::verdict::Verdict;
-use nftvm_vm::{Reg, VerifiedProgram, text, verify};
+use nftvm_vm::{Engine, Executable, Reg, VerifiedProgram, text, verify};
+use std::sync::Arc;
 use std::collections::HashMap;
 
 /// The runtime stand-in: answers from the test's settings and records requested effects.
@@ -177,6 +180,7 @@ impl Env for TestEnv {
 }
 
 /// The outcome an engine reports for one run.
+#[derive(Debug, PartialEq)]
 struct Outcome {
     result: interp::RunResult,
     slots: Vec<interp::Slot>,
@@ -184,8 +188,9 @@ struct Outcome {
     effects: Vec<String>,
 }
 
-/// One engine: the interpreter (the JIT will be another arm).
-fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Result<Outcome, String> {
+/// One run on one engine.
+fn run_engine(exe: &Executable, state: &mut ProgramState, run: &Run) -> Result<Outcome, String> {
+    let prog = exe.program();
     let family = Family::from_name(&run.family).ok_or("bad family")?;
     let table = prog.find_table(family, &run.table).ok_or("unknown table")?;
     let chain = prog.find_chain(table, &run.chain).ok_or("unknown chain")?;
@@ -207,7 +212,7 @@ fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Re
         protocol,
         hook,
     };
-    let result = interp::run_chain(prog, state, chain, &mut pkt, &mut env);
+    let result = exe.run_chain(state, chain, &mut pkt, &mut env);
     Ok(Outcome { result, slots: state.slots.clone(), packet: bytes[nh..].to_vec(), effects: env.effects })
 }
 
@@ -375,18 +380,38 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
             Ok(p2) if text::disassemble(&p2) == again => {}
             _ => failures.push(format!("{name}:{program_line}: program does not round-trip:\n{again}")),
         }
-        let mut state = ProgramState::new(&prog, 0);
+        let prog = Arc::new(prog);
+        let mut engines = Vec::new();
+        for engine in Engine::ALL {
+            match Executable::new(Arc::clone(&prog), engine) {
+                Ok(exe) => engines.push((exe, ProgramState::new(&prog, 0))),
+                Err(e) => failures.push(format!("{name}:{program_line}: {engine}: {e}")),
+            }
+        }
         for run in runs.drain(..) {
-            match run_engine(&prog, &mut state, &run) {
-                Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
-                Ok(out) => {
-                    for (ln, ex) in &run.expects {
-                        if let Err(e) = check(&prog, &out, ex) {
-                            failures.push(format!("{name}:{ln}: {e}"));
+            let mut outcomes: Vec<(Engine, Outcome)> = Vec::new();
+            for (exe, state) in &mut engines {
+                let engine = exe.engine();
+                match run_engine(exe, state, &run) {
+                    Err(e) => failures.push(format!("{name}:{}: {engine}: {e}", run.line)),
+                    Ok(out) => {
+                        for (ln, ex) in &run.expects {
+                            if let Err(e) = check(&prog, &out, ex) {
+                                failures.push(format!("{name}:{ln}: {engine}: {e}"));
+                            }
                         }
+                        outcomes.push((engine, out));
                     }
                 }
             }
+            if let [(a, first), rest @ ..] = outcomes.as_slice() {
+                for (b, other) in rest {
+                    if other != first {
+                        failures.push(format!("{name}:{}: {b} differs from {a}:\n{other:#?}\n{first:#?}", run.line));
+                    }
+                }
+            }
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     };
     for (i, line) in text.lines().enumerate() {
@@ -444,6 +469,9 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
     failures
 }
 
+/// Runs executed (each on every engine).
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[test]
 fn filetests() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
@@ -461,5 +489,7 @@ fn filetests() {
     for f in &failures {
         println!("{f}");
     }
+    let runs = RUNS.load(std::sync::atomic::Ordering::Relaxed);
+    println!("filetests: {runs} runs × {} engines, {} failures", Engine::ALL.len(), failures.len());
     assert!(failures.is_empty(), "{} filetest failures", failures.len());
 }
