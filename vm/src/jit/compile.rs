@@ -38,9 +38,13 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let jobs = plan(&prog, opts.segment_rules.max(1));
     let call_conv = module.isa().default_call_conv();
     let sig = chain_signature(call_conv);
-    let ids: Vec<FuncId> =
-        jobs.iter().map(|_| module.declare_anonymous_function(&sig)).collect::<Result<_, _>>().map_err(err)?;
-    let plans = SetPlans::new(&prog, InlineLimits { exact: opts.inline_set_max, ranges: opts.inline_ranges_max });
+    let ids: Vec<FuncId> = jobs
+        .iter()
+        .map(|_| module.declare_anonymous_function(&sig))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    let plans =
+        SetPlans::new(&prog, InlineLimits { exact: opts.inline_set_max, ranges: opts.inline_ranges_max });
     let addrs = Addrs::get();
     let mut ctx = module.make_context();
     let mut fcx = FunctionBuilderContext::new();
@@ -113,7 +117,13 @@ fn plan(prog: &VerifiedProgram, segment: usize) -> Vec<Job> {
         for first in (0..count).step_by(segment) {
             let len = segment.min(count - first);
             segments.push(n + segs.len());
-            segs.push(Job::Rules { chain, first, count: len, whole: false, ends_chain: first + len == count });
+            segs.push(Job::Rules {
+                chain,
+                first,
+                count: len,
+                whole: false,
+                ends_chain: first + len == count,
+            });
         }
         jobs.push(Job::Driver { segments });
     }

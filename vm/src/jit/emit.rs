@@ -6,8 +6,7 @@ use super::abi::{self, off};
 use super::helpers::Addrs;
 use crate::reg::DATA_WORDS;
 use cranelift_codegen::ir::{
-    AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value,
-    types,
+    AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;

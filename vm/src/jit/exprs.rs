@@ -254,14 +254,21 @@ fn bitwise(fx: &mut Fx, bw: &Bitwise) -> Flow {
             let order: Vec<usize> = if left { (0..words).rev().collect() } else { (0..words).collect() };
             for w in order {
                 let v = src[w];
-                let shifted =
-                    if left { fx.b.ins().ishl_imm_u(v, n as i64) } else { fx.b.ins().ushr_imm_u(v, n as i64) };
+                let shifted = if left {
+                    fx.b.ins().ishl_imm_u(v, n as i64)
+                } else {
+                    fx.b.ins().ushr_imm_u(v, n as i64)
+                };
                 out[w] = match carry {
                     Some(c) => fx.b.ins().bor(shifted, c),
                     None => shifted,
                 };
                 carry = (n != 0).then(|| {
-                    if left { fx.b.ins().ushr_imm_u(v, 32 - n as i64) } else { fx.b.ins().ishl_imm_u(v, 32 - n as i64) }
+                    if left {
+                        fx.b.ins().ushr_imm_u(v, 32 - n as i64)
+                    } else {
+                        fx.b.ins().ishl_imm_u(v, 32 - n as i64)
+                    }
                 });
             }
         }

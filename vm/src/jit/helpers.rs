@@ -27,7 +27,8 @@ fn with_ctx<R>(ctx: *mut JitCtx<'_, '_>, default: R, f: impl FnOnce(&mut JitCtx<
 }
 
 fn rule_ref(c: &JitCtx<'_, '_>, chain: u32, rule: u32) -> RuleRef {
-    let source = c.eval.prog.chain(ChainId(chain)).and_then(|ch| ch.rules.get(rule as usize)).map(|r| r.source);
+    let source =
+        c.eval.prog.chain(ChainId(chain)).and_then(|ch| ch.rules.get(rule as usize)).map(|r| r.source);
     RuleRef { chain: ChainId(chain), rule: rule as usize, source: source.unwrap_or_default() }
 }
 

@@ -35,7 +35,12 @@ impl std::fmt::Debug for JitProgram {
 }
 
 impl JitProgram {
-    pub(crate) fn new(prog: Arc<VerifiedProgram>, fns: Vec<u64>, module: JITModule, stats: JitStats) -> JitProgram {
+    pub(crate) fn new(
+        prog: Arc<VerifiedProgram>,
+        fns: Vec<u64>,
+        module: JITModule,
+        stats: JitStats,
+    ) -> JitProgram {
         JitProgram { prog, fns, stats, _code: CodeMemory(Mutex::new(Some(module))) }
     }
 

@@ -24,7 +24,14 @@ pub fn run_chain(
     let addr = match (p.chain(chain), jit.fns.get(chain.index())) {
         (Some(_), Some(a)) => *a,
         // No such chain: nothing runs and the default policy applies, as in the interpreter.
-        _ => return RunResult { verdict: Verdict::Accept, decided_by: None, trace: Vec::new(), regs: Regs::default() },
+        _ => {
+            return RunResult {
+                verdict: Verdict::Accept,
+                decided_by: None,
+                trace: Vec::new(),
+                regs: Regs::default(),
+            };
+        }
     };
     let now = env.now_ns();
     let len = pkt.data.len();
@@ -32,7 +39,8 @@ pub fn run_chain(
     let bases = [base(PayloadBase::Link), base(PayloadBase::Network), base(PayloadBase::Transport)];
     let mut meta_words = [NO_WORD; 4];
     meta_words[meta_word::LEN] = pkt.len() as u32;
-    meta_words[meta_word::PROTOCOL] = u32::from_le_bytes([(pkt.protocol >> 8) as u8, pkt.protocol as u8, 0, 0]);
+    meta_words[meta_word::PROTOCOL] =
+        u32::from_le_bytes([(pkt.protocol >> 8) as u8, pkt.protocol as u8, 0, 0]);
     meta_words[meta_word::NFPROTO] = pkt.nfproto.number() as u32;
     if matches!(pkt.nfproto, Family::Ip | Family::Ip6) {
         meta_words[meta_word::L4PROTO] = pkt.l4proto as u32;
@@ -75,7 +83,12 @@ pub fn run_chain(
     };
     if code == ret::TERMINAL {
         if let Some(d) = ctx.decided {
-            return RunResult { verdict: ctx.final_verdict, decided_by: Some(rule_ref(d)), trace: ctx.trace, regs };
+            return RunResult {
+                verdict: ctx.final_verdict,
+                decided_by: Some(rule_ref(d)),
+                trace: ctx.trace,
+                regs,
+            };
         }
     }
     let policy = p.chain(chain).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);

@@ -84,7 +84,8 @@ fn mark_dynset_targets(e: &Expr, out: &mut [bool]) {
 }
 
 fn plan(s: &Set, limits: InlineLimits) -> Option<InlineSet> {
-    let timeouts = s.timeout_ms.is_some() || s.elements.iter().any(|e| e.timeout_ms.is_some() || e.expires_ms.is_some());
+    let timeouts =
+        s.timeout_ms.is_some() || s.elements.iter().any(|e| e.timeout_ms.is_some() || e.expires_ms.is_some());
     if !s.is_anonymous() || timeouts {
         return None;
     }
@@ -109,7 +110,9 @@ fn plan(s: &Set, limits: InlineLimits) -> Option<InlineSet> {
             if ranges.len() > limits.ranges {
                 return None;
             }
-            Elems::Ranges(ranges.into_iter().map(|(a, b, r)| (be_number(&a), be_number(&b), r.data.clone())).collect())
+            Elems::Ranges(
+                ranges.into_iter().map(|(a, b, r)| (be_number(&a), be_number(&b), r.data.clone())).collect(),
+            )
         }
         Store::Concat(_) => return None,
     };
