@@ -40,9 +40,8 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let sig = chain_signature(call_conv);
     let ids: Vec<FuncId> = jobs
         .iter()
-        .map(|_| module.declare_anonymous_function(&sig))
-        .collect::<Result<_, _>>()
-        .map_err(err)?;
+        .map(|_| module.declare_anonymous_function(&sig).map_err(err))
+        .collect::<Result<_, _>>()?;
     let plans =
         SetPlans::new(&prog, InlineLimits { exact: opts.inline_set_max, ranges: opts.inline_ranges_max });
     let addrs = Addrs::get();

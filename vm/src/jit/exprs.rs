@@ -279,10 +279,8 @@ fn bitwise(fx: &mut Fx, bw: &Bitwise) -> Flow {
 
 /// Stores computed words, keeping only `last_n` bytes of the last one (register padding).
 fn store_words(fx: &mut Fx, d0: usize, mut out: Vec<Value>, last_n: usize) {
-    if last_n < 4 {
-        if let Some(last) = out.last_mut() {
-            *last = fx.b.ins().band_imm_u(*last, low_mask(last_n) as i64);
-        }
+    if let Some(last) = out.last_mut().filter(|_| last_n < 4) {
+        *last = fx.b.ins().band_imm_u(*last, low_mask(last_n) as i64);
     }
     for (w, v) in out.into_iter().enumerate() {
         fx.set_reg_word(d0 + w, v);

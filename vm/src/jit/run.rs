@@ -81,15 +81,13 @@ pub fn run_chain(
         let source = p.chain(c).and_then(|ch| ch.rules.get(r)).map(|x| x.source).unwrap_or_default();
         RuleRef { chain: c, rule: r, source }
     };
-    if code == ret::TERMINAL {
-        if let Some(d) = ctx.decided {
-            return RunResult {
-                verdict: ctx.final_verdict,
-                decided_by: Some(rule_ref(d)),
-                trace: ctx.trace,
-                regs,
-            };
-        }
+    if let Some(d) = ctx.decided.filter(|_| code == ret::TERMINAL) {
+        return RunResult {
+            verdict: ctx.final_verdict,
+            decided_by: Some(rule_ref(d)),
+            trace: ctx.trace,
+            regs,
+        };
     }
     let policy = p.chain(chain).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
     let verdict = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
