@@ -11,12 +11,15 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use nftvm_vm::data::{ByteOrder, Data};
 use nftvm_vm::expr::bitwise::{Bitwise, BitwiseOp};
 use nftvm_vm::expr::cmp::Cmp;
+use nftvm_vm::expr::ct::{Ct, CtOp};
 use nftvm_vm::expr::immediate::Immediate;
+use nftvm_vm::expr::lookup::Lookup;
 use nftvm_vm::expr::meta::{Meta, MetaOp};
 use nftvm_vm::expr::payload::Payload;
 use nftvm_vm::expr::range::Range;
-use nftvm_vm::interp::{NullEnv, PacketCtx};
-use nftvm_vm::keys::{CmpOp, Family, Hook, MetaKey, PayloadBase};
+use nftvm_vm::interp::{Env, NullEnv, PacketCtx};
+use nftvm_vm::keys::{CmpOp, CtDir, CtKey, Family, Hook, MetaKey, PayloadBase};
+use nftvm_vm::set::{Element, Set, flags};
 use nftvm_vm::{
     BaseChain, ChainId, ChainKind, Engine, Executable, Expr, Policy, Program, Reg, Rule, SourceId, Verdict,
     VerifiedProgram, verify,
@@ -120,5 +123,133 @@ fn eval(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, compile, eval);
+/// Answers `ct state` and `meta iif` like the runtime would for one flow.
+struct FlowEnv {
+    ct_state: u32,
+}
+
+impl Env for FlowEnv {
+    fn ct_get(&mut self, key: CtKey, _dir: Option<CtDir>, out: &mut [u8]) -> bool {
+        if key != CtKey::State || out.len() != 4 {
+            return false;
+        }
+        out.copy_from_slice(&self.ct_state.to_le_bytes());
+        true
+    }
+    fn meta_get(&mut self, key: MetaKey, out: &mut [u8]) -> bool {
+        if key != MetaKey::Iif || out.len() != 4 {
+            return false;
+        }
+        out.copy_from_slice(&2u32.to_le_bytes());
+        true
+    }
+}
+
+fn host_firewall() -> (Arc<VerifiedProgram>, ChainId) {
+    let mut p = Program::new();
+    let t = p.add_table(Family::Inet, "filter");
+    let base = BaseChain {
+        kind: ChainKind::Filter,
+        hook: Hook::Input,
+        priority: 0,
+        policy: Policy::Drop,
+        device: None,
+    };
+    let c = p.add_chain(t, "input", Some(base));
+    let mut ports = Set::new(
+        "__set%d",
+        t,
+        flags::ANONYMOUS | flags::CONSTANT,
+        vec![nftvm_vm::Field::new(2, ByteOrder::Network)],
+    );
+    for port in [22u64, 80, 443] {
+        ports.elements.push(Element::new(Data::net_uint(port, 2)));
+    }
+    let ports = p.add_set(ports);
+    let host = |v: u32| Data::host_u32(v);
+    let byte = |v: u8| Data::new(&[v], ByteOrder::Network).expect("1 byte");
+    let ct_state = |mask: u32, v: Verdict| {
+        vec![
+            Expr::Ct(Ct { key: CtKey::State, dir: None, op: CtOp::Load { dreg: Reg(1) } }),
+            Expr::Bitwise(Bitwise {
+                dreg: Reg(1),
+                sreg: Reg(1),
+                len: 4,
+                op: BitwiseOp::MaskXor { mask: host(mask), xor: host(0) },
+            }),
+            Expr::Cmp(Cmp::new(CmpOp::Neq, Reg(1), host(0))),
+            Expr::Immediate(Immediate::verdict(v)),
+        ]
+    };
+    let mut rules = vec![
+        ct_state(0x06, Verdict::Accept),
+        ct_state(0x01, Verdict::Drop),
+        vec![
+            Expr::Meta(Meta::load(MetaKey::Iif, Reg(1))),
+            Expr::Cmp(Cmp::new(CmpOp::Eq, Reg(1), host(1))),
+            Expr::Immediate(Immediate::verdict(Verdict::Accept)),
+        ],
+    ];
+    for i in 0..26u8 {
+        rules.push(vec![
+            Expr::Meta(Meta::load(MetaKey::Nfproto, Reg(1))),
+            Expr::Cmp(Cmp::new(CmpOp::Eq, Reg(1), byte(2))),
+            Expr::Payload(Payload::load(PayloadBase::Network, 12, 4, Reg(1))),
+            Expr::Bitwise(Bitwise {
+                dreg: Reg(1),
+                sreg: Reg(1),
+                len: 4,
+                op: BitwiseOp::MaskXor {
+                    mask: Data::new(&[255, 255, 255, 0], ByteOrder::Network).expect("4 bytes"),
+                    xor: Data::new(&[0; 4], ByteOrder::Network).expect("4 bytes"),
+                },
+            }),
+            Expr::Cmp(Cmp::new(
+                CmpOp::Eq,
+                Reg(1),
+                Data::new(&[10, 1, i, 0], ByteOrder::Network).expect("4 bytes"),
+            )),
+            Expr::Meta(Meta::load(MetaKey::L4proto, Reg(1))),
+            Expr::Cmp(Cmp::new(CmpOp::Eq, Reg(1), byte(6))),
+            Expr::Payload(Payload::load(PayloadBase::Transport, 2, 2, Reg(1))),
+            Expr::Cmp(Cmp::new(CmpOp::Eq, Reg(1), Data::net_uint(8000 + i as u64, 2))),
+            Expr::Immediate(Immediate::verdict(Verdict::Accept)),
+        ]);
+    }
+    let mut last = vec![
+        Expr::Meta(Meta::load(MetaKey::L4proto, Reg(1))),
+        Expr::Cmp(Cmp::new(CmpOp::Eq, Reg(1), byte(6))),
+        Expr::Payload(Payload::load(PayloadBase::Transport, 2, 2, Reg(1))),
+        Expr::Lookup(Lookup { sreg: Reg(1), set: ports, dreg: None, flags: None }),
+    ];
+    last.extend(ct_state(0x08, Verdict::Accept));
+    rules.push(last);
+    for (i, exprs) in rules.into_iter().enumerate() {
+        p.add_rule(c, Rule { exprs, source: SourceId(i as u32), comment: None });
+    }
+    (Arc::new(verify(p).expect("valid program")), c)
+}
+
+fn host(c: &mut Criterion) {
+    let (prog, chain) = host_firewall();
+    let mut g = c.benchmark_group("eval_host_firewall_30");
+    for engine in Engine::ALL {
+        let exe = Executable::new(Arc::clone(&prog), engine).expect("compiles");
+        let mut state = exe.new_state(0);
+        // ct state bits: established 0x02, new 0x08.
+        for (what, ct_state) in [("established", 0x02u32), ("new_ssh", 0x08)] {
+            let mut bytes = packet([192, 0, 2, 1]);
+            bytes[22..24].copy_from_slice(&22u16.to_be_bytes());
+            let mut pkt = PacketCtx::from_ip(&mut bytes, Hook::Input);
+            let mut env = FlowEnv { ct_state };
+            assert_eq!(exe.run_chain(&mut state, chain, &mut pkt, &mut env).verdict, Verdict::Accept);
+            g.bench_function(BenchmarkId::new(engine.name(), what), |b| {
+                b.iter(|| black_box(exe.run_chain(&mut state, chain, &mut pkt, &mut env).verdict))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, compile, eval, host);
 criterion_main!(benches);

@@ -106,3 +106,18 @@ impl Executable {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_parse_and_executables_are_shareable_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Executable>();
+        for e in Engine::ALL {
+            assert_eq!(e.name().parse::<Engine>(), Ok(e));
+        }
+        assert!("cranelift".parse::<Engine>().is_err());
+    }
+}
