@@ -4,7 +4,7 @@
 
 use super::rng::Rng;
 use nftvm_vm::interp::PacketCtx;
-use nftvm_vm::keys::{Hook, PayloadBase};
+use nftvm_vm::keys::{Family, Hook, PayloadBase};
 
 #[derive(Clone, Debug)]
 pub struct TestPacket {
@@ -12,6 +12,9 @@ pub struct TestPacket {
     pub link: Vec<u8>,
     /// From the IP header on.
     pub ip: Vec<u8>,
+    /// A family other than the IP header's (bridge/netdev/arp hooks: `meta l4proto` is then
+    /// the runtime's to answer).
+    pub nfproto: Option<Family>,
 }
 
 const V4: [[u8; 4]; 4] = [[10, 0, 0, 1], [10, 0, 0, 2], [192, 168, 1, 1], [172, 16, 0, 5]];
@@ -123,7 +126,8 @@ pub fn random(r: &mut Rng) -> TestPacket {
     } else {
         Vec::new()
     };
-    TestPacket { link, ip }
+    let nfproto = r.chance(5).then(|| *r.pick(&[Family::Bridge, Family::Netdev, Family::Arp]));
+    TestPacket { link, ip, nfproto }
 }
 
 impl TestPacket {
@@ -146,7 +150,7 @@ impl TestPacket {
             network_off: nh,
             transport_off: transport_off.map(|t| t + nh),
             l4proto,
-            nfproto,
+            nfproto: self.nfproto.unwrap_or(nfproto),
             protocol,
             hook,
         }

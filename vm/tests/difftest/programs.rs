@@ -447,6 +447,8 @@ impl Gen<'_> {
             PayloadBase::Link => self.r.below(14) as u32,
             _ => self.r.below(8) as u32,
         };
+        // Now and then an offset far beyond any packet (the bounds check must not wrap).
+        let offset = if self.r.chance(2) { u32::MAX - self.r.below(100) as u32 } else { offset };
         let len = *self.r.pick(&[1usize, 2, 4, 4, 2, 1, 3, 6, 8, 16, 5]);
         let reg = self.dest(len);
         let hints = self.pool.iter().filter_map(|p| p.at(base, offset as usize, len)).collect();
