@@ -58,10 +58,15 @@ impl RuleCx {
         self.used_dynamic.set(true);
     }
 
-    /// Ends the current block with verdict `v`, known at compile time.
+    /// Ends the current block with verdict `v`, known at compile time. Callers handle
+    /// `Continue` themselves (the rule goes on with its next expression); here it can only
+    /// mean the rest of the rule is empty, so it finishes the rule like its end does.
     pub fn verdict(&self, fx: &mut Fx, v: Verdict) {
         match v {
-            Verdict::Continue => return fx.jump(self.next),
+            Verdict::Continue => {
+                fx.call_matched(self.chain, self.rule, abi::ENC_CONTINUE);
+                return fx.jump(self.next);
+            }
             Verdict::Break => return fx.jump(self.brk),
             _ => {}
         }

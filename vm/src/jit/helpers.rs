@@ -2,9 +2,11 @@
 //! here through the interpreter's own expression code ([`crate::Expr::eval`]), so the two
 //! engines share one implementation of every stateful or environment-touching expression.
 //!
-//! Each helper is total: it cannot panic on any input (indices are looked up with `get`,
-//! unknown values fall back to "break" or "drop"), because a panic must never unwind into
-//! native frames.
+//! Each helper is total: indices are looked up with `get`, unknown values fall back to
+//! "break" or "drop", and the expression code it runs is the interpreter's, which must not
+//! panic on any program or packet (the filetests' truncation sweep and the differential fuzz
+//! test exercise it). Nothing is caught: were a helper to panic anyway, the `extern "C"`
+//! boundary aborts the process instead of unwinding through native frames.
 
 use super::abi::{self, JitCtx, action, expr_ret};
 use crate::interp::{RuleRef, TraceEntry};
