@@ -224,8 +224,10 @@ fn bitwise(fx: &mut Fx, bw: &Bitwise) -> Flow {
             }
             for w in 0..words {
                 let v = fx.reg_word(s0 + w);
-                let m = fx.b.ins().band_imm_u(v, data_word(mask.bytes(), w) as i64);
-                out.push(fx.b.ins().bxor_imm_u(m, data_word(xor.bytes(), w) as i64));
+                let (m, x) = (data_word(mask.bytes(), w), data_word(xor.bytes(), w));
+                // (The padding of a partial last word is cleared when it is stored.)
+                let v = if m == u32::MAX { v } else { fx.b.ins().band_imm_u(v, m as i64) };
+                out.push(if x == 0 { v } else { fx.b.ins().bxor_imm_u(v, x as i64) });
             }
         }
         BitwiseOp::And(r) | BitwiseOp::Or(r) | BitwiseOp::Xor(r) => {
