@@ -9,6 +9,7 @@
 //! - `print`: IR → `nft list ruleset` text, nft JSON, iptables-save.
 //! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
 
+pub mod codegen;
 pub mod iptables;
 pub mod ir;
 pub mod proto;
