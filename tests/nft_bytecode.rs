@@ -35,12 +35,7 @@ const DIRS: &[&str] = &["ip", "ip6", "inet", "any"];
 /// Parse and evaluate an nft script into checked IR.
 fn evaluate(sources: &mut SourceMap, name: &str, text: &str) -> Result<Ruleset, String> {
     let file = nft::parse_str(sources, name, text).map_err(|d| format!("parse: {}", render_all(&d, sources)))?;
-    evaluator(&file).map_err(|e| format!("eval: {e}"))
-}
-
-/// The evaluator's entry point (crate `nftvm-compiler`, module `eval`).
-fn evaluator(_file: &nft::ast::File) -> Result<Ruleset, String> {
-    Err("the evaluator is not merged yet".to_string())
+    nftvm_compiler::eval::load(&file).map_err(|d| format!("eval: {}", render_all(&d, sources)))
 }
 
 /// One rule in one table context with its expected block.

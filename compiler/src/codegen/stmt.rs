@@ -97,6 +97,7 @@ impl Gen<'_, '_> {
                 self.emit(VmExpr::Immediate(Immediate { dreg: Reg::VERDICT, value: ImmValue::Verdict(v) }));
                 Ok(())
             }
+            StmtKind::VerdictMap(e) => self.vmap(e),
             StmtKind::Log(l) => {
                 self.emit(VmExpr::Log(log(l)));
                 Ok(())

@@ -21,6 +21,9 @@ pub enum StmtKind {
     /// `left op right`: a failed match ends the rule.
     Match(Match),
     Verdict(Verdict),
+    /// `key vmap { … }` / `key vmap @m`: the verdict a map lookup yields (an
+    /// [`super::ExprKind::Map`] of type `Type::Verdict`). No match: the rule continues.
+    VerdictMap(Expr),
     /// `counter` (anonymous; named counters are [`StmtKind::ObjRef`]).
     Counter(Counter),
     Limit(Limit),
