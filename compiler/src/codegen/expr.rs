@@ -14,10 +14,26 @@ use super::rule::{Gen, Loaded, Mode, Part};
 use crate::ir::{BinOp, Expr, ExprKind};
 use crate::types::{ByteOrder, Value};
 use nftvm_vm::Expr as VmExpr;
-use nftvm_vm::data::ByteOrder as VmOrder;
 use nftvm_vm::expr::bitwise::{Bitwise, BitwiseOp};
 use nftvm_vm::expr::byteorder::ByteorderOp;
 use nftvm_vm::expr::immediate::{ImmValue, Immediate};
+
+/// `bits` ones.
+pub fn ones(bits: u32) -> u128 {
+    if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 }
+}
+
+/// A statement argument's operator chain at the width and byte order of what it is written
+/// to (`ct mark set ip dscp | 0x04` computes in 32 host-order bits, as nft's statement
+/// context makes it).
+pub fn widen(e: &Expr, bits: u32, order: ByteOrder) -> Expr {
+    let ExprKind::Binary { op, lhs, rhs } = &e.kind else { return e.clone() };
+    if e.bits >= bits {
+        return e.clone();
+    }
+    let lhs = Box::new(widen(lhs, bits, order));
+    Expr { kind: ExprKind::Binary { op: *op, lhs, rhs: rhs.clone() }, bits, order, ..e.clone() }
+}
 
 /// True for concatenations.
 pub fn is_concat(e: &Expr) -> bool {
@@ -70,12 +86,11 @@ impl Gen<'_, '_> {
         match op {
             BinOp::Shl | BinOp::Shr => {
                 let l = self.expr_into(lhs, word, Mode::Value)?;
+                self.host_operand(&l, e);
                 let n = rhs.as_value().and_then(Value::to_u64).ok_or("shift by a non-constant")? as u32;
                 let op = if op == BinOp::Shl { BitwiseOp::Lshift(n) } else { BitwiseOp::Rshift(n) };
                 self.emit(VmExpr::Bitwise(Bitwise { dreg: reg(word), sreg: reg(word), len: len as u8, op }));
-                let mut out = Loaded::single(word, e.ty, len, l.part().order);
-                out.parts[0].order = e.order;
-                Ok(out)
+                Ok(Loaded::single(word, e.ty, len, e.order))
             }
             _ if rhs.as_value().is_some() => self.mask_xor_chain(e, word),
             _ => {
@@ -109,7 +124,8 @@ impl Gen<'_, '_> {
             cur = lhs;
         }
         let inner = self.expr_into(cur, word, Mode::Value)?;
-        let all = if e.bits >= 128 { u128::MAX } else { (1u128 << e.bits) - 1 };
+        self.host_operand(&inner, e);
+        let all = ones(e.bits);
         let (mut mask, mut xor) = (all, 0u128);
         for (op, v) in chain.iter().rev() {
             let val = v.to_u128().ok_or("operand wider than 128 bits")?;
@@ -121,14 +137,19 @@ impl Gen<'_, '_> {
             xor = x ^ (xor & m);
             mask &= m;
         }
-        let order = if inner.part().order == ByteOrder::Host && !e.ty.is_string() {
-            VmOrder::Host
-        } else {
-            data::vm_order(e.ty, e.order)
-        };
+        let order = data::vm_order(e.ty, e.order);
         let (m, x) = (data::uint(mask, len as usize, order)?, data::uint(xor, len as usize, order)?);
         self.mask_xor(word, len, m, x);
-        Ok(Loaded::single(word, e.ty, len, inner.part().order))
+        Ok(Loaded::single(word, e.ty, len, e.order))
+    }
+
+    /// An operator computing in host order converts a network-order operand of two bytes or
+    /// more first (nft's byte order conversion of binary operands).
+    fn host_operand(&mut self, operand: &Loaded, e: &Expr) {
+        let p = operand.part();
+        if e.order == ByteOrder::Host && p.order == ByteOrder::Network && !p.ty.is_string() && p.bytes >= 2 {
+            self.byteorder(operand.word, p.bytes, p.bytes * 8, ByteorderOp::Ntoh);
+        }
     }
 
     /// `key map data` into `word` (nft's `netlink_gen_map` for data maps).

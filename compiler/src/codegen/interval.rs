@@ -8,7 +8,7 @@
 //! Keys are big-endian byte strings (`memcmp` order), as every interval key is by the time
 //! it reaches the kernel.
 
-use nftvm_vm::set::{ElemData, Element, elem_flags};
+use nftvm_vm::set::{ElemData, Element, Udata, elem_flags};
 
 /// One range with what its start element carries.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +18,33 @@ pub struct Segment {
     pub data: Option<ElemData>,
     pub timeout_ms: Option<u64>,
     pub expires_ms: Option<u64>,
+    pub comment: Option<String>,
+}
+
+/// `NFTNL_UDATA_SET_ELEM_COMMENT` / `…_FLAGS` and `NFTNL_SET_ELEM_F_INTERVAL_OPEN`.
+const UDATA_COMMENT: u8 = 0;
+const UDATA_FLAGS: u8 = 1;
+const F_INTERVAL_OPEN: u32 = 1;
+
+/// The element user data nft attaches (type-length-value records: the comment, and the
+/// open-interval flag of a range that runs to the largest key), as its length and byte sum.
+pub fn udata(comment: Option<&str>, open: bool) -> Option<Udata> {
+    let mut tlv: Vec<u8> = Vec::new();
+    if let Some(c) = comment {
+        let len = u8::try_from(c.len() + 1).unwrap_or(u8::MAX);
+        tlv.extend([UDATA_COMMENT, len]);
+        tlv.extend(c.as_bytes().iter().take(usize::from(len) - 1));
+        tlv.push(0);
+    }
+    if open {
+        tlv.extend([UDATA_FLAGS, 4]);
+        tlv.extend(F_INTERVAL_OPEN.to_le_bytes());
+    }
+    if tlv.is_empty() {
+        return None;
+    }
+    let sum = tlv.iter().fold(0u32, |a, b| a.wrapping_add(u32::from(*b)));
+    Some(Udata { len: tlv.len() as u32, sum })
 }
 
 /// `bytes + 1`, or None when it overflows.
@@ -88,9 +115,11 @@ pub fn encode(segs: &[Segment], first_segment: bool) -> Vec<Element> {
         start.data = s.data.clone();
         start.timeout_ms = s.timeout_ms;
         start.expires_ms = s.expires_ms;
-        out.push(start);
         let next_low = segs.get(i + 1).map(|n| &n.low);
-        match increment(&s.high) {
+        let end = increment(&s.high);
+        start.udata = udata(s.comment.as_deref(), end.is_none() && next_low.is_none());
+        out.push(start);
+        match end {
             Some(end) if Some(&end) == next_low => {}
             Some(end) => out.push(end_element(end)),
             None => {}
@@ -114,7 +143,14 @@ mod tests {
     use super::*;
 
     fn seg(low: u8, high: u8) -> Segment {
-        Segment { low: vec![0, low], high: vec![0, high], data: None, timeout_ms: None, expires_ms: None }
+        Segment {
+            low: vec![0, low],
+            high: vec![0, high],
+            data: None,
+            timeout_ms: None,
+            expires_ms: None,
+            comment: None,
+        }
     }
 
     fn keys(e: &[Element]) -> Vec<(u8, u32)> {

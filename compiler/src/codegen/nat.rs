@@ -68,7 +68,7 @@ impl Gen<'_, '_> {
     }
 
     pub(crate) fn nat(&mut self, n: &Nat) -> LResult<()> {
-        let family = n.family.unwrap_or(if self.family == Family::Ip6 { Family::Ip6 } else { Family::Ip });
+        let family = n.family.unwrap_or(self.family);
         let addr_words = if family == Family::Ip6 { words_for(128) } else { words_for(32) };
         let mut flags = 0;
         if n.random {

@@ -20,7 +20,7 @@ use super::expr::is_concat;
 use super::load::type_id;
 use super::rule::{Gen, Loaded, Mode, Part};
 use super::set::{DataShape, lit_is_interval};
-use crate::ir::{Expr, ExprKind, Match, MatchOp, SetElem, SetLit};
+use crate::ir::{BinOp, Expr, ExprKind, Match, MatchOp, SetElem, SetLit};
 use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::Expr as VmExpr;
 use nftvm_vm::data::{ByteOrder as VmOrder, Data};
@@ -75,9 +75,70 @@ fn singleton(m: &Match) -> Option<&Expr> {
     .then_some(key)
 }
 
+/// nft's `binop_transfer`: `left ^ c == v` is `left == v ^ c`, `left << n == v` is
+/// `left == v >> n` and `left >> n == v` is `left & (ones << n) == v << n`, for constant,
+/// range and anonymous-set right sides.
+fn transfer(m: &Match) -> Option<Match> {
+    let ExprKind::Binary { op, lhs, rhs } = &m.left.kind else { return None };
+    if !matches!(op, BinOp::Xor | BinOp::Shl | BinOp::Shr) {
+        return None;
+    }
+    let c = rhs.as_value()?;
+    let n = c.to_u64().unwrap_or(0) as u32;
+    let moved = |v: &Value| -> Option<Value> {
+        match op {
+            BinOp::Xor => v.xor(&c.resized(v.bits()).ok()?).ok(),
+            BinOp::Shl => {
+                let x = v.to_u128()?;
+                (x.trailing_zeros() >= n || x == 0).then(|| v.shr(n).ok()).flatten()
+            }
+            _ => v.shl(n).ok(),
+        }
+    };
+    let move_expr = |e: &Expr| -> Option<Expr> {
+        let kind = match &e.kind {
+            ExprKind::Value(v) => ExprKind::Value(moved(v)?),
+            ExprKind::Range { low, high } => ExprKind::Range { low: moved(low)?, high: moved(high)? },
+            _ => return None,
+        };
+        Some(Expr { kind, ..e.clone() })
+    };
+    let right = match &m.right.kind {
+        ExprKind::Value(_) | ExprKind::Range { .. } => move_expr(&m.right)?,
+        ExprKind::Set(lit) => {
+            let mut lit = (**lit).clone();
+            for el in &mut lit.elems {
+                if el.data.is_some() {
+                    return None;
+                }
+                el.key = move_expr(&el.key)?;
+            }
+            Expr { kind: ExprKind::Set(Box::new(lit)), ..m.right.clone() }
+        }
+        _ => return None,
+    };
+    let left = match op {
+        BinOp::Shr => {
+            let all = if lhs.bits >= 128 { u128::MAX } else { (1u128 << lhs.bits) - 1 };
+            let mask =
+                Value::from_uint(m.left.bits, c.order(), (all << n) & super::expr::ones(m.left.bits)).ok()?;
+            let mask = Expr::new(ExprKind::Value(mask), m.left.ty, m.left.bits, m.left.order);
+            Expr {
+                kind: ExprKind::Binary { op: BinOp::And, lhs: lhs.clone(), rhs: Box::new(mask) },
+                ..m.left.clone()
+            }
+        }
+        _ => Expr { ty: m.left.ty, ..(**lhs).clone() },
+    };
+    Some(Match { left, op: m.op, right })
+}
+
 impl Gen<'_, '_> {
     /// Lower a match statement.
     pub fn gen_match(&mut self, m: &Match) -> LResult<()> {
+        if let Some(t) = transfer(m) {
+            return self.gen_match(&t);
+        }
         let right = singleton(m).unwrap_or(&m.right);
         match &right.kind {
             ExprKind::Set(lit) => self.match_set(&m.left, m.op, SetRhs::Anon(lit)),
@@ -89,6 +150,7 @@ impl Gen<'_, '_> {
             ExprKind::Range { low, high } => self.match_range(&m.left, m.op, low, high, right.ty),
             ExprKind::Prefix { value, len } => self.match_prefix(&m.left, m.op, right, value, *len),
             ExprKind::Value(v) => match m.op {
+                MatchOp::Flags if v.is_zero() => self.match_value(&m.left, MatchOp::Eq, v, right.ty),
                 MatchOp::Flags | MatchOp::NoFlags => self.match_flags(&m.left, m.op, v, right.ty),
                 MatchOp::Lt | MatchOp::Le | MatchOp::Gt | MatchOp::Ge => {
                     self.match_ordered(&m.left, m.op, v, right.ty)

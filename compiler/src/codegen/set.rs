@@ -221,6 +221,7 @@ impl ElemCx<'_, '_> {
                     data,
                     timeout_ms,
                     expires_ms,
+                    comment: el.comment.clone(),
                 });
                 continue;
             }
@@ -231,6 +232,7 @@ impl ElemCx<'_, '_> {
             e.data = data;
             e.timeout_ms = timeout_ms;
             e.expires_ms = expires_ms;
+            e.udata = interval::udata(el.comment.as_deref(), false);
             out.push(e);
         }
         if interval && !concat {

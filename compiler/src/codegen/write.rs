@@ -93,6 +93,13 @@ impl Gen<'_, '_> {
 
     /// Generate a statement argument with nft's conversions (see [`Gen::convert_arg`]).
     fn arg_for(&mut self, value: &Expr, target: &Expr) -> LResult<u32> {
+        let widened;
+        let value = if target.order == ByteOrder::Host && !target.ty.is_string() {
+            widened = super::expr::widen(value, target.bits, target.order);
+            &widened
+        } else {
+            value
+        };
         let word = self.regs.get_for(is_concat(value), value.bits)?;
         let l = self.expr_into(value, word, Mode::Value)?;
         self.convert_arg(&l, value, target.ty, target.order);
