@@ -175,8 +175,13 @@ mod tests {
             data: None,
             timeout_ms: None,
             expires_ms: None,
+            comment: None,
         }];
-        assert_eq!(encode(&s, false).len(), 1);
+        let e = encode(&s, false);
+        assert_eq!(e.len(), 1);
+        // nft marks a range running to the largest key as open in the element's user data.
+        assert_eq!(e[0].udata, udata(None, true));
+        assert_eq!(udata(None, true).map(|u| (u.len, u.sum)), Some((6, 6)));
         assert_eq!(prefix_range(&[10, 1, 2, 3], 8), (vec![10, 0, 0, 0], vec![10, 255, 255, 255]));
         assert_eq!(prefix_range(&[0x0a, 0xff], 12), (vec![0x0a, 0xf0], vec![0x0a, 0xff]));
         assert_eq!(increment(&[0, 0xff]), Some(vec![1, 0]));
