@@ -4,14 +4,15 @@ use crate::cli::{CmdResult, Failure};
 use std::ffi::OsString;
 
 pub mod check;
+pub mod compile;
 pub mod list;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
     match command {
         "check" => check::run(args),
         "list" => list::run(args),
-        "compile"
-        | "iptables-translate"
+        "compile" => compile::run(args),
+        "iptables-translate"
         | "ip6tables-translate"
         | "iptables-restore-translate"
         | "ip6tables-restore-translate"
