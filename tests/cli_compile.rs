@@ -85,7 +85,11 @@ fn ir_and_errors() {
     let bad = write_temp("bad.nft", "table ip t { chain c { tcp dport 99999 } }\n");
     let out = nftvm(&["compile", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "an invalid ruleset is a negative answer");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.nft:1:"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.nft:1:"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let out = nftvm(&["compile", file.to_str().unwrap(), "--emit", "assembly"]);
     assert_eq!(out.status.code(), Some(2));
