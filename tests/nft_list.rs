@@ -70,8 +70,9 @@ fn sort_braces(s: &str) -> String {
                 j += 1;
             }
             let inner: String = chars[i + 1..j.min(chars.len())].iter().collect();
+            // As nftables' runner compares set elements: without blanks, in any order.
             let mut parts: Vec<String> =
-                split_top(&inner).into_iter().map(|p| sort_braces(p.trim())).collect();
+                split_top(&inner).into_iter().map(|p| sort_braces(p.trim()).replace(' ', "")).collect();
             parts.sort();
             out.push_str("{ ");
             out.push_str(&parts.join(", "));

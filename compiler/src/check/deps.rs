@@ -8,7 +8,7 @@
 
 use crate::ir::{Expr, ExprKind, Family, Match, MatchOp, Rule, SetElem, SetLit, Stmt, StmtKind};
 use crate::proto::deps::{Guard, GuardKey, ProtoCtx};
-use crate::proto::{IcmpDep, Proto, ProtoKey};
+use crate::proto::{IcmpDep, Proto};
 use crate::types::{ByteOrder, Type};
 use nftvm_grammar::{Diagnostic, Span};
 use nftvm_vm::keys::{MetaKey, PayloadBase};
@@ -46,11 +46,16 @@ struct State {
     ctx: ProtoCtx,
     /// The ICMP/ICMPv6 type the rule has pinned (nft's `th_dep.icmp.type`).
     icmp_type: Option<u8>,
+    /// Several transport protocols are possible (`meta l4proto { tcp, udp }`): raw
+    /// transport payloads read as `th` fields.
+    th_any: bool,
+    /// Protocol-key payload fields the rule compared with one value (`ether type ip`).
+    keys: Vec<(Proto, &'static str, u64)>,
 }
 
 /// Insert dependencies into a rule. Errors (conflicting protocols) name the statement.
 pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
-    let mut st = State { ctx: ProtoCtx::new(family), icmp_type: None };
+    let mut st = State { ctx: ProtoCtx::new(family), icmp_type: None, th_any: false, keys: Vec::new() };
     let mut diags = Vec::new();
     let old = std::mem::take(&mut rule.stmts);
     let mut out: Vec<Stmt> = Vec::with_capacity(old.len() + 2);
@@ -83,32 +88,17 @@ pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
                 }
             }
         }
-        visit_loads_mut(&mut stmt, &mut |e| match &mut e.kind {
-            ExprKind::Payload(p) if p.inner.is_none() => {
-                let Some(proto) = p.proto else { return };
-                match st.ctx.dependencies(proto) {
-                    Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
-                    Err(err) => errors.push(err.message),
-                }
-                if p.base == PayloadBase::Link {
-                    p.offset = p.field.offset + st.ctx.ll_offset_of(proto);
-                }
-                if let Some(dep) = p.field.icmp_dep {
-                    match icmp_guard(dep, st.icmp_type) {
-                        Ok(Some(g)) => {
-                            st.icmp_type = Some(dep_type(dep));
-                            guards.push(guard_stmt(&g, span));
-                        }
-                        Ok(None) => {}
-                        Err(msg) => errors.push(msg),
-                    }
-                }
+        if let StmtKind::Match(m) = &mut stmt.kind {
+            let before = m.left.ty;
+            complete_raw(&mut m.left, &st);
+            if m.left.ty != before {
+                let (ty, order) = (m.left.ty, m.left.order);
+                retype(&mut m.right, ty, order);
             }
-            ExprKind::Exthdr(x) => match st.ctx.exthdr_dependencies(x.op) {
-                Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
-                Err(err) => errors.push(err.message),
-            },
-            _ => {}
+        }
+        visit_loads_mut(&mut stmt, &mut |e| {
+            complete_raw(e, &st);
+            load_deps(e, &mut st, span, &mut guards, &mut errors);
         });
         for m in errors {
             diags.push(Diagnostic::error(span, m));
@@ -121,6 +111,102 @@ pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
     }
     rule.stmts = out;
     diags
+}
+
+/// The guards one load needs (appended to `guards`), updating the state; fixes stacked
+/// link-layer offsets.
+fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, errors: &mut Vec<String>) {
+    match &mut e.kind {
+        ExprKind::Payload(p) if p.inner.is_none() => {
+            let Some(proto) = p.proto else { return };
+            match st.ctx.dependencies(proto) {
+                Ok(gs) => {
+                    for g in &gs {
+                        if let GuardKey::Payload { proto: gp, field } = g.key
+                            && let [v] = g.values.as_slice()
+                            && let Some(v) = v.to_u64()
+                            && let Some(&(_, _, have)) =
+                                st.keys.iter().find(|(kp, kf, _)| *kp == gp && *kf == field.name)
+                            && have != v
+                        {
+                            errors.push(format!(
+                                "conflicting protocols specified: {} {} {have:#x} vs. {}",
+                                gp.name(),
+                                field.name,
+                                proto.name()
+                            ));
+                        }
+                    }
+                    guards.extend(gs.iter().map(|g| guard_stmt(g, span)));
+                }
+                Err(err) => errors.push(err.message),
+            }
+            if p.base == PayloadBase::Link {
+                p.offset = p.field.offset + st.ctx.ll_offset_of(proto);
+            }
+            if let Some(dep) = p.field.icmp_dep {
+                match icmp_guard(dep, st.icmp_type) {
+                    Ok(Some(g)) => {
+                        st.icmp_type = Some(dep_type(dep));
+                        guards.push(guard_stmt(&g, span));
+                    }
+                    Ok(None) => {}
+                    Err(msg) => errors.push(msg),
+                }
+            }
+        }
+        ExprKind::Exthdr(x) => match st.ctx.exthdr_dependencies(x.op) {
+            Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
+            Err(err) => errors.push(err.message),
+        },
+        _ => {}
+    }
+}
+
+/// Give constants the datatype of what they are compared with (after a raw payload was
+/// named).
+fn retype(e: &mut Expr, ty: Type, order: ByteOrder) {
+    match &mut e.kind {
+        ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. } => {
+            e.ty = ty;
+            e.order = order;
+        }
+        ExprKind::Set(s) => {
+            e.ty = ty;
+            for el in &mut s.elems {
+                retype(&mut el.key, ty, order);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A raw payload at a known protocol's header names that protocol's field when one sits
+/// exactly there (`meta l4proto tcp @th,16,16 22` is `tcp dport 22`), as nft's listing
+/// completes it.
+fn complete_raw(e: &mut Expr, st: &State) {
+    let ExprKind::Payload(p) = &e.kind else { return };
+    if p.proto.is_some() || p.inner.is_some() {
+        return;
+    }
+    let proto = match st.ctx.get(p.base) {
+        Some(pr) if !pr.desc().is_dummy() => pr,
+        _ if p.base == PayloadBase::Transport && st.th_any => Proto::Th,
+        _ => return,
+    };
+    let Some(field) = proto.desc().fields.iter().find(|f| f.offset == p.offset && f.len == p.len) else {
+        return;
+    };
+    if field.icmp_dep.is_some() {
+        return;
+    }
+    let field = *field;
+    if let ExprKind::Payload(p) = &mut e.kind {
+        p.proto = Some(proto);
+        p.field = field;
+    }
+    e.ty = field.ty;
+    e.order = field.order;
 }
 
 /// The type an ICMP dependency pins (echo → echo-request, as nft records it).
@@ -181,38 +267,35 @@ fn learn(st: &mut State, m: &Match) {
         }
         ExprKind::Payload(p) if p.inner.is_none() => {
             let Some(proto) = p.proto else { return };
-            let is_key = proto.desc().protocol_key == Some(ProtoKey::Field(p.field.name));
             if matches!(proto, Proto::Icmp | Proto::Icmpv6) && p.field.name == "type" {
-                // A set of echo types pins "echo"; a single value pins that type.
-                let t = if single {
-                    values.first().map(|&v| v as u8)
-                } else if values.iter().all(|&v| v == 0 || v == 8) && !values.is_empty() {
-                    Some(8)
-                } else if values.iter().all(|&v| v == 128 || v == 129) && !values.is_empty() {
-                    Some(128)
-                } else {
-                    None
-                };
-                st.icmp_type = t.map(|t| {
-                    if proto == Proto::Icmp && t == 0 {
-                        8
-                    } else if proto == Proto::Icmpv6 && t == 129 {
-                        128
-                    } else {
-                        t
+                // nft keeps the last type it saw (of a value or a set).
+                st.icmp_type = values.last().map(|&t| {
+                    let t = t as u8;
+                    match (proto, t) {
+                        (Proto::Icmp, 0) => 8,
+                        (Proto::Icmpv6, 129) => 128,
+                        _ => t,
                     }
                 });
                 return;
             }
-            if is_key && single {
-                if let Some(&v) = values.first() {
-                    st.ctx.learn(proto, v as u32);
+            if single
+                && super::hide::is_protocol_key(proto, p.field.name)
+                && let Some(&v) = values.first()
+            {
+                st.keys.push((proto, p.field.name, v));
+                match proto {
+                    Proto::Ip | Proto::Ip6 => st.ctx.learn_meta(MetaKey::L4proto, v as u32),
+                    _ => st.ctx.learn(proto, v as u32),
                 }
             }
+            if !single && super::hide::is_protocol_key(proto, p.field.name) && values.len() > 1 {
+                st.th_any = true;
+            }
         }
+        ExprKind::Meta(MetaKey::L4proto) if !single && values.len() > 1 => st.th_any = true,
         _ => {}
     }
-    let _ = MetaKey::L4proto;
 }
 
 /// Visit, mutably and in evaluation order, every load expression of a statement.

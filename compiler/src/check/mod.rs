@@ -14,6 +14,7 @@
 pub mod chain_rules;
 pub mod deps;
 pub mod hide;
+pub mod merge;
 pub mod refs;
 
 use crate::ir::{BaseChain, ChainType, Expr, Family, Hook, Rule, Ruleset, Stmt, StmtKind, Table};
@@ -41,6 +42,7 @@ pub fn rule(env: &RuleEnv<'_>, rule: &mut Rule) -> Vec<Diagnostic> {
     if diags.iter().any(Diagnostic::is_error) {
         return diags;
     }
+    merge::reorder(env.family, rule);
     hide::mark(env.family, rule);
     diags.extend(chain_rules::check(env, rule));
     diags

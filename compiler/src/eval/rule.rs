@@ -9,9 +9,9 @@ use crate::ir::build;
 use crate::ir::{
     BaseChain, BinOp, Chain, Expr, ExprKind, Family, Match, MatchOp, Rule, Stmt, StmtKind, Table, Verdict,
 };
+use crate::proto::Proto;
 use crate::proto::deps::ProtoCtx;
 use crate::proto::selector::Selector;
-use crate::proto::{Proto, ProtoKey};
 use crate::types::{ByteOrder, Type};
 use nftvm_grammar::nft::ast::{self, Item, ItemKind, RelOp};
 use nftvm_grammar::{Diagnostic, Span};
@@ -32,6 +32,10 @@ pub(crate) struct RuleCx<'t> {
     /// Anonymous chains (`jump { … }`) created by this rule, in creation order.
     pub bindings: Vec<Chain>,
     pub next_binding: u32,
+    /// Reading a `typeof` declaration: expressions only give types, no context checks.
+    pub in_typeof: bool,
+    /// Some transport protocol is known without saying which (`meta l4proto @protos`).
+    pub transport_any: bool,
 }
 
 /// IR binary operator of an AST one.
@@ -92,6 +96,8 @@ impl<'t> RuleCx<'t> {
             comment: None,
             bindings: Vec::new(),
             next_binding,
+            in_typeof: false,
+            transport_any: false,
         }
     }
 
@@ -102,10 +108,29 @@ impl<'t> RuleCx<'t> {
         None
     }
 
-    fn fail_diag<T>(&mut self, d: Diagnostic) -> Option<T> {
+    /// Report an error with a related place (underlined with `~`), as nft's binary errors.
+    pub(super) fn fail_related<T>(
+        &mut self,
+        span: Span,
+        related: Span,
+        message: impl Into<String>,
+    ) -> Option<T> {
+        let mut d = Diagnostic::error(span, message);
+        if related != Span::default() && related != span {
+            d = d.with_secondary(related);
+        }
+        self.fail_diag(d)
+    }
+
+    pub(super) fn fail_diag<T>(&mut self, d: Diagnostic) -> Option<T> {
         self.diags.push(d);
         self.failed = true;
         None
+    }
+
+    /// Whether some transport protocol is known at this point of the rule.
+    pub(super) fn transport_known(&self) -> bool {
+        self.transport_any || self.proto.get(PayloadBase::Transport).is_some()
     }
 
     /// The network protocol known at this point of the rule.
@@ -147,14 +172,28 @@ impl<'t> RuleCx<'t> {
         if !matches!(m.op, MatchOp::Eq) {
             return;
         }
-        let Some(v) = m.right.as_value().and_then(|v| v.to_u64()) else { return };
+        if matches!(m.left.kind, ExprKind::Meta(MetaKey::L4proto))
+            && matches!(m.right.kind, ExprKind::SetRef(_))
+        {
+            self.transport_any = true;
+        }
+        let v = match &m.right.kind {
+            ExprKind::Value(v) => v.to_u64(),
+            // `ip protocol { tcp, udp }`: some transport is known (nft keeps the last).
+            ExprKind::Set(s) => s.elems.last().and_then(|e| e.key.as_value()).and_then(|v| v.to_u64()),
+            _ => None,
+        };
+        let Some(v) = v else { return };
         match &m.left.kind {
             ExprKind::Meta(k) => self.proto.learn_meta(*k, v as u32),
             ExprKind::Payload(p) if p.inner.is_none() => {
                 if let Some(proto) = p.proto
-                    && proto.desc().protocol_key == Some(ProtoKey::Field(p.field.name))
+                    && crate::check::hide::is_protocol_key(proto, p.field.name)
                 {
-                    self.proto.learn(proto, v as u32);
+                    match proto {
+                        Proto::Ip | Proto::Ip6 => self.proto.learn_meta(MetaKey::L4proto, v as u32),
+                        _ => self.proto.learn(proto, v as u32),
+                    }
                 }
             }
             _ => {}
@@ -275,16 +314,53 @@ impl<'t> RuleCx<'t> {
             }
         }
         self.check_family(sel, &e)?;
+        if let ExprKind::Payload(p) = &e.kind
+            && p.inner.is_none()
+            && let Some(proto) = p.proto
+        {
+            let _ = self.proto.dependencies(proto);
+        }
         Some(e.at(sel.span))
     }
 
     /// Loads that cannot work in this table's family.
     fn check_family(&mut self, sel: &Sel<'_>, e: &Expr) -> Option<()> {
+        if self.in_typeof {
+            return Some(());
+        }
         match (&sel.selector, &e.kind) {
             (Selector::Meta(m), _) if !m.allowed_in(self.family, None) => self.fail(
                 sel.span,
                 format!("meta {} is not supported in {} family", m.token, self.family.name()),
             ),
+            (Selector::Inner { tunnel, .. }, _)
+                if matches!(tunnel, Proto::Vxlan | Proto::Geneve)
+                    && self.proto.get(nftvm_vm::keys::PayloadBase::Transport) != Some(Proto::Udp) =>
+            {
+                self.fail(sel.span, format!("{} needs a udp dport match before it", tunnel.name()))
+            }
+            (Selector::Payload { proto: t @ (Proto::Vxlan | Proto::Geneve), .. }, _)
+                if self.proto.get(nftvm_vm::keys::PayloadBase::Transport) != Some(Proto::Udp) =>
+            {
+                self.fail(sel.span, format!("{} needs a udp dport match before it", t.name()))
+            }
+            (Selector::Rt { key, family }, ExprKind::Rt(k))
+                if key.needs_nfproto
+                    && matches!(k, crate::proto::rt::RtKey::Nexthop4 | crate::proto::rt::RtKey::Nexthop6) =>
+            {
+                let want = if *k == crate::proto::rt::RtKey::Nexthop6 { Family::Ip6 } else { Family::Ip };
+                match (family, self.network()) {
+                    (_, Some(net)) if net != want => self.fail(
+                        sel.span,
+                        format!("conflicting protocols specified: {} vs. {}", net.name(), want.name()),
+                    ),
+                    (None, None) => self.fail(
+                        sel.span,
+                        "cannot determine ip protocol version, use \"ip nexthop\" or \"ip6 nexthop\" instead",
+                    ),
+                    _ => Some(()),
+                }
+            }
             (Selector::Ct { key, .. }, _) => {
                 if let (Some(kf), Some(net)) = (key.family, self.network())
                     && kf != net
@@ -330,7 +406,11 @@ impl<'t> RuleCx<'t> {
                 let (prefix, left) = self.lhs(lhs)?;
                 let op = binop(*op);
                 let right = self.operand(rhs, &left, op)?;
-                Some((prefix, left.binary(op, right).at(e.span)))
+                let mut b = left.binary(op, right).at(e.span);
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    b.ty = Type::XInteger;
+                }
+                Some((prefix, b))
             }
             ast::ExprKind::Concat(parts) => {
                 let mut prefix = Vec::new();
@@ -379,6 +459,7 @@ impl<'t> RuleCx<'t> {
     fn parses_as_value(&self, item: &Item, shape: &Expr) -> bool {
         match &item.kind {
             ItemKind::Atom(a) => shape.ty.parse_as(&a.text, shape.bits, shape.order).is_ok(),
+            ItemKind::Fib { .. } | ItemKind::Numgen { .. } | ItemKind::Hash { .. } => false,
             _ => true,
         }
     }
@@ -423,7 +504,7 @@ impl<'t> RuleCx<'t> {
     ) -> Option<Stmt> {
         // `tcp flags syn / fin,syn,rst,ack`: a flag mask.
         if let ValueSrc::Item(Item { kind: ItemKind::Mask(l, r), span: mspan }) = right
-            && left.ty.is_bitmask()
+            && left.ty.is_flag_set()
         {
             let value = self.flags_of(l, &left, *mspan)?;
             let mask = self.flags_of(r, &left, *mspan)?;
@@ -435,7 +516,7 @@ impl<'t> RuleCx<'t> {
             };
             return Some(Stmt::matches(masked, op, value).at(span));
         }
-        let mut rhs = match right {
+        let rhs = match right {
             ValueSrc::Item(i) => self.value_item(i, &left)?,
             ValueSrc::Expr(e) => self.value_expr(e, &left)?,
         };
@@ -448,12 +529,25 @@ impl<'t> RuleCx<'t> {
         {
             return self.fail(rhs.span, format!("Value {v} exceeds valid range 0-{max}"));
         }
+        // nft's `binop_transfer`: `x ^ c == v` is `x == v ^ c`, `x << n == v` is
+        // `x == v >> n` (when no bits are lost).
+        let (left, mut rhs) = transfer_binop(left, rhs);
         let is_concat = matches!(left.kind, ExprKind::Concat(_));
         let implicit_op = op.is_none();
+        // `meta hour "21:00"-"02:00"` crosses midnight (in UTC): nft matches the
+        // complement `!= "02:00"-"21:00"`.
+        let mut cross_day = false;
+        if let (ExprKind::Meta(MetaKey::TimeHour), ExprKind::Range { low, high }) =
+            (&left.kind, &mut rhs.kind)
+            && low.to_u128() > high.to_u128()
+        {
+            std::mem::swap(low, high);
+            cross_day = true;
+        }
         let mut op = match op.map(|o| o.0) {
             None => match &rhs.kind {
                 ExprKind::Value(_)
-                    if left.ty.is_bitmask() && !matches!(left.kind, ExprKind::Binary { .. }) =>
+                    if left.ty.is_flag_set() && !matches!(left.kind, ExprKind::Binary { .. }) =>
                 {
                     MatchOp::Flags
                 }
@@ -469,7 +563,7 @@ impl<'t> RuleCx<'t> {
                 if matches!(left.kind, ExprKind::Binary { .. }) {
                     return self.fail(span, "cannot combine negation with binary expression");
                 }
-                if !(rhs.as_value().is_some() && left.ty.is_bitmask()) {
+                if !(rhs.as_value().is_some() && left.ty.is_flag_set()) {
                     return self.fail(
                         span,
                         "negation can only be used with singleton bitmask values.  Did you mean \"!=\"?",
@@ -478,6 +572,13 @@ impl<'t> RuleCx<'t> {
                 MatchOp::NoFlags
             }
         };
+        if cross_day {
+            op = match op {
+                MatchOp::Eq => MatchOp::Ne,
+                MatchOp::Ne => MatchOp::Eq,
+                o => o,
+            };
+        }
         // A one-element anonymous set is a plain comparison.
         if !is_concat
             && matches!(op, MatchOp::Eq | MatchOp::Ne | MatchOp::Flags)
@@ -485,10 +586,9 @@ impl<'t> RuleCx<'t> {
             && lit.elems.len() == 1
             && lit.elems[0].stmts.is_empty()
             && lit.elems[0].data.is_none()
-            && matches!(
-                lit.elems[0].key.kind,
-                ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. }
-            )
+            && matches!(lit.elems[0].key.kind, ExprKind::Value(_))
+            && !lit.elems[0].key.ty.is_string()
+            && lit.elems[0].key.ty != Type::IfIndex
         {
             rhs = lit.elems[0].key.clone();
             if implicit_op && left.ty == Type::CtState && rhs.as_value().is_some() {
@@ -510,6 +610,19 @@ impl<'t> RuleCx<'t> {
                 return self.fail(left.span, "specify either ip or ip6 for address matching");
             }
             _ => {}
+        }
+        if is_concat
+            && matches!(rhs.kind, ExprKind::Set(_) | ExprKind::SetRef(_))
+            && let Some(ct) = unqualified_ct_addr(&left)
+        {
+            return self.fail(ct, "specify either ip or ip6 for address matching");
+        }
+        // Values a datatype allows below its width.
+        if left.ty == Type::Day
+            && let Some(v) = rhs.as_value().and_then(|v| v.to_u128())
+            && v > 6
+        {
+            return self.fail(rhs.span, format!("Value {v} exceeds valid range 0-6"));
         }
         if is_concat && matches!(op, MatchOp::Lt | MatchOp::Gt | MatchOp::Le | MatchOp::Ge) {
             return self.fail(span, "Relational expression is undefined for concat expressions");
@@ -586,6 +699,9 @@ impl<'t> RuleCx<'t> {
 
     /// A run of complete matches.
     fn implicit_items(&mut self, items: &[Item]) -> Option<()> {
+        if let Some(n) = self.ct_count(items) {
+            return if n < items.len() { self.implicit_items(&items[n..]) } else { Some(()) };
+        }
         let seg = self.segment(items, false)?;
         for (sel, value) in &seg.pairs {
             let st = self.pair_match(sel, value, None)?;
@@ -596,6 +712,35 @@ impl<'t> RuleCx<'t> {
                 .fail(t.span, format!("syntax error, expected a value after `{}`", t.selector.canonical()));
         }
         Some(())
+    }
+
+    /// `ct count [over] N` at the start of a run: pushes the statement and returns the number
+    /// of items it used (None when the run does not start with it).
+    fn ct_count(&mut self, items: &[Item]) -> Option<usize> {
+        let word = |i: usize| match items.get(i).map(|x| &x.kind) {
+            Some(ItemKind::Atom(a)) => Some(a),
+            _ => None,
+        };
+        if word(0)?.text != "ct" || word(1)?.text != "count" {
+            return None;
+        }
+        let over = word(2).is_some_and(|a| a.text == "over");
+        let at = if over { 3 } else { 2 };
+        let Some(n) = word(at) else {
+            let span = items[0].span.to(items[items.len() - 1].span);
+            self.fail::<()>(span, "syntax error, expected a connection count");
+            return Some(items.len());
+        };
+        let count = match n.number().and_then(|v| u32::try_from(v).ok()) {
+            Some(c) => c,
+            None => {
+                self.fail::<()>(n.span, format!("expected a number, got `{}`", n.text));
+                return Some(items.len());
+            }
+        };
+        let span = items[0].span.to(n.span);
+        self.push(Stmt::new(StmtKind::ConnLimit(crate::ir::ConnLimit { count, over })).at(span));
+        Some(at + 1)
     }
 
     /// A relation without operator: matches, a binary expression with its implicit value,
@@ -623,7 +768,10 @@ impl<'t> RuleCx<'t> {
                     _ => left.clone(),
                 };
                 let operand = self.value_item(first, &shape)?;
-                let combined = left.binary(op, operand).at(l.span.to(first.span));
+                let mut combined = left.binary(op, operand).at(l.span.to(first.span));
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    combined.ty = Type::XInteger;
+                }
                 let Some((value, more)) = rest.split_first() else {
                     return self.fail(first.span, "syntax error, expected a value after the expression");
                 };
@@ -756,6 +904,9 @@ impl<'t> RuleCx<'t> {
         data_shape: Option<&Expr>,
         span: Span,
     ) -> Option<(Expr, &'a [Item])> {
+        if let Some(ct) = unqualified_ct_addr(&key) {
+            return self.fail(ct, "specify either ip or ip6 for address matching");
+        }
         let Some(items) = data.as_run() else {
             return self.fail(data.span, "expected a map after map/vmap");
         };
@@ -782,7 +933,7 @@ impl<'t> RuleCx<'t> {
                 let fields = match &set.data {
                     Some(crate::ir::SetData::Value { fields, .. }) => fields.clone(),
                     Some(crate::ir::SetData::Object(_)) => {
-                        vec![crate::ir::KeyField::new(Type::String, 128, ByteOrder::Host)]
+                        vec![crate::ir::KeyField::new(Type::String, 256 * 8, ByteOrder::Host)]
                     }
                     None => return self.fail(a.span, "set is not a map"),
                 };
@@ -829,8 +980,13 @@ impl<'t> RuleCx<'t> {
         self.trailing(&rest)
     }
 
-    /// The value of an assignment: a constant or an expression (`ct mark`, `ct mark and
-    /// 0xff`, `tcp dport map { … }`), and the items after it.
+    /// The value of an assignment (or a NAT address, dup target, map data): a constant or
+    /// an expression (`ct mark`, `ct mark and 0xff`, `ip dscp << 2 | 0x10`, `tcp dport map
+    /// { … }`, `jhash ip saddr mod 2`), and the items after it (matches that follow).
+    ///
+    /// Constants inside binary expressions take the type of the expression on their left
+    /// (`ip dscp & 0x3c` lists as `ip dscp & af33`), at the target's width; shifts yield
+    /// plain integers (listed in hex).
     pub(super) fn assigned_value<'a>(
         &mut self,
         value: &'a ast::Expr,
@@ -839,6 +995,13 @@ impl<'t> RuleCx<'t> {
         match &value.kind {
             ast::ExprKind::Run(items) => {
                 let Some(first) = items.first() else { return self.fail(value.span, "expected a value") };
+                if let ItemKind::Group(inner) = &first.kind {
+                    let (e, r) = self.assigned_value(inner, target)?;
+                    if let Some(x) = r.first() {
+                        return self.fail(x.span, "syntax error, unexpected value");
+                    }
+                    return Some((e, &items[1..]));
+                }
                 if starts_selector(items) && !self.parses_as_value(first, target) {
                     let sel = match selector_at(items) {
                         Ok(s) => s,
@@ -860,36 +1023,117 @@ impl<'t> RuleCx<'t> {
             }
             ast::ExprKind::Binary { op, lhs, rhs } => {
                 let op = binop(*op);
-                if let Some(items) = lhs.as_run()
-                    && starts_selector(items)
-                    && !items.first().is_some_and(|i| self.parses_as_value(i, target))
-                {
-                    let (pre, l) = self.lhs(lhs)?;
-                    if !pre.is_empty() {
-                        return self.fail(lhs.span, "syntax error, unexpected value");
-                    }
-                    let (r, rest) = match rhs.as_run() {
-                        Some(items) => match items.split_first() {
-                            Some((first, rest)) => {
-                                let shape = match op {
-                                    BinOp::Shl | BinOp::Shr => {
-                                        Expr::new(ExprKind::CatchAll, Type::Integer, 32, ByteOrder::Host)
-                                    }
-                                    _ => l.clone(),
-                                };
-                                (self.value_item(first, &shape)?, rest)
-                            }
-                            None => return self.fail(rhs.span, "expected a value"),
-                        },
-                        None => (self.operand(rhs, &l, op)?, &[][..]),
-                    };
-                    return Some((l.binary(op, r).at(value.span), rest));
+                let (l, lrest) = self.assigned_value(lhs, target)?;
+                if let Some(x) = lrest.first() {
+                    return self.fail(x.span, "syntax error, unexpected value");
                 }
-                Some((self.value_expr(value, target)?, &[]))
+                let width = l.bits.max(target.bits);
+                let shape = match op {
+                    BinOp::Shl | BinOp::Shr => {
+                        Expr::new(ExprKind::CatchAll, Type::Integer, 32, ByteOrder::Host)
+                    }
+                    _ if l.is_constant() => target.clone(),
+                    _ => Expr::new(ExprKind::CatchAll, l.ty, width, l.order),
+                };
+                let (r, rest) = self.assigned_value(rhs, &shape)?;
+                if l.is_constant() && r.is_constant() {
+                    return Some((self.fold(op, l, r, value.span)?, rest));
+                }
+                // Commutative operators list with the expression first (`ct mark | 0x1`).
+                let (l, r) = if l.is_constant() && matches!(op, BinOp::And | BinOp::Or | BinOp::Xor) {
+                    let r2 = r.constant(
+                        l.as_value()
+                            .cloned()
+                            .and_then(|v| v.resized(r.bits.max(target.bits)).ok())
+                            .unwrap_or_else(|| {
+                                l.as_value().cloned().unwrap_or_else(|| crate::types::Value::raw_string(""))
+                            }),
+                    );
+                    (r, r2)
+                } else {
+                    (l, r)
+                };
+                let (ty, order) = match op {
+                    BinOp::Shl | BinOp::Shr => (Type::XInteger, l.order),
+                    _ if l.is_constant() => (r.ty, r.order),
+                    _ => (l.ty, l.order),
+                };
+                let bits = if l.is_constant() { r.bits.max(target.bits) } else { width };
+                let e =
+                    Expr::new(ExprKind::Binary { op, lhs: Box::new(l), rhs: Box::new(r) }, ty, bits, order)
+                        .at(value.span);
+                Some((e, rest))
             }
-            ast::ExprKind::Concat(_) => Some((self.value_expr(value, target)?, &[])),
+            ast::ExprKind::Concat(parts) => {
+                let members: Vec<Expr> = match &target.kind {
+                    ExprKind::Concat(m) if m.len() == parts.len() => m.clone(),
+                    _ => {
+                        vec![Expr::new(ExprKind::CatchAll, Type::Invalid, 0, ByteOrder::Network); parts.len()]
+                    }
+                };
+                let mut out = Vec::new();
+                let mut rest: &[Item] = &[];
+                for (i, (p, m)) in parts.iter().zip(&members).enumerate() {
+                    let (x, r) = if m.ty == Type::Invalid {
+                        let (pre, x) = self.lhs(p)?;
+                        if !pre.is_empty() {
+                            return self.fail(p.span, "syntax error, unexpected value");
+                        }
+                        (x, &[][..])
+                    } else {
+                        self.assigned_value(p, m)?
+                    };
+                    if i + 1 < parts.len() {
+                        if let Some(x) = r.first() {
+                            return self.fail(x.span, "syntax error, unexpected value");
+                        }
+                    } else {
+                        rest = r;
+                    }
+                    out.push(x);
+                }
+                Some((build::concat(out).at(value.span), rest))
+            }
         }
     }
+}
+
+/// The span of a `ct saddr`/`ct daddr` without `ip`/`ip6` inside a set or map key.
+fn unqualified_ct_addr(key: &Expr) -> Option<Span> {
+    let mut found = None;
+    key.walk(&mut |e| {
+        if let ExprKind::Ct(c) = &e.kind
+            && matches!(c.key, nftvm_vm::keys::CtKey::Src | nftvm_vm::keys::CtKey::Dst)
+        {
+            found = Some(e.span);
+        }
+    });
+    found
+}
+
+/// Move a constant xor / left shift from the left side of a comparison to its value.
+fn transfer_binop(left: Expr, rhs: Expr) -> (Expr, Expr) {
+    let ExprKind::Binary { op, lhs, rhs: operand } = &left.kind else { return (left, rhs) };
+    let (Some(c), Some(v)) = (operand.as_value(), rhs.as_value()) else { return (left, rhs) };
+    if !lhs.is_load() {
+        return (left, rhs);
+    }
+    let moved = match op {
+        BinOp::Xor => c.resized(v.bits()).ok().and_then(|c| v.xor(&c.with_order(v.order())).ok()),
+        BinOp::Shl => {
+            let n = c.to_u64().unwrap_or(0).min(128) as u32;
+            match v.to_u128() {
+                Some(x) if x.trailing_zeros() >= n || x == 0 => v.shr(n).ok(),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some(nv) = moved.and_then(|nv| nv.resized(lhs.bits).ok()) else { return (left, rhs) };
+    let span = rhs.span;
+    let new_left = (**lhs).clone();
+    let new_rhs = new_left.constant(nv.with_order(new_left.order)).at(span);
+    (new_left, new_rhs)
 }
 
 /// Where a relation's value comes from: one item, or a whole expression (`syn | ack`).
@@ -914,6 +1158,14 @@ impl RuleCx<'_> {
         };
         if !writable {
             return self.fail(target.span, "syntax error, this expression cannot be set");
+        }
+        if let ExprKind::Payload(p) = &target.kind
+            && p.inner.is_some()
+        {
+            return self.fail(target.span, "inner header fields cannot be set");
+        }
+        if matches!(value.kind, ExprKind::Set(_) | ExprKind::SetRef(_)) {
+            return self.fail(value.span, "Set expression cannot be used as a value to set");
         }
         if let ExprKind::Meta(MetaKey::Nftrace) = target.kind
             && let Some(v) = value.as_value().and_then(|v| v.to_u128())

@@ -115,6 +115,7 @@ impl Evaluator {
             return;
         }
         let mut cx = RuleCx::new(table, None, 0);
+        cx.in_typeof = true;
         let decl = cx.set_decl(kind, name, body, span);
         let diags = std::mem::take(&mut cx.diags);
         let failed = cx.failed;
@@ -177,7 +178,7 @@ impl Evaluator {
         let data_shape = match &set.data {
             Some(SetData::Value { fields, .. }) => Some(shape_of(fields)),
             Some(SetData::Object(_)) => {
-                Some(Expr::new(ExprKind::CatchAll, Type::String, 128, ByteOrder::Host))
+                Some(Expr::new(ExprKind::CatchAll, Type::String, 256 * 8, ByteOrder::Host))
             }
             None => None,
         };
@@ -273,6 +274,18 @@ fn add_elements(set: &mut Set, elems: Vec<SetElem>, create: bool) -> Vec<nftvm_g
                 e.span,
                 format!("You must add 'flags interval' to your {what} declaration if you want to add {kind} elements"),
             ));
+            continue;
+        }
+        if set.flags.interval
+            && !set.auto_merge
+            && set.key.len() == 1
+            && let Some((lo, hi)) = crate::ir::set::key_bounds(&e.key)
+            && set.elems.iter().any(|x| {
+                !same_key(&x.key, &e.key)
+                    && crate::ir::set::key_bounds(&x.key).is_some_and(|(a, b)| a <= hi && lo <= b)
+            })
+        {
+            diags.push(nftvm_grammar::Diagnostic::error(e.span, "conflicting intervals specified"));
             continue;
         }
         if let Some(i) = set.elems.iter().position(|x| same_key(&x.key, &e.key)) {
@@ -386,7 +399,7 @@ impl RuleCx<'_> {
             let data_shape = match &set.data {
                 Some(SetData::Value { fields, .. }) => Some(shape_of(fields)),
                 Some(SetData::Object(_)) => {
-                    Some(Expr::new(ExprKind::CatchAll, Type::String, 128, ByteOrder::Host))
+                    Some(Expr::new(ExprKind::CatchAll, Type::String, 256 * 8, ByteOrder::Host))
                 }
                 None => None,
             };
@@ -466,6 +479,18 @@ impl RuleCx<'_> {
     /// `typeof … : <data>`: an expression, `verdict`, or an object type (`counter`,
     /// `ct expectation`, …).
     fn typeof_data(&mut self, d: &ast::Expr) -> Option<SetData> {
+        // `interval a . b`: the word sits at the start of the first member.
+        if let ast::ExprKind::Concat(parts) = &d.kind
+            && let Some([ast::Item { kind: ast::ItemKind::Atom(w), .. }, rest @ ..]) =
+                parts.first().and_then(|p| p.as_run())
+            && w.text == "interval"
+        {
+            let mut parts = parts.clone();
+            parts[0] = ast::Expr { kind: ast::ExprKind::Run(rest.to_vec()), span: parts[0].span };
+            let inner = ast::Expr { kind: ast::ExprKind::Concat(parts), span: d.span };
+            let fields = self.typeof_fields(&inner)?;
+            return Some(SetData::Value { fields, interval: true });
+        }
         if let Some(items) = d.as_run() {
             let words: Vec<&str> = items
                 .iter()

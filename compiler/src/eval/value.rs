@@ -85,8 +85,9 @@ impl RuleCx<'_> {
         };
         let key_ty = if set.key.len() == 1 { set.key[0].ty } else { Type::Invalid };
         if set.key.len() == 1 && !types_compatible(shape.ty, key_ty) {
-            return self.fail(
+            return self.fail_related(
                 a.span,
+                shape.span,
                 format!(
                     "datatype mismatch, expected {}, expression has type {}",
                     shape.ty.desc(),
@@ -143,8 +144,10 @@ impl RuleCx<'_> {
         if shape.ty.is_string() {
             return self.fail(span, format!("Range expression is undefined for {} types", shape.ty.desc()));
         }
+        let hour = matches!(shape.kind, ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour));
         match lv.to_u128().zip(hv.to_u128()) {
-            Some((a, b)) if a > b => self.fail(span, "Range negative size"),
+            // Cross-day hour ranges are fine (see the relation builder).
+            Some((a, b)) if a > b && !hour => self.fail(span, "Range negative size"),
             Some((a, b)) if a == b => Some(shape.constant(lv).at(span)),
             _ => Some(shape.range(lv, hv).at(span)),
         }
@@ -174,7 +177,7 @@ impl RuleCx<'_> {
             Err(e) => return self.fail(span, e.to_string()),
         };
         let masked = v.and(&mask).unwrap_or(v);
-        if n == shape.bits {
+        if n == shape.bits && shape.ty.takes_prefix() {
             return Some(shape.constant(masked).at(span));
         }
         Some(shape.prefix(masked, n).at(span))
@@ -184,7 +187,7 @@ impl RuleCx<'_> {
     fn flag_list(&mut self, atoms: &[Atom], shape: &Expr) -> Option<Expr> {
         let mut acc: Option<Value> = None;
         for a in atoms {
-            if !shape.ty.is_bitmask() {
+            if !shape.ty.is_flag_set() {
                 return self.fail(a.span, format!("Basetype of type {} is not bitmask", shape.ty.desc()));
             }
             let v = self.atom_value(a, shape)?;
@@ -296,6 +299,12 @@ impl RuleCx<'_> {
                     }
                     _ => false,
                 });
+        if interval
+            && data.is_some()
+            && let Some((_, b)) = crate::ir::set::first_overlap(&out)
+        {
+            return self.fail(out[b].span, "conflicting intervals specified");
+        }
         let lit = SetLit { elems: out, interval };
         Some(Expr::new(ExprKind::Set(Box::new(lit)), shape.ty, shape.bits, shape.order).at(span))
     }

@@ -22,9 +22,12 @@ pub(super) enum Flags {
 }
 
 /// Printing context: options and the rule's table.
+#[derive(Clone, Copy)]
 pub(super) struct Printer<'a> {
     pub opts: ListOpts,
     pub table: Option<&'a crate::ir::Table>,
+    /// Map data are intervals (`: interval ipv4_addr`): single addresses list as `/32`.
+    pub interval_data: bool,
 }
 
 impl Printer<'_> {
@@ -61,7 +64,8 @@ impl Printer<'_> {
             ExprKind::SetRef(name) => format!("@{name}"),
             ExprKind::Map(m) => {
                 let kw = if e.ty == Type::Verdict { "vmap" } else { "map" };
-                format!("{} {kw} {}", self.expr(&m.key), self.expr(&m.map))
+                let inner = Printer { interval_data: map_has_interval_data(&m.map), ..*self };
+                format!("{} {kw} {}", self.expr(&m.key), inner.expr(&m.map))
             }
             ExprKind::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
             _ => self.load(e),
@@ -74,7 +78,7 @@ impl Printer<'_> {
             let child = match &x.kind {
                 ExprKind::Binary { op: o, .. } => Some(o.precedence()),
                 ExprKind::Value(v)
-                    if x.ty.is_bitmask() && v.to_u128().is_some_and(|n| n.count_ones() > 1) =>
+                    if x.ty.is_flag_set() && v.to_u128().is_some_and(|n| n.count_ones() > 1) =>
                 {
                     Some(BinOp::Or.precedence())
                 }
@@ -90,7 +94,7 @@ impl Printer<'_> {
 
     /// A constant.
     pub fn value(&self, ty: Type, v: &Value, flags: Flags, opts: PrintOpts) -> String {
-        if ty.is_bitmask() && v.to_u128().is_some_and(|n| n.count_ones() > 1) {
+        if ty.is_flag_set() && v.to_u128().is_some_and(|n| n.count_ones() > 1) {
             return match flags {
                 Flags::Plain => ty.print(v, &opts),
                 Flags::List => ty.print_flags(v, ",", &opts),
@@ -226,9 +230,51 @@ impl Printer<'_> {
         }
         if let Some(d) = &e.data {
             s.push_str(" : ");
-            s.push_str(&self.expr_in(d, Flags::Binop));
+            if self.interval_data {
+                s.push_str(&self.interval_value(d));
+            } else {
+                s.push_str(&self.expr_in(d, Flags::Binop));
+            }
         }
         s
+    }
+}
+
+impl Printer<'_> {
+    /// A value of interval map data: single addresses as full-length prefixes, aligned
+    /// address ranges as prefixes (members of concatenations keep single values).
+    fn interval_value(&self, d: &Expr) -> String {
+        match &d.kind {
+            ExprKind::Concat(parts) => parts
+                .iter()
+                .map(|m| match bounds(m) {
+                    Some((lo, hi)) if lo != hi => self.expr(&interval_key(m, lo, hi)),
+                    _ => self.expr(m),
+                })
+                .collect::<Vec<_>>()
+                .join(" . "),
+            _ => match bounds(d) {
+                Some((lo, hi)) if d.ty.takes_prefix() && lo == hi => {
+                    format!("{}/{}", self.expr(d), d.bits)
+                }
+                Some((lo, hi)) => self.expr(&interval_key(d, lo, hi)),
+                None => self.expr(d),
+            },
+        }
+    }
+}
+
+/// Whether an anonymous map's data are intervals (ranges or prefixes).
+pub(super) fn map_has_interval_data(map: &Expr) -> bool {
+    let ExprKind::Set(s) = &map.kind else { return false };
+    s.elems.iter().any(|e| e.data.as_ref().is_some_and(is_interval))
+}
+
+/// The canonical form of an address range: a prefix when it is one.
+pub(super) fn range_to_prefix(e: &Expr) -> Expr {
+    match (&e.kind, bounds(e)) {
+        (ExprKind::Range { .. }, Some((lo, hi))) => interval_key(e, lo, hi),
+        _ => e.clone(),
     }
 }
 

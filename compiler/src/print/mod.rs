@@ -32,9 +32,14 @@ impl ListOpts {
         ListOpts::default()
     }
 
-    /// What nftables' py tests compare against (`nft -nn list`: protocols as numbers).
+    /// What nftables' py tests compare against (`nft -nn -s list`: protocols as numbers,
+    /// no counter values).
     pub fn py_tests() -> ListOpts {
-        ListOpts { values: PrintOpts { numeric_proto: true, ..PrintOpts::default() }, ..ListOpts::default() }
+        ListOpts {
+            values: PrintOpts { numeric_proto: true, ..PrintOpts::default() },
+            stateless: true,
+            ..ListOpts::default()
+        }
     }
 }
 

@@ -17,7 +17,7 @@ pub fn ruleset(rs: &Ruleset, opts: &ListOpts) -> String {
 
 /// One rule, as it appears inside its chain (no indentation, no newline).
 pub fn rule(table: &Table, r: &Rule, opts: &ListOpts) -> String {
-    let p = Printer { opts: *opts, table: Some(table) };
+    let p = Printer { opts: *opts, table: Some(table), interval_data: false };
     super::stmt::rule_text(&p, r)
 }
 
@@ -43,7 +43,7 @@ pub fn table(t: &Table, opts: &ListOpts) -> String {
     if let Some(c) = &t.comment {
         let _ = writeln!(out, "\tcomment \"{c}\"");
     }
-    let p = Printer { opts: *opts, table: Some(t) };
+    let p = Printer { opts: *opts, table: Some(t), interval_data: false };
     for o in &t.objects {
         out.push_str(delim);
         out.push_str(&object(o, opts));
@@ -205,7 +205,12 @@ fn set(p: &Printer, s: &Set) -> String {
             let _ = writeln!(out, "\t\tpolicy {}", pol.name());
         }
         if let Some(sz) = s.size {
-            let _ = writeln!(out, "\t\tsize {sz}");
+            let _ = write!(out, "\t\tsize {sz}");
+            if !s.elems.is_empty() {
+                let n = super::expr::order_elems(&s.elems, s.flags.interval, s.auto_merge).len();
+                let _ = write!(out, "\t# count {n}");
+            }
+            out.push('\n');
         }
     }
     let mut flags = Vec::new();
@@ -218,14 +223,15 @@ fn set(p: &Printer, s: &Set) -> String {
     if s.flags.interval {
         flags.push("interval");
     }
-    if s.flags.timeout && s.timeout.is_none() {
+    if s.flags.timeout && (s.timeout.is_none() || !flags.is_empty()) {
         flags.push("timeout");
     }
     if !flags.is_empty() {
         let _ = writeln!(out, "\t\tflags {}", flags.join(","));
     }
     if !s.stmts.is_empty() {
-        let sp = Printer { opts: ListOpts { stateless: true, ..p.opts }, table: p.table };
+        let sp =
+            Printer { opts: ListOpts { stateless: true, ..p.opts }, table: p.table, interval_data: false };
         let texts: Vec<String> =
             s.stmts.iter().map(|x| super::stmt::stmt_text(&sp, x, &Rule::new(Vec::new()))).collect();
         let _ = writeln!(out, "\t\t{}", texts.join(" "));
@@ -249,7 +255,11 @@ fn set(p: &Printer, s: &Set) -> String {
             || s.flags.timeout
             || s.key.len() > 1
             || !s.stmts.is_empty();
-        let items = p.set_items(&s.elems, s.flags.interval, s.auto_merge);
+        let ip = Printer {
+            interval_data: matches!(s.data, Some(SetData::Value { interval: true, ref fields }) if fields.len() == 1),
+            ..*p
+        };
+        let items = ip.set_items(&s.elems, s.flags.interval, s.auto_merge);
         out.push_str("\t\telements = { ");
         let mut count = 0;
         for (i, it) in items.iter().enumerate() {

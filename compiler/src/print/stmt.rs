@@ -177,7 +177,17 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
         StmtKind::Write(w) => write_text(p, &w.target, &w.value),
         StmtKind::DynSet(d) => {
             let mut s = format!("{} @{} {{ {}", d.op.name(), d.set, p.expr(&d.key));
-            let sp = Printer { opts: super::ListOpts { stateless: true, ..p.opts }, table: p.table };
+            if let Some(t) = d.timeout {
+                s.push_str(&format!(" timeout {}", crate::types::format_relative_ms(t, &p.opts.values)));
+            }
+            if let Some(x) = d.expires {
+                s.push_str(&format!(" expires {}", crate::types::format_relative_ms(x, &p.opts.values)));
+            }
+            let sp = Printer {
+                opts: super::ListOpts { stateless: true, ..p.opts },
+                table: p.table,
+                interval_data: false,
+            };
             for x in &d.stmts {
                 s.push(' ');
                 s.push_str(&stmt_text(&sp, x, rule));
@@ -190,7 +200,11 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
             s
         }
         StmtKind::Meter(m) => {
-            let sp = Printer { opts: super::ListOpts { stateless: true, ..p.opts }, table: p.table };
+            let sp = Printer {
+                opts: super::ListOpts { stateless: true, ..p.opts },
+                table: p.table,
+                interval_data: false,
+            };
             format!(
                 "meter {} size {} {{ {} {} }}",
                 m.name,
@@ -283,7 +297,7 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
     // `tcp flags & (syn | ack) != 0` lists as the flag match `tcp flags syn,ack`.
     if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
         && matches!(m.op, MatchOp::Ne | MatchOp::Eq)
-        && m.right.ty.is_bitmask()
+        && m.right.ty.is_flag_set()
         && m.right.as_value().is_some_and(|v| v.is_zero())
         && rhs.as_value().is_some()
     {
@@ -293,6 +307,48 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
         } else {
             format!("{} ! {flags}", p.expr(lhs))
         };
+    }
+    // Cross-day hour ranges are stored as the complement; list them as written.
+    if let (ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour), ExprKind::Range { low, high }) =
+        (&m.left.kind, &m.right.kind)
+        && m.op == MatchOp::Ne
+        && low.to_u128() <= high.to_u128()
+    {
+        let swapped =
+            Expr { kind: ExprKind::Range { low: high.clone(), high: low.clone() }, ..m.right.clone() };
+        return format!("{} {}", p.expr(&m.left), p.expr(&swapped));
+    }
+    // `addr & <prefix mask> == value` is the prefix match `addr value/len`.
+    if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
+        && lhs.ty.takes_prefix()
+        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
+        && let (Some(mask), Some(v)) = (rhs.as_value(), m.right.as_value())
+        && let Some(len) = mask.mask_prefix_len()
+    {
+        let prefix = Expr { kind: ExprKind::Prefix { value: v.clone(), len }, ..m.right.clone() };
+        let plain = Match { left: (**lhs).clone(), op: m.op, right: prefix };
+        return match_text(p, &plain);
+    }
+    // `payload & <all ones>` is the payload itself (the listing drops the mask).
+    if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
+        && matches!(lhs.kind, ExprKind::Payload(_) | ExprKind::Exthdr(_))
+        && let Some(mask) = rhs.as_value().and_then(|v| v.to_u128())
+        && lhs.bits <= 128
+        && mask == crate::types::value::max_for(lhs.bits)
+    {
+        let plain = Match { left: (**lhs).clone(), op: m.op, right: m.right.clone() };
+        return match_text(p, &plain);
+    }
+    // Prefixes of non-address types list as a mask match: `meta mark & 0xffffff00 == …`.
+    if let ExprKind::Prefix { value, len } = &m.right.kind
+        && !m.right.ty.takes_prefix()
+        && !m.right.ty.is_string()
+        && let Ok(mask) = crate::types::Value::prefix_mask(value.bits(), value.order(), *len)
+    {
+        let mask_s = p.value(m.left.ty, &mask, Flags::Binop, p.opts.values);
+        let val_s = p.value(m.right.ty, value, Flags::Binop, p.opts.values);
+        let op = if m.op == MatchOp::Ne { "!=" } else { "==" };
+        return format!("{} & {mask_s} {op} {val_s}", p.expr(&m.left));
     }
     let left = p.expr(&m.left);
     let right_flags = match m.op {
@@ -304,7 +360,7 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
     let op = match m.op {
         MatchOp::Eq => {
             let must =
-                (m.right.ty.is_bitmask() && matches!(m.right.kind, ExprKind::Value(_))) || left_is_binop;
+                (m.right.ty.is_flag_set() && matches!(m.right.kind, ExprKind::Value(_))) || left_is_binop;
             if must { " == " } else { " " }
         }
         MatchOp::Flags => " ",
@@ -358,8 +414,15 @@ fn reject_text(p: &Printer, r: &crate::ir::Reject, _rule: &Rule) -> String {
 fn nat_text(p: &Printer, n: &crate::ir::Nat) -> String {
     let mut s = n.kind.name().to_string();
     let fam = family(p);
+    let interval_map = match &n.addr {
+        Some(Expr { kind: ExprKind::Map(m), .. }) => {
+            super::expr::map_has_interval_data(&m.map)
+                || matches!(&m.map.kind, ExprKind::SetRef(name) if p.table.and_then(|t| t.set(name)).is_some_and(|s| matches!(s.data, Some(crate::ir::SetData::Value { interval: true, .. }))))
+        }
+        _ => false,
+    };
     if n.addr.is_some() || n.port.is_some() {
-        let show_family = fam == Family::Inet || n.concat;
+        let show_family = fam == Family::Inet || n.concat || interval_map;
         if show_family {
             match n.family {
                 Some(Family::Ip) => s.push_str(" ip"),
@@ -374,6 +437,7 @@ fn nat_text(p: &Printer, n: &crate::ir::Nat) -> String {
     }
     if let Some(a) = &n.addr {
         s.push(' ');
+        let a = &super::expr::range_to_prefix(a);
         let text = p.expr(a);
         if n.port.is_some() && a.ty == Type::Ipv6Addr {
             match &a.kind {
