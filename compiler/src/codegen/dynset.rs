@@ -44,7 +44,7 @@ impl Gen<'_, '_> {
             sreg_key: reg(key_word),
             set,
             sreg_data: data_word.map(reg),
-            timeout_ms: None,
+            timeout_ms: d.timeout,
             exprs,
             invert: false,
         }));

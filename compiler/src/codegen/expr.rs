@@ -28,11 +28,13 @@ pub fn ones(bits: u32) -> u128 {
 /// context makes it).
 pub fn widen(e: &Expr, bits: u32, order: ByteOrder) -> Expr {
     let ExprKind::Binary { op, lhs, rhs } = &e.kind else { return e.clone() };
-    if e.bits >= bits {
-        return e.clone();
-    }
     let lhs = Box::new(widen(lhs, bits, order));
-    Expr { kind: ExprKind::Binary { op: *op, lhs, rhs: rhs.clone() }, bits, order, ..e.clone() }
+    Expr {
+        kind: ExprKind::Binary { op: *op, lhs, rhs: rhs.clone() },
+        bits: e.bits.max(bits),
+        order,
+        ..e.clone()
+    }
 }
 
 /// True for concatenations.

@@ -8,7 +8,7 @@ use super::regs::{reg, words_for};
 use super::rule::Gen;
 use super::set::is_interval_key;
 use crate::ir::{Expr, ExprKind, Family, Nat, NatKind, SetData, Tproxy};
-use crate::types::{Type, Value};
+use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::Expr as VmExpr;
 use nftvm_vm::data::Data;
 use nftvm_vm::expr::immediate::{ImmValue, Immediate};
@@ -56,7 +56,7 @@ impl Gen<'_, '_> {
             }
             _ => {
                 let l = self.expr_into(e, min, super::rule::Mode::Value)?;
-                self.convert_arg(&l, e, target, e.order);
+                self.convert_arg(&l, e, target, ByteOrder::Network);
                 return Ok((min, None));
             }
         };

@@ -32,7 +32,8 @@ fn ones(bits: u32) -> u128 {
 impl Gen<'_, '_> {
     /// Convert a statement argument already in `l` to `order` where nft does.
     pub(crate) fn convert_arg(&mut self, l: &Loaded, value: &Expr, target: Type, order: ByteOrder) {
-        if value.is_constant() || l.concat {
+        // Operator chains already compute in the statement's order (see `widen`).
+        if value.is_constant() || l.concat || matches!(value.kind, ExprKind::Binary { .. }) {
             return;
         }
         let p = l.part();
