@@ -119,9 +119,9 @@ fn transfer(m: &Match) -> Option<Match> {
     };
     let left = match op {
         BinOp::Shr => {
-            let all = if lhs.bits >= 128 { u128::MAX } else { (1u128 << lhs.bits) - 1 };
-            let mask =
-                Value::from_uint(m.left.bits, c.order(), (all << n) & super::expr::ones(m.left.bits)).ok()?;
+            let all = super::expr::ones(lhs.bits);
+            let bits = all.checked_shl(n).unwrap_or(0) & super::expr::ones(m.left.bits);
+            let mask = Value::from_uint(m.left.bits, c.order(), bits).ok()?;
             let mask = Expr::new(ExprKind::Value(mask), m.left.ty, m.left.bits, m.left.order);
             Expr {
                 kind: ExprKind::Binary { op: BinOp::And, lhs: lhs.clone(), rhs: Box::new(mask) },
