@@ -383,7 +383,7 @@ fn payload_blocks_match() {
         pct(passed, evaluated)
     );
     let mut cats: Vec<_> = categories.into_iter().collect();
-    cats.sort_by(|a, b| b.1.cmp(&a.1));
+    cats.sort_by_key(|c| std::cmp::Reverse(c.1));
     println!("failure categories:");
     for (c, n) in cats {
         println!("  {n:5}  {c}");

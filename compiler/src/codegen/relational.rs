@@ -172,7 +172,7 @@ impl Gen<'_, '_> {
 
     /// Convert a host-order integer register to network order (ranges, ordered compares,
     /// interval lookups).
-    pub(crate) fn to_network(&mut self, l: &mut Loaded, bits: u32) {
+    pub(crate) fn convert_to_network(&mut self, l: &mut Loaded, bits: u32) {
         let Some(p) = l.parts.first_mut() else { return };
         if p.order != ByteOrder::Host || p.ty.is_string() || l.concat {
             return;
@@ -196,7 +196,7 @@ impl Gen<'_, '_> {
     fn match_ordered(&mut self, left: &Expr, op: MatchOp, v: &Value, ty: Type) -> LResult<()> {
         self.with_left(left, |g, word| {
             let mut l = g.expr_into(left, word, Mode::Match)?;
-            g.to_network(&mut l, left.bits);
+            g.convert_to_network(&mut l, left.bits);
             let data = const_data(&l.part(), v, ty)?;
             g.emit(VmExpr::Cmp(Cmp::new(cmp_op(op), l.reg(), data)));
             Ok(())
@@ -206,7 +206,7 @@ impl Gen<'_, '_> {
     fn match_range(&mut self, left: &Expr, op: MatchOp, low: &Value, high: &Value, ty: Type) -> LResult<()> {
         self.with_left(left, |g, word| {
             let mut l = g.expr_into(left, word, Mode::Match)?;
-            g.to_network(&mut l, left.bits);
+            g.convert_to_network(&mut l, left.bits);
             let p = l.part();
             let (from, to) = (const_data(&p, low, ty)?, const_data(&p, high, ty)?);
             let op = if op == MatchOp::Ne { CmpOp::Neq } else { CmpOp::Eq };
@@ -300,7 +300,7 @@ impl Gen<'_, '_> {
         let mode = if anon { Mode::Match } else { Mode::Value };
         let mut l = self.expr_into(key, word, mode)?;
         if interval {
-            self.to_network(&mut l, key.bits);
+            self.convert_to_network(&mut l, key.bits);
         }
         Ok(l)
     }
