@@ -209,6 +209,8 @@ impl Gen<'_, '_> {
     }
 
     fn dup(&mut self, addr: Option<&Expr>, dev: Option<&Expr>) -> LResult<()> {
+        let dev = dev.map(device).transpose()?;
+        let dev = dev.as_ref();
         let mut d = Dup { addr: None, dev: None };
         if let Some(a) = addr {
             let word = self.arg(a)?;
@@ -231,6 +233,7 @@ impl Gen<'_, '_> {
     }
 
     fn fwd(&mut self, family: Option<ir::Family>, addr: Option<&Expr>, dev: &Expr) -> LResult<()> {
+        let dev = &device(dev)?;
         let dword = self.arg(dev)?;
         let mut f = Fwd { dev: Some(reg(dword)), addr: None, nfproto: family.map(|f| f.number()) };
         if let Some(a) = addr {
@@ -241,6 +244,21 @@ impl Gen<'_, '_> {
         self.release_arg(dev);
         self.emit(VmExpr::Fwd(f));
         Ok(())
+    }
+}
+
+/// A device named by a string (`device "lo"`) as the interface index the expression takes,
+/// resolved when the rule is added, as nft does.
+fn device(e: &Expr) -> LResult<Expr> {
+    match &e.kind {
+        ExprKind::Value(v) if e.ty.is_string() => {
+            let name = v.to_str_lossy();
+            let index =
+                Type::IfIndex.parse(&name).map_err(|_| format!("Interface does not exist: {name}"))?;
+            let bits = Type::IfIndex.bits();
+            Ok(Expr::new(ExprKind::Value(index), Type::IfIndex, bits, Type::IfIndex.order()).at(e.span))
+        }
+        _ => Ok(e.clone()),
     }
 }
 
