@@ -72,8 +72,9 @@ fn payload_of(out: &[Option<Stmt>], i: usize) -> Option<(&Payload, &Value)> {
 fn merge(out: &mut [Option<Stmt>], protocol: &mut [bool], window: &mut [usize]) {
     window
         .sort_by_key(|&i| payload_of(out, i).map(|(p, _)| (p.base as u8, p.offset)).unwrap_or((u8::MAX, 0)));
-    let mut last = window[0];
-    for &this in &window[1..] {
+    let Some((&first, rest)) = window.split_first() else { return };
+    let mut last = first;
+    for &this in rest {
         let (Some((a, va)), Some((b, vb))) = (payload_of(out, last), payload_of(out, this)) else {
             last = this;
             continue;
