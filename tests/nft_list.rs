@@ -151,6 +151,12 @@ fn tests_py_rules_list_back() {
                                     tally.ok += 1;
                                     let wanted = listing.as_deref().unwrap_or(rule);
                                     let got = result.and_then(|()| {
+                                        // Checking evaluated IR again must change nothing.
+                                        let mut again = rs.clone();
+                                        let d = nftvm_compiler::check::all(&mut again);
+                                        if !d.is_empty() || again != rs {
+                                            return Err("check::all is not idempotent here".to_string());
+                                        }
                                         let t = rs.table(fam, &table.table).ok_or("table vanished")?;
                                         let c = t.chain(chain).ok_or("chain vanished")?;
                                         let r = c.rules.last().ok_or("no rule added")?;

@@ -59,7 +59,7 @@ pub fn check(rs: &Ruleset) -> Vec<Diagnostic> {
         let index: HashMap<&str, usize> =
             t.chains.iter().enumerate().map(|(i, c)| (c.name.as_str(), i)).collect();
         let mut edges: Vec<Vec<(usize, Span)>> = vec![Vec::new(); t.chains.len()];
-        for ci in 0..t.chains.len() {
+        for (ci, out) in edges.iter_mut().enumerate() {
             for (target, span) in targets(t, ci) {
                 match index.get(target.as_str()) {
                     None => diags.push(Diagnostic::error(
@@ -69,7 +69,7 @@ pub fn check(rs: &Ruleset) -> Vec<Diagnostic> {
                     Some(&ti) if t.chains[ti].base.is_some() => {
                         diags.push(Diagnostic::error(name_span(span, &target), unsupported()))
                     }
-                    Some(&ti) => edges[ci].push((ti, span)),
+                    Some(&ti) => out.push((ti, span)),
                 }
             }
         }

@@ -800,6 +800,9 @@ impl<'t> RuleCx<'t> {
     /// `a . b . c <value>`: selectors first, then (possibly in the same runs) the values or
     /// a set.
     fn implicit_concat(&mut self, parts: &[ast::Expr], span: Span) -> Option<()> {
+        if let Some(done) = self.concat_with_constants(parts, span) {
+            return done;
+        }
         let mut members: Vec<Expr> = Vec::new();
         let mut values: Vec<ValueSrc<'_>> = Vec::new();
         let mut trailing: Vec<&Item> = Vec::new();
@@ -872,7 +875,7 @@ impl<'t> RuleCx<'t> {
             Expr { span: parts.first().map_or(span, |p| p.span.to(parts[parts.len() - 1].span)), ..left };
         let st = match values.as_slice() {
             [] => return self.fail(span, "syntax error, expected a value after the concatenation"),
-            [one] => self.relation_of(left, one.clone(), None, span)?,
+            [one] => self.relation_of(left, *one, None, span)?,
             many => {
                 let ExprKind::Concat(ms) = &left.kind else { return None };
                 if ms.len() != many.len() {
@@ -892,6 +895,66 @@ impl<'t> RuleCx<'t> {
         };
         self.push(st);
         self.trailing(&trailing)
+    }
+
+    /// `ip saddr . 1.2.3.4 . 80 @s`: a lookup whose key mixes loads and constants (typed by
+    /// the named set's key). None when the concatenation is not of that form.
+    fn concat_with_constants(&mut self, parts: &[ast::Expr], span: Span) -> Option<Option<()>> {
+        let last = parts.last()?.as_run()?;
+        let ref_pos = last
+            .iter()
+            .position(|i| matches!(&i.kind, ItemKind::Atom(a) if a.kind == ast::AtomKind::SetRef))?;
+        let ItemKind::Atom(set_atom) = &last[ref_pos].kind else { return None };
+        let set = self.table.set(&set_atom.text)?;
+        if set.key.len() != parts.len() || ref_pos == 0 {
+            return None;
+        }
+        let is_const = |items: &[Item]| !starts_selector(items);
+        let member_items: Vec<&[Item]> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let items = p.as_run().unwrap_or(&[]);
+                if i + 1 == parts.len() { &items[..ref_pos] } else { items }
+            })
+            .collect();
+        if !member_items.iter().skip(1).any(|m| is_const(m)) {
+            return None;
+        }
+        let key = set.key.clone();
+        let mut members = Vec::new();
+        for (i, items) in member_items.iter().enumerate() {
+            if i == 0 {
+                let seg = self.segment(items, false)?;
+                for (sel, value) in &seg.pairs {
+                    let st = self.pair_match(sel, value, None)?;
+                    self.push(st);
+                }
+                let Some(t) = seg.tail else {
+                    return Some(self.fail(parts[0].span, "syntax error in concatenation"));
+                };
+                members.push(self.load(&t)?);
+                continue;
+            }
+            match items {
+                [one] if is_const(items) => {
+                    let shape = super::set::shape_of(std::slice::from_ref(&key[i]));
+                    members.push(self.value_item(one, &shape)?);
+                }
+                _ => {
+                    let sel = match selector_at(items) {
+                        Ok(s) if s.items.len() == items.len() => s,
+                        _ => return Some(self.fail(parts[i].span, "syntax error in concatenation")),
+                    };
+                    members.push(self.load(&sel)?);
+                }
+            }
+        }
+        let left = build::concat(members).at(parts[0].span.to(parts[parts.len() - 1].span));
+        let st = self.relation_of(left, ValueSrc::Item(&last[ref_pos]), None, span)?;
+        self.push(st);
+        let rest: Vec<&Item> = last[ref_pos + 1..].iter().collect();
+        Some(self.trailing(&rest))
     }
 
     /// `key map|vmap data`: the map (anonymous or `@name`) and the items after it. `data`
@@ -1002,7 +1065,8 @@ impl<'t> RuleCx<'t> {
                     }
                     return Some((e, &items[1..]));
                 }
-                if starts_selector(items) && !self.parses_as_value(first, target) {
+                let multi_word = selector_at(items).is_ok_and(|s| s.items.len() > 1);
+                if starts_selector(items) && (multi_word || !self.parses_as_value(first, target)) {
                     let sel = match selector_at(items) {
                         Ok(s) => s,
                         Err(d) => return self.fail_diag(d),

@@ -289,12 +289,7 @@ fn add_elements(set: &mut Set, elems: Vec<SetElem>, create: bool) -> Vec<nftvm_g
             continue;
         }
         if let Some(i) = set.elems.iter().position(|x| same_key(&x.key, &e.key)) {
-            if create {
-                diags.push(nftvm_grammar::Diagnostic::error(
-                    e.span,
-                    format!("Could not process rule: {EEXIST}"),
-                ));
-            } else if set.is_map() && set.elems[i].data != e.data {
+            if create || (set.is_map() && set.elems[i].data != e.data) {
                 diags.push(nftvm_grammar::Diagnostic::error(
                     e.span,
                     format!("Could not process rule: {EEXIST}"),

@@ -29,13 +29,20 @@
 //!    raw payload atoms `@th,16,16`).
 //! 2. **Runs absorb neighbouring matches.** Several matches written one after another form one
 //!    run (`ip saddr 1.2.3.4 ip daddr 5.6.7.8` is one `Run` of six atoms): consume a selector
-//!    from the protocol tables, then one value item, and repeat. The *first* run of a statement
-//!    may hold complete matches before the real left-hand side (`ip saddr 1.2.3.4 tcp dport !=
-//!    22`); the *last* run of a statement may hold complete matches after the real value
-//!    (`… set 1 tcp dport 22`). Binary operators and concatenations bind whole runs, so in
+//!    from the protocol tables, then one value item, and repeat, emitting one match per pair.
+//!    The *first* run of a statement may hold complete matches before the real left-hand side
+//!    (`ip saddr 1.2.3.4 tcp dport != 22` has `lhs = Run[ip saddr 1.2.3.4 tcp dport]`); the
+//!    *last* run of a statement may hold complete matches after the real value (`… set 1 tcp
+//!    dport 22`). Binary operators and concatenations bind whole runs, so in
 //!    `ct mark and 0xff 0x11` the right operand run `[0xff 0x11]` carries the implicit
-//!    comparison value; and in `ip saddr . tcp dport 1.2.3.4 . 80` the second concat operand
-//!    holds the end of the selector and the start of the value.
+//!    comparison value, and in `ip saddr . tcp dport 1.2.3.4 . 80` the second concat operand
+//!    holds the end of the selector and the start of the value. Unknown words are not syntax
+//!    errors here (`tcp dport 22 acept` is one run): the compiler reports them.
+//!
+//!    When a statement has a *second* operator (`tcp sport != 1 tcp dport != 2`,
+//!    `@ih,58,6 set 0 @ih,86,6 set 1`, `tproxy to :80 meta mark set 1`), the parser already
+//!    split it: the previous right-hand side keeps its first item of its last run as the value
+//!    and the rest becomes the next statement's left-hand side (or `set` target), using rule 1.
 //! 3. **Implicit relation.** A [`Relation`] without `op` compares whatever selector its runs
 //!    start with to the value that follows it (`==`, or a flag test for bitmask types, a set
 //!    lookup for sets, as nft's evaluator decides).
@@ -633,6 +640,7 @@ pub struct SetElem {
 }
 
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // Few per element; boxing would only add noise for readers.
 pub enum ElemOption {
     Timeout(Atom),
     Expires(Atom),

@@ -473,14 +473,14 @@ impl<'a> Lexer<'a> {
         if tok == Tok::Classid && !classid_may_end_before(self.text.as_bytes().get(end).copied()) {
             return Some(self.split_classid(start, end));
         }
-        if tok == Tok::Word {
-            if let Some(unit_len) = byte_rate_unit_len(&self.text[start..end]) {
-                // `kbytes/second`: unit, slash, and the rest lexed afresh.
-                let slash = start + unit_len;
-                self.pending.push_back((slash, Tok::Slash, slash + 1));
-                self.restart_at(slash + 1);
-                return Some((start, Tok::ByteUnit, slash));
-            }
+        if tok == Tok::Word
+            && let Some(unit_len) = byte_rate_unit_len(&self.text[start..end])
+        {
+            // `kbytes/second`: unit, slash, and the rest lexed afresh.
+            let slash = start + unit_len;
+            self.pending.push_back((slash, Tok::Slash, slash + 1));
+            self.restart_at(slash + 1);
+            return Some((start, Tok::ByteUnit, slash));
         }
         Some((start, tok, end))
     }
