@@ -26,6 +26,23 @@
 //! - [`data`]: IR values → register data with the byte order nft prints them in.
 //! - [`origin`]: the source map from each rule's [`nftvm_vm::SourceId`] back to its IR span
 //!   (`file:line` for traces).
+//!
+//! # What engines can rely on
+//!
+//! - Every rule's `source` indexes [`Origins`]; `comment` is its source text when compiled
+//!   with [`compile_with_sources`]. Rules appear in IR order; chains/sets/objects in table
+//!   creation order, anonymous sets right after the named ones they follow in lowering.
+//! - Anonymous sets are ordinary [`nftvm_vm::set::Set`]s named `__set%d`/`__map%d`/
+//!   `__objmap%d` (not unique: refer to them by id) with ANONYMOUS|CONSTANT flags.
+//! - Interval sets hold kernel segments: start elements and `INTERVAL_END` elements at
+//!   `high + 1`, keys big-endian; host-order integer keys are converted (`byteorder hton`)
+//!   before interval lookups and ranges, so such sets' key fields are network order.
+//!   Concatenated ranges (flag CONCAT) carry `key` and `key_end` per element instead.
+//! - Concatenations occupy consecutive 32-bit words (each member padded); map lookups write
+//!   their data into the register the key was loaded into; NAT from maps reads address,
+//!   port and range ends from consecutive words (`addr_min reg 1 addr_max reg 10 …`).
+//! - Stateful expressions (counter, limit, quota, last, connlimit, numgen) carry slot 0;
+//!   the verifier assigns slots. `flow add` has no VM expression and is a codegen error.
 
 pub mod data;
 pub mod dynset;
