@@ -22,7 +22,7 @@
 //! - [`set`] and [`interval`]: anonymous and named sets and maps (flags, key fields,
 //!   element encoding with interval end markers, concatenated ranges, catch-all);
 //!   [`lookup`]: map lookups (data, verdict).
-//! - [`stmt`], [`nat`], [`write`], [`dynset`]: every other statement.
+//! - [`stmt`], [`nat`], [`mod@write`], [`dynset`]: every other statement.
 //! - [`data`]: IR values → register data with the byte order nft prints them in.
 //! - [`origin`]: the source map from each rule's [`nftvm_vm::SourceId`] back to its IR span
 //!   (`file:line` for traces).

@@ -2,7 +2,7 @@
 //! `__map%d`, `__objmap%d`, flagged anonymous and constant), named sets and maps of a table,
 //! and the encoding of their elements.
 //!
-//! A key is encoded the way the left side's register holds it ([`Part`]s): bit fields read
+//! A key is encoded the way the left side's register holds it (`Part`s): bit fields read
 //! only masked get their constants shifted into place, host-order integers converted to
 //! network order for interval lookups get their constants converted too, and concatenation
 //! members are padded to 32-bit words. Interval sets go through [`super::interval`];
