@@ -10,6 +10,7 @@
 //! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
 
 pub mod check;
+pub mod codegen;
 pub mod eval;
 pub mod iptables;
 pub mod ir;

@@ -8,6 +8,7 @@ use nftvm_compiler::iptables::Family;
 use std::ffi::OsString;
 
 pub mod check;
+pub mod compile;
 pub mod list;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
@@ -18,7 +19,8 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "ip6tables-restore-translate" => translate::run_restore(Family::Ipv6, args),
         "check" => check::run(args),
         "list" => list::run(args),
-        "compile" | "diff" | "eval" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
+        "compile" => compile::run(args),
+        "diff" | "eval" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
             Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
         }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
