@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod load;
 
 use std::process::ExitCode;
 

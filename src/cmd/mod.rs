@@ -3,12 +3,14 @@
 use crate::cli::{CmdResult, Failure};
 use std::ffi::OsString;
 
+pub mod check;
+pub mod list;
+
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
-    let _parser = lexopt::Parser::from_args(args);
     match command {
-        "check"
-        | "list"
-        | "compile"
+        "check" => check::run(args),
+        "list" => list::run(args),
+        "compile"
         | "iptables-translate"
         | "ip6tables-translate"
         | "iptables-restore-translate"
