@@ -146,9 +146,13 @@ impl Ctx<'_> {
                 integer(v)
             }
             Type::String | Type::IfName => Json::str(unquote(&ty.print(v, vo))),
+            Type::CtLabel => match unquote(&ty.print(v, vo)) {
+                name if name.parse::<u64>().is_ok() => integer_text(&name),
+                name => Json::str(name),
+            },
             _ => match ty.symbols() {
                 Some(table) => match v.to_u64().and_then(|n| table.name_of(n)) {
-                    Some(name) if !vo.numeric_symbol => Json::str(name),
+                    Some(name) if !vo.numeric_symbol && ty.info().print_symbols => Json::str(name),
                     _ => integer(v),
                 },
                 None => Json::str(unquote(&ty.print(v, vo))),
@@ -250,8 +254,14 @@ impl Ctx<'_> {
                 let body = match p.proto {
                     Some(proto) => {
                         let mut o = Json::object::<&str>([]);
-                        if let Some(t) = p.inner {
-                            o.push("tunnel", Json::str(t.name()));
+                        // Inner matches name their tunnel; so do a UDP tunnel's own fields,
+                        // which the kernel reads at the tunnel header base.
+                        match p.inner {
+                            Some(t) => o.push("tunnel", Json::str(t.name())),
+                            None if p.base == PayloadBase::Tunnel => {
+                                o.push("tunnel", Json::str(proto.name()))
+                            }
+                            None => {}
                         }
                         o.push("protocol", Json::str(proto.name()));
                         o.push("field", Json::str(p.field.name));
@@ -265,7 +275,7 @@ impl Ctx<'_> {
                 };
                 Json::single("payload", body)
             }
-            ExprKind::Exthdr(x) => exthdr(x),
+            ExprKind::Exthdr(x) => exthdr(x, false),
             ExprKind::Meta(k) => {
                 Json::single("meta", Json::object([("key", Json::str(crate::proto::meta::info(*k).token))]))
             }
@@ -381,6 +391,11 @@ pub(super) fn integer(v: &Value) -> Json {
     }
 }
 
+/// A decimal number already printed.
+fn integer_text(text: &str) -> Json {
+    text.parse::<i128>().map_or_else(|_| Json::str(text), Json::Int)
+}
+
 /// A printed constant without the quotes nft's text form puts around strings.
 fn unquote(s: &str) -> String {
     match s.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
@@ -395,7 +410,7 @@ fn raw_base(b: PayloadBase) -> &'static str {
 
 /// `{"exthdr": {"name", "field"}}`, `{"tcp option": …}`, `{"ip option": …}`,
 /// `{"sctp chunk": …}`, `{"dccp option": {"type": n}}`; without `field` for presence tests.
-fn exthdr(x: &crate::ir::Exthdr) -> Json {
+pub(super) fn exthdr(x: &crate::ir::Exthdr, reset: bool) -> Json {
     if x.op == ExthdrOp::Dccp {
         return Json::single("dccp option", Json::object([("type", Json::int(x.kind))]));
     }
@@ -405,25 +420,30 @@ fn exthdr(x: &crate::ir::Exthdr) -> Json {
         ExthdrOp::Sctp => "sctp chunk",
         _ => "exthdr",
     };
-    if let Some(f) = &x.field
-        && f.name.is_empty()
-    {
+    // Raw options (`@kind,off,len`, and TCP options known only by number) list as
+    // `{"base": kind, "offset", "len"}`; a presence test reads one byte, a reset none.
+    let raw = x.field.as_ref().is_some_and(|f| f.name.is_empty());
+    if raw || (x.op == ExthdrOp::TcpOpt && x.header.name.is_empty()) {
+        let (offset, len) = match &x.field {
+            Some(f) => (f.offset, f.len),
+            None if reset => (0, 0),
+            None => (0, 8),
+        };
         return Json::single(
             key,
             Json::object([
                 ("base", Json::int(x.kind)),
-                ("offset", Json::int(f.offset)),
-                ("len", Json::int(f.len)),
+                ("offset", Json::int(offset)),
+                ("len", Json::int(len)),
             ]),
         );
     }
     let name = if x.header.name.is_empty() { x.kind.to_string() } else { x.header.name.to_string() };
     let mut o = Json::object([("name", Json::str(name))]);
-    if let Some(f) = &x.field {
-        o.push("field", Json::str(f.name));
-    }
-    if let Some(i) = x.index {
-        o.push("offset", Json::int(i));
+    match (&x.field, x.index) {
+        (Some(f), Some(i)) => o.push("field", Json::str(format!("{}[{i}]", f.name))),
+        (Some(f), None) => o.push("field", Json::str(f.name)),
+        (None, _) => {}
     }
     Json::single(key, o)
 }

@@ -167,7 +167,10 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
             "flow",
             Json::object([("op", Json::str("add")), ("flowtable", Json::str(format!("@{flowtable}")))]),
         ),
-        StmtKind::OptStrip(e) => Json::single("reset", c.load(e, false)),
+        StmtKind::OptStrip(e) => match &e.kind {
+            ExprKind::Exthdr(x) => Json::single("reset", super::expr::exthdr(x, true)),
+            _ => Json::single("reset", c.load(e, false)),
+        },
         StmtKind::Xt(t) => {
             let (kind, name) = xt_parts(t);
             Json::single("xt", Json::object([("type", Json::str(kind)), ("name", Json::str(name))]))
@@ -320,6 +323,9 @@ fn nat(c: &Ctx, n: &crate::ir::Nat) -> Json {
     }
     if n.persistent {
         flags.push(Json::str("persistent"));
+    }
+    if n.prefix {
+        flags.push(Json::str("netmap"));
     }
     o.push_nonempty("flags", flags);
     if n.prefix {
