@@ -74,11 +74,13 @@ pub fn rule_exprs(table: &Table, r: &Rule, opts: &ListOpts) -> Json {
 /// Everything one table lists: the table, chains, objects, sets, flowtables, rules.
 pub fn table_items(t: &Table, opts: &ListOpts) -> Vec<Json> {
     let mut out = vec![table(t)];
-    out.extend(t.chains.iter().map(|c| chain(t, c)));
+    // Chain bindings (`jump { … }`) are listed inside the rule that jumps to them.
+    let chains = || t.chains.iter().filter(|c| !c.binding);
+    out.extend(chains().map(|c| chain(t, c)));
     out.extend(t.objects.iter().map(|o| object(t, o)));
     out.extend(t.sets.iter().map(|s| set(t, s, opts)));
     out.extend(t.flowtables.iter().map(|f| flowtable(t, f)));
-    for c in &t.chains {
+    for c in chains() {
         out.extend(c.rules.iter().map(|r| rule(t, c, r, opts)));
     }
     out

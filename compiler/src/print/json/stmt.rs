@@ -16,6 +16,14 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
     let stateless = c.opts.stateless;
     match &st.kind {
         StmtKind::Match(m) => match_json(c, m),
+        // `jump { … }` to a chain binding has no JSON form in nft: it prints the text.
+        StmtKind::Verdict(v)
+            if v.target()
+                .is_some_and(|t| c.table.and_then(|tb| tb.chain(t)).is_some_and(|ch| ch.binding)) =>
+        {
+            let p = crate::print::expr::Printer { opts: c.opts, table: c.table, interval_data: false };
+            Json::str(crate::print::stmt::stmt_text(&p, st, &crate::ir::Rule::new(Vec::new())))
+        }
         StmtKind::Verdict(v) => verdict(v),
         StmtKind::VerdictMap(e) => c.expr(e),
         StmtKind::Counter(k) => {
