@@ -38,11 +38,18 @@ fn in_scope(text: &str) -> bool {
         .any(|l| l.starts_with("table ip ") || l.starts_with("table ip6 ") || l.starts_with("table inet "))
 }
 
-/// Load and list a dump.
+/// Load and list a dump. The checker must be idempotent on what the evaluator produced
+/// (programmatic producers run `check::all` on IR that may already be checked): checking
+/// again must not change the IR.
 fn round_trip(name: &str, text: &str) -> Result<String, String> {
     let mut sm = SourceMap::new();
     let file = nftvm_grammar::nft::parse_str(&mut sm, name, text).map_err(|d| render_all(&d, &sm))?;
     let rs = nftvm_compiler::eval::load(&file).map_err(|d| render_all(&d, &sm))?;
+    let mut again = rs.clone();
+    let diags = nftvm_compiler::check::all(&mut again);
+    if !diags.is_empty() || again != rs {
+        return Err(format!("check::all is not idempotent on {name}: {}", render_all(&diags, &sm)));
+    }
     Ok(nft::ruleset(&rs, &ListOpts::default_listing()))
 }
 

@@ -9,7 +9,8 @@
 //! each `;fail` rule must be rejected with a diagnostic. Disabled (`- `) lines are skipped.
 //! Listings use the py tests' form (`nft -nn`: protocols as numbers).
 //!
-//! `NFTVM_VERBOSE=1` prints every failure; `NFTVM_ONLY=substring` limits the files.
+//! `NFTVM_VERBOSE=1` prints every failure; `NFTVM_ONLY=substring` limits the files;
+//! `NFTVM_PY_DIRS=bridge,netdev,arp` runs other directories for information.
 
 mod common;
 #[path = "common/nft_py.rs"]
@@ -116,10 +117,19 @@ struct Tally {
 fn tests_py_rules_list_back() {
     let dir = common::shared_dir().join("peer-tests/nftables/tests-py");
     let verbose = std::env::var_os("NFTVM_VERBOSE").is_some();
-    let only = std::env::var("NFTVM_ONLY").ok();
+    let mut only = std::env::var("NFTVM_ONLY").ok();
+    // `NFTVM_PY_DIRS=bridge,netdev,arp` runs other directories (informational, no ratchet).
+    let dirs_env = std::env::var("NFTVM_PY_DIRS").ok();
+    let dirs: Vec<&str> = match &dirs_env {
+        Some(d) => {
+            only.get_or_insert_with(String::new);
+            d.split(',').collect()
+        }
+        None => vec!["ip", "ip6", "inet", "any"],
+    };
     let opts = ListOpts::py_tests();
     let mut per_dir: BTreeMap<String, Tally> = BTreeMap::new();
-    for path in nft_py::t_files(&dir, &["ip", "ip6", "inet", "any"]) {
+    for path in nft_py::t_files(&dir, &dirs) {
         let short = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
         if only.as_ref().is_some_and(|o| !short.contains(o.as_str())) {
             continue;
@@ -151,6 +161,12 @@ fn tests_py_rules_list_back() {
                                     tally.ok += 1;
                                     let wanted = listing.as_deref().unwrap_or(rule);
                                     let got = result.and_then(|()| {
+                                        // Checking evaluated IR again must change nothing.
+                                        let mut again = rs.clone();
+                                        let d = nftvm_compiler::check::all(&mut again);
+                                        if !d.is_empty() || again != rs {
+                                            return Err("check::all is not idempotent here".to_string());
+                                        }
                                         let t = rs.table(fam, &table.table).ok_or("table vanished")?;
                                         let c = t.chain(chain).ok_or("chain vanished")?;
                                         let r = c.rules.last().ok_or("no rule added")?;

@@ -49,20 +49,29 @@ struct State {
     /// Several transport protocols are possible (`meta l4proto { tcp, udp }`): raw
     /// transport payloads read as `th` fields.
     th_any: bool,
+    /// A set of protocols was matched (`ip protocol { tcp, udp }`): the base it decides and
+    /// its first protocol; a later specific protocol at that base conflicts (as in nft).
+    ambiguous: Option<(PayloadBase, Proto)>,
     /// Protocol-key payload fields the rule compared with one value (`ether type ip`).
     keys: Vec<(Proto, &'static str, u64)>,
 }
 
 /// Insert dependencies into a rule. Errors (conflicting protocols) name the statement.
 pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
-    let mut st = State { ctx: ProtoCtx::new(family), icmp_type: None, th_any: false, keys: Vec::new() };
+    let mut st = State {
+        ctx: ProtoCtx::new(family),
+        icmp_type: None,
+        th_any: false,
+        ambiguous: None,
+        keys: Vec::new(),
+    };
     let mut diags = Vec::new();
     let old = std::mem::take(&mut rule.stmts);
     let mut out: Vec<Stmt> = Vec::with_capacity(old.len() + 2);
     for mut stmt in old {
         let span = stmt.span;
         let mut guards: Vec<Stmt> = Vec::new();
-        let mut errors: Vec<String> = Vec::new();
+        let mut errors: Vec<(Span, String)> = Vec::new();
         // Reject statements put their dependency at the start of the rule.
         if let StmtKind::Reject(r) = &stmt.kind {
             let needed = match r.kind {
@@ -84,16 +93,29 @@ pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
                         front.append(&mut out);
                         out = front;
                     }
-                    Err(e) => errors.push(e.message),
+                    Err(e) => errors.push((span, e.message)),
                 }
+            }
+        }
+        if let StmtKind::Match(m) = &mut stmt.kind {
+            let before = m.left.ty;
+            complete_raw(&mut m.left, &st);
+            if m.left.ty != before {
+                let (ty, order) = (m.left.ty, m.left.order);
+                retype(&mut m.right, ty, order);
             }
         }
         visit_loads_mut(&mut stmt, &mut |e| {
             complete_raw(e, &st);
             load_deps(e, &mut st, span, &mut guards, &mut errors);
         });
-        for m in errors {
-            diags.push(Diagnostic::error(span, m));
+        for (at, m) in errors {
+            // nft says "conflicting protocols specified" whatever the layer.
+            let m = m
+                .replace("link layer protocols", "protocols")
+                .replace("network layer protocols", "protocols")
+                .replace("transport layer protocols", "protocols");
+            diags.push(Diagnostic::error(at, m));
         }
         out.extend(guards);
         if let StmtKind::Match(m) = &stmt.kind {
@@ -107,10 +129,27 @@ pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
 
 /// The guards one load needs (appended to `guards`), updating the state; fixes stacked
 /// link-layer offsets.
-fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, errors: &mut Vec<String>) {
+fn load_deps(
+    e: &mut Expr,
+    st: &mut State,
+    span: Span,
+    guards: &mut Vec<Stmt>,
+    errors: &mut Vec<(Span, String)>,
+) {
+    let at = if e.span == Span::default() { span } else { e.span };
     match &mut e.kind {
         ExprKind::Payload(p) if p.inner.is_none() => {
             let Some(proto) = p.proto else { return };
+            if let Some((base, first)) = st.ambiguous
+                && proto.base() == base
+                && proto != Proto::Th
+            {
+                errors.push((
+                    at,
+                    format!("conflicting protocols specified: {} vs. {}", first.name(), proto.name()),
+                ));
+                return;
+            }
             match st.ctx.dependencies(proto) {
                 Ok(gs) => {
                     for g in &gs {
@@ -121,17 +160,24 @@ fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, e
                                 st.keys.iter().find(|(kp, kf, _)| *kp == gp && *kf == field.name)
                             && have != v
                         {
-                            errors.push(format!(
-                                "conflicting protocols specified: {} {} {have:#x} vs. {}",
-                                gp.name(),
-                                field.name,
-                                proto.name()
+                            errors.push((
+                                at,
+                                format!(
+                                    "conflicting protocols specified: {} {} {have:#x} vs. {}",
+                                    gp.name(),
+                                    field.name,
+                                    proto.name()
+                                ),
                             ));
                         }
                     }
-                    guards.extend(gs.iter().map(|g| guard_stmt(g, span)));
+                    guards.extend(gs.iter().map(|g| {
+                        let mut s = guard_stmt(g, span);
+                        fix_ll_offset(&mut s, &st.ctx);
+                        s
+                    }));
                 }
-                Err(err) => errors.push(err.message),
+                Err(err) => errors.push((at, err.message)),
             }
             if p.base == PayloadBase::Link {
                 p.offset = p.field.offset + st.ctx.ll_offset_of(proto);
@@ -143,14 +189,43 @@ fn load_deps(e: &mut Expr, st: &mut State, span: Span, guards: &mut Vec<Stmt>, e
                         guards.push(guard_stmt(&g, span));
                     }
                     Ok(None) => {}
-                    Err(msg) => errors.push(msg),
+                    Err(msg) => errors.push((at, msg)),
                 }
             }
         }
         ExprKind::Exthdr(x) => match st.ctx.exthdr_dependencies(x.op) {
             Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
-            Err(err) => errors.push(err.message),
+            Err(err) => errors.push((at, err.message)),
         },
+        _ => {}
+    }
+}
+
+/// A link-layer guard's field sits behind the headers stacked below its protocol.
+fn fix_ll_offset(s: &mut Stmt, ctx: &ProtoCtx) {
+    if let StmtKind::Match(m) = &mut s.kind
+        && let ExprKind::Payload(p) = &mut m.left.kind
+        && p.base == PayloadBase::Link
+        && let Some(proto) = p.proto
+    {
+        p.offset = p.field.offset + ctx.ll_offset_of(proto);
+    }
+}
+
+/// Give constants the datatype of what they are compared with (after a raw payload was
+/// named).
+fn retype(e: &mut Expr, ty: Type, order: ByteOrder) {
+    match &mut e.kind {
+        ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. } => {
+            e.ty = ty;
+            e.order = order;
+        }
+        ExprKind::Set(s) => {
+            e.ty = ty;
+            for el in &mut s.elems {
+                retype(&mut el.key, ty, order);
+            }
+        }
         _ => {}
     }
 }
@@ -260,14 +335,41 @@ fn learn(st: &mut State, m: &Match) {
                 st.keys.push((proto, p.field.name, v));
                 match proto {
                     Proto::Ip | Proto::Ip6 => st.ctx.learn_meta(MetaKey::L4proto, v as u32),
-                    _ => st.ctx.learn(proto, v as u32),
+                    _ => {
+                        // A link layer stacked on another (`ether type 8021q`): later
+                        // link-layer fields sit behind it.
+                        if proto.base() == PayloadBase::Link
+                            && proto.desc().upper(v as u32).is_some_and(|u| u.base() == PayloadBase::Link)
+                            && !st.ctx.stacked_ll.contains(&proto)
+                        {
+                            st.ctx.stacked_ll.push(proto);
+                        }
+                        st.ctx.learn(proto, v as u32)
+                    }
                 }
             }
             if !single && super::hide::is_protocol_key(proto, p.field.name) && values.len() > 1 {
                 st.th_any = true;
+                let first = values.first().and_then(|&v| match proto {
+                    Proto::Ip | Proto::Ip6 => {
+                        crate::proto::IP_UPPER.iter().find(|&&(n, _)| u64::from(n) == v).map(|&(_, p)| p)
+                    }
+                    _ => proto.desc().upper(v as u32),
+                });
+                if let Some(f) = first {
+                    st.ambiguous = Some((f.base(), f));
+                }
             }
         }
-        ExprKind::Meta(MetaKey::L4proto) if !single && values.len() > 1 => st.th_any = true,
+        ExprKind::Meta(MetaKey::L4proto) if !single && values.len() > 1 => {
+            st.th_any = true;
+            let first = values.first().and_then(|&v| {
+                crate::proto::IP_UPPER.iter().find(|&&(n, _)| u64::from(n) == v).map(|&(_, p)| p)
+            });
+            if let Some(f) = first {
+                st.ambiguous = Some((PayloadBase::Transport, f));
+            }
+        }
         _ => {}
     }
 }

@@ -144,16 +144,8 @@ fn kill_in(family: Family, stmts: &[Stmt], e: &Expr, deps: &mut Deps, killed: &m
 fn exthdr_kill(op: crate::proto::exthdr::ExthdrOp, deps: &mut Deps, killed: &mut [bool]) {
     use crate::proto::exthdr::ExthdrOp;
     match op {
-        ExthdrOp::TcpOpt => {
-            if deps.get(3).is_some() {
-                deps.release(3, killed);
-            }
-        }
-        ExthdrOp::Ipv6 | ExthdrOp::Ipv4 => {
-            if deps.get(2).is_some() {
-                deps.release(2, killed);
-            }
-        }
+        ExthdrOp::TcpOpt if deps.get(3).is_some() => deps.release(3, killed),
+        ExthdrOp::Ipv6 | ExthdrOp::Ipv4 if deps.get(2).is_some() => deps.release(2, killed),
         _ => {}
     }
 }
@@ -285,13 +277,12 @@ fn match_pp(
             let value = m.right.as_value().and_then(|v| v.to_u64());
             if matches!(m.op, MatchOp::Eq)
                 && let Some(v) = value
+                && is_protocol_key(proto, p.field.name)
             {
-                if is_protocol_key(proto, p.field.name) {
-                    let stacked = upper_of(proto, v as u32).is_some_and(|u| u.base() == proto.base());
-                    let b = if stacked { base - 1 } else { base };
-                    store(deps, i, m, b);
-                    learn_payload(pctx, proto, v as u32);
-                }
+                let stacked = upper_of(proto, v as u32).is_some_and(|u| u.base() == proto.base());
+                let b = if stacked { base - 1 } else { base };
+                store(deps, i, m, b);
+                learn_payload(pctx, proto, v as u32);
             }
         }
         ExprKind::Meta(k) => {
@@ -422,10 +413,8 @@ fn ct_meta_may_kill(family: Family, stmts: &[Stmt], deps: &Deps, m: &Match) -> b
 /// `stmt_reject_postprocess`: the dependencies a reject statement makes redundant.
 fn reject_pp(family: Family, kind: RejectKind, deps: &mut Deps, _pctx: &ProtoCtx, killed: &mut [bool]) {
     match family {
-        Family::Ip | Family::Ip6 => {
-            if kind == RejectKind::TcpReset && deps.get(3).is_some() {
-                deps.release(3, killed);
-            }
+        Family::Ip | Family::Ip6 if kind == RejectKind::TcpReset && deps.get(3).is_some() => {
+            deps.release(3, killed);
         }
         Family::Inet | Family::Bridge | Family::Netdev => {
             if kind == RejectKind::Icmpx {

@@ -30,10 +30,15 @@ fn base_rank(b: PayloadBase) -> u8 {
 
 /// Reorder a rule's statements as nft's payload merging does.
 pub fn reorder(family: Family, rule: &mut Rule) {
-    // Redundant `meta protocol` of the table's own family.
+    // Redundant `meta protocol` of the table's own family (nft drops it only when a
+    // statement follows it).
+    let last = rule.stmts.len().saturating_sub(1);
+    let mut index = 0;
     rule.stmts.retain(|s| {
+        let i = index;
+        index += 1;
         let Some(m) = s.as_match() else { return true };
-        if m.op != MatchOp::Eq || !matches!(m.left.kind, ExprKind::Meta(MetaKey::Protocol)) {
+        if i == last || m.op != MatchOp::Eq || !matches!(m.left.kind, ExprKind::Meta(MetaKey::Protocol)) {
             return true;
         }
         let v = m.right.as_value().and_then(|v| v.to_u64());

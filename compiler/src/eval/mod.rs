@@ -29,6 +29,8 @@ mod rule;
 mod runs;
 mod set;
 mod stmt;
+#[cfg(test)]
+mod tests;
 mod value;
 
 use crate::ir::Ruleset;

@@ -32,6 +32,10 @@ pub(crate) struct RuleCx<'t> {
     /// Anonymous chains (`jump { … }`) created by this rule, in creation order.
     pub bindings: Vec<Chain>,
     pub next_binding: u32,
+    /// Reading a `typeof` declaration: expressions only give types, no context checks.
+    pub in_typeof: bool,
+    /// Some transport protocol is known without saying which (`meta l4proto @protos`).
+    pub transport_any: bool,
 }
 
 /// IR binary operator of an AST one.
@@ -92,6 +96,8 @@ impl<'t> RuleCx<'t> {
             comment: None,
             bindings: Vec::new(),
             next_binding,
+            in_typeof: false,
+            transport_any: false,
         }
     }
 
@@ -102,10 +108,29 @@ impl<'t> RuleCx<'t> {
         None
     }
 
-    fn fail_diag<T>(&mut self, d: Diagnostic) -> Option<T> {
+    /// Report an error with a related place (underlined with `~`), as nft's binary errors.
+    pub(super) fn fail_related<T>(
+        &mut self,
+        span: Span,
+        related: Span,
+        message: impl Into<String>,
+    ) -> Option<T> {
+        let mut d = Diagnostic::error(span, message);
+        if related != Span::default() && related != span {
+            d = d.with_secondary(related);
+        }
+        self.fail_diag(d)
+    }
+
+    pub(super) fn fail_diag<T>(&mut self, d: Diagnostic) -> Option<T> {
         self.diags.push(d);
         self.failed = true;
         None
+    }
+
+    /// Whether some transport protocol is known at this point of the rule.
+    pub(super) fn transport_known(&self) -> bool {
+        self.transport_any || self.proto.get(PayloadBase::Transport).is_some()
     }
 
     /// The network protocol known at this point of the rule.
@@ -146,6 +171,11 @@ impl<'t> RuleCx<'t> {
         }
         if !matches!(m.op, MatchOp::Eq) {
             return;
+        }
+        if matches!(m.left.kind, ExprKind::Meta(MetaKey::L4proto))
+            && matches!(m.right.kind, ExprKind::SetRef(_))
+        {
+            self.transport_any = true;
         }
         let v = match &m.right.kind {
             ExprKind::Value(v) => v.to_u64(),
@@ -295,6 +325,9 @@ impl<'t> RuleCx<'t> {
 
     /// Loads that cannot work in this table's family.
     fn check_family(&mut self, sel: &Sel<'_>, e: &Expr) -> Option<()> {
+        if self.in_typeof {
+            return Some(());
+        }
         match (&sel.selector, &e.kind) {
             (Selector::Meta(m), _) if !m.allowed_in(self.family, None) => self.fail(
                 sel.span,
@@ -373,7 +406,11 @@ impl<'t> RuleCx<'t> {
                 let (prefix, left) = self.lhs(lhs)?;
                 let op = binop(*op);
                 let right = self.operand(rhs, &left, op)?;
-                Some((prefix, left.binary(op, right).at(e.span)))
+                let mut b = left.binary(op, right).at(e.span);
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    b.ty = Type::XInteger;
+                }
+                Some((prefix, b))
             }
             ast::ExprKind::Concat(parts) => {
                 let mut prefix = Vec::new();
@@ -497,6 +534,16 @@ impl<'t> RuleCx<'t> {
         let (left, mut rhs) = transfer_binop(left, rhs);
         let is_concat = matches!(left.kind, ExprKind::Concat(_));
         let implicit_op = op.is_none();
+        // `meta hour "21:00"-"02:00"` crosses midnight (in UTC): nft matches the
+        // complement `!= "02:00"-"21:00"`.
+        let mut cross_day = false;
+        if let (ExprKind::Meta(MetaKey::TimeHour), ExprKind::Range { low, high }) =
+            (&left.kind, &mut rhs.kind)
+            && low.to_u128() > high.to_u128()
+        {
+            std::mem::swap(low, high);
+            cross_day = true;
+        }
         let mut op = match op.map(|o| o.0) {
             None => match &rhs.kind {
                 ExprKind::Value(_)
@@ -525,6 +572,13 @@ impl<'t> RuleCx<'t> {
                 MatchOp::NoFlags
             }
         };
+        if cross_day {
+            op = match op {
+                MatchOp::Eq => MatchOp::Ne,
+                MatchOp::Ne => MatchOp::Eq,
+                o => o,
+            };
+        }
         // A one-element anonymous set is a plain comparison.
         if !is_concat
             && matches!(op, MatchOp::Eq | MatchOp::Ne | MatchOp::Flags)
@@ -532,10 +586,9 @@ impl<'t> RuleCx<'t> {
             && lit.elems.len() == 1
             && lit.elems[0].stmts.is_empty()
             && lit.elems[0].data.is_none()
-            && matches!(
-                lit.elems[0].key.kind,
-                ExprKind::Value(_) | ExprKind::Range { .. } | ExprKind::Prefix { .. }
-            )
+            && matches!(lit.elems[0].key.kind, ExprKind::Value(_))
+            && !lit.elems[0].key.ty.is_string()
+            && lit.elems[0].key.ty != Type::IfIndex
         {
             rhs = lit.elems[0].key.clone();
             if implicit_op && left.ty == Type::CtState && rhs.as_value().is_some() {
@@ -646,6 +699,9 @@ impl<'t> RuleCx<'t> {
 
     /// A run of complete matches.
     fn implicit_items(&mut self, items: &[Item]) -> Option<()> {
+        if let Some(n) = self.ct_count(items) {
+            return if n < items.len() { self.implicit_items(&items[n..]) } else { Some(()) };
+        }
         let seg = self.segment(items, false)?;
         for (sel, value) in &seg.pairs {
             let st = self.pair_match(sel, value, None)?;
@@ -656,6 +712,35 @@ impl<'t> RuleCx<'t> {
                 .fail(t.span, format!("syntax error, expected a value after `{}`", t.selector.canonical()));
         }
         Some(())
+    }
+
+    /// `ct count [over] N` at the start of a run: pushes the statement and returns the number
+    /// of items it used (None when the run does not start with it).
+    fn ct_count(&mut self, items: &[Item]) -> Option<usize> {
+        let word = |i: usize| match items.get(i).map(|x| &x.kind) {
+            Some(ItemKind::Atom(a)) => Some(a),
+            _ => None,
+        };
+        if word(0)?.text != "ct" || word(1)?.text != "count" {
+            return None;
+        }
+        let over = word(2).is_some_and(|a| a.text == "over");
+        let at = if over { 3 } else { 2 };
+        let Some(n) = word(at) else {
+            let span = items[0].span.to(items[items.len() - 1].span);
+            self.fail::<()>(span, "syntax error, expected a connection count");
+            return Some(items.len());
+        };
+        let count = match n.number().and_then(|v| u32::try_from(v).ok()) {
+            Some(c) => c,
+            None => {
+                self.fail::<()>(n.span, format!("expected a number, got `{}`", n.text));
+                return Some(items.len());
+            }
+        };
+        let span = items[0].span.to(n.span);
+        self.push(Stmt::new(StmtKind::ConnLimit(crate::ir::ConnLimit { count, over })).at(span));
+        Some(at + 1)
     }
 
     /// A relation without operator: matches, a binary expression with its implicit value,
@@ -683,7 +768,10 @@ impl<'t> RuleCx<'t> {
                     _ => left.clone(),
                 };
                 let operand = self.value_item(first, &shape)?;
-                let combined = left.binary(op, operand).at(l.span.to(first.span));
+                let mut combined = left.binary(op, operand).at(l.span.to(first.span));
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    combined.ty = Type::XInteger;
+                }
                 let Some((value, more)) = rest.split_first() else {
                     return self.fail(first.span, "syntax error, expected a value after the expression");
                 };
@@ -712,6 +800,9 @@ impl<'t> RuleCx<'t> {
     /// `a . b . c <value>`: selectors first, then (possibly in the same runs) the values or
     /// a set.
     fn implicit_concat(&mut self, parts: &[ast::Expr], span: Span) -> Option<()> {
+        if let Some(done) = self.concat_with_constants(parts, span) {
+            return done;
+        }
         let mut members: Vec<Expr> = Vec::new();
         let mut values: Vec<ValueSrc<'_>> = Vec::new();
         let mut trailing: Vec<&Item> = Vec::new();
@@ -784,7 +875,7 @@ impl<'t> RuleCx<'t> {
             Expr { span: parts.first().map_or(span, |p| p.span.to(parts[parts.len() - 1].span)), ..left };
         let st = match values.as_slice() {
             [] => return self.fail(span, "syntax error, expected a value after the concatenation"),
-            [one] => self.relation_of(left, one.clone(), None, span)?,
+            [one] => self.relation_of(left, *one, None, span)?,
             many => {
                 let ExprKind::Concat(ms) = &left.kind else { return None };
                 if ms.len() != many.len() {
@@ -804,6 +895,66 @@ impl<'t> RuleCx<'t> {
         };
         self.push(st);
         self.trailing(&trailing)
+    }
+
+    /// `ip saddr . 1.2.3.4 . 80 @s`: a lookup whose key mixes loads and constants (typed by
+    /// the named set's key). None when the concatenation is not of that form.
+    fn concat_with_constants(&mut self, parts: &[ast::Expr], span: Span) -> Option<Option<()>> {
+        let last = parts.last()?.as_run()?;
+        let ref_pos = last
+            .iter()
+            .position(|i| matches!(&i.kind, ItemKind::Atom(a) if a.kind == ast::AtomKind::SetRef))?;
+        let ItemKind::Atom(set_atom) = &last[ref_pos].kind else { return None };
+        let set = self.table.set(&set_atom.text)?;
+        if set.key.len() != parts.len() || ref_pos == 0 {
+            return None;
+        }
+        let is_const = |items: &[Item]| !starts_selector(items);
+        let member_items: Vec<&[Item]> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let items = p.as_run().unwrap_or(&[]);
+                if i + 1 == parts.len() { &items[..ref_pos] } else { items }
+            })
+            .collect();
+        if !member_items.iter().skip(1).any(|m| is_const(m)) {
+            return None;
+        }
+        let key = set.key.clone();
+        let mut members = Vec::new();
+        for (i, items) in member_items.iter().enumerate() {
+            if i == 0 {
+                let seg = self.segment(items, false)?;
+                for (sel, value) in &seg.pairs {
+                    let st = self.pair_match(sel, value, None)?;
+                    self.push(st);
+                }
+                let Some(t) = seg.tail else {
+                    return Some(self.fail(parts[0].span, "syntax error in concatenation"));
+                };
+                members.push(self.load(&t)?);
+                continue;
+            }
+            match items {
+                [one] if is_const(items) => {
+                    let shape = super::set::shape_of(std::slice::from_ref(&key[i]));
+                    members.push(self.value_item(one, &shape)?);
+                }
+                _ => {
+                    let sel = match selector_at(items) {
+                        Ok(s) if s.items.len() == items.len() => s,
+                        _ => return Some(self.fail(parts[i].span, "syntax error in concatenation")),
+                    };
+                    members.push(self.load(&sel)?);
+                }
+            }
+        }
+        let left = build::concat(members).at(parts[0].span.to(parts[parts.len() - 1].span));
+        let st = self.relation_of(left, ValueSrc::Item(&last[ref_pos]), None, span)?;
+        self.push(st);
+        let rest: Vec<&Item> = last[ref_pos + 1..].iter().collect();
+        Some(self.trailing(&rest))
     }
 
     /// `key map|vmap data`: the map (anonymous or `@name`) and the items after it. `data`
@@ -845,7 +996,7 @@ impl<'t> RuleCx<'t> {
                 let fields = match &set.data {
                     Some(crate::ir::SetData::Value { fields, .. }) => fields.clone(),
                     Some(crate::ir::SetData::Object(_)) => {
-                        vec![crate::ir::KeyField::new(Type::String, 128, ByteOrder::Host)]
+                        vec![crate::ir::KeyField::new(Type::String, 256 * 8, ByteOrder::Host)]
                     }
                     None => return self.fail(a.span, "set is not a map"),
                 };
@@ -907,7 +1058,15 @@ impl<'t> RuleCx<'t> {
         match &value.kind {
             ast::ExprKind::Run(items) => {
                 let Some(first) = items.first() else { return self.fail(value.span, "expected a value") };
-                if starts_selector(items) && !self.parses_as_value(first, target) {
+                if let ItemKind::Group(inner) = &first.kind {
+                    let (e, r) = self.assigned_value(inner, target)?;
+                    if let Some(x) = r.first() {
+                        return self.fail(x.span, "syntax error, unexpected value");
+                    }
+                    return Some((e, &items[1..]));
+                }
+                let multi_word = selector_at(items).is_ok_and(|s| s.items.len() > 1);
+                if starts_selector(items) && (multi_word || !self.parses_as_value(first, target)) {
                     let sel = match selector_at(items) {
                         Ok(s) => s,
                         Err(d) => return self.fail_diag(d),

@@ -115,6 +115,7 @@ impl Evaluator {
             return;
         }
         let mut cx = RuleCx::new(table, None, 0);
+        cx.in_typeof = true;
         let decl = cx.set_decl(kind, name, body, span);
         let diags = std::mem::take(&mut cx.diags);
         let failed = cx.failed;
@@ -177,7 +178,7 @@ impl Evaluator {
         let data_shape = match &set.data {
             Some(SetData::Value { fields, .. }) => Some(shape_of(fields)),
             Some(SetData::Object(_)) => {
-                Some(Expr::new(ExprKind::CatchAll, Type::String, 128, ByteOrder::Host))
+                Some(Expr::new(ExprKind::CatchAll, Type::String, 256 * 8, ByteOrder::Host))
             }
             None => None,
         };
@@ -288,12 +289,7 @@ fn add_elements(set: &mut Set, elems: Vec<SetElem>, create: bool) -> Vec<nftvm_g
             continue;
         }
         if let Some(i) = set.elems.iter().position(|x| same_key(&x.key, &e.key)) {
-            if create {
-                diags.push(nftvm_grammar::Diagnostic::error(
-                    e.span,
-                    format!("Could not process rule: {EEXIST}"),
-                ));
-            } else if set.is_map() && set.elems[i].data != e.data {
+            if create || (set.is_map() && set.elems[i].data != e.data) {
                 diags.push(nftvm_grammar::Diagnostic::error(
                     e.span,
                     format!("Could not process rule: {EEXIST}"),
@@ -398,7 +394,7 @@ impl RuleCx<'_> {
             let data_shape = match &set.data {
                 Some(SetData::Value { fields, .. }) => Some(shape_of(fields)),
                 Some(SetData::Object(_)) => {
-                    Some(Expr::new(ExprKind::CatchAll, Type::String, 128, ByteOrder::Host))
+                    Some(Expr::new(ExprKind::CatchAll, Type::String, 256 * 8, ByteOrder::Host))
                 }
                 None => None,
             };
@@ -478,6 +474,18 @@ impl RuleCx<'_> {
     /// `typeof … : <data>`: an expression, `verdict`, or an object type (`counter`,
     /// `ct expectation`, …).
     fn typeof_data(&mut self, d: &ast::Expr) -> Option<SetData> {
+        // `interval a . b`: the word sits at the start of the first member.
+        if let ast::ExprKind::Concat(parts) = &d.kind
+            && let Some([ast::Item { kind: ast::ItemKind::Atom(w), .. }, rest @ ..]) =
+                parts.first().and_then(|p| p.as_run())
+            && w.text == "interval"
+        {
+            let mut parts = parts.clone();
+            parts[0] = ast::Expr { kind: ast::ExprKind::Run(rest.to_vec()), span: parts[0].span };
+            let inner = ast::Expr { kind: ast::ExprKind::Concat(parts), span: d.span };
+            let fields = self.typeof_fields(&inner)?;
+            return Some(SetData::Value { fields, interval: true });
+        }
         if let Some(items) = d.as_run() {
             let words: Vec<&str> = items
                 .iter()

@@ -237,7 +237,7 @@ impl RuleCx<'_> {
 
     /// `counter name "x"`, `quota name …`, also through maps.
     pub(super) fn objref(&mut self, ty: ObjectType, name: &ast::Expr) -> Option<ObjRef> {
-        let shape = Expr::new(ExprKind::CatchAll, Type::String, 128, ByteOrder::Host);
+        let shape = Expr::new(ExprKind::CatchAll, Type::String, 256 * 8, ByteOrder::Host);
         let e = match &name.kind {
             ast::ExprKind::Map { kind, key, data } => {
                 let (pre, k) = self.lhs(key)?;
@@ -277,13 +277,25 @@ impl RuleCx<'_> {
                 _ => "",
             })
             .collect();
-        let ty = match words.as_slice() {
-            ["ct", "helper"] => ObjectType::CtHelper,
-            ["ct", "timeout"] => ObjectType::CtTimeout,
-            ["ct", "expectation"] => ObjectType::CtExpect,
-            ["meta", "secmark"] | ["secmark"] => ObjectType::Secmark,
+        let (ty, n) = match words.as_slice() {
+            [.., "ct", "helper"] => (ObjectType::CtHelper, 2),
+            [.., "ct", "timeout"] => (ObjectType::CtTimeout, 2),
+            [.., "ct", "expectation"] => (ObjectType::CtExpect, 2),
+            [.., "meta", "secmark"] => (ObjectType::Secmark, 2),
+            ["secmark"] => (ObjectType::Secmark, 1),
             _ => return None,
         };
+        // `meta secmark set ct secmark` writes a value; only names are references.
+        if let Some(v) = value.as_run()
+            && super::runs::starts_selector(v)
+        {
+            return None;
+        }
+        // Matches written before the target.
+        let before = &items[..items.len() - n];
+        if !before.is_empty() && self.trailing_owned(before).is_none() {
+            return Some(None);
+        }
         let (name_expr, rest): (&ast::Expr, Vec<Item>) = match &value.kind {
             ast::ExprKind::Run(v) if v.len() > 1 => {
                 let first = ast::Expr { kind: ast::ExprKind::Run(vec![v[0].clone()]), span: v[0].span };
@@ -453,7 +465,27 @@ impl RuleCx<'_> {
                 if let Some(t) = self.proto.get(nftvm_vm::keys::PayloadBase::Transport)
                     && t != crate::proto::Proto::Tcp
                 {
-                    return self.fail(span, "you cannot use tcp reset with this protocol");
+                    // nft points at the `reject` keyword and the match that chose the protocol.
+                    let keyword = Span { end: span.start.saturating_add(6).min(span.end), ..span };
+                    let related = self
+                        .stmts
+                        .iter()
+                        .rev()
+                        .find(|s| {
+                            s.as_match().is_some_and(|m| match &m.left.kind {
+                                ExprKind::Meta(nftvm_vm::keys::MetaKey::L4proto) => true,
+                                ExprKind::Payload(p) => p
+                                    .proto
+                                    .is_some_and(|pr| crate::check::hide::is_protocol_key(pr, p.field.name)),
+                                _ => false,
+                            })
+                        })
+                        .map_or(Span::default(), |s| s.span);
+                    return self.fail_related(
+                        keyword,
+                        related,
+                        "you cannot use tcp reset with this protocol",
+                    );
                 }
                 return Some(Reject { kind: RejectKind::TcpReset, code: 0, verbose: false });
             }
@@ -618,7 +650,7 @@ impl RuleCx<'_> {
                     }
                     if nat.concat {
                         nat.family = Some(fam);
-                        if self.proto.get(nftvm_vm::keys::PayloadBase::Transport).is_none() {
+                        if !self.transport_known() {
                             return self.fail(
                                 m.span,
                                 "transport protocol mapping is only valid after transport protocol match",
@@ -662,7 +694,7 @@ impl RuleCx<'_> {
                     v
                 }
             };
-            if self.proto.get(nftvm_vm::keys::PayloadBase::Transport).is_none()
+            if !self.transport_known()
                 && !self.stmts.iter().any(|s| matches!(&s.kind, StmtKind::Match(m) if matches!(&m.left.kind, ExprKind::Meta(nftvm_vm::keys::MetaKey::L4proto))))
             {
                 return self.fail(port.span, "transport protocol mapping is only valid after transport protocol match");
@@ -772,7 +804,7 @@ impl RuleCx<'_> {
         {
             return self.fail(span, "conflicting protocols specified: ip vs ip6");
         }
-        if self.proto.get(nftvm_vm::keys::PayloadBase::Transport).is_none() {
+        if !self.transport_known() {
             return self.fail(span, "Transparent proxy support requires transport protocol match");
         }
         if let (Some(f), Some(net)) = (fam, self.network_known())
@@ -801,7 +833,10 @@ impl RuleCx<'_> {
         let p = match port {
             Some(p) => {
                 let shape = Expr::new(ExprKind::CatchAll, Type::InetService, 16, ByteOrder::Network);
-                let v = self.value_expr(p, &shape)?;
+                let (v, rest) = self.assigned_value(p, &shape)?;
+                if let Some(r) = rest.first() {
+                    return self.fail(r.span, "syntax error, unexpected value");
+                }
                 if matches!(v.kind, ExprKind::Range { .. }) {
                     return self.fail(p.span, "Port ranges are not supported for tproxy.");
                 }
@@ -850,9 +885,10 @@ impl RuleCx<'_> {
             _ => None,
         };
         let key_fields = decl.key.clone();
-        let (pre, key) = self.lhs(&elem.key)?;
-        for p in pre {
-            self.push(p);
+        let shape = super::set::shape_of(&key_fields);
+        let (key, rest) = self.assigned_value(&elem.key, &shape)?;
+        if let Some(r) = rest.first() {
+            return self.fail(r.span, "syntax error, unexpected value");
         }
         let key_bits: u32 = if key_fields.len() == 1 {
             key_fields[0].bits
@@ -870,16 +906,15 @@ impl RuleCx<'_> {
             );
         }
         let mut stmts = Vec::new();
-        let mut timeout_seen = false;
+        let (mut timeout, mut expires) = (None, None);
         for o in elem.key_options.iter().chain(elem.data_options.iter()) {
             match o {
                 ast::ElemOption::Stmt(s) => stmts.push(self.stateful_stmt(s)?),
-                ast::ElemOption::Timeout(_) | ast::ElemOption::Expires(_) | ast::ElemOption::Comment(_) => {
-                    timeout_seen = true;
-                }
+                ast::ElemOption::Timeout(a) => timeout = Some(self.time_ms(a)?),
+                ast::ElemOption::Expires(a) => expires = Some(self.time_ms(a)?),
+                ast::ElemOption::Comment(_) => {}
             }
         }
-        let _ = timeout_seen;
         let data = match (&elem.data, is_map) {
             (Some(d), true) => {
                 let fields = data_fields.unwrap_or_default();
@@ -904,7 +939,7 @@ impl RuleCx<'_> {
             ast::DynSetOp::Update => DynSetOp::Update,
             ast::DynSetOp::Delete => DynSetOp::Delete,
         };
-        Some(DynSet { op, set: set.text.clone(), key, data, stmts })
+        Some(DynSet { op, set: set.text.clone(), key, data, stmts, timeout, expires })
     }
 
     /// `meter name [size N] { key stmt }`.

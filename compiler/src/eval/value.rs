@@ -85,8 +85,9 @@ impl RuleCx<'_> {
         };
         let key_ty = if set.key.len() == 1 { set.key[0].ty } else { Type::Invalid };
         if set.key.len() == 1 && !types_compatible(shape.ty, key_ty) {
-            return self.fail(
+            return self.fail_related(
                 a.span,
+                shape.span,
                 format!(
                     "datatype mismatch, expected {}, expression has type {}",
                     shape.ty.desc(),
@@ -143,8 +144,10 @@ impl RuleCx<'_> {
         if shape.ty.is_string() {
             return self.fail(span, format!("Range expression is undefined for {} types", shape.ty.desc()));
         }
+        let hour = matches!(shape.kind, ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour));
         match lv.to_u128().zip(hv.to_u128()) {
-            Some((a, b)) if a > b => self.fail(span, "Range negative size"),
+            // Cross-day hour ranges are fine (see the relation builder).
+            Some((a, b)) if a > b && !hour => self.fail(span, "Range negative size"),
             Some((a, b)) if a == b => Some(shape.constant(lv).at(span)),
             _ => Some(shape.range(lv, hv).at(span)),
         }
@@ -174,7 +177,7 @@ impl RuleCx<'_> {
             Err(e) => return self.fail(span, e.to_string()),
         };
         let masked = v.and(&mask).unwrap_or(v);
-        if n == shape.bits {
+        if n == shape.bits && shape.ty.takes_prefix() {
             return Some(shape.constant(masked).at(span));
         }
         Some(shape.prefix(masked, n).at(span))

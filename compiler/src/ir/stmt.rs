@@ -266,6 +266,10 @@ pub struct DynSet {
     pub data: Option<Expr>,
     /// Stateful statements attached to the new element (`limit rate 10/second`, `counter`).
     pub stmts: Vec<Stmt>,
+    /// `timeout` of the new element, milliseconds.
+    pub timeout: Option<u64>,
+    /// `expires` of the new element, milliseconds.
+    pub expires: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -78,7 +78,7 @@ impl Printer<'_> {
             let child = match &x.kind {
                 ExprKind::Binary { op: o, .. } => Some(o.precedence()),
                 ExprKind::Value(v)
-                    if x.ty.is_bitmask() && v.to_u128().is_some_and(|n| n.count_ones() > 1) =>
+                    if x.ty.is_flag_set() && v.to_u128().is_some_and(|n| n.count_ones() > 1) =>
                 {
                     Some(BinOp::Or.precedence())
                 }

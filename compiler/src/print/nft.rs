@@ -133,25 +133,14 @@ fn delim(set: &Set, count: &mut usize, force_newline: bool) -> &'static str {
     if force_newline {
         return NEWLINE;
     }
-    let ty = if set.key.len() == 1 { set.key[0].ty } else { Type::Invalid };
-    let per_line = match ty {
-        Type::NfProto
-        | Type::Integer
-        | Type::XInteger
-        | Type::ArpOp
-        | Type::InetProto
-        | Type::InetService
-        | Type::TcpFlag
-        | Type::DccpPktType
-        | Type::Mark
-        | Type::IfIndex
-        | Type::ClassId
-        | Type::Uid
-        | Type::Gid
-        | Type::CtDir => 5,
-        Type::Ipv4Addr | Type::CtState | Type::CtStatus | Type::PktType => 2,
+    // By the key's `TYPE_*` number (aliases such as the mptcp subtype count as integer).
+    let id = if set.key.len() == 1 { set.key[0].ty.netlink_id() } else { 0 };
+    let per_line = match id {
+        2 | 4 | 11 | 12 | 13 | 15 | 16 | 19 | 20 | 23 | 24 | 25 | 27 => 5,
+        7 | 26 | 28 | 31 => 2,
         _ => return NEWLINE,
     };
+    let _ = Type::Invalid;
     if *count < per_line {
         return SINGLE;
     }
@@ -205,7 +194,12 @@ fn set(p: &Printer, s: &Set) -> String {
             let _ = writeln!(out, "\t\tpolicy {}", pol.name());
         }
         if let Some(sz) = s.size {
-            let _ = writeln!(out, "\t\tsize {sz}");
+            let _ = write!(out, "\t\tsize {sz}");
+            if !s.elems.is_empty() {
+                let n = super::expr::order_elems(&s.elems, s.flags.interval, s.auto_merge).len();
+                let _ = write!(out, "\t# count {n}");
+            }
+            out.push('\n');
         }
     }
     let mut flags = Vec::new();
@@ -218,7 +212,7 @@ fn set(p: &Printer, s: &Set) -> String {
     if s.flags.interval {
         flags.push("interval");
     }
-    if s.flags.timeout && s.timeout.is_none() {
+    if s.flags.timeout && (s.timeout.is_none() || !flags.is_empty()) {
         flags.push("timeout");
     }
     if !flags.is_empty() {
@@ -243,7 +237,7 @@ fn set(p: &Printer, s: &Set) -> String {
     if let Some(c) = &s.comment {
         let _ = writeln!(out, "\t\tcomment \"{c}\"");
     }
-    if !s.elems.is_empty() && !(s.kind == SetKind::Meter && p.opts.stateless) {
+    if !(s.elems.is_empty() || s.kind == SetKind::Meter && p.opts.stateless) {
         let force = s.timeout.is_some()
             || s.elems.iter().any(|e| e.comment.is_some())
             || s.is_map()

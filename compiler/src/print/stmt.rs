@@ -177,6 +177,12 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
         StmtKind::Write(w) => write_text(p, &w.target, &w.value),
         StmtKind::DynSet(d) => {
             let mut s = format!("{} @{} {{ {}", d.op.name(), d.set, p.expr(&d.key));
+            if let Some(t) = d.timeout {
+                s.push_str(&format!(" timeout {}", crate::types::format_relative_ms(t, &p.opts.values)));
+            }
+            if let Some(x) = d.expires {
+                s.push_str(&format!(" expires {}", crate::types::format_relative_ms(x, &p.opts.values)));
+            }
             let sp = Printer {
                 opts: super::ListOpts { stateless: true, ..p.opts },
                 table: p.table,
@@ -302,6 +308,27 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
             format!("{} ! {flags}", p.expr(lhs))
         };
     }
+    // Cross-day hour ranges are stored as the complement; list them as written.
+    if let (ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour), ExprKind::Range { low, high }) =
+        (&m.left.kind, &m.right.kind)
+        && m.op == MatchOp::Ne
+        && low.to_u128() <= high.to_u128()
+    {
+        let swapped =
+            Expr { kind: ExprKind::Range { low: high.clone(), high: low.clone() }, ..m.right.clone() };
+        return format!("{} {}", p.expr(&m.left), p.expr(&swapped));
+    }
+    // `addr & <prefix mask> == value` is the prefix match `addr value/len`.
+    if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
+        && lhs.ty.takes_prefix()
+        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
+        && let (Some(mask), Some(v)) = (rhs.as_value(), m.right.as_value())
+        && let Some(len) = mask.mask_prefix_len()
+    {
+        let prefix = Expr { kind: ExprKind::Prefix { value: v.clone(), len }, ..m.right.clone() };
+        let plain = Match { left: (**lhs).clone(), op: m.op, right: prefix };
+        return match_text(p, &plain);
+    }
     // `payload & <all ones>` is the payload itself (the listing drops the mask).
     if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
         && matches!(lhs.kind, ExprKind::Payload(_) | ExprKind::Exthdr(_))
@@ -333,7 +360,7 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
     let op = match m.op {
         MatchOp::Eq => {
             let must =
-                (m.right.ty.is_bitmask() && matches!(m.right.kind, ExprKind::Value(_))) || left_is_binop;
+                (m.right.ty.is_flag_set() && matches!(m.right.kind, ExprKind::Value(_))) || left_is_binop;
             if must { " == " } else { " " }
         }
         MatchOp::Flags => " ",
