@@ -98,7 +98,18 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
         StmtKind::DynSet(d) => {
             let sc = Ctx { opts: crate::print::ListOpts { stateless: true, ..c.opts }, ..*c };
             let stmts: Vec<Json> = d.stmts.iter().map(|x| stmt(&sc, x)).collect();
-            let mut o = Json::object([("op", Json::str(d.op.name())), ("elem", c.expr(&d.key))]);
+            let mut elem = c.expr(&d.key);
+            if d.timeout.is_some() || d.expires.is_some() {
+                let mut e = Json::object([("val", elem)]);
+                if let Some(t) = d.timeout {
+                    e.push("timeout", Json::int(t / 1000));
+                }
+                if let Some(x) = d.expires {
+                    e.push("expires", Json::int(x / 1000));
+                }
+                elem = Json::single("elem", e);
+            }
+            let mut o = Json::object([("op", Json::str(d.op.name())), ("elem", elem)]);
             match &d.data {
                 Some(v) => {
                     o.push("data", c.expr(v));
@@ -371,6 +382,26 @@ pub(super) fn match_json(c: &Ctx, m: &Match) -> Json {
         let flags = c.value(rhs.ty, v, Flags::List);
         let op = if m.op == MatchOp::Ne { "in" } else { "!" };
         return match_obj(op, c.expr_in(lhs, Flags::Binop, true), flags);
+    }
+    // Cross-day hour ranges are stored as the complement; they list as written, with `in`.
+    if let (ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour), ExprKind::Range { low, high }) =
+        (&m.left.kind, &m.right.kind)
+        && m.op == MatchOp::Ne
+        && low.to_u128() <= high.to_u128()
+    {
+        let swapped =
+            Expr { kind: ExprKind::Range { low: high.clone(), high: low.clone() }, ..m.right.clone() };
+        return match_obj("in", c.expr_in(&m.left, Flags::Binop, true), c.expr(&swapped));
+    }
+    // `addr & <prefix mask> == value` is the prefix match `addr value/len`.
+    if let ExprKind::Binary { op: BinOp::And, lhs, rhs } = &m.left.kind
+        && lhs.ty.takes_prefix()
+        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
+        && let (Some(mask), Some(v)) = (rhs.as_value(), m.right.as_value())
+        && let Some(len) = mask.mask_prefix_len()
+    {
+        let prefix = Expr { kind: ExprKind::Prefix { value: v.clone(), len }, ..m.right.clone() };
+        return match_json(c, &Match { left: (**lhs).clone(), op: m.op, right: prefix });
     }
     // `payload & <all ones>` is the payload itself.
     if let ExprKind::Binary { op: BinOp::And, lhs, rhs } = &m.left.kind
