@@ -447,12 +447,16 @@ fn shell_dumps_agree_with_real_nft() {
 /// `typeof` set types (1.1.2), concatenated map data as arrays and flattened binary operands
 /// (1.1.0), the `dynamic` flag (1.0.9), `auto-merge` (1.1.0), chain `dev` and table/chain
 /// comments, table flags (a 1.0.6 bug prints garbage), single flags as strings, flag lists
-/// for masks, and statements of set elements beyond the first (after 1.1.6).
+/// for masks, statements of set elements beyond the first (after 1.1.6), map statements
+/// (text in 1.0.6), and one-element anonymous sets (1.0.6 reduces them to the element).
 fn forgive_version_gap(
     theirs: &mut Value,
     ours: &mut Value,
     fired: &mut std::collections::BTreeSet<&'static str>,
 ) {
+    if theirs == ours {
+        return;
+    }
     let (Some((kind, t)), Some((_, o))) = (
         theirs.as_object_mut().and_then(|m| m.iter_mut().next()),
         ours.as_object_mut().and_then(|m| m.iter_mut().next()),
@@ -507,14 +511,44 @@ fn forgive_version_gap(
     {
         take(fired, "map statements (text in nft 1.0.6)", t, o, "expr");
     }
+    if theirs == ours {
+        return;
+    }
     let before = (theirs.clone(), ours.clone());
     for v in [&mut *theirs, &mut *ours] {
         flatten_forms(v);
         or_as_list(v);
         sort_sets(v);
     }
-    if (theirs.clone(), ours.clone()) != before && theirs == ours {
-        fired.insert("nested binary operands, flag lists, one-item arrays (nft < 1.1.0)");
+    if theirs == ours {
+        if (theirs.clone(), ours.clone()) != before {
+            fired.insert("nested binary operands, flag lists, one-item arrays (nft < 1.1.0)");
+        }
+        return;
+    }
+    let mut unwrapped = ours.clone();
+    unwrap_single_sets(&mut unwrapped);
+    if unwrapped == *theirs {
+        fired.insert("one-element anonymous sets reduced to their element (nft 1.0.6)");
+        *ours = unwrapped;
+    }
+}
+
+/// `{"set": [x]}` as `x` (without element options): nft 1.0.6 reduces such sets on input.
+fn unwrap_single_sets(v: &mut Value) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(unwrap_single_sets),
+        Value::Object(map) => {
+            map.values_mut().for_each(unwrap_single_sets);
+            if let Some(Value::Array(items)) = map.get("set")
+                && map.len() == 1
+                && let [one] = items.as_slice()
+            {
+                let plain = one.get("elem").and_then(|e| e.get("val")).unwrap_or(one).clone();
+                *v = plain;
+            }
+        }
+        _ => {}
     }
 }
 
