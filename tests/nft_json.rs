@@ -6,7 +6,8 @@
 //!    (after the file's sets, elements and objects, as the text runner `nft_list` does), and
 //!    its listed `expr` array must equal the block as JSON values — key order aside, and
 //!    after sorting the elements of every `{"set": […]}` (the only normalization). Listed as
-//!    the py tests list: protocols as numbers, no counter values. Ratchet: `nft_json`.
+//!    the py tests list: protocols as numbers, no counter values, in their time zone
+//!    (`TZ=UTC-2`, see [`in_py_tests_timezone`]). Ratchet: `nft_json`.
 //! 2. [`shell_dumps_list_as_valid_json`]: every shell dump with an ip/ip6/inet table that
 //!    loads lists as valid JSON with the schema's top-level shape.
 //! 3. [`shell_dumps_agree_with_real_nft`] (root, real `nft`): each such dump is loaded with the
@@ -102,8 +103,32 @@ struct Tally {
     pass: usize,
 }
 
+/// nftables' py tests run with `TZ=UTC-2` (their runner sets it), and dates and hours list
+/// in local time. Setting the variable in-process needs `unsafe` (edition 2024), so outside
+/// that zone the test re-runs itself in a child process that has it, and reports the child's
+/// result; returns true when the caller is already in the zone and should run the body.
+fn in_py_tests_timezone(test: &str) -> bool {
+    const TZ: &str = "UTC-2";
+    if std::env::var("TZ").as_deref() == Ok(TZ) {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args([test, "--exact", "--nocapture", "--test-threads", "1"])
+        .env("TZ", TZ)
+        .output()
+        .expect("re-run the test with TZ set");
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} failed under TZ={TZ}");
+    false
+}
+
 #[test]
 fn tests_py_rules_list_as_json() {
+    if !in_py_tests_timezone("tests_py_rules_list_as_json") {
+        return;
+    }
     let dir = common::shared_dir().join("peer-tests/nftables/tests-py");
     let verbose = std::env::var_os("NFTVM_VERBOSE").is_some();
     let only = std::env::var("NFTVM_ONLY").ok();
