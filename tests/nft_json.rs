@@ -292,6 +292,27 @@ fn shell_dumps_list_as_valid_json() {
         }
     }
     println!("shell dumps listed as valid JSON: {valid}/{loaded}");
+    // The command line prints the same listing (one line), and `--pretty` the same value.
+    let (name, text) = in_scope_dumps().into_iter().find(|(n, t)| our_json(n, t).is_some()).expect("a dump");
+    let path = common::shared_dir().join("peer-tests/nftables/shell-dumps").join(&name);
+    let cli = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_nftvm"))
+            .args(["list", &path.to_string_lossy(), "--format", "json"])
+            .args(extra)
+            .output()
+            .expect("run nftvm");
+        assert!(out.status.success(), "nftvm list --format json {extra:?} failed on {name}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let compact = cli(&[]);
+    assert_eq!(Some(compact.clone()), our_json(&name, &text), "{name}: CLI and library listings differ");
+    assert_eq!(compact.lines().count(), 1, "{name}: nft -j prints one line");
+    let pretty: Value = serde_json::from_str(&cli(&["--pretty"])).expect("--pretty prints JSON");
+    assert_eq!(
+        pretty,
+        serde_json::from_str::<Value>(&compact).expect("valid JSON"),
+        "{name}: --pretty differs"
+    );
     assert!(loaded > 0, "no dump loaded");
     assert_eq!(valid, loaded, "some JSON listings are not valid JSON");
 }
