@@ -1,16 +1,17 @@
 //! `nftvm list FILE [--format nft|json|iptables-save]`: the canonical listing of a ruleset,
 //! as `nft list ruleset` prints it. `-n`/`--numeric` lists protocols as numbers (nft's
 //! `-nn`), `-s`/`--stateless` leaves counter values out, `-a`/`--handle` shows handles.
-//! JSON and iptables-save output are printed by their own printers ([`Format`]).
+//! JSON (`nft -j`, one line; `--pretty` indents it) and iptables-save output are printed by
+//! their own printers ([`Format`]).
 
 use crate::cli::{CmdResult, Failure, unexpected, value_str};
 use crate::load::{Syntax, load};
 use lexopt::prelude::*;
-use nftvm_compiler::print::{Format, ListOpts, nft};
+use nftvm_compiler::print::{Format, ListOpts, json, nft};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-const HELP: &str = "usage: nftvm list FILE [--format nft|json|iptables-save] [--syntax nft|iptables|ip6tables] [-n] [-s] [-a]";
+const HELP: &str = "usage: nftvm list FILE [--format nft|json|iptables-save] [--syntax nft|iptables|ip6tables] [-n] [-s] [-a] [--pretty]";
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut parser = lexopt::Parser::from_args(args);
@@ -18,6 +19,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut syntax = None;
     let mut format = Format::Nft;
     let mut opts = ListOpts::default_listing();
+    let mut pretty = false;
     while let Some(arg) = parser.next()? {
         match arg {
             Long("format") => {
@@ -35,6 +37,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
             Short('n') | Long("numeric") => opts.values.numeric_proto = true,
             Short('s') | Long("stateless") => opts.stateless = true,
             Short('a') | Long("handle") => opts.handles = true,
+            Long("pretty") => pretty = true,
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 return Ok(());
@@ -51,10 +54,9 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     };
     match format {
         Format::Nft => print!("{}", nft::ruleset(&loaded.ruleset, &opts)),
+        Format::Json if pretty => print!("{}", json::ruleset_pretty(&loaded.ruleset, &opts)),
+        Format::Json => print!("{}", json::ruleset(&loaded.ruleset, &opts)),
         Format::IptablesSave => return crate::cmd::list_iptables::print(&loaded),
-        Format::Json => {
-            return Err(Failure::runtime(format!("nftvm list: --format {format:?} is not implemented yet")));
-        }
     }
     Ok(())
 }

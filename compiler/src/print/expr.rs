@@ -307,7 +307,7 @@ pub(super) fn ct_name(key: CtKey, dir: Option<CtDir>, bits: u32) -> String {
     }
 }
 
-fn is_interval(k: &Expr) -> bool {
+pub(super) fn is_interval(k: &Expr) -> bool {
     match &k.kind {
         ExprKind::Range { .. } => true,
         ExprKind::Prefix { .. } => !k.ty.is_string(),
@@ -389,7 +389,7 @@ pub(super) fn order_elems(elems: &[SetElem], interval: bool, merge: bool) -> Vec
 }
 
 /// `[low, high]` of an interval-set key as numbers.
-fn bounds(k: &Expr) -> Option<(u128, u128)> {
+pub(super) fn bounds(k: &Expr) -> Option<(u128, u128)> {
     match &k.kind {
         ExprKind::Value(v) if !k.ty.is_string() => {
             let n = v.to_u128()?;
@@ -406,7 +406,7 @@ fn bounds(k: &Expr) -> Option<(u128, u128)> {
 }
 
 /// The canonical key for `[lo, hi]`: a value, an address prefix, or a range.
-fn interval_key(k: &Expr, lo: u128, hi: u128) -> Expr {
+pub(super) fn interval_key(k: &Expr, lo: u128, hi: u128) -> Expr {
     let mk = |n: u128| Value::from_uint(k.bits, k.order, n);
     let (Ok(l), Ok(h)) = (mk(lo), mk(hi)) else { return k.clone() };
     if lo == hi {

@@ -8,6 +8,7 @@
 //! priorities named (`priority filter`, `srcnat + 10`).
 
 mod expr;
+pub mod json;
 pub mod nft;
 mod stmt;
 
