@@ -1,4 +1,28 @@
-//! nftvm-vm: the nf_tables-style bytecode, its verifier and disassembler, set backends,
-//! and the engines that run it (interpreter; Cranelift JIT).
+//! nftvm-vm: the nf_tables-style bytecode, its text format (disassembler and assembler in
+//! the exact `nft --debug=netlink` format), its verifier, set backends, and the engines that
+//! run it (the interpreter; the Cranelift JIT builds on the same semantics).
+//!
+//! The pipeline for an engine: build or [`text::assemble`] a [`Program`], [`verify`] it,
+//! create a [`interp::ProgramState`], then [`interp::run_chain`] per packet and hook chain
+//! with a [`interp::PacketCtx`] and the runtime's [`interp::Env`].
 
+pub mod data;
+pub mod expr;
+pub mod interp;
 pub mod keys;
+pub mod object;
+pub mod program;
+pub mod reg;
+pub mod set;
+pub mod text;
+pub mod verdict;
+pub mod verify;
+
+pub use data::{ByteOrder, Data, Field};
+pub use expr::Expr;
+pub use program::{
+    BaseChain, Chain, ChainId, ChainKind, ObjId, Policy, Program, Rule, SetId, SourceId, Table, TableId,
+};
+pub use reg::Reg;
+pub use verdict::Verdict;
+pub use verify::{VerifiedProgram, VerifyError, verify};

@@ -1,0 +1,68 @@
+//! `dup`: send a copy of the packet to an address / out of a device (nft_dup_*.c).
+
+use crate::data::ByteOrder;
+use crate::expr::nat::addr_len;
+use crate::interp::Eval;
+use crate::program::Program;
+use crate::reg::Reg;
+use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
+use crate::verify::Check;
+use std::fmt::Write;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dup {
+    pub addr: Option<Reg>,
+    pub dev: Option<Reg>,
+}
+
+impl Dup {
+    pub(crate) fn print(&self, _p: &Program, o: &mut String) {
+        let mut parts = Vec::new();
+        if let Some(r) = self.addr {
+            parts.push(format!("sreg_addr {r}"));
+        }
+        if let Some(r) = self.dev {
+            parts.push(format!("sreg_dev {r}"));
+        }
+        let _ = write!(o, "{}", parts.join(" "));
+    }
+
+    pub(crate) fn parse(c: &mut Cursor, a: &mut Asm) -> PResult<Dup> {
+        let mut d = Dup { addr: None, dev: None };
+        if c.eat("sreg_addr") {
+            let r = c.reg()?;
+            a.consume(r, ByteOrder::Network);
+            d.addr = Some(r);
+        }
+        if c.eat("sreg_dev") {
+            let r = c.reg()?;
+            a.consume(r, ByteOrder::Host);
+            d.dev = Some(r);
+        }
+        Ok(d)
+    }
+
+    pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
+        if let Some(r) = self.addr {
+            c.read(r, addr_len(c.family))?;
+        }
+        if let Some(r) = self.dev {
+            c.read(r, 4)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn eval(&self, e: &mut Eval) {
+        let alen = addr_len(e.pkt.nfproto);
+        let mut abuf = [0u8; 16];
+        let has_addr = match self.addr.and_then(|r| e.regs.get(r, alen)) {
+            Some(b) => {
+                abuf[..alen].copy_from_slice(b);
+                true
+            }
+            None => false,
+        };
+        let dev = self.dev.and_then(|r| e.regs.load_u32(r));
+        e.env.dup(has_addr.then_some(&abuf[..alen]), dev);
+    }
+}

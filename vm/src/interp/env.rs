@@ -1,0 +1,190 @@
+//! The narrow interface between the VM and the world outside it.
+//!
+//! The runtime implements [`Env`]: packet metadata the VM cannot compute from the bytes
+//! (marks, interfaces, sockets), conntrack state, routing lookups, and the side effects
+//! (NAT, reject, dup, log …) that the VM only *requests*. All methods take plain slices and
+//! small structs so a JIT can call them from `extern "C"` helpers through `&mut dyn Env`.
+//! Every method has a default: unsupported lookups break the rule, actions do nothing.
+//!
+//! Values are exchanged in register layout: host-order numbers little-endian, addresses and
+//! ports in network order, strings NUL-padded.
+
+use crate::keys::{CtDir, CtKey, Family, MetaKey};
+use crate::verdict::Verdict;
+
+/// Which NAT operation a request is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NatKind {
+    Snat,
+    Dnat,
+    /// `masquerade`: source NAT to the address of the out interface.
+    Masquerade,
+    /// `redirect`: destination NAT to a local address.
+    Redirect,
+}
+
+/// A NAT request (`nat`, `masq`, `redir`). Addresses are 4 or 16 bytes, ports network order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NatRequest<'a> {
+    pub kind: NatKind,
+    /// `NFPROTO_*` the addresses belong to.
+    pub family: Family,
+    pub addr_min: Option<&'a [u8]>,
+    pub addr_max: Option<&'a [u8]>,
+    pub proto_min: Option<u16>,
+    pub proto_max: Option<u16>,
+    /// `NF_NAT_RANGE_*` flags (0x1 map ips, 0x2 proto specified, 0x4 random, 0x8 persistent,
+    /// 0x10 fully random, 0x40 netmap).
+    pub flags: u32,
+}
+
+/// `reject`: `NFT_REJECT_*` type (0 icmp unreach, 1 tcp reset, 2 icmpx unreach) and code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RejectRequest {
+    pub kind: u32,
+    pub code: u8,
+}
+
+/// A `log` statement to record in the trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRequest<'a> {
+    pub prefix: Option<&'a str>,
+    pub level: Option<u32>,
+    pub group: Option<u16>,
+    pub flags: u32,
+}
+
+/// A `fib` lookup: `NFTA_FIB_F_*` flags and the `NFT_FIB_RESULT_*` wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FibQuery {
+    pub flags: u32,
+    pub result: u32,
+}
+
+/// `tproxy`: divert to a local socket.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TproxyRequest<'a> {
+    pub family: Option<Family>,
+    pub addr: Option<&'a [u8]>,
+    pub port: Option<u16>,
+}
+
+/// What the VM asks of the runtime.
+pub trait Env {
+    /// The packet clock, nanoseconds (limits, timeouts, `meta time`).
+    fn now_ns(&self) -> u64 {
+        0
+    }
+
+    /// A random number (`numgen random`, `meta random`).
+    fn random_u32(&mut self) -> u32 {
+        0
+    }
+
+    /// Seconds east of UTC for `meta day`/`meta hour` (the kernel's `sys_tz`).
+    fn tz_offset_secs(&self) -> i64 {
+        0
+    }
+
+    /// Fills `out` (exactly the key's length) with a metadata value the VM does not derive
+    /// itself; false breaks the rule (e.g. `meta oif` before routing).
+    fn meta_get(&mut self, _key: MetaKey, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    fn meta_set(&mut self, _key: MetaKey, _value: &[u8]) {}
+
+    /// Conntrack key of the packet's connection (`dir`: the tuple direction for address,
+    /// port, bytes/packets keys). `ct state` must always answer (invalid / untracked bits);
+    /// other keys return false when there is no connection.
+    fn ct_get(&mut self, _key: CtKey, _dir: Option<CtDir>, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    fn ct_set(&mut self, _key: CtKey, _dir: Option<CtDir>, _value: &[u8]) {}
+
+    /// `notrack`: the packet gets the untracked conntrack state.
+    fn notrack(&mut self) {}
+
+    /// Number of connections in the connlimit list `slot`, after adding this packet's
+    /// connection; `None` breaks the rule (no conntrack).
+    fn connlimit_count(&mut self, _slot: u32) -> Option<u32> {
+        None
+    }
+
+    fn fib(&mut self, _q: FibQuery, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    /// `rt` keys (`NFT_RT_*`: 0 classid, 1 nexthop4, 2 nexthop6, 3 tcpmss, 4 ipsec).
+    fn rt_get(&mut self, _key: u32, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    /// `socket` keys (`NFT_SOCKET_*`).
+    fn socket_get(&mut self, _key: u32, _level: u32, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    /// `osf`: the OS name (16 bytes) of the packet's SYN.
+    fn osf_get(&mut self, _ttl: u8, _flags: u32, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    /// `xfrm` (`ipsec`) keys.
+    fn xfrm_get(&mut self, _dir: u8, _spnum: u32, _key: u32, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    /// `tunnel` keys (0 path, 1 id).
+    fn tunnel_get(&mut self, _key: u32, _out: &mut [u8]) -> bool {
+        false
+    }
+
+    /// `symhash`: symmetric flow hash of the packet.
+    fn symhash(&mut self) -> u32 {
+        0
+    }
+
+    /// NAT request; returns the verdict (accept when set up, drop on failure).
+    fn nat(&mut self, _req: &NatRequest<'_>) -> Verdict {
+        Verdict::Accept
+    }
+
+    /// `reject`: the runtime sends the ICMP error / TCP reset; the packet is dropped.
+    fn reject(&mut self, _req: RejectRequest) {}
+
+    /// `dup`: a copy to `addr` (via `dev` if given).
+    fn dup(&mut self, _addr: Option<&[u8]>, _dev: Option<u32>) {}
+
+    /// `fwd`: forward out of `dev` (to `addr` via neighbour resolution); returns the verdict
+    /// (stolen when sent).
+    fn fwd(&mut self, _dev: u32, _addr: Option<&[u8]>, _nfproto: u8) -> Verdict {
+        Verdict::Stolen
+    }
+
+    /// `tproxy`; returns the verdict (continue when diverted, break when no socket).
+    fn tproxy(&mut self, _req: &TproxyRequest<'_>) -> Verdict {
+        Verdict::Break
+    }
+
+    /// `synproxy` (mss, wscale, flags); returns the verdict.
+    fn synproxy(&mut self, _mss: u16, _wscale: u8, _flags: u32) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// An object the runtime applies (ct helper, ct timeout, ct expectation, secmark,
+    /// synproxy, tunnel): `NFT_OBJECT_*` type and name; returns the verdict.
+    fn object(&mut self, _obj_type: u32, _name: &str) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// `log`: the runtime formats it into its trace.
+    fn log(&mut self, _req: &LogRequest<'_>) {}
+}
+
+/// An [`Env`] with every default: no metadata, no conntrack.
+#[derive(Debug, Default)]
+pub struct NullEnv;
+
+impl Env for NullEnv {}

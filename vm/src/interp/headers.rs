@@ -1,0 +1,78 @@
+//! Minimal header walking the VM needs on its own: the transport offset of an IP packet
+//! (for [`super::PacketCtx::from_ip`]) and IPv6 extension header chains (for `exthdr`).
+
+/// IPv6 extension headers that can be walked (hop-by-hop, routing, fragment, destination
+/// options, AH, mobility).
+pub fn is_ipv6_ext(nexthdr: u8) -> bool {
+    matches!(nexthdr, 0 | 43 | 44 | 60 | 51 | 135)
+}
+
+/// Transport offset and protocol of an IPv4 packet at `off`; no offset for non-first
+/// fragments or truncated headers.
+pub fn ipv4_transport(data: &[u8], off: usize) -> (Option<usize>, u8) {
+    let (Some(vihl), Some(proto)) = (data.get(off), data.get(off + 9)) else { return (None, 0) };
+    let ihl = (vihl & 0x0f) as usize * 4;
+    let frag = data.get(off + 6..off + 8).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]) & 0x1fff);
+    if ihl < 20 || frag != 0 {
+        return (None, *proto);
+    }
+    let th = off + ihl;
+    ((th <= data.len()).then_some(th), *proto)
+}
+
+/// Transport offset and protocol of an IPv6 packet at `off`, after extension headers.
+pub fn ipv6_transport(data: &[u8], off: usize) -> (Option<usize>, u8) {
+    let Some(mut next) = data.get(off + 6).copied() else { return (None, 0) };
+    let mut pos = off + 40;
+    for _ in 0..16 {
+        if !is_ipv6_ext(next) {
+            return ((pos <= data.len()).then_some(pos), next);
+        }
+        let (Some(nh), Some(hl)) = (data.get(pos).copied(), data.get(pos + 1).copied()) else {
+            return (None, next);
+        };
+        if next == 44 {
+            let fo = data.get(pos + 2..pos + 4).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]) & 0xfff8);
+            if fo != 0 {
+                return (None, nh);
+            }
+            pos += 8;
+        } else if next == 51 {
+            pos += (hl as usize + 2) * 4;
+        } else {
+            pos += (hl as usize + 1) * 8;
+        }
+        next = nh;
+    }
+    (None, next)
+}
+
+/// Offset of IPv6 extension header `target` in the packet at `off` (the kernel's
+/// `ipv6_find_hdr`), or `None`.
+pub fn ipv6_find_ext(data: &[u8], off: usize, target: u8) -> Option<usize> {
+    let mut next = *data.get(off + 6)?;
+    let mut pos = off + 40;
+    for _ in 0..16 {
+        if next == target {
+            return Some(pos);
+        }
+        if !is_ipv6_ext(next) {
+            return None;
+        }
+        let nh = *data.get(pos)?;
+        let hl = *data.get(pos + 1)?;
+        if next == 44 {
+            let fo = u16::from_be_bytes([*data.get(pos + 2)?, *data.get(pos + 3)?]) & 0xfff8;
+            if fo != 0 {
+                return None;
+            }
+            pos += 8;
+        } else if next == 51 {
+            pos += (hl as usize + 2) * 4;
+        } else {
+            pos += (hl as usize + 1) * 8;
+        }
+        next = nh;
+    }
+    None
+}

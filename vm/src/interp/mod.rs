@@ -1,0 +1,135 @@
+//! The interpreter: the reference engine. It runs a verified program's chain for one
+//! packet with nf_tables semantics (`nft_do_chain`): rules in order, expressions in order
+//! until one breaks or sets a verdict; `jump` pushes a return point on a 16-deep stack,
+//! `goto` does not; `return` (or the end of a chain) pops, and the end of a base chain
+//! applies its policy.
+
+pub mod csum;
+pub mod env;
+pub mod eval;
+pub mod headers;
+pub mod packet;
+pub mod regs;
+pub mod state;
+
+pub use env::{Env, FibQuery, LogRequest, NatKind, NatRequest, NullEnv, RejectRequest, TproxyRequest};
+pub use eval::Eval;
+pub use packet::PacketCtx;
+pub use regs::Regs;
+pub use state::{ProgramState, Slot};
+
+use crate::keys::Family;
+use crate::program::{ChainId, Policy, SourceId};
+use crate::verdict::Verdict;
+use crate::verify::{JUMP_STACK_SIZE, VerifiedProgram};
+
+/// A rule by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleRef {
+    pub chain: ChainId,
+    pub rule: usize,
+    pub source: SourceId,
+}
+
+/// One trace entry: a rule that ran to its end (matched), and the verdict it set (if any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TraceEntry {
+    pub rule: RuleRef,
+    pub verdict: Option<Verdict>,
+}
+
+/// The outcome of running a chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunResult {
+    /// The final verdict: accept, drop, queue, stolen (repeat/stop as the kernel passes them).
+    pub verdict: Verdict,
+    /// The rule that decided it; `None` when the chain's policy did.
+    pub decided_by: Option<RuleRef>,
+    /// Rules that matched (ran to their end or set a verdict), in order.
+    pub trace: Vec<TraceEntry>,
+    /// The register file at the end (for tests and the JIT's differential checks).
+    pub regs: Regs,
+}
+
+/// Runs `chain` (normally a base chain) for one packet.
+pub fn run_chain(
+    prog: &VerifiedProgram,
+    state: &mut ProgramState,
+    chain: ChainId,
+    pkt: &mut PacketCtx<'_>,
+    env: &mut dyn Env,
+) -> RunResult {
+    let p = prog.program();
+    let now = env.now_ns();
+    let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);
+    let mut e = Eval { regs: Regs::default(), pkt, env, state, prog: p, table_family: family_of(chain), now };
+    let mut trace = Vec::new();
+    let mut stack: [(ChainId, usize); JUMP_STACK_SIZE] = [(ChainId(0), 0); JUMP_STACK_SIZE];
+    let mut sp = 0usize;
+    let base = chain;
+    let mut cur = chain;
+    let mut rule_idx = 0usize;
+    loop {
+        let rules = p.chain(cur).map_or(&[][..], |c| c.rules.as_slice());
+        let mut decided: Option<(usize, Verdict)> = None;
+        while let Some(rule) = rules.get(rule_idx) {
+            e.regs.verdict = Verdict::Continue;
+            for ex in &rule.exprs {
+                ex.eval(&mut e);
+                if e.regs.verdict != Verdict::Continue {
+                    break;
+                }
+            }
+            let rref = RuleRef { chain: cur, rule: rule_idx, source: rule.source };
+            match e.regs.verdict {
+                Verdict::Break => {}
+                // As the kernel traces NFT_CONTINUE: every rule that ran to its end.
+                Verdict::Continue => trace.push(TraceEntry { rule: rref, verdict: None }),
+                v => {
+                    trace.push(TraceEntry { rule: rref, verdict: Some(v) });
+                    decided = Some((rule_idx, v));
+                    break;
+                }
+            }
+            rule_idx += 1;
+        }
+        if let Some((ri, v)) = decided {
+            let rref = RuleRef { chain: cur, rule: ri, source: rules[ri].source };
+            match v {
+                Verdict::Jump(t) => {
+                    if sp >= JUMP_STACK_SIZE {
+                        return finish(Verdict::Drop, Some(rref), trace, e.regs);
+                    }
+                    stack[sp] = (cur, ri + 1);
+                    sp += 1;
+                    cur = t;
+                    rule_idx = 0;
+                    e.table_family = family_of(cur);
+                    continue;
+                }
+                Verdict::Goto(t) => {
+                    cur = t;
+                    rule_idx = 0;
+                    e.table_family = family_of(cur);
+                    continue;
+                }
+                Verdict::Return | Verdict::Continue | Verdict::Break => {}
+                terminal => return finish(terminal, Some(rref), trace, e.regs),
+            }
+        }
+        // End of chain or return: pop, or apply the base chain's policy.
+        if sp > 0 {
+            sp -= 1;
+            (cur, rule_idx) = stack[sp];
+            e.table_family = family_of(cur);
+            continue;
+        }
+        let policy = p.chain(base).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
+        let v = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
+        return finish(v, None, trace, e.regs);
+    }
+}
+
+fn finish(verdict: Verdict, decided_by: Option<RuleRef>, trace: Vec<TraceEntry>, regs: Regs) -> RunResult {
+    RunResult { verdict, decided_by, trace, regs }
+}

@@ -1,0 +1,129 @@
+//! Mutable state kept outside the immutable program: counters, token buckets, quotas,
+//! numgen counters, `last` timestamps, and the set backends (with dynamic elements).
+//!
+//! Stateful expressions carry a slot number that [`crate::verify`] assigns; objects use the
+//! slots after the expressions'. Reloading a program means building a new state; the
+//! interpreter and the JIT share this one.
+
+use crate::expr::Expr;
+use crate::expr::limit::Limit;
+use crate::object::ObjectKind;
+use crate::program::{ObjId, Program};
+use crate::set::SetBackend;
+
+/// State of one stateful expression or object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Slot {
+    None,
+    Counter {
+        packets: u64,
+        bytes: u64,
+    },
+    /// Token bucket: tokens (nanoseconds of credit) and when it was last refilled.
+    Limit {
+        tokens: u64,
+        last: u64,
+    },
+    Quota {
+        consumed: u64,
+    },
+    Numgen {
+        counter: u32,
+    },
+    Last {
+        at: Option<u64>,
+    },
+}
+
+/// All mutable state of a loaded program.
+#[derive(Clone, Debug, Default)]
+pub struct ProgramState {
+    pub slots: Vec<Slot>,
+    /// First slot of the objects (object `i` is slot `object_base + i`).
+    pub object_base: usize,
+    pub sets: Vec<SetBackend>,
+}
+
+impl ProgramState {
+    /// Fresh state for a verified program at time `now` (ns): counters from their initial
+    /// values, full token buckets, sets loaded with their elements.
+    pub fn new(prog: &Program, now: u64) -> ProgramState {
+        let mut slots = Vec::new();
+        for chain in &prog.chains {
+            for rule in &chain.rules {
+                for e in &rule.exprs {
+                    collect_slots(e, now, &mut slots);
+                }
+            }
+        }
+        let object_base = slots.len();
+        for o in &prog.objects {
+            slots.push(match &o.kind {
+                ObjectKind::Counter(c) => Slot::Counter { packets: c.packets, bytes: c.bytes },
+                ObjectKind::Quota(q) => Slot::Quota { consumed: q.consumed },
+                ObjectKind::Limit(l) => Slot::Limit { tokens: l.tokens_max(), last: now },
+                _ => Slot::None,
+            });
+        }
+        let sets = prog.sets.iter().map(|s| SetBackend::build(s, now)).collect();
+        ProgramState { slots, object_base, sets }
+    }
+
+    pub fn object_slot(&mut self, obj: ObjId) -> Option<&mut Slot> {
+        self.slots.get_mut(self.object_base + obj.index())
+    }
+
+    /// Counter value of an expression slot (packets, bytes).
+    pub fn counter(&self, slot: u32) -> Option<(u64, u64)> {
+        match self.slots.get(slot as usize)? {
+            Slot::Counter { packets, bytes } => Some((*packets, *bytes)),
+            _ => None,
+        }
+    }
+}
+
+fn collect_slots(e: &Expr, now: u64, slots: &mut Vec<Slot>) {
+    match e {
+        Expr::Counter(c) => slots.push(Slot::Counter { packets: c.packets, bytes: c.bytes }),
+        Expr::Limit(l) => slots.push(limit_slot(l, now)),
+        Expr::Quota(q) => slots.push(Slot::Quota { consumed: q.consumed }),
+        Expr::Numgen(n) => slots.push(Slot::Numgen { counter: n.modulus.wrapping_sub(1) }),
+        Expr::Last(l) => {
+            slots.push(Slot::Last { at: l.msecs.map(|ms| now.saturating_sub(ms.saturating_mul(1_000_000))) })
+        }
+        Expr::Connlimit(_) => slots.push(Slot::None),
+        Expr::Inner(i) => collect_slots(&i.expr, now, slots),
+        _ => {}
+    }
+}
+
+fn limit_slot(l: &Limit, now: u64) -> Slot {
+    Slot::Limit { tokens: l.tokens_max(), last: now }
+}
+
+/// Assigns slot numbers in the order [`ProgramState::new`] allocates them.
+pub(crate) fn assign_slots(prog: &mut Program) {
+    let mut next = 0u32;
+    for chain in &mut prog.chains {
+        for rule in &mut chain.rules {
+            for e in &mut rule.exprs {
+                assign_expr(e, &mut next);
+            }
+        }
+    }
+}
+
+fn assign_expr(e: &mut Expr, next: &mut u32) {
+    let slot = match e {
+        Expr::Counter(c) => &mut c.slot,
+        Expr::Limit(l) => &mut l.slot,
+        Expr::Quota(q) => &mut q.slot,
+        Expr::Numgen(n) => &mut n.slot,
+        Expr::Last(l) => &mut l.slot,
+        Expr::Connlimit(c) => &mut c.slot,
+        Expr::Inner(i) => return assign_expr(&mut i.expr, next),
+        _ => return,
+    };
+    *slot = *next;
+    *next += 1;
+}

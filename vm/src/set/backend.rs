@@ -1,0 +1,131 @@
+//! The runtime form of a set: one of the backends plus the catch-all element, chosen from
+//! the set's flags and key when the program is loaded.
+
+use super::concat::ConcatSet;
+use super::hash::HashSet;
+use super::interval::IntervalSet;
+use super::prefix::PrefixSet;
+use super::{ElemData, Element, Set};
+use crate::data::Data;
+use crate::expr::Expr;
+use crate::interp::Slot;
+
+/// What a lookup found.
+#[derive(Clone, Copy, Debug)]
+pub struct Found<'a> {
+    pub data: Option<&'a ElemData>,
+}
+
+/// A live element: its map data, expiry (ns on the packet clock) and the state of the
+/// expressions attached to it by a dynset.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ElemRec {
+    pub data: Option<ElemData>,
+    pub expires: Option<u64>,
+    pub slots: Vec<Slot>,
+}
+
+impl ElemRec {
+    pub fn from_element(e: &Element, now: u64) -> ElemRec {
+        let ttl = e.expires_ms.or(e.timeout_ms).map(|ms| ms.saturating_mul(1_000_000));
+        ElemRec { data: e.data.clone(), expires: ttl.map(|t| now.saturating_add(t)), slots: Vec::new() }
+    }
+
+    /// Elements expire when the clock reaches their expiry (`time_after_eq`).
+    pub fn live(&self, now: u64) -> bool {
+        self.expires.is_none_or(|t| now < t)
+    }
+}
+
+/// The backend kinds.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Hash(HashSet),
+    Interval(IntervalSet),
+    Prefix(PrefixSet),
+    Concat(ConcatSet),
+}
+
+/// A loaded set.
+#[derive(Clone, Debug)]
+pub struct SetBackend {
+    pub store: Store,
+    pub catchall: Option<ElemRec>,
+}
+
+impl SetBackend {
+    /// Loads a set's elements into the backend its flags and key call for.
+    pub fn build(set: &Set, now: u64) -> SetBackend {
+        let catchall = set.elements.iter().find(|e| e.is_catchall()).map(|e| ElemRec::from_element(e, now));
+        let elems: Vec<&Element> = set.elements.iter().filter(|e| !e.is_catchall()).collect();
+        let store = if set.is_interval() {
+            let concat = set.key.len() > 1 || elems.iter().any(|e| e.key_end.is_some());
+            if concat {
+                Store::Concat(ConcatSet::build(set, &elems, now))
+            } else {
+                let iv = IntervalSet::build(&elems, now);
+                match PrefixSet::from_intervals(&iv, set.key_len()) {
+                    Some(p) => Store::Prefix(p),
+                    None => Store::Interval(iv),
+                }
+            }
+        } else {
+            Store::Hash(HashSet::build(&elems, now))
+        };
+        SetBackend { store, catchall }
+    }
+
+    /// Looks `key` up at time `now`; the catch-all element answers when nothing else does.
+    pub fn lookup(&self, key: &[u8], now: u64) -> Option<Found<'_>> {
+        let rec = match &self.store {
+            Store::Hash(h) => h.get(key, now),
+            Store::Interval(i) => i.get(key, now),
+            Store::Prefix(p) => p.get(key),
+            Store::Concat(c) => c.get(key, now),
+        };
+        rec.or(self.catchall.as_ref().filter(|c| c.live(now))).map(|r| Found { data: r.data.as_ref() })
+    }
+
+    /// Dynset add/update: the element for `key`, created if absent (with `data`, expiring
+    /// after `timeout` ns); `refresh` restarts an existing element's timeout. `None` when the
+    /// set is full or cannot change (only hash sets can).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update(
+        &mut self,
+        key: &[u8],
+        data: Option<Data>,
+        timeout: Option<u64>,
+        refresh: bool,
+        now: u64,
+        max: u32,
+        exprs: &[Expr],
+    ) -> Option<&mut [Slot]> {
+        match &mut self.store {
+            Store::Hash(h) => h.update(key, data, timeout, refresh, now, max, exprs),
+            _ => None,
+        }
+    }
+
+    /// Dynset delete.
+    pub fn delete(&mut self, key: &[u8], now: u64) -> bool {
+        match &mut self.store {
+            Store::Hash(h) => h.delete(key, now),
+            _ => false,
+        }
+    }
+
+    /// Number of live elements (catch-all included).
+    pub fn len(&self, now: u64) -> usize {
+        let n = match &self.store {
+            Store::Hash(h) => h.len(now),
+            Store::Interval(i) => i.len(),
+            Store::Prefix(p) => p.len(),
+            Store::Concat(c) => c.len(),
+        };
+        n + self.catchall.is_some() as usize
+    }
+
+    pub fn is_empty(&self, now: u64) -> bool {
+        self.len(now) == 0
+    }
+}

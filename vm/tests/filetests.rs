@@ -1,0 +1,465 @@
+//! Runs `tests/filetests/*.nftvm`: programs in the disassembly syntax, packets, metadata and
+//! the results the kernel would give (written from the kernel's `nft_*.c` eval functions).
+//! Every engine runs through [`run_engine`]; the JIT joins here later.
+//!
+//! File syntax (`;` starts a comment line):
+//! ```text
+//! %program                       the program text (nftvm_vm::text::program)
+//! %run ip filter input [clock=NS] evaluate a chain, settings and packet follow
+//! meta mark 0x00000001           metadata the runtime answers (printed value, key's order)
+//! ct state 0x00000008            conntrack keys (`ct src original 0x0a000001`)
+//! env fib 0x00000002             answers for fib/rt/socket/osf/xfrm/tunnel/symhash/random/connlimit
+//! link 000000000000 …            link-layer header bytes in front of the packet
+//! packet 4500…                   the packet from its IP header (hex, spaces ignored)
+//! expect verdict accept          accept | drop | stolen | queue N [bypass]
+//! expect rule input 2            the deciding rule (chain, index), or `expect rule policy`
+//! expect trace input:0 input:2   rules whose statements applied
+//! expect reg 1 0x0a000001        register bytes after the run (network-order words)
+//! expect packet 4500…            packet bytes after the run
+//! expect effect nat snat ip addr 0a000001-0a000001 port 0050-0050 flags 0x0
+//! expect effects none            no side effect requests
+//! expect slot 0 counter 1 40      state of a stateful expression/object slot
+//! ```
+
+use nftvm_vm::data::{ByteOrder, Data};
+use nftvm_vm::interp::{self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest, TproxyRequest};
+use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
+use nftvm_vm::verdict::Verdict;
+use nftvm_vm::{Reg, VerifiedProgram, text, verify};
+use std::collections::HashMap;
+
+/// The runtime stand-in: answers from the test's settings and records requested effects.
+#[derive(Default)]
+struct TestEnv {
+    now: u64,
+    meta: HashMap<MetaKey, Vec<u8>>,
+    ct: HashMap<(CtKey, Option<CtDir>), Vec<u8>>,
+    answers: HashMap<String, Vec<u8>>,
+    effects: Vec<String>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl TestEnv {
+    fn answer(&self, what: &str, out: &mut [u8]) -> bool {
+        match self.answers.get(what) {
+            Some(v) if v.len() == out.len() => {
+                out.copy_from_slice(v);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn answer_u32(&self, what: &str) -> Option<u32> {
+        let v = self.answers.get(what)?;
+        let mut b = [0u8; 4];
+        b[..v.len().min(4)].copy_from_slice(&v[..v.len().min(4)]);
+        Some(u32::from_le_bytes(b))
+    }
+}
+
+impl Env for TestEnv {
+    fn now_ns(&self) -> u64 {
+        self.now
+    }
+    fn random_u32(&mut self) -> u32 {
+        self.answer_u32("random").unwrap_or(0)
+    }
+    fn meta_get(&mut self, key: MetaKey, out: &mut [u8]) -> bool {
+        match self.meta.get(&key) {
+            Some(v) if v.len() == out.len() => {
+                out.copy_from_slice(v);
+                true
+            }
+            _ => false,
+        }
+    }
+    fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
+        self.effects.push(format!("meta set {key} {}", hex(value)));
+    }
+    fn ct_get(&mut self, key: CtKey, dir: Option<CtDir>, out: &mut [u8]) -> bool {
+        match self.ct.get(&(key, dir)).or_else(|| self.ct.get(&(key, None))) {
+            Some(v) if v.len() == out.len() => {
+                out.copy_from_slice(v);
+                true
+            }
+            _ => false,
+        }
+    }
+    fn ct_set(&mut self, key: CtKey, dir: Option<CtDir>, value: &[u8]) {
+        let d = dir.map_or(String::new(), |d| format!(" {d}"));
+        self.effects.push(format!("ct set {key}{d} {}", hex(value)));
+    }
+    fn notrack(&mut self) {
+        self.effects.push("notrack".into());
+    }
+    fn connlimit_count(&mut self, _slot: u32) -> Option<u32> {
+        self.answer_u32("connlimit")
+    }
+    fn fib(&mut self, q: FibQuery, out: &mut [u8]) -> bool {
+        self.effects.push(format!("fib flags 0x{:x} result {}", q.flags, q.result));
+        self.answer("fib", out)
+    }
+    fn rt_get(&mut self, key: u32, out: &mut [u8]) -> bool {
+        self.answer(&format!("rt{key}"), out)
+    }
+    fn socket_get(&mut self, key: u32, _level: u32, out: &mut [u8]) -> bool {
+        self.answer(&format!("socket{key}"), out)
+    }
+    fn osf_get(&mut self, _ttl: u8, _flags: u32, out: &mut [u8]) -> bool {
+        self.answer("osf", out)
+    }
+    fn xfrm_get(&mut self, dir: u8, spnum: u32, key: u32, out: &mut [u8]) -> bool {
+        self.answer(&format!("xfrm{dir}.{spnum}.{key}"), out)
+    }
+    fn tunnel_get(&mut self, key: u32, out: &mut [u8]) -> bool {
+        self.answer(&format!("tunnel{key}"), out)
+    }
+    fn symhash(&mut self) -> u32 {
+        self.answer_u32("symhash").unwrap_or(0)
+    }
+    fn nat(&mut self, r: &NatRequest<'_>) -> Verdict {
+        let kind = match r.kind {
+            NatKind::Snat => "snat",
+            NatKind::Dnat => "dnat",
+            NatKind::Masquerade => "masq",
+            NatKind::Redirect => "redir",
+        };
+        let mut s = format!("nat {kind} {}", r.family);
+        if let (Some(a), Some(b)) = (r.addr_min, r.addr_max) {
+            s += &format!(" addr {}-{}", hex(a), hex(b));
+        }
+        if let (Some(a), Some(b)) = (r.proto_min, r.proto_max) {
+            s += &format!(" port {a:04x}-{b:04x}");
+        }
+        s += &format!(" flags 0x{:x}", r.flags);
+        self.effects.push(s);
+        Verdict::Accept
+    }
+    fn reject(&mut self, r: RejectRequest) {
+        self.effects.push(format!("reject type {} code {}", r.kind, r.code));
+    }
+    fn dup(&mut self, addr: Option<&[u8]>, dev: Option<u32>) {
+        self.effects.push(format!("dup addr {} dev {}", addr.map_or("-".into(), hex), dev.map_or("-".into(), |d| d.to_string())));
+    }
+    fn fwd(&mut self, dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
+        self.effects.push(format!("fwd dev {dev} addr {} nfproto {nfproto}", addr.map_or("-".into(), hex)));
+        Verdict::Stolen
+    }
+    fn tproxy(&mut self, r: &TproxyRequest<'_>) -> Verdict {
+        self.effects.push(format!(
+            "tproxy addr {} port {}",
+            r.addr.map_or("-".into(), hex),
+            r.port.map_or("-".into(), |p| format!("{p:04x}"))
+        ));
+        Verdict::Continue
+    }
+    fn synproxy(&mut self, mss: u16, wscale: u8, _flags: u32) -> Verdict {
+        self.effects.push(format!("synproxy mss {mss} wscale {wscale}"));
+        Verdict::Continue
+    }
+    fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
+        self.effects.push(format!("object {obj_type} {name}"));
+        Verdict::Continue
+    }
+    fn log(&mut self, r: &LogRequest<'_>) {
+        self.effects.push(format!(
+            "log prefix {} level {} group {} flags 0x{:x}",
+            r.prefix.unwrap_or("-"),
+            r.level.map_or("-".into(), |l| l.to_string()),
+            r.group.map_or("-".into(), |g| g.to_string()),
+            r.flags
+        ));
+    }
+}
+
+/// The outcome an engine reports for one run.
+struct Outcome {
+    result: interp::RunResult,
+    slots: Vec<interp::Slot>,
+    packet: Vec<u8>,
+    effects: Vec<String>,
+}
+
+/// One engine: the interpreter (the JIT will be another arm).
+fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Result<Outcome, String> {
+    let family = Family::from_name(&run.family).ok_or("bad family")?;
+    let table = prog.find_table(family, &run.table).ok_or("unknown table")?;
+    let chain = prog.find_chain(table, &run.chain).ok_or("unknown chain")?;
+    let hook = prog.chain(chain).and_then(|c| c.base.as_ref()).map_or(Hook::Input, |b| b.hook);
+    let mut env = TestEnv { now: run.clock, meta: run.meta.clone(), ct: run.ct.clone(), answers: run.answers.clone(), ..Default::default() };
+    let mut bytes = run.link.clone();
+    bytes.extend_from_slice(&run.packet);
+    let nh = run.link.len();
+    let mut pkt = PacketCtx::from_ip(&mut bytes[nh..], hook);
+    let (transport_off, l4proto, nfproto, protocol) = (pkt.transport_off, pkt.l4proto, pkt.nfproto, pkt.protocol);
+    drop(pkt);
+    let mut pkt = PacketCtx {
+        data: &mut bytes,
+        link_off: (nh > 0).then_some(0),
+        network_off: nh,
+        transport_off: transport_off.map(|t| t + nh),
+        l4proto,
+        nfproto,
+        protocol,
+        hook,
+    };
+    let result = interp::run_chain(prog, state, chain, &mut pkt, &mut env);
+    Ok(Outcome { result, slots: state.slots.clone(), packet: bytes[nh..].to_vec(), effects: env.effects })
+}
+
+#[derive(Default, Clone)]
+struct Run {
+    line: usize,
+    family: String,
+    table: String,
+    chain: String,
+    clock: u64,
+    meta: HashMap<MetaKey, Vec<u8>>,
+    ct: HashMap<(CtKey, Option<CtDir>), Vec<u8>>,
+    answers: HashMap<String, Vec<u8>>,
+    link: Vec<u8>,
+    packet: Vec<u8>,
+    expects: Vec<(usize, String)>,
+}
+
+fn parse_hex_bytes(s: &str) -> Result<Vec<u8>, String> {
+    let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if digits.len() % 2 != 0 {
+        return Err(format!("odd number of hex digits in `{s}`"));
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| format!("bad hex `{s}`")))
+        .collect()
+}
+
+fn value(words: &[&str], order: ByteOrder) -> Result<Vec<u8>, String> {
+    Ok(Data::parse_words(words, order, true)?.bytes().to_vec())
+}
+
+fn parse_setting(run: &mut Run, line: &str) -> Result<(), String> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    match w.as_slice() {
+        ["meta", key, rest @ ..] => {
+            let k = MetaKey::from_name(key).ok_or_else(|| format!("unknown meta key {key}"))?;
+            run.meta.insert(k, value(rest, nftvm_vm::expr::meta::key_order(k))?);
+        }
+        ["ct", key, rest @ ..] => {
+            let k = CtKey::from_name(key).ok_or_else(|| format!("unknown ct key {key}"))?;
+            let (dir, rest) = match rest.first().and_then(|d| CtDir::from_name(d)) {
+                Some(d) => (Some(d), &rest[1..]),
+                None => (None, rest),
+            };
+            run.ct.insert((k, dir), value(rest, nftvm_vm::expr::ct::key_order(k))?);
+        }
+        ["env", what, order, rest @ ..] => {
+            let o = if *order == "host" { ByteOrder::Host } else { ByteOrder::Network };
+            run.answers.insert(what.to_string(), value(rest, o)?);
+        }
+        ["link", rest @ ..] => run.link = parse_hex_bytes(&rest.join(""))?,
+        ["packet", rest @ ..] => run.packet = parse_hex_bytes(&rest.join(""))?,
+        _ => return Err(format!("unknown setting `{line}`")),
+    }
+    Ok(())
+}
+
+fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String> {
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let r = &out.result;
+    let chain_name = |c: nftvm_vm::ChainId| prog.chain_name(c).to_string();
+    match w.as_slice() {
+        ["verdict", v @ ..] => {
+            let got = match r.verdict {
+                Verdict::Queue { num, bypass } => format!("queue {num}{}", if bypass { " bypass" } else { "" }),
+                v => v.name().to_string(),
+            };
+            if got != v.join(" ") {
+                return Err(format!("verdict {got}, expected {}", v.join(" ")));
+            }
+        }
+        ["rule", "policy"] => {
+            if let Some(d) = r.decided_by {
+                return Err(format!("decided by rule {} {}, expected the policy", chain_name(d.chain), d.rule));
+            }
+        }
+        ["rule", chain, idx] => {
+            let got = r.decided_by.map(|d| format!("{} {}", chain_name(d.chain), d.rule));
+            if got.as_deref() != Some(&format!("{chain} {idx}")) {
+                return Err(format!("decided by {got:?}, expected {chain} {idx}"));
+            }
+        }
+        ["trace", items @ ..] => {
+            let got: Vec<String> = r.trace.iter().map(|t| format!("{}:{}", chain_name(t.rule.chain), t.rule.rule)).collect();
+            if got != items.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
+                return Err(format!("trace {got:?}, expected {items:?}"));
+            }
+        }
+        ["reg", n, words @ ..] => {
+            let want = value(words, ByteOrder::Network)?;
+            let reg = Reg(n.parse().map_err(|_| "bad register")?);
+            let got = r.regs.get(reg, want.len()).ok_or("register out of range")?;
+            if got != want.as_slice() {
+                return Err(format!("reg {n} holds {}, expected {}", hex(got), hex(&want)));
+            }
+        }
+        ["packet", rest @ ..] => {
+            let want = parse_hex_bytes(&rest.join(""))?;
+            if out.packet != want {
+                return Err(format!("packet is {}, expected {}", hex(&out.packet), hex(&want)));
+            }
+        }
+        ["slot", n, what @ ..] => {
+            let n: usize = n.parse().map_err(|_| "bad slot")?;
+            let got = match out.slots.get(n) {
+                Some(interp::Slot::Counter { packets, bytes }) => format!("counter {packets} {bytes}"),
+                Some(interp::Slot::Quota { consumed }) => format!("quota {consumed}"),
+                Some(interp::Slot::Last { at }) => format!("last {}", at.map_or("never".into(), |t| t.to_string())),
+                Some(interp::Slot::Numgen { counter }) => format!("numgen {counter}"),
+                Some(interp::Slot::Limit { tokens, last }) => format!("limit {tokens} {last}"),
+                other => format!("{other:?}"),
+            };
+            if got != what.join(" ") {
+                return Err(format!("slot {n} is `{got}`, expected `{}`", what.join(" ")));
+            }
+        }
+        ["effects", "none"] => {
+            if !out.effects.is_empty() {
+                return Err(format!("unexpected effects {:?}", out.effects));
+            }
+        }
+        ["effect", rest @ ..] => {
+            let want = rest.join(" ");
+            let norm = |e: &str| e.split_whitespace().collect::<Vec<_>>().join(" ");
+            if !out.effects.iter().any(|e| norm(e) == want) {
+                return Err(format!("effect `{want}` missing; effects: {:?}", out.effects));
+            }
+        }
+        _ => return Err(format!("unknown expectation `{line}`")),
+    }
+    Ok(())
+}
+
+fn run_file(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("read filetest");
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    let mut failures = Vec::new();
+    let mut program_text = String::new();
+    let mut program_line = 0;
+    let mut runs: Vec<Run> = Vec::new();
+    let mut section = "";
+    let mut flush = |program_text: &str, program_line: usize, runs: &mut Vec<Run>, failures: &mut Vec<String>| {
+        if program_text.trim().is_empty() {
+            return;
+        }
+        let prog = match text::assemble(program_text) {
+            Ok(p) => p,
+            Err(e) => {
+                runs.clear();
+                return failures.push(format!("{name}:{}: {e}", program_line + e.line));
+            }
+        };
+        let prog = match verify(prog) {
+            Ok(p) => p,
+            Err(e) => {
+                runs.clear();
+                return failures.push(format!("{name}:{program_line}: verifier: {e}"));
+            }
+        };
+        // Text round trip of the whole program.
+        let again = text::disassemble(&prog);
+        match text::assemble(&again) {
+            Ok(p2) if text::disassemble(&p2) == again => {}
+            _ => failures.push(format!("{name}:{program_line}: program does not round-trip:\n{again}")),
+        }
+        let mut state = ProgramState::new(&prog, 0);
+        for run in runs.drain(..) {
+            match run_engine(&prog, &mut state, &run) {
+                Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
+                Ok(out) => {
+                    for (ln, ex) in &run.expects {
+                        if let Err(e) = check(&prog, &out, ex) {
+                            failures.push(format!("{name}:{ln}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    };
+    for (i, line) in text.lines().enumerate() {
+        let ln = i + 1;
+        if line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with("%program") {
+            flush(&program_text, program_line, &mut runs, &mut failures);
+            program_text.clear();
+            program_line = ln;
+            section = "program";
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("%run") {
+            section = "run";
+            let w: Vec<&str> = rest.split_whitespace().collect();
+            let mut run = Run { line: ln, ..Default::default() };
+            if w.len() < 3 {
+                failures.push(format!("{name}:{ln}: %run needs family table chain"));
+                continue;
+            }
+            run.family = w[0].into();
+            run.table = w[1].into();
+            run.chain = w[2].into();
+            for opt in &w[3..] {
+                if let Some(c) = opt.strip_prefix("clock=") {
+                    run.clock = c.parse().unwrap_or(0);
+                }
+            }
+            runs.push(run);
+            continue;
+        }
+        match section {
+            "program" => {
+                program_text.push_str(line);
+                program_text.push('\n');
+            }
+            "run" => {
+                let t = line.trim();
+                if t.is_empty() {
+                    continue;
+                }
+                let Some(run) = runs.last_mut() else { continue };
+                if let Some(e) = t.strip_prefix("expect ") {
+                    run.expects.push((ln, e.to_string()));
+                } else if let Err(e) = parse_setting(run, t) {
+                    failures.push(format!("{name}:{ln}: {e}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(&program_text, program_line, &mut runs, &mut failures);
+    failures
+}
+
+#[test]
+fn filetests() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("filetests dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "nftvm"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut failures = Vec::new();
+    for f in &files {
+        failures.extend(run_file(f));
+    }
+    for f in &failures {
+        println!("{f}");
+    }
+    assert!(failures.is_empty(), "{} filetest failures", failures.len());
+}

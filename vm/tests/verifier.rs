@@ -1,0 +1,137 @@
+//! The verifier rejects malformed programs with errors that name the place.
+
+use nftvm_vm::expr::immediate::{ImmValue, Immediate};
+use nftvm_vm::expr::Expr;
+use nftvm_vm::{ChainId, Data, Program, Reg, Verdict, text, verify};
+
+fn program(rules: &str) -> Program {
+    let head = "table ip t\n\
+        chain ip t in type filter hook input priority 0 policy accept\n\
+        chain ip t a\nchain ip t b\n\
+        set ip t s flags 0x0 key 16n\n\
+        set ip t v flags 0x8 key 4n data verdict\n\
+        set ip t m flags 0x8 key 4n data 4h\n";
+    text::assemble(&format!("{head}\n{rules}")).expect("assembles")
+}
+
+fn err(rules: &str) -> String {
+    match verify(program(rules)) {
+        Ok(_) => panic!("verifier accepted:\n{rules}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn well_formed_program_passes() {
+    let p = program(
+        "ip t in\n  [ payload load 4b @ network header + 12 => reg 1 ]\n  [ lookup reg 1 set v dreg 0 ]\n\n\
+         ip t in\n  [ immediate reg 0 jump -> a ]\n\n\
+         ip t a\n  [ immediate reg 0 goto -> b ]\n",
+    );
+    verify(p).expect("valid");
+}
+
+#[test]
+fn read_before_write() {
+    let e = err("ip t in\n  [ cmp eq reg 1 0x01 ]\n");
+    assert!(e.contains("chain ip t in") && e.contains("rule 0") && e.contains("expression 0 (cmp)"), "{e}");
+    assert!(e.contains("before it is written"), "{e}");
+    // a 4-byte write does not cover an 8-byte read
+    let e = err("ip t in\n  [ meta load mark => reg 1 ]\n  [ cmp eq reg 1 0x00000001 0x00000002 ]\n");
+    assert!(e.contains("expression 1 (cmp)"), "{e}");
+}
+
+#[test]
+fn loads_must_fit_the_register_file() {
+    let e = err("ip t in\n  [ payload load 8b @ network header + 0 => reg 23 ]\n");
+    assert!(e.contains("overflow the register file"), "{e}");
+    let e = err("ip t in\n  [ payload load 4b @ network header + 0 => reg 5 ]\n");
+    assert!(e.contains("is not a register"), "{e}");
+    let e = err("ip t in\n  [ payload load 4b @ network header + 0 => reg 0 ]\n");
+    assert!(e.contains("verdict register"), "{e}");
+    // a 16-byte set key read from reg 4 fits (bytes 48..64), from reg 20 it does not
+    verify(program("ip t in\n  [ payload load 16b @ network header + 8 => reg 4 ]\n  [ lookup reg 4 set s ]\n"))
+        .expect("fits");
+    let e = err("ip t in\n  [ payload load 4b @ network header + 8 => reg 20 ]\n  [ lookup reg 20 set s ]\n");
+    assert!(e.contains("expression 1 (lookup)"), "{e}");
+}
+
+#[test]
+fn set_references_must_match() {
+    let e = err("ip t in\n  [ meta load mark => reg 1 ]\n  [ lookup reg 1 set m dreg 0 ]\n");
+    assert!(e.contains("verdict") || e.contains("data"), "{e}");
+    let e = err("ip t in\n  [ meta load mark => reg 1 ]\n  [ lookup reg 1 set v dreg 2 ]\n");
+    assert!(e.contains("verdict written to data register"), "{e}");
+    // a missing set (built directly: the assembler would refuse the name)
+    let mut p = program("ip t in\n  [ meta load mark => reg 1 ]\n  [ lookup reg 1 set m dreg 1 ]\n");
+    if let Some(Expr::Lookup(l)) = p.chains[0].rules[0].exprs.get_mut(1) {
+        l.set = nftvm_vm::SetId(42);
+    }
+    let e = verify(p).unwrap_err().to_string();
+    assert!(e.contains("missing set"), "{e}");
+}
+
+#[test]
+fn jump_targets_must_exist_and_not_be_base_chains() {
+    let mut p = program("ip t in\n  [ immediate reg 0 jump -> a ]\n");
+    p.chains[0].rules[0].exprs[0] = Expr::Immediate(Immediate::verdict(Verdict::Jump(ChainId(77))));
+    let e = verify(p).unwrap_err().to_string();
+    assert!(e.contains("missing chain"), "{e}");
+    let mut p = program("ip t in\n  [ immediate reg 0 jump -> a ]\n");
+    p.chains[0].rules[0].exprs[0] = Expr::Immediate(Immediate::verdict(Verdict::Goto(ChainId(0))));
+    let e = verify(p).unwrap_err().to_string();
+    assert!(e.contains("base chain"), "{e}");
+    // data into the verdict register
+    let mut p = program("ip t in\n  [ immediate reg 0 accept ]\n");
+    p.chains[0].rules[0].exprs[0] =
+        Expr::Immediate(Immediate { dreg: Reg(0), value: ImmValue::Data(Data::host_u32(1)) });
+    assert!(verify(p).is_err());
+}
+
+#[test]
+fn jump_loops_are_rejected() {
+    let e = err("ip t in\n  [ immediate reg 0 jump -> a ]\n\nip t a\n  [ immediate reg 0 jump -> b ]\n\nip t b\n  [ immediate reg 0 goto -> a ]\n");
+    assert!(e.contains("jump loop"), "{e}");
+    // a loop through a verdict map element
+    let p = text::assemble(
+        "table ip t\nchain ip t a\nset ip t v flags 0x8 key 4n data verdict\n\telement 00000001 : jump -> a\n\n\
+         ip t a\n  [ meta load mark => reg 1 ]\n  [ lookup reg 1 set v dreg 0 ]\n",
+    )
+    .unwrap();
+    assert!(verify(p).unwrap_err().to_string().contains("jump loop"));
+}
+
+#[test]
+fn jump_depth_is_limited_as_in_the_kernel() {
+    let build = |depth: usize| {
+        let mut t = String::from("table ip t\nchain ip t in type filter hook input priority 0 policy accept\n");
+        for i in 0..depth {
+            t += &format!("chain ip t c{i}\n");
+        }
+        t += "\nip t in\n  [ immediate reg 0 jump -> c0 ]\n";
+        for i in 0..depth.saturating_sub(1) {
+            t += &format!("\nip t c{i}\n  [ immediate reg 0 jump -> c{} ]\n", i + 1);
+        }
+        text::assemble(&t).unwrap()
+    };
+    verify(build(15)).expect("15 nested jumps are fine");
+    let e = verify(build(16)).unwrap_err().to_string();
+    assert!(e.contains("deep"), "{e}");
+}
+
+#[test]
+fn context_rules() {
+    let e = err("ip t in\n  [ immediate reg 1 0x0a000001 ]\n  [ nat snat ip addr_min reg 1 ]\n");
+    assert!(e.contains("not allowed in a filter chain"), "{e}");
+    let e = err("ip t in\n  [ meta load l4proto => reg 1 ]\n  [ meta set l4proto with reg 1 ]\n");
+    assert!(e.contains("cannot be set"), "{e}");
+    let e = err("ip t in\n  [ meta load mark => reg 1 ]\n  [ byteorder reg 1 = hton(reg 1, 3, 3) ]\n");
+    assert!(e.contains("unit size"), "{e}");
+}
+
+#[test]
+fn set_elements_must_fit_the_declaration() {
+    let p = text::assemble("table ip t\nset ip t s flags 0x0 key 4n\n\telement 0a000001	element 0001\n").unwrap();
+    let e = verify(p).unwrap_err().to_string();
+    assert!(e.contains("set s") && e.contains("element 1"), "{e}");
+}
