@@ -1,0 +1,525 @@
+//! The connection table: entries in a slab, both directions' tuples in one hashbrown index
+//! keyed by a seeded (foldhash) hash of tuple + zone, plus the bookkeeping around them
+//! (expectations, NAT source map, early-drop candidates, events, statistics).
+//!
+//! The index stores only `(hash, slot, direction)`, 16 bytes, and compares tuples in the
+//! slab on a hash match: lookups touch one index group and the entry they return, and
+//! never allocate. Entries being created live in the slab but not in the index until they
+//! are confirmed; entries killed while a packet still refers to them are unlinked at once
+//! and freed when that packet is finished ([`Conntrack::finish`] / [`Conntrack::abort`]).
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::FixedState;
+use hashbrown::{HashMap, HashTable};
+use nftvm_vm::keys::ct_status as st;
+
+use super::config::Config;
+use super::entry::{Conn, ConnId};
+use super::events::{Event, ev};
+use super::expect::Expectations;
+use super::format::{self, FormatOptions};
+use super::packet::Time;
+use super::tuple::{L3, Tuple};
+
+/// Counters in the spirit of `conntrack -S`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub found: u64,
+    pub invalid: u64,
+    pub insert: u64,
+    pub insert_failed: u64,
+    pub drop: u64,
+    pub early_drop: u64,
+    pub error: u64,
+    pub expect_new: u64,
+    pub expect_create: u64,
+}
+
+/// Why the packet had to be dropped while tracking (`NF_DROP` from conntrack).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// The table is full of assured connections (`nf_conntrack: table full, dropping packet`).
+    TableFull,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct IndexEntry {
+    hash: u64,
+    slot: u32,
+    dir: u8,
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    generation: u32,
+    conn: Option<Conn>,
+}
+
+/// Key of the NAT "by source" map: what `find_appropriate_src` compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SrcKey {
+    pub zone: u16,
+    pub proto: u8,
+    pub l3: L3,
+    pub addr: u128,
+    pub port: u16,
+}
+
+impl SrcKey {
+    pub(crate) fn of(t: &Tuple, zone: u16) -> SrcKey {
+        SrcKey { zone, proto: t.proto, l3: t.l3, addr: t.src, port: t.src_id }
+    }
+}
+
+/// The connection tracking table with its configuration.
+#[derive(Debug)]
+pub struct Conntrack {
+    pub(crate) cfg: Config,
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    index: HashTable<IndexEntry>,
+    hasher: FixedState,
+    /// Allocated entries (pending, confirmed, dying), as the kernel counts them.
+    count: usize,
+    next_id: u32,
+    pub(crate) expect: Expectations,
+    /// Source-NATed (incl. null-bound) connections by original source.
+    pub(crate) bysrc: HashMap<SrcKey, Vec<ConnId>, FixedState>,
+    /// Early-drop candidates: confirmed entries in confirmation order, checked lazily.
+    unreplied: VecDeque<ConnId>,
+    replied: VecDeque<ConnId>,
+    /// Entries the packet in flight owns: pending (unconfirmed) or killed under it.
+    pub(crate) transient: Vec<ConnId>,
+    events: VecDeque<Event>,
+    pub(crate) fmt: FormatOptions,
+    pub(crate) rng: u64,
+    pub(crate) stats: Stats,
+    /// The latest packet time seen.
+    pub(crate) now: Time,
+}
+
+/// Events kept for readers before the oldest are dropped.
+const EVENT_BACKLOG: usize = 65_536;
+
+impl Conntrack {
+    pub fn new(cfg: Config) -> Conntrack {
+        let hasher = FixedState::with_seed(cfg.seed);
+        let fmt = FormatOptions { acct: cfg.acct, ..FormatOptions::default() };
+        let rng = cfg.seed ^ 0x9e37_79b9_7f4a_7c15;
+        Conntrack {
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher,
+            count: 0,
+            next_id: 0,
+            expect: Expectations::default(),
+            bysrc: HashMap::with_hasher(FixedState::with_seed(cfg.seed.rotate_left(17))),
+            unreplied: VecDeque::new(),
+            replied: VecDeque::new(),
+            transient: Vec::new(),
+            events: VecDeque::new(),
+            fmt,
+            rng,
+            stats: Stats::default(),
+            now: 0,
+            cfg,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Reserves room for `n` more entries (avoids growth pauses, e.g. in benchmarks).
+    pub fn reserve(&mut self, n: usize) {
+        self.slots.reserve(n);
+        self.index.reserve(2 * n, |e| e.hash);
+    }
+
+    /// Allocated entries (pending and confirmed), what `nf_conntrack_count` shows.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Confirmed entries in the table.
+    pub fn len(&self) -> usize {
+        self.index.len() / 2
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Output options used for event lines and dumps (accounting follows the config).
+    pub fn format_options(&self) -> &FormatOptions {
+        &self.fmt
+    }
+
+    pub fn set_format_options(&mut self, opts: FormatOptions) {
+        self.fmt = opts;
+    }
+
+    // ---- slab -------------------------------------------------------------------------
+
+    /// The entry behind a handle.
+    pub fn get(&self, id: ConnId) -> Option<&Conn> {
+        self.slots
+            .get(id.slot as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.conn.as_ref())
+    }
+
+    /// The entry behind a handle, mutably. Prefer the setters (`set_mark`, …), which also
+    /// record the events the change causes.
+    pub fn get_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        self.slots
+            .get_mut(id.slot as usize)
+            .filter(|s| s.generation == id.generation)
+            .and_then(|s| s.conn.as_mut())
+    }
+
+    pub(crate) fn alloc(&mut self, mut conn: Conn) -> ConnId {
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        conn.id = self.next_id;
+        self.count += 1;
+        if let Some(slot) = self.free.pop()
+            && let Some(s) = self.slots.get_mut(slot as usize)
+        {
+            s.conn = Some(conn);
+            return ConnId { slot, generation: s.generation };
+        }
+        let slot = u32::try_from(self.slots.len()).unwrap_or(u32::MAX);
+        self.slots.push(Slot { generation: 0, conn: Some(conn) });
+        ConnId { slot, generation: 0 }
+    }
+
+    fn free_slot(&mut self, id: ConnId) {
+        let Some(s) = self.slots.get_mut(id.slot as usize).filter(|s| s.generation == id.generation) else {
+            return;
+        };
+        if s.conn.take().is_some() {
+            s.generation = s.generation.wrapping_add(1);
+            self.free.push(id.slot);
+            self.count = self.count.saturating_sub(1);
+        }
+    }
+
+    pub(crate) fn next_random(&mut self) -> u64 {
+        // splitmix64: deterministic for a given seed.
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    // ---- index ------------------------------------------------------------------------
+
+    fn hash_key(&self, t: &Tuple, zone: u16) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        h.write_u128(t.src);
+        h.write_u128(t.dst);
+        h.write_u64(
+            u64::from(t.src_id) << 48
+                | u64::from(t.dst_id) << 32
+                | u64::from(t.proto) << 24
+                | (t.l3 as u64) << 16
+                | u64::from(zone),
+        );
+        h.finish()
+    }
+
+    /// The confirmed entry holding tuple `t` in zone `zone`, and the direction it matched
+    /// (0 original, 1 reply). Expired entries are found too.
+    pub fn find(&self, t: &Tuple, zone: u16) -> Option<(ConnId, usize)> {
+        let hash = self.hash_key(t, zone);
+        let slots = &self.slots;
+        let e = self.index.find(hash, |e| {
+            e.hash == hash
+                && slots
+                    .get(e.slot as usize)
+                    .and_then(|s| s.conn.as_ref())
+                    .is_some_and(|c| c.zone == zone && c.tuple[usize::from(e.dir)] == *t)
+        })?;
+        let generation = slots.get(e.slot as usize)?.generation;
+        Some((ConnId { slot: e.slot, generation }, usize::from(e.dir)))
+    }
+
+    /// Like [`Conntrack::find`] but an expired entry is destroyed and not returned.
+    pub fn lookup(&mut self, t: &Tuple, zone: u16, now: Time) -> Option<(ConnId, usize)> {
+        let (id, dir) = self.find(t, zone)?;
+        if self.get(id).is_some_and(|c| c.expired(now)) {
+            self.kill(id, now, false);
+            return None;
+        }
+        Some((id, dir))
+    }
+
+    /// Whether tuple `t` is used by a live confirmed entry other than `ignored` that is not
+    /// the same flow (`nf_conntrack_tuple_taken`).
+    pub(crate) fn tuple_taken(&self, t: &Tuple, zone: u16, ignored: ConnId, now: Time) -> bool {
+        let Some((id, _)) = self.find(t, zone) else { return false };
+        if id == ignored {
+            return false;
+        }
+        let (Some(other), Some(me)) = (self.get(id), self.get(ignored)) else { return false };
+        if other.expired(now) {
+            return false;
+        }
+        !(other.tuple[0] == me.tuple[0] && other.zone == me.zone)
+    }
+
+    fn index_insert(&mut self, id: ConnId) {
+        let Some(c) = self.get(id) else { return };
+        let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
+        for (dir, t) in [(0u8, orig), (1u8, reply)] {
+            let hash = self.hash_key(&t, zone);
+            self.index.insert_unique(hash, IndexEntry { hash, slot: id.slot, dir }, |e| e.hash);
+        }
+    }
+
+    fn index_remove(&mut self, id: ConnId) {
+        let Some(c) = self.get(id) else { return };
+        let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
+        for (dir, t) in [(0u8, orig), (1u8, reply)] {
+            let hash = self.hash_key(&t, zone);
+            if let Ok(entry) = self.index.find_entry(hash, |e| e.slot == id.slot && e.dir == dir) {
+                entry.remove();
+            }
+        }
+    }
+
+    /// Puts a pending entry into the index and marks it CONFIRMED. Fails (and leaves the
+    /// entry pending) when either tuple is already taken.
+    pub(crate) fn insert_confirmed(&mut self, id: ConnId) -> bool {
+        let Some(c) = self.get(id) else { return false };
+        let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
+        if self.find(&orig, zone).is_some() || self.find(&reply, zone).is_some() {
+            return false;
+        }
+        self.index_insert(id);
+        if let Some(c) = self.get_mut(id) {
+            c.status |= st::CONFIRMED;
+        }
+        self.unreplied.push_back(id);
+        self.compact_candidates();
+        true
+    }
+
+    // ---- death ------------------------------------------------------------------------
+
+    /// Kills an entry (`nf_ct_delete`): DESTROY event, unlinked from the index, its
+    /// expectations and NAT source mapping dropped. `in_flight` keeps the memory until the
+    /// current packet is finished because it still refers to the entry.
+    pub fn kill(&mut self, id: ConnId, now: Time, in_flight: bool) {
+        let Some(c) = self.get_mut(id) else { return };
+        if c.status & st::DYING != 0 {
+            return;
+        }
+        c.status |= st::DYING;
+        let confirmed = c.confirmed();
+        if confirmed {
+            self.deliver_event(id, ev::DESTROY, now);
+            self.index_remove(id);
+        }
+        self.unlink_extras(id);
+        if in_flight {
+            if !self.transient.contains(&id) {
+                self.transient.push(id);
+            }
+        } else if !self.transient.contains(&id) {
+            self.free_slot(id);
+        }
+    }
+
+    /// Drops what other structures hold about an entry that is going away.
+    fn unlink_extras(&mut self, id: ConnId) {
+        self.expect.remove_master(id);
+        let Some(c) = self.get(id) else { return };
+        if c.status & st::SRC_NAT_DONE != 0 {
+            let key = SrcKey::of(&c.tuple[0], c.zone);
+            if let Some(list) = self.bysrc.get_mut(&key) {
+                list.retain(|x| *x != id);
+                if list.is_empty() {
+                    self.bysrc.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Frees everything the finished packet owned: entries never confirmed, and entries
+    /// killed while it was processed.
+    pub(crate) fn release_transient(&mut self) {
+        while let Some(id) = self.transient.pop() {
+            let Some(c) = self.get(id) else { continue };
+            if !c.confirmed() || c.status & st::DYING != 0 {
+                if !c.confirmed() {
+                    self.unlink_extras(id);
+                }
+                self.free_slot(id);
+            }
+        }
+    }
+
+    /// Destroys expired entries; `max` bounds the work (0 = all). Returns how many died.
+    pub fn gc(&mut self, now: Time, max: usize) -> usize {
+        self.now = self.now.max(now);
+        let expired: Vec<ConnId> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let c = s.conn.as_ref()?;
+                (c.confirmed() && c.status & st::DYING == 0 && c.expired(now))
+                    .then_some(ConnId { slot: i as u32, generation: s.generation })
+            })
+            .take(if max == 0 { usize::MAX } else { max })
+            .collect();
+        for &id in &expired {
+            self.kill(id, now, false);
+        }
+        expired.len()
+    }
+
+    /// Deletes one entry (`conntrack -D`).
+    pub fn delete(&mut self, id: ConnId) -> bool {
+        if self.get(id).is_none_or(|c| !c.confirmed()) {
+            return false;
+        }
+        let now = self.now;
+        self.kill(id, now, false);
+        true
+    }
+
+    /// Deletes every confirmed entry (`conntrack -F`). Returns how many.
+    pub fn flush(&mut self) -> usize {
+        let ids: Vec<ConnId> = self.iter().map(|(id, _)| id).collect();
+        let now = self.now;
+        for &id in &ids {
+            self.kill(id, now, false);
+        }
+        self.expect.clear();
+        ids.len()
+    }
+
+    // ---- early drop -------------------------------------------------------------------
+
+    /// Makes room for a new entry when the table is at `max`: evicts an expired or
+    /// unreplied entry, else a replied but not assured one (oldest first). Linux scans the
+    /// new tuple's hash buckets instead; which victim is chosen can differ, the rule
+    /// (never an ASSURED entry, refuse if there is none) is the same.
+    pub(crate) fn early_drop(&mut self, now: Time) -> bool {
+        while let Some(id) = self.unreplied.pop_front() {
+            let evictable = self.get(id).is_some_and(|c| {
+                c.confirmed()
+                    && c.status & st::DYING == 0
+                    && (c.expired(now) || (c.status & (st::ASSURED | st::SEEN_REPLY) == 0))
+            });
+            if evictable {
+                self.kill(id, now, false);
+                self.stats.early_drop += 1;
+                return true;
+            }
+        }
+        while let Some(id) = self.replied.pop_front() {
+            let evictable = self.get(id).is_some_and(|c| {
+                c.confirmed() && c.status & st::DYING == 0 && (c.expired(now) || c.status & st::ASSURED == 0)
+            });
+            if evictable {
+                self.kill(id, now, false);
+                self.stats.early_drop += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Records that an entry saw its first reply (it stays evictable until ASSURED).
+    pub(crate) fn note_replied(&mut self, id: ConnId) {
+        self.replied.push_back(id);
+        self.compact_candidates();
+    }
+
+    /// Keeps the candidate queues proportional to the table: stale handles are dropped
+    /// once the queues grow past twice the number of entries.
+    fn compact_candidates(&mut self) {
+        let limit = 2 * self.count + 1024;
+        if self.unreplied.len() > limit {
+            let mut q = std::mem::take(&mut self.unreplied);
+            q.retain(|id| self.get(*id).is_some_and(|c| c.status & (st::ASSURED | st::SEEN_REPLY) == 0));
+            self.unreplied = q;
+        }
+        if self.replied.len() > limit {
+            let mut q = std::mem::take(&mut self.replied);
+            q.retain(|id| self.get(*id).is_some_and(|c| c.status & st::ASSURED == 0));
+            self.replied = q;
+        }
+    }
+
+    // ---- events -----------------------------------------------------------------------
+
+    /// Caches event bits on an entry, to be delivered at the confirm point.
+    pub(crate) fn cache_event(&mut self, id: ConnId, bits: u16) {
+        if !self.cfg.events {
+            return;
+        }
+        if let Some(c) = self.get_mut(id) {
+            c.pending_events |= bits;
+        }
+    }
+
+    /// Delivers the cached events of an entry (plus `extra`) as one event.
+    pub(crate) fn deliver_event(&mut self, id: ConnId, extra: u16, now: Time) {
+        if !self.cfg.events {
+            return;
+        }
+        let Some(c) = self.get_mut(id) else { return };
+        let mask = if extra & ev::DESTROY != 0 { ev::DESTROY } else { c.pending_events | extra };
+        c.pending_events = 0;
+        if mask == 0 {
+            return;
+        }
+        let Some(c) = self.get(id) else { return };
+        let event = Event::capture(c, mask, now, &self.fmt);
+        if self.events.len() >= EVENT_BACKLOG {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+    }
+
+    /// Takes the events delivered so far, oldest first.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        self.events.drain(..).collect()
+    }
+
+    // ---- listing ----------------------------------------------------------------------
+
+    /// Pending expectations (`conntrack -L expect`).
+    pub fn expectations(&self) -> impl Iterator<Item = &super::expect::Expectation> {
+        self.expect.iter()
+    }
+
+    /// Confirmed entries (including expired ones not yet collected), in slab order.
+    pub fn iter(&self) -> impl Iterator<Item = (ConnId, &Conn)> {
+        self.slots.iter().enumerate().filter_map(|(i, s)| {
+            let c = s.conn.as_ref()?;
+            (c.confirmed() && c.status & st::DYING == 0)
+                .then_some((ConnId { slot: i as u32, generation: s.generation }, c))
+        })
+    }
+
+    /// `conntrack -L`: one line per live entry at `now`.
+    pub fn dump(&self, now: Time) -> Vec<String> {
+        self.iter()
+            .filter(|(_, c)| !c.expired(now))
+            .map(|(_, c)| format::conn_line(c, now, &self.fmt))
+            .collect()
+    }
+}
