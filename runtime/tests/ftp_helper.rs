@@ -105,8 +105,15 @@ impl Ctl {
         (t, r)
     }
 
+    /// Side `dir` sends a line that must get through; returns what the confirm point did.
+    fn say(&mut self, dir: usize, text: &str) -> Finish {
+        let (t, r) = self.try_say(dir, text);
+        assert_ne!(t.info, CtInfo::Invalid, "{text:?}");
+        r.unwrap_or_else(|e| panic!("{text:?} dropped: {e:?}"))
+    }
+
     /// Side `dir` sends a line; returns the ctinfo and what the confirm point did.
-    fn say(&mut self, dir: usize, text: &str) -> (Tracked, Result<Finish, ConfirmDrop>) {
+    fn try_say(&mut self, dir: usize, text: &str) -> (Tracked, Result<Finish, ConfirmDrop>) {
         let (t, r) = self.send_raw(dir, ACK | PSH, text.as_bytes());
         // A dropped segment never arrives: the sender will send that data again.
         if let Ok(fin) = &r {
@@ -137,11 +144,11 @@ fn plain() -> Ctl {
 #[test]
 fn active_mode_port_makes_the_data_connection_related() {
     let mut x = plain();
-    assert_eq!(x.say(1, "220 hi\r\n").0.info, CtInfo::EstablishedReply);
+    assert_eq!(x.try_say(1, "220 hi\r\n").0.info, CtInfo::EstablishedReply);
     x.say(0, "USER a\r\n");
     assert!(expectations(&x.ct).is_empty());
-    let (_, r) = x.say(0, "PORT 10,9,0,1,200,10\r\n");
-    assert_eq!(r.unwrap().payload, None, "no NAT: the text stays");
+    let fin = x.say(0, "PORT 10,9,0,1,200,10\r\n");
+    assert_eq!(fin.payload, None, "no NAT: the text stays");
     assert_eq!(expectations(&x.ct), [(ip(SERVER), ip(CLIENT), 51210)]);
 
     // The server connects from port 20 (any source port matches).
@@ -224,9 +231,9 @@ fn a_cut_command_drops_the_packet() {
     let mut x = plain();
     x.say(1, "220 hi\r\n");
     x.say(0, "USER a\r\n");
-    let (_, r) = x.say(0, "PORT 10,9,0");
+    let (_, r) = x.try_say(0, "PORT 10,9,0");
     assert_eq!(r, Err(ConfirmDrop::Helper));
-    let (_, r) = x.say(0, "POR");
+    let (_, r) = x.try_say(0, "POR");
     assert_eq!(r, Err(ConfirmDrop::Helper));
     assert!(expectations(&x.ct).is_empty());
 }
@@ -251,8 +258,7 @@ fn snat_active_mode_rewrites_port_and_adjusts_sequence_numbers() {
     x.say(1, "220 hi\r\n");
     x.say(0, "USER a\r\n");
     let port_seq = x.seq[0];
-    let (_, r) = x.say(0, "PORT 10,0,0,1,200,10\r\n");
-    let fin = r.unwrap();
+    let fin = x.say(0, "PORT 10,0,0,1,200,10\r\n");
     assert_eq!(fin.payload.as_deref(), Some(&b"PORT 192,0,2,1,200,10\r\n"[..]));
     assert_eq!(fin.delta, 1);
     // The segment carrying the change keeps its sequence number.
@@ -262,15 +268,11 @@ fn snat_active_mode_rewrites_port_and_adjusts_sequence_numbers() {
 
     // The server acknowledges the longer text; conntrack maps the ACK back (and the
     // window check accepts it), the client gets its own numbers.
-    let (t, r) = x.say(1, "200 PORT ok\r\n");
-    assert_eq!(t.info, CtInfo::EstablishedReply);
-    let adj = r.unwrap().seq.expect("adjusted");
+    let adj = x.say(1, "200 PORT ok\r\n").seq.expect("adjusted");
     assert_eq!(adj.ack, Some(port_seq + 22));
     // Later client data moves up by one byte on the wire.
     let next = x.seq[0];
-    let (t, r) = x.say(0, "LIST\r\n");
-    assert_eq!(t.info, CtInfo::Established);
-    assert_eq!(r.unwrap().seq.unwrap().seq, next + 1);
+    assert_eq!(x.say(0, "LIST\r\n").seq.unwrap().seq, next + 1);
 
     // The server's data connection to 192.0.2.1:51210 is RELATED and follows the master:
     // destination back to the client's real address and port.
@@ -300,8 +302,7 @@ fn dnat_passive_mode_rewrites_the_227_reply() {
     );
     x.say(1, "220 hi\r\n");
     x.say(0, "PASV\r\n");
-    let (_, r) = x.say(1, "227 Entering Passive Mode (10,1,1,10,195,80).\r\n");
-    let fin = r.unwrap();
+    let fin = x.say(1, "227 Entering Passive Mode (10,1,1,10,195,80).\r\n");
     assert_eq!(fin.payload.as_deref(), Some(&b"227 Entering Passive Mode (192,0,2,1,195,80).\r\n"[..]));
     assert_eq!(fin.delta, 0);
     assert_eq!(expectations(&x.ct), [(client, public, 50000)]);
@@ -323,16 +324,12 @@ fn snat_eprt_and_epsv_texts() {
     let mut x = Ctl::open((c, 40000, s, 21), (s, 21, nat, 40000), &[(Manip::Src, NatRange::addr(nat))]);
     x.say(1, "220 hi\r\n");
     x.say(0, "USER a\r\n");
-    let (_, r) = x.say(0, "EPRT |1|10.0.0.1|6275|\r\n");
-    let fin = r.unwrap();
+    let fin = x.say(0, "EPRT |1|10.0.0.1|6275|\r\n");
     assert_eq!(fin.payload.as_deref(), Some(&b"EPRT |1|192.0.2.1|6275|\r\n"[..]));
     assert_eq!(fin.delta, 1);
     x.say(1, "200 ok\r\n");
     // EPSV names no address: only the port, unchanged here.
     x.say(0, "EPSV\r\n");
-    let (_, r) = x.say(1, "229 Entering Extended Passive Mode (|||6446|)\r\n");
-    assert_eq!(
-        r.unwrap().payload.as_deref(),
-        Some(&b"229 Entering Extended Passive Mode (|||6446|)\r\n"[..])
-    );
+    let fin = x.say(1, "229 Entering Extended Passive Mode (|||6446|)\r\n");
+    assert_eq!(fin.payload.as_deref(), Some(&b"229 Entering Extended Passive Mode (|||6446|)\r\n"[..]));
 }

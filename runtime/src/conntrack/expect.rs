@@ -99,17 +99,17 @@ impl Expectations {
             return Err(ExpectError::Busy);
         }
         let mine = self.list.iter().filter(|e| e.master == exp.master).count();
-        if max_per_master > 0 && mine >= max_per_master {
-            if let Some(oldest) = self
+        if max_per_master > 0
+            && mine >= max_per_master
+            && let Some(oldest) = self
                 .list
                 .iter()
                 .enumerate()
                 .filter(|(_, e)| e.master == exp.master)
                 .min_by_key(|(_, e)| e.serial)
                 .map(|(i, _)| i)
-            {
-                self.list.remove(oldest);
-            }
+        {
+            self.list.remove(oldest);
         }
         if self.list.len() >= max_total {
             return Err(ExpectError::Full);

@@ -24,6 +24,7 @@ pub mod events;
 pub mod expect;
 pub mod format;
 pub mod icmp;
+pub mod index;
 pub mod packet;
 pub mod seqadj;
 pub mod table;

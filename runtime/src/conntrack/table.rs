@@ -9,10 +9,9 @@
 //! and freed when that packet is finished ([`Conntrack::finish`] / [`Conntrack::abort`]).
 
 use std::collections::VecDeque;
-use std::hash::{BuildHasher, Hasher};
 
 use foldhash::fast::FixedState;
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
 use nftvm_vm::keys::ct_status as st;
 
 use super::config::Config;
@@ -20,6 +19,7 @@ use super::entry::{Conn, ConnId};
 use super::events::{Event, ev};
 use super::expect::Expectations;
 use super::format::{self, FormatOptions};
+use super::index::{FlowIndex, Hit};
 use super::packet::Time;
 use super::tuple::{L3, Tuple};
 
@@ -42,13 +42,6 @@ pub struct Stats {
 pub enum Refused {
     /// The table is full of assured connections (`nf_conntrack: table full, dropping packet`).
     TableFull,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct IndexEntry {
-    hash: u64,
-    slot: u32,
-    dir: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -79,8 +72,7 @@ pub struct Conntrack {
     pub(crate) cfg: Config,
     slots: Vec<Slot>,
     free: Vec<u32>,
-    index: HashTable<IndexEntry>,
-    hasher: FixedState,
+    index: FlowIndex,
     /// Allocated entries (pending, confirmed, dying), as the kernel counts them.
     count: usize,
     next_id: u32,
@@ -105,14 +97,12 @@ const EVENT_BACKLOG: usize = 65_536;
 
 impl Conntrack {
     pub fn new(cfg: Config) -> Conntrack {
-        let hasher = FixedState::with_seed(cfg.seed);
         let fmt = FormatOptions { acct: cfg.acct, ..FormatOptions::default() };
         let rng = cfg.seed ^ 0x9e37_79b9_7f4a_7c15;
         Conntrack {
             slots: Vec::new(),
             free: Vec::new(),
-            index: HashTable::new(),
-            hasher,
+            index: FlowIndex::new(cfg.seed),
             count: 0,
             next_id: 0,
             expect: Expectations::default(),
@@ -136,7 +126,7 @@ impl Conntrack {
     /// Reserves room for `n` more entries (avoids growth pauses, e.g. in benchmarks).
     pub fn reserve(&mut self, n: usize) {
         self.slots.reserve(n);
-        self.index.reserve(2 * n, |e| e.hash);
+        self.index.reserve(2 * n);
     }
 
     /// Allocated entries (pending and confirmed), what `nf_conntrack_count` shows.
@@ -222,34 +212,11 @@ impl Conntrack {
 
     // ---- index ------------------------------------------------------------------------
 
-    fn hash_key(&self, t: &Tuple, zone: u16) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        h.write_u128(t.src);
-        h.write_u128(t.dst);
-        h.write_u64(
-            u64::from(t.src_id) << 48
-                | u64::from(t.dst_id) << 32
-                | u64::from(t.proto) << 24
-                | (t.l3 as u64) << 16
-                | u64::from(zone),
-        );
-        h.finish()
-    }
-
     /// The confirmed entry holding tuple `t` in zone `zone`, and the direction it matched
-    /// (0 original, 1 reply). Expired entries are found too.
+    /// (0 original, 1 reply). Expired entries are found too. Reads only the index.
     pub fn find(&self, t: &Tuple, zone: u16) -> Option<(ConnId, usize)> {
-        let hash = self.hash_key(t, zone);
-        let slots = &self.slots;
-        let e = self.index.find(hash, |e| {
-            e.hash == hash
-                && slots
-                    .get(e.slot as usize)
-                    .and_then(|s| s.conn.as_ref())
-                    .is_some_and(|c| c.zone == zone && c.tuple[usize::from(e.dir)] == *t)
-        })?;
-        let generation = slots.get(e.slot as usize)?.generation;
-        Some((ConnId { slot: e.slot, generation }, usize::from(e.dir)))
+        let hit = self.index.find(t, zone)?;
+        Some((ConnId { slot: hit.slot, generation: hit.generation }, usize::from(hit.dir)))
     }
 
     /// Like [`Conntrack::find`] but an expired entry is destroyed and not returned.
@@ -276,24 +243,11 @@ impl Conntrack {
         !(other.tuple[0] == me.tuple[0] && other.zone == me.zone)
     }
 
-    fn index_insert(&mut self, id: ConnId) {
-        let Some(c) = self.get(id) else { return };
-        let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
-        for (dir, t) in [(0u8, orig), (1u8, reply)] {
-            let hash = self.hash_key(&t, zone);
-            self.index.insert_unique(hash, IndexEntry { hash, slot: id.slot, dir }, |e| e.hash);
-        }
-    }
-
     fn index_remove(&mut self, id: ConnId) {
         let Some(c) = self.get(id) else { return };
         let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
-        for (dir, t) in [(0u8, orig), (1u8, reply)] {
-            let hash = self.hash_key(&t, zone);
-            if let Ok(entry) = self.index.find_entry(hash, |e| e.slot == id.slot && e.dir == dir) {
-                entry.remove();
-            }
-        }
+        self.index.remove(&orig, zone, id.slot, 0);
+        self.index.remove(&reply, zone, id.slot, 1);
     }
 
     /// Puts a pending entry into the index and marks it CONFIRMED. Fails (and leaves the
@@ -301,10 +255,15 @@ impl Conntrack {
     pub(crate) fn insert_confirmed(&mut self, id: ConnId) -> bool {
         let Some(c) = self.get(id) else { return false };
         let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
-        if self.find(&orig, zone).is_some() || self.find(&reply, zone).is_some() {
+        let (h0, h1) = (self.index.hash(&orig, zone), self.index.hash(&reply, zone));
+        if self.index.find_hashed(h0, &orig, zone).is_some()
+            || self.index.find_hashed(h1, &reply, zone).is_some()
+        {
             return false;
         }
-        self.index_insert(id);
+        let hit = Hit { slot: id.slot, generation: id.generation, dir: 0 };
+        self.index.insert_hashed(h0, &orig, zone, hit);
+        self.index.insert_hashed(h1, &reply, zone, Hit { dir: 1, ..hit });
         if let Some(c) = self.get_mut(id) {
             c.status |= st::CONFIRMED;
         }

@@ -435,23 +435,22 @@ impl TcpConn {
         };
 
         match new_state {
-            TcpState::TimeWait => {
+            TcpState::TimeWait
                 if old_state == TcpState::LastAck
                     && index == SegIndex::Ack
                     && usize::from(self.last_dir) != dir
                     && self.last_index == SegIndex::Syn
-                    && self.last_flags & pf::EXP_CHALLENGE_ACK != 0
-                {
-                    // An RFC 5961 challenge ACK, not the last ACK.
-                    self.last_flags &= !pf::EXP_CHALLENGE_ACK;
-                    return TcpVerdict::Ignore;
-                }
+                    && self.last_flags & pf::EXP_CHALLENGE_ACK != 0 =>
+            {
+                // An RFC 5961 challenge ACK, not the last ACK.
+                self.last_flags &= !pf::EXP_CHALLENGE_ACK;
+                return TcpVerdict::Ignore;
             }
             TcpState::SynSent2 => self.last_flags |= pf::SIMULTANEOUS_OPEN,
-            TcpState::SynRecv => {
-                if dir == 1 && index == SegIndex::Ack && self.last_flags & pf::SIMULTANEOUS_OPEN != 0 {
-                    new_state = TcpState::Established;
-                }
+            TcpState::SynRecv
+                if dir == 1 && index == SegIndex::Ack && self.last_flags & pf::SIMULTANEOUS_OPEN != 0 =>
+            {
+                new_state = TcpState::Established;
             }
             TcpState::Close if index == SegIndex::Rst => {
                 let Ok(check) = self.rst_check(dir, seg, ctx, cfg, old_state) else {

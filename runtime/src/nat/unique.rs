@@ -248,7 +248,7 @@ impl Conntrack {
             Manip::Dst => t.dst,
         };
         let mut full_range = false;
-        for i in 0..words {
+        for (i, &dst_word) in dst_raw.iter().enumerate().take(words) {
             let (minip, dist) = if !full_range {
                 let lo = host_word(t.l3, range.min_addr, i);
                 let hi = host_word(t.l3, range.max_addr, i);
@@ -262,7 +262,7 @@ impl Conntrack {
                 full_range = true;
             }
             if !persistent {
-                j ^= dst_raw[i];
+                j ^= dst_word;
             }
         }
         match manip {
