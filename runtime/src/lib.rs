@@ -10,3 +10,6 @@ pub mod helper;
 pub mod io;
 pub mod nat;
 pub mod packet;
+pub mod defrag;
+pub mod host;
+pub mod pipeline;
