@@ -269,7 +269,9 @@ impl Host {
 
     /// A route to `prefix` through interface `name` (declared before).
     pub fn add_route(&mut self, prefix: Prefix, name: &str) -> Result<(), String> {
-        let id = self.iface_by_name(name).ok_or_else(|| format!("no interface `{name}` (declare it with --iface)"))?;
+        let id = self
+            .iface_by_name(name)
+            .ok_or_else(|| format!("no interface `{name}` (declare it with --iface)"))?;
         self.routes.push(Route { prefix: prefix.network(), iface: id, connected: false });
         Ok(())
     }
@@ -444,7 +446,8 @@ impl Host {
             return Some((LOOPBACK, Some(dst)));
         }
         let r = self.lookup(dst)?;
-        let src = self.iface(r.iface).and_then(|i| i.select_addr(dst)).or_else(|| self.any_addr(dst.is_ipv4()));
+        let src =
+            self.iface(r.iface).and_then(|i| i.select_addr(dst)).or_else(|| self.any_addr(dst.is_ipv4()));
         Some((r.iface, src))
     }
 
@@ -511,21 +514,25 @@ mod tests {
     #[test]
     fn longest_prefix_wins() {
         let h = router();
-        assert_eq!(h.route_input(ip("10.0.1.2"), ip("192.0.2.7"), IfaceId(0)), InputRoute::Forward {
-            oif: IfaceId(1)
-        });
-        assert_eq!(h.route_input(ip("10.0.1.2"), ip("192.0.2.200"), IfaceId(0)), InputRoute::Forward {
-            oif: IfaceId(0)
-        });
-        assert_eq!(h.route_input(ip("10.0.1.2"), ip("10.0.2.1"), IfaceId(0)), InputRoute::Local {
-            kind: AddrType::Local
-        });
+        assert_eq!(
+            h.route_input(ip("10.0.1.2"), ip("192.0.2.7"), IfaceId(0)),
+            InputRoute::Forward { oif: IfaceId(1) }
+        );
+        assert_eq!(
+            h.route_input(ip("10.0.1.2"), ip("192.0.2.200"), IfaceId(0)),
+            InputRoute::Forward { oif: IfaceId(0) }
+        );
+        assert_eq!(
+            h.route_input(ip("10.0.1.2"), ip("10.0.2.1"), IfaceId(0)),
+            InputRoute::Local { kind: AddrType::Local }
+        );
         assert_eq!(h.route_input(ip("10.0.1.2"), ip("8.8.8.8"), IfaceId(0)), InputRoute::Unreachable);
         assert!(matches!(h.route_input(ip("127.0.0.1"), ip("10.0.1.1"), IfaceId(0)), InputRoute::Drop(_)));
         assert!(matches!(h.route_input(ip("10.0.1.2"), ip("239.1.1.1"), IfaceId(0)), InputRoute::Drop(_)));
-        assert_eq!(h.route_input(ip("fd00:1::2"), ip("ff02::1:ff00:1"), IfaceId(0)), InputRoute::Local {
-            kind: AddrType::Multicast
-        });
+        assert_eq!(
+            h.route_input(ip("fd00:1::2"), ip("ff02::1:ff00:1"), IfaceId(0)),
+            InputRoute::Local { kind: AddrType::Multicast }
+        );
     }
 
     #[test]

@@ -6,10 +6,10 @@
 
 pub mod checksum;
 pub mod conntrack;
+pub mod defrag;
 pub mod helper;
+pub mod host;
 pub mod io;
 pub mod nat;
 pub mod packet;
-pub mod defrag;
-pub mod host;
 pub mod pipeline;

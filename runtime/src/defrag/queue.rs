@@ -259,7 +259,9 @@ impl Defrag {
         };
         let payload = &p[ihl..total];
         let mut end = offset + payload.len();
-        let Some(q) = self.queue_for(key.clone(), now) else { return Gather::Dropped("reassembly memory full") };
+        let Some(q) = self.queue_for(key.clone(), now) else {
+            return Gather::Dropped("reassembly memory full");
+        };
         if !mf {
             if end < q.len || (q.last_in && end != q.len) {
                 self.kill(&key);
@@ -329,7 +331,9 @@ impl Defrag {
         let offset = usize::from(frag_off & !7);
         let id = u32::from_be_bytes([fhdr[4], fhdr[5], fhdr[6], fhdr[7]]);
         let data_start = fh + 8;
-        let Some(data_len) = plen_end.checked_sub(data_start) else { return Gather::Dropped("bad payload length") };
+        let Some(data_len) = plen_end.checked_sub(data_start) else {
+            return Gather::Dropped("bad payload length");
+        };
         let end = offset + data_len;
         if end > 65535 {
             return Gather::Dropped("fragment offset too large");
@@ -348,7 +352,9 @@ impl Defrag {
             user,
             iif: scoped.then_some(iif),
         };
-        let Some(q) = self.queue_for(key.clone(), now) else { return Gather::Dropped("reassembly memory full") };
+        let Some(q) = self.queue_for(key.clone(), now) else {
+            return Gather::Dropped("reassembly memory full");
+        };
         if !mf {
             if end < q.len || (q.last_in && end != q.len) {
                 return Gather::Dropped("fragment beyond the datagram's end");
@@ -474,8 +480,12 @@ fn reassemble_v6(q: Queue, id: u32) -> Gather {
     out[4..6].copy_from_slice(&(payload_len as u16).to_be_bytes());
     // Traffic class ECN bits live in bits 20..22 of the first word.
     out[1] |= ecn << 4;
-    let layout =
-        FragLayout { sizes: q.frags.iter().map(|f| f.data.len()).collect(), max_size: 40 + q.max_size, pmtu_df: false, ident: id };
+    let layout = FragLayout {
+        sizes: q.frags.iter().map(|f| f.data.len()).collect(),
+        max_size: 40 + q.max_size,
+        pmtu_df: false,
+        ident: id,
+    };
     Gather::Done { packet: out, layout }
 }
 

@@ -194,9 +194,12 @@ fn insert_sorted(list: &mut Vec<ChainId>, prog: &Program, id: ChainId) {
 /// Does an expression make the kernel enable conntrack (`nf_ct_netns_get` in its init)?
 fn needs_conntrack(prog: &Program, e: &Expr) -> bool {
     match e {
-        Expr::Ct(_) | Expr::Nat(_) | Expr::Masq(_) | Expr::Redir(_) | Expr::Connlimit(_) | Expr::Synproxy(_) => {
-            true
-        }
+        Expr::Ct(_)
+        | Expr::Nat(_)
+        | Expr::Masq(_)
+        | Expr::Redir(_)
+        | Expr::Connlimit(_)
+        | Expr::Synproxy(_) => true,
         Expr::Objref(nftvm_vm::expr::objref::Objref::Imm { obj, .. }) => prog.object(*obj).is_some_and(|o| {
             matches!(o.kind, ObjectKind::CtHelper { .. } | ObjectKind::Connlimit(_))
                 || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. })
@@ -247,14 +250,10 @@ ip t n
   [ ct load state => reg 1 ]
 ",
         );
-        assert_eq!(names(&p, &plan, Family::Ip, Hook::Prerouting), [
-            "Defrag",
-            "r",
-            "Conntrack",
-            "Nat(Dst)",
-            "b",
-            "a"
-        ]);
+        assert_eq!(
+            names(&p, &plan, Family::Ip, Hook::Prerouting),
+            ["Defrag", "r", "Conntrack", "Nat(Dst)", "b", "a"]
+        );
         assert_eq!(names(&p, &plan, Family::Ip, Hook::Postrouting), ["Nat(Src)", "Confirm"]);
         assert!(plan.conntrack(Family::Ip) && !plan.conntrack(Family::Ip6));
         assert_eq!(plan.nat_chains(Family::Ip, Hook::Prerouting).len(), 1);
