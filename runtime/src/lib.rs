@@ -13,3 +13,4 @@ pub mod io;
 pub mod nat;
 pub mod packet;
 pub mod pipeline;
+pub mod replay;

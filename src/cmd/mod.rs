@@ -1,11 +1,13 @@
 //! One module per subcommand. `dispatch` maps a command name to its entry point.
 
+pub mod eval;
+
 use crate::cli::{CmdResult, Failure};
 use std::ffi::OsString;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
-    let _parser = lexopt::Parser::from_args(args);
     match command {
+        "eval" => eval::run(args),
         "check"
         | "list"
         | "compile"
@@ -14,7 +16,6 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         | "iptables-restore-translate"
         | "ip6tables-restore-translate"
         | "diff"
-        | "eval"
         | "run"
         | "conntrack"
         | "reload"

@@ -149,6 +149,11 @@ impl Pipeline {
         &self.host
     }
 
+    /// The host model, to adjust before replaying (hardware types, MTUs).
+    pub fn host_mut(&mut self) -> &mut Host {
+        &mut self.host
+    }
+
     pub fn conntrack(&self) -> &Conntrack {
         &self.ct
     }
