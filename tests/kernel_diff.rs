@@ -18,6 +18,10 @@ mod harness;
 mod pkt;
 #[path = "kernel_diff/scenarios.rs"]
 mod scenarios;
+#[path = "kernel_diff/scenarios_host.rs"]
+mod scenarios_host;
+#[path = "kernel_diff/scenarios_nat.rs"]
+mod scenarios_nat;
 
 use harness::Scenario;
 use pkt::Rng;
@@ -33,6 +37,16 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("udp", scenarios::udp_flow, 16),
         ("echo", scenarios::echo_flow, 12),
         ("notrack", scenarios::notrack, 8),
+        ("masquerade", scenarios_nat::masquerade, 20),
+        ("snat-dnat", scenarios_nat::snat_dnat, 16),
+        ("redirect", scenarios_nat::redirect, 8),
+        ("ftp", scenarios_nat::ftp, 12),
+        ("local", scenarios_host::local, 14),
+        ("reject", scenarios_host::reject_forward, 12),
+        ("ttl", scenarios_host::ttl, 10),
+        ("mtu", scenarios_host::mtu, 8),
+        ("fragments", scenarios_host::fragments, 14),
+        ("priorities", scenarios_host::priorities, 10),
     ]
 }
 
@@ -99,8 +113,18 @@ fn conntrack_flows_match_the_kernel() {
 }
 
 #[test]
+fn nat_matches_the_kernel() {
+    check("nat", &["masquerade", "snat-dnat", "redirect", "ftp"]);
+}
+
+#[test]
+fn host_paths_match_the_kernel() {
+    check("host", &["local", "reject", "ttl", "mtu", "fragments", "priorities"]);
+}
+
+#[test]
 fn suite_is_large_enough() {
     let total: usize = templates().iter().map(|(_, _, n)| n).sum();
     println!("kernel_diff: {total} scenarios generated");
-    assert!(total >= 80, "only {total} scenarios");
+    assert!(total >= 200, "only {total} scenarios");
 }

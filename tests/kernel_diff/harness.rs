@@ -322,8 +322,13 @@ pub fn run(sc: &Scenario) -> Report {
     for (i, step) in sc.steps.iter().enumerate() {
         let kp = packet_for(step, &k_hist);
         let np = packet_for(step, &n_hist);
+        let (k_ok, n_ok) = (kp.is_some(), np.is_some());
         let (Some(kp), Some(np)) = (kp, np) else {
-            report.mismatches.push(format!("step {i}: the packet it answers was not emitted"));
+            report.mismatches.push(format!(
+                "step {i}: the packet it answers was not emitted (kernel: {}, nftvm: {})",
+                if k_ok { "emitted" } else { "missing" },
+                if n_ok { "emitted" } else { "missing" }
+            ));
             return report;
         };
         if !matches!(step.packet, Packet::Fixed(_)) {

@@ -54,6 +54,8 @@ pub fn ct_packet<'a>(
     let l4_len = u32::try_from(l4.len()).unwrap_or(u32::MAX);
     let proto = view.protonum;
     let layer4 = match proto {
+        // nf_ct_get_tuple failed (a GRE version 1 packet that is not PPTP …).
+        _ if view.tuple.is_none() => L4::Truncated,
         6 => match (u16_at(0), u16_at(2), u32_at(4), u32_at(8), l4.get(12), l4.get(13), u16_at(14)) {
             (Some(sport), Some(dport), Some(seq), Some(ack), Some(&off), Some(&flags), Some(window))
                 if l4.len() >= 20 =>

@@ -244,7 +244,7 @@ impl Pipeline {
                 continue;
             };
             if self.host.is_local(dst) {
-                self.send_icmp_error(&first, 11, 1, 0, true, run);
+                self.send_icmp_error(&first, 11, 1, 0, true, None, run);
             }
         }
     }

@@ -19,6 +19,18 @@ use crate::host::{AddrType, InputRoute, LOOPBACK};
 use crate::io::IfaceId;
 use crate::packet::rewrite;
 
+/// The conntrack attachment Linux gives an ICMP error or reset about `skb`
+/// (`nf_ct_attach`): the same connection, RELATED in the other direction.
+fn related_to(skb: &Skb) -> Option<Tracked> {
+    let t = skb.meta.ct.tracked?;
+    let conn = t.conn?;
+    let info = match t.info.dir()? {
+        Dir::Original => CtInfo::RelatedReply,
+        Dir::Reply => CtInfo::Related,
+    };
+    Some(Tracked { conn: Some(conn), info, icmp_error: None })
+}
+
 /// How deep host-generated packets may nest (an answer to an answer …).
 const MAX_DEPTH: u32 = 4;
 
@@ -76,7 +88,8 @@ impl Pipeline {
             InputRoute::Unreachable => {
                 run.note(report.trace_id, "routing: no route".into());
                 let (kind, code) = if skb.is_v4() { (3, 0) } else { (1, 0) };
-                self.send_icmp_error(&skb.ip().to_vec(), kind, code, 0, false, run);
+                let attach = related_to(&skb);
+                self.send_icmp_error(&skb.ip().to_vec(), kind, code, 0, false, attach, run);
                 self.drop_packet(&skb, report, run, "no route to the destination");
             }
             InputRoute::Drop(why) => self.drop_packet(&skb, report, run, why),
@@ -157,15 +170,15 @@ impl Pipeline {
             17 | 136 => {
                 if csum {
                     let (k, c) = if v4 { (3, 3) } else { (1, 4) };
-                    self.send_icmp_error(&ip, k, c, 0, true, run);
+                    self.send_icmp_error(&ip, k, c, 0, true, related_to(skb), run);
                 }
             }
             _ => {
                 if v4 {
-                    self.send_icmp_error(&ip, 3, 2, 0, true, run);
+                    self.send_icmp_error(&ip, 3, 2, 0, true, related_to(skb), run);
                 } else {
                     let pointer = self.nexthdr_pointer(&ip).unwrap_or(6);
-                    self.send_icmp_error(&ip, 4, 1, pointer, true, run);
+                    self.send_icmp_error(&ip, 4, 1, pointer, true, related_to(skb), run);
                 }
             }
         }
@@ -203,7 +216,7 @@ impl Pipeline {
         if ttl <= 1 {
             let (k, c) = if v4 { (11, 0) } else { (3, 0) };
             let copy = ip.to_vec();
-            self.send_icmp_error(&copy, k, c, 0, false, run);
+            self.send_icmp_error(&copy, k, c, 0, false, related_to(&skb), run);
             self.drop_packet(&skb, report, run, "TTL exceeded in transit");
             return;
         }
@@ -221,7 +234,7 @@ impl Pipeline {
             let copy = ip.to_vec();
             let (k, c) = if v4 { (3, 4) } else { (2, 0) };
             let rest = if v4 { mtu & 0xffff } else { mtu.max(1280) };
-            self.send_icmp_error(&copy, k, c, rest, false, run);
+            self.send_icmp_error(&copy, k, c, rest, false, related_to(&skb), run);
             self.drop_packet(&skb, report, run, "packet too big for the out interface");
             return;
         }
@@ -275,7 +288,8 @@ impl Pipeline {
             Fragmented::TooBig { mtu } => {
                 let copy = skb.ip().to_vec();
                 let (k, c) = if skb.is_v4() { (3, 4) } else { (2, 0) };
-                self.send_icmp_error(&copy, k, c, if skb.is_v4() { mtu & 0xffff } else { mtu }, false, run);
+                let rest = if skb.is_v4() { mtu & 0xffff } else { mtu };
+                self.send_icmp_error(&copy, k, c, rest, false, related_to(&skb), run);
                 report.fate = Fate::Dropped("packet too big for the out interface".into());
                 return;
             }
@@ -339,6 +353,7 @@ impl Pipeline {
     /// Sends an ICMP/ICMPv6 error about the IP packet `ip` (`icmp_send` / `icmp6_send`).
     /// `local_dst`: the packet was addressed to the host (the error comes from that
     /// address).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_icmp_error(
         &mut self,
         ip: &[u8],
@@ -346,6 +361,7 @@ impl Pipeline {
         code: u8,
         rest: u32,
         local_dst: bool,
+        attach: Option<Tracked>,
         run: &mut Run,
     ) {
         let v4 = ip.first().is_some_and(|b| b >> 4 == 4);
@@ -374,7 +390,8 @@ impl Pipeline {
         let Some(from) = from else { return };
         let id = self.ip_id();
         if let Some(p) = reply::icmp_error(ip, kind, code, rest, from, id) {
-            self.send_local(p, Generated::IcmpError { kind, code }, None, run);
+            let attach = attach.map(|t| Tracked { icmp_error: Some(kind), ..t });
+            self.send_local(p, Generated::IcmpError { kind, code }, attach, run);
         }
     }
 
@@ -400,14 +417,7 @@ impl Pipeline {
                     return;
                 }
                 let Some(p) = reply::tcp_reset(&ip, th) else { return };
-                let attach = skb.meta.ct.tracked.and_then(|t| {
-                    let conn = t.conn?;
-                    let info = match t.info.dir()? {
-                        Dir::Original => CtInfo::RelatedReply,
-                        Dir::Reply => CtInfo::Related,
-                    };
-                    Some(Tracked { conn: Some(conn), info, icmp_error: None })
-                });
+                let attach = related_to(skb);
                 self.send_local(p, Generated::TcpReset, attach, run);
             }
             kind => {
@@ -417,7 +427,7 @@ impl Pipeline {
                 let code = if kind == 2 { icmpx_code(req.code, v4) } else { req.code };
                 let icmp_kind = if v4 { 3 } else { 1 };
                 let local = hook == Hook::Input;
-                self.send_icmp_error(&ip, icmp_kind, code, 0, local, run);
+                self.send_icmp_error(&ip, icmp_kind, code, 0, local, related_to(skb), run);
             }
         }
     }
