@@ -17,7 +17,12 @@ pub const TUNB: IfaceId = IfaceId(1);
 
 pub fn host() -> Host {
     Host::from_specs(
-        &["tuna=10.0.1.1/24".into(), "tuna=fd00:1::1/64".into(), "tunb=10.0.2.1/24".into(), "tunb=fd00:2::1/64".into()],
+        &[
+            "tuna=10.0.1.1/24".into(),
+            "tuna=fd00:1::1/64".into(),
+            "tunb=10.0.2.1/24".into(),
+            "tunb=fd00:2::1/64".into(),
+        ],
         &[],
     )
     .expect("host model")
@@ -54,7 +59,16 @@ pub fn udp4(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec
 }
 
 /// A TCP segment between IPv4 hosts.
-pub fn tcp4(src: &str, sport: u16, dst: &str, dport: u16, flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
+pub fn tcp4(
+    src: &str,
+    sport: u16,
+    dst: &str,
+    dport: u16,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    payload: &[u8],
+) -> Vec<u8> {
     PacketBuilder::ipv4(v4(src), v4(dst))
         .ident(0x1234)
         .dont_frag()
