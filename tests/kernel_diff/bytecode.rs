@@ -110,10 +110,10 @@ pub fn load_and_translate(netns: &Netns, ruleset: &str) -> String {
                     if let Some(n) = &cur {
                         set_elems.push((n.clone(), format!("\t{e}")));
                     }
-                } else if let Some(first) = l.split_whitespace().next() {
-                    if named_sets.iter().any(|n| n == first) {
-                        cur = Some(first.to_string());
-                    }
+                } else if let Some(first) = l.split_whitespace().next()
+                    && named_sets.iter().any(|n| n == first)
+                {
+                    cur = Some(first.to_string());
                 }
             }
         }

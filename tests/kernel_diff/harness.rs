@@ -25,13 +25,16 @@ use nftvm_runtime::pipeline::{Interpreter, Outcome, Pipeline, PipelineConfig};
 
 use crate::common::kernel::{ConntrackSettings, Emission, KernelHost, without_timeout};
 
+/// Builds a packet from one this side emitted earlier.
+pub type MakeFrom = Box<dyn Fn(&[u8]) -> Vec<u8>>;
+
 /// How a step's packet is made.
 pub enum Packet {
     /// A fixed packet.
     Fixed(Vec<u8>),
     /// Built from what this side emitted at an earlier step (`step`, `index` of its
     /// emissions): for replies to NATed packets whose ports each side chose itself.
-    From { step: usize, index: usize, make: Box<dyn Fn(&[u8]) -> Vec<u8>> },
+    From { step: usize, index: usize, make: MakeFrom },
 }
 
 /// One injected packet.

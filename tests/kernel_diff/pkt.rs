@@ -40,10 +40,6 @@ impl Rng {
     }
 }
 
-pub fn sa(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
 pub fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -70,9 +66,7 @@ pub fn udp(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
 
 pub fn echo(src: IpAddr, dst: IpAddr, id: u16, seq: u16) -> Vec<u8> {
     let b = base(src, dst, id ^ 0x77);
-    if src.is_ipv4() { b.icmp_echo_request(id, seq) } else { b.icmp_echo_request(id, seq) }
-        .payload(b"nftvm-diff-echo")
-        .build()
+    b.icmp_echo_request(id, seq).payload(b"nftvm-diff-echo").build()
 }
 
 /// The same packet with another TTL / hop limit (IPv4 header checksum fixed).

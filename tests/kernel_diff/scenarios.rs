@@ -162,7 +162,7 @@ pub fn udp_flow(rng: &mut Rng, i: usize) -> Scenario {
     // An unsolicited datagram from the server side to another port: dropped.
     sc.send("tunb", udp(SocketAddr::new(s, 9), SocketAddr::new(c, 9), b"x"));
     // The server's host answers the client with port unreachable (RELATED).
-    let seen = with_ttl(&q, if v6 { 63 } else { 63 });
+    let seen = with_ttl(&q, 63);
     let (kind, code) = if v6 { (1, 4) } else { (3, 3) };
     sc.send("tunb", icmp_error_about_from(&seen, s, kind, code));
     sc

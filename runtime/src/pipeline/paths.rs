@@ -89,7 +89,8 @@ impl Pipeline {
                 run.note(report.trace_id, "routing: no route".into());
                 let (kind, code) = if skb.is_v4() { (3, 0) } else { (1, 0) };
                 let attach = related_to(&skb);
-                self.send_icmp_error(&skb.ip().to_vec(), kind, code, 0, false, attach, run);
+                let ip = skb.ip().to_vec();
+                self.send_icmp_error(&ip, kind, code, 0, false, attach, run);
                 self.drop_packet(&skb, report, run, "no route to the destination");
             }
             InputRoute::Drop(why) => self.drop_packet(&skb, report, run, why),

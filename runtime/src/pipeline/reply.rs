@@ -64,6 +64,7 @@ pub fn may_send_error(ip: &[u8], to_group: bool, ptb: bool) -> bool {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ipv4_header(
     tos: u8,
     id: u16,

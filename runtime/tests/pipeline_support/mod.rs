@@ -59,6 +59,7 @@ pub fn udp4(src: &str, sport: u16, dst: &str, dport: u16, payload: &[u8]) -> Vec
 }
 
 /// A TCP segment between IPv4 hosts.
+#[allow(clippy::too_many_arguments)]
 pub fn tcp4(
     src: &str,
     sport: u16,
