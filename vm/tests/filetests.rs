@@ -22,10 +22,7 @@
 //! ```
 
 use nftvm_vm::data::{ByteOrder, Data};
-use nftvm_vm::interp::{
-    self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest,
-    TproxyRequest,
-};
+use nftvm_vm::interp::{self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest, TproxyRequest};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
 use nftvm_vm::verdict::Verdict;
 use nftvm_vm::{Reg, VerifiedProgram, text, verify};
@@ -146,11 +143,7 @@ impl Env for TestEnv {
         self.effects.push(format!("reject type {} code {}", r.kind, r.code));
     }
     fn dup(&mut self, addr: Option<&[u8]>, dev: Option<u32>) {
-        self.effects.push(format!(
-            "dup addr {} dev {}",
-            addr.map_or("-".into(), hex),
-            dev.map_or("-".into(), |d| d.to_string())
-        ));
+        self.effects.push(format!("dup addr {} dev {}", addr.map_or("-".into(), hex), dev.map_or("-".into(), |d| d.to_string())));
     }
     fn fwd(&mut self, dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
         self.effects.push(format!("fwd dev {dev} addr {} nfproto {nfproto}", addr.map_or("-".into(), hex)));
@@ -197,19 +190,12 @@ fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Re
     let table = prog.find_table(family, &run.table).ok_or("unknown table")?;
     let chain = prog.find_chain(table, &run.chain).ok_or("unknown chain")?;
     let hook = prog.chain(chain).and_then(|c| c.base.as_ref()).map_or(Hook::Input, |b| b.hook);
-    let mut env = TestEnv {
-        now: run.clock,
-        meta: run.meta.clone(),
-        ct: run.ct.clone(),
-        answers: run.answers.clone(),
-        ..Default::default()
-    };
+    let mut env = TestEnv { now: run.clock, meta: run.meta.clone(), ct: run.ct.clone(), answers: run.answers.clone(), ..Default::default() };
     let mut bytes = run.link.clone();
     bytes.extend_from_slice(&run.packet);
     let nh = run.link.len();
     let mut pkt = PacketCtx::from_ip(&mut bytes[nh..], hook);
-    let (transport_off, l4proto, nfproto, protocol) =
-        (pkt.transport_off, pkt.l4proto, pkt.nfproto, pkt.protocol);
+    let (transport_off, l4proto, nfproto, protocol) = (pkt.transport_off, pkt.l4proto, pkt.nfproto, pkt.protocol);
     drop(pkt);
     let mut pkt = PacketCtx {
         data: &mut bytes,
@@ -288,9 +274,7 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
     match w.as_slice() {
         ["verdict", v @ ..] => {
             let got = match r.verdict {
-                Verdict::Queue { num, bypass } => {
-                    format!("queue {num}{}", if bypass { " bypass" } else { "" })
-                }
+                Verdict::Queue { num, bypass } => format!("queue {num}{}", if bypass { " bypass" } else { "" }),
                 v => v.name().to_string(),
             };
             if got != v.join(" ") {
@@ -299,11 +283,7 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
         }
         ["rule", "policy"] => {
             if let Some(d) = r.decided_by {
-                return Err(format!(
-                    "decided by rule {} {}, expected the policy",
-                    chain_name(d.chain),
-                    d.rule
-                ));
+                return Err(format!("decided by rule {} {}, expected the policy", chain_name(d.chain), d.rule));
             }
         }
         ["rule", chain, idx] => {
@@ -313,8 +293,7 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
             }
         }
         ["trace", items @ ..] => {
-            let got: Vec<String> =
-                r.trace.iter().map(|t| format!("{}:{}", chain_name(t.rule.chain), t.rule.rule)).collect();
+            let got: Vec<String> = r.trace.iter().map(|t| format!("{}:{}", chain_name(t.rule.chain), t.rule.rule)).collect();
             if got != items.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
                 return Err(format!("trace {got:?}, expected {items:?}"));
             }
@@ -338,9 +317,7 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
             let got = match out.slots.get(n) {
                 Some(interp::Slot::Counter { packets, bytes }) => format!("counter {packets} {bytes}"),
                 Some(interp::Slot::Quota { consumed }) => format!("quota {consumed}"),
-                Some(interp::Slot::Last { at }) => {
-                    format!("last {}", at.map_or("never".into(), |t| t.to_string()))
-                }
+                Some(interp::Slot::Last { at }) => format!("last {}", at.map_or("never".into(), |t| t.to_string())),
                 Some(interp::Slot::Numgen { counter }) => format!("numgen {counter}"),
                 Some(interp::Slot::Limit { tokens, last }) => format!("limit {tokens} {last}"),
                 other => format!("{other:?}"),
@@ -374,45 +351,44 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
     let mut program_line = 0;
     let mut runs: Vec<Run> = Vec::new();
     let mut section = "";
-    let mut flush =
-        |program_text: &str, program_line: usize, runs: &mut Vec<Run>, failures: &mut Vec<String>| {
-            if program_text.trim().is_empty() {
-                return;
+    let mut flush = |program_text: &str, program_line: usize, runs: &mut Vec<Run>, failures: &mut Vec<String>| {
+        if program_text.trim().is_empty() {
+            return;
+        }
+        let prog = match text::assemble(program_text) {
+            Ok(p) => p,
+            Err(e) => {
+                runs.clear();
+                return failures.push(format!("{name}:{}: {e}", program_line + e.line));
             }
-            let prog = match text::assemble(program_text) {
-                Ok(p) => p,
-                Err(e) => {
-                    runs.clear();
-                    return failures.push(format!("{name}:{}: {e}", program_line + e.line));
-                }
-            };
-            let prog = match verify(prog) {
-                Ok(p) => p,
-                Err(e) => {
-                    runs.clear();
-                    return failures.push(format!("{name}:{program_line}: verifier: {e}"));
-                }
-            };
-            // Text round trip of the whole program.
-            let again = text::disassemble(&prog);
-            match text::assemble(&again) {
-                Ok(p2) if text::disassemble(&p2) == again => {}
-                _ => failures.push(format!("{name}:{program_line}: program does not round-trip:\n{again}")),
+        };
+        let prog = match verify(prog) {
+            Ok(p) => p,
+            Err(e) => {
+                runs.clear();
+                return failures.push(format!("{name}:{program_line}: verifier: {e}"));
             }
-            let mut state = ProgramState::new(&prog, 0);
-            for run in runs.drain(..) {
-                match run_engine(&prog, &mut state, &run) {
-                    Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
-                    Ok(out) => {
-                        for (ln, ex) in &run.expects {
-                            if let Err(e) = check(&prog, &out, ex) {
-                                failures.push(format!("{name}:{ln}: {e}"));
-                            }
+        };
+        // Text round trip of the whole program.
+        let again = text::disassemble(&prog);
+        match text::assemble(&again) {
+            Ok(p2) if text::disassemble(&p2) == again => {}
+            _ => failures.push(format!("{name}:{program_line}: program does not round-trip:\n{again}")),
+        }
+        let mut state = ProgramState::new(&prog, 0);
+        for run in runs.drain(..) {
+            match run_engine(&prog, &mut state, &run) {
+                Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
+                Ok(out) => {
+                    for (ln, ex) in &run.expects {
+                        if let Err(e) = check(&prog, &out, ex) {
+                            failures.push(format!("{name}:{ln}: {e}"));
                         }
                     }
                 }
             }
-        };
+        }
+    };
     for (i, line) in text.lines().enumerate() {
         let ln = i + 1;
         if line.starts_with(';') {
