@@ -128,3 +128,16 @@ fn suite_is_large_enough() {
     println!("kernel_diff: {total} scenarios generated");
     assert!(total >= 200, "only {total} scenarios");
 }
+
+/// Prints the bytecode of the nft ruleset in `NFTVM_NFT_FILE` in the VM's text format, as
+/// the real `nft` generates it (a stand-in for `nftvm compile` until codegen lands):
+/// `NFTVM_NFT_FILE=rules.nft cargo test --test kernel_diff print_bytecode -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_bytecode() {
+    let path = std::env::var("NFTVM_NFT_FILE").expect("set NFTVM_NFT_FILE");
+    let text = std::fs::read_to_string(&path).expect("read the ruleset");
+    let host = common::kernel::KernelHost::router().start();
+    let legacy = bytecode::load_and_translate(host.netns(), &text);
+    println!("{}", bytecode::to_vm_text(&legacy).expect("assemble"));
+}

@@ -225,7 +225,7 @@ impl Pipeline {
         };
         match result {
             Ok(fin) => {
-                if new && run.trace {
+                if new && run.trace && self.ct.get(conn).is_some_and(|c| c.confirmed()) {
                     run.note(report.trace_id, "conntrack: confirmed".into());
                 }
                 if let (Some(th), true) = (th, fin.payload.is_some() || fin.seq.is_some()) {
