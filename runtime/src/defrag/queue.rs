@@ -182,6 +182,9 @@ impl Defrag {
 
     /// Removes queues older than their timeout at `now`.
     pub fn expire(&mut self, now: Time) -> Vec<Expired> {
+        if self.queues.is_empty() {
+            return Vec::new();
+        }
         let (t4, t6) = (self.cfg.ipv4_timeout, self.cfg.ipv6_timeout);
         let dead: Vec<Key> = self
             .queues

@@ -90,7 +90,7 @@ impl Pipeline {
             if skb.meta.ct.notrack {
                 skb.meta.ct.tracked = Some(Tracked::untracked());
             } else {
-                let info = skb.info;
+                let info = &skb.info;
                 let checksum_ok = hook != Hook::Prerouting
                     || info.ct.is_none_or(|v| {
                         l4::checksum_ok(
@@ -101,7 +101,7 @@ impl Pipeline {
                             v.dataoff - info.nhoff,
                         )
                     });
-                let pkt = l4::ct_packet(&skb.data, &info, skb.meta.ct.zone, self.now, checksum_ok);
+                let pkt = l4::ct_packet(&skb.data, info, skb.meta.ct.zone, self.now, checksum_ok);
                 match self.ct.track(&pkt) {
                     Ok(t) => skb.meta.ct.tracked = Some(t),
                     Err(_) => return Step::End(HookResult::Drop("conntrack table full".into())),

@@ -77,8 +77,9 @@ impl Pipeline {
 
     /// A received packet: prerouting, routing, then input or forward.
     pub(crate) fn input_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
-        let r = self.run_hook(Hook::Prerouting, &mut skb, report, run);
-        if !self.finish_hook(r, &skb, report, run) {
+        let skb = &mut skb;
+        let r = self.run_hook(Hook::Prerouting, skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
             return;
         }
         let iif = skb.meta.iif.unwrap_or(LOOPBACK);
@@ -88,33 +89,33 @@ impl Pipeline {
             InputRoute::Unreachable => {
                 run.note(report.trace_id, "routing: no route".into());
                 let (kind, code) = if skb.is_v4() { (3, 0) } else { (1, 0) };
-                let attach = related_to(&skb);
+                let attach = related_to(skb);
                 let ip = skb.ip().to_vec();
                 self.send_icmp_error(&ip, kind, code, 0, false, attach, run);
-                self.drop_packet(&skb, report, run, "no route to the destination");
+                self.drop_packet(skb, report, run, "no route to the destination");
             }
-            InputRoute::Drop(why) => self.drop_packet(&skb, report, run, why),
+            InputRoute::Drop(why) => self.drop_packet(skb, report, run, why),
         }
     }
 
     /// Local delivery: input hook, then the host's own answer.
-    fn deliver_local(&mut self, mut skb: Skb, kind: AddrType, report: &mut PacketReport, run: &mut Run) {
+    fn deliver_local(&mut self, skb: &mut Skb, kind: AddrType, report: &mut PacketReport, run: &mut Run) {
         run.note(report.trace_id, "routing: local delivery".into());
         let ct_family = self.plan.conntrack(skb.family());
         if skb.is_v4() && !ct_family && skb.info.fragment.is_some() {
             let iif = skb.meta.iif.map_or(0, |i| i.0);
             let g = self.defrag.gather(skb.ip(), User::LocalDeliver, iif, self.now);
-            match self.apply_gather(g, &mut skb, report, run) {
+            match self.apply_gather(g, skb, report, run) {
                 super::run::Step::Next => {}
                 super::run::Step::End(r) => {
-                    self.finish_hook(r, &skb, report, run);
+                    self.finish_hook(r, skb, report, run);
                     return;
                 }
                 _ => {}
             }
         }
-        let r = self.run_hook(Hook::Input, &mut skb, report, run);
-        if !self.finish_hook(r, &skb, report, run) {
+        let r = self.run_hook(Hook::Input, skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
             return;
         }
         report.local = true;
@@ -132,7 +133,7 @@ impl Pipeline {
                 _ => return,
             }
         }
-        self.local_stack(&skb, kind, run);
+        self.local_stack(skb, kind, run);
     }
 
     /// The host's answer to a packet delivered to it.
@@ -205,20 +206,20 @@ impl Pipeline {
     }
 
     /// Forwarding (`ip_forward` / `ip6_forward`).
-    fn forward(&mut self, mut skb: Skb, oif: IfaceId, report: &mut PacketReport, run: &mut Run) {
+    fn forward(&mut self, skb: &mut Skb, oif: IfaceId, report: &mut PacketReport, run: &mut Run) {
         run.note(report.trace_id, format!("routing: forward to {}", self.host.name(oif)));
         let v4 = skb.is_v4();
         let ip = skb.ip();
         if v4 && skb.meta.pkttype != 0 {
-            self.drop_packet(&skb, report, run, "not addressed to this host's link address");
+            self.drop_packet(skb, report, run, "not addressed to this host's link address");
             return;
         }
         let ttl = if v4 { ip.get(8) } else { ip.get(7) }.copied().unwrap_or(0);
         if ttl <= 1 {
             let (k, c) = if v4 { (11, 0) } else { (3, 0) };
             let copy = ip.to_vec();
-            self.send_icmp_error(&copy, k, c, 0, false, related_to(&skb), run);
-            self.drop_packet(&skb, report, run, "TTL exceeded in transit");
+            self.send_icmp_error(&copy, k, c, 0, false, related_to(skb), run);
+            self.drop_packet(skb, report, run, "TTL exceeded in transit");
             return;
         }
         let mtu = self.host.iface(oif).map_or(1500, |i| i.mtu);
@@ -235,28 +236,29 @@ impl Pipeline {
             let copy = ip.to_vec();
             let (k, c) = if v4 { (3, 4) } else { (2, 0) };
             let rest = if v4 { mtu & 0xffff } else { mtu.max(1280) };
-            self.send_icmp_error(&copy, k, c, rest, false, related_to(&skb), run);
-            self.drop_packet(&skb, report, run, "packet too big for the out interface");
+            self.send_icmp_error(&copy, k, c, rest, false, related_to(skb), run);
+            self.drop_packet(skb, report, run, "packet too big for the out interface");
             return;
         }
         let nhoff = 0;
-        if rewrite::decrement_ttl(skb.ip_mut(), nhoff).is_err() || skb.redissect().is_err() {
-            self.drop_packet(&skb, report, run, "truncated IP header");
+        // The TTL is not part of the dissection: no need to dissect again.
+        if rewrite::decrement_ttl(skb.ip_mut(), nhoff).is_err() {
+            self.drop_packet(skb, report, run, "truncated IP header");
             return;
         }
         skb.meta.oif = Some(oif);
-        let r = self.run_hook(Hook::Forward, &mut skb, report, run);
-        if !self.finish_hook(r, &skb, report, run) {
+        let r = self.run_hook(Hook::Forward, skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
             return;
         }
         self.postrouting(skb, oif, report, run);
     }
 
     /// Postrouting and transmission (with fragmentation).
-    fn postrouting(&mut self, mut skb: Skb, oif: IfaceId, report: &mut PacketReport, run: &mut Run) {
+    fn postrouting(&mut self, skb: &mut Skb, oif: IfaceId, report: &mut PacketReport, run: &mut Run) {
         skb.meta.oif = Some(oif);
-        let r = self.run_hook(Hook::Postrouting, &mut skb, report, run);
-        if !self.finish_hook(r, &skb, report, run) {
+        let r = self.run_hook(Hook::Postrouting, skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
             return;
         }
         let generated = match skb.meta.origin {
@@ -290,7 +292,7 @@ impl Pipeline {
                 let copy = skb.ip().to_vec();
                 let (k, c) = if skb.is_v4() { (3, 4) } else { (2, 0) };
                 let rest = if skb.is_v4() { mtu & 0xffff } else { mtu };
-                self.send_icmp_error(&copy, k, c, rest, false, related_to(&skb), run);
+                self.send_icmp_error(&copy, k, c, rest, false, related_to(skb), run);
                 report.fate = Fate::Dropped("packet too big for the out interface".into());
                 return;
             }
@@ -319,7 +321,7 @@ impl Pipeline {
                     skb.meta.ct.tracked = Some(t);
                     skb.meta.ct.attached = true;
                 }
-                self.output_path(skb, &mut report, run);
+                self.output_path(&mut skb, &mut report, run);
             }
             Err(e) => report.fate = Fate::Dropped(format!("generated packet does not parse: {e}")),
         }
@@ -327,15 +329,15 @@ impl Pipeline {
         run.depth -= 1;
     }
 
-    fn output_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
+    fn output_path(&mut self, skb: &mut Skb, report: &mut PacketReport, run: &mut Run) {
         let Some((oif, _)) = self.host.route_output(skb.info.dst_addr) else {
             report.fate = Fate::Dropped("no route for a host-generated packet".into());
             return;
         };
         skb.meta.oif = Some(oif);
         let (dst, mark) = (skb.info.dst_addr, skb.meta.mark);
-        let r = self.run_hook(Hook::Output, &mut skb, report, run);
-        if !self.finish_hook(r, &skb, report, run) {
+        let r = self.run_hook(Hook::Output, skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
             return;
         }
         let mut oif = oif;
@@ -343,7 +345,7 @@ impl Pipeline {
             match self.host.route_output(skb.info.dst_addr) {
                 Some((o, _)) => oif = o,
                 None => {
-                    self.drop_packet(&skb, report, run, "no route after output rerouting");
+                    self.drop_packet(skb, report, run, "no route after output rerouting");
                     return;
                 }
             }

@@ -134,11 +134,11 @@ impl Pipeline {
             let summary = super::trace::summary(skb, &self.host, hook);
             run.events.push(TraceEvent::Packet { id, hook, family, chain, summary });
         }
-        let info = skb.info;
         let view = if self.plan.logs { skb.ip().to_vec() } else { Vec::new() };
         let mut effects = Effects::default();
         let result = {
-            let Skb { data, meta, .. } = skb;
+            let Skb { data, meta, info, .. } = skb;
+            let info: &crate::packet::PacketInfo = info;
             let mut pctx = PacketCtx {
                 data: data.as_mut_slice(),
                 link_off: info.link_offset(),
@@ -154,7 +154,7 @@ impl Pipeline {
                 prog: self.prog.program(),
                 hook,
                 now: self.now,
-                info: &info,
+                info,
                 view: &view,
                 meta,
                 ct: &mut self.ct,
