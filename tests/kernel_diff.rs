@@ -37,6 +37,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("udp", scenarios::udp_flow, 16),
         ("echo", scenarios::echo_flow, 12),
         ("notrack", scenarios::notrack, 8),
+        ("reject-established", scenarios::reject_established, 6),
         ("masquerade", scenarios_nat::masquerade, 20),
         ("snat-dnat", scenarios_nat::snat_dnat, 16),
         ("redirect", scenarios_nat::redirect, 8),
@@ -109,7 +110,7 @@ fn check(name: &str, group: &[&str]) {
 
 #[test]
 fn conntrack_flows_match_the_kernel() {
-    check("flows", &["stateless", "tcp", "midstream", "udp", "echo", "notrack"]);
+    check("flows", &["stateless", "tcp", "midstream", "udp", "echo", "notrack", "reject-established"]);
 }
 
 #[test]
@@ -151,7 +152,8 @@ fn demo_example_matches_the_kernel() {
     let mut sc = Scenario::new("demo", ruleset);
     sc.ifaces = vec![("eth0", vec!["192.0.2.10/24", "2001:db8::10/64"])];
     sc.routes = vec![("0.0.0.0/0".into(), "eth0"), ("::/0".into(), "eth0")];
-    let mut reader = nftvm_runtime::io::pcap::CaptureReader::open(root.join("host-firewall.pcapng")).expect("capture");
+    let mut reader =
+        nftvm_runtime::io::pcap::CaptureReader::open(root.join("host-firewall.pcapng")).expect("capture");
     while let Some(r) = reader.next_record().expect("record") {
         sc.send("eth0", r.data);
     }
@@ -160,8 +162,15 @@ fn demo_example_matches_the_kernel() {
     assert!(report.mismatches.is_empty(), "{}", report.mismatches.join("\n"));
     // The committed bytecode equals nft's (comments aside).
     let host = common::kernel::KernelHost::router().start();
-    let from_nft = bytecode::to_vm_text(&bytecode::load_and_translate(host.netns(), &sc.ruleset)).expect("bytecode");
+    let from_nft =
+        bytecode::to_vm_text(&bytecode::load_and_translate(host.netns(), &sc.ruleset)).expect("bytecode");
     let committed = std::fs::read_to_string(root.join("host-firewall.nftvm")).expect("example bytecode");
-    let strip = |t: &str| t.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).map(str::trim_end).collect::<Vec<_>>().join("\n");
+    let strip = |t: &str| {
+        t.lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     assert_eq!(strip(&committed), strip(&from_nft));
 }

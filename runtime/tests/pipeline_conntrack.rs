@@ -96,3 +96,30 @@ fn nat_chains_run_only_for_the_first_packet_and_the_binding_applies_both_ways() 
     assert_eq!(&out[16..20], &[10, 0, 1, 2], "the reply is de-masqueraded");
     assert_eq!(back.packet.ct_state, Some(CtInfo::EstablishedReply));
 }
+
+#[test]
+fn a_reset_reject_closes_an_established_connection() {
+    // nf_ct_set_closing (Linux 6.x): CLOSE with CLOSE's timeout.
+    let prog = "table inet f
+chain inet f fwd type filter hook forward priority 0 policy accept
+
+inet f fwd
+  [ meta load len => reg 1 ]
+  [ cmp gt reg 1 0x0000012c ]
+  [ reject type 1 code 0 ]
+
+inet f fwd
+  [ ct load state => reg 1 ]
+";
+    let mut p = pipeline(prog);
+    send(&mut p, TUNA, 1, &tcp4("10.0.1.2", 5000, "10.0.2.2", 80, 0x02, 100, 0, b""));
+    send(&mut p, TUNB, 1, &tcp4("10.0.2.2", 80, "10.0.1.2", 5000, 0x12, 900, 101, b""));
+    send(&mut p, TUNA, 1, &tcp4("10.0.1.2", 5000, "10.0.2.2", 80, 0x10, 101, 901, b""));
+    assert!(ct_lines(&p)[0].contains(" ESTABLISHED "), "{:?}", ct_lines(&p));
+    let big = send(&mut p, TUNA, 2, &tcp4("10.0.1.2", 5000, "10.0.2.2", 80, 0x18, 101, 901, &[0u8; 400]));
+    assert!(matches!(big.packet.fate, Fate::Dropped(_)));
+    let rst = single_out(&big, TUNA);
+    assert_eq!(rst[33] & 0x04, 0x04, "a reset goes back to the client");
+    let lines = ct_lines(&p);
+    assert!(lines[0].starts_with("tcp      6 10 CLOSE "), "{lines:?}");
+}

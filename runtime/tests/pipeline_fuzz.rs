@@ -66,7 +66,13 @@ impl Rng {
 fn seeds() -> Vec<Vec<u8>> {
     let (a, b, me) = (v4("10.0.1.2"), v4("10.0.2.2"), v4("10.0.1.1"));
     let (a6, b6) = (v6("fd00:1::2"), v6("fd00:2::2"));
-    let tcp = PacketBuilder::ipv4(a, b).tcp(40000, 21).flags(0x18).seq(1).ack(1).payload(b"PORT 10,0,1,2,4,1\r\n").build();
+    let tcp = PacketBuilder::ipv4(a, b)
+        .tcp(40000, 21)
+        .flags(0x18)
+        .seq(1)
+        .ack(1)
+        .payload(b"PORT 10,0,1,2,4,1\r\n")
+        .build();
     let mut out = vec![
         tcp.clone(),
         PacketBuilder::ipv4(a, b).udp(1, 2).payload(b"hello").build(),
@@ -111,7 +117,10 @@ fn mutated_packets_never_panic_and_outcomes_stay_coherent() {
             assert!(o.out().is_none(), "a dropped packet left: {o:?}");
         }
         for e in &o.emitted {
-            assert!(dissect_ip(&e.bytes).is_ok() || e.bytes.is_empty(), "emitted an unparsable packet: {o:?}");
+            assert!(
+                dissect_ip(&e.bytes).is_ok() || e.bytes.is_empty(),
+                "emitted an unparsable packet: {o:?}"
+            );
         }
     }
     assert!(dropped > 1000, "the mutations should hit the drop paths too ({dropped})");

@@ -204,3 +204,30 @@ pub fn notrack(rng: &mut Rng, i: usize) -> Scenario {
     sc.send("tuna", udp(ca, SocketAddr::new(s, 54), b"dropped"));
     sc
 }
+
+/// A packet of an established connection rejected with a reset: the connection is then
+/// closing (`nf_ct_set_closing`), and the rest of the flow is judged accordingly.
+pub fn reject_established(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.bool();
+    let (c, s) = hosts(rng, v6);
+    let rules = "table inet filter {
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        tcp dport 80 meta length > 300 reject with tcp reset
+        ct state established counter accept
+    }
+}";
+    let mut sc = Scenario::new(format!("reject-established-{i}"), rules);
+    let (ca, sa_) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 80));
+    let (cs, ss) = (rng.next() as u32, rng.next() as u32);
+    sc.send("tuna", tcp(ca, sa_, SYN, cs, 0, b""));
+    sc.send("tunb", tcp(sa_, ca, SYN | ACK, ss, cs.wrapping_add(1), b""));
+    sc.send("tuna", tcp(ca, sa_, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    sc.send(
+        "tuna",
+        tcp(ca, sa_, ACK | PSH, cs.wrapping_add(1), ss.wrapping_add(1), &rng_bytes(rng, 400, 100)),
+    );
+    sc.send("tuna", tcp(ca, sa_, ACK | PSH, cs.wrapping_add(1), ss.wrapping_add(1), b"small"));
+    sc.send("tunb", tcp(sa_, ca, ACK, ss.wrapping_add(1), cs.wrapping_add(6), b""));
+    sc
+}

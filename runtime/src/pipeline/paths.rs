@@ -422,6 +422,9 @@ impl Pipeline {
                 let Some(p) = reply::tcp_reset(&ip, th) else { return };
                 let attach = related_to(skb);
                 self.send_local(p, Generated::TcpReset, attach, run);
+                if let Some(conn) = skb.meta.ct.tracked.and_then(|t| t.conn) {
+                    self.ct.set_closing(conn, self.now);
+                }
             }
             kind => {
                 if !csum && matches!(view.protonum, 6 | 17 | 1 | 58) {
