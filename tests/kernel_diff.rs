@@ -58,7 +58,7 @@ fn seed() -> u64 {
 fn run_group(group: &[&str]) -> (usize, usize, Vec<String>) {
     let only = std::env::var("NFTVM_DIFF_ONLY").ok();
     let (mut passed, mut total) = (0, 0);
-    let (mut packets, mut emitted, mut entries, mut cli) = (0, 0, 0, 0);
+    let (mut packets, mut emitted, mut entries, mut cli, mut counters) = (0, 0, 0, 0, 0);
     let mut failures = Vec::new();
     for (name, template, count) in templates() {
         if !group.contains(&name) {
@@ -77,6 +77,7 @@ fn run_group(group: &[&str]) -> (usize, usize, Vec<String>) {
             emitted += report.emitted;
             entries += report.ct_entries;
             cli += usize::from(report.cli);
+            counters += report.counters;
             if report.mismatches.is_empty() {
                 passed += 1;
             } else {
@@ -91,7 +92,7 @@ fn run_group(group: &[&str]) -> (usize, usize, Vec<String>) {
         }
     }
     println!(
-        "kernel_diff: {packets} packets injected, {emitted} kernel emissions and {entries} conntrack entries compared, {cli} scenarios also through `nftvm eval`"
+        "kernel_diff: {packets} packets injected; compared {emitted} kernel emissions, {entries} conntrack entries, {counters} rule counters; {cli} scenarios also through `nftvm eval`"
     );
     (passed, total, failures)
 }
