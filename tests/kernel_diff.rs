@@ -38,6 +38,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("echo", scenarios::echo_flow, 12),
         ("notrack", scenarios::notrack, 8),
         ("reject-established", scenarios::reject_established, 6),
+        ("metadata", scenarios::metadata, 12),
         ("masquerade", scenarios_nat::masquerade, 20),
         ("snat-dnat", scenarios_nat::snat_dnat, 16),
         ("redirect", scenarios_nat::redirect, 8),
@@ -111,7 +112,10 @@ fn check(name: &str, group: &[&str]) {
 
 #[test]
 fn conntrack_flows_match_the_kernel() {
-    check("flows", &["stateless", "tcp", "midstream", "udp", "echo", "notrack", "reject-established"]);
+    check(
+        "flows",
+        &["stateless", "tcp", "midstream", "udp", "echo", "notrack", "reject-established", "metadata"],
+    );
 }
 
 #[test]

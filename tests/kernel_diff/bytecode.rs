@@ -5,6 +5,12 @@
 //!
 //! This stands in for the compiler's codegen in the differential suite until codegen
 //! lands; both sides then run exactly the bytecode the kernel runs.
+//!
+//! One thing the 1.0.6 listing loses: it prints constants as whole 32-bit words, so a
+//! comparison shorter than its word (a byte-aligned prefix such as `ct original ip saddr
+//! 10.0.1.0/24`, which nft compiles to a 3-byte `cmp` on a 4-byte register) reads back as
+//! a 4-byte one. Scenarios avoid such rules (payload prefixes are fine: nft shortens the
+//! load instead).
 
 use serde_json::Value;
 
