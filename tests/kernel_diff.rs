@@ -39,6 +39,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("notrack", scenarios::notrack, 8),
         ("reject-established", scenarios::reject_established, 6),
         ("metadata", scenarios::metadata, 12),
+        ("zones", scenarios::zones, 6),
         ("masquerade", scenarios_nat::masquerade, 20),
         ("snat-dnat", scenarios_nat::snat_dnat, 16),
         ("redirect", scenarios_nat::redirect, 8),
@@ -114,7 +115,17 @@ fn check(name: &str, group: &[&str]) {
 fn conntrack_flows_match_the_kernel() {
     check(
         "flows",
-        &["stateless", "tcp", "midstream", "udp", "echo", "notrack", "reject-established", "metadata"],
+        &[
+            "stateless",
+            "tcp",
+            "midstream",
+            "udp",
+            "echo",
+            "notrack",
+            "reject-established",
+            "metadata",
+            "zones",
+        ],
     );
 }
 

@@ -284,3 +284,31 @@ pub fn metadata(rng: &mut Rng, i: usize) -> Scenario {
     sc.send("tuna", echo(ip("10.0.1.7"), ip("10.0.1.1"), 1, 1));
     sc
 }
+
+/// Conntrack zones set before the conntrack hook: entries live in their zone (and show it),
+/// the same tuple in two zones is two connections.
+pub fn zones(rng: &mut Rng, i: usize) -> Scenario {
+    let rules = "table inet raw {
+    chain pre {
+        type filter hook prerouting priority raw; policy accept;
+        iifname \"tuna\" ct zone set 3
+        iifname \"tunb\" udp sport 53 ct zone set 3
+        iifname \"tunb\" udp sport 54 ct zone set 7
+    }
+}
+table inet filter {
+    chain forward {
+        type filter hook forward priority filter; policy accept;
+        ct zone 3 ct state established counter
+        ct zone 7 ct state new counter
+    }
+}";
+    let mut sc = Scenario::new(format!("zones-{i}"), rules);
+    let v6 = rng.bool();
+    let (c, s) = hosts(rng, v6);
+    let ca = SocketAddr::new(c, rng.port());
+    sc.send("tuna", udp(ca, SocketAddr::new(s, 53), b"q"));
+    sc.send("tunb", udp(SocketAddr::new(s, 53), ca, b"a"));
+    sc.send("tunb", udp(SocketAddr::new(s, 54), ca, b"other zone"));
+    sc
+}
