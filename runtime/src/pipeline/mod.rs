@@ -29,6 +29,7 @@
 //! its interfaces. Call [`Pipeline::tick`] now and then when live (timers).
 
 mod conntrack_glue;
+pub mod drive;
 pub mod engine;
 pub mod env;
 pub mod hooks;
