@@ -22,7 +22,10 @@
 //! ```
 
 use nftvm_vm::data::{ByteOrder, Data};
-use nftvm_vm::interp::{self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest, TproxyRequest};
+use nftvm_vm::interp::{
+    self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest,
+    TproxyRequest,
+};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
 use nftvm_vm::verdict::Verdict;
 use nftvm_vm::{Reg, VerifiedProgram, text, verify};
@@ -143,7 +146,11 @@ impl Env for TestEnv {
         self.effects.push(format!("reject type {} code {}", r.kind, r.code));
     }
     fn dup(&mut self, addr: Option<&[u8]>, dev: Option<u32>) {
-        self.effects.push(format!("dup addr {} dev {}", addr.map_or("-".into(), hex), dev.map_or("-".into(), |d| d.to_string())));
+        self.effects.push(format!(
+            "dup addr {} dev {}",
+            addr.map_or("-".into(), hex),
+            dev.map_or("-".into(), |d| d.to_string())
+        ));
     }
     fn fwd(&mut self, dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
         self.effects.push(format!("fwd dev {dev} addr {} nfproto {nfproto}", addr.map_or("-".into(), hex)));
@@ -190,13 +197,19 @@ fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Re
     let table = prog.find_table(family, &run.table).ok_or("unknown table")?;
     let chain = prog.find_chain(table, &run.chain).ok_or("unknown chain")?;
     let hook = prog.chain(chain).and_then(|c| c.base.as_ref()).map_or(Hook::Input, |b| b.hook);
-    let mut env = TestEnv { now: run.clock, meta: run.meta.clone(), ct: run.ct.clone(), answers: run.answers.clone(), ..Default::default() };
+    let mut env = TestEnv {
+        now: run.clock,
+        meta: run.meta.clone(),
+        ct: run.ct.clone(),
+        answers: run.answers.clone(),
+        ..Default::default()
+    };
     let mut bytes = run.link.clone();
     bytes.extend_from_slice(&run.packet);
     let nh = run.link.len();
-    let mut pkt = PacketCtx::from_ip(&mut bytes[nh..], hook);
-    let (transport_off, l4proto, nfproto, protocol) = (pkt.transport_off, pkt.l4proto, pkt.nfproto, pkt.protocol);
-    drop(pkt);
+    let parsed = PacketCtx::from_ip(&mut bytes[nh..], hook);
+    let (transport_off, l4proto, nfproto, protocol) =
+        (parsed.transport_off, parsed.l4proto, parsed.nfproto, parsed.protocol);
     let mut pkt = PacketCtx {
         data: &mut bytes,
         link_off: (nh > 0).then_some(0),
@@ -228,7 +241,7 @@ struct Run {
 
 fn parse_hex_bytes(s: &str) -> Result<Vec<u8>, String> {
     let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("odd number of hex digits in `{s}`"));
     }
     (0..digits.len())
@@ -274,7 +287,9 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
     match w.as_slice() {
         ["verdict", v @ ..] => {
             let got = match r.verdict {
-                Verdict::Queue { num, bypass } => format!("queue {num}{}", if bypass { " bypass" } else { "" }),
+                Verdict::Queue { num, bypass } => {
+                    format!("queue {num}{}", if bypass { " bypass" } else { "" })
+                }
                 v => v.name().to_string(),
             };
             if got != v.join(" ") {
@@ -283,7 +298,11 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
         }
         ["rule", "policy"] => {
             if let Some(d) = r.decided_by {
-                return Err(format!("decided by rule {} {}, expected the policy", chain_name(d.chain), d.rule));
+                return Err(format!(
+                    "decided by rule {} {}, expected the policy",
+                    chain_name(d.chain),
+                    d.rule
+                ));
             }
         }
         ["rule", chain, idx] => {
@@ -293,7 +312,8 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
             }
         }
         ["trace", items @ ..] => {
-            let got: Vec<String> = r.trace.iter().map(|t| format!("{}:{}", chain_name(t.rule.chain), t.rule.rule)).collect();
+            let got: Vec<String> =
+                r.trace.iter().map(|t| format!("{}:{}", chain_name(t.rule.chain), t.rule.rule)).collect();
             if got != items.iter().map(|s| s.to_string()).collect::<Vec<_>>() {
                 return Err(format!("trace {got:?}, expected {items:?}"));
             }
@@ -317,7 +337,9 @@ fn check(prog: &VerifiedProgram, out: &Outcome, line: &str) -> Result<(), String
             let got = match out.slots.get(n) {
                 Some(interp::Slot::Counter { packets, bytes }) => format!("counter {packets} {bytes}"),
                 Some(interp::Slot::Quota { consumed }) => format!("quota {consumed}"),
-                Some(interp::Slot::Last { at }) => format!("last {}", at.map_or("never".into(), |t| t.to_string())),
+                Some(interp::Slot::Last { at }) => {
+                    format!("last {}", at.map_or("never".into(), |t| t.to_string()))
+                }
                 Some(interp::Slot::Numgen { counter }) => format!("numgen {counter}"),
                 Some(interp::Slot::Limit { tokens, last }) => format!("limit {tokens} {last}"),
                 other => format!("{other:?}"),
@@ -351,7 +373,7 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
     let mut program_line = 0;
     let mut runs: Vec<Run> = Vec::new();
     let mut section = "";
-    let mut flush = |program_text: &str, program_line: usize, runs: &mut Vec<Run>, failures: &mut Vec<String>| {
+    let flush = |program_text: &str, program_line: usize, runs: &mut Vec<Run>, failures: &mut Vec<String>| {
         if program_text.trim().is_empty() {
             return;
         }
@@ -377,6 +399,14 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
         }
         let mut state = ProgramState::new(&prog, 0);
         for run in runs.drain(..) {
+            // Every truncation of the packet must evaluate without panicking (loads past the
+            // end break the rule, as in the kernel); state is not carried over.
+            for n in 0..run.packet.len() {
+                let mut short = run.clone();
+                short.packet.truncate(n);
+                let mut scratch = state.clone();
+                let _ = run_engine(&prog, &mut scratch, &short);
+            }
             match run_engine(&prog, &mut state, &run) {
                 Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
                 Ok(out) => {

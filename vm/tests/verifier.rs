@@ -1,7 +1,7 @@
 //! The verifier rejects malformed programs with errors that name the place.
 
-use nftvm_vm::expr::immediate::{ImmValue, Immediate};
 use nftvm_vm::expr::Expr;
+use nftvm_vm::expr::immediate::{ImmValue, Immediate};
 use nftvm_vm::{ChainId, Data, Program, Reg, Verdict, text, verify};
 
 fn program(rules: &str) -> Program {
@@ -50,8 +50,10 @@ fn loads_must_fit_the_register_file() {
     let e = err("ip t in\n  [ payload load 4b @ network header + 0 => reg 0 ]\n");
     assert!(e.contains("verdict register"), "{e}");
     // a 16-byte set key read from reg 4 fits (bytes 48..64), from reg 20 it does not
-    verify(program("ip t in\n  [ payload load 16b @ network header + 8 => reg 4 ]\n  [ lookup reg 4 set s ]\n"))
-        .expect("fits");
+    verify(program(
+        "ip t in\n  [ payload load 16b @ network header + 8 => reg 4 ]\n  [ lookup reg 4 set s ]\n",
+    ))
+    .expect("fits");
     let e = err("ip t in\n  [ payload load 4b @ network header + 8 => reg 20 ]\n  [ lookup reg 20 set s ]\n");
     assert!(e.contains("expression 1 (lookup)"), "{e}");
 }
@@ -90,7 +92,9 @@ fn jump_targets_must_exist_and_not_be_base_chains() {
 
 #[test]
 fn jump_loops_are_rejected() {
-    let e = err("ip t in\n  [ immediate reg 0 jump -> a ]\n\nip t a\n  [ immediate reg 0 jump -> b ]\n\nip t b\n  [ immediate reg 0 goto -> a ]\n");
+    let e = err(
+        "ip t in\n  [ immediate reg 0 jump -> a ]\n\nip t a\n  [ immediate reg 0 jump -> b ]\n\nip t b\n  [ immediate reg 0 goto -> a ]\n",
+    );
     assert!(e.contains("jump loop"), "{e}");
     // a loop through a verdict map element
     let p = text::assemble(
@@ -104,7 +108,8 @@ fn jump_loops_are_rejected() {
 #[test]
 fn jump_depth_is_limited_as_in_the_kernel() {
     let build = |depth: usize| {
-        let mut t = String::from("table ip t\nchain ip t in type filter hook input priority 0 policy accept\n");
+        let mut t =
+            String::from("table ip t\nchain ip t in type filter hook input priority 0 policy accept\n");
         for i in 0..depth {
             t += &format!("chain ip t c{i}\n");
         }
@@ -131,7 +136,8 @@ fn context_rules() {
 
 #[test]
 fn set_elements_must_fit_the_declaration() {
-    let p = text::assemble("table ip t\nset ip t s flags 0x0 key 4n\n\telement 0a000001	element 0001\n").unwrap();
+    let p =
+        text::assemble("table ip t\nset ip t s flags 0x0 key 4n\n\telement 0a000001	element 0001\n").unwrap();
     let e = verify(p).unwrap_err().to_string();
     assert!(e.contains("set s") && e.contains("element 1"), "{e}");
 }

@@ -63,7 +63,7 @@ impl Byteorder {
         if !matches!(self.size, 2 | 4 | 8) {
             return Err(format!("byteorder unit size {} (must be 2, 4 or 8)", self.size));
         }
-        if self.len as usize % self.size as usize != 0 {
+        if !(self.len as usize).is_multiple_of(self.size as usize) {
             return Err(format!("byteorder length {} is not a multiple of {}", self.len, self.size));
         }
         c.read(self.sreg, self.len as usize)?;

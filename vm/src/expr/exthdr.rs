@@ -208,7 +208,7 @@ impl Exthdr {
 /// Checksum contributions of replacing `old` by `new` at packet offset `at`, aligned to the
 /// 16-bit words of the header (a field at an odd offset is the low half of its word).
 fn aligned_sums(at: usize, old: &[u8], new: &[u8]) -> (u32, u32) {
-    if at % 2 == 0 {
+    if at.is_multiple_of(2) {
         return (csum::partial(old), csum::partial(new));
     }
     let mut o = [0u8; 6];

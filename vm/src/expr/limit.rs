@@ -68,7 +68,7 @@ impl Limit {
         let mut secs = self.unit;
         let mut name = UNITS[0].1;
         for (size, n) in &UNITS[1..] {
-            if secs % size != 0 {
+            if !secs.is_multiple_of(*size) {
                 break;
             }
             secs /= size;

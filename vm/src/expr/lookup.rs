@@ -43,11 +43,11 @@ impl Lookup {
         let dreg = if c.eat("dreg") { Some(c.reg()?) } else { None };
         let flags = if c.at_end() { None } else { Some(parse_hex(c.next()?)? as u32) };
         a.key_from_reg(set, sreg);
-        if let Some(d) = dreg {
-            if !d.is_verdict() {
-                let len = a.prog.set(set).map_or(4, |s| s.data_len());
-                a.wrote_set_data(d, len, set);
-            }
+        if let Some(d) = dreg
+            && !d.is_verdict()
+        {
+            let len = a.prog.set(set).map_or(4, |s| s.data_len());
+            a.wrote_set_data(d, len, set);
         }
         Ok(Lookup { sreg, set, dreg, flags })
     }

@@ -127,10 +127,11 @@ impl Payload {
                     Some(d) => d.copy_from_slice(new),
                     None => return e.brk(),
                 }
-                if *csum_type == CSUM_SCTP && e.pkt.l4proto == 132 {
-                    if let Some(th) = e.pkt.transport_off {
-                        csum::sctp_update(e.pkt.data, th);
-                    }
+                if *csum_type == CSUM_SCTP
+                    && e.pkt.l4proto == 132
+                    && let Some(th) = e.pkt.transport_off
+                {
+                    csum::sctp_update(e.pkt.data, th);
                 }
             }
         }

@@ -86,7 +86,7 @@ impl Queue {
 
     pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
         match self.target {
-            QueueTarget::Num { total, .. } if total == 0 => Err("queue range is empty".into()),
+            QueueTarget::Num { total: 0, .. } => Err("queue range is empty".into()),
             QueueTarget::Reg(r) => c.read(r, 4),
             _ => Ok(()),
         }

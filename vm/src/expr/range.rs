@@ -36,7 +36,7 @@ impl Range {
         };
         let sreg = c.kw_reg()?;
         let words = c.rest();
-        if words.is_empty() || words.len() % 2 != 0 {
+        if words.is_empty() || !words.len().is_multiple_of(2) {
             return Err("range needs two values of the same length".into());
         }
         let (lo, hi) = words.split_at(words.len() / 2);

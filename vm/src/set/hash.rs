@@ -50,10 +50,8 @@ impl HashSet {
                 slots: element_slots(exprs, now),
             };
             self.map.insert(key.to_vec(), rec);
-        } else if refresh {
-            if let (Some(t), Some(r)) = (timeout, self.map.get_mut(key)) {
-                r.expires = Some(now.saturating_add(t));
-            }
+        } else if refresh && let (Some(t), Some(r)) = (timeout, self.map.get_mut(key)) {
+            r.expires = Some(now.saturating_add(t));
         }
         self.map.get_mut(key).map(|r| r.slots.as_mut_slice())
     }

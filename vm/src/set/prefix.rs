@@ -44,7 +44,7 @@ impl PrefixSet {
                 }
             }
         }
-        by_len.sort_by(|a, b| b.0.cmp(&a.0));
+        by_len.sort_by_key(|t| std::cmp::Reverse(t.0));
         Some(PrefixSet { key_len, tables: by_len })
     }
 

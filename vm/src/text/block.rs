@@ -149,10 +149,11 @@ pub fn rule_anon_sets(p: &Program, rule: &Rule) -> Vec<SetId> {
             Expr::Objref(crate::expr::objref::Objref::Map { set, .. }) => Some(*set),
             _ => None,
         };
-        if let Some(id) = id {
-            if p.set(id).is_some_and(|s| s.is_anonymous()) && !out.contains(&id) {
-                out.push(id);
-            }
+        if let Some(id) = id
+            && p.set(id).is_some_and(|s| s.is_anonymous())
+            && !out.contains(&id)
+        {
+            out.push(id);
         }
     }
     out

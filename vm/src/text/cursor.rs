@@ -31,6 +31,7 @@ impl<'a> Cursor<'a> {
         self.toks.get(self.pos + n).copied()
     }
 
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> PResult<&'a str> {
         let t = self.toks.get(self.pos).copied().ok_or_else(|| "unexpected end of expression".to_string())?;
         self.pos += 1;

@@ -129,7 +129,10 @@ pub fn parse_elements(line: &str, set_id: crate::program::SetId, a: &mut Asm) ->
 
 fn is_value_token(t: &str) -> bool {
     t == "."
-        || (!t.is_empty() && t.len() % 2 == 0 && t.len() <= 8 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        || (!t.is_empty()
+            && t.len().is_multiple_of(2)
+            && t.len() <= 8
+            && t.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn parse_element(text: &str, set_id: crate::program::SetId, a: &mut Asm) -> PResult<Element> {

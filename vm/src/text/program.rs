@@ -1,12 +1,14 @@
 //! Whole programs as text: declarations of tables, chains, named sets and objects, then
 //! one block per rule in the `nft --debug=netlink` layout.
 //!
+//! (`<TAB>` stands for a tab character.)
+//!
 //! ```text
 //! table ip filter
 //! chain ip filter input type filter hook input priority 0 policy drop
 //! chain ip filter web
 //! set ip filter blocked flags 0x0 key 4n
-//! 	element 0a000001	element 0a000002
+//! <TAB>element 0a000001<TAB>element 0a000002
 //! set ip filter ports flags 0x8 key 2n data verdict
 //! object ip filter cnt counter pkts 0 bytes 0
 //!

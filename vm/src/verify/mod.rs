@@ -159,19 +159,19 @@ fn edges(p: &Program, c: ChainId) -> Vec<(ChainId, usize, usize)> {
         for (ei, e) in r.exprs.iter().enumerate() {
             match e {
                 Expr::Immediate(i) => {
-                    if let crate::expr::immediate::ImmValue::Verdict(v) = i.value {
-                        if let Some(t) = v.target() {
-                            out.push((t, ri, ei));
-                        }
+                    if let crate::expr::immediate::ImmValue::Verdict(v) = i.value
+                        && let Some(t) = v.target()
+                    {
+                        out.push((t, ri, ei));
                     }
                 }
                 Expr::Lookup(l) if l.dreg.is_some_and(|d| d.is_verdict()) => {
                     if let Some(s) = p.set(l.set) {
                         for el in &s.elements {
-                            if let Some(ElemData::Verdict(v)) = &el.data {
-                                if let Some(t) = v.target() {
-                                    out.push((t, ri, ei));
-                                }
+                            if let Some(ElemData::Verdict(v)) = &el.data
+                                && let Some(t) = v.target()
+                            {
+                                out.push((t, ri, ei));
                             }
                         }
                     }
