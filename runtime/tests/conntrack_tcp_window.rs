@@ -305,3 +305,33 @@ fn entries_expire_on_the_packet_clock() {
     let t = f.run(&f.packet(0, ACK, f.seq[0], f.seq[1], 0));
     assert_eq!(t.info, CtInfo::New);
 }
+
+/// Segments crafted and injected into a forwarding Linux 6.18 namespace; the lines are what
+/// `conntrack -L` showed after each one (`use=` differs there: queued packets hold
+/// references).
+#[test]
+fn simultaneous_open_as_observed_on_linux() {
+    let mut f = Flow::new(Config::default());
+    f.addr = [ip("10.8.0.50"), ip("10.99.0.5")];
+    let o = "src=10.8.0.50 dst=10.99.0.5 sport=40000 dport=80";
+    let r = "src=10.99.0.5 dst=10.8.0.50 sport=80 dport=40000";
+    let steps: [(usize, u8, u32, u32, String); 5] = [
+        (0, SYN, 1000, 0, format!("119 SYN_SENT {o} packets=1 bytes=40 [UNREPLIED] {r} packets=0 bytes=0")),
+        (1, SYN, 500_000, 0, format!("119 SYN_SENT2 {o} packets=1 bytes=40 {r} packets=0 bytes=0")),
+        (1, SYN | ACK, 500_000, 1001, format!("59 SYN_RECV {o} packets=1 bytes=40 {r} packets=1 bytes=40")),
+        (0, SYN | ACK, 1000, 500_001, format!("59 SYN_RECV {o} packets=2 bytes=80 {r} packets=1 bytes=40")),
+        (
+            1,
+            ACK,
+            500_001,
+            1001,
+            format!("431999 ESTABLISHED {o} packets=2 bytes=80 {r} packets=2 bytes=80 [ASSURED]"),
+        ),
+    ];
+    for (dir, flags, seq, ack, line) in steps {
+        f.now += SECOND / 20;
+        let t = f.run(&f.packet(dir, flags, seq, ack, 0));
+        assert_ne!(t.info, CtInfo::Invalid);
+        assert_eq!(f.ct.dump(f.now + SECOND / 2), [format!("tcp      6 {line} mark=0 use=1")]);
+    }
+}

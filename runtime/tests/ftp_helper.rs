@@ -14,7 +14,7 @@ mod support;
 use std::net::IpAddr;
 
 use nftvm_runtime::conntrack::{
-    Config, ConfirmDrop, Conntrack, CtInfo, Finish, Segment, Tracked, Tuple, builder, packet::Time,
+    Config, ConfirmDrop, Conntrack, CtInfo, Finish, SECOND, Segment, Tracked, Tuple, builder, packet::Time,
 };
 use nftvm_runtime::helper::Helper;
 use nftvm_runtime::nat::{HeaderRewrite, Manip, NatAction, NatRange, Side};
@@ -150,6 +150,13 @@ fn active_mode_port_makes_the_data_connection_related() {
     let fin = x.say(0, "PORT 10,9,0,1,200,10\r\n");
     assert_eq!(fin.payload, None, "no NAT: the text stays");
     assert_eq!(expectations(&x.ct), [(ip(SERVER), ip(CLIENT), 51210)]);
+    // As `conntrack -L expect` showed it on Linux 6.18 for the same command (1 s later).
+    assert_eq!(
+        x.ct.dump_expectations(at(2)),
+        ["299 proto=6 src=10.9.0.2 dst=10.9.0.1 sport=0 dport=51210 mask-src=255.255.255.255 \
+          mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.9.0.1 master-dst=10.9.0.2 sport=55958 \
+          dport=21 class=0 helper=ftp"]
+    );
 
     // The server connects from port 20 (any source port matches).
     let syn = builder::tcp(ip(SERVER), ip(CLIENT), 20, 51210, SYN, 5, 0, 1000, 0, &[], at(2));
@@ -332,4 +339,31 @@ fn snat_eprt_and_epsv_texts() {
     x.say(0, "EPSV\r\n");
     let fin = x.say(1, "229 Entering Extended Passive Mode (|||6446|)\r\n");
     assert_eq!(fin.payload.as_deref(), Some(&b"229 Entering Extended Passive Mode (|||6446|)\r\n"[..]));
+}
+
+/// The same exchange through Linux 6.18 with `snat to 10.9.0.100` and the ftp helper: the
+/// server received `PORT 10,9,0,100,200,10` and `EPRT |1|10.9.0.100|6275|`, and
+/// `conntrack -L expect` then listed only the EPRT expectation.
+#[test]
+fn snat_as_observed_on_linux() {
+    let (c, nat, s) = (ip("10.9.0.1"), ip("10.9.0.100"), ip("10.9.0.2"));
+    let mut x = Ctl::open((c, 43148, s, 21), (s, 21, nat, 43148), &[(Manip::Src, NatRange::addr(nat))]);
+    x.say(1, "220 hi\r\n");
+    x.say(0, "USER a\r\n");
+    let fin = x.say(0, "PORT 10,9,0,1,200,10\r\n");
+    assert_eq!(fin.payload.as_deref(), Some(&b"PORT 10,9,0,100,200,10\r\n"[..]));
+    x.say(1, "200 PORT ok\r\n");
+    let fin = x.say(0, "EPRT |1|10.9.0.1|6275|\r\n");
+    assert_eq!(fin.payload.as_deref(), Some(&b"EPRT |1|10.9.0.100|6275|\r\n"[..]));
+    x.say(1, "200 EPRT ok\r\n");
+    assert_eq!(
+        x.ct.dump_expectations(at(1) + SECOND / 2),
+        ["299 proto=6 src=10.9.0.2 dst=10.9.0.100 sport=0 dport=6275 mask-src=255.255.255.255 \
+          mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.9.0.1 master-dst=10.9.0.2 sport=43148 \
+          dport=21 class=0 helper=ftp"]
+    );
+    let line = x.ct.dump(at(1)).pop().unwrap();
+    assert!(line.starts_with("tcp      6 "), "{line}");
+    assert!(line.contains("src=10.9.0.2 dst=10.9.0.100 sport=21 dport=43148"), "{line}");
+    assert!(line.ends_with("[ASSURED] mark=0 helper=ftp use=1"), "{line}");
 }

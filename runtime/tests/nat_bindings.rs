@@ -312,3 +312,43 @@ fn same_source_keeps_its_mapping() {
     let b = bind(&mut ct, &udp("10.0.0.1", 5000, "198.51.100.8", 53), Manip::Src, Some(range)).unwrap();
     assert_eq!(snat_addr_of(&ct, &b), first);
 }
+
+/// `nf_nat_used_tuple_harder`: when the last free ports of a small range are gone, a new
+/// TCP SYN may take over the mapping of a source-NATed connection in TIME_WAIT whose
+/// sequence numbers it has passed.
+#[test]
+fn syn_reclaims_a_time_wait_mapping() {
+    let mut ct = Conntrack::new(Config::default());
+    let server = ip("198.51.100.7");
+    let range = NatRange::addr(ip("192.0.2.1")).with_ports(5000, 5001);
+    let tcp = |src: &str, sport: u16, flags: u8, seq: u32, ack: u32| {
+        builder::tcp(ip(src), server, sport, 80, flags, seq, ack, 64_000, 0, &[], at(1))
+    };
+    let from_server = |nat_port: u16, flags: u8, seq: u32, ack: u32| {
+        builder::tcp(server, ip("192.0.2.1"), 80, nat_port, flags, seq, ack, 64_000, 0, &[], at(1))
+    };
+    // A: handshake and close to TIME_WAIT through 192.0.2.1:5000.
+    let a = bind(&mut ct, &tcp("10.0.0.1", 5000, SYN, 1000, 0), Manip::Src, Some(range)).unwrap();
+    assert_eq!(snat_addr_of(&ct, &a).1, 5000);
+    for (pkt, from_client) in [
+        (from_server(5000, SYN | ACK, 9000, 1001), false),
+        (tcp("10.0.0.1", 5000, ACK, 1001, 9001), true),
+        (tcp("10.0.0.1", 5000, FIN | ACK, 1001, 9001), true),
+        (from_server(5000, ACK, 9001, 1002), false),
+        (from_server(5000, FIN | ACK, 9001, 1002), false),
+        (tcp("10.0.0.1", 5000, ACK, 1002, 9002), true),
+    ] {
+        let t = ct.track(&pkt).unwrap();
+        assert_ne!(t.info, CtInfo::Invalid, "from client: {from_client}");
+        ct.finish(&t, None).unwrap();
+    }
+    let a_id = a.conn.unwrap();
+    assert_eq!(ct.get(a_id).unwrap().tcp_state(), Some(nftvm_runtime::conntrack::TcpState::TimeWait));
+    // B takes the other port.
+    let b = bind(&mut ct, &tcp("10.0.0.2", 5000, SYN, 50, 0), Manip::Src, Some(range)).unwrap();
+    assert_eq!(snat_addr_of(&ct, &b).1, 5001);
+    // C's SYN is past A's sequence numbers: A's mapping is reclaimed.
+    let c = bind(&mut ct, &tcp("10.0.0.3", 5000, SYN, 5000, 0), Manip::Src, Some(range)).unwrap();
+    assert_eq!(snat_addr_of(&ct, &c).1, 5000);
+    assert!(ct.get(a_id).is_none());
+}

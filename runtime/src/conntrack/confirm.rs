@@ -105,7 +105,7 @@ impl Conntrack {
                 self.stats.drop += 1;
                 return Err(ConfirmDrop::Clash);
             }
-            self.stats.insert += 1;
+            self.stats.confirmed += 1;
             self.transient.retain(|x| *x != id);
             let (has_helper, has_master) =
                 self.get(id).map_or((false, false), |c| (c.helper.is_some(), c.master().is_some()));

@@ -179,6 +179,38 @@ impl Conn {
         self.timeout.saturating_sub(now) / super::packet::SECOND
     }
 
+    /// `ct expiration`: milliseconds left. A connection being created reads 0 (its
+    /// timeout is still relative in the kernel, which then reports it as expired).
+    pub fn expiration_ms(&self, now: Time) -> u32 {
+        if !self.confirmed() {
+            return 0;
+        }
+        let ms = self.timeout.saturating_sub(now) / 1_000_000;
+        u32::try_from(ms).unwrap_or(u32::MAX)
+    }
+
+    /// `ct packets` (of one direction, or both added up).
+    pub fn packets(&self, dir: Option<Dir>) -> u64 {
+        match dir {
+            Some(d) => self.counters[d.index()].packets,
+            None => self.counters[0].packets + self.counters[1].packets,
+        }
+    }
+
+    /// `ct bytes` (of one direction, or both added up).
+    pub fn bytes(&self, dir: Option<Dir>) -> u64 {
+        match dir {
+            Some(d) => self.counters[d.index()].bytes,
+            None => self.counters[0].bytes + self.counters[1].bytes,
+        }
+    }
+
+    /// `ct avgpkt`: bytes per packet, 0 before any packet.
+    pub fn avgpkt(&self, dir: Option<Dir>) -> u64 {
+        let p = self.packets(dir);
+        self.bytes(dir).checked_div(p).unwrap_or(0)
+    }
+
     pub fn master(&self) -> Option<ConnId> {
         self.ext.as_ref().and_then(|e| e.master)
     }

@@ -144,3 +144,29 @@ pub fn event_line(conn: &Conn, mask: u16, now: Time, opts: &FormatOptions) -> St
     out.pop();
     out
 }
+
+/// One `conntrack -L expect` line, as conntrack-tools 1.4.7 prints it on Linux 6.18:
+/// `299 proto=6 src=… dst=… sport=0 dport=51210 mask-src=255.255.255.255
+/// mask-dst=255.255.255.255 sport=0 dport=65535 master-src=… master-dst=… sport=… dport=…
+/// class=0 helper=ftp`.
+pub fn expect_line(exp: &super::expect::Expectation, master: &Conn, helper: &str, now: Time) -> String {
+    let t = &exp.tuple;
+    let secs = exp.timeout.saturating_sub(now) / super::packet::SECOND;
+    let ones = match t.l3 {
+        L3::Ipv4 => std::net::IpAddr::V4(std::net::Ipv4Addr::BROADCAST),
+        L3::Ipv6 => std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::MAX)),
+    };
+    let m = master.original();
+    format!(
+        "{secs} proto={} src={} dst={} sport=0 dport={} mask-src={ones} mask-dst={ones} sport=0 dport=65535 \
+         master-src={} master-dst={} sport={} dport={} class=0 helper={helper}",
+        t.proto,
+        t.src_addr(),
+        t.dst_addr(),
+        t.dst_id,
+        m.src_addr(),
+        m.dst_addr(),
+        m.sport(),
+        m.dport(),
+    )
+}

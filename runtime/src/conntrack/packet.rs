@@ -181,7 +181,11 @@ impl<'a> PacketInfo<'a> {
                 Some(Tuple::ports(self.src, self.dst, self.proto, u.sport, u.dport))
             }
             L4::Sctp { sport, dport } => Some(Tuple::ports(self.src, self.dst, self.proto, sport, dport)),
-            L4::Icmp(i) => Some(Tuple::icmp(self.src, self.dst, i.icmp_type, i.code, i.id)),
+            // ICMP in IPv6 or ICMPv6 in IPv4 is never valid for its tracker.
+            L4::Icmp(i) if (self.proto == tuple::proto::ICMP) == (self.l3() == L3::Ipv4) => {
+                Some(Tuple::icmp(self.src, self.dst, i.icmp_type, i.code, i.id))
+            }
+            L4::Icmp(_) => None,
             L4::Other if tuple::has_ports(self.proto) => None,
             L4::Other => Some(Tuple::bare(self.src, self.dst, self.proto)),
             L4::Truncated => None,

@@ -80,9 +80,48 @@ impl SeqAdj {
     }
 }
 
+/// The SACK blocks in TCP option bytes: `(offset of the block in `options`, left, right)`,
+/// so the pipeline can pass them to [`SeqAdj::adjust`] (via [`super::Segment::sack`]) and
+/// write the results back at the same offsets. Malformed options end the list, as in the
+/// kernel's `nf_ct_sack_adjust`.
+pub fn sack_blocks(options: &[u8]) -> Vec<(usize, u32, u32)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < options.len() {
+        match options[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let Some(&len) = options.get(i + 1) else { break };
+                let len = usize::from(len);
+                if len < 2 || i + len > options.len() {
+                    break;
+                }
+                if kind == 5 && len >= 10 && (len - 2) % 8 == 0 {
+                    for off in (i + 2..i + len).step_by(8) {
+                        let b = &options[off..off + 8];
+                        let left = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+                        let right = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+                        out.push((off, left, right));
+                    }
+                }
+                i += len;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sack_blocks_are_located() {
+        let opts = [1, 1, 5, 18, 0, 0, 3, 232, 0, 0, 7, 208, 0, 0, 0, 100, 0, 0, 0, 200];
+        assert_eq!(sack_blocks(&opts), vec![(4, 1000, 2000), (12, 100, 200)]);
+        assert!(sack_blocks(&[5, 30, 0]).is_empty());
+    }
 
     #[test]
     fn later_data_moves_and_older_retransmissions_do_not() {

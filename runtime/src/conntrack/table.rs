@@ -23,7 +23,10 @@ use super::index::{FlowIndex, Hit};
 use super::packet::Time;
 use super::tuple::{L3, Tuple};
 
-/// Counters in the spirit of `conntrack -S`.
+/// The kernel's conntrack statistics (`conntrack -S`), with its meanings: `found` counts
+/// NAT tuple clashes, `insert` only entries created by ctnetlink (always 0 here), `error`
+/// bad ICMP errors, `invalid` other untrackable packets. `confirmed` (ours) counts
+/// entries that entered the table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     pub found: u64,
@@ -35,6 +38,18 @@ pub struct Stats {
     pub error: u64,
     pub expect_new: u64,
     pub expect_create: u64,
+    pub confirmed: u64,
+}
+
+impl Stats {
+    /// The `conntrack -S` line for CPU `cpu`.
+    pub fn line(&self, cpu: u32) -> String {
+        format!(
+            "cpu={cpu:<4}\tfound={} invalid={} insert={} insert_failed={} drop={} early_drop={} error={} \
+             search_restart=0 clash_resolve=0 chaintoolong=0 ",
+            self.found, self.invalid, self.insert, self.insert_failed, self.drop, self.early_drop, self.error
+        )
+    }
 }
 
 /// Why the packet had to be dropped while tracking (`NF_DROP` from conntrack).
@@ -88,8 +103,12 @@ pub struct Conntrack {
     pub(crate) fmt: FormatOptions,
     pub(crate) rng: u64,
     pub(crate) stats: Stats,
+    /// `found` is counted where the table is only read.
+    found: std::cell::Cell<u64>,
     /// The latest packet time seen.
     pub(crate) now: Time,
+    /// Where the incremental garbage collection continues.
+    gc_cursor: usize,
 }
 
 /// Events kept for readers before the oldest are dropped.
@@ -114,7 +133,9 @@ impl Conntrack {
             fmt,
             rng,
             stats: Stats::default(),
+            found: std::cell::Cell::new(0),
             now: 0,
+            gc_cursor: 0,
             cfg,
         }
     }
@@ -144,7 +165,7 @@ impl Conntrack {
     }
 
     pub fn stats(&self) -> Stats {
-        self.stats
+        Stats { found: self.found.get(), ..self.stats }
     }
 
     /// Output options used for event lines and dumps (accounting follows the config).
@@ -237,10 +258,11 @@ impl Conntrack {
             return false;
         }
         let (Some(other), Some(me)) = (self.get(id), self.get(ignored)) else { return false };
-        if other.expired(now) {
+        if other.expired(now) || (other.tuple[0] == me.tuple[0] && other.zone == me.zone) {
             return false;
         }
-        !(other.tuple[0] == me.tuple[0] && other.zone == me.zone)
+        self.found.set(self.found.get() + 1);
+        true
     }
 
     fn index_remove(&mut self, id: ConnId) {
@@ -256,9 +278,10 @@ impl Conntrack {
         let Some(c) = self.get(id) else { return false };
         let (orig, reply, zone) = (c.tuple[0], c.tuple[1], c.zone);
         let (h0, h1) = (self.index.hash(&orig, zone), self.index.hash(&reply, zone));
-        if self.index.find_hashed(h0, &orig, zone).is_some()
-            || self.index.find_hashed(h1, &reply, zone).is_some()
-        {
+        // The original tuple was looked up when the entry was created, and nothing can
+        // have entered the table since (one packet in flight): only the reply tuple, which
+        // NAT may have changed, can clash.
+        if self.index.find_hashed(h1, &reply, zone).is_some() {
             return false;
         }
         let hit = Hit { slot: id.slot, generation: id.generation, dir: 0 };
@@ -327,20 +350,31 @@ impl Conntrack {
         }
     }
 
-    /// Destroys expired entries; `max` bounds the work (0 = all). Returns how many died.
+    /// Destroys expired entries. `max` bounds the work: that many slots are examined,
+    /// continuing where the previous call stopped (0 = the whole table). Returns how many
+    /// entries died. Lookups also remove expired entries they meet; call this periodically
+    /// (e.g. every packet-clock second) so idle entries go too and their DESTROY events are
+    /// emitted.
     pub fn gc(&mut self, now: Time, max: usize) -> usize {
         self.now = self.now.max(now);
-        let expired: Vec<ConnId> = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let c = s.conn.as_ref()?;
-                (c.confirmed() && c.status & st::DYING == 0 && c.expired(now))
-                    .then_some(ConnId { slot: i as u32, generation: s.generation })
-            })
-            .take(if max == 0 { usize::MAX } else { max })
-            .collect();
+        let n = self.slots.len();
+        if n == 0 {
+            return 0;
+        }
+        let budget = if max == 0 { n } else { max.min(n) };
+        let mut expired = Vec::new();
+        for _ in 0..budget {
+            let i = self.gc_cursor % n;
+            self.gc_cursor = (i + 1) % n;
+            if let Some(s) = self.slots.get(i)
+                && let Some(c) = &s.conn
+                && c.confirmed()
+                && c.status & st::DYING == 0
+                && c.expired(now)
+            {
+                expired.push(ConnId { slot: i as u32, generation: s.generation });
+            }
+        }
         for &id in &expired {
             self.kill(id, now, false);
         }
@@ -472,6 +506,19 @@ impl Conntrack {
             (c.confirmed() && c.status & st::DYING == 0)
                 .then_some((ConnId { slot: i as u32, generation: s.generation }, c))
         })
+    }
+
+    /// `conntrack -L expect`: one line per pending expectation at `now`.
+    pub fn dump_expectations(&self, now: Time) -> Vec<String> {
+        self.expect
+            .iter()
+            .filter(|e| e.timeout > now)
+            .filter_map(|e| {
+                let m = self.get(e.master)?;
+                let helper = m.helper.map_or("", |h| h.name());
+                Some(format::expect_line(e, m, helper, now))
+            })
+            .collect()
     }
 
     /// `conntrack -L`: one line per live entry at `now`.

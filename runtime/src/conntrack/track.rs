@@ -51,7 +51,6 @@ impl Conntrack {
         loop {
             let (id, dir, info) = match self.lookup(&tuple, pkt.zone, pkt.now) {
                 Some((id, dir)) => {
-                    self.stats.found += 1;
                     let status = self.get(id).map_or(0, |c| c.status);
                     let info = if dir == 1 {
                         CtInfo::EstablishedReply
@@ -118,7 +117,6 @@ impl Conntrack {
         }
         if !pkt.checksum_ok {
             self.stats.error += 1;
-            self.stats.invalid += 1;
             return Some(Tracked::invalid());
         }
         let class = icmp::classify(pkt.proto, icmp.icmp_type);
@@ -132,7 +130,6 @@ impl Conntrack {
             IcmpClass::Untracked => Some(Tracked::untracked()),
             IcmpClass::Invalid => {
                 self.stats.error += 1;
-                self.stats.invalid += 1;
                 Some(Tracked::invalid())
             }
             IcmpClass::Error => Some(self.icmp_related(pkt, icmp)),
@@ -150,13 +147,11 @@ impl Conntrack {
             .and_then(|inner| self.lookup(&inner, pkt.zone, pkt.now));
         let Some((id, dir)) = found else {
             self.stats.error += 1;
-            self.stats.invalid += 1;
             return Tracked::invalid();
         };
         let outer_dst = super::tuple::addr_bits(pkt.dst);
         if self.get(id).is_none_or(|c| c.tuple[dir].dst != outer_dst) {
             self.stats.error += 1;
-            self.stats.invalid += 1;
             return Tracked::invalid();
         }
         let info = if dir == 1 { CtInfo::RelatedReply } else { CtInfo::Related };
