@@ -139,8 +139,9 @@ mod tests {
         let f = SourceFile::new("t", "ab\ncde\n\nf");
         assert_eq!(f.line_col(0), LineCol { line: 1, col: 1 });
         assert_eq!(f.line_col(4), LineCol { line: 2, col: 2 });
-        assert_eq!(f.line_col(8), LineCol { line: 3, col: 1 });
-        assert_eq!(f.line_col(9), LineCol { line: 4, col: 1 });
+        assert_eq!(f.line_col(7), LineCol { line: 3, col: 1 });
+        assert_eq!(f.line_col(8), LineCol { line: 4, col: 1 });
+        assert_eq!(f.line_col(9), LineCol { line: 4, col: 2 });
         assert_eq!(f.line_text(2), "cde");
         assert_eq!(f.line_text(3), "");
         assert_eq!(f.line_text(4), "f");
