@@ -50,6 +50,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("mtu", scenarios_host::mtu, 8),
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
+        ("hairpin", scenarios_host::hairpin, 8),
     ]
 }
 
@@ -139,7 +140,7 @@ fn nat_matches_the_kernel() {
 
 #[test]
 fn host_paths_match_the_kernel() {
-    check("host", &["local", "reject", "ttl", "mtu", "fragments", "priorities"]);
+    check("host", &["local", "reject", "ttl", "mtu", "fragments", "priorities", "hairpin"]);
 }
 
 #[test]

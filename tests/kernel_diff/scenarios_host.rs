@@ -274,3 +274,16 @@ table ip6 c {{
     }
     sc
 }
+
+/// Hairpin forwarding: a packet leaves through the interface it came in on.
+pub fn hairpin(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.bool();
+    let rules = "table inet filter {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  counter\n }\n}";
+    let mut sc = Scenario::new(format!("hairpin-{i}"), rules);
+    let a = client(rng, v6);
+    let b = client(rng, v6);
+    let p = udp(SocketAddr::new(a, rng.port()), SocketAddr::new(b, 53), b"same link");
+    sc.send("tuna", p.clone());
+    sc.send("tuna", p);
+    sc
+}

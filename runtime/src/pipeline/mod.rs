@@ -102,6 +102,8 @@ pub struct Pipeline {
     cfg: PipelineConfig,
     rng: u64,
     connlimit: env::ConnlimitLists,
+    /// ICMP redirect rate limiting per source (`inet_peer`): redirects sent, last sent.
+    redirects: std::collections::HashMap<std::net::IpAddr, (u32, Time)>,
     next_trace_id: u32,
     next_ip_id: u16,
     now: Time,
@@ -132,6 +134,7 @@ impl Pipeline {
             engine,
             cfg,
             connlimit: env::ConnlimitLists::default(),
+            redirects: std::collections::HashMap::new(),
             next_trace_id: 0,
             next_ip_id: 1,
             now: 0,

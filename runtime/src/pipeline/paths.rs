@@ -246,12 +246,46 @@ impl Pipeline {
             self.drop_packet(skb, report, run, "truncated IP header");
             return;
         }
+        if v4 && skb.meta.iif == Some(oif) {
+            self.maybe_redirect(skb, oif, run);
+        }
         skb.meta.oif = Some(oif);
         let r = self.run_hook(Hook::Forward, skb, report, run);
         if !self.finish_hook(r, skb, report, run) {
             return;
         }
         self.postrouting(skb, oif, report, run);
+    }
+
+    /// `ip_rt_send_redirect`: a packet forwarded back out of the interface it came in on,
+    /// from a host on that interface's subnet, earns its sender an ICMP host redirect to
+    /// the destination (before the forward hook), rate limited per sender as Linux does:
+    /// the first at once, then after 20 ms << redirects sent, at most 9, the count
+    /// forgotten after 20.48 s of silence — on the packet clock.
+    fn maybe_redirect(&mut self, skb: &Skb, oif: IfaceId, run: &mut Run) {
+        let (src, dst) = (skb.info.src_addr, skb.info.dst_addr);
+        let on_link = self.host.iface(oif).is_some_and(|i| i.addrs_of(true).any(|p| p.contains(src)));
+        let std::net::IpAddr::V4(gw) = dst else { return };
+        if !on_link {
+            return;
+        }
+        const LOAD: crate::conntrack::Time = 20 * 1_000_000;
+        let now = self.now;
+        let entry = self.redirects.entry(src).or_insert((0, 0));
+        if now > entry.1.saturating_add(LOAD << 10) {
+            *entry = (0, entry.1);
+        }
+        if entry.0 >= 9 {
+            entry.1 = now;
+            return;
+        }
+        if entry.0 != 0 && now <= entry.1.saturating_add(LOAD << entry.0) {
+            return;
+        }
+        entry.0 += 1;
+        entry.1 = now;
+        let ip = skb.ip().to_vec();
+        self.send_icmp_error(&ip, 5, 1, u32::from(gw), false, related_to(skb), run);
     }
 
     /// Postrouting and transmission (with fragmentation).
