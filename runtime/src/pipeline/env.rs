@@ -53,6 +53,14 @@ pub struct RuntimeEnv<'a> {
     pub connlimit: &'a mut ConnlimitLists,
 }
 
+/// Copies `bytes` into `out` (truncated or zero-padded to its length).
+fn put(out: &mut [u8], bytes: &[u8]) -> bool {
+    out.fill(0);
+    let n = out.len().min(bytes.len());
+    out[..n].copy_from_slice(&bytes[..n]);
+    true
+}
+
 fn put_u32(out: &mut [u8], v: u32) -> bool {
     let b = v.to_le_bytes();
     let n = out.len().min(4);
@@ -206,10 +214,7 @@ impl Env for RuntimeEnv<'_> {
             IifName => put_name(out, self.iface_name(iif)),
             OifName => put_name(out, self.iface_name(oif)),
             IifType | OifType => match dev(if key == IifType { iif } else { oif }) {
-                Some(d) => {
-                    out.copy_from_slice(&d.hw_type.to_le_bytes()[..out.len().min(2)]);
-                    true
-                }
+                Some(d) => put(out, &d.hw_type.to_le_bytes()),
                 None => false,
             },
             IifGroup | OifGroup => match dev(if key == IifGroup { iif } else { oif }) {
@@ -220,14 +225,8 @@ impl Env for RuntimeEnv<'_> {
                 Some(d) if !d.kind.is_empty() => put_name(out, d.kind),
                 _ => false,
             },
-            Nftrace => {
-                out[0] = u8::from(self.meta.nftrace);
-                true
-            }
-            PktType => {
-                out[0] = self.meta.pkttype;
-                true
-            }
+            Nftrace => put(out, &[u8::from(self.meta.nftrace)]),
+            PktType => put(out, &[self.meta.pkttype]),
             Secmark | Secpath => {
                 out.fill(0);
                 true
@@ -270,10 +269,7 @@ impl Env for RuntimeEnv<'_> {
         use CtKey::*;
         match key {
             Direction => match info.dir() {
-                Some(x) => {
-                    out[0] = x.index() as u8;
-                    true
-                }
+                Some(x) => put(out, &[x.index() as u8]),
                 None => false,
             },
             Status => put_u32(out, c.status),
@@ -287,14 +283,8 @@ impl Env for RuntimeEnv<'_> {
                 Some(h) => put_name(out, h.name()),
                 None => false,
             },
-            L3Protocol => {
-                out[0] = c.original().l3.nfproto();
-                true
-            }
-            Protocol => {
-                out[0] = c.l4proto();
-                true
-            }
+            L3Protocol => put(out, &[c.original().l3.nfproto()]),
+            Protocol => put(out, &[c.l4proto()]),
             Src | Dst | SrcIp | DstIp | SrcIp6 | DstIp6 => {
                 let Some(d) = d else { return false };
                 let t = c.tuple[d & 1];
@@ -309,8 +299,7 @@ impl Env for RuntimeEnv<'_> {
                 let Some(d) = d else { return false };
                 let t = c.tuple[d & 1];
                 let v = if key == ProtoSrc { t.src_id } else { t.dst_id };
-                out.copy_from_slice(&v.to_be_bytes()[..out.len().min(2)]);
-                true
+                put(out, &v.to_be_bytes())
             }
             Labels => {
                 let b = c.labels.to_le_bytes();
@@ -336,10 +325,7 @@ impl Env for RuntimeEnv<'_> {
                 out[..n].copy_from_slice(&bytes[..n]);
                 true
             }
-            Zone => {
-                out.copy_from_slice(&c.zone.to_le_bytes()[..out.len().min(2)]);
-                true
-            }
+            Zone => put(out, &c.zone.to_le_bytes()),
             Id => put_u32(out, c.id),
             EventMask => put_u32(out, 0),
             State => false,
@@ -416,9 +402,7 @@ impl Env for RuntimeEnv<'_> {
             (f, _) => f,
         };
         if q.flags & fib_flags::PRESENT != 0 {
-            out.fill(0);
-            out[0] = u8::from(found.is_some());
-            return true;
+            return put(out, &[u8::from(found.is_some())]);
         }
         if q.result == fib_result::OIFNAME {
             return put_name(out, self.iface_name(found));
@@ -436,8 +420,7 @@ impl Env for RuntimeEnv<'_> {
                 let mtu = self.host.iface(oif).map_or(1500, |i| i.mtu);
                 let min = if self.info.dst_addr.is_ipv4() { 40 } else { 60 };
                 let mss = u16::try_from(mtu.saturating_sub(min)).unwrap_or(u16::MAX);
-                out.copy_from_slice(&mss.to_le_bytes()[..out.len().min(2)]);
-                true
+                put(out, &mss.to_le_bytes())
             }
             _ => false,
         }
