@@ -77,7 +77,8 @@ fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
     }
 }
 
-fn parse(args: Vec<OsString>) -> Result<Options, Failure> {
+/// The options, or `None` when `--help` was asked for (and printed).
+fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut o = Options { engine: "interp".into(), tcp_loose: true, ..Options::default() };
     while let Some(arg) = parser.next()? {
@@ -104,13 +105,13 @@ fn parse(args: Vec<OsString>) -> Result<Options, Failure> {
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
             Short('h') | Long("help") => {
                 println!("{HELP}");
-                std::process::exit(0);
+                return Ok(None);
             }
             Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
             other => return Err(unexpected(other, "eval")),
         }
     }
-    Ok(o)
+    Ok(Some(o))
 }
 
 /// A loaded program and where each rule came from.
@@ -284,7 +285,7 @@ fn summary_line(index: usize, o: &Outcome, host: &Host) -> String {
 }
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
-    let o = parse(args)?;
+    let Some(o) = parse(args)? else { return Ok(()) };
     let ruleset =
         o.ruleset.as_deref().ok_or_else(|| Failure::usage(format!("nftvm eval: missing RULESET\n{HELP}")))?;
     let pcap = o.pcap.as_deref().ok_or_else(|| Failure::usage("nftvm eval: missing --pcap IN"))?;
