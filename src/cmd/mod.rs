@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 pub mod check;
 pub mod compile;
+pub mod eval;
 pub mod list;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
@@ -20,7 +21,8 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "check" => check::run(args),
         "list" => list::run(args),
         "compile" => compile::run(args),
-        "diff" | "eval" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
+        "eval" => eval::run(args),
+        "diff" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
             Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
         }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
