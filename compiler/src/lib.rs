@@ -8,12 +8,14 @@
 //! - `eval`: AST → IR with nft's semantic checks.
 //! - `print`: IR → `nft list ruleset` text, nft JSON, iptables-save.
 //! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
+//! - `opt`: the optimizer (`-O1`: IR passes; `-O2`: packet classification on bytecode).
 
 pub mod check;
 pub mod codegen;
 pub mod eval;
 pub mod iptables;
 pub mod ir;
+pub mod opt;
 pub mod print;
 pub mod proto;
 pub mod types;

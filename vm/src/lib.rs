@@ -7,6 +7,7 @@
 //! create a [`interp::ProgramState`], then [`interp::run_chain`] per packet and hook chain
 //! with a [`interp::PacketCtx`] and the runtime's [`interp::Env`].
 
+pub mod classify;
 pub mod data;
 pub mod engine;
 pub mod expr;
@@ -25,7 +26,8 @@ pub use data::{ByteOrder, Data, Field};
 pub use engine::{Engine, Executable};
 pub use expr::Expr;
 pub use program::{
-    BaseChain, Chain, ChainId, ChainKind, ObjId, Policy, Program, Rule, SetId, SourceId, Table, TableId,
+    BaseChain, Chain, ChainId, ChainKind, ClassifierId, ObjId, Policy, Program, Rule, SetId, SourceId, Table,
+    TableId,
 };
 pub use reg::Reg;
 pub use verdict::Verdict;

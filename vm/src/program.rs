@@ -7,6 +7,7 @@
 //! references between items are indexes ([`ChainId`], [`SetId`], [`ObjId`]) into the
 //! program's vectors, so engines never look anything up by name.
 
+use crate::classify::Classifier;
 use crate::expr::Expr;
 use crate::keys::{Family, Hook};
 use crate::object::Object;
@@ -43,6 +44,10 @@ id_type!(
     ObjId
 );
 id_type!(
+    /// Index of a classifier in [`Program::classifiers`].
+    ClassifierId
+);
+id_type!(
     /// An opaque id the compiler gives each rule (e.g. an index into its source map), reported
     /// back in run results and traces.
     SourceId
@@ -55,6 +60,8 @@ pub struct Program {
     pub chains: Vec<Chain>,
     pub sets: Vec<Set>,
     pub objects: Vec<Object>,
+    /// Classified runs of rules (an nftvm extension: see [`crate::classify`]).
+    pub classifiers: Vec<Classifier>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -179,6 +186,19 @@ impl Program {
         let c = self.chains.get_mut(chain.index())?;
         c.rules.push(rule);
         Some(c.rules.len() - 1)
+    }
+
+    pub fn add_classifier(&mut self, c: Classifier) -> ClassifierId {
+        self.classifiers.push(c);
+        ClassifierId(self.classifiers.len() as u32 - 1)
+    }
+
+    pub fn classifier(&self, id: ClassifierId) -> Option<&Classifier> {
+        self.classifiers.get(id.index())
+    }
+
+    pub fn find_classifier(&self, name: &str) -> Option<ClassifierId> {
+        self.classifiers.iter().position(|c| c.name == name).map(|i| ClassifierId(i as u32))
     }
 
     pub fn find_table(&self, family: Family, name: &str) -> Option<TableId> {

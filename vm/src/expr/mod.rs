@@ -4,6 +4,7 @@
 
 pub mod bitwise;
 pub mod byteorder;
+pub mod classify;
 pub mod cmp;
 pub mod connlimit;
 pub mod counter;
@@ -128,6 +129,7 @@ exprs! {
     Last(last::Last) => "last",
     Connlimit(connlimit::Connlimit) => "connlimit",
     Tunnel(tunnel::Tunnel) => "tunnel",
+    Classify(classify::Classify) => "classify",
 }
 
 impl Expr {
@@ -182,6 +184,7 @@ impl Expr {
                 | Expr::Hash(_)
                 | Expr::Numgen(_)
                 | Expr::Inner(_)
+                | Expr::Classify(_)
         ) && !matches!(self, Expr::Lookup(l) if l.dreg.is_none() || l.dreg.is_some_and(|d| !d.is_verdict()))
             && !matches!(self, Expr::Exthdr(x) if matches!(x.action, exthdr::ExthdrAction::Load { .. }))
             && !matches!(self, Expr::Immediate(i) if !i.dreg.is_verdict())

@@ -15,6 +15,8 @@ pub struct Eval<'e, 'p> {
     pub table_family: crate::keys::Family,
     /// The packet clock for this evaluation (nanoseconds).
     pub now: u64,
+    /// Set by `classify` when it breaks its rule: where evaluation goes on.
+    pub resume: Option<crate::expr::classify::Resume>,
 }
 
 impl Eval<'_, '_> {

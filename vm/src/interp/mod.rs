@@ -62,7 +62,16 @@ pub fn run_chain(
     let p = prog.program();
     let now = env.now_ns();
     let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);
-    let mut e = Eval { regs: Regs::default(), pkt, env, state, prog: p, table_family: family_of(chain), now };
+    let mut e = Eval {
+        regs: Regs::default(),
+        pkt,
+        env,
+        state,
+        prog: p,
+        table_family: family_of(chain),
+        now,
+        resume: None,
+    };
     let mut trace = Vec::new();
     let mut stack: [(ChainId, usize); JUMP_STACK_SIZE] = [(ChainId(0), 0); JUMP_STACK_SIZE];
     let mut sp = 0usize;
@@ -72,17 +81,25 @@ pub fn run_chain(
     loop {
         let rules = p.chain(cur).map_or(&[][..], |c| c.rules.as_slice());
         let mut decided: Option<(usize, Verdict)> = None;
+        // The first expression to run (a `classify` may resume a rule after its own).
+        let mut first_expr = 0;
         while let Some(rule) = rules.get(rule_idx) {
             e.regs.verdict = Verdict::Continue;
-            for ex in &rule.exprs {
+            for ex in rule.exprs.get(first_expr..).unwrap_or_default() {
                 ex.eval(&mut e);
                 if e.regs.verdict != Verdict::Continue {
                     break;
                 }
             }
             let rref = RuleRef { chain: cur, rule: rule_idx, source: rule.source };
+            first_expr = 0;
             match e.regs.verdict {
-                Verdict::Break => {}
+                Verdict::Break => {
+                    if let Some(r) = e.resume.take() {
+                        (rule_idx, first_expr) = (r.rule as usize, r.expr as usize);
+                        continue;
+                    }
+                }
                 // As the kernel traces NFT_CONTINUE: every rule that ran to its end.
                 Verdict::Continue => trace.push(TraceEntry { rule: rref, verdict: None }),
                 v => {

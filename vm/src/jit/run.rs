@@ -65,6 +65,7 @@ pub fn run_chain(
             prog: p,
             table_family: p.chain_family(chain).unwrap_or(Family::Ip),
             now,
+            resume: None,
         },
     };
     // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the

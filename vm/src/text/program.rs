@@ -11,6 +11,9 @@
 //! <TAB>element 0a000001<TAB>element 0a000002
 //! set ip filter ports flags 0x8 key 2n data verdict
 //! object ip filter cnt counter pkts 0 bytes 0
+//! classifier ip filter __classify0 chain web first 0
+//! <TAB>recipe 4 [ payload load 4b @ network header + 12 => reg 1 ]
+//! <TAB>…
 //!
 //! # tcp dport 22 accept
 //! ip filter input
@@ -21,6 +24,8 @@
 //! A set's key and data are field lists `LEN` + `n` (network order) or `h` (host order),
 //! joined by `.` for concatenations (`4n.2n`); data is a field list, `verdict` or
 //! `object TYPE`. Anonymous sets are declared inside the rule block that uses them.
+//! Classifiers (`crate::classify::text`) come last; their trees are built once the rules
+//! are read.
 
 use crate::data::{ByteOrder, Field};
 use crate::expr::{connlimit::Connlimit, counter::Counter, limit::Limit, quota::Quota, synproxy::Synproxy};
@@ -61,7 +66,7 @@ pub fn assemble(text: &str) -> Result<Program, AsmError> {
         let line = lines.get(i).copied().unwrap_or("");
         let word = line.split_whitespace().next().unwrap_or("");
         let is_decl = !line.starts_with(char::is_whitespace)
-            && matches!(word, "table" | "chain" | "set" | "object")
+            && matches!(word, "table" | "chain" | "set" | "object" | "classifier")
             && block.iter().all(|l| l.starts_with('#'));
         if line.trim().is_empty() || i == lines.len() || is_decl {
             if block.iter().any(|l| !l.starts_with('#')) {
@@ -86,7 +91,17 @@ pub fn assemble(text: &str) -> Result<Program, AsmError> {
         block.push(line);
         i += 1;
     }
+    build_classifiers(&mut prog);
     Ok(prog)
+}
+
+/// Builds the trees of the classifiers declared in the text (they depend on the rules).
+fn build_classifiers(prog: &mut Program) {
+    let mut cls = std::mem::take(&mut prog.classifiers);
+    for c in &mut cls {
+        c.build(prog);
+    }
+    prog.classifiers = cls;
 }
 
 fn rule_block(prog: &mut Program, lines: &[&str], source: SourceId) -> PResult<()> {
@@ -207,6 +222,13 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
             };
             bc.done()?;
             prog.add_object(Object { name, table, kind });
+        }
+        "classifier" => {
+            let c = crate::classify::text::parse(prog, line, elem_lines)?;
+            if prog.find_classifier(&c.name).is_some() {
+                return Err(format!("classifier `{}` declared twice", c.name));
+            }
+            prog.add_classifier(c);
         }
         w => return Err(format!("unknown declaration `{w}`")),
     }
@@ -331,6 +353,9 @@ pub fn disassemble(p: &Program) -> String {
             o.push_str(&elements::elements_line(p, s));
             o.push('\n');
         }
+    }
+    for c in &p.classifiers {
+        o.push_str(&crate::classify::text::print(p, c));
     }
     for (ci, c) in p.chains.iter().enumerate() {
         for r in &c.rules {

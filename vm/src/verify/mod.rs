@@ -8,6 +8,7 @@
 //! than the kernel's jump stack (16). Errors name the chain, rule and expression.
 
 pub mod check;
+mod classifiers;
 
 pub use check::Check;
 
@@ -100,6 +101,7 @@ pub fn verify(mut prog: Program) -> Result<VerifiedProgram, VerifyError> {
         }
     }
     check_jumps(&prog)?;
+    classifiers::check(&prog)?;
     crate::interp::state::assign_slots(&mut prog);
     Ok(VerifiedProgram(prog))
 }

@@ -1,0 +1,226 @@
+//! The `classify` pass: long runs of rules whose leading matches test the packet, its
+//! metadata or its connection become one classifier ([`nftvm_vm::classify`]) each, and
+//! every rule of the run starts with a `classify` expression instead of its tests.
+//!
+//! 1. [`analyze`] reads each rule's leading tests from its bytecode.
+//! 2. Runs are maximal stretches of rules whose tests could be read (or that have none and
+//!    always end the chain, like a final `accept`), whose remaining expressions do not read
+//!    registers the tests wrote, and that do not change the packet and go on — such a rule
+//!    ends its run, so that within a run a later rule can only be reached by a packet that
+//!    every earlier rule saw unchanged.
+//! 3. [`layout`] turns the tests into boxes over at most 16 fields (runs needing more are
+//!    halved); the tree is built, and [`cost`] compares it with the rule-by-rule walk. A run
+//!    whose tree exceeds its budget is halved too.
+//! 4. Chosen runs are rewritten: `[ classify __classifyN entry i ]`, then the rule's
+//!    remaining expressions (its statements and verdict), with its source id unchanged.
+
+pub mod analyze;
+pub mod cost;
+pub mod layout;
+
+use analyze::{Analysis, Sources, analyze};
+use layout::Layout;
+use nftvm_vm::classify::effects::{self, RunFlags};
+use nftvm_vm::classify::tree::{Params, Tree};
+use nftvm_vm::classify::{Classifier, Entry, MAX_FIELDS, TreeStats};
+use nftvm_vm::expr::classify::Classify;
+use nftvm_vm::keys::Family;
+use nftvm_vm::verify::Check;
+use nftvm_vm::{ChainId, ClassifierId, Expr, Program};
+
+/// Shortest run worth a classifier.
+pub const MIN_RUN: usize = 4;
+/// Total bytes all classifiers of a program may take.
+pub const MEMORY_BUDGET: usize = 64 << 20;
+
+/// What the pass decided for one run of rules.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunReport {
+    pub chain: ChainId,
+    /// Chain positions `first .. first + count`.
+    pub first: usize,
+    pub count: usize,
+    /// The classifier's name when the run was classified.
+    pub classifier: Option<String>,
+    pub fields: usize,
+    pub stats: TreeStats,
+    /// Bytes the classifier takes.
+    pub bytes: usize,
+    /// The cost model's estimates (expressions per packet).
+    pub linear: f64,
+    pub classified: f64,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
+/// One rule as the pass sees it.
+struct Candidate {
+    analysis: Analysis,
+    /// The rule may stand in a run.
+    eligible: bool,
+    /// Its remaining expressions may change the packet and let evaluation go on.
+    ends_run: bool,
+}
+
+/// Classifies the runs of every chain of `prog` worth it; returns what it decided.
+pub fn run(prog: &mut Program) -> Vec<RunReport> {
+    let mut reports = Vec::new();
+    let mut budget = MEMORY_BUDGET;
+    for ci in 0..prog.chains.len() {
+        let chain = ChainId(ci as u32);
+        let mut sources = Sources::default();
+        let cands = candidates(prog, chain, &mut sources);
+        let mut start = 0;
+        while start < cands.len() {
+            if !cands[start].eligible {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            while end < cands.len() && cands[end].eligible {
+                end += 1;
+                if cands[end - 1].ends_run {
+                    break;
+                }
+            }
+            classify_run(prog, chain, &sources, &cands, start, end, &mut budget, &mut reports);
+            start = end;
+        }
+    }
+    reports
+}
+
+fn candidates(prog: &Program, chain: ChainId, sources: &mut Sources) -> Vec<Candidate> {
+    let Some(ch) = prog.chain(chain) else { return Vec::new() };
+    let family = prog.table(ch.table).map_or(Family::Ip, |t| t.family);
+    ch.rules
+        .iter()
+        .map(|r| {
+            let analysis = analyze(prog, r, sources);
+            let actions = r.exprs.get(analysis.prefix..).unwrap_or(&[]);
+            let mut check = Check::new(prog, family, chain, ch.base.as_ref());
+            let self_contained = actions.iter().all(|e| e.check(&mut check).is_ok());
+            let has_classify = r.exprs.iter().any(|e| matches!(e, Expr::Classify(_)));
+            let tests = analysis.prefix > 0 || effects::ends_chain(actions);
+            let eligible = tests && self_contained && !has_classify;
+            let ends_run = !effects::ends_chain(actions) && !effects::is_pure(actions);
+            Candidate { analysis, eligible, ends_run }
+        })
+        .collect()
+}
+
+/// Tries rules `start..end` of `chain` as one run (halving it when needed).
+#[allow(clippy::too_many_arguments)]
+fn classify_run(
+    prog: &mut Program,
+    chain: ChainId,
+    sources: &Sources,
+    cands: &[Candidate],
+    start: usize,
+    end: usize,
+    budget: &mut usize,
+    reports: &mut Vec<RunReport>,
+) {
+    let count = end - start;
+    let mut report = RunReport {
+        chain,
+        first: start,
+        count,
+        classifier: None,
+        fields: 0,
+        stats: TreeStats::default(),
+        bytes: 0,
+        linear: 0.0,
+        classified: 0.0,
+        reason: None,
+    };
+    if count < MIN_RUN {
+        report.reason = Some(format!("shorter than {MIN_RUN} rules"));
+        reports.push(report);
+        return;
+    }
+    let run = &cands[start..end];
+    let analyses: Vec<&Analysis> = run.iter().map(|c| &c.analysis).collect();
+    let layout = Layout::new(sources, &analyses);
+    let halve = |prog: &mut Program, budget: &mut usize, reports: &mut Vec<RunReport>| {
+        let mid = start + count / 2;
+        classify_run(prog, chain, sources, cands, start, mid, budget, reports);
+        classify_run(prog, chain, sources, cands, mid, end, budget, reports);
+    };
+    if layout.fields.len() > MAX_FIELDS || layout.recipes.len() > MAX_FIELDS {
+        return halve(prog, budget, reports);
+    }
+    let mut entries = Vec::with_capacity(count);
+    for (k, a) in analyses.iter().enumerate() {
+        match layout.boxes(a) {
+            Some(boxes) => entries.push(Entry { boxes }),
+            None => {
+                // Too many boxes: the rule stays as it is, the run is cut around it.
+                classify_run(prog, chain, sources, cands, start, start + k, budget, reports);
+                classify_run(prog, chain, sources, cands, start + k + 1, end, budget, reports);
+                return;
+            }
+        }
+    }
+    let flags = run_flags(prog, chain, run, start);
+    let Some(table) = prog.chain(chain).map(|c| c.table) else { return };
+    let mut c = Classifier {
+        name: format!("__classify{}", prog.classifiers.len()),
+        table,
+        chain,
+        first: start as u32,
+        recipes: layout.recipes,
+        fields: layout.fields,
+        entries,
+        tree: Tree::default(),
+    };
+    let params = Params { max_items: (*budget / 16).min(Params::default().max_items), ..Params::default() };
+    c.tree = Tree::build(&c, &flags, &params);
+    report.fields = c.fields.len();
+    report.stats = c.tree.stats;
+    report.bytes = c.heap_bytes();
+    let prefixes: Vec<usize> = run.iter().map(|c| c.analysis.prefix).collect();
+    report.linear = cost::linear(&prefixes);
+    report.classified = cost::classified(&c.tree.stats, c.recipes.len());
+    if c.tree.stats.truncated && count >= 2 * MIN_RUN {
+        return halve(prog, budget, reports);
+    }
+    if report.classified >= report.linear {
+        report.reason = Some("the rule-by-rule walk is estimated cheaper".into());
+        reports.push(report);
+        return;
+    }
+    if report.bytes > *budget {
+        report.reason = Some("over the memory budget".into());
+        reports.push(report);
+        return;
+    }
+    *budget -= report.bytes;
+    report.classifier = Some(c.name.clone());
+    let id = ClassifierId(prog.classifiers.len() as u32);
+    if let Some(ch) = prog.chains.get_mut(chain.index()) {
+        for (k, cand) in run.iter().enumerate() {
+            if let Some(rule) = ch.rules.get_mut(start + k) {
+                let rest = rule.exprs.split_off(cand.analysis.prefix.min(rule.exprs.len()));
+                rule.exprs = Vec::with_capacity(rest.len() + 1);
+                rule.exprs.push(Expr::Classify(Classify { classifier: id, entry: k as u32 }));
+                rule.exprs.extend(rest);
+            }
+        }
+    }
+    prog.add_classifier(c);
+    reports.push(report);
+}
+
+/// The facts the tree may rely on, from the rules' remaining expressions.
+fn run_flags(prog: &Program, chain: ChainId, run: &[Candidate], start: usize) -> RunFlags {
+    let rules = prog.chain(chain).map_or(&[][..], |c| c.rules.as_slice());
+    let mut flags = RunFlags { ends_chain: Vec::with_capacity(run.len()), prune: true };
+    for (k, cand) in run.iter().enumerate() {
+        let actions = rules.get(start + k).and_then(|r| r.exprs.get(cand.analysis.prefix..)).unwrap_or(&[]);
+        let ends = effects::ends_chain(actions);
+        flags.ends_chain.push(ends);
+        flags.prune &= ends || effects::is_pure(actions) || k + 1 == run.len();
+    }
+    flags
+}

@@ -1,0 +1,5 @@
+//! TODO
+use super::Explain;
+use crate::ir::Ruleset;
+
+pub fn run(_rs: &mut Ruleset, _explain: &mut Explain) {}

@@ -1,0 +1,94 @@
+//! The optimizer against ClassBench: every filter set is compiled at `-O2` (its runs of rules
+//! classified) and every packet of its trace run on both engines; the rule that decides must
+//! be the trace's expected first-matching filter (the oracle of the data set). The `-O2`
+//! program must really classify (a classifier covering every rule).
+
+mod common;
+
+use nftvm::classbench::{self, TracePacket};
+use nftvm_compiler::opt::{self, Level, Options};
+use nftvm_grammar::SourceMap;
+use nftvm_vm::interp::{NullEnv, PacketCtx};
+use nftvm_vm::keys::Hook;
+use nftvm_vm::{ChainId, Engine, Executable};
+use std::sync::Arc;
+
+/// An IPv4 packet with the trace's addresses and protocol, and its ports in the first four
+/// bytes of the transport header (TCP gets a full header, everything else eight bytes).
+fn packet(t: &TracePacket) -> Vec<u8> {
+    let l4_len = if t.proto == 6 { 20 } else { 8 };
+    let total = (20 + l4_len) as u16;
+    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, t.proto, 0, 0];
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&t.src.octets());
+    p.extend_from_slice(&t.dst.octets());
+    let mut l4 = vec![0u8; l4_len];
+    l4[0..2].copy_from_slice(&t.sport.to_be_bytes());
+    l4[2..4].copy_from_slice(&t.dport.to_be_bytes());
+    if t.proto == 6 {
+        l4[12] = 0x50;
+    }
+    p.extend_from_slice(&l4);
+    p
+}
+
+fn load(set: &str) -> (nftvm_compiler::ir::Ruleset, Vec<TracePacket>) {
+    let base = common::shared_dir().join("classbench/wustl");
+    let rules = std::fs::read_to_string(base.join("rules").join(set)).expect("filter file");
+    let trace =
+        std::fs::read_to_string(base.join("traces").join(format!("{set}_trace"))).expect("trace file");
+    let filters = classbench::parse_filters(&rules).expect("filters");
+    let packets = classbench::parse_trace(&trace).expect("trace");
+    let text = classbench::to_nft(&filters);
+    let mut sources = SourceMap::new();
+    let file = nftvm_grammar::nft::parse_str(&mut sources, set, &text).expect("parses");
+    (nftvm_compiler::eval::load(&file).expect("evaluates"), packets)
+}
+
+/// Runs the trace at `-O2` on `engine`; returns (packets decided by the expected rule, total).
+fn check(set: &str, engine: Engine) -> (usize, usize) {
+    let (rs, packets) = load(set);
+    let (prog, _, explain) = opt::compile_verified(&rs, &Options::level(Level::O2)).expect("compiles");
+    let rules = prog.chains[0].rules.len();
+    let classified: usize = prog.classifiers.iter().map(|c| c.entries.len()).sum();
+    assert_eq!(classified, rules, "{set}: every rule in a classifier\n{explain:?}");
+    let exe = Executable::new(Arc::new(prog), engine).expect("engine");
+    let mut state = exe.new_state(0);
+    let (mut ok, mut total) = (0, 0);
+    for t in &packets {
+        let mut bytes = packet(t);
+        let mut pkt = PacketCtx::from_ip(&mut bytes, Hook::Prerouting);
+        let r = exe.run_chain(&mut state, ChainId(0), &mut pkt, &mut NullEnv);
+        let decided = r.decided_by.map(|d| d.rule as u32 + 1);
+        total += 1;
+        if decided == Some(t.expected) {
+            ok += 1;
+        } else if total - ok <= 10 {
+            println!("{set} {engine}: {t:?} decided by {decided:?}");
+        }
+    }
+    println!("{set} {engine}: {ok}/{total} packets decided by the expected rule");
+    (ok, total)
+}
+
+fn all(sets: &[&str]) {
+    let (mut ok, mut total) = (0, 0);
+    for set in sets {
+        for engine in Engine::ALL {
+            let (o, t) = check(set, engine);
+            ok += o;
+            total += t;
+        }
+    }
+    assert_eq!(ok, total, "packets decided by another rule than ClassBench expects");
+}
+
+#[test]
+fn classified_1k_sets_decide_like_the_traces() {
+    all(&["acl1_1K", "fw1_1K", "ipc1_1K"]);
+}
+
+#[test]
+fn classified_10k_sets_decide_like_the_traces() {
+    all(&["acl1_10K", "fw1_10K", "ipc1_10K"]);
+}

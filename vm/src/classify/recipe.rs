@@ -1,0 +1,209 @@
+//! Recipes: how a classifier reads one value from the packet, and the field values of one
+//! packet.
+//!
+//! A recipe is a short list of bytecode expressions — one load (`payload`, `meta`, `ct`)
+//! into `reg 1`, then optionally `bitwise` and `byteorder` on `reg 1` — copied from the rules
+//! the classifier replaces. Running them is the definition of the value; payload loads and
+//! the metadata the VM derives itself are read directly (the same bytes), everything else
+//! runs the expressions' own interpreter code on a saved register file, so a classifier
+//! never changes the registers.
+
+use super::{ABSENT, Classifier, MAX_FIELDS};
+use crate::expr::Expr;
+use crate::expr::bitwise::BitwiseOp;
+use crate::expr::ct::CtOp;
+use crate::expr::meta::MetaOp;
+use crate::expr::payload::PayloadOp;
+use crate::interp::Eval;
+use crate::keys::{CtKey, Family, MetaKey};
+use crate::reg::Reg;
+use crate::verdict::Verdict;
+
+/// Longest recipe value (an IPv6 address, an interface name).
+pub const MAX_LEN: usize = 16;
+
+/// How to read one value (see the module documentation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipe {
+    pub exprs: Vec<Expr>,
+    /// Bytes of the value at `reg 1` (1..=16).
+    pub len: u8,
+}
+
+/// Metadata keys a classifier may read: values that depend only on the packet and its
+/// context, read without side effects.
+pub fn meta_key_ok(k: MetaKey) -> bool {
+    use MetaKey::*;
+    matches!(
+        k,
+        Len | Protocol
+            | Priority
+            | Mark
+            | Iif
+            | Oif
+            | IifName
+            | OifName
+            | IifType
+            | OifType
+            | SkUid
+            | SkGid
+            | Secmark
+            | Nfproto
+            | L4proto
+            | PktType
+            | IifGroup
+            | OifGroup
+            | Cgroup
+            | IifKind
+            | OifKind
+            | Sdif
+            | SdifName
+    )
+}
+
+/// Conntrack keys a classifier may read.
+pub fn ct_key_ok(k: CtKey) -> bool {
+    use CtKey::*;
+    matches!(
+        k,
+        State
+            | Direction
+            | Status
+            | Mark
+            | Secmark
+            | L3Protocol
+            | Src
+            | Dst
+            | Protocol
+            | ProtoSrc
+            | ProtoDst
+            | Zone
+            | SrcIp
+            | DstIp
+            | SrcIp6
+            | DstIp6
+    )
+}
+
+impl Recipe {
+    /// Is this a well-formed recipe: one allowed load into `reg 1` of `len` bytes, then only
+    /// `bitwise` mask/xor or shifts and `byteorder` on `reg 1`? (The verifier's rule.)
+    pub fn check(&self) -> Result<(), String> {
+        let len = self.len as usize;
+        if len == 0 || len > MAX_LEN {
+            return Err(format!("recipe value of {len} bytes (1 to {MAX_LEN})"));
+        }
+        let (first, rest) = self.exprs.split_first().ok_or("empty recipe")?;
+        let loaded = match first {
+            Expr::Payload(p) => match p.op {
+                PayloadOp::Load { dreg } if dreg == Reg::R1 => p.len as usize,
+                _ => return Err("a recipe payload expression must load into reg 1".into()),
+            },
+            Expr::Meta(m) => match m.op {
+                MetaOp::Load { dreg } if dreg == Reg::R1 && meta_key_ok(m.key) => {
+                    crate::expr::meta::key_len(m.key)
+                }
+                _ => return Err(format!("meta {} cannot be classified", m.key)),
+            },
+            Expr::Ct(c) => match c.op {
+                CtOp::Load { dreg } if dreg == Reg::R1 && ct_key_ok(c.key) => len,
+                _ => return Err(format!("ct {} cannot be classified", c.key)),
+            },
+            _ => return Err(format!("a recipe starts with a load, not `{}`", first.name())),
+        };
+        if loaded < len {
+            return Err(format!("recipe reads {len} bytes of a {loaded}-byte load"));
+        }
+        for x in rest {
+            let ok = match x {
+                Expr::Bitwise(b) => {
+                    b.sreg == Reg::R1
+                        && b.dreg == Reg::R1
+                        && matches!(
+                            b.op,
+                            BitwiseOp::MaskXor { .. } | BitwiseOp::Lshift(_) | BitwiseOp::Rshift(_)
+                        )
+                }
+                Expr::Byteorder(b) => b.sreg == Reg::R1 && b.dreg == Reg::R1,
+                _ => false,
+            };
+            if !ok {
+                return Err(format!("`{}` in a recipe", x.name()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the value into `out`; false when a load breaks (the value is absent).
+    pub fn read(&self, e: &mut Eval, out: &mut [u8; MAX_LEN]) -> bool {
+        let len = (self.len as usize).min(MAX_LEN);
+        match self.exprs.as_slice() {
+            [Expr::Payload(p)] if matches!(p.op, PayloadOp::Load { .. }) => {
+                let Some(base) = e.pkt.base_offset(p.base) else { return false };
+                let off = base.saturating_add(p.offset as usize);
+                match e.pkt.bytes(off, len) {
+                    Some(b) => {
+                        out[..len].copy_from_slice(b);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            [Expr::Meta(m)]
+                if m.key == MetaKey::L4proto && matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) =>
+            {
+                out[0] = e.pkt.l4proto;
+                true
+            }
+            [Expr::Meta(m)] if m.key == MetaKey::Nfproto => {
+                out[0] = e.pkt.nfproto.number();
+                true
+            }
+            _ => self.read_generic(e, out, len),
+        }
+    }
+
+    /// Runs the expressions on a scratch copy of the registers.
+    fn read_generic(&self, e: &mut Eval, out: &mut [u8; MAX_LEN], len: usize) -> bool {
+        let saved = e.regs.clone();
+        e.regs.verdict = Verdict::Continue;
+        for x in &self.exprs {
+            x.eval(e);
+            if e.regs.verdict != Verdict::Continue {
+                break;
+            }
+        }
+        let ok = e.regs.verdict == Verdict::Continue
+            && match e.regs.get(Reg::R1, len) {
+                Some(b) => {
+                    out[..len].copy_from_slice(b);
+                    true
+                }
+                None => false,
+            };
+        e.regs = saved;
+        ok
+    }
+}
+
+/// The big-endian number in `bytes` (at most 8).
+pub fn be(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+/// Every field's value for the packet under evaluation ([`ABSENT`] where the load breaks).
+pub fn field_values(c: &Classifier, e: &mut Eval, out: &mut [u64; MAX_FIELDS]) {
+    let mut bufs = [[0u8; MAX_LEN]; MAX_FIELDS];
+    let mut present = [false; MAX_FIELDS];
+    for ((r, buf), ok) in c.recipes.iter().zip(bufs.iter_mut()).zip(present.iter_mut()) {
+        *ok = r.read(e, buf);
+    }
+    for (f, slot) in c.fields.iter().zip(out.iter_mut()) {
+        let r = f.recipe as usize;
+        let (start, end) = (f.offset as usize, f.offset as usize + f.width as usize);
+        *slot = match (present.get(r), bufs.get(r).and_then(|b| b.get(start..end))) {
+            (Some(true), Some(bytes)) => be(bytes),
+            _ => ABSENT,
+        };
+    }
+}

@@ -1,0 +1,293 @@
+//! The decision tree of a classifier, HyperSplit-style: every inner node cuts one field's
+//! value range in two (`value <= threshold` goes left), every leaf lists the boxes that may
+//! hold a packet of its region, in rule order.
+//!
+//! Building: a node holds the boxes that intersect its region. It becomes a leaf when few
+//! remain, or when no cut separates them; otherwise the cut is chosen over every field and
+//! every box end inside the region, minimizing the larger side, then the boxes copied to
+//! both sides. Where shadowing may be used ([`super::effects::RunFlags::prune`]), a node's
+//! list is cut after the first box that covers the whole region and belongs to an entry
+//! that ends the chain — the boxes after it can never be the answer there.
+//!
+//! Every cut strictly shrinks the set of box ends inside both children, so building ends;
+//! a budget on leaf items turns what is left into leaves when a rule set replicates too
+//! much (slower, never wrong: a leaf's list is always a superset of the answers).
+//!
+//! Querying walks from the root to a leaf and tests the leaf's boxes in order from entry
+//! `from` on.
+
+use super::effects::RunFlags;
+use super::{ABSENT, Classifier, Interval, MAX_FIELDS};
+
+/// Build parameters (the optimizer's cost model may choose them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    /// A node with at most this many boxes is a leaf.
+    pub leaf_max: usize,
+    /// Most box references in all leaves together before the rest becomes leaves as is.
+    pub max_items: usize,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { leaf_max: 4, max_items: 4_000_000 }
+    }
+}
+
+const INNER: u8 = 0;
+const LEAF: u8 = 1;
+
+/// A node: inner (`field`, `threshold`, children at `child` and `child + 1`) or leaf (items
+/// `child .. child + threshold`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Node {
+    threshold: u32,
+    child: u32,
+    field: u8,
+    kind: u8,
+}
+
+/// What a build produced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeStats {
+    pub nodes: usize,
+    pub leaves: usize,
+    pub max_depth: usize,
+    /// Sum of the leaves' depths (with `leaves`, the average depth).
+    pub depth_sum: usize,
+    /// Box references in all leaves.
+    pub items: usize,
+    pub max_leaf: usize,
+    /// The item budget ran out (some leaves are larger than `leaf_max`).
+    pub truncated: bool,
+}
+
+/// The tree (empty until built).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tree {
+    nodes: Vec<Node>,
+    items: Vec<u32>,
+    /// `nfields` intervals per box.
+    boxes: Vec<Interval>,
+    box_entry: Vec<u32>,
+    nfields: usize,
+    /// The facts the build relied on (the verifier compares them with the program).
+    pub flags: RunFlags,
+    pub stats: TreeStats,
+}
+
+/// A node waiting to be built.
+struct Job {
+    node: usize,
+    depth: usize,
+    region: Vec<Interval>,
+    items: Vec<u32>,
+}
+
+impl Tree {
+    pub fn is_built(&self) -> bool {
+        !self.nodes.is_empty()
+    }
+
+    /// Builds the tree of `c`'s entries.
+    pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
+        let nf = c.fields.len().min(MAX_FIELDS);
+        let mut t = Tree { nfields: nf, flags: flags.clone(), ..Tree::default() };
+        for (i, e) in c.entries.iter().enumerate() {
+            for b in &e.boxes {
+                t.boxes.extend((0..nf).map(|f| b.get(f).copied().unwrap_or(Interval::ANY)));
+                t.box_entry.push(i as u32);
+            }
+        }
+        let all: Vec<u32> = (0..t.box_entry.len() as u32).collect();
+        t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
+        let mut stack = vec![Job { node: 0, depth: 0, region: vec![Interval::ANY; nf], items: all }];
+        let leaf_max = params.leaf_max.max(1);
+        while let Some(mut job) = stack.pop() {
+            t.stats.max_depth = t.stats.max_depth.max(job.depth);
+            if flags.prune {
+                t.cut_shadowed(&mut job);
+            }
+            let over_budget = t.stats.items + job.items.len() > params.max_items;
+            let split = if job.items.len() <= leaf_max || over_budget { None } else { t.best_cut(&job) };
+            let Some((f, th)) = split else {
+                t.stats.truncated |= over_budget && job.items.len() > leaf_max;
+                t.make_leaf(job);
+                continue;
+            };
+            let (mut left, mut right) = (Vec::new(), Vec::new());
+            for &b in &job.items {
+                let iv = t.interval(b, f);
+                if iv.lo <= th {
+                    left.push(b);
+                }
+                if iv.hi > th {
+                    right.push(b);
+                }
+            }
+            let child = t.nodes.len();
+            t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
+            t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
+            t.nodes[job.node] =
+                Node { threshold: th as u32, child: child as u32, field: f as u8, kind: INNER };
+            let mut lr = job.region.clone();
+            lr[f].hi = th;
+            let mut rr = job.region;
+            rr[f].lo = th + 1;
+            stack.push(Job { node: child + 1, depth: job.depth + 1, region: rr, items: right });
+            stack.push(Job { node: child, depth: job.depth + 1, region: lr, items: left });
+        }
+        t.stats.nodes = t.nodes.len();
+        t
+    }
+
+    fn interval(&self, b: u32, f: usize) -> Interval {
+        self.boxes.get(b as usize * self.nfields + f).copied().unwrap_or(Interval::ANY)
+    }
+
+    fn box_of(&self, b: u32) -> &[Interval] {
+        let s = b as usize * self.nfields;
+        self.boxes.get(s..s + self.nfields).unwrap_or(&[])
+    }
+
+    /// Drops the boxes after the first one that covers the region and ends the chain.
+    fn cut_shadowed(&self, job: &mut Job) {
+        let covering = job.items.iter().position(|&b| {
+            let entry = self.box_entry.get(b as usize).copied().unwrap_or(u32::MAX);
+            self.flags.ends_chain.get(entry as usize).copied().unwrap_or(false)
+                && self.box_of(b).iter().zip(&job.region).all(|(iv, r)| iv.covers(*r))
+        });
+        if let Some(i) = covering {
+            job.items.truncate(i + 1);
+        }
+    }
+
+    /// The cut (field, threshold) that minimizes the larger side, then the sum of both.
+    fn best_cut(&self, job: &Job) -> Option<(usize, u64)> {
+        let k = job.items.len();
+        let mut best: Option<((usize, usize), usize, u64)> = None;
+        let mut los = Vec::with_capacity(k);
+        let mut his = Vec::with_capacity(k);
+        for (f, r) in job.region.iter().enumerate() {
+            if r.lo >= r.hi {
+                continue;
+            }
+            los.clear();
+            his.clear();
+            for &b in &job.items {
+                let iv = self.interval(b, f);
+                los.push(iv.lo.max(r.lo));
+                his.push(iv.hi.min(r.hi));
+            }
+            los.sort_unstable();
+            his.sort_unstable();
+            // Candidates: just below a start, or at an end, strictly inside the region.
+            let cands = los
+                .iter()
+                .filter(|&&l| l > r.lo)
+                .map(|&l| l - 1)
+                .chain(his.iter().copied().filter(|&h| h < r.hi));
+            for t in cands {
+                let nl = los.partition_point(|&l| l <= t);
+                let nr = k - his.partition_point(|&h| h <= t);
+                let score = (nl.max(nr), nl + nr);
+                if best.is_none_or(|(s, _, _)| score < s) {
+                    best = Some((score, f, t));
+                }
+            }
+        }
+        best.map(|(_, f, t)| (f, t))
+    }
+
+    fn make_leaf(&mut self, job: Job) {
+        let start = self.items.len();
+        self.stats.depth_sum += job.depth;
+        self.stats.items += job.items.len();
+        self.stats.max_leaf = self.stats.max_leaf.max(job.items.len());
+        self.stats.leaves += 1;
+        self.items.extend(&job.items);
+        self.nodes[job.node] =
+            Node { threshold: job.items.len() as u32, child: start as u32, field: 0, kind: LEAF };
+    }
+
+    /// The first entry at or after `from` whose box holds `values`.
+    pub fn query(&self, values: &[u64; MAX_FIELDS], from: u32) -> Option<u32> {
+        let mut n = 0usize;
+        let leaf = loop {
+            let node = self.nodes.get(n)?;
+            if node.kind == LEAF {
+                break node;
+            }
+            let v = values.get(node.field as usize).copied().unwrap_or(ABSENT);
+            n = node.child as usize + usize::from(v > u64::from(node.threshold));
+        };
+        let (start, count) = (leaf.child as usize, leaf.threshold as usize);
+        let nf = self.nfields;
+        for &b in self.items.get(start..start + count)? {
+            let entry = self.box_entry.get(b as usize).copied()?;
+            if entry < from {
+                continue;
+            }
+            let s = b as usize * nf;
+            let bx = self.boxes.get(s..s + nf)?;
+            if bx.iter().zip(values).all(|(iv, v)| iv.contains(*v)) {
+                return Some(entry);
+            }
+        }
+        None
+    }
+
+    /// Structural soundness (the verifier's rule): children after their parent and in
+    /// bounds, fields and item ranges in bounds, one box per entry reference.
+    pub fn check(&self, c: &Classifier) -> Result<(), String> {
+        let nf = c.fields.len().min(MAX_FIELDS);
+        if !self.is_built() {
+            return Err("the classification tree is not built".into());
+        }
+        if self.nfields != nf || self.boxes.len() != self.box_entry.len() * nf {
+            return Err("the tree's boxes do not fit the fields".into());
+        }
+        let mut flat = Vec::with_capacity(self.boxes.len());
+        for e in &c.entries {
+            for b in &e.boxes {
+                flat.extend((0..nf).map(|f| b.get(f).copied().unwrap_or(Interval::ANY)));
+            }
+        }
+        if flat != self.boxes {
+            return Err("the tree was built from other entries".into());
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            match n.kind {
+                INNER => {
+                    if (n.child as usize) <= i
+                        || n.child as usize + 1 >= self.nodes.len()
+                        || n.field as usize >= nf
+                    {
+                        return Err(format!("tree node {i} is malformed"));
+                    }
+                }
+                _ => {
+                    let end = n.child as usize + n.threshold as usize;
+                    if end > self.items.len() {
+                        return Err(format!("tree leaf {i} lists items out of range"));
+                    }
+                }
+            }
+        }
+        if self.items.iter().any(|&b| b as usize >= self.box_entry.len())
+            || self.box_entry.iter().any(|&e| e as usize >= c.entries.len())
+        {
+            return Err("tree items out of range".into());
+        }
+        Ok(())
+    }
+
+    /// Heap bytes of the tree.
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.len() * std::mem::size_of::<Node>()
+            + self.items.len() * 4
+            + self.boxes.len() * std::mem::size_of::<Interval>()
+            + self.box_entry.len() * 4
+            + self.flags.ends_chain.len()
+    }
+}
