@@ -19,6 +19,7 @@ pub mod dead;
 pub mod explain;
 pub mod fold;
 pub mod merge;
+pub mod same;
 
 pub use explain::{Explain, Note, NoteKind};
 
