@@ -91,7 +91,8 @@ impl Tree {
 
     /// Builds the tree of `c`'s entries.
     pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
-        let nf = c.fields.len().min(MAX_FIELDS);
+        // (A program's classifiers have at most `MAX_FIELDS`: the verifier's rule.)
+        let nf = c.fields.len();
         let mut t = Tree { nfields: nf, flags: flags.clone(), ..Tree::default() };
         for (i, e) in c.entries.iter().enumerate() {
             for b in &e.boxes {
@@ -240,7 +241,10 @@ impl Tree {
     /// Structural soundness (the verifier's rule): children after their parent and in
     /// bounds, fields and item ranges in bounds, one box per entry reference.
     pub fn check(&self, c: &Classifier) -> Result<(), String> {
-        let nf = c.fields.len().min(MAX_FIELDS);
+        let nf = c.fields.len();
+        if nf > MAX_FIELDS {
+            return Err(format!("more than {MAX_FIELDS} fields"));
+        }
         if !self.is_built() {
             return Err("the classification tree is not built".into());
         }
@@ -280,6 +284,22 @@ impl Tree {
             return Err("tree items out of range".into());
         }
         Ok(())
+    }
+
+    /// Per entry: does it appear in some leaf? An entry that does not can never be the
+    /// answer (every region its boxes reach is covered by an earlier entry that ends the
+    /// chain, or it has no box at all).
+    pub fn reachable_entries(&self, entries: usize) -> Vec<bool> {
+        let mut seen = vec![false; entries];
+        for n in self.nodes.iter().filter(|n| n.kind == LEAF) {
+            let (s, c) = (n.child as usize, n.threshold as usize);
+            for &b in self.items.get(s..s + c).unwrap_or(&[]) {
+                if let Some(e) = self.box_entry.get(b as usize).and_then(|e| seen.get_mut(*e as usize)) {
+                    *e = true;
+                }
+            }
+        }
+        seen
     }
 
     /// Heap bytes of the tree.
