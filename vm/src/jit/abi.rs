@@ -28,7 +28,15 @@ pub mod ret {
     pub const TERMINAL: u32 = 1;
     /// (Segments only) the chain is finished: `return`, or a `goto` whose target ended.
     pub const CHAIN_DONE: u32 = 2;
+    /// (Segments only) a `classify` resumes at a rule of another segment:
+    /// [`super::JitCtx::resume`] says where.
+    pub const RESUME: u32 = 3;
 }
+
+/// No resume point pending ([`JitCtx::resume`]).
+pub const NO_RESUME: u64 = u64::MAX;
+/// What the classify helper returns when the rule goes on (else `2 * rule + expr`).
+pub const CLASSIFY_CONTINUE: u32 = u32::MAX;
 
 /// What the generic expression helper reports.
 pub mod expr_ret {
@@ -78,6 +86,9 @@ pub struct JitCtx<'e, 'p> {
     pub target_fn: u64,
     /// The compiled functions, indexed by chain id (then segment functions).
     pub fns: *const u64,
+    /// Where a `classify` resumes evaluation in another segment (`2 * rule + expr`), or
+    /// [`NO_RESUME`]; a segment function consumes it on entry.
+    pub resume: u64,
     /// The rule that decided a terminal verdict, and that verdict.
     pub decided: Option<(ChainId, usize)>,
     pub final_verdict: Verdict,
@@ -100,6 +111,7 @@ pub mod off {
     pub const LAST_VERDICT: i32 = offset_of!(Ctx, last_verdict) as i32;
     pub const TARGET_FN: i32 = offset_of!(Ctx, target_fn) as i32;
     pub const FNS: i32 = offset_of!(Ctx, fns) as i32;
+    pub const RESUME: i32 = offset_of!(Ctx, resume) as i32;
     pub const REGS: i32 = offset_of!(Ctx, eval.regs.data) as i32;
 }
 

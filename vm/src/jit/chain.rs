@@ -15,6 +15,7 @@
 //! `break` only when the last rule of a chain does not match.
 
 use super::abi::{self, action, expr_ret, ret};
+use super::classify;
 use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
@@ -126,7 +127,17 @@ pub fn translate_rules(
     let rule_param = fx.b.append_block_param(dynamic, types::I32);
     let break_last = fx.new_block();
     let mut resume: Vec<(u32, Block)> = Vec::new();
-    fx.jump(blocks[0]);
+    let segment = first > 0 || !ends_chain;
+    let resumes = classify::Resumes::new(
+        fx,
+        rules,
+        first,
+        segment && prog.classifiers.iter().any(|c| c.chain == chain),
+    );
+    match &resumes {
+        Some(r) => r.enter(fx, blocks[0]),
+        None => fx.jump(blocks[0]),
+    }
     for (k, rule) in rules.iter().enumerate() {
         fx.enter(blocks[k]);
         let last = ends_chain && k + 1 == rules.len();
@@ -139,10 +150,18 @@ pub fn translate_rules(
             chains: prog.chains.len(),
             used_dynamic: Cell::new(false),
         };
-        translate_rule(fx, &rc, rule, plans);
+        let mut skip = 0;
+        if let Some(post) = resumes.as_ref().and_then(|r| r.post(k).map(|p| (r, p))) {
+            post.0.call(fx, &rc, post.1);
+            skip = 1;
+        }
+        translate_rule(fx, &rc, rule, skip, plans);
         if rc.used_dynamic.get() {
             resume.push((rc.rule, rc.next));
         }
+    }
+    if let Some(r) = &resumes {
+        r.finish(fx, &blocks[..rules.len()], ends_chain.then_some(break_last));
     }
     fx.enter(break_last);
     fx.set_last_verdict(abi::ENC_BREAK);
@@ -153,8 +172,9 @@ pub fn translate_rules(
     dynamic_block(fx, chain, dynamic, rule_param, &resume, end);
 }
 
-fn translate_rule(fx: &mut Fx, rc: &RuleCx, rule: &Rule, plans: &SetPlans) {
-    for (i, e) in rule.exprs.iter().enumerate() {
+/// Translates the rule's expressions from `skip` on (after a `classify` already emitted).
+fn translate_rule(fx: &mut Fx, rc: &RuleCx, rule: &Rule, skip: usize, plans: &SetPlans) {
+    for (i, e) in rule.exprs.iter().enumerate().skip(skip) {
         match exprs::emit(fx, rc, e, i, plans) {
             Flow::Next | Flow::Verdict(Verdict::Continue) => {}
             Flow::Verdict(v) => return rc.verdict(fx, v),

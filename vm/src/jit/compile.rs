@@ -22,8 +22,9 @@ use std::time::Instant;
 enum Job {
     /// Rules `first..first + count` of a chain; `whole`: the chain's own function.
     Rules { chain: ChainId, first: usize, count: usize, whole: bool, ends_chain: bool },
-    /// A chain split into segments (function-table indexes).
-    Driver { segments: Vec<usize> },
+    /// A chain split into segments (function-table indexes) of `per` rules; `classified`:
+    /// the chain has classifiers (its segments may hand over to each other).
+    Driver { segments: Vec<usize>, per: usize, classified: bool },
 }
 
 /// Compiles every chain of `prog`.
@@ -59,9 +60,13 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
                 translate_rules(&mut fx, &prog, *chain, *first, rules, *ends_chain, &plans);
                 fx.finish(module.target_config());
             }
-            Job::Driver { segments } => {
+            Job::Driver { segments, per, classified } => {
                 let mut fx = Fx::new(b, call_conv, addrs, super::abi::ret::FELL_OFF);
-                translate_driver(&mut fx, segments);
+                if *classified {
+                    super::classify::translate_driver(&mut fx, segments, *per);
+                } else {
+                    translate_driver(&mut fx, segments);
+                }
                 fx.finish(module.target_config());
             }
         }
@@ -124,7 +129,8 @@ fn plan(prog: &VerifiedProgram, segment: usize) -> Vec<Job> {
                 ends_chain: first + len == count,
             });
         }
-        jobs.push(Job::Driver { segments });
+        let classified = prog.classifiers.iter().any(|x| x.chain == chain);
+        jobs.push(Job::Driver { segments, per: segment, classified });
     }
     jobs.extend(segs);
     jobs

@@ -262,6 +262,15 @@ impl<'a> Fx<'a> {
         self.b.ins().call_indirect(self.sigs.rule, f, &args);
     }
 
+    /// The classify helper for rule `rule`; returns its code. Registers may change.
+    pub fn call_classify(&mut self, chain: u32, rule: u32) -> Value {
+        let args = [self.ctx, self.u32(chain), self.u32(rule), self.u32(0)];
+        let f = self.u64(self.addrs.classify as u64);
+        let call = self.b.ins().call_indirect(self.sigs.ctx3, f, &args);
+        self.forget_regs();
+        self.b.inst_results(call)[0]
+    }
+
     pub fn call_dynamic(&mut self, chain: u32, rule: Value) -> Value {
         let args = [self.ctx, self.u32(chain), rule, self.depth];
         let f = self.u64(self.addrs.dynamic as u64);
@@ -287,6 +296,15 @@ impl<'a> Fx<'a> {
     /// `ctx.target_fn`, set by the dynamic-verdict helper.
     pub fn target_fn(&mut self) -> Value {
         self.b.ins().load(types::I64, CTX, self.ctx, off::TARGET_FN)
+    }
+
+    /// `ctx.resume`: a pending classify resume point, or `NO_RESUME`.
+    pub fn resume_point(&mut self) -> Value {
+        self.b.ins().load(types::I64, CTX, self.ctx, off::RESUME)
+    }
+
+    pub fn set_resume_point(&mut self, v: Value) {
+        self.b.ins().store(CTX, v, self.ctx, off::RESUME);
     }
 
     /// Stores the encoded verdict register (the last rule's outcome).

@@ -53,6 +53,23 @@ pub extern "C" fn expr(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, expr: u3
     })
 }
 
+/// The `classify` expression that starts rule `rule` of `chain`: [`abi::CLASSIFY_CONTINUE`]
+/// when the rule goes on, else where evaluation resumes (`2 * rule + expr`).
+pub extern "C" fn classify(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unused: u32) -> u32 {
+    with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| {
+        let prog = c.eval.prog;
+        let first = prog
+            .chain(ChainId(chain))
+            .and_then(|ch| ch.rules.get(rule as usize))
+            .and_then(|r| r.exprs.first());
+        let Some(crate::expr::Expr::Classify(x)) = first else { return abi::CLASSIFY_CONTINUE };
+        match x.resume(&mut c.eval) {
+            None => abi::CLASSIFY_CONTINUE,
+            Some(r) => r.rule.saturating_mul(2).saturating_add(r.expr.min(1)).min(abi::CLASSIFY_CONTINUE - 1),
+        }
+    })
+}
+
 /// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end): trace it,
 /// and record it as the decision when the verdict is terminal.
 pub extern "C" fn matched(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, enc: u64) {
@@ -133,6 +150,7 @@ pub struct Addrs {
     pub overflow: i64,
     pub dynamic: i64,
     pub inner_base: i64,
+    pub classify: i64,
 }
 
 impl Addrs {
@@ -147,6 +165,7 @@ impl Addrs {
             overflow: overflow as RuleFn as usize as i64,
             dynamic: dynamic as ExprFn as usize as i64,
             inner_base: inner_base as BaseFn as usize as i64,
+            classify: classify as ExprFn as usize as i64,
         }
     }
 }

@@ -15,6 +15,7 @@
 
 mod abi;
 mod chain;
+mod classify;
 mod compile;
 mod emit;
 mod exprs;

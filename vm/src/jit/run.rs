@@ -53,6 +53,7 @@ pub fn run_chain(
         last_verdict: abi::ENC_CONTINUE,
         target_fn: 0,
         fns: jit.fns.as_ptr(),
+        resume: abi::NO_RESUME,
         decided: None,
         final_verdict: Verdict::Accept,
         trace: Vec::new(),

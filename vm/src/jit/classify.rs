@@ -1,0 +1,145 @@
+//! `classify` in native code. The expression itself runs in Rust (the classifier's tree
+//! walk, [`super::helpers::classify`]); what native code adds is the control flow its answer
+//! asks for — resuming at another rule, just after that rule's own `classify`, without
+//! passing through the rules in between:
+//!
+//! - each function (chain or segment) has one `skip` block that takes the helper's answer
+//!   (`2 * rule + expr`) and switches to that rule's start or post-`classify` block;
+//! - an answer outside the function's rules goes back to the chain's driver as
+//!   [`ret::RESUME`] with the answer in `ctx.resume`; the driver calls the segment that holds
+//!   the rule, and a segment function starts by consuming a pending `ctx.resume`.
+//!
+//! Ignoring an answer would still be correct (each later rule's `classify` gives the same
+//! one), only slow; the dispatch makes a classified run cost one tree walk.
+
+use super::abi::{CLASSIFY_CONTINUE, NO_RESUME, ret};
+use super::chain::RuleCx;
+use super::emit::Fx;
+use crate::expr::Expr;
+use crate::program::Rule;
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
+use cranelift_frontend::Switch;
+
+/// The resume targets of one function.
+pub struct Resumes {
+    /// Per rule of the function: the block after its `classify`, if it starts with one.
+    post: Vec<Option<Block>>,
+    skip: Block,
+    answer: Value,
+    first: usize,
+    /// The function is a segment of a chain with classifiers: it may be entered to resume.
+    resumable: bool,
+}
+
+impl Resumes {
+    /// `None` when the function has nothing to do with classification.
+    pub fn new(fx: &mut Fx, rules: &[Rule], first: usize, resumable: bool) -> Option<Resumes> {
+        let post: Vec<Option<Block>> = rules
+            .iter()
+            .map(|r| matches!(r.exprs.first(), Some(Expr::Classify(_))).then(|| fx.new_block()))
+            .collect();
+        if !resumable && post.iter().all(Option::is_none) {
+            return None;
+        }
+        let skip = fx.new_block();
+        let answer = fx.b.append_block_param(skip, types::I32);
+        Some(Resumes { post, skip, answer, first, resumable })
+    }
+
+    /// The function's entry: a pending resume point, or the first rule.
+    pub fn enter(&self, fx: &mut Fx, first_rule: Block) {
+        if !self.resumable {
+            return fx.jump(first_rule);
+        }
+        let r = fx.resume_point();
+        let none = fx.b.ins().icmp_imm_u(IntCC::Equal, r, NO_RESUME as i64);
+        let pending = fx.new_block();
+        fx.b.ins().brif(none, first_rule, &[], pending, &[]);
+        fx.b.switch_to_block(pending);
+        let clear = fx.u64(NO_RESUME);
+        fx.set_resume_point(clear);
+        let answer = fx.b.ins().ireduce(types::I32, r);
+        fx.b.ins().jump(self.skip, &[BlockArg::Value(answer)]);
+    }
+
+    /// The block rule `k` (of the function) goes on in after its `classify`.
+    pub fn post(&self, k: usize) -> Option<Block> {
+        self.post.get(k).copied().flatten()
+    }
+
+    /// Rule `k`'s `classify`: ask the helper, go on with the rule or resume elsewhere.
+    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, post: Block) {
+        let answer = fx.call_classify(rc.chain, rc.rule);
+        let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
+        fx.b.ins().brif(goes_on, post, &[], self.skip, &[BlockArg::Value(answer)]);
+        fx.enter(post);
+    }
+
+    /// The `skip` block: the function's own rules (`starts[k]`), the chain's end (`past_end`,
+    /// when the function ends the chain) or back to the driver.
+    pub fn finish(&self, fx: &mut Fx, starts: &[Block], past_end: Option<Block>) {
+        fx.enter(self.skip);
+        let mut sw = Switch::new();
+        for (k, start) in starts.iter().enumerate() {
+            let rule = (self.first + k) as u128;
+            sw.set_entry(2 * rule, *start);
+            if let Some(p) = self.post(k) {
+                sw.set_entry(2 * rule + 1, p);
+            }
+        }
+        if let Some(end) = past_end {
+            sw.set_entry(2 * (self.first + starts.len()) as u128, end);
+        }
+        let elsewhere = fx.new_block();
+        sw.emit(&mut fx.b, self.answer, elsewhere);
+        fx.enter(elsewhere);
+        let wide = fx.b.ins().uextend(types::I64, self.answer);
+        fx.set_resume_point(wide);
+        let code = fx.u32(ret::RESUME);
+        fx.b.ins().return_(&[code]);
+    }
+}
+
+/// The driver of a segmented chain with classifiers: segment `s` holds rules
+/// `s * per .. (s + 1) * per`; a segment returning [`ret::RESUME`] hands over to the
+/// segment that holds `ctx.resume`'s rule (past the last one: the chain ends, its last rule
+/// having broken).
+pub fn translate_driver(fx: &mut Fx, segments: &[usize], per: usize) {
+    let calls: Vec<Block> = segments.iter().map(|_| fx.new_block()).collect();
+    let dispatch = fx.new_block();
+    if let Some(first) = calls.first() {
+        fx.jump(*first);
+    } else {
+        fx.jump(fx.ret_done);
+    }
+    for (i, (&s, &block)) in segments.iter().zip(&calls).enumerate() {
+        fx.enter(block);
+        let f = fx.table_fn(s);
+        let r = fx.call_chain_fn(f, 0);
+        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+        fx.branch_if(term, fx.ret_terminal);
+        let done = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::CHAIN_DONE as i64);
+        fx.branch_if(done, fx.ret_done);
+        let resume = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::RESUME as i64);
+        fx.branch_if(resume, dispatch);
+        match calls.get(i + 1) {
+            Some(next) => fx.jump(*next),
+            None => fx.jump(fx.ret_done),
+        }
+    }
+    fx.enter(dispatch);
+    let r = fx.resume_point();
+    let seg = fx.b.ins().udiv_imm_u(r, (2 * per.max(1)) as i64);
+    let seg = fx.b.ins().ireduce(types::I32, seg);
+    let mut sw = Switch::new();
+    for (i, block) in calls.iter().enumerate() {
+        sw.set_entry(i as u128, *block);
+    }
+    let past = fx.new_block();
+    sw.emit(&mut fx.b, seg, past);
+    fx.enter(past);
+    let clear = fx.u64(NO_RESUME);
+    fx.set_resume_point(clear);
+    fx.set_last_verdict(super::abi::ENC_BREAK);
+    fx.jump(fx.ret_done);
+}
