@@ -5,13 +5,13 @@
 
 mod common;
 
+use MatchOp::*;
+use R::*;
 use common::irb::*;
 use common::refeval;
 use nftvm::compiler::diff::{self, Options, Report, Side};
 use nftvm::compiler::ir::{ChainType, Hook, MatchOp, Policy, Ruleset, Span, Verdict};
 use nftvm::vm::keys::{Family, MetaKey, PayloadBase};
-use MatchOp::*;
-use R::*;
 
 fn loc(side: Side, span: Span) -> String {
     format!("{}:{}", if side == Side::A { "A" } else { "B" }, span.start)
@@ -55,8 +55,14 @@ fn identical_rulesets_are_equivalent() {
 
 #[test]
 fn disjoint_rules_can_be_reordered() {
-    let a = rs(Policy::Accept, vec![rule(vec![tcp("dport", Eq, N(22)), accept()]), rule(vec![tcp("dport", Eq, N(80)), drop()])]);
-    let b = rs(Policy::Accept, vec![rule(vec![tcp("dport", Eq, N(80)), drop()]), rule(vec![tcp("dport", Eq, N(22)), accept()])]);
+    let a = rs(
+        Policy::Accept,
+        vec![rule(vec![tcp("dport", Eq, N(22)), accept()]), rule(vec![tcp("dport", Eq, N(80)), drop()])],
+    );
+    let b = rs(
+        Policy::Accept,
+        vec![rule(vec![tcp("dport", Eq, N(80)), drop()]), rule(vec![tcp("dport", Eq, N(22)), accept()])],
+    );
     equivalent(&a, &b);
 }
 
@@ -64,11 +70,17 @@ fn disjoint_rules_can_be_reordered() {
 fn overlapping_rules_cannot_be_reordered() {
     let a = rs(
         Policy::Accept,
-        vec![rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()]), rule(vec![tcp("dport", Eq, N(22)), accept()])],
+        vec![
+            rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()]),
+            rule(vec![tcp("dport", Eq, N(22)), accept()]),
+        ],
     );
     let b = rs(
         Policy::Accept,
-        vec![rule(vec![tcp("dport", Eq, N(22)), accept()]), rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()])],
+        vec![
+            rule(vec![tcp("dport", Eq, N(22)), accept()]),
+            rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()]),
+        ],
     );
     let r = different(&a, &b);
     let c = &r.counterexamples[0];
@@ -79,7 +91,10 @@ fn overlapping_rules_cannot_be_reordered() {
 
 #[test]
 fn shadowed_rules_do_not_matter() {
-    let a = rs(Policy::Accept, vec![rule(vec![tcp("dport", Eq, N(22)), accept()]), rule(vec![tcp("dport", Eq, N(22)), drop()])]);
+    let a = rs(
+        Policy::Accept,
+        vec![rule(vec![tcp("dport", Eq, N(22)), accept()]), rule(vec![tcp("dport", Eq, N(22)), drop()])],
+    );
     let b = rs(Policy::Accept, vec![rule(vec![tcp("dport", Eq, N(22)), accept()])]);
     equivalent(&a, &b);
     let dead = diff::explain(&a, Side::A).unwrap();
@@ -97,7 +112,13 @@ fn jumps_equal_inlined_rules() {
     let a = ruleset(
         Family::Ip,
         vec![
-            base("input", Hook::Input, 0, Policy::Drop, vec![rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), jump("lan")])]),
+            base(
+                "input",
+                Hook::Input,
+                0,
+                Policy::Drop,
+                vec![rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), jump("lan")])],
+            ),
             chain(
                 "lan",
                 vec![
@@ -179,14 +200,22 @@ fn raw_and_named_port_loads_are_one_dimension() {
     );
     equivalent(&named, &raw_with_proto);
     // Without the protocol test, UDP port 22 is dropped too.
-    let raw_any = rs(Policy::Accept, vec![rule(vec![vec![cmp(raw(PayloadBase::Transport, 16, 16), Eq, N(22))], drop()])]);
+    let raw_any = rs(
+        Policy::Accept,
+        vec![rule(vec![vec![cmp(raw(PayloadBase::Transport, 16, 16), Eq, N(22))], drop()])],
+    );
     different(&named, &raw_any);
     // One 32-bit load of both ports against two 16-bit loads.
     let merged = rs(
         Policy::Accept,
-        vec![rule(vec![vec![l4(6)], vec![cmp(raw(PayloadBase::Transport, 0, 32), Eq, N(0x0050_0016))], drop()])],
+        vec![rule(vec![
+            vec![l4(6)],
+            vec![cmp(raw(PayloadBase::Transport, 0, 32), Eq, N(0x0050_0016))],
+            drop(),
+        ])],
     );
-    let split = rs(Policy::Accept, vec![rule(vec![tcp("sport", Eq, N(80)), tcp("dport", Eq, N(22)), drop()])]);
+    let split =
+        rs(Policy::Accept, vec![rule(vec![tcp("sport", Eq, N(80)), tcp("dport", Eq, N(22)), drop()])]);
     equivalent(&merged, &split);
 }
 
@@ -205,8 +234,20 @@ fn accept_ends_only_its_base_chain() {
     let two = ruleset(
         Family::Ip,
         vec![
-            base("first", Hook::Input, 0, Policy::Accept, vec![rule(vec![tcp("dport", Eq, N(22)), accept()])]),
-            base("second", Hook::Input, 10, Policy::Accept, vec![rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()])]),
+            base(
+                "first",
+                Hook::Input,
+                0,
+                Policy::Accept,
+                vec![rule(vec![tcp("dport", Eq, N(22)), accept()])],
+            ),
+            base(
+                "second",
+                Hook::Input,
+                10,
+                Policy::Accept,
+                vec![rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()])],
+            ),
         ],
     );
     let one = rs(Policy::Accept, vec![rule(vec![ip("saddr", Eq, P("10.0.0.0", 8)), drop()])]);
@@ -217,7 +258,13 @@ fn accept_ends_only_its_base_chain() {
         Family::Ip,
         vec![
             base("second", Hook::Input, 10, Policy::Drop, vec![]),
-            base("first", Hook::Input, -10, Policy::Accept, vec![rule(vec![tcp("dport", Eq, N(22)), drop()])]),
+            base(
+                "first",
+                Hook::Input,
+                -10,
+                Policy::Accept,
+                vec![rule(vec![tcp("dport", Eq, N(22)), drop()])],
+            ),
         ],
     );
     let all_dropped = rs(Policy::Drop, vec![]);
@@ -238,7 +285,10 @@ fn marks_set_then_matched() {
     // Packets that arrive with mark 7 are accepted by C only.
     let c = rs(
         Policy::Drop,
-        vec![rule(vec![meta(MetaKey::Mark, Eq, N(7)), accept()]), rule(vec![tcp("dport", Eq, N(22)), mark_set(7), accept()])],
+        vec![
+            rule(vec![meta(MetaKey::Mark, Eq, N(7)), accept()]),
+            rule(vec![tcp("dport", Eq, N(22)), mark_set(7), accept()]),
+        ],
     );
     different(&b, &c);
     // Same verdict, different mark.
@@ -252,7 +302,10 @@ fn ct_state_flags_and_sets() {
     let a = rs(Policy::Drop, vec![rule(vec![ct_state("established,related"), accept()])]);
     renumber();
     let e = nftvm::compiler::ir::build::ct(nftvm::vm::keys::CtKey::State, None, None).unwrap();
-    let b = input(Policy::Drop, vec![rule(vec![vec![cmp(e, Eq, S(vec![T("established"), T("related")]))], accept()])]);
+    let b = input(
+        Policy::Drop,
+        vec![rule(vec![vec![cmp(e, Eq, S(vec![T("established"), T("related")]))], accept()])],
+    );
     equivalent(&a, &b);
     let c = rs(Policy::Drop, vec![rule(vec![ct_state("established"), accept()])]);
     let r = different(&a, &c);
@@ -264,7 +317,10 @@ fn negation_equals_complement_ranges() {
     let a = rs(Policy::Accept, vec![rule(vec![tcp("dport", Ne, N(22)), drop()])]);
     let b = rs(
         Policy::Accept,
-        vec![rule(vec![tcp("dport", Eq, Rg(0, 21)), drop()]), rule(vec![tcp("dport", Eq, Rg(23, 65535)), drop()])],
+        vec![
+            rule(vec![tcp("dport", Eq, Rg(0, 21)), drop()]),
+            rule(vec![tcp("dport", Eq, Rg(23, 65535)), drop()]),
+        ],
     );
     equivalent(&a, &b);
 }
@@ -277,7 +333,12 @@ fn tcp_flag_masks() {
     renumber();
     let b = input(
         Policy::Accept,
-        vec![rule(vec![vec![l4(6)], vec![cmp(flags(), Flags, N(0x02))], vec![cmp(flags(), NoFlags, N(0x10))], drop()])],
+        vec![rule(vec![
+            vec![l4(6)],
+            vec![cmp(flags(), Flags, N(0x02))],
+            vec![cmp(flags(), NoFlags, N(0x10))],
+            drop(),
+        ])],
     );
     equivalent(&a, &b);
     renumber();
@@ -334,6 +395,11 @@ fn nat_chains_compare_translations() {
     equivalent(&mk("192.0.2.1"), &mk("192.0.2.1"));
     let r = different(&mk("192.0.2.1"), &mk("192.0.2.2"));
     // Only first packets of connections are translated.
-    assert!(r.counterexamples[0].fields.iter().any(|f| f.name == "ct state" && (f.text == "new" || f.text == "related")));
+    assert!(
+        r.counterexamples[0]
+            .fields
+            .iter()
+            .any(|f| f.name == "ct state" && (f.text == "new" || f.text == "related"))
+    );
     let _ = Verdict::Accept;
 }

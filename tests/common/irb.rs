@@ -4,8 +4,8 @@
 //! whose start is a running rule number, so `loc` can print `A:7`.
 
 use nftvm::compiler::ir::{
-    self, BinOp, Chain, ChainType, Expr, ExprKind, Hook, MatchOp, Policy, Rule, Ruleset, Span, Stmt, StmtKind,
-    Table, Verdict, Write, build as b,
+    self, BinOp, Chain, ChainType, Expr, ExprKind, Hook, MatchOp, Policy, Rule, Ruleset, Span, Stmt,
+    StmtKind, Table, Verdict, Write, build as b,
 };
 use nftvm::compiler::proto::{Field, Proto};
 use nftvm::compiler::types::{Type, Value};
@@ -156,7 +156,14 @@ pub fn base(name: &str, hook: Hook, prio: i32, policy: Policy, rules: Vec<Rule>)
     base_typed(name, ChainType::Filter, hook, prio, policy, rules)
 }
 
-pub fn base_typed(name: &str, ty: ChainType, hook: Hook, prio: i32, policy: Policy, rules: Vec<Rule>) -> Chain {
+pub fn base_typed(
+    name: &str,
+    ty: ChainType,
+    hook: Hook,
+    prio: i32,
+    policy: Policy,
+    rules: Vec<Rule>,
+) -> Chain {
     let mut c = Chain::base(name, ty, hook, prio);
     if let Some(bc) = &mut c.base {
         bc.policy = policy;

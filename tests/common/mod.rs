@@ -2,6 +2,7 @@
 //! pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
+pub mod cb_ir;
 pub mod irb;
 pub mod kernel;
 pub mod refeval;

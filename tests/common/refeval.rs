@@ -6,10 +6,11 @@
 //! It shares nothing with the engine's symbolic machinery: loads read bytes, matches compare
 //! numbers.
 
-use nftvm::compiler::diff::{Counterexample, Ctx};
 use nftvm::compiler::diff::storage::Storage;
+use nftvm::compiler::diff::{Counterexample, Ctx};
 use nftvm::compiler::ir::{
-    BinOp, ChainType, Expr, ExprKind, Hook, MatchOp, NatKind, Policy, Rule, Ruleset, SetElem, StmtKind, Table, Verdict,
+    BinOp, ChainType, Expr, ExprKind, Hook, MatchOp, NatKind, Policy, Rule, Ruleset, SetElem, StmtKind,
+    Table, Verdict,
 };
 use nftvm::compiler::types::{Type, Value};
 use nftvm::vm::keys::{CtDir, CtKey, Family, MetaKey, PayloadBase};
@@ -122,7 +123,9 @@ impl Eval<'_> {
 
     fn fragment(&self) -> bool {
         match self.ctx() {
-            Ctx::Ipv4 => get_bits(self.p.headers.get(&PayloadBase::Network).map_or(&[][..], |v| v), 51, 13) != 0,
+            Ctx::Ipv4 => {
+                get_bits(self.p.headers.get(&PayloadBase::Network).map_or(&[][..], |v| v), 51, 13) != 0
+            }
             _ => false,
         }
     }
@@ -349,7 +352,10 @@ impl Eval<'_> {
 }
 
 fn family_sees(f: Family, ctx: Ctx) -> bool {
-    matches!((f, ctx), (Family::Ip, Ctx::Ipv4) | (Family::Ip6, Ctx::Ipv6) | (Family::Inet, Ctx::Ipv4 | Ctx::Ipv6))
+    matches!(
+        (f, ctx),
+        (Family::Ip, Ctx::Ipv4) | (Family::Ip6, Ctx::Ipv6) | (Family::Inet, Ctx::Ipv4 | Ctx::Ipv6)
+    )
 }
 
 /// The fate of the counterexample's packet in `rs`.
