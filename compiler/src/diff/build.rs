@@ -132,6 +132,7 @@ pub fn build(prog: &mut Program, uni: &Universe, side: Side) -> Result<(), Undec
         for rule in &mut chain.rules {
             guard(rule, &written);
         }
+        flatten_guards(chain, &doms);
     }
     prog.written = written;
     fingerprints(prog, side)
@@ -193,6 +194,28 @@ fn used_slots(prog: &Program, written: &[Slot]) -> Vec<Slot> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Lay the chain's guards out flat ([`super::program::Chain::meets`]).
+fn flatten_guards(chain: &mut super::program::Chain, doms: &[Interval]) {
+    let mut cols: Vec<Slot> =
+        chain.rules.iter().flat_map(|r| r.guard.iter().flat_map(|g| g.cons.iter().map(|c| c.0))).collect();
+    cols.sort_unstable();
+    cols.dedup();
+    let mut hulls = Vec::with_capacity(cols.len() * chain.rules.len());
+    for r in &chain.rules {
+        for &s in &cols {
+            let full = doms[s as usize];
+            let h = r.guard.as_ref().and_then(|g| {
+                let i = g.cons.binary_search_by_key(&s, |c| c.0).ok()?;
+                let parts = g.cons[i].1.parts();
+                Some(Interval { lo: parts.first()?.lo, hi: parts.last()?.hi })
+            });
+            hulls.push(h.unwrap_or(full));
+        }
+    }
+    chain.cols = cols;
+    chain.hulls = hulls;
 }
 
 /// The box a rule's leading side-effect-free tests confine it to.

@@ -13,6 +13,9 @@ use super::error::{Side, Undecidable};
 use super::interval::Interval;
 use super::program::{Datum, Effect, NatArg, Program, Step, ValSpec, VerdictStep};
 use super::state::{CandList, Decider, FinalVerdict, Frame, SideState, SymVal, refilter};
+
+/// Lists at most this long are scanned in place rather than re-filtered.
+const SHORT: usize = 16;
 use crate::ir::Policy;
 use std::rc::Rc;
 
@@ -48,18 +51,37 @@ impl<'p> Runner<'p> {
         Runner { prog, side, lists }
     }
 
-    fn enter(&self, chain: usize, region: &[Interval]) -> Frame {
-        let full = &self.lists[chain];
-        let list = Rc::new(refilter(self.prog, chain, full, 0, false, region));
-        Frame { chain, list, pos: 0, step: 0 }
+    fn enter(&self, chain: usize) -> Frame {
+        Frame { chain, list: self.lists[chain].clone(), pos: 0, step: 0, dirty: None }
     }
 
-    /// Narrow every frame's candidate list to `region` (after a split).
-    pub fn narrow(&self, st: &mut SideState, region: &[Interval]) {
+    /// The region was cut on `slot`: every frame's list may now hold rules that miss it.
+    pub fn narrow(&self, st: &mut SideState, slot: u32) {
         for f in &mut st.frames {
-            let list = refilter(self.prog, f.chain, &f.list, f.pos, f.step > 0, region);
+            f.touch(slot);
+        }
+    }
+
+    /// At a rule boundary: make the top frame's list exact again (re-filter long lists, skip
+    /// non-meeting rules of short ones).
+    fn refresh(&self, f: &mut Frame, region: &[Interval]) {
+        if f.is_fresh() {
+            return;
+        }
+        let remaining = f.list.idx.len().saturating_sub(f.pos);
+        if remaining > SHORT {
+            let list = refilter(self.prog, f.chain, &f.list, f.pos, region, f.dirty.as_deref());
             f.list = Rc::new(list);
             f.pos = 0;
+            f.dirty = Some(Vec::new());
+            return;
+        }
+        let chain = &self.prog.chains[f.chain];
+        while let Some(&i) = f.list.idx.get(f.pos) {
+            if chain.meets(i as usize, region, f.dirty.as_deref()) {
+                break;
+            }
+            f.pos += 1;
         }
     }
 
@@ -138,10 +160,13 @@ impl<'p> Runner<'p> {
                         Rel::Split { slot, at } => return Ok(Advance::Split { slot, at }),
                     }
                 }
-                let frame = self.enter(base.chain, region);
+                let frame = self.enter(base.chain);
                 st.frames.push(frame);
             }
-            let Some(frame) = st.frames.last() else { continue };
+            let Some(frame) = st.frames.last_mut() else { continue };
+            if frame.step == 0 {
+                self.refresh(frame, region);
+            }
             let Some(&ri) = frame.list.idx.get(frame.pos) else {
                 self.pop(st);
                 continue;
@@ -273,13 +298,13 @@ impl<'p> Runner<'p> {
                     if v != VerdictStep::Continue {
                         obs.matched(self.side, chain_i, ri as usize);
                     }
-                    self.verdict(st, &v, rule, region);
+                    self.verdict(st, &v, rule);
                 }
             }
         }
     }
 
-    fn verdict(&self, st: &mut SideState, v: &VerdictStep, rule: &super::program::Rule, region: &[Interval]) {
+    fn verdict(&self, st: &mut SideState, v: &VerdictStep, rule: &super::program::Rule) {
         let decider = Decider { span: rule.span, rule: Some(rule.id) };
         match v {
             VerdictStep::Continue => {
@@ -313,14 +338,12 @@ impl<'p> Runner<'p> {
             }
             VerdictStep::Jump(c) => {
                 Self::next_rule(st);
-                let frame = self.enter(*c, region);
-                st.frames.push(frame);
+                st.frames.push(self.enter(*c));
             }
             VerdictStep::Goto(c) => {
                 st.temps.iter_mut().for_each(|t| *t = None);
                 st.frames.pop();
-                let frame = self.enter(*c, region);
-                st.frames.push(frame);
+                st.frames.push(self.enter(*c));
             }
             VerdictStep::FromTemp(_) => {}
         }

@@ -17,7 +17,7 @@ use super::limiter::Limiters;
 use super::outcome::{self, Difference};
 use super::program::Program;
 use super::report::Stats;
-use super::state::{Decider, FinalVerdict, SideState, initial, same_progress};
+use super::state::{Decider, FinalVerdict, Frame, SideState, initial, same_progress};
 use super::universe::Universe;
 use std::collections::HashSet;
 
@@ -27,6 +27,42 @@ pub struct Found {
     pub vals: Vec<u128>,
     pub states: Vec<SideState>,
     pub diff: Difference,
+}
+
+/// Do two frames have the same remaining rules (by fingerprint) in `region`? Exact lists
+/// compare by suffix hash, then rule by rule; short stale lists are filtered on the fly;
+/// long stale lists are not compared (false: no pruning, never a wrong one).
+fn same_rest(pa: &Program, fa: &Frame, pb: &Program, fb: &Frame, region: &[Interval]) -> bool {
+    const SCAN: usize = 64;
+    let (ca, cb) = (&pa.chains[fa.chain], &pb.chains[fb.chain]);
+    let (ia, ib) =
+        (&fa.list.idx[fa.pos.min(fa.list.idx.len())..], &fb.list.idx[fb.pos.min(fb.list.idx.len())..]);
+    let (sa, sb) = (fa.is_fresh(), fb.is_fresh());
+    if sa && sb {
+        let (ha, hb) = (fa.list.suffix.get(fa.pos), fb.list.suffix.get(fb.pos));
+        if ha.is_none() || ha != hb || ia.len() != ib.len() {
+            return false;
+        }
+        return ia
+            .iter()
+            .zip(ib)
+            .all(|(x, y)| ca.rules[*x as usize].fingerprint == cb.rules[*y as usize].fingerprint);
+    }
+    if (!sa && ia.len() > SCAN) || (!sb && ib.len() > SCAN) {
+        return false;
+    }
+    // The current (half-evaluated) rule stays; later ones must meet the region.
+    let keep = |list: &[u32], fresh: bool, f: &Frame, prog: &Program| -> Vec<u64> {
+        let chain = &prog.chains[f.chain];
+        list.iter()
+            .enumerate()
+            .filter(|(k, i)| {
+                fresh || (*k == 0 && f.step > 0) || chain.meets(**i as usize, region, f.dirty.as_deref())
+            })
+            .map(|(_, i)| chain.rules[*i as usize].fingerprint)
+            .collect()
+    };
+    keep(ia, sa, fa, pa) == keep(ib, sb, fb, pb)
 }
 
 /// Called at every leaf of a one-sided exploration (`--explain`).
@@ -44,7 +80,12 @@ pub struct Explorer<'p> {
     pub found: Vec<Found>,
     seen: HashSet<(Vec<Decider>, Vec<Decider>)>,
     pub stats: Stats,
+    /// Node count when the first counterexample was found.
+    first_at: Option<u64>,
 }
+
+/// Nodes explored after the first counterexample while looking for further, different ones.
+const MORE_BUDGET: u64 = 20_000;
 
 impl<'p> Explorer<'p> {
     /// `progs[i]` is side i's program (None: no base chain, everything accepted).
@@ -62,6 +103,7 @@ impl<'p> Explorer<'p> {
             found: Vec::new(),
             seen: HashSet::new(),
             stats: Stats::default(),
+            first_at: None,
         }
     }
 
@@ -82,7 +124,7 @@ impl<'p> Explorer<'p> {
     }
 
     /// True when both sides will end the same way whatever the packet in the region.
-    fn same_continuation(&self, states: &[SideState]) -> bool {
+    fn same_continuation(&self, states: &[SideState], region: &[Interval]) -> bool {
         let (Some(ra), Some(rb)) = (&self.runners[0], &self.runners[1]) else { return false };
         let (a, b) = (&states[0], &states[1]);
         if !same_progress(a, b) || a.frames.len() != b.frames.len() {
@@ -96,17 +138,7 @@ impl<'p> Explorer<'p> {
             }
         }
         for (fa, fb) in a.frames.iter().zip(&b.frames) {
-            if fa.step != fb.step || fa.list.suffix[fa.pos] != fb.list.suffix[fb.pos] {
-                return false;
-            }
-            let (ca, cb) = (&pa.chains[fa.chain], &pb.chains[fb.chain]);
-            let (ia, ib) = (&fa.list.idx[fa.pos..], &fb.list.idx[fb.pos..]);
-            if ia.len() != ib.len()
-                || ia
-                    .iter()
-                    .zip(ib)
-                    .any(|(x, y)| ca.rules[*x as usize].fingerprint != cb.rules[*y as usize].fingerprint)
-            {
+            if fa.step != fb.step || !same_rest(pa, fa, pb, fb, region) {
                 return false;
             }
         }
@@ -116,8 +148,10 @@ impl<'p> Explorer<'p> {
         rest_a.len() == rest_b.len() && rest_a.iter().zip(rest_b).all(|(x, y)| x.fingerprint == y.fingerprint)
     }
 
+    /// Enough counterexamples — or some, and the search for more different ones has gone on
+    /// long enough (all further leaves may show the same difference again).
     fn done(&self) -> bool {
-        self.found.len() >= self.max
+        self.found.len() >= self.max || self.first_at.is_some_and(|n| self.stats.nodes > n + MORE_BUDGET)
     }
 
     /// Explore the whole packet space of the point. With one side, every leaf goes to
@@ -149,24 +183,19 @@ impl<'p> Explorer<'p> {
                     }
                     break;
                 };
-                if n == 2 && self.same_continuation(&states) {
+                if n == 2 && self.same_continuation(&states, &region) {
                     self.stats.pruned += 1;
                     break;
                 }
                 let mut upper = region.clone();
                 upper[slot].lo = at;
                 region[slot].hi = at - 1;
-                let mut upper_states = states.clone();
-                for (i, st) in upper_states.iter_mut().enumerate() {
-                    if let Some(r) = &self.runners[i] {
-                        r.narrow(st, &upper);
-                    }
-                }
                 for (i, st) in states.iter_mut().enumerate() {
                     if let Some(r) = &self.runners[i] {
-                        r.narrow(st, &region);
+                        r.narrow(st, slot as u32);
                     }
                 }
+                let upper_states = states.clone();
                 stack.push((upper, upper_states));
             }
             if n == 2 && self.done() {
@@ -220,6 +249,7 @@ impl<'p> Explorer<'p> {
             ));
         };
         self.seen.insert(key);
+        self.first_at.get_or_insert(self.stats.nodes);
         self.found.push(Found { vals, states: replay, diff });
         Ok(())
     }

@@ -79,6 +79,8 @@ impl<'a> Lowering<'a> {
             span: c.span,
             fingerprint: 0,
             suffix: Vec::new(),
+            cols: Vec::new(),
+            hulls: Vec::new(),
         });
         self.index.insert((table, name.to_string()), i);
         self.queue.push_back((table, ci, i));

@@ -55,6 +55,25 @@ pub struct Chain {
     pub fingerprint: u64,
     /// `suffix[i]`: hash of the fingerprints of rules `i..` (`suffix[len]` = empty).
     pub suffix: Vec<u64>,
+    /// The guards in a flat layout for fast filtering: the slots any guard constrains, and
+    /// per rule one hull interval per such slot (`hulls[rule * cols.len() + col]`).
+    pub cols: Vec<Slot>,
+    pub hulls: Vec<Interval>,
+}
+
+impl Chain {
+    /// Can rule `rule`'s guard meet `region`, looking at the `dirty` slots only (all: None)?
+    pub fn meets(&self, rule: usize, region: &[Interval], dirty: Option<&[Slot]>) -> bool {
+        let k = self.cols.len();
+        let hulls = &self.hulls[rule * k..rule * k + k];
+        match dirty {
+            None => self.cols.iter().zip(hulls).all(|(s, h)| h.intersects(&region[*s as usize])),
+            Some(slots) => slots.iter().all(|s| match self.cols.iter().position(|c| c == s) {
+                Some(j) => hulls[j].intersects(&region[*s as usize]),
+                None => true,
+            }),
+        }
+    }
 }
 
 /// Where a rule comes from in its ruleset (table, chain and rule indices).

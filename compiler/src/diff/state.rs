@@ -62,11 +62,31 @@ pub struct CandList {
 #[derive(Clone, Debug)]
 pub struct Frame {
     pub chain: usize,
+    /// Candidate rules; every rule from `pos` on met the region as it was when the list was
+    /// made. Since then the region was cut on the `dirty` slots (None: any slot) — the list is
+    /// re-filtered lazily, only when the frame moves on to its next rule.
     pub list: Rc<CandList>,
     /// Position in `list`.
     pub pos: usize,
     /// Step within the current rule (0: at the rule's start).
     pub step: usize,
+    pub dirty: Option<Vec<Slot>>,
+}
+
+impl Frame {
+    /// True when the list is exact for the current region.
+    pub fn is_fresh(&self) -> bool {
+        self.dirty.as_ref().is_some_and(Vec::is_empty)
+    }
+
+    /// The region was cut on `slot`.
+    pub fn touch(&mut self, slot: Slot) {
+        if let Some(d) = &mut self.dirty
+            && !d.contains(&slot)
+        {
+            d.push(slot);
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -184,22 +204,37 @@ fn mix(a: u64, b: u64) -> u64 {
     (x ^ (x >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9)
 }
 
-/// The rules of `list` from `pos` on whose guard meets `region` (keeping the rule at `pos`
-/// when it is half evaluated).
+/// The rules of `list` from `pos` on whose guard meets `region` (checking the `dirty`
+/// slots only, all when None).
 pub fn refilter(
     prog: &Program,
     chain: usize,
     list: &CandList,
     pos: usize,
-    keep_first: bool,
     region: &[Interval],
+    dirty: Option<&[Slot]>,
 ) -> CandList {
-    let rules = &prog.chains[chain].rules;
-    let mut idx = Vec::with_capacity(list.idx.len().saturating_sub(pos));
-    for (k, &i) in list.idx.iter().enumerate().skip(pos) {
-        let r = &rules[i as usize];
-        let keep = (keep_first && k == pos) || r.guard.as_ref().is_none_or(|g| g.intersects(region));
-        if keep {
+    let ch = &prog.chains[chain];
+    let k = ch.cols.len();
+    // The guard columns to check, with the region's interval on each.
+    let checks: Vec<(usize, Interval)> = ch
+        .cols
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| dirty.is_none_or(|d| d.contains(s)))
+        .map(|(j, s)| (j, region[*s as usize]))
+        .collect();
+    let rest = list.idx.get(pos..).unwrap_or(&[]);
+    if checks.is_empty() {
+        return CandList {
+            idx: rest.to_vec(),
+            suffix: list.suffix.get(pos..).map(<[u64]>::to_vec).unwrap_or_default(),
+        };
+    }
+    let mut idx = Vec::with_capacity(rest.len());
+    for &i in rest {
+        let hulls = &ch.hulls[i as usize * k..i as usize * k + k];
+        if checks.iter().all(|(j, iv)| hulls[*j].intersects(iv)) {
             idx.push(i);
         }
     }
