@@ -3,6 +3,8 @@
 
 mod cli;
 mod cmd;
+mod load;
+mod load_iptables;
 
 use std::process::ExitCode;
 

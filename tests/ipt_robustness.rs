@@ -1,11 +1,16 @@
 //! Bad input never panics: every iptables command line of the peer test data (`.t` rules and
 //! `.txlate` commands) is mutated — an argument dropped, replaced by an odd value or cut short
-//! — and run through parsing, rule-set application, diagnostics rendering and saving; every
+//! — and run through parsing, rule-set application, diagnostics rendering, saving, translation
+//! to nft and lowering into the IR (and back); every
 //! save dump is cut and spliced at many offsets and restored as IPv4 and IPv6. Each mutation
 //! must end in a value or a diagnostic, never a panic.
 
 mod common;
 
+use nftvm_compiler::iptables::from_ir::from_ir;
+use nftvm_compiler::iptables::lower::lower_ruleset;
+use nftvm_compiler::iptables::xlate::restore::translate_restore;
+use nftvm_compiler::iptables::xlate::{Mode, Translator};
 use nftvm_compiler::iptables::{Family, RestoreOptions, Ruleset, load_restore, parse_command_line};
 use nftvm_grammar::SourceMap;
 use std::fs;
@@ -47,12 +52,24 @@ fn panics(line: &str) -> bool {
         let id = sm.add("cmd", line);
         let program = line.split_whitespace().next().unwrap_or("");
         match parse_command_line(&sm, id) {
-            Ok((_, cmd)) => {
-                let mut rs = Ruleset::new(Family::of_program(program));
+            Ok((cl, cmd)) => {
+                let family = Family::of_program(program);
+                let mut rs = Ruleset::new(family);
                 if let Err(d) = rs.apply(&cmd) {
                     let _ = d.render(&sm);
                 }
                 let _ = rs.save(Default::default());
+                // Translation and lowering see the same inputs.
+                let args: Vec<String> = cl.args.words().iter().map(|w| w.text.clone()).collect();
+                let t = Translator::new(family, Mode::CommandLine).command(&cmd, &args);
+                for d in t.warnings {
+                    let _ = d.render(&sm);
+                }
+                let (ir, diags) = lower_ruleset(&rs);
+                for d in diags {
+                    let _ = d.render(&sm);
+                }
+                let _ = from_ir(&ir);
             }
             Err(d) => {
                 let _ = d.render(&sm);
@@ -160,6 +177,8 @@ fn cut_save_dumps_never_panic() {
                             let _ = d.render(&sm);
                         }
                         let _ = rs.save(Default::default());
+                        let _ = translate_restore(&sm, id, family).text();
+                        let _ = lower_ruleset(&rs);
                     }
                 })
                 .is_err();

@@ -10,8 +10,12 @@
 //! - `print`: IR → `nft list ruleset` text, nft JSON, iptables-save.
 //! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
 
+pub mod check;
+pub mod codegen;
 pub mod diff;
+pub mod eval;
 pub mod iptables;
 pub mod ir;
+pub mod print;
 pub mod proto;
 pub mod types;

@@ -6,7 +6,11 @@
 
 pub mod checksum;
 pub mod conntrack;
+pub mod defrag;
 pub mod helper;
+pub mod host;
 pub mod io;
 pub mod nat;
 pub mod packet;
+pub mod pipeline;
+pub mod replay;

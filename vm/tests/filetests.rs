@@ -1,6 +1,8 @@
 //! Runs `tests/filetests/*.nftvm`: programs in the disassembly syntax, packets, metadata and
 //! the results the kernel would give (written from the kernel's `nft_*.c` eval functions).
-//! Every engine runs through [`run_engine`]; the JIT joins here later.
+//! Every run goes through [`run_engine`] on every engine ([`Engine::ALL`]: the interpreter
+//! and the JIT), each with its own program state; the expectations are checked on each, and
+//! the engines must agree exactly (result, trace, registers, state, packet, effects).
 //!
 //! File syntax (`;` starts a comment line):
 //! ```text
@@ -28,8 +30,9 @@ use nftvm_vm::interp::{
 };
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
 use nftvm_vm::verdict::Verdict;
-use nftvm_vm::{Reg, VerifiedProgram, text, verify};
+use nftvm_vm::{Engine, Executable, Reg, VerifiedProgram, text, verify};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The runtime stand-in: answers from the test's settings and records requested effects.
 #[derive(Default)]
@@ -184,6 +187,7 @@ impl Env for TestEnv {
 }
 
 /// The outcome an engine reports for one run.
+#[derive(Debug, PartialEq)]
 struct Outcome {
     result: interp::RunResult,
     slots: Vec<interp::Slot>,
@@ -191,8 +195,9 @@ struct Outcome {
     effects: Vec<String>,
 }
 
-/// One engine: the interpreter (the JIT will be another arm).
-fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Result<Outcome, String> {
+/// One run on one engine.
+fn run_engine(exe: &Executable, state: &mut ProgramState, run: &Run) -> Result<Outcome, String> {
+    let prog = exe.program();
     let family = Family::from_name(&run.family).ok_or("bad family")?;
     let table = prog.find_table(family, &run.table).ok_or("unknown table")?;
     let chain = prog.find_chain(table, &run.chain).ok_or("unknown chain")?;
@@ -220,7 +225,7 @@ fn run_engine(prog: &VerifiedProgram, state: &mut ProgramState, run: &Run) -> Re
         protocol,
         hook,
     };
-    let result = interp::run_chain(prog, state, chain, &mut pkt, &mut env);
+    let result = exe.run_chain(state, chain, &mut pkt, &mut env);
     Ok(Outcome { result, slots: state.slots.clone(), packet: bytes[nh..].to_vec(), effects: env.effects })
 }
 
@@ -397,26 +402,66 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
             Ok(p2) if text::disassemble(&p2) == again => {}
             _ => failures.push(format!("{name}:{program_line}: program does not round-trip:\n{again}")),
         }
-        let mut state = ProgramState::new(&prog, 0);
+        let prog = Arc::new(prog);
+        let mut engines = Vec::new();
+        for engine in Engine::ALL {
+            match Executable::new(Arc::clone(&prog), engine) {
+                Ok(exe) => engines.push((exe, ProgramState::new(&prog, 0))),
+                Err(e) => failures.push(format!("{name}:{program_line}: {engine}: {e}")),
+            }
+        }
         for run in runs.drain(..) {
             // Every truncation of the packet must evaluate without panicking (loads past the
-            // end break the rule, as in the kernel); state is not carried over.
+            // end break the rule, as in the kernel), identically on every engine; state is not
+            // carried over.
             for n in 0..run.packet.len() {
                 let mut short = run.clone();
                 short.packet.truncate(n);
-                let mut scratch = state.clone();
-                let _ = run_engine(&prog, &mut scratch, &short);
-            }
-            match run_engine(&prog, &mut state, &run) {
-                Err(e) => failures.push(format!("{name}:{}: {e}", run.line)),
-                Ok(out) => {
-                    for (ln, ex) in &run.expects {
-                        if let Err(e) = check(&prog, &out, ex) {
-                            failures.push(format!("{name}:{ln}: {e}"));
+                TRUNCATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let mut outs: Vec<(Engine, Outcome)> = Vec::new();
+                for (exe, state) in &engines {
+                    let mut scratch = state.clone();
+                    if let Ok(o) = run_engine(exe, &mut scratch, &short) {
+                        outs.push((exe.engine(), o));
+                    }
+                }
+                if let [(a, first), rest @ ..] = outs.as_slice() {
+                    for (b, other) in rest {
+                        if other != first {
+                            let line = run.line;
+                            failures.push(format!(
+                                "{name}:{line}: truncated to {n} bytes, {b} differs from {a}:\n{other:#?}\n{first:#?}"
+                            ));
                         }
                     }
                 }
             }
+            let mut outcomes: Vec<(Engine, Outcome)> = Vec::new();
+            for (exe, state) in &mut engines {
+                let engine = exe.engine();
+                match run_engine(exe, state, &run) {
+                    Err(e) => failures.push(format!("{name}:{}: {engine}: {e}", run.line)),
+                    Ok(out) => {
+                        for (ln, ex) in &run.expects {
+                            if let Err(e) = check(&prog, &out, ex) {
+                                failures.push(format!("{name}:{ln}: {engine}: {e}"));
+                            }
+                        }
+                        outcomes.push((engine, out));
+                    }
+                }
+            }
+            if let [(a, first), rest @ ..] = outcomes.as_slice() {
+                for (b, other) in rest {
+                    if other != first {
+                        failures.push(format!(
+                            "{name}:{}: {b} differs from {a}:\n{other:#?}\n{first:#?}",
+                            run.line
+                        ));
+                    }
+                }
+            }
+            RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     };
     for (i, line) in text.lines().enumerate() {
@@ -474,6 +519,10 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
     failures
 }
 
+/// Runs executed (each on every engine), and runs of truncated packets.
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static TRUNCATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[test]
 fn filetests() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
@@ -491,5 +540,12 @@ fn filetests() {
     for f in &failures {
         println!("{f}");
     }
+    let runs = RUNS.load(std::sync::atomic::Ordering::Relaxed);
+    let truncated = TRUNCATED.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "filetests: {runs} runs and {truncated} truncated-packet runs × {} engines, {} failures",
+        Engine::ALL.len(),
+        failures.len()
+    );
     assert!(failures.is_empty(), "{} filetest failures", failures.len());
 }

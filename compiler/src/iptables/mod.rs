@@ -19,8 +19,10 @@
 
 pub mod check;
 pub mod ext;
+pub mod from_ir;
 pub mod getopt;
 pub mod ip;
+pub mod lower;
 pub mod matches;
 pub mod parse;
 pub mod rule;
@@ -28,6 +30,7 @@ pub mod ruleset;
 pub mod save;
 pub mod targets;
 pub mod values;
+pub mod xlate;
 
 pub use parse::{Command, CommandKind, ParseOptions};
 pub use rule::{Action, Counters, MatchEntry, Name, Rule, Verdict};

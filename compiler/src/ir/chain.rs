@@ -1,7 +1,7 @@
 //! Chains (regular and base chains) and the rules in them.
 
 use super::stmt::Stmt;
-use super::{Hook, Span};
+use super::{Family, Hook, Span};
 
 /// `chain <name> { … }`.
 #[derive(Clone, Debug, PartialEq)]
@@ -119,5 +119,37 @@ impl Rule {
     /// The statements a listing shows (implicit ones left out).
     pub fn visible(&self) -> impl Iterator<Item = &Stmt> {
         self.stmts.iter().filter(|s| !s.implicit)
+    }
+}
+
+/// nft's standard priorities (`NF_IP_PRI_*`), and the bridge family's.
+const STD_PRIOS: &[(&str, i32)] =
+    &[("raw", -300), ("mangle", -150), ("dstnat", -100), ("filter", 0), ("security", 50), ("srcnat", 100)];
+const BRIDGE_PRIOS: &[(&str, i32)] = &[("dstnat", -300), ("filter", -200), ("out", 100), ("srcnat", 300)];
+
+/// The standard priority names usable with a family and hook, with their values.
+pub fn std_priorities(family: Family) -> &'static [(&'static str, i32)] {
+    if family == Family::Bridge { BRIDGE_PRIOS } else { STD_PRIOS }
+}
+
+/// Whether a standard priority value may be named in this family and hook (nft's
+/// `std_prio_family_hook_compat`).
+pub fn std_prio_compat(prio: i32, family: Family, hook: Hook) -> bool {
+    if family == Family::Bridge {
+        return match prio {
+            -300 => hook == Hook::Prerouting,
+            -200 => true,
+            100 => hook == Hook::Output,
+            300 => hook == Hook::Postrouting,
+            _ => false,
+        };
+    }
+    let inet_like = matches!(family, Family::Inet | Family::Ip | Family::Ip6);
+    match prio {
+        0 => matches!(family, Family::Inet | Family::Ip | Family::Ip6 | Family::Arp | Family::Netdev),
+        -300 | -150 | 50 => inet_like,
+        -100 => inet_like && matches!(hook, Hook::Prerouting | Hook::Output),
+        100 => inet_like && matches!(hook, Hook::Input | Hook::Postrouting),
+        _ => false,
     }
 }

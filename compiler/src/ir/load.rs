@@ -1,6 +1,6 @@
 //! What a load expression reads: packet headers ([`Payload`], [`Exthdr`]), packet and
 //! connection metadata (`meta`, [`Ct`], `rt`, [`Fib`], `socket`, `osf`, `ipsec`, `tunnel`)
-//! and generated numbers ([`Numgen`], [`Hash`]). The expression kinds themselves are in
+//! and generated numbers ([`Numgen`], [`struct@Hash`]). The expression kinds themselves are in
 //! [`super::expr::ExprKind`]; the parameter structs live here.
 
 use super::expr::Expr;
@@ -11,8 +11,8 @@ use nftvm_vm::keys::{CtDir, CtKey, PayloadBase};
 
 /// A header field: `tcp dport`, `ip saddr`, `vlan id`, raw `@th,16,16`, inner `vxlan ip saddr`.
 ///
-/// Two identities: `proto` + `field` say *what* it is (printing, dependency rules); `base`
-/// + `offset` + `len` say *where* it is (codegen). `offset` is in bits from the start of
+/// Two identities: `proto` and `field` say *what* it is (printing, dependency rules); `base`,
+/// `offset` and `len` say *where* it is (codegen). `offset` is in bits from the start of
 /// `base` and already includes stacked link-layer headers (`ether type` after `vlan id` is
 /// at bit 96 + 32·n … as nft computes it). Sub-byte fields (`ip dscp`, `ip6 flowlabel`) have
 /// offsets and lengths that are not multiples of 8: codegen loads the covering bytes

@@ -32,7 +32,13 @@
 //!   user-written match that nft's listing would drop as redundant (`ip protocol tcp` before
 //!   `tcp dport 22`) is also flagged implicit — it stays in the bytecode, as in the kernel.
 //!   Guards nft *does* list (`icmp type { echo-reply, echo-request }` before `icmp id`) are
-//!   inserted as ordinary, non-implicit statements.
+//!   inserted as ordinary, non-implicit statements. In short: `implicit` means "not listed";
+//!   it is recomputed by every check run ([`crate::check::hide`]), never set by hand.
+//! - **Statement order is nft's**: runs of `payload == value` matches on adjacent whole-byte
+//!   fields of one header sit together in field order where nft's `stmt_reduce` merges
+//!   them ([`crate::check::merge`]), so codegen may merge them into one load exactly as nft
+//!   does (`tcp sport 1024 tcp dport 22` → 4-byte load); `meta protocol ip` in an ip table
+//!   is dropped unless it is last.
 //! - **Matches are normalized** ([`Match`]): the right side is a constant, a prefix, a range,
 //!   an anonymous set, a named-set reference or a concatenation of constants; bitmask tests
 //!   use [`MatchOp::Flags`]/[`MatchOp::NoFlags`] (`ct state established,related`,
@@ -40,6 +46,20 @@
 //! - **Anonymous sets live inline** ([`ExprKind::Set`]); named sets are referenced by name
 //!   ([`ExprKind::SetRef`]) and declared in their table ([`Set`]). `jump { … }` anonymous
 //!   chains are real chains with [`Chain::binding`] set, jumped to by name.
+//! - **Binary expressions** (`ct mark and 0xff`, `ip dscp << 2 | 0x10`): `bits` is the
+//!   width the operation works at (the assignment target's width for values, e.g. 32 for
+//!   `ct mark set ip dscp << 2`); loads inside may be narrower (a 6-bit `ip dscp`) and are
+//!   zero-extended; constants take the type of their left operand, shifts yield
+//!   `Type::XInteger`. `x ^ c == v` and `x << n == v` are already folded into `x == v'`.
+//! - **Byte order is the value's, not the operation's**: nft converts host-order loads
+//!   (`meta mark`, `ct mark`) to big endian (`byteorder` expression) before `<`, `>`, ranges
+//!   and interval-set lookups; codegen must do the same — the IR keeps `order: Host` on them.
+//! - **Sets**: elements are kept as written (values, prefixes, ranges; concatenations of
+//!   those). [`set::key_bounds`] gives each single-field key's `[low, high]`; anonymous
+//!   interval sets and `auto-merge` sets are merged when listed (overlaps/adjacency), named
+//!   interval sets refuse overlaps at insertion. Anonymous maps carry their data type on
+//!   the [`ExprKind::Map`] expression (`ty`/`bits`/`order`), verdict maps have
+//!   `ty: Type::Verdict` and use [`StmtKind::VerdictMap`].
 //! - **Spans**: every table, chain, rule, statement and expression keeps the
 //!   [`nftvm_grammar::Span`] it came from (`Span::default()` for programmatic IR), so traces
 //!   and `diff` counterexamples can cite `file:line` through the load's `SourceMap`.

@@ -185,3 +185,30 @@ impl KeyField {
         KeyField::new(ty, ty.bits(), ty.order())
     }
 }
+
+/// The inclusive numeric interval `[low, high]` a single-field key covers: a value is
+/// `[v, v]`, a range its ends, a prefix its first and last address. None for strings,
+/// concatenations, catch-all and values wider than 128 bits. (Codegen's interval sets and
+/// the checker's overlap tests use this.)
+pub fn key_bounds(key: &Expr) -> Option<(u128, u128)> {
+    use super::ExprKind;
+    match &key.kind {
+        ExprKind::Value(v) if !key.ty.is_string() => {
+            let n = v.to_u128()?;
+            Some((n, n))
+        }
+        ExprKind::Range { low, high } => Some((low.to_u128()?, high.to_u128()?)),
+        ExprKind::Prefix { value, len } if !key.ty.is_string() => {
+            Some((value.to_u128()?, value.prefix_last(*len).ok()?.to_u128()?))
+        }
+        _ => None,
+    }
+}
+
+/// The first pair of elements whose intervals overlap (indices into `elems`).
+pub fn first_overlap(elems: &[SetElem]) -> Option<(usize, usize)> {
+    let mut spans: Vec<(u128, u128, usize)> =
+        elems.iter().enumerate().filter_map(|(i, e)| key_bounds(&e.key).map(|(l, h)| (l, h, i))).collect();
+    spans.sort();
+    spans.windows(2).find(|w| w[1].0 <= w[0].1).map(|w| (w[0].2, w[1].2))
+}

@@ -21,6 +21,9 @@ pub enum StmtKind {
     /// `left op right`: a failed match ends the rule.
     Match(Match),
     Verdict(Verdict),
+    /// `key vmap { … }` / `key vmap @m`: the verdict a map lookup yields (an
+    /// [`super::ExprKind::Map`] of type `Type::Verdict`). No match: the rule continues.
+    VerdictMap(Expr),
     /// `counter` (anonymous; named counters are [`StmtKind::ObjRef`]).
     Counter(Counter),
     Limit(Limit),
@@ -263,6 +266,10 @@ pub struct DynSet {
     pub data: Option<Expr>,
     /// Stateful statements attached to the new element (`limit rate 10/second`, `counter`).
     pub stmts: Vec<Stmt>,
+    /// `timeout` of the new element, milliseconds.
+    pub timeout: Option<u64>,
+    /// `expires` of the new element, milliseconds.
+    pub expires: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -8,15 +8,30 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use super::value::{ByteOrder, Value};
 use super::{ParsedNum, TypeError};
 
+/// nft's wording when `getaddrinfo` refuses an address of the other family.
+const WRONG_FAMILY: &str = "Could not resolve hostname: Address family for hostname not supported";
+
 pub(super) fn parse_ipv4(text: &str) -> Result<ParsedNum, TypeError> {
-    let addr: Ipv4Addr = text.parse().map_err(|_| TypeError::new("Invalid IPv4 address"))?;
-    Ok(ParsedNum::Val(Value::from_bytes(32, ByteOrder::Network, &addr.octets())?))
+    if let Ok(addr) = text.parse::<Ipv4Addr>() {
+        return Ok(ParsedNum::Val(Value::from_bytes(32, ByteOrder::Network, &addr.octets())?));
+    }
+    // A bare number is an address too, as inet_aton reads it (`0xff` is 0.0.0.255).
+    if let Some(n) = super::integer::parse_number(text).and_then(|n| u32::try_from(n).ok()) {
+        return Ok(ParsedNum::Val(Value::from_bytes(32, ByteOrder::Network, &n.to_be_bytes())?));
+    }
+    if text.contains(':') {
+        return Err(TypeError::new(WRONG_FAMILY));
+    }
+    Err(TypeError::new("Invalid IPv4 address"))
 }
 
 pub(super) fn parse_ipv6(text: &str) -> Result<ParsedNum, TypeError> {
     let inner = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')).unwrap_or(text);
-    let addr: Ipv6Addr = inner.parse().map_err(|_| TypeError::new("Invalid IPv6 address"))?;
-    Ok(ParsedNum::Val(Value::from_bytes(128, ByteOrder::Network, &addr.octets())?))
+    match inner.parse::<Ipv6Addr>() {
+        Ok(addr) => Ok(ParsedNum::Val(Value::from_bytes(128, ByteOrder::Network, &addr.octets())?)),
+        Err(_) if inner.parse::<Ipv4Addr>().is_ok() => Err(TypeError::new(WRONG_FAMILY)),
+        Err(_) => Err(TypeError::new("Invalid IPv6 address")),
+    }
 }
 
 /// Hex bytes separated by single delimiters; `bits` (if non-zero) fixes the length.

@@ -643,6 +643,13 @@ impl Type {
         self == T::Bitmask || self.base_chain().contains(&T::Bitmask)
     }
 
+    /// True for named-flag types whose *base* type is bitmask (`ct_state`, `tcp_flag`,
+    /// `ct_status`, …): nft tests their bits on an implicit match and lists several bits as
+    /// `a,b` / `a | b`. Plain `bitmask` fields (`comp flags`) compare and print as numbers.
+    pub fn is_flag_set(self) -> bool {
+        self != T::Bitmask && self.is_bitmask()
+    }
+
     /// True for string-based types (`ifname`, `string`).
     pub fn is_string(self) -> bool {
         self == T::String || self.base() == Some(T::String)

@@ -196,7 +196,7 @@ pub fn parse_hour_at(text: &str, offset: i64) -> Result<u128, TypeError> {
     }
     let local = if text.contains(':') {
         let f = parse_fields(text, ':', 2)
-            .filter(|f| f[0] <= 23 && f[1] <= 59 && f.get(2).is_none_or(|s| *s <= 59))
+            .filter(|f| f[0] <= 23 && f[1] <= 59 && f.get(2).is_none_or(|s| *s <= 60))
             .ok_or_else(|| TypeError::new(format!("Can't parse trailing input: \"{text}\"")))?;
         f[0] * 3600 + f[1] * 60 + f.get(2).copied().unwrap_or(0)
     } else {

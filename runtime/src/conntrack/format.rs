@@ -88,8 +88,15 @@ fn push_tuples(out: &mut String, conn: &Conn, counters: bool) {
     }
 }
 
-/// One `conntrack -L` line for `conn` at time `now`.
+/// One `conntrack -L` line for `conn` at time `now` (reference count 1).
 pub fn conn_line(conn: &Conn, now: Time, opts: &FormatOptions) -> String {
+    conn_line_use(conn, now, opts, 1)
+}
+
+/// One `conntrack -L` line with the entry's reference count (`use=`): 1 for the table,
+/// plus one per connection that has it as master (an FTP control connection whose data
+/// connection exists shows `use=2`, as checked against Linux 6.18).
+pub fn conn_line_use(conn: &Conn, now: Time, opts: &FormatOptions, uses: usize) -> String {
     let mut out = String::with_capacity(200);
     push_head(&mut out, conn, Some(conn.remaining_secs(now)), true, opts);
     push_tuples(&mut out, conn, opts.acct);
@@ -100,7 +107,7 @@ pub fn conn_line(conn: &Conn, now: Time, opts: &FormatOptions) -> String {
     if let Some(h) = conn.helper {
         let _ = write!(out, "helper={} ", h.name());
     }
-    out.push_str("use=1 ");
+    let _ = write!(out, "use={uses} ");
     if opts.id {
         let _ = write!(out, "id={} ", conn.id);
     }

@@ -523,9 +523,17 @@ impl Conntrack {
 
     /// `conntrack -L`: one line per live entry at `now`.
     pub fn dump(&self, now: Time) -> Vec<String> {
+        let mut children: HashMap<ConnId, usize> = HashMap::default();
+        for (_, c) in self.iter() {
+            if let Some(m) = c.master() {
+                *children.entry(m).or_default() += 1;
+            }
+        }
         self.iter()
             .filter(|(_, c)| !c.expired(now))
-            .map(|(_, c)| format::conn_line(c, now, &self.fmt))
+            .map(|(id, c)| {
+                format::conn_line_use(c, now, &self.fmt, 1 + children.get(&id).copied().unwrap_or(0))
+            })
             .collect()
     }
 }

@@ -372,6 +372,25 @@ impl Conntrack {
         }
     }
 
+    /// `nf_ct_set_closing`: a `reject with tcp reset` answered a packet of this
+    /// connection, so a confirmed TCP connection moves to CLOSE (with CLOSE's timeout,
+    /// unless the timeout is fixed or it was CLOSE already).
+    pub fn set_closing(&mut self, id: ConnId, now: super::packet::Time) {
+        let close = secs(self.cfg.timeouts.tcp.close);
+        let Some(c) = self.get_mut(id) else { return };
+        if !c.confirmed() {
+            return;
+        }
+        let ProtoState::Tcp(t) = &mut c.proto else { return };
+        let old = t.state;
+        t.state = super::tcp::TcpState::Close;
+        if old == super::tcp::TcpState::Close || c.status & st::FIXED_TIMEOUT != 0 {
+            return;
+        }
+        c.timeout = now.saturating_add(close);
+        self.cache_event(id, ev::PROTOINFO);
+    }
+
     /// `ct helper set`: attaches a helper to a connection being created (only while it is
     /// unconfirmed, only if none is attached and the protocol fits). Returns whether it did.
     pub fn set_helper(&mut self, id: ConnId, helper: Helper) -> bool {

@@ -56,6 +56,11 @@ impl HashSet {
         self.map.get_mut(key).map(|r| r.slots.as_mut_slice())
     }
 
+    /// Every element (live or not) with its key, for engines that compile small sets inline.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&[u8], &ElemRec)> {
+        self.map.iter().map(|(k, r)| (k.as_slice(), r))
+    }
+
     pub fn delete(&mut self, key: &[u8], now: u64) -> bool {
         self.map.remove(key).is_some_and(|r| r.live(now))
     }

@@ -103,12 +103,12 @@ static OPTS: [OptSpec; 14] = [
     OptSpec::arg("hashlimit-rate-interval", O_INTERVAL),
 ];
 
-fn cost_to_bytes(cost: u64) -> u64 {
+pub fn cost_to_bytes(cost: u64) -> u64 {
     let r = u64::from(u32::MAX).checked_div(cost).unwrap_or(u64::from(u32::MAX));
     r.saturating_sub(1) << BYTE_SHIFT
 }
 
-fn bytes_to_cost(bytes: u64) -> u64 {
+pub fn bytes_to_cost(bytes: u64) -> u64 {
     let r = (bytes >> BYTE_SHIFT) as u32 as u64;
     u64::from(u32::MAX) / (r + 1)
 }

@@ -1,0 +1,56 @@
+//! Compile time of a 10K-rule ruleset: ClassBench `acl1_10K` rendered as nft
+//! (`nftvm::classbench::to_nft`: prefixes, port ranges, protocol masks, one `meta mark set`
+//! per rule), measured end to end — parse, evaluate, codegen, verify — and per stage.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use nftvm::classbench;
+use nftvm_compiler::{codegen, eval};
+use nftvm_grammar::{SourceMap, nft};
+use std::hint::black_box;
+use std::path::PathBuf;
+
+/// The shared ClassBench directory (as the tests locate it).
+fn shared_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
+        return PathBuf::from(dir);
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared"))
+        .find(|c| c.join("classbench").is_dir())
+        .unwrap_or_else(|| PathBuf::from("/work/shared"))
+}
+
+fn ruleset_text() -> String {
+    let path = shared_dir().join("classbench/wustl/rules/acl1_10K");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let filters = classbench::parse_filters(&text).expect("valid ClassBench filters");
+    classbench::to_nft(&filters)
+}
+
+fn bench(c: &mut Criterion) {
+    let text = ruleset_text();
+    let mut group = c.benchmark_group("compile acl1_10K");
+    group.sample_size(10);
+    group.bench_function("parse+eval+codegen+verify", |b| {
+        b.iter(|| {
+            let mut sources = SourceMap::new();
+            let file = nft::parse_str(&mut sources, "acl1_10K.nft", &text).expect("parses");
+            let rs = eval::load(&file).expect("evaluates");
+            let prog = codegen::compile(&rs).expect("compiles").program;
+            black_box(nftvm_vm::verify(prog).expect("verifies"))
+        })
+    });
+    let mut sources = SourceMap::new();
+    let file = nft::parse_str(&mut sources, "acl1_10K.nft", &text).expect("parses");
+    let rs = eval::load(&file).expect("evaluates");
+    group.bench_function("codegen only", |b| b.iter(|| black_box(codegen::compile(&rs).expect("compiles"))));
+    let prog = codegen::compile(&rs).expect("compiles").program;
+    group.bench_function("verify only", |b| {
+        b.iter(|| black_box(nftvm_vm::verify(prog.clone()).expect("verifies")))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,190 @@
+//! Diagnostics of the evaluator and checker, rendered exactly. Every expected text below
+//! is what the real `nft -f` (1.0.6, kernel 6.x, in a throwaway network namespace) printed
+//! for the same input; nftvm reports the same errors in source order.
+
+use crate::ir::Ruleset;
+use nftvm_grammar::{SourceMap, diag::render_all};
+
+/// Evaluate `text` as file `name`; the rendered diagnostics (empty when it loads).
+fn check(name: &str, text: &str) -> String {
+    let mut sm = SourceMap::new();
+    match nftvm_grammar::nft::parse_str(&mut sm, name, text) {
+        Err(d) => render_all(&d, &sm),
+        Ok(file) => match super::load(&file) {
+            Ok(_) => String::new(),
+            Err(d) => render_all(&d, &sm),
+        },
+    }
+}
+
+#[test]
+fn several_errors_in_one_file_with_nft_wording() {
+    let text = "\
+table ip t {
+	chain c {
+		type filter hook input priority 0;
+		tcp dport 70000 accept
+		ip saddr 1.2.3.4 ct state foo drop
+	}
+	chain d {
+		type filter hook inptu priority 0;
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e1.nft", text),
+        "\
+/tmp/e1.nft:4:13-17: Error: Service out of range
+		tcp dport 70000 accept
+		          ^^^^^
+/tmp/e1.nft:5:29-31: Error: Could not parse conntrack state
+		ip saddr 1.2.3.4 ct state foo drop
+		                          ^^^
+/tmp/e1.nft:8:20-24: Error: unknown chain hook
+		type filter hook inptu priority 0;
+		                 ^^^^^
+"
+    );
+}
+
+#[test]
+fn family_compatibility_and_value_ranges() {
+    let text = "\
+table ip t {
+	chain c {
+		type filter hook input priority 0;
+		ct reply ip daddr dead::beef
+		ip hdrlength 22
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e2.nft", text),
+        "\
+/tmp/e2.nft:4:21-30: Error: Could not resolve hostname: Address family for hostname not supported
+		ct reply ip daddr dead::beef
+		                  ^^^^^^^^^^
+/tmp/e2.nft:5:16-17: Error: Value 22 exceeds valid range 0-15
+		ip hdrlength 22
+		             ^^
+"
+    );
+}
+
+#[test]
+fn types_sets_terminal_statements_and_reject() {
+    let text = "\
+table inet t {
+	set s { type ipv4_addr; elements = { 1.2.3.4 } }
+	chain c {
+		type filter hook input priority filter; policy drop;
+		ip6 saddr @s accept
+		tcp dport 22 accept counter
+		ip saddr @nope drop
+		meta l4proto udp reject with tcp reset
+		iifname \"eth0\" ct status ! dnat,snat
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e3.nft", text),
+        "\
+/tmp/e3.nft:5:13-14: Error: datatype mismatch, expected IPv6 address, expression has type IPv4 address
+		ip6 saddr @s accept
+		~~~~~~~~~ ^^
+/tmp/e3.nft:6:23-29: Error: Statement after terminal statement has no effect
+		tcp dport 22 accept counter
+		             ~~~~~~ ^^^^^^^
+/tmp/e3.nft:7:12-16: Error: No such file or directory
+		ip saddr @nope drop
+		         ^^^^^
+/tmp/e3.nft:8:20-25: Error: you cannot use tcp reset with this protocol
+		meta l4proto udp reject with tcp reset
+		~~~~~~~~~~~~~~~~ ^^^^^^
+"
+    );
+}
+
+#[test]
+fn kernel_checks_nat_hooks_and_jumps_to_base_chains() {
+    // What the kernel refuses when the table is committed: masquerade in a filter chain,
+    // dnat reachable from postrouting (reported at the dnat and at the jump), a jump to a
+    // base chain (at its name).
+    let text = "\
+table ip t {
+	chain in {
+		type filter hook input priority 0;
+		masquerade
+	}
+	chain n {
+		type nat hook postrouting priority 100;
+		jump x
+	}
+	chain x {
+		dnat to 1.2.3.4
+		jump in
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e6.nft", text),
+        "\
+/tmp/e6.nft:4:3-12: Error: Could not process rule: Operation not supported
+		masquerade
+		^^^^^^^^^^
+/tmp/e6.nft:8:3-8: Error: Could not process rule: Operation not supported
+		jump x
+		^^^^^^
+/tmp/e6.nft:11:3-17: Error: Could not process rule: Operation not supported
+		dnat to 1.2.3.4
+		^^^^^^^^^^^^^^^
+/tmp/e6.nft:12:8-9: Error: Could not process rule: Operation not supported
+		jump in
+		     ^^
+"
+    );
+}
+
+#[test]
+fn jump_loops_only_count_when_reachable_from_a_base_chain() {
+    let unreachable = "table ip t {\n\tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tjump a\n\t}\n}\n";
+    assert_eq!(check("/tmp/e4.nft", unreachable), "");
+    let reachable = "\
+table ip t {
+	chain in {
+		type filter hook input priority 0;
+		jump a
+	}
+	chain a {
+		jump b
+	}
+	chain b {
+		jump a
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e5.nft", reachable),
+        "\
+/tmp/e5.nft:10:3-8: Error: Could not process rule: Too many links
+		jump a
+		^^^^^^
+"
+    );
+}
+
+#[test]
+fn a_file_with_errors_changes_nothing() {
+    let mut sm = SourceMap::new();
+    let ok =
+        nftvm_grammar::nft::parse_str(&mut sm, "a", "table ip t { chain c { accept } }").expect("parses");
+    let mut rs = Ruleset::new();
+    assert!(super::apply(&mut rs, &ok).is_empty());
+    let bad =
+        nftvm_grammar::nft::parse_str(&mut sm, "b", "add rule ip t c drop\nadd rule ip t c tcp dport 70000")
+            .expect("parses");
+    let before = rs.clone();
+    let diags = super::apply(&mut rs, &bad);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(rs, before);
+}

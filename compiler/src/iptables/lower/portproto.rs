@@ -1,0 +1,258 @@
+//! Layer-4 protocol matches: `tcp`, `udp`, `multiport`, `sctp`, `dccp`, `icmp`, `icmp6`.
+
+use super::expr::{cmp, cmp_range, masked_cmp, num, sel, set_of, value_or_range};
+use super::rule::Mcx;
+use super::{LResult, Unsupported};
+use crate::iptables::ip::Inv;
+use crate::iptables::matches::dccp::Dccp;
+use crate::iptables::matches::icmp::{Icmp, Icmp6};
+use crate::iptables::matches::multiport::{Multiport, MultiportKind};
+use crate::iptables::matches::sctp::{ChunkMatch, Sctp};
+use crate::iptables::matches::tcpudp::{Tcp, Udp};
+use crate::iptables::values::ranges::PortRange;
+use crate::ir::build::concat;
+use crate::ir::{ExprKind, MatchOp, Stmt};
+
+/// `PROTO sport|dport [!=] N[-M]`, nothing for the match-everything default.
+fn ports(cx: &Mcx<'_>, proto: &str, dir: &str, p: &Inv<PortRange>, out: &mut Vec<Stmt>) -> LResult<()> {
+    if p.value.is_all() && !p.invert {
+        return Ok(());
+    }
+    let left = sel(&format!("{proto} {dir}"), cx.fam)?;
+    out.push(cmp_range(left, p.invert, p.value.lo.into(), p.value.hi.into())?);
+    Ok(())
+}
+
+pub fn tcp(t: &Tcp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let mut out = Vec::new();
+    ports(cx, "tcp", "sport", &t.sport, &mut out)?;
+    ports(cx, "tcp", "dport", &t.dport, &mut out)?;
+    if let Some(f) = &t.flags {
+        // (flags & mask) == cmp, negated as a whole.
+        let left = sel("tcp flags", cx.fam)?;
+        out.push(masked_cmp(left, f.value.mask.into(), f.value.cmp.into(), f.invert)?);
+    }
+    if let Some(o) = &t.option {
+        let left = sel(&format!("tcp option {}", o.value), cx.fam)?;
+        let right = num(&left, u128::from(!o.invert))?;
+        out.push(cmp(left, false, right));
+    }
+    Ok(out)
+}
+
+pub fn udp(u: &Udp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let mut out = Vec::new();
+    ports(cx, "udp", "sport", &u.sport, &mut out)?;
+    ports(cx, "udp", "dport", &u.dport, &mut out)?;
+    Ok(out)
+}
+
+/// The word nft uses for the transport protocol of `-p`.
+fn port_proto(cx: &Mcx<'_>) -> LResult<&'static str> {
+    Ok(match cx.proto() {
+        Some(6) => "tcp",
+        Some(17) => "udp",
+        Some(136) => "udplite",
+        Some(132) => "sctp",
+        Some(33) => "dccp",
+        _ => return Err(Unsupported::new("multiport needs -p tcp, udp, udplite, sctp or dccp")),
+    })
+}
+
+pub fn multiport(m: &Multiport, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let proto = port_proto(cx)?;
+    match m.kind {
+        MultiportKind::Source | MultiportKind::Destination => {
+            let dir = if m.kind == MultiportKind::Source { "sport" } else { "dport" };
+            let left = sel(&format!("{proto} {dir}"), cx.fam)?;
+            let keys = m
+                .ports
+                .iter()
+                .map(|r| value_or_range(&left, r.lo.into(), r.hi.into()))
+                .collect::<LResult<Vec<_>>>()?;
+            let right = if keys.len() == 1 {
+                keys.into_iter().next().ok_or(Unsupported::new("empty"))?
+            } else {
+                set_of(&left, keys)
+            };
+            Ok(vec![cmp(left, m.invert, right)])
+        }
+        MultiportKind::Either => {
+            // Source or destination in the list: `sport . dport { 0-65535 . P, P . 0-65535 }`.
+            let s = sel(&format!("{proto} sport"), cx.fam)?;
+            let d = sel(&format!("{proto} dport"), cx.fam)?;
+            let mut keys = Vec::new();
+            for r in &m.ports {
+                let any_s = value_or_range(&s, 0, 65535)?;
+                let any_d = value_or_range(&d, 0, 65535)?;
+                keys.push(concat(vec![any_s, value_or_range(&d, r.lo.into(), r.hi.into())?]));
+                keys.push(concat(vec![value_or_range(&s, r.lo.into(), r.hi.into())?, any_d]));
+            }
+            let left = concat(vec![s, d]);
+            let mut right = set_of(&left, keys);
+            if let ExprKind::Set(lit) = &mut right.kind {
+                lit.interval = true;
+            }
+            Ok(vec![cmp(left, m.invert, right)])
+        }
+    }
+}
+
+pub fn sctp(s: &Sctp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let mut out = Vec::new();
+    for (dir, p) in [("sport", &s.sport), ("dport", &s.dport)] {
+        if let Some(p) = p {
+            out.push(cmp_range(
+                sel(&format!("sctp {dir}"), cx.fam)?,
+                p.invert,
+                p.value.lo.into(),
+                p.value.hi.into(),
+            )?);
+        }
+    }
+    if let Some(Inv { value: c, invert }) = &s.chunks {
+        let chunks: Vec<u8> = if c.all { (0..=255).collect() } else { c.types.clone() };
+        let named = |ty: u8| sctp_chunk_name(ty);
+        let test = |ty: u8, present: bool| -> LResult<Stmt> {
+            let name =
+                named(ty).ok_or_else(|| Unsupported::new(format!("sctp chunk type {ty} has no nft name")))?;
+            let left = sel(&format!("sctp chunk {name}"), cx.fam)?;
+            let right = num(&left, u128::from(present))?;
+            Ok(cmp(left, false, right))
+        };
+        match (c.mode, invert) {
+            (ChunkMatch::All, false) => {
+                for &ty in &chunks {
+                    match c.flags.iter().find(|f| f.chunk_type == ty) {
+                        None => out.push(test(ty, true)?),
+                        Some(f) => {
+                            let name = named(ty).ok_or_else(|| Unsupported::new("sctp chunk flags"))?;
+                            let left = sel(&format!("sctp chunk {name} flags"), cx.fam)?;
+                            out.push(masked_cmp(left, f.mask.into(), f.value.into(), false)?);
+                        }
+                    }
+                }
+            }
+            (ChunkMatch::Any, false) if chunks.len() == 1 && c.flags.is_empty() => {
+                out.push(test(chunks[0], true)?)
+            }
+            (ChunkMatch::Only, false) if c.flags.is_empty() => {
+                for ty in 0..=255u8 {
+                    if !chunks.contains(&ty) && named(ty).is_some() {
+                        out.push(test(ty, false)?);
+                    }
+                }
+            }
+            _ => {
+                return Err(Unsupported::new(
+                    "sctp --chunk-types: only `all`, `only` without flags and single-chunk `any` can be expressed",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn dccp(d: &Dccp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let mut out = Vec::new();
+    for (dir, p) in [("sport", &d.sport), ("dport", &d.dport)] {
+        if let Some(p) = p {
+            out.push(cmp_range(
+                sel(&format!("dccp {dir}"), cx.fam)?,
+                p.invert,
+                p.value.lo.into(),
+                p.value.hi.into(),
+            )?);
+        }
+    }
+    if let Some(t) = &d.types {
+        let left = sel("dccp type", cx.fam)?;
+        let mut keys = Vec::new();
+        for i in 0..10u16 {
+            if t.value & (1 << i) != 0 {
+                keys.push(num(&left, i.into())?);
+            }
+        }
+        if t.value & 0xfc00 != 0 {
+            keys.push(value_or_range(&left, 10, 15)?);
+        }
+        let right = match keys.len() {
+            0 => return Err(Unsupported::new("dccp: empty --dccp-types")),
+            1 => keys.remove(0),
+            _ => set_of(&left, keys),
+        };
+        out.push(cmp(left, t.invert, right));
+    }
+    if d.option.is_some() {
+        return Err(Unsupported::new("dccp --dccp-option has no nft equivalent"));
+    }
+    Ok(out)
+}
+
+/// `TYPE`, or `TYPE . CODE` when the code range is not everything.
+fn icmp_generic(cx: &Mcx<'_>, proto: &str, typ: u8, lo: u8, hi: u8, invert: bool) -> LResult<Vec<Stmt>> {
+    let t = sel(&format!("{proto} type"), cx.fam)?;
+    let tv = num(&t, typ.into())?;
+    if lo == 0 && hi == 0xFF {
+        return Ok(vec![cmp(t, invert, tv)]);
+    }
+    let c = sel(&format!("{proto} code"), cx.fam)?;
+    if !invert {
+        let cr = value_or_range(&c, lo.into(), hi.into())?;
+        return Ok(vec![cmp(t, false, tv), cmp(c, false, cr)]);
+    }
+    if lo != hi {
+        return Err(Unsupported::new(format!("! --{proto}-type with a code range cannot be expressed")));
+    }
+    let cv = num(&c, lo.into())?;
+    Ok(vec![Stmt::matches(concat(vec![t, c]), MatchOp::Ne, concat(vec![tv, cv]))])
+}
+
+pub fn icmp(i: &Icmp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    // Type 255 means any type, whatever the codes (xt_icmp).
+    if i.typ == 0xFF {
+        return Ok(if i.invert { vec![never(cx)?] } else { vec![] });
+    }
+    icmp_generic(cx, "icmp", i.typ, i.code_min, i.code_max, i.invert)
+}
+
+pub fn icmp6(i: &Icmp6, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    icmp_generic(cx, "icmpv6", i.typ, i.code_min, i.code_max, i.invert)
+}
+
+/// A test no packet passes (`! --icmp-type any`).
+fn never(cx: &Mcx<'_>) -> LResult<Stmt> {
+    super::expr::never(cx.fam)
+}
+
+/// nft's name of an SCTP chunk type.
+fn sctp_chunk_name(ty: u8) -> Option<&'static str> {
+    const NAMES: [&str; 22] = [
+        "data",
+        "init",
+        "init-ack",
+        "sack",
+        "heartbeat",
+        "heartbeat-ack",
+        "abort",
+        "shutdown",
+        "shutdown-ack",
+        "error",
+        "cookie-echo",
+        "cookie-ack",
+        "ecne",
+        "cwr",
+        "shutdown-complete",
+        "i-data",
+        "re-config",
+        "pad",
+        "asconf",
+        "asconf-ack",
+        "forward-tsn",
+        "i-forward-tsn",
+    ];
+    NAMES
+        .iter()
+        .copied()
+        .find(|n| crate::proto::sctp_chunk::by_name(n).is_some_and(|d| d.kind == u32::from(ty)))
+}

@@ -1,0 +1,407 @@
+//! Which IR each target becomes. Targets the IR cannot express yet are [`Unsupported`].
+
+use super::expr::{addr_value, num, sel, value_or_range};
+use super::header::tos_field;
+use super::rule::Mcx;
+use super::{LResult, Unsupported, chain_registration};
+use crate::iptables::targets::Target;
+use crate::iptables::targets::ct::{Ct, ZoneDir};
+use crate::iptables::targets::header::{Classify, DscpTarget, TosTarget, TtlMode, TtlTarget};
+use crate::iptables::targets::log::{DEFAULT_LOG_LEVEL, Log as XtLog, Nflog};
+use crate::iptables::targets::mark::{ConnmarkMode, ConnmarkTarget, MarkTarget, ShiftDir};
+use crate::iptables::targets::misc::{Nfqueue, Synproxy as XtSynproxy, Tee, Tproxy as XtTproxy};
+use crate::iptables::targets::nat::{Nat as XtNat, NatKind as XtNatKind, Netmap};
+use crate::iptables::targets::reject::{Reject as XtReject, RejectWith};
+use crate::iptables::targets::tcpmss::{MssAction, Tcpmss};
+use crate::iptables::values::addr::Addr;
+use crate::ir::{
+    BinOp, CtHelper, Expr, ExprKind, Family, Hook, Log, Nat, NatKind, ObjRef, Object, ObjectKind, ObjectType,
+    Queue, Reject, RejectKind, Stmt, StmtKind, Synproxy, Tproxy, Verdict, Write,
+};
+use crate::types::{ByteOrder, Type};
+
+pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
+    match t {
+        Target::Reject(r) => Ok(vec![reject(r)]),
+        Target::Log(l) => Ok(vec![log(l)]),
+        Target::Nflog(n) => Ok(vec![nflog(n)]),
+        Target::Audit(_) => Ok(vec![Stmt::new(StmtKind::Log(Log { level: Some(8), ..Log::default() }))]),
+        Target::Mark(m) => mark(m, cx),
+        Target::Connmark(c) => connmark(c, cx),
+        Target::Ct(c) => ct(c, cx),
+        Target::Notrack(_) => Ok(vec![Stmt::new(StmtKind::Notrack)]),
+        Target::Nat(n) => nat(n, cx),
+        Target::Netmap(n) => netmap(n, cx),
+        Target::Tcpmss(m) => tcpmss(m, cx),
+        Target::Ttl(t) => ttl(t, cx),
+        Target::Dscp(d) => dscp(d, cx),
+        Target::Tos(t) => tos(t, cx),
+        Target::Classify(c) => classify(c, cx),
+        Target::Trace(_) => write("meta nftrace", 1, cx),
+        Target::Nfqueue(q) => Ok(vec![nfqueue(q)?]),
+        Target::Synproxy(s) => synproxy(s),
+        Target::Tee(t) => tee(t, cx),
+        Target::Tproxy(t) => tproxy(t, cx),
+        Target::Tcpoptstrip(s) => s
+            .options
+            .iter()
+            .map(|k| Ok(Stmt::new(StmtKind::OptStrip(sel(&format!("tcp option {k}"), cx.fam)?))))
+            .collect(),
+        Target::Checksum(_) | Target::Idletimer(_) | Target::Led(_) | Target::Rateest(_) => {
+            cx.notes.push(format!(
+                "target `{name}' does not change packets or verdicts in nftvm (no partial checksums, timers, LEDs or rate estimators); it is left out"
+            ));
+            Ok(vec![])
+        }
+        Target::Ecn(_)
+        | Target::Secmark(_)
+        | Target::Connsecmark(_)
+        | Target::Npt(_)
+        | Target::Set(_)
+        | Target::Hmark(_) => {
+            Err(Unsupported::new(format!("target `{name}' has no equivalent in the engines yet")))
+        }
+    }
+}
+
+fn reject(r: &XtReject) -> Stmt {
+    use RejectWith::*;
+    let (kind, code) = match r.with {
+        IcmpNetUnreachable => (RejectKind::Icmp, 0),
+        IcmpHostUnreachable => (RejectKind::Icmp, 1),
+        IcmpProtoUnreachable => (RejectKind::Icmp, 2),
+        IcmpPortUnreachable => (RejectKind::Icmp, 3),
+        IcmpNetProhibited => (RejectKind::Icmp, 9),
+        IcmpHostProhibited => (RejectKind::Icmp, 10),
+        IcmpAdminProhibited => (RejectKind::Icmp, 13),
+        Icmp6NoRoute => (RejectKind::Icmpv6, 0),
+        Icmp6AdmProhibited => (RejectKind::Icmpv6, 1),
+        Icmp6AddrUnreachable => (RejectKind::Icmpv6, 3),
+        Icmp6PortUnreachable => (RejectKind::Icmpv6, 4),
+        Icmp6PolicyFail => (RejectKind::Icmpv6, 5),
+        Icmp6RejectRoute => (RejectKind::Icmpv6, 6),
+        TcpReset => (RejectKind::TcpReset, 0),
+    };
+    // nft marks a code written out as such; only the defaults are written without one.
+    let verbose =
+        !matches!((kind, code), (RejectKind::Icmp, 3) | (RejectKind::Icmpv6, 4) | (RejectKind::TcpReset, _));
+    Stmt::new(StmtKind::Reject(Reject { kind, code, verbose }))
+}
+
+fn log(l: &XtLog) -> Stmt {
+    Stmt::new(StmtKind::Log(Log {
+        prefix: (!l.prefix.is_empty()).then(|| l.prefix.clone()),
+        level: (l.level != DEFAULT_LOG_LEVEL).then_some(u32::from(l.level)),
+        flags: u32::from(l.flags),
+        ..Log::default()
+    }))
+}
+
+fn nflog(n: &Nflog) -> Stmt {
+    Stmt::new(StmtKind::Log(Log {
+        prefix: (!n.prefix.is_empty()).then(|| n.prefix.clone()),
+        group: Some(n.group),
+        snaplen: n.size,
+        queue_threshold: (n.threshold != 0).then_some(n.threshold),
+        ..Log::default()
+    }))
+}
+
+/// `target set value` with a constant.
+fn write(target: &str, value: u128, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let t = sel(target, cx.fam)?;
+    let v = num(&t, value)?;
+    Ok(vec![Stmt::new(StmtKind::Write(Write { target: t, value: v }))])
+}
+
+/// `(load & ~mask) ^ value` in the simplest nft form: the value alone (full mask), `load &
+/// ~mask`, `load | value`, `load ^ value`.
+fn xmark(load: Expr, value: u32, mask: u32) -> LResult<Expr> {
+    Ok(if mask == u32::MAX {
+        num(&load, value.into())?
+    } else if value == 0 {
+        let m = num(&load, (!mask).into())?;
+        load.binary(BinOp::And, m)
+    } else if value == mask {
+        let v = num(&load, value.into())?;
+        load.binary(BinOp::Or, v)
+    } else if mask == 0 {
+        let v = num(&load, value.into())?;
+        load.binary(BinOp::Xor, v)
+    } else {
+        let m = num(&load, (!mask).into())?;
+        let v = num(&load, value.into())?;
+        load.binary(BinOp::And, m).binary(BinOp::Xor, v)
+    })
+}
+
+fn mark(m: &MarkTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let target = sel("meta mark", cx.fam)?;
+    let value = xmark(target.clone(), m.mark, m.mask)?;
+    Ok(vec![Stmt::new(StmtKind::Write(Write { target, value }))])
+}
+
+fn shifted(e: Expr, c: &ConnmarkTarget) -> LResult<Expr> {
+    if c.shift_bits == 0 {
+        return Ok(e);
+    }
+    let n = num(&e, c.shift_bits.into())?;
+    Ok(e.binary(if c.shift_dir == ShiftDir::Right { BinOp::Shr } else { BinOp::Shl }, n))
+}
+
+fn connmark(c: &ConnmarkTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let ctmark = sel("ct mark", cx.fam)?;
+    let mark = sel("meta mark", cx.fam)?;
+    let (target, value) = match c.mode {
+        ConnmarkMode::Set => (ctmark.clone(), xmark(ctmark, c.ctmark, c.ctmask)?),
+        ConnmarkMode::Save => {
+            if c.ctmask != u32::MAX {
+                return Err(Unsupported::new("CONNMARK --save-mark with a --ctmask cannot be expressed"));
+            }
+            let src = if c.nfmask == u32::MAX {
+                mark
+            } else {
+                let m = num(&mark, c.nfmask.into())?;
+                mark.binary(BinOp::And, m)
+            };
+            (ctmark, shifted(src, c)?)
+        }
+        ConnmarkMode::Restore => {
+            if c.nfmask != u32::MAX {
+                return Err(Unsupported::new("CONNMARK --restore-mark with an --nfmask cannot be expressed"));
+            }
+            let src = if c.ctmask == u32::MAX {
+                ctmark
+            } else {
+                let m = num(&ctmark, c.ctmask.into())?;
+                ctmark.binary(BinOp::And, m)
+            };
+            (mark, shifted(src, c)?)
+        }
+    };
+    Ok(vec![Stmt::new(StmtKind::Write(Write { target, value }))])
+}
+
+fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
+    if c.notrack {
+        return Ok(vec![Stmt::new(StmtKind::Notrack)]);
+    }
+    if !c.timeout.is_empty() || c.ct_events != 0 || c.exp_events != 0 {
+        return Err(Unsupported::new("CT --timeout, --ctevents and --expevents cannot be expressed yet"));
+    }
+    let mut out = Vec::new();
+    if let Some(z) = &c.zone {
+        if z.from_mark || z.dir != ZoneDir::Both {
+            return Err(Unsupported::new("CT --zone mark and directional zones cannot be expressed yet"));
+        }
+        out.extend(write("ct zone", z.id.into(), cx)?);
+    }
+    if !c.helper.is_empty() {
+        let Some(l4proto) = cx.proto() else {
+            return Err(Unsupported::new("CT --helper needs the rule's protocol (-p tcp or -p udp)"));
+        };
+        let name = helper_object(cx, &c.helper, l4proto);
+        let shape = Expr::new(ExprKind::CatchAll, Type::String, 32 * 8, ByteOrder::Host);
+        let name_expr = super::expr::string(&shape, &name)?;
+        out.push(Stmt::new(StmtKind::ObjRef(ObjRef { ty: ObjectType::CtHelper, name: name_expr })));
+    }
+    if out.is_empty() {
+        return Err(Unsupported::new(
+            "CT without --notrack, --zone or --helper does nothing nftvm can express",
+        ));
+    }
+    Ok(out)
+}
+
+/// The name of the ct helper object for `helper` on `l4proto`, declared on first use.
+fn helper_object(cx: &mut Mcx<'_>, helper: &str, l4proto: u8) -> String {
+    let fits = |o: &Object, name: &str| {
+        o.name == name
+            && matches!(&o.kind, ObjectKind::CtHelper(h) if h.helper == helper && h.l4proto == l4proto)
+    };
+    for name in [helper.to_string(), format!("{helper}-{l4proto}")] {
+        if cx.lw.extra_objects.iter().any(|o| fits(o, &name)) {
+            return name;
+        }
+        if !cx.lw.extra_objects.iter().any(|o| o.name == name) {
+            cx.lw.extra_objects.push(Object {
+                name: name.clone(),
+                kind: ObjectKind::CtHelper(CtHelper { helper: helper.to_string(), l4proto, l3proto: cx.fam }),
+                comment: None,
+                span: Default::default(),
+                handle: 0,
+            });
+            return name;
+        }
+    }
+    format!("{helper}-{l4proto}")
+}
+
+fn addr_shape(fam: Family) -> Expr {
+    let ty = if fam == Family::Ip6 { Type::Ipv6Addr } else { Type::Ipv4Addr };
+    Expr::new(ExprKind::CatchAll, ty, ty.bits(), ty.order())
+}
+
+fn port_shape() -> Expr {
+    Expr::new(ExprKind::CatchAll, Type::InetService, 16, ByteOrder::Network)
+}
+
+fn nat(n: &XtNat, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let r = &n.range;
+    if r.base_port.is_some() {
+        return Err(Unsupported::new("shifted port maps (`a-b/base`) cannot be expressed"));
+    }
+    let shape = addr_shape(cx.fam);
+    let addr = match &r.addrs {
+        None => None,
+        Some((lo, hi)) => {
+            let (l, h) = (addr_value(&shape, lo)?, addr_value(&shape, hi)?);
+            Some(match (l.kind, h.kind) {
+                (ExprKind::Value(l), ExprKind::Value(h)) if l == h => shape.constant(l),
+                (ExprKind::Value(l), ExprKind::Value(h)) => shape.range(l, h),
+                _ => return Err(Unsupported::new("internal: nat address")),
+            })
+        }
+    };
+    let port = match &r.ports {
+        None => None,
+        Some(p) => Some(value_or_range(&port_shape(), p.lo.into(), p.hi.into())?),
+    };
+    let kind = match n.kind {
+        XtNatKind::Snat => NatKind::Snat,
+        XtNatKind::Dnat => NatKind::Dnat,
+        XtNatKind::Masquerade => NatKind::Masquerade,
+        XtNatKind::Redirect => NatKind::Redirect,
+    };
+    Ok(vec![Stmt::new(StmtKind::Nat(Nat {
+        kind,
+        family: None,
+        addr,
+        port,
+        random: r.random,
+        fully_random: r.random_fully,
+        persistent: r.persistent,
+        prefix: false,
+        concat: false,
+    }))])
+}
+
+fn netmap(n: &Netmap, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let hook = chain_registration(cx.table, cx.chain).map(|r| r.hook);
+    let kind = match hook {
+        Some(Hook::Prerouting | Hook::Output) => NatKind::Dnat,
+        Some(Hook::Input | Hook::Postrouting) => NatKind::Snat,
+        _ => {
+            return Err(Unsupported::new(
+                "NETMAP in a user-defined chain: its direction depends on the calling hook",
+            ));
+        }
+    };
+    let Some(len) = n.to.prefix_len() else {
+        return Err(Unsupported::new("NETMAP with a non-prefix mask cannot be expressed"));
+    };
+    let shape = addr_shape(cx.fam);
+    let ExprKind::Value(v) = addr_value(&shape, &n.to.addr)?.kind else {
+        return Err(Unsupported::new("internal: netmap"));
+    };
+    let addr = shape.prefix(v, u32::from(len));
+    Ok(vec![Stmt::new(StmtKind::Nat(Nat {
+        kind,
+        family: None,
+        addr: Some(addr),
+        port: None,
+        random: false,
+        fully_random: false,
+        persistent: false,
+        prefix: true,
+        concat: false,
+    }))])
+}
+
+fn tcpmss(m: &Tcpmss, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let target = sel("tcp option maxseg size", cx.fam)?;
+    let value = match m.action {
+        MssAction::ClampToPmtu => sel("rt mtu", cx.fam)?,
+        MssAction::Set(v) => num(&target, v.into())?,
+    };
+    Ok(vec![Stmt::new(StmtKind::Write(Write { target, value }))])
+}
+
+fn ttl(t: &TtlTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let field = if cx.fam == Family::Ip6 { "ip6 hoplimit" } else { "ip ttl" };
+    match t.mode {
+        TtlMode::Set => write(field, t.value.into(), cx),
+        TtlMode::Inc | TtlMode::Dec => Err(Unsupported::new(
+            "TTL/HL --ttl-inc/--ttl-dec (arithmetic on a field) cannot be expressed yet",
+        )),
+    }
+}
+
+fn dscp(d: &DscpTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    write(&format!("{} dscp", cx.ip_word()), d.dscp.into(), cx)
+}
+
+fn tos(t: &TosTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let target = tos_field(cx.fam)?;
+    let value = if t.mask == 0xFF {
+        num(&target, t.value.into())?
+    } else {
+        let m = num(&target, (!t.mask).into())?;
+        let v = num(&target, t.value.into())?;
+        target.clone().binary(BinOp::And, m).binary(BinOp::Xor, v)
+    };
+    Ok(vec![Stmt::new(StmtKind::Write(Write { target, value }))])
+}
+
+fn classify(c: &Classify, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    write("meta priority", c.priority.into(), cx)
+}
+
+fn nfqueue(q: &Nfqueue) -> LResult<Stmt> {
+    let shape = Expr::new(ExprKind::CatchAll, Type::Integer, 16, ByteOrder::Host);
+    let first = u128::from(q.queue_num);
+    let last = if q.queues_total > 1 { first + u128::from(q.queues_total) - 1 } else { first };
+    let num = value_or_range(&shape, first, last)?;
+    Ok(Stmt::new(StmtKind::Queue(Queue { num: Some(num), bypass: q.bypass, fanout: q.cpu_fanout })))
+}
+
+fn synproxy(s: &XtSynproxy) -> LResult<Vec<Stmt>> {
+    if s.ecn {
+        return Err(Unsupported::new("SYNPROXY --ecn cannot be expressed"));
+    }
+    Ok(vec![Stmt::new(StmtKind::Synproxy(Synproxy {
+        mss: s.mss.map(|m| m as u16),
+        wscale: s.wscale.map(|w| w as u8),
+        timestamp: s.timestamp,
+        sack_perm: s.sack_perm,
+    }))])
+}
+
+fn tee(t: &Tee, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let addr = addr_value(&addr_shape(cx.fam), &t.gateway)?;
+    let dev = match &t.oif {
+        None => None,
+        Some(o) => {
+            let shape = Expr::new(ExprKind::CatchAll, Type::IfName, 128, ByteOrder::Host);
+            Some(super::expr::string(&shape, o)?)
+        }
+    };
+    Ok(vec![Stmt::new(StmtKind::Dup { addr: Some(addr), dev })])
+}
+
+fn tproxy(t: &XtTproxy, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let addr = match &t.addr {
+        Addr::V4(a) if !a.is_unspecified() => Some(addr_value(&addr_shape(cx.fam), &t.addr)?),
+        Addr::V6(a) if !a.is_unspecified() => Some(addr_value(&addr_shape(cx.fam), &t.addr)?),
+        _ => None,
+    };
+    let port = if t.port != 0 || addr.is_none() { Some(num(&port_shape(), t.port.into())?) } else { None };
+    let mut out = vec![Stmt::new(StmtKind::Tproxy(Tproxy { family: None, addr, port }))];
+    if t.mask != 0 || t.mark != 0 {
+        let target = sel("meta mark", cx.fam)?;
+        let value = xmark(target.clone(), t.mark, t.mask)?;
+        out.push(Stmt::new(StmtKind::Write(Write { target, value })));
+    }
+    out.push(Stmt::verdict(Verdict::Accept));
+    Ok(out)
+}

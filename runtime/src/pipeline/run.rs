@@ -1,0 +1,205 @@
+//! Running one hook: its entries in order, base chains through the engine with the
+//! runtime's environment, and what a chain's verdict means for the packet
+//! (`nf_hook_slow`'s loop).
+
+use nftvm_vm::ChainId;
+use nftvm_vm::Verdict;
+use nftvm_vm::interp::PacketCtx;
+use nftvm_vm::keys::{Family, Hook};
+
+use super::Pipeline;
+use super::env::{Effects, RuntimeEnv};
+use super::hooks::Entry;
+use super::outcome::{Emitted, PacketReport, RuleHit, TraceEvent};
+use super::skb::Skb;
+
+/// What one input packet's processing accumulates.
+pub(crate) struct Run {
+    pub trace: bool,
+    pub events: Vec<TraceEvent>,
+    pub emitted: Vec<Emitted>,
+    pub generated: Vec<PacketReport>,
+    pub reassembled: bool,
+    /// Nesting of host-generated packets (a bound against loops).
+    pub depth: u32,
+}
+
+impl Run {
+    pub fn new(trace: bool) -> Run {
+        Run {
+            trace,
+            events: Vec::new(),
+            emitted: Vec::new(),
+            generated: Vec::new(),
+            reassembled: false,
+            depth: 0,
+        }
+    }
+
+    pub fn note(&mut self, id: u32, text: String) {
+        if self.trace {
+            self.events.push(TraceEvent::Note { id, text });
+        }
+    }
+}
+
+/// How a hook ended for the packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum HookResult {
+    /// Went through every entry.
+    Accept,
+    Drop(String),
+    /// Held for reassembly.
+    Held,
+    Stolen,
+}
+
+/// What an entry tells the hook loop.
+pub(crate) enum Step {
+    Next,
+    Repeat,
+    /// `NF_STOP`: accepted, the rest of the hook is skipped.
+    Stop,
+    End(HookResult),
+}
+
+/// Verdicts a chain may hand back, as the hook loop reads them.
+fn step_of(v: Verdict, chain: &str) -> Step {
+    match v {
+        Verdict::Drop => Step::End(HookResult::Drop(format!("dropped by chain {chain}"))),
+        Verdict::Queue { bypass: true, .. } => Step::Next,
+        Verdict::Queue { .. } => Step::End(HookResult::Drop(format!("queued by chain {chain}, no listener"))),
+        Verdict::Stolen => Step::End(HookResult::Stolen),
+        Verdict::Repeat => Step::Repeat,
+        Verdict::Stop => Step::Stop,
+        _ => Step::Next,
+    }
+}
+
+impl Pipeline {
+    /// Runs every entry of `hook` for `skb`.
+    pub(crate) fn run_hook(
+        &mut self,
+        hook: Hook,
+        skb: &mut Skb,
+        report: &mut PacketReport,
+        run: &mut Run,
+    ) -> HookResult {
+        report.path.push(hook);
+        let family = skb.family();
+        let mut i = 0;
+        let mut repeats = 0;
+        while let Some(&(_, entry)) = self.plan.entries(family, hook).get(i) {
+            let step = match entry {
+                Entry::Chain(c) => {
+                    let v = self.run_base_chain(c, hook, skb, report, run);
+                    step_of(v, self.prog.chain_name(c))
+                }
+                Entry::Defrag => self.defrag_entry(skb, report, run),
+                Entry::Conntrack => self.conntrack_entry(hook, skb, report, run),
+                Entry::Nat(manip) => self.nat_entry(hook, manip, skb, report, run),
+                Entry::Confirm => self.confirm_entry(skb, report, run),
+            };
+            match step {
+                Step::Next => {
+                    i += 1;
+                    repeats = 0;
+                }
+                Step::Repeat => {
+                    repeats += 1;
+                    if repeats > 16 {
+                        return HookResult::Drop("repeat loop".into());
+                    }
+                }
+                Step::Stop => return HookResult::Accept,
+                Step::End(r) => return r,
+            }
+        }
+        HookResult::Accept
+    }
+
+    /// Runs one base chain for the packet; returns its verdict after carrying out what the
+    /// rules requested (reject answers, log lines).
+    pub(crate) fn run_base_chain(
+        &mut self,
+        chain: ChainId,
+        hook: Hook,
+        skb: &mut Skb,
+        report: &mut PacketReport,
+        run: &mut Run,
+    ) -> Verdict {
+        let id = report.trace_id;
+        let family = skb.family();
+        if run.trace {
+            let summary = super::trace::summary(skb, &self.host, hook);
+            run.events.push(TraceEvent::Packet { id, hook, family, chain, summary });
+        }
+        let view = if self.plan.logs { skb.ip().to_vec() } else { Vec::new() };
+        let mut effects = Effects::default();
+        let result = {
+            let Skb { data, meta, info, .. } = skb;
+            let info: &crate::packet::PacketInfo = info;
+            let mut pctx = PacketCtx {
+                data: data.as_mut_slice(),
+                link_off: info.link_offset(),
+                network_off: info.nhoff,
+                transport_off: info.transport_offset(),
+                l4proto: info.l4proto.unwrap_or(0),
+                nfproto: if family == Family::Ip { Family::Ip } else { Family::Ip6 },
+                protocol: info.ethertype(),
+                hook,
+            };
+            let mut env = RuntimeEnv {
+                host: &self.host,
+                prog: self.prog.program(),
+                hook,
+                now: self.now,
+                info,
+                view: &view,
+                meta,
+                ct: &mut self.ct,
+                effects: &mut effects,
+                rng: &mut self.rng,
+                connlimit: &mut self.connlimit,
+            };
+            self.engine.run_chain(chain, &mut pctx, &mut env)
+        };
+        for t in &result.trace {
+            report.rules.push(RuleHit {
+                hook,
+                chain: t.rule.chain,
+                rule: t.rule.rule,
+                source: t.rule.source,
+                verdict: t.verdict,
+            });
+            if run.trace {
+                run.events.push(TraceEvent::Rule {
+                    id,
+                    chain: t.rule.chain,
+                    rule: t.rule.rule,
+                    source: t.rule.source,
+                    verdict: t.verdict,
+                });
+            }
+        }
+        if run.trace {
+            if result.decided_by.is_none() {
+                run.events.push(TraceEvent::Policy { id, chain, verdict: result.verdict });
+            }
+            for line in effects.logs.drain(..) {
+                run.events.push(TraceEvent::Log { id, line });
+            }
+            for text in effects.notes.drain(..) {
+                run.events.push(TraceEvent::Note { id, text });
+            }
+        }
+        if self.plan.writes_packet && skb.redissect().is_err() {
+            run.note(id, "packet no longer parses after a payload write: drop".into());
+            return Verdict::Drop;
+        }
+        for req in effects.rejects {
+            self.send_reject(req, hook, skb, run);
+        }
+        result.verdict
+    }
+}

@@ -1,0 +1,39 @@
+//! `nftvm check FILE`: parse and validate a ruleset (`nft -c -f`). Exit 0 when valid, 1
+//! with every diagnostic on stderr otherwise, 2 on bad usage or I/O errors.
+
+use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::load::{Syntax, load};
+use lexopt::prelude::*;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+const HELP: &str = "usage: nftvm check FILE [--syntax nft|iptables|ip6tables]";
+
+pub fn run(args: Vec<OsString>) -> CmdResult {
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut file: Option<PathBuf> = None;
+    let mut syntax = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("syntax") => {
+                let v = value_str(&mut parser, "--syntax")?;
+                syntax = Some(
+                    Syntax::from_name(&v)
+                        .ok_or_else(|| Failure::usage(format!("--syntax: unknown syntax '{v}'")))?,
+                );
+            }
+            Short('h') | Long("help") => {
+                println!("{HELP}");
+                return Ok(());
+            }
+            Value(v) if file.is_none() => file = Some(PathBuf::from(v)),
+            other => return Err(unexpected(other, "check")),
+        }
+    }
+    let file = file.ok_or_else(|| Failure::usage(HELP))?;
+    match load(&file, syntax) {
+        Ok(_) => Ok(()),
+        Err(e) if e.invalid_input => Err(Failure::negative(e.message)),
+        Err(e) => Err(Failure::runtime(e.message)),
+    }
+}

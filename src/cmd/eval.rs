@@ -1,0 +1,397 @@
+//! `nftvm eval RULESET --pcap IN [host model] [--json] [--trace] [--out OUT]`: offline replay
+//! of a capture through the hook pipeline (see DESIGN.md, "eval --json").
+//!
+//! The ruleset is compiled to bytecode by [`load_program`]; until the nft compiler's codegen
+//! lands, a ruleset in the bytecode text format (`nft --debug=netlink` layout, see
+//! `nftvm_vm::text`) is accepted with `--bytecode` or by its `.nftvm` extension. Plugging in
+//! the compiler is the one marked line in `load_program`.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use lexopt::prelude::*;
+use nftvm_runtime::conntrack::Config as CtConfig;
+use nftvm_runtime::host::Host;
+use nftvm_runtime::io::pcap::CaptureReader;
+use nftvm_runtime::pipeline::{Engine, Interpreter, Outcome, PacketReport, Pipeline, PipelineConfig, trace};
+use nftvm_runtime::replay::{self, OutWriter};
+use nftvm_vm::{Program, SourceId, VerifiedProgram};
+use serde_json::{Value, json};
+
+use crate::cli::{CmdResult, Failure, unexpected, value_str};
+
+const HELP: &str = "\
+usage: nftvm eval RULESET --pcap IN [options]
+
+Replays a pcap/pcapng capture through the hook pipeline (prerouting, input/forward,
+output, postrouting) with conntrack and NAT, as Linux would treat those packets.
+
+host model
+  --iface NAME=ADDR/PLEN     an interface with an address and its connected route (repeatable)
+  --route PREFIX=NAME        a route out of interface NAME (repeatable)
+  --iif NAME                 the interface of packets in a classic pcap (no interface names)
+  --mtu NAME=MTU             an interface's MTU (default 1500)
+
+output
+  --json                     one JSON object per input packet
+  --trace                    nft monitor trace style lines (stderr with --json)
+  --out OUT.pcapng           write the emitted packets, per out interface
+  --conntrack-dump           print the final connection table (conntrack -L format)
+
+engine and conntrack
+  --engine interp|jit        the engine that runs the bytecode (default interp)
+  --tcp-loose 0|1            nf_conntrack_tcp_loose (default 1)
+  --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
+  --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
+  --bytecode                 RULESET is bytecode text (also: a .nftvm file)
+  --syntax nft|iptables|ip6tables";
+
+/// The parsed command line.
+#[derive(Debug, Default)]
+struct Options {
+    ruleset: Option<PathBuf>,
+    pcap: Option<PathBuf>,
+    ifaces: Vec<String>,
+    routes: Vec<String>,
+    mtus: Vec<String>,
+    iif: Option<String>,
+    json: bool,
+    trace: bool,
+    out: Option<PathBuf>,
+    conntrack_dump: bool,
+    engine: String,
+    tcp_loose: bool,
+    tcp_be_liberal: bool,
+    conntrack_max: Option<usize>,
+    bytecode: bool,
+    syntax: Option<String>,
+}
+
+fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
+    match value_str(parser, name)?.as_str() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(Failure::usage(format!("nftvm eval: {name} takes 0 or 1, not `{other}`"))),
+    }
+}
+
+/// The options, or `None` when `--help` was asked for (and printed).
+fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut o = Options { engine: "interp".into(), tcp_loose: true, ..Options::default() };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("pcap") => o.pcap = Some(parser.value()?.into()),
+            Long("iface") => o.ifaces.push(value_str(&mut parser, "--iface")?),
+            Long("route") => o.routes.push(value_str(&mut parser, "--route")?),
+            Long("iif") => o.iif = Some(value_str(&mut parser, "--iif")?),
+            Long("mtu") => o.mtus.push(value_str(&mut parser, "--mtu")?),
+            Long("json") => o.json = true,
+            Long("trace") => o.trace = true,
+            Long("out") => o.out = Some(parser.value()?.into()),
+            Long("conntrack-dump") => o.conntrack_dump = true,
+            Long("engine") => o.engine = value_str(&mut parser, "--engine")?,
+            Long("tcp-loose") => o.tcp_loose = flag01(&mut parser, "--tcp-loose")?,
+            Long("tcp-be-liberal") => o.tcp_be_liberal = flag01(&mut parser, "--tcp-be-liberal")?,
+            Long("conntrack-max") => {
+                let v = value_str(&mut parser, "--conntrack-max")?;
+                o.conntrack_max = Some(v.parse().map_err(|_| {
+                    Failure::usage(format!("nftvm eval: --conntrack-max takes a number, not `{v}`"))
+                })?);
+            }
+            Long("bytecode") => o.bytecode = true,
+            Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
+            Short('h') | Long("help") => {
+                println!("{HELP}");
+                return Ok(None);
+            }
+            Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
+            other => return Err(unexpected(other, "eval")),
+        }
+    }
+    Ok(Some(o))
+}
+
+/// A loaded program and where each rule came from.
+pub struct Loaded {
+    pub program: Program,
+    /// `file:line` of each rule, by [`SourceId`].
+    pub sources: Vec<String>,
+}
+
+/// Reads and compiles a ruleset file.
+pub fn load_program(path: &Path, bytecode: bool, syntax: Option<&str>) -> Result<Loaded, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::runtime(format!("nftvm eval: cannot read {}: {e}", path.display())))?;
+    let is_bytecode = bytecode || path.extension().is_some_and(|e| e == "nftvm");
+    if !is_bytecode {
+        // Codegen hook: replace this error with `compile(&text, syntax) -> Loaded`.
+        let _ = syntax;
+        return Err(Failure::usage(format!(
+            "nftvm eval: {}: compiling nft/iptables rulesets is not available yet; give bytecode text with --bytecode (or a .nftvm file)",
+            path.display()
+        )));
+    }
+    let program = nftvm_vm::text::assemble(&text)
+        .map_err(|e| Failure::runtime(format!("{}:{}: {}", path.display(), e.line, e.message)))?;
+    let sources = bytecode_rule_lines(&text).into_iter().map(|l| format!("{}:{l}", path.display())).collect();
+    Ok(Loaded { program, sources })
+}
+
+/// The 1-based line of each rule block of a bytecode text (its `family table chain`
+/// line), in the order the assembler numbers them.
+pub fn bytecode_rule_lines(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut block_first: Option<usize> = None;
+    let mut block_has_rule = false;
+    let mut in_set_elements = false;
+    for (i, line) in text.lines().enumerate() {
+        if in_set_elements && line.starts_with('\t') {
+            continue;
+        }
+        in_set_elements = false;
+        let word = line.split_whitespace().next().unwrap_or("");
+        let is_decl = !line.starts_with(char::is_whitespace)
+            && matches!(word, "table" | "chain" | "set" | "object")
+            && !block_has_rule;
+        if line.trim().is_empty() || is_decl {
+            if let (Some(l), true) = (block_first, block_has_rule) {
+                out.push(l);
+            }
+            block_first = None;
+            block_has_rule = false;
+            in_set_elements = is_decl;
+            continue;
+        }
+        if !line.starts_with('#') && !block_has_rule {
+            block_has_rule = true;
+            block_first = Some(i + 1);
+        }
+    }
+    if let (Some(l), true) = (block_first, block_has_rule) {
+        out.push(l);
+    }
+    out
+}
+
+fn make_engine(name: &str, prog: Arc<VerifiedProgram>) -> Result<Box<dyn Engine>, Failure> {
+    match name {
+        "interp" => Ok(Box::new(Interpreter::new(prog, 0))),
+        "jit" => {
+            Err(Failure::usage("nftvm eval: --engine jit: the JIT engine is not part of this build yet"))
+        }
+        other => Err(Failure::usage(format!("nftvm eval: --engine takes interp or jit, not `{other}`"))),
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn report_json(r: &PacketReport, host: &Host, sources: &[String]) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("path".into(), json!(r.path.iter().map(|h| h.name()).collect::<Vec<_>>()));
+    m.insert("verdict".into(), json!(r.fate.verdict_name()));
+    m.insert("oif".into(), r.oif.map_or(Value::Null, |o| json!(host.name(o))));
+    m.insert("ct_state".into(), r.ct_state.map_or(Value::Null, |c| json!(c.name())));
+    let rules: Vec<String> = r
+        .rules
+        .iter()
+        .map(|h| sources.get(h.source.0 as usize).cloned().unwrap_or_else(|| format!("rule#{}", h.source.0)))
+        .collect();
+    m.insert("rules".into(), json!(rules));
+    if r.local {
+        m.insert("local".into(), json!(true));
+    }
+    match &r.fate {
+        nftvm_runtime::pipeline::Fate::Dropped(why) => {
+            m.insert("reason".into(), json!(why));
+        }
+        nftvm_runtime::pipeline::Fate::Held => {
+            m.insert("held".into(), json!(true));
+        }
+        nftvm_runtime::pipeline::Fate::Stolen => {
+            m.insert("stolen".into(), json!(true));
+        }
+        nftvm_runtime::pipeline::Fate::Accepted => {}
+    }
+    m
+}
+
+/// The `--json` object of one input packet.
+pub fn outcome_json(index: usize, o: &Outcome, host: &Host, sources: &[String]) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("packet".into(), json!(index));
+    m.insert("iif".into(), json!(host.name(o.iif)));
+    for (k, v) in report_json(&o.packet, host, sources) {
+        m.insert(k, v);
+    }
+    m.insert("out".into(), o.out().map_or(Value::Null, |b| json!(hex(b))));
+    let emitted: Vec<Value> = o
+        .emitted
+        .iter()
+        .map(|e| {
+            json!({
+                "oif": host.name(e.oif),
+                "out": hex(&e.bytes),
+                "kind": e.generated.map_or(match e.kind {
+                    nftvm_runtime::pipeline::EmitKind::Packet => "packet",
+                    nftvm_runtime::pipeline::EmitKind::Fragment => "fragment",
+                }, |g| g.name()),
+            })
+        })
+        .collect();
+    m.insert("emitted".into(), json!(emitted));
+    if !o.generated.is_empty() {
+        let gens: Vec<Value> = o
+            .generated
+            .iter()
+            .map(|g| {
+                let mut gm = report_json(g, host, sources);
+                gm.insert("kind".into(), json!(g.generated.map_or("?", |k| k.name())));
+                Value::Object(gm)
+            })
+            .collect();
+        m.insert("generated".into(), json!(gens));
+    }
+    if o.reassembled {
+        m.insert("reassembled".into(), json!(true));
+    }
+    Value::Object(m)
+}
+
+fn summary_line(index: usize, o: &Outcome, host: &Host) -> String {
+    let path: Vec<&str> = o.packet.path.iter().map(|h| h.name()).collect();
+    let mut s =
+        format!("packet {index} {}: {} → {}", host.name(o.iif), path.join(" "), o.packet.fate.verdict_name());
+    if let Some(oif) = o.packet.oif {
+        s.push_str(&format!(" out {}", host.name(oif)));
+    }
+    if o.packet.local {
+        s.push_str(" (local)");
+    }
+    if let Some(c) = o.packet.ct_state {
+        s.push_str(&format!(" ct {}", c.name()));
+    }
+    if let nftvm_runtime::pipeline::Fate::Dropped(why) = &o.packet.fate {
+        s.push_str(&format!(" ({why})"));
+    }
+    for g in &o.generated {
+        s.push_str(&format!("; sent {} {}", g.generated.map_or("?", |k| k.name()), g.fate.verdict_name()));
+    }
+    s
+}
+
+pub fn run(args: Vec<OsString>) -> CmdResult {
+    let Some(o) = parse(args)? else { return Ok(()) };
+    let ruleset =
+        o.ruleset.as_deref().ok_or_else(|| Failure::usage(format!("nftvm eval: missing RULESET\n{HELP}")))?;
+    let pcap = o.pcap.as_deref().ok_or_else(|| Failure::usage("nftvm eval: missing --pcap IN"))?;
+    let mut host =
+        Host::from_specs(&o.ifaces, &o.routes).map_err(|e| Failure::usage(format!("nftvm eval: {e}")))?;
+    for spec in &o.mtus {
+        let parsed =
+            spec.split_once('=').and_then(|(n, m)| Some((host.iface_by_name(n)?, m.parse::<u32>().ok()?)));
+        match parsed {
+            Some((id, mtu)) if id != nftvm_runtime::host::LOOPBACK && (68..=65535).contains(&mtu) => {
+                host.set_mtu(id, mtu)
+            }
+            _ => {
+                return Err(Failure::usage(format!(
+                    "nftvm eval: --mtu {spec}: expected NAME=MTU for a declared interface (68..65535)"
+                )));
+            }
+        }
+    }
+    let default_iif = match &o.iif {
+        Some(name) => Some(
+            host.iface_by_name(name)
+                .filter(|id| host.iface(*id).is_some() && *id != nftvm_runtime::host::LOOPBACK)
+                .ok_or_else(|| {
+                    Failure::usage(format!(
+                        "nftvm eval: --iif {name}: no such interface (declare it with --iface)"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let loaded = load_program(ruleset, o.bytecode, o.syntax.as_deref())?;
+    let verified = nftvm_vm::verify(loaded.program)
+        .map_err(|e| Failure::runtime(format!("nftvm eval: {}: {e}", ruleset.display())))?;
+    let prog = Arc::new(verified);
+    let engine = make_engine(&o.engine, prog.clone())?;
+    let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };
+    if let Some(max) = o.conntrack_max {
+        ct.max = max;
+    }
+    let cfg = PipelineConfig { conntrack: ct, trace: o.trace, ..PipelineConfig::default() };
+    let mut pipeline = Pipeline::new(host, engine, cfg);
+    let mut reader = CaptureReader::open(pcap)
+        .map_err(|e| Failure::runtime(format!("nftvm eval: {}: {e}", pcap.display())))?;
+    let mut out = match &o.out {
+        Some(path) => {
+            let f = std::fs::File::create(path).map_err(|e| {
+                Failure::runtime(format!("nftvm eval: cannot create {}: {e}", path.display()))
+            })?;
+            Some(
+                OutWriter::new(std::io::BufWriter::new(f))
+                    .map_err(|e| Failure::runtime(format!("nftvm eval: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    let names = pipeline.host().clone();
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    let mut failure: Option<String> = None;
+    let sources = loaded.sources;
+    let source_of = |id: SourceId| sources.get(id.0 as usize).cloned();
+    let result = replay::replay(&mut reader, &mut pipeline, default_iif, |r, _record| {
+        if failure.is_some() {
+            return;
+        }
+        let res = (|| -> Result<(), String> {
+            let lines: Vec<String> = if o.trace {
+                r.outcome.trace.iter().map(|ev| trace::format_event(ev, prog.program(), &source_of)).collect()
+            } else {
+                Vec::new()
+            };
+            let io = |e: std::io::Error| e.to_string();
+            if o.json {
+                for l in &lines {
+                    eprintln!("{l}");
+                }
+                writeln!(stdout, "{}", outcome_json(r.index, &r.outcome, &names, &sources)).map_err(io)?;
+            } else {
+                for l in &lines {
+                    writeln!(stdout, "{l}").map_err(io)?;
+                }
+                writeln!(stdout, "{}", summary_line(r.index, &r.outcome, &names)).map_err(io)?;
+            }
+            if let Some(w) = out.as_mut() {
+                w.write(&names, &r.outcome, r.timestamp).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = res {
+            failure = Some(e);
+        }
+    });
+    if let Some(e) = failure {
+        return Err(Failure::runtime(format!("nftvm eval: {e}")));
+    }
+    result.map_err(|e| Failure::runtime(format!("nftvm eval: {}: {e}", pcap.display())))?;
+    if let Some(w) = out {
+        w.finish().map_err(|e| Failure::runtime(format!("nftvm eval: writing --out: {e}")))?;
+    }
+    if o.conntrack_dump {
+        let mut lines = pipeline.conntrack().dump(pipeline.now());
+        lines.sort();
+        for l in lines {
+            writeln!(stdout, "{l}").map_err(|e| Failure::runtime(e.to_string()))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! The iptables side of [`crate::load`]: an iptables-save / iptables-restore file is loaded
+//! with iptables-restore semantics into the typed model, lowered into the IR as
+//! iptables-nft would register it, and checked. The typed model is kept as well (for
+//! `list --format iptables-save`). Warnings of the lowering go to stderr.
+
+use crate::load::{LoadError, Loaded};
+use nftvm_compiler::iptables::lower::lower_ruleset;
+use nftvm_compiler::iptables::{Family, RestoreOptions, load_restore};
+use nftvm_grammar::{SourceMap, diag::render_all};
+
+/// Load iptables-save text of `family`.
+pub fn load(name: &str, text: &str, family: Family) -> Result<Loaded, LoadError> {
+    let mut sources = SourceMap::new();
+    let file = sources.add(name, text);
+    let (typed, diags) =
+        load_restore(&sources, file, RestoreOptions { family, counters: false, noflush: false });
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(LoadError { message: render_all(&diags, &sources), invalid_input: true });
+    }
+    let (ruleset, diags) = lower_ruleset(&typed);
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(LoadError { message: render_all(&diags, &sources), invalid_input: true });
+    }
+    // Warnings (constructs without effect in nftvm, left out) are never silent.
+    eprint!("{}", render_all(&diags, &sources));
+    Ok(Loaded { ruleset, sources, iptables: Some(typed) })
+}

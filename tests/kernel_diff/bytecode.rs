@@ -1,0 +1,266 @@
+//! The bytecode of an nft ruleset, as the real `nft` generates it, in the VM's program
+//! text format: the ruleset is loaded with `nft --debug=netlink` in the oracle's namespace
+//! (each rule's bytecode block, anonymous sets included) and its structure (tables, base
+//! chains, named sets, ct helper objects) read back with `nft -j list ruleset`.
+//!
+//! This stands in for the compiler's codegen in the differential suite until codegen
+//! lands; both sides then run exactly the bytecode the kernel runs.
+//!
+//! One thing the 1.0.6 listing loses: it prints constants as whole 32-bit words, so a
+//! comparison shorter than its word (a byte-aligned prefix such as `ct original ip saddr
+//! 10.0.1.0/24`, which nft compiles to a 3-byte `cmp` on a 4-byte register) reads back as
+//! a 4-byte one. Scenarios avoid such rules (payload prefixes are fine: nft shortens the
+//! load instead).
+
+use serde_json::Value;
+
+use crate::common::kernel::Netns;
+
+fn family_num(f: &str) -> u16 {
+    match f {
+        "ip" => 2,
+        "ip6" => 10,
+        _ => 1,
+    }
+}
+
+fn key_spec(t: &Value) -> Option<String> {
+    let one = |s: &str| -> Option<&'static str> {
+        Some(match s {
+            "ipv4_addr" => "4n",
+            "ipv6_addr" => "16n",
+            "inet_service" => "2n",
+            "inet_proto" => "1n",
+            "mark" => "4h",
+            "ifname" => "16n",
+            "ether_addr" => "6n",
+            _ => return None,
+        })
+    };
+    match t {
+        Value::String(s) => one(s).map(str::to_string),
+        Value::Array(parts) => {
+            let v: Option<Vec<&str>> = parts.iter().map(|p| p.as_str().and_then(one)).collect();
+            v.map(|v| v.join("."))
+        }
+        _ => None,
+    }
+}
+
+/// Loads `ruleset` into `netns` and returns the program text for the VM assembler.
+pub fn load_and_translate(netns: &Netns, ruleset: &str) -> String {
+    let debug = netns.run_with_input("nft", &["--debug=netlink", "-f", "-"], Some(ruleset));
+    let json: Value =
+        serde_json::from_str(&netns.run("nft", &["-j", "list", "ruleset"])).expect("nft -j output");
+    let mut decls = String::new();
+    let mut named_sets: Vec<String> = Vec::new();
+    for item in json["nftables"].as_array().into_iter().flatten() {
+        if let Some(t) = item.get("table") {
+            decls += &format!("table {} {}\n", t["family"].as_str().unwrap(), t["name"].as_str().unwrap());
+        } else if let Some(c) = item.get("chain") {
+            let f = c["family"].as_str().unwrap();
+            let mut line =
+                format!("chain {f} {} {}", c["table"].as_str().unwrap(), c["name"].as_str().unwrap());
+            if let Some(hook) = c.get("hook").and_then(Value::as_str) {
+                line += &format!(
+                    " type {} hook {hook} priority {} policy {}",
+                    c["type"].as_str().unwrap(),
+                    c["prio"].as_i64().unwrap(),
+                    c["policy"].as_str().unwrap_or("accept")
+                );
+            }
+            decls += &line;
+            decls.push('\n');
+        } else if let Some(h) = item.get("ct helper") {
+            let f = h["family"].as_str().unwrap();
+            let l4 = match h["protocol"].as_str().unwrap_or("tcp") {
+                "udp" => 17,
+                _ => 6,
+            };
+            decls += &format!(
+                "object {f} {} {} ct_helper {} l3proto {} l4proto {l4}\n",
+                h["table"].as_str().unwrap(),
+                h["name"].as_str().unwrap(),
+                h["type"].as_str().unwrap(),
+                family_num(h["l3proto"].as_str().unwrap_or(f))
+            );
+        } else if let Some(s) = item.get("set") {
+            let name = s["name"].as_str().unwrap().to_string();
+            let key =
+                key_spec(&s["type"]).unwrap_or_else(|| panic!("set type {} not supported here", s["type"]));
+            decls += &format!(
+                "set {} {} {name} flags 0x0 key {key}\n",
+                s["family"].as_str().unwrap(),
+                s["table"].as_str().unwrap()
+            );
+            named_sets.push(name);
+        }
+    }
+    // Rule blocks: blocks whose last header line is `family table chain`. Named-set element
+    // listings (`NAME table 0` + element lines) attach to their declaration.
+    let mut rules = String::new();
+    let mut set_elems: Vec<(String, String)> = Vec::new();
+    for block in debug.split("\n\n") {
+        let lines: Vec<&str> = block.lines().filter(|l| !l.contains("(null)")).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        if lines.iter().any(|l| l.trim_start().starts_with('[')) {
+            rules += &lines.join("\n");
+            rules += "\n\n";
+        } else {
+            // `NAME table 0` (twice), then element lines for a named set.
+            let mut cur: Option<String> = None;
+            for l in &lines {
+                if let Some(e) = l.strip_prefix('\t') {
+                    if let Some(n) = &cur {
+                        set_elems.push((n.clone(), format!("\t{e}")));
+                    }
+                } else if let Some(first) = l.split_whitespace().next()
+                    && named_sets.iter().any(|n| n == first)
+                {
+                    cur = Some(first.to_string());
+                }
+            }
+        }
+    }
+    // Put element lines under their set declarations.
+    let mut out = String::new();
+    for line in decls.lines() {
+        out += line;
+        out.push('\n');
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.first() == Some(&"set") {
+            for (n, e) in &set_elems {
+                if words.get(3) == Some(&n.as_str()) {
+                    out += e;
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out.push('\n');
+    out += &rules;
+    out
+}
+
+/// nft 1.0.6 (this machine's) prints register data as 32-bit words, each the little-endian
+/// number of 4 register bytes; the VM's text format (newer nft) prints network-order values
+/// byte by byte and host-order values as whole numbers. The VM assembler reads the 1.0.6
+/// digits in its own convention; this turns every constant back into the register bytes
+/// nft meant, then prints the program in the VM's format.
+pub fn to_vm_text(legacy: &str) -> Result<String, String> {
+    use nftvm_vm::data::{ByteOrder, Data, round_up4};
+    use nftvm_vm::expr::Expr;
+    use nftvm_vm::expr::bitwise::BitwiseOp;
+    use nftvm_vm::expr::immediate::ImmValue;
+    use nftvm_vm::set::{ElemData, SetData};
+
+    fn fix(d: &mut Data) {
+        let mut printed = d.bytes().to_vec();
+        if d.order() == ByteOrder::Host {
+            printed.reverse();
+        }
+        let mut mem = Vec::with_capacity(printed.len());
+        for chunk in printed.chunks(4) {
+            mem.extend(chunk.iter().rev());
+        }
+        if let Some(n) = Data::new(&mem, d.order()) {
+            *d = n;
+        }
+    }
+
+    /// Per field: fix, then keep the field's own length (padded to 4 in concatenations).
+    fn fix_fields(d: &mut Data, fields: &[nftvm_vm::data::Field]) {
+        let bytes = d.bytes().to_vec();
+        let single = fields.len() <= 1;
+        let mut out = Vec::new();
+        let mut at = 0;
+        for f in fields {
+            let width = round_up4(f.len as usize);
+            let Some(chunk) = bytes.get(at..(at + width).min(bytes.len())) else { break };
+            let Some(mut part) = Data::new(chunk, f.order) else { break };
+            fix(&mut part);
+            let keep = if single { f.len as usize } else { width };
+            let mut b = part.bytes().to_vec();
+            b.resize(keep, 0);
+            if !single {
+                b[f.len as usize..].fill(0);
+            }
+            out.extend(b);
+            at += width;
+        }
+        if let Some(n) = Data::new(&out, d.order()) {
+            *d = n;
+        }
+    }
+
+    fn fix_expr(e: &mut Expr) {
+        match e {
+            Expr::Cmp(c) => fix(&mut c.data),
+            Expr::Range(r) => {
+                fix(&mut r.from);
+                fix(&mut r.to);
+            }
+            Expr::Bitwise(b) => {
+                if let BitwiseOp::MaskXor { mask, xor } = &mut b.op {
+                    fix(mask);
+                    fix(xor);
+                }
+            }
+            Expr::Immediate(i) => {
+                if let ImmValue::Data(d) = &mut i.value {
+                    fix(d);
+                }
+            }
+            Expr::Dynset(d) => d.exprs.iter_mut().for_each(fix_expr),
+            _ => {}
+        }
+    }
+
+    // 1.0.6 writes element flags as ` : FLAGS [end]` where newer nft writes ` flags FLAGS`.
+    let legacy: String = legacy
+        .lines()
+        .map(|l| {
+            if !l.starts_with('\t') {
+                return l.to_string();
+            }
+            l.split('\t')
+                .map(|item| match item.find(" : ").filter(|_| item.trim_end().ends_with("[end]")) {
+                    Some(i) => {
+                        let flags = item[i + 3..].trim_end().trim_end_matches("[end]").trim();
+                        let key = item[..i].trim_end();
+                        if flags == "0" { key.to_string() } else { format!("{key} flags {flags}") }
+                    }
+                    None => item.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let legacy = legacy.as_str();
+    let mut prog = nftvm_vm::text::assemble(legacy).map_err(|e| format!("assemble: {e}\n{legacy}"))?;
+    for chain in &mut prog.chains {
+        for rule in &mut chain.rules {
+            rule.exprs.iter_mut().for_each(fix_expr);
+        }
+    }
+    for set in &mut prog.sets {
+        let key = set.key.clone();
+        let data_fields = match &set.data {
+            SetData::Value { fields, .. } => Some(fields.clone()),
+            _ => None,
+        };
+        for el in &mut set.elements {
+            fix_fields(&mut el.key, &key);
+            if let Some(k) = &mut el.key_end {
+                fix_fields(k, &key);
+            }
+            if let (Some(ElemData::Value(v)), Some(f)) = (&mut el.data, &data_fields) {
+                fix_fields(v, f);
+            }
+        }
+    }
+    Ok(nftvm_vm::text::disassemble(&prog))
+}

@@ -1,0 +1,135 @@
+//! Packets for the scenarios (built with the runtime's packet builder), and replies built
+//! from a packet as it was seen on the wire.
+
+use std::net::{IpAddr, SocketAddr};
+
+use nftvm_runtime::packet::PacketBuilder;
+
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+pub const ACK: u8 = 0x10;
+
+/// A small deterministic generator (splitmix64).
+#[derive(Clone, Debug)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn port(&mut self) -> u16 {
+        1024 + self.below(60000) as u16
+    }
+    pub fn bool(&mut self) -> bool {
+        self.next() & 1 == 1
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
+    }
+}
+
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn base(src: IpAddr, dst: IpAddr, id: u16) -> PacketBuilder {
+    PacketBuilder::ip(src, dst).ident(id)
+}
+
+pub fn tcp(src: SocketAddr, dst: SocketAddr, flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
+    base(src.ip(), dst.ip(), (seq as u16) ^ 0x5a5a)
+        .dont_frag()
+        .tcp(src.port(), dst.port())
+        .flags(flags)
+        .seq(seq)
+        .ack(ack)
+        .window(64240)
+        .payload(payload)
+        .build()
+}
+
+pub fn udp(src: SocketAddr, dst: SocketAddr, payload: &[u8]) -> Vec<u8> {
+    base(src.ip(), dst.ip(), 0x4d2).udp(src.port(), dst.port()).payload(payload).build()
+}
+
+pub fn echo(src: IpAddr, dst: IpAddr, id: u16, seq: u16) -> Vec<u8> {
+    let b = base(src, dst, id ^ 0x77);
+    b.icmp_echo_request(id, seq).payload(b"nftvm-diff-echo").build()
+}
+
+/// The same packet with another TTL / hop limit (IPv4 header checksum fixed).
+pub fn with_ttl(p: &[u8], ttl: u8) -> Vec<u8> {
+    let mut p = p.to_vec();
+    if p[0] >> 4 == 4 {
+        p[8] = ttl;
+        p[10..12].copy_from_slice(&[0, 0]);
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        let c = nftvm_runtime::checksum::checksum(&p[..ihl]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    } else {
+        p[7] = ttl;
+    }
+    p
+}
+
+/// Source and destination endpoints of a TCP/UDP packet (port 0 for others).
+pub fn endpoints(p: &[u8]) -> (SocketAddr, SocketAddr) {
+    let (src, dst, th): (IpAddr, IpAddr, usize) = if p[0] >> 4 == 4 {
+        (
+            IpAddr::from([p[12], p[13], p[14], p[15]]),
+            IpAddr::from([p[16], p[17], p[18], p[19]]),
+            usize::from(p[0] & 0x0f) * 4,
+        )
+    } else {
+        let mut s = [0u8; 16];
+        let mut d = [0u8; 16];
+        s.copy_from_slice(&p[8..24]);
+        d.copy_from_slice(&p[24..40]);
+        (IpAddr::from(s), IpAddr::from(d), 40)
+    };
+    let port = |at: usize| p.get(at..at + 2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    (SocketAddr::new(src, port(th)), SocketAddr::new(dst, port(th + 2)))
+}
+
+/// A TCP segment answering `seen` (from its destination to its source).
+pub fn tcp_reply(seen: &[u8], flags: u8, seq: u32, ack: u32, payload: &[u8]) -> Vec<u8> {
+    let (s, d) = endpoints(seen);
+    tcp(d, s, flags, seq, ack, payload)
+}
+
+/// A UDP datagram answering `seen`.
+pub fn udp_reply(seen: &[u8], payload: &[u8]) -> Vec<u8> {
+    let (s, d) = endpoints(seen);
+    udp(d, s, payload)
+}
+
+/// An ICMP / ICMPv6 error about `seen`, sent by `from` to `seen`'s source.
+pub fn icmp_error_about(seen: &[u8], from: IpAddr, kind: u8, code: u8) -> Vec<u8> {
+    let (s, _) = endpoints(seen);
+    PacketBuilder::ip(from, s.ip()).icmp_error(kind, code, seen).build()
+}
+
+/// An echo reply answering the echo request `seen`.
+pub fn echo_reply(seen: &[u8]) -> Vec<u8> {
+    let (s, d) = endpoints(seen);
+    let th = if seen[0] >> 4 == 4 { usize::from(seen[0] & 0x0f) * 4 } else { 40 };
+    let id = u16::from_be_bytes([seen[th + 4], seen[th + 5]]);
+    let seq = u16::from_be_bytes([seen[th + 6], seen[th + 7]]);
+    PacketBuilder::ip(d.ip(), s.ip())
+        .ident(id ^ 0x99)
+        .icmp_echo_reply(id, seq)
+        .payload(b"nftvm-diff-echo")
+        .build()
+}

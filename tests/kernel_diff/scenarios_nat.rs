@@ -1,0 +1,340 @@
+//! NAT scenarios: masquerade, snat (with port ranges), dnat, redirect, port collisions,
+//! ICMP errors about NATed flows, and FTP (active and passive) through NAT with the helper.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::harness::Scenario;
+use crate::pkt::*;
+
+fn client(rng: &mut Rng, v6: bool) -> IpAddr {
+    let c = 2 + rng.below(200) as u8;
+    if v6 { ip(&format!("fd00:1::{c:x}")) } else { ip(&format!("10.0.1.{c}")) }
+}
+
+fn server(rng: &mut Rng, v6: bool) -> IpAddr {
+    let s = 2 + rng.below(200) as u8;
+    if v6 { ip(&format!("fd00:2::{s:x}")) } else { ip(&format!("10.0.2.{s}")) }
+}
+
+/// The TCP payload and sequence number of a segment.
+fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
+    let th = if p[0] >> 4 == 4 { usize::from(p[0] & 0x0f) * 4 } else { 40 };
+    let seq = u32::from_be_bytes([p[th + 4], p[th + 5], p[th + 6], p[th + 7]]);
+    let ack = u32::from_be_bytes([p[th + 8], p[th + 9], p[th + 10], p[th + 11]]);
+    let doff = usize::from(p[th + 12] >> 4) * 4;
+    (seq, ack, p[th + doff..].to_vec())
+}
+
+/// A TCP conversation from `c` (on `cif`) to `s` (on `sif`); the server's packets answer what
+/// actually came out of the router (so they follow NAT).
+fn tcp_conversation(
+    sc: &mut Scenario,
+    rng: &mut Rng,
+    c: SocketAddr,
+    s: SocketAddr,
+    cif: &'static str,
+    sif: &'static str,
+) {
+    let cs = rng.next() as u32;
+    let ss = rng.next() as u32;
+    let syn = sc.send(cif, tcp(c, s, SYN, cs, 0, b""));
+    sc.send_from(sif, syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
+    sc.send(cif, tcp(c, s, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    let n = 1 + rng.below(100) as u32;
+    let data = rng.bytes(n as usize);
+    sc.send(cif, tcp(c, s, ACK | PSH, cs.wrapping_add(1), ss.wrapping_add(1), &data));
+    let m = rng.below(80) as u32;
+    let answer = rng.bytes(m as usize);
+    sc.send_from(sif, syn, move |seen| {
+        tcp_reply(seen, ACK | PSH, ss.wrapping_add(1), cs.wrapping_add(1 + n), &answer)
+    });
+    sc.send(cif, tcp(c, s, FIN | ACK, cs.wrapping_add(1 + n), ss.wrapping_add(1 + m), b""));
+}
+
+fn nat_filter(extra: &str) -> String {
+    format!(
+        "table inet filter {{
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        ct state new accept
+    }}
+}}
+{extra}"
+    )
+}
+
+/// Masquerade out of tunb: TCP, UDP and echo flows, replies de-masqueraded; sometimes two
+/// clients with the same source port (a collision: another port is chosen).
+pub fn masquerade(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.bool();
+    let family = if rng.bool() {
+        "inet"
+    } else if v6 {
+        "ip6"
+    } else {
+        "ip"
+    };
+    let nat = format!(
+        "table {family} nat {{
+    chain post {{
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname \"tunb\" masquerade
+    }}
+}}"
+    );
+    let mut sc = Scenario::new(format!("masquerade-{i}"), nat_filter(&nat));
+    let s = server(rng, v6);
+    let c1 = client(rng, v6);
+    let sport = rng.port();
+    match rng.below(4) {
+        0 => {
+            tcp_conversation(&mut sc, rng, SocketAddr::new(c1, sport), SocketAddr::new(s, 80), "tuna", "tunb")
+        }
+        1 => {
+            let q = sc.send("tuna", udp(SocketAddr::new(c1, sport), SocketAddr::new(s, 53), b"query"));
+            sc.send_from("tunb", q, |seen| udp_reply(seen, b"answer"));
+            // The server's host says the port is unreachable: translated back (RELATED).
+            let (k, c) = if v6 { (1, 4) } else { (3, 3) };
+            sc.send_from("tunb", q, move |seen| {
+                let (_, d) = endpoints(seen);
+                icmp_error_about(seen, d.ip(), k, c)
+            });
+        }
+        2 => {
+            let id = rng.next() as u16;
+            let e = sc.send("tuna", echo(c1, s, id, 1));
+            sc.send_from("tunb", e, echo_reply);
+        }
+        _ => {
+            // Collision: two clients, same source port, same server.
+            sc.port_choice_free = true;
+            let mut c2 = client(rng, v6);
+            if c2 == c1 {
+                c2 = if v6 { ip("fd00:1::ee") } else { ip("10.0.1.250") };
+            }
+            let a = sc.send("tuna", udp(SocketAddr::new(c1, sport), SocketAddr::new(s, 53), b"one"));
+            let b = sc.send("tuna", udp(SocketAddr::new(c2, sport), SocketAddr::new(s, 53), b"two"));
+            sc.send_from("tunb", b, |seen| udp_reply(seen, b"to-two"));
+            sc.send_from("tunb", a, |seen| udp_reply(seen, b"to-one"));
+        }
+    }
+    sc
+}
+
+/// snat to an address (sometimes with a port range), dnat to a server behind the router.
+pub fn snat_dnat(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.bool();
+    let s = server(rng, v6);
+    let c = client(rng, v6);
+    let (fam, pub_addr, to_addr) =
+        if v6 { ("ip6", "fd00:1::1", "fd00:2::64") } else { ("ip", "10.0.1.1", "10.0.2.100") };
+    let variant = rng.below(4);
+    let mut sc_port_free = false;
+    let nat = match variant {
+        0 => format!(
+            "table {fam} nat {{\n chain post {{\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" snat to {to_addr}\n }}\n}}"
+        ),
+        1 => {
+            // Linux picks a random port in the range for a source NAT.
+            sc_port_free = true;
+            let to = if v6 { format!("[{to_addr}]") } else { to_addr.to_string() };
+            format!(
+                "table {fam} nat {{\n chain post {{\n  type nat hook postrouting priority srcnat; policy accept;\n  meta l4proto {{ tcp, udp }} oifname \"tunb\" snat to {to}:20000-20010\n }}\n}}"
+            )
+        }
+        _ => {
+            let to = if v6 { format!("[{s}]") } else { s.to_string() };
+            format!(
+                "table {fam} nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 8080 dnat to {to}:80\n  udp dport 5353 dnat to {to}\n }}\n}}"
+            )
+        }
+    };
+    let mut sc = Scenario::new(format!("snat-dnat-{i}"), nat_filter(&nat));
+    sc.port_choice_free = sc_port_free;
+    let dst = if variant >= 2 { ip(pub_addr) } else { s };
+    let cport = rng.port();
+    if rng.bool() {
+        let dport = if variant >= 2 { 8080 } else { 80 };
+        tcp_conversation(
+            &mut sc,
+            rng,
+            SocketAddr::new(c, cport),
+            SocketAddr::new(dst, dport),
+            "tuna",
+            "tunb",
+        );
+    } else {
+        let dport = if variant >= 2 { 5353 } else { 53 };
+        let q = sc.send("tuna", udp(SocketAddr::new(c, cport), SocketAddr::new(dst, dport), &rng.bytes(12)));
+        sc.send_from("tunb", q, |seen| udp_reply(seen, b"reply"));
+        sc.send("tuna", udp(SocketAddr::new(c, cport), SocketAddr::new(dst, dport), b"second"));
+    }
+    sc
+}
+
+/// redirect to a local port: the packet goes to the host (closed port: a reset or port
+/// unreachable comes back, with the original destination as its source).
+pub fn redirect(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.bool();
+    let fam = if v6 { "ip6" } else { "ip" };
+    let nat = format!(
+        "table {fam} nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 80 redirect to :8080\n  udp dport 53 redirect\n }}\n}}\n\
+         table inet filter {{\n chain input {{\n  type filter hook input priority filter; policy accept;\n  tcp dport 8080 counter\n }}\n}}"
+    );
+    let mut sc = Scenario::new(format!("redirect-{i}"), nat);
+    let c = client(rng, v6);
+    let s = server(rng, v6);
+    let cp = rng.port();
+    sc.send("tuna", tcp(SocketAddr::new(c, cp), SocketAddr::new(s, 80), SYN, rng.next() as u32, 0, b""));
+    sc.send("tuna", udp(SocketAddr::new(c, cp), SocketAddr::new(s, 53), b"dns?"));
+    sc.send("tuna", tcp(SocketAddr::new(c, cp), SocketAddr::new(s, 443), SYN, 1, 0, b""));
+    sc
+}
+
+/// Finds `h1,h2,h3,h4,p1,p2` in FTP text: the address and port it announces.
+fn ftp_endpoint(text: &[u8]) -> Option<SocketAddr> {
+    let s = std::str::from_utf8(text).ok()?;
+    let s = match s.find('(') {
+        Some(i) => &s[i..],
+        None => s.get(4..)?,
+    };
+    let start = s.find(|c: char| c.is_ascii_digit())?;
+    let nums: Vec<u16> = s[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|x| !x.is_empty())
+        .take(6)
+        .map(|x| x.parse().ok())
+        .collect::<Option<Vec<_>>>()?;
+    if nums.len() < 6 {
+        return None;
+    }
+    let addr = IpAddr::from([nums[0] as u8, nums[1] as u8, nums[2] as u8, nums[3] as u8]);
+    Some(SocketAddr::new(addr, nums[4] << 8 | nums[5]))
+}
+
+/// FTP through masquerade (active: PORT rewritten, the server's data connection comes back
+/// RELATED and is NATed to the client) or through dnat (passive: the server's 227 reply is
+/// rewritten to the public address).
+pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
+    let passive = rng.bool();
+    let c = client(rng, false);
+    let s = server(rng, false);
+    let nat = if passive {
+        format!(
+            "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 21 dnat to {s}\n }}\n chain post {{\n  type nat hook postrouting priority srcnat; policy accept;\n }}\n}}"
+        )
+    } else {
+        "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}".to_string()
+    };
+    let rules = format!(
+        "table inet filter {{
+    ct helper ftp-standard {{
+        type \"ftp\" protocol tcp;
+    }}
+    chain pre {{
+        type filter hook prerouting priority filter; policy accept;
+        tcp dport 21 ct helper set \"ftp-standard\"
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        tcp dport 21 ct state new accept
+    }}
+}}
+{nat}"
+    );
+    let mut sc = Scenario::new(format!("ftp-{}-{i}", if passive { "passive" } else { "active" }), rules);
+    let dst = if passive { ip("10.0.1.1") } else { s };
+    let ca = SocketAddr::new(c, rng.port());
+    let sa_ = SocketAddr::new(dst, 21);
+    let cs = rng.next() as u32;
+    let ss = rng.next() as u32;
+    let syn = sc.send("tuna", tcp(ca, sa_, SYN, cs, 0, b""));
+    sc.send_from("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
+    sc.send("tuna", tcp(ca, sa_, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    let banner = b"220 ready\r\n".to_vec();
+    let bl = banner.len() as u32;
+    sc.send_from("tunb", syn, move |seen| {
+        tcp_reply(seen, ACK | PSH, ss.wrapping_add(1), cs.wrapping_add(1), &banner)
+    });
+    let mut cseq = cs.wrapping_add(1);
+    let sseq = ss.wrapping_add(1 + bl);
+    let user = b"USER ftp\r\n";
+    sc.send("tuna", tcp(ca, sa_, ACK | PSH, cseq, sseq, user));
+    cseq = cseq.wrapping_add(user.len() as u32);
+    if passive {
+        sc.send("tuna", tcp(ca, sa_, ACK | PSH, cseq, sseq, b"PASV\r\n"));
+        cseq = cseq.wrapping_add(6);
+        let dport = 20000 + rng.below(20000) as u16;
+        let octets = match s {
+            IpAddr::V4(a) => a.octets(),
+            IpAddr::V6(_) => [0; 4],
+        };
+        let text = format!(
+            "227 Entering Passive Mode ({},{},{},{},{},{}).\r\n",
+            octets[0],
+            octets[1],
+            octets[2],
+            octets[3],
+            dport >> 8,
+            dport & 0xff
+        );
+        let reply =
+            sc.send_from("tunb", syn, move |seen| tcp_reply(seen, ACK | PSH, sseq, cseq, text.as_bytes()));
+        // The client connects where the (rewritten) 227 told it to.
+        let dcs = rng.next() as u32;
+        let cport = rng.port();
+        let data_syn = sc.steps.len();
+        sc.steps.push(crate::harness::Step {
+            iface: "tuna",
+            packet: crate::harness::Packet::From {
+                step: reply,
+                index: 0,
+                make: Box::new(move |seen| {
+                    let (_, _, payload) = tcp_parts(seen);
+                    let to = ftp_endpoint(&payload).unwrap_or(SocketAddr::new(ip("10.0.1.1"), 1));
+                    tcp(SocketAddr::new(c, cport), to, SYN, dcs, 0, b"")
+                }),
+            },
+        });
+        let dss = rng.next() as u32;
+        sc.send_from("tunb", data_syn, move |seen| tcp_reply(seen, SYN | ACK, dss, dcs.wrapping_add(1), b""));
+    } else {
+        let lport = 30000 + rng.below(20000) as u16;
+        let oct = match c {
+            IpAddr::V4(a) => a.octets(),
+            IpAddr::V6(_) => [0; 4],
+        };
+        let cmd =
+            format!("PORT {},{},{},{},{},{}\r\n", oct[0], oct[1], oct[2], oct[3], lport >> 8, lport & 0xff);
+        let port_step = sc.send("tuna", tcp(ca, sa_, ACK | PSH, cseq, sseq, cmd.as_bytes()));
+        cseq = cseq.wrapping_add(cmd.len() as u32);
+        // The server acknowledges what it received (the rewritten command's length).
+        sc.send_from("tunb", port_step, move |seen| {
+            let (seq, _, payload) = tcp_parts(seen);
+            tcp_reply(seen, ACK | PSH, sseq, seq.wrapping_add(payload.len() as u32), b"200 PORT ok\r\n")
+        });
+        // The data connection from port 20 to where PORT said (after NAT).
+        let dss = rng.next() as u32;
+        let data_syn = sc.steps.len();
+        sc.steps.push(crate::harness::Step {
+            iface: "tunb",
+            packet: crate::harness::Packet::From {
+                step: port_step,
+                index: 0,
+                make: Box::new(move |seen| {
+                    let (_, _, payload) = tcp_parts(seen);
+                    let to = ftp_endpoint(&payload).unwrap_or(SocketAddr::new(ip("10.0.2.1"), 1));
+                    let (_, srv) = endpoints(seen);
+                    tcp(SocketAddr::new(srv.ip(), 20), to, SYN, dss, 0, b"")
+                }),
+            },
+        });
+        let dcs = rng.next() as u32;
+        sc.send_from("tuna", data_syn, move |seen| tcp_reply(seen, SYN | ACK, dcs, dss.wrapping_add(1), b""));
+        // More control traffic after the length change: sequence numbers are adjusted.
+        sc.send("tuna", tcp(ca, sa_, ACK | PSH, cseq, sseq.wrapping_add(13), b"LIST\r\n"));
+    }
+    sc
+}

@@ -1,0 +1,123 @@
+//! Engine selection: one entry point that runs a chain on the interpreter or on the JIT, so
+//! the runtime and the command line only pass `--engine interp|jit`.
+
+use crate::interp::{self, Env, PacketCtx, ProgramState, RunResult};
+use crate::jit::{JitError, JitOptions, JitProgram};
+use crate::program::ChainId;
+use crate::verify::VerifiedProgram;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// Which engine runs the bytecode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Engine {
+    /// The reference interpreter.
+    #[default]
+    Interp,
+    /// Native code compiled with Cranelift.
+    Jit,
+}
+
+impl Engine {
+    pub const ALL: [Engine; 2] = [Engine::Interp, Engine::Jit];
+
+    /// The name `--engine` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+            Engine::Jit => "jit",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Engine, String> {
+        match s {
+            "interp" => Ok(Engine::Interp),
+            "jit" => Ok(Engine::Jit),
+            _ => Err(format!("unknown engine `{s}` (expected `interp` or `jit`)")),
+        }
+    }
+}
+
+/// A verified program ready to run on one engine. Cheap to clone and to share between
+/// threads; the compiled code is freed when the last clone goes.
+#[derive(Clone, Debug)]
+pub struct Executable {
+    prog: Arc<VerifiedProgram>,
+    jit: Option<Arc<JitProgram>>,
+}
+
+impl Executable {
+    /// Prepares `prog` for `engine` (compiling it for the JIT).
+    pub fn new(prog: Arc<VerifiedProgram>, engine: Engine) -> Result<Executable, JitError> {
+        Executable::with_options(prog, engine, &JitOptions::default())
+    }
+
+    pub fn with_options(
+        prog: Arc<VerifiedProgram>,
+        engine: Engine,
+        opts: &JitOptions,
+    ) -> Result<Executable, JitError> {
+        let jit = match engine {
+            Engine::Interp => None,
+            Engine::Jit => Some(Arc::new(JitProgram::compile_with(Arc::clone(&prog), opts)?)),
+        };
+        Ok(Executable { prog, jit })
+    }
+
+    pub fn engine(&self) -> Engine {
+        if self.jit.is_some() { Engine::Jit } else { Engine::Interp }
+    }
+
+    pub fn program(&self) -> &Arc<VerifiedProgram> {
+        &self.prog
+    }
+
+    /// The compiled code, when the engine is the JIT.
+    pub fn jit(&self) -> Option<&Arc<JitProgram>> {
+        self.jit.as_ref()
+    }
+
+    /// Fresh mutable state for this program at time `now` (ns).
+    pub fn new_state(&self, now: u64) -> ProgramState {
+        ProgramState::new(self.prog.program(), now)
+    }
+
+    /// Runs `chain` for one packet on the chosen engine; `state` must belong to this program.
+    pub fn run_chain(
+        &self,
+        state: &mut ProgramState,
+        chain: ChainId,
+        pkt: &mut PacketCtx<'_>,
+        env: &mut dyn Env,
+    ) -> RunResult {
+        match &self.jit {
+            Some(j) => crate::jit::run_chain(j, state, chain, pkt, env),
+            None => interp::run_chain(&self.prog, state, chain, pkt, env),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_parse_and_executables_are_shareable_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Executable>();
+        for e in Engine::ALL {
+            assert_eq!(e.name().parse::<Engine>(), Ok(e));
+        }
+        assert!("cranelift".parse::<Engine>().is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! Rules and chains as native control flow, with `nft_do_chain` semantics.
+//!
+//! A function holds a run of rules (a whole chain, or one segment of a long chain). Each rule
+//! is a block; its expressions follow in order, a mismatch (NFT_BREAK) branches to the next
+//! rule. A rule that runs to its end is traced. A verdict known at compile time becomes
+//! direct control flow: `accept`/`drop`/… return [`ret::TERMINAL`], `return` finishes the
+//! chain, `jump` calls the target chain's function one level deeper (checking the 16-deep
+//! jump stack) and goes on with the next rule, `goto` calls it and finishes the chain. A
+//! verdict set at run time (by a helper: a verdict map, NAT, `queue`, …) goes through one
+//! shared block per function that asks [`helpers::dynamic`] what to do and resumes at the
+//! right rule through a jump table.
+//!
+//! The verdict register is observable at the end of a run: it holds the outcome of the last
+//! rule evaluated. Helpers record it for rules that finish or decide; native code stores
+//! `break` only when the last rule of a chain does not match.
+
+use super::abi::{self, action, expr_ret, ret};
+use super::emit::Fx;
+use super::exprs::{self, Flow};
+use super::sets::SetPlans;
+use crate::program::{ChainId, Program, Rule};
+use crate::verdict::Verdict;
+use crate::verify::JUMP_STACK_SIZE;
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, condcodes::IntCC, types};
+use cranelift_frontend::Switch;
+use std::cell::Cell;
+
+/// What the translation of one rule needs to know.
+pub struct RuleCx {
+    pub chain: u32,
+    /// The rule's index in its chain.
+    pub rule: u32,
+    /// Where a mismatch goes.
+    pub brk: Block,
+    /// The next rule (after a rule that ran to its end, or a jump that returned).
+    pub next: Block,
+    /// The shared dynamic-verdict block (takes the rule index).
+    dynamic: Block,
+    /// Number of chains: function-table entries below it are chains.
+    chains: usize,
+    /// Did the rule call a helper that may set a verdict (so it needs a resume entry)?
+    used_dynamic: Cell<bool>,
+}
+
+impl RuleCx {
+    /// Calls the interpreter's code for expression `index` and dispatches on its outcome:
+    /// go on (in a fresh block), break, or resolve a verdict at run time.
+    pub fn helper(&self, fx: &mut Fx, index: usize) {
+        let code = fx.call_expr(self.chain, self.rule, index as u32);
+        let cont = fx.new_block();
+        let other = fx.new_block();
+        fx.b.ins().brif(code, other, &[], cont, &[]);
+        fx.b.switch_to_block(other);
+        let is_break = fx.b.ins().icmp_imm_u(IntCC::Equal, code, expr_ret::BREAK as i64);
+        let rule = fx.u32(self.rule);
+        fx.b.ins().brif(is_break, self.brk, &[], self.dynamic, &[BlockArg::Value(rule)]);
+        fx.b.switch_to_block(cont);
+        self.used_dynamic.set(true);
+    }
+
+    /// Ends the current block with verdict `v`, known at compile time. Callers handle
+    /// `Continue` themselves (the rule goes on with its next expression); here it can only
+    /// mean the rest of the rule is empty, so it finishes the rule like its end does.
+    pub fn verdict(&self, fx: &mut Fx, v: Verdict) {
+        match v {
+            Verdict::Continue => {
+                fx.call_matched(self.chain, self.rule, abi::ENC_CONTINUE);
+                return fx.jump(self.next);
+            }
+            Verdict::Break => return fx.jump(self.brk),
+            _ => {}
+        }
+        fx.call_matched(self.chain, self.rule, abi::encode(v));
+        match v {
+            Verdict::Jump(t) => self.jump(fx, t),
+            Verdict::Goto(t) => self.goto(fx, t),
+            Verdict::Return => fx.jump(fx.ret_done),
+            _ => fx.jump(fx.ret_terminal),
+        }
+    }
+
+    fn jump(&self, fx: &mut Fx, t: ChainId) {
+        if t.index() >= self.chains {
+            // No such chain: like an empty one, it returns at once.
+            return fx.jump(self.next);
+        }
+        let depth = fx.b.ins().band_imm_u(fx.depth, abi::JUMP_DEPTH_MASK as i64);
+        let full = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, depth, JUMP_STACK_SIZE as i64);
+        let overflow = fx.new_block();
+        fx.branch_if(full, overflow);
+        let f = fx.table_fn(t.index());
+        let r = fx.call_chain_fn(f, abi::DEPTH_JUMP);
+        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+        fx.b.ins().brif(term, fx.ret_terminal, &[], self.next, &[]);
+        fx.b.switch_to_block(overflow);
+        fx.call_overflow(self.chain, self.rule);
+        fx.jump(fx.ret_terminal);
+    }
+
+    fn goto(&self, fx: &mut Fx, t: ChainId) {
+        if t.index() >= self.chains {
+            return fx.jump(fx.ret_done);
+        }
+        let f = fx.table_fn(t.index());
+        let r = fx.call_chain_fn(f, abi::DEPTH_GOTO);
+        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+        fx.b.ins().brif(term, fx.ret_terminal, &[], fx.ret_done, &[]);
+    }
+}
+
+/// Translates rules `first..first + rules.len()` of `chain` into the function `fx` builds.
+/// `ends_chain`: these rules are the end of the chain (the last one's mismatch is the final
+/// verdict register value if nothing follows).
+pub fn translate_rules(
+    fx: &mut Fx,
+    prog: &Program,
+    chain: ChainId,
+    first: usize,
+    rules: &[Rule],
+    ends_chain: bool,
+    plans: &SetPlans,
+) {
+    let blocks: Vec<Block> = (0..=rules.len()).map(|_| fx.new_block()).collect();
+    let end = blocks[rules.len()];
+    let dynamic = fx.new_block();
+    let rule_param = fx.b.append_block_param(dynamic, types::I32);
+    let break_last = fx.new_block();
+    let mut resume: Vec<(u32, Block)> = Vec::new();
+    fx.jump(blocks[0]);
+    for (k, rule) in rules.iter().enumerate() {
+        fx.enter(blocks[k]);
+        let last = ends_chain && k + 1 == rules.len();
+        let rc = RuleCx {
+            chain: chain.0,
+            rule: (first + k) as u32,
+            brk: if last { break_last } else { blocks[k + 1] },
+            next: blocks[k + 1],
+            dynamic,
+            chains: prog.chains.len(),
+            used_dynamic: Cell::new(false),
+        };
+        translate_rule(fx, &rc, rule, plans);
+        if rc.used_dynamic.get() {
+            resume.push((rc.rule, rc.next));
+        }
+    }
+    fx.enter(break_last);
+    fx.set_last_verdict(abi::ENC_BREAK);
+    fx.jump(end);
+    fx.enter(end);
+    let fell_off = fx.u32(ret::FELL_OFF);
+    fx.b.ins().return_(&[fell_off]);
+    dynamic_block(fx, chain, dynamic, rule_param, &resume, end);
+}
+
+fn translate_rule(fx: &mut Fx, rc: &RuleCx, rule: &Rule, plans: &SetPlans) {
+    for (i, e) in rule.exprs.iter().enumerate() {
+        match exprs::emit(fx, rc, e, i, plans) {
+            Flow::Next | Flow::Verdict(Verdict::Continue) => {}
+            Flow::Verdict(v) => return rc.verdict(fx, v),
+            Flow::Helper => rc.helper(fx, i),
+        }
+    }
+    fx.call_matched(rc.chain, rc.rule, abi::ENC_CONTINUE);
+    fx.jump(rc.next);
+}
+
+/// The shared block resolving verdicts set at run time.
+fn dynamic_block(
+    fx: &mut Fx,
+    chain: ChainId,
+    dynamic: Block,
+    rule: cranelift_codegen::ir::Value,
+    resume: &[(u32, Block)],
+    end: Block,
+) {
+    fx.enter(dynamic);
+    if resume.is_empty() {
+        return fx.jump(fx.ret_terminal);
+    }
+    let act = fx.call_dynamic(chain.0, rule);
+    let on_jump = fx.new_block();
+    let on_goto = fx.new_block();
+    let resume_at = fx.new_block();
+    let r_param = fx.b.append_block_param(resume_at, types::I32);
+    let not_jump = fx.new_block();
+    let is_jump = fx.b.ins().icmp_imm_u(IntCC::Equal, act, action::JUMP as i64);
+    fx.b.ins().brif(is_jump, on_jump, &[], not_jump, &[]);
+    fx.b.switch_to_block(not_jump);
+    let not_goto = fx.new_block();
+    let is_goto = fx.b.ins().icmp_imm_u(IntCC::Equal, act, action::GOTO as i64);
+    fx.b.ins().brif(is_goto, on_goto, &[], not_goto, &[]);
+    fx.b.switch_to_block(not_goto);
+    let is_return = fx.b.ins().icmp_imm_u(IntCC::Equal, act, action::RETURN as i64);
+    fx.b.ins().brif(is_return, fx.ret_done, &[], fx.ret_terminal, &[]);
+
+    // jump: call the target (none: like an empty chain), then resume after the rule.
+    fx.enter(on_jump);
+    let f = fx.target_fn();
+    let call = fx.new_block();
+    let no_fn = fx.b.ins().icmp_imm_u(IntCC::Equal, f, 0);
+    fx.b.ins().brif(no_fn, resume_at, &[BlockArg::Value(rule)], call, &[]);
+    fx.b.switch_to_block(call);
+    let r = fx.call_chain_fn(f, abi::DEPTH_JUMP);
+    let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+    fx.b.ins().brif(term, fx.ret_terminal, &[], resume_at, &[BlockArg::Value(rule)]);
+
+    // goto: call the target, then the chain is finished.
+    fx.enter(on_goto);
+    let f = fx.target_fn();
+    let call = fx.new_block();
+    let no_fn = fx.b.ins().icmp_imm_u(IntCC::Equal, f, 0);
+    fx.b.ins().brif(no_fn, fx.ret_done, &[], call, &[]);
+    fx.b.switch_to_block(call);
+    let r = fx.call_chain_fn(f, abi::DEPTH_GOTO);
+    let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+    fx.b.ins().brif(term, fx.ret_terminal, &[], fx.ret_done, &[]);
+
+    fx.enter(resume_at);
+    let mut sw = Switch::new();
+    for (r, next) in resume {
+        sw.set_entry(*r as u128, *next);
+    }
+    sw.emit(&mut fx.b, r_param, end);
+}
+
+/// The function of a chain split into segments: runs each segment's function in turn.
+pub fn translate_driver(fx: &mut Fx, segments: &[usize]) {
+    for &s in segments {
+        let f = fx.table_fn(s);
+        let r = fx.call_chain_fn(f, 0);
+        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+        fx.branch_if(term, fx.ret_terminal);
+        let done = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::CHAIN_DONE as i64);
+        fx.branch_if(done, fx.ret_done);
+    }
+    fx.jump(fx.ret_done);
+}

@@ -1,0 +1,131 @@
+//! Building the native code: the Cranelift target, one function per chain (long chains split
+//! into segment functions run by a small driver), and the function table compiled code calls
+//! through. No relocations: helpers and chains are called by address.
+
+use super::chain::{translate_driver, translate_rules};
+use super::emit::{Fx, chain_signature};
+use super::helpers::Addrs;
+use super::program::{JitProgram, JitStats};
+use super::sets::{InlineLimits, SetPlans};
+use super::{JitError, JitOptions, OptLevel};
+use crate::program::ChainId;
+use crate::verify::VerifiedProgram;
+use cranelift_codegen::ir::{UserFuncName, types};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Module, default_libcall_names};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One function to build.
+enum Job {
+    /// Rules `first..first + count` of a chain; `whole`: the chain's own function.
+    Rules { chain: ChainId, first: usize, count: usize, whole: bool, ends_chain: bool },
+    /// A chain split into segments (function-table indexes).
+    Driver { segments: Vec<usize> },
+}
+
+/// Compiles every chain of `prog`.
+pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgram, JitError> {
+    let started = Instant::now();
+    let optimized = match opts.opt_level {
+        OptLevel::None => false,
+        OptLevel::Speed => true,
+        OptLevel::Auto => prog.expr_count() <= opts.auto_speed_max_exprs,
+    };
+    let mut module = new_module(optimized, opts.verify_ir)?;
+    let jobs = plan(&prog, opts.segment_rules.max(1));
+    let call_conv = module.isa().default_call_conv();
+    let sig = chain_signature(call_conv);
+    let ids: Vec<FuncId> = jobs
+        .iter()
+        .map(|_| module.declare_anonymous_function(&sig).map_err(err))
+        .collect::<Result<_, _>>()?;
+    let plans =
+        SetPlans::new(&prog, InlineLimits { exact: opts.inline_set_max, ranges: opts.inline_ranges_max });
+    let addrs = Addrs::get();
+    let mut ctx = module.make_context();
+    let mut fcx = FunctionBuilderContext::new();
+    for (job, id) in jobs.iter().zip(&ids) {
+        ctx.func.signature = sig.clone();
+        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let b = FunctionBuilder::new(&mut ctx.func, &mut fcx);
+        match job {
+            Job::Rules { chain, first, count, whole, ends_chain } => {
+                let done = if *whole { super::abi::ret::FELL_OFF } else { super::abi::ret::CHAIN_DONE };
+                let mut fx = Fx::new(b, call_conv, addrs, done);
+                let rules = prog.chain(*chain).map_or(&[][..], |c| &c.rules[*first..*first + *count]);
+                translate_rules(&mut fx, &prog, *chain, *first, rules, *ends_chain, &plans);
+                fx.finish(module.target_config());
+            }
+            Job::Driver { segments } => {
+                let mut fx = Fx::new(b, call_conv, addrs, super::abi::ret::FELL_OFF);
+                translate_driver(&mut fx, segments);
+                fx.finish(module.target_config());
+            }
+        }
+        module.define_function(*id, &mut ctx).map_err(err)?;
+        module.clear_context(&mut ctx);
+    }
+    module.finalize_definitions().map_err(err)?;
+    let fns = ids.iter().map(|id| module.get_finalized_function(*id) as usize as u64).collect();
+    let stats = JitStats { functions: ids.len(), optimized, compile_time: started.elapsed() };
+    Ok(JitProgram::new(prog, fns, module, stats))
+}
+
+fn err(e: impl std::fmt::Display) -> JitError {
+    JitError(e.to_string())
+}
+
+/// The host target, optimizing or not.
+fn new_module(optimized: bool, verify_ir: bool) -> Result<JITModule, JitError> {
+    let mut flags = settings::builder();
+    let set = |f: &mut settings::Builder, k: &str, v: &str| f.set(k, v).map_err(err);
+    set(&mut flags, "opt_level", if optimized { "speed" } else { "none" })?;
+    set(&mut flags, "is_pic", "false")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(&mut flags, "enable_verifier", if verify_ir { "true" } else { "false" })?;
+    if !optimized {
+        set(&mut flags, "regalloc_algorithm", "single_pass")?;
+    }
+    let isa = cranelift_native::builder()
+        .map_err(|m| JitError(format!("unsupported host: {m}")))?
+        .finish(settings::Flags::new(flags))
+        .map_err(err)?;
+    if isa.pointer_type() != types::I64 {
+        return Err(JitError("the JIT needs a 64-bit target".into()));
+    }
+    Ok(JITModule::new(JITBuilder::with_isa(isa, default_libcall_names())))
+}
+
+/// The functions to build: one per chain (ids first, so chain `c` is table entry `c`), then
+/// the segments of chains longer than `segment` rules.
+fn plan(prog: &VerifiedProgram, segment: usize) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    let mut segs = Vec::new();
+    let n = prog.chains.len();
+    for (i, c) in prog.chains.iter().enumerate() {
+        let chain = ChainId(i as u32);
+        let count = c.rules.len();
+        if count <= segment {
+            jobs.push(Job::Rules { chain, first: 0, count, whole: true, ends_chain: true });
+            continue;
+        }
+        let mut segments = Vec::new();
+        for first in (0..count).step_by(segment) {
+            let len = segment.min(count - first);
+            segments.push(n + segs.len());
+            segs.push(Job::Rules {
+                chain,
+                first,
+                count: len,
+                whole: false,
+                ends_chain: first + len == count,
+            });
+        }
+        jobs.push(Job::Driver { segments });
+    }
+    jobs.extend(segs);
+    jobs
+}

@@ -1,0 +1,152 @@
+//! The `extern "C"` functions compiled code calls: everything the JIT does not inline runs
+//! here through the interpreter's own expression code ([`crate::Expr::eval`]), so the two
+//! engines share one implementation of every stateful or environment-touching expression.
+//!
+//! Each helper is total: indices are looked up with `get`, unknown values fall back to
+//! "break" or "drop", and the expression code it runs is the interpreter's, which must not
+//! panic on any program or packet (the filetests' truncation sweep and the differential fuzz
+//! test exercise it). Nothing is caught: were a helper to panic anyway, the `extern "C"`
+//! boundary aborts the process instead of unwinding through native frames.
+
+use super::abi::{self, JitCtx, action, expr_ret};
+use crate::interp::{RuleRef, TraceEntry};
+use crate::keys::Family;
+use crate::program::ChainId;
+use crate::verdict::Verdict;
+use crate::verify::JUMP_STACK_SIZE;
+
+/// Runs `f` on the context native code passed in.
+fn with_ctx<R>(ctx: *mut JitCtx<'_, '_>, default: R, f: impl FnOnce(&mut JitCtx<'_, '_>) -> R) -> R {
+    // SAFETY: native code only ever passes the pointer `run::run_chain` handed it: a live,
+    // exclusively borrowed `JitCtx` that no Rust code touches while native code runs (the
+    // entry call is blocked until it returns, and helpers do not nest).
+    #[allow(unsafe_code)]
+    let ctx = unsafe { ctx.as_mut() };
+    match ctx {
+        Some(c) => f(c),
+        None => default,
+    }
+}
+
+fn rule_ref(c: &JitCtx<'_, '_>, chain: u32, rule: u32) -> RuleRef {
+    let source =
+        c.eval.prog.chain(ChainId(chain)).and_then(|ch| ch.rules.get(rule as usize)).map(|r| r.source);
+    RuleRef { chain: ChainId(chain), rule: rule as usize, source: source.unwrap_or_default() }
+}
+
+/// Expression `expr` of rule `rule` in chain `chain`, evaluated by the interpreter's code.
+pub extern "C" fn expr(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, expr: u32) -> u32 {
+    with_ctx(ctx, expr_ret::BREAK, |c| {
+        let prog = c.eval.prog;
+        let Some(ch) = prog.chain(ChainId(chain)) else { return expr_ret::BREAK };
+        let Some(e) = ch.rules.get(rule as usize).and_then(|r| r.exprs.get(expr as usize)) else {
+            return expr_ret::BREAK;
+        };
+        c.eval.table_family = prog.table(ch.table).map_or(Family::Ip, |t| t.family);
+        c.eval.regs.verdict = Verdict::Continue;
+        e.eval(&mut c.eval);
+        match c.eval.regs.verdict {
+            Verdict::Continue => expr_ret::CONTINUE,
+            Verdict::Break => expr_ret::BREAK,
+            _ => expr_ret::VERDICT,
+        }
+    })
+}
+
+/// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end): trace it,
+/// and record it as the decision when the verdict is terminal.
+pub extern "C" fn matched(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, enc: u64) {
+    with_ctx(ctx, (), |c| record(c, chain, rule, abi::decode(enc)))
+}
+
+fn record(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
+    let r = rule_ref(c, chain, rule);
+    c.last_verdict = abi::encode(v);
+    c.trace.push(TraceEntry { rule: r, verdict: (v != Verdict::Continue).then_some(v) });
+    if v.is_terminal() {
+        decide(c, chain, rule, v);
+    }
+}
+
+fn decide(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
+    c.decided = Some((ChainId(chain), rule as usize));
+    c.final_verdict = v;
+}
+
+/// A jump from a rule found the jump stack full: the packet is dropped (as the kernel does).
+pub extern "C" fn overflow(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32) {
+    with_ctx(ctx, (), |c| decide(c, chain, rule, Verdict::Drop))
+}
+
+/// A rule's verdict came from an expression at run time (a helper reported
+/// [`expr_ret::VERDICT`]): trace it and tell native code what to do (see [`action`]).
+pub extern "C" fn dynamic(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, depth: u32) -> u32 {
+    with_ctx(ctx, action::TERMINAL, |c| {
+        let v = c.eval.regs.verdict;
+        if matches!(v, Verdict::Continue | Verdict::Break) {
+            // Not reported as a verdict by `expr`; nothing to decide.
+            return action::RETURN;
+        }
+        record(c, chain, rule, v);
+        let nesting = depth >> 8;
+        match v {
+            Verdict::Jump(t) | Verdict::Goto(t) => {
+                let jump = matches!(v, Verdict::Jump(_));
+                let full = jump && (depth & abi::JUMP_DEPTH_MASK) as usize >= JUMP_STACK_SIZE;
+                if full || nesting >= abi::MAX_NESTING {
+                    decide(c, chain, rule, Verdict::Drop);
+                    return action::TERMINAL;
+                }
+                c.target_fn = c.eval_fn(t);
+                if jump { action::JUMP } else { action::GOTO }
+            }
+            Verdict::Return => action::RETURN,
+            _ => action::TERMINAL,
+        }
+    })
+}
+
+impl JitCtx<'_, '_> {
+    /// The compiled function of chain `t` (0 when there is no such chain).
+    fn eval_fn(&self, t: ChainId) -> u64 {
+        if self.eval.prog.chain(t).is_none() {
+            return 0;
+        }
+        self.fn_table.get(t.index()).copied().unwrap_or(0)
+    }
+}
+
+/// Start of the data after the transport header (TCP data offset, UDP 8 bytes), or
+/// [`abi::NO_OFFSET`]. Computed per load: a payload write may change the TCP header.
+pub extern "C" fn inner_base(ctx: *mut JitCtx<'_, '_>) -> u64 {
+    with_ctx(ctx, abi::NO_OFFSET, |c| {
+        let len = c.eval.pkt.data.len();
+        c.eval.pkt.inner_offset().filter(|o| *o <= len).map_or(abi::NO_OFFSET, |o| o as u64)
+    })
+}
+
+/// Addresses of the helpers, for `call_indirect`.
+#[derive(Clone, Copy)]
+pub struct Addrs {
+    pub expr: i64,
+    pub matched: i64,
+    pub overflow: i64,
+    pub dynamic: i64,
+    pub inner_base: i64,
+}
+
+impl Addrs {
+    pub fn get() -> Addrs {
+        type ExprFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u32) -> u32;
+        type MatchedFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u64);
+        type RuleFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32);
+        type BaseFn = extern "C" fn(*mut JitCtx<'_, '_>) -> u64;
+        Addrs {
+            expr: expr as ExprFn as usize as i64,
+            matched: matched as MatchedFn as usize as i64,
+            overflow: overflow as RuleFn as usize as i64,
+            dynamic: dynamic as ExprFn as usize as i64,
+            inner_base: inner_base as BaseFn as usize as i64,
+        }
+    }
+}

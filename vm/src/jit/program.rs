@@ -1,0 +1,74 @@
+//! A compiled program: the verified program it was built from, the addresses of its native
+//! functions, and the code memory, freed when the last owner drops it.
+
+use crate::verify::VerifiedProgram;
+use cranelift_jit::JITModule;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Native code for every chain of a verified program. Share it with an [`Arc`]: a reload
+/// builds a new one while packets still finish on the old; the code is freed when the last
+/// reference goes (no run can outlive it: runs borrow the `JitProgram`).
+pub struct JitProgram {
+    pub(crate) prog: Arc<VerifiedProgram>,
+    /// Function addresses: chains by id, then the segments of long chains.
+    pub(crate) fns: Vec<u64>,
+    pub(crate) stats: JitStats,
+    _code: CodeMemory,
+}
+
+/// What a compilation produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JitStats {
+    /// Native functions (chains and segments).
+    pub functions: usize,
+    /// Whether Cranelift optimized (`speed`) or not (`none`, for very large programs).
+    pub optimized: bool,
+    /// Wall time of the compilation.
+    pub compile_time: Duration,
+}
+
+impl std::fmt::Debug for JitProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitProgram").field("stats", &self.stats).finish_non_exhaustive()
+    }
+}
+
+impl JitProgram {
+    pub(crate) fn new(
+        prog: Arc<VerifiedProgram>,
+        fns: Vec<u64>,
+        module: JITModule,
+        stats: JitStats,
+    ) -> JitProgram {
+        JitProgram { prog, fns, stats, _code: CodeMemory(Mutex::new(Some(module))) }
+    }
+
+    /// The program this code runs (its state must come from this program).
+    pub fn program(&self) -> &Arc<VerifiedProgram> {
+        &self.prog
+    }
+
+    pub fn stats(&self) -> JitStats {
+        self.stats
+    }
+}
+
+/// Owns the Cranelift module (and so the executable memory). The mutex only makes the owner
+/// shareable between threads; nothing locks it but `drop`.
+struct CodeMemory(Mutex<Option<JITModule>>);
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        let module = self.0.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(m) = module {
+            // SAFETY: the memory belongs to this `JitProgram` alone; it is being dropped, so
+            // no run borrows it any more and no function pointer into it survives (the
+            // addresses live in the same `JitProgram`).
+            #[allow(unsafe_code)]
+            unsafe {
+                m.free_memory()
+            };
+        }
+    }
+}

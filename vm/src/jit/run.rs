@@ -1,0 +1,95 @@
+//! Running a compiled chain for one packet: the context block, the native call, and the
+//! [`RunResult`] exactly as [`crate::interp::run_chain`] reports it.
+
+use super::abi::{self, JitCtx, NO_OFFSET, NO_WORD, meta_word, ret};
+use super::program::JitProgram;
+use crate::interp::{Env, Eval, PacketCtx, ProgramState, Regs, RuleRef, RunResult};
+use crate::keys::{Family, PayloadBase};
+use crate::program::{ChainId, Policy};
+use crate::verdict::Verdict;
+
+/// The signature of every compiled chain function.
+type ChainFn = extern "C" fn(*mut JitCtx<'_, '_>, u32) -> u32;
+
+/// Runs `chain` (normally a base chain) for one packet on the compiled code. `state` must
+/// belong to `jit.program()`.
+pub fn run_chain(
+    jit: &JitProgram,
+    state: &mut ProgramState,
+    chain: ChainId,
+    pkt: &mut PacketCtx<'_>,
+    env: &mut dyn Env,
+) -> RunResult {
+    let p = jit.prog.program();
+    let addr = match (p.chain(chain), jit.fns.get(chain.index())) {
+        (Some(_), Some(a)) => *a,
+        // No such chain: nothing runs and the default policy applies, as in the interpreter.
+        _ => {
+            return RunResult {
+                verdict: Verdict::Accept,
+                decided_by: None,
+                trace: Vec::new(),
+                regs: Regs::default(),
+            };
+        }
+    };
+    let now = env.now_ns();
+    let len = pkt.data.len();
+    let base = |b: PayloadBase| pkt.base_offset(b).filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
+    let bases = [base(PayloadBase::Link), base(PayloadBase::Network), base(PayloadBase::Transport)];
+    let mut meta_words = [NO_WORD; 4];
+    meta_words[meta_word::LEN] = pkt.len() as u32;
+    meta_words[meta_word::PROTOCOL] =
+        u32::from_le_bytes([(pkt.protocol >> 8) as u8, pkt.protocol as u8, 0, 0]);
+    meta_words[meta_word::NFPROTO] = pkt.nfproto.number() as u32;
+    if matches!(pkt.nfproto, Family::Ip | Family::Ip6) {
+        meta_words[meta_word::L4PROTO] = pkt.l4proto as u32;
+    }
+    let mut ctx = JitCtx {
+        pkt_data: pkt.data.as_ptr(),
+        pkt_len: len as u64,
+        bases,
+        meta_words,
+        last_verdict: abi::ENC_CONTINUE,
+        target_fn: 0,
+        fns: jit.fns.as_ptr(),
+        decided: None,
+        final_verdict: Verdict::Accept,
+        trace: Vec::new(),
+        fn_table: &jit.fns,
+        eval: Eval {
+            regs: Regs::default(),
+            pkt,
+            env,
+            state,
+            prog: p,
+            table_family: p.chain_family(chain).unwrap_or(Family::Ip),
+            now,
+        },
+    };
+    // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the
+    // `ChainFn` signature in the host's C calling convention; `jit` (and so the code memory)
+    // is borrowed for the whole call. The code only touches `ctx` through the offsets in
+    // `abi::off`, the packet within `pkt_len`, the register file within its 64 bytes, and
+    // calls the helpers with the same `ctx` pointer.
+    #[allow(unsafe_code)]
+    let f = unsafe { std::mem::transmute::<usize, ChainFn>(addr as usize) };
+    let code = f(&mut ctx, 0);
+    let mut regs = ctx.eval.regs.clone();
+    regs.verdict = abi::decode(ctx.last_verdict);
+    let rule_ref = |(c, r): (ChainId, usize)| {
+        let source = p.chain(c).and_then(|ch| ch.rules.get(r)).map(|x| x.source).unwrap_or_default();
+        RuleRef { chain: c, rule: r, source }
+    };
+    if let Some(d) = ctx.decided.filter(|_| code == ret::TERMINAL) {
+        return RunResult {
+            verdict: ctx.final_verdict,
+            decided_by: Some(rule_ref(d)),
+            trace: ctx.trace,
+            regs,
+        };
+    }
+    let policy = p.chain(chain).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
+    let verdict = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
+    RunResult { verdict, decided_by: None, trace: ctx.trace, regs }
+}
