@@ -5,7 +5,9 @@
 pub mod cb_ir;
 pub mod irb;
 pub mod kernel;
+pub mod load;
 pub mod refeval;
+pub mod vmreplay;
 
 use std::path::{Path, PathBuf};
 

@@ -38,6 +38,14 @@ pub trait Observer {
 pub struct Quiet;
 impl Observer for Quiet {}
 
+/// Record that `rule`'s verdict or a statement of it applied (once per rule in a row).
+fn note(st: &mut SideState, rule: &super::program::Rule) {
+    let d = Decider { span: rule.span, rule: Some(rule.id) };
+    if st.deciders.last() != Some(&d) {
+        st.deciders.push(d);
+    }
+}
+
 /// One side's program with its whole-chain candidate lists.
 pub struct Runner<'p> {
     pub prog: &'p Program,
@@ -252,10 +260,12 @@ impl<'p> Runner<'p> {
                     for (s, v) in updates {
                         st.set(s, v);
                     }
+                    note(st, rule);
                     advance_step(st);
                 }
                 Step::Effect(e) => {
                     st.effects.push(e.clone());
+                    note(st, rule);
                     advance_step(st);
                 }
                 Step::Nat(n, span) => {
@@ -271,14 +281,21 @@ impl<'p> Runner<'p> {
                     };
                     let effect = Effect::Nat {
                         kind: n.kind as u8,
-                        family: n.family.map_or(0, |f| f.number()),
+                        family: n.family.map_or(
+                            match self.prog.point.ctx {
+                                super::storage::Ctx::Ipv4 => 2,
+                                super::storage::Ctx::Ipv6 => 10,
+                                _ => 0,
+                            },
+                            |f| f.number(),
+                        ),
                         addr: arg(&n.addr)?,
                         port: arg(&n.port)?,
                         flags: n.flags,
                     };
                     st.effects.push(effect);
                     st.nat_done = true;
-                    st.deciders.push(Decider { span: rule.span, rule: Some(rule.id) });
+                    note(st, rule);
                     self.next_base(st);
                 }
                 Step::Verdict(v, span) => {
@@ -305,7 +322,6 @@ impl<'p> Runner<'p> {
     }
 
     fn verdict(&self, st: &mut SideState, v: &VerdictStep, rule: &super::program::Rule) {
-        let decider = Decider { span: rule.span, rule: Some(rule.id) };
         match v {
             VerdictStep::Continue => {
                 if let Some(f) = st.frames.last_mut() {
@@ -313,23 +329,23 @@ impl<'p> Runner<'p> {
                 }
             }
             VerdictStep::Accept => {
-                st.deciders.push(decider);
+                note(st, rule);
                 self.next_base(st);
             }
             VerdictStep::Drop => {
-                st.deciders.push(decider);
+                note(st, rule);
                 st.fate = Some(FinalVerdict::Drop);
             }
             VerdictStep::Reject(r) => {
-                st.deciders.push(decider);
+                note(st, rule);
                 st.fate = Some(FinalVerdict::Reject(*r));
             }
             VerdictStep::Queue(q) => {
-                st.deciders.push(decider);
+                note(st, rule);
                 st.fate = Some(FinalVerdict::Queue(*q));
             }
             VerdictStep::Stolen(s) => {
-                st.deciders.push(decider);
+                note(st, rule);
                 st.fate = Some(FinalVerdict::Stolen(s.clone()));
             }
             VerdictStep::Return => {

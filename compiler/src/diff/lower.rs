@@ -1,10 +1,12 @@
 //! Lowering one ruleset at one point: which base chains run, in which order, and which chains
 //! they reach. The statements of each rule are lowered by `lower_rule.rs`.
 //!
-//! Order of base chains at a hook: by priority, ties in creation order (the kernel inserts a
-//! hook after those of equal priority). Nat chains are not hooks of their own: the NAT core
-//! registers one hook at `-100` (prerouting, output) or `100` (input, postrouting) and runs
-//! the nat chains from there, in their priority order, until one of them translates.
+//! Order of base chains at a hook: by priority; among equal priorities the chain declared
+//! *last* runs first (the kernel inserts a hook before those of the same priority — the
+//! runtime's `HookPlan` checked this against Linux). Nat chains are not hooks of their own:
+//! the first nat chain of a family registers the NAT hook functions at `-100` (prerouting,
+//! output) and `100` (input, postrouting), which run the hook's nat chains in priority
+//! order, for a connection's first packet, until one of them translates.
 
 use super::error::{Side, Undecidable};
 use super::limiter::Limiters;
@@ -46,6 +48,61 @@ fn nat_core_priority(hook: Hook) -> Option<i32> {
         Hook::Input | Hook::Postrouting => Some(100),
         _ => None,
     }
+}
+
+/// Insert `item` before the first entry of the same or a higher priority (the kernel's
+/// `nf_hook_entries` insertion: among equal priorities, the later registration runs first).
+fn insert_by_priority<T>(list: &mut Vec<(i32, T)>, prio: i32, item: T) {
+    let at = list.iter().position(|(p, _)| *p >= prio).unwrap_or(list.len());
+    list.insert(at, (prio, item));
+}
+
+/// The base chains that run at `point`, in run order: `(table, chain, is a nat chain)`.
+///
+/// Registration is replayed in declaration order: a base chain registers at its priority;
+/// the first nat chain of the packet family registers the NAT hook functions (at −100 in
+/// prerouting/output, 100 in input/postrouting), which run the hook's nat chains in priority
+/// order (later declaration first on ties).
+pub fn run_order(rs: &Ruleset, point: Point) -> Vec<(usize, usize, bool)> {
+    enum Entry {
+        Chain(usize, usize),
+        Nat,
+    }
+    let core = if point.ctx.is_ip() { nat_core_priority(point.hook) } else { None };
+    let mut entries: Vec<(i32, Entry)> = Vec::new();
+    let mut nat_chains: Vec<(i32, (usize, usize))> = Vec::new();
+    let mut nat_registered = false;
+    for (ti, t) in rs.tables.iter().enumerate() {
+        if !Ctx::of_family(t.family).contains(&point.ctx) {
+            continue;
+        }
+        for (ci, c) in t.chains.iter().enumerate() {
+            let Some(b) = &c.base else { continue };
+            let is_nat =
+                b.chain_type == ChainType::Nat && point.ctx.is_ip() && nat_core_priority(b.hook).is_some();
+            if is_nat {
+                if b.hook == point.hook {
+                    insert_by_priority(&mut nat_chains, b.priority, (ti, ci));
+                }
+                if !nat_registered {
+                    nat_registered = true;
+                    if let Some(p) = core {
+                        insert_by_priority(&mut entries, p, Entry::Nat);
+                    }
+                }
+            } else if b.hook == point.hook {
+                insert_by_priority(&mut entries, b.priority, Entry::Chain(ti, ci));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (_, e) in entries {
+        match e {
+            Entry::Chain(ti, ci) => out.push((ti, ci, false)),
+            Entry::Nat => out.extend(nat_chains.iter().map(|(_, (ti, ci))| (*ti, *ci, true))),
+        }
+    }
+    out
 }
 
 /// State of lowering one side at one point.
@@ -113,35 +170,10 @@ pub fn lower(
     uni: &mut Universe,
     limiters: &mut Limiters,
 ) -> Result<Option<Program>, Undecidable> {
-    // (sort key, table, chain)
-    let mut found: Vec<((i32, usize, i32, usize), usize, usize)> = Vec::new();
-    let mut order = 0usize;
-    let mut first_nat: Option<usize> = None;
-    for (ti, t) in rs.tables.iter().enumerate() {
-        if !Ctx::of_family(t.family).contains(&point.ctx) {
-            order += t.chains.len();
-            continue;
-        }
-        for (ci, c) in t.chains.iter().enumerate() {
-            order += 1;
-            let Some(b) = &c.base else { continue };
-            if b.hook != point.hook {
-                continue;
-            }
-            let key = match (b.chain_type, nat_core_priority(point.hook)) {
-                (ChainType::Nat, Some(core)) => {
-                    let group = *first_nat.get_or_insert(order);
-                    (core, group, b.priority, order)
-                }
-                _ => (b.priority, order, 0, 0),
-            };
-            found.push((key, ti, ci));
-        }
-    }
+    let found = run_order(rs, point);
     if found.is_empty() {
         return Ok(None);
     }
-    found.sort_by_key(|f| f.0);
     let mut lw = Lowering {
         rs,
         side,
@@ -153,18 +185,12 @@ pub fn lower(
         queue: VecDeque::new(),
     };
     let mut bases = Vec::new();
-    for (_, ti, ci) in &found {
-        let c = &rs.tables[*ti].chains[*ci];
+    for (ti, ci, nat) in found {
+        let c = &rs.tables[ti].chains[ci];
         let Some(b) = &c.base else { continue };
-        let chain = lw.chain_index(*ti, &c.name, c.span)?;
+        let chain = lw.chain_index(ti, &c.name, c.span)?;
         let devices = if b.devices.is_empty() { None } else { Some(lw.device_test(&b.devices, b.span)?) };
-        bases.push(Base {
-            chain,
-            policy: b.policy,
-            nat: b.chain_type == ChainType::Nat && nat_core_priority(point.hook).is_some(),
-            devices,
-            fingerprint: 0,
-        });
+        bases.push(Base { chain, policy: b.policy, nat, devices, fingerprint: 0 });
     }
     while let Some((ti, ci, pi)) = lw.queue.pop_front() {
         let chain = &rs.tables[ti].chains[ci];

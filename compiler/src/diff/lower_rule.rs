@@ -82,6 +82,14 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 self.steps.push(Step::Verdict(v, span));
                 Ok(terminal)
             }
+            StmtKind::VerdictMap(e) => {
+                let ExprKind::Map(m) = &e.kind else {
+                    return Err(self.unsupported("a verdict map that is not a lookup", span));
+                };
+                let temp = self.lookup(m, span)?;
+                self.steps.push(Step::Verdict(VerdictStep::FromTemp(temp), span));
+                Ok(true)
+            }
             StmtKind::Counter(_) | StmtKind::Last(_) | StmtKind::Log(_) => Ok(false),
             StmtKind::Limit(_) | StmtKind::Quota(_) | StmtKind::ConnLimit(_) => {
                 let over = match &stmt.kind {

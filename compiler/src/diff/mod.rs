@@ -158,6 +158,7 @@ fn counterexample(
     used.sort_unstable();
     used.dedup();
     let fields = witness::fields(&f.vals, &used, uni);
+    let headers = witness::headers(&f.vals, &used, uni, point.ctx);
     let side = |st: &SideState| {
         let written: Vec<Slot> = st.writes.iter().map(|w| w.0).collect();
         let mut finals = f.vals.clone();
@@ -182,7 +183,7 @@ fn counterexample(
         }
     };
     let sides = [side(&f.states[0]), side(&f.states[1])];
-    Counterexample { point, fields, sides, what: describe_difference(&f.diff.what, uni) }
+    Counterexample { point, fields, headers, sides, what: describe_difference(&f.diff.what, uni) }
 }
 
 fn describe_difference(what: &str, uni: &Universe) -> String {

@@ -13,6 +13,7 @@ use super::error::{Res, Unsupported};
 use super::storage::{Ctx, Point, Storage, hook_has_no_iif, hook_has_no_oif};
 use super::universe::{FieldView, StorageId, Universe};
 use crate::ir::{Expr, ExprKind};
+use crate::proto::Proto;
 use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::keys::{CtDir, CtKey, MetaKey, PayloadBase};
 
@@ -131,7 +132,10 @@ pub fn resolve(expr: &Expr, point: Point, uni: &mut Universe) -> Res<Load> {
     let whole = |uni: &mut Universe, key: Storage| -> Res<Load> {
         let id = uni.storage(key, Some(bits))?;
         uni.note_range(id, 0, bits)?;
-        uni.note_field(id, FieldView { name: load_name(expr), ty: expr.ty, off: 0, len: bits });
+        uni.note_field(
+            id,
+            FieldView { name: load_name(expr), ty: expr.ty, off: 0, len: bits, proto: None, implicit: false },
+        );
         Ok(Load {
             pieces: vec![Piece::Bits { storage: id, off: 0, len: bits }],
             width: bits,
@@ -189,7 +193,17 @@ pub fn resolve(expr: &Expr, point: Point, uni: &mut Universe) -> Res<Load> {
             };
             let id = uni.storage(Storage::Exthdr { op: x.op, kind: x.kind }, None)?;
             uni.note_range(id, f.offset, f.len)?;
-            uni.note_field(id, FieldView { name: load_name(expr), ty: expr.ty, off: f.offset, len: f.len });
+            uni.note_field(
+                id,
+                FieldView {
+                    name: load_name(expr),
+                    ty: expr.ty,
+                    off: f.offset,
+                    len: f.len,
+                    proto: None,
+                    implicit: false,
+                },
+            );
             Ok(Load {
                 pieces: vec![Piece::Bits { storage: id, off: f.offset, len: f.len }],
                 width: f.len,
@@ -259,7 +273,14 @@ fn payload(expr: &Expr, p: &crate::ir::Payload, point: Point, uni: &mut Universe
                 uni.note_range(id, s - ss, e - s)?;
                 uni.note_field(
                     id,
-                    FieldView { name: "meta l4proto".into(), ty: Type::InetProto, off: 0, len: 8 },
+                    FieldView {
+                        name: "meta l4proto".into(),
+                        ty: Type::InetProto,
+                        off: 0,
+                        len: 8,
+                        proto: None,
+                        implicit: false,
+                    },
                 );
                 pieces.push(Piece::Bits { storage: id, off: s - ss, len: e - s });
             }
@@ -278,7 +299,21 @@ fn payload(expr: &Expr, p: &crate::ir::Payload, point: Point, uni: &mut Universe
         }
     }
     if let Some(id) = plain {
-        uni.note_field(id, FieldView { name: p.name(), ty: expr.ty, off: p.offset, len: p.len });
+        let foreign = matches!(
+            (point.ctx, p.proto),
+            (Ctx::Ipv4, Some(Proto::Ip6 | Proto::Icmpv6)) | (Ctx::Ipv6, Some(Proto::Ip | Proto::Icmp))
+        );
+        if !foreign {
+            let view = FieldView {
+                name: p.name(),
+                ty: expr.ty,
+                off: p.offset,
+                len: p.len,
+                proto: p.proto,
+                implicit: false,
+            };
+            uni.note_field(id, view);
+        }
     }
     Ok(Load { pieces, width: p.len, transport, ty: expr.ty, order: expr.order })
 }
@@ -293,7 +328,14 @@ pub fn not_fragment(point: Point, uni: &mut Universe) -> Res<Option<Piece>> {
             uni.note_range(id, 51, 13)?;
             uni.note_field(
                 id,
-                FieldView { name: "ip frag-off".into(), ty: Type::XInteger, off: 48, len: 16 },
+                FieldView {
+                    name: "ip frag-off".into(),
+                    ty: Type::XInteger,
+                    off: 48,
+                    len: 16,
+                    proto: Some(Proto::Ip),
+                    implicit: true,
+                },
             );
             uni.note_range(id, 48, 16)?;
             Ok(Some(Piece::Bits { storage: id, off: 51, len: 13 }))
@@ -301,6 +343,15 @@ pub fn not_fragment(point: Point, uni: &mut Universe) -> Res<Option<Piece>> {
         Ctx::Ipv6 => {
             let id = uni.storage(Storage::Ipv6Fragment, Some(1))?;
             uni.note_range(id, 0, 1)?;
+            let view = FieldView {
+                name: "ip6 non-first fragment".into(),
+                ty: Type::Boolean,
+                off: 0,
+                len: 1,
+                proto: None,
+                implicit: true,
+            };
+            uni.note_field(id, view);
             Ok(Some(Piece::Bits { storage: id, off: 0, len: 1 }))
         }
         _ => Ok(None),

@@ -27,6 +27,8 @@ pub struct Counterexample {
     pub point: Point,
     /// The packet: every field either ruleset reads at this point.
     pub fields: Vec<FieldValue>,
+    /// The packet's headers as bytes, with the bits the rules read marked.
+    pub headers: Vec<super::witness::Header>,
     pub sides: [SideOutcome; 2],
     /// What differs: `verdict`, `effects`, or a written field.
     pub what: String,
@@ -106,15 +108,20 @@ pub fn verdict_text(v: &FinalVerdict) -> String {
 /// The text of an effect.
 pub fn effect_text(e: &Effect) -> String {
     match e {
-        Effect::Nat { kind, addr, port, flags, .. } => {
+        Effect::Nat { kind, family, addr, port, flags } => {
             let name = match kind {
                 0 => "snat",
                 1 => "dnat",
                 2 => "masquerade",
                 _ => "redirect",
             };
+            let one = |v: u128| match family {
+                2 if v <= u128::from(u32::MAX) => std::net::Ipv4Addr::from(v as u32).to_string(),
+                10 => std::net::Ipv6Addr::from(v).to_string(),
+                _ => format!("{v:#x}"),
+            };
             let iv = |i: &super::interval::Interval| {
-                if i.is_point() { format!("{:#x}", i.lo) } else { format!("{:#x}-{:#x}", i.lo, i.hi) }
+                if i.is_point() { one(i.lo) } else { format!("{}-{}", one(i.lo), one(i.hi)) }
             };
             let mut t = name.to_string();
             if let Some(a) = addr {
@@ -142,7 +149,8 @@ pub fn render_text(report: &Report, loc: &dyn Fn(Side, Span) -> String) -> Strin
     let mut out = String::new();
     for (i, c) in report.counterexamples.iter().enumerate() {
         out.push_str(&format!("counterexample {} ({} differs): {}\n", i + 1, c.what, c.point));
-        let packet: Vec<String> = c.fields.iter().map(|f| format!("{} {}", f.name, f.text)).collect();
+        let packet: Vec<String> =
+            c.fields.iter().filter(|f| f.shown).map(|f| format!("{} {}", f.name, f.text)).collect();
         out.push_str(&format!("  packet: {}\n", packet.join(", ")));
         for (k, s) in c.sides.iter().enumerate() {
             let side = Side::from_index(k);
@@ -199,7 +207,13 @@ pub fn storage_json(s: &super::storage::Storage) -> Json {
 /// Render one counterexample as a JSON object.
 pub fn counterexample_json(c: &Counterexample, loc: &dyn Fn(Side, Span) -> String) -> Json {
     let packet: serde_json::Map<String, Json> =
-        c.fields.iter().map(|f| (f.name.clone(), Json::from(f.text.clone()))).collect();
+        c.fields.iter().filter(|f| f.shown).map(|f| (f.name.clone(), Json::from(f.text.clone()))).collect();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let headers: Vec<Json> = c
+        .headers
+        .iter()
+        .map(|h| json!({ "base": h.base.name(), "bytes": hex(&h.bytes), "mask": hex(&h.mask) }))
+        .collect();
     let fields: Vec<Json> = c
         .fields
         .iter()
@@ -211,6 +225,7 @@ pub fn counterexample_json(c: &Counterexample, loc: &dyn Fn(Side, Span) -> Strin
                 "len": f.len,
                 "value": format!("{:#x}", f.value),
                 "text": f.text,
+                "shown": f.shown,
             })
         })
         .collect();
@@ -220,6 +235,7 @@ pub fn counterexample_json(c: &Counterexample, loc: &dyn Fn(Side, Span) -> Strin
         "differs": c.what,
         "packet": packet,
         "fields": fields,
+        "headers": headers,
         "a": side_json(&c.sides[0], Side::A, loc),
         "b": side_json(&c.sides[1], Side::B, loc),
     })
@@ -251,4 +267,24 @@ pub fn render_dead(dead: &[DeadRule], loc: &dyn Fn(Side, Span) -> String) -> Str
         out.push_str(&format!("{label}: {at}: never matches ({why})\n"));
     }
     out
+}
+
+/// One dead rule as a JSON object.
+pub fn dead_json(d: &DeadRule, loc: &dyn Fn(Side, Span) -> String) -> Json {
+    let (reason, by): (&str, Vec<Json>) = match &d.reason {
+        DeadReason::Unreachable => ("unreachable", vec![]),
+        DeadReason::NeverTrue => ("never-true", vec![]),
+        DeadReason::Shadowed(by) => (
+            "shadowed",
+            by.iter().map(|x| json!({ "at": loc(d.side, x.span), "policy": x.rule.is_none() })).collect(),
+        ),
+    };
+    json!({
+        "ruleset": if d.side == Side::A { "a" } else { "b" },
+        "at": loc(d.side, d.span),
+        "table": d.table,
+        "chain": d.chain,
+        "reason": reason,
+        "shadowed_by": by,
+    })
 }

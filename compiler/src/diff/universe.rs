@@ -40,6 +40,10 @@ pub struct FieldView {
     pub ty: Type,
     pub off: u32,
     pub len: u32,
+    /// The protocol whose header the field belongs to (`tcp` for `tcp dport`).
+    pub proto: Option<crate::proto::Proto>,
+    /// Only read by an implicit precondition (the fragment offset): shown when non-zero.
+    pub implicit: bool,
 }
 
 /// One storage: its identity, width, the cuts seen, and (after finalizing) its slots.
