@@ -4,12 +4,12 @@
 //!
 //! Run: `cargo bench --bench diff`.
 
-#[path = "../tests/common/cb_ir.rs"]
+#[path = "../tests/common/load.rs"]
 #[allow(dead_code)]
-mod cb_ir;
+mod load;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use nftvm::classbench::parse_filters;
+use nftvm::classbench::{parse_filters, to_nft};
 use nftvm::compiler::diff::{self, Options, Side};
 use nftvm::compiler::ir::{StmtKind, Verdict};
 use std::hint::black_box;
@@ -29,12 +29,13 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for name in ["acl1_10K", "fw1_10K", "ipc1_10K"] {
         let f = filters(name);
-        let a = cb_ir::to_ir(&f);
-        let b = cb_ir::to_ir(&f);
+        let text = to_nft(&f);
+        let a = load::nft(name, &text).expect("loads").0;
+        let b = load::nft(name, &text).expect("loads").0;
         g.bench_function(format!("{name}/identity"), |bench| {
             bench.iter(|| black_box(diff::diff(&a, &b, &Options { max: 3 }).expect("decidable")))
         });
-        let mut m = cb_ir::to_ir(&f);
+        let mut m = load::nft(name, &text).expect("loads").0;
         let k = f.len() / 3;
         if let Some(last) = m.tables[0].chains[0].rules[k].stmts.last_mut() {
             last.kind = StmtKind::Verdict(Verdict::Drop);
@@ -44,7 +45,7 @@ fn bench(c: &mut Criterion) {
         });
     }
     for name in ["acl1_1K", "fw1_1K", "ipc1_1K"] {
-        let rs = cb_ir::to_ir(&filters(name));
+        let rs = load::nft(name, &to_nft(&filters(name))).expect("loads").0;
         g.bench_function(format!("{name}/explain"), |bench| {
             bench.iter(|| black_box(diff::explain(&rs, Side::A).expect("decidable")))
         });

@@ -42,7 +42,10 @@ fn run(a: &Loaded, b: &Loaded) -> Report {
         .unwrap_or_else(|e| panic!("{e} at {}", l(e.side, e.span)));
     for c in &report.counterexamples {
         let json = diff::report::counterexample_json(c, &l);
-        let (fa, fb) = (vmreplay::replay(&a.rs, &json), vmreplay::replay(&b.rs, &json));
+        let (fa, fb) = (
+            vmreplay::replay(&a.rs, &json).expect("replayable"),
+            vmreplay::replay(&b.rs, &json).expect("replayable"),
+        );
         if std::env::var_os("DIFF_DEBUG").is_some() {
             eprintln!("{json}\nA: {fa:?}\nB: {fb:?}");
         }

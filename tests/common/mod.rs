@@ -2,11 +2,8 @@
 //! pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
-pub mod cb_ir;
-pub mod irb;
 pub mod kernel;
 pub mod load;
-pub mod refeval;
 pub mod vmreplay;
 
 use std::path::{Path, PathBuf};

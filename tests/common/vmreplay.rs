@@ -63,6 +63,7 @@ struct ReplayEnv {
     notrack: bool,
     reject: Option<RejectRequest>,
     hook: Option<Hook>,
+    rt: BTreeMap<u32, Vec<u8>>,
 }
 
 impl Env for ReplayEnv {
@@ -124,6 +125,16 @@ impl Env for ReplayEnv {
         self.ct_written.insert(key.name().to_string(), value.to_vec());
     }
 
+    fn rt_get(&mut self, key: u32, out: &mut [u8]) -> bool {
+        match self.rt.get(&key) {
+            Some(v) if v.len() == out.len() => {
+                out.copy_from_slice(v);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn notrack(&mut self) {
         self.notrack = true;
     }
@@ -155,8 +166,42 @@ fn overlay(base: &mut Vec<u8>, bytes: &[u8], mask: &[u8]) {
     }
 }
 
+/// TCP options: kind → (option bytes, bit mask of what the counterexample fixed).
+type TcpOptions = BTreeMap<u8, Vec<u8>>;
+
+fn set_bits(buf: &mut Vec<u8>, off: u32, len: u32, value: u128) {
+    let end = (off + len).div_ceil(8) as usize;
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
+    for i in 0..len {
+        let bit = (value >> (len - 1 - i)) & 1;
+        let pos = off + i;
+        let (byte, shift) = ((pos / 8) as usize, 7 - pos % 8);
+        buf[byte] = (buf[byte] & !(1 << shift)) | ((bit as u8) << shift);
+    }
+}
+
+/// The TCP options block (padded with NOPs to 32 bits).
+fn tcp_options(opts: &TcpOptions) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (kind, body) in opts {
+        let mut o = body.clone();
+        if o.len() < 2 {
+            o.resize(2, 0);
+        }
+        o[0] = *kind;
+        o[1] = o.len() as u8;
+        out.extend(o);
+    }
+    while out.len() % 4 != 0 {
+        out.insert(0, 1);
+    }
+    out
+}
+
 /// The packet (from its network header) a counterexample describes.
-fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool) -> Vec<u8> {
+fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool, opts: &TcpOptions) -> Vec<u8> {
     let header = |name: &str| {
         c["headers"]
             .as_array()
@@ -167,6 +212,12 @@ fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool) -> Vec<u8> {
     th[12] = 0x50;
     if let Some((b, m)) = header("transport") {
         overlay(&mut th, &b, &m);
+    }
+    if l4 == 6 && !opts.is_empty() {
+        th.truncate(20);
+        let o = tcp_options(opts);
+        th[12] = (((20 + o.len()) / 4) as u8) << 4 | (th[12] & 0x0f);
+        th.extend(o);
     }
     if v6 {
         let mut nh = vec![0u8; 40];
@@ -198,14 +249,57 @@ fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool) -> Vec<u8> {
     }
 }
 
-/// Replay one counterexample (as `nftvm diff --json` prints it) through `rs`.
-pub fn replay(rs: &Ruleset, c: &Value) -> VmFate {
-    let (prog, _) = codegen::compile_verified(rs).expect("ruleset compiles");
+/// Replay one counterexample (as `nftvm diff --json` prints it) through `rs`; None when it
+/// cannot be replayed (a rate limiter that must be over its limit).
+pub fn replay(rs: &Ruleset, c: &Value) -> Option<VmFate> {
+    Replayer::new(rs).replay(c)
+}
+
+/// The VM's view of a packet whose network header starts at `off` (after a link header).
+fn packet_ctx(data: &mut [u8], off: usize, family: Family, hook: Hook) -> PacketCtx<'_> {
+    if off == 0 {
+        return PacketCtx::from_ip(data, hook);
+    }
+    let (transport_off, l4proto) = match family {
+        Family::Ip6 => nftvm::vm::interp::headers::ipv6_transport(data, off),
+        _ => nftvm::vm::interp::headers::ipv4_transport(data, off),
+    };
+    let protocol = if family == Family::Ip6 { 0x86dd } else { 0x0800 };
+    PacketCtx {
+        data,
+        link_off: Some(0),
+        network_off: off,
+        transport_off,
+        l4proto,
+        nfproto: family,
+        protocol,
+        hook,
+    }
+}
+
+/// A ruleset compiled once for many replays.
+pub struct Replayer {
+    prog: nftvm::vm::VerifiedProgram,
+}
+
+impl Replayer {
+    pub fn new(rs: &Ruleset) -> Replayer {
+        let (prog, _) = codegen::compile_verified(rs).expect("ruleset compiles");
+        Replayer { prog }
+    }
+
+    pub fn replay(&self, c: &Value) -> Option<VmFate> {
+        replay_program(&self.prog, c)
+    }
+}
+
+fn replay_program(prog: &nftvm::vm::VerifiedProgram, c: &Value) -> Option<VmFate> {
     let family = if c["family"] == "ip6" { Family::Ip6 } else { Family::Ip };
     let hook = Hook::from_name(c["hook"].as_str().unwrap_or("")).expect("hook");
     let mut env = ReplayEnv { hook: Some(hook), ..ReplayEnv::default() };
     let mut l4 = 6u8;
     let mut fragment6 = false;
+    let mut opts: TcpOptions = BTreeMap::new();
     for f in c["fields"].as_array().expect("fields") {
         let st = &f["storage"];
         let value = number(&f["value"]);
@@ -229,11 +323,57 @@ pub fn replay(rs: &Ruleset, c: &Value) -> VmFate {
                 env.ct.insert((key, dir), encode(value, bits, info.order, string));
             }
             Some("other") if st["name"] == "ip6 non-first fragment" => fragment6 = value != 0,
+            // A fresh interpreter state is under every limit; over it cannot be replayed.
+            Some("other") if st["name"].as_str().is_some_and(|n| n.starts_with("limiter")) => {
+                if value != 0 {
+                    return None;
+                }
+            }
             Some("payload") => {}
+            Some("exthdr") if st["op"] == "tcpopt" => {
+                let kind = st["type"].as_u64().unwrap_or(0) as u8;
+                let off = f["offset"].as_u64().unwrap_or(0) as u32;
+                set_bits(opts.entry(kind).or_default(), off, bits, value);
+            }
+            Some("exthdr-present") if st["op"] == "tcpopt" => {
+                let kind = st["type"].as_u64().unwrap_or(0) as u8;
+                if value != 0 {
+                    opts.entry(kind).or_default();
+                }
+            }
+            Some("rt") => {
+                let key = st["key"].as_u64().unwrap_or(0) as u32;
+                let rk = match key {
+                    0 => nftvm::compiler::proto::rt::RtKey::Classid,
+                    1 => nftvm::compiler::proto::rt::RtKey::Nexthop4,
+                    2 => nftvm::compiler::proto::rt::RtKey::Nexthop6,
+                    3 => nftvm::compiler::proto::rt::RtKey::TcpMss,
+                    _ => nftvm::compiler::proto::rt::RtKey::Xfrm,
+                };
+                let info = nftvm::compiler::proto::rt::info(rk);
+                env.rt.insert(key, encode(value, info.bits, info.order, false));
+            }
             other => panic!("cannot replay a field stored in {other:?}: {f}"),
         }
     }
-    let mut data = build_packet(c, family == Family::Ip6, l4, fragment6);
+    let mut data = build_packet(c, family == Family::Ip6, l4, fragment6, &opts);
+    // A link-layer header when the rules read one (ether addresses): Ethernet in front.
+    let link = c["headers"].as_array().and_then(|hs| hs.iter().find(|h| h["base"] == "link")).map(|h| {
+        let mut eth = vec![0u8; 14];
+        let ty: u16 = if family == Family::Ip6 { 0x86dd } else { 0x0800 };
+        eth[12..14].copy_from_slice(&ty.to_be_bytes());
+        overlay(
+            &mut eth,
+            &unhex(h["bytes"].as_str().unwrap_or("")),
+            &unhex(h["mask"].as_str().unwrap_or("")),
+        );
+        eth.truncate(14);
+        eth
+    });
+    let network_off = link.as_ref().map_or(0, Vec::len);
+    if let Some(eth) = link {
+        data.splice(0..0, eth);
+    }
     let plan = HookPlan::new(prog.program());
     let mut state = ProgramState::new(prog.program(), 0);
     let mut verdict = "accept".to_string();
@@ -252,8 +392,8 @@ pub fn replay(rs: &Ruleset, c: &Value) -> VmFate {
         let nat = matches!(entry, Entry::Nat(_));
         for id in chains {
             let before = env.nat.len();
-            let mut pkt = PacketCtx::from_ip(&mut data, hook);
-            let r = run_chain(&prog, &mut state, id, &mut pkt, &mut env);
+            let mut pkt = packet_ctx(&mut data, network_off, family, hook);
+            let r = run_chain(prog, &mut state, id, &mut pkt, &mut env);
             match r.verdict {
                 Verdict::Accept => {}
                 Verdict::Drop => {
@@ -286,7 +426,7 @@ pub fn replay(rs: &Ruleset, c: &Value) -> VmFate {
         .collect();
     ct.entry("mark".into()).or_insert_with(|| vec![0; 4]);
     let _ = (&env.meta_written, &env.ct_written);
-    VmFate {
+    Some(VmFate {
         meta: if goes_on { meta } else { BTreeMap::new() },
         nat: if goes_on { env.nat } else { vec![] },
         objects: if goes_on { env.objects } else { vec![] },
@@ -294,5 +434,5 @@ pub fn replay(rs: &Ruleset, c: &Value) -> VmFate {
         packet: if goes_on { data } else { vec![] },
         ct,
         verdict,
-    }
+    })
 }

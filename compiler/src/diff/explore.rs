@@ -82,6 +82,8 @@ pub struct Explorer<'p> {
     pub stats: Stats,
     /// Node count when the first counterexample was found.
     first_at: Option<u64>,
+    /// Why equivalence could not be claimed (reported only if no difference is found).
+    pub pending: Option<Undecidable>,
 }
 
 /// Nodes explored after the first counterexample while looking for further, different ones.
@@ -104,6 +106,7 @@ impl<'p> Explorer<'p> {
             seen: HashSet::new(),
             stats: Stats::default(),
             first_at: None,
+            pending: None,
         }
     }
 
@@ -207,21 +210,42 @@ impl<'p> Explorer<'p> {
 
     fn leaf(&mut self, region: &[Interval], states: &[SideState]) -> Result<(), Undecidable> {
         let (a, b) = (&states[0], &states[1]);
+        let mut region = region;
+        let fresh: Vec<Interval>;
         if a.consulted != b.consulted {
+            // Paired limiters see different packets: equivalence cannot be claimed. A
+            // difference is still real for a freshly loaded ruleset, where every limiter is
+            // under its limit — if the region allows that.
             let odd = a
                 .consulted
                 .iter()
                 .find(|x| !b.consulted.contains(x))
                 .map(|x| (Side::A, *x))
                 .or_else(|| b.consulted.iter().find(|x| !a.consulted.contains(x)).map(|x| (Side::B, *x)));
-            if let Some((side, id)) = odd {
+            if let Some((side, id)) = odd
+                && self.pending.is_none()
+            {
                 let span = self.limiters.span(side, id).unwrap_or_default();
-                return Err(Undecidable::new(
+                self.pending = Some(Undecidable::new(
                     "a rate limit / quota / ct count whose counterpart in the other ruleset does not see the same packets",
                     side,
                     span,
                 ));
             }
+            let mut r = region.to_vec();
+            for (s, iv) in r.iter_mut().enumerate() {
+                if matches!(
+                    self.uni.info(self.uni.slot(s as u32).storage).key,
+                    super::storage::Storage::Limiter(_)
+                ) {
+                    if iv.lo != 0 {
+                        return Ok(());
+                    }
+                    iv.hi = 0;
+                }
+            }
+            fresh = r;
+            region = &fresh;
         }
         let Some(diff) = outcome::compare(a, b, region, &self.conntrack) else { return Ok(()) };
         let key = (a.deciders.clone(), b.deciders.clone());

@@ -118,6 +118,7 @@ pub fn diff(a: &Ruleset, b: &Ruleset, opts: &Options) -> Result<Report, Undecida
     let doms = build::domains(&lowered.uni);
     let mut report = Report::default();
     report.stats.slots = lowered.uni.slot_count();
+    let mut pending: Option<Undecidable> = None;
     for (point, progs) in &lowered.points {
         let left = opts.max.max(1).saturating_sub(report.counterexamples.len());
         if left == 0 {
@@ -130,11 +131,17 @@ pub fn diff(a: &Ruleset, b: &Ruleset, opts: &Options) -> Result<Report, Undecida
         report.stats.nodes += ex.stats.nodes;
         report.stats.leaves += ex.stats.leaves;
         report.stats.pruned += ex.stats.pruned;
+        if pending.is_none() {
+            pending = ex.pending.take();
+        }
         for f in ex.found {
             report.counterexamples.push(counterexample(*point, f, &refs, &lowered.uni));
         }
     }
-    Ok(report)
+    match pending {
+        Some(e) if report.equivalent() => Err(e),
+        _ => Ok(report),
+    }
 }
 
 /// True when `a` and `b` give every packet the same fate.

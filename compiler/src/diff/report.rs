@@ -200,6 +200,13 @@ pub fn storage_json(s: &super::storage::Storage) -> Json {
         }
         S::Meta(k) => json!({ "kind": "meta", "key": k.name() }),
         S::Ct { key, dir } => json!({ "kind": "ct", "key": key.name(), "dir": dir.map(|d| d.name()) }),
+        S::Exthdr { op, kind } => {
+            json!({ "kind": "exthdr", "op": format!("{op:?}").to_lowercase(), "type": kind })
+        }
+        S::ExthdrPresent { op, kind } => {
+            json!({ "kind": "exthdr-present", "op": format!("{op:?}").to_lowercase(), "type": kind })
+        }
+        S::Rt(k) => json!({ "kind": "rt", "key": *k as u32 }),
         other => json!({ "kind": "other", "name": other.describe() }),
     }
 }
