@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod kernel;
+pub mod load;
+pub mod vmreplay;
 
 use std::path::{Path, PathBuf};
 
