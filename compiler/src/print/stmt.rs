@@ -4,7 +4,7 @@
 use super::expr::{Flags, Printer};
 use crate::ir::stmt::{LOG_LEVELS, log_flags};
 use crate::ir::{
-    Expr, ExprKind, Family, LimitUnit, Match, MatchOp, NatKind, ObjectType, RejectKind, Rule, Stmt, StmtKind,
+    Expr, ExprKind, Family, LimitUnit, Match, MatchOp, ObjectType, RejectKind, Rule, Stmt, StmtKind,
 };
 use crate::types::Type;
 
@@ -499,6 +499,5 @@ fn nat_text(p: &Printer, n: &crate::ir::Nat) -> String {
         s.push_str(d);
         s.push_str("persistent");
     }
-    let _ = NatKind::Snat;
     s
 }
