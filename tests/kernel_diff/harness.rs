@@ -21,7 +21,7 @@ use nftvm_runtime::conntrack::Config as CtConfig;
 use nftvm_runtime::host::{Host, Prefix};
 use nftvm_runtime::io::IfaceId;
 use nftvm_runtime::packet::LinkType;
-use nftvm_runtime::pipeline::{Interpreter, Outcome, Pipeline, PipelineConfig};
+use nftvm_runtime::pipeline::{Outcome, Pipeline, PipelineConfig, VmEngine};
 
 use crate::common::kernel::{ConntrackSettings, Emission, KernelHost, without_timeout};
 
@@ -268,7 +268,7 @@ pub fn nftvm_pipeline(sc: &Scenario, program_text: &str) -> Result<Pipeline, Str
         ..CtConfig::default()
     };
     let cfg = PipelineConfig { conntrack: ct, ..PipelineConfig::default() };
-    Ok(Pipeline::new(sc.host_model(), Box::new(Interpreter::new(Arc::new(prog), 0)), cfg))
+    Ok(Pipeline::new(sc.host_model(), Box::new(VmEngine::interpreter(Arc::new(prog), 0)), cfg))
 }
 
 fn emitted_of(p: &Pipeline, o: &Outcome) -> Emitted {
