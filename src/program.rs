@@ -6,12 +6,15 @@
 //! Every subcommand that runs a ruleset (`eval`, `run`, `bench`) starts here:
 //!
 //! ```no_run
-//! use nftvm::program::{self, Format};
+//! use nftvm::program::{self, Options};
+//! use nftvm::runtime::host::Host;
 //! use nftvm::vm::Engine;
 //! # fn main() -> Result<(), nftvm::load::LoadError> {
-//! let loaded = program::load("rules.nft".as_ref(), None::<Format>)?; // detect the syntax
-//! let exec = loaded.executable(Engine::Jit)?;                        // or Engine::Interp
-//! let rule0 = loaded.location(nftvm::vm::SourceId(0));              // Some("rules.nft:4")
+//! let host = Host::from_specs(&["eth0=192.0.2.10/24".into()], &[]).expect("host model");
+//! // Detect the syntax; `iif "eth0"` resolves to eth0's index in this host model.
+//! let loaded = program::load("rules.nft".as_ref(), &Options::for_host(&host))?;
+//! let exec = loaded.executable(Engine::Jit)?; // or Engine::Interp
+//! let rule0 = loaded.location(nftvm::vm::SourceId(0)); // Some("rules.nft:4")
 //! # let _ = (exec, rule0); Ok(()) }
 //! ```
 //!
@@ -22,8 +25,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use nftvm_compiler::codegen::{self, CodegenError};
+use nftvm_compiler::types::with_interfaces;
 use nftvm_grammar::SourceMap;
 use nftvm_grammar::diag::Diagnostic;
+use nftvm_runtime::host::Host;
 use nftvm_vm::{Engine, Executable, SourceId, VerifiedProgram};
 
 use crate::load::{self, LoadError, Syntax};
@@ -135,31 +140,49 @@ impl LoadedProgram {
     }
 }
 
-/// Reads and compiles the ruleset file at `path`; `format` `None` detects it
-/// ([`Format::detect`]).
-pub fn load(path: &Path, format: Option<Format>) -> Result<LoadedProgram, LoadError> {
+/// How to read a ruleset.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// What the input is written in; `None` detects it ([`Format::detect`]).
+    pub format: Option<Format>,
+    /// The host the ruleset will run on. nft resolves interface names in `iif "eth0"`,
+    /// `oif`, `fwd to` … to indexes on the running host when it adds a rule; nftvm resolves
+    /// them against this host model (`lo` is always 1). Without it only `lo` and numbers
+    /// are interfaces.
+    pub host: Option<&'a Host>,
+}
+
+impl<'a> Options<'a> {
+    /// Detect the format; resolve interfaces on `host`.
+    pub fn for_host(host: &'a Host) -> Options<'a> {
+        Options { format: None, host: Some(host) }
+    }
+}
+
+/// Reads and compiles the ruleset file at `path`.
+pub fn load(path: &Path, opts: &Options<'_>) -> Result<LoadedProgram, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| LoadError {
         message: format!("Error: Could not open file \"{}\": {e}\n", path.display()),
         invalid_input: false,
     })?;
-    load_text(&path.to_string_lossy(), &text, format)
+    load_text(&path.to_string_lossy(), &text, opts)
 }
 
 /// Compiles ruleset `text`; `name` is what locations and diagnostics call the file (and,
-/// with `format` `None`, its extension can say "bytecode").
-pub fn load_text(name: &str, text: &str, format: Option<Format>) -> Result<LoadedProgram, LoadError> {
-    let format = format.unwrap_or_else(|| Format::detect(name, text));
-    match format.syntax() {
-        Some(syntax) => {
-            let loaded = load::load_text(name, text, Some(syntax))?;
-            compile(&loaded, format)
-        }
-        None => assemble(name, text),
-    }
+/// when the format is detected, its extension can say "bytecode").
+pub fn load_text(name: &str, text: &str, opts: &Options<'_>) -> Result<LoadedProgram, LoadError> {
+    let format = opts.format.unwrap_or_else(|| Format::detect(name, text));
+    let Some(syntax) = format.syntax() else { return assemble(name, text) };
+    let interfaces: Vec<(String, u32)> =
+        opts.host.map(|h| h.ifaces().iter().map(|i| (i.name.clone(), i.index)).collect()).unwrap_or_default();
+    with_interfaces(&interfaces, || {
+        let loaded = load::load_text(name, text, Some(syntax))?;
+        compile(&loaded, format)
+    })
 }
 
 /// Compiles a ruleset [`load`](crate::load::load) has read and checked.
-pub fn compile(loaded: &load::Loaded, format: Format) -> Result<LoadedProgram, LoadError> {
+fn compile(loaded: &load::Loaded, format: Format) -> Result<LoadedProgram, LoadError> {
     let compiled = codegen::compile_with_sources(&loaded.ruleset, &loaded.sources)
         .map_err(|e| codegen_error(&e, &loaded.sources))?;
     let mut rules = vec![RuleSource::default(); compiled.origins.len()];
@@ -262,7 +285,7 @@ mod tests {
 
     #[test]
     fn nft_rules_map_back_to_their_lines_and_text() {
-        let p = load_text("rules.nft", RULES, None).expect("compiles");
+        let p = load_text("rules.nft", RULES, &Options::default()).expect("compiles");
         assert_eq!(p.format(), Format::Nft);
         assert_eq!(p.rules().len(), 2);
         assert_eq!(p.location(SourceId(0)), Some("rules.nft:4"));
@@ -277,7 +300,7 @@ mod tests {
     #[test]
     fn errors_are_rendered_like_nft() {
         let bad = RULES.replace("tcp dport 22", "tcp dport frobnicate");
-        let e = load_text("rules.nft", &bad, None).expect_err("unknown service");
+        let e = load_text("rules.nft", &bad, &Options::default()).expect_err("unknown service");
         assert!(e.invalid_input);
         assert!(e.message.starts_with("rules.nft:4:"), "{}", e.message);
         assert!(e.message.contains('^'), "{}", e.message);
@@ -285,9 +308,9 @@ mod tests {
 
     #[test]
     fn bytecode_text_loads_by_extension() {
-        let nft = load_text("rules.nft", RULES, None).expect("compiles");
+        let nft = load_text("rules.nft", RULES, &Options::default()).expect("compiles");
         let text = nftvm_vm::text::disassemble(nft.program().program());
-        let p = load_text("rules.nftvm", &text, None).expect("assembles");
+        let p = load_text("rules.nftvm", &text, &Options::default()).expect("assembles");
         assert_eq!(p.format(), Format::Bytecode);
         assert_eq!(p.program().program().chains, nft.program().program().chains);
         assert_eq!(p.text(SourceId(0)), Some("tcp dport 22 accept"));
@@ -299,9 +322,21 @@ mod tests {
     }
 
     #[test]
+    fn interface_names_resolve_on_the_given_host() {
+        let rules = RULES.replace("tcp dport 22", "iif \"eth1\" tcp dport 22");
+        let e = load_text("rules.nft", &rules, &Options::default()).expect_err("no such interface");
+        assert!(e.message.contains("Interface does not exist"), "{}", e.message);
+        let host =
+            Host::from_specs(&["eth0=10.0.0.1/24".into(), "eth1=10.0.1.1/24".into()], &[]).expect("host");
+        let p = load_text("rules.nft", &rules, &Options::for_host(&host)).expect("eth1 is interface 3");
+        let text = nftvm_vm::text::disassemble(p.program().program());
+        assert!(text.contains("[ meta load iif => reg 1 ]\n  [ cmp eq reg 1 0x00000003 ]"), "{text}");
+    }
+
+    #[test]
     fn iptables_save_is_detected_and_compiled() {
         let save = "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n";
-        let p = load_text("rules.save", save, None).expect("compiles");
+        let p = load_text("rules.save", save, &Options::default()).expect("compiles");
         assert_eq!(p.format(), Format::Iptables);
         assert_eq!(p.location(SourceId(0)), Some("rules.save:3"));
     }

@@ -113,7 +113,12 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
 }
 
 /// Reads and compiles the ruleset (a ruleset with errors is a failure: exit 2).
-fn load_program(path: &Path, bytecode: bool, syntax: Option<&str>) -> Result<LoadedProgram, Failure> {
+fn load_program(
+    path: &Path,
+    host: &Host,
+    bytecode: bool,
+    syntax: Option<&str>,
+) -> Result<LoadedProgram, Failure> {
     let format = match (bytecode, syntax) {
         (true, _) => Some(Format::Bytecode),
         (false, Some(name)) => Some(Format::from_name(name).ok_or_else(|| {
@@ -123,7 +128,8 @@ fn load_program(path: &Path, bytecode: bool, syntax: Option<&str>) -> Result<Loa
         })?),
         (false, None) => None,
     };
-    program::load(path, format).map_err(|e| Failure::runtime(e.message))
+    let opts = program::Options { format, host: Some(host) };
+    program::load(path, &opts).map_err(|e| Failure::runtime(e.message))
 }
 
 fn make_engine(name: &str, loaded: &LoadedProgram) -> Result<Box<dyn Engine>, Failure> {
@@ -265,7 +271,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         ),
         None => None,
     };
-    let loaded = load_program(ruleset, o.bytecode, o.syntax.as_deref())?;
+    let loaded = load_program(ruleset, &host, o.bytecode, o.syntax.as_deref())?;
     let engine = make_engine(&o.engine, &loaded)?;
     let prog = loaded.program().clone();
     let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };
