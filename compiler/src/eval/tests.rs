@@ -188,3 +188,31 @@ fn a_file_with_errors_changes_nothing() {
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(rs, before);
 }
+
+/// The listing of the first rule of chain `c` in `text`.
+fn first_rule(text: &str) -> String {
+    let mut sm = SourceMap::new();
+    let file = nftvm_grammar::nft::parse_str(&mut sm, "r.nft", text).expect("parses");
+    let rs = super::load(&file).unwrap_or_else(|d| panic!("{}", render_all(&d, &sm)));
+    let table = &rs.tables[0];
+    crate::print::nft::rule(table, &table.chains[0].rules[0], &Default::default())
+}
+
+/// A match whose left side is a binary operation (`meta mark & 0xf0 == 0x20`) after a match
+/// with an explicit operator is its own statement, as in nft (found by the generated kernel
+/// differential scenarios: nftvm said "missing expression before operator").
+#[test]
+fn binary_matches_follow_explicit_operator_matches() {
+    let wrap = |r: &str| format!("table inet t {{\n chain c {{\n  {r}\n }}\n}}\n");
+    for (first, second) in [
+        ("iifname != \"tunb\"", "meta mark & 0xf0 == 0x20"),
+        ("meta mark & 0xf0 == 0x20", "tcp flags & (syn | ack) == syn"),
+        ("oifname != \"tuna\"", "tcp flags & (fin | rst) != 0"),
+        ("ip daddr != 10.0.2.0/25", "ct mark & 0x0f == 0x1"),
+    ] {
+        let together = first_rule(&wrap(&format!("{first} {second} accept")));
+        let apart =
+            format!("{} {}", first_rule(&wrap(first)), first_rule(&wrap(&format!("{second} accept"))));
+        assert_eq!(together, apart);
+    }
+}

@@ -247,8 +247,31 @@ pub fn split_trailing(e: Expr) -> (Expr, Option<Expr>) {
         }
         ExprKind::Binary { op, lhs, rhs } => {
             let (rhs, rest) = split_trailing(*rhs);
-            let span = lhs.span.to(rhs.span);
-            (Expr { kind: ExprKind::Binary { op, lhs, rhs: Box::new(rhs) }, span }, rest)
+            if rest.is_some() {
+                let span = lhs.span.to(rhs.span);
+                return (Expr { kind: ExprKind::Binary { op, lhs, rhs: Box::new(rhs) }, span }, rest);
+            }
+            // `… != v meta mark & 0xf0 == 1`: the value ends inside the operator's left
+            // side, and the operator belongs to the next statement's left-hand side.
+            match split_trailing(*lhs) {
+                (value, Some(next)) => {
+                    let span = next.span.to(rhs.span);
+                    (
+                        value,
+                        Some(Expr {
+                            kind: ExprKind::Binary { op, lhs: Box::new(next), rhs: Box::new(rhs) },
+                            span,
+                        }),
+                    )
+                }
+                (lhs, None) => {
+                    let span = lhs.span.to(rhs.span);
+                    (
+                        Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span },
+                        None,
+                    )
+                }
+            }
         }
         ExprKind::Concat(mut parts) => match parts.pop() {
             Some(last) => {
