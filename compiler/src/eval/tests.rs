@@ -216,3 +216,29 @@ fn binary_matches_follow_explicit_operator_matches() {
         assert_eq!(together, apart);
     }
 }
+
+/// A `set` whose value is a selector of several words, followed by another `set`; a
+/// concatenation match followed by a statement with an operator or `set`. nft parses each
+/// as separate statements (found by the generated kernel differential scenarios; nftvm
+/// said "Could not parse packet mark", "expected a selector before `set`", "Use
+/// concatenations with sets and maps, not singleton values").
+#[test]
+fn statements_after_selector_values_and_concatenation_matches() {
+    let wrap = |r: &str| format!("table inet t {{\n chain c {{\n  {r}\n }}\n}}\n");
+    for (first, second) in [
+        ("ct mark set meta mark", "ip dscp set af21"),
+        ("meta mark set ct mark", "ct mark set 0x1"),
+        ("ct mark set meta mark", "meta mark & 0xf0 == 0x10"),
+        (
+            "ip daddr . udp dport { 10.0.1.128/28 . 80, 10.0.2.0/25 . 8443 }",
+            "ct mark set ct mark & 0xffff00ff",
+        ),
+        ("ip daddr . udp dport { 10.0.2.200/29 . 53, 10.0.2.200/29 . 8443 }", "ct mark & 0xf0 != 0"),
+        ("ip daddr . tcp dport { 10.0.2.1 . 22 }", "meta mark set 0x10"),
+    ] {
+        let together = first_rule(&wrap(&format!("{first} {second} accept")));
+        let apart =
+            format!("{} {}", first_rule(&wrap(first)), first_rule(&wrap(&format!("{second} accept"))));
+        assert_eq!(together, apart, "{first} {second}");
+    }
+}
