@@ -6,7 +6,8 @@
 //! normalized.
 //!
 //! Needs root (it fails, not skips, without). `NFTVM_DIFF_SEED` changes the seed;
-//! `NFTVM_DIFF_ONLY=substring` runs only matching scenarios.
+//! `NFTVM_DIFF_ONLY=substring` runs only matching scenarios; `NFTVM_DIFF_SHOW=n` prints the
+//! first `n` failing scenarios (default 6).
 
 mod common;
 
@@ -20,6 +21,8 @@ mod harness;
 mod pkt;
 #[path = "kernel_diff/scenarios.rs"]
 mod scenarios;
+#[path = "kernel_diff/scenarios_generated.rs"]
+mod scenarios_generated;
 #[path = "kernel_diff/scenarios_host.rs"]
 mod scenarios_host;
 #[path = "kernel_diff/scenarios_nat.rs"]
@@ -54,6 +57,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
+        ("generated", scenarios_generated::generated, 200),
     ]
 }
 
@@ -125,7 +129,8 @@ fn run_group(group: &[&str]) -> Tally {
 
 fn check(name: &str, group: &[&str]) {
     let t = run_group(group);
-    for f in t.failures.iter().take(6) {
+    let show = std::env::var("NFTVM_DIFF_SHOW").ok().and_then(|n| n.parse().ok()).unwrap_or(6);
+    for f in t.failures.iter().take(show) {
         println!("{f}\n");
     }
     for d in t.bytecode_diffs.iter().take(10) {
@@ -177,6 +182,11 @@ fn nat_matches_the_kernel() {
 #[test]
 fn host_paths_match_the_kernel() {
     check("host", &["local", "reject", "ttl", "mtu", "fragments", "priorities", "hairpin"]);
+}
+
+#[test]
+fn generated_rulesets_match_the_kernel() {
+    check("generated", &["generated"]);
 }
 
 #[test]

@@ -219,7 +219,8 @@ pub fn to_vm_text(legacy: &str) -> Result<String, String> {
         }
     }
 
-    // 1.0.6 writes element flags as ` : FLAGS [end]` where newer nft writes ` flags FLAGS`.
+    // 1.0.6 writes an element's data and flags as ` : [DATA] FLAGS [end]` where newer nft
+    // writes ` : DATA flags FLAGS`.
     let legacy: String = legacy
         .lines()
         .map(|l| {
@@ -229,9 +230,17 @@ pub fn to_vm_text(legacy: &str) -> Result<String, String> {
             l.split('\t')
                 .map(|item| match item.find(" : ").filter(|_| item.trim_end().ends_with("[end]")) {
                     Some(i) => {
-                        let flags = item[i + 3..].trim_end().trim_end_matches("[end]").trim();
-                        let key = item[..i].trim_end();
-                        if flags == "0" { key.to_string() } else { format!("{key} flags {flags}") }
+                        let tail = item[i + 3..].trim_end().trim_end_matches("[end]");
+                        let mut words: Vec<&str> = tail.split_whitespace().collect();
+                        let flags = words.pop().unwrap_or("0");
+                        let mut out = item[..i].trim_end().to_string();
+                        if !words.is_empty() {
+                            out = format!("{out} : {}", words.join(" "));
+                        }
+                        if flags != "0" {
+                            out = format!("{out} flags {flags}");
+                        }
+                        out
                     }
                     None => item.to_string(),
                 })

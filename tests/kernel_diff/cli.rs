@@ -10,7 +10,7 @@ use std::time::Duration;
 use nftvm_runtime::io::pcapng::PcapngWriter;
 use nftvm_runtime::packet::LinkType;
 
-use super::harness::{Emitted, Scenario, step_time};
+use super::harness::{Emitted, Scenario};
 use crate::common::kernel::without_timeout;
 
 fn hex(b: &[u8]) -> String {
@@ -22,7 +22,7 @@ fn hex(b: &[u8]) -> String {
 pub fn check(
     sc: &Scenario,
     engine: nftvm::vm::Engine,
-    packets: &[(&'static str, Vec<u8>)],
+    packets: &[(&'static str, Vec<u8>, u64)],
     lib: &[Emitted],
     ct: &[String],
 ) -> Result<(), String> {
@@ -37,10 +37,9 @@ pub fn check(
     std::fs::write(&prog_path, &sc.ruleset).map_err(|e| e.to_string())?;
     let pcap_path = dir.join("in.pcapng");
     let mut w = PcapngWriter::new(Vec::new()).map_err(|e| e.to_string())?;
-    for (i, (iface, p)) in packets.iter().enumerate() {
+    for (iface, p, time) in packets {
         let idx = w.interface(Some(iface), LinkType::Raw).map_err(|e| e.to_string())?;
-        w.write_packet(idx, Duration::from_nanos(step_time(i)), p, p.len() as u32)
-            .map_err(|e| e.to_string())?;
+        w.write_packet(idx, Duration::from_nanos(*time), p, p.len() as u32).map_err(|e| e.to_string())?;
     }
     std::fs::write(&pcap_path, w.finish().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nftvm"));
