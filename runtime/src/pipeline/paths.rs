@@ -165,7 +165,7 @@ impl Pipeline {
         match proto {
             1 | 58 | 2 | 59 => {}
             6 => {
-                if csum && let Some(p) = reply::tcp_reset(&ip, th) {
+                if csum && let Some(p) = reply::tcp_reset(&ip, th, reply::ResetBy::Stack) {
                     self.send_local(p, Generated::TcpReset, None, run);
                 }
             }
@@ -453,7 +453,7 @@ impl Pipeline {
                 if !v4 && (info.src_addr.is_multicast() || info.dst_addr.is_multicast()) {
                     return;
                 }
-                let Some(p) = reply::tcp_reset(&ip, th) else { return };
+                let Some(p) = reply::tcp_reset(&ip, th, reply::ResetBy::Reject) else { return };
                 let attach = related_to(skb);
                 self.send_local(p, Generated::TcpReset, attach, run);
                 if let Some(conn) = skb.meta.ct.tracked.and_then(|t| t.conn) {
