@@ -9,7 +9,10 @@
 //!   `mark ip dscp set af21` ([`rejoin_selector_values`]);
 //! - a concatenation match followed by a statement with an operator:
 //!   `ip daddr . udp dport { … } ct mark set 1` reaches us as one left-hand side
-//!   `ip daddr . udp dport { … } ct mark` ([`split_concat_match`]).
+//!   `ip daddr . udp dport { … } ct mark` ([`split_concat_match`]);
+//! - a concatenation match after the value of a statement with an operator:
+//!   `ct state != invalid ip daddr . tcp dport { … }` reaches us with the right-hand side
+//!   `invalid ip daddr . tcp dport { … }` ([`split_concat_value`]).
 
 use nftvm_grammar::Span;
 use nftvm_grammar::nft::ast::{Expr, ExprKind, Item, Relation, Stmt, StmtKind};
@@ -115,4 +118,20 @@ fn split_last_part(last: &Expr, lead_value: bool) -> Option<(Expr, Expr)> {
         }
         _ => None,
     }
+}
+
+/// A right-hand side (or `set` value) `v a . b { … }` whose first part holds the value and
+/// the start of a concatenation match: `(v, a . b { … })`. `value_len` says how many items
+/// of the first part the value takes (one, or a selector's words for `set` values).
+pub(super) fn split_concat_value(e: &Expr, value_len: impl Fn(&[Item]) -> usize) -> Option<(Expr, Expr)> {
+    let ExprKind::Concat(parts) = &e.kind else { return None };
+    let (first, others) = parts.split_first()?;
+    let items = first.as_run()?;
+    let n = value_len(items).max(1);
+    let rest = items.get(n..).filter(|r| !r.is_empty())?;
+    selector_at(rest).ok()?;
+    let mut match_parts = vec![run(rest.to_vec())];
+    match_parts.extend(others.iter().cloned());
+    let span = match_parts[0].span.to(match_parts[match_parts.len() - 1].span);
+    Some((run(items[..n].to_vec()), Expr { kind: ExprKind::Concat(match_parts), span }))
 }

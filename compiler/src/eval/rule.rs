@@ -675,10 +675,18 @@ impl<'t> RuleCx<'t> {
                 for p in prefix {
                     self.push(p);
                 }
-                let (value, rest) = self.rhs_split(rhs)?;
+                let (rhs, after) = match super::resplit::split_concat_value(rhs, |_| 1) {
+                    Some((value, m)) => (value, Some(m)),
+                    None => (rhs.clone(), None),
+                };
+                let (value, rest) = self.rhs_split(&rhs)?;
                 let stmt = self.relation_of(left, value, Some(*op), span)?;
                 self.push(stmt);
-                self.trailing(&rest)
+                self.trailing(&rest)?;
+                match after {
+                    Some(m) => self.implicit(&m, m.span),
+                    None => Some(()),
+                }
             }
             (Some((_, s)), None) => self.fail(*s, "syntax error, expected a value after the operator"),
         }
@@ -1051,11 +1059,29 @@ impl<'t> RuleCx<'t> {
             return self.fail(target.span, "syntax error, expected a selector before `set`");
         };
         let target = self.load(&tail)?;
+        let selector_words = |items: &[Item]| match selector_at(items) {
+            Ok(sel)
+                if sel.items.len() > 1
+                    || items.first().is_some_and(|i| !self.parses_as_value(i, &target)) =>
+            {
+                sel.items.len()
+            }
+            _ => 1,
+        };
+        let split = super::resplit::split_concat_value(value, selector_words);
+        let (value, after) = match &split {
+            Some((v, m)) => (v, Some(m)),
+            None => (value, None),
+        };
         let (val, rest) = self.assigned_value(value, &target)?;
         let st = self.write(target, val, span)?;
         self.push(st);
         let rest: Vec<&Item> = rest.iter().collect();
-        self.trailing(&rest)
+        self.trailing(&rest)?;
+        match after {
+            Some(m) => self.implicit(m, m.span),
+            None => Some(()),
+        }
     }
 
     /// The value of an assignment (or a NAT address, dup target, map data): a constant or

@@ -218,7 +218,8 @@ fn binary_matches_follow_explicit_operator_matches() {
 }
 
 /// A `set` whose value is a selector of several words, followed by another `set`; a
-/// concatenation match followed by a statement with an operator or `set`. nft parses each
+/// concatenation match followed by a statement with an operator or `set`, or after one's
+/// value. nft parses each
 /// as separate statements (found by the generated kernel differential scenarios; nftvm
 /// said "Could not parse packet mark", "expected a selector before `set`", "Use
 /// concatenations with sets and maps, not singleton values").
@@ -235,6 +236,11 @@ fn statements_after_selector_values_and_concatenation_matches() {
         ),
         ("ip daddr . udp dport { 10.0.2.200/29 . 53, 10.0.2.200/29 . 8443 }", "ct mark & 0xf0 != 0"),
         ("ip daddr . tcp dport { 10.0.2.1 . 22 }", "meta mark set 0x10"),
+        ("ct state != invalid", "ip daddr . tcp dport { 10.0.2.200/29 . 2222, 10.0.1.0/26 . 22 }"),
+        ("meta length > 178", "ip daddr . udp dport { 10.0.2.0/25 . 53 } meta mark set 0x11"),
+        ("meta mark set 0x1", "ip daddr . tcp dport { 10.0.2.1 . 22 }"),
+        ("meta mark set ct mark", "ip daddr . tcp dport { 10.0.2.1 . 22 }"),
+        ("meta mark & 0xf0 == 0x0", "ip daddr . tcp dport { 10.0.1.0/26 . 8443 } ct state new"),
     ] {
         let together = first_rule(&wrap(&format!("{first} {second} accept")));
         let apart =

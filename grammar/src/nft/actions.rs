@@ -273,6 +273,17 @@ pub fn split_trailing(e: Expr) -> (Expr, Option<Expr>) {
                 }
             }
         }
+        // `… > 178 ip daddr . udp dport { … }`: the value is the first item of the first
+        // part; the rest of it starts the next statement's concatenation.
+        ExprKind::Concat(mut parts) if parts.first().and_then(Expr::as_run).is_some_and(|r| r.len() > 1) => {
+            let first = parts.remove(0);
+            let (value, rest) = split_trailing(first);
+            if let Some(rest) = rest {
+                parts.insert(0, rest);
+            }
+            let rest_span = parts[0].span.to(parts[parts.len() - 1].span);
+            (value, Some(Expr { kind: ExprKind::Concat(parts), span: rest_span }))
+        }
         ExprKind::Concat(mut parts) => match parts.pop() {
             Some(last) => {
                 let (last, rest) = split_trailing(last);
