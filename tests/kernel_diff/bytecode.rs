@@ -317,8 +317,8 @@ fn same_hex_but_word_padding(ours: &str, theirs: &str) -> bool {
     (b.starts_with(&a) && zeros(&b[a.len()..])) || (b.ends_with(&a) && zeros(&b[..pad]))
 }
 
-/// Do two printed lines say the same, allowing 1.0.6's word-padded constants and its
-/// ` size N` on anonymous set declarations?
+/// Do two printed lines say the same, allowing 1.0.6's word-padded constants, its
+/// ` size N` on anonymous set declarations and its concatenated keys without ` . `?
 fn same_line(ours: &str, theirs: &str) -> bool {
     let words = |l: &str| -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -326,6 +326,10 @@ fn same_line(ours: &str, theirs: &str) -> bool {
         while let Some(w) = it.next() {
             if w == "size" && it.peek().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
                 it.next();
+                continue;
+            }
+            // 1.0.6 prints a concatenated key as words side by side, newer nft with ` . `.
+            if w == "." {
                 continue;
             }
             out.push(w.to_string());
