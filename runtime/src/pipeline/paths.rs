@@ -170,7 +170,11 @@ impl Pipeline {
                 }
             }
             17 | 136 => {
-                if csum {
+                // `udp6_csum_init`: past CHECKSUM_BREAK (76 bytes) the check trusts the sum
+                // conntrack recorded; if a payload write made it stale, the datagram counts
+                // as corrupt and is dropped without an answer.
+                let stale = !v4 && ip.len().saturating_sub(th) > 76 && skb.csum_complete_stale();
+                if csum && !stale {
                     let (k, c) = if v4 { (3, 3) } else { (1, 4) };
                     self.send_icmp_error(&ip, k, c, 0, true, related_to(skb), run);
                 }
