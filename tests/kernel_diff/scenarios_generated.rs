@@ -293,6 +293,18 @@ impl Gen<'_> {
                 }
                 _ => None,
             };
+            // nft 1.0.6 (the oracle's loader) merges adjacent `!=` payload matches into one
+            // `cmp neq` on both fields, which is not what the rule says (fixed in later nft,
+            // whose tests nftvm follows): at most one negated payload match per rule.
+            let negated_payload = |x: &String| {
+                x.contains(" != ") && ["ip ", "ip6 ", "tcp ", "udp ", "th "].iter().any(|p| x.starts_with(p))
+            };
+            if let Some(x) = &m
+                && negated_payload(x)
+                && out.iter().any(negated_payload)
+            {
+                continue;
+            }
             out.extend(m);
         }
         out
