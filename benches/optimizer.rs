@@ -1,0 +1,216 @@
+//! The optimizer's measures (issue 7), side by side in one run, on the ClassBench filter sets
+//! with their traces: per set, the `-O0` program (a linear first-match chain) and the `-O2`
+//! program (the chain classified) on the JIT and the interpreter.
+//!
+//! First a summary table (printed, README-ready): trace mismatches, the median ns/packet
+//! over batches of 64 trace packets per engine and level, the `-O2` speed-up over the
+//! compiled linear scan, compile times (IR passes + codegen + classification + verify, and
+//! the JIT) and the classifiers' bytes; the machine's load average before and after. Then
+//! criterion benchmarks of the same per-packet loops and of the `-O2` compile.
+//!
+//! Run: `cargo bench --bench optimizer` (`NFTVM_BENCH_SETS=acl1_10K,fw1_1K` to choose sets,
+//! `NFTVM_BENCH_SUMMARY_ONLY=1` to skip criterion).
+
+use criterion::Criterion;
+use nftvm::classbench::{self, TracePacket};
+use nftvm_compiler::ir::Ruleset;
+use nftvm_compiler::opt::{self, Level, Options};
+use nftvm_grammar::{SourceMap, nft};
+use nftvm_vm::interp::{NullEnv, PacketCtx};
+use nftvm_vm::keys::{Family, Hook};
+use nftvm_vm::{ChainId, Engine, Executable, VerifiedProgram};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const ALL_SETS: [&str; 6] = ["acl1_1K", "fw1_1K", "ipc1_1K", "acl1_10K", "fw1_10K", "ipc1_10K"];
+const BATCH: usize = 64;
+
+fn shared_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
+        return PathBuf::from(dir);
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .map(|a| a.join("shared"))
+        .find(|c| c.join("classbench").is_dir())
+        .unwrap_or_else(|| PathBuf::from("/work/shared"))
+}
+
+/// A trace packet as bytes, with the header offsets the runtime would have parsed.
+struct Pkt {
+    bytes: Vec<u8>,
+    transport: usize,
+    proto: u8,
+    expected: u32,
+}
+
+fn packet(t: &TracePacket) -> Pkt {
+    let l4_len = if t.proto == 6 { 20 } else { 8 };
+    let total = (20 + l4_len) as u16;
+    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, t.proto, 0, 0];
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&t.src.octets());
+    p.extend_from_slice(&t.dst.octets());
+    let mut l4 = vec![0u8; l4_len];
+    l4[0..2].copy_from_slice(&t.sport.to_be_bytes());
+    l4[2..4].copy_from_slice(&t.dport.to_be_bytes());
+    if t.proto == 6 {
+        l4[12] = 0x50;
+    }
+    p.extend_from_slice(&l4);
+    Pkt { bytes: p, transport: 20, proto: t.proto, expected: t.expected }
+}
+
+/// Runs one packet; returns the deciding rule (1-based), if any.
+fn run(exe: &Executable, state: &mut nftvm_vm::interp::ProgramState, p: &mut Pkt) -> Option<u32> {
+    let mut pkt = PacketCtx {
+        data: &mut p.bytes,
+        link_off: None,
+        network_off: 0,
+        transport_off: Some(p.transport),
+        l4proto: p.proto,
+        nfproto: Family::Ip,
+        protocol: 0x0800,
+        hook: Hook::Prerouting,
+    };
+    let r = exe.run_chain(state, ChainId(0), &mut pkt, &mut NullEnv);
+    r.decided_by.map(|d| d.rule as u32 + 1)
+}
+
+struct Set {
+    name: String,
+    ruleset: Ruleset,
+    packets: Vec<Pkt>,
+    rules: usize,
+    parse: Duration,
+}
+
+fn load(name: &str) -> Set {
+    let dir = shared_dir().join("classbench/wustl");
+    let rules = std::fs::read_to_string(dir.join("rules").join(name)).expect("rules");
+    let trace = std::fs::read_to_string(dir.join("traces").join(format!("{name}_trace"))).expect("trace");
+    let filters = classbench::parse_filters(&rules).expect("filters");
+    let packets = classbench::parse_trace(&trace).expect("trace").iter().map(packet).collect();
+    let text = classbench::to_nft(&filters);
+    let t = Instant::now();
+    let mut sources = SourceMap::new();
+    let file = nft::parse_str(&mut sources, name, &text).expect("parses");
+    let ruleset = nftvm_compiler::eval::load(&file).expect("evaluates");
+    Set { name: name.to_string(), ruleset, packets, rules: filters.len(), parse: t.elapsed() }
+}
+
+fn compile(s: &Set, level: Level) -> (Arc<VerifiedProgram>, Duration) {
+    let t = Instant::now();
+    let (prog, _, _) = opt::compile_verified(&s.ruleset, &Options::level(level)).expect("compiles");
+    (Arc::new(prog), t.elapsed())
+}
+
+/// Median ns/packet over batches of `BATCH` packets (every `stride`-th batch), and mismatches.
+fn measure(exe: &Executable, packets: &mut [Pkt], stride: usize) -> (f64, usize) {
+    let mut state = exe.new_state(0);
+    let mut per_batch = Vec::new();
+    let mut mismatches = 0;
+    for (i, batch) in packets.chunks_mut(BATCH).enumerate() {
+        if i % stride != 0 {
+            continue;
+        }
+        let t = Instant::now();
+        for p in batch.iter_mut() {
+            let d = run(exe, &mut state, p);
+            mismatches += usize::from(d != Some(p.expected));
+        }
+        per_batch.push(t.elapsed().as_nanos() as f64 / batch.len() as f64);
+    }
+    per_batch.sort_by(f64::total_cmp);
+    (per_batch.get(per_batch.len() / 2).copied().unwrap_or(0.0), mismatches)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn sets() -> Vec<String> {
+    match std::env::var("NFTVM_BENCH_SETS") {
+        Ok(v) => v.split(',').map(str::to_string).collect(),
+        Err(_) => ALL_SETS.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn summary(loaded: &mut [Set]) {
+    println!("load average before: {}", loadavg());
+    println!(
+        "| set | rules | -O0 JIT (linear) ns/pkt | -O2 JIT ns/pkt | -O2 interp ns/pkt | speed-up | mismatches -O2 jit/interp | compile -O2 ms | JIT ms | classifier KiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for s in loaded.iter_mut() {
+        let (p0, _) = compile(s, Level::O0);
+        let (p2, c2) = compile(s, Level::O2);
+        let bytes: usize = p2.classifiers.iter().map(|c| c.heap_bytes()).sum();
+        let lin = Executable::new(p0, Engine::Jit).expect("jit");
+        let t = Instant::now();
+        let jit = Executable::new(Arc::clone(&p2), Engine::Jit).expect("jit");
+        let jit_ms = t.elapsed();
+        let interp = Executable::new(p2, Engine::Interp).expect("interp");
+        // The linear scan is slow at 10K rules: every 4th batch of its trace.
+        let stride = if s.rules > 2000 { 4 } else { 1 };
+        let (ns0, _) = measure(&lin, &mut s.packets, stride);
+        let (ns2, m2) = measure(&jit, &mut s.packets, 1);
+        let (nsi, mi) = measure(&interp, &mut s.packets, 1);
+        println!(
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.0}× | {}/{} | {:.0} (+{:.0} parse) | {:.0} | {} |",
+            s.name,
+            s.rules,
+            ns0,
+            ns2,
+            nsi,
+            ns0 / ns2.max(0.001),
+            m2,
+            mi,
+            c2.as_secs_f64() * 1e3,
+            s.parse.as_secs_f64() * 1e3,
+            jit_ms.as_secs_f64() * 1e3,
+            bytes.div_ceil(1024)
+        );
+    }
+    println!("load average after: {}", loadavg());
+}
+
+fn criterion(loaded: &mut [Set]) {
+    let mut c = Criterion::default().configure_from_args().sample_size(10);
+    for s in loaded.iter_mut() {
+        let mut g = c.benchmark_group(format!("optimizer/{}", s.name));
+        let (p2, _) = compile(s, Level::O2);
+        let jit = Executable::new(Arc::clone(&p2), Engine::Jit).expect("jit");
+        let mut state = jit.new_state(0);
+        let n = s.packets.len().min(4096);
+        g.bench_function("O2 jit, 4096 trace packets", |b| {
+            b.iter(|| {
+                for p in s.packets[..n].iter_mut() {
+                    black_box(run(&jit, &mut state, p));
+                }
+            })
+        });
+        if s.rules > 2000 {
+            let ruleset = &s.ruleset;
+            g.bench_function("compile -O2", |b| {
+                b.iter(|| {
+                    black_box(opt::compile_verified(ruleset, &Options::level(Level::O2)).expect("compiles"))
+                })
+            });
+        }
+        g.finish();
+    }
+    c.final_summary();
+}
+
+fn main() {
+    let mut loaded: Vec<Set> = sets().iter().map(|s| load(s)).collect();
+    summary(&mut loaded);
+    if std::env::var_os("NFTVM_BENCH_SUMMARY_ONLY").is_none() {
+        criterion(&mut loaded);
+    }
+}
