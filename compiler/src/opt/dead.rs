@@ -25,6 +25,11 @@ use nftvm_vm::keys::Family;
 use nftvm_vm::verify::Check;
 use nftvm_vm::{ChainId, Program, TableId};
 
+/// The shadowing tree cuts down to single boxes (a region where one box covers everything
+/// is where the boxes after it are cut off); the item budget bounds the work on large
+/// windows (a leaf left larger only hides shadowing, never invents it).
+const PARAMS: Params = Params { leaf_max: 1, max_items: 400_000 };
+
 /// A dead rule: where it is, why, and the rule that shadows it (when one does alone).
 struct Dead {
     family: Family,
@@ -155,7 +160,7 @@ fn shadowed(
         entries,
         tree: Tree::default(),
     };
-    let tree = Tree::build(&c, &flags, &Params::default());
+    let tree = Tree::build(&c, &flags, &PARAMS);
     let reachable = tree.reachable_entries(c.entries.len());
     let mut out = Vec::new();
     for (k, live) in reachable.iter().enumerate() {
