@@ -64,3 +64,31 @@ pub fn unexpected(arg: lexopt::Arg<'_>, command: &str) -> Failure {
     };
     Failure::usage(format!("nftvm {command}: unexpected {what} (try 'nftvm {command} --help')"))
 }
+
+/// `-O0`, `-O1`, `-O2` (`-O` alone is `-O2`): the level, read after the `-O`.
+pub fn opt_level(
+    parser: &mut lexopt::Parser,
+    opts: &mut nftvm_compiler::opt::Options,
+) -> Result<(), Failure> {
+    let level = match parser.optional_value() {
+        Some(v) => v.into_string().map_err(|v| Failure::usage(format!("-O: not valid UTF-8: {v:?}")))?,
+        None => String::new(),
+    };
+    opts.set_level(&format!("-O{level}")).map_err(Failure::usage)
+}
+
+/// `--no-opt NAME[,NAME…]`: passes turned off.
+pub fn no_opt(parser: &mut lexopt::Parser, opts: &mut nftvm_compiler::opt::Options) -> Result<(), Failure> {
+    let names = value_str(parser, "--no-opt")?;
+    opts.disable(&names).map_err(|e| Failure::usage(format!("--no-opt: {e}")))
+}
+
+/// The help lines of the optimizer options; `default` names the default level.
+pub fn optimizer_help(default: &str) -> String {
+    format!(
+        "  -O0|-O1|-O2                optimization level (default {default}); -O1: fold constant tests, drop\n\
+         \x20                            dead rules, merge adjacent rules into sets and maps; -O2: also\n\
+         \x20                            classify long runs of rules (the `classify` expression)\n\
+         \x20 --no-opt NAME[,NAME]       turn passes off: fold, dead, merge, classify"
+    )
+}

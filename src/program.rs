@@ -24,7 +24,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use nftvm_compiler::codegen::{self, CodegenError};
+use nftvm_compiler::codegen::CodegenError;
+use nftvm_compiler::opt;
 use nftvm_compiler::types::with_interfaces;
 use nftvm_grammar::SourceMap;
 use nftvm_grammar::diag::Diagnostic;
@@ -159,32 +160,58 @@ impl<'a> Options<'a> {
     }
 }
 
-/// Reads and compiles the ruleset file at `path`.
+/// Reads and compiles the ruleset file at `path`, unoptimized (`-O0`: the bytecode nft
+/// would send).
 pub fn load(path: &Path, opts: &Options<'_>) -> Result<LoadedProgram, LoadError> {
+    load_optimized(path, opts, &opt::Options::default())
+}
+
+/// [`load`] with the optimizer's passes `optimize` chooses (a bytecode file is run as
+/// written).
+pub fn load_optimized(
+    path: &Path,
+    opts: &Options<'_>,
+    optimize: &opt::Options,
+) -> Result<LoadedProgram, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| LoadError {
         message: format!("Error: Could not open file \"{}\": {e}\n", path.display()),
         invalid_input: false,
     })?;
-    load_text(&path.to_string_lossy(), &text, opts)
+    load_text_optimized(&path.to_string_lossy(), &text, opts, optimize)
 }
 
 /// Compiles ruleset `text`; `name` is what locations and diagnostics call the file (and,
 /// when the format is detected, its extension can say "bytecode").
 pub fn load_text(name: &str, text: &str, opts: &Options<'_>) -> Result<LoadedProgram, LoadError> {
+    load_text_optimized(name, text, opts, &opt::Options::default())
+}
+
+/// [`load_text`] with the optimizer's passes `optimize` chooses.
+pub fn load_text_optimized(
+    name: &str,
+    text: &str,
+    opts: &Options<'_>,
+    optimize: &opt::Options,
+) -> Result<LoadedProgram, LoadError> {
     let format = opts.format.unwrap_or_else(|| Format::detect(name, text));
     let Some(syntax) = format.syntax() else { return assemble(name, text) };
     let interfaces: Vec<(String, u32)> =
         opts.host.map(|h| h.ifaces().iter().map(|i| (i.name.clone(), i.index)).collect()).unwrap_or_default();
     with_interfaces(&interfaces, || {
         let loaded = load::load_text(name, text, Some(syntax))?;
-        compile(&loaded, format)
+        compile(&loaded, format, optimize)
     })
 }
 
 /// Compiles a ruleset [`load`](crate::load::load) has read and checked.
-fn compile(loaded: &load::Loaded, format: Format) -> Result<LoadedProgram, LoadError> {
-    let compiled = codegen::compile_with_sources(&loaded.ruleset, &loaded.sources)
-        .map_err(|e| codegen_error(&e, &loaded.sources))?;
+fn compile(
+    loaded: &load::Loaded,
+    format: Format,
+    optimize: &opt::Options,
+) -> Result<LoadedProgram, LoadError> {
+    let compiled = opt::compile(&loaded.ruleset, Some(&loaded.sources), optimize)
+        .map_err(|e| codegen_error(&e, &loaded.sources))?
+        .compiled;
     let mut rules = vec![RuleSource::default(); compiled.origins.len()];
     for chain in &compiled.program.chains {
         for rule in &chain.rules {

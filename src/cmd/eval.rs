@@ -18,7 +18,11 @@ use nftvm_runtime::replay::{self, OutWriter};
 use nftvm_vm::SourceId;
 use serde_json::{Value, json};
 
-use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use nftvm_compiler::opt::{self, Level};
+
+/// `eval` runs optimized unless told otherwise: every pass keeps what each packet gets.
+const DEFAULT_LEVEL: Level = Level::O2;
 
 const HELP: &str = "\
 usage: nftvm eval RULESET --pcap IN [options]
@@ -40,6 +44,7 @@ output
 
 engine and conntrack
   --engine interp|jit        the engine that runs the bytecode (default interp)
+{OPT}
   --tcp-loose 0|1            nf_conntrack_tcp_loose (default 1)
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
   --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
@@ -65,6 +70,7 @@ struct Options {
     conntrack_max: Option<usize>,
     bytecode: bool,
     syntax: Option<String>,
+    optimize: opt::Options,
 }
 
 fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
@@ -78,9 +84,16 @@ fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
 /// The options, or `None` when `--help` was asked for (and printed).
 fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut o = Options { engine: "interp".into(), tcp_loose: true, ..Options::default() };
+    let mut o = Options {
+        engine: "interp".into(),
+        tcp_loose: true,
+        optimize: opt::Options::level(DEFAULT_LEVEL),
+        ..Options::default()
+    };
     while let Some(arg) = parser.next()? {
         match arg {
+            Short('O') => opt_level(&mut parser, &mut o.optimize)?,
+            Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
             Long("pcap") => o.pcap = Some(parser.value()?.into()),
             Long("iface") => o.ifaces.push(value_str(&mut parser, "--iface")?),
             Long("route") => o.routes.push(value_str(&mut parser, "--route")?),
@@ -102,7 +115,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("bytecode") => o.bytecode = true,
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
             Short('h') | Long("help") => {
-                println!("{HELP}");
+                println!("{}", HELP.replace("{OPT}", &optimizer_help(&DEFAULT_LEVEL.to_string())));
                 return Ok(None);
             }
             Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
@@ -118,6 +131,7 @@ fn load_program(
     host: &Host,
     bytecode: bool,
     syntax: Option<&str>,
+    optimize: &opt::Options,
 ) -> Result<LoadedProgram, Failure> {
     let format = match (bytecode, syntax) {
         (true, _) => Some(Format::Bytecode),
@@ -129,7 +143,7 @@ fn load_program(
         (false, None) => None,
     };
     let opts = program::Options { format, host: Some(host) };
-    program::load(path, &opts).map_err(|e| Failure::runtime(e.message))
+    program::load_optimized(path, &opts, optimize).map_err(|e| Failure::runtime(e.message))
 }
 
 fn make_engine(name: &str, loaded: &LoadedProgram) -> Result<Box<dyn Engine>, Failure> {
@@ -271,7 +285,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         ),
         None => None,
     };
-    let loaded = load_program(ruleset, &host, o.bytecode, o.syntax.as_deref())?;
+    let loaded = load_program(ruleset, &host, o.bytecode, o.syntax.as_deref(), &o.optimize)?;
     let engine = make_engine(&o.engine, &loaded)?;
     let prog = loaded.program().clone();
     let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };
