@@ -4,6 +4,7 @@
 
 pub mod kernel;
 pub mod load;
+pub mod opt_diff;
 pub mod vmreplay;
 
 use std::path::{Path, PathBuf};

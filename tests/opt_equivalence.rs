@@ -1,0 +1,158 @@
+//! Every optimized ruleset is equivalent to its source (issue 7, item 2), on nftables'
+//! shell-test dumps (the conformance rulesets) and on the ClassBench filter sets:
+//!
+//! - the IR passes (`fold`, `dead`, `merge`: `-O1`) are proven equivalent by `diff`'s engine,
+//!   symbolically, ruleset against optimized ruleset — no "different" answer is allowed;
+//!   nor an undecided one (the engine refusing a feature the optimizer touched);
+//! - the `classify` pass works on bytecode, below what `diff` reads (the IR), so `-O2` is
+//!   checked as bytecode against `-O0` bytecode: packets aimed at the rules' own constants
+//!   (`common::opt_diff`) run through every IP base chain on the interpreter and on the JIT,
+//!   and must get the same verdict, the same runtime requests (marks, NAT, logs …) in order
+//!   and the same packet bytes. (The ClassBench traces themselves are `opt_classbench`.)
+
+mod common;
+
+use common::{load, opt_diff};
+use nftvm::classbench::{parse_filters, to_nft};
+use nftvm::compiler::diff::{self, Options as DiffOptions};
+use nftvm::compiler::ir::Ruleset;
+use nftvm::compiler::opt::{self, Level, Options};
+use nftvm::vm::{Engine, Executable};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How one ruleset fared.
+#[derive(Debug, PartialEq, Eq)]
+enum Proof {
+    /// The IR passes changed nothing.
+    Unchanged,
+    Equivalent,
+    Undecidable(String),
+    Different(String),
+}
+
+/// `-O1`'s ruleset against the source, by the diff engine.
+fn prove_ir(rs: &Ruleset) -> (Proof, usize) {
+    let (optimized, explain) = opt::optimize_ruleset(rs, &Options::level(Level::O1));
+    let decisions = explain.notes.len();
+    if &optimized == rs {
+        return (Proof::Unchanged, decisions);
+    }
+    let proof = match diff::diff(rs, &optimized, &DiffOptions { max: 1 }) {
+        Ok(r) if r.equivalent() => Proof::Equivalent,
+        Ok(r) => Proof::Different(format!("{:?}\n{explain:?}", r.counterexamples.first())),
+        Err(e) => Proof::Undecidable(e.to_string()),
+    };
+    (proof, decisions)
+}
+
+/// `-O2` bytecode against `-O0` bytecode on both engines: (agreeing runs, runs), or the
+/// first disagreement. A ruleset codegen refuses at `-O0` has nothing to compare (0 runs).
+fn check_bytecode(rs: &Ruleset, packets: usize, seed: u64) -> Result<(usize, usize), String> {
+    let compile = |level| {
+        opt::compile_verified(rs, &Options::level(level))
+            .map(|(p, _, _)| Arc::new(p))
+            .map_err(|e| e.to_string())
+    };
+    let Ok(o0) = compile(Level::O0) else { return Ok((0, 0)) };
+    let o2 = compile(Level::O2)?;
+    let (mut ok, mut total) = (0, 0);
+    for engine in Engine::ALL {
+        let reference = Executable::new(Arc::clone(&o0), Engine::Interp).map_err(|e| e.to_string())?;
+        let optimized = Executable::new(Arc::clone(&o2), engine).map_err(|e| e.to_string())?;
+        let (k, n, first) = opt_diff::compare(&reference, &optimized, packets, seed);
+        if let Some(d) = first {
+            return Err(format!("{engine}: {d}"));
+        }
+        ok += k;
+        total += n;
+    }
+    Ok((ok, total))
+}
+
+fn dump_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "nft") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn shell_dumps_optimized_are_equivalent() {
+    let dir = common::shared_dir().join("peer-tests/nftables/shell-dumps");
+    let files = dump_files(&dir);
+    assert!(files.len() > 100, "shell dumps under {}", dir.display());
+    let (mut loaded, mut unchanged, mut proven, mut undecidable, mut runs, mut agree) = (0, 0, 0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok((rs, _)) = load::nft(&name, &text) else { continue };
+        loaded += 1;
+        match prove_ir(&rs).0 {
+            Proof::Unchanged => unchanged += 1,
+            Proof::Equivalent => proven += 1,
+            Proof::Undecidable(why) => {
+                undecidable += 1;
+                if std::env::var_os("NFTVM_VERBOSE").is_some() {
+                    println!("undecidable {name}: {why}");
+                }
+            }
+            Proof::Different(d) => failures.push(format!("{name}: -O1 differs from the source: {d}")),
+        }
+        match check_bytecode(&rs, 64, i as u64 + 1) {
+            Ok((k, n)) => {
+                agree += k;
+                runs += n;
+            }
+            Err(e) => failures.push(format!("{name}: -O2 bytecode differs from -O0: {e}")),
+        }
+    }
+    println!(
+        "shell dumps: {loaded} loaded; -O1: {unchanged} unchanged, {proven} proven equivalent, \
+         {undecidable} undecidable; -O2 vs -O0 bytecode: {agree}/{runs} runs agree"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(undecidable, 0, "every optimized dump is decided (NFTVM_VERBOSE=1 lists them)");
+    assert!(proven >= 10, "the optimizer changes some dumps");
+}
+
+/// The ClassBench sets: `-O1` proven by `diff`, `-O2` bytecode against `-O0` on aimed packets.
+fn classbench(sets: &[&str], packets: usize) {
+    for set in sets {
+        let dir = common::shared_dir().join("classbench/wustl/rules");
+        let text = std::fs::read_to_string(dir.join(set)).expect("filter file");
+        let filters = parse_filters(&text).expect("filters");
+        let (rs, _) = load::nft(set, &to_nft(&filters)).expect("loads");
+        let (proof, decisions) = prove_ir(&rs);
+        println!("{set}: -O1 {proof:?} ({decisions} decisions)");
+        assert!(
+            matches!(proof, Proof::Equivalent | Proof::Unchanged),
+            "{set}: the optimized ruleset is not proven equivalent: {proof:?}"
+        );
+        let (ok, total) = check_bytecode(&rs, packets, 7).unwrap_or_else(|e| panic!("{set}: {e}"));
+        println!("{set}: -O2 vs -O0 bytecode: {ok}/{total} runs agree");
+        assert_eq!(ok, total);
+    }
+}
+
+#[test]
+fn classbench_1k_optimized_are_equivalent() {
+    classbench(&["acl1_1K", "fw1_1K", "ipc1_1K"], 2000);
+}
+
+#[test]
+fn classbench_10k_optimized_are_equivalent() {
+    classbench(&["acl1_10K", "fw1_10K", "ipc1_10K"], 2000);
+}
