@@ -63,8 +63,8 @@ fn packet(t: &TracePacket) -> Pkt {
     Pkt { bytes: p, transport: 20, proto: t.proto, expected: t.expected }
 }
 
-/// Runs one packet; returns the deciding rule (1-based), if any.
-fn run(exe: &Executable, state: &mut nftvm_vm::interp::ProgramState, p: &mut Pkt) -> Option<u32> {
+/// Runs one packet; returns the deciding rule's program index, if any.
+fn run(exe: &Executable, state: &mut nftvm_vm::interp::ProgramState, p: &mut Pkt) -> Option<usize> {
     let mut pkt = PacketCtx {
         data: &mut p.bytes,
         link_off: None,
@@ -76,7 +76,7 @@ fn run(exe: &Executable, state: &mut nftvm_vm::interp::ProgramState, p: &mut Pkt
         hook: Hook::Prerouting,
     };
     let r = exe.run_chain(state, ChainId(0), &mut pkt, &mut NullEnv);
-    r.decided_by.map(|d| d.rule as u32 + 1)
+    r.decided_by.map(|d| d.rule)
 }
 
 struct Set {
@@ -101,14 +101,17 @@ fn load(name: &str) -> Set {
     Set { name: name.to_string(), ruleset, packets, rules: filters.len(), parse: t.elapsed() }
 }
 
-fn compile(s: &Set, level: Level) -> (Arc<VerifiedProgram>, Duration) {
+/// The program, the filter number of each of its rules, and the compile time.
+fn compile(s: &Set, level: Level) -> (Arc<VerifiedProgram>, Vec<Option<u32>>, Duration) {
     let t = Instant::now();
-    let (prog, _, _) = opt::compile_verified(&s.ruleset, &Options::level(level)).expect("compiles");
-    (Arc::new(prog), t.elapsed())
+    let (prog, origins, _) = opt::compile_verified(&s.ruleset, &Options::level(level)).expect("compiles");
+    let took = t.elapsed();
+    let numbers = classbench::filter_numbers(&s.ruleset, &prog, &origins);
+    (Arc::new(prog), numbers, took)
 }
 
 /// Median ns/packet over batches of `BATCH` packets (every `stride`-th batch), and mismatches.
-fn measure(exe: &Executable, packets: &mut [Pkt], stride: usize) -> (f64, usize) {
+fn measure(exe: &Executable, numbers: &[Option<u32>], packets: &mut [Pkt], stride: usize) -> (f64, usize) {
     let mut state = exe.new_state(0);
     let mut per_batch = Vec::new();
     let mut mismatches = 0;
@@ -118,7 +121,7 @@ fn measure(exe: &Executable, packets: &mut [Pkt], stride: usize) -> (f64, usize)
         }
         let t = Instant::now();
         for p in batch.iter_mut() {
-            let d = run(exe, &mut state, p);
+            let d = run(exe, &mut state, p).and_then(|k| numbers.get(k).copied().flatten());
             mismatches += usize::from(d != Some(p.expected));
         }
         per_batch.push(t.elapsed().as_nanos() as f64 / batch.len() as f64);
@@ -143,12 +146,12 @@ fn sets() -> Vec<String> {
 fn summary(loaded: &mut [Set]) {
     println!("load average before: {}", loadavg());
     println!(
-        "| set | rules | -O0 JIT (linear) ns/pkt | -O2 JIT ns/pkt | -O2 interp ns/pkt | speed-up | mismatches -O2 jit/interp | compile -O2 ms | JIT ms | classifier KiB |"
+        "| set | rules | -O0 JIT (linear) ns/pkt | -O2 JIT ns/pkt | -O2 interp ns/pkt | speed-up | mismatches -O0 jit / -O2 jit / -O2 interp | compile -O2 ms | JIT ms | classifier KiB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for s in loaded.iter_mut() {
-        let (p0, _) = compile(s, Level::O0);
-        let (p2, c2) = compile(s, Level::O2);
+        let (p0, n0, _) = compile(s, Level::O0);
+        let (p2, n2, c2) = compile(s, Level::O2);
         let bytes: usize = p2.classifiers.iter().map(|c| c.heap_bytes()).sum();
         let lin = Executable::new(p0, Engine::Jit).expect("jit");
         let t = Instant::now();
@@ -157,17 +160,18 @@ fn summary(loaded: &mut [Set]) {
         let interp = Executable::new(p2, Engine::Interp).expect("interp");
         // The linear scan is slow at 10K rules: every 4th batch of its trace.
         let stride = if s.rules > 2000 { 4 } else { 1 };
-        let (ns0, _) = measure(&lin, &mut s.packets, stride);
-        let (ns2, m2) = measure(&jit, &mut s.packets, 1);
-        let (nsi, mi) = measure(&interp, &mut s.packets, 1);
+        let (ns0, m0) = measure(&lin, &n0, &mut s.packets, stride);
+        let (ns2, m2) = measure(&jit, &n2, &mut s.packets, 1);
+        let (nsi, mi) = measure(&interp, &n2, &mut s.packets, 1);
         println!(
-            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.0}× | {}/{} | {:.0} (+{:.0} parse) | {:.0} | {} |",
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.0}× | {}/{}/{} | {:.0} (+{:.0} parse) | {:.0} | {} |",
             s.name,
             s.rules,
             ns0,
             ns2,
             nsi,
             ns0 / ns2.max(0.001),
+            m0,
             m2,
             mi,
             c2.as_secs_f64() * 1e3,
@@ -183,7 +187,7 @@ fn criterion(loaded: &mut [Set]) {
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     for s in loaded.iter_mut() {
         let mut g = c.benchmark_group(format!("optimizer/{}", s.name));
-        let (p2, _) = compile(s, Level::O2);
+        let (p2, _, _) = compile(s, Level::O2);
         let jit = Executable::new(Arc::clone(&p2), Engine::Jit).expect("jit");
         let mut state = jit.new_state(0);
         let n = s.packets.len().min(4096);

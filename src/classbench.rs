@@ -6,6 +6,10 @@
 //! [`to_nft`] renders a filter set as an nft ruleset in which filter *i* sets `meta mark` to *i*
 //! and accepts, so "which rule matched" is observable as the packet's mark.
 
+use nftvm_compiler::codegen::Origins;
+use nftvm_compiler::ir::Ruleset;
+use nftvm_vm::Program;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
@@ -241,4 +245,25 @@ mod tests {
         assert_eq!(t[0].src, Ipv4Addr::new(194, 253, 128, 48));
         assert_eq!(t[0].expected, 413);
     }
+}
+
+/// The 1-based filter number (what traces name) of each rule of the first chain of a program
+/// compiled from a [`to_nft`] ruleset: with rules dropped as dead or merged by the
+/// optimizer, a rule's index in the program is no longer its filter's. `source` is the
+/// ruleset before optimization; rules are matched by where they were written.
+pub fn filter_numbers(source: &Ruleset, prog: &Program, origins: &Origins) -> Vec<Option<u32>> {
+    let written: HashMap<(u32, u32), u32> = source
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .enumerate()
+        .map(|(i, r)| ((r.span.start, r.span.end), i as u32 + 1))
+        .collect();
+    let Some(chain) = prog.chains.first() else { return Vec::new() };
+    chain
+        .rules
+        .iter()
+        .map(|r| origins.span(r.source).and_then(|s| written.get(&(s.start, s.end)).copied()))
+        .collect()
 }

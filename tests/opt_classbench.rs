@@ -48,10 +48,11 @@ fn load(set: &str) -> (nftvm_compiler::ir::Ruleset, Vec<TracePacket>) {
 /// Runs the trace at `-O2` on `engine`; returns (packets decided by the expected rule, total).
 fn check(set: &str, engine: Engine) -> (usize, usize) {
     let (rs, packets) = load(set);
-    let (prog, _, explain) = opt::compile_verified(&rs, &Options::level(Level::O2)).expect("compiles");
+    let (prog, origins, explain) = opt::compile_verified(&rs, &Options::level(Level::O2)).expect("compiles");
     let rules = prog.chains[0].rules.len();
     let classified: usize = prog.classifiers.iter().map(|c| c.entries.len()).sum();
     assert_eq!(classified, rules, "{set}: every rule in a classifier\n{explain:?}");
+    let numbers = classbench::filter_numbers(&rs, &prog, &origins);
     let exe = Executable::new(Arc::new(prog), engine).expect("engine");
     let mut state = exe.new_state(0);
     let (mut ok, mut total) = (0, 0);
@@ -59,7 +60,7 @@ fn check(set: &str, engine: Engine) -> (usize, usize) {
         let mut bytes = packet(t);
         let mut pkt = PacketCtx::from_ip(&mut bytes, Hook::Prerouting);
         let r = exe.run_chain(&mut state, ChainId(0), &mut pkt, &mut NullEnv);
-        let decided = r.decided_by.map(|d| d.rule as u32 + 1);
+        let decided = r.decided_by.and_then(|d| numbers.get(d.rule).copied().flatten());
         total += 1;
         if decided == Some(t.expected) {
             ok += 1;
