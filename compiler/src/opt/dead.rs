@@ -25,10 +25,11 @@ use nftvm_vm::keys::Family;
 use nftvm_vm::verify::Check;
 use nftvm_vm::{ChainId, Program, TableId};
 
-/// The shadowing tree cuts down to single boxes (a region where one box covers everything
+/// The shadowing tree is one tree (shadowing across partitions would go unseen) and cuts
+/// down to single boxes (a region where one box covers everything
 /// is where the boxes after it are cut off); the item budget bounds the work on large
 /// windows (a leaf left larger only hides shadowing, never invents it).
-const PARAMS: Params = Params { leaf_max: 1, max_items: 400_000 };
+const PARAMS: Params = Params { leaf_max: 1, max_items: 400_000, partition: false };
 
 /// A dead rule: where it is, why, and the rule that shadows it (when one does alone).
 struct Dead {

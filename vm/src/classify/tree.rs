@@ -13,11 +13,19 @@
 //! a budget on leaf items turns what is left into leaves when a rule set replicates too
 //! much (slower, never wrong: a leaf's list is always a superset of the answers).
 //!
-//! Querying walks from the root to a leaf and tests the leaf's boxes in order from entry
-//! `from` on.
+//! Partitions (EffiCuts' idea): one tree over boxes that are narrow in an address field and
+//! boxes that are wide in it replicates the wide ones into every cut of the narrow ones —
+//! ClassBench's 10K sets grow millions of nodes that way. So the boxes are first grouped by
+//! which of the wide (32-bit) fields they leave wide (more than 2^16 values), and each group
+//! gets its own tree (small groups share one). Querying walks every part's tree from its
+//! root to a leaf, tests the leaf's boxes in order from entry `from` on, and takes the
+//! earliest entry found; shadowing cuts inside a part stay sound, as the entry that covers
+//! a region is itself found there.
 
 use super::effects::RunFlags;
-use super::{ABSENT, Classifier, Interval, MAX_FIELDS};
+use super::{ABSENT, Classifier, Field, Interval, MAX_FIELDS};
+use crate::expr::Expr;
+use crate::keys::PayloadBase;
 
 /// Build parameters (the optimizer's cost model may choose them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,13 +34,20 @@ pub struct Params {
     pub leaf_max: usize,
     /// Most box references in all leaves together before the rest becomes leaves as is.
     pub max_items: usize,
+    /// One tree per group of boxes wide in the same address fields (else one tree).
+    pub partition: bool,
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { leaf_max: 4, max_items: 4_000_000 }
+        Params { leaf_max: 4, max_items: 4_000_000, partition: true }
     }
 }
+
+/// A group with fewer boxes joins the shared last part.
+const MIN_PART: usize = 64;
+/// A field interval with more values than this is wide (for partitioning).
+const WIDE: u64 = 1 << 16;
 
 const INNER: u8 = 0;
 const LEAF: u8 = 1;
@@ -60,12 +75,16 @@ pub struct TreeStats {
     pub max_leaf: usize,
     /// The item budget ran out (some leaves are larger than `leaf_max`).
     pub truncated: bool,
+    /// Trees a query walks (partitions).
+    pub parts: usize,
 }
 
 /// The tree (empty until built).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
     nodes: Vec<Node>,
+    /// The root node of each part.
+    roots: Vec<u32>,
     items: Vec<u32>,
     /// `nfields` intervals per box.
     boxes: Vec<Interval>,
@@ -100,9 +119,14 @@ impl Tree {
                 t.box_entry.push(i as u32);
             }
         }
-        let all: Vec<u32> = (0..t.box_entry.len() as u32).collect();
-        t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
-        let mut stack = vec![Job { node: 0, depth: 0, region: vec![Interval::ANY; nf], items: all }];
+        let mut stack = Vec::new();
+        for items in t.parts(c, params.partition) {
+            let node = t.nodes.len();
+            t.roots.push(node as u32);
+            t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
+            stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
+        }
+        t.stats.parts = t.roots.len();
         let leaf_max = params.leaf_max.max(1);
         while let Some(mut job) = stack.pop() {
             t.stats.max_depth = t.stats.max_depth.max(job.depth);
@@ -140,6 +164,57 @@ impl Tree {
         }
         t.stats.nodes = t.nodes.len();
         t
+    }
+
+    /// The boxes of each part, in box order: grouped by the network-header words (IPv4
+    /// addresses, quarters of IPv6 ones) in which they accept more than [`WIDE`] values.
+    fn parts(&self, c: &Classifier, partition: bool) -> Vec<Vec<u32>> {
+        let all: Vec<u32> = (0..self.box_entry.len() as u32).collect();
+        // Per field: its network-header word, if it reads one.
+        let word = |f: &Field| match c.recipes.get(f.recipe as usize).map(|r| r.exprs.as_slice()) {
+            Some([Expr::Payload(p)]) if p.base == PayloadBase::Network => {
+                Some((p.offset + u32::from(f.offset)) / 4)
+            }
+            _ => None,
+        };
+        let mut words: Vec<(u32, Vec<usize>)> = Vec::new();
+        for (i, f) in c.fields.iter().enumerate() {
+            let Some(w) = word(f) else { continue };
+            match words.iter_mut().find(|(x, _)| *x == w) {
+                Some((_, fs)) => fs.push(i),
+                None => words.push((w, vec![i])),
+            }
+        }
+        words.truncate(8);
+        if !partition || words.is_empty() {
+            return vec![all];
+        }
+        let mut groups: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+        for b in all {
+            let key = words.iter().enumerate().fold(0u32, |k, (bit, (_, fs))| {
+                let values = fs.iter().fold(1u64, |n, &f| {
+                    let iv = self.interval(b, f);
+                    let max = c.fields.get(f).map_or(u64::from(u32::MAX), |x| x.max());
+                    n.saturating_mul(iv.hi.min(max).saturating_sub(iv.lo) + 1)
+                });
+                k | (u32::from(values > WIDE) << bit)
+            });
+            groups.entry(key).or_default().push(b);
+        }
+        let mut parts: Vec<Vec<u32>> = Vec::new();
+        let mut small: Vec<u32> = Vec::new();
+        for g in groups.into_values() {
+            if g.len() < MIN_PART {
+                small.extend(g);
+            } else {
+                parts.push(g);
+            }
+        }
+        if !small.is_empty() || parts.is_empty() {
+            small.sort_unstable();
+            parts.push(small);
+        }
+        parts
     }
 
     fn interval(&self, b: u32, f: usize) -> Interval {
@@ -213,7 +288,22 @@ impl Tree {
 
     /// The first entry at or after `from` whose box holds `values`.
     pub fn query(&self, values: &[u64; MAX_FIELDS], from: u32) -> Option<u32> {
-        let mut n = 0usize;
+        let mut best: Option<u32> = None;
+        for &root in &self.roots {
+            let found = self.query_part(root as usize, values, from, best.unwrap_or(u32::MAX));
+            if found.is_some() {
+                best = found;
+                if best == Some(from) {
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    /// The first entry in `from..before` of one part whose box holds `values`.
+    fn query_part(&self, root: usize, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> Option<u32> {
+        let mut n = root;
         let leaf = loop {
             let node = self.nodes.get(n)?;
             if node.kind == LEAF {
@@ -228,6 +318,9 @@ impl Tree {
             let entry = self.box_entry.get(b as usize).copied()?;
             if entry < from {
                 continue;
+            }
+            if entry >= before {
+                return None;
             }
             let s = b as usize * nf;
             let bx = self.boxes.get(s..s + nf)?;
@@ -259,6 +352,9 @@ impl Tree {
         }
         if flat != self.boxes {
             return Err("the tree was built from other entries".into());
+        }
+        if self.roots.iter().any(|&r| r as usize >= self.nodes.len()) {
+            return Err("a tree root is out of range".into());
         }
         for (i, n) in self.nodes.iter().enumerate() {
             match n.kind {
@@ -305,6 +401,7 @@ impl Tree {
     /// Heap bytes of the tree.
     pub fn heap_bytes(&self) -> usize {
         self.nodes.len() * std::mem::size_of::<Node>()
+            + self.roots.len() * 4
             + self.items.len() * 4
             + self.boxes.len() * std::mem::size_of::<Interval>()
             + self.box_entry.len() * 4

@@ -39,5 +39,6 @@ pub fn classified(stats: &TreeStats, recipes: usize) -> f64 {
     let leaves = stats.leaves.max(1) as f64;
     let depth = stats.depth_sum as f64 / leaves;
     let leaf = stats.items as f64 / leaves;
-    CALL + READ * recipes as f64 + STEP * depth + TEST * (leaf / 2.0).max(1.0)
+    let parts = stats.parts.max(1) as f64;
+    CALL + READ * recipes as f64 + parts * (STEP * depth + TEST * (leaf / 2.0).max(1.0))
 }
