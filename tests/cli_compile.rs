@@ -96,3 +96,38 @@ fn ir_and_errors() {
     let out = nftvm(&["compile", "/nonexistent/rules.nft"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn optimizer_levels_and_explain() {
+    let rules = "table ip t {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\
+                 \t\ttcp dport 22 accept\n\t\ttcp dport 80 accept\n\t\ttcp dport 80 counter drop\n\
+                 \t\tip saddr 10.0.0.1 accept\n\t\tip saddr 10.0.0.2 accept\n\t\tip saddr 10.0.0.3 accept\n\
+                 \t\tip saddr 10.0.0.4 accept\n\t}\n}\n";
+    let file = write_temp("opt.nft", rules);
+    let f = file.to_str().unwrap();
+    let plain = nftvm(&["compile", f]);
+    let o0 = nftvm(&["compile", "-O0", f]);
+    assert!(plain.status.success() && o0.status.success());
+    assert_eq!(plain.stdout, o0.stdout, "the default is -O0");
+    let o1 = nftvm(&["compile", "-O1", "--explain", f]);
+    assert!(o1.status.success());
+    let out = String::from_utf8_lossy(&o1.stdout);
+    let explain = String::from_utf8_lossy(&o1.stderr);
+    assert!(out.contains("[ lookup reg 1 set __set%d ]"), "{out}");
+    assert_eq!(out.matches("ip t input").count(), 2, "two rules after merging\n{out}");
+    assert!(
+        explain.contains("opt.nft:6: dropped: shadowed by an earlier rule that ends the chain"),
+        "{explain}"
+    );
+    assert!(
+        explain.contains("opt.nft:5: merged into the rule before it (an anonymous set of 2 elements)"),
+        "{explain}"
+    );
+    let no_merge = nftvm(&["compile", "-O1", "--no-opt", "merge,dead", f]);
+    assert_eq!(String::from_utf8_lossy(&no_merge.stdout), String::from_utf8_lossy(&plain.stdout));
+    let bad = nftvm(&["compile", "-O9", f]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("-O9"));
+    let bad = nftvm(&["compile", "--no-opt", "inline", f]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("fold, dead, merge, classify"));
+}

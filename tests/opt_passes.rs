@@ -1,0 +1,108 @@
+//! The optimizer's passes on small rulesets: what each must do and what it must leave alone
+//! (a statement between two tests, stateful values, rules with their own side effects), each
+//! result proven equivalent to its source by `diff`'s engine.
+
+mod common;
+
+use common::load;
+use nftvm::compiler::diff;
+use nftvm::compiler::ir::Ruleset;
+use nftvm::compiler::opt::{self, Explain, Level, NoteKind, Options};
+
+/// One `ip` table with an input chain holding `rules`.
+fn input(rules: &str) -> Ruleset {
+    let text = format!(
+        "table ip t {{\n\tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n{rules}\n\t}}\n}}\n"
+    );
+    load::nft("t.nft", &text).unwrap_or_else(|e| panic!("{e}\n{text}")).0
+}
+
+/// `-O1` of the rules: (rule count before, after, explain); the result must be equivalent.
+fn o1(rules: &str) -> (usize, usize, Explain) {
+    let rs = input(rules);
+    let (out, explain) = opt::optimize_ruleset(&rs, &Options::level(Level::O1));
+    let proven = diff::equivalent(&rs, &out).unwrap_or_else(|e| panic!("undecidable: {e}"));
+    assert!(proven, "-O1 changed what packets get:\n{rules}\n{explain:?}");
+    (rs.tables[0].chains[0].rules.len(), out.tables[0].chains[0].rules.len(), explain)
+}
+
+fn stmts(rules: &str) -> usize {
+    let rs = input(rules);
+    let (out, _) = opt::optimize_ruleset(&rs, &Options::level(Level::O1));
+    out.tables[0].chains[0].rules.iter().map(|r| r.stmts.len()).sum()
+}
+
+#[test]
+fn fold_drops_implied_and_repeated_tests() {
+    let (_, _, e) = o1("\t\tip saddr 10.0.0.0/8 ip saddr 10.1.0.0/16 tcp dport 22 tcp dport 22 accept");
+    assert_eq!(e.count(NoteKind::Folded), 2, "{e:?}");
+}
+
+#[test]
+fn fold_keeps_tests_around_a_statement() {
+    // The counter counts 10/8, not 10.1/16: the wider test stays.
+    let rule = "\t\tip saddr 10.0.0.0/8 counter ip saddr 10.1.0.0/16 accept";
+    let before = stmts(rule);
+    let (_, after, e) = o1(rule);
+    assert_eq!(after, 1);
+    assert_eq!(e.count(NoteKind::Folded), 0, "{e:?}");
+    assert_eq!(stmts(rule), before);
+    // And a contradiction after a counter is no dead rule: the counter still counts.
+    let (_, after, e) = o1("\t\tip saddr 10.0.0.1 counter ip saddr 10.0.0.2 accept");
+    assert_eq!((after, e.count(NoteKind::Dead)), (1, 0), "{e:?}");
+}
+
+#[test]
+fn fold_drops_contradictions() {
+    let (_, after, e) = o1("\t\ttcp dport 22 tcp dport 80 accept\n\t\tudp dport 53 accept");
+    assert_eq!((after, e.count(NoteKind::Dead)), (1, 1), "{e:?}");
+}
+
+#[test]
+fn stateful_values_are_left_alone() {
+    // Each rule draws its own number: merging or folding would change how often it matches.
+    let rules = "\t\tnumgen inc mod 2 0 accept\n\t\tnumgen inc mod 2 1 accept";
+    let rs = input(rules);
+    let (out, e) = opt::optimize_ruleset(&rs, &Options::level(Level::O1));
+    assert_eq!(out, rs, "{e:?}");
+}
+
+#[test]
+fn dead_rules_go_shadowed_alone_or_together() {
+    let (before, after, e) = o1(
+        "\t\ttcp dport 80 accept\n\t\ttcp dport 80 counter drop\n\t\ttcp dport 1-100 drop\n\t\ttcp dport 50 accept\n\t\tudp dport 53 accept",
+    );
+    assert_eq!((before, after, e.count(NoteKind::Dead)), (5, 3, 2), "{e:?}");
+    // 1-49 and 50-100 together shadow 40-60 (then the two become one verdict map).
+    let (_, after, e) =
+        o1("\t\ttcp dport 1-49 drop\n\t\ttcp dport 50-100 accept\n\t\ttcp dport 40-60 counter accept");
+    assert_eq!((after, e.count(NoteKind::Dead), e.count(NoteKind::Merged)), (1, 1, 1), "{e:?}");
+    assert!(e.notes.iter().any(|n| n.text.contains("together")), "{e:?}");
+    // A rule that may change the packet ends the window: nothing after it is shadowed by
+    // rules before it.
+    let (_, after, _) = o1("\t\ttcp dport 80 accept\n\t\tmeta mark set 1\n\t\ttcp dport 80 drop");
+    assert_eq!(after, 3);
+}
+
+#[test]
+fn merge_builds_sets_concatenations_and_verdict_maps() {
+    let (before, after, e) = o1("\t\ttcp dport 22 accept\n\t\ttcp dport 80 accept\n\t\ttcp dport 443 accept");
+    assert_eq!((before, after, e.count(NoteKind::Merged)), (3, 1, 2), "{e:?}");
+    let (_, after, _) =
+        o1("\t\tip saddr 10.0.0.1 tcp dport 22 accept\n\t\tip saddr 10.0.0.2 tcp dport 80 accept");
+    assert_eq!(after, 1);
+    let (_, after, e) =
+        o1("\t\tip saddr 10.0.0.1 drop\n\t\tip saddr 10.0.0.2 accept\n\t\tip saddr 10.0.0.3 drop");
+    assert_eq!(after, 1, "{e:?}");
+    assert!(e.notes.iter().any(|n| n.text.contains("verdict map")), "{e:?}");
+}
+
+#[test]
+fn merge_keeps_order_and_side_effects() {
+    // Overlapping rules with different verdicts: a map would lose the order.
+    let (_, after, _) = o1("\t\tip saddr 10.1.0.0/16 accept\n\t\tip saddr 10.0.0.0/8 drop");
+    assert_eq!(after, 2);
+    // Counters stay per rule.
+    let (_, after, _) = o1("\t\ttcp dport 22 counter accept\n\t\ttcp dport 80 counter accept");
+    assert_eq!(after, 2);
+}
