@@ -3,7 +3,8 @@
 //! A function holds a run of rules (a whole chain, or one segment of a long chain). Each rule
 //! is a block; its expressions follow in order, a mismatch (NFT_BREAK) branches to the next
 //! rule. A rule that runs to its end is traced. A verdict known at compile time becomes
-//! direct control flow: `accept`/`drop`/… return [`ret::TERMINAL`], `return` finishes the
+//! direct control flow (native code stores the verdict register and the decision, and calls
+//! a helper only when the run is traced): `accept`/`drop`/… return [`ret::TERMINAL`], `return` finishes the
 //! chain, `jump` calls the target chain's function one level deeper (checking the 16-deep
 //! jump stack) and goes on with the next rule, `goto` calls it and finishes the chain. A
 //! verdict set at run time (by a helper: a verdict map, NAT, `queue`, …) goes through one
@@ -64,13 +65,13 @@ impl RuleCx {
     pub fn verdict(&self, fx: &mut Fx, v: Verdict) {
         match v {
             Verdict::Continue => {
-                fx.call_matched(self.chain, self.rule, abi::ENC_CONTINUE);
+                fx.rule_done(self.chain, self.rule, Verdict::Continue);
                 return fx.jump(self.next);
             }
             Verdict::Break => return fx.jump(self.brk),
             _ => {}
         }
-        fx.call_matched(self.chain, self.rule, abi::encode(v));
+        fx.rule_done(self.chain, self.rule, v);
         match v {
             Verdict::Jump(t) => self.jump(fx, t),
             Verdict::Goto(t) => self.goto(fx, t),
@@ -161,7 +162,7 @@ fn translate_rule(fx: &mut Fx, rc: &RuleCx, rule: &Rule, plans: &SetPlans) {
             Flow::Helper => rc.helper(fx, i),
         }
     }
-    fx.call_matched(rc.chain, rc.rule, abi::ENC_CONTINUE);
+    fx.rule_done(rc.chain, rc.rule, Verdict::Continue);
     fx.jump(rc.next);
 }
 

@@ -5,6 +5,7 @@
 use super::abi::{self, off};
 use super::helpers::Addrs;
 use crate::reg::DATA_WORDS;
+use crate::verdict::Verdict;
 use cranelift_codegen::ir::{
     AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value, types,
 };
@@ -22,7 +23,7 @@ pub struct Sigs {
     pub chain: SigRef,
     /// `helpers::expr` and `helpers::dynamic`: `(ctx, u32, u32, u32) -> u32`.
     pub ctx3: SigRef,
-    /// `helpers::matched`: `(ctx, chain, rule, verdict)`.
+    /// `helpers::traced`: `(ctx, chain, rule, verdict)`.
     pub matched: SigRef,
     /// `helpers::overflow`: `(ctx, chain, rule)`.
     pub rule: SigRef,
@@ -250,10 +251,32 @@ impl<'a> Fx<'a> {
         self.b.inst_results(call)[0]
     }
 
-    pub fn call_matched(&mut self, chain: u32, rule: u32, enc: u64) {
+    /// A rule finished with verdict `v`, known at compile time (`Continue`: it ran to its
+    /// end): stores the verdict register and, for a terminal verdict, the decision; when the
+    /// run is traced, calls `helpers::traced`. Code goes on in the current (fresh) block;
+    /// cached registers stay valid (the helper does not touch them).
+    pub fn rule_done(&mut self, chain: u32, rule: u32, v: Verdict) {
+        let enc = abi::encode(v);
+        self.set_last_verdict(enc);
+        if v.is_terminal() {
+            let c = self.u32(chain);
+            self.b.ins().store(CTX, c, self.ctx, off::DECIDED_CHAIN);
+            let r = self.u32(rule);
+            self.b.ins().store(CTX, r, self.ctx, off::DECIDED_RULE);
+            let e = self.u64(enc);
+            self.b.ins().store(CTX, e, self.ctx, off::FINAL_VERDICT);
+        }
+        let on = self.b.ins().load(types::I32, CTX, self.ctx, off::TRACE_ON);
+        let call = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(call);
+        self.b.ins().brif(on, call, &[], cont, &[]);
+        self.b.switch_to_block(call);
         let args = [self.ctx, self.u32(chain), self.u32(rule), self.u64(enc)];
-        let f = self.u64(self.addrs.matched as u64);
+        let f = self.u64(self.addrs.traced as u64);
         self.b.ins().call_indirect(self.sigs.matched, f, &args);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
     }
 
     pub fn call_overflow(&mut self, chain: u32, rule: u32) {

@@ -53,24 +53,34 @@ pub extern "C" fn expr(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, expr: u3
     })
 }
 
-/// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end): trace it,
-/// and record it as the decision when the verdict is terminal.
-pub extern "C" fn matched(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, enc: u64) {
-    with_ctx(ctx, (), |c| record(c, chain, rule, abi::decode(enc)))
+/// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end) while
+/// tracing is on: trace it. (Native code has already stored the verdict register and, for a
+/// terminal verdict, the decision.)
+pub extern "C" fn traced(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, enc: u64) {
+    with_ctx(ctx, (), |c| push_trace(c, chain, rule, abi::decode(enc)))
 }
 
+fn push_trace(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
+    if c.trace_on != 0 {
+        let r = rule_ref(c, chain, rule);
+        c.trace.push(TraceEntry { rule: r, verdict: (v != Verdict::Continue).then_some(v) });
+    }
+}
+
+/// A rule finished with verdict `v` set at run time: the verdict register, the trace, and
+/// the decision when the verdict is terminal.
 fn record(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
-    let r = rule_ref(c, chain, rule);
     c.last_verdict = abi::encode(v);
-    c.trace.push(TraceEntry { rule: r, verdict: (v != Verdict::Continue).then_some(v) });
+    push_trace(c, chain, rule, v);
     if v.is_terminal() {
         decide(c, chain, rule, v);
     }
 }
 
 fn decide(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
-    c.decided = Some((ChainId(chain), rule as usize));
-    c.final_verdict = v;
+    c.decided_chain = chain;
+    c.decided_rule = rule;
+    c.final_verdict = abi::encode(v);
 }
 
 /// A jump from a rule found the jump stack full: the packet is dropped (as the kernel does).
@@ -129,7 +139,7 @@ pub extern "C" fn inner_base(ctx: *mut JitCtx<'_, '_>) -> u64 {
 #[derive(Clone, Copy)]
 pub struct Addrs {
     pub expr: i64,
-    pub matched: i64,
+    pub traced: i64,
     pub overflow: i64,
     pub dynamic: i64,
     pub inner_base: i64,
@@ -143,7 +153,7 @@ impl Addrs {
         type BaseFn = extern "C" fn(*mut JitCtx<'_, '_>) -> u64;
         Addrs {
             expr: expr as ExprFn as usize as i64,
-            matched: matched as MatchedFn as usize as i64,
+            traced: traced as MatchedFn as usize as i64,
             overflow: overflow as RuleFn as usize as i64,
             dynamic: dynamic as ExprFn as usize as i64,
             inner_base: inner_base as BaseFn as usize as i64,

@@ -24,7 +24,7 @@ mod run;
 mod sets;
 
 pub use program::{JitProgram, JitStats};
-pub use run::run_chain;
+pub use run::{run_chain, run_chain_into};
 
 use crate::verify::VerifiedProgram;
 use std::fmt;
