@@ -30,11 +30,16 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
             other => return Err(unexpected(other, "import-classbench")),
         }
     }
-    let path = rules.ok_or_else(|| Failure::usage(format!("nftvm import-classbench: missing RULES\n{HELP}")))?;
+    let path =
+        rules.ok_or_else(|| Failure::usage(format!("nftvm import-classbench: missing RULES\n{HELP}")))?;
     let filters = read_filters(&path)?;
     let mut out = std::io::stdout().lock();
-    out.write_all(classbench::to_nft(&filters).as_bytes())
-        .map_err(|e| Failure::runtime(format!("nftvm import-classbench: writing: {e}")))
+    match out.write_all(classbench::to_nft(&filters).as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // A reader that stopped early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::runtime(format!("nftvm import-classbench: writing: {e}"))),
+    }
 }
 
 /// Reads and parses a filter file; errors name `file:line`.
