@@ -2,13 +2,17 @@
 //!
 //! The workload is "run packet `i`" for `i` in `0..n`, in trace order. After a warm-up pass
 //! (caches, branch predictors, lazily built set backends), the packets are timed in batches
-//! of consecutive packets; each batch gives one ns/packet sample, and `repeat` passes over
-//! the whole trace give more. The median over batches is the headline figure: a batch that
-//! was preempted or shared its core with another process is an outlier and cannot move it
-//! far, where a mean would. p10/p90 show the spread; the mean is the total time over all
-//! timed packets.
+//! of consecutive packets (wrapping around at the end of the trace); each batch gives one
+//! ns/packet sample. `repeat` passes over the trace are timed, and at least
+//! [`MIN_SAMPLES`] batches (a short trace is run many times over). The median over batches
+//! is the headline figure: a batch that was preempted or shared its core with another
+//! process is an outlier and cannot move it far, where a mean would. p10/p90 show the
+//! spread; the mean is the total time over all timed packets.
 
 use std::time::{Duration, Instant};
+
+/// The fewest batches timed, however short the trace.
+pub const MIN_SAMPLES: usize = 31;
 
 /// How to time a workload.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,25 +60,23 @@ pub fn measure(
         run(i);
     }
     let per_packet = warm.elapsed().as_nanos() as f64 / n as f64;
-    let batch = batch_size(per_packet, opts.batch_target, n);
-    let repeat = opts.repeat.max(1);
-    let mut samples = Vec::with_capacity(repeat * n.div_ceil(batch));
+    let batch = batch_size(per_packet, opts.batch_target);
+    let batches = (opts.repeat.max(1) * n).div_ceil(batch).max(MIN_SAMPLES);
+    let mut samples = Vec::with_capacity(batches);
     let mut total = Duration::ZERO;
-    let batches_per_pass = n.div_ceil(batch);
-    for pass in 0..repeat {
-        for (b, start) in (0..n).step_by(batch).enumerate() {
-            let end = (start + batch).min(n);
-            let t = Instant::now();
-            for i in start..end {
-                run(i);
-            }
-            let dt = t.elapsed();
-            total += dt;
-            samples.push(dt.as_nanos() as f64 / (end - start) as f64);
-            progress((pass * batches_per_pass + b + 1) as f64 / (repeat * batches_per_pass) as f64);
+    let mut next = 0usize;
+    for b in 0..batches {
+        let t = Instant::now();
+        for _ in 0..batch {
+            run(next);
+            next = if next + 1 == n { 0 } else { next + 1 };
         }
+        let dt = t.elapsed();
+        total += dt;
+        samples.push(dt.as_nanos() as f64 / batch as f64);
+        progress((b + 1) as f64 / batches as f64);
     }
-    let timed_runs = (repeat * n) as u64;
+    let timed_runs = (batches * batch) as u64;
     samples.sort_by(f64::total_cmp);
     Timing {
         median: quantile(&samples, 0.5),
@@ -87,10 +89,9 @@ pub fn measure(
     }
 }
 
-/// Packets per batch so that a batch takes about `target` (1..=n).
-fn batch_size(per_packet_ns: f64, target: Duration, n: usize) -> usize {
-    let want = (target.as_nanos() as f64 / per_packet_ns.max(1.0)).ceil() as usize;
-    want.clamp(1, n.max(1))
+/// Packets per batch so that a batch takes about `target`.
+fn batch_size(per_packet_ns: f64, target: Duration) -> usize {
+    ((target.as_nanos() as f64 / per_packet_ns.max(1.0)).ceil() as usize).max(1)
 }
 
 /// The `q` quantile of sorted samples (nearest rank, linear between neighbours).
@@ -123,15 +124,24 @@ mod tests {
     }
 
     #[test]
-    fn every_packet_runs_once_per_pass_plus_warm_up() {
+    fn every_packet_runs_equally_often_after_the_warm_up() {
         let mut runs = vec![0usize; 10];
-        let opts = MeasureOpts { repeat: 2, batch_target: Duration::from_nanos(1) };
+        let opts = MeasureOpts { repeat: 4, batch_target: Duration::from_nanos(1) };
         let mut last = 0.0;
         let t = measure(10, &opts, |i| runs[i] += 1, |f| last = f);
-        assert!(runs.iter().all(|&r| r == 3), "{runs:?}");
-        assert_eq!(t.timed_runs, 20);
-        assert_eq!(t.samples, 20);
+        // One warm-up pass, then 40 one-packet batches (more than MIN_SAMPLES).
+        assert!(runs.iter().all(|&r| r == 5), "{runs:?}");
+        assert_eq!((t.timed_runs, t.samples, t.batch), (40, 40, 1));
         assert!((last - 1.0).abs() < 1e-9);
         assert!(t.p10 <= t.median && t.median <= t.p90);
+    }
+
+    #[test]
+    fn a_short_trace_is_run_over_until_there_are_enough_samples() {
+        let mut runs = 0usize;
+        let opts = MeasureOpts { repeat: 1, batch_target: Duration::from_nanos(1) };
+        let t = measure(1, &opts, |_| runs += 1, |_| {});
+        assert_eq!(t.samples, MIN_SAMPLES);
+        assert_eq!(runs, 1 + MIN_SAMPLES * t.batch);
     }
 }
