@@ -19,6 +19,7 @@ use super::abi::{self, action, expr_ret, ret};
 use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
+use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
 use crate::verify::JUMP_STACK_SIZE;
@@ -31,6 +32,8 @@ pub struct RuleCx {
     pub chain: u32,
     /// The rule's index in its chain.
     pub rule: u32,
+    /// The family of the chain's table (the length of `ct` address keys depends on it).
+    pub family: Family,
     /// Where a mismatch goes.
     pub brk: Block,
     /// The next rule (after a rule that ran to its end, or a jump that returned).
@@ -126,6 +129,8 @@ pub fn translate_rules(
     let dynamic = fx.new_block();
     let rule_param = fx.b.append_block_param(dynamic, types::I32);
     let break_last = fx.new_block();
+    // As `helpers::expr` sets it for the interpreter's code.
+    let family = prog.chain(chain).and_then(|c| prog.table(c.table)).map_or(Family::Ip, |t| t.family);
     let mut resume: Vec<(u32, Block)> = Vec::new();
     fx.jump(blocks[0]);
     for (k, rule) in rules.iter().enumerate() {
@@ -134,6 +139,7 @@ pub fn translate_rules(
         let rc = RuleCx {
             chain: chain.0,
             rule: (first + k) as u32,
+            family,
             brk: if last { break_last } else { blocks[k + 1] },
             next: blocks[k + 1],
             dynamic,

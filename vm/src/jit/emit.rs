@@ -29,6 +29,8 @@ pub struct Sigs {
     pub rule: SigRef,
     /// `helpers::inner_base`: `(ctx) -> u64`.
     pub base: SigRef,
+    /// `helpers::env_word`: `(ctx, kind, key, arg) -> u64`.
+    pub env: SigRef,
 }
 
 /// The signature of every compiled chain/segment function.
@@ -88,6 +90,11 @@ impl<'a> Fx<'a> {
             )),
             rule: b.import_signature(signature(call_conv, &[types::I64, types::I32, types::I32], None)),
             base: b.import_signature(signature(call_conv, &[types::I64], Some(types::I64))),
+            env: b.import_signature(signature(
+                call_conv,
+                &[types::I64, types::I32, types::I32, types::I32],
+                Some(types::I64),
+            )),
         };
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -277,6 +284,15 @@ impl<'a> Fx<'a> {
         self.b.ins().call_indirect(self.sigs.matched, f, &args);
         self.b.ins().jump(cont, &[]);
         self.b.switch_to_block(cont);
+    }
+
+    /// `helpers::env_word`: an environment lookup of a register word. The register file is
+    /// not touched, so cached words stay valid.
+    pub fn call_env_word(&mut self, kind: u32, key: u32, arg: u32) -> Value {
+        let args = [self.ctx, self.u32(kind), self.u32(key), self.u32(arg)];
+        let f = self.u64(self.addrs.env_word as u64);
+        let call = self.b.ins().call_indirect(self.sigs.env, f, &args);
+        self.b.inst_results(call)[0]
     }
 
     pub fn call_overflow(&mut self, chain: u32, rule: u32) {

@@ -10,7 +10,7 @@
 
 use super::abi::{self, JitCtx, action, expr_ret};
 use crate::interp::{RuleRef, TraceEntry};
-use crate::keys::Family;
+use crate::keys::{CtDir, CtKey, Family, MetaKey};
 use crate::program::ChainId;
 use crate::verdict::Verdict;
 use crate::verify::JUMP_STACK_SIZE;
@@ -126,6 +126,42 @@ impl JitCtx<'_, '_> {
     }
 }
 
+/// Which environment lookup [`env_word`] makes.
+pub mod env_kind {
+    /// `Env::ct_get` (`ct load`).
+    pub const CT: u32 = 0;
+    /// `Env::meta_get` (`meta load` of a key the VM does not derive itself).
+    pub const META: u32 = 1;
+}
+
+/// Bit of [`env_word`]'s result that says the lookup succeeded (the word is below it).
+pub const ENV_OK: u64 = 1 << 32;
+
+/// A `ct load` or `meta load` of a key at most 4 bytes long, answered by the environment
+/// directly (what `Ct::eval`/`Meta::eval` do, without looking the expression up):
+/// `key` is the key's index in `CtKey::ALL`/`MetaKey::ALL`, `arg` holds the value length in
+/// its low byte and, for ct, the direction + 1 above it (0: none). Returns the register word
+/// (zero-padded, as a register write pads it) with [`ENV_OK`] set, or 0 when the lookup fails
+/// (the rule breaks).
+pub extern "C" fn env_word(ctx: *mut JitCtx<'_, '_>, kind: u32, key: u32, arg: u32) -> u64 {
+    with_ctx(ctx, 0, |c| {
+        let len = (arg & 0xff) as usize;
+        let mut buf = [0u8; 4];
+        let Some(out) = buf.get_mut(..len) else { return 0 };
+        let ok = match kind {
+            env_kind::CT => {
+                let dir = match arg >> 8 {
+                    0 => None,
+                    d => CtDir::ALL.get(d as usize - 1).copied(),
+                };
+                CtKey::ALL.get(key as usize).is_some_and(|k| c.eval.env.ct_get(*k, dir, out))
+            }
+            _ => MetaKey::ALL.get(key as usize).is_some_and(|k| c.eval.env.meta_get(*k, out)),
+        };
+        if ok { ENV_OK | u32::from_le_bytes(buf) as u64 } else { 0 }
+    })
+}
+
 /// Start of the data after the transport header (TCP data offset, UDP 8 bytes), or
 /// [`abi::NO_OFFSET`]. Computed per load: a payload write may change the TCP header.
 pub extern "C" fn inner_base(ctx: *mut JitCtx<'_, '_>) -> u64 {
@@ -143,6 +179,7 @@ pub struct Addrs {
     pub overflow: i64,
     pub dynamic: i64,
     pub inner_base: i64,
+    pub env_word: i64,
 }
 
 impl Addrs {
@@ -151,12 +188,14 @@ impl Addrs {
         type MatchedFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u64);
         type RuleFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32);
         type BaseFn = extern "C" fn(*mut JitCtx<'_, '_>) -> u64;
+        type EnvFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u32) -> u64;
         Addrs {
             expr: expr as ExprFn as usize as i64,
             traced: traced as MatchedFn as usize as i64,
             overflow: overflow as RuleFn as usize as i64,
             dynamic: dynamic as ExprFn as usize as i64,
             inner_base: inner_base as BaseFn as usize as i64,
+            env_word: env_word as EnvFn as usize as i64,
         }
     }
 }

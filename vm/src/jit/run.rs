@@ -4,8 +4,8 @@
 use super::abi::{self, JitCtx, NO_DECISION, NO_OFFSET, NO_WORD, meta_word, ret};
 use super::program::JitProgram;
 use crate::interp::{Env, Eval, PacketCtx, ProgramState, Regs, RuleRef, RunOptions, RunResult};
-use crate::keys::{Family, PayloadBase};
-use crate::program::{ChainId, Policy};
+use crate::keys::Family;
+use crate::program::ChainId;
 use crate::verdict::Verdict;
 
 /// The signature of every compiled chain function.
@@ -37,21 +37,21 @@ pub fn run_chain_into(
     opts: RunOptions,
     out: &mut RunResult,
 ) {
+    let p = jit.prog.program();
+    let Some(entry) = jit.entries.get(chain.index()).filter(|e| e.addr != 0).copied() else {
+        // No such chain: nothing runs and the default policy applies, as in the interpreter.
+        out.trace.clear();
+        out.verdict = Verdict::Accept;
+        out.decided_by = None;
+        out.regs = Regs::default();
+        return;
+    };
     let mut trace = std::mem::take(&mut out.trace);
     trace.clear();
-    let p = jit.prog.program();
-    let addr = match (p.chain(chain), jit.fns.get(chain.index())) {
-        (Some(_), Some(a)) => *a,
-        // No such chain: nothing runs and the default policy applies, as in the interpreter.
-        _ => {
-            *out = RunResult { verdict: Verdict::Accept, decided_by: None, trace, regs: Regs::default() };
-            return;
-        }
-    };
     let now = env.now_ns();
     let len = pkt.data.len();
-    let base = |b: PayloadBase| pkt.base_offset(b).filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
-    let bases = [base(PayloadBase::Link), base(PayloadBase::Network), base(PayloadBase::Transport)];
+    let base = |o: Option<usize>| o.filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
+    let bases = [base(pkt.link_off), base(Some(pkt.network_off)), base(pkt.transport_off)];
     let mut meta_words = [NO_WORD; 4];
     meta_words[meta_word::LEN] = pkt.len() as u32;
     meta_words[meta_word::PROTOCOL] =
@@ -74,15 +74,7 @@ pub fn run_chain_into(
         trace_on: opts.trace as u32,
         trace,
         fn_table: &jit.fns,
-        eval: Eval {
-            regs: Regs::default(),
-            pkt,
-            env,
-            state,
-            prog: p,
-            table_family: p.chain_family(chain).unwrap_or(Family::Ip),
-            now,
-        },
+        eval: Eval { regs: Regs::default(), pkt, env, state, prog: p, table_family: entry.family, now },
     };
     // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the
     // `ChainFn` signature in the host's C calling convention; `jit` (and so the code memory)
@@ -90,19 +82,19 @@ pub fn run_chain_into(
     // `abi::off`, the packet within `pkt_len`, the register file within its 64 bytes, and
     // calls the helpers with the same `ctx` pointer.
     #[allow(unsafe_code)]
-    let f = unsafe { std::mem::transmute::<usize, ChainFn>(addr as usize) };
+    let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);
     let JitCtx { eval, trace, decided_chain, decided_rule, final_verdict, last_verdict, .. } = ctx;
-    let mut regs = eval.regs;
-    regs.verdict = abi::decode(last_verdict);
+    out.regs.data = eval.regs.data;
+    out.regs.verdict = abi::decode(last_verdict);
+    out.trace = trace;
     if decided_chain != NO_DECISION && code == ret::TERMINAL {
         let (c, r) = (ChainId(decided_chain), decided_rule as usize);
         let source = p.chain(c).and_then(|ch| ch.rules.get(r)).map(|x| x.source).unwrap_or_default();
-        let decided_by = Some(RuleRef { chain: c, rule: r, source });
-        *out = RunResult { verdict: abi::decode(final_verdict), decided_by, trace, regs };
-        return;
+        out.decided_by = Some(RuleRef { chain: c, rule: r, source });
+        out.verdict = abi::decode(final_verdict);
+    } else {
+        out.decided_by = None;
+        out.verdict = entry.end_verdict;
     }
-    let policy = p.chain(chain).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
-    let verdict = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
-    *out = RunResult { verdict, decided_by: None, trace, regs };
 }
