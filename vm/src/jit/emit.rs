@@ -31,6 +31,8 @@ pub struct Sigs {
     pub base: SigRef,
     /// `helpers::env_word`: `(ctx, kind, key, arg) -> u64`.
     pub env: SigRef,
+    /// `helpers::env_set_word`: `(ctx, kind, key, arg, value)`.
+    pub env_set: SigRef,
 }
 
 /// The signature of every compiled chain/segment function.
@@ -94,6 +96,11 @@ impl<'a> Fx<'a> {
                 call_conv,
                 &[types::I64, types::I32, types::I32, types::I32],
                 Some(types::I64),
+            )),
+            env_set: b.import_signature(signature(
+                call_conv,
+                &[types::I64, types::I32, types::I32, types::I32, types::I32],
+                None,
             )),
         };
         let entry = b.create_block();
@@ -293,6 +300,13 @@ impl<'a> Fx<'a> {
         let f = self.u64(self.addrs.env_word as u64);
         let call = self.b.ins().call_indirect(self.sigs.env, f, &args);
         self.b.inst_results(call)[0]
+    }
+
+    /// `helpers::env_set_word`: hands a register word to the environment (registers untouched).
+    pub fn call_env_set_word(&mut self, kind: u32, key: u32, arg: u32, value: Value) {
+        let args = [self.ctx, self.u32(kind), self.u32(key), self.u32(arg), value];
+        let f = self.u64(self.addrs.env_set_word as u64);
+        self.b.ins().call_indirect(self.sigs.env_set, f, &args);
     }
 
     pub fn call_overflow(&mut self, chain: u32, rule: u32) {

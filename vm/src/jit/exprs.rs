@@ -1,7 +1,7 @@
 //! Expressions compiled inline: payload loads (bounds-checked against the packet length),
 //! `cmp`, `range`, `bitwise`, `byteorder`, `immediate`, the metadata the VM derives itself,
-//! `ct`/`meta` loads of short keys the environment answers (one direct call to
-//! `helpers::env_word`), and small constant set lookups ([`super::sets`]). Each reproduces its interpreter
+//! `ct`/`meta` loads and sets of short keys (one direct call into the environment through
+//! `helpers::env_word`/`env_set_word`), and small constant set lookups ([`super::sets`]). Each reproduces its interpreter
 //! semantics in `expr/*.rs` exactly — registers are 16 host-order words, a `n`-byte write
 //! zero-pads its last word, comparisons are `memcmp`. Anything else (or an operand shape not
 //! handled here) returns [`Flow::Helper`] and runs the interpreter's code through a helper.
@@ -341,7 +341,13 @@ fn meta_derived(key: MetaKey) -> bool {
 }
 
 fn meta(fx: &mut Fx, rc: &RuleCx, m: &Meta, index: usize) -> Flow {
-    let MetaOp::Load { dreg } = m.op else { return Flow::Helper };
+    let dreg = match m.op {
+        MetaOp::Load { dreg } => dreg,
+        MetaOp::Set { sreg } => {
+            let Some(k) = MetaKey::ALL.iter().position(|x| *x == m.key) else { return Flow::Helper };
+            return env_store(fx, env_kind::META, k, 0, key_len(m.key), sreg);
+        }
+    };
     let slot = match m.key {
         MetaKey::Len => meta_word::LEN,
         MetaKey::Protocol => meta_word::PROTOCOL,
@@ -373,13 +379,28 @@ fn meta(fx: &mut Fx, rc: &RuleCx, m: &Meta, index: usize) -> Flow {
     Flow::Next
 }
 
-/// `ct load` of a key of at most 4 bytes: the environment answers through
-/// `helpers::env_word` (longer keys and `ct set` take the generic helper).
+/// `ct load`/`ct set` of a key of at most 4 bytes: one direct call into the environment
+/// (`helpers::env_word`, `helpers::env_set_word`); longer keys take the generic helper.
 fn ct(fx: &mut Fx, rc: &RuleCx, c: &Ct) -> Flow {
-    let CtOp::Load { dreg } = c.op else { return Flow::Helper };
     let Some(k) = CtKey::ALL.iter().position(|x| *x == c.key) else { return Flow::Helper };
     let dir = c.dir.map_or(0, |d| d.number() as u32 + 1);
-    env_load(fx, rc, env_kind::CT, k, dir, ctx::key_len(c.key, rc.family), dreg)
+    let len = ctx::key_len(c.key, rc.family);
+    match c.op {
+        CtOp::Load { dreg } => env_load(fx, rc, env_kind::CT, k, dir, len, dreg),
+        CtOp::Set { sreg } => env_store(fx, env_kind::CT, k, dir, len, sreg),
+    }
+}
+
+/// Hands the first `len` (1..=4) bytes of `sreg` to the environment — `ct set`/`meta set`,
+/// which never break a rule once the register is valid.
+fn env_store(fx: &mut Fx, kind: u32, key: usize, dir: u32, len: usize, sreg: Reg) -> Flow {
+    if !(1..=4).contains(&len) {
+        return Flow::Helper;
+    }
+    let Some(w0) = word_of(sreg, len) else { return Flow::Helper };
+    let v = fx.reg_word(w0);
+    fx.call_env_set_word(kind, key as u32, dir << 8 | len as u32, v);
+    Flow::Next
 }
 
 /// Loads a `len`-byte (1..=4) environment value into `dreg` (its word zero-padded), or breaks

@@ -162,6 +162,33 @@ pub extern "C" fn env_word(ctx: *mut JitCtx<'_, '_>, kind: u32, key: u32, arg: u
     })
 }
 
+/// A `ct set` or `meta set` of a key at most 4 bytes long, handed to the environment directly
+/// (what `Ct::eval`/`Meta::eval` do): `key` and `arg` as for [`env_word`], `value` the
+/// source register word (its first `len` bytes are the value).
+pub extern "C" fn env_set_word(ctx: *mut JitCtx<'_, '_>, kind: u32, key: u32, arg: u32, value: u32) {
+    with_ctx(ctx, (), |c| {
+        let len = (arg & 0xff) as usize;
+        let bytes = value.to_le_bytes();
+        let Some(v) = bytes.get(..len) else { return };
+        match kind {
+            env_kind::CT => {
+                let dir = match arg >> 8 {
+                    0 => None,
+                    d => CtDir::ALL.get(d as usize - 1).copied(),
+                };
+                if let Some(k) = CtKey::ALL.get(key as usize) {
+                    c.eval.env.ct_set(*k, dir, v);
+                }
+            }
+            _ => {
+                if let Some(k) = MetaKey::ALL.get(key as usize) {
+                    c.eval.env.meta_set(*k, v);
+                }
+            }
+        }
+    })
+}
+
 /// Start of the data after the transport header (TCP data offset, UDP 8 bytes), or
 /// [`abi::NO_OFFSET`]. Computed per load: a payload write may change the TCP header.
 pub extern "C" fn inner_base(ctx: *mut JitCtx<'_, '_>) -> u64 {
@@ -180,6 +207,7 @@ pub struct Addrs {
     pub dynamic: i64,
     pub inner_base: i64,
     pub env_word: i64,
+    pub env_set_word: i64,
 }
 
 impl Addrs {
@@ -189,6 +217,7 @@ impl Addrs {
         type RuleFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32);
         type BaseFn = extern "C" fn(*mut JitCtx<'_, '_>) -> u64;
         type EnvFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u32) -> u64;
+        type EnvSetFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u32, u32);
         Addrs {
             expr: expr as ExprFn as usize as i64,
             traced: traced as MatchedFn as usize as i64,
@@ -196,6 +225,7 @@ impl Addrs {
             dynamic: dynamic as ExprFn as usize as i64,
             inner_base: inner_base as BaseFn as usize as i64,
             env_word: env_word as EnvFn as usize as i64,
+            env_set_word: env_set_word as EnvSetFn as usize as i64,
         }
     }
 }

@@ -6,9 +6,9 @@
 //! chain functions, the 16-deep jump stack as a depth argument), payload loads bounds-checked
 //! against the packet length, `cmp`, `range`, `bitwise`, `byteorder`, `immediate`, the
 //! metadata the VM derives itself (`meta len/protocol/nfproto/l4proto`), and lookups in small
-//! constant (anonymous) sets and verdict maps; `ct`/`meta` loads of short keys the runtime
-//! answers are one direct call into its `Env`. Everything else — stateful expressions, sets
-//! that change, longer conntrack and metadata keys, `ct`/`meta set`, NAT, payload writes … — calls
+//! constant (anonymous) sets and verdict maps; `ct`/`meta` loads and sets of short keys are
+//! one direct call into the runtime's `Env`. Everything else — stateful expressions, sets
+//! that change, longer conntrack and metadata keys, NAT, payload writes … — calls
 //! [`helpers`], which run the interpreter's own expression code on the same register file.
 //!
 //! Use: [`JitProgram::compile`] once per loaded program, then [`run_chain`] per packet (or
