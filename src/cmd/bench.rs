@@ -12,22 +12,21 @@
 use crate::cli::{CmdResult, Failure, unexpected, value_str};
 use crate::cmd::import_classbench::read_filters;
 use crate::cmd::progress::Progress;
-use crate::load::{Syntax, load};
 use lexopt::prelude::*;
 use nftvm::bench::capture::{self, CaptureResult, Plan, RuleCost, chain_name};
 use nftvm::bench::classbench::{self as cb, EngineReport, round2};
-use nftvm::bench::compile::Subject;
+use nftvm::bench::compile::{Subject, load_file};
 use nftvm::bench::engines::parse_engines;
 use nftvm::bench::env::BenchEnv;
 use nftvm::bench::measure::MeasureOpts;
 use nftvm::bench::packets::BenchPacket;
 use nftvm::classbench::parse_trace;
+use nftvm::program::Format;
 use nftvm_runtime::io::pcap::CaptureReader;
 use nftvm_vm::Engine;
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 const HELP: &str = "\
 usage: nftvm bench classbench RULES TRACE [options]
@@ -51,7 +50,7 @@ options
   --chain NAME               (pcap) only this base chain (NAME or TABLE/NAME; repeatable)
   --ct-state STATE           (pcap) what `ct state` answers: new (default), established, ...
   --top N                    (pcap) rules listed in the breakdown (default 15)
-  --syntax nft|iptables|ip6tables";
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
 
 #[derive(Debug)]
 struct Options {
@@ -64,7 +63,7 @@ struct Options {
     chains: Vec<String>,
     ct_state: u32,
     top: usize,
-    syntax: Option<Syntax>,
+    format: Option<Format>,
 }
 
 fn number(parser: &mut lexopt::Parser, name: &str) -> Result<usize, Failure> {
@@ -87,7 +86,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         chains: Vec::new(),
         ct_state: BenchEnv::default().ct_state,
         top: 15,
-        syntax: None,
+        format: None,
     };
     while let Some(arg) = parser.next()? {
         match arg {
@@ -111,10 +110,11 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("top") => o.top = number(&mut parser, "--top")?,
             Long("syntax") => {
                 let v = value_str(&mut parser, "--syntax")?;
-                o.syntax = Some(
-                    Syntax::from_name(&v)
-                        .ok_or_else(|| Failure::usage(format!("--syntax: unknown syntax '{v}'")))?,
-                );
+                o.format = Some(Format::from_name(&v).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "nftvm bench: --syntax takes nft, iptables, ip6tables or bytecode, not `{v}`"
+                    ))
+                })?);
             }
             Short('h') | Long("help") => {
                 println!("{HELP}");
@@ -235,25 +235,10 @@ fn print_ratios<'a>(medians: impl Iterator<Item = (&'a str, f64)>) {
 
 // ---- any ruleset, any capture ----
 
-/// Loads and compiles a ruleset with each rule's `file:line`.
-fn load_subject(path: &Path, syntax: Option<Syntax>) -> Result<Subject, Failure> {
-    let started = Instant::now();
-    let loaded = match load(path, syntax) {
-        Ok(l) => l,
-        Err(e) if e.invalid_input => return Err(Failure::negative(e.message)),
-        Err(e) => return Err(Failure::runtime(e.message)),
-    };
-    let compiled = nftvm_compiler::codegen::compile_with_sources(&loaded.ruleset, &loaded.sources)
-        .map_err(|e| Failure::runtime(format!("nftvm bench: {}: {e}", path.display())))?;
-    let locations = (0..compiled.origins.len())
-        .map(|i| {
-            compiled.origins.location(nftvm_vm::SourceId(i as u32), &loaded.sources).map(|l| l.to_string())
-        })
-        .collect();
-    let prog = nftvm_vm::verify(compiled.program).map_err(|e| {
-        Failure::runtime(format!("nftvm bench: {}: bytecode fails verification: {e}", path.display()))
-    })?;
-    Ok(Subject::new(prog, locations, started.elapsed().as_secs_f64() * 1e3))
+/// Loads and compiles a ruleset (shared loader) with each rule's `file:line`.
+fn load_subject(path: &Path, format: Option<Format>) -> Result<Subject, Failure> {
+    load_file(path, format)
+        .map_err(|e| if e.invalid_input { Failure::negative(e.message) } else { Failure::runtime(e.message) })
 }
 
 /// The IP packets of a capture, and how many records were not IP.
@@ -271,7 +256,7 @@ fn read_capture(path: &Path) -> Result<(Vec<BenchPacket>, usize), Failure> {
 }
 
 fn pcap_bench(o: &Options, ruleset: &Path, pcap: &Path) -> CmdResult {
-    let subject = load_subject(ruleset, o.syntax)?;
+    let subject = load_subject(ruleset, o.format)?;
     let (packets, skipped) = read_capture(pcap)?;
     let mut plan = Plan::new(subject.prog.program(), packets, &o.chains);
     if plan.chains.is_empty() {
