@@ -191,8 +191,7 @@ pub fn bench_engine(
     let mut out = RunResult::default();
     let (mut mismatches, mut examples) = (0, Vec::new());
     for (k, &run) in plan.runs.iter().enumerate() {
-        let got =
-            run_once(&exe, &mut state, &mut plan.packets, run, &mut env, RunOptions::UNTRACED, &mut out);
+        let got = run_once(&exe, &mut state, &mut plan.packets, run, &mut env, RunOptions::VERDICT, &mut out);
         if reference.get(k) != Some(&got) {
             mismatches += 1;
             if examples.len() < 5 {
@@ -212,7 +211,7 @@ pub fn bench_engine(
         opts,
         |i| {
             for &run in runs.get(by_packet[i].clone()).unwrap_or(&[]) {
-                black_box(run_once(&exe, &mut state, packets, run, &mut env, RunOptions::UNTRACED, &mut out));
+                black_box(run_once(&exe, &mut state, packets, run, &mut env, RunOptions::VERDICT, &mut out));
             }
         },
         |f| progress(&label, f),
@@ -231,7 +230,7 @@ pub fn bench_engine(
                     packets,
                     mine[i],
                     &mut env,
-                    RunOptions::UNTRACED,
+                    RunOptions::VERDICT,
                     &mut out,
                 ));
             },

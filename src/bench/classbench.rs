@@ -88,7 +88,7 @@ fn run_packet(
     env.mark = 0;
     if let Some(p) = setup.packets.get_mut(i) {
         let mut ctx = p.ctx(Hook::Prerouting);
-        exe.run_chain_into(state, chain, &mut ctx, env, RunOptions::UNTRACED, out);
+        exe.run_chain_into(state, chain, &mut ctx, env, RunOptions::VERDICT, out);
     }
     env.mark
 }

@@ -4,7 +4,7 @@
 //! interpreter as the reference) and a per-rule cost breakdown ([`profile`]).
 //!
 //! Packets are built once ([`packets`]); the timed loop runs only the chain, through the
-//! engines' allocation-free, untraced entry point (`Executable::run_chain_into`), against a
+//! engines' allocation-free, verdict-only entry point (`Executable::run_chain_into`), against a
 //! small per-flow environment ([`env`]), and is timed in batches with a robust median
 //! ([`measure`]).
 

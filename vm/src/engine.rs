@@ -114,7 +114,8 @@ impl Executable {
     }
 
     /// [`Executable::run_chain`] writing into `out` and reusing its trace buffer; with
-    /// [`RunOptions::UNTRACED`] the trace stays empty (the per-packet fast path).
+    /// [`RunOptions::UNTRACED`] the trace stays empty, with [`RunOptions::VERDICT`] the
+    /// registers are not copied out either (the per-packet fast path).
     pub fn run_chain_into(
         &self,
         state: &mut ProgramState,

@@ -68,13 +68,18 @@ impl Default for RunResult {
 pub struct RunOptions {
     /// Record the rules that matched in [`RunResult::trace`] (off: the trace stays empty).
     pub trace: bool,
+    /// Copy the final register file to [`RunResult::regs`] (off: `regs` keeps what it held).
+    pub regs: bool,
 }
 
 impl RunOptions {
     /// Everything recorded (what [`run_chain`] does).
-    pub const TRACED: RunOptions = RunOptions { trace: true };
+    pub const TRACED: RunOptions = RunOptions { trace: true, regs: true };
     /// Verdict, deciding rule and registers only.
-    pub const UNTRACED: RunOptions = RunOptions { trace: false };
+    pub const UNTRACED: RunOptions = RunOptions { trace: false, regs: true };
+    /// Verdict and deciding rule only: the per-packet fast path of a caller that needs
+    /// neither the trace nor the registers (no copy of the register file either).
+    pub const VERDICT: RunOptions = RunOptions { trace: false, regs: false };
 }
 
 impl Default for RunOptions {
@@ -96,7 +101,7 @@ pub fn run_chain(
     out
 }
 
-/// [`run_chain`] writing into `out` (every field is overwritten; the trace buffer's
+/// [`run_chain`] writing into `out` (every field is overwritten — `regs` only with `opts.regs`; the trace buffer's
 /// allocation is reused, so a caller that keeps one `RunResult` allocates nothing per packet).
 pub fn run_chain_into(
     prog: &VerifiedProgram,
@@ -109,8 +114,24 @@ pub fn run_chain_into(
 ) {
     let mut trace = std::mem::take(&mut out.trace);
     trace.clear();
-    let (verdict, decided_by, regs) = run(prog, state, chain, pkt, env, opts.trace.then_some(&mut trace));
-    *out = RunResult { verdict, decided_by, trace, regs };
+    let regs = opts.regs.then_some(&mut out.regs);
+    let (verdict, decided_by) = run(prog, state, chain, pkt, env, opts.trace.then_some(&mut trace), regs);
+    out.verdict = verdict;
+    out.decided_by = decided_by;
+    out.trace = trace;
+}
+
+/// The final register file goes to `regs_out` when there is one.
+fn finish(
+    v: Verdict,
+    by: Option<RuleRef>,
+    regs: &Regs,
+    regs_out: Option<&mut Regs>,
+) -> (Verdict, Option<RuleRef>) {
+    if let Some(out) = regs_out {
+        out.clone_from(regs);
+    }
+    (v, by)
 }
 
 /// The chain walk; rules that matched are pushed on `trace` when there is one.
@@ -121,7 +142,8 @@ fn run(
     pkt: &mut PacketCtx<'_>,
     env: &mut dyn Env,
     mut trace: Option<&mut Vec<TraceEntry>>,
-) -> (Verdict, Option<RuleRef>, Regs) {
+    regs_out: Option<&mut Regs>,
+) -> (Verdict, Option<RuleRef>) {
     let p = prog.program();
     let now = env.now_ns();
     let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);
@@ -166,7 +188,7 @@ fn run(
             match v {
                 Verdict::Jump(t) => {
                     if sp >= JUMP_STACK_SIZE {
-                        return (Verdict::Drop, Some(rref), e.regs);
+                        return finish(Verdict::Drop, Some(rref), &e.regs, regs_out);
                     }
                     stack[sp] = (cur, ri + 1);
                     sp += 1;
@@ -182,7 +204,7 @@ fn run(
                     continue;
                 }
                 Verdict::Return | Verdict::Continue | Verdict::Break => {}
-                terminal => return (terminal, Some(rref), e.regs),
+                terminal => return finish(terminal, Some(rref), &e.regs, regs_out),
             }
         }
         // End of chain or return: pop, or apply the base chain's policy.
@@ -194,6 +216,6 @@ fn run(
         }
         let policy = p.chain(base).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
         let v = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
-        return (v, None, e.regs);
+        return finish(v, None, &e.regs, regs_out);
     }
 }

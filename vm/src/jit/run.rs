@@ -43,7 +43,9 @@ pub fn run_chain_into(
         out.trace.clear();
         out.verdict = Verdict::Accept;
         out.decided_by = None;
-        out.regs = Regs::default();
+        if opts.regs {
+            out.regs = Regs::default();
+        }
         return;
     };
     let mut trace = std::mem::take(&mut out.trace);
@@ -85,8 +87,10 @@ pub fn run_chain_into(
     let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);
     let JitCtx { eval, trace, decided_chain, decided_rule, final_verdict, last_verdict, .. } = ctx;
-    out.regs.data = eval.regs.data;
-    out.regs.verdict = abi::decode(last_verdict);
+    if opts.regs {
+        out.regs.data = eval.regs.data;
+        out.regs.verdict = abi::decode(last_verdict);
+    }
     out.trace = trace;
     if decided_chain != NO_DECISION && code == ret::TERMINAL {
         let (c, r) = (ChainId(decided_chain), decided_rule as usize);
