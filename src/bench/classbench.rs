@@ -284,7 +284,11 @@ mod tests {
     #[test]
     fn engines_and_the_baseline_find_the_expected_filters() {
         let mut s = small();
-        let quick = MeasureOpts { repeat: 1, batch_target: std::time::Duration::from_micros(1) };
+        let quick = MeasureOpts {
+            repeat: 1,
+            batch_target: std::time::Duration::from_micros(1),
+            min_time: std::time::Duration::ZERO,
+        };
         for engine in Engine::ALL {
             let r = bench_engine(&mut s, engine, &quick, |_| {}).expect("runs");
             assert_eq!((r.check.checked, r.check.mismatches), (4, 0), "{engine}: {:?}", r.check.examples);

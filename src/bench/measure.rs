@@ -4,7 +4,9 @@
 //! (caches, branch predictors, lazily built set backends), the packets are timed in batches
 //! of consecutive packets (wrapping around at the end of the trace); each batch gives one
 //! ns/packet sample. `repeat` passes over the trace are timed, and at least
-//! [`MIN_SAMPLES`] batches (a short trace is run many times over). The median over batches
+//! [`MIN_SAMPLES`] batches and at least `min_time` of timed batches (a short trace is run
+//! many times over: a few thousand runs of a 20 ns chain are over before the core has warmed
+//! up, and their median is not what a longer run gives). The median over batches
 //! is the headline figure: a batch that was preempted or shared its core with another
 //! process is an outlier and cannot move it far, where a mean would. p10/p90 show the
 //! spread; the mean is the total time over all timed packets.
@@ -22,11 +24,17 @@ pub struct MeasureOpts {
     /// Target wall time of one batch; the batch size is chosen from the warm-up pass so that
     /// a batch takes about this long (timer overhead is then negligible).
     pub batch_target: Duration,
+    /// The least total time of the timed batches (more batches for short workloads).
+    pub min_time: Duration,
 }
 
 impl Default for MeasureOpts {
     fn default() -> Self {
-        MeasureOpts { repeat: 3, batch_target: Duration::from_micros(200) }
+        MeasureOpts {
+            repeat: 3,
+            batch_target: Duration::from_micros(200),
+            min_time: Duration::from_millis(300),
+        }
     }
 }
 
@@ -61,7 +69,9 @@ pub fn measure(
     }
     let per_packet = warm.elapsed().as_nanos() as f64 / n as f64;
     let batch = batch_size(per_packet, opts.batch_target);
-    let batches = (opts.repeat.max(1) * n).div_ceil(batch).max(MIN_SAMPLES);
+    let for_time =
+        (opts.min_time.as_secs_f64() / (per_packet * batch as f64 * 1e-9).max(1e-9)).ceil() as usize;
+    let batches = (opts.repeat.max(1) * n).div_ceil(batch).max(MIN_SAMPLES).max(for_time);
     let mut samples = Vec::with_capacity(batches);
     let mut total = Duration::ZERO;
     let mut next = 0usize;
@@ -126,7 +136,7 @@ mod tests {
     #[test]
     fn every_packet_runs_equally_often_after_the_warm_up() {
         let mut runs = vec![0usize; 10];
-        let opts = MeasureOpts { repeat: 4, batch_target: Duration::from_nanos(1) };
+        let opts = MeasureOpts { repeat: 4, batch_target: Duration::from_nanos(1), min_time: Duration::ZERO };
         let mut last = 0.0;
         let t = measure(10, &opts, |i| runs[i] += 1, |f| last = f);
         // One warm-up pass, then 40 one-packet batches (more than MIN_SAMPLES).
@@ -139,7 +149,7 @@ mod tests {
     #[test]
     fn a_short_trace_is_run_over_until_there_are_enough_samples() {
         let mut runs = 0usize;
-        let opts = MeasureOpts { repeat: 1, batch_target: Duration::from_nanos(1) };
+        let opts = MeasureOpts { repeat: 1, batch_target: Duration::from_nanos(1), min_time: Duration::ZERO };
         let t = measure(1, &opts, |_| runs += 1, |_| {});
         assert_eq!(t.samples, MIN_SAMPLES);
         assert_eq!(runs, 1 + MIN_SAMPLES * t.batch);
