@@ -1,16 +1,19 @@
 //! One module per subcommand. `dispatch` maps a command name to its entry point.
 
 mod list_iptables;
+mod progress;
 mod translate;
 
 use crate::cli::{CmdResult, Failure};
 use nftvm_compiler::iptables::Family;
 use std::ffi::OsString;
 
+pub mod bench;
 pub mod check;
 pub mod compile;
 pub mod diff;
 pub mod eval;
+pub mod import_classbench;
 pub mod list;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
@@ -24,7 +27,9 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "compile" => compile::run(args),
         "eval" => eval::run(args),
         "diff" => diff::run(args),
-        "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
+        "bench" => bench::run(args),
+        "import-classbench" => import_classbench::run(args),
+        "run" | "conntrack" | "reload" => {
             Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
         }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
