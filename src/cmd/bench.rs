@@ -224,12 +224,12 @@ fn print_classbench(name: &str, setup: &cb::Setup, reports: &[EngineReport]) {
         load_average().unwrap_or_else(|| "?".into())
     );
     println!(
-        "{:<8} {:>10} {:>12} {:>10} {:>10} {:>12} {:>12}",
+        "{:<10} {:>10} {:>12} {:>10} {:>10} {:>12} {:>12}",
         "engine", "mismatches", "ns/pkt med", "p10", "p90", "bytecode ms", "jit ms"
     );
     for r in reports {
         println!(
-            "{:<8} {:>10} {:>12.1} {:>10.1} {:>10.1} {:>12.1} {:>12}",
+            "{:<10} {:>10} {:>12.1} {:>10.1} {:>10.1} {:>12.1} {:>12}",
             r.engine,
             r.check.mismatches,
             r.timing.median,
