@@ -3,8 +3,8 @@
 
 mod cli;
 mod cmd;
-mod load;
-mod load_iptables;
+
+use nftvm::load;
 
 use std::process::ExitCode;
 
