@@ -221,7 +221,10 @@ fn policies_and_catch_all_rules() {
 fn rules_after_a_catch_all_never_run() {
     // Later rules and the policy are dead after a rule that always ends the chain.
     let a = input("drop", "tcp dport 22 accept\nmeta mark set 1 drop");
-    equivalent(&a, &input("accept", "tcp dport 22 accept\nmeta mark set 1 drop\ntcp dport 80 accept\naccept"));
+    equivalent(
+        &a,
+        &input("accept", "tcp dport 22 accept\nmeta mark set 1 drop\ntcp dport 80 accept\naccept"),
+    );
     different(&a, &input("accept", "tcp dport 22 accept\nmeta mark set 1 accept\ndrop"));
     // So are the caller's rules when the jumped-to chain ends with one ...
     let jumped = nft("table ip t {
