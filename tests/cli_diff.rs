@@ -211,6 +211,22 @@ fn errors_exit_2_with_a_place() {
 }
 
 #[test]
+fn syntax_per_file() {
+    // An ip6tables dump without the ip6tables-save header line is read as IPv4 unless told.
+    let dump = common::shared_dir().join("peer-tests/iptables/save-dumps/ipt-restore--ip6tables.dump");
+    let out = nftvm(&[Path::new("ip6tables-restore-translate"), Path::new("-f"), &dump]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = Dir::new("syntax");
+    let nft = dir.write("x.nft", &String::from_utf8_lossy(&out.stdout));
+    let detected = nftvm(&[Path::new("diff"), &dump, &nft]);
+    assert_eq!(detected.status.code(), Some(2), "read as IPv4, its icmp6 reject types are errors");
+    let told = nftvm(&[Path::new("diff"), &dump, &nft, Path::new("--syntax-a"), Path::new("ip6tables")]);
+    assert_eq!(told.status.code(), Some(0), "{}", String::from_utf8_lossy(&told.stdout));
+    let both = nftvm(&[Path::new("diff"), &dump, &nft, Path::new("--syntax"), Path::new("ip6tables")]);
+    assert_eq!(both.status.code(), Some(2), "the nft file is not ip6tables-save");
+}
+
+#[test]
 fn explain_lists_shadowed_rules() {
     let dir = Dir::new("explain");
     let rs = dir.write(
