@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::classbench_live::{live, matches};
 use common::{load, vmreplay};
 use nftvm::classbench::{Filter, TracePacket, parse_filters, parse_trace, to_nft};
 use nftvm::compiler::diff::{self, Options, Side};
@@ -26,33 +27,6 @@ fn read(name: &str) -> (Vec<Filter>, Vec<TracePacket>) {
     let rules = std::fs::read_to_string(dir.join("rules").join(name)).expect("rules");
     let trace = std::fs::read_to_string(dir.join("traces").join(format!("{name}_trace"))).expect("trace");
     (parse_filters(&rules).expect("filters"), parse_trace(&trace).expect("trace"))
-}
-
-/// Does filter `f` match the packet as the rendered rule does (ports only with a protocol)?
-fn matches(f: &Filter, p: &TracePacket) -> bool {
-    let pfx = |(a, len): (Ipv4Addr, u8), x: Ipv4Addr| {
-        let m = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
-        u32::from(a) & m == u32::from(x) & m
-    };
-    let ports = f.proto.1 == 0
-        || ((f.sport.0..=f.sport.1).contains(&p.sport) && (f.dport.0..=f.dport.1).contains(&p.dport));
-    pfx(f.src, p.src) && pfx(f.dst, p.dst) && p.proto & f.proto.1 == f.proto.0 & f.proto.1 && ports
-}
-
-/// Live rules: (rule index, a packet whose first match it is), spread over the rule list.
-fn live(filters: &[Filter], trace: &[TracePacket], count: usize) -> Vec<(usize, TracePacket)> {
-    let mut first: Vec<Option<TracePacket>> = vec![None; filters.len()];
-    for p in trace.iter().take(20_000) {
-        if let Some(k) = filters.iter().position(|f| matches(f, p))
-            && first[k].is_none()
-        {
-            first[k] = Some(*p);
-        }
-    }
-    let all: Vec<(usize, TracePacket)> =
-        first.iter().enumerate().filter_map(|(k, p)| p.map(|p| (k, p))).collect();
-    let step = (all.len() / count).max(1);
-    all.into_iter().step_by(step).take(count).collect()
 }
 
 #[derive(Default)]

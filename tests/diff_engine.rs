@@ -218,6 +218,51 @@ fn policies_and_catch_all_rules() {
 }
 
 #[test]
+fn rules_after_a_catch_all_never_run() {
+    // Later rules and the policy are dead after a rule that always ends the chain.
+    let a = input("drop", "tcp dport 22 accept\nmeta mark set 1 drop");
+    equivalent(
+        &a,
+        &input("accept", "tcp dport 22 accept\nmeta mark set 1 drop\ntcp dport 80 accept\naccept"),
+    );
+    different(&a, &input("accept", "tcp dport 22 accept\nmeta mark set 1 accept\ndrop"));
+    // So are the caller's rules when the jumped-to chain ends with one ...
+    let jumped = nft("table ip t {
+	chain rules {
+		tcp dport 22 accept
+		meta mark set 1 drop
+	}
+	chain input {
+		type filter hook input priority 0; policy accept;
+		jump rules
+		udp dport 53 accept
+	}
+}
+");
+    equivalent(&jumped, &a);
+    // ... unless a rule before it can return to the caller.
+    let returns = |caller: &str| {
+        nft(&format!(
+            "table ip t {{
+	chain rules {{
+		tcp dport 23 return
+		tcp dport 22 accept
+		drop
+	}}
+	chain input {{
+		type filter hook input priority 0; policy drop;
+		jump rules
+		{caller}
+	}}
+}}
+"
+        ))
+    };
+    let text = different(&returns("tcp dport 23 accept"), &returns("tcp dport 24 accept"));
+    assert!(text.contains("dport 23"), "{text}");
+}
+
+#[test]
 fn accept_ends_only_its_base_chain() {
     let two = nft("table ip t {
 	chain first { type filter hook input priority 0; policy accept; tcp dport 22 accept; }

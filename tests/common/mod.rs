@@ -2,6 +2,7 @@
 //! pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
+pub mod classbench_live;
 pub mod kernel;
 pub mod load;
 pub mod opt_diff;

@@ -372,6 +372,7 @@ fn fingerprints(prog: &mut Program, side: Side) -> Result<(), Undecidable> {
         let mut suffix = vec![0u64; chain.rules.len() + 1];
         for (i, rule) in chain.rules.iter_mut().enumerate() {
             rule.fingerprint = rule_fingerprint(rule, &fps);
+            rule.exit = rule.classify_exit();
             let _ = i;
         }
         for i in (0..chain.rules.len()).rev() {

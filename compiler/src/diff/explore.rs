@@ -3,6 +3,9 @@
 //! boundary and continue in both halves (a simultaneous decision tree over both rulesets, as
 //! in firewall decision diagrams, but built lazily, depth-first, never stored).
 //!
+//! Where to cut is `split.rs`'s choice: a balanced cut over the rules still in play, which
+//! resolves the undecided test eventually but fragments the space far less.
+//!
 //! Each half only keeps the rules whose guard still meets it (HyperSplit-style pruning of
 //! the candidate lists), so deep in the tree few rules remain. And whenever both sides are
 //! at positions whose *remaining programs* are identical (same fingerprints from here on,
@@ -29,27 +32,32 @@ pub struct Found {
     pub diff: Difference,
 }
 
-/// Do two frames have the same remaining rules (by fingerprint) in `region`? Exact lists
-/// compare by suffix hash, then rule by rule; short stale lists are filtered on the fly;
-/// long stale lists are not compared (false: no pruning, never a wrong one).
-fn same_rest(pa: &Program, fa: &Frame, pb: &Program, fb: &Frame, region: &[Interval]) -> bool {
+/// Do two frames have the same remaining rules (by fingerprint) in `region`, up to their
+/// horizons (see [`super::state::CandList`])? `Some(closed)` when they do — `closed`: both end
+/// with a rule that always ends the chain, so nothing after them matters. Exact lists compare
+/// by hash, then rule by rule; short stale lists are filtered on the fly; long stale lists are
+/// not compared (None: no pruning, never a wrong one).
+fn same_rest(pa: &Program, fa: &Frame, pb: &Program, fb: &Frame, region: &[Interval]) -> Option<bool> {
     const SCAN: usize = 64;
     let (ca, cb) = (&pa.chains[fa.chain], &pb.chains[fb.chain]);
-    let (ia, ib) =
-        (&fa.list.idx[fa.pos.min(fa.list.idx.len())..], &fb.list.idx[fb.pos.min(fb.list.idx.len())..]);
+    let ((ia, closed_a), (ib, closed_b)) = (fa.list.reach(fa.pos), fb.list.reach(fb.pos));
+    if closed_a != closed_b {
+        return None;
+    }
     let (sa, sb) = (fa.is_fresh(), fb.is_fresh());
     if sa && sb {
-        let (ha, hb) = (fa.list.suffix.get(fa.pos), fb.list.suffix.get(fb.pos));
-        if ha.is_none() || ha != hb || ia.len() != ib.len() {
-            return false;
-        }
-        return ia
-            .iter()
-            .zip(ib)
-            .all(|(x, y)| ca.rules[*x as usize].fingerprint == cb.rules[*y as usize].fingerprint);
+        let (ha, hb) = (fa.list.reach_hash(fa.pos), fb.list.reach_hash(fb.pos));
+        let same = ha.is_some()
+            && ha == hb
+            && ia.len() == ib.len()
+            && ia
+                .iter()
+                .zip(ib)
+                .all(|(x, y)| ca.rules[*x as usize].fingerprint == cb.rules[*y as usize].fingerprint);
+        return same.then_some(closed_a);
     }
     if (!sa && ia.len() > SCAN) || (!sb && ib.len() > SCAN) {
-        return false;
+        return None;
     }
     // The current (half-evaluated) rule stays; later ones must meet the region.
     let keep = |list: &[u32], fresh: bool, f: &Frame, prog: &Program| -> Vec<u64> {
@@ -62,7 +70,7 @@ fn same_rest(pa: &Program, fa: &Frame, pb: &Program, fb: &Frame, region: &[Inter
             .map(|(_, i)| chain.rules[*i as usize].fingerprint)
             .collect()
     };
-    keep(ia, sa, fa, pa) == keep(ib, sb, fb, pb)
+    (keep(ia, sa, fa, pa) == keep(ib, sb, fb, pb)).then_some(closed_a)
 }
 
 /// Called at every leaf of a one-sided exploration (`--explain`).
@@ -73,6 +81,8 @@ pub trait LeafSink {
 /// Explores one point.
 pub struct Explorer<'p> {
     runners: Vec<Option<Runner<'p>>>,
+    /// Each side's program (for choosing cuts).
+    progs: Vec<Option<&'p Program>>,
     uni: &'p Universe,
     limiters: &'p Limiters,
     conntrack: Vec<bool>,
@@ -98,6 +108,7 @@ impl<'p> Explorer<'p> {
             (0..uni.slot_count() as u32).map(|s| uni.info(uni.slot(s).storage).key.is_conntrack()).collect();
         Explorer {
             runners,
+            progs: progs.to_vec(),
             uni,
             limiters,
             conntrack,
@@ -130,18 +141,42 @@ impl<'p> Explorer<'p> {
     fn same_continuation(&self, states: &[SideState], region: &[Interval]) -> bool {
         let (Some(ra), Some(rb)) = (&self.runners[0], &self.runners[1]) else { return false };
         let (a, b) = (&states[0], &states[1]);
-        if !same_progress(a, b) || a.frames.len() != b.frames.len() {
+        if !same_progress(a, b) {
             return false;
         }
         let (pa, pb) = (ra.prog, rb.prog);
+        if a.frames.is_empty() != b.frames.is_empty() {
+            return false;
+        }
         if !a.frames.is_empty() {
             let (ba, bb) = (&pa.bases[a.base], &pb.bases[b.base]);
-            if ba.policy != bb.policy || ba.nat != bb.nat {
+            if ba.nat != bb.nat {
                 return false;
             }
-        }
-        for (fa, fb) in a.frames.iter().zip(&b.frames) {
-            if fa.step != fb.step || !same_rest(pa, fa, pb, fb, region) {
+            // Innermost frame outwards, until both reach a rule that always ends the chain:
+            // the callers' rules (and how deep the calls are) no longer matter then.
+            let mut closed = false;
+            let (mut ia, mut ib) = (a.frames.iter().rev(), b.frames.iter().rev());
+            loop {
+                match (ia.next(), ib.next()) {
+                    (Some(fa), Some(fb)) => {
+                        if fa.step != fb.step {
+                            return false;
+                        }
+                        match same_rest(pa, fa, pb, fb, region) {
+                            None => return false,
+                            Some(true) => {
+                                closed = true;
+                                break;
+                            }
+                            Some(false) => {}
+                        }
+                    }
+                    (None, None) => break,
+                    _ => return false,
+                }
+            }
+            if !closed && ba.policy != bb.policy {
                 return false;
             }
         }
@@ -190,6 +225,7 @@ impl<'p> Explorer<'p> {
                     self.stats.pruned += 1;
                     break;
                 }
+                let (slot, at) = super::split::choose(&self.progs, &states, &region, (slot, at));
                 let mut upper = region.clone();
                 upper[slot].lo = at;
                 region[slot].hi = at - 1;

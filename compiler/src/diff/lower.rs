@@ -206,6 +206,7 @@ pub fn lower(
                 guard: None,
                 never: false,
                 fingerprint: 0,
+                exit: Default::default(),
             });
         }
         lw.chains[pi].rules = rules;

@@ -43,6 +43,7 @@ pub mod operand;
 pub mod outcome;
 pub mod program;
 pub mod report;
+pub mod split;
 pub mod state;
 pub mod storage;
 pub mod test;

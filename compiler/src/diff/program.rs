@@ -94,6 +94,48 @@ pub struct Rule {
     /// A leading test can never hold: the rule never does anything.
     pub never: bool,
     pub fingerprint: u64,
+    /// How the rule can end its chain's evaluation (filled by `build`).
+    pub exit: RuleExit,
+}
+
+/// What a rule does to the rest of its chain, for recognising rules that can never run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RuleExit {
+    /// It may fall through to the next rule (or ends the chain only for some packets).
+    #[default]
+    Maybe,
+    /// Reached at its start it ends the chain for every packet (no test before a final
+    /// verdict or NAT): the rules after it never run.
+    Always,
+    /// It may leave the frame to the caller (`return`, `goto`, a verdict map): what the
+    /// caller does next matters even if a later rule is [`RuleExit::Always`].
+    Leaves,
+}
+
+impl Rule {
+    /// Classify the rule's steps (see [`RuleExit`]).
+    pub fn classify_exit(&self) -> RuleExit {
+        let leaves = |v: &VerdictStep| matches!(v, VerdictStep::Return | VerdictStep::Goto(_));
+        let mut conditional = false;
+        for step in &self.steps {
+            match step {
+                Step::Verdict(VerdictStep::FromTemp(_), _) => return RuleExit::Leaves,
+                Step::Verdict(v, _) if leaves(v) => return RuleExit::Leaves,
+                Step::Lookup(l)
+                    if l.elems.iter().map(|e| &e.1).chain(l.default.iter()).any(
+                        |d| matches!(d, Datum::Verdict(v) if leaves(v) || matches!(v, VerdictStep::FromTemp(_))),
+                    ) =>
+                {
+                    return RuleExit::Leaves;
+                }
+                Step::Test(_) | Step::Limiter { .. } | Step::Lookup(_) => conditional = true,
+                Step::Verdict(VerdictStep::Continue | VerdictStep::Jump(_), _) => {}
+                Step::Verdict(..) | Step::Nat(..) if !conditional => return RuleExit::Always,
+                _ => {}
+            }
+        }
+        RuleExit::Maybe
+    }
 }
 
 /// A test, before and after segmentation.

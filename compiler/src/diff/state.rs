@@ -5,7 +5,7 @@
 
 use super::cond::{BoxC, Cond, Rel};
 use super::interval::Interval;
-use super::program::{Datum, Effect, Program, QueueFate, RejectFate, RuleId};
+use super::program::{Datum, Effect, Program, QueueFate, RejectFate, RuleExit, RuleId};
 use super::universe::Slot;
 use nftvm_grammar::Span;
 use std::rc::Rc;
@@ -56,6 +56,32 @@ pub struct CandList {
     pub idx: Vec<u32>,
     /// `suffix[i]` hashes the fingerprints of `idx[i..]`.
     pub suffix: Vec<u64>,
+    /// The *horizon* from `i`: `horizon[i]` rules, `idx[i..i + horizon[i]]`, end with one that
+    /// always ends the chain, and none of them can leave to the caller — so nothing after them
+    /// (later rules, the policy, the caller's rules) ever runs. 0: no such rule.
+    pub horizon: Vec<u32>,
+    /// `closed[i]` hashes the fingerprints of the horizon from `i` (when there is one).
+    pub closed: Vec<u64>,
+}
+
+impl CandList {
+    /// The rules from `pos` that can still run, and whether they end with a rule that always
+    /// ends the chain (nothing after them matters) — else they run to the chain's end.
+    pub fn reach(&self, pos: usize) -> (&[u32], bool) {
+        let rest = self.idx.get(pos..).unwrap_or(&[]);
+        match self.horizon.get(pos) {
+            Some(&n) if n > 0 => (&rest[..n as usize], true),
+            _ => (rest, false),
+        }
+    }
+
+    /// The hash of [`CandList::reach`]`(pos)`.
+    pub fn reach_hash(&self, pos: usize) -> Option<u64> {
+        match self.horizon.get(pos) {
+            Some(&n) if n > 0 => self.closed.get(pos).copied(),
+            _ => self.suffix.get(pos).copied(),
+        }
+    }
 }
 
 /// One chain being evaluated.
@@ -191,12 +217,27 @@ pub fn full_list(prog: &Program, chain: usize) -> CandList {
 
 fn with_suffix(prog: &Program, chain: usize, idx: Vec<u32>) -> CandList {
     let rules = &prog.chains[chain].rules;
-    let mut suffix = vec![0u64; idx.len() + 1];
-    for i in (0..idx.len()).rev() {
-        suffix[i] = mix(rules[idx[i] as usize].fingerprint, suffix[i + 1]);
+    let n = idx.len();
+    let mut suffix = vec![0u64; n + 1];
+    let mut horizon = vec![0u32; n + 1];
+    let mut closed = vec![0u64; n + 1];
+    for i in (0..n).rev() {
+        let rule = &rules[idx[i] as usize];
+        suffix[i] = mix(rule.fingerprint, suffix[i + 1]);
+        (horizon[i], closed[i]) = match rule.exit {
+            RuleExit::Always => (1, mix(rule.fingerprint, CLOSED)),
+            RuleExit::Leaves => (0, 0),
+            RuleExit::Maybe if horizon[i + 1] > 0 => {
+                (horizon[i + 1] + 1, mix(rule.fingerprint, closed[i + 1]))
+            }
+            RuleExit::Maybe => (0, 0),
+        };
     }
-    CandList { idx, suffix }
+    CandList { idx, suffix, horizon, closed }
 }
+
+/// Ends the hash of a horizon (distinct from the empty suffix).
+const CLOSED: u64 = 0x5bd1_e995_c105_ed00;
 
 /// A cheap, well-spread combination of two hashes.
 fn mix(a: u64, b: u64) -> u64 {
@@ -226,9 +267,12 @@ pub fn refilter(
         .collect();
     let rest = list.idx.get(pos..).unwrap_or(&[]);
     if checks.is_empty() {
+        let tail = |v: &[u64]| v.get(pos..).map(<[u64]>::to_vec).unwrap_or_default();
         return CandList {
             idx: rest.to_vec(),
-            suffix: list.suffix.get(pos..).map(<[u64]>::to_vec).unwrap_or_default(),
+            suffix: tail(&list.suffix),
+            horizon: list.horizon.get(pos..).map(<[u32]>::to_vec).unwrap_or_default(),
+            closed: tail(&list.closed),
         };
     }
     let mut idx = Vec::with_capacity(rest.len());

@@ -5,7 +5,7 @@
 
 use super::interval::Interval;
 use super::outcome::Pick;
-use super::storage::Storage;
+use super::storage::{Ctx, Storage};
 use super::universe::{Slot, Universe};
 use crate::proto::Proto;
 use crate::types::{PrintOpts, Type, Value};
@@ -72,9 +72,29 @@ fn string_number(s: &str) -> u128 {
     n
 }
 
-fn preferred(uni: &Universe, slot: Slot) -> Vec<u128> {
+/// Where the preferred values of an address slot do not fit: a value of `iv` a host routes
+/// (IPv4 not in 0/8, 127/8 or 224/3 — Linux drops martians after prerouting; IPv6 neither `::`
+/// nor `::1`), so a counterexample also shows on a real host.
+fn routable(iv: Interval, v6: bool) -> Option<u128> {
+    let (ok, candidates): (fn(u128) -> bool, [u128; 3]) = if v6 {
+        (|v| v > 1, [iv.lo, 2, 0x2001_0db8 << 96 | 1])
+    } else {
+        (|v| !matches!(v >> 24, 0 | 127 | 224..), [iv.lo, 0x0100_0001, 0x8000_0001])
+    };
+    candidates.into_iter().find(|v| iv.contains(*v) && ok(*v))
+}
+
+fn preferred(uni: &Universe, slot: Slot, iv: Interval) -> Vec<u128> {
     let info = uni.slot(slot);
+    let address = |ctx: &Ctx| match ctx {
+        Ctx::Ipv4 => (info.len == 32 && (info.off == 96 || info.off == 128)).then_some(false),
+        Ctx::Ipv6 => (info.len == 128 && (info.off == 64 || info.off == 192)).then_some(true),
+        _ => None,
+    };
     match &uni.info(info.storage).key {
+        Storage::Payload { ctx, base: PayloadBase::Network, inner: None } if address(ctx).is_some() => {
+            routable(iv, address(ctx) == Some(true)).into_iter().collect()
+        }
         Storage::Meta(MetaKey::L4proto) if info.len == 8 => vec![6, 17, 1, 58],
         Storage::Meta(MetaKey::IifName | MetaKey::OifName) if info.len == 128 => {
             ["eth0", "eth1", "eth2", "lan0", "wan0", "ppp0", "x"].iter().map(|s| string_number(s)).collect()
@@ -92,7 +112,7 @@ pub fn choose(region: &[Interval], picks: &[Pick], uni: &Universe) -> Vec<u128> 
     let mut vals: Vec<u128> = region
         .iter()
         .enumerate()
-        .map(|(s, iv)| preferred(uni, s as Slot).into_iter().find(|v| iv.contains(*v)).unwrap_or(iv.lo))
+        .map(|(s, iv)| preferred(uni, s as Slot, *iv).into_iter().find(|v| iv.contains(*v)).unwrap_or(iv.lo))
         .collect();
     for p in picks {
         match *p {
