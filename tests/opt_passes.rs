@@ -82,6 +82,9 @@ fn dead_rules_go_shadowed_alone_or_together() {
     // rules before it.
     let (_, after, _) = o1("\t\ttcp dport 80 accept\n\t\tmeta mark set 1\n\t\ttcp dport 80 drop");
     assert_eq!(after, 3);
+    // A `ct` expression turns conntrack on for the family, reached or not: the rule stays.
+    let (_, after, e) = o1("\t\ttcp dport 80 accept\n\t\ttcp dport 80 ct state new drop");
+    assert_eq!((after, e.count(NoteKind::Dead)), (2, 0), "{e:?}");
 }
 
 #[test]

@@ -8,6 +8,9 @@
 //!   packet (a rule that may change it and go on — `meta mark set 1`, a `jump` — starts a
 //!   new window).
 //!
+//! A rule that makes the kernel track connections (`ct`, NAT, …) is never dropped: its mere
+//! presence turns conntrack on for its family.
+//!
 //! Shadowing is decided on the same analysis and decision tree as the `classify` pass
 //! ([`super::classify`]): the rules of a window become entries of a tree built with
 //! shadowing cuts, and an entry that appears in no leaf is shadowed — by one earlier rule,
@@ -51,6 +54,11 @@ pub fn run(rs: &mut Ruleset, explain: &mut Explain) {
     for ci in 0..prog.chains.len() {
         for (vm_index, why, by) in dead_in_chain(prog, ChainId(ci as u32)) {
             let Some(rule) = prog.chains[ci].rules.get(vm_index) else { continue };
+            // Conntrack runs for a family as soon as any rule of it could use it, reached or
+            // not (the kernel's rule): such a rule stays.
+            if rule.exprs.iter().any(|e| e.enables_conntrack(prog)) {
+                continue;
+            }
             let Some(o) = compiled.origins.get(rule.source) else { continue };
             let by =
                 by.and_then(|b| prog.chains[ci].rules.get(b)).and_then(|r| compiled.origins.span(r.source));

@@ -4,8 +4,9 @@
 //! - of two `==` tests of the same value where one's constants include the other's, the
 //!   wider one is dropped (`ip saddr 10.0.0.0/8 ip saddr 10.1.0.0/16` keeps the `/16`);
 //! - a rule testing one value against constants that have nothing in common
-//!   (`tcp dport 22 tcp dport 80`, or `x == v` and `x != v`) can never match and is
-//!   dropped with all its statements.
+//!   (`tcp dport 22 tcp dport 80`, or `x == v` and `x != v`) can never match: it is noted,
+//!   and left to [`super::dead`], which drops it on its bytecode unless a statement of it
+//!   makes the kernel track connections (its presence alone turns conntrack on).
 //!
 //! Only the rule's leading run of tests is folded, and only tests of values that read the
 //! same twice (not `numgen`, `meta random`): such tests are side-effect free, nothing runs
@@ -19,20 +20,15 @@ use super::same::{expr_eq, stable_load, stmt_eq};
 use crate::ir::set::key_bounds;
 use crate::ir::{Match, MatchOp, Rule, Ruleset};
 
-/// Folds every rule; drops rules that can never match.
+/// Folds every rule (and notes the rules that can never match).
 pub fn run(rs: &mut Ruleset, explain: &mut Explain) {
     for table in &mut rs.tables {
         for chain in &mut table.chains {
             let rules = std::mem::take(&mut chain.rules);
             for mut rule in rules {
                 if let Some(why) = fold_rule(&mut rule, explain) {
-                    explain.push(
-                        NoteKind::Dead,
-                        rule.span,
-                        None,
-                        format!("dropped: can never match ({why})"),
-                    );
-                    continue;
+                    let note = format!("can never match ({why}); left to the dead-rule pass");
+                    explain.push(NoteKind::Folded, rule.span, None, note);
                 }
                 chain.rules.push(rule);
             }

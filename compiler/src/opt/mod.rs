@@ -4,8 +4,8 @@
 //!
 //! | pass | level | works on | does |
 //! |---|---|---|---|
-//! | [`fold`] | `-O1` | IR | folds constant tests: repeated tests dropped, tests of one value intersected, rules that can never match dropped |
-//! | [`dead`] | `-O1` | IR (decided on bytecode) | drops rules no packet can reach: after a rule that always ends the chain, or shadowed by earlier rules that end it |
+//! | [`fold`] | `-O1` | IR | folds constant tests: repeated tests dropped, tests of one value intersected, rules that can never match noted for `dead` |
+//! | [`dead`] | `-O1` | IR (decided on bytecode) | drops rules no packet can reach: after a rule that always ends the chain, or shadowed by earlier rules that end it (never a rule whose presence turns conntrack on) |
 //! | [`merge`] | `-O1` | IR | merges adjacent rules that differ in one or a few tested values into one rule with an anonymous set, a concatenation or a verdict map (what `nft -o` does) |
 //! | [`classify`] | `-O2` | bytecode | turns long runs of rules into one packet classifier each (a decision tree behind the `classify` expression), chosen by a cost model |
 //!

@@ -193,20 +193,7 @@ fn insert_sorted(list: &mut Vec<ChainId>, prog: &Program, id: ChainId) {
 
 /// Does an expression make the kernel enable conntrack (`nf_ct_netns_get` in its init)?
 fn needs_conntrack(prog: &Program, e: &Expr) -> bool {
-    match e {
-        Expr::Ct(_)
-        | Expr::Nat(_)
-        | Expr::Masq(_)
-        | Expr::Redir(_)
-        | Expr::Connlimit(_)
-        | Expr::Synproxy(_) => true,
-        Expr::Objref(nftvm_vm::expr::objref::Objref::Imm { obj, .. }) => prog.object(*obj).is_some_and(|o| {
-            matches!(o.kind, ObjectKind::CtHelper { .. } | ObjectKind::Connlimit(_))
-                || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. })
-        }),
-        Expr::Dynset(d) => d.exprs.iter().any(|x| needs_conntrack(prog, x)),
-        _ => false,
-    }
+    e.enables_conntrack(prog)
 }
 
 /// Does an expression write packet bytes?

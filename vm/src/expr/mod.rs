@@ -133,6 +133,32 @@ exprs! {
 }
 
 impl Expr {
+    /// Does the expression make the kernel enable conntrack for its table's family
+    /// (`nf_ct_netns_get` in the expression's init)? Anywhere in a ruleset — reachable or
+    /// not — it makes every packet of the family tracked (the runtime's rule, and what the
+    /// optimizer must keep when it drops rules).
+    pub fn enables_conntrack(&self, prog: &Program) -> bool {
+        use crate::object::ObjectKind;
+        match self {
+            Expr::Ct(_)
+            | Expr::Nat(_)
+            | Expr::Masq(_)
+            | Expr::Redir(_)
+            | Expr::Connlimit(_)
+            | Expr::Synproxy(_) => true,
+            Expr::Objref(objref::Objref::Imm { obj, .. }) => prog.object(*obj).is_some_and(|o| {
+                matches!(o.kind, ObjectKind::CtHelper { .. } | ObjectKind::Connlimit(_))
+                    || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. })
+            }),
+            Expr::Dynset(d) => d.exprs.iter().any(|x| x.enables_conntrack(prog)),
+            // A classified rule's tests live in its classifier's recipes (`ct state`, …).
+            Expr::Classify(c) => prog
+                .classifier(c.classifier)
+                .is_some_and(|k| k.recipes.iter().flat_map(|r| &r.exprs).any(|x| x.enables_conntrack(prog))),
+            _ => false,
+        }
+    }
+
     /// The expression as one disassembly line: `  [ name body ]`.
     pub fn line(&self, p: &Program) -> String {
         let mut body = String::new();
