@@ -163,7 +163,7 @@ impl Conntrack {
     /// in the table (its reply tuple already taken)?
     pub(crate) fn nat_used_tuple(&self, t: &Tuple, zone: u16, me: ConnId, now: Time) -> bool {
         match t.invert() {
-            Some(reply) => self.tuple_taken(&reply, zone, me, now),
+            Some(reply) => self.tuple_taken(&reply, zone, me, now) || self.claimed_elsewhere(&reply),
             None => false,
         }
     }
@@ -185,7 +185,7 @@ impl Conntrack {
             return self.nat_used_tuple(t, zone, me, now);
         }
         let Some(reply) = t.invert() else { return false };
-        let Some((other, dir)) = self.find(&reply, zone) else { return false };
+        let Some((other, dir)) = self.find(&reply, zone) else { return self.claimed_elsewhere(&reply) };
         let Some(o) = self.get(other) else { return false };
         if o.expired(now) {
             return false;
