@@ -9,8 +9,10 @@ use std::ffi::OsString;
 
 pub mod check;
 pub mod compile;
+pub mod conntrack;
 pub mod eval;
 pub mod list;
+pub mod run;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
     match command {
@@ -19,10 +21,16 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "iptables-restore-translate" => translate::run_restore(Family::Ipv4, args),
         "ip6tables-restore-translate" => translate::run_restore(Family::Ipv6, args),
         "check" => check::run(args),
+        "list" if args.first().is_some_and(|a| a == "ruleset") => {
+            conntrack::list_ruleset(args.into_iter().skip(1).collect())
+        }
         "list" => list::run(args),
+        "run" => run::run(args),
+        "conntrack" => conntrack::conntrack(args),
+        "reload" => conntrack::reload(args),
         "compile" => compile::run(args),
         "eval" => eval::run(args),
-        "diff" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
+        "diff" | "bench" | "import-classbench" => {
             Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
         }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
