@@ -464,3 +464,42 @@ fn a_flood_of_malformed_packets_does_not_crash_it() {
     assert!(m.contains("nftvm_verdict_packets_total{verdict=\"drop\"}"), "{m}");
     assert!(t.alive());
 }
+
+#[test]
+fn only_root_the_owner_or_the_control_group_may_use_the_control_socket() {
+    let fw = Netns::new();
+    let dir = std::env::temp_dir().join(format!("nftvm-live-{}", fw.name()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules = dir.join("fw.nft");
+    std::fs::write(&rules, RULESET).unwrap();
+    // A copy any user can execute (the build tree's permissions are not ours to assume).
+    let binary = dir.join("nftvm");
+    std::fs::copy(env!("CARGO_BIN_EXE_nftvm"), &binary).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let nftvm = Proc::spawn(
+        &fw,
+        binary.to_str().unwrap(),
+        &["run", rules.to_str().unwrap(), "--tun", "tunc=10.0.9.1/24", "--ctl-group", "4242"],
+    );
+    assert_eq!(nftvm.line(Duration::from_secs(20), "nftvm run"), "ready tunc");
+    let as_user = |groups: &str| {
+        let mut args = vec!["--reuid=65534", "--regid=65534"];
+        if groups.is_empty() {
+            args.push("--clear-groups");
+        } else {
+            args.push(groups);
+        }
+        args.extend([binary.to_str().unwrap(), "conntrack", "-C"]);
+        run_in(&fw, "setpriv", &args)
+    };
+    let (code, out, _) = run_in(&fw, binary.to_str().unwrap(), &["conntrack", "-C"]);
+    assert_eq!((code, out.trim()), (0, "0"), "root is served");
+    let (code, _, err) = as_user("");
+    assert_eq!(code, 2, "an unprivileged user must be refused");
+    assert!(err.contains("permission denied"), "{err}");
+    let (code, out, err) = as_user("--groups=4242");
+    assert_eq!((code, out.trim()), (0, "0"), "a member of --ctl-group is served: {err}");
+    drop(nftvm);
+    let _ = std::fs::remove_dir_all(&dir);
+}

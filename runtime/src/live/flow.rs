@@ -61,9 +61,7 @@ impl FlowKey {
 
     /// A 64-bit hash of the key with `hasher`.
     pub fn hash_with<S: BuildHasher>(&self, hasher: &S) -> u64 {
-        let mut h = hasher.build_hasher();
-        self.hash(&mut h);
-        h.finish()
+        hasher.hash_one(self)
     }
 }
 

@@ -43,6 +43,11 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// A per-worker metric: name, type, help, value.
+type PerWorker = (&'static str, &'static str, &'static str, fn(&WorkerSample) -> f64);
+/// A per-shard conntrack counter: name, help, value.
+type PerShard = (&'static str, &'static str, fn(&Stats) -> u64);
+
 /// The exposition text for `samples`; `rules[i]` names rule `SourceId(i)`.
 pub fn render(samples: &[WorkerSample], rules: &[String], redirects: usize) -> String {
     let mut out = String::new();
@@ -74,7 +79,7 @@ pub fn render(samples: &[WorkerSample], rules: &[String], redirects: usize) -> S
     family(&mut out, "nftvm_local_packets_total", "counter", "Packets delivered to nftvm's own addresses.");
     let _ = writeln!(out, "nftvm_local_packets_total {}", total.local);
 
-    let per_worker: [(&str, &str, &str, fn(&WorkerSample) -> f64); 11] = [
+    let per_worker: [PerWorker; 11] = [
         ("nftvm_worker_packets_total", "counter", "Packets a worker ran through the pipeline.", |s| {
             s.stats.packets as f64
         }),
@@ -118,7 +123,7 @@ pub fn render(samples: &[WorkerSample], rules: &[String], redirects: usize) -> S
             let _ = writeln!(out, "{name}{{worker=\"{w}\"}} {}", get(s));
         }
     }
-    let ct: [(&str, &str, fn(&Stats) -> u64); 5] = [
+    let ct: [PerShard; 5] = [
         ("nftvm_conntrack_inserts_total", "Connections confirmed into the table.", |s| s.confirmed),
         ("nftvm_conntrack_drops_total", "Packets dropped because the table was full.", |s| s.drop),
         ("nftvm_conntrack_early_drops_total", "Connections evicted to make room.", |s| s.early_drop),

@@ -159,6 +159,7 @@ impl Instance {
                 clock: clock::Clock::new(),
                 stats: WorkerStats::default(),
                 dead: vec![false; queue_count],
+                to_wake: vec![false; n],
             };
             let ready = ready_tx.clone();
             let thread = std::thread::Builder::new().name(format!("nftvm-w{index}")).spawn(move || {

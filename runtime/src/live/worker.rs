@@ -132,6 +132,8 @@ pub struct Worker {
     pub stats: WorkerStats,
     /// Queues that failed to read (a deleted device): no longer polled.
     pub dead: Vec<bool>,
+    /// Peers that were handed packets during the current batch (woken once at its end).
+    pub to_wake: Vec<bool>,
 }
 
 impl Worker {
@@ -144,6 +146,7 @@ impl Worker {
             let mut busy = self.run_commands();
             busy |= self.drain_inbox();
             busy |= self.read_queues(&mut buf);
+            self.wake_peers();
             let now = self.clock.now();
             if now >= next_tick {
                 self.tick(now);
@@ -225,13 +228,27 @@ impl Worker {
             match peer.inbox.try_send(Handoff { iface, data: frame.to_vec() }) {
                 Ok(()) => {
                     self.stats.handed_off += 1;
-                    peer.waker.wake();
+                    if let Some(w) = self.to_wake.get_mut(owner) {
+                        *w = true;
+                    }
                 }
                 Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.stats.handoff_dropped += 1,
             }
             return;
         }
         self.process(iface, frame.to_vec());
+    }
+
+    /// Wakes the peers handed packets during this batch: one wake-up per batch, not per
+    /// packet.
+    fn wake_peers(&mut self) {
+        for (i, w) in self.to_wake.iter_mut().enumerate() {
+            if std::mem::take(w)
+                && let Some(peer) = self.peers.get(i)
+            {
+                peer.waker.wake();
+            }
+        }
     }
 
     fn process(&mut self, iface: IfaceId, frame: Vec<u8>) {
