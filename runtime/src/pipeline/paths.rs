@@ -207,7 +207,9 @@ impl Pipeline {
 
     /// Forwarding (`ip_forward` / `ip6_forward`).
     fn forward(&mut self, skb: &mut Skb, oif: IfaceId, report: &mut PacketReport, run: &mut Run) {
-        run.note(report.trace_id, format!("routing: forward to {}", self.host.name(oif)));
+        if run.trace {
+            run.note(report.trace_id, format!("routing: forward to {}", self.host.name(oif)));
+        }
         let v4 = skb.is_v4();
         let ip = skb.ip();
         if v4 && skb.meta.pkttype != 0 {
