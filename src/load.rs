@@ -76,9 +76,14 @@ pub struct LoadError {
 
 /// Read, parse and evaluate a ruleset file.
 pub fn load(path: &Path, syntax: Option<Syntax>) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| LoadError {
-        message: format!("Error: Could not open file \"{}\": {e}\n", path.display()),
-        invalid_input: false,
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        // nft's wording: the OS message without Rust's "(os error N)".
+        let msg = e.to_string();
+        let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
+        LoadError {
+            message: format!("Error: Could not open file \"{}\": {msg}\n", path.display()),
+            invalid_input: false,
+        }
     })?;
     let name = path.to_string_lossy().into_owned();
     load_text(&name, &text, syntax)

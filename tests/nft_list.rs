@@ -128,6 +128,8 @@ fn tests_py_rules_list_back() {
         None => vec!["ip", "ip6", "inet", "any"],
     };
     let opts = ListOpts::py_tests();
+    // nftables' runner exports TZ=UTC-2: dates and hours are local to UTC+2.
+    nftvm_compiler::types::set_local_offset_override(Some(2 * 3600));
     let mut per_dir: BTreeMap<String, Tally> = BTreeMap::new();
     for path in nft_py::t_files(&dir, &dirs) {
         let short = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();

@@ -65,8 +65,7 @@ pub fn reorder(family: Family, rule: &mut Rule) {
     if groups.is_empty() {
         return;
     }
-    for (g, (keeper, members)) in groups.iter().enumerate() {
-        let _ = g;
+    for (keeper, members) in &groups {
         for &m in members {
             keeper_of[m] = Some(*keeper);
         }

@@ -177,7 +177,7 @@ impl Evaluator {
             }
             // Re-declaration may add devices.
             if let Some(b) = body
-                && let Some(ft) = self.flowtable_body(key.0, name, b, span)
+                && let Some(ft) = self.flowtable_body(name, b, span)
                 && let Some(cur) =
                     self.table_mut(key).and_then(|t| t.flowtables.iter_mut().find(|f| f.name == name.name))
             {
@@ -193,20 +193,14 @@ impl Evaluator {
             self.error(span, "missing hook and priority in flowtable declaration");
             return;
         };
-        let Some(mut ft) = self.flowtable_body(key.0, name, b, span) else { return };
+        let Some(mut ft) = self.flowtable_body(name, b, span) else { return };
         ft.handle = self.next_handle(key.0, &key.1);
         if let Some(t) = self.table_mut(key) {
             t.flowtables.push(ft);
         }
     }
 
-    fn flowtable_body(
-        &mut self,
-        family: Family,
-        name: &ast::Ident,
-        b: &ast::PropertyBlock,
-        span: Span,
-    ) -> Option<Flowtable> {
+    fn flowtable_body(&mut self, name: &ast::Ident, b: &ast::PropertyBlock, span: Span) -> Option<Flowtable> {
         let mut ft = Flowtable {
             name: name.name.clone(),
             hook: Hook::Ingress,
@@ -229,7 +223,7 @@ impl Evaluator {
                     have_hook = true;
                     match rest {
                         ["priority", prio @ ..] => {
-                            ft.priority = self.flowtable_priority(family, prio, &p.words[3..], p.span)?;
+                            ft.priority = self.flowtable_priority(prio, &p.words[3..], p.span)?;
                         }
                         [] => {}
                         _ => {
@@ -258,14 +252,8 @@ impl Evaluator {
         Some(ft)
     }
 
-    fn flowtable_priority(
-        &mut self,
-        family: Family,
-        words: &[&str],
-        atoms: &[Atom],
-        span: Span,
-    ) -> Option<i32> {
-        let _ = family;
+    /// Flowtables hook at netdev ingress: only `filter` (0) names a priority there.
+    fn flowtable_priority(&mut self, words: &[&str], atoms: &[Atom], span: Span) -> Option<i32> {
         let parse = |s: &str| s.parse::<i64>().ok();
         let v = match words {
             [n] if parse(n).is_some() => parse(n),

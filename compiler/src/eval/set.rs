@@ -501,8 +501,7 @@ impl RuleCx<'_> {
             if let Some(t) = ObjectType::from_name(&joined) {
                 return Some(SetData::Object(t));
             }
-            if let Some(rest) = joined.strip_prefix("interval ") {
-                let _ = rest;
+            if joined.starts_with("interval ") {
                 let inner = ast::Expr { kind: ast::ExprKind::Run(items[1..].to_vec()), span: d.span };
                 let fields = self.typeof_fields(&inner)?;
                 return Some(SetData::Value { fields, interval: true });

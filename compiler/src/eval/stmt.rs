@@ -296,21 +296,16 @@ impl RuleCx<'_> {
         if !before.is_empty() && self.trailing_owned(before).is_none() {
             return Some(None);
         }
-        let (name_expr, rest): (&ast::Expr, Vec<Item>) = match &value.kind {
-            ast::ExprKind::Run(v) if v.len() > 1 => {
-                let first = ast::Expr { kind: ast::ExprKind::Run(vec![v[0].clone()]), span: v[0].span };
-                let r = self.objref(ty, &first);
-                let Some(r) = r else { return Some(None) };
-                self.push(Stmt::new(StmtKind::ObjRef(r)).at(span));
-                let rest: Vec<Item> = v[1..].to_vec();
-                let refs: Vec<&Item> = rest.iter().collect();
-                let owned: Vec<Item> = refs.iter().map(|i| (*i).clone()).collect();
-                return Some(self.trailing_owned(&owned));
-            }
-            _ => (value, Vec::new()),
-        };
-        let _ = rest;
-        let Some(r) = self.objref(ty, name_expr) else { return Some(None) };
+        // `ct helper set "ftp" tcp dport 21`: the name, then more matches.
+        if let ast::ExprKind::Run(v) = &value.kind
+            && v.len() > 1
+        {
+            let first = ast::Expr { kind: ast::ExprKind::Run(vec![v[0].clone()]), span: v[0].span };
+            let Some(r) = self.objref(ty, &first) else { return Some(None) };
+            self.push(Stmt::new(StmtKind::ObjRef(r)).at(span));
+            return Some(self.trailing_owned(&v[1..]));
+        }
+        let Some(r) = self.objref(ty, value) else { return Some(None) };
         self.push(Stmt::new(StmtKind::ObjRef(r)).at(span));
         Some(Some(()))
     }

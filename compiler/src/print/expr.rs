@@ -5,7 +5,6 @@
 
 use super::ListOpts;
 use crate::ir::{BinOp, Expr, ExprKind, SetElem, Verdict};
-use crate::proto::exthdr::ExthdrOp;
 use crate::proto::rt::RtKey;
 use crate::types::{ByteOrder, PrintOpts, Type, Value};
 use nftvm_vm::keys::{CtDir, CtKey, PayloadBase};
@@ -134,7 +133,6 @@ impl Printer<'_> {
                     field: x.field,
                     index: x.index,
                 };
-                let _ = ExthdrOp::Ipv6;
                 sel.canonical()
             }
             ExprKind::Rt(k) => match k {

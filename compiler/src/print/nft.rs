@@ -3,11 +3,10 @@
 //! prints them), separated by blank lines.
 
 use super::ListOpts;
-use super::expr::{Flags, Printer};
+use super::expr::Printer;
 use crate::ir::{
     Chain, Family, Flowtable, Hook, Object, ObjectKind, Rule, Ruleset, Set, SetData, SetKind, Table,
 };
-use crate::types::Type;
 use std::fmt::Write as _;
 
 /// The whole ruleset.
@@ -56,7 +55,7 @@ pub fn table(t: &Table, opts: &ListOpts) -> String {
     }
     for f in &t.flowtables {
         out.push_str(delim);
-        out.push_str(&flowtable(t.family, f, opts));
+        out.push_str(&flowtable(f, opts));
         delim = "\n";
     }
     for c in t.chains.iter().filter(|c| !c.binding) {
@@ -140,7 +139,6 @@ fn delim(set: &Set, count: &mut usize, force_newline: bool) -> &'static str {
         7 | 26 | 28 | 31 => 2,
         _ => return NEWLINE,
     };
-    let _ = Type::Invalid;
     if *count < per_line {
         return SINGLE;
     }
@@ -264,7 +262,6 @@ fn set(p: &Printer, s: &Set) -> String {
         out.push_str(" }\n");
     }
     out.push_str("\t}\n");
-    let _ = Flags::Plain;
     out
 }
 
@@ -372,7 +369,7 @@ fn object(o: &Object, opts: &ListOpts) -> String {
     out
 }
 
-fn flowtable(family: Family, f: &Flowtable, opts: &ListOpts) -> String {
+fn flowtable(f: &Flowtable, opts: &ListOpts) -> String {
     let mut out = String::new();
     let _ = write!(out, "\tflowtable {} {{", f.name);
     if opts.handles {
@@ -385,7 +382,6 @@ fn flowtable(family: Family, f: &Flowtable, opts: &ListOpts) -> String {
         f.hook.name(),
         priority(Family::Netdev, f.hook, f.priority, opts.numeric_priority)
     );
-    let _ = family;
     if !f.devices.is_empty() {
         let list: Vec<String> = f.devices.iter().map(|d| format!("\"{d}\"")).collect();
         let _ = writeln!(out, "\t\tdevices = {{ {} }}", list.join(", "));

@@ -31,7 +31,7 @@ pub use integer::{StringMatch, parse_number, print_string_match, string_match};
 pub use symbols::{Base, SymbolTable};
 pub use time::{
     format_date_at, format_hour_at, format_relative_ms, local_offset_secs, parse_date_at, parse_hour_at,
-    parse_relative_ms,
+    parse_relative_ms, set_local_offset_override,
 };
 pub use value::{ByteOrder, Value, ValueError};
 

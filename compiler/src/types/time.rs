@@ -80,8 +80,23 @@ pub(super) fn print_relative(value: &Value, opts: &PrintOpts) -> String {
     format_relative_ms(value.to_u64().unwrap_or(0), opts)
 }
 
-/// Seconds to add to UTC to get local time, from a `TZ` like `UTC-2` (POSIX: local is UTC+2).
+/// Process-wide override of the local offset (`i64::MIN`: none).
+static OFFSET_OVERRIDE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+
+/// Use this local offset (seconds east of UTC) instead of the `TZ` environment variable, for
+/// the whole process (None: back to `TZ`). Conformance runners use it to reproduce the
+/// environment of the suites they replay (nftables' py tests export `TZ=UTC-2`).
+pub fn set_local_offset_override(offset: Option<i64>) {
+    OFFSET_OVERRIDE.store(offset.unwrap_or(i64::MIN), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Seconds to add to UTC to get local time, from a `TZ` like `UTC-2` (POSIX: local is UTC+2)
+/// or the override set with [`set_local_offset_override`].
 pub fn local_offset_secs() -> i64 {
+    let o = OFFSET_OVERRIDE.load(std::sync::atomic::Ordering::Relaxed);
+    if o != i64::MIN {
+        return o;
+    }
     std::env::var("TZ").ok().map(|tz| parse_tz_offset(&tz)).unwrap_or(0)
 }
 
