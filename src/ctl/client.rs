@@ -14,9 +14,9 @@ pub fn request(addr: &CtlAddr, args: &[String]) -> Result<u8, Failure> {
         ))
     })?;
     let line = serde_json::to_string(args).map_err(|e| Failure::runtime(e.to_string()))?;
-    stream
-        .write_all(format!("{line}\n").as_bytes())
-        .map_err(|e| Failure::runtime(format!("nftvm: sending to {addr}: {e}")))?;
+    // A server that refuses us may close before reading everything: its answer still
+    // says why, so a failed write is only reported when no answer follows.
+    let sent = stream.write_all(format!("{line}\n").as_bytes());
     let reader = BufReader::new(stream);
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
@@ -34,7 +34,10 @@ pub fn request(addr: &CtlAddr, args: &[String]) -> Result<u8, Failure> {
             return Ok(code.trim().parse().unwrap_or(2));
         }
     }
-    Err(Failure::runtime(format!("nftvm: {addr} closed the connection without an answer")))
+    match sent {
+        Err(e) => Err(Failure::runtime(format!("nftvm: sending to {addr}: {e}"))),
+        Ok(()) => Err(Failure::runtime(format!("nftvm: {addr} closed the connection without an answer"))),
+    }
 }
 
 /// Splits `--ctl PATH` / `--ctl=PATH` out of an argument list.

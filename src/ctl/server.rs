@@ -13,6 +13,9 @@ use nftvm_runtime::live::ctfilter::{self, Action, CtCommand};
 
 use crate::live_program::{self, Reloader};
 
+/// The longest request line read.
+const MAX_REQUEST: u64 = 64 * 1024;
+
 /// The banner conntrack-tools prints its summaries with.
 const CONNTRACK: &str = "conntrack v1.4.7 (conntrack-tools)";
 
@@ -81,16 +84,18 @@ impl Reply {
 impl Control {
     /// Serves one connection (on its own thread).
     pub fn serve(&self, mut stream: UnixStream) {
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        // Read the request first (bounded), so that a refusal is read by the client
+        // rather than racing with its write.
+        let mut line = String::new();
+        let Ok(reader_stream) = stream.try_clone() else { return };
+        let mut reader = BufReader::new(reader_stream.take(MAX_REQUEST));
+        if reader.read_line(&mut line).is_err() {
+            return;
+        }
         if !self.access.allows(&stream) {
             let _ = stream
                 .write_all(b"2 nftvm: permission denied (not root, the owner or in --ctl-group)\n= 2\n");
-            return;
-        }
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        let mut line = String::new();
-        let Ok(reader_stream) = stream.try_clone() else { return };
-        let mut reader = BufReader::new(reader_stream);
-        if reader.read_line(&mut line).is_err() {
             return;
         }
         let args: Vec<String> = match serde_json::from_str(line.trim()) {
