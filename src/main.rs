@@ -4,9 +4,8 @@
 mod cli;
 mod cmd;
 mod ctl;
-mod live_program;
-mod load;
-mod load_iptables;
+
+use nftvm::load;
 
 use std::process::ExitCode;
 

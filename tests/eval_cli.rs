@@ -14,7 +14,7 @@ use nftvm_runtime::host::Host;
 use nftvm_runtime::io::pcap::{CaptureReader, PcapWriter, Precision};
 use nftvm_runtime::io::pcapng::PcapngWriter;
 use nftvm_runtime::packet::{LinkType, PacketBuilder};
-use nftvm_runtime::pipeline::{Interpreter, Pipeline, PipelineConfig};
+use nftvm_runtime::pipeline::{Pipeline, PipelineConfig, VmEngine};
 use serde_json::Value;
 
 /// Line 5 has the first rule (ssh accept), line 12 the counter-and-drop rule.
@@ -152,7 +152,8 @@ fn json_matches_the_library_pipeline() {
     let (_, stdout, _) = eval(&args);
     let prog = nftvm_vm::verify(nftvm_vm::text::assemble(PROGRAM).unwrap()).unwrap();
     let host = Host::from_specs(&["tuna=10.0.1.1/24".into(), "tunb=10.0.2.1/24".into()], &[]).unwrap();
-    let mut p = Pipeline::new(host, Box::new(Interpreter::new(Arc::new(prog), 0)), PipelineConfig::default());
+    let mut p =
+        Pipeline::new(host, Box::new(VmEngine::interpreter(Arc::new(prog), 0)), PipelineConfig::default());
     for (line, (iface, pkt)) in stdout.lines().zip(packets()) {
         let o: Value = serde_json::from_str(line).unwrap();
         let iif = p.host().iface_by_name(iface).unwrap();

@@ -145,7 +145,8 @@ struct Topology {
 }
 
 impl Topology {
-    fn start(workers: usize, ruleset: &str) -> Topology {
+    /// nftvm with `workers` workers on `engine` (`interp` or `jit`), running `ruleset`.
+    fn start(workers: usize, engine: &str, ruleset: &str) -> Topology {
         let (fw, client, server) = (Netns::new(), Netns::new(), Netns::new());
         for ns in [&fw, &client, &server] {
             ns.ip_batch("link set dev lo up\n");
@@ -171,6 +172,8 @@ impl Topology {
                 "tunb=fd00:2::1/64",
                 "--workers",
                 &workers,
+                "--engine",
+                engine,
                 "--metrics",
                 "127.0.0.1:9469",
             ],
@@ -263,9 +266,9 @@ fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// The full TCP scenario for one worker count.
-fn tcp_scenario(workers: usize, reload_by_signal: bool) {
-    let mut t = Topology::start(workers, RULESET);
+/// The full TCP scenario for one worker count and engine.
+fn tcp_scenario(workers: usize, engine: &str, reload_by_signal: bool) {
+    let mut t = Topology::start(workers, engine, RULESET);
     t.echo_server(&["8080", "9090"]);
     for addr in ["10.0.2.2", "fd00:2::2"] {
         assert_eq!(t.connect_once(addr, "8080"), "ok first", "{addr}:8080 through nftvm");
@@ -388,19 +391,19 @@ fn tcp_scenario(workers: usize, reload_by_signal: bool) {
 }
 
 #[test]
-fn tcp_through_masquerade_with_one_worker() {
-    tcp_scenario(1, true);
+fn tcp_through_masquerade_with_one_worker_on_the_interpreter() {
+    tcp_scenario(1, "interp", true);
 }
 
 #[test]
-fn tcp_through_masquerade_with_two_workers() {
-    tcp_scenario(2, false);
+fn tcp_through_masquerade_with_two_workers_on_the_jit() {
+    tcp_scenario(2, "jit", false);
 }
 
 #[test]
 fn ftp_passive_and_active_through_the_nat() {
     for workers in [1, 2] {
-        let mut t = Topology::start(workers, RULESET);
+        let mut t = Topology::start(workers, "jit", RULESET);
         let root = t.dir.join("ftp");
         std::fs::create_dir_all(&root).unwrap();
         let blob: Vec<u8> = (0..250_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
@@ -445,7 +448,7 @@ fn ftp_passive_and_active_through_the_nat() {
 
 #[test]
 fn a_flood_of_malformed_packets_does_not_crash_it() {
-    let mut t = Topology::start(2, RULESET);
+    let mut t = Topology::start(2, "jit", RULESET);
     t.echo_server(&["8080"]);
     let flood = data("flood.py");
     let (code, out, err) = run_in(&t.client, PYTHON, &[flood.to_str().unwrap(), "tuna", "30000", "1"]);

@@ -12,7 +12,7 @@ use nftvm_runtime::conntrack::SECOND;
 use nftvm_runtime::host::Host;
 use nftvm_runtime::io::IfaceId;
 use nftvm_runtime::packet::{LinkType, PacketBuilder};
-use nftvm_runtime::pipeline::{Interpreter, Pipeline, PipelineConfig};
+use nftvm_runtime::pipeline::{Pipeline, PipelineConfig, VmEngine};
 
 const STATEFUL: &str = "table inet f
 chain inet f fwd type filter hook forward priority 0 policy drop
@@ -55,7 +55,8 @@ fn tcp(src: Ipv4Addr, sport: u16, dst: Ipv4Addr, dport: u16, flags: u8, seq: u32
 fn established(program: &str) -> (Pipeline, Vec<u8>) {
     let prog = nftvm_vm::verify(nftvm_vm::text::assemble(program).expect("assemble")).expect("verify");
     let host = Host::from_specs(&["tuna=10.0.1.1/24".into(), "tunb=10.0.2.1/24".into()], &[]).expect("host");
-    let mut p = Pipeline::new(host, Box::new(Interpreter::new(Arc::new(prog), 0)), PipelineConfig::default());
+    let mut p =
+        Pipeline::new(host, Box::new(VmEngine::interpreter(Arc::new(prog), 0)), PipelineConfig::default());
     let (c, s) = (Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(10, 0, 2, 2));
     let (a, b) = (IfaceId(0), IfaceId(1));
     let _ = p.process(a, SECOND, tcp(c, 40000, s, 80, 0x02, 1000, 0), LinkType::Raw);

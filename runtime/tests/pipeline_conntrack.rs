@@ -123,3 +123,44 @@ inet f fwd
     let lines = ct_lines(&p);
     assert!(lines[0].starts_with("tcp      6 10 CLOSE "), "{lines:?}");
 }
+
+/// Only established/related traffic, counted.
+const ESTABLISHED_ONLY: &str = "table inet f
+chain inet f fwd type filter hook forward priority 0 policy drop
+
+inet f fwd
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000006 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ counter pkts 0 bytes 0 ]
+  [ immediate reg 0 accept ]
+";
+
+#[test]
+fn a_reload_builds_a_new_engine_on_the_same_kind_and_conntrack_survives() {
+    use std::sync::Arc;
+
+    use nftvm_runtime::pipeline::VmEngine;
+    use nftvm_vm::Engine;
+
+    for kind in Engine::ALL {
+        let prog = |text: &str| {
+            Arc::new(nftvm_vm::verify(nftvm_vm::text::assemble(text).expect("asm")).expect("ok"))
+        };
+        let engine = VmEngine::build(prog(STATEFUL), kind, 0).expect("engine");
+        let mut p = nftvm_runtime::pipeline::Pipeline::new(host(), Box::new(engine), Default::default());
+        let q = send(&mut p, TUNA, 1, &udp4("10.0.1.2", 1000, "10.0.2.2", 53, b"q"));
+        assert_eq!(q.packet.fate, Fate::Accepted, "{kind}");
+
+        p.reload(prog(ESTABLISHED_ONLY)).expect("reload");
+        assert_eq!(p.engine().kind(), kind);
+        assert_eq!(ct_lines(&p).len(), 1, "{kind}: the entry survives the reload");
+        let reply = send(&mut p, TUNB, 2, &udp4("10.0.2.2", 53, "10.0.1.2", 1000, b"a"));
+        assert_eq!(reply.packet.ct_state, Some(CtInfo::EstablishedReply), "{kind}");
+        assert_eq!(reply.packet.fate, Fate::Accepted, "{kind}");
+        let fresh = send(&mut p, TUNA, 3, &udp4("10.0.1.3", 1000, "10.0.2.2", 53, b"q"));
+        assert!(matches!(fresh.packet.fate, Fate::Dropped(_)), "{kind}: the new rules apply");
+        // The new program's state is its own: its counter saw the reply only.
+        assert_eq!(p.engine().state().counter(0).map(|c| c.0), Some(1), "{kind}");
+    }
+}

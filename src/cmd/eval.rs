@@ -1,26 +1,24 @@
 //! `nftvm eval RULESET --pcap IN [host model] [--json] [--trace] [--out OUT]`: offline replay
 //! of a capture through the hook pipeline (see DESIGN.md, "eval --json").
 //!
-//! The ruleset is compiled to bytecode by [`load_program`]; until the nft compiler's codegen
-//! lands, a ruleset in the bytecode text format (`nft --debug=netlink` layout, see
-//! `nftvm_vm::text`) is accepted with `--bytecode` or by its `.nftvm` extension. Plugging in
-//! the compiler is the one marked line in `load_program`.
+//! The ruleset (nft, iptables-save, ip6tables-save, or bytecode text for tests) is compiled
+//! by [`nftvm::program`] and run on the engine `--engine` names.
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use lexopt::prelude::*;
 use nftvm_runtime::conntrack::Config as CtConfig;
 use nftvm_runtime::host::Host;
 use nftvm_runtime::io::pcap::CaptureReader;
-use nftvm_runtime::pipeline::{Engine, Interpreter, Outcome, PacketReport, Pipeline, PipelineConfig, trace};
+use nftvm_runtime::pipeline::{Outcome, PacketReport, Pipeline, PipelineConfig, VmEngine, trace};
 use nftvm_runtime::replay::{self, OutWriter};
-use nftvm_vm::{Program, SourceId, VerifiedProgram};
+use nftvm_vm::SourceId;
 use serde_json::{Value, json};
 
 use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cmd::ruleset;
 
 const HELP: &str = "\
 usage: nftvm eval RULESET --pcap IN [options]
@@ -46,7 +44,7 @@ engine and conntrack
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
   --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
   --bytecode                 RULESET is bytecode text (also: a .nftvm file)
-  --syntax nft|iptables|ip6tables";
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
 
 /// The parsed command line.
 #[derive(Debug, Default)]
@@ -112,78 +110,6 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         }
     }
     Ok(Some(o))
-}
-
-/// A loaded program and where each rule came from.
-pub struct Loaded {
-    pub program: Program,
-    /// `file:line` of each rule, by [`SourceId`].
-    pub sources: Vec<String>,
-}
-
-/// Reads and compiles a ruleset file.
-pub fn load_program(path: &Path, bytecode: bool, syntax: Option<&str>) -> Result<Loaded, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::runtime(format!("nftvm eval: cannot read {}: {e}", path.display())))?;
-    let is_bytecode = bytecode || path.extension().is_some_and(|e| e == "nftvm");
-    if !is_bytecode {
-        // Codegen hook: replace this error with `compile(&text, syntax) -> Loaded`.
-        let _ = syntax;
-        return Err(Failure::usage(format!(
-            "nftvm eval: {}: compiling nft/iptables rulesets is not available yet; give bytecode text with --bytecode (or a .nftvm file)",
-            path.display()
-        )));
-    }
-    let program = nftvm_vm::text::assemble(&text)
-        .map_err(|e| Failure::runtime(format!("{}:{}: {}", path.display(), e.line, e.message)))?;
-    let sources = bytecode_rule_lines(&text).into_iter().map(|l| format!("{}:{l}", path.display())).collect();
-    Ok(Loaded { program, sources })
-}
-
-/// The 1-based line of each rule block of a bytecode text (its `family table chain`
-/// line), in the order the assembler numbers them.
-pub fn bytecode_rule_lines(text: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut block_first: Option<usize> = None;
-    let mut block_has_rule = false;
-    let mut in_set_elements = false;
-    for (i, line) in text.lines().enumerate() {
-        if in_set_elements && line.starts_with('\t') {
-            continue;
-        }
-        in_set_elements = false;
-        let word = line.split_whitespace().next().unwrap_or("");
-        let is_decl = !line.starts_with(char::is_whitespace)
-            && matches!(word, "table" | "chain" | "set" | "object")
-            && !block_has_rule;
-        if line.trim().is_empty() || is_decl {
-            if let (Some(l), true) = (block_first, block_has_rule) {
-                out.push(l);
-            }
-            block_first = None;
-            block_has_rule = false;
-            in_set_elements = is_decl;
-            continue;
-        }
-        if !line.starts_with('#') && !block_has_rule {
-            block_has_rule = true;
-            block_first = Some(i + 1);
-        }
-    }
-    if let (Some(l), true) = (block_first, block_has_rule) {
-        out.push(l);
-    }
-    out
-}
-
-fn make_engine(name: &str, prog: Arc<VerifiedProgram>) -> Result<Box<dyn Engine>, Failure> {
-    match name {
-        "interp" => Ok(Box::new(Interpreter::new(prog, 0))),
-        "jit" => {
-            Err(Failure::usage("nftvm eval: --engine jit: the JIT engine is not part of this build yet"))
-        }
-        other => Err(Failure::usage(format!("nftvm eval: --engine takes interp or jit, not `{other}`"))),
-    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -286,7 +212,7 @@ fn summary_line(index: usize, o: &Outcome, host: &Host) -> String {
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let ruleset =
+    let ruleset_path =
         o.ruleset.as_deref().ok_or_else(|| Failure::usage(format!("nftvm eval: missing RULESET\n{HELP}")))?;
     let pcap = o.pcap.as_deref().ok_or_else(|| Failure::usage("nftvm eval: missing --pcap IN"))?;
     let mut host =
@@ -317,11 +243,11 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         ),
         None => None,
     };
-    let loaded = load_program(ruleset, o.bytecode, o.syntax.as_deref())?;
-    let verified = nftvm_vm::verify(loaded.program)
-        .map_err(|e| Failure::runtime(format!("nftvm eval: {}: {e}", ruleset.display())))?;
-    let prog = Arc::new(verified);
-    let engine = make_engine(&o.engine, prog.clone())?;
+    let engine = ruleset::engine("eval", &o.engine)?;
+    let format = ruleset::format("eval", o.bytecode, o.syntax.as_deref())?;
+    let loaded = ruleset::load(ruleset_path, &host, format)?;
+    let engine = Box::new(VmEngine::new(ruleset::executable(&loaded, engine)?, 0));
+    let prog = loaded.program().clone();
     let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };
     if let Some(max) = o.conntrack_max {
         ct.max = max;
@@ -346,8 +272,8 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     let mut failure: Option<String> = None;
-    let sources = loaded.sources;
-    let source_of = |id: SourceId| sources.get(id.0 as usize).cloned();
+    let sources = loaded.labels();
+    let source_of = |id: SourceId| loaded.location(id).map(str::to_string);
     let result = replay::replay(&mut reader, &mut pipeline, default_iif, |r, _record| {
         if failure.is_some() {
             return;

@@ -1,6 +1,7 @@
 //! One module per subcommand. `dispatch` maps a command name to its entry point.
 
 mod list_iptables;
+mod ruleset;
 mod translate;
 
 use crate::cli::{CmdResult, Failure};

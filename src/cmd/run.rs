@@ -2,7 +2,8 @@
 //! devices it creates (see DESIGN.md, and `nftvm_runtime::live` for the workers).
 //!
 //! Start-up: block SIGHUP/SIGINT/SIGTERM (they are read from a signalfd, no handler), build
-//! the host model, compile the ruleset, create every TUN device in this network namespace
+//! the host model, compile the ruleset (the loader and engine adapter `eval` uses, see
+//! `cmd::ruleset`), create every TUN device in this network namespace
 //! (one queue per worker), give it its addresses and bring it up, start the workers, bind
 //! the control socket and the metrics listener, then print `ready DEV…` on stdout. From then
 //! on the main thread waits for signals and control connections (one thread each).
@@ -21,16 +22,16 @@ use nftvm_runtime::conntrack::Config as CtConfig;
 use nftvm_runtime::host::Host;
 use nftvm_runtime::io::tun::Tun;
 use nftvm_runtime::io::wait_readable;
-use nftvm_runtime::live::{EngineFactory, Instance, LiveConfig, Mode, metrics};
-use nftvm_runtime::pipeline::{Interpreter, LocalStack, PipelineConfig};
+use nftvm_runtime::live::{Instance, LiveConfig, Mode, metrics};
+use nftvm_runtime::pipeline::{LocalStack, PipelineConfig};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cmd::ruleset;
 use crate::ctl::CtlAddr;
+use crate::ctl::reloader::Reloader;
 use crate::ctl::server::{Access, Control};
-use crate::live_program::{self, Reloader};
-use crate::load::Syntax;
 
 const HELP: &str = "\
 usage: nftvm run RULESET --tun NAME=ADDR/PLEN ... [options]
@@ -46,7 +47,7 @@ host model
   --mtu NAME=MTU             a device's MTU (default 1500)
 
 engine and workers
-  --engine interp|jit        the engine that runs the bytecode (default interp)
+  --engine interp|jit        the engine that runs the bytecode (default jit)
   --workers N                worker threads and queues per device (default 1)
   --forward-only             no pipeline: route and write (the no-op forwarder)
 
@@ -59,7 +60,7 @@ conntrack
   --tcp-loose 0|1            nf_conntrack_tcp_loose (default 1)
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
   --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
-  --syntax nft|iptables|ip6tables";
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
 
 #[derive(Debug, Default)]
 struct Options {
@@ -76,7 +77,7 @@ struct Options {
     tcp_loose: bool,
     tcp_be_liberal: bool,
     conntrack_max: Option<usize>,
-    syntax: Option<Syntax>,
+    syntax: Option<String>,
 }
 
 fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
@@ -89,7 +90,7 @@ fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
 
 fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut o = Options { engine: "interp".into(), workers: 1, tcp_loose: true, ..Options::default() };
+    let mut o = Options { engine: "jit".into(), workers: 1, tcp_loose: true, ..Options::default() };
     while let Some(arg) = parser.next()? {
         match arg {
             Long("tun") => o.tuns.push(value_str(&mut parser, "--tun")?),
@@ -114,13 +115,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
                     Failure::usage(format!("nftvm run: --conntrack-max takes a number, not `{v}`"))
                 })?);
             }
-            Long("syntax") => {
-                let v = value_str(&mut parser, "--syntax")?;
-                o.syntax =
-                    Some(Syntax::from_name(&v).ok_or_else(|| {
-                        Failure::usage(format!("nftvm run: --syntax: unknown syntax '{v}'"))
-                    })?);
-            }
+            Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 return Ok(None);
@@ -130,14 +125,6 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         }
     }
     Ok(Some(o))
-}
-
-fn engine_factory(name: &str) -> Result<EngineFactory, Failure> {
-    match name {
-        "interp" => Ok(Arc::new(|prog| Box::new(Interpreter::new(prog, 0)))),
-        "jit" => Err(Failure::usage("nftvm run: --engine jit: the JIT engine is not part of this build yet")),
-        other => Err(Failure::usage(format!("nftvm run: --engine takes interp or jit, not `{other}`"))),
-    }
 }
 
 /// The group id of `--ctl-group` (a name or a number).
@@ -180,7 +167,7 @@ fn open_devices(host: &Host, queues: usize, mtus: &[(String, u32)]) -> Result<Ve
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let ruleset =
+    let ruleset_path =
         o.ruleset.clone().ok_or_else(|| Failure::usage(format!("nftvm run: missing RULESET\n{HELP}")))?;
     if o.tuns.is_empty() {
         return Err(Failure::usage("nftvm run: give at least one --tun NAME=ADDR/PLEN"));
@@ -213,9 +200,11 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
             }
         }
     }
-    let factory = engine_factory(&o.engine)?;
+    let engine = ruleset::engine("run", &o.engine)?;
+    let format = ruleset::format("run", false, o.syntax.as_deref())?;
     let group = o.ctl_group.as_deref().map(group_id).transpose()?;
-    let program = live_program::compile(&ruleset, o.syntax).map_err(Failure::runtime)?;
+    let program = ruleset::load(&ruleset_path, &host, format)?;
+    let executable = ruleset::executable(&program, engine)?;
 
     let devices = open_devices(&host, o.workers, &mtus)?;
     let names: Vec<String> = host.ifaces().iter().map(|i| i.name.clone()).collect();
@@ -238,10 +227,10 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         mode: if o.forward_only { Mode::ForwardOnly } else { Mode::Pipeline },
     };
     let instance = Arc::new(
-        Instance::start(host, devices, program.program.clone(), factory, cfg)
+        Instance::start(host.clone(), devices, executable, cfg)
             .map_err(|e| Failure::runtime(format!("nftvm run: starting the workers: {e}")))?,
     );
-    let reloader = Arc::new(Reloader::new(&ruleset, o.syntax, instance.clone(), program));
+    let reloader = Arc::new(Reloader::new(&ruleset_path, format, host, engine, instance.clone(), program));
 
     let ctl_addr = CtlAddr::parse(o.ctl.as_deref());
     let listener = ctl_addr
@@ -256,7 +245,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
             .map_err(|e| Failure::runtime(format!("nftvm run: --metrics {addr}: {e}")))?;
         let weak = Arc::downgrade(&instance);
         let labels_from = reloader.clone();
-        let labels: metrics::RuleLabels = Arc::new(move || labels_from.current().labels.clone());
+        let labels: metrics::RuleLabels = Arc::new(move || labels_from.current().labels());
         std::thread::Builder::new()
             .name("nftvm-metrics".into())
             .spawn(move || metrics::serve(l, weak, labels))

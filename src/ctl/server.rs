@@ -11,7 +11,8 @@ use nftvm_compiler::print::{ListOpts, nft};
 use nftvm_runtime::live::Instance;
 use nftvm_runtime::live::ctfilter::{self, Action, CtCommand};
 
-use crate::live_program::{self, Reloader};
+use crate::ctl::counters;
+use crate::ctl::reloader::Reloader;
 
 /// The longest request line read.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -233,22 +234,18 @@ impl Control {
             }
         }
         let live = self.reloader.current();
-        let prog = live.program.clone();
+        let prog = live.program().clone();
         let slots = self.instance.on_each(move |w| {
             let state = w.pipeline.engine().state();
             // A worker that has not switched to the listed program yet reports nothing.
-            if Arc::ptr_eq(w.pipeline.program(), &prog) {
-                live_program::counter_slots(state)
-            } else {
-                Vec::new()
-            }
+            if Arc::ptr_eq(w.pipeline.program(), &prog) { counters::counter_slots(state) } else { Vec::new() }
         });
         let slots = match slots {
             Ok(s) => s,
             Err(e) => return Reply::fail(format!("nftvm: {e}"), 2),
         };
-        let values = live_program::sum_counters(live.program.program(), &slots);
-        let Some(rs) = live_program::with_counters(&live, &values) else {
+        let values = counters::sum_counters(live.program().program(), &slots);
+        let Some(rs) = counters::with_counters(&live, &values) else {
             return Reply::fail("nftvm list ruleset: the running program was loaded as bytecode text", 1);
         };
         let mut r = Reply::default();

@@ -1,16 +1,17 @@
-//! The bytecode of an nft ruleset, as the real `nft` generates it, in the VM's program
-//! text format: the ruleset is loaded with `nft --debug=netlink` in the oracle's namespace
-//! (each rule's bytecode block, anonymous sets included) and its structure (tables, base
-//! chains, named sets, ct helper objects) read back with `nft -j list ruleset`.
+//! The bytecode of an nft ruleset as the real `nft` generates it, in the VM's program text
+//! format: the ruleset is loaded with `nft --debug=netlink` in the oracle's namespace (each
+//! rule's bytecode block, anonymous sets included) and its structure (tables, base chains,
+//! named sets, ct helper objects) read back with `nft -j list ruleset`.
 //!
-//! This stands in for the compiler's codegen in the differential suite until codegen
-//! lands; both sides then run exactly the bytecode the kernel runs.
+//! The differential suite runs nftvm's own compiler; this is the reference for its side
+//! check ([`compare`]): rule by rule, the expressions nftvm generates against nft's.
 //!
 //! One thing the 1.0.6 listing loses: it prints constants as whole 32-bit words, so a
 //! comparison shorter than its word (a byte-aligned prefix such as `ct original ip saddr
 //! 10.0.1.0/24`, which nft compiles to a 3-byte `cmp` on a 4-byte register) reads back as
-//! a 4-byte one. Scenarios avoid such rules (payload prefixes are fine: nft shortens the
-//! load instead).
+//! a 4-byte one; [`compare`] lets such a constant match ours when the bytes nft meant agree.
+//! And 1.0.6 still writes `a-b` matches as `cmp gte` + `cmp lte` where later versions (and
+//! nftvm, following the nftables test payloads) write one `range eq`.
 
 use serde_json::Value;
 
@@ -218,7 +219,8 @@ pub fn to_vm_text(legacy: &str) -> Result<String, String> {
         }
     }
 
-    // 1.0.6 writes element flags as ` : FLAGS [end]` where newer nft writes ` flags FLAGS`.
+    // 1.0.6 writes an element's data and flags as ` : [DATA] FLAGS [end]` where newer nft
+    // writes ` : DATA flags FLAGS`.
     let legacy: String = legacy
         .lines()
         .map(|l| {
@@ -228,9 +230,17 @@ pub fn to_vm_text(legacy: &str) -> Result<String, String> {
             l.split('\t')
                 .map(|item| match item.find(" : ").filter(|_| item.trim_end().ends_with("[end]")) {
                     Some(i) => {
-                        let flags = item[i + 3..].trim_end().trim_end_matches("[end]").trim();
-                        let key = item[..i].trim_end();
-                        if flags == "0" { key.to_string() } else { format!("{key} flags {flags}") }
+                        let tail = item[i + 3..].trim_end().trim_end_matches("[end]");
+                        let mut words: Vec<&str> = tail.split_whitespace().collect();
+                        let flags = words.pop().unwrap_or("0");
+                        let mut out = item[..i].trim_end().to_string();
+                        if !words.is_empty() {
+                            out = format!("{out} : {}", words.join(" "));
+                        }
+                        if flags != "0" {
+                            out = format!("{out} flags {flags}");
+                        }
+                        out
                     }
                     None => item.to_string(),
                 })
@@ -263,4 +273,128 @@ pub fn to_vm_text(legacy: &str) -> Result<String, String> {
         }
     }
     Ok(nftvm_vm::text::disassemble(&prog))
+}
+
+/// How nftvm's bytecode compares with nft's for one scenario.
+#[derive(Debug, Default, Clone)]
+pub struct BytecodeCheck {
+    /// Rules whose expressions (and anonymous sets' elements) are the same.
+    pub equal: usize,
+    /// Rules compared (nft's rules; one missing on our side counts as different).
+    pub total: usize,
+    /// What differed, for the report.
+    pub diffs: Vec<String>,
+}
+
+/// A rule as comparable lines: its expressions, then its anonymous sets' elements (sorted:
+/// nft and nftvm may list them in a different order).
+fn rule_lines(p: &nftvm_vm::Program, rule: &nftvm_vm::Rule) -> Vec<String> {
+    use nftvm_vm::text::{block, elements};
+    let mut lines: Vec<String> = rule.exprs.iter().map(|e| e.line(p).trim().to_string()).collect();
+    for set in block::rule_anon_sets(p, rule) {
+        if let Some(s) = p.sets.get(set.index()) {
+            let mut elems: Vec<String> = s.elements.iter().map(|e| elements::element_text(p, s, e)).collect();
+            elems.sort();
+            lines.push(format!("{} {}", elements::decl_line(p, s), elems.join(" ")));
+        }
+    }
+    lines
+}
+
+/// Is `theirs` (a 1.0.6 constant, whole 32-bit words) the word-padded form of `ours`? A
+/// network-order constant is padded after its bytes, a host-order one before its digits.
+fn same_hex_but_word_padding(ours: &str, theirs: &str) -> bool {
+    let hex = |t: &str| {
+        let d = t.strip_prefix("0x").unwrap_or(t);
+        (!d.is_empty() && d.bytes().all(|b| b.is_ascii_hexdigit())).then(|| d.to_string())
+    };
+    let (Some(a), Some(b)) = (hex(ours), hex(theirs)) else { return false };
+    if a.len() >= b.len() || b.len() % 8 != 0 {
+        return false;
+    }
+    let pad = b.len() - a.len();
+    let zeros = |t: &str| t.bytes().all(|c| c == b'0');
+    (b.starts_with(&a) && zeros(&b[a.len()..])) || (b.ends_with(&a) && zeros(&b[..pad]))
+}
+
+/// Do two printed lines say the same, allowing 1.0.6's word-padded constants, its
+/// ` size N` on anonymous set declarations and its concatenated keys without ` . `?
+fn same_line(ours: &str, theirs: &str) -> bool {
+    let words = |l: &str| -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut it = l.split_whitespace().peekable();
+        while let Some(w) = it.next() {
+            if w == "size" && it.peek().is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit())) {
+                it.next();
+                continue;
+            }
+            // 1.0.6 prints a concatenated key as words side by side, newer nft with ` . `.
+            if w == "." {
+                continue;
+            }
+            out.push(w.to_string());
+        }
+        out
+    };
+    let (o, t) = (words(ours), words(theirs));
+    o.len() == t.len() && o.iter().zip(&t).all(|(a, b)| a == b || same_hex_but_word_padding(a, b))
+}
+
+/// nft 1.0.6 writes an equality range as `cmp gte` + `cmp lte` (later versions, and
+/// nftvm, as one `range eq`; the kernel treats both alike): ours in 1.0.6's form.
+fn as_1_0_6(ours: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in ours {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        if let ["[", "range", "eq", "reg", r, from, to, "]"] = w.as_slice() {
+            out.push(format!("[ cmp gte reg {r} {from} ]"));
+            out.push(format!("[ cmp lte reg {r} {to} ]"));
+        } else {
+            out.push(line.clone());
+        }
+    }
+    out
+}
+
+fn same_rule(ours: &[String], theirs: &[String]) -> bool {
+    let ours = as_1_0_6(ours);
+    ours.len() == theirs.len() && ours.iter().zip(theirs).all(|(o, t)| same_line(o, t))
+}
+
+/// nftvm's program against nft's bytecode (`legacy`: the `--debug=netlink` text of
+/// [`load_and_translate`]), rule by rule within each chain.
+pub fn compare(legacy: &str, ours: &nftvm_vm::Program) -> BytecodeCheck {
+    let mut check = BytecodeCheck::default();
+    let theirs =
+        match to_vm_text(legacy).and_then(|t| nftvm_vm::text::assemble(&t).map_err(|e| e.to_string())) {
+            Ok(p) => p,
+            Err(e) => {
+                check.diffs.push(format!("nft's bytecode cannot be read back: {e}"));
+                return check;
+            }
+        };
+    let key = |p: &nftvm_vm::Program, c: &nftvm_vm::program::Chain| {
+        let t = p.table(c.table);
+        format!("{} {} {}", t.map_or("?", |t| t.family.name()), t.map_or("?", |t| t.name.as_str()), c.name)
+    };
+    for tc in &theirs.chains {
+        let name = key(&theirs, tc);
+        let oc = ours.chains.iter().find(|c| key(ours, c) == name);
+        for (i, tr) in tc.rules.iter().enumerate() {
+            check.total += 1;
+            let t = rule_lines(&theirs, tr);
+            let o = oc.and_then(|c| c.rules.get(i)).map(|r| rule_lines(ours, r)).unwrap_or_default();
+            if same_rule(&o, &t) {
+                check.equal += 1;
+            } else {
+                check.diffs.push(format!(
+                    "{name} rule {i} ({}):\n    nft   {}\n    nftvm {}",
+                    tr.comment.as_deref().unwrap_or("?"),
+                    t.join("\n          "),
+                    o.join("\n          ")
+                ));
+            }
+        }
+    }
+    check
 }

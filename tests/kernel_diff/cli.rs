@@ -1,6 +1,7 @@
-//! The same scenario through the command line: `nftvm eval PROGRAM.nftvm --pcap IN.pcapng
-//! --json --conntrack-dump` with the scenario's host model, checked against the library
-//! run (same emitted packets per input packet, same final conntrack table).
+//! The same scenario through the command line: `nftvm eval rules.nft --engine E --pcap
+//! IN.pcapng --json --conntrack-dump` with the scenario's host model, checked against the
+//! library run on the same engine (same emitted packets per input packet, same final
+//! conntrack table).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,7 +10,7 @@ use std::time::Duration;
 use nftvm_runtime::io::pcapng::PcapngWriter;
 use nftvm_runtime::packet::LinkType;
 
-use super::harness::{Emitted, Scenario, step_time};
+use super::harness::{Emitted, Scenario};
 use crate::common::kernel::without_timeout;
 
 fn hex(b: &[u8]) -> String {
@@ -20,8 +21,8 @@ fn hex(b: &[u8]) -> String {
 /// normalized conntrack table.
 pub fn check(
     sc: &Scenario,
-    program: &str,
-    packets: &[(&'static str, Vec<u8>)],
+    engine: nftvm::vm::Engine,
+    packets: &[(&'static str, Vec<u8>, u64)],
     lib: &[Emitted],
     ct: &[String],
 ) -> Result<(), String> {
@@ -32,18 +33,18 @@ pub fn check(
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let prog_path = dir.join("rules.nftvm");
-    std::fs::write(&prog_path, program).map_err(|e| e.to_string())?;
+    let prog_path = dir.join("rules.nft");
+    std::fs::write(&prog_path, &sc.ruleset).map_err(|e| e.to_string())?;
     let pcap_path = dir.join("in.pcapng");
     let mut w = PcapngWriter::new(Vec::new()).map_err(|e| e.to_string())?;
-    for (i, (iface, p)) in packets.iter().enumerate() {
+    for (iface, p, time) in packets {
         let idx = w.interface(Some(iface), LinkType::Raw).map_err(|e| e.to_string())?;
-        w.write_packet(idx, Duration::from_nanos(step_time(i)), p, p.len() as u32)
-            .map_err(|e| e.to_string())?;
+        w.write_packet(idx, Duration::from_nanos(*time), p, p.len() as u32).map_err(|e| e.to_string())?;
     }
     std::fs::write(&pcap_path, w.finish().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nftvm"));
     cmd.arg("eval").arg(&prog_path).arg("--pcap").arg(&pcap_path).args(["--json", "--conntrack-dump"]);
+    cmd.args(["--engine", engine.name()]);
     for (name, addrs) in &sc.ifaces {
         for a in addrs {
             cmd.arg("--iface").arg(format!("{name}={a}"));
@@ -94,8 +95,6 @@ pub fn check(
         if j["packet"].as_u64() != Some(i as u64 + 1) || j["iif"].as_str() != Some(packets[i].0) {
             return Err(format!("packet {}: bad packet/iif in {j}", i + 1));
         }
-        let first_own = want.iter().find(|_| true).map(|(_, h)| h.clone());
-        let _ = first_own;
     }
     let mut got_ct: Vec<String> = ct_lines.iter().map(|l| without_timeout(l)).collect();
     got_ct.sort();

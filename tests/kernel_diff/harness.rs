@@ -1,9 +1,14 @@
 //! One differential scenario: the same host model, ruleset and packets through the real
-//! kernel (oracle namespace) and through nftvm — the library pipeline in lockstep, and
-//! `nftvm eval --json --conntrack-dump` on a pcapng of the same packets when every packet
-//! is known in advance — comparing, packet by packet, everything emitted (interface and
-//! exact bytes), and at the end the conntrack tables (`conntrack -L`, timeouts masked,
-//! sorted).
+//! kernel (oracle namespace, the ruleset loaded with the real `nft`) and through nftvm —
+//! the same nft text compiled by nftvm's own compiler, run on every engine (interpreter
+//! and JIT) in lockstep with the kernel, and then `nftvm eval --engine E --json
+//! --conntrack-dump` on a pcapng of the packets that engine saw — comparing, packet by
+//! packet, everything emitted (interface and exact bytes), the rule counters, and at the
+//! end the conntrack tables (`conntrack -L`, timeouts masked, sorted). A scenario counts
+//! once per engine.
+//!
+//! Side check (reported, not a mismatch): nftvm's bytecode against `nft --debug=netlink`'s
+//! for the same rules (see `bytecode.rs`).
 //!
 //! Normalizations, each for a documented reason:
 //! * packets the host generates (ICMP errors, echo replies, resets) carry an IPv4
@@ -14,14 +19,13 @@
 //!   (Linux picks at random): ports and the L4 checksum may differ, the choice must be in
 //!   range and not clash, and the reply tuples' ports are masked in the conntrack lines.
 
-use std::net::IpAddr;
-use std::sync::Arc;
-
+use nftvm::program::{Format, LoadedProgram, Options};
+use nftvm::vm::Engine;
 use nftvm_runtime::conntrack::Config as CtConfig;
 use nftvm_runtime::host::{Host, Prefix};
 use nftvm_runtime::io::IfaceId;
 use nftvm_runtime::packet::LinkType;
-use nftvm_runtime::pipeline::{Interpreter, Outcome, Pipeline, PipelineConfig};
+use nftvm_runtime::pipeline::{Outcome, Pipeline, PipelineConfig, VmEngine};
 
 use crate::common::kernel::{ConntrackSettings, Emission, KernelHost, without_timeout};
 
@@ -33,8 +37,10 @@ pub enum Packet {
     /// A fixed packet.
     Fixed(Vec<u8>),
     /// Built from what this side emitted at an earlier step (`step`, `index` of its
-    /// emissions): for replies to NATed packets whose ports each side chose itself.
-    From { step: usize, index: usize, make: MakeFrom },
+    /// emissions): for replies to NATed packets whose ports each side chose itself. An
+    /// `optional` step is left out when the kernel did not emit that packet (a reply to a
+    /// packet the ruleset dropped); otherwise that is a mismatch.
+    From { step: usize, index: usize, make: MakeFrom, optional: bool },
 }
 
 /// One injected packet.
@@ -85,7 +91,25 @@ impl Scenario {
         step: usize,
         make: impl Fn(&[u8]) -> Vec<u8> + 'static,
     ) -> usize {
-        self.steps.push(Step { iface, packet: Packet::From { step, index: 0, make: Box::new(make) } });
+        self.steps.push(Step {
+            iface,
+            packet: Packet::From { step, index: 0, make: Box::new(make), optional: false },
+        });
+        self.steps.len() - 1
+    }
+
+    /// Like [`Scenario::send_from`], but the step is skipped when the kernel did not emit
+    /// the packet it answers (for rulesets that may drop it).
+    pub fn reply_if_sent(
+        &mut self,
+        iface: &'static str,
+        step: usize,
+        make: impl Fn(&[u8]) -> Vec<u8> + 'static,
+    ) -> usize {
+        self.steps.push(Step {
+            iface,
+            packet: Packet::From { step, index: 0, make: Box::new(make), optional: true },
+        });
         self.steps.len() - 1
     }
 
@@ -116,16 +140,26 @@ pub type Emitted = Vec<(String, Vec<u8>, bool)>;
 /// The verdict of one scenario.
 pub struct Report {
     pub name: String,
-    pub mismatches: Vec<String>,
+    /// Per engine, what differed from the kernel (empty: a match).
+    pub engines: Vec<(Engine, Vec<String>)>,
     pub packets: usize,
     /// Packets the kernel emitted (all compared).
     pub emitted: usize,
     /// Conntrack entries compared.
     pub ct_entries: usize,
-    /// The CLI was checked too.
-    pub cli: bool,
+    /// Engines the CLI was checked on too.
+    pub cli: usize,
     /// Rule counters compared.
     pub counters: usize,
+    /// nftvm's bytecode against `nft --debug=netlink`'s (a side check).
+    pub bytecode: super::bytecode::BytecodeCheck,
+}
+
+impl Report {
+    /// Every mismatch, each line prefixed with its engine.
+    pub fn mismatches(&self) -> Vec<String> {
+        self.engines.iter().flat_map(|(e, m)| m.iter().map(move |m| format!("[{e}] {m}"))).collect()
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -250,25 +284,23 @@ fn ct_normalize(lines: &[String], port_free: bool) -> Vec<String> {
 fn packet_for(step: &Step, history: &[Emitted]) -> Option<Vec<u8>> {
     match &step.packet {
         Packet::Fixed(p) => Some(p.clone()),
-        Packet::From { step, index, make } => {
+        Packet::From { step, index, make, .. } => {
             let e = history.get(*step)?.iter().filter(|(_, _, g)| !*g).nth(*index)?;
             Some(make(&e.1))
         }
     }
 }
 
-/// nftvm's pipeline for the scenario's program text.
-pub fn nftvm_pipeline(sc: &Scenario, program_text: &str) -> Result<Pipeline, String> {
-    let prog =
-        nftvm_vm::text::assemble(program_text).map_err(|e| format!("assemble: {e}\n{program_text}"))?;
-    let prog = nftvm_vm::verify(prog).map_err(|e| format!("verify: {e}"))?;
+/// nftvm's pipeline for the scenario, running `prog` on `engine`.
+pub fn nftvm_pipeline(sc: &Scenario, prog: &LoadedProgram, engine: Engine) -> Result<Pipeline, String> {
+    let exec = prog.executable(engine).map_err(|e| e.message)?;
     let ct = CtConfig {
         tcp_loose: sc.settings.tcp_loose,
         tcp_be_liberal: sc.settings.tcp_be_liberal,
         ..CtConfig::default()
     };
     let cfg = PipelineConfig { conntrack: ct, ..PipelineConfig::default() };
-    Ok(Pipeline::new(sc.host_model(), Box::new(Interpreter::new(Arc::new(prog), 0)), cfg))
+    Ok(Pipeline::new(sc.host_model(), Box::new(VmEngine::new(exec, 0)), cfg))
 }
 
 fn emitted_of(p: &Pipeline, o: &Outcome) -> Emitted {
@@ -283,7 +315,34 @@ pub fn step_time(i: usize) -> u64 {
     1_700_000_000_000_000_000 + i as u64 * 1_000_000
 }
 
-/// Runs one scenario on both sides.
+/// The rule counters of nftvm's side, in listing order.
+fn counters_of(p: &Pipeline) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    for chain in &p.program().program().chains {
+        for rule in &chain.rules {
+            for e in &rule.exprs {
+                if let nftvm_vm::expr::Expr::Counter(c) = e {
+                    out.push(p.engine().state().counter(c.slot).unwrap_or((0, 0)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// nftvm on one engine, in lockstep with the kernel.
+struct Side {
+    engine: Engine,
+    pipeline: Pipeline,
+    history: Vec<Emitted>,
+    /// The packets it was given (replies built from its own emissions), with their times.
+    packets: Vec<(&'static str, Vec<u8>, u64)>,
+    /// What it emitted for each of `packets`.
+    emitted: Vec<Emitted>,
+    mismatches: Vec<String>,
+}
+
+/// Runs one scenario: the kernel once, nftvm's compiler output on every engine.
 pub fn run(sc: &Scenario) -> Report {
     let mut builder =
         KernelHost::builder().conntrack(sc.settings).settle(std::time::Duration::from_millis(2));
@@ -297,98 +356,114 @@ pub fn run(sc: &Scenario) -> Report {
         builder = builder.mtu(dev, *mtu);
     }
     let mut kernel = builder.start();
+    // The kernel runs the text with the real nft; nft's bytecode is kept for the side check.
     let legacy = super::bytecode::load_and_translate(kernel.netns(), &sc.ruleset);
     let mut report = Report {
         name: sc.name.clone(),
-        mismatches: Vec::new(),
+        engines: Vec::new(),
         packets: sc.steps.len(),
         emitted: 0,
         ct_entries: 0,
-        cli: false,
+        cli: 0,
         counters: 0,
+        bytecode: super::bytecode::BytecodeCheck::default(),
     };
-    let text = match super::bytecode::to_vm_text(&legacy) {
-        Ok(t) => t,
-        Err(e) => {
-            report.mismatches.push(e);
-            return report;
-        }
+    let fail_all = |report: &mut Report, why: String| {
+        report.engines = Engine::ALL.iter().map(|e| (*e, vec![why.clone()])).collect();
     };
-    let mut nft = match nftvm_pipeline(sc, &text) {
+    let host = sc.host_model();
+    let opts = Options { format: Some(Format::Nft), host: Some(&host) };
+    let prog = match nftvm::program::load_text("rules.nft", &sc.ruleset, &opts) {
         Ok(p) => p,
         Err(e) => {
-            report.mismatches.push(e);
+            fail_all(&mut report, format!("nftvm does not compile the ruleset:\n{}", e.message));
             return report;
         }
     };
+    report.bytecode = super::bytecode::compare(&legacy, prog.program().program());
+    let mut sides = Vec::new();
+    for engine in Engine::ALL {
+        match nftvm_pipeline(sc, &prog, engine) {
+            Ok(pipeline) => sides.push(Side {
+                engine,
+                pipeline,
+                history: Vec::new(),
+                packets: Vec::new(),
+                emitted: Vec::new(),
+                mismatches: Vec::new(),
+            }),
+            Err(e) => report.engines.push((engine, vec![e])),
+        }
+    }
     let mut k_hist: Vec<Emitted> = Vec::new();
-    let mut n_hist: Vec<Emitted> = Vec::new();
-    let mut static_packets: Vec<(&'static str, Vec<u8>)> = Vec::new();
     for (i, step) in sc.steps.iter().enumerate() {
-        let kp = packet_for(step, &k_hist);
-        let np = packet_for(step, &n_hist);
-        let (k_ok, n_ok) = (kp.is_some(), np.is_some());
-        let (Some(kp), Some(np)) = (kp, np) else {
-            report.mismatches.push(format!(
-                "step {i}: the packet it answers was not emitted (kernel: {}, nftvm: {})",
-                if k_ok { "emitted" } else { "missing" },
-                if n_ok { "emitted" } else { "missing" }
-            ));
+        let Some(kp) = packet_for(step, &k_hist) else {
+            if matches!(step.packet, Packet::From { optional: true, .. }) {
+                k_hist.push(Vec::new());
+                sides.iter_mut().for_each(|side| side.history.push(Vec::new()));
+                continue;
+            }
+            fail_all(&mut report, format!("step {i}: the packet it answers was not emitted by the kernel"));
             return report;
         };
-        static_packets.push((step.iface, np.clone()));
         let ko = kernel.inject(step.iface, &kp);
         report.emitted += ko.emitted.len();
-        let iif = nft.host().iface_by_name(step.iface).unwrap_or(IfaceId(0));
-        let no = nft.process(iif, step_time(i), np, LinkType::Raw);
-        let ne = emitted_of(&nft, &no);
-        if let Some(m) = compare_step(i, &ko.emitted, &ne, sc.port_choice_free) {
-            report
-                .mismatches
-                .push(format!("{m}\n  nftvm outcome: {:?} path {:?}", no.packet.fate, no.packet.path));
-        }
-        k_hist.push(ko.emitted.iter().map(|e| (e.iface.clone(), e.bytes.clone(), false)).collect());
-        // Mark the kernel's generated emissions as nftvm saw them (same positions).
-        if let Some(last) = k_hist.last_mut() {
-            for (slot, n) in last.iter_mut().zip(ne.iter()) {
-                slot.2 = n.2;
+        let mut k_step: Emitted =
+            ko.emitted.iter().map(|e| (e.iface.clone(), e.bytes.clone(), false)).collect();
+        for side in &mut sides {
+            let Some(np) = packet_for(step, &side.history) else {
+                side.mismatches.push(format!("step {i}: the packet it answers was not emitted by nftvm"));
+                side.history.push(Vec::new());
+                continue;
+            };
+            side.packets.push((step.iface, np.clone(), step_time(i)));
+            let nft = &mut side.pipeline;
+            let iif = nft.host().iface_by_name(step.iface).unwrap_or(IfaceId(0));
+            let no = nft.process(iif, step_time(i), np, LinkType::Raw);
+            let ne = emitted_of(nft, &no);
+            if let Some(m) = compare_step(i, &ko.emitted, &ne, sc.port_choice_free) {
+                side.mismatches
+                    .push(format!("{m}\n  nftvm outcome: {:?} path {:?}", no.packet.fate, no.packet.path));
             }
+            // Mark the kernel's generated emissions as nftvm saw them (same positions).
+            if side.engine == Engine::Interp {
+                for (slot, n) in k_step.iter_mut().zip(ne.iter()) {
+                    slot.2 = n.2;
+                }
+            }
+            side.emitted.push(ne.clone());
+            side.history.push(ne);
         }
-        n_hist.push(ne);
+        k_hist.push(k_step);
     }
     let kct = ct_normalize(&kernel.conntrack(), sc.port_choice_free);
-    let nct = ct_normalize(&nft.conntrack().dump(nft.now()), sc.port_choice_free);
     report.ct_entries = kct.len();
     // Rule counters, in listing order (tables, chains, rules as declared).
     let kcounters: Vec<(u64, u64)> = kernel.counters().iter().map(|c| (c.packets, c.bytes)).collect();
-    let mut ncounters = Vec::new();
-    for chain in &nft.program().program().chains {
-        for rule in &chain.rules {
-            for e in &rule.exprs {
-                if let nftvm_vm::expr::Expr::Counter(c) = e {
-                    ncounters.push(nft.engine().state().counter(c.slot).unwrap_or((0, 0)));
-                }
+    report.counters = kcounters.len();
+    let stray = kernel.stray().first().map(|s| format!("kernel emitted a stray packet between steps: {s:?}"));
+    for mut side in sides {
+        let nft = &side.pipeline;
+        let ncounters = counters_of(nft);
+        if kcounters != ncounters {
+            side.mismatches.push(format!("rule counters differ: kernel {kcounters:?}, nftvm {ncounters:?}"));
+        }
+        let nct = ct_normalize(&nft.conntrack().dump(nft.now()), sc.port_choice_free);
+        if kct != nct {
+            side.mismatches.push(format!("conntrack tables differ:\n  kernel {kct:#?}\n  nftvm  {nct:#?}"));
+        }
+        // The CLI replays the packets this side saw (replies included), deterministic.
+        if side.mismatches.is_empty() {
+            report.cli += 1;
+            let exact = ct_normalize(&nft.conntrack().dump(nft.now()), false);
+            if let Err(e) = super::cli::check(sc, side.engine, &side.packets, &side.emitted, &exact) {
+                side.mismatches.push(format!("nftvm eval (CLI): {e}"));
             }
         }
-    }
-    report.counters = kcounters.len();
-    if kcounters != ncounters {
-        report.mismatches.push(format!("rule counters differ: kernel {kcounters:?}, nftvm {ncounters:?}"));
-    }
-    if kct != nct {
-        report.mismatches.push(format!("conntrack tables differ:\n  kernel {kct:#?}\n  nftvm  {nct:#?}"));
-    }
-    // The CLI replays the packets nftvm's side saw (replies included), deterministic.
-    if report.mismatches.is_empty() {
-        report.cli = true;
-        let exact = ct_normalize(&nft.conntrack().dump(nft.now()), false);
-        if let Err(e) = super::cli::check(sc, &text, &static_packets, &n_hist, &exact) {
-            report.mismatches.push(format!("nftvm eval (CLI): {e}"));
+        if let Some(s) = &stray {
+            side.mismatches.push(s.clone());
         }
+        report.engines.push((side.engine, side.mismatches));
     }
-    if let Some(s) = kernel.stray().first() {
-        report.mismatches.push(format!("kernel emitted a stray packet between steps: {s:?}"));
-    }
-    let _ = IpAddr::from([0u8; 4]);
     report
 }

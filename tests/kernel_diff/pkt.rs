@@ -133,3 +133,19 @@ pub fn echo_reply(seen: &[u8]) -> Vec<u8> {
         .payload(b"nftvm-diff-echo")
         .build()
 }
+
+/// The same packet with another TOS / IPv6 traffic class (IPv4 header checksum fixed).
+pub fn with_tos(p: &[u8], tos: u8) -> Vec<u8> {
+    let mut p = p.to_vec();
+    if p[0] >> 4 == 4 {
+        p[1] = tos;
+        p[10..12].copy_from_slice(&[0, 0]);
+        let ihl = usize::from(p[0] & 0x0f) * 4;
+        let c = nftvm_runtime::checksum::checksum(&p[..ihl]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+    } else {
+        p[0] = 0x60 | tos >> 4;
+        p[1] = (p[1] & 0x0f) | tos << 4;
+    }
+    p
+}

@@ -296,6 +296,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
                     let to = ftp_endpoint(&payload).unwrap_or(SocketAddr::new(ip("10.0.1.1"), 1));
                     tcp(SocketAddr::new(c, cport), to, SYN, dcs, 0, b"")
                 }),
+                optional: false,
             },
         });
         let dss = rng.next() as u32;
@@ -329,6 +330,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
                     let (_, srv) = endpoints(seen);
                     tcp(SocketAddr::new(srv.ip(), 20), to, SYN, dss, 0, b"")
                 }),
+                optional: false,
             },
         });
         let dcs = rng.next() as u32;

@@ -62,16 +62,23 @@ impl Executable {
         Executable::with_options(prog, engine, &JitOptions::default())
     }
 
+    /// `prog` for the interpreter (nothing to compile, so it cannot fail).
+    pub fn interpreter(prog: Arc<VerifiedProgram>) -> Executable {
+        Executable { prog, jit: None }
+    }
+
     pub fn with_options(
         prog: Arc<VerifiedProgram>,
         engine: Engine,
         opts: &JitOptions,
     ) -> Result<Executable, JitError> {
-        let jit = match engine {
-            Engine::Interp => None,
-            Engine::Jit => Some(Arc::new(JitProgram::compile_with(Arc::clone(&prog), opts)?)),
-        };
-        Ok(Executable { prog, jit })
+        match engine {
+            Engine::Interp => Ok(Executable::interpreter(prog)),
+            Engine::Jit => {
+                let jit = Arc::new(JitProgram::compile_with(Arc::clone(&prog), opts)?);
+                Ok(Executable { prog, jit: Some(jit) })
+            }
+        }
     }
 
     pub fn engine(&self) -> Engine {

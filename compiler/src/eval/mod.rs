@@ -25,6 +25,7 @@
 mod base_chain;
 mod commands;
 mod object;
+mod resplit;
 mod rule;
 mod runs;
 mod set;

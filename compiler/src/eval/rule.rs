@@ -56,7 +56,7 @@ impl Evaluator {
         let table = self.ruleset.table(key.0, &key.1)?;
         let base = table.chain(chain).and_then(|c| c.base.as_ref());
         let mut cx = RuleCx::new(table, base, self.next_binding);
-        for s in &r.stmts {
+        for s in &super::resplit::rejoin_selector_values(&r.stmts) {
             cx.stmt(s);
         }
         let RuleCx { stmts, diags, failed, comment, bindings, next_binding, .. } = cx;
@@ -243,7 +243,7 @@ impl<'t> RuleCx<'t> {
                 for item in &body.items {
                     if let ast::ChainItem::Rule(r) = item {
                         let mut sub = RuleCx::new(self.table, None, self.next_binding);
-                        for s in &r.stmts {
+                        for s in &super::resplit::rejoin_selector_values(&r.stmts) {
                             sub.stmt(s);
                         }
                         self.next_binding = sub.next_binding;
@@ -664,14 +664,29 @@ impl<'t> RuleCx<'t> {
         match (&rel.op, &rel.rhs) {
             (None, _) => self.implicit(&rel.lhs, span),
             (Some(op), Some(rhs)) => {
-                let (prefix, left) = self.lhs(&rel.lhs)?;
+                let lhs = match super::resplit::split_concat_match(&rel.lhs) {
+                    Some((m, rest)) => {
+                        self.implicit(&m, m.span)?;
+                        rest
+                    }
+                    None => rel.lhs.clone(),
+                };
+                let (prefix, left) = self.lhs(&lhs)?;
                 for p in prefix {
                     self.push(p);
                 }
-                let (value, rest) = self.rhs_split(rhs)?;
+                let (rhs, after) = match super::resplit::split_concat_value(rhs, |_| 1) {
+                    Some((value, m)) => (value, Some(m)),
+                    None => (rhs.clone(), None),
+                };
+                let (value, rest) = self.rhs_split(&rhs)?;
                 let stmt = self.relation_of(left, value, Some(*op), span)?;
                 self.push(stmt);
-                self.trailing(&rest)
+                self.trailing(&rest)?;
+                match after {
+                    Some(m) => self.implicit(&m, m.span),
+                    None => Some(()),
+                }
             }
             (Some((_, s)), None) => self.fail(*s, "syntax error, expected a value after the operator"),
         }
@@ -1019,6 +1034,14 @@ impl<'t> RuleCx<'t> {
 
     /// `target set value` (`meta mark set 1`, `ct helper set "ftp"`, …).
     fn assignment(&mut self, target: &ast::Expr, value: &ast::Expr, span: Span) -> Option<()> {
+        let split = super::resplit::split_concat_match(target);
+        let target = match &split {
+            Some((m, rest)) => {
+                self.implicit(m, m.span)?;
+                rest
+            }
+            None => target,
+        };
         let Some(items) = target.as_run() else {
             return self.fail(target.span, "syntax error, expected a selector before `set`");
         };
@@ -1036,11 +1059,29 @@ impl<'t> RuleCx<'t> {
             return self.fail(target.span, "syntax error, expected a selector before `set`");
         };
         let target = self.load(&tail)?;
+        let selector_words = |items: &[Item]| match selector_at(items) {
+            Ok(sel)
+                if sel.items.len() > 1
+                    || items.first().is_some_and(|i| !self.parses_as_value(i, &target)) =>
+            {
+                sel.items.len()
+            }
+            _ => 1,
+        };
+        let split = super::resplit::split_concat_value(value, selector_words);
+        let (value, after) = match &split {
+            Some((v, m)) => (v, Some(m)),
+            None => (value, None),
+        };
         let (val, rest) = self.assigned_value(value, &target)?;
         let st = self.write(target, val, span)?;
         self.push(st);
         let rest: Vec<&Item> = rest.iter().collect();
-        self.trailing(&rest)
+        self.trailing(&rest)?;
+        match after {
+            Some(m) => self.implicit(m, m.span),
+            None => Some(()),
+        }
     }
 
     /// The value of an assignment (or a NAT address, dup target, map data): a constant or

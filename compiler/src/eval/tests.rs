@@ -188,3 +188,63 @@ fn a_file_with_errors_changes_nothing() {
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert_eq!(rs, before);
 }
+
+/// The listing of the first rule of chain `c` in `text`.
+fn first_rule(text: &str) -> String {
+    let mut sm = SourceMap::new();
+    let file = nftvm_grammar::nft::parse_str(&mut sm, "r.nft", text).expect("parses");
+    let rs = super::load(&file).unwrap_or_else(|d| panic!("{}", render_all(&d, &sm)));
+    let table = &rs.tables[0];
+    crate::print::nft::rule(table, &table.chains[0].rules[0], &Default::default())
+}
+
+/// A match whose left side is a binary operation (`meta mark & 0xf0 == 0x20`) after a match
+/// with an explicit operator is its own statement, as in nft (found by the generated kernel
+/// differential scenarios: nftvm said "missing expression before operator").
+#[test]
+fn binary_matches_follow_explicit_operator_matches() {
+    let wrap = |r: &str| format!("table inet t {{\n chain c {{\n  {r}\n }}\n}}\n");
+    for (first, second) in [
+        ("iifname != \"tunb\"", "meta mark & 0xf0 == 0x20"),
+        ("meta mark & 0xf0 == 0x20", "tcp flags & (syn | ack) == syn"),
+        ("oifname != \"tuna\"", "tcp flags & (fin | rst) != 0"),
+        ("ip daddr != 10.0.2.0/25", "ct mark & 0x0f == 0x1"),
+    ] {
+        let together = first_rule(&wrap(&format!("{first} {second} accept")));
+        let apart =
+            format!("{} {}", first_rule(&wrap(first)), first_rule(&wrap(&format!("{second} accept"))));
+        assert_eq!(together, apart);
+    }
+}
+
+/// A `set` whose value is a selector of several words, followed by another `set`; a
+/// concatenation match followed by a statement with an operator or `set`, or after one's
+/// value. nft parses each
+/// as separate statements (found by the generated kernel differential scenarios; nftvm
+/// said "Could not parse packet mark", "expected a selector before `set`", "Use
+/// concatenations with sets and maps, not singleton values").
+#[test]
+fn statements_after_selector_values_and_concatenation_matches() {
+    let wrap = |r: &str| format!("table inet t {{\n chain c {{\n  {r}\n }}\n}}\n");
+    for (first, second) in [
+        ("ct mark set meta mark", "ip dscp set af21"),
+        ("meta mark set ct mark", "ct mark set 0x1"),
+        ("ct mark set meta mark", "meta mark & 0xf0 == 0x10"),
+        (
+            "ip daddr . udp dport { 10.0.1.128/28 . 80, 10.0.2.0/25 . 8443 }",
+            "ct mark set ct mark & 0xffff00ff",
+        ),
+        ("ip daddr . udp dport { 10.0.2.200/29 . 53, 10.0.2.200/29 . 8443 }", "ct mark & 0xf0 != 0"),
+        ("ip daddr . tcp dport { 10.0.2.1 . 22 }", "meta mark set 0x10"),
+        ("ct state != invalid", "ip daddr . tcp dport { 10.0.2.200/29 . 2222, 10.0.1.0/26 . 22 }"),
+        ("meta length > 178", "ip daddr . udp dport { 10.0.2.0/25 . 53 } meta mark set 0x11"),
+        ("meta mark set 0x1", "ip daddr . tcp dport { 10.0.2.1 . 22 }"),
+        ("meta mark set ct mark", "ip daddr . tcp dport { 10.0.2.1 . 22 }"),
+        ("meta mark & 0xf0 == 0x0", "ip daddr . tcp dport { 10.0.1.0/26 . 8443 } ct state new"),
+    ] {
+        let together = first_rule(&wrap(&format!("{first} {second} accept")));
+        let apart =
+            format!("{} {}", first_rule(&wrap(first)), first_rule(&wrap(&format!("{second} accept"))));
+        assert_eq!(together, apart, "{first} {second}");
+    }
+}

@@ -3,7 +3,11 @@
 //!
 //! nft asks the running host (`if_nametoindex`, `getpwnam`); a compiler must not, so we know
 //! what every Linux host agrees on: `lo` is interface 1, and the base users and groups of a
-//! stock Debian system (base-passwd). Anything else must be given as a number.
+//! stock Debian system (base-passwd). Anything else must be given as a number — or, for
+//! interfaces, be one of the host's that the caller names with [`with_interfaces`] (the
+//! host model `eval` and `run` load a ruleset for).
+
+use std::cell::RefCell;
 
 use super::value::Value;
 use super::{PrintOpts, Type, TypeError};
@@ -42,8 +46,45 @@ pub(super) fn print_classid(value: &Value) -> String {
 /// Interfaces every host has, by index.
 static INTERFACES: &[(&str, u32)] = &[("lo", 1)];
 
+thread_local! {
+    /// The interfaces of the host a ruleset is being loaded for (see [`with_interfaces`]).
+    static HOST_INTERFACES: RefCell<Vec<(String, u32)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Puts the previous interface list back when a [`with_interfaces`] scope ends (also on
+/// unwinding).
+struct Restore(Vec<(String, u32)>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = std::mem::take(&mut self.0);
+        HOST_INTERFACES.with(|h| *h.borrow_mut() = previous);
+    }
+}
+
+/// Runs `f` (loading, evaluating, generating code for a ruleset) with the interfaces of
+/// the host the ruleset is for known by name and index, as nft resolves `iif "eth0"` on
+/// the running host when it adds the rule. `lo` is always interface 1. The names are
+/// known on this thread until `f` returns.
+pub fn with_interfaces<R>(interfaces: &[(String, u32)], f: impl FnOnce() -> R) -> R {
+    let previous = HOST_INTERFACES.with(|h| std::mem::replace(&mut *h.borrow_mut(), interfaces.to_vec()));
+    let _restore = Restore(previous);
+    f()
+}
+
+fn host_interface_index(name: &str) -> Option<u32> {
+    HOST_INTERFACES.with(|h| h.borrow().iter().find(|(n, _)| n == name).map(|(_, i)| *i))
+}
+
+fn host_interface_name(index: u64) -> Option<String> {
+    HOST_INTERFACES.with(|h| h.borrow().iter().find(|(_, i)| u64::from(*i) == index).map(|(n, _)| n.clone()))
+}
+
 pub(super) fn parse_ifindex(text: &str) -> Result<u128, TypeError> {
     if let Some(&(_, idx)) = INTERFACES.iter().find(|(n, _)| *n == text) {
+        return Ok(u128::from(idx));
+    }
+    if let Some(idx) = host_interface_index(text) {
         return Ok(u128::from(idx));
     }
     text.parse::<u32>()
@@ -57,7 +98,7 @@ pub(super) fn print_ifindex(value: &Value) -> String {
     let idx = value.to_u64().unwrap_or(0);
     match INTERFACES.iter().find(|&&(_, i)| u64::from(i) == idx) {
         Some((name, _)) => format!("\"{name}\""),
-        None => idx.to_string(),
+        None => host_interface_name(idx).map_or_else(|| idx.to_string(), |name| format!("\"{name}\"")),
     }
 }
 
@@ -180,6 +221,10 @@ mod tests {
         let lo = Type::IfIndex.parse("lo").unwrap();
         assert_eq!(Type::IfIndex.print(&lo, &o), "\"lo\"");
         assert_eq!(Type::IfIndex.parse("eth99").unwrap_err().message, "Interface does not exist");
+        let host = [("eth99".to_string(), 7)];
+        let seven = super::with_interfaces(&host, || Type::IfIndex.parse("eth99")).expect("a host interface");
+        assert_eq!(seven.to_u64(), Some(7));
+        assert!(Type::IfIndex.parse("eth99").is_err(), "known only inside the scope");
         assert_eq!(Type::Uid.parse("bin").unwrap().to_u128(), Some(2));
         assert_eq!(Type::Gid.parse("daemon").unwrap().to_u128(), Some(1));
         assert_eq!(Type::Uid.parse("nosuchuser").unwrap_err().message, "User does not exist");

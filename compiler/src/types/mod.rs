@@ -26,6 +26,7 @@ mod describe_oracle;
 mod listing_oracle;
 
 pub use addr::format_ipv6;
+pub use host::with_interfaces;
 pub use inet::{protocol_name, protocol_number, service_name, service_port};
 pub use integer::{StringMatch, parse_number, print_string_match, string_match};
 pub use symbols::{Base, SymbolTable};

@@ -247,8 +247,42 @@ pub fn split_trailing(e: Expr) -> (Expr, Option<Expr>) {
         }
         ExprKind::Binary { op, lhs, rhs } => {
             let (rhs, rest) = split_trailing(*rhs);
-            let span = lhs.span.to(rhs.span);
-            (Expr { kind: ExprKind::Binary { op, lhs, rhs: Box::new(rhs) }, span }, rest)
+            if rest.is_some() {
+                let span = lhs.span.to(rhs.span);
+                return (Expr { kind: ExprKind::Binary { op, lhs, rhs: Box::new(rhs) }, span }, rest);
+            }
+            // `… != v meta mark & 0xf0 == 1`: the value ends inside the operator's left
+            // side, and the operator belongs to the next statement's left-hand side.
+            match split_trailing(*lhs) {
+                (value, Some(next)) => {
+                    let span = next.span.to(rhs.span);
+                    (
+                        value,
+                        Some(Expr {
+                            kind: ExprKind::Binary { op, lhs: Box::new(next), rhs: Box::new(rhs) },
+                            span,
+                        }),
+                    )
+                }
+                (lhs, None) => {
+                    let span = lhs.span.to(rhs.span);
+                    (
+                        Expr { kind: ExprKind::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }, span },
+                        None,
+                    )
+                }
+            }
+        }
+        // `… > 178 ip daddr . udp dport { … }`: the value is the first item of the first
+        // part; the rest of it starts the next statement's concatenation.
+        ExprKind::Concat(mut parts) if parts.first().and_then(Expr::as_run).is_some_and(|r| r.len() > 1) => {
+            let first = parts.remove(0);
+            let (value, rest) = split_trailing(first);
+            if let Some(rest) = rest {
+                parts.insert(0, rest);
+            }
+            let rest_span = parts[0].span.to(parts[parts.len() - 1].span);
+            (value, Some(Expr { kind: ExprKind::Concat(parts), span: rest_span }))
         }
         ExprKind::Concat(mut parts) => match parts.pop() {
             Some(last) => {

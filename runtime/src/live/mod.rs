@@ -9,10 +9,14 @@
 //! [`steer`] explains how packets find the worker owning their connection (symmetric hash,
 //! NAT port choice that keeps replies home, a lock-free redirect table for the rest).
 //!
+//! Every worker runs the same [`Executable`] (one JIT module shared by all threads), with a
+//! program state (counters, sets, limits) of its own.
+//!
 //! Control requests ([`Instance::on_each`]) are closures run on every worker between two
 //! packets; a reload ([`Instance::reload`]) is one of them, so each packet runs entirely on
-//! the old or entirely on the new program, and conntrack (with NAT bindings) stays. No lock
-//! is taken on the per-packet path.
+//! the old or entirely on the new program, and conntrack (with NAT bindings) stays. The old
+//! executable (and its native code) is freed when the last worker lets go of it. No lock is
+//! taken on the per-packet path.
 
 pub mod clock;
 pub mod ctfilter;
@@ -30,19 +34,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use nftvm_vm::VerifiedProgram;
+use nftvm_vm::{Executable, VerifiedProgram};
 
 use crate::conntrack::Event;
 use crate::host::Host;
 use crate::io::tun::{Tun, TunSet};
-use crate::pipeline::{Engine, Pipeline, PipelineConfig};
+use crate::pipeline::{Pipeline, PipelineConfig, VmEngine};
 pub use stats::WorkerStats;
 pub use steer::Steering;
 use worker::{Command, Peer, Shared, Waker, Worker};
 pub use worker::{Mode, WorkerView};
-
-/// Builds the engine that runs a program (one per worker).
-pub type EngineFactory = Arc<dyn Fn(Arc<VerifiedProgram>) -> Box<dyn Engine> + Send + Sync>;
 
 /// How long a control request waits for the workers.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -71,8 +72,7 @@ pub struct Instance {
     threads: Mutex<Vec<JoinHandle<()>>>,
     hub: Arc<EventHub>,
     hub_thread: Mutex<Option<JoinHandle<()>>>,
-    factory: EngineFactory,
-    program: Mutex<Arc<VerifiedProgram>>,
+    executable: Mutex<Executable>,
 }
 
 impl std::fmt::Debug for Instance {
@@ -82,13 +82,13 @@ impl std::fmt::Debug for Instance {
 }
 
 impl Instance {
-    /// Starts the workers. `devices[i]` are the queues of interface `i` of `host` (one per
-    /// worker, in worker order). Returns once every worker is in its loop.
+    /// Starts the workers running `executable`. `devices[i]` are the queues of interface
+    /// `i` of `host` (one per worker, in worker order). Returns once every worker is in its
+    /// loop.
     pub fn start(
         host: Host,
         devices: Vec<Vec<Tun>>,
-        program: Arc<VerifiedProgram>,
-        factory: EngineFactory,
+        executable: Executable,
         cfg: LiveConfig,
     ) -> io::Result<Instance> {
         let n = cfg.workers.max(1);
@@ -130,7 +130,8 @@ impl Instance {
             let salt = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             pcfg.seed ^= salt;
             pcfg.conntrack.seed ^= salt;
-            let mut pipeline = Pipeline::new(host.clone(), factory(program.clone()), pcfg);
+            let engine = Box::new(VmEngine::new(executable.clone(), 0));
+            let mut pipeline = Pipeline::new(host.clone(), engine, pcfg);
             let publisher = if n > 1 {
                 pipeline.conntrack_mut().set_claims(Some(steering.claims(index)));
                 Some(steer::Publisher::new(steering.clone(), index))
@@ -187,8 +188,7 @@ impl Instance {
             threads: Mutex::new(threads),
             hub,
             hub_thread: Mutex::new(Some(hub_thread)),
-            factory,
-            program: Mutex::new(program),
+            executable: Mutex::new(executable),
         })
     }
 
@@ -231,22 +231,20 @@ impl Instance {
 
     /// The program running now.
     pub fn program(&self) -> Arc<VerifiedProgram> {
-        self.program.lock().map(|p| p.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        self.executable.lock().unwrap_or_else(|e| e.into_inner()).program().clone()
     }
 
-    /// Swaps in another program on every worker (conntrack and NAT bindings stay; rule
-    /// counters and per-rule statistics start over). Returns once all workers run it.
-    pub fn reload(&self, program: Arc<VerifiedProgram>) -> Result<(), String> {
-        let factory = self.factory.clone();
-        let prog = program.clone();
+    /// Swaps in another executable on every worker (conntrack and NAT bindings stay; rule
+    /// counters and per-rule statistics start over). Returns once all workers run it; the
+    /// previous executable is dropped with the last worker's reference.
+    pub fn reload(&self, executable: Executable) -> Result<(), String> {
+        let next = executable.clone();
         self.on_each(move |w| {
-            w.pipeline.replace_engine(factory(prog.clone()));
+            let now = w.pipeline.now();
+            w.pipeline.replace_engine(Box::new(VmEngine::new(next.clone(), now)));
             w.stats.rules.clear();
         })?;
-        match self.program.lock() {
-            Ok(mut p) => *p = program,
-            Err(e) => *e.into_inner() = program,
-        }
+        *self.executable.lock().unwrap_or_else(|e| e.into_inner()) = executable;
         Ok(())
     }
 
@@ -290,4 +288,34 @@ fn fan_out(rx: Receiver<Event>, hub: &EventHub, shared: &Shared) {
     let mut subs = hub.subscribers.lock().unwrap_or_else(|e| e.into_inner());
     subs.clear();
     shared.subscribers.store(0, Ordering::SeqCst);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jit(text: &str) -> Executable {
+        let prog =
+            nftvm_vm::text::assemble(text).map(|p| nftvm_vm::verify(p).expect("verify")).expect("assemble");
+        Executable::new(Arc::new(prog), nftvm_vm::Engine::Jit).expect("jit")
+    }
+
+    #[test]
+    fn a_reload_swaps_the_executable_on_every_worker_and_frees_the_old_one() {
+        let old = jit("table ip t\nchain ip t f type filter hook forward priority 0 policy accept\n");
+        let new = jit("table ip t\nchain ip t f type filter hook forward priority 0 policy drop\n");
+        let old_code = Arc::downgrade(old.jit().expect("native code"));
+        let cfg = LiveConfig { workers: 2, pipeline: PipelineConfig::default(), mode: Mode::Pipeline };
+        // No devices: the workers only serve control requests.
+        let instance = Instance::start(Host::default(), Vec::new(), old.clone(), cfg).expect("start");
+        drop(old);
+        assert!(old_code.upgrade().is_some(), "the workers run the first program");
+        instance.reload(new.clone()).expect("reload");
+        assert!(Arc::ptr_eq(&instance.program(), new.program()));
+        let expected = new.program().clone();
+        let running = instance.on_each(move |w| Arc::ptr_eq(w.pipeline.program(), &expected));
+        assert_eq!(running, Ok(vec![true, true]));
+        assert!(old_code.upgrade().is_none(), "the old native code is freed once no worker uses it");
+        instance.stop();
+    }
 }

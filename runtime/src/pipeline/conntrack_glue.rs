@@ -102,9 +102,18 @@ impl Pipeline {
                         )
                     });
                 let pkt = l4::ct_packet(&skb.data, info, skb.meta.ct.zone, self.now, checksum_ok);
+                // Checking an IPv6 transport checksum in software leaves Linux's skb with a
+                // full-packet sum that later payload writes can make stale.
+                let sw_checked = hook == Hook::Prerouting
+                    && checksum_ok
+                    && !skb.is_v4()
+                    && info.ct.is_some_and(|v| matches!(v.protonum, 6 | 17 | 58));
                 match self.ct.track(&pkt) {
                     Ok(t) => skb.meta.ct.tracked = Some(t),
                     Err(_) => return Step::End(HookResult::Drop("conntrack table full".into())),
+                }
+                if sw_checked && self.plan.writes_packet {
+                    skb.record_csum_complete();
                 }
             }
         }

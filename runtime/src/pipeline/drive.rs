@@ -83,7 +83,7 @@ mod tests {
     use crate::host::Host;
     use crate::io::MemoryIo;
     use crate::packet::PacketBuilder;
-    use crate::pipeline::{Interpreter, PipelineConfig};
+    use crate::pipeline::{PipelineConfig, VmEngine};
 
     #[test]
     fn forwards_what_the_pipeline_emits() {
@@ -93,8 +93,11 @@ mod tests {
         .map(|p| nftvm_vm::verify(p).expect("verify"))
         .expect("assemble");
         let host = Host::from_specs(&["a=10.0.1.1/24".into(), "b=10.0.2.1/24".into()], &[]).expect("host");
-        let mut p =
-            Pipeline::new(host, Box::new(Interpreter::new(Arc::new(prog), 0)), PipelineConfig::default());
+        let mut p = Pipeline::new(
+            host,
+            Box::new(VmEngine::interpreter(Arc::new(prog), 0)),
+            PipelineConfig::default(),
+        );
         let mut io = MemoryIo::new();
         let pkt = PacketBuilder::ipv4([10, 0, 1, 2], [10, 0, 2, 2]).udp(1, 2).payload(b"x").build();
         io.push(IfaceId(0), Duration::from_secs(1), pkt);

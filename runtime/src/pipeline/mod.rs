@@ -46,7 +46,7 @@ use std::sync::Arc;
 
 use nftvm_vm::VerifiedProgram;
 
-pub use engine::{Engine, Interpreter};
+pub use engine::{Engine, VmEngine};
 pub use hooks::{Entry, HookPlan};
 pub use outcome::{EmitKind, Emitted, Fate, Generated, Outcome, PacketReport, RuleHit, TraceEvent};
 pub use skb::Skb;
@@ -142,11 +142,20 @@ impl Pipeline {
     }
 
     /// Loads another program (a reload): conntrack, NAT bindings and reassembly queues
-    /// stay.
+    /// stay; the new engine brings its own program state (counters, sets).
     pub fn replace_engine(&mut self, engine: Box<dyn Engine>) {
         self.prog = engine.program().clone();
         self.plan = HookPlan::new(self.prog.program());
         self.engine = engine;
+    }
+
+    /// Reloads with `prog` on the engine kind running now: a new executable (a new JIT
+    /// module; the old one is freed once nothing holds it) and fresh program state at the
+    /// packet clock, while conntrack, NAT bindings and reassembly queues stay.
+    pub fn reload(&mut self, prog: Arc<VerifiedProgram>) -> Result<(), nftvm_vm::jit::JitError> {
+        let engine = VmEngine::build(prog, self.engine.kind(), self.now)?;
+        self.replace_engine(Box::new(engine));
+        Ok(())
     }
 
     pub fn host(&self) -> &Host {

@@ -165,12 +165,16 @@ impl Pipeline {
         match proto {
             1 | 58 | 2 | 59 => {}
             6 => {
-                if csum && let Some(p) = reply::tcp_reset(&ip, th) {
+                if csum && let Some(p) = reply::tcp_reset(&ip, th, reply::ResetBy::Stack) {
                     self.send_local(p, Generated::TcpReset, None, run);
                 }
             }
             17 | 136 => {
-                if csum {
+                // `udp6_csum_init`: past CHECKSUM_BREAK (76 bytes) the check trusts the sum
+                // conntrack recorded; if a payload write made it stale, the datagram counts
+                // as corrupt and is dropped without an answer.
+                let stale = !v4 && ip.len().saturating_sub(th) > 76 && skb.csum_complete_stale();
+                if csum && !stale {
                     let (k, c) = if v4 { (3, 3) } else { (1, 4) };
                     self.send_icmp_error(&ip, k, c, 0, true, related_to(skb), run);
                 }
@@ -455,7 +459,7 @@ impl Pipeline {
                 if !v4 && (info.src_addr.is_multicast() || info.dst_addr.is_multicast()) {
                     return;
                 }
-                let Some(p) = reply::tcp_reset(&ip, th) else { return };
+                let Some(p) = reply::tcp_reset(&ip, th, reply::ResetBy::Reject) else { return };
                 let attach = related_to(skb);
                 self.send_local(p, Generated::TcpReset, attach, run);
                 if let Some(conn) = skb.meta.ct.tracked.and_then(|t| t.conn) {

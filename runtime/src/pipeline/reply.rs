@@ -6,7 +6,8 @@
 //!   hop limit 64, traffic class 0, the offending packet quoted up to 1280 bytes in all.
 //! * TCP resets from `reject with tcp reset` (`nf_send_reset`): TOS 0, ID 0, DF, TTL 64,
 //!   window 0 — IPv6 with traffic class and flow label 0; and from the host's own stack
-//!   for a closed port (`tcp_v4_send_reset`): the same shape.
+//!   for a closed port (`tcp_v4_send_reset`, `tcp_v6_send_reset`): the same shape, but with
+//!   the segment's TOS / traffic class (ECN bits cleared).
 //! * Echo replies: the request's identifier, sequence and data.
 //!
 //! What Linux leaves to chance is not reproducible and is set to fixed values here: the
@@ -169,11 +170,20 @@ fn pseudo6(src: &[u8; 16], dst: &[u8; 16], proto: u8, len: usize) -> u32 {
     checksum::pseudo_header_v6((*src).into(), (*dst).into(), proto, u32::try_from(len).unwrap_or(u32::MAX))
 }
 
+/// Who sends a TCP reset, which decides its TOS / traffic class.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetBy {
+    /// `reject with tcp reset` (`nf_send_reset`): TOS 0.
+    Reject,
+    /// The host's stack for a closed port: the segment's DS field, ECN bits cleared.
+    Stack,
+}
+
 /// The reset answering the TCP segment at `th` of `ip` (`nf_reject_ip_tcphdr_put`,
 /// `tcp_v4_send_reset`): from its destination to its source; with the segment's ACK as
 /// sequence number if it had ACK set, else acknowledging everything it carried. `None` for
 /// a reset (no reset answers a reset) or a truncated header.
-pub fn tcp_reset(ip: &[u8], th: usize) -> Option<Vec<u8>> {
+pub fn tcp_reset(ip: &[u8], th: usize, by: ResetBy) -> Option<Vec<u8>> {
     let tcp = ip.get(th..th + 20)?;
     let flags = tcp[13];
     if flags & 0x04 != 0 {
@@ -197,12 +207,18 @@ pub fn tcp_reset(ip: &[u8], th: usize) -> Option<Vec<u8>> {
         r[13] = 0x14;
     }
     r[12] = 5 << 4;
+    let (b0, b1) = (ip.first().copied().unwrap_or(0), ip.get(1).copied().unwrap_or(0));
+    let ds = match by {
+        ResetBy::Reject => 0,
+        ResetBy::Stack if b0 >> 4 == 4 => b1 & !0x03,
+        ResetBy::Stack => (b0 << 4 | b1 >> 4) & !0x03,
+    };
     match ip.first().map(|b| b >> 4) {
         Some(4) => {
             let (s, d) = addrs4(ip);
             let sum = checksum::sum(&r, checksum::pseudo_header_v4(d.into(), s.into(), 6, 20));
             r[16..18].copy_from_slice(&checksum::finish(sum).to_be_bytes());
-            let mut p = ipv4_header(0, 0, true, 64, 6, d, s, 40);
+            let mut p = ipv4_header(ds, 0, true, 64, 6, d, s, 40);
             p.extend_from_slice(&r);
             Some(p)
         }
@@ -210,7 +226,7 @@ pub fn tcp_reset(ip: &[u8], th: usize) -> Option<Vec<u8>> {
             let (s, d) = addrs6(ip);
             let sum = checksum::sum(&r, pseudo6(&d, &s, 6, 20));
             r[16..18].copy_from_slice(&checksum::finish(sum).to_be_bytes());
-            let mut p = ipv6_header(0, 0, 6, 64, d, s, 20);
+            let mut p = ipv6_header(ds, 0, 6, 64, d, s, 20);
             p.extend_from_slice(&r);
             Some(p)
         }
@@ -267,12 +283,12 @@ mod tests {
     fn resets_match_linux() {
         let syn = hex("45000028123440004006129a0a0001020a0001010fa0001600000064000000005002faf08ed50000");
         assert_eq!(
-            tcp_reset(&syn, 20).unwrap(),
+            tcp_reset(&syn, 20, ResetBy::Stack).unwrap(),
             hex("4500002800004000400624ce0a0001010a00010200160fa000000000000000655014000089b30000")
         );
         let ack = hex("4500002a12344000400612980a0001020a0001010fa00016000000640000022b5010faf0142100007879");
         assert_eq!(
-            tcp_reset(&ack, 20).unwrap(),
+            tcp_reset(&ack, 20, ResetBy::Reject).unwrap(),
             hex("4500002800004000400624ce0a0001010a00010200160fa00000022b000000005004000087fd0000")
         );
     }

@@ -135,6 +135,7 @@ impl Pipeline {
             run.events.push(TraceEvent::Packet { id, hook, family, chain, summary });
         }
         let view = if self.plan.logs { skb.ip().to_vec() } else { Vec::new() };
+        let addresses_before = skb.meta.csum_complete.and_then(|_| skb.ipv6_address_sum());
         let mut effects = Effects::default();
         let result = {
             let Skb { data, meta, info, .. } = skb;
@@ -192,6 +193,9 @@ impl Pipeline {
             for text in effects.notes.drain(..) {
                 run.events.push(TraceEvent::Note { id, text });
             }
+        }
+        if let Some(before) = addresses_before {
+            skb.note_pseudo_header_write(before);
         }
         if self.plan.writes_packet && skb.redissect().is_err() {
             run.note(id, "packet no longer parses after a payload write: drop".into());

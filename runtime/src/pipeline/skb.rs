@@ -45,6 +45,12 @@ pub struct SkbMeta {
     /// Set when the packet was reassembled from fragments: how to cut it up again.
     pub frags: Option<FragLayout>,
     pub origin: Origin,
+    /// What Linux believes the packet's one's complement sum is (`skb->csum` with
+    /// `CHECKSUM_COMPLETE`), recorded when conntrack verified an IPv6 packet's transport
+    /// checksum in software at prerouting, and kept the way the kernel keeps it: unchanged
+    /// by writes without a checksum fix-up, moved by the address delta on pseudo-header
+    /// writes (see [`Skb::csum_complete_stale`]).
+    pub csum_complete: Option<u32>,
 }
 
 /// A packet in flight.
@@ -75,6 +81,7 @@ impl Skb {
             ct: CtSlot::default(),
             frags: None,
             origin: Origin::Received,
+            csum_complete: None,
         };
         Ok(Skb { data, link, info, meta })
     }
@@ -92,6 +99,7 @@ impl Skb {
             ct: CtSlot::default(),
             frags: None,
             origin: Origin::Local(kind),
+            csum_complete: None,
         };
         let mut data = packet;
         data.truncate(info.network_end);
@@ -107,6 +115,42 @@ impl Skb {
     }
 
     /// The IP packet (network header to its end).
+    /// Records the packet's sum as Linux's conntrack does when it checks an IPv6
+    /// transport checksum in software (`nf_ip6_checksum` leaves `CHECKSUM_COMPLETE`).
+    pub fn record_csum_complete(&mut self) {
+        self.meta.csum_complete = Some(crate::checksum::sum(self.ip(), 0));
+    }
+
+    /// The addresses of an IPv6 packet, summed (what a pseudo-header write changes).
+    pub fn ipv6_address_sum(&self) -> Option<u32> {
+        if self.is_v4() {
+            return None;
+        }
+        self.ip().get(8..40).map(|a| crate::checksum::sum(a, 0))
+    }
+
+    /// After payload writes changed the addresses from `before` (an
+    /// [`Skb::ipv6_address_sum`]): `nft_payload_l4csum_update` moves `skb->csum` by the
+    /// change, although the address and transport checksum changes cancel in the packet.
+    pub fn note_pseudo_header_write(&mut self, before: u32) {
+        let (Some(belief), Some(after)) = (self.meta.csum_complete, self.ipv6_address_sum()) else { return };
+        if crate::checksum::fold(before) != crate::checksum::fold(after) {
+            let delta = crate::checksum::add(after, !before);
+            self.meta.csum_complete = Some(crate::checksum::add(belief, !delta));
+        }
+    }
+
+    /// Whether Linux's recorded sum no longer matches the packet (a write without
+    /// checksum fix-up to bytes the sum covers, or a pseudo-header write): `udp6_csum_init`
+    /// then takes a UDP datagram longer than `CHECKSUM_BREAK` for one with a bad checksum.
+    pub fn csum_complete_stale(&self) -> bool {
+        let norm = |s: u32| match crate::checksum::fold(s) {
+            0xffff => 0,
+            x => x,
+        };
+        self.meta.csum_complete.is_some_and(|b| norm(b) != norm(crate::checksum::sum(self.ip(), 0)))
+    }
+
     pub fn ip(&self) -> &[u8] {
         self.data.get(self.info.nhoff..).unwrap_or(&[])
     }

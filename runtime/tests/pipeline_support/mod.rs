@@ -10,7 +10,7 @@ use nftvm_runtime::conntrack::SECOND;
 use nftvm_runtime::host::Host;
 use nftvm_runtime::io::IfaceId;
 use nftvm_runtime::packet::{LinkType, PacketBuilder};
-use nftvm_runtime::pipeline::{Interpreter, Outcome, Pipeline, PipelineConfig};
+use nftvm_runtime::pipeline::{Outcome, Pipeline, PipelineConfig, VmEngine};
 
 pub const TUNA: IfaceId = IfaceId(0);
 pub const TUNB: IfaceId = IfaceId(1);
@@ -36,7 +36,7 @@ pub fn pipeline(program: &str) -> Pipeline {
 pub fn pipeline_with(program: &str, cfg: PipelineConfig) -> Pipeline {
     let prog = nftvm_vm::text::assemble(program).unwrap_or_else(|e| panic!("assemble: {e}"));
     let prog = nftvm_vm::verify(prog).unwrap_or_else(|e| panic!("verify: {e}"));
-    let engine = Interpreter::new(Arc::new(prog), 0);
+    let engine = VmEngine::interpreter(Arc::new(prog), 0);
     Pipeline::new(host(), Box::new(engine), cfg)
 }
 
