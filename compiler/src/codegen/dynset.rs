@@ -8,7 +8,7 @@ use super::regs::reg;
 use super::rule::{Gen, Mode};
 use super::set::parts_of;
 use super::stmt::stateful;
-use crate::ir::{DynSet, DynSetOp, Meter};
+use crate::ir::{DynSet, DynSetOp, Meter, Stmt};
 use nftvm_vm::Expr as VmExpr;
 use nftvm_vm::SetId;
 use nftvm_vm::data::Field;
@@ -21,6 +21,19 @@ fn op(o: DynSetOp) -> DynsetOp {
         DynSetOp::Update => DynsetOp::Update,
         DynSetOp::Delete => DynsetOp::Delete,
     }
+}
+
+/// The expressions a set element carries. The VM's sets keep counters, limits, quotas and
+/// `last` per element, but no connection lists: `ct count` in an element (which the kernel
+/// accepts) is refused here with a clear error rather than left for the verifier to reject.
+fn element_exprs<'a>(stmts: impl Iterator<Item = &'a Stmt>) -> LResult<Vec<VmExpr>> {
+    stmts
+        .filter_map(stateful)
+        .map(|e| match e {
+            VmExpr::Connlimit(_) => Err("`ct count` in a set element is not supported by nftvm".to_string()),
+            e => Ok(e),
+        })
+        .collect()
 }
 
 impl Gen<'_, '_> {
@@ -38,7 +51,7 @@ impl Gen<'_, '_> {
             data_word = Some(w);
         }
         self.regs.release_for(kc, d.key.bits);
-        let exprs = d.stmts.iter().filter_map(stateful).collect();
+        let exprs = element_exprs(d.stmts.iter())?;
         self.emit(VmExpr::Dynset(Dynset {
             op: op(d.op),
             sreg_key: reg(key_word),
@@ -61,7 +74,7 @@ impl Gen<'_, '_> {
         self.expr_into(&m.key, word, Mode::Value)?;
         self.regs.release_for(kc, m.key.bits);
         let timeout = self.cx.set_decl(self.t, &m.name).and_then(|s| s.timeout);
-        let exprs = stateful(&m.stmt).into_iter().collect();
+        let exprs = element_exprs(std::iter::once(&*m.stmt))?;
         self.emit(VmExpr::Dynset(Dynset {
             op: if timeout.is_some() { DynsetOp::Update } else { DynsetOp::Add },
             sreg_key: reg(word),
