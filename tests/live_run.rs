@@ -119,6 +119,24 @@ impl Drop for Proc {
     }
 }
 
+/// Panics (these tests fail rather than skip) unless the clients and servers the tests
+/// drive are installed, naming the Debian package that provides what is missing.
+fn require_live_tools() {
+    let checks: [(&str, &[&str], &str); 3] = [
+        (PYTHON, &["-c", "import pyftpdlib"], "python3 and python3-pyftpdlib"),
+        ("ping", &["-V"], "iputils-ping"),
+        ("setpriv", &["--version"], "util-linux"),
+    ];
+    for (program, args, package) in checks {
+        let ok = Command::new(program).args(args).output().is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "live tests: `{program} {}` fails: install the Debian package(s) {package}",
+            args.join(" ")
+        );
+    }
+}
+
 /// Runs `program args…` in `ns` to completion: (exit code, stdout, stderr).
 fn run_in(ns: &Netns, program: &str, args: &[&str]) -> (i32, String, String) {
     let out = Command::new("ip")
@@ -147,6 +165,12 @@ struct Topology {
 impl Topology {
     /// nftvm with `workers` workers on `engine` (`interp` or `jit`), running `ruleset`.
     fn start(workers: usize, engine: &str, ruleset: &str) -> Topology {
+        Topology::launch(ruleset, &["--workers", &workers.to_string(), "--engine", engine])
+    }
+
+    /// nftvm running `ruleset` with the extra options `args`.
+    fn launch(ruleset: &str, args: &[&str]) -> Topology {
+        require_live_tools();
         let (fw, client, server) = (Netns::new(), Netns::new(), Netns::new());
         for ns in [&fw, &client, &server] {
             ns.ip_batch("link set dev lo up\n");
@@ -155,29 +179,22 @@ impl Topology {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let rules = dir.join("fw.nft");
         std::fs::write(&rules, ruleset).expect("writing the ruleset");
-        let workers = workers.to_string();
-        let nftvm = Proc::spawn(
-            &fw,
-            env!("CARGO_BIN_EXE_nftvm"),
-            &[
-                "run",
-                rules.to_str().expect("utf-8 path"),
-                "--tun",
-                "tuna=10.0.1.1/24",
-                "--tun",
-                "tuna=fd00:1::1/64",
-                "--tun",
-                "tunb=10.0.2.1/24",
-                "--tun",
-                "tunb=fd00:2::1/64",
-                "--workers",
-                &workers,
-                "--engine",
-                engine,
-                "--metrics",
-                "127.0.0.1:9469",
-            ],
-        );
+        let mut run_args = vec![
+            "run",
+            rules.to_str().expect("utf-8 path"),
+            "--tun",
+            "tuna=10.0.1.1/24",
+            "--tun",
+            "tuna=fd00:1::1/64",
+            "--tun",
+            "tunb=10.0.2.1/24",
+            "--tun",
+            "tunb=fd00:2::1/64",
+            "--metrics",
+            "127.0.0.1:9469",
+        ];
+        run_args.extend_from_slice(args);
+        let nftvm = Proc::spawn(&fw, env!("CARGO_BIN_EXE_nftvm"), &run_args);
         assert_eq!(nftvm.line(Duration::from_secs(20), "nftvm run"), "ready tuna tunb");
         fw.ip_batch(&format!(
             "link set tuna netns {}\nlink set tunb netns {}\n",
@@ -446,6 +463,24 @@ fn ftp_passive_and_active_through_the_nat() {
     }
 }
 
+/// `--forward-only` (the no-op forwarder benches/live/measure.sh compares with) routes
+/// packets without the ruleset: no filtering, no NAT.
+#[test]
+fn the_no_op_forwarder_forwards_without_filtering_or_nat() {
+    let mut t = Topology::launch(RULESET, &["--forward-only", "--workers", "2"]);
+    t.echo_server(&["8080", "9090"]);
+    // Without masquerade the server needs a route back.
+    t.server.ip_batch("route add 10.0.1.0/24 dev tunb\nroute add fd00:1::/64 dev tunb\n");
+    for addr in ["10.0.2.2", "fd00:2::2"] {
+        for port in ["8080", "9090"] {
+            assert_eq!(t.connect_once(addr, port), "ok first", "{addr}:{port} through the no-op forwarder");
+        }
+    }
+    let (_, count, err) = t.nftvm(&["conntrack", "-C"]);
+    assert_eq!(count.trim(), "0", "no connection tracking: {err}");
+    assert!(t.alive());
+}
+
 #[test]
 fn a_flood_of_malformed_packets_does_not_crash_it() {
     let mut t = Topology::start(2, "jit", RULESET);
@@ -470,6 +505,7 @@ fn a_flood_of_malformed_packets_does_not_crash_it() {
 
 #[test]
 fn only_root_the_owner_or_the_control_group_may_use_the_control_socket() {
+    require_live_tools();
     let fw = Netns::new();
     let dir = std::env::temp_dir().join(format!("nftvm-live-{}", fw.name()));
     std::fs::create_dir_all(&dir).unwrap();
