@@ -12,6 +12,8 @@
 # For each: iperf3 TCP (5 s), iperf3 UDP with 64-byte payloads (5 s, unlimited rate, the
 # receiver's rate counts), ping round trip (300 echoes, 5 ms apart; median). nftvm and noop
 # run with 1 and 2 workers. Prints one line per measurement and the machine's load.
+# The runs are repeated REPS times (default 3), the forwarders interleaved, and a summary
+# gives each column's median and nftvm over the no-op forwarder from those medians.
 # Because the machine is shared, the UDP run also reports the forwarder's CPU time per packet
 # it handled (all threads' schedstat run time / nftvm_worker_packets_total): nftvm's cost over
 # the no-op forwarder is best read from that column, which does not depend on how much CPU
@@ -19,6 +21,8 @@
 set -euo pipefail
 NFTVM=${1:-$(dirname "$0")/../../target/release/nftvm}
 SECS=${SECS:-5}
+REPS=${REPS:-3}
+RESULTS=$(mktemp /tmp/nftvm-measure-XXXX.tsv)
 P=nvm$$
 RULES=$(mktemp /tmp/nftvm-measure-XXXX.nft)
 cat >"$RULES" <<'EOR'
@@ -40,7 +44,7 @@ cleanup() {
     [[ -n "${FWPID:-}" ]] && kill "$FWPID" 2>/dev/null && wait "$FWPID" 2>/dev/null || true
     [[ -n "${SRVPID:-}" ]] && kill "$SRVPID" 2>/dev/null || true
     for n in fw client server; do ip netns del "$P-$n" 2>/dev/null || true; done
-    rm -f "$RULES"
+    rm -f "$RULES" "$RESULTS"
 }
 trap cleanup EXIT
 
@@ -120,26 +124,54 @@ measure() { # LABEL
 import json,sys
 j=json.load(sys.stdin); s=j["end"]["sum"]
 got=s["packets"]-s["lost_packets"]
-print("%.0f kpps (%.1f%% lost)" % (got/s["seconds"]/1e3, s["lost_percent"]))')
+print("%.1f %.1f" % (got/s["seconds"]/1e3, s["lost_percent"]))')
     if [[ -n "${FWPID:-}" ]]; then
         local cpu1 pk1; cpu1=$(cpu_ns "$FWPID"); pk1=$(worker_packets)
-        cost=$(python3 -c "print('%.2f us/pkt' % (($cpu1-$cpu0)/1e3/max(1,$pk1-$pk0)))")
+        cost=$(python3 -c "print('%.2f' % (($cpu1-$cpu0)/1e3/max(1,$pk1-$pk0)))")
     fi
     rtt=$(ip netns exec "$P-client" ping -c 300 -i 0.005 -q -n 10.0.2.2 >/dev/null; ip netns exec "$P-client" ping -c 300 -i 0.005 -n 10.0.2.2 | python3 -c '
 import re,sys,statistics
 r=[float(m.group(1)) for m in re.finditer(r"time=([0-9.]+) ms", sys.stdin.read())]
-print("%.0f us" % (statistics.median(r)*1000))')
+print("%.0f" % (statistics.median(r)*1000))')
     local handoffs=""
     if [[ -n "${FWPID:-}" ]]; then
         handoffs=$(python3 -c "print('handed off %.1f%%' % (100*$(metric nftvm_worker_handoffs_out_total)/max(1,$(worker_packets))))")
     fi
-    printf '%-14s tcp %6s Mbit/s  udp64 %-22s %-12s ping median %-6s %s\n' "$label" "$tcp" "$udp" "$cost" "$rtt" "$handoffs"
+    local kpps=${udp% *} lost=${udp#* }
+    printf '%-14s tcp %6s Mbit/s  udp64 %6s kpps (%4s%% lost)  %-6s us/pkt  ping median %4s us  %s\n' \
+        "$label" "$tcp" "$kpps" "$lost" "${cost:--}" "$rtt" "$handoffs"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$tcp" "$kpps" "${cost:-nan}" "$rtt" >>"$RESULTS"
+}
+
+summary() {
+    python3 - "$RESULTS" <<'EOP'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    label, *vals = line.rstrip("\n").split("\t")
+    rows.setdefault(label, []).append([float(v) for v in vals])
+med = {k: [statistics.median(c) for c in zip(*v)] for k, v in rows.items()}
+print("# medians over %d run(s): tcp Mbit/s, udp64 kpps, CPU us/pkt, ping median us" % max(len(v) for v in rows.values()))
+for k, (tcp, kpps, cost, rtt) in med.items():
+    print("%-14s %7.0f %8.1f %7.2f %6.0f" % (k, tcp, kpps, cost, rtt))
+kernel = med.get("kernel (veth)")
+for w in (1, 2):
+    n, f = med.get("nftvm w=%d" % w), med.get("noop w=%d" % w)
+    if not (n and f):
+        continue
+    print("# w=%d nftvm vs noop: tcp %+.1f%%, udp64 %+.1f%%, CPU/pkt %+.1f%%, ping %+.0f us (vs kernel %+.0f us)" % (
+        w, 100 * (n[0] / f[0] - 1), 100 * (n[1] / f[1] - 1), 100 * (n[2] / f[2] - 1), n[3] - f[3],
+        n[3] - kernel[3] if kernel else float("nan")))
+EOP
 }
 
 echo "# $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-start_kernel; measure "kernel (veth)"; stop
-for w in 1 2; do
-    start_nftvm "$w" --forward-only; measure "noop w=$w"; stop
-    start_nftvm "$w"; measure "nftvm w=$w"; stop
+for _ in $(seq "$REPS"); do
+    start_kernel; measure "kernel (veth)"; stop
+    for w in 1 2; do
+        start_nftvm "$w" --forward-only; measure "noop w=$w"; stop
+        start_nftvm "$w"; measure "nftvm w=$w"; stop
+    done
 done
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+summary

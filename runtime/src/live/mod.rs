@@ -158,6 +158,7 @@ impl Instance {
                 shared: shared.clone(),
                 events: events_tx.clone(),
                 clock: clock::Clock::new(),
+                now: 0,
                 stats: WorkerStats::default(),
                 dead: vec![false; queue_count],
                 to_wake: vec![false; n],

@@ -129,6 +129,9 @@ pub struct Worker {
     pub shared: Arc<Shared>,
     pub events: Sender<Event>,
     pub clock: Clock,
+    /// The time packets are processed at: read once per batch, not per packet (conntrack
+    /// timeouts count in seconds; a batch takes microseconds).
+    pub now: Time,
     pub stats: WorkerStats,
     /// Queues that failed to read (a deleted device): no longer polled.
     pub dead: Vec<bool>,
@@ -143,6 +146,7 @@ impl Worker {
         let mut next_tick = self.clock.now() + TICK;
         while !self.shared.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
+            self.now = self.clock.now();
             let mut busy = self.run_commands();
             busy |= self.drain_inbox();
             busy |= self.read_queues(&mut buf);
@@ -257,7 +261,7 @@ impl Worker {
             return;
         }
         let len = frame.len();
-        let now = self.clock.now();
+        let now = self.now;
         let publisher = &mut self.publisher;
         let events = &self.events;
         let subscribed = self.shared.subscribers.load(Ordering::Relaxed) > 0;
@@ -322,6 +326,7 @@ impl Worker {
         }
         if let Ok(h) = self.inbox.try_recv() {
             self.waker.awake();
+            self.now = self.clock.now();
             self.stats.handed_in += 1;
             self.process(h.iface, h.data);
             return;

@@ -315,12 +315,8 @@ impl Pipeline {
         let layout = skb.meta.frags.as_ref();
         match fragment(skb.ip(), layout, mtu, layout.is_some()) {
             Fragmented::Whole => {
-                run.emitted.push(Emitted {
-                    oif,
-                    bytes: skb.ip().to_vec(),
-                    kind: EmitKind::Packet,
-                    generated,
-                });
+                // Transmission is the last thing that happens to the skb.
+                run.emitted.push(Emitted { oif, bytes: skb.take_ip(), kind: EmitKind::Packet, generated });
             }
             Fragmented::Pieces(pieces) => {
                 run.note(report.trace_id, format!("fragmented into {} pieces", pieces.len()));
