@@ -513,7 +513,10 @@ fn only_root_the_owner_or_the_control_group_may_use_the_control_socket() {
     std::fs::write(&rules, RULESET).unwrap();
     // A copy any user can execute (the build tree's permissions are not ours to assume).
     let binary = dir.join("nftvm");
-    std::fs::copy(env!("CARGO_BIN_EXE_nftvm"), &binary).unwrap();
+    // Copied by `cp`, not by this process: a writable descriptor of ours would be inherited
+    // by children other test threads fork meanwhile, and exec would fail with ETXTBSY.
+    let copied = Command::new("cp").arg(env!("CARGO_BIN_EXE_nftvm")).arg(&binary).status();
+    assert!(copied.is_ok_and(|s| s.success()), "copying the nftvm binary to {}", binary.display());
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let nftvm = Proc::spawn(
