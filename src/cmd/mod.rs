@@ -11,6 +11,7 @@ use std::ffi::OsString;
 pub mod check;
 pub mod compile;
 pub mod conntrack;
+pub mod diff;
 pub mod eval;
 pub mod list;
 pub mod run;
@@ -31,7 +32,8 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "reload" => conntrack::reload(args),
         "compile" => compile::run(args),
         "eval" => eval::run(args),
-        "diff" | "bench" | "import-classbench" => {
+        "diff" => diff::run(args),
+        "bench" | "import-classbench" => {
             Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
         }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
