@@ -14,6 +14,8 @@ pub mod codegen;
 pub mod eval;
 pub mod iptables;
 pub mod ir;
+#[cfg(test)]
+mod peer_data;
 pub mod print;
 pub mod proto;
 pub mod types;
