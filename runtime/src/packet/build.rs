@@ -354,43 +354,28 @@ impl PacketBuilder {
     // ----- transport fields -----
 
     /// TCP flags (see `tcp::flags`).
-    pub fn flags(mut self, value: u8) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.flags = value;
-        }
-        self
+    pub fn flags(self, value: u8) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.flags = value)
     }
 
     /// TCP sequence number.
-    pub fn seq(mut self, value: u32) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.seq_number = value;
-        }
-        self
+    pub fn seq(self, value: u32) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.seq_number = value)
     }
 
     /// TCP acknowledgement number (set the ACK flag yourself).
-    pub fn ack(mut self, value: u32) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.ack_number = value;
-        }
-        self
+    pub fn ack(self, value: u32) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.ack_number = value)
     }
 
     /// TCP window.
-    pub fn window(mut self, value: u16) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.window_len = value;
-        }
-        self
+    pub fn window(self, value: u16) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.window_len = value)
     }
 
     /// TCP urgent pointer.
-    pub fn urgent(mut self, value: u16) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.urgent_at = value;
-        }
-        self
+    pub fn urgent(self, value: u16) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.urgent_at = value)
     }
 
     /// TCP MSS option.
@@ -418,11 +403,16 @@ impl PacketBuilder {
         self.tcp_options(|o| o.sack = blocks.to_vec())
     }
 
-    fn tcp_options(mut self, edit: impl FnOnce(&mut TcpOptions)) -> PacketBuilder {
+    /// Edit the TCP header (nothing for other transports).
+    fn edit_tcp(mut self, edit: impl FnOnce(&mut TcpRepr)) -> PacketBuilder {
         if let Transport::Tcp(tcp) = &mut self.transport {
-            edit(&mut tcp.options);
+            edit(tcp);
         }
         self
+    }
+
+    fn tcp_options(self, edit: impl FnOnce(&mut TcpOptions)) -> PacketBuilder {
+        self.edit_tcp(|tcp| edit(&mut tcp.options))
     }
 
     /// Send UDP without a checksum (field 0; only meaningful for IPv4).
