@@ -3,7 +3,7 @@
 
 use crate::iptables::Family;
 use crate::iptables::ext::{Extension, OptCall, OptSpec, ParseCx, bit};
-use crate::iptables::matches::limit::atoi;
+use crate::iptables::matches::limit::{atoi, rate_per_unit, save_unit_name};
 use crate::iptables::save::SaveBuf;
 use crate::iptables::values::addr::parse_mask;
 use crate::iptables::values::names::is_ci_prefix;
@@ -167,21 +167,11 @@ fn parse_rate(s: &str) -> Option<(u64, u32)> {
 }
 
 fn format_rate(period: u64) -> (String, u32) {
-    const RATES: [(&str, u64); 4] =
-        [("day", SCALE * 86400), ("hour", SCALE * 3600), ("min", SCALE * 60), ("sec", SCALE)];
     if period == 0 {
         return ("inf".into(), 0);
     }
-    let mut i = 1;
-    while i < RATES.len() {
-        let m = RATES[i].1;
-        if period > m || m / period < m % period {
-            break;
-        }
-        i += 1;
-    }
-    let (name, m) = RATES[i - 1];
-    (format!("{}/{name}", m / period), (m / SCALE * 1000) as u32)
+    let (count, unit) = rate_per_unit(period, SCALE);
+    (format!("{count}/{}", save_unit_name(unit)), (unit * 1000) as u32)
 }
 
 fn format_bytes(avg: u64, burst: u64) -> (String, Option<String>, u32) {

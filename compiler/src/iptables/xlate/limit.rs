@@ -7,23 +7,14 @@ use crate::iptables::Family;
 use crate::iptables::matches::hashlimit::{
     Hashlimit, SCALE as HL_SCALE, bytes_to_cost, cost_to_bytes, hl_mode,
 };
-use crate::iptables::matches::limit::{LIMIT_SCALE, Limit};
+use crate::iptables::matches::limit::{LIMIT_SCALE, Limit, rate_per_unit};
 use crate::iptables::matches::misc::{Quota, Statistic, StatisticMode};
+use crate::ir::LimitUnit;
 
-/// The largest unit (day, hour, minute, second) in which `period` is still a whole-ish rate:
-/// `N/unit` as libxtables' rate printers compute it.
+/// `N/unit` for a packet interval `period > 0` in `1/scale` s, as nft names the unit.
 fn rate(period: u64, scale: u64) -> String {
-    let rates = [("day", scale * 86400), ("hour", scale * 3600), ("minute", scale * 60), ("second", scale)];
-    let mut i = 1;
-    while i < rates.len() {
-        let m = rates[i].1;
-        if period > m || m / period < m % period {
-            break;
-        }
-        i += 1;
-    }
-    let (name, m) = rates[i - 1];
-    format!("{}/{name}", m / period)
+    let (count, unit) = rate_per_unit(period, scale);
+    format!("{count}/{}", LimitUnit::word_of(unit))
 }
 
 pub fn limit(l: &Limit, xl: &mut Xl) -> XResult {
