@@ -3,9 +3,7 @@
 use super::expr::{num, sel};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
-use crate::iptables::matches::hashlimit::{
-    Hashlimit, SCALE as HL_SCALE, bytes_to_cost, cost_to_bytes, hl_mode,
-};
+use crate::iptables::matches::hashlimit::{Hashlimit, SCALE as HL_SCALE, byte_rate_unit, hl_mode, size_unit};
 use crate::iptables::matches::limit::{LIMIT_SCALE, Limit as XtLimit, rate_per_unit};
 use crate::iptables::matches::misc::{Quota as XtQuota, Statistic, StatisticMode};
 use crate::iptables::values::addr::Addr;
@@ -73,12 +71,10 @@ pub fn hashlimit(h: &Hashlimit, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 /// A byte rate and burst as iptables states them (`20kb/s`, burst `1mb`): the kernel's
 /// per-byte cost rounded to the unit that reproduces it.
 fn byte_rate(avg: u64, burst: u64) -> (u64, u64) {
-    const UNITS: [u64; 3] = [1024 * 1024, 1024, 1];
-    let r = cost_to_bytes(avg);
-    let unit = UNITS.iter().copied().find(|&u| r >= u && bytes_to_cost(r & !(u - 1)) == avg).unwrap_or(1);
+    let (r, (_, unit)) = byte_rate_unit(avg);
     let total = r.saturating_mul(burst);
-    let bunit = UNITS.iter().copied().find(|&u| total >= u).unwrap_or(1);
-    (r / unit * unit, total / bunit * bunit)
+    let (_, burst_unit) = size_unit(total);
+    (r / unit * unit, total / burst_unit * burst_unit)
 }
 
 pub fn quota(q: &XtQuota) -> LResult<Vec<Stmt>> {
