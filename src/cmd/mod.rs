@@ -9,6 +9,7 @@ use std::ffi::OsString;
 
 pub mod check;
 pub mod compile;
+pub mod diff;
 pub mod eval;
 pub mod list;
 
@@ -22,7 +23,8 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "list" => list::run(args),
         "compile" => compile::run(args),
         "eval" => eval::run(args),
-        "diff" | "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
+        "diff" => diff::run(args),
+        "run" | "conntrack" | "reload" | "bench" | "import-classbench" => {
             Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
         }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),

@@ -2,7 +2,10 @@
 //! corpora are listed, and the pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
+pub mod classbench_live;
 pub mod kernel;
+pub mod load;
+pub mod vmreplay;
 
 use std::path::{Path, PathBuf};
 
