@@ -16,6 +16,8 @@ pub mod diff;
 pub mod eval;
 pub mod iptables;
 pub mod ir;
+#[cfg(test)]
+mod peer_data;
 pub mod print;
 pub mod proto;
 pub mod types;
