@@ -137,7 +137,14 @@ pub fn connlabel(c: &Connlabel, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         let value = num(&left, bit)?;
         out.push(Stmt::new(StmtKind::Write(Write { target: left.clone(), value })));
     }
-    out.push(flags(left, bit, c.invert)?);
+    if c.invert {
+        // As iptables-translate writes it (`ct label and 41 != 41`): one label is one bit,
+        // so this is the same test as "bit clear".
+        let mask = num(&left, bit)?;
+        out.push(Stmt::matches(left.binary(BinOp::And, mask.clone()), MatchOp::Ne, mask));
+    } else {
+        out.push(flags(left, bit, false)?);
+    }
     Ok(out)
 }
 
