@@ -4,6 +4,7 @@
 //!   literals into values, printing values canonically.
 //! - `proto`: protocol header templates and the meta/ct/… key tables (what nft's proto.c,
 //!   meta.c and ct.c know), shared by evaluation, printing, codegen, iptables lowering and diff.
+//! - `diff`: semantic equivalence of two rulesets (counterexample packets, dead rules).
 //! - `ir`: the canonical ruleset representation every later stage uses.
 //! - `eval`: AST → IR with nft's semantic checks.
 //! - `print`: IR → `nft list ruleset` text, nft JSON, iptables-save.
@@ -11,6 +12,7 @@
 
 pub mod check;
 pub mod codegen;
+pub mod diff;
 pub mod eval;
 pub mod iptables;
 pub mod ir;

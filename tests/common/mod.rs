@@ -2,7 +2,10 @@
 //! pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
+pub mod classbench_live;
 pub mod kernel;
+pub mod load;
+pub mod vmreplay;
 
 use std::path::{Path, PathBuf};
 
