@@ -1,6 +1,8 @@
 //! Compile time of a 10K-rule ruleset: ClassBench `acl1_10K` rendered as nft
 //! (`nftvm::classbench::to_nft`: prefixes, port ranges, protocol masks, one `meta mark set`
-//! per rule), measured end to end — parse, evaluate, codegen, verify — and per stage.
+//! per rule), measured end to end — parse, evaluate, codegen, verify — and per stage (parse
+//! alone, parse + evaluate into the IR, codegen, verify). JIT compile latency is in
+//! `jit_compile.rs`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nftvm::classbench;
@@ -39,6 +41,19 @@ fn bench(c: &mut Criterion) {
             let rs = eval::load(&file).expect("evaluates");
             let prog = codegen::compile(&rs).expect("compiles").program;
             black_box(nftvm_vm::verify(prog).expect("verifies"))
+        })
+    });
+    group.bench_function("parse only", |b| {
+        b.iter(|| {
+            let mut sources = SourceMap::new();
+            black_box(nft::parse_str(&mut sources, "acl1_10K.nft", &text).expect("parses"))
+        })
+    });
+    group.bench_function("parse+eval", |b| {
+        b.iter(|| {
+            let mut sources = SourceMap::new();
+            let file = nft::parse_str(&mut sources, "acl1_10K.nft", &text).expect("parses");
+            black_box(eval::load(&file).expect("evaluates"))
         })
     });
     let mut sources = SourceMap::new();

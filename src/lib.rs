@@ -3,6 +3,7 @@
 //! an engine runs ([`program`]). The `nftvm` binary (src/main.rs) is the command-line
 //! interface described in the README.
 
+pub mod bench;
 pub mod classbench;
 pub mod load;
 mod load_iptables;

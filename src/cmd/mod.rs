@@ -1,6 +1,7 @@
 //! One module per subcommand. `dispatch` maps a command name to its entry point.
 
 mod list_iptables;
+mod progress;
 mod ruleset;
 mod translate;
 
@@ -8,11 +9,13 @@ use crate::cli::{CmdResult, Failure};
 use nftvm_compiler::iptables::Family;
 use std::ffi::OsString;
 
+pub mod bench;
 pub mod check;
 pub mod compile;
 pub mod conntrack;
 pub mod diff;
 pub mod eval;
+pub mod import_classbench;
 pub mod list;
 pub mod run;
 
@@ -33,9 +36,8 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "compile" => compile::run(args),
         "eval" => eval::run(args),
         "diff" => diff::run(args),
-        "bench" | "import-classbench" => {
-            Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
-        }
+        "bench" => bench::run(args),
+        "import-classbench" => import_classbench::run(args),
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
     }
 }

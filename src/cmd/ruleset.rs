@@ -1,4 +1,4 @@
-//! What the subcommands that run packets (`eval`, `run`) share between their options and
+//! What the subcommands that run packets (`eval`, `run`, `bench`) share between their options and
 //! the pipeline: the ruleset's format from `--syntax` / `--bytecode`, the ruleset compiled by
 //! [`nftvm::program`] with interface names resolved on the host model, and the engine
 //! `--engine` names prepared to run it.

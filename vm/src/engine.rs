@@ -1,7 +1,7 @@
 //! Engine selection: one entry point that runs a chain on the interpreter or on the JIT, so
 //! the runtime and the command line only pass `--engine interp|jit`.
 
-use crate::interp::{self, Env, PacketCtx, ProgramState, RunResult};
+use crate::interp::{self, Env, PacketCtx, ProgramState, RunOptions, RunResult};
 use crate::jit::{JitError, JitOptions, JitProgram};
 use crate::program::ChainId;
 use crate::verify::VerifiedProgram;
@@ -110,6 +110,24 @@ impl Executable {
         match &self.jit {
             Some(j) => crate::jit::run_chain(j, state, chain, pkt, env),
             None => interp::run_chain(&self.prog, state, chain, pkt, env),
+        }
+    }
+
+    /// [`Executable::run_chain`] writing into `out` and reusing its trace buffer; with
+    /// [`RunOptions::UNTRACED`] the trace stays empty, with [`RunOptions::VERDICT`] the
+    /// registers are not copied out either (the per-packet fast path).
+    pub fn run_chain_into(
+        &self,
+        state: &mut ProgramState,
+        chain: ChainId,
+        pkt: &mut PacketCtx<'_>,
+        env: &mut dyn Env,
+        opts: RunOptions,
+        out: &mut RunResult,
+    ) {
+        match &self.jit {
+            Some(j) => crate::jit::run_chain_into(j, state, chain, pkt, env, opts, out),
+            None => interp::run_chain_into(&self.prog, state, chain, pkt, env, opts, out),
         }
     }
 }

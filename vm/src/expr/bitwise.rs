@@ -3,6 +3,7 @@
 
 use crate::data::{ByteOrder, Data};
 use crate::interp::Eval;
+use crate::interp::regs::le_word;
 use crate::program::Program;
 use crate::reg::Reg;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult, cursor::is_hex_word};
@@ -119,6 +120,15 @@ impl Bitwise {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let len = self.len as usize;
+        if let (BitwiseOp::MaskXor { mask, xor }, 1..=4) = (&self.op, len) {
+            // The common short mask (`ct state`, flags): one word, no copies.
+            let Some(src) = e.regs.get(self.sreg, len) else { return e.brk() };
+            let (s, m, x) = (le_word(src), le_word(mask.bytes()), le_word(xor.bytes()));
+            if !e.regs.store_word(self.dreg, len, ((s & m) ^ x).to_le_bytes()) {
+                e.brk();
+            }
+            return;
+        }
         let words = len.div_ceil(4);
         let Some(src) = e.regs.get(self.sreg, words * 4).or_else(|| e.regs.get(self.sreg, len)) else {
             return e.brk();

@@ -43,10 +43,19 @@ impl Cmp {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let Some(v) = e.regs.get(self.sreg, self.data.len()) else { return e.brk() };
-        if !matches(self.op, v.cmp(self.data.bytes())) {
+        if !matches(self.op, memcmp(v, self.data.bytes())) {
             e.brk();
         }
     }
+}
+
+/// `memcmp` of two equal-length byte strings; up to 8 bytes as one big-endian integer
+/// compare (the same order), without the library call.
+fn memcmp(a: &[u8], b: &[u8]) -> Ordering {
+    fn be(x: &[u8]) -> u64 {
+        x.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b))
+    }
+    if a.len() == b.len() && a.len() <= 8 { be(a).cmp(&be(b)) } else { a.cmp(b) }
 }
 
 /// Does a `memcmp` result satisfy the operator?
@@ -58,5 +67,31 @@ pub fn matches(op: CmpOp, ord: Ordering) -> bool {
         CmpOp::Lte => ord != Ordering::Greater,
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Gte => ord != Ordering::Less,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_compares_order_like_memcmp() {
+        let values: [&[u8]; 8] = [
+            &[0],
+            &[0xff],
+            &[0x01, 0x00],
+            &[0x00, 0xff],
+            &[1, 2, 3, 4],
+            &[1, 2, 3, 5],
+            &[0xff, 0, 0, 0, 0, 0, 0, 1],
+            &[0xff, 0, 0, 0, 0, 0, 1, 0],
+        ];
+        for a in values {
+            for b in values.iter().filter(|b| b.len() == a.len()) {
+                assert_eq!(memcmp(a, b), a.cmp(b), "{a:?} vs {b:?}");
+            }
+        }
+        let long = [7u8; 16];
+        assert_eq!(memcmp(&long, &[7u8; 16]), Ordering::Equal);
     }
 }

@@ -3,6 +3,11 @@
 //! until one breaks or sets a verdict; `jump` pushes a return point on a 16-deep stack,
 //! `goto` does not; `return` (or the end of a chain) pops, and the end of a base chain
 //! applies its policy.
+//!
+//! [`run_chain`] returns a fresh [`RunResult`]; [`run_chain_into`] overwrites a caller's one,
+//! reusing its trace buffer, and can leave the trace out ([`RunOptions`]) — the per-packet
+//! fast path of the runtime and the benchmarks. Both compute the same verdict, deciding rule
+//! and registers.
 
 pub mod csum;
 pub mod env;
@@ -51,6 +56,38 @@ pub struct RunResult {
     pub regs: Regs,
 }
 
+impl Default for RunResult {
+    /// An empty result (the accept policy, no trace), to be overwritten by a run.
+    fn default() -> Self {
+        RunResult { verdict: Verdict::Accept, decided_by: None, trace: Vec::new(), regs: Regs::default() }
+    }
+}
+
+/// What a run records besides its verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Record the rules that matched in [`RunResult::trace`] (off: the trace stays empty).
+    pub trace: bool,
+    /// Copy the final register file to [`RunResult::regs`] (off: `regs` keeps what it held).
+    pub regs: bool,
+}
+
+impl RunOptions {
+    /// Everything recorded (what [`run_chain`] does).
+    pub const TRACED: RunOptions = RunOptions { trace: true, regs: true };
+    /// Verdict, deciding rule and registers only.
+    pub const UNTRACED: RunOptions = RunOptions { trace: false, regs: true };
+    /// Verdict and deciding rule only: the per-packet fast path of a caller that needs
+    /// neither the trace nor the registers (no copy of the register file either).
+    pub const VERDICT: RunOptions = RunOptions { trace: false, regs: false };
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions::TRACED
+    }
+}
+
 /// Runs `chain` (normally a base chain) for one packet.
 pub fn run_chain(
     prog: &VerifiedProgram,
@@ -59,11 +96,58 @@ pub fn run_chain(
     pkt: &mut PacketCtx<'_>,
     env: &mut dyn Env,
 ) -> RunResult {
+    let mut out = RunResult::default();
+    run_chain_into(prog, state, chain, pkt, env, RunOptions::TRACED, &mut out);
+    out
+}
+
+/// [`run_chain`] writing into `out` (every field is overwritten — `regs` only with `opts.regs`; the trace buffer's
+/// allocation is reused, so a caller that keeps one `RunResult` allocates nothing per packet).
+pub fn run_chain_into(
+    prog: &VerifiedProgram,
+    state: &mut ProgramState,
+    chain: ChainId,
+    pkt: &mut PacketCtx<'_>,
+    env: &mut dyn Env,
+    opts: RunOptions,
+    out: &mut RunResult,
+) {
+    let mut trace = std::mem::take(&mut out.trace);
+    trace.clear();
+    let regs = opts.regs.then_some(&mut out.regs);
+    let (verdict, decided_by) = run(prog, state, chain, pkt, env, opts.trace.then_some(&mut trace), regs);
+    out.verdict = verdict;
+    out.decided_by = decided_by;
+    out.trace = trace;
+}
+
+/// The final register file goes to `regs_out` when there is one.
+fn finish(
+    v: Verdict,
+    by: Option<RuleRef>,
+    regs: &Regs,
+    regs_out: Option<&mut Regs>,
+) -> (Verdict, Option<RuleRef>) {
+    if let Some(out) = regs_out {
+        out.clone_from(regs);
+    }
+    (v, by)
+}
+
+/// The chain walk; rules that matched are pushed on `trace` when there is one.
+fn run(
+    prog: &VerifiedProgram,
+    state: &mut ProgramState,
+    chain: ChainId,
+    pkt: &mut PacketCtx<'_>,
+    env: &mut dyn Env,
+    mut trace: Option<&mut Vec<TraceEntry>>,
+    regs_out: Option<&mut Regs>,
+) -> (Verdict, Option<RuleRef>) {
     let p = prog.program();
     let now = env.now_ns();
     let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);
     let mut e = Eval { regs: Regs::default(), pkt, env, state, prog: p, table_family: family_of(chain), now };
-    let mut trace = Vec::new();
     let mut stack: [(ChainId, usize); JUMP_STACK_SIZE] = [(ChainId(0), 0); JUMP_STACK_SIZE];
     let mut sp = 0usize;
     let base = chain;
@@ -84,9 +168,15 @@ pub fn run_chain(
             match e.regs.verdict {
                 Verdict::Break => {}
                 // As the kernel traces NFT_CONTINUE: every rule that ran to its end.
-                Verdict::Continue => trace.push(TraceEntry { rule: rref, verdict: None }),
+                Verdict::Continue => {
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(TraceEntry { rule: rref, verdict: None });
+                    }
+                }
                 v => {
-                    trace.push(TraceEntry { rule: rref, verdict: Some(v) });
+                    if let Some(t) = trace.as_deref_mut() {
+                        t.push(TraceEntry { rule: rref, verdict: Some(v) });
+                    }
                     decided = Some((rule_idx, v));
                     break;
                 }
@@ -98,7 +188,7 @@ pub fn run_chain(
             match v {
                 Verdict::Jump(t) => {
                     if sp >= JUMP_STACK_SIZE {
-                        return finish(Verdict::Drop, Some(rref), trace, e.regs);
+                        return finish(Verdict::Drop, Some(rref), &e.regs, regs_out);
                     }
                     stack[sp] = (cur, ri + 1);
                     sp += 1;
@@ -114,7 +204,7 @@ pub fn run_chain(
                     continue;
                 }
                 Verdict::Return | Verdict::Continue | Verdict::Break => {}
-                terminal => return finish(terminal, Some(rref), trace, e.regs),
+                terminal => return finish(terminal, Some(rref), &e.regs, regs_out),
             }
         }
         // End of chain or return: pop, or apply the base chain's policy.
@@ -126,10 +216,6 @@ pub fn run_chain(
         }
         let policy = p.chain(base).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
         let v = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
-        return finish(v, None, trace, e.regs);
+        return finish(v, None, &e.regs, regs_out);
     }
-}
-
-fn finish(verdict: Verdict, decided_by: Option<RuleRef>, trace: Vec<TraceEntry>, regs: Regs) -> RunResult {
-    RunResult { verdict, decided_by, trace, regs }
 }

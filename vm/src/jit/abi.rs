@@ -20,6 +20,9 @@ pub const NO_OFFSET: u64 = 1 << 62;
 /// A metadata word that cannot be derived (the helper must answer).
 pub const NO_WORD: u32 = u32::MAX;
 
+/// `decided_chain` before a terminal verdict was decided.
+pub const NO_DECISION: u32 = u32::MAX;
+
 /// Return codes of chain and segment functions.
 pub mod ret {
     /// The end of the function's rules was reached (a chain: it fell off its end or returned).
@@ -78,9 +81,15 @@ pub struct JitCtx<'e, 'p> {
     pub target_fn: u64,
     /// The compiled functions, indexed by chain id (then segment functions).
     pub fns: *const u64,
-    /// The rule that decided a terminal verdict, and that verdict.
-    pub decided: Option<(ChainId, usize)>,
-    pub final_verdict: Verdict,
+    /// The chain and rule that decided a terminal verdict ([`NO_DECISION`] in
+    /// `decided_chain` while none has), and that verdict (encoded). Native code stores them
+    /// for verdicts known at compile time; helpers for the others.
+    pub decided_chain: u32,
+    pub decided_rule: u32,
+    pub final_verdict: u64,
+    /// Non-zero when matching rules are recorded in `trace` (native code then calls
+    /// `helpers::traced` for each rule that finishes).
+    pub trace_on: u32,
     pub trace: Vec<TraceEntry>,
     /// The same function table for the helpers (bounds-checked).
     pub fn_table: &'e [u64],
@@ -100,6 +109,10 @@ pub mod off {
     pub const LAST_VERDICT: i32 = offset_of!(Ctx, last_verdict) as i32;
     pub const TARGET_FN: i32 = offset_of!(Ctx, target_fn) as i32;
     pub const FNS: i32 = offset_of!(Ctx, fns) as i32;
+    pub const DECIDED_CHAIN: i32 = offset_of!(Ctx, decided_chain) as i32;
+    pub const DECIDED_RULE: i32 = offset_of!(Ctx, decided_rule) as i32;
+    pub const FINAL_VERDICT: i32 = offset_of!(Ctx, final_verdict) as i32;
+    pub const TRACE_ON: i32 = offset_of!(Ctx, trace_on) as i32;
     pub const REGS: i32 = offset_of!(Ctx, eval.regs.data) as i32;
 }
 

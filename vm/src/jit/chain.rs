@@ -3,7 +3,8 @@
 //! A function holds a run of rules (a whole chain, or one segment of a long chain). Each rule
 //! is a block; its expressions follow in order, a mismatch (NFT_BREAK) branches to the next
 //! rule. A rule that runs to its end is traced. A verdict known at compile time becomes
-//! direct control flow: `accept`/`drop`/… return [`ret::TERMINAL`], `return` finishes the
+//! direct control flow (native code stores the verdict register and the decision, and calls
+//! a helper only when the run is traced): `accept`/`drop`/… return [`ret::TERMINAL`], `return` finishes the
 //! chain, `jump` calls the target chain's function one level deeper (checking the 16-deep
 //! jump stack) and goes on with the next rule, `goto` calls it and finishes the chain. A
 //! verdict set at run time (by a helper: a verdict map, NAT, `queue`, …) goes through one
@@ -18,6 +19,7 @@ use super::abi::{self, action, expr_ret, ret};
 use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
+use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
 use crate::verify::JUMP_STACK_SIZE;
@@ -30,6 +32,8 @@ pub struct RuleCx {
     pub chain: u32,
     /// The rule's index in its chain.
     pub rule: u32,
+    /// The family of the chain's table (the length of `ct` address keys depends on it).
+    pub family: Family,
     /// Where a mismatch goes.
     pub brk: Block,
     /// The next rule (after a rule that ran to its end, or a jump that returned).
@@ -64,13 +68,13 @@ impl RuleCx {
     pub fn verdict(&self, fx: &mut Fx, v: Verdict) {
         match v {
             Verdict::Continue => {
-                fx.call_matched(self.chain, self.rule, abi::ENC_CONTINUE);
+                fx.rule_done(self.chain, self.rule, Verdict::Continue);
                 return fx.jump(self.next);
             }
             Verdict::Break => return fx.jump(self.brk),
             _ => {}
         }
-        fx.call_matched(self.chain, self.rule, abi::encode(v));
+        fx.rule_done(self.chain, self.rule, v);
         match v {
             Verdict::Jump(t) => self.jump(fx, t),
             Verdict::Goto(t) => self.goto(fx, t),
@@ -125,6 +129,8 @@ pub fn translate_rules(
     let dynamic = fx.new_block();
     let rule_param = fx.b.append_block_param(dynamic, types::I32);
     let break_last = fx.new_block();
+    // As `helpers::expr` sets it for the interpreter's code.
+    let family = prog.chain(chain).and_then(|c| prog.table(c.table)).map_or(Family::Ip, |t| t.family);
     let mut resume: Vec<(u32, Block)> = Vec::new();
     fx.jump(blocks[0]);
     for (k, rule) in rules.iter().enumerate() {
@@ -133,6 +139,7 @@ pub fn translate_rules(
         let rc = RuleCx {
             chain: chain.0,
             rule: (first + k) as u32,
+            family,
             brk: if last { break_last } else { blocks[k + 1] },
             next: blocks[k + 1],
             dynamic,
@@ -161,7 +168,7 @@ fn translate_rule(fx: &mut Fx, rc: &RuleCx, rule: &Rule, plans: &SetPlans) {
             Flow::Helper => rc.helper(fx, i),
         }
     }
-    fx.call_matched(rc.chain, rc.rule, abi::ENC_CONTINUE);
+    fx.rule_done(rc.chain, rc.rule, Verdict::Continue);
     fx.jump(rc.next);
 }
 

@@ -5,6 +5,7 @@
 use super::abi::{self, off};
 use super::helpers::Addrs;
 use crate::reg::DATA_WORDS;
+use crate::verdict::Verdict;
 use cranelift_codegen::ir::{
     AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value, types,
 };
@@ -22,12 +23,16 @@ pub struct Sigs {
     pub chain: SigRef,
     /// `helpers::expr` and `helpers::dynamic`: `(ctx, u32, u32, u32) -> u32`.
     pub ctx3: SigRef,
-    /// `helpers::matched`: `(ctx, chain, rule, verdict)`.
+    /// `helpers::traced`: `(ctx, chain, rule, verdict)`.
     pub matched: SigRef,
     /// `helpers::overflow`: `(ctx, chain, rule)`.
     pub rule: SigRef,
     /// `helpers::inner_base`: `(ctx) -> u64`.
     pub base: SigRef,
+    /// `helpers::env_word`: `(ctx, kind, key, arg) -> u64`.
+    pub env: SigRef,
+    /// `helpers::env_set_word`: `(ctx, kind, key, arg, value)`.
+    pub env_set: SigRef,
 }
 
 /// The signature of every compiled chain/segment function.
@@ -87,6 +92,16 @@ impl<'a> Fx<'a> {
             )),
             rule: b.import_signature(signature(call_conv, &[types::I64, types::I32, types::I32], None)),
             base: b.import_signature(signature(call_conv, &[types::I64], Some(types::I64))),
+            env: b.import_signature(signature(
+                call_conv,
+                &[types::I64, types::I32, types::I32, types::I32],
+                Some(types::I64),
+            )),
+            env_set: b.import_signature(signature(
+                call_conv,
+                &[types::I64, types::I32, types::I32, types::I32, types::I32],
+                None,
+            )),
         };
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -250,10 +265,48 @@ impl<'a> Fx<'a> {
         self.b.inst_results(call)[0]
     }
 
-    pub fn call_matched(&mut self, chain: u32, rule: u32, enc: u64) {
+    /// A rule finished with verdict `v`, known at compile time (`Continue`: it ran to its
+    /// end): stores the verdict register and, for a terminal verdict, the decision; when the
+    /// run is traced, calls `helpers::traced`. Code goes on in the current (fresh) block;
+    /// cached registers stay valid (the helper does not touch them).
+    pub fn rule_done(&mut self, chain: u32, rule: u32, v: Verdict) {
+        let enc = abi::encode(v);
+        self.set_last_verdict(enc);
+        if v.is_terminal() {
+            let c = self.u32(chain);
+            self.b.ins().store(CTX, c, self.ctx, off::DECIDED_CHAIN);
+            let r = self.u32(rule);
+            self.b.ins().store(CTX, r, self.ctx, off::DECIDED_RULE);
+            let e = self.u64(enc);
+            self.b.ins().store(CTX, e, self.ctx, off::FINAL_VERDICT);
+        }
+        let on = self.b.ins().load(types::I32, CTX, self.ctx, off::TRACE_ON);
+        let call = self.b.create_block();
+        let cont = self.b.create_block();
+        self.b.set_cold_block(call);
+        self.b.ins().brif(on, call, &[], cont, &[]);
+        self.b.switch_to_block(call);
         let args = [self.ctx, self.u32(chain), self.u32(rule), self.u64(enc)];
-        let f = self.u64(self.addrs.matched as u64);
+        let f = self.u64(self.addrs.traced as u64);
         self.b.ins().call_indirect(self.sigs.matched, f, &args);
+        self.b.ins().jump(cont, &[]);
+        self.b.switch_to_block(cont);
+    }
+
+    /// `helpers::env_word`: an environment lookup of a register word. The register file is
+    /// not touched, so cached words stay valid.
+    pub fn call_env_word(&mut self, kind: u32, key: u32, arg: u32) -> Value {
+        let args = [self.ctx, self.u32(kind), self.u32(key), self.u32(arg)];
+        let f = self.u64(self.addrs.env_word as u64);
+        let call = self.b.ins().call_indirect(self.sigs.env, f, &args);
+        self.b.inst_results(call)[0]
+    }
+
+    /// `helpers::env_set_word`: hands a register word to the environment (registers untouched).
+    pub fn call_env_set_word(&mut self, kind: u32, key: u32, arg: u32, value: Value) {
+        let args = [self.ctx, self.u32(kind), self.u32(key), self.u32(arg), value];
+        let f = self.u64(self.addrs.env_set_word as u64);
+        self.b.ins().call_indirect(self.sigs.env_set, f, &args);
     }
 
     pub fn call_overflow(&mut self, chain: u32, rule: u32) {

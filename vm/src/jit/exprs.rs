@@ -1,6 +1,7 @@
 //! Expressions compiled inline: payload loads (bounds-checked against the packet length),
 //! `cmp`, `range`, `bitwise`, `byteorder`, `immediate`, the metadata the VM derives itself,
-//! and small constant set lookups ([`super::sets`]). Each reproduces its interpreter
+//! `ct`/`meta` loads and sets of short keys (one direct call into the environment through
+//! `helpers::env_word`/`env_set_word`), and small constant set lookups ([`super::sets`]). Each reproduces its interpreter
 //! semantics in `expr/*.rs` exactly — registers are 16 host-order words, a `n`-byte write
 //! zero-pads its last word, comparisons are `memcmp`. Anything else (or an operand shape not
 //! handled here) returns [`Flow::Helper`] and runs the interpreter's code through a helper.
@@ -8,17 +9,19 @@
 use super::abi::{NO_WORD, meta_word};
 use super::chain::RuleCx;
 use super::emit::{Fx, low_mask};
+use super::helpers::{ENV_OK, env_kind};
 use super::sets::{self, SetPlans};
 use crate::data::Data;
 use crate::expr::Expr;
 use crate::expr::bitwise::{Bitwise, BitwiseOp};
 use crate::expr::byteorder::Byteorder;
 use crate::expr::cmp::Cmp;
+use crate::expr::ct::{self as ctx, Ct, CtOp};
 use crate::expr::immediate::{ImmValue, Immediate};
 use crate::expr::meta::{Meta, MetaOp, key_len};
 use crate::expr::payload::{Payload, PayloadOp};
 use crate::expr::range::Range;
-use crate::keys::{CmpOp, MetaKey, PayloadBase};
+use crate::keys::{CmpOp, CtKey, MetaKey, PayloadBase};
 use crate::reg::Reg;
 use crate::verdict::Verdict;
 use cranelift_codegen::ir::{InstBuilder, Value, condcodes::IntCC, types};
@@ -43,6 +46,7 @@ pub fn emit(fx: &mut Fx, rc: &RuleCx, e: &Expr, index: usize, plans: &SetPlans) 
         Expr::Byteorder(b) => byteorder(fx, b),
         Expr::Immediate(i) => immediate(fx, i),
         Expr::Meta(m) => meta(fx, rc, m, index),
+        Expr::Ct(c) => ct(fx, rc, c),
         Expr::Lookup(l) => sets::lookup(fx, rc, l, plans),
         _ => Flow::Helper,
     }
@@ -330,13 +334,29 @@ fn immediate(fx: &mut Fx, i: &Immediate) -> Flow {
     }
 }
 
+/// Metadata keys `Meta::eval` computes itself (never asks the environment for).
+fn meta_derived(key: MetaKey) -> bool {
+    use MetaKey::*;
+    matches!(key, Len | Protocol | Nfproto | L4proto | TimeNs | TimeDay | TimeHour | Prandom | Cpu)
+}
+
 fn meta(fx: &mut Fx, rc: &RuleCx, m: &Meta, index: usize) -> Flow {
-    let MetaOp::Load { dreg } = m.op else { return Flow::Helper };
+    let dreg = match m.op {
+        MetaOp::Load { dreg } => dreg,
+        MetaOp::Set { sreg } => {
+            let Some(k) = MetaKey::ALL.iter().position(|x| *x == m.key) else { return Flow::Helper };
+            return env_store(fx, env_kind::META, k, 0, key_len(m.key), sreg);
+        }
+    };
     let slot = match m.key {
         MetaKey::Len => meta_word::LEN,
         MetaKey::Protocol => meta_word::PROTOCOL,
         MetaKey::Nfproto => meta_word::NFPROTO,
         MetaKey::L4proto => meta_word::L4PROTO,
+        key if !meta_derived(key) => {
+            let Some(k) = MetaKey::ALL.iter().position(|x| *x == key) else { return Flow::Helper };
+            return env_load(fx, rc, env_kind::META, k, 0, key_len(key), dreg);
+        }
         _ => return Flow::Helper,
     };
     let Some(w0) = word_of(dreg, key_len(m.key)) else { return Flow::Helper };
@@ -356,5 +376,44 @@ fn meta(fx: &mut Fx, rc: &RuleCx, m: &Meta, index: usize) -> Flow {
     rc.helper(fx, index);
     fx.jump(join);
     fx.enter(join);
+    Flow::Next
+}
+
+/// `ct load`/`ct set` of a key of at most 4 bytes: one direct call into the environment
+/// (`helpers::env_word`, `helpers::env_set_word`); longer keys take the generic helper.
+fn ct(fx: &mut Fx, rc: &RuleCx, c: &Ct) -> Flow {
+    let Some(k) = CtKey::ALL.iter().position(|x| *x == c.key) else { return Flow::Helper };
+    let dir = c.dir.map_or(0, |d| d.number() as u32 + 1);
+    let len = ctx::key_len(c.key, rc.family);
+    match c.op {
+        CtOp::Load { dreg } => env_load(fx, rc, env_kind::CT, k, dir, len, dreg),
+        CtOp::Set { sreg } => env_store(fx, env_kind::CT, k, dir, len, sreg),
+    }
+}
+
+/// Hands the first `len` (1..=4) bytes of `sreg` to the environment — `ct set`/`meta set`,
+/// which never break a rule once the register is valid.
+fn env_store(fx: &mut Fx, kind: u32, key: usize, dir: u32, len: usize, sreg: Reg) -> Flow {
+    if !(1..=4).contains(&len) {
+        return Flow::Helper;
+    }
+    let Some(w0) = word_of(sreg, len) else { return Flow::Helper };
+    let v = fx.reg_word(w0);
+    fx.call_env_set_word(kind, key as u32, dir << 8 | len as u32, v);
+    Flow::Next
+}
+
+/// Loads a `len`-byte (1..=4) environment value into `dreg` (its word zero-padded), or breaks
+/// the rule when the environment has no answer — what `Ct::eval`/`Meta::eval` do.
+fn env_load(fx: &mut Fx, rc: &RuleCx, kind: u32, key: usize, dir: u32, len: usize, dreg: Reg) -> Flow {
+    if !(1..=4).contains(&len) {
+        return Flow::Helper;
+    }
+    let Some(w0) = word_of(dreg, len) else { return Flow::Helper };
+    let r = fx.call_env_word(kind, key as u32, dir << 8 | len as u32);
+    let ok = fx.b.ins().band_imm_u(r, ENV_OK as i64);
+    fx.branch_unless(ok, rc.brk);
+    let word = fx.b.ins().ireduce(types::I32, r);
+    fx.set_reg_word(w0, word);
     Flow::Next
 }

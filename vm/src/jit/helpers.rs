@@ -10,7 +10,7 @@
 
 use super::abi::{self, JitCtx, action, expr_ret};
 use crate::interp::{RuleRef, TraceEntry};
-use crate::keys::Family;
+use crate::keys::{CtDir, CtKey, Family, MetaKey};
 use crate::program::ChainId;
 use crate::verdict::Verdict;
 use crate::verify::JUMP_STACK_SIZE;
@@ -53,24 +53,34 @@ pub extern "C" fn expr(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, expr: u3
     })
 }
 
-/// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end): trace it,
-/// and record it as the decision when the verdict is terminal.
-pub extern "C" fn matched(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, enc: u64) {
-    with_ctx(ctx, (), |c| record(c, chain, rule, abi::decode(enc)))
+/// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end) while
+/// tracing is on: trace it. (Native code has already stored the verdict register and, for a
+/// terminal verdict, the decision.)
+pub extern "C" fn traced(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, enc: u64) {
+    with_ctx(ctx, (), |c| push_trace(c, chain, rule, abi::decode(enc)))
 }
 
+fn push_trace(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
+    if c.trace_on != 0 {
+        let r = rule_ref(c, chain, rule);
+        c.trace.push(TraceEntry { rule: r, verdict: (v != Verdict::Continue).then_some(v) });
+    }
+}
+
+/// A rule finished with verdict `v` set at run time: the verdict register, the trace, and
+/// the decision when the verdict is terminal.
 fn record(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
-    let r = rule_ref(c, chain, rule);
     c.last_verdict = abi::encode(v);
-    c.trace.push(TraceEntry { rule: r, verdict: (v != Verdict::Continue).then_some(v) });
+    push_trace(c, chain, rule, v);
     if v.is_terminal() {
         decide(c, chain, rule, v);
     }
 }
 
 fn decide(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
-    c.decided = Some((ChainId(chain), rule as usize));
-    c.final_verdict = v;
+    c.decided_chain = chain;
+    c.decided_rule = rule;
+    c.final_verdict = abi::encode(v);
 }
 
 /// A jump from a rule found the jump stack full: the packet is dropped (as the kernel does).
@@ -116,6 +126,69 @@ impl JitCtx<'_, '_> {
     }
 }
 
+/// Which environment lookup [`env_word`] makes.
+pub mod env_kind {
+    /// `Env::ct_get` (`ct load`).
+    pub const CT: u32 = 0;
+    /// `Env::meta_get` (`meta load` of a key the VM does not derive itself).
+    pub const META: u32 = 1;
+}
+
+/// Bit of [`env_word`]'s result that says the lookup succeeded (the word is below it).
+pub const ENV_OK: u64 = 1 << 32;
+
+/// A `ct load` or `meta load` of a key at most 4 bytes long, answered by the environment
+/// directly (what `Ct::eval`/`Meta::eval` do, without looking the expression up):
+/// `key` is the key's index in `CtKey::ALL`/`MetaKey::ALL`, `arg` holds the value length in
+/// its low byte and, for ct, the direction + 1 above it (0: none). Returns the register word
+/// (zero-padded, as a register write pads it) with [`ENV_OK`] set, or 0 when the lookup fails
+/// (the rule breaks).
+pub extern "C" fn env_word(ctx: *mut JitCtx<'_, '_>, kind: u32, key: u32, arg: u32) -> u64 {
+    with_ctx(ctx, 0, |c| {
+        let len = (arg & 0xff) as usize;
+        let mut buf = [0u8; 4];
+        let Some(out) = buf.get_mut(..len) else { return 0 };
+        let ok = match kind {
+            env_kind::CT => {
+                let dir = match arg >> 8 {
+                    0 => None,
+                    d => CtDir::ALL.get(d as usize - 1).copied(),
+                };
+                CtKey::ALL.get(key as usize).is_some_and(|k| c.eval.env.ct_get(*k, dir, out))
+            }
+            _ => MetaKey::ALL.get(key as usize).is_some_and(|k| c.eval.env.meta_get(*k, out)),
+        };
+        if ok { ENV_OK | u32::from_le_bytes(buf) as u64 } else { 0 }
+    })
+}
+
+/// A `ct set` or `meta set` of a key at most 4 bytes long, handed to the environment directly
+/// (what `Ct::eval`/`Meta::eval` do): `key` and `arg` as for [`env_word`], `value` the
+/// source register word (its first `len` bytes are the value).
+pub extern "C" fn env_set_word(ctx: *mut JitCtx<'_, '_>, kind: u32, key: u32, arg: u32, value: u32) {
+    with_ctx(ctx, (), |c| {
+        let len = (arg & 0xff) as usize;
+        let bytes = value.to_le_bytes();
+        let Some(v) = bytes.get(..len) else { return };
+        match kind {
+            env_kind::CT => {
+                let dir = match arg >> 8 {
+                    0 => None,
+                    d => CtDir::ALL.get(d as usize - 1).copied(),
+                };
+                if let Some(k) = CtKey::ALL.get(key as usize) {
+                    c.eval.env.ct_set(*k, dir, v);
+                }
+            }
+            _ => {
+                if let Some(k) = MetaKey::ALL.get(key as usize) {
+                    c.eval.env.meta_set(*k, v);
+                }
+            }
+        }
+    })
+}
+
 /// Start of the data after the transport header (TCP data offset, UDP 8 bytes), or
 /// [`abi::NO_OFFSET`]. Computed per load: a payload write may change the TCP header.
 pub extern "C" fn inner_base(ctx: *mut JitCtx<'_, '_>) -> u64 {
@@ -129,10 +202,12 @@ pub extern "C" fn inner_base(ctx: *mut JitCtx<'_, '_>) -> u64 {
 #[derive(Clone, Copy)]
 pub struct Addrs {
     pub expr: i64,
-    pub matched: i64,
+    pub traced: i64,
     pub overflow: i64,
     pub dynamic: i64,
     pub inner_base: i64,
+    pub env_word: i64,
+    pub env_set_word: i64,
 }
 
 impl Addrs {
@@ -141,12 +216,16 @@ impl Addrs {
         type MatchedFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u64);
         type RuleFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32);
         type BaseFn = extern "C" fn(*mut JitCtx<'_, '_>) -> u64;
+        type EnvFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u32) -> u64;
+        type EnvSetFn = extern "C" fn(*mut JitCtx<'_, '_>, u32, u32, u32, u32);
         Addrs {
             expr: expr as ExprFn as usize as i64,
-            matched: matched as MatchedFn as usize as i64,
+            traced: traced as MatchedFn as usize as i64,
             overflow: overflow as RuleFn as usize as i64,
             dynamic: dynamic as ExprFn as usize as i64,
             inner_base: inner_base as BaseFn as usize as i64,
+            env_word: env_word as EnvFn as usize as i64,
+            env_set_word: env_set_word as EnvSetFn as usize as i64,
         }
     }
 }

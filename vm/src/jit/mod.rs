@@ -6,8 +6,9 @@
 //! chain functions, the 16-deep jump stack as a depth argument), payload loads bounds-checked
 //! against the packet length, `cmp`, `range`, `bitwise`, `byteorder`, `immediate`, the
 //! metadata the VM derives itself (`meta len/protocol/nfproto/l4proto`), and lookups in small
-//! constant (anonymous) sets and verdict maps. Everything else — stateful expressions, sets
-//! that change, conntrack, metadata the runtime answers, NAT, payload writes … — calls
+//! constant (anonymous) sets and verdict maps; `ct`/`meta` loads and sets of short keys are
+//! one direct call into the runtime's `Env`. Everything else — stateful expressions, sets
+//! that change, longer conntrack and metadata keys, NAT, payload writes … — calls
 //! [`helpers`], which run the interpreter's own expression code on the same register file.
 //!
 //! Use: [`JitProgram::compile`] once per loaded program, then [`run_chain`] per packet (or
@@ -24,7 +25,7 @@ mod run;
 mod sets;
 
 pub use program::{JitProgram, JitStats};
-pub use run::run_chain;
+pub use run::{run_chain, run_chain_into};
 
 use crate::verify::VerifiedProgram;
 use std::fmt;

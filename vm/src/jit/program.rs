@@ -1,6 +1,9 @@
 //! A compiled program: the verified program it was built from, the addresses of its native
 //! functions, and the code memory, freed when the last owner drops it.
 
+use crate::keys::Family;
+use crate::program::{ChainId, Policy};
+use crate::verdict::Verdict;
 use crate::verify::VerifiedProgram;
 use cranelift_jit::JITModule;
 use std::sync::{Arc, Mutex};
@@ -13,8 +16,19 @@ pub struct JitProgram {
     pub(crate) prog: Arc<VerifiedProgram>,
     /// Function addresses: chains by id, then the segments of long chains.
     pub(crate) fns: Vec<u64>,
+    /// What a run of each chain (by id) needs before and after the native call.
+    pub(crate) entries: Vec<ChainEntry>,
     pub(crate) stats: JitStats,
     _code: CodeMemory,
+}
+
+/// A chain as [`super::run_chain_into`] starts it: its code, the family of its table, and the
+/// verdict its end gives (its policy; accept for a regular chain).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ChainEntry {
+    pub addr: u64,
+    pub family: Family,
+    pub end_verdict: Verdict,
 }
 
 /// What a compilation produced.
@@ -41,7 +55,19 @@ impl JitProgram {
         module: JITModule,
         stats: JitStats,
     ) -> JitProgram {
-        JitProgram { prog, fns, stats, _code: CodeMemory(Mutex::new(Some(module))) }
+        let p = prog.program();
+        let entries = (0..p.chains.len())
+            .map(|i| {
+                let id = ChainId(i as u32);
+                let policy = p.chain(id).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
+                ChainEntry {
+                    addr: fns.get(i).copied().unwrap_or(0),
+                    family: p.chain_family(id).unwrap_or(Family::Ip),
+                    end_verdict: if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept },
+                }
+            })
+            .collect();
+        JitProgram { prog, fns, entries, stats, _code: CodeMemory(Mutex::new(Some(module))) }
     }
 
     /// The program this code runs (its state must come from this program).

@@ -1,11 +1,11 @@
 //! Running a compiled chain for one packet: the context block, the native call, and the
 //! [`RunResult`] exactly as [`crate::interp::run_chain`] reports it.
 
-use super::abi::{self, JitCtx, NO_OFFSET, NO_WORD, meta_word, ret};
+use super::abi::{self, JitCtx, NO_DECISION, NO_OFFSET, NO_WORD, meta_word, ret};
 use super::program::JitProgram;
-use crate::interp::{Env, Eval, PacketCtx, ProgramState, Regs, RuleRef, RunResult};
-use crate::keys::{Family, PayloadBase};
-use crate::program::{ChainId, Policy};
+use crate::interp::{Env, Eval, PacketCtx, ProgramState, Regs, RuleRef, RunOptions, RunResult};
+use crate::keys::Family;
+use crate::program::ChainId;
 use crate::verdict::Verdict;
 
 /// The signature of every compiled chain function.
@@ -20,23 +20,40 @@ pub fn run_chain(
     pkt: &mut PacketCtx<'_>,
     env: &mut dyn Env,
 ) -> RunResult {
+    let mut out = RunResult::default();
+    run_chain_into(jit, state, chain, pkt, env, RunOptions::TRACED, &mut out);
+    out
+}
+
+/// [`run_chain`] writing into `out`, reusing its trace buffer (as
+/// [`crate::interp::run_chain_into`]); with `opts.trace` off no helper is called for rules
+/// whose verdict is known at compile time.
+pub fn run_chain_into(
+    jit: &JitProgram,
+    state: &mut ProgramState,
+    chain: ChainId,
+    pkt: &mut PacketCtx<'_>,
+    env: &mut dyn Env,
+    opts: RunOptions,
+    out: &mut RunResult,
+) {
     let p = jit.prog.program();
-    let addr = match (p.chain(chain), jit.fns.get(chain.index())) {
-        (Some(_), Some(a)) => *a,
+    let Some(entry) = jit.entries.get(chain.index()).filter(|e| e.addr != 0).copied() else {
         // No such chain: nothing runs and the default policy applies, as in the interpreter.
-        _ => {
-            return RunResult {
-                verdict: Verdict::Accept,
-                decided_by: None,
-                trace: Vec::new(),
-                regs: Regs::default(),
-            };
+        out.trace.clear();
+        out.verdict = Verdict::Accept;
+        out.decided_by = None;
+        if opts.regs {
+            out.regs = Regs::default();
         }
+        return;
     };
+    let mut trace = std::mem::take(&mut out.trace);
+    trace.clear();
     let now = env.now_ns();
     let len = pkt.data.len();
-    let base = |b: PayloadBase| pkt.base_offset(b).filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
-    let bases = [base(PayloadBase::Link), base(PayloadBase::Network), base(PayloadBase::Transport)];
+    let base = |o: Option<usize>| o.filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
+    let bases = [base(pkt.link_off), base(Some(pkt.network_off)), base(pkt.transport_off)];
     let mut meta_words = [NO_WORD; 4];
     meta_words[meta_word::LEN] = pkt.len() as u32;
     meta_words[meta_word::PROTOCOL] =
@@ -53,19 +70,13 @@ pub fn run_chain(
         last_verdict: abi::ENC_CONTINUE,
         target_fn: 0,
         fns: jit.fns.as_ptr(),
-        decided: None,
-        final_verdict: Verdict::Accept,
-        trace: Vec::new(),
+        decided_chain: NO_DECISION,
+        decided_rule: 0,
+        final_verdict: abi::encode(Verdict::Accept),
+        trace_on: opts.trace as u32,
+        trace,
         fn_table: &jit.fns,
-        eval: Eval {
-            regs: Regs::default(),
-            pkt,
-            env,
-            state,
-            prog: p,
-            table_family: p.chain_family(chain).unwrap_or(Family::Ip),
-            now,
-        },
+        eval: Eval { regs: Regs::default(), pkt, env, state, prog: p, table_family: entry.family, now },
     };
     // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the
     // `ChainFn` signature in the host's C calling convention; `jit` (and so the code memory)
@@ -73,23 +84,21 @@ pub fn run_chain(
     // `abi::off`, the packet within `pkt_len`, the register file within its 64 bytes, and
     // calls the helpers with the same `ctx` pointer.
     #[allow(unsafe_code)]
-    let f = unsafe { std::mem::transmute::<usize, ChainFn>(addr as usize) };
+    let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);
-    let mut regs = ctx.eval.regs.clone();
-    regs.verdict = abi::decode(ctx.last_verdict);
-    let rule_ref = |(c, r): (ChainId, usize)| {
-        let source = p.chain(c).and_then(|ch| ch.rules.get(r)).map(|x| x.source).unwrap_or_default();
-        RuleRef { chain: c, rule: r, source }
-    };
-    if let Some(d) = ctx.decided.filter(|_| code == ret::TERMINAL) {
-        return RunResult {
-            verdict: ctx.final_verdict,
-            decided_by: Some(rule_ref(d)),
-            trace: ctx.trace,
-            regs,
-        };
+    let JitCtx { eval, trace, decided_chain, decided_rule, final_verdict, last_verdict, .. } = ctx;
+    if opts.regs {
+        out.regs.data = eval.regs.data;
+        out.regs.verdict = abi::decode(last_verdict);
     }
-    let policy = p.chain(chain).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
-    let verdict = if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept };
-    RunResult { verdict, decided_by: None, trace: ctx.trace, regs }
+    out.trace = trace;
+    if decided_chain != NO_DECISION && code == ret::TERMINAL {
+        let (c, r) = (ChainId(decided_chain), decided_rule as usize);
+        let source = p.chain(c).and_then(|ch| ch.rules.get(r)).map(|x| x.source).unwrap_or_default();
+        out.decided_by = Some(RuleRef { chain: c, rule: r, source });
+        out.verdict = abi::decode(final_verdict);
+    } else {
+        out.decided_by = None;
+        out.verdict = entry.end_verdict;
+    }
 }

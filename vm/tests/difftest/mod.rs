@@ -1,7 +1,9 @@
 //! Differential testing of the engines: a seeded generator of random verified programs and
 //! random packets, a deterministic environment, and a runner that evaluates every packet on
 //! the interpreter and on the JIT and reports the first difference in verdict, deciding
-//! rule, trace, registers, packet bytes, program state or environment requests.
+//! rule, trace, registers, packet bytes, program state or environment requests. Each engine
+//! also runs every packet through its untraced, buffer-reusing entry point
+//! (`run_chain_into`), which must observe the same with an empty trace.
 //!
 //! Programs are built rule by rule; a rule the verifier rejects is dropped, so every program
 //! is valid without this file restating the verifier's rules. Constants are drawn from the
@@ -16,7 +18,7 @@ pub mod programs;
 pub mod rng;
 
 use env::{EnvSpec, FuzzEnv};
-use nftvm_vm::interp::{PacketCtx, ProgramState, RunResult, Slot};
+use nftvm_vm::interp::{PacketCtx, ProgramState, RunOptions, RunResult, Slot};
 use nftvm_vm::jit::{JitOptions, OptLevel};
 use nftvm_vm::keys::Hook;
 use nftvm_vm::{ChainId, Engine, Executable, VerifiedProgram, text};
@@ -34,7 +36,7 @@ pub struct Case {
 }
 
 /// Everything observable about one run.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
     pub result: RunResult,
     pub packet: Vec<u8>,
@@ -63,12 +65,31 @@ pub fn case(seed: u64) -> Case {
 
 /// Runs one packet on one engine.
 pub fn observe(exe: &Executable, state: &mut ProgramState, case: &Case, i: usize, now: u64) -> Observed {
+    observe_with(exe, state, case, i, now, None)
+}
+
+/// Runs one packet on one engine, through `run_chain_into` without a trace when `reused` is
+/// given (the result is written there, then copied out).
+pub fn observe_with(
+    exe: &Executable,
+    state: &mut ProgramState,
+    case: &Case,
+    i: usize,
+    now: u64,
+    reused: Option<&mut RunResult>,
+) -> Observed {
     let (tp, spec) = &case.packets[i];
     let mut env = FuzzEnv::new(spec.clone(), now);
     let mut bytes = tp.bytes();
     let result = {
         let mut pkt: PacketCtx<'_> = tp.ctx(&mut bytes, case.hook);
-        exe.run_chain(state, case.chain, &mut pkt, &mut env)
+        match reused {
+            None => exe.run_chain(state, case.chain, &mut pkt, &mut env),
+            Some(out) => {
+                exe.run_chain_into(state, case.chain, &mut pkt, &mut env, RunOptions::UNTRACED, out);
+                out.clone()
+            }
+        }
     };
     Observed {
         result,
@@ -103,11 +124,30 @@ pub fn check(seed: u64, cov: &mut Coverage) -> Result<(), String> {
         .map_err(|e| format!("seed {seed}: {e}\n{}", text::disassemble(&case.prog)))?;
     let mut s_interp = interp.new_state(0);
     let mut s_jit = jit.new_state(0);
+    let mut untraced = [(&interp, interp.new_state(0)), (&jit, jit.new_state(0))];
+    // Reused across packets; the stale trace must be cleared by each run.
+    let mut reused = RunResult::default();
     let mut now = 0u64;
     for i in 0..case.packets.len() {
         now += case.packets[i].1.clock_step;
         let a = observe(&interp, &mut s_interp, &case, i, now);
         let b = observe(&jit, &mut s_jit, &case, i, now);
+        for (exe, state) in &mut untraced {
+            let u = observe_with(exe, state, &case, i, now, Some(&mut reused));
+            let mut expected = a.clone();
+            expected.result.trace.clear();
+            if u != expected {
+                return Err(format!(
+                    "seed {seed}, packet {i}: {} untraced run_chain_into differs from the traced run\nprogram:\n{}\ntraced: {expected:#?}\nuntraced: {u:#?}",
+                    exe.engine(),
+                    text::disassemble(&case.prog),
+                ));
+            }
+            reused.trace.push(a.result.trace.first().copied().unwrap_or(nftvm_vm::interp::TraceEntry {
+                rule: nftvm_vm::interp::RuleRef { chain: case.chain, rule: 0, source: Default::default() },
+                verdict: None,
+            }));
+        }
         cov.packets += 1;
         cov.decided += a.result.decided_by.is_some() as usize;
         cov.matched += a.result.trace.len();

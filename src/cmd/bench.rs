@@ -1,0 +1,421 @@
+//! `nftvm bench`: the rule-evaluation benchmark, interpreter vs JIT side by side.
+//!
+//! - `nftvm bench classbench RULES TRACE`: a ClassBench filter set and its trace; every
+//!   packet's first-matching filter (the mark it leaves with) is checked against the trace.
+//! - `nftvm bench RULESET --pcap IN`: any ruleset and capture, with a per-chain and per-rule
+//!   cost breakdown.
+//!
+//! The measurement itself lives in the library (`nftvm::bench`); this file parses the command
+//! line, loads the inputs and prints the results (a table, or one JSON object per engine with
+//! `--json`). Exit 0, or 1 when an engine got a packet wrong.
+
+use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cmd::import_classbench::read_filters;
+use crate::cmd::progress::Progress;
+use crate::cmd::ruleset;
+use lexopt::prelude::*;
+use nftvm::bench::capture::{self, CaptureResult, Plan, RuleCost, chain_name};
+use nftvm::bench::classbench::{self as cb, EngineReport, round2};
+use nftvm::bench::compile::{Subject, load_file};
+use nftvm::bench::engines::parse_engines;
+use nftvm::bench::env::BenchEnv;
+use nftvm::bench::measure::MeasureOpts;
+use nftvm::bench::packets::BenchPacket;
+use nftvm::classbench::parse_trace;
+use nftvm::program::Format;
+use nftvm_runtime::io::pcap::CaptureReader;
+use nftvm_vm::Engine;
+use serde_json::{Value, json};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+const HELP: &str = "\
+usage: nftvm bench classbench RULES TRACE [options]
+       nftvm bench RULESET --pcap IN [options]
+
+Rule-evaluation benchmark, interpreter vs JIT. Packets are built once; each is run through
+the compiled chain(s) in a tight loop, timed in batches (ns/packet: median over batches,
+p10/p90), after a check that every engine classifies it right.
+
+classbench RULES TRACE   a ClassBench filter set (filter i sets meta mark i) and its trace;
+                         each packet's mark must be the trace's expected filter
+RULESET --pcap IN        any ruleset and capture: every packet through each ip/ip6/inet base
+                         chain of its family; engines must agree with the interpreter; shows
+                         the cost per chain and the most expensive rules (file:line)
+
+options
+  --engine interp|jit|both   engines to run (default both)
+  --json                     one JSON object per engine and line
+  --repeat N                 timed passes over the packets (default 3)
+  --baseline                 (classbench) also time a linear first-match scan in plain Rust
+  --chain NAME               (pcap) only this base chain (NAME or TABLE/NAME; repeatable)
+  --ct-state STATE           (pcap) what `ct state` answers: new (default), established, ...
+  --top N                    (pcap) rules listed in the breakdown (default 15)
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
+
+#[derive(Debug)]
+struct Options {
+    positional: Vec<PathBuf>,
+    pcap: Option<PathBuf>,
+    engines: Vec<Engine>,
+    json: bool,
+    repeat: usize,
+    baseline: bool,
+    chains: Vec<String>,
+    ct_state: u32,
+    top: usize,
+    format: Option<Format>,
+}
+
+fn number(parser: &mut lexopt::Parser, name: &str) -> Result<usize, Failure> {
+    let v = value_str(parser, name)?;
+    v.parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| Failure::usage(format!("nftvm bench: {name} takes a positive number, not `{v}`")))
+}
+
+fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut o = Options {
+        positional: Vec::new(),
+        pcap: None,
+        engines: Engine::ALL.to_vec(),
+        json: false,
+        repeat: 3,
+        baseline: false,
+        chains: Vec::new(),
+        ct_state: BenchEnv::default().ct_state,
+        top: 15,
+        format: None,
+    };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("engine") => {
+                let v = value_str(&mut parser, "--engine")?;
+                o.engines = parse_engines(&v).map_err(|e| Failure::usage(format!("nftvm bench: {e}")))?;
+            }
+            Long("json") => o.json = true,
+            Long("repeat") => o.repeat = number(&mut parser, "--repeat")?,
+            Long("baseline") => o.baseline = true,
+            Long("pcap") => o.pcap = Some(parser.value()?.into()),
+            Long("chain") => o.chains.push(value_str(&mut parser, "--chain")?),
+            Long("ct-state") => {
+                let v = value_str(&mut parser, "--ct-state")?;
+                o.ct_state = BenchEnv::ct_state_named(&v).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "nftvm bench: --ct-state takes new, established, related, invalid or untracked, not `{v}`"
+                    ))
+                })?;
+            }
+            Long("top") => o.top = number(&mut parser, "--top")?,
+            Long("syntax") => {
+                let v = value_str(&mut parser, "--syntax")?;
+                o.format = ruleset::format("bench", false, Some(&v))?;
+            }
+            Short('h') | Long("help") => {
+                println!("{HELP}");
+                return Ok(None);
+            }
+            Value(v) => o.positional.push(v.into()),
+            other => return Err(unexpected(other, "bench")),
+        }
+    }
+    Ok(Some(o))
+}
+
+pub fn run(args: Vec<OsString>) -> CmdResult {
+    let Some(o) = parse(args)? else { return Ok(()) };
+    let first = o.positional.first().map(|p| p.as_os_str() == "classbench");
+    match (first, o.positional.len(), &o.pcap) {
+        (Some(true), 3, None) => classbench(&o, &o.positional[1], &o.positional[2]),
+        (Some(false), 1, Some(pcap)) => pcap_bench(&o, &o.positional[0], pcap),
+        _ => Err(Failure::usage(format!(
+            "nftvm bench: expected `classbench RULES TRACE` or `RULESET --pcap IN`\n{HELP}"
+        ))),
+    }
+}
+
+fn measure_opts(o: &Options) -> MeasureOpts {
+    MeasureOpts { repeat: o.repeat, ..MeasureOpts::default() }
+}
+
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
+// ---- classbench ----
+
+fn classbench(o: &Options, rules: &Path, trace: &Path) -> CmdResult {
+    let filters = read_filters(rules)?;
+    let text = std::fs::read_to_string(trace)
+        .map_err(|e| Failure::runtime(format!("nftvm bench: cannot read {}: {e}", trace.display())))?;
+    let traces = parse_trace(&text)
+        .map_err(|e| Failure::negative(format!("{}:{}: {}", trace.display(), e.line, e.message)))?;
+    let name = rules.file_name().map_or_else(|| "rules".into(), |n| n.to_string_lossy().into_owned());
+    let mut setup =
+        cb::setup(&name, filters, traces).map_err(|e| Failure::runtime(format!("nftvm bench: {e}")))?;
+    let opts = measure_opts(o);
+    let mut progress = Progress::new();
+    let mut reports: Vec<EngineReport> = Vec::new();
+    for &engine in &o.engines {
+        let label = format!("{name}: {engine}");
+        let r = cb::bench_engine(&mut setup, engine, &opts, |f| progress.update(&label, f))
+            .map_err(|e| Failure::runtime(format!("nftvm bench: {engine}: {e}")))?;
+        reports.push(r);
+    }
+    if o.baseline {
+        let label = format!("{name}: linear scan");
+        reports.push(cb::bench_linear(&setup, &opts, |f| progress.update(&label, f)));
+    }
+    progress.finish();
+    if o.json {
+        for r in &reports {
+            println!("{}", r.to_json());
+        }
+    } else {
+        print_classbench(&name, &setup, &reports);
+    }
+    let mut wrong = String::new();
+    for r in reports.iter().filter(|r| r.check.mismatches > 0) {
+        wrong.push_str(&format!("nftvm bench: {}: {} mismatches\n", r.engine, r.check.mismatches));
+        for e in &r.check.examples {
+            wrong.push_str(&format!("  {e}\n"));
+        }
+    }
+    if wrong.is_empty() { Ok(()) } else { Err(Failure::negative(wrong)) }
+}
+
+fn print_classbench(name: &str, setup: &cb::Setup, reports: &[EngineReport]) {
+    println!(
+        "{name}: {} rules, {} packets (load average {})",
+        setup.filters.len(),
+        setup.packets.len(),
+        load_average().unwrap_or_else(|| "?".into())
+    );
+    println!(
+        "{:<8} {:>10} {:>12} {:>10} {:>10} {:>12} {:>12}",
+        "engine", "mismatches", "ns/pkt med", "p10", "p90", "bytecode ms", "jit ms"
+    );
+    for r in reports {
+        println!(
+            "{:<8} {:>10} {:>12.1} {:>10.1} {:>10.1} {:>12.1} {:>12}",
+            r.engine,
+            r.check.mismatches,
+            r.timing.median,
+            r.timing.p10,
+            r.timing.p90,
+            r.bytecode_ms,
+            r.jit_compile_ms.map_or("-".to_string(), |ms| format!("{ms:.1}"))
+        );
+    }
+    print_ratios(reports.iter().map(|r| (r.engine.as_str(), r.timing.median)));
+}
+
+/// "jit is 12.3× faster than interp", for every pair against the first engine.
+fn print_ratios<'a>(medians: impl Iterator<Item = (&'a str, f64)>) {
+    let all: Vec<(&str, f64)> = medians.collect();
+    if let Some((base, base_ns)) = all.iter().find(|(e, _)| *e == "interp").or(all.first()).copied() {
+        for (e, ns) in all.iter().filter(|(e, _)| *e != base) {
+            if *ns > 0.0 {
+                println!(
+                    "{e}: {:.2}x the speed of {base} (median ns/packet {:.1} vs {:.1})",
+                    base_ns / ns,
+                    ns,
+                    base_ns
+                );
+            }
+        }
+    }
+}
+
+// ---- any ruleset, any capture ----
+
+/// Loads and compiles a ruleset (shared loader) with each rule's `file:line`; a ruleset with
+/// errors fails as in `eval` (exit 2, nft's diagnostics).
+fn load_subject(path: &Path, format: Option<Format>) -> Result<Subject, Failure> {
+    load_file(path, format).map_err(|e| Failure::runtime(e.message))
+}
+
+/// The IP packets of a capture, and how many records were not IP.
+fn read_capture(path: &Path) -> Result<(Vec<BenchPacket>, usize), Failure> {
+    let fail = |e: &dyn std::fmt::Display| Failure::runtime(format!("nftvm bench: {}: {e}", path.display()));
+    let mut reader = CaptureReader::open(path).map_err(|e| fail(&e))?;
+    let (mut packets, mut skipped) = (Vec::new(), 0);
+    while let Some(record) = reader.next_record().map_err(|e| fail(&e))? {
+        match BenchPacket::from_frame(record.data, record.link_type) {
+            Ok(p) => packets.push(p),
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok((packets, skipped))
+}
+
+fn pcap_bench(o: &Options, ruleset: &Path, pcap: &Path) -> CmdResult {
+    let subject = load_subject(ruleset, o.format)?;
+    let (packets, skipped) = read_capture(pcap)?;
+    let mut plan = Plan::new(subject.prog.program(), packets, &o.chains);
+    if plan.chains.is_empty() {
+        return Err(Failure::usage(format!(
+            "nftvm bench: {}: no ip/ip6/inet base chain to run{}",
+            ruleset.display(),
+            if o.chains.is_empty() { "" } else { " (--chain matched none)" }
+        )));
+    }
+    let env = BenchEnv { ct_state: o.ct_state, ..BenchEnv::default() };
+    let mut progress = Progress::new();
+    let result = capture::bench(&subject, &mut plan, &o.engines, &env, &measure_opts(o), &mut |l, f| {
+        progress.update(l, f)
+    })
+    .map_err(|e| Failure::runtime(format!("nftvm bench: {e}")))?;
+    progress.finish();
+    let costs = capture::rule_costs(&subject, &result);
+    if o.json {
+        for (i, e) in result.engines.iter().enumerate() {
+            println!("{}", pcap_json(&subject, &result, i, e, &costs, o.top));
+        }
+    } else {
+        print_pcap(&subject, &result, &costs, o.top, skipped, ruleset, pcap);
+    }
+    let wrong: Vec<String> = result
+        .engines
+        .iter()
+        .filter(|e| e.mismatches > 0)
+        .map(|e| {
+            format!(
+                "nftvm bench: {}: {} runs differ from the interpreter\n  {}",
+                e.engine,
+                e.mismatches,
+                e.examples.join("\n  ")
+            )
+        })
+        .collect();
+    if wrong.is_empty() { Ok(()) } else { Err(Failure::negative(wrong.join("\n"))) }
+}
+
+fn pcap_json(
+    subject: &Subject,
+    result: &CaptureResult,
+    index: usize,
+    e: &capture::EngineResult,
+    costs: &[RuleCost],
+    top: usize,
+) -> Value {
+    let prog = subject.prog.program();
+    let chains: Vec<Value> = e
+        .per_chain
+        .iter()
+        .map(|(c, runs, t)| {
+            json!({"chain": chain_name(prog, *c), "runs": runs, "ns_per_run_median": round2(t.median), "ns_per_run_p90": round2(t.p90)})
+        })
+        .collect();
+    let rules: Vec<Value> = costs
+        .iter()
+        .take(top)
+        .map(|r| {
+            json!({
+                "location": r.location,
+                "chain": chain_name(prog, r.chain),
+                "rule": r.rule,
+                "evaluated": r.evaluated,
+                "matched": r.matched,
+                "share_est": (r.share * 1e4).round() / 1e4,
+                "ns_per_packet_est": round2(r.ns_per_packet.get(index).copied().unwrap_or(0.0)),
+            })
+        })
+        .collect();
+    let compile_ms = subject.compile_ms + e.jit_compile_ms.unwrap_or(0.0);
+    json!({
+        "engine": e.engine.name(),
+        "packets": result.packets,
+        "mismatches": e.mismatches,
+        "ns_per_packet_median": round2(e.per_packet.median),
+        "compile_ms": round2(compile_ms),
+        "ns_per_packet_p10": round2(e.per_packet.p10),
+        "ns_per_packet_p90": round2(e.per_packet.p90),
+        "ns_per_packet_mean": round2(e.per_packet.mean),
+        "bytecode_compile_ms": round2(subject.compile_ms),
+        "jit_compile_ms": e.jit_compile_ms.map(round2),
+        "chain_runs": result.runs,
+        "chains": chains,
+        "rules": rules,
+    })
+}
+
+fn print_pcap(
+    subject: &Subject,
+    result: &CaptureResult,
+    costs: &[RuleCost],
+    top: usize,
+    skipped: usize,
+    ruleset: &Path,
+    pcap: &Path,
+) {
+    let prog = subject.prog.program();
+    println!(
+        "{} on {}: {} packets ({} not IP, skipped), {} chain runs (load average {})",
+        ruleset.display(),
+        pcap.display(),
+        result.packets,
+        skipped,
+        result.runs,
+        load_average().unwrap_or_else(|| "?".into())
+    );
+    println!(
+        "{:<8} {:>10} {:>12} {:>10} {:>10} {:>12}",
+        "engine", "mismatches", "ns/pkt med", "p10", "p90", "compile ms"
+    );
+    for e in &result.engines {
+        println!(
+            "{:<8} {:>10} {:>12.1} {:>10.1} {:>10.1} {:>12.1}",
+            e.engine.name(),
+            e.mismatches,
+            e.per_packet.median,
+            e.per_packet.p10,
+            e.per_packet.p90,
+            subject.compile_ms + e.jit_compile_ms.unwrap_or(0.0)
+        );
+    }
+    print_ratios(result.engines.iter().map(|e| (e.engine.name(), e.per_packet.median)));
+    println!("\nper chain (ns per run, median)");
+    let engines: Vec<&str> = result.engines.iter().map(|e| e.engine.name()).collect();
+    println!(
+        "  {:<40} {:>8} {}",
+        "chain",
+        "runs",
+        engines.iter().map(|e| format!("{e:>10}")).collect::<String>()
+    );
+    if let Some(first) = result.engines.first() {
+        for (k, (c, runs, _)) in first.per_chain.iter().enumerate() {
+            let cols: String = result
+                .engines
+                .iter()
+                .map(|e| e.per_chain.get(k).map_or("-".to_string(), |(_, _, t)| format!("{:.1}", t.median)))
+                .map(|s| format!("{s:>10}"))
+                .collect();
+            println!("  {:<40} {:>8} {cols}", chain_name(prog, *c), runs);
+        }
+    }
+    println!("\nmost expensive rules (evaluations exact; time estimated from them, ns per packet)");
+    println!(
+        "  {:<28} {:<28} {:>10} {:>10} {:>7} {}",
+        "rule",
+        "chain",
+        "evaluated",
+        "matched",
+        "share",
+        engines.iter().map(|e| format!("{e:>10}")).collect::<String>()
+    );
+    for r in costs.iter().take(top) {
+        let cols: String = r.ns_per_packet.iter().map(|ns| format!("{ns:>10.1}")).collect();
+        println!(
+            "  {:<28} {:<28} {:>10} {:>10} {:>6.1}% {cols}",
+            r.location,
+            chain_name(prog, r.chain),
+            r.evaluated,
+            r.matched,
+            r.share * 100.0
+        );
+    }
+}
