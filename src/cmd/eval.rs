@@ -39,7 +39,7 @@ output
   --conntrack-dump           print the final connection table (conntrack -L format)
 
 engine and conntrack
-  --engine interp|jit        the engine that runs the bytecode (default interp)
+  --engine interp|jit        the engine that runs the bytecode (default jit)
   --tcp-loose 0|1            nf_conntrack_tcp_loose (default 1)
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
   --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
@@ -78,7 +78,7 @@ fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
 /// The options, or `None` when `--help` was asked for (and printed).
 fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
-    let mut o = Options { engine: "interp".into(), tcp_loose: true, ..Options::default() };
+    let mut o = Options { engine: "jit".into(), tcp_loose: true, ..Options::default() };
     while let Some(arg) = parser.next()? {
         match arg {
             Long("pcap") => o.pcap = Some(parser.value()?.into()),
