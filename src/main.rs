@@ -3,6 +3,7 @@
 
 mod cli;
 mod cmd;
+mod ctl;
 
 use nftvm::load;
 
@@ -27,6 +28,8 @@ packets
   eval RULESET --pcap IN          offline replay through the hook pipeline
   run RULESET --tun NAME=ADDR/LEN ...   live filtering/NAT between TUN devices
   conntrack -L|-E|-D|-F|-C|-S     the connection table of a running instance
+  list ruleset                    the running ruleset with live counters
+  reload                          re-read and swap the running ruleset
   bench ...                       rule-evaluation benchmark (interpreter vs JIT)
   import-classbench RULES         a ClassBench filter file as an nft ruleset
 

@@ -104,7 +104,7 @@ fn run_set(name: &str, per_kind: usize, tally: &mut Tally) {
     );
     let live = live(&filters, &trace, per_kind);
     assert!(!live.is_empty(), "{name}: no live rules found");
-    let mut check = |t: Text, label: String, tally: &mut Tally| {
+    let check = |t: Text, label: String, tally: &mut Tally| {
         tally.mutants += 1;
         tally.caught += usize::from(differs(&original, &replayer, &t.load(), tally, &label));
     };

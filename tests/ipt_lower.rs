@@ -15,6 +15,8 @@
 //! `IPT_LOWER_VERBOSE=1` prints every refusal and disagreement.
 
 mod common;
+#[path = "common/ipt_t.rs"]
+mod ipt_t;
 
 use nftvm_compiler::iptables::lower::lower_ruleset;
 use nftvm_compiler::iptables::xlate::restore::translate_restore;
@@ -265,16 +267,11 @@ fn lower_counted(label: &str, rs: &Ruleset, sm: &SourceMap, t: &mut Tally) -> ir
 
 #[test]
 fn save_dumps_lower_and_agree_with_the_translation() {
-    let dir = common::shared_dir().join("peer-tests/iptables/save-dumps");
-    let mut files: Vec<_> =
-        fs::read_dir(&dir).expect("save-dumps").filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
     let mut t = Tally::default();
-    for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    for common::PeerFile { path, name } in common::ipt_save_dumps() {
         let family = if name.contains("ip6tables") { Family::Ipv6 } else { Family::Ipv4 };
         let mut sm = SourceMap::new();
-        let id = sm.add(name.clone(), fs::read_to_string(path).expect("dump"));
+        let id = sm.add(name.clone(), fs::read_to_string(&path).expect("dump"));
         let (rs, diags) = load_restore(&sm, id, RestoreOptions { family, counters: false, noflush: false });
         assert!(diags.is_empty(), "{name}: {}", render_all(&diags, &sm));
         let lowered = lower_counted(&name, &rs, &sm, &mut t);
@@ -295,62 +292,29 @@ fn save_dumps_lower_and_agree_with_the_translation() {
     common::ratchet("ipt_lower_dumps_agree", t.agree, t.compared);
 }
 
-/// `.t` cases: (family, table, chain, rule) of every OK line.
+/// `.t` cases: (place, family, table, chain, rule) of every OK line.
 fn t_cases() -> Vec<(String, Family, String, String, String)> {
-    let dir = common::shared_dir().join("peer-tests/iptables/tests");
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .expect("tests")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            n.ends_with(".t")
-                && (n == "iptables.t"
-                    || n.starts_with("libxt_")
-                    || n.starts_with("libipt_")
-                    || n.starts_with("libip6t_"))
-        })
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for f in &files {
-        let n = f.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let families: &[Family] = if n.starts_with("libxt_") {
-            &[Family::Ipv4, Family::Ipv6]
-        } else if n.starts_with("libip6t_") {
-            &[Family::Ipv6]
-        } else {
-            &[Family::Ipv4]
-        };
-        let text = fs::read_to_string(f).unwrap_or_default();
-        for &fam in families {
-            let (mut chains, mut table, mut external) = (Vec::<String>::new(), String::from("filter"), false);
-            for (lineno, line) in text.lines().enumerate() {
-                if line.trim().is_empty() || line.starts_with('#') {
+    for f in ipt_t::t_files() {
+        let text = fs::read_to_string(&f.path).unwrap_or_default();
+        let cases = ipt_t::cases(&text);
+        for &fam in ipt_t::families(&f.name) {
+            for case in &cases {
+                let fields = &case.fields;
+                if case.after_external_setup
+                    || fields.get(2).map(|s| s.trim()) != Some("OK")
+                    || fields.get(3).is_some()
+                {
                     continue;
                 }
-                if let Some(c) = line.strip_prefix(':') {
-                    chains = c.trim_end().split(',').map(str::to_string).collect();
-                    continue;
-                }
-                if line.starts_with('@') || line.starts_with('%') {
-                    external = true;
-                    continue;
-                }
-                if let Some(tb) = line.strip_prefix('*') {
-                    table = tb.trim_end().to_string();
-                    continue;
-                }
-                let fields: Vec<&str> = line.split(';').collect();
-                if external || fields.get(2).map(|s| s.trim()) != Some("OK") || fields.get(3).is_some() {
-                    continue;
-                }
-                for chain in &chains {
+                let table = case.table.as_deref().unwrap_or("filter");
+                for chain in &case.chains {
                     out.push((
-                        format!("{n}:{}", lineno + 1),
+                        format!("{}:{}", f.name, case.line),
                         fam,
-                        table.clone(),
+                        table.to_string(),
                         chain.clone(),
-                        fields[0].to_string(),
+                        fields[0].clone(),
                     ));
                 }
             }
@@ -417,16 +381,11 @@ fn t_ok_rules_lower_and_agree_with_the_translation() {
 /// iptables-nft's reading covers the constructs (the rest is counted, not failed).
 #[test]
 fn save_dumps_round_trip_through_the_ir() {
-    let dir = common::shared_dir().join("peer-tests/iptables/save-dumps");
-    let mut files: Vec<_> =
-        fs::read_dir(&dir).expect("save-dumps").filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
     let (mut same, mut total) = (0, 0);
-    for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    for common::PeerFile { path, name } in common::ipt_save_dumps() {
         let family = if name.contains("ip6tables") { Family::Ipv6 } else { Family::Ipv4 };
         let mut sm = SourceMap::new();
-        let id = sm.add(name.clone(), fs::read_to_string(path).expect("dump"));
+        let id = sm.add(name.clone(), fs::read_to_string(&path).expect("dump"));
         let (rs, _) = load_restore(&sm, id, RestoreOptions { family, counters: false, noflush: false });
         let (lowered, _) = lower_ruleset(&rs);
         let (v4, v6, _) = nftvm_compiler::iptables::from_ir::from_ir(&lowered);

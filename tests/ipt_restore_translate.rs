@@ -36,16 +36,12 @@ fn body(text: &str) -> Vec<String> {
 
 #[test]
 fn save_dumps_translate_like_iptables_restore_translate() {
-    let dir = common::shared_dir().join("peer-tests/iptables/save-dumps");
-    let mut files: Vec<_> =
-        fs::read_dir(&dir).expect("save-dumps").filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
-    assert!(!files.is_empty(), "no save dumps in {}", dir.display());
+    let files = common::ipt_save_dumps();
+    assert!(!files.is_empty(), "no save dumps");
     let ns = Netns::new();
     let (mut exact, mut documented, mut total_lines) = (0, 0, 0);
     let mut failures = Vec::new();
-    for path in &files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    for common::PeerFile { path, name } in &files {
         // The file name says the family (ipt-restore--ip6tables.dump starts with `*nat`).
         let family = if name.contains("ip6tables") { Family::Ipv6 } else { Family::Ipv4 };
         let tool = format!("{}-restore-translate", family.tool_name());

@@ -38,14 +38,10 @@ fn expected(text: &str, counters: bool) -> String {
 
 #[test]
 fn save_dumps_round_trip() {
-    let dir = common::shared_dir().join("peer-tests/iptables/save-dumps");
-    let mut files: Vec<_> =
-        fs::read_dir(&dir).expect("save-dumps directory").filter_map(|e| e.ok().map(|e| e.path())).collect();
-    files.sort();
+    let files = common::ipt_save_dumps();
     let (mut passed, total) = (0, files.len());
-    for f in &files {
-        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
-        let text = fs::read_to_string(f).unwrap_or_default();
+    for common::PeerFile { path, name } in &files {
+        let text = fs::read_to_string(path).unwrap_or_default();
         let family = if name.contains("ip6tables") { Family::Ipv6 } else { detect_family(&text) };
         let counters = name.ends_with("fedora27-iptables");
         let mut sm = SourceMap::new();

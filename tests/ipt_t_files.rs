@@ -12,7 +12,10 @@
 //! `IPT_T_VERBOSE=1` prints every failing case.
 
 mod common;
+#[path = "common/ipt_t.rs"]
+mod ipt_t;
 
+use common::PeerFile;
 use nftvm_compiler::iptables::{CommandKind, Family, Ruleset, parse_command_line};
 use nftvm_grammar::SourceMap;
 use std::fs;
@@ -77,40 +80,23 @@ struct Tally {
     skipped: usize,
 }
 
-fn run_file(path: &std::path::Path, family: Family, tally: &mut Tally, verbose: bool) {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
-    let mut chains: Vec<String> = Vec::new();
-    let mut table = String::new();
-    let mut external = false;
-    for (lineno, line) in text.lines().enumerate() {
-        if line.is_empty() || line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        if let Some(c) = line.strip_prefix(':') {
-            chains = c.trim_end().split(',').map(str::to_string).collect();
-            continue;
-        }
-        if line.starts_with('@') || line.starts_with('%') {
-            external = true;
-            continue;
-        }
-        if let Some(t) = line.strip_prefix('*') {
-            table = t.trim_end().to_string();
-            continue;
-        }
-        let fields: Vec<&str> = line.split(';').collect();
+fn run_file(file: &PeerFile, family: Family, tally: &mut Tally, verbose: bool) {
+    let text = fs::read_to_string(&file.path).unwrap_or_default();
+    let name = &file.name;
+    for case in ipt_t::cases(&text) {
+        let fields: Vec<&str> = case.fields.iter().map(String::as_str).collect();
         let Some(expect) = nft_result(&fields) else { continue };
-        if external {
+        if case.after_external_setup {
             tally.skipped += 1;
             continue;
         }
+        let table = case.table.as_deref().unwrap_or("");
         let rule = fields[0];
         let save = if fields[1] == "=" { rule } else { fields[1] };
         let mut passed = true;
         let mut why = String::new();
-        for chain in &chains {
-            let got = run_case(family, chain, &table, rule);
+        for chain in &case.chains {
+            let got = run_case(family, chain, table, rule);
             let want = format!("-A {chain} {save}");
             let ok = match (&got, expect) {
                 (Ok(line), Expect::Ok) => *line == want,
@@ -138,39 +124,18 @@ fn run_file(path: &std::path::Path, family: Family, tally: &mut Tally, verbose: 
             }
         }
         if !passed && verbose {
-            println!("{name}:{} [{}] {line}\n    {why}", lineno + 1, family.tool_name());
+            println!("{name}:{} [{}] {}\n    {why}", case.line, family.tool_name(), case.fields.join(";"));
         }
     }
 }
 
 #[test]
 fn iptables_t_files() {
-    let dir = common::shared_dir().join("peer-tests/iptables/tests");
     let verbose = std::env::var_os("IPT_T_VERBOSE").is_some();
-    let mut files: Vec<_> = fs::read_dir(&dir)
-        .expect("iptables tests directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            n.ends_with(".t")
-                && (n == "iptables.t"
-                    || n.starts_with("libxt_")
-                    || n.starts_with("libipt_")
-                    || n.starts_with("libip6t_"))
-        })
-        .collect();
-    files.sort();
+    let files = ipt_t::t_files();
     let mut tally = Tally::default();
     for f in &files {
-        let n = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        let families: &[Family] = if n.starts_with("libxt_") {
-            &[Family::Ipv4, Family::Ipv6]
-        } else if n.starts_with("libip6t_") {
-            &[Family::Ipv6]
-        } else {
-            &[Family::Ipv4]
-        };
-        for &fam in families {
+        for &fam in ipt_t::families(&f.name) {
             run_file(f, fam, &mut tally, verbose);
         }
     }

@@ -398,26 +398,12 @@ fn pct(a: usize, b: usize) -> f64 {
 /// Every ruleset of `shell-dumps/` that evaluates must compile and pass the verifier.
 #[test]
 fn shell_dumps_compile_and_verify() {
-    let dir = common::shared_dir().join("peer-tests/nftables/shell-dumps");
-    let mut files = Vec::new();
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "nft") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
+    let files = common::nft_shell_dumps();
     let (mut evaluated, mut passed) = (0, 0);
-    for f in &files {
-        let text = std::fs::read_to_string(f).expect("readable dump");
-        let name = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
+    for common::PeerFile { path, name } in &files {
+        let text = std::fs::read_to_string(path).expect("readable dump");
         let mut sources = SourceMap::new();
-        let Ok(rs) = evaluate(&mut sources, &name, &text) else { continue };
+        let Ok(rs) = evaluate(&mut sources, name, &text) else { continue };
         evaluated += 1;
         match codegen::compile_verified(&rs) {
             Ok(_) => passed += 1,

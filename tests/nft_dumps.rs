@@ -13,30 +13,6 @@ mod common;
 
 use nftvm_compiler::print::{ListOpts, nft};
 use nftvm_grammar::{SourceMap, diag::render_all};
-use std::path::{Path, PathBuf};
-
-fn dump_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "nft") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Whether a dump is in scope: it has an ip, ip6 or inet table.
-fn in_scope(text: &str) -> bool {
-    text.lines()
-        .any(|l| l.starts_with("table ip ") || l.starts_with("table ip6 ") || l.starts_with("table inet "))
-}
 
 /// Load and list a dump. The checker must be idempotent on what the evaluator produced
 /// (programmatic producers run `check::all` on IR that may already be checked): checking
@@ -64,16 +40,14 @@ fn first_difference(expected: &str, got: &str) -> String {
 
 #[test]
 fn shell_dumps_round_trip() {
-    let dir = common::shared_dir().join("peer-tests/nftables/shell-dumps");
     let verbose = std::env::var_os("NFTVM_VERBOSE").is_some();
     let (mut total, mut pass) = (0, 0);
     let mut per_dir: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-    for f in dump_files(&dir) {
-        let text = std::fs::read_to_string(&f).expect("readable dump");
-        if !in_scope(&text) {
+    for common::PeerFile { path, name } in common::nft_shell_dumps() {
+        let text = std::fs::read_to_string(&path).expect("readable dump");
+        if !common::has_ip_table(&text) {
             continue;
         }
-        let name = f.strip_prefix(&dir).unwrap_or(&f).display().to_string();
         let group = name.split('/').next().unwrap_or("").to_string();
         let entry = per_dir.entry(group).or_default();
         total += 1;

@@ -24,34 +24,14 @@ mod common;
 #[path = "common/nft_py.rs"]
 mod nft_py;
 
-use nft_py::{Case, Expect};
+use nft_py::{Case, Expect, apply};
 use nftvm_compiler::ir::{Family, Ruleset};
 use nftvm_compiler::print::{ListOpts, json};
-use nftvm_grammar::{SourceMap, diag::render_all};
+use nftvm_grammar::SourceMap;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-/// Apply one command; Err with the rendered diagnostics when it is rejected.
-fn apply(rs: &mut Ruleset, cmd: &str) -> Result<(), String> {
-    let mut sm = SourceMap::new();
-    let file = nftvm_grammar::nft::parse_str(&mut sm, "<cmdline>", cmd).map_err(|d| render_all(&d, &sm))?;
-    let diags = nftvm_compiler::eval::apply(rs, &file);
-    if diags.iter().any(|d| d.is_error()) { Err(render_all(&diags, &sm)) } else { Ok(()) }
-}
-
-fn family(name: &str) -> Option<Family> {
-    Some(match name {
-        "ip" => Family::Ip,
-        "ip6" => Family::Ip6,
-        "inet" => Family::Inet,
-        "arp" => Family::Arp,
-        "bridge" => Family::Bridge,
-        "netdev" => Family::Netdev,
-        _ => return None,
-    })
-}
 
 /// The blocks of a `.t.json` / `.t.json.output` file: rule text → JSON text. As nftables'
 /// runner reads them, the first block for a rule wins and a blank line ends it.
@@ -147,7 +127,7 @@ fn tests_py_rules_list_as_json() {
         let file = nft_py::read_t(&path).expect("readable .t file");
         let tally = per_dir.entry(short.split('/').next().unwrap_or("").to_string()).or_default();
         for table in &file.tables {
-            let Some(fam) = family(&table.family) else { continue };
+            let Some(fam) = Family::from_name(&table.family) else { continue };
             let mut base = Ruleset::new();
             let _ = apply(&mut base, &format!("add table {}", table.spec()));
             for cmd in file.chain_commands(table) {
@@ -228,35 +208,13 @@ fn tests_py_rules_list_as_json() {
 // Shell dumps
 // ---------------------------------------------------------------------------------------------
 
-fn dump_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "nft") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Dumps with at least one ip, ip6 or inet table, with their names and texts.
 fn in_scope_dumps() -> Vec<(String, String)> {
-    let dir = common::shared_dir().join("peer-tests/nftables/shell-dumps");
-    dump_files(&dir)
+    common::nft_shell_dumps()
         .into_iter()
         .filter_map(|f| {
-            let text = std::fs::read_to_string(&f).ok()?;
-            let scoped = text.lines().any(|l| {
-                l.starts_with("table ip ") || l.starts_with("table ip6 ") || l.starts_with("table inet ")
-            });
-            let name = f.strip_prefix(&dir).unwrap_or(&f).display().to_string();
-            scoped.then_some((name, text))
+            let text = std::fs::read_to_string(&f.path).ok()?;
+            common::has_ip_table(&text).then_some((f.name, text))
         })
         .collect()
 }

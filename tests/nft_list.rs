@@ -16,31 +16,10 @@ mod common;
 #[path = "common/nft_py.rs"]
 mod nft_py;
 
-use nft_py::{Case, Expect};
+use nft_py::{Case, Expect, apply};
 use nftvm_compiler::ir::{Family, Ruleset};
 use nftvm_compiler::print::{ListOpts, nft};
-use nftvm_grammar::{SourceMap, diag::render_all};
 use std::collections::BTreeMap;
-
-/// Apply one command; Err with the rendered diagnostics when it is rejected.
-fn apply(rs: &mut Ruleset, cmd: &str) -> Result<(), String> {
-    let mut sm = SourceMap::new();
-    let file = nftvm_grammar::nft::parse_str(&mut sm, "<cmdline>", cmd).map_err(|d| render_all(&d, &sm))?;
-    let diags = nftvm_compiler::eval::apply(rs, &file);
-    if diags.iter().any(|d| d.is_error()) { Err(render_all(&diags, &sm)) } else { Ok(()) }
-}
-
-fn family(name: &str) -> Option<Family> {
-    Some(match name {
-        "ip" => Family::Ip,
-        "ip6" => Family::Ip6,
-        "inet" => Family::Inet,
-        "arp" => Family::Arp,
-        "bridge" => Family::Bridge,
-        "netdev" => Family::Netdev,
-        _ => return None,
-    })
-}
 
 /// Whitespace collapsed; elements inside each `{ … }` sorted.
 fn normalize(s: &str) -> String {
@@ -139,7 +118,7 @@ fn tests_py_rules_list_back() {
         let file = nft_py::read_t(&path).expect("readable .t file");
         let tally = per_dir.entry(short.split('/').next().unwrap_or("").to_string()).or_default();
         for table in &file.tables {
-            let Some(fam) = family(&table.family) else { continue };
+            let Some(fam) = Family::from_name(&table.family) else { continue };
             let mut base = Ruleset::new();
             let mut setup_ok = apply(&mut base, &format!("add table {}", table.spec())).is_ok();
             for cmd in file.chain_commands(table) {

@@ -9,7 +9,6 @@ mod nft_py;
 
 use nft_py::{Case, Expect};
 use nftvm_grammar::{SourceMap, diag::render_all, nft};
-use std::path::{Path, PathBuf};
 
 fn parses(name: &str, text: &str) -> Result<(), String> {
     let mut sm = SourceMap::new();
@@ -75,32 +74,13 @@ fn tests_py_ok_lines_parse() {
     common::ratchet("nft_parse_ok", ok_pass, ok_total);
 }
 
-fn dump_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "nft") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 #[test]
 fn shell_dumps_parse() {
-    let dir = common::shared_dir().join("peer-tests/nftables/shell-dumps");
-    let files = dump_files(&dir);
+    let files = common::nft_shell_dumps();
     let mut pass = 0;
     for f in &files {
-        let text = std::fs::read_to_string(f).expect("readable dump");
-        let name = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
-        match parses(&name, &text) {
+        let text = std::fs::read_to_string(&f.path).expect("readable dump");
+        match parses(&f.name, &text) {
             Ok(()) => pass += 1,
             Err(e) => println!("{e}"),
         }

@@ -18,6 +18,8 @@ pub mod eval;
 pub mod iptables;
 pub mod ir;
 pub mod opt;
+#[cfg(test)]
+mod peer_data;
 pub mod print;
 pub mod proto;
 pub mod types;

@@ -10,6 +10,7 @@ pub mod defrag;
 pub mod helper;
 pub mod host;
 pub mod io;
+pub mod live;
 pub mod nat;
 pub mod packet;
 pub mod pipeline;

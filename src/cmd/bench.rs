@@ -12,6 +12,7 @@
 use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::cmd::import_classbench::read_filters;
 use crate::cmd::progress::Progress;
+use crate::cmd::ruleset;
 use lexopt::prelude::*;
 use nftvm::bench::capture::{self, CaptureResult, Plan, RuleCost, chain_name};
 use nftvm::bench::classbench::{self as cb, EngineReport, round2};
@@ -124,11 +125,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("top") => o.top = number(&mut parser, "--top")?,
             Long("syntax") => {
                 let v = value_str(&mut parser, "--syntax")?;
-                o.format = Some(Format::from_name(&v).ok_or_else(|| {
-                    Failure::usage(format!(
-                        "nftvm bench: --syntax takes nft, iptables, ip6tables or bytecode, not `{v}`"
-                    ))
-                })?);
+                o.format = ruleset::format("bench", false, Some(&v))?;
             }
             Short('h') | Long("help") => {
                 println!("{}", HELP.replace("{OPT}", &optimizer_help(&DEFAULT_LEVEL.to_string())));
@@ -261,10 +258,10 @@ fn print_ratios<'a>(medians: impl Iterator<Item = (&'a str, f64)>) {
 
 // ---- any ruleset, any capture ----
 
-/// Loads and compiles a ruleset (shared loader) with each rule's `file:line`.
+/// Loads and compiles a ruleset (shared loader) with each rule's `file:line`; a ruleset with
+/// errors fails as in `eval` (exit 2, nft's diagnostics).
 fn load_subject(path: &Path, format: Option<Format>, optimize: &opt::Options) -> Result<Subject, Failure> {
-    load_file(path, format, optimize)
-        .map_err(|e| if e.invalid_input { Failure::negative(e.message) } else { Failure::runtime(e.message) })
+    load_file(path, format, optimize).map_err(|e| Failure::runtime(e.message))
 }
 
 /// The IP packets of a capture, and how many records were not IP.

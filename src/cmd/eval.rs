@@ -6,19 +6,19 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use lexopt::prelude::*;
-use nftvm::program::{self, Format, LoadedProgram};
 use nftvm_runtime::conntrack::Config as CtConfig;
 use nftvm_runtime::host::Host;
 use nftvm_runtime::io::pcap::CaptureReader;
-use nftvm_runtime::pipeline::{Engine, Outcome, PacketReport, Pipeline, PipelineConfig, VmEngine, trace};
+use nftvm_runtime::pipeline::{Outcome, PacketReport, Pipeline, PipelineConfig, VmEngine, trace};
 use nftvm_runtime::replay::{self, OutWriter};
 use nftvm_vm::SourceId;
 use serde_json::{Value, json};
 
 use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cmd::ruleset;
 use nftvm_compiler::opt::{self, Level};
 
 /// `eval` runs optimized unless told otherwise: every pass keeps what each packet gets.
@@ -43,7 +43,7 @@ output
   --conntrack-dump           print the final connection table (conntrack -L format)
 
 engine and conntrack
-  --engine interp|jit        the engine that runs the bytecode (default interp)
+  --engine interp|jit        the engine that runs the bytecode (default jit)
 {OPT}
   --tcp-loose 0|1            nf_conntrack_tcp_loose (default 1)
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
@@ -85,7 +85,7 @@ fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
 fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut o = Options {
-        engine: "interp".into(),
+        engine: "jit".into(),
         tcp_loose: true,
         optimize: opt::Options::level(DEFAULT_LEVEL),
         ..Options::default()
@@ -123,35 +123,6 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         }
     }
     Ok(Some(o))
-}
-
-/// Reads and compiles the ruleset (a ruleset with errors is a failure: exit 2).
-fn load_program(
-    path: &Path,
-    host: &Host,
-    bytecode: bool,
-    syntax: Option<&str>,
-    optimize: &opt::Options,
-) -> Result<LoadedProgram, Failure> {
-    let format = match (bytecode, syntax) {
-        (true, _) => Some(Format::Bytecode),
-        (false, Some(name)) => Some(Format::from_name(name).ok_or_else(|| {
-            Failure::usage(format!(
-                "nftvm eval: --syntax takes nft, iptables, ip6tables or bytecode, not `{name}`"
-            ))
-        })?),
-        (false, None) => None,
-    };
-    let opts = program::Options { format, host: Some(host) };
-    program::load_optimized(path, &opts, optimize).map_err(|e| Failure::runtime(e.message))
-}
-
-fn make_engine(name: &str, loaded: &LoadedProgram) -> Result<Box<dyn Engine>, Failure> {
-    let kind: nftvm_vm::Engine = name
-        .parse()
-        .map_err(|_| Failure::usage(format!("nftvm eval: --engine takes interp or jit, not `{name}`")))?;
-    let exec = loaded.executable(kind).map_err(|e| Failure::runtime(e.message))?;
-    Ok(Box::new(VmEngine::new(exec, 0)))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -254,7 +225,7 @@ fn summary_line(index: usize, o: &Outcome, host: &Host) -> String {
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let ruleset =
+    let ruleset_path =
         o.ruleset.as_deref().ok_or_else(|| Failure::usage(format!("nftvm eval: missing RULESET\n{HELP}")))?;
     let pcap = o.pcap.as_deref().ok_or_else(|| Failure::usage("nftvm eval: missing --pcap IN"))?;
     let mut host =
@@ -285,8 +256,10 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         ),
         None => None,
     };
-    let loaded = load_program(ruleset, &host, o.bytecode, o.syntax.as_deref(), &o.optimize)?;
-    let engine = make_engine(&o.engine, &loaded)?;
+    let engine = ruleset::engine("eval", &o.engine)?;
+    let format = ruleset::format("eval", o.bytecode, o.syntax.as_deref())?;
+    let loaded = ruleset::load(ruleset_path, &host, format, &o.optimize)?;
+    let engine = Box::new(VmEngine::new(ruleset::executable(&loaded, engine)?, 0));
     let prog = loaded.program().clone();
     let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };
     if let Some(max) = o.conntrack_max {
@@ -312,12 +285,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
     let mut failure: Option<String> = None;
-    let sources: Vec<String> = loaded
-        .rules()
-        .iter()
-        .enumerate()
-        .map(|(i, r)| r.location.clone().unwrap_or_else(|| format!("rule#{i}")))
-        .collect();
+    let sources = loaded.labels();
     let source_of = |id: SourceId| loaded.location(id).map(str::to_string);
     let result = replay::replay(&mut reader, &mut pipeline, default_iif, |r, _record| {
         if failure.is_some() {

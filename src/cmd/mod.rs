@@ -2,6 +2,7 @@
 
 mod list_iptables;
 mod progress;
+mod ruleset;
 mod translate;
 
 use crate::cli::{CmdResult, Failure};
@@ -11,10 +12,12 @@ use std::ffi::OsString;
 pub mod bench;
 pub mod check;
 pub mod compile;
+pub mod conntrack;
 pub mod diff;
 pub mod eval;
 pub mod import_classbench;
 pub mod list;
+pub mod run;
 
 pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
     match command {
@@ -23,15 +26,18 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "iptables-restore-translate" => translate::run_restore(Family::Ipv4, args),
         "ip6tables-restore-translate" => translate::run_restore(Family::Ipv6, args),
         "check" => check::run(args),
+        "list" if args.first().is_some_and(|a| a == "ruleset") => {
+            conntrack::list_ruleset(args.into_iter().skip(1).collect())
+        }
         "list" => list::run(args),
+        "run" => run::run(args),
+        "conntrack" => conntrack::conntrack(args),
+        "reload" => conntrack::reload(args),
         "compile" => compile::run(args),
         "eval" => eval::run(args),
         "diff" => diff::run(args),
         "bench" => bench::run(args),
         "import-classbench" => import_classbench::run(args),
-        "run" | "conntrack" | "reload" => {
-            Err(Failure::runtime(format!("nftvm {command}: not implemented yet")))
-        }
         other => Err(Failure::usage(format!("nftvm: unknown command '{other}' (try 'nftvm --help')"))),
     }
 }

@@ -1,5 +1,5 @@
-//! Shared support for the integration tests: where the peer test data lives, and the
-//! pass-rate ratchet every conformance runner reports through.
+//! Shared support for the integration tests: where the peer test data lives and how its
+//! corpora are listed, and the pass-rate ratchet every conformance runner reports through.
 #![allow(dead_code)]
 
 pub mod classbench_live;
@@ -30,6 +30,56 @@ pub fn shared_dir() -> PathBuf {
         "peer test data not found: set NFTVM_SHARED to the shared/ directory"
     );
     fallback
+}
+
+/// A file of the peer test data, with the name runners report it by.
+pub struct PeerFile {
+    pub path: PathBuf,
+    /// The path below the corpus directory (`include/0001_table.nft`, `libxt_mark.t`).
+    pub name: String,
+}
+
+/// The files below `shared/peer-tests/<corpus>` (subdirectories included) that `keep`
+/// accepts, sorted by path. Panics when a directory cannot be read.
+pub fn peer_files(corpus: &str, keep: impl Fn(&Path) -> bool) -> Vec<PeerFile> {
+    let dir = shared_dir().join("peer-tests").join(corpus);
+    let mut paths = vec![];
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).unwrap_or_else(|e| panic!("peer data {}: {e}", d.display()));
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                stack.push(path);
+            } else if keep(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let name = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
+            PeerFile { path, name }
+        })
+        .collect()
+}
+
+/// nftables' shell-test dumps: `shell-dumps/**/*.nft`, rulesets as `nft list ruleset` prints them.
+pub fn nft_shell_dumps() -> Vec<PeerFile> {
+    peer_files("nftables/shell-dumps", |p| p.extension().is_some_and(|x| x == "nft"))
+}
+
+/// Whether a ruleset listing has a table of family ip, ip6 or inet.
+pub fn has_ip_table(listing: &str) -> bool {
+    listing
+        .lines()
+        .any(|l| l.starts_with("table ip ") || l.starts_with("table ip6 ") || l.starts_with("table inet "))
+}
+
+/// iptables' `save-dumps/*`: `iptables-save` output; `ip6tables` in a name marks an IPv6 dump.
+pub fn ipt_save_dumps() -> Vec<PeerFile> {
+    peer_files("iptables/save-dumps", |_| true)
 }
 
 /// Print a conformance pass rate and fail if it is below the baseline stored in

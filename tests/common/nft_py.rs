@@ -273,6 +273,16 @@ pub fn t_files(tests_py: &Path, dirs: &[&str]) -> Vec<PathBuf> {
     out
 }
 
+/// Apply one nft command to `rs`, as `nft` would; Err with the rendered diagnostics when it
+/// is rejected.
+pub fn apply(rs: &mut nftvm_compiler::ir::Ruleset, cmd: &str) -> Result<(), String> {
+    use nftvm_grammar::{SourceMap, diag::render_all};
+    let mut sm = SourceMap::new();
+    let file = nftvm_grammar::nft::parse_str(&mut sm, "<cmdline>", cmd).map_err(|d| render_all(&d, &sm))?;
+    let diags = nftvm_compiler::eval::apply(rs, &file);
+    if diags.iter().any(|d| d.is_error()) { Err(render_all(&diags, &sm)) } else { Ok(()) }
+}
+
 /// One block of a `.t.payload*` file: the rule it belongs to and its lines.
 #[derive(Clone, Debug)]
 pub struct PayloadBlock {

@@ -9,28 +9,14 @@ use crate::ir::{
     BinOp, Chain, ChainType, Expr, ExprKind, Family, Hook, MatchOp, Rule, Ruleset, SetElem, SetLit, Stmt,
     StmtKind, Table, Verdict, Write,
 };
+use crate::peer_data::tests_py_dir;
 use crate::proto::Proto;
 use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::keys::MetaKey;
-use std::path::{Path, PathBuf};
-
-fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for ancestor in here.ancestors() {
-        let candidate = ancestor.join("shared");
-        if candidate.join("peer-tests").is_dir() {
-            return candidate;
-        }
-    }
-    PathBuf::from("/work/shared")
-}
 
 /// The `[ … ]` lines and element lines nft generated for `rule` in a payload file.
 fn expected(file: &str, rule: &str) -> (Vec<String>, Vec<String>) {
-    let path = shared_dir().join("peer-tests/nftables/tests-py").join(file);
+    let path = tests_py_dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut lines = text.lines().skip_while(|l| l.strip_prefix("# ") != Some(rule));
     assert!(lines.next().is_some(), "{file}: no block for `{rule}`");

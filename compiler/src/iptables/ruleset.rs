@@ -33,6 +33,11 @@ impl Policy {
             Policy::Drop => "DROP",
         }
     }
+
+    /// The policy named `ACCEPT` or `DROP`.
+    pub fn from_name(name: &str) -> Option<Policy> {
+        [Policy::Accept, Policy::Drop].into_iter().find(|p| p.name() == name)
+    }
 }
 
 /// A chain. Built-in chains have a policy; user chains do not.
@@ -208,15 +213,14 @@ impl Ruleset {
         let restore_counters = self.restore_counters;
         let t = self.table_mut(table);
         if builtin {
-            let p = match policy.text.as_str() {
-                "ACCEPT" => Policy::Accept,
-                "DROP" => Policy::Drop,
-                other => {
-                    return Err(err(
-                        policy.span,
-                        format!("Can't set policy `{other}' on `{}': expecting ACCEPT or DROP", name.text),
-                    ));
-                }
+            let Some(p) = Policy::from_name(&policy.text) else {
+                return Err(err(
+                    policy.span,
+                    format!(
+                        "Can't set policy `{}' on `{}': expecting ACCEPT or DROP",
+                        policy.text, name.text
+                    ),
+                ));
             };
             if table == "nat" && p == Policy::Drop {
                 return Err(err(
@@ -446,15 +450,11 @@ impl Ruleset {
                 Ok(())
             }
             CommandKind::Policy { chain, policy } => {
-                let p = match policy.text.as_str() {
-                    "ACCEPT" => Policy::Accept,
-                    "DROP" => Policy::Drop,
-                    other => {
-                        return Err(err(
-                            policy.span,
-                            format!("Bad policy name `{other}': expecting ACCEPT or DROP"),
-                        ));
-                    }
+                let Some(p) = Policy::from_name(&policy.text) else {
+                    return Err(err(
+                        policy.span,
+                        format!("Bad policy name `{}': expecting ACCEPT or DROP", policy.text),
+                    ));
                 };
                 let builtin = builtin_chains(table).is_some_and(|b| b.contains(&chain.text.as_str()));
                 if !builtin {

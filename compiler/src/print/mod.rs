@@ -9,6 +9,7 @@
 
 mod expr;
 pub mod json;
+mod listed_match;
 pub mod nft;
 mod stmt;
 

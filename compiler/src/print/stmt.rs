@@ -2,6 +2,7 @@
 //! normalizations).
 
 use super::expr::{Flags, Printer};
+use super::listed_match::{cross_day_hours, without_mask};
 use crate::ir::stmt::{LOG_LEVELS, log_flags};
 use crate::ir::{
     Expr, ExprKind, Family, LimitUnit, Match, MatchOp, ObjectType, RejectKind, Rule, Stmt, StmtKind,
@@ -333,34 +334,10 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
         return format!("@{base},{},{width} & {} {op} {}", off * 8, hex(mask), hex(v << shift));
     }
     // Cross-day hour ranges are stored as the complement; list them as written.
-    if let (ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour), ExprKind::Range { low, high }) =
-        (&m.left.kind, &m.right.kind)
-        && m.op == MatchOp::Ne
-        && low.to_u128() <= high.to_u128()
-    {
-        let swapped =
-            Expr { kind: ExprKind::Range { low: high.clone(), high: low.clone() }, ..m.right.clone() };
-        return format!("{} {}", p.expr(&m.left), p.expr(&swapped));
+    if let Some(written) = cross_day_hours(m) {
+        return format!("{} {}", p.expr(&m.left), p.expr(&written));
     }
-    // `addr & <prefix mask> == value` is the prefix match `addr value/len`.
-    if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
-        && lhs.ty.takes_prefix()
-        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
-        && let (Some(mask), Some(v)) = (rhs.as_value(), m.right.as_value())
-        && let Some(len) = mask.mask_prefix_len()
-    {
-        let prefix = Expr { kind: ExprKind::Prefix { value: v.clone(), len }, ..m.right.clone() };
-        let plain = Match { left: (**lhs).clone(), op: m.op, right: prefix };
-        return match_text(p, &plain);
-    }
-    // `payload & <all ones>` is the payload itself (the listing drops the mask).
-    if let ExprKind::Binary { op: crate::ir::BinOp::And, lhs, rhs } = &m.left.kind
-        && matches!(lhs.kind, ExprKind::Payload(_) | ExprKind::Exthdr(_))
-        && let Some(mask) = rhs.as_value().and_then(|v| v.to_u128())
-        && lhs.bits <= 128
-        && mask == crate::types::value::max_for(lhs.bits)
-    {
-        let plain = Match { left: (**lhs).clone(), op: m.op, right: m.right.clone() };
+    if let Some(plain) = without_mask(m) {
         return match_text(p, &plain);
     }
     // Prefixes of non-address types list as a mask match: `meta mark & 0xffffff00 == …`.

@@ -11,38 +11,9 @@ use super::deps::{Guard, GuardKey, ProtoCtx};
 use super::exthdr::ExthdrOp;
 use super::selector::{Selector, resolve};
 use super::{Field, Proto};
+use crate::peer_data::{tests_py_dir, tests_py_files};
 use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::keys::{Family, PayloadBase};
-use std::path::{Path, PathBuf};
-
-fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for ancestor in here.ancestors() {
-        let candidate = ancestor.join("shared");
-        if candidate.join("peer-tests").is_dir() {
-            return candidate;
-        }
-    }
-    let fallback = PathBuf::from("/work/shared");
-    assert!(fallback.join("peer-tests").is_dir(), "peer test data not found: set NFTVM_SHARED");
-    fallback
-}
-
-fn payload_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            payload_files(&p, out);
-        } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(".t.payload")) {
-            out.push(p);
-        }
-    }
-}
 
 /// One `# rule` block: the rule, its family and its expression lines.
 struct Block {
@@ -310,10 +281,8 @@ fn check_block(b: &Block, loads: &mut Tally, values: &mut Tally, deps: &mut Tall
 
 #[test]
 fn templates_agree_with_nft_payload_files() {
-    let root = shared_dir().join("peer-tests/nftables/tests-py");
-    let mut files = Vec::new();
-    payload_files(&root, &mut files);
-    assert!(!files.is_empty(), "no payload files under {}", root.display());
+    let files = tests_py_files(|name| name.contains(".t.payload"));
+    assert!(!files.is_empty(), "no payload files under {}", tests_py_dir().display());
     let (mut loads, mut values, mut deps) = (Tally::default(), Tally::default(), Tally::default());
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap_or_default();
@@ -376,18 +345,7 @@ const STATEMENTS: &[&str] = &[
 
 #[test]
 fn every_ok_rule_starts_with_a_resolvable_selector() {
-    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(d) else { return };
-        for p in entries.flatten().map(|e| e.path()) {
-            if p.is_dir() {
-                walk(&p, out)
-            } else if p.extension().and_then(|x| x.to_str()) == Some("t") {
-                out.push(p)
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&shared_dir().join("peer-tests/nftables/tests-py"), &mut files);
+    let files = tests_py_files(|name| name.ends_with(".t"));
     let (mut total, mut bad) = (0, Vec::new());
     for f in files {
         for line in std::fs::read_to_string(&f).unwrap_or_default().lines() {

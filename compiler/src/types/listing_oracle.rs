@@ -6,35 +6,8 @@
 //! and printed back as the py tests print (`-nn`: numeric protocols, `TZ=UTC-2`).
 
 use super::{PrintOpts, Type, Value};
+use crate::peer_data::tests_py_files;
 use crate::proto::selector::{Selector, resolve};
-use std::path::{Path, PathBuf};
-
-fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for ancestor in here.ancestors() {
-        let candidate = ancestor.join("shared");
-        if candidate.join("peer-tests").is_dir() {
-            return candidate;
-        }
-    }
-    let fallback = PathBuf::from("/work/shared");
-    assert!(fallback.join("peer-tests").is_dir(), "peer test data not found: set NFTVM_SHARED");
-    fallback
-}
-
-fn t_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for p in entries.flatten().map(|e| e.path()) {
-        if p.is_dir() {
-            t_files(&p, out);
-        } else if p.extension().and_then(|x| x.to_str()) == Some("t") {
-            out.push(p);
-        }
-    }
-}
 
 /// Parse a value the way the evaluator will: flag lists OR'ed for bitmask types, string
 /// wildcards kept as prefixes.
@@ -73,9 +46,7 @@ fn values_list_as_nfts_py_tests_expect() {
     // nft's py tests run with TZ=UTC-2; hours and dates need that offset.
     let tz_ok = super::local_offset_secs() == 7200;
     let opts = PrintOpts { numeric_proto: true, ..PrintOpts::default() };
-    let mut files = Vec::new();
-    t_files(&shared_dir().join("peer-tests/nftables/tests-py"), &mut files);
-    files.sort();
+    let files = tests_py_files(|name| name.ends_with(".t"));
     let (mut checked, mut failures) = (0usize, Vec::new());
     let (mut fail_checked, mut fail_rejected) = (0usize, 0usize);
     let mut accepted_fails = Vec::new();

@@ -20,10 +20,41 @@ pub struct Hit {
     pub dir: u8,
 }
 
+/// An address as a key holds it: IPv4 in a `u32`, IPv6 as two `u64` halves.
+trait KeyAddr: Copy + Eq {
+    fn from_tuple(address: u128) -> Self;
+    /// Feed a key's source and destination to the hasher.
+    fn write_pair(h: &mut impl Hasher, src: Self, dst: Self);
+}
+
+impl KeyAddr for u32 {
+    fn from_tuple(address: u128) -> u32 {
+        address as u32
+    }
+
+    fn write_pair(h: &mut impl Hasher, src: u32, dst: u32) {
+        h.write_u64(u64::from(src) << 32 | u64::from(dst));
+    }
+}
+
+impl KeyAddr for [u64; 2] {
+    fn from_tuple(address: u128) -> [u64; 2] {
+        [(address >> 64) as u64, address as u64]
+    }
+
+    fn write_pair(h: &mut impl Hasher, src: [u64; 2], dst: [u64; 2]) {
+        h.write_u64(src[0]);
+        h.write_u64(src[1]);
+        h.write_u64(dst[0]);
+        h.write_u64(dst[1]);
+    }
+}
+
+/// One key (a tuple and its zone) and where its entry is.
 #[derive(Clone, Copy, Debug)]
-struct Entry4 {
-    src: u32,
-    dst: u32,
+struct Entry<A> {
+    src: A,
+    dst: A,
     sport: u16,
     dport: u16,
     proto: u8,
@@ -33,28 +64,71 @@ struct Entry4 {
     generation: u32,
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Entry6 {
-    src: [u64; 2],
-    dst: [u64; 2],
-    sport: u16,
-    dport: u16,
-    proto: u8,
-    dir: u8,
-    zone: u16,
-    slot: u32,
-    generation: u32,
+impl<A: KeyAddr> Entry<A> {
+    fn new(t: &Tuple, zone: u16, hit: Hit) -> Entry<A> {
+        Entry {
+            src: A::from_tuple(t.src),
+            dst: A::from_tuple(t.dst),
+            sport: t.src_id,
+            dport: t.dst_id,
+            proto: t.proto,
+            dir: hit.dir,
+            zone,
+            slot: hit.slot,
+            generation: hit.generation,
+        }
+    }
+
+    /// The key of `t` in `zone`, to look for.
+    fn probe(t: &Tuple, zone: u16) -> Entry<A> {
+        Entry::new(t, zone, Hit { slot: 0, generation: 0, dir: 0 })
+    }
+
+    fn same_key(&self, other: &Entry<A>) -> bool {
+        self.src == other.src
+            && self.dst == other.dst
+            && self.sport == other.sport
+            && self.dport == other.dport
+            && self.proto == other.proto
+            && self.zone == other.zone
+    }
+
+    fn hit(&self) -> Hit {
+        Hit { slot: self.slot, generation: self.generation, dir: self.dir }
+    }
+
+    fn hash(&self, hasher: &FixedState) -> u64 {
+        let mut h = hasher.build_hasher();
+        A::write_pair(&mut h, self.src, self.dst);
+        h.write_u64(
+            u64::from(self.sport) << 48
+                | u64::from(self.dport) << 32
+                | u64::from(self.proto) << 16
+                | u64::from(self.zone),
+        );
+        h.finish()
+    }
 }
 
-fn split(a: u128) -> [u64; 2] {
-    [(a >> 64) as u64, a as u64]
+fn find<A: KeyAddr>(table: &HashTable<Entry<A>>, hash: u64, probe: Entry<A>) -> Option<Hit> {
+    table.find(hash, |e| e.same_key(&probe)).map(Entry::hit)
+}
+
+fn insert<A: KeyAddr>(table: &mut HashTable<Entry<A>>, hasher: &FixedState, hash: u64, entry: Entry<A>) {
+    table.insert_unique(hash, entry, |e| e.hash(hasher));
+}
+
+fn remove<A>(table: &mut HashTable<Entry<A>>, hash: u64, slot: u32, dir: u8) {
+    if let Ok(e) = table.find_entry(hash, |e| e.slot == slot && e.dir == dir) {
+        e.remove();
+    }
 }
 
 /// The two hash tables.
 #[derive(Debug)]
 pub struct FlowIndex {
-    v4: HashTable<Entry4>,
-    v6: HashTable<Entry6>,
+    v4: HashTable<Entry<u32>>,
+    v6: HashTable<Entry<[u64; 2]>>,
     hasher: FixedState,
 }
 
@@ -63,76 +137,19 @@ impl FlowIndex {
         FlowIndex { v4: HashTable::new(), v6: HashTable::new(), hasher: FixedState::with_seed(seed) }
     }
 
-    fn hash4(hasher: &FixedState, src: u32, dst: u32, sport: u16, dport: u16, proto: u8, zone: u16) -> u64 {
-        let mut h = hasher.build_hasher();
-        h.write_u64(u64::from(src) << 32 | u64::from(dst));
-        h.write_u64(
-            u64::from(sport) << 48 | u64::from(dport) << 32 | u64::from(proto) << 16 | u64::from(zone),
-        );
-        h.finish()
-    }
-
-    fn hash6(
-        hasher: &FixedState,
-        src: [u64; 2],
-        dst: [u64; 2],
-        sport: u16,
-        dport: u16,
-        proto: u8,
-        zone: u16,
-    ) -> u64 {
-        let mut h = hasher.build_hasher();
-        h.write_u64(src[0]);
-        h.write_u64(src[1]);
-        h.write_u64(dst[0]);
-        h.write_u64(dst[1]);
-        h.write_u64(
-            u64::from(sport) << 48 | u64::from(dport) << 32 | u64::from(proto) << 16 | u64::from(zone),
-        );
-        h.finish()
-    }
-
     /// The hash of a key (to find and insert without hashing twice).
     pub fn hash(&self, t: &Tuple, zone: u16) -> u64 {
         match t.l3 {
-            L3::Ipv4 => {
-                Self::hash4(&self.hasher, t.src as u32, t.dst as u32, t.src_id, t.dst_id, t.proto, zone)
-            }
-            L3::Ipv6 => {
-                Self::hash6(&self.hasher, split(t.src), split(t.dst), t.src_id, t.dst_id, t.proto, zone)
-            }
+            L3::Ipv4 => Entry::<u32>::probe(t, zone).hash(&self.hasher),
+            L3::Ipv6 => Entry::<[u64; 2]>::probe(t, zone).hash(&self.hasher),
         }
     }
 
     /// Where tuple `t` of zone `zone` is, given its hash.
     pub fn find_hashed(&self, hash: u64, t: &Tuple, zone: u16) -> Option<Hit> {
         match t.l3 {
-            L3::Ipv4 => {
-                let (src, dst) = (t.src as u32, t.dst as u32);
-                self.v4
-                    .find(hash, |e| {
-                        e.src == src
-                            && e.dst == dst
-                            && e.sport == t.src_id
-                            && e.dport == t.dst_id
-                            && e.proto == t.proto
-                            && e.zone == zone
-                    })
-                    .map(|e| Hit { slot: e.slot, generation: e.generation, dir: e.dir })
-            }
-            L3::Ipv6 => {
-                let (src, dst) = (split(t.src), split(t.dst));
-                self.v6
-                    .find(hash, |e| {
-                        e.src == src
-                            && e.dst == dst
-                            && e.sport == t.src_id
-                            && e.dport == t.dst_id
-                            && e.proto == t.proto
-                            && e.zone == zone
-                    })
-                    .map(|e| Hit { slot: e.slot, generation: e.generation, dir: e.dir })
-            }
+            L3::Ipv4 => find(&self.v4, hash, Entry::probe(t, zone)),
+            L3::Ipv6 => find(&self.v6, hash, Entry::probe(t, zone)),
         }
     }
 
@@ -142,40 +159,9 @@ impl FlowIndex {
 
     /// Adds a key that is not present (check with `find` first).
     pub fn insert_hashed(&mut self, hash: u64, t: &Tuple, zone: u16, hit: Hit) {
-        let hasher = &self.hasher;
         match t.l3 {
-            L3::Ipv4 => {
-                let e = Entry4 {
-                    src: t.src as u32,
-                    dst: t.dst as u32,
-                    sport: t.src_id,
-                    dport: t.dst_id,
-                    proto: t.proto,
-                    dir: hit.dir,
-                    zone,
-                    slot: hit.slot,
-                    generation: hit.generation,
-                };
-                self.v4.insert_unique(hash, e, |e| {
-                    Self::hash4(hasher, e.src, e.dst, e.sport, e.dport, e.proto, e.zone)
-                });
-            }
-            L3::Ipv6 => {
-                let e = Entry6 {
-                    src: split(t.src),
-                    dst: split(t.dst),
-                    sport: t.src_id,
-                    dport: t.dst_id,
-                    proto: t.proto,
-                    dir: hit.dir,
-                    zone,
-                    slot: hit.slot,
-                    generation: hit.generation,
-                };
-                self.v6.insert_unique(hash, e, |e| {
-                    Self::hash6(hasher, e.src, e.dst, e.sport, e.dport, e.proto, e.zone)
-                });
-            }
+            L3::Ipv4 => insert(&mut self.v4, &self.hasher, hash, Entry::new(t, zone, hit)),
+            L3::Ipv6 => insert(&mut self.v6, &self.hasher, hash, Entry::new(t, zone, hit)),
         }
     }
 
@@ -183,16 +169,8 @@ impl FlowIndex {
     pub fn remove(&mut self, t: &Tuple, zone: u16, slot: u32, dir: u8) {
         let hash = self.hash(t, zone);
         match t.l3 {
-            L3::Ipv4 => {
-                if let Ok(e) = self.v4.find_entry(hash, |e| e.slot == slot && e.dir == dir) {
-                    e.remove();
-                }
-            }
-            L3::Ipv6 => {
-                if let Ok(e) = self.v6.find_entry(hash, |e| e.slot == slot && e.dir == dir) {
-                    e.remove();
-                }
-            }
+            L3::Ipv4 => remove(&mut self.v4, hash, slot, dir),
+            L3::Ipv6 => remove(&mut self.v6, hash, slot, dir),
         }
     }
 
@@ -208,6 +186,6 @@ impl FlowIndex {
     /// Room for `n` more IPv4 keys.
     pub fn reserve(&mut self, n: usize) {
         let hasher = &self.hasher;
-        self.v4.reserve(n, |e| Self::hash4(hasher, e.src, e.dst, e.sport, e.dport, e.proto, e.zone));
+        self.v4.reserve(n, |e| e.hash(hasher));
     }
 }

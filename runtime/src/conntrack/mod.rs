@@ -57,6 +57,6 @@ pub use entry::{Conn, ConnId, Counter, Dir, NatBinding};
 pub use events::{Event, EventKind};
 pub use format::FormatOptions;
 pub use packet::{IcmpInfo, L4, PacketInfo, Quoted, QuotedL4, SECOND, TcpInfo, Time, UdpInfo};
-pub use table::{Conntrack, Refused, Stats};
+pub use table::{Conntrack, Refused, Stats, TupleClaims};
 pub use tcp::TcpState;
 pub use tuple::{L3, Tuple};

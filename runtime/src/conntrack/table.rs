@@ -52,6 +52,15 @@ impl Stats {
     }
 }
 
+/// Tuples owned by other tables: in multi-worker live mode each worker has a table of its
+/// own, and a NAT tuple chosen by one must not be chosen by another. Source NAT asks this
+/// before taking a reply tuple it does not find in its own table.
+pub trait TupleClaims: Send + Sync + std::fmt::Debug {
+    /// Would a connection whose reply-direction packets carry `reply` be handled by another
+    /// table than this one?
+    fn claimed_elsewhere(&self, reply: &Tuple) -> bool;
+}
+
 /// Why the packet had to be dropped while tracking (`NF_DROP` from conntrack).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refused {
@@ -109,6 +118,8 @@ pub struct Conntrack {
     pub(crate) now: Time,
     /// Where the incremental garbage collection continues.
     gc_cursor: usize,
+    /// Tuples other tables own (multi-worker live mode).
+    claims: Option<std::sync::Arc<dyn TupleClaims>>,
 }
 
 /// Events kept for readers before the oldest are dropped.
@@ -136,12 +147,23 @@ impl Conntrack {
             found: std::cell::Cell::new(0),
             now: 0,
             gc_cursor: 0,
+            claims: None,
             cfg,
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Declares the tuples other tables own (see [`TupleClaims`]).
+    pub fn set_claims(&mut self, claims: Option<std::sync::Arc<dyn TupleClaims>>) {
+        self.claims = claims;
+    }
+
+    /// Whether another table owns connections replying with `reply`.
+    pub(crate) fn claimed_elsewhere(&self, reply: &Tuple) -> bool {
+        self.claims.as_ref().is_some_and(|c| c.claimed_elsewhere(reply))
     }
 
     /// Reserves room for `n` more entries (avoids growth pauses, e.g. in benchmarks).

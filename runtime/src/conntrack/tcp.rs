@@ -7,6 +7,7 @@
 
 use super::config::{Config, TcpTimeouts};
 use super::packet::{TcpInfo, tcp_flags as f};
+use crate::packet::tcp::{TcpOption, TcpOptionIter};
 
 /// The TCP conntrack states, in kernel order (`enum tcp_conntrack`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -212,11 +213,6 @@ pub fn segment_end(seg: &TcpInfo<'_>) -> u32 {
         .wrapping_add(u32::from(seg.has(f::FIN)))
 }
 
-const OPT_EOL: u8 = 0;
-const OPT_NOP: u8 = 1;
-const OPT_WINDOW: u8 = 3;
-const OPT_SACK_PERM: u8 = 4;
-const OPT_SACK: u8 = 5;
 const MAX_WSCALE: u8 = 14;
 
 /// Reads window scale and SACK-permitted into `peer` (`tcp_options`).
@@ -226,62 +222,32 @@ fn parse_options(options: &[u8], peer: &mut TcpPeer) {
     }
     peer.td_scale = 0;
     peer.flags &= pf::BE_LIBERAL;
-    let mut i = 0;
-    while i < options.len() {
-        let opcode = options[i];
-        match opcode {
-            OPT_EOL => return,
-            OPT_NOP => i += 1,
-            _ => {
-                let Some(&size) = options.get(i + 1) else { return };
-                let size = usize::from(size);
-                if size < 2 || size > options.len() - i {
-                    return;
-                }
-                if opcode == OPT_SACK_PERM && size == 2 {
-                    peer.flags |= pf::SACK_PERM;
-                } else if opcode == OPT_WINDOW && size == 3 {
-                    peer.td_scale = options.get(i + 2).copied().unwrap_or(0).min(MAX_WSCALE);
-                    peer.flags |= pf::WINDOW_SCALE;
-                }
-                i += size;
+    for option in TcpOptionIter::new(options).map_while(Result::ok) {
+        match option {
+            TcpOption::SackPermitted => peer.flags |= pf::SACK_PERM,
+            TcpOption::WindowScale(shift) => {
+                peer.td_scale = shift.min(MAX_WSCALE);
+                peer.flags |= pf::WINDOW_SCALE;
             }
+            _ => {}
         }
     }
 }
 
-/// Raises `sack` to the highest right edge of the SACK blocks (`tcp_sack`).
+/// Raises `sack` to the highest right edge of the blocks of the first SACK option (`tcp_sack`).
 fn parse_sack(options: &[u8], sack: &mut u32) {
-    if options.is_empty() {
-        return;
-    }
     // Fast path: timestamp only (NOP, NOP, TIMESTAMP, 10).
-    if options.len() == 12 && options[..4] == [OPT_NOP, OPT_NOP, 8, 10] {
+    if options.len() == 12 && options[..4] == [1, 1, 8, 10] {
         return;
     }
-    let mut i = 0;
-    while i < options.len() {
-        let opcode = options[i];
-        match opcode {
-            OPT_EOL => return,
-            OPT_NOP => i += 1,
-            _ => {
-                let Some(&size) = options.get(i + 1) else { return };
-                let size = usize::from(size);
-                if size < 2 || size > options.len() - i {
-                    return;
-                }
-                if opcode == OPT_SACK && size >= 2 + 8 && (size - 2) % 8 == 0 {
-                    for block in options[i + 2..i + size].chunks_exact(8) {
-                        let right = u32::from_be_bytes([block[4], block[5], block[6], block[7]]);
-                        if after(right, *sack) {
-                            *sack = right;
-                        }
-                    }
-                    return;
-                }
-                i += size;
-            }
+    let first_sack = TcpOptionIter::new(options).map_while(Result::ok).find_map(|option| match option {
+        TcpOption::Sack(blocks) => Some(blocks),
+        _ => None,
+    });
+    for block in first_sack.unwrap_or_default().chunks_exact(8) {
+        let right = u32::from_be_bytes([block[4], block[5], block[6], block[7]]);
+        if after(right, *sack) {
+            *sack = right;
         }
     }
 }

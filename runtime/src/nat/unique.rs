@@ -163,9 +163,16 @@ impl Conntrack {
     /// in the table (its reply tuple already taken)?
     pub(crate) fn nat_used_tuple(&self, t: &Tuple, zone: u16, me: ConnId, now: Time) -> bool {
         match t.invert() {
-            Some(reply) => self.tuple_taken(&reply, zone, me, now),
+            Some(reply) => self.tuple_taken(&reply, zone, me, now) || self.translated_claim(t, &reply, me),
             None => false,
         }
+    }
+
+    /// Multi-worker live mode: a translated tuple whose reply belongs to another worker's
+    /// table counts as taken, so port searches pick one that comes home. The untranslated
+    /// tuple (a null binding, a master-following identity) is always ours to keep.
+    fn translated_claim(&self, t: &Tuple, reply: &Tuple, me: ConnId) -> bool {
+        self.get(me).is_none_or(|c| c.tuple[0] != *t) && self.claimed_elsewhere(reply)
     }
 
     /// `nf_nat_used_tuple_harder`: in the last attempts for a TCP SYN, a colliding
@@ -185,7 +192,7 @@ impl Conntrack {
             return self.nat_used_tuple(t, zone, me, now);
         }
         let Some(reply) = t.invert() else { return false };
-        let Some((other, dir)) = self.find(&reply, zone) else { return false };
+        let Some((other, dir)) = self.find(&reply, zone) else { return self.translated_claim(t, &reply, me) };
         let Some(o) = self.get(other) else { return false };
         if o.expired(now) {
             return false;

@@ -354,43 +354,28 @@ impl PacketBuilder {
     // ----- transport fields -----
 
     /// TCP flags (see `tcp::flags`).
-    pub fn flags(mut self, value: u8) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.flags = value;
-        }
-        self
+    pub fn flags(self, value: u8) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.flags = value)
     }
 
     /// TCP sequence number.
-    pub fn seq(mut self, value: u32) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.seq_number = value;
-        }
-        self
+    pub fn seq(self, value: u32) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.seq_number = value)
     }
 
     /// TCP acknowledgement number (set the ACK flag yourself).
-    pub fn ack(mut self, value: u32) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.ack_number = value;
-        }
-        self
+    pub fn ack(self, value: u32) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.ack_number = value)
     }
 
     /// TCP window.
-    pub fn window(mut self, value: u16) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.window_len = value;
-        }
-        self
+    pub fn window(self, value: u16) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.window_len = value)
     }
 
     /// TCP urgent pointer.
-    pub fn urgent(mut self, value: u16) -> PacketBuilder {
-        if let Transport::Tcp(tcp) = &mut self.transport {
-            tcp.urgent_at = value;
-        }
-        self
+    pub fn urgent(self, value: u16) -> PacketBuilder {
+        self.edit_tcp(|tcp| tcp.urgent_at = value)
     }
 
     /// TCP MSS option.
@@ -418,11 +403,16 @@ impl PacketBuilder {
         self.tcp_options(|o| o.sack = blocks.to_vec())
     }
 
-    fn tcp_options(mut self, edit: impl FnOnce(&mut TcpOptions)) -> PacketBuilder {
+    /// Edit the TCP header (nothing for other transports).
+    fn edit_tcp(mut self, edit: impl FnOnce(&mut TcpRepr)) -> PacketBuilder {
         if let Transport::Tcp(tcp) = &mut self.transport {
-            edit(&mut tcp.options);
+            edit(tcp);
         }
         self
+    }
+
+    fn tcp_options(self, edit: impl FnOnce(&mut TcpOptions)) -> PacketBuilder {
+        self.edit_tcp(|tcp| edit(&mut tcp.options))
     }
 
     /// Send UDP without a checksum (field 0; only meaningful for IPv4).
@@ -613,7 +603,7 @@ impl PacketBuilder {
                 }
                 bytes
             }
-            Network::V6 { src, dst, hop_limit, traffic_class, flow_label, ext, .. } => {
+            Network::V6 { ext, .. } => {
                 if let Some((offset, _, _)) = fragment {
                     // A single fragment: the fragmentable headers travel in the first one.
                     let (_, after) = ext.split_at(unfragmentable_len(ext));
@@ -622,15 +612,7 @@ impl PacketBuilder {
                     return self.v6_fragment(&chunk, fragment);
                 }
                 let (first_next, headers) = Self::ext_bytes(ext, proto);
-                let mut repr = Ipv6Repr::new(*src, *dst, first_next, headers.len() + data.len());
-                repr.hop_limit = *hop_limit;
-                repr.traffic_class = *traffic_class;
-                repr.flow_label = *flow_label;
-                let mut bytes = vec![0u8; repr.buffer_len()];
-                repr.emit(&mut Ipv6Packet::new_unchecked(&mut bytes[..]));
-                bytes[40..40 + headers.len()].copy_from_slice(&headers);
-                bytes[40 + headers.len()..].copy_from_slice(data);
-                bytes
+                self.v6_packet(first_next, &headers, data)
             }
         }
     }
@@ -716,17 +698,24 @@ impl PacketBuilder {
         headers.push(0);
         headers.extend_from_slice(&(offset | u16::from(more)).to_be_bytes());
         headers.extend_from_slice(&ident.to_be_bytes());
+        self.v6_packet(first, &headers, chunk)
+    }
+
+    /// An IPv6 packet with this builder's addresses and header fields: next header
+    /// `first_next`, the extension header bytes `headers`, then `data` (empty when the
+    /// network is not IPv6).
+    fn v6_packet(&self, first_next: u8, headers: &[u8], data: &[u8]) -> Vec<u8> {
         let Network::V6 { src, dst, hop_limit, traffic_class, flow_label, .. } = &self.network else {
             return Vec::new();
         };
-        let mut repr = Ipv6Repr::new(*src, *dst, first, headers.len() + chunk.len());
+        let mut repr = Ipv6Repr::new(*src, *dst, first_next, headers.len() + data.len());
         repr.hop_limit = *hop_limit;
         repr.traffic_class = *traffic_class;
         repr.flow_label = *flow_label;
         let mut bytes = vec![0u8; repr.buffer_len()];
         repr.emit(&mut Ipv6Packet::new_unchecked(&mut bytes[..]));
-        bytes[40..40 + headers.len()].copy_from_slice(&headers);
-        bytes[40 + headers.len()..].copy_from_slice(chunk);
+        bytes[40..40 + headers.len()].copy_from_slice(headers);
+        bytes[40 + headers.len()..].copy_from_slice(data);
         bytes
     }
 }

@@ -525,92 +525,75 @@ fn dissect_ipv6(frame: &[u8], link: Option<LinkInfo>, nhoff: usize) -> Result<Pa
 }
 
 /// Read the transport header at `thoff` of `packet` (which ends where the IP packet ends).
-fn parse_transport(packet: &[u8], thoff: usize, proto: u8) -> (Option<Transport>, Option<ParseError>) {
+fn parse_transport(packet: &[u8], thoff: usize, proto: u8) -> TransportRead {
     let segment = get_range(packet, thoff, usize::MAX);
-    let shift = |e: ParseError| e.shifted(thoff);
+    // What a checked view reads, or its error (offsets from the start of the packet).
+    fn read<V>(view: Result<V>, thoff: usize, fields: impl FnOnce(V) -> Transport) -> TransportRead {
+        match view {
+            Ok(v) => (Some(fields(v)), None),
+            Err(e) => (None, Some(e.shifted(thoff))),
+        }
+    }
+    // UDP and UDP-Lite: the ports are read when the header is there; a bad length or
+    // coverage is reported besides.
+    let whole_error = |full: Result<()>, (transport, error): TransportRead| {
+        (transport, error.or_else(|| full.err().map(|e| e.shifted(thoff))))
+    };
     match proto {
-        protocol::TCP => match TcpPacket::new_checked(segment) {
-            Ok(tcp) => (
-                Some(Transport::Tcp {
-                    src_port: tcp.src_port(),
-                    dst_port: tcp.dst_port(),
-                    seq: tcp.seq_number(),
-                    ack: tcp.ack_number(),
-                    flags: tcp.flags(),
-                    window: tcp.window_len(),
-                    header_len: tcp.header_len(),
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(shift(e))),
-        },
-        protocol::UDP => match UdpPacket::new_header_checked(segment) {
-            Ok(udp) => {
-                let transport = Transport::Udp {
-                    src_port: udp.src_port(),
-                    dst_port: udp.dst_port(),
-                    length: udp.len(),
-                    checksum: udp.checksum(),
-                };
-                (Some(transport), UdpPacket::new_checked(segment).err().map(shift))
-            }
-            Err(e) => (None, Some(shift(e))),
-        },
-        protocol::UDPLITE => match UdpLitePacket::new_header_checked(segment) {
-            Ok(udp) => {
-                let transport = Transport::UdpLite {
-                    src_port: udp.src_port(),
-                    dst_port: udp.dst_port(),
-                    coverage: udp.checksum_coverage(),
-                };
-                (Some(transport), UdpLitePacket::new_checked(segment).err().map(shift))
-            }
-            Err(e) => (None, Some(shift(e))),
-        },
-        protocol::SCTP => match SctpPacket::new_checked(segment) {
-            Ok(sctp) => (
-                Some(Transport::Sctp {
-                    src_port: sctp.src_port(),
-                    dst_port: sctp.dst_port(),
-                    vtag: sctp.verification_tag(),
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(shift(e))),
-        },
-        protocol::ICMP => match Icmpv4Packet::new_checked(segment) {
-            Ok(icmp) => (
-                Some(Transport::Icmp {
-                    kind: icmp.msg_type(),
-                    code: icmp.code(),
-                    ident: icmp.ident(),
-                    seq: icmp.seq_no(),
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(shift(e))),
-        },
-        protocol::ICMPV6 => match Icmpv6Packet::new_checked(segment) {
-            Ok(icmp) => (
-                Some(Transport::Icmpv6 {
-                    kind: icmp.msg_type(),
-                    code: icmp.code(),
-                    ident: icmp.ident(),
-                    seq: icmp.seq_no(),
-                }),
-                None,
-            ),
-            Err(e) => (None, Some(shift(e))),
-        },
-        protocol::GRE => match GrePacket::new_checked(segment) {
-            Ok(g) => {
-                (Some(Transport::Gre { version: g.version(), protocol: g.protocol(), key: g.key() }), None)
-            }
-            Err(e) => (None, Some(shift(e))),
-        },
+        protocol::TCP => read(TcpPacket::new_checked(segment), thoff, |tcp| Transport::Tcp {
+            src_port: tcp.src_port(),
+            dst_port: tcp.dst_port(),
+            seq: tcp.seq_number(),
+            ack: tcp.ack_number(),
+            flags: tcp.flags(),
+            window: tcp.window_len(),
+            header_len: tcp.header_len(),
+        }),
+        protocol::UDP => whole_error(
+            UdpPacket::new_checked(segment).map(drop),
+            read(UdpPacket::new_header_checked(segment), thoff, |udp| Transport::Udp {
+                src_port: udp.src_port(),
+                dst_port: udp.dst_port(),
+                length: udp.len(),
+                checksum: udp.checksum(),
+            }),
+        ),
+        protocol::UDPLITE => whole_error(
+            UdpLitePacket::new_checked(segment).map(drop),
+            read(UdpLitePacket::new_header_checked(segment), thoff, |udp| Transport::UdpLite {
+                src_port: udp.src_port(),
+                dst_port: udp.dst_port(),
+                coverage: udp.checksum_coverage(),
+            }),
+        ),
+        protocol::SCTP => read(SctpPacket::new_checked(segment), thoff, |sctp| Transport::Sctp {
+            src_port: sctp.src_port(),
+            dst_port: sctp.dst_port(),
+            vtag: sctp.verification_tag(),
+        }),
+        protocol::ICMP => read(Icmpv4Packet::new_checked(segment), thoff, |icmp| Transport::Icmp {
+            kind: icmp.msg_type(),
+            code: icmp.code(),
+            ident: icmp.ident(),
+            seq: icmp.seq_no(),
+        }),
+        protocol::ICMPV6 => read(Icmpv6Packet::new_checked(segment), thoff, |icmp| Transport::Icmpv6 {
+            kind: icmp.msg_type(),
+            code: icmp.code(),
+            ident: icmp.ident(),
+            seq: icmp.seq_no(),
+        }),
+        protocol::GRE => read(GrePacket::new_checked(segment), thoff, |g| Transport::Gre {
+            version: g.version(),
+            protocol: g.protocol(),
+            key: g.key(),
+        }),
         _ => (Some(Transport::Other), None),
     }
 }
+
+/// A transport header's fields and the error found in it.
+type TransportRead = (Option<Transport>, Option<ParseError>);
 
 /// Conntrack's view of the packet whose network header is at `nhoff` and whose tracked
 /// protocol `protonum` starts at `dataoff`.

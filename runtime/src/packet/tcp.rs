@@ -156,7 +156,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
 
     /// Options parsed with Linux conntrack's rules (see [`TcpOptionIter`]).
     pub fn option_iter(&self) -> TcpOptionIter<'_> {
-        TcpOptionIter { data: self.options(), at: 0 }
+        TcpOptionIter::new(self.options())
     }
 
     /// Payload after the header.
@@ -297,6 +297,13 @@ pub enum TcpOption<'a> {
 pub struct TcpOptionIter<'a> {
     data: &'a [u8],
     at: usize,
+}
+
+impl<'a> TcpOptionIter<'a> {
+    /// Walk the option bytes of a header (what follows its fixed 20 bytes).
+    pub fn new(options: &'a [u8]) -> TcpOptionIter<'a> {
+        TcpOptionIter { data: options, at: 0 }
+    }
 }
 
 impl<'a> Iterator for TcpOptionIter<'a> {

@@ -6,18 +6,19 @@ use std::io;
 
 use super::{Outcome, Pipeline};
 use crate::conntrack::Time;
-use crate::io::{MAX_PACKET, PacketIo};
+use crate::io::{IfaceId, MAX_PACKET, PacketIo};
 use crate::packet::LinkType;
 
 /// Processes every packet `io` has ready, stamping each with `clock()`, and sends what each
-/// emitted; `each` sees every outcome (for logging, counters, traces). Returns how many
-/// packets were processed.
+/// emitted; `each` sees every outcome (for logging, counters, traces) before its packets are
+/// sent. Returns how many packets were processed; the first failed send ends it with that
+/// error.
 pub fn pump(
     io: &mut dyn PacketIo,
     pipeline: &mut Pipeline,
     buf: &mut Vec<u8>,
     clock: &mut dyn FnMut() -> Time,
-    each: &mut dyn FnMut(&Outcome),
+    each: &mut dyn FnMut(&mut Pipeline, &Outcome),
 ) -> io::Result<usize> {
     if buf.len() < MAX_PACKET {
         buf.resize(MAX_PACKET, 0);
@@ -25,14 +26,52 @@ pub fn pump(
     let mut n = 0;
     while let Some(rx) = io.recv(buf)? {
         let Some(frame) = buf.get(..rx.len) else { continue };
-        let outcome = pipeline.process(rx.iface, clock(), frame.to_vec(), LinkType::Raw);
-        for e in &outcome.emitted {
-            io.send(e.oif, &e.bytes)?;
+        let (_, failed) = forward(io, pipeline, rx.iface, clock(), frame.to_vec(), each);
+        if let Some(e) = failed.first {
+            return Err(e);
         }
-        each(&outcome);
         n += 1;
     }
     Ok(n)
+}
+
+/// Sends that failed while forwarding one packet.
+#[derive(Debug, Default)]
+pub struct SendFailures {
+    /// How many emitted packets could not be sent.
+    pub count: usize,
+    /// The first error.
+    pub first: Option<io::Error>,
+}
+
+/// One received packet through the pipeline — the step every driver shares (`pump`, the
+/// live workers): process it at `now`, let `observe` see the outcome (and the pipeline,
+/// e.g. to drain conntrack events) before anything leaves, then send what it emitted. A
+/// failed send does not stop the others.
+pub fn forward(
+    io: &mut dyn PacketIo,
+    pipeline: &mut Pipeline,
+    iif: IfaceId,
+    now: Time,
+    frame: Vec<u8>,
+    observe: &mut dyn FnMut(&mut Pipeline, &Outcome),
+) -> (Outcome, SendFailures) {
+    let outcome = pipeline.process(iif, now, frame, LinkType::Raw);
+    observe(pipeline, &outcome);
+    let failures = send_all(io, &outcome.emitted);
+    (outcome, failures)
+}
+
+/// Sends emitted packets out of their interfaces, counting failures.
+pub fn send_all(io: &mut dyn PacketIo, emitted: &[super::Emitted]) -> SendFailures {
+    let mut failures = SendFailures::default();
+    for e in emitted {
+        if let Err(err) = io.send(e.oif, &e.bytes) {
+            failures.count += 1;
+            failures.first.get_or_insert(err);
+        }
+    }
+    failures
 }
 
 #[cfg(test)]
@@ -42,7 +81,7 @@ mod tests {
 
     use super::*;
     use crate::host::Host;
-    use crate::io::{IfaceId, MemoryIo};
+    use crate::io::MemoryIo;
     use crate::packet::PacketBuilder;
     use crate::pipeline::{PipelineConfig, VmEngine};
 
@@ -64,7 +103,7 @@ mod tests {
         io.push(IfaceId(0), Duration::from_secs(1), pkt);
         let mut buf = Vec::new();
         let mut seen = 0;
-        let n = pump(&mut io, &mut p, &mut buf, &mut || 1, &mut |_| seen += 1).expect("pump");
+        let n = pump(&mut io, &mut p, &mut buf, &mut || 1, &mut |_, _| seen += 1).expect("pump");
         assert_eq!((n, seen), (1, 1));
         assert_eq!(io.sent().len(), 1);
         assert_eq!(io.sent()[0].0, IfaceId(1));

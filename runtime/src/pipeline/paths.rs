@@ -211,7 +211,9 @@ impl Pipeline {
 
     /// Forwarding (`ip_forward` / `ip6_forward`).
     fn forward(&mut self, skb: &mut Skb, oif: IfaceId, report: &mut PacketReport, run: &mut Run) {
-        run.note(report.trace_id, format!("routing: forward to {}", self.host.name(oif)));
+        if run.trace {
+            run.note(report.trace_id, format!("routing: forward to {}", self.host.name(oif)));
+        }
         let v4 = skb.is_v4();
         let ip = skb.ip();
         if v4 && skb.meta.pkttype != 0 {
@@ -313,12 +315,8 @@ impl Pipeline {
         let layout = skb.meta.frags.as_ref();
         match fragment(skb.ip(), layout, mtu, layout.is_some()) {
             Fragmented::Whole => {
-                run.emitted.push(Emitted {
-                    oif,
-                    bytes: skb.ip().to_vec(),
-                    kind: EmitKind::Packet,
-                    generated,
-                });
+                // Transmission is the last thing that happens to the skb.
+                run.emitted.push(Emitted { oif, bytes: skb.take_ip(), kind: EmitKind::Packet, generated });
             }
             Fragmented::Pieces(pieces) => {
                 run.note(report.trace_id, format!("fragmented into {} pieces", pieces.len()));

@@ -155,6 +155,16 @@ impl Skb {
         self.data.get(self.info.nhoff..).unwrap_or(&[])
     }
 
+    /// Takes the IP packet out for transmission (moved, not copied, when there is no link
+    /// header); the skb is left empty.
+    pub fn take_ip(&mut self) -> Vec<u8> {
+        let mut data = std::mem::take(&mut self.data);
+        if self.info.nhoff > 0 {
+            data.drain(..self.info.nhoff.min(data.len()));
+        }
+        data
+    }
+
     /// The IP packet, mutably.
     pub fn ip_mut(&mut self) -> &mut [u8] {
         let nhoff = self.info.nhoff;

@@ -28,18 +28,9 @@ impl Dup {
     }
 
     pub(crate) fn parse(c: &mut Cursor, a: &mut Asm) -> PResult<Dup> {
-        let mut d = Dup { addr: None, dev: None };
-        if c.eat("sreg_addr") {
-            let r = c.reg()?;
-            a.consume(r, ByteOrder::Network);
-            d.addr = Some(r);
-        }
-        if c.eat("sreg_dev") {
-            let r = c.reg()?;
-            a.consume(r, ByteOrder::Host);
-            d.dev = Some(r);
-        }
-        Ok(d)
+        let addr = a.source_operand(c, "sreg_addr", ByteOrder::Network)?;
+        let dev = a.source_operand(c, "sreg_dev", ByteOrder::Host)?;
+        Ok(Dup { addr, dev })
     }
 
     pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
@@ -54,15 +45,8 @@ impl Dup {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let alen = addr_len(e.pkt.nfproto);
-        let mut abuf = [0u8; 16];
-        let has_addr = match self.addr.and_then(|r| e.regs.get(r, alen)) {
-            Some(b) => {
-                abuf[..alen].copy_from_slice(b);
-                true
-            }
-            None => false,
-        };
+        let addr = self.addr.and_then(|r| e.regs.get(r, alen));
         let dev = self.dev.and_then(|r| e.regs.load_u32(r));
-        e.env.dup(has_addr.then_some(&abuf[..alen]), dev);
+        e.env.dup(addr, dev);
     }
 }

@@ -36,21 +36,10 @@ impl Fwd {
     }
 
     pub(crate) fn parse(c: &mut Cursor, a: &mut Asm) -> PResult<Fwd> {
-        let mut f = Fwd { dev: None, addr: None, nfproto: None };
-        if c.eat("sreg_dev") {
-            let r = c.reg()?;
-            a.consume(r, ByteOrder::Host);
-            f.dev = Some(r);
-        }
-        if c.eat("sreg_addr") {
-            let r = c.reg()?;
-            a.consume(r, ByteOrder::Network);
-            f.addr = Some(r);
-        }
-        if c.eat("nfproto") {
-            f.nfproto = Some(c.num()?);
-        }
-        Ok(f)
+        let dev = a.source_operand(c, "sreg_dev", ByteOrder::Host)?;
+        let addr = a.source_operand(c, "sreg_addr", ByteOrder::Network)?;
+        let nfproto = if c.eat("nfproto") { Some(c.num()?) } else { None };
+        Ok(Fwd { dev, addr, nfproto })
     }
 
     pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
@@ -65,15 +54,8 @@ impl Fwd {
     pub(crate) fn eval(&self, e: &mut Eval) {
         let Some(dev) = self.dev.and_then(|r| e.regs.load_u32(r)) else { return e.brk() };
         let alen = self.addr_len();
-        let mut abuf = [0u8; 16];
-        let has_addr = match self.addr.and_then(|r| e.regs.get(r, alen)) {
-            Some(b) => {
-                abuf[..alen].copy_from_slice(b);
-                true
-            }
-            None => false,
-        };
+        let addr = self.addr.and_then(|r| e.regs.get(r, alen));
         let nfproto = self.nfproto.unwrap_or(0);
-        e.regs.verdict = e.env.fwd(dev, has_addr.then_some(&abuf[..alen]), nfproto);
+        e.regs.verdict = e.env.fwd(dev, addr, nfproto);
     }
 }

@@ -1,7 +1,6 @@
 //! `tproxy`: divert the packet to a local socket without changing it (nft_tproxy.c).
 
-use crate::data::ByteOrder;
-use crate::expr::nat::addr_len;
+use crate::expr::nat::{addr_len, parse_regs};
 use crate::interp::{Eval, TproxyRequest};
 use crate::keys::{Family, Hook};
 use crate::program::Program;
@@ -41,18 +40,8 @@ impl Tproxy {
             }
             _ => None,
         };
-        let mut t = Tproxy { family, addr: None, port: None };
-        if c.eat("addr") {
-            let r = c.kw_reg()?;
-            a.consume(r, ByteOrder::Network);
-            t.addr = Some(r);
-        }
-        if c.eat("port") {
-            let r = c.kw_reg()?;
-            a.consume(r, ByteOrder::Network);
-            t.port = Some(r);
-        }
-        Ok(t)
+        let regs = parse_regs(c, a, &["addr", "port"])?;
+        Ok(Tproxy { family, addr: regs[0], port: regs[1] })
     }
 
     pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
@@ -70,14 +59,7 @@ impl Tproxy {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let alen = addr_len(self.family.unwrap_or(e.pkt.nfproto));
-        let mut abuf = [0u8; 16];
-        let addr = match self.addr.and_then(|r| e.regs.get(r, alen)) {
-            Some(b) => {
-                abuf[..alen].copy_from_slice(b);
-                Some(&abuf[..alen])
-            }
-            None => None,
-        };
+        let addr = self.addr.and_then(|r| e.regs.get(r, alen));
         let port = self.port.and_then(|r| e.regs.get(r, 2)).map(|b| u16::from_be_bytes([b[0], b[1]]));
         e.regs.verdict = e.env.tproxy(&TproxyRequest { family: self.family, addr, port });
     }

@@ -13,7 +13,7 @@ use crate::keys::Family;
 use crate::program::{ChainId, ObjId, Program, SetId, TableId};
 use crate::reg::{DATA_WORDS, Reg};
 use crate::set::Set;
-use crate::text::cursor::PResult;
+use crate::text::cursor::{Cursor, PResult};
 
 /// Who wrote a register word, as far as byte order goes.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -132,6 +132,22 @@ impl<'p> Asm<'p> {
             _ => {}
         }
         self.producers[w] = Producer::Known(order);
+    }
+
+    /// An optional `keyword N` operand (`sreg_dev 1`): the register it names, consumed as
+    /// `order`.
+    pub fn source_operand(
+        &mut self,
+        c: &mut Cursor,
+        keyword: &str,
+        order: ByteOrder,
+    ) -> PResult<Option<Reg>> {
+        if !c.eat(keyword) {
+            return Ok(None);
+        }
+        let reg = c.reg()?;
+        self.consume(reg, order);
+        Ok(Some(reg))
     }
 
     /// Resolves a set name: anonymous templates bind to this rule's anonymous sets in order.

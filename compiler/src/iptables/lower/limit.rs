@@ -3,36 +3,18 @@
 use super::expr::{num, sel};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
-use crate::iptables::matches::hashlimit::{
-    Hashlimit, SCALE as HL_SCALE, bytes_to_cost, cost_to_bytes, hl_mode,
-};
-use crate::iptables::matches::limit::{LIMIT_SCALE, Limit as XtLimit};
+use crate::iptables::matches::hashlimit::{Hashlimit, SCALE as HL_SCALE, byte_rate_unit, hl_mode, size_unit};
+use crate::iptables::matches::limit::{LIMIT_SCALE, Limit as XtLimit, rate_per_unit};
 use crate::iptables::matches::misc::{Quota as XtQuota, Statistic, StatisticMode};
 use crate::iptables::values::addr::Addr;
 use crate::ir::build::concat;
 use crate::ir::{BinOp, ExprKind, Limit, MatchOp, Meter, Quota, Stmt, StmtKind};
 
-/// A packet interval (in `1/scale` seconds) as `rate per unit` the way iptables names it:
-/// the largest of day, hour, minute, second in which the rate is still whole.
-fn rate(period: u64, scale: u64) -> (u64, u64) {
-    let units = [86400u64, 3600, 60, 1];
-    let mut i = 1;
-    while i < units.len() {
-        let m = scale * units[i];
-        if period > m || m / period < m % period {
-            break;
-        }
-        i += 1;
-    }
-    let secs = units[i - 1];
-    ((scale * secs) / period, secs)
-}
-
 pub fn limit(l: &XtLimit) -> LResult<Vec<Stmt>> {
     if l.avg == 0 {
         return Err(Unsupported::new("limit: an infinite rate cannot be expressed"));
     }
-    let (n, unit) = rate(l.avg.into(), LIMIT_SCALE.into());
+    let (n, unit) = rate_per_unit(l.avg.into(), LIMIT_SCALE.into());
     Ok(vec![Stmt::new(StmtKind::Limit(Limit { rate: n, unit, burst: l.burst, bytes: false, over: false }))])
 }
 
@@ -45,7 +27,7 @@ pub fn hashlimit(h: &Hashlimit, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         if h.avg == 0 {
             return Err(Unsupported::new("hashlimit: a zero interval cannot be expressed"));
         }
-        let (n, unit) = rate(h.avg, HL_SCALE);
+        let (n, unit) = rate_per_unit(h.avg, HL_SCALE);
         Limit { rate: n, unit, burst: u32::try_from(h.burst).unwrap_or(u32::MAX), bytes: false, over }
     };
     let limit = Stmt::new(StmtKind::Limit(lim));
@@ -89,12 +71,10 @@ pub fn hashlimit(h: &Hashlimit, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 /// A byte rate and burst as iptables states them (`20kb/s`, burst `1mb`): the kernel's
 /// per-byte cost rounded to the unit that reproduces it.
 fn byte_rate(avg: u64, burst: u64) -> (u64, u64) {
-    const UNITS: [u64; 3] = [1024 * 1024, 1024, 1];
-    let r = cost_to_bytes(avg);
-    let unit = UNITS.iter().copied().find(|&u| r >= u && bytes_to_cost(r & !(u - 1)) == avg).unwrap_or(1);
+    let (r, (_, unit)) = byte_rate_unit(avg);
     let total = r.saturating_mul(burst);
-    let bunit = UNITS.iter().copied().find(|&u| total >= u).unwrap_or(1);
-    (r / unit * unit, total / bunit * bunit)
+    let (_, burst_unit) = size_unit(total);
+    (r / unit * unit, total / burst_unit * burst_unit)
 }
 
 pub fn quota(q: &XtQuota) -> LResult<Vec<Stmt>> {

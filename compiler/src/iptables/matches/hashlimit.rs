@@ -3,7 +3,7 @@
 
 use crate::iptables::Family;
 use crate::iptables::ext::{Extension, OptCall, OptSpec, ParseCx, bit};
-use crate::iptables::matches::limit::atoi;
+use crate::iptables::matches::limit::{atoi, rate_per_unit, save_unit_name};
 use crate::iptables::save::SaveBuf;
 use crate::iptables::values::addr::parse_mask;
 use crate::iptables::values::names::is_ci_prefix;
@@ -167,43 +167,38 @@ fn parse_rate(s: &str) -> Option<(u64, u32)> {
 }
 
 fn format_rate(period: u64) -> (String, u32) {
-    const RATES: [(&str, u64); 4] =
-        [("day", SCALE * 86400), ("hour", SCALE * 3600), ("min", SCALE * 60), ("sec", SCALE)];
     if period == 0 {
         return ("inf".into(), 0);
     }
-    let mut i = 1;
-    while i < RATES.len() {
-        let m = RATES[i].1;
-        if period > m || m / period < m % period {
-            break;
-        }
-        i += 1;
-    }
-    let (name, m) = RATES[i - 1];
-    (format!("{}/{name}", m / period), (m / SCALE * 1000) as u32)
+    let (count, unit) = rate_per_unit(period, SCALE);
+    (format!("{count}/{}", save_unit_name(unit)), (unit * 1000) as u32)
+}
+
+/// The units libxtables prints byte sizes in: (prefix, size), largest first.
+const BYTE_UNITS: [(&str, u64); 3] = [("m", 1024 * 1024), ("k", 1024), ("", 1)];
+
+/// The largest of the byte units not above `bytes` (bytes when below 1 KiB).
+pub fn size_unit(bytes: u64) -> (&'static str, u64) {
+    BYTE_UNITS.into_iter().find(|&(_, u)| bytes >= u).unwrap_or(("", 1))
+}
+
+/// The rate in bytes per second of the byte-mode cost `avg`, and the largest byte unit that
+/// gives back the same cost (libxtables' `print_bytes`).
+pub fn byte_rate_unit(avg: u64) -> (u64, (&'static str, u64)) {
+    let r = cost_to_bytes(avg);
+    let unit = BYTE_UNITS.into_iter().find(|&(_, u)| r >= u && bytes_to_cost(r & !(u - 1)) == avg);
+    (r, unit.unwrap_or(("", 1)))
 }
 
 fn format_bytes(avg: u64, burst: u64) -> (String, Option<String>, u32) {
-    const UNITS: [(&str, u64); 3] = [("m", 1024 * 1024), ("k", 1024), ("", 1)];
-    let r = cost_to_bytes(avg);
-    let mut i = 0;
-    while i < UNITS.len() - 1 {
-        if r >= UNITS[i].1 && bytes_to_cost(r & !(UNITS[i].1 - 1)) == avg {
-            break;
-        }
-        i += 1;
-    }
-    let rate = format!("{}{}b/s", r / UNITS[i].1, UNITS[i].0);
+    let (r, (prefix, unit)) = byte_rate_unit(avg);
+    let rate = format!("{}{prefix}b/s", r / unit);
     if burst == 0 {
         return (rate, None, BYTE_EXPIRE * 1000);
     }
     let total = r.saturating_mul(burst);
-    let mut j = 0;
-    while j < UNITS.len() - 1 && total < UNITS[j].1 {
-        j += 1;
-    }
-    (rate, Some(format!("{}{}b", total / UNITS[j].1, UNITS[j].0)), BYTE_EXPIRE_BURST * 1000)
+    let (burst_prefix, burst_unit) = size_unit(total);
+    (rate, Some(format!("{}{burst_prefix}b", total / burst_unit)), BYTE_EXPIRE_BURST * 1000)
 }
 
 impl Extension for Hashlimit {

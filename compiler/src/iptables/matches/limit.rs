@@ -54,26 +54,40 @@ pub fn parse_rate(s: &str) -> Result<u32, String> {
     Ok(avg)
 }
 
-/// ` N/unit` for an average interval (`print_rate`).
-pub fn format_rate(period: u32) -> String {
-    const RATES: [(&str, u32); 4] = [
-        ("day", LIMIT_SCALE * 24 * 60 * 60),
-        ("hour", LIMIT_SCALE * 60 * 60),
-        ("min", LIMIT_SCALE * 60),
-        ("sec", LIMIT_SCALE),
-    ];
-    if period == 0 {
-        return "inf".into();
-    }
+/// A packet interval `period > 0` (in `1/scale` s) as `count` per `unit` seconds, as
+/// libxtables' rate printers choose the unit: the largest of day, hour, minute and second in
+/// which the count is still whole-ish.
+pub fn rate_per_unit(period: u64, scale: u64) -> (u64, u64) {
+    const UNITS: [u64; 4] = [86400, 3600, 60, 1];
     let mut i = 1;
-    while i < RATES.len() {
-        let mult = RATES[i].1;
-        if period > mult || mult / period < mult % period {
+    while i < UNITS.len() {
+        let m = scale * UNITS[i];
+        if period > m || m / period < m % period {
             break;
         }
         i += 1;
     }
-    format!("{}/{}", RATES[i - 1].1 / period, RATES[i - 1].0)
+    let unit = UNITS[i - 1];
+    (scale * unit / period, unit)
+}
+
+/// The name iptables-save gives a rate unit of `seconds` (one of [`rate_per_unit`]'s).
+pub fn save_unit_name(seconds: u64) -> &'static str {
+    match seconds {
+        86400 => "day",
+        3600 => "hour",
+        60 => "min",
+        _ => "sec",
+    }
+}
+
+/// ` N/unit` for an average interval (`print_rate`).
+pub fn format_rate(period: u32) -> String {
+    if period == 0 {
+        return "inf".into();
+    }
+    let (count, unit) = rate_per_unit(period.into(), LIMIT_SCALE.into());
+    format!("{count}/{}", save_unit_name(unit))
 }
 
 /// The limit match; `avg` is the interval between packets in 1/10000 s.

@@ -4,26 +4,15 @@
 use super::buf::{Xl, xadd};
 use super::{Cx, NoXlate, XResult};
 use crate::iptables::Family;
-use crate::iptables::matches::hashlimit::{
-    Hashlimit, SCALE as HL_SCALE, bytes_to_cost, cost_to_bytes, hl_mode,
-};
-use crate::iptables::matches::limit::{LIMIT_SCALE, Limit};
+use crate::iptables::matches::hashlimit::{Hashlimit, SCALE as HL_SCALE, byte_rate_unit, hl_mode, size_unit};
+use crate::iptables::matches::limit::{LIMIT_SCALE, Limit, rate_per_unit};
 use crate::iptables::matches::misc::{Quota, Statistic, StatisticMode};
+use crate::ir::LimitUnit;
 
-/// The largest unit (day, hour, minute, second) in which `period` is still a whole-ish rate:
-/// `N/unit` as libxtables' rate printers compute it.
+/// `N/unit` for a packet interval `period > 0` in `1/scale` s, as nft names the unit.
 fn rate(period: u64, scale: u64) -> String {
-    let rates = [("day", scale * 86400), ("hour", scale * 3600), ("minute", scale * 60), ("second", scale)];
-    let mut i = 1;
-    while i < rates.len() {
-        let m = rates[i].1;
-        if period > m || m / period < m % period {
-            break;
-        }
-        i += 1;
-    }
-    let (name, m) = rates[i - 1];
-    format!("{}/{name}", m / period)
+    let (count, unit) = rate_per_unit(period, scale);
+    format!("{count}/{}", LimitUnit::word_of(unit))
 }
 
 pub fn limit(l: &Limit, xl: &mut Xl) -> XResult {
@@ -124,26 +113,12 @@ pub fn hashlimit(h: &Hashlimit, cx: &Cx<'_>, xl: &mut Xl) -> XResult {
 
 /// ` 20 kbytes/second burst 1 mbytes`.
 fn bytes_rate(xl: &mut Xl, avg: u64, burst: u64) {
-    const UNITS: [(&str, u64); 3] = [("m", 1024 * 1024), ("k", 1024), ("", 1)];
-    let r = cost_to_bytes(avg);
-    let mut i = 0;
-    while i < UNITS.len() - 1 {
-        if r >= UNITS[i].1 && bytes_to_cost(r & !(UNITS[i].1 - 1)) == avg {
-            break;
-        }
-        i += 1;
-    }
-    xadd!(xl, " {} {}bytes/second", r / UNITS[i].1, UNITS[i].0);
-    let total = r.wrapping_mul(burst);
-    let mut j = 0;
-    while j < UNITS.len() - 1 {
-        if total >= UNITS[j].1 {
-            break;
-        }
-        j += 1;
-    }
+    let (r, (prefix, unit)) = byte_rate_unit(avg);
+    xadd!(xl, " {} {prefix}bytes/second", r / unit);
     if burst > 0 {
-        xadd!(xl, " burst {} {}bytes", total / UNITS[j].1, UNITS[j].0);
+        let total = r.wrapping_mul(burst);
+        let (burst_prefix, burst_unit) = size_unit(total);
+        xadd!(xl, " burst {} {burst_prefix}bytes", total / burst_unit);
     }
 }
 

@@ -8,6 +8,7 @@ use super::value::Json;
 use crate::ir::stmt::{LOG_LEVELS, log_flags};
 use crate::ir::{BinOp, Expr, ExprKind, Family, LimitUnit, Match, MatchOp, RejectKind, Stmt, StmtKind};
 use crate::print::expr::{Flags, map_has_interval_data, range_to_prefix};
+use crate::print::listed_match::{cross_day_hours, without_mask};
 use crate::print::stmt::rate;
 use crate::types::{ByteOrder, Type, Value};
 
@@ -384,33 +385,10 @@ pub(super) fn match_json(c: &Ctx, m: &Match) -> Json {
         return match_obj(op, c.expr_in(lhs, Flags::Binop, true), flags);
     }
     // Cross-day hour ranges are stored as the complement; they list as written, with `in`.
-    if let (ExprKind::Meta(nftvm_vm::keys::MetaKey::TimeHour), ExprKind::Range { low, high }) =
-        (&m.left.kind, &m.right.kind)
-        && m.op == MatchOp::Ne
-        && low.to_u128() <= high.to_u128()
-    {
-        let swapped =
-            Expr { kind: ExprKind::Range { low: high.clone(), high: low.clone() }, ..m.right.clone() };
-        return match_obj("in", c.expr_in(&m.left, Flags::Binop, true), c.expr(&swapped));
+    if let Some(written) = cross_day_hours(m) {
+        return match_obj("in", c.expr_in(&m.left, Flags::Binop, true), c.expr(&written));
     }
-    // `addr & <prefix mask> == value` is the prefix match `addr value/len`.
-    if let ExprKind::Binary { op: BinOp::And, lhs, rhs } = &m.left.kind
-        && lhs.ty.takes_prefix()
-        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
-        && let (Some(mask), Some(v)) = (rhs.as_value(), m.right.as_value())
-        && let Some(len) = mask.mask_prefix_len()
-    {
-        let prefix = Expr { kind: ExprKind::Prefix { value: v.clone(), len }, ..m.right.clone() };
-        return match_json(c, &Match { left: (**lhs).clone(), op: m.op, right: prefix });
-    }
-    // `payload & <all ones>` is the payload itself.
-    if let ExprKind::Binary { op: BinOp::And, lhs, rhs } = &m.left.kind
-        && matches!(lhs.kind, ExprKind::Payload(_) | ExprKind::Exthdr(_))
-        && let Some(mask) = rhs.as_value().and_then(|v| v.to_u128())
-        && lhs.bits <= 128
-        && mask == crate::types::value::max_for(lhs.bits)
-    {
-        let plain = Match { left: (**lhs).clone(), op: m.op, right: m.right.clone() };
+    if let Some(plain) = without_mask(m) {
         return match_json(c, &plain);
     }
     // Prefixes of non-address types list as a mask: `meta mark & 0xffffff00 == …`.

@@ -1,0 +1,82 @@
+//! Live counters for `nftvm list ruleset`: every worker has its own program state, so the
+//! values of counter statements and named counters are added up over the workers and
+//! written into the checked IR, which the nft printer then lists as `nft list ruleset` would.
+
+use nftvm::program::LoadedProgram;
+use nftvm_compiler::ir::{self, Ruleset, StmtKind};
+use nftvm_vm::Program;
+use nftvm_vm::expr::Expr;
+use nftvm_vm::interp::ProgramState;
+
+/// `(packets, bytes)` of every state slot of one worker (`None`: not a counter).
+pub type CounterSlots = Vec<Option<(u64, u64)>>;
+
+/// The counter values of one worker's program state.
+pub fn counter_slots(state: &ProgramState) -> CounterSlots {
+    (0..state.slots.len()).map(|i| state.counter(i as u32)).collect()
+}
+
+/// The counters of all workers added up: each worker starts from the program's initial
+/// values (`counter packets 5 bytes 300` in the ruleset), so those count once.
+pub fn sum_counters(prog: &Program, workers: &[CounterSlots]) -> CounterSlots {
+    let initial = counter_slots(&ProgramState::new(prog, 0));
+    let mut total = initial.clone();
+    for w in workers {
+        for ((t, v), i) in total.iter_mut().zip(w).zip(&initial) {
+            if let (Some(t), Some(v), Some(i)) = (t.as_mut(), v, i) {
+                t.0 += v.0.saturating_sub(i.0);
+                t.1 += v.1.saturating_sub(i.1);
+            }
+        }
+    }
+    total
+}
+
+/// The IR of `loaded` with every counter statement and named counter showing `values`;
+/// `None` when the program was loaded as bytecode text (there is no IR to list).
+pub fn with_counters(loaded: &LoadedProgram, values: &[Option<(u64, u64)>]) -> Option<Ruleset> {
+    let (ruleset, origins) = loaded.ir()?;
+    let mut rs = ruleset.clone();
+    let prog = loaded.program().program();
+    for chain in &prog.chains {
+        for rule in &chain.rules {
+            let Some(o) = origins.get(rule.source) else { continue };
+            let slots = rule.exprs.iter().filter_map(|e| match e {
+                Expr::Counter(c) => Some(c.slot),
+                _ => None,
+            });
+            let Some(ir_rule) = rs
+                .tables
+                .iter_mut()
+                .find(|t| t.family == o.family && t.name == o.table)
+                .and_then(|t| t.chains.iter_mut().find(|c| c.name == o.chain))
+                .and_then(|c| c.rules.get_mut(o.index))
+            else {
+                continue;
+            };
+            let counters = ir_rule.stmts.iter_mut().filter_map(|s| match &mut s.kind {
+                StmtKind::Counter(c) => Some(c),
+                _ => None,
+            });
+            for (c, slot) in counters.zip(slots) {
+                if let Some(Some((p, b))) = values.get(slot as usize) {
+                    (c.packets, c.bytes) = (*p, *b);
+                }
+            }
+        }
+    }
+    let base = ProgramState::new(prog, 0).object_base;
+    for (i, obj) in prog.objects.iter().enumerate() {
+        let Some(Some((p, b))) = values.get(base + i) else { continue };
+        let Some(table) = prog.tables.get(obj.table.index()) else { continue };
+        let target = rs
+            .tables
+            .iter_mut()
+            .find(|t| t.family == table.family && t.name == table.name)
+            .and_then(|t| t.objects.iter_mut().find(|o| o.name == obj.name));
+        if let Some(ir::Object { kind: ir::ObjectKind::Counter(c), .. }) = target {
+            (c.packets, c.bytes) = (*p, *b);
+        }
+    }
+    Some(rs)
+}

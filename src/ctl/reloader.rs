@@ -1,0 +1,59 @@
+//! The program of a running instance and how to replace it (SIGHUP, `nftvm reload`): the
+//! ruleset file is read and compiled again by [`nftvm::program`] — the loader `eval` uses —
+//! on the same host model and for the same engine, then swapped in on every worker. A
+//! ruleset that fails to load is reported and the running one stays.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use nftvm::program::{self, Format, LoadedProgram};
+use nftvm_runtime::host::Host;
+use nftvm_runtime::live::Instance;
+
+/// Reloads one instance; reloads are serialized.
+pub struct Reloader {
+    path: PathBuf,
+    format: Option<Format>,
+    host: Host,
+    engine: nftvm_vm::Engine,
+    instance: Arc<Instance>,
+    current: Mutex<Arc<LoadedProgram>>,
+}
+
+impl Reloader {
+    /// `running` was loaded from `path` (as `format`, on `host`) and runs on `engine`.
+    pub fn new(
+        path: &Path,
+        format: Option<Format>,
+        host: Host,
+        engine: nftvm_vm::Engine,
+        instance: Arc<Instance>,
+        running: LoadedProgram,
+    ) -> Reloader {
+        Reloader {
+            path: path.to_path_buf(),
+            format,
+            host,
+            engine,
+            instance,
+            current: Mutex::new(Arc::new(running)),
+        }
+    }
+
+    /// Re-reads and compiles the ruleset file and swaps it in on every worker; the message
+    /// of a failure is rendered like nft's diagnostics.
+    pub fn reload(&self) -> Result<(), String> {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        let opts = program::Options { format: self.format, host: Some(&self.host) };
+        let next = program::load(&self.path, &opts).map_err(|e| e.message)?;
+        let executable = next.executable(self.engine).map_err(|e| e.message)?;
+        self.instance.reload(executable)?;
+        *current = Arc::new(next);
+        Ok(())
+    }
+
+    /// The program running now.
+    pub fn current(&self) -> Arc<LoadedProgram> {
+        self.current.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
