@@ -19,10 +19,13 @@ use serde_json::{Value, json};
 
 use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::cmd::ruleset;
-use nftvm_compiler::opt::{self, Level};
+use nftvm_compiler::opt::{self, Level, Pass};
 
 /// `eval` runs optimized unless told otherwise: every pass keeps what each packet gets.
 const DEFAULT_LEVEL: Level = Level::O2;
+/// ... except, by default, `merge`: rules merged into one set or map would all be reported
+/// under the group's first rule, and `eval` promises each packet the rules that applied.
+const DEFAULT_OFF: Pass = Pass::Merge;
 
 const HELP: &str = "\
 usage: nftvm eval RULESET --pcap IN [options]
@@ -90,10 +93,17 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         optimize: opt::Options::level(DEFAULT_LEVEL),
         ..Options::default()
     };
+    let mut optimizer_chosen = false;
     while let Some(arg) = parser.next()? {
         match arg {
-            Short('O') => opt_level(&mut parser, &mut o.optimize)?,
-            Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
+            Short('O') => {
+                opt_level(&mut parser, &mut o.optimize)?;
+                optimizer_chosen = true;
+            }
+            Long("no-opt") => {
+                no_opt(&mut parser, &mut o.optimize)?;
+                optimizer_chosen = true;
+            }
             Long("pcap") => o.pcap = Some(parser.value()?.into()),
             Long("iface") => o.ifaces.push(value_str(&mut parser, "--iface")?),
             Long("route") => o.routes.push(value_str(&mut parser, "--route")?),
@@ -115,12 +125,21 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("bytecode") => o.bytecode = true,
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
             Short('h') | Long("help") => {
-                println!("{}", HELP.replace("{OPT}", &optimizer_help(&DEFAULT_LEVEL.to_string())));
+                println!(
+                    "{}",
+                    HELP.replace(
+                        "{OPT}",
+                        &optimizer_help(&format!("{DEFAULT_LEVEL} --no-opt {}", DEFAULT_OFF.name()))
+                    )
+                );
                 return Ok(None);
             }
             Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
             other => return Err(unexpected(other, "eval")),
         }
+    }
+    if !optimizer_chosen {
+        o.optimize.disabled.push(DEFAULT_OFF);
     }
     Ok(Some(o))
 }

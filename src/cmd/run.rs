@@ -27,7 +27,7 @@ use nftvm_runtime::pipeline::{LocalStack, PipelineConfig};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::cmd::ruleset;
 use crate::ctl::CtlAddr;
 use crate::ctl::reloader::Reloader;
@@ -50,6 +50,7 @@ engine and workers
   --engine interp|jit        the engine that runs the bytecode (default jit)
   --workers N                worker threads and queues per device (default 1)
   --forward-only             no pipeline: route and write (the no-op forwarder)
+{OPT}
 
 control
   --ctl PATH|@NAME           control socket (default: abstract @nftvm, per namespace)
@@ -78,6 +79,7 @@ struct Options {
     tcp_be_liberal: bool,
     conntrack_max: Option<usize>,
     syntax: Option<String>,
+    optimize: nftvm_compiler::opt::Options,
 }
 
 fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
@@ -116,8 +118,12 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
                 })?);
             }
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
+            Short('O') => opt_level(&mut parser, &mut o.optimize)?,
+            Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
             Short('h') | Long("help") => {
-                println!("{HELP}");
+                // -O0 by default: `nftvm list ruleset` shows the ruleset as written, with
+                // each rule's own counters.
+                println!("{}", HELP.replace("{OPT}", &optimizer_help("-O0")));
                 return Ok(None);
             }
             Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
@@ -203,7 +209,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let engine = ruleset::engine("run", &o.engine)?;
     let format = ruleset::format("run", false, o.syntax.as_deref())?;
     let group = o.ctl_group.as_deref().map(group_id).transpose()?;
-    let program = ruleset::load(&ruleset_path, &host, format, &nftvm_compiler::opt::Options::default())?;
+    let program = ruleset::load(&ruleset_path, &host, format, &o.optimize)?;
     let executable = ruleset::executable(&program, engine)?;
 
     let devices = open_devices(&host, o.workers, &mtus)?;
@@ -230,7 +236,15 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         Instance::start(host.clone(), devices, executable, cfg)
             .map_err(|e| Failure::runtime(format!("nftvm run: starting the workers: {e}")))?,
     );
-    let reloader = Arc::new(Reloader::new(&ruleset_path, format, host, engine, instance.clone(), program));
+    let reloader = Arc::new(Reloader::new(
+        &ruleset_path,
+        format,
+        host,
+        engine,
+        o.optimize.clone(),
+        instance.clone(),
+        program,
+    ));
 
     let ctl_addr = CtlAddr::parse(o.ctl.as_deref());
     let listener = ctl_addr

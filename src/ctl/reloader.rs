@@ -16,17 +16,20 @@ pub struct Reloader {
     format: Option<Format>,
     host: Host,
     engine: nftvm_vm::Engine,
+    optimize: nftvm_compiler::opt::Options,
     instance: Arc<Instance>,
     current: Mutex<Arc<LoadedProgram>>,
 }
 
 impl Reloader {
-    /// `running` was loaded from `path` (as `format`, on `host`) and runs on `engine`.
+    /// `running` was loaded from `path` (as `format`, on `host`, optimized as `optimize`)
+    /// and runs on `engine`.
     pub fn new(
         path: &Path,
         format: Option<Format>,
         host: Host,
         engine: nftvm_vm::Engine,
+        optimize: nftvm_compiler::opt::Options,
         instance: Arc<Instance>,
         running: LoadedProgram,
     ) -> Reloader {
@@ -35,6 +38,7 @@ impl Reloader {
             format,
             host,
             engine,
+            optimize,
             instance,
             current: Mutex::new(Arc::new(running)),
         }
@@ -45,7 +49,7 @@ impl Reloader {
     pub fn reload(&self) -> Result<(), String> {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         let opts = program::Options { format: self.format, host: Some(&self.host) };
-        let next = program::load(&self.path, &opts).map_err(|e| e.message)?;
+        let next = program::load_optimized(&self.path, &opts, &self.optimize).map_err(|e| e.message)?;
         let executable = next.executable(self.engine).map_err(|e| e.message)?;
         self.instance.reload(executable)?;
         *current = Arc::new(next);
