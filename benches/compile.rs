@@ -4,27 +4,16 @@
 //! alone, parse + evaluate into the IR, codegen, verify). JIT compile latency is in
 //! `jit_compile.rs`.
 
+mod common;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use nftvm::classbench;
 use nftvm_compiler::{codegen, eval};
 use nftvm_grammar::{SourceMap, nft};
 use std::hint::black_box;
-use std::path::PathBuf;
-
-/// The shared ClassBench directory (as the tests locate it).
-fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .map(|a| a.join("shared"))
-        .find(|c| c.join("classbench").is_dir())
-        .unwrap_or_else(|| PathBuf::from("/work/shared"))
-}
 
 fn ruleset_text() -> String {
-    let path = shared_dir().join("classbench/wustl/rules/acl1_10K");
+    let path = common::shared_dir().join("classbench/wustl/rules/acl1_10K");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let filters = classbench::parse_filters(&text).expect("valid ClassBench filters");
     classbench::to_nft(&filters)

@@ -11,70 +11,37 @@
 //! Run: `cargo bench --bench optimizer` (`NFTVM_BENCH_SETS=acl1_10K,fw1_1K` to choose sets,
 //! `NFTVM_BENCH_SUMMARY_ONLY=1` to skip criterion).
 
+mod common;
+
 use criterion::Criterion;
+use nftvm::bench::packets::{BenchPacket, trace_packet};
 use nftvm::classbench::{self, TracePacket};
 use nftvm_compiler::ir::Ruleset;
 use nftvm_compiler::opt::{self, Level, Options};
 use nftvm_grammar::{SourceMap, nft};
-use nftvm_vm::interp::{NullEnv, PacketCtx};
-use nftvm_vm::keys::{Family, Hook};
+use nftvm_vm::interp::NullEnv;
+use nftvm_vm::keys::Hook;
 use nftvm_vm::{ChainId, Engine, Executable, VerifiedProgram};
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const ALL_SETS: [&str; 6] = ["acl1_1K", "fw1_1K", "ipc1_1K", "acl1_10K", "fw1_10K", "ipc1_10K"];
 const BATCH: usize = 64;
 
-fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("NFTVM_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    here.ancestors()
-        .map(|a| a.join("shared"))
-        .find(|c| c.join("classbench").is_dir())
-        .unwrap_or_else(|| PathBuf::from("/work/shared"))
-}
-
-/// A trace packet as bytes, with the header offsets the runtime would have parsed.
+/// A trace packet and the filter ClassBench expects to decide it.
 struct Pkt {
-    bytes: Vec<u8>,
-    transport: usize,
-    proto: u8,
+    packet: BenchPacket,
     expected: u32,
 }
 
 fn packet(t: &TracePacket) -> Pkt {
-    let l4_len = if t.proto == 6 { 20 } else { 8 };
-    let total = (20 + l4_len) as u16;
-    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, t.proto, 0, 0];
-    p[2..4].copy_from_slice(&total.to_be_bytes());
-    p.extend_from_slice(&t.src.octets());
-    p.extend_from_slice(&t.dst.octets());
-    let mut l4 = vec![0u8; l4_len];
-    l4[0..2].copy_from_slice(&t.sport.to_be_bytes());
-    l4[2..4].copy_from_slice(&t.dport.to_be_bytes());
-    if t.proto == 6 {
-        l4[12] = 0x50;
-    }
-    p.extend_from_slice(&l4);
-    Pkt { bytes: p, transport: 20, proto: t.proto, expected: t.expected }
+    Pkt { packet: trace_packet(t), expected: t.expected }
 }
 
 /// Runs one packet; returns the deciding rule's program index, if any.
 fn run(exe: &Executable, state: &mut nftvm_vm::interp::ProgramState, p: &mut Pkt) -> Option<usize> {
-    let mut pkt = PacketCtx {
-        data: &mut p.bytes,
-        link_off: None,
-        network_off: 0,
-        transport_off: Some(p.transport),
-        l4proto: p.proto,
-        nfproto: Family::Ip,
-        protocol: 0x0800,
-        hook: Hook::Prerouting,
-    };
+    let mut pkt = p.packet.ctx(Hook::Prerouting);
     let r = exe.run_chain(state, ChainId(0), &mut pkt, &mut NullEnv);
     r.decided_by.map(|d| d.rule)
 }
@@ -88,11 +55,8 @@ struct Set {
 }
 
 fn load(name: &str) -> Set {
-    let dir = shared_dir().join("classbench/wustl");
-    let rules = std::fs::read_to_string(dir.join("rules").join(name)).expect("rules");
-    let trace = std::fs::read_to_string(dir.join("traces").join(format!("{name}_trace"))).expect("trace");
-    let filters = classbench::parse_filters(&rules).expect("filters");
-    let packets = classbench::parse_trace(&trace).expect("trace").iter().map(packet).collect();
+    let (filters, trace) = common::classbench(name);
+    let packets = trace.iter().map(packet).collect();
     let text = classbench::to_nft(&filters);
     let t = Instant::now();
     let mut sources = SourceMap::new();

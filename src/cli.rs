@@ -92,3 +92,12 @@ pub fn optimizer_help(default: &str) -> String {
          \x20 --no-opt NAME[,NAME]       turn passes off: fold, dead, merge, classify"
     )
 }
+
+/// A `0|1` option such as `--tcp-loose` (a sysctl's value) of `nftvm COMMAND`.
+pub fn flag01(parser: &mut lexopt::Parser, command: &str, name: &str) -> Result<bool, Failure> {
+    match value_str(parser, name)?.as_str() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(Failure::usage(format!("nftvm {command}: {name} takes 0 or 1, not `{other}`"))),
+    }
+}

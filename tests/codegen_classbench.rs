@@ -5,30 +5,12 @@
 
 mod common;
 
-use nftvm::classbench::{self, TracePacket};
+use nftvm::bench::packets::trace_packet;
+use nftvm::classbench;
 use nftvm_compiler::codegen;
 use nftvm_grammar::SourceMap;
-use nftvm_vm::interp::{NullEnv, PacketCtx, ProgramState, run_chain};
+use nftvm_vm::interp::{NullEnv, ProgramState, run_chain};
 use nftvm_vm::keys::Hook;
-
-/// An IPv4 packet with the trace's addresses and protocol, and its ports in the first four
-/// bytes of the transport header (TCP gets a full header, everything else eight bytes).
-fn packet(t: &TracePacket) -> Vec<u8> {
-    let l4_len = if t.proto == 6 { 20 } else { 8 };
-    let total = (20 + l4_len) as u16;
-    let mut p = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, t.proto, 0, 0];
-    p[2..4].copy_from_slice(&total.to_be_bytes());
-    p.extend_from_slice(&t.src.octets());
-    p.extend_from_slice(&t.dst.octets());
-    let mut l4 = vec![0u8; l4_len];
-    l4[0..2].copy_from_slice(&t.sport.to_be_bytes());
-    l4[2..4].copy_from_slice(&t.dport.to_be_bytes());
-    if t.proto == 6 {
-        l4[12] = 0x50;
-    }
-    p.extend_from_slice(&l4);
-    p
-}
 
 fn check(set: &str) -> (usize, usize) {
     let base = common::shared_dir().join("classbench/wustl");
@@ -45,8 +27,8 @@ fn check(set: &str) -> (usize, usize) {
     let mut state = ProgramState::new(&prog, 0);
     let (mut ok, mut total) = (0, 0);
     for t in &packets {
-        let mut bytes = packet(t);
-        let mut pkt = PacketCtx::from_ip(&mut bytes, Hook::Prerouting);
+        let mut bytes = trace_packet(t);
+        let mut pkt = bytes.ctx(Hook::Prerouting);
         let r = run_chain(&prog, &mut state, nftvm_vm::ChainId(0), &mut pkt, &mut NullEnv);
         let decided = r.decided_by.map(|d| d.rule as u32 + 1);
         total += 1;

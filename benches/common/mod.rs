@@ -35,9 +35,11 @@ pub fn classbench_nft(set: &str) -> String {
     nftvm::classbench::to_nft(&classbench(set).0)
 }
 
-/// Compiles nft text; panics with the diagnostics.
+/// Compiles nft text unoptimized (-O0: the rules as written, a linear first-match chain);
+/// panics with the diagnostics.
 pub fn compile(name: &str, text: &str) -> Subject {
-    compile_nft(name, text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    let o0 = nftvm_compiler::opt::Options::level(nftvm_compiler::opt::Level::O0);
+    compile_nft(name, text, &o0).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// The first base chain of a program.

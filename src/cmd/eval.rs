@@ -17,7 +17,7 @@ use nftvm_runtime::replay::{self, OutWriter};
 use nftvm_vm::SourceId;
 use serde_json::{Value, json};
 
-use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, flag01, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::cmd::ruleset;
 use nftvm_compiler::opt::{self, Level, Pass};
 
@@ -76,14 +76,6 @@ struct Options {
     optimize: opt::Options,
 }
 
-fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
-    match value_str(parser, name)?.as_str() {
-        "0" => Ok(false),
-        "1" => Ok(true),
-        other => Err(Failure::usage(format!("nftvm eval: {name} takes 0 or 1, not `{other}`"))),
-    }
-}
-
 /// The options, or `None` when `--help` was asked for (and printed).
 fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
@@ -114,8 +106,8 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("out") => o.out = Some(parser.value()?.into()),
             Long("conntrack-dump") => o.conntrack_dump = true,
             Long("engine") => o.engine = value_str(&mut parser, "--engine")?,
-            Long("tcp-loose") => o.tcp_loose = flag01(&mut parser, "--tcp-loose")?,
-            Long("tcp-be-liberal") => o.tcp_be_liberal = flag01(&mut parser, "--tcp-be-liberal")?,
+            Long("tcp-loose") => o.tcp_loose = flag01(&mut parser, "eval", "--tcp-loose")?,
+            Long("tcp-be-liberal") => o.tcp_be_liberal = flag01(&mut parser, "eval", "--tcp-be-liberal")?,
             Long("conntrack-max") => {
                 let v = value_str(&mut parser, "--conntrack-max")?;
                 o.conntrack_max = Some(v.parse().map_err(|_| {

@@ -27,7 +27,7 @@ use nftvm_runtime::pipeline::{LocalStack, PipelineConfig};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, flag01, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::cmd::ruleset;
 use crate::ctl::CtlAddr;
 use crate::ctl::reloader::Reloader;
@@ -82,14 +82,6 @@ struct Options {
     optimize: nftvm_compiler::opt::Options,
 }
 
-fn flag01(parser: &mut lexopt::Parser, name: &str) -> Result<bool, Failure> {
-    match value_str(parser, name)?.as_str() {
-        "0" => Ok(false),
-        "1" => Ok(true),
-        other => Err(Failure::usage(format!("nftvm run: {name} takes 0 or 1, not `{other}`"))),
-    }
-}
-
 fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
     let mut parser = lexopt::Parser::from_args(args);
     let mut o = Options { engine: "jit".into(), workers: 1, tcp_loose: true, ..Options::default() };
@@ -109,8 +101,8 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("ctl") => o.ctl = Some(value_str(&mut parser, "--ctl")?),
             Long("ctl-group") => o.ctl_group = Some(value_str(&mut parser, "--ctl-group")?),
             Long("metrics") => o.metrics = Some(value_str(&mut parser, "--metrics")?),
-            Long("tcp-loose") => o.tcp_loose = flag01(&mut parser, "--tcp-loose")?,
-            Long("tcp-be-liberal") => o.tcp_be_liberal = flag01(&mut parser, "--tcp-be-liberal")?,
+            Long("tcp-loose") => o.tcp_loose = flag01(&mut parser, "run", "--tcp-loose")?,
+            Long("tcp-be-liberal") => o.tcp_be_liberal = flag01(&mut parser, "run", "--tcp-be-liberal")?,
             Long("conntrack-max") => {
                 let v = value_str(&mut parser, "--conntrack-max")?;
                 o.conntrack_max = Some(v.parse().map_err(|_| {
