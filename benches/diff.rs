@@ -10,19 +10,17 @@
 #[allow(dead_code)]
 mod load;
 
+mod common;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use nftvm::classbench::{parse_filters, to_nft};
 use nftvm::compiler::diff::{self, Options, Side};
 use nftvm::compiler::ir::{StmtKind, Verdict};
 use std::hint::black_box;
-use std::path::PathBuf;
-
-fn shared() -> PathBuf {
-    std::env::var_os("NFTVM_SHARED").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/work/shared"))
-}
 
 fn filters(name: &str) -> Vec<nftvm::classbench::Filter> {
-    let text = std::fs::read_to_string(shared().join("classbench/wustl/rules").join(name)).expect("rules");
+    let text = std::fs::read_to_string(common::shared_dir().join("classbench/wustl/rules").join(name))
+        .expect("rules");
     parse_filters(&text).expect("filters")
 }
 
