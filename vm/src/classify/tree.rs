@@ -83,8 +83,11 @@ pub struct TreeStats {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
     nodes: Vec<Node>,
-    /// The root node of each part.
+    /// The root node of each part, parts in the order of their first entry.
     roots: Vec<u32>,
+    /// The first (lowest) entry of each part: a query that has found an entry before it
+    /// need not walk that part or any later one.
+    first_entry: Vec<u32>,
     items: Vec<u32>,
     /// `nfields` intervals per box.
     boxes: Vec<Interval>,
@@ -120,9 +123,19 @@ impl Tree {
             }
         }
         let mut stack = Vec::new();
-        for items in t.parts(c, params.partition) {
+        let mut parts: Vec<(u32, Vec<u32>)> = t
+            .parts(c, params.partition)
+            .into_iter()
+            .map(|items| {
+                let first = items.iter().filter_map(|&b| t.box_entry.get(b as usize)).min();
+                (first.copied().unwrap_or(u32::MAX), items)
+            })
+            .collect();
+        parts.sort_by_key(|(first, _)| *first);
+        for (first, items) in parts {
             let node = t.nodes.len();
             t.roots.push(node as u32);
+            t.first_entry.push(first);
             t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
             stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
         }
@@ -289,7 +302,10 @@ impl Tree {
     /// The first entry at or after `from` whose box holds `values`.
     pub fn query(&self, values: &[u64; MAX_FIELDS], from: u32) -> Option<u32> {
         let mut best: Option<u32> = None;
-        for &root in &self.roots {
+        for (&root, &first) in self.roots.iter().zip(&self.first_entry) {
+            if best.is_some_and(|b| first >= b) {
+                break;
+            }
             let found = self.query_part(root as usize, values, from, best.unwrap_or(u32::MAX));
             if found.is_some() {
                 best = found;
@@ -355,6 +371,9 @@ impl Tree {
         }
         if self.roots.iter().any(|&r| r as usize >= self.nodes.len()) {
             return Err("a tree root is out of range".into());
+        }
+        if self.first_entry.len() != self.roots.len() || !self.first_entry.is_sorted() {
+            return Err("the tree's parts are not in the order of their first entries".into());
         }
         for (i, n) in self.nodes.iter().enumerate() {
             match n.kind {
