@@ -16,9 +16,8 @@ use nftvm_runtime::conntrack::{self, SECOND};
 use nftvm_runtime::host::{ARPHRD_ETHER, Host};
 use nftvm_runtime::io::IfaceId;
 use nftvm_runtime::packet::{LinkType, PacketBuilder, dissect_ip};
-use nftvm_runtime::pipeline::{Engine, Interpreter, Outcome, Pipeline, PipelineConfig};
-use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunResult};
-use nftvm_vm::{ChainId, Executable, VerifiedProgram};
+use nftvm_runtime::pipeline::{Outcome, Pipeline, PipelineConfig, VmEngine};
+use nftvm_vm::{Executable, VerifiedProgram};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
@@ -110,27 +109,6 @@ table ip nat {
 "#;
 
 const RULESETS: [&str; 3] = [FIREWALL, NAT, FTP];
-
-/// The JIT behind the pipeline's engine interface (the pipeline has no JIT adapter yet).
-struct Jit {
-    exe: Executable,
-    state: ProgramState,
-}
-
-impl Engine for Jit {
-    fn program(&self) -> &Arc<VerifiedProgram> {
-        self.exe.program()
-    }
-    fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> RunResult {
-        self.exe.run_chain(&mut self.state, chain, pkt, env)
-    }
-    fn state(&self) -> &ProgramState {
-        &self.state
-    }
-    fn name(&self) -> &'static str {
-        "jit"
-    }
-}
 
 /// Each ruleset compiled once: the verified program and its JIT executable.
 fn programs() -> &'static [(Arc<VerifiedProgram>, Executable)] {
@@ -385,8 +363,8 @@ fuzz_target!(|data: &[u8]| {
         trace: cfg_byte & 0x80 != 0,
         ..PipelineConfig::default()
     };
-    let interp = Interpreter::new(prog.clone(), 0);
-    let jit = Jit { exe: exe.clone(), state: exe.new_state(0) };
+    let interp = VmEngine::interpreter(prog.clone(), 0);
+    let jit = VmEngine::new(exe.clone(), 0);
     let mut pipes = [
         Pipeline::new(host(), Box::new(interp), cfg.clone()),
         Pipeline::new(host(), Box::new(jit), cfg),

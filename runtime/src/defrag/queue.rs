@@ -87,6 +87,9 @@ struct Frag {
 #[derive(Clone, Debug)]
 struct Queue {
     created: Time,
+    /// Creation order (queues expire in deadline order, then in the order they were made,
+    /// as the kernel's per-queue timers fire — never in hash-table order).
+    serial: u64,
     frags: Vec<Frag>,
     /// Known length of the datagram's fragmentable part.
     len: usize,
@@ -107,9 +110,10 @@ struct Queue {
 }
 
 impl Queue {
-    fn new(now: Time) -> Queue {
+    fn new(now: Time, serial: u64) -> Queue {
         Queue {
             created: now,
+            serial,
             frags: Vec::new(),
             len: 0,
             first_in: false,
@@ -152,6 +156,8 @@ pub struct Defrag {
     cfg: DefragConfig,
     queues: HashMap<Key, Queue>,
     mem: usize,
+    /// Queues made so far (the next queue's `serial`).
+    made: u64,
 }
 
 /// ECN codepoint → `IPFRAG_ECN_*` bit.
@@ -172,7 +178,7 @@ fn ecn_combine(seen: u8) -> Option<u8> {
 
 impl Defrag {
     pub fn new(cfg: DefragConfig) -> Defrag {
-        Defrag { cfg, queues: HashMap::new(), mem: 0 }
+        Defrag { cfg, queues: HashMap::new(), mem: 0, made: 0 }
     }
 
     /// Datagrams waiting for fragments.
@@ -186,14 +192,16 @@ impl Defrag {
             return Vec::new();
         }
         let (t4, t6) = (self.cfg.ipv4_timeout, self.cfg.ipv6_timeout);
-        let dead: Vec<Key> = self
+        let mut dead: Vec<(Time, u64, Key)> = self
             .queues
             .iter()
-            .filter(|(k, q)| now >= q.created.saturating_add(if k.src.is_ipv4() { t4 } else { t6 }))
-            .map(|(k, _)| k.clone())
+            .map(|(k, q)| (q.created.saturating_add(if k.src.is_ipv4() { t4 } else { t6 }), q.serial, k))
+            .filter(|(deadline, _, _)| now >= *deadline)
+            .map(|(deadline, serial, k)| (deadline, serial, k.clone()))
             .collect();
+        dead.sort_unstable_by_key(|(deadline, serial, _)| (*deadline, *serial));
         let mut out = Vec::new();
-        for k in dead {
+        for (_, _, k) in dead {
             if let Some(q) = self.kill(&k) {
                 let first = if q.first_in { q.first } else { None };
                 out.push(Expired { first, user: k.user, ipv6: k.src.is_ipv6() });
@@ -223,7 +231,8 @@ impl Defrag {
             if self.mem > self.cfg.high_thresh {
                 return None;
             }
-            self.queues.insert(key.clone(), Queue::new(now));
+            self.queues.insert(key.clone(), Queue::new(now, self.made));
+            self.made += 1;
         }
         self.queues.get_mut(&key)
     }
@@ -569,5 +578,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(d.gather(&whole, User::Conntrack(0), 0, 0), Gather::Whole);
+    }
+
+    #[test]
+    fn queues_expire_in_deadline_then_creation_order() {
+        // Eight datagrams' first fragments, all held at the same instant but one (a later
+        // deadline); expiry reports them in the order they came, whatever the hash order.
+        let mut d = Defrag::default();
+        for ident in 1..=8u16 {
+            let b = PacketBuilder::ipv4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2))
+                .ident(ident)
+                .udp(1, 2)
+                .payload(&[ident as u8; 100]);
+            let when = if ident == 3 { SECOND } else { 0 };
+            assert_eq!(d.gather(&b.build_fragments(40)[0], User::Conntrack(0), 0, when), Gather::Held);
+        }
+        let gone = d.expire(31 * SECOND);
+        let idents: Vec<u16> =
+            gone.iter().map(|e| e.first.as_ref().map_or(0, |f| u16::from_be_bytes([f[4], f[5]]))).collect();
+        assert_eq!(idents, vec![1, 2, 4, 5, 6, 7, 8, 3]);
     }
 }
