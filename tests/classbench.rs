@@ -11,18 +11,11 @@
 mod common;
 
 use nftvm::bench::classbench::{Setup, check, setup};
-use nftvm::classbench::{parse_filters, parse_trace};
 use nftvm_vm::{Engine, Executable};
 use std::sync::Arc;
 
 fn load(set: &str) -> Setup {
-    let base = common::shared_dir().join("classbench/wustl");
-    let rules = base.join("rules").join(set);
-    let trace = base.join("traces").join(format!("{set}_trace"));
-    let read =
-        |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    let filters = parse_filters(&read(&rules)).unwrap_or_else(|e| panic!("{set}: {e}"));
-    let traces = parse_trace(&read(&trace)).unwrap_or_else(|e| panic!("{set}_trace: {e}"));
+    let (filters, traces) = common::classbench(set);
     setup(set, filters, traces).unwrap_or_else(|e| panic!("{set}: {e}"))
 }
 

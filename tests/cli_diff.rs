@@ -12,7 +12,7 @@
 mod common;
 
 use common::classbench_live::live;
-use nftvm::classbench::{parse_filters, parse_trace, to_nft};
+use nftvm::classbench::to_nft;
 use nftvm_runtime::io::pcapng::PcapngWriter;
 use nftvm_runtime::packet::{LinkType, PacketBuilder};
 use serde_json::Value;
@@ -119,13 +119,7 @@ struct Tally {
 
 fn run_set(name: &str, tally: &mut Tally) {
     let dir = Dir::new(name);
-    let cb = common::shared_dir().join("classbench/wustl");
-    let filters = parse_filters(&std::fs::read_to_string(cb.join("rules").join(name)).expect("rules"))
-        .expect("filters");
-    let trace = parse_trace(
-        &std::fs::read_to_string(cb.join("traces").join(format!("{name}_trace"))).expect("trace"),
-    )
-    .expect("trace");
+    let (filters, trace) = common::classbench(name);
     let text = to_nft(&filters);
     let a = dir.write("a.nft", &text);
     let lines: Vec<&str> = text.lines().collect();

@@ -13,12 +13,7 @@ use nftvm_vm::interp::{NullEnv, ProgramState, run_chain};
 use nftvm_vm::keys::Hook;
 
 fn check(set: &str) -> (usize, usize) {
-    let base = common::shared_dir().join("classbench/wustl");
-    let rules = std::fs::read_to_string(base.join("rules").join(set)).expect("filter file");
-    let trace =
-        std::fs::read_to_string(base.join("traces").join(format!("{set}_trace"))).expect("trace file");
-    let filters = classbench::parse_filters(&rules).expect("filters");
-    let packets = classbench::parse_trace(&trace).expect("trace");
+    let (filters, packets) = common::classbench(set);
     let text = classbench::to_nft(&filters);
     let mut sources = SourceMap::new();
     let file = nftvm_grammar::nft::parse_str(&mut sources, set, &text).expect("parses");

@@ -12,7 +12,7 @@ mod common;
 
 use common::classbench_live::{live, matches};
 use common::{load, vmreplay};
-use nftvm::classbench::{Filter, TracePacket, parse_filters, parse_trace, to_nft};
+use nftvm::classbench::{Filter, TracePacket, to_nft};
 use nftvm::compiler::diff::{self, Options, Side};
 use nftvm::compiler::ir::{Ruleset, Span};
 use std::net::Ipv4Addr;
@@ -23,10 +23,7 @@ fn loc(side: Side, span: Span) -> String {
 }
 
 fn read(name: &str) -> (Vec<Filter>, Vec<TracePacket>) {
-    let dir = common::shared_dir().join("classbench/wustl");
-    let rules = std::fs::read_to_string(dir.join("rules").join(name)).expect("rules");
-    let trace = std::fs::read_to_string(dir.join("traces").join(format!("{name}_trace"))).expect("trace");
-    (parse_filters(&rules).expect("filters"), parse_trace(&trace).expect("trace"))
+    common::classbench(name)
 }
 
 #[derive(Default)]

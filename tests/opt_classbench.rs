@@ -15,12 +15,7 @@ use nftvm_vm::{ChainId, Engine, Executable};
 use std::sync::Arc;
 
 fn load(set: &str) -> (nftvm_compiler::ir::Ruleset, Vec<TracePacket>) {
-    let base = common::shared_dir().join("classbench/wustl");
-    let rules = std::fs::read_to_string(base.join("rules").join(set)).expect("filter file");
-    let trace =
-        std::fs::read_to_string(base.join("traces").join(format!("{set}_trace"))).expect("trace file");
-    let filters = classbench::parse_filters(&rules).expect("filters");
-    let packets = classbench::parse_trace(&trace).expect("trace");
+    let (filters, packets) = common::classbench(set);
     let text = classbench::to_nft(&filters);
     let mut sources = SourceMap::new();
     let file = nftvm_grammar::nft::parse_str(&mut sources, set, &text).expect("parses");

@@ -82,6 +82,18 @@ pub fn ipt_save_dumps() -> Vec<PeerFile> {
     peer_files("iptables/save-dumps", |_| true)
 }
 
+/// A wustl ClassBench filter set and its trace (`classbench/wustl/{rules/SET,traces/SET_trace}`);
+/// panics naming the file that is missing or malformed.
+pub fn classbench(set: &str) -> (Vec<nftvm::classbench::Filter>, Vec<nftvm::classbench::TracePacket>) {
+    let base = shared_dir().join("classbench/wustl");
+    let read = |p: PathBuf| std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let filters = nftvm::classbench::parse_filters(&read(base.join("rules").join(set)))
+        .unwrap_or_else(|e| panic!("{set}: {e}"));
+    let trace = nftvm::classbench::parse_trace(&read(base.join("traces").join(format!("{set}_trace"))))
+        .unwrap_or_else(|e| panic!("{set}_trace: {e}"));
+    (filters, trace)
+}
+
 /// Print a conformance pass rate and fail if it is below the baseline stored in
 /// `tests/baselines/<name>` (a fraction such as `0.953`). Raise the file as results improve.
 pub fn ratchet(name: &str, passed: usize, total: usize) {

@@ -91,11 +91,7 @@ impl Scenario {
         step: usize,
         make: impl Fn(&[u8]) -> Vec<u8> + 'static,
     ) -> usize {
-        self.steps.push(Step {
-            iface,
-            packet: Packet::From { step, index: 0, make: Box::new(make), optional: false },
-        });
-        self.steps.len() - 1
+        self.push_from(iface, step, Box::new(make), false)
     }
 
     /// Like [`Scenario::send_from`], but the step is skipped when the kernel did not emit
@@ -106,10 +102,17 @@ impl Scenario {
         step: usize,
         make: impl Fn(&[u8]) -> Vec<u8> + 'static,
     ) -> usize {
-        self.steps.push(Step {
-            iface,
-            packet: Packet::From { step, index: 0, make: Box::new(make), optional: true },
-        });
+        self.push_from(iface, step, Box::new(make), true)
+    }
+
+    fn push_from(
+        &mut self,
+        iface: &'static str,
+        step: usize,
+        make: Box<dyn Fn(&[u8]) -> Vec<u8>>,
+        optional: bool,
+    ) -> usize {
+        self.steps.push(Step { iface, packet: Packet::From { step, index: 0, make, optional } });
         self.steps.len() - 1
     }
 
