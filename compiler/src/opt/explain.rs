@@ -58,13 +58,16 @@ impl Explain {
             };
             let text = match &r.classifier {
                 Some(name) => format!(
-                    "{} rules classified by {name}: decision tree on {} fields, {} nodes, depth {} (max {}), {} KiB; cost model: {:.1} expressions per packet instead of {:.1}",
+                    "{} rules classified by {name}: decision tree on {} fields, {} parts, {} nodes in {} wide nodes, depth {} (max {}), {} KiB ({} KiB read by queries); cost model: {:.1} expressions per packet instead of {:.1}",
                     r.count,
                     r.fields,
+                    r.stats.parts,
                     r.stats.nodes,
+                    r.stats.wides,
                     r.stats.depth_sum / r.stats.leaves.max(1),
                     r.stats.max_depth,
                     r.bytes.div_ceil(1024),
+                    r.stats.query_bytes.div_ceil(1024),
                     r.classified,
                     r.linear
                 ),

@@ -27,11 +27,15 @@
 //! after that entry; [`Classifier::build`] decides from the program, and the verifier checks
 //! the decision against it.
 
+pub mod build;
 pub mod effects;
 pub mod recipe;
+#[cfg(test)]
+mod tests;
 pub mod text;
 pub mod tree;
 
+pub use build::Params;
 pub use recipe::Recipe;
 pub use tree::{Tree, TreeStats};
 
@@ -128,11 +132,11 @@ impl Classifier {
     /// where shadowed entries may be cut).
     pub fn build(&mut self, prog: &Program) {
         let flags = effects::run_flags(prog, self);
-        self.tree = Tree::build(self, &flags, &tree::Params::default());
+        self.tree = Tree::build(self, &flags, &Params::default());
     }
 
     /// Builds with explicit parameters (the optimizer's cost model tries several).
-    pub fn build_with(&mut self, prog: &Program, params: &tree::Params) {
+    pub fn build_with(&mut self, prog: &Program, params: &Params) {
         let flags = effects::run_flags(prog, self);
         self.tree = Tree::build(self, &flags, params);
     }
@@ -140,7 +144,7 @@ impl Classifier {
     /// The first entry at or after `from` that holds the packet, if any.
     pub fn first_match(&self, e: &mut Eval, from: u32) -> Option<u32> {
         let mut values = [ABSENT; MAX_FIELDS];
-        recipe::field_values(self, e, &mut values);
+        self.tree.values(self, e, &mut values);
         self.tree.query(&values, from)
     }
 

@@ -15,7 +15,7 @@ use crate::expr::ct::CtOp;
 use crate::expr::meta::MetaOp;
 use crate::expr::payload::PayloadOp;
 use crate::interp::Eval;
-use crate::keys::{CtKey, Family, MetaKey};
+use crate::keys::{CtKey, Family, MetaKey, PayloadBase};
 use crate::reg::Reg;
 use crate::verdict::Verdict;
 
@@ -191,19 +191,100 @@ pub fn be(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
-/// Every field's value for the packet under evaluation ([`ABSENT`] where the load breaks).
-pub fn field_values(c: &Classifier, e: &mut Eval, out: &mut [u64; MAX_FIELDS]) {
-    let mut bufs = [[0u8; MAX_LEN]; MAX_FIELDS];
-    let mut present = [false; MAX_FIELDS];
-    for ((r, buf), ok) in c.recipes.iter().zip(bufs.iter_mut()).zip(present.iter_mut()) {
-        *ok = r.read(e, buf);
+/// How [`read_fields`] reads one field: straight from the packet where its recipe is a
+/// plain payload load or metadata the VM derives itself (the very bytes the recipe would
+/// give), else by running the recipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldRead {
+    /// Bytes `start + at .. start + at + width` after `base`, present when the recipe's
+    /// whole value (`start .. start + len`) is in the packet.
+    Payload { base: PayloadBase, start: u32, len: u8, at: u8, width: u8 },
+    /// `meta l4proto` (the transport protocol the VM found; recipe `recipe` outside IP).
+    L4proto { recipe: u8 },
+    /// `meta nfproto`.
+    Nfproto,
+    /// Bytes `at .. at + width` of what recipe `recipe` computes.
+    Recipe { recipe: u8, at: u8, width: u8 },
+}
+
+/// The way each of `c`'s fields is read.
+pub fn plan(c: &Classifier) -> Vec<FieldRead> {
+    c.fields
+        .iter()
+        .map(|f| {
+            let fallback = FieldRead::Recipe { recipe: f.recipe, at: f.offset, width: f.width };
+            let Some(r) = c.recipes.get(f.recipe as usize) else { return fallback };
+            let inside = f.offset as usize + f.width as usize <= r.len as usize && (1..=4).contains(&f.width);
+            match r.exprs.as_slice() {
+                [Expr::Payload(p)] if inside && matches!(p.op, PayloadOp::Load { .. }) => {
+                    FieldRead::Payload {
+                        base: p.base,
+                        start: p.offset,
+                        len: r.len,
+                        at: f.offset,
+                        width: f.width,
+                    }
+                }
+                [Expr::Meta(m)] if inside && r.len == 1 && m.key == MetaKey::L4proto => {
+                    FieldRead::L4proto { recipe: f.recipe }
+                }
+                [Expr::Meta(m)] if inside && r.len == 1 && m.key == MetaKey::Nfproto => FieldRead::Nfproto,
+                _ => fallback,
+            }
+        })
+        .collect()
+}
+
+/// The big-endian number in `bytes` (1 to 4 bytes).
+fn be_word(bytes: &[u8]) -> u64 {
+    match *bytes {
+        [a] => u64::from(a),
+        [a, b] => u64::from(u16::from_be_bytes([a, b])),
+        [a, b, c, d] => u64::from(u32::from_be_bytes([a, b, c, d])),
+        _ => be(bytes),
     }
-    for (f, slot) in c.fields.iter().zip(out.iter_mut()) {
-        let r = f.recipe as usize;
-        let (start, end) = (f.offset as usize, f.offset as usize + f.width as usize);
-        *slot = match (present.get(r), bufs.get(r).and_then(|b| b.get(start..end))) {
-            (Some(true), Some(bytes)) => be(bytes),
-            _ => ABSENT,
+}
+
+/// Every field's value for the packet under evaluation ([`ABSENT`] where the load breaks),
+/// read as `plan` ([`plan`]) says.
+pub fn read_fields(c: &Classifier, plan: &[FieldRead], e: &mut Eval, out: &mut [u64; MAX_FIELDS]) {
+    // The last recipe run (fields of one recipe are usually adjacent).
+    let mut ran: Option<(u8, bool, [u8; MAX_LEN])> = None;
+    for (read, slot) in plan.iter().zip(out.iter_mut()) {
+        *slot = match *read {
+            FieldRead::Payload { base, start, len, at, width } => {
+                let value = e.pkt.base_offset(base).and_then(|b| {
+                    let off = b.checked_add(start as usize)?;
+                    e.pkt.bytes(off, len as usize)?.get(at as usize..at as usize + width as usize)
+                });
+                value.map_or(ABSENT, be_word)
+            }
+            FieldRead::L4proto { .. } if matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) => {
+                u64::from(e.pkt.l4proto)
+            }
+            FieldRead::Nfproto => u64::from(e.pkt.nfproto.number()),
+            FieldRead::L4proto { recipe } => run_recipe(c, e, &mut ran, recipe, 0, 1),
+            FieldRead::Recipe { recipe, at, width } => run_recipe(c, e, &mut ran, recipe, at, width),
         };
+    }
+}
+
+/// Bytes `at .. at + width` of recipe `recipe`'s value, running it unless `ran` holds it.
+fn run_recipe(
+    c: &Classifier,
+    e: &mut Eval,
+    ran: &mut Option<(u8, bool, [u8; MAX_LEN])>,
+    recipe: u8,
+    at: u8,
+    width: u8,
+) -> u64 {
+    if ran.is_none_or(|(r, _, _)| r != recipe) {
+        let mut buf = [0u8; MAX_LEN];
+        let ok = c.recipes.get(recipe as usize).is_some_and(|r| r.read(e, &mut buf));
+        *ran = Some((recipe, ok, buf));
+    }
+    match ran {
+        Some((_, true, buf)) => buf.get(at as usize..at as usize + width as usize).map_or(ABSENT, be),
+        _ => ABSENT,
     }
 }

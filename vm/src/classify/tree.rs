@@ -1,65 +1,97 @@
-//! The decision tree of a classifier, HyperSplit-style: every inner node cuts one field's
-//! value range in two (`value <= threshold` goes left), every leaf lists the boxes that may
-//! hold a packet of its region, in rule order.
+//! The decision tree of a classifier, HyperSplit-style ([`super::build`] makes it): every
+//! inner node cuts one field's value range in two (`value <= threshold` goes left), every
+//! leaf lists the boxes that may hold a packet of its region, in rule order — each box
+//! reduced to the tests its leaf's region does not already answer.
 //!
-//! Building: a node holds the boxes that intersect its region. It becomes a leaf when few
-//! remain, or when no cut separates them; otherwise the cut is chosen over every field and
-//! every box end inside the region, minimizing the larger side, then the boxes copied to
-//! both sides. Where shadowing may be used ([`super::effects::RunFlags::prune`]), a node's
-//! list is cut after the first box that covers the whole region and belongs to an entry
-//! that ends the chain — the boxes after it can never be the answer there.
+//! The tree comes in parts (see [`super::build`]), ordered by their first entry. A query
+//! walks each part's tree from its root to a leaf, tests the leaf's boxes from entry `from`
+//! on, and takes the earliest entry found; a part whose first entry is not before the best
+//! answer so far is not walked. Shadowing cuts inside a part stay sound, as the entry that
+//! covers a region is itself found there.
 //!
-//! Every cut strictly shrinks the set of box ends inside both children, so building ends;
-//! a budget on leaf items turns what is left into leaves when a rule set replicates too
-//! much (slower, never wrong: a leaf's list is always a superset of the answers).
-//!
-//! Partitions (EffiCuts' idea): one tree over boxes that are narrow in an address field and
-//! boxes that are wide in it replicates the wide ones into every cut of the narrow ones —
-//! ClassBench's 10K sets grow millions of nodes that way. So the boxes are first grouped by
-//! which of the wide (32-bit) fields they leave wide (more than 2^16 values), and each group
-//! gets its own tree (small groups share one). Querying walks every part's tree from its
-//! root to a leaf, tests the leaf's boxes in order from entry `from` on, and takes the
-//! earliest entry found; shadowing cuts inside a part stay sound, as the entry that covers
-//! a region is itself found there.
+//! Layout, for the cache: a node is 8 bytes (threshold, then field and child or leaf
+//! position packed in one word); the leaves are one array of words, per box
+//! `entry, tests, (field, lo, hi) × tests`, so a leaf is read front to back.
 
+use super::build::Boxes;
 use super::effects::RunFlags;
-use super::{ABSENT, Classifier, Field, Interval, MAX_FIELDS};
-use crate::expr::Expr;
-use crate::keys::PayloadBase;
+use super::recipe::{self, FieldRead};
+use super::{ABSENT, Classifier, Interval, MAX_FIELDS};
+use std::hash::{Hash, Hasher};
 
-/// Build parameters (the optimizer's cost model may choose them).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Params {
-    /// A node with at most this many boxes is a leaf.
-    pub leaf_max: usize,
-    /// Most box references in all leaves together before the rest becomes leaves as is.
-    pub max_items: usize,
-    /// One tree per group of boxes wide in the same address fields (else one tree).
-    pub partition: bool,
+pub use super::build::Params;
+
+/// A reference to a wide node (its index) or, with this bit, a leaf (its first word).
+pub(super) const LEAF_BIT: u32 = 1 << 31;
+/// Most words in the leaves, and most wide nodes.
+pub(super) const MAX_WORDS: usize = 1 << 30;
+
+/// Three levels of binary cuts in one cache line: cut `k` (0..7, heap order: the cuts below
+/// cut `k` are `2k + 1` (value at most the threshold) and `2k + 2`) compares field
+/// `fields >> 4k & 15` with `thresholds[k]`; the path through the three levels picks one of
+/// the eight `kids`. The seven comparisons do not depend on each other, so the processor
+/// runs them together: a walk costs one memory access per three levels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C, align(64))]
+pub(super) struct Wide {
+    pub(super) fields: u32,
+    pub(super) thresholds: [u32; 7],
+    /// Wide node index, or `LEAF_BIT | first word of the leaf`.
+    pub(super) kids: [u32; 8],
 }
 
-impl Default for Params {
-    fn default() -> Params {
-        Params { leaf_max: 4, max_items: 4_000_000, partition: true }
+impl Wide {
+    fn field(&self, k: usize) -> usize {
+        ((self.fields >> (4 * k)) & 15) as usize
+    }
+
+    /// The kid the packet's `values` lead to.
+    fn step(&self, values: &[u64; MAX_FIELDS]) -> u32 {
+        let mut right = 0u32;
+        for (k, th) in self.thresholds.iter().enumerate() {
+            let v = values[self.field(k)];
+            right |= u32::from(v > u64::from(*th)) << k;
+        }
+        let a = 1 + (right & 1);
+        let b = 2 * a + 1 + ((right >> a) & 1);
+        let c = 2 * b + 1 + ((right >> b) & 1);
+        self.kids[(c - 7) as usize & 7]
     }
 }
 
-/// A group with fewer boxes joins the shared last part.
-const MIN_PART: usize = 64;
-/// A field interval with more values than this is wide (for partitioning).
-const WIDE: u64 = 1 << 16;
-
-const INNER: u8 = 0;
-const LEAF: u8 = 1;
-
-/// A node: inner (`field`, `threshold`, children at `child` and `child + 1`) or leaf (items
-/// `child .. child + threshold`).
+/// One test a leaf leaves open: the field's value in `lo..=hi`, or absent when allowed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Node {
-    threshold: u32,
-    child: u32,
-    field: u8,
-    kind: u8,
+pub(super) struct Test {
+    field: usize,
+    absent_ok: bool,
+    lo: u32,
+    hi: u32,
+}
+
+impl Test {
+    pub(super) fn new(field: usize, iv: Interval) -> Test {
+        let max = u64::from(u32::MAX);
+        let (lo, hi) = if iv.lo > max { (u32::MAX, 0) } else { (iv.lo as u32, iv.hi.min(max) as u32) };
+        Test { field, absent_ok: iv.contains(ABSENT), lo, hi }
+    }
+}
+
+/// Does a box with open fields `mask` (low half; high half: those an absent value passes)
+/// and bounds `bounds` (`lo, hi` per open field, in field order) hold `values`?
+fn holds(mask: u32, bounds: &[u32], values: &[u64; MAX_FIELDS]) -> bool {
+    let mut open = mask & 0xffff;
+    let mut pairs = bounds.chunks_exact(2);
+    while open != 0 {
+        let f = open.trailing_zeros() as usize;
+        open &= open - 1;
+        let Some([lo, hi]) = pairs.next().map(|p| [p[0], p[1]]) else { return false };
+        let v = values[f & (MAX_FIELDS - 1)];
+        let inside = u64::from(lo) <= v && v <= u64::from(hi);
+        if !inside && !(v == ABSENT && mask & (1 << (16 + f)) != 0) {
+            return false;
+        }
+    }
+    true
 }
 
 /// What a build produced.
@@ -77,226 +109,89 @@ pub struct TreeStats {
     pub truncated: bool,
     /// Trees a query walks (partitions).
     pub parts: usize,
+    /// Wide nodes (three levels of cuts each) the binary nodes were folded into.
+    pub wides: usize,
+    /// Bytes of the structure a query reads (wide nodes and leaves).
+    pub query_bytes: usize,
 }
 
 /// The tree (empty until built).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
-    nodes: Vec<Node>,
-    /// The root node of each part, parts in the order of their first entry.
-    roots: Vec<u32>,
+    pub(super) wides: Vec<Wide>,
+    /// The root of each part (a wide node or a leaf, as in [`Wide::kids`]), parts in the
+    /// order of their first entry.
+    pub(super) roots: Vec<u32>,
     /// The first (lowest) entry of each part: a query that has found an entry before it
     /// need not walk that part or any later one.
-    first_entry: Vec<u32>,
-    items: Vec<u32>,
-    /// `nfields` intervals per box.
-    boxes: Vec<Interval>,
-    box_entry: Vec<u32>,
+    pub(super) first_entry: Vec<u32>,
+    /// Per leaf: the number of boxes, then per box `entry, mask, (lo, hi) × open fields`
+    /// (see [`holds`]).
+    pub(super) leaves: Vec<u32>,
+    /// How each field is read from the packet.
+    reads: Vec<FieldRead>,
     nfields: usize,
+    /// A hash of the boxes the tree was built from (the verifier compares).
+    fingerprint: u64,
     /// The facts the build relied on (the verifier compares them with the program).
     pub flags: RunFlags,
     pub stats: TreeStats,
 }
 
-/// A node waiting to be built.
-struct Job {
-    node: usize,
-    depth: usize,
-    region: Vec<Interval>,
-    items: Vec<u32>,
+/// A hash of a classifier's boxes.
+fn fingerprint(boxes: &Boxes) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    boxes.intervals.hash(&mut h);
+    boxes.entry.hash(&mut h);
+    h.finish()
 }
 
 impl Tree {
     pub fn is_built(&self) -> bool {
-        !self.nodes.is_empty()
+        !self.roots.is_empty()
     }
 
     /// Builds the tree of `c`'s entries.
     pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
-        // (A program's classifiers have at most `MAX_FIELDS`: the verifier's rule.)
-        let nf = c.fields.len();
-        let mut t = Tree { nfields: nf, flags: flags.clone(), ..Tree::default() };
-        for (i, e) in c.entries.iter().enumerate() {
-            for b in &e.boxes {
-                t.boxes.extend((0..nf).map(|f| b.get(f).copied().unwrap_or(Interval::ANY)));
-                t.box_entry.push(i as u32);
-            }
-        }
-        let mut stack = Vec::new();
-        let mut parts: Vec<(u32, Vec<u32>)> = t
-            .parts(c, params.partition)
-            .into_iter()
-            .map(|items| {
-                let first = items.iter().filter_map(|&b| t.box_entry.get(b as usize)).min();
-                (first.copied().unwrap_or(u32::MAX), items)
-            })
-            .collect();
-        parts.sort_by_key(|(first, _)| *first);
-        for (first, items) in parts {
-            let node = t.nodes.len();
-            t.roots.push(node as u32);
-            t.first_entry.push(first);
-            t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
-            stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
-        }
-        t.stats.parts = t.roots.len();
-        let leaf_max = params.leaf_max.max(1);
-        while let Some(mut job) = stack.pop() {
-            t.stats.max_depth = t.stats.max_depth.max(job.depth);
-            if flags.prune {
-                t.cut_shadowed(&mut job);
-            }
-            let over_budget = t.stats.items + job.items.len() > params.max_items;
-            let split = if job.items.len() <= leaf_max || over_budget { None } else { t.best_cut(&job) };
-            let Some((f, th)) = split else {
-                t.stats.truncated |= over_budget && job.items.len() > leaf_max;
-                t.make_leaf(job);
-                continue;
-            };
-            let (mut left, mut right) = (Vec::new(), Vec::new());
-            for &b in &job.items {
-                let iv = t.interval(b, f);
-                if iv.lo <= th {
-                    left.push(b);
-                }
-                if iv.hi > th {
-                    right.push(b);
-                }
-            }
-            let child = t.nodes.len();
-            t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
-            t.nodes.push(Node { threshold: 0, child: 0, field: 0, kind: LEAF });
-            t.nodes[job.node] =
-                Node { threshold: th as u32, child: child as u32, field: f as u8, kind: INNER };
-            let mut lr = job.region.clone();
-            lr[f].hi = th;
-            let mut rr = job.region;
-            rr[f].lo = th + 1;
-            stack.push(Job { node: child + 1, depth: job.depth + 1, region: rr, items: right });
-            stack.push(Job { node: child, depth: job.depth + 1, region: lr, items: left });
-        }
-        t.stats.nodes = t.nodes.len();
-        t
+        super::build::build(c, flags, params)
     }
 
-    /// The boxes of each part, in box order: grouped by the network-header words (IPv4
-    /// addresses, quarters of IPv6 ones) in which they accept more than [`WIDE`] values.
-    fn parts(&self, c: &Classifier, partition: bool) -> Vec<Vec<u32>> {
-        let all: Vec<u32> = (0..self.box_entry.len() as u32).collect();
-        // Per field: its network-header word, if it reads one.
-        let word = |f: &Field| match c.recipes.get(f.recipe as usize).map(|r| r.exprs.as_slice()) {
-            Some([Expr::Payload(p)]) if p.base == PayloadBase::Network => {
-                Some((p.offset + u32::from(f.offset)) / 4)
-            }
-            _ => None,
-        };
-        let mut words: Vec<(u32, Vec<usize>)> = Vec::new();
-        for (i, f) in c.fields.iter().enumerate() {
-            let Some(w) = word(f) else { continue };
-            match words.iter_mut().find(|(x, _)| *x == w) {
-                Some((_, fs)) => fs.push(i),
-                None => words.push((w, vec![i])),
-            }
-        }
-        words.truncate(8);
-        if !partition || words.is_empty() {
-            return vec![all];
-        }
-        let mut groups: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
-        for b in all {
-            let key = words.iter().enumerate().fold(0u32, |k, (bit, (_, fs))| {
-                let values = fs.iter().fold(1u64, |n, &f| {
-                    let iv = self.interval(b, f);
-                    let max = c.fields.get(f).map_or(u64::from(u32::MAX), |x| x.max());
-                    n.saturating_mul(iv.hi.min(max).saturating_sub(iv.lo) + 1)
-                });
-                k | (u32::from(values > WIDE) << bit)
-            });
-            groups.entry(key).or_default().push(b);
-        }
-        let mut parts: Vec<Vec<u32>> = Vec::new();
-        let mut small: Vec<u32> = Vec::new();
-        for g in groups.into_values() {
-            if g.len() < MIN_PART {
-                small.extend(g);
-            } else {
-                parts.push(g);
-            }
-        }
-        if !small.is_empty() || parts.is_empty() {
-            small.sort_unstable();
-            parts.push(small);
-        }
-        parts
-    }
-
-    fn interval(&self, b: u32, f: usize) -> Interval {
-        self.boxes.get(b as usize * self.nfields + f).copied().unwrap_or(Interval::ANY)
-    }
-
-    fn box_of(&self, b: u32) -> &[Interval] {
-        let s = b as usize * self.nfields;
-        self.boxes.get(s..s + self.nfields).unwrap_or(&[])
-    }
-
-    /// Drops the boxes after the first one that covers the region and ends the chain.
-    fn cut_shadowed(&self, job: &mut Job) {
-        let covering = job.items.iter().position(|&b| {
-            let entry = self.box_entry.get(b as usize).copied().unwrap_or(u32::MAX);
-            self.flags.ends_chain.get(entry as usize).copied().unwrap_or(false)
-                && self.box_of(b).iter().zip(&job.region).all(|(iv, r)| iv.covers(*r))
-        });
-        if let Some(i) = covering {
-            job.items.truncate(i + 1);
+    /// A tree with no parts yet, for `c`'s `boxes`.
+    pub(super) fn empty(c: &Classifier, boxes: &Boxes, flags: &RunFlags) -> Tree {
+        Tree {
+            nfields: boxes.nfields,
+            fingerprint: fingerprint(boxes),
+            reads: recipe::plan(c),
+            flags: flags.clone(),
+            ..Tree::default()
         }
     }
 
-    /// The cut (field, threshold) that minimizes the larger side, then the sum of both.
-    fn best_cut(&self, job: &Job) -> Option<(usize, u64)> {
-        let k = job.items.len();
-        let mut best: Option<((usize, usize), usize, u64)> = None;
-        let mut los = Vec::with_capacity(k);
-        let mut his = Vec::with_capacity(k);
-        for (f, r) in job.region.iter().enumerate() {
-            if r.lo >= r.hi {
-                continue;
-            }
-            los.clear();
-            his.clear();
-            for &b in &job.items {
-                let iv = self.interval(b, f);
-                los.push(iv.lo.max(r.lo));
-                his.push(iv.hi.min(r.hi));
-            }
-            los.sort_unstable();
-            his.sort_unstable();
-            // Candidates: just below a start, or at an end, strictly inside the region.
-            let cands = los
-                .iter()
-                .filter(|&&l| l > r.lo)
-                .map(|&l| l - 1)
-                .chain(his.iter().copied().filter(|&h| h < r.hi));
-            for t in cands {
-                let nl = los.partition_point(|&l| l <= t);
-                let nr = k - his.partition_point(|&h| h <= t);
-                let score = (nl.max(nr), nl + nr);
-                if best.is_none_or(|(s, _, _)| score < s) {
-                    best = Some((score, f, t));
-                }
-            }
-        }
-        best.map(|(_, f, t)| (f, t))
+    /// Is there room for more leaf words?
+    pub(super) fn has_room(&self) -> bool {
+        self.leaves.len() < MAX_WORDS
     }
 
-    fn make_leaf(&mut self, job: Job) {
-        let start = self.items.len();
-        self.stats.depth_sum += job.depth;
-        self.stats.items += job.items.len();
-        self.stats.max_leaf = self.stats.max_leaf.max(job.items.len());
-        self.stats.leaves += 1;
-        self.items.extend(&job.items);
-        self.nodes[job.node] =
-            Node { threshold: job.items.len() as u32, child: start as u32, field: 0, kind: LEAF };
+    /// Starts a leaf of `count` boxes (pushed next); its reference.
+    pub(super) fn push_leaf(&mut self, count: usize) -> u32 {
+        let at = self.leaves.len() as u32;
+        self.leaves.push(count as u32);
+        LEAF_BIT | at
+    }
+
+    /// Appends one box of a leaf.
+    pub(super) fn push_item(&mut self, entry: u32, tests: &[Test]) {
+        let mask =
+            tests.iter().fold(0u32, |m, t| m | 1 << t.field | u32::from(t.absent_ok) << (16 + t.field));
+        self.leaves.extend([entry, mask]);
+        for t in tests {
+            self.leaves.extend([t.lo, t.hi]);
+        }
+    }
+
+    /// Every field's value for the packet under evaluation.
+    pub fn values(&self, c: &Classifier, e: &mut crate::interp::Eval, out: &mut [u64; MAX_FIELDS]) {
+        recipe::read_fields(c, &self.reads, e, out);
     }
 
     /// The first entry at or after `from` whose box holds `values`.
@@ -306,7 +201,7 @@ impl Tree {
             if best.is_some_and(|b| first >= b) {
                 break;
             }
-            let found = self.query_part(root as usize, values, from, best.unwrap_or(u32::MAX));
+            let found = self.query_part(root, values, from, best.unwrap_or(u32::MAX));
             if found.is_some() {
                 best = found;
                 if best == Some(from) {
@@ -318,37 +213,65 @@ impl Tree {
     }
 
     /// The first entry in `from..before` of one part whose box holds `values`.
-    fn query_part(&self, root: usize, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> Option<u32> {
-        let mut n = root;
-        let leaf = loop {
-            let node = self.nodes.get(n)?;
-            if node.kind == LEAF {
-                break node;
-            }
-            let v = values.get(node.field as usize).copied().unwrap_or(ABSENT);
-            n = node.child as usize + usize::from(v > u64::from(node.threshold));
-        };
-        let (start, count) = (leaf.child as usize, leaf.threshold as usize);
-        let nf = self.nfields;
-        for &b in self.items.get(start..start + count)? {
-            let entry = self.box_entry.get(b as usize).copied()?;
+    fn query_part(&self, root: u32, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> Option<u32> {
+        let mut at = root;
+        while at & LEAF_BIT == 0 {
+            at = self.wides.get(at as usize)?.step(values);
+        }
+        let at = (at & !LEAF_BIT) as usize;
+        let count = *self.leaves.get(at)?;
+        let mut at = at + 1;
+        for _ in 0..count {
+            let entry = *self.leaves.get(at)?;
+            let mask = *self.leaves.get(at + 1)?;
+            let end = at + 2 + 2 * (mask & 0xffff).count_ones() as usize;
+            let bounds = self.leaves.get(at + 2..end)?;
+            at = end;
             if entry < from {
                 continue;
             }
             if entry >= before {
                 return None;
             }
-            let s = b as usize * nf;
-            let bx = self.boxes.get(s..s + nf)?;
-            if bx.iter().zip(values).all(|(iv, v)| iv.contains(*v)) {
+            if holds(mask, bounds, values) {
                 return Some(entry);
             }
         }
         None
     }
 
-    /// Structural soundness (the verifier's rule): children after their parent and in
-    /// bounds, fields and item ranges in bounds, one box per entry reference.
+    /// Every leaf reference (roots and kids), each once per mention.
+    fn leaf_refs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.roots
+            .iter()
+            .chain(self.wides.iter().flat_map(|w| w.kids.iter()))
+            .copied()
+            .filter(|r| r & LEAF_BIT != 0)
+    }
+
+    /// The entries of a leaf's boxes, in order (`None`: the leaf is malformed).
+    fn leaf_entries(&self, leaf: u32, nfields: usize) -> Option<Vec<u32>> {
+        let mut at = (leaf & !LEAF_BIT) as usize;
+        let count = *self.leaves.get(at)? as usize;
+        at += 1;
+        let mut out = Vec::with_capacity(count.min(1 << 16));
+        for _ in 0..count {
+            let entry = *self.leaves.get(at)?;
+            let mask = *self.leaves.get(at + 1)?;
+            let open = mask & 0xffff;
+            if open >> nfields.min(16) != 0 || (mask >> 16) & !open != 0 {
+                return None;
+            }
+            at += 2 + 2 * open.count_ones() as usize;
+            self.leaves.get(..at)?;
+            out.push(entry);
+        }
+        Some(out)
+    }
+
+    /// Structural soundness (the verifier's rule): built from these entries and fields,
+    /// children after their parent and in bounds, fields in bounds, every leaf well formed
+    /// with its entries in rule order.
     pub fn check(&self, c: &Classifier) -> Result<(), String> {
         let nf = c.fields.len();
         if nf > MAX_FIELDS {
@@ -357,46 +280,34 @@ impl Tree {
         if !self.is_built() {
             return Err("the classification tree is not built".into());
         }
-        if self.nfields != nf || self.boxes.len() != self.box_entry.len() * nf {
-            return Err("the tree's boxes do not fit the fields".into());
+        if self.nfields != nf || self.reads != recipe::plan(c) {
+            return Err("the tree's fields are not the classifier's".into());
         }
-        let mut flat = Vec::with_capacity(self.boxes.len());
-        for e in &c.entries {
-            for b in &e.boxes {
-                flat.extend((0..nf).map(|f| b.get(f).copied().unwrap_or(Interval::ANY)));
-            }
-        }
-        if flat != self.boxes {
+        if self.fingerprint != fingerprint(&Boxes::of(c)) {
             return Err("the tree was built from other entries".into());
         }
-        if self.roots.iter().any(|&r| r as usize >= self.nodes.len()) {
+        if self.roots.iter().any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len()) {
             return Err("a tree root is out of range".into());
         }
         if self.first_entry.len() != self.roots.len() || !self.first_entry.is_sorted() {
             return Err("the tree's parts are not in the order of their first entries".into());
         }
-        for (i, n) in self.nodes.iter().enumerate() {
-            match n.kind {
-                INNER => {
-                    if (n.child as usize) <= i
-                        || n.child as usize + 1 >= self.nodes.len()
-                        || n.field as usize >= nf
-                    {
-                        return Err(format!("tree node {i} is malformed"));
-                    }
-                }
-                _ => {
-                    let end = n.child as usize + n.threshold as usize;
-                    if end > self.items.len() {
-                        return Err(format!("tree leaf {i} lists items out of range"));
-                    }
-                }
+        for (i, w) in self.wides.iter().enumerate() {
+            let kids_ok = w
+                .kids
+                .iter()
+                .all(|&k| k & LEAF_BIT != 0 || (k as usize > i && (k as usize) < self.wides.len()));
+            if !kids_ok || (0..7).any(|k| w.field(k) >= nf.max(1)) {
+                return Err(format!("tree node {i} is malformed"));
             }
         }
-        if self.items.iter().any(|&b| b as usize >= self.box_entry.len())
-            || self.box_entry.iter().any(|&e| e as usize >= c.entries.len())
-        {
-            return Err("tree items out of range".into());
+        for leaf in self.leaf_refs() {
+            let entries = self
+                .leaf_entries(leaf, nf)
+                .ok_or_else(|| format!("tree leaf {} is malformed", leaf & !LEAF_BIT))?;
+            if !entries.is_sorted() || entries.last().is_some_and(|&e| e as usize >= c.entries.len()) {
+                return Err(format!("tree leaf {} lists entries out of range or order", leaf & !LEAF_BIT));
+            }
         }
         Ok(())
     }
@@ -406,11 +317,10 @@ impl Tree {
     /// chain, or it has no box at all).
     pub fn reachable_entries(&self, entries: usize) -> Vec<bool> {
         let mut seen = vec![false; entries];
-        for n in self.nodes.iter().filter(|n| n.kind == LEAF) {
-            let (s, c) = (n.child as usize, n.threshold as usize);
-            for &b in self.items.get(s..s + c).unwrap_or(&[]) {
-                if let Some(e) = self.box_entry.get(b as usize).and_then(|e| seen.get_mut(*e as usize)) {
-                    *e = true;
+        for leaf in self.leaf_refs() {
+            for e in self.leaf_entries(leaf, self.nfields).unwrap_or_default() {
+                if let Some(s) = seen.get_mut(e as usize) {
+                    *s = true;
                 }
             }
         }
@@ -419,11 +329,11 @@ impl Tree {
 
     /// Heap bytes of the tree.
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.len() * std::mem::size_of::<Node>()
+        self.wides.len() * std::mem::size_of::<Wide>()
             + self.roots.len() * 4
-            + self.items.len() * 4
-            + self.boxes.len() * std::mem::size_of::<Interval>()
-            + self.box_entry.len() * 4
+            + self.first_entry.len() * 4
+            + self.leaves.len() * 4
+            + self.reads.len() * std::mem::size_of::<FieldRead>()
             + self.flags.ends_chain.len()
     }
 }

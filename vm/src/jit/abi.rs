@@ -97,6 +97,8 @@ pub struct JitCtx<'e, 'p> {
     /// for verdicts known at compile time; helpers for the others.
     pub decided_chain: u32,
     pub decided_rule: u32,
+    /// The deciding rule's source id (native code knows it; saves a look at the rule).
+    pub decided_source: u32,
     pub final_verdict: u64,
     /// Non-zero when matching rules are recorded in `trace` (native code then calls
     /// `helpers::traced` for each rule that finishes).
@@ -123,6 +125,7 @@ pub mod off {
     pub const RESUME: i32 = offset_of!(Ctx, resume) as i32;
     pub const DECIDED_CHAIN: i32 = offset_of!(Ctx, decided_chain) as i32;
     pub const DECIDED_RULE: i32 = offset_of!(Ctx, decided_rule) as i32;
+    pub const DECIDED_SOURCE: i32 = offset_of!(Ctx, decided_source) as i32;
     pub const FINAL_VERDICT: i32 = offset_of!(Ctx, final_verdict) as i32;
     pub const TRACE_ON: i32 = offset_of!(Ctx, trace_on) as i32;
     pub const REGS: i32 = offset_of!(Ctx, eval.regs.data) as i32;

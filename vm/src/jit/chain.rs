@@ -33,6 +33,8 @@ pub struct RuleCx {
     pub chain: u32,
     /// The rule's index in its chain.
     pub rule: u32,
+    /// The rule's source id.
+    pub source: u32,
     /// The family of the chain's table (the length of `ct` address keys depends on it).
     pub family: Family,
     /// Where a mismatch goes.
@@ -69,13 +71,13 @@ impl RuleCx {
     pub fn verdict(&self, fx: &mut Fx, v: Verdict) {
         match v {
             Verdict::Continue => {
-                fx.rule_done(self.chain, self.rule, Verdict::Continue);
+                fx.rule_done(self.chain, self.rule, self.source, Verdict::Continue);
                 return fx.jump(self.next);
             }
             Verdict::Break => return fx.jump(self.brk),
             _ => {}
         }
-        fx.rule_done(self.chain, self.rule, v);
+        fx.rule_done(self.chain, self.rule, self.source, v);
         match v {
             Verdict::Jump(t) => self.jump(fx, t),
             Verdict::Goto(t) => self.goto(fx, t),
@@ -150,6 +152,7 @@ pub fn translate_rules(
         let rc = RuleCx {
             chain: chain.0,
             rule: (first + k) as u32,
+            source: rule.source.0,
             family,
             brk: if last { break_last } else { blocks[k + 1] },
             next: blocks[k + 1],
@@ -188,7 +191,7 @@ fn translate_rule(fx: &mut Fx, rc: &RuleCx, rule: &Rule, skip: usize, plans: &Se
             Flow::Helper => rc.helper(fx, i),
         }
     }
-    fx.rule_done(rc.chain, rc.rule, Verdict::Continue);
+    fx.rule_done(rc.chain, rc.rule, rc.source, Verdict::Continue);
     fx.jump(rc.next);
 }
 

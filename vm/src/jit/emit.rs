@@ -269,7 +269,7 @@ impl<'a> Fx<'a> {
     /// end): stores the verdict register and, for a terminal verdict, the decision; when the
     /// run is traced, calls `helpers::traced`. Code goes on in the current (fresh) block;
     /// cached registers stay valid (the helper does not touch them).
-    pub fn rule_done(&mut self, chain: u32, rule: u32, v: Verdict) {
+    pub fn rule_done(&mut self, chain: u32, rule: u32, source: u32, v: Verdict) {
         let enc = abi::encode(v);
         self.set_last_verdict(enc);
         if v.is_terminal() {
@@ -277,6 +277,8 @@ impl<'a> Fx<'a> {
             self.b.ins().store(CTX, c, self.ctx, off::DECIDED_CHAIN);
             let r = self.u32(rule);
             self.b.ins().store(CTX, r, self.ctx, off::DECIDED_RULE);
+            let s = self.u32(source);
+            self.b.ins().store(CTX, s, self.ctx, off::DECIDED_SOURCE);
             let e = self.u64(enc);
             self.b.ins().store(CTX, e, self.ctx, off::FINAL_VERDICT);
         }

@@ -97,6 +97,7 @@ fn record(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
 fn decide(c: &mut JitCtx<'_, '_>, chain: u32, rule: u32, v: Verdict) {
     c.decided_chain = chain;
     c.decided_rule = rule;
+    c.decided_source = rule_ref(c, chain, rule).source.0;
     c.final_verdict = abi::encode(v);
 }
 

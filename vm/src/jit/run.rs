@@ -5,7 +5,7 @@ use super::abi::{self, JitCtx, NO_DECISION, NO_OFFSET, NO_WORD, meta_word, ret};
 use super::program::JitProgram;
 use crate::interp::{Env, Eval, PacketCtx, ProgramState, Regs, RuleRef, RunOptions, RunResult};
 use crate::keys::Family;
-use crate::program::ChainId;
+use crate::program::{ChainId, SourceId};
 use crate::verdict::Verdict;
 
 /// The signature of every compiled chain function.
@@ -73,6 +73,7 @@ pub fn run_chain_into(
         resume: abi::NO_RESUME,
         decided_chain: NO_DECISION,
         decided_rule: 0,
+        decided_source: 0,
         final_verdict: abi::encode(Verdict::Accept),
         trace_on: opts.trace as u32,
         trace,
@@ -96,7 +97,9 @@ pub fn run_chain_into(
     #[allow(unsafe_code)]
     let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);
-    let JitCtx { eval, trace, decided_chain, decided_rule, final_verdict, last_verdict, .. } = ctx;
+    let JitCtx {
+        eval, trace, decided_chain, decided_rule, decided_source, final_verdict, last_verdict, ..
+    } = ctx;
     if opts.regs {
         out.regs.data = eval.regs.data;
         out.regs.verdict = abi::decode(last_verdict);
@@ -104,8 +107,7 @@ pub fn run_chain_into(
     out.trace = trace;
     if decided_chain != NO_DECISION && code == ret::TERMINAL {
         let (c, r) = (ChainId(decided_chain), decided_rule as usize);
-        let source = p.chain(c).and_then(|ch| ch.rules.get(r)).map(|x| x.source).unwrap_or_default();
-        out.decided_by = Some(RuleRef { chain: c, rule: r, source });
+        out.decided_by = Some(RuleRef { chain: c, rule: r, source: SourceId(decided_source) });
         out.verdict = abi::decode(final_verdict);
     } else {
         out.decided_by = None;

@@ -1,0 +1,336 @@
+//! Building a classifier's decision tree ([`super::Tree`]), HyperSplit-style.
+//!
+//! A node holds the boxes that intersect its region. It becomes a leaf when few remain, or
+//! when no cut separates them; otherwise the cut is chosen over every field and every box
+//! end inside the region, minimizing the larger side, then the boxes copied to both sides.
+//! Where shadowing may be used ([`super::effects::RunFlags::prune`]), a node's list is cut
+//! after the first box that covers the whole region and belongs to an entry that ends the
+//! chain — the boxes after it can never be the answer there.
+//!
+//! Every cut strictly shrinks the set of box ends inside both children, so building ends;
+//! a budget on leaf items turns what is left into leaves when a rule set replicates too
+//! much (slower, never wrong: a leaf's list is always a superset of the answers).
+//!
+//! Partitions (EffiCuts' idea): one tree over boxes that are narrow in an address field and
+//! boxes that are wide in it replicates the wide ones into every cut of the narrow ones —
+//! ClassBench's 10K sets grow millions of nodes that way. So the boxes are first grouped by
+//! which of the wide (32-bit) fields they leave wide (more than 2^16 values), and each group
+//! gets its own tree (small groups share one).
+//!
+//! A leaf keeps, per box, only the tests its region does not already answer: the fields
+//! in which the box does not cover the leaf's whole region (usually none or one).
+
+use super::effects::RunFlags;
+use super::tree::{LEAF_BIT, MAX_WORDS, Test, Tree, Wide};
+use super::{Classifier, Field, Interval};
+use crate::expr::Expr;
+use crate::keys::PayloadBase;
+
+/// Build parameters (the optimizer's cost model may choose them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Params {
+    /// A node with at most this many boxes is a leaf.
+    pub leaf_max: usize,
+    /// Most box references in all leaves together before the rest becomes leaves as is.
+    pub max_items: usize,
+    /// One tree per group of boxes wide in the same address fields (else one tree).
+    pub partition: bool,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { leaf_max: 4, max_items: 4_000_000, partition: true }
+    }
+}
+
+/// A group with fewer boxes joins the shared last part.
+const MIN_PART: usize = 64;
+/// A field interval with more values than this is wide (for partitioning).
+const WIDE: u64 = 1 << 16;
+
+/// A node of the binary tree, before [`pack`] folds it into wide nodes.
+#[derive(Clone, Copy, Debug)]
+enum Bin {
+    Inner {
+        field: usize,
+        threshold: u32,
+        child: usize,
+    },
+    /// A reference to the leaf in the tree's leaves.
+    Leaf(u32),
+}
+
+/// A node waiting to be built.
+struct Job {
+    node: usize,
+    depth: usize,
+    region: Vec<Interval>,
+    items: Vec<u32>,
+}
+
+/// The boxes of a classifier, flattened (`nfields` intervals per box).
+pub(super) struct Boxes {
+    pub(super) intervals: Vec<Interval>,
+    pub(super) entry: Vec<u32>,
+    pub(super) nfields: usize,
+}
+
+impl Boxes {
+    pub(super) fn of(c: &Classifier) -> Boxes {
+        let nfields = c.fields.len();
+        let mut b = Boxes { intervals: Vec::new(), entry: Vec::new(), nfields };
+        for (i, e) in c.entries.iter().enumerate() {
+            for bx in &e.boxes {
+                b.intervals.extend((0..nfields).map(|f| bx.get(f).copied().unwrap_or(Interval::ANY)));
+                b.entry.push(i as u32);
+            }
+        }
+        b
+    }
+
+    fn interval(&self, b: u32, f: usize) -> Interval {
+        self.intervals.get(b as usize * self.nfields + f).copied().unwrap_or(Interval::ANY)
+    }
+
+    fn get(&self, b: u32) -> &[Interval] {
+        let s = b as usize * self.nfields;
+        self.intervals.get(s..s + self.nfields).unwrap_or(&[])
+    }
+}
+
+/// Builds the tree of `c`'s entries.
+pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
+    // (A program's classifiers have at most `MAX_FIELDS`: the verifier's rule.)
+    let boxes = Boxes::of(c);
+    let nf = boxes.nfields;
+    let mut t = Tree::empty(c, &boxes, flags);
+    let mut bins: Vec<Bin> = Vec::new();
+    let mut roots = Vec::new();
+    let mut stack = Vec::new();
+    let mut parts: Vec<(u32, Vec<u32>)> = parts(c, &boxes, params.partition)
+        .into_iter()
+        .map(|items| {
+            let first = items.iter().filter_map(|&b| boxes.entry.get(b as usize)).min();
+            (first.copied().unwrap_or(u32::MAX), items)
+        })
+        .collect();
+    parts.sort_by_key(|(first, _)| *first);
+    for (first, items) in parts {
+        let node = bins.len();
+        roots.push(node);
+        t.first_entry.push(first);
+        bins.push(Bin::Leaf(0));
+        stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
+    }
+    t.stats.parts = roots.len();
+    let leaf_max = params.leaf_max.max(1);
+    while let Some(mut job) = stack.pop() {
+        t.stats.max_depth = t.stats.max_depth.max(job.depth);
+        if flags.prune {
+            cut_shadowed(&boxes, flags, &mut job);
+        }
+        let over_budget =
+            t.stats.items + job.items.len() > params.max_items || !t.has_room() || bins.len() + 2 > MAX_WORDS;
+        let split = if job.items.len() <= leaf_max || over_budget { None } else { best_cut(&boxes, &job) };
+        let Some((f, th)) = split else {
+            t.stats.truncated |= over_budget && job.items.len() > leaf_max;
+            let node = job.node;
+            let leaf = make_leaf(&mut t, &boxes, job);
+            if let Some(b) = bins.get_mut(node) {
+                *b = leaf;
+            }
+            continue;
+        };
+        let (mut left, mut right) = (Vec::new(), Vec::new());
+        for &b in &job.items {
+            let iv = boxes.interval(b, f);
+            if iv.lo <= th {
+                left.push(b);
+            }
+            if iv.hi > th {
+                right.push(b);
+            }
+        }
+        let child = bins.len();
+        bins.extend([Bin::Leaf(0), Bin::Leaf(0)]);
+        if let Some(n) = bins.get_mut(job.node) {
+            *n = Bin::Inner { field: f, threshold: th as u32, child };
+        }
+        let mut lr = job.region.clone();
+        lr[f].hi = th;
+        let mut rr = job.region;
+        rr[f].lo = th + 1;
+        stack.push(Job { node: child + 1, depth: job.depth + 1, region: rr, items: right });
+        stack.push(Job { node: child, depth: job.depth + 1, region: lr, items: left });
+    }
+    t.stats.nodes = bins.len();
+    t.roots = roots.iter().map(|&r| pack(&bins, r, &mut t.wides)).collect();
+    t.stats.wides = t.wides.len();
+    t.stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4;
+    t
+}
+
+/// Folds the binary tree under `root` into wide nodes (three levels each); the root's
+/// reference. A leaf less than three levels down fills every slot under it.
+fn pack(bins: &[Bin], root: usize, wides: &mut Vec<Wide>) -> u32 {
+    // Allocates the wide node for `n` (or answers its leaf); its slots wait in `todo`.
+    let place = |n: usize, wides: &mut Vec<Wide>, todo: &mut Vec<(usize, usize, usize)>| -> u32 {
+        let Some(Bin::Inner { .. }) = bins.get(n) else {
+            return match bins.get(n) {
+                Some(Bin::Leaf(r)) => *r,
+                _ => LEAF_BIT,
+            };
+        };
+        let at = wides.len();
+        let mut w = Wide::default();
+        let mut slots = [n; 15];
+        for k in 0..7 {
+            let (l, r) = match bins.get(slots[k]) {
+                Some(Bin::Inner { field, threshold, child }) => {
+                    w.fields |= (*field as u32 & 15) << (4 * k);
+                    w.thresholds[k] = *threshold;
+                    (*child, child + 1)
+                }
+                _ => (slots[k], slots[k]),
+            };
+            slots[2 * k + 1] = l;
+            slots[2 * k + 2] = r;
+        }
+        wides.push(w);
+        for (s, &b) in slots[7..].iter().enumerate() {
+            todo.push((at, s, b));
+        }
+        at as u32
+    };
+    let mut todo = Vec::new();
+    let top = place(root, wides, &mut todo);
+    while let Some((w, s, b)) = todo.pop() {
+        let r = place(b, wides, &mut todo);
+        if let Some(k) = wides.get_mut(w).and_then(|w| w.kids.get_mut(s)) {
+            *k = r;
+        }
+    }
+    top
+}
+
+/// The boxes of each part, in box order: grouped by the network-header words (IPv4
+/// addresses, quarters of IPv6 ones) in which they accept more than [`WIDE`] values.
+fn parts(c: &Classifier, boxes: &Boxes, partition: bool) -> Vec<Vec<u32>> {
+    let all: Vec<u32> = (0..boxes.entry.len() as u32).collect();
+    // Per field: its network-header word, if it reads one.
+    let word = |f: &Field| match c.recipes.get(f.recipe as usize).map(|r| r.exprs.as_slice()) {
+        Some([Expr::Payload(p)]) if p.base == PayloadBase::Network => {
+            Some((p.offset + u32::from(f.offset)) / 4)
+        }
+        _ => None,
+    };
+    let mut words: Vec<(u32, Vec<usize>)> = Vec::new();
+    for (i, f) in c.fields.iter().enumerate() {
+        let Some(w) = word(f) else { continue };
+        match words.iter_mut().find(|(x, _)| *x == w) {
+            Some((_, fs)) => fs.push(i),
+            None => words.push((w, vec![i])),
+        }
+    }
+    words.truncate(8);
+    if !partition || words.is_empty() {
+        return vec![all];
+    }
+    let mut groups: std::collections::BTreeMap<u32, Vec<u32>> = Default::default();
+    for b in all {
+        let key = words.iter().enumerate().fold(0u32, |k, (bit, (_, fs))| {
+            let values = fs.iter().fold(1u64, |n, &f| {
+                let iv = boxes.interval(b, f);
+                let max = c.fields.get(f).map_or(u64::from(u32::MAX), |x| x.max());
+                n.saturating_mul(iv.hi.min(max).saturating_sub(iv.lo) + 1)
+            });
+            k | (u32::from(values > WIDE) << bit)
+        });
+        groups.entry(key).or_default().push(b);
+    }
+    let mut parts: Vec<Vec<u32>> = Vec::new();
+    let mut small: Vec<u32> = Vec::new();
+    for g in groups.into_values() {
+        if g.len() < MIN_PART {
+            small.extend(g);
+        } else {
+            parts.push(g);
+        }
+    }
+    if !small.is_empty() || parts.is_empty() {
+        small.sort_unstable();
+        parts.push(small);
+    }
+    parts
+}
+
+/// Drops the boxes after the first one that covers the region and ends the chain.
+fn cut_shadowed(boxes: &Boxes, flags: &RunFlags, job: &mut Job) {
+    let covering = job.items.iter().position(|&b| {
+        let entry = boxes.entry.get(b as usize).copied().unwrap_or(u32::MAX);
+        flags.ends_chain.get(entry as usize).copied().unwrap_or(false)
+            && boxes.get(b).iter().zip(&job.region).all(|(iv, r)| iv.covers(*r))
+    });
+    if let Some(i) = covering {
+        job.items.truncate(i + 1);
+    }
+}
+
+/// The cut (field, threshold) that minimizes the larger side, then the sum of both.
+fn best_cut(boxes: &Boxes, job: &Job) -> Option<(usize, u64)> {
+    let k = job.items.len();
+    let mut best: Option<((usize, usize), usize, u64)> = None;
+    let mut los = Vec::with_capacity(k);
+    let mut his = Vec::with_capacity(k);
+    for (f, r) in job.region.iter().enumerate() {
+        if r.lo >= r.hi {
+            continue;
+        }
+        los.clear();
+        his.clear();
+        for &b in &job.items {
+            let iv = boxes.interval(b, f);
+            los.push(iv.lo.max(r.lo));
+            his.push(iv.hi.min(r.hi));
+        }
+        los.sort_unstable();
+        his.sort_unstable();
+        // Candidates: just below a start, or at an end, strictly inside the region.
+        let cands = los
+            .iter()
+            .filter(|&&l| l > r.lo)
+            .map(|&l| l - 1)
+            .chain(his.iter().copied().filter(|&h| h < r.hi));
+        for t in cands {
+            let nl = los.partition_point(|&l| l <= t);
+            let nr = k - his.partition_point(|&h| h <= t);
+            let score = (nl.max(nr), nl + nr);
+            if best.is_none_or(|(s, _, _)| score < s) {
+                best = Some((score, f, t));
+            }
+        }
+    }
+    best.map(|(_, f, t)| (f, t))
+}
+
+/// Makes the job's boxes a leaf, each with the tests its region leaves open; the leaf.
+fn make_leaf(t: &mut Tree, boxes: &Boxes, job: Job) -> Bin {
+    t.stats.depth_sum += job.depth;
+    t.stats.items += job.items.len();
+    t.stats.max_leaf = t.stats.max_leaf.max(job.items.len());
+    t.stats.leaves += 1;
+    let leaf = t.push_leaf(job.items.len());
+    for &b in &job.items {
+        let entry = boxes.entry.get(b as usize).copied().unwrap_or(u32::MAX);
+        let open: Vec<Test> = boxes
+            .get(b)
+            .iter()
+            .zip(&job.region)
+            .enumerate()
+            .filter(|(_, (iv, r))| !iv.covers(**r))
+            .map(|(f, (iv, _))| Test::new(f, *iv))
+            .collect();
+        t.push_item(entry, &open);
+    }
+    Bin::Leaf(leaf)
+}

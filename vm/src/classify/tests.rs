@@ -1,0 +1,133 @@
+//! The tree against its definition: random classifiers (points, ranges, wildcards, intervals
+//! that take an absent value) queried with values at and around every box end, absent
+//! values included, from every entry — the answer must be the linear scan's.
+
+use super::effects::RunFlags;
+use super::{ABSENT, Classifier, Entry, Field, Interval, MAX_FIELDS, Params, Recipe, Tree};
+use crate::expr::Expr;
+use crate::expr::payload::Payload;
+use crate::keys::PayloadBase;
+use crate::program::{ChainId, TableId};
+use crate::reg::Reg;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const WIDTHS: [u8; 5] = [4, 4, 2, 2, 1];
+
+fn classifier(rng: &mut Rng, entries: usize) -> Classifier {
+    let recipes = WIDTHS
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Recipe {
+            exprs: vec![Expr::Payload(Payload::load(PayloadBase::Network, 4 * i as u32, *w, Reg::R1))],
+            len: *w,
+        })
+        .collect();
+    let fields: Vec<Field> =
+        WIDTHS.iter().enumerate().map(|(i, w)| Field { recipe: i as u8, offset: 0, width: *w }).collect();
+    let interval = |rng: &mut Rng, f: &Field| {
+        // Few distinct values, so boxes overlap and share ends.
+        let max = f.max();
+        let v = |rng: &mut Rng| (rng.below(6) * (max / 5)).min(max);
+        match rng.below(6) {
+            0 | 1 => Interval::ANY,
+            2 => Interval::point(v(rng)),
+            3 => Interval::new(v(rng), ABSENT),
+            _ => {
+                let (a, b) = (v(rng), v(rng));
+                Interval::new(a.min(b), a.max(b))
+            }
+        }
+    };
+    let entries = (0..entries)
+        .map(|_| Entry {
+            boxes: (0..1 + rng.below(2)).map(|_| fields.iter().map(|f| interval(rng, f)).collect()).collect(),
+        })
+        .collect();
+    Classifier {
+        name: "__classify0".into(),
+        table: TableId(0),
+        chain: ChainId(0),
+        first: 0,
+        recipes,
+        fields,
+        entries,
+        tree: Tree::default(),
+    }
+}
+
+/// Values worth asking about: every box end, one either side, and absent.
+fn probes(c: &Classifier, f: usize) -> Vec<u64> {
+    let mut v = vec![ABSENT, 0, c.fields[f].max()];
+    for b in c.entries.iter().flat_map(|e| &e.boxes) {
+        let iv = b[f];
+        v.extend(
+            [iv.lo, iv.lo.saturating_sub(1), iv.hi, iv.hi + 1]
+                .into_iter()
+                .filter(|x| *x <= c.fields[f].max()),
+        );
+    }
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+#[test]
+fn tree_answers_like_the_linear_scan() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut queries = 0;
+    for round in 0..40 {
+        let c = classifier(&mut rng, 5 + round * 3);
+        let params = Params { leaf_max: 1 + round % 4, partition: round % 2 == 0, ..Params::default() };
+        let tree = Tree::build(&c, &RunFlags::default(), &params);
+        tree.check(&c).expect("a sound tree");
+        let probes: Vec<Vec<u64>> = (0..c.fields.len()).map(|f| probes(&c, f)).collect();
+        for _ in 0..400 {
+            let mut values = [ABSENT; MAX_FIELDS];
+            for (f, p) in probes.iter().enumerate() {
+                values[f] = p[rng.below(p.len() as u64) as usize];
+            }
+            for from in 0..c.entries.len() as u32 {
+                queries += 1;
+                assert_eq!(
+                    tree.query(&values, from),
+                    c.first_match_linear(&values, from),
+                    "round {round}, values {values:?}, from {from}"
+                );
+            }
+        }
+    }
+    assert!(queries > 100_000);
+}
+
+#[test]
+fn shadow_cuts_keep_first_matches() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for round in 0..40 {
+        let c = classifier(&mut rng, 10 + round * 2);
+        let flags = RunFlags { ends_chain: vec![true; c.entries.len()], prune: true };
+        let tree = Tree::build(&c, &flags, &Params { leaf_max: 2, ..Params::default() });
+        let probes: Vec<Vec<u64>> = (0..c.fields.len()).map(|f| probes(&c, f)).collect();
+        for _ in 0..2000 {
+            let mut values = [ABSENT; MAX_FIELDS];
+            for (f, p) in probes.iter().enumerate() {
+                values[f] = p[rng.below(p.len() as u64) as usize];
+            }
+            // With every rule ending the chain, a run is only ever entered at its start.
+            assert_eq!(tree.query(&values, 0), c.first_match_linear(&values, 0), "round {round}, {values:?}");
+        }
+    }
+}
