@@ -221,11 +221,12 @@ pub fn load_text_optimized(
 
 /// Compiles a ruleset [`load`](crate::load::load) has read and checked.
 fn compile(
-    loaded: load::Loaded,
+    mut loaded: load::Loaded,
     format: Format,
     optimize: &opt::Options,
 ) -> Result<LoadedProgram, LoadError> {
-    let optimized = opt::compile(&loaded.ruleset, Some(&loaded.sources), optimize)
+    let ruleset = std::mem::take(&mut loaded.ruleset);
+    let optimized = opt::compile_owned(ruleset, Some(&loaded.sources), optimize)
         .map_err(|e| codegen_error(&e, &loaded.sources))?;
     let compiled = optimized.compiled;
     let mut rules = vec![RuleSource::default(); compiled.origins.len()];

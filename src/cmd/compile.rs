@@ -83,12 +83,13 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         }
     }
     let file = file.ok_or_else(|| Failure::usage(HELP))?;
-    let loaded = match load(&file, syntax) {
+    let mut loaded = match load(&file, syntax) {
         Ok(l) => l,
         Err(e) if e.invalid_input => return Err(Failure::negative(e.message)),
         Err(e) => return Err(Failure::runtime(e.message)),
     };
-    let optimized = opt::compile(&loaded.ruleset, Some(&loaded.sources), &optimize)
+    let ruleset = std::mem::take(&mut loaded.ruleset);
+    let optimized = opt::compile_owned(ruleset, Some(&loaded.sources), &optimize)
         .map_err(|e| Failure::runtime(format!("Error: {e}\n")))?;
     if explain {
         eprint!("{}", optimized.explain.render(&loaded.sources));

@@ -103,7 +103,10 @@ pub(crate) fn lower(cx: &mut Cx<'_>, t: usize, r: &ir::Rule) -> Result<Rule, (Sp
         g.stmt(s).map_err(|m| (s.span, m))?;
         g.regs = Regs::new();
     }
-    Ok(Rule { exprs: g.out, source: Default::default(), comment: None })
+    let mut exprs = g.out;
+    // A 10K-rule program keeps every rule: no growth slack.
+    exprs.shrink_to_fit();
+    Ok(Rule { exprs, source: Default::default(), comment: None })
 }
 
 /// Lower one statement in isolation (tests, the optimizer's experiments).

@@ -73,6 +73,8 @@ impl Evaluator {
         if bad {
             return None;
         }
+        // A 10K-rule ruleset keeps every rule: no growth slack.
+        rule.stmts.shrink_to_fit();
         for mut b in bindings {
             b.handle = self.next_handle(key.0, &key.1);
             if let Some(t) = self.table_mut(key) {

@@ -169,8 +169,7 @@ fn shadowed(
         entries,
         tree: Tree::default(),
     };
-    let tree = Tree::build(&c, &flags, &PARAMS);
-    let reachable = tree.reachable_entries(c.entries.len());
+    let reachable = nftvm_vm::classify::build::reachable(&c, &flags, &PARAMS);
     let mut out = Vec::new();
     for (k, live) in reachable.iter().enumerate() {
         if *live {

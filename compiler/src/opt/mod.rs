@@ -154,7 +154,12 @@ pub struct Optimized {
 
 /// The IR passes.
 pub fn optimize_ruleset(rs: &Ruleset, opts: &Options) -> (Ruleset, Explain) {
-    let mut out = rs.clone();
+    optimize_owned_ruleset(rs.clone(), opts)
+}
+
+/// [`optimize_ruleset`] in place, for callers done with the source ruleset (no copy).
+pub fn optimize_owned_ruleset(rs: Ruleset, opts: &Options) -> (Ruleset, Explain) {
+    let mut out = rs;
     let mut explain = Explain::default();
     if opts.enabled(Pass::Fold) {
         fold::run(&mut out, &mut explain);
@@ -170,7 +175,16 @@ pub fn optimize_ruleset(rs: &Ruleset, opts: &Options) -> (Ruleset, Explain) {
 
 /// Optimizes and lowers a ruleset (with `sources`, rules carry their source text).
 pub fn compile(rs: &Ruleset, sources: Option<&SourceMap>, opts: &Options) -> Result<Optimized, CodegenError> {
-    let (ruleset, mut explain) = optimize_ruleset(rs, opts);
+    compile_owned(rs.clone(), sources, opts)
+}
+
+/// [`compile`], for callers done with the source ruleset (a 10K-rule ruleset is not copied).
+pub fn compile_owned(
+    rs: Ruleset,
+    sources: Option<&SourceMap>,
+    opts: &Options,
+) -> Result<Optimized, CodegenError> {
+    let (ruleset, mut explain) = optimize_owned_ruleset(rs, opts);
     let mut compiled = match sources {
         Some(s) => codegen::compile_with_sources(&ruleset, s)?,
         None => codegen::compile(&ruleset)?,

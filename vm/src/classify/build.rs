@@ -21,7 +21,7 @@
 //! in which the box does not cover the leaf's whole region (usually none or one).
 
 use super::effects::RunFlags;
-use super::tree::{LEAF_BIT, MAX_WORDS, Test, Tree, Wide};
+use super::tree::{LEAF_BIT, MAX_WORDS, Test, Tree, TreeStats, Wide};
 use super::{Classifier, Field, Interval};
 use crate::expr::Expr;
 use crate::keys::PayloadBase;
@@ -52,9 +52,9 @@ const WIDE: u64 = 1 << 16;
 #[derive(Clone, Copy, Debug)]
 enum Bin {
     Inner {
-        field: usize,
+        field: u8,
         threshold: u32,
-        child: usize,
+        child: u32,
     },
     /// A reference to the leaf in the tree's leaves.
     Leaf(u32),
@@ -98,16 +98,31 @@ impl Boxes {
     }
 }
 
-/// Builds the tree of `c`'s entries.
-pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
-    // (A program's classifiers have at most `MAX_FIELDS`: the verifier's rule.)
-    let boxes = Boxes::of(c);
+/// What the growing binary tree becomes: a [`Tree`], or only the set of entries that reach
+/// a leaf.
+trait Sink {
+    /// A new node with no children yet; its id.
+    fn node(&mut self) -> usize;
+    /// `node` cuts field `f` at `threshold`; the id of its left child (the right one is next).
+    fn split(&mut self, node: usize, f: usize, threshold: u32) -> usize;
+    /// `job`'s node is a leaf holding its boxes.
+    fn leaf(&mut self, job: Job, boxes: &Boxes);
+    /// May the tree grow further?
+    fn has_room(&self) -> bool;
+}
+
+/// Grows the binary tree of `boxes`: per part (in the order of their first entries) its
+/// first entry and root node.
+fn grow(
+    c: &Classifier,
+    boxes: &Boxes,
+    flags: &RunFlags,
+    params: &Params,
+    stats: &mut TreeStats,
+    sink: &mut impl Sink,
+) -> Vec<(u32, usize)> {
     let nf = boxes.nfields;
-    let mut t = Tree::empty(c, &boxes, flags);
-    let mut bins: Vec<Bin> = Vec::new();
-    let mut roots = Vec::new();
-    let mut stack = Vec::new();
-    let mut parts: Vec<(u32, Vec<u32>)> = parts(c, &boxes, params.partition)
+    let mut parts: Vec<(u32, Vec<u32>)> = parts(c, boxes, params.partition)
         .into_iter()
         .map(|items| {
             let first = items.iter().filter_map(|&b| boxes.entry.get(b as usize)).min();
@@ -115,30 +130,29 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
         })
         .collect();
     parts.sort_by_key(|(first, _)| *first);
+    let mut roots = Vec::new();
+    let mut stack = Vec::new();
     for (first, items) in parts {
-        let node = bins.len();
-        roots.push(node);
-        t.first_entry.push(first);
-        bins.push(Bin::Leaf(0));
+        let node = sink.node();
+        roots.push((first, node));
         stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
     }
-    t.stats.parts = roots.len();
+    stats.parts = roots.len();
     let leaf_max = params.leaf_max.max(1);
     while let Some(mut job) = stack.pop() {
-        t.stats.max_depth = t.stats.max_depth.max(job.depth);
+        stats.max_depth = stats.max_depth.max(job.depth);
         if flags.prune {
-            cut_shadowed(&boxes, flags, &mut job);
+            cut_shadowed(boxes, flags, &mut job);
         }
-        let over_budget =
-            t.stats.items + job.items.len() > params.max_items || !t.has_room() || bins.len() + 2 > MAX_WORDS;
-        let split = if job.items.len() <= leaf_max || over_budget { None } else { best_cut(&boxes, &job) };
+        let over_budget = stats.items + job.items.len() > params.max_items || !sink.has_room();
+        let split = if job.items.len() <= leaf_max || over_budget { None } else { best_cut(boxes, &job) };
         let Some((f, th)) = split else {
-            t.stats.truncated |= over_budget && job.items.len() > leaf_max;
-            let node = job.node;
-            let leaf = make_leaf(&mut t, &boxes, job);
-            if let Some(b) = bins.get_mut(node) {
-                *b = leaf;
-            }
+            stats.truncated |= over_budget && job.items.len() > leaf_max;
+            stats.depth_sum += job.depth;
+            stats.items += job.items.len();
+            stats.max_leaf = stats.max_leaf.max(job.items.len());
+            stats.leaves += 1;
+            sink.leaf(job, boxes);
             continue;
         };
         let (mut left, mut right) = (Vec::new(), Vec::new());
@@ -151,11 +165,7 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
                 right.push(b);
             }
         }
-        let child = bins.len();
-        bins.extend([Bin::Leaf(0), Bin::Leaf(0)]);
-        if let Some(n) = bins.get_mut(job.node) {
-            *n = Bin::Inner { field: f, threshold: th as u32, child };
-        }
+        let child = sink.split(job.node, f, th as u32);
         let mut lr = job.region.clone();
         lr[f].hi = th;
         let mut rr = job.region;
@@ -163,11 +173,96 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
         stack.push(Job { node: child + 1, depth: job.depth + 1, region: rr, items: right });
         stack.push(Job { node: child, depth: job.depth + 1, region: lr, items: left });
     }
-    t.stats.nodes = bins.len();
-    t.roots = roots.iter().map(|&r| pack(&bins, r, &mut t.wides)).collect();
-    t.stats.wides = t.wides.len();
-    t.stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4;
+    roots
+}
+
+/// Builds a [`Tree`]: the binary tree, then its leaves and wide nodes.
+struct TreeSink {
+    tree: Tree,
+    bins: Vec<Bin>,
+}
+
+impl Sink for TreeSink {
+    fn node(&mut self) -> usize {
+        self.bins.push(Bin::Leaf(LEAF_BIT));
+        self.bins.len() - 1
+    }
+
+    fn split(&mut self, node: usize, field: usize, threshold: u32) -> usize {
+        let child = self.bins.len();
+        self.bins.extend([Bin::Leaf(LEAF_BIT), Bin::Leaf(LEAF_BIT)]);
+        if let Some(n) = self.bins.get_mut(node) {
+            *n = Bin::Inner { field: field as u8, threshold, child: child as u32 };
+        }
+        child
+    }
+
+    fn leaf(&mut self, job: Job, boxes: &Boxes) {
+        let leaf = make_leaf(&mut self.tree, boxes, &job);
+        if let Some(b) = self.bins.get_mut(job.node) {
+            *b = leaf;
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.tree.has_room() && self.bins.len() + 2 <= MAX_WORDS
+    }
+}
+
+/// Only notes which entries reach a leaf.
+struct ReachSink {
+    seen: Vec<bool>,
+    nodes: usize,
+}
+
+impl Sink for ReachSink {
+    fn node(&mut self) -> usize {
+        self.nodes += 1;
+        self.nodes - 1
+    }
+
+    fn split(&mut self, _node: usize, _field: usize, _threshold: u32) -> usize {
+        self.nodes += 2;
+        self.nodes - 2
+    }
+
+    fn leaf(&mut self, job: Job, boxes: &Boxes) {
+        for b in job.items {
+            if let Some(s) = boxes.entry.get(b as usize).and_then(|e| self.seen.get_mut(*e as usize)) {
+                *s = true;
+            }
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.nodes + 2 <= MAX_WORDS
+    }
+}
+
+/// Builds the tree of `c`'s entries.
+pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
+    // (A program's classifiers have at most `MAX_FIELDS`: the verifier's rule.)
+    let boxes = Boxes::of(c);
+    let mut sink = TreeSink { tree: Tree::empty(c, &boxes, flags), bins: Vec::new() };
+    let mut stats = TreeStats::default();
+    let roots = grow(c, &boxes, flags, params, &mut stats, &mut sink);
+    let TreeSink { tree: mut t, bins } = sink;
+    stats.nodes = bins.len();
+    t.first_entry = roots.iter().map(|(first, _)| *first).collect();
+    t.roots = roots.iter().map(|&(_, r)| pack(&bins, r, &mut t.wides)).collect();
+    stats.wides = t.wides.len();
+    stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4;
+    t.stats = stats;
     t
+}
+
+/// Per entry of `c`: does it reach a leaf of the tree [`build`] would build (see
+/// [`Tree::reachable_entries`]) — without building it.
+pub fn reachable(c: &Classifier, flags: &RunFlags, params: &Params) -> Vec<bool> {
+    let boxes = Boxes::of(c);
+    let mut sink = ReachSink { seen: vec![false; c.entries.len()], nodes: 0 };
+    grow(c, &boxes, flags, params, &mut TreeStats::default(), &mut sink);
+    sink.seen
 }
 
 /// Folds the binary tree under `root` into wide nodes (three levels each); the root's
@@ -187,9 +282,9 @@ fn pack(bins: &[Bin], root: usize, wides: &mut Vec<Wide>) -> u32 {
         for k in 0..7 {
             let (l, r) = match bins.get(slots[k]) {
                 Some(Bin::Inner { field, threshold, child }) => {
-                    w.fields |= (*field as u32 & 15) << (4 * k);
+                    w.fields |= (u32::from(*field) & 15) << (4 * k);
                     w.thresholds[k] = *threshold;
-                    (*child, child + 1)
+                    (*child as usize, *child as usize + 1)
                 }
                 _ => (slots[k], slots[k]),
             };
@@ -313,12 +408,8 @@ fn best_cut(boxes: &Boxes, job: &Job) -> Option<(usize, u64)> {
     best.map(|(_, f, t)| (f, t))
 }
 
-/// Makes the job's boxes a leaf, each with the tests its region leaves open; the leaf.
-fn make_leaf(t: &mut Tree, boxes: &Boxes, job: Job) -> Bin {
-    t.stats.depth_sum += job.depth;
-    t.stats.items += job.items.len();
-    t.stats.max_leaf = t.stats.max_leaf.max(job.items.len());
-    t.stats.leaves += 1;
+/// Makes the job's boxes a leaf of `t`, each with the tests its region leaves open.
+fn make_leaf(t: &mut Tree, boxes: &Boxes, job: &Job) -> Bin {
     let leaf = t.push_leaf(job.items.len());
     for &b in &job.items {
         let entry = boxes.entry.get(b as usize).copied().unwrap_or(u32::MAX);

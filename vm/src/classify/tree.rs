@@ -314,7 +314,8 @@ impl Tree {
 
     /// Per entry: does it appear in some leaf? An entry that does not can never be the
     /// answer (every region its boxes reach is covered by an earlier entry that ends the
-    /// chain, or it has no box at all).
+    /// chain, or it has no box at all). [`super::build::reachable`] answers the same
+    /// without building the tree.
     pub fn reachable_entries(&self, entries: usize) -> Vec<bool> {
         let mut seen = vec![false; entries];
         for leaf in self.leaf_refs() {
