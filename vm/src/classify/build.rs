@@ -419,7 +419,7 @@ fn make_leaf(t: &mut Tree, boxes: &Boxes, job: &Job) -> Bin {
             .zip(&job.region)
             .enumerate()
             .filter(|(_, (iv, r))| !iv.covers(**r))
-            .map(|(f, (iv, _))| Test::new(f, *iv))
+            .map(|(f, (iv, _))| Test::new(f, *iv, t.field_max(f)))
             .collect();
         t.push_item(entry, &open);
     }

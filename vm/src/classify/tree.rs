@@ -69,22 +69,37 @@ pub(super) struct Test {
 }
 
 impl Test {
-    pub(super) fn new(field: usize, iv: Interval) -> Test {
-        let max = u64::from(u32::MAX);
-        let (lo, hi) = if iv.lo > max { (u32::MAX, 0) } else { (iv.lo as u32, iv.hi.min(max) as u32) };
+    /// The test of `iv` on a field whose values are at most `max` (`u16::MAX` for a narrow
+    /// field, else `u32::MAX`).
+    pub(super) fn new(field: usize, iv: Interval, max: u32) -> Test {
+        let (lo, hi) =
+            if iv.lo > u64::from(max) { (max, 0) } else { (iv.lo as u32, iv.hi.min(u64::from(max)) as u32) };
         Test { field, absent_ok: iv.contains(ABSENT), lo, hi }
     }
 }
 
+/// Most entries a classifier has (a leaf keeps entries in 24 bits).
+pub const MAX_ENTRIES: usize = 1 << 24;
+const ENTRY_MASK: u32 = (1 << 24) - 1;
+
 /// Does a box with open fields `mask` (low half; high half: those an absent value passes)
-/// and bounds `bounds` (`lo, hi` per open field, in field order) hold `values`?
-fn holds(mask: u32, bounds: &[u32], values: &[u64; MAX_FIELDS]) -> bool {
+/// and bounds `bounds` (per open field, in field order: `lo | hi << 16` for a field in
+/// `narrow`, else `lo, hi`) hold `values`?
+fn holds(mask: u32, narrow: u32, bounds: &[u32], values: &[u64; MAX_FIELDS]) -> bool {
     let mut open = mask & 0xffff;
-    let mut pairs = bounds.chunks_exact(2);
+    let mut at = 0;
     while open != 0 {
         let f = open.trailing_zeros() as usize;
         open &= open - 1;
-        let Some([lo, hi]) = pairs.next().map(|p| [p[0], p[1]]) else { return false };
+        let (lo, hi) = if narrow & (1 << f) != 0 {
+            let Some(w) = bounds.get(at) else { return false };
+            at += 1;
+            (w & 0xffff, w >> 16)
+        } else {
+            let (Some(lo), Some(hi)) = (bounds.get(at), bounds.get(at + 1)) else { return false };
+            at += 2;
+            (*lo, *hi)
+        };
         let v = values[f & (MAX_FIELDS - 1)];
         let inside = u64::from(lo) <= v && v <= u64::from(hi);
         if !inside && !(v == ABSENT && mask & (1 << (16 + f)) != 0) {
@@ -125,9 +140,11 @@ pub struct Tree {
     /// The first (lowest) entry of each part: a query that has found an entry before it
     /// need not walk that part or any later one.
     pub(super) first_entry: Vec<u32>,
-    /// Per leaf: the number of boxes, then per box `entry, mask, (lo, hi) × open fields`
-    /// (see [`holds`]).
+    /// Per leaf: the number of boxes, then per box `entry | bound words << 24`, `mask`,
+    /// the bound words (see [`holds`]).
     pub(super) leaves: Vec<u32>,
+    /// The fields of at most two bytes (bounds in one word).
+    pub(super) narrow: u32,
     /// How each field is read from the packet.
     reads: Vec<FieldRead>,
     nfields: usize,
@@ -162,6 +179,7 @@ impl Tree {
             nfields: boxes.nfields,
             fingerprint: fingerprint(boxes),
             reads: recipe::plan(c),
+            narrow: c.fields.iter().enumerate().fold(0, |m, (i, f)| m | u32::from(f.width <= 2) << i),
             flags: flags.clone(),
             ..Tree::default()
         }
@@ -183,10 +201,24 @@ impl Tree {
     pub(super) fn push_item(&mut self, entry: u32, tests: &[Test]) {
         let mask =
             tests.iter().fold(0u32, |m, t| m | 1 << t.field | u32::from(t.absent_ok) << (16 + t.field));
-        self.leaves.extend([entry, mask]);
+        let at = self.leaves.len();
+        self.leaves.extend([entry & ENTRY_MASK, mask]);
         for t in tests {
-            self.leaves.extend([t.lo, t.hi]);
+            if self.narrow & (1 << t.field) != 0 {
+                self.leaves.push(t.lo | t.hi << 16);
+            } else {
+                self.leaves.extend([t.lo, t.hi]);
+            }
         }
+        let words = (self.leaves.len() - at - 2) as u32;
+        if let Some(w) = self.leaves.get_mut(at) {
+            *w |= words << 24;
+        }
+    }
+
+    /// A field's largest value as a leaf stores it.
+    pub(super) fn field_max(&self, f: usize) -> u32 {
+        if self.narrow & (1 << f) != 0 { u32::from(u16::MAX) } else { u32::MAX }
     }
 
     /// Every field's value for the packet under evaluation.
@@ -222,18 +254,20 @@ impl Tree {
         let count = *self.leaves.get(at)?;
         let mut at = at + 1;
         for _ in 0..count {
-            let entry = *self.leaves.get(at)?;
+            let head = *self.leaves.get(at)?;
             let mask = *self.leaves.get(at + 1)?;
-            let end = at + 2 + 2 * (mask & 0xffff).count_ones() as usize;
-            let bounds = self.leaves.get(at + 2..end)?;
-            at = end;
+            let end = at + 2 + (head >> 24) as usize;
+            let entry = head & ENTRY_MASK;
             if entry < from {
+                at = end;
                 continue;
             }
             if entry >= before {
                 return None;
             }
-            if holds(mask, bounds, values) {
+            let bounds = self.leaves.get(at + 2..end)?;
+            at = end;
+            if holds(mask, self.narrow, bounds, values) {
                 return Some(entry);
             }
         }
@@ -256,15 +290,16 @@ impl Tree {
         at += 1;
         let mut out = Vec::with_capacity(count.min(1 << 16));
         for _ in 0..count {
-            let entry = *self.leaves.get(at)?;
+            let head = *self.leaves.get(at)?;
             let mask = *self.leaves.get(at + 1)?;
             let open = mask & 0xffff;
-            if open >> nfields.min(16) != 0 || (mask >> 16) & !open != 0 {
+            let words = (open & self.narrow).count_ones() + 2 * (open & !self.narrow).count_ones();
+            if open >> nfields.min(16) != 0 || (mask >> 16) & !open != 0 || head >> 24 != words {
                 return None;
             }
-            at += 2 + 2 * open.count_ones() as usize;
+            at += 2 + words as usize;
             self.leaves.get(..at)?;
-            out.push(entry);
+            out.push(head & ENTRY_MASK);
         }
         Some(out)
     }
@@ -280,7 +315,11 @@ impl Tree {
         if !self.is_built() {
             return Err("the classification tree is not built".into());
         }
-        if self.nfields != nf || self.reads != recipe::plan(c) {
+        if c.entries.len() > MAX_ENTRIES {
+            return Err(format!("more than {MAX_ENTRIES} entries"));
+        }
+        let narrow = c.fields.iter().enumerate().fold(0, |m, (i, f)| m | u32::from(f.width <= 2) << i);
+        if self.nfields != nf || self.reads != recipe::plan(c) || self.narrow != narrow {
             return Err("the tree's fields are not the classifier's".into());
         }
         if self.fingerprint != fingerprint(&Boxes::of(c)) {

@@ -104,6 +104,9 @@ fn new_module(optimized: bool, verify_ir: bool) -> Result<JITModule, JitError> {
     Ok(JITModule::new(JITBuilder::with_isa(isa, default_libcall_names())))
 }
 
+/// Longest segment of a chain with classifiers (rules).
+const CLASSIFIED_SEGMENT_MAX: usize = 1 << 14;
+
 /// The functions to build: one per chain (ids first, so chain `c` is table entry `c`), then
 /// the segments of chains longer than `segment` rules.
 fn plan(prog: &VerifiedProgram, segment: usize) -> Vec<Job> {
@@ -113,6 +116,12 @@ fn plan(prog: &VerifiedProgram, segment: usize) -> Vec<Job> {
     for (i, c) in prog.chains.iter().enumerate() {
         let chain = ChainId(i as u32);
         let count = c.rules.len();
+        // A classified run's rules are short (what follows their `classify`), and an answer
+        // that lands in another segment costs a trip through the driver: such a chain gets
+        // segments as long as its longest run (within reason).
+        let longest_run =
+            prog.classifiers.iter().filter(|x| x.chain == chain).map(|x| x.entries.len()).max().unwrap_or(0);
+        let segment = segment.max(longest_run.min(CLASSIFIED_SEGMENT_MAX));
         if count <= segment {
             jobs.push(Job::Rules { chain, first: 0, count, whole: true, ends_chain: true });
             continue;

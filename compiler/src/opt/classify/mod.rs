@@ -21,7 +21,7 @@ pub mod layout;
 use analyze::{Analysis, Sources, analyze};
 use layout::Layout;
 use nftvm_vm::classify::effects::{self, RunFlags};
-use nftvm_vm::classify::tree::{Params, Tree};
+use nftvm_vm::classify::tree::{MAX_ENTRIES, Params, Tree};
 use nftvm_vm::classify::{Classifier, Entry, MAX_FIELDS, TreeStats};
 use nftvm_vm::expr::classify::Classify;
 use nftvm_vm::keys::Family;
@@ -77,7 +77,7 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
                 continue;
             }
             let mut end = start;
-            while end < cands.len() && cands[end].eligible {
+            while end < cands.len() && cands[end].eligible && end - start < MAX_ENTRIES {
                 end += 1;
                 if cands[end - 1].ends_run {
                     break;
