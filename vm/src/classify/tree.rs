@@ -40,6 +40,21 @@ pub(super) struct Wide {
     pub(super) kids: [u32; 8],
 }
 
+/// The kid slot of every outcome of a wide node's seven comparisons (bit `k`: value above
+/// threshold `k`): the path from cut 0 goes to cut `2k + 1` or `2k + 2`, three levels down.
+const PATH: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut right = 0;
+    while right < 128 {
+        let a = 1 + (right & 1);
+        let b = 2 * a + 1 + ((right >> a) & 1);
+        let c = 2 * b + 1 + ((right >> b) & 1);
+        t[right] = (c - 7) as u8;
+        right += 1;
+    }
+    t
+};
+
 impl Wide {
     fn field(&self, k: usize) -> usize {
         ((self.fields >> (4 * k)) & 15) as usize
@@ -52,10 +67,7 @@ impl Wide {
             let v = values[self.field(k)];
             right |= u32::from(v > u64::from(*th)) << k;
         }
-        let a = 1 + (right & 1);
-        let b = 2 * a + 1 + ((right >> a) & 1);
-        let c = 2 * b + 1 + ((right >> b) & 1);
-        self.kids[(c - 7) as usize & 7]
+        self.kids[PATH[right as usize & 127] as usize & 7]
     }
 }
 
