@@ -114,7 +114,7 @@ fn holds(mask: u32, narrow: u32, bounds: &[u32], values: &[u64; MAX_FIELDS]) -> 
         };
         let v = values[f & (MAX_FIELDS - 1)];
         let inside = u64::from(lo) <= v && v <= u64::from(hi);
-        if !inside && !(v == ABSENT && mask & (1 << (16 + f)) != 0) {
+        if !(inside || v == ABSENT && mask & (1 << (16 + f)) != 0) {
             return false;
         }
     }

@@ -20,6 +20,7 @@ use super::classify;
 use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
+use super::template;
 use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
@@ -118,6 +119,7 @@ impl RuleCx {
 /// Translates rules `first..first + rules.len()` of `chain` into the function `fx` builds.
 /// `ends_chain`: these rules are the end of the chain (the last one's mismatch is the final
 /// verdict register value if nothing follows).
+#[allow(clippy::too_many_arguments)]
 pub fn translate_rules(
     fx: &mut Fx,
     prog: &Program,
@@ -126,6 +128,7 @@ pub fn translate_rules(
     rules: &[Rule],
     ends_chain: bool,
     plans: &SetPlans,
+    tables: &mut Vec<template::Tables>,
 ) {
     let blocks: Vec<Block> = (0..=rules.len()).map(|_| fx.new_block()).collect();
     let end = blocks[rules.len()];
@@ -142,6 +145,7 @@ pub fn translate_rules(
         first,
         segment && prog.classifiers.iter().any(|c| c.chain == chain),
     );
+    let templates = resumes.as_ref().and_then(|_| template::Templates::new(fx, rules, first, family));
     match &resumes {
         Some(r) => r.enter(fx, blocks[0]),
         None => fx.jump(blocks[0]),
@@ -164,6 +168,10 @@ pub fn translate_rules(
         if let Some(post) = resumes.as_ref().and_then(|r| r.post(k).map(|p| (r, p))) {
             post.0.call(fx, &rc, post.1);
             skip = 1;
+            if let Some((t, shared)) = templates.as_ref().and_then(|t| t.block_of(k).map(|b| (t, b))) {
+                t.jump(fx, shared.0, shared.1);
+                continue;
+            }
         }
         translate_rule(fx, &rc, rule, skip, plans);
         if rc.used_dynamic.get() {
@@ -171,7 +179,34 @@ pub fn translate_rules(
         }
     }
     if let Some(r) = &resumes {
-        r.finish(fx, &blocks[..rules.len()], ends_chain.then_some(break_last));
+        r.finish(fx, &blocks[..rules.len()], ends_chain.then_some(break_last), templates.as_ref());
+    }
+    if let Some(t) = templates {
+        // The shapes' common expressions compile as the first such rule's would: only
+        // environment stores, which never need the rule.
+        let rc = RuleCx {
+            chain: chain.0,
+            rule: first as u32,
+            source: 0,
+            family,
+            brk: break_last,
+            next: end,
+            dynamic,
+            chains: prog.chains.len(),
+            used_dynamic: Cell::new(false),
+        };
+        t.emit(
+            fx,
+            |fx, e| {
+                let flow = exprs::emit(fx, &rc, e, 0, plans);
+                debug_assert!(matches!(flow, Flow::Next), "a shape step compiles in line");
+            },
+            |fx, rule, source, v| {
+                fx.rule_done_at(chain.0, rule, source, v);
+                fx.jump(fx.ret_terminal);
+            },
+        );
+        tables.push(t.into_tables());
     }
     fx.enter(break_last);
     fx.set_last_verdict(abi::ENC_BREAK);

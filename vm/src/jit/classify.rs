@@ -15,6 +15,7 @@
 use super::abi::{CLASSIFY_CONTINUE, NO_RESUME, ret};
 use super::chain::RuleCx;
 use super::emit::Fx;
+use super::template::Templates;
 use crate::expr::Expr;
 use crate::program::Rule;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
@@ -77,8 +78,19 @@ impl Resumes {
 
     /// The `skip` block: the function's own rules (`starts[k]`), the chain's end (`past_end`,
     /// when the function ends the chain) or back to the driver.
-    pub fn finish(&self, fx: &mut Fx, starts: &[Block], past_end: Option<Block>) {
+    pub fn finish(
+        &self,
+        fx: &mut Fx,
+        starts: &[Block],
+        past_end: Option<Block>,
+        templates: Option<&Templates>,
+    ) {
         fx.enter(self.skip);
+        if let Some(t) = templates {
+            let rest = fx.new_block();
+            t.dispatch(fx, self.answer, rest);
+            fx.enter(rest);
+        }
         let mut sw = Switch::new();
         for (k, start) in starts.iter().enumerate() {
             let rule = (self.first + k) as u128;

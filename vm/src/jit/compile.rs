@@ -48,6 +48,7 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let addrs = Addrs::get();
     let mut ctx = module.make_context();
     let mut fcx = FunctionBuilderContext::new();
+    let mut tables = Vec::new();
     for (job, id) in jobs.iter().zip(&ids) {
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
@@ -57,7 +58,7 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
                 let done = if *whole { super::abi::ret::FELL_OFF } else { super::abi::ret::CHAIN_DONE };
                 let mut fx = Fx::new(b, call_conv, addrs, done);
                 let rules = prog.chain(*chain).map_or(&[][..], |c| &c.rules[*first..*first + *count]);
-                translate_rules(&mut fx, &prog, *chain, *first, rules, *ends_chain, &plans);
+                translate_rules(&mut fx, &prog, *chain, *first, rules, *ends_chain, &plans, &mut tables);
                 fx.finish(module.target_config());
             }
             Job::Driver { segments, per, classified } => {
@@ -76,7 +77,7 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     module.finalize_definitions().map_err(err)?;
     let fns = ids.iter().map(|id| module.get_finalized_function(*id) as usize as u64).collect();
     let stats = JitStats { functions: ids.len(), optimized, compile_time: started.elapsed() };
-    Ok(JitProgram::new(prog, fns, module, stats))
+    Ok(JitProgram::new(prog, fns, module, stats, tables))
 }
 
 fn err(e: impl std::fmt::Display) -> JitError {

@@ -270,15 +270,19 @@ impl<'a> Fx<'a> {
     /// run is traced, calls `helpers::traced`. Code goes on in the current (fresh) block;
     /// cached registers stay valid (the helper does not touch them).
     pub fn rule_done(&mut self, chain: u32, rule: u32, source: u32, v: Verdict) {
+        let (rule, source) = (self.u32(rule), self.u32(source));
+        self.rule_done_at(chain, rule, source, v);
+    }
+
+    /// [`Fx::rule_done`] for a rule and source known at run time.
+    pub fn rule_done_at(&mut self, chain: u32, rule: Value, source: Value, v: Verdict) {
         let enc = abi::encode(v);
         self.set_last_verdict(enc);
         if v.is_terminal() {
             let c = self.u32(chain);
             self.b.ins().store(CTX, c, self.ctx, off::DECIDED_CHAIN);
-            let r = self.u32(rule);
-            self.b.ins().store(CTX, r, self.ctx, off::DECIDED_RULE);
-            let s = self.u32(source);
-            self.b.ins().store(CTX, s, self.ctx, off::DECIDED_SOURCE);
+            self.b.ins().store(CTX, rule, self.ctx, off::DECIDED_RULE);
+            self.b.ins().store(CTX, source, self.ctx, off::DECIDED_SOURCE);
             let e = self.u64(enc);
             self.b.ins().store(CTX, e, self.ctx, off::FINAL_VERDICT);
         }
@@ -288,7 +292,7 @@ impl<'a> Fx<'a> {
         self.b.set_cold_block(call);
         self.b.ins().brif(on, call, &[], cont, &[]);
         self.b.switch_to_block(call);
-        let args = [self.ctx, self.u32(chain), self.u32(rule), self.u64(enc)];
+        let args = [self.ctx, self.u32(chain), rule, self.u64(enc)];
         let f = self.u64(self.addrs.traced as u64);
         self.b.ins().call_indirect(self.sigs.matched, f, &args);
         self.b.ins().jump(cont, &[]);

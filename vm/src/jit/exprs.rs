@@ -58,7 +58,7 @@ fn word_of(reg: Reg, len: usize) -> Option<usize> {
 }
 
 /// The little-endian word of bytes `4w..4w+4` of `d` (missing bytes are zero).
-fn data_word(d: &[u8], w: usize) -> u32 {
+pub(super) fn data_word(d: &[u8], w: usize) -> u32 {
     let mut b = [0u8; 4];
     for (i, x) in b.iter_mut().enumerate() {
         *x = d.get(4 * w + i).copied().unwrap_or(0);

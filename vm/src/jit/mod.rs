@@ -24,6 +24,7 @@ mod helpers;
 mod program;
 mod run;
 mod sets;
+mod template;
 
 pub use program::{JitProgram, JitStats};
 pub use run::{run_chain, run_chain_into};

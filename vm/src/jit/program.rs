@@ -20,6 +20,8 @@ pub struct JitProgram {
     pub(crate) entries: Vec<ChainEntry>,
     pub(crate) stats: JitStats,
     _code: CodeMemory,
+    /// Data the code reads by address (shared actions' tables): kept as long as the code.
+    _tables: Vec<super::template::Tables>,
 }
 
 /// A chain as [`super::run_chain_into`] starts it: its code, the family of its table, and the
@@ -54,6 +56,7 @@ impl JitProgram {
         fns: Vec<u64>,
         module: JITModule,
         stats: JitStats,
+        tables: Vec<super::template::Tables>,
     ) -> JitProgram {
         let p = prog.program();
         let entries = (0..p.chains.len())
@@ -67,7 +70,7 @@ impl JitProgram {
                 }
             })
             .collect();
-        JitProgram { prog, fns, entries, stats, _code: CodeMemory(Mutex::new(Some(module))) }
+        JitProgram { prog, fns, entries, stats, _code: CodeMemory(Mutex::new(Some(module))), _tables: tables }
     }
 
     /// The program this code runs (its state must come from this program).

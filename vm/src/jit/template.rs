@@ -1,0 +1,219 @@
+//! Shared actions for classified rules. The rules of a classified run usually do the same
+//! thing with different constants (`meta mark set 17 accept`, `meta mark set 18 accept`, …).
+//! Compiled rule by rule, every answer of the classifier jumps through a table of thousands
+//! of code addresses into code that is cold by then; a 10,000-rule run is a megabyte of such
+//! code. Here the rules whose actions (what follows their `classify`) have the same shape
+//! share one block instead: it takes the rule's index, reads the rule's constants and source
+//! id from a table, and performs the actions — the same stores, environment calls and
+//! verdict the rule's own code would, so nothing but the code's size changes.
+//!
+//! A shape: `immediate` data of 1 to 4 bytes into a register (its value is a column of the
+//! table), `meta set`/`ct set` of 1 to 4 bytes (compiled to one environment call, never a
+//! helper that would need the rule), in any order, ending with an accept or drop verdict.
+
+use super::emit::Fx;
+use super::exprs::data_word;
+use crate::expr::Expr;
+use crate::expr::ct::{self as ctx, CtOp};
+use crate::expr::immediate::ImmValue;
+use crate::expr::meta::{MetaOp, key_len};
+use crate::keys::{CtKey, Family, MetaKey};
+use crate::program::Rule;
+use crate::reg::Reg;
+use crate::verdict::Verdict;
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
+
+/// Most columns (immediates) a shape has.
+const MAX_COLUMNS: usize = 2;
+/// Words per rule in the table: source id, then the columns.
+const ROW: usize = 1 + MAX_COLUMNS;
+/// Most shapes per function (a rule's shape number is one byte, 0 meaning none).
+const MAX_SHAPES: usize = 255;
+
+/// One step of a shape.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    /// `immediate` data of `len` bytes into `dreg`: the next column.
+    Column { dreg: Reg, len: usize },
+    /// An expression every rule of the shape has, compiled as is.
+    Same(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Shape {
+    steps: Vec<Step>,
+    verdict: Verdict,
+}
+
+/// The tables of a function's shared actions; they live as long as its code.
+#[derive(Debug, Default)]
+pub struct Tables {
+    /// Per rule of the function: 0, or 1 + its shape.
+    shape_of: Box<[u8]>,
+    /// Per rule of the function: [`ROW`] words.
+    rows: Box<[u32]>,
+}
+
+/// The shared actions of one function (rules `first..first + n` of a chain).
+pub struct Templates {
+    shapes: Vec<(Shape, Block, Value)>,
+    tables: Tables,
+    first: usize,
+}
+
+/// The shape of a rule's actions (`exprs[1..]`, after its `classify`) and its columns.
+fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
+    let (last, steps) = rule.exprs.get(1..)?.split_last()?;
+    let verdict = match last {
+        Expr::Immediate(i) => match i.value {
+            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop)) => v,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let fits = |reg: Reg, len: usize| (1..=4).contains(&len) && reg.span(len).is_some();
+    let mut shape = Shape { steps: Vec::new(), verdict };
+    let mut columns = Vec::new();
+    for e in steps {
+        let step = match e {
+            Expr::Immediate(i) => match &i.value {
+                ImmValue::Data(d) if fits(i.dreg, d.len()) => {
+                    columns.push(data_word(d.bytes(), 0));
+                    Step::Column { dreg: i.dreg, len: d.len() }
+                }
+                _ => return None,
+            },
+            Expr::Meta(m) => match m.op {
+                MetaOp::Set { sreg } if MetaKey::ALL.contains(&m.key) && fits(sreg, key_len(m.key)) => {
+                    Step::Same(e.clone())
+                }
+                _ => return None,
+            },
+            Expr::Ct(c) => match c.op {
+                CtOp::Set { sreg }
+                    if CtKey::ALL.contains(&c.key) && fits(sreg, ctx::key_len(c.key, family)) =>
+                {
+                    Step::Same(e.clone())
+                }
+                _ => return None,
+            },
+            _ => return None,
+        };
+        shape.steps.push(step);
+    }
+    (columns.len() <= MAX_COLUMNS).then_some((shape, columns))
+}
+
+impl Templates {
+    /// The shared actions of `rules` (rule `first` onwards) whose `classify` is followed by
+    /// a shape; `None` when there are none.
+    pub fn new(fx: &mut Fx, rules: &[Rule], first: usize, family: Family) -> Option<Templates> {
+        let mut shapes: Vec<(Shape, Block, Value)> = Vec::new();
+        let mut shape_of_rule = vec![0u8; rules.len()];
+        let mut rows = vec![0u32; rules.len() * ROW];
+        for (k, rule) in rules.iter().enumerate() {
+            if !matches!(rule.exprs.first(), Some(Expr::Classify(_))) {
+                continue;
+            }
+            let Some((shape, columns)) = shape_of(rule, family) else { continue };
+            let index = match shapes.iter().position(|(s, _, _)| *s == shape) {
+                Some(i) => i,
+                None if shapes.len() < MAX_SHAPES => {
+                    let block = fx.new_block();
+                    let index = fx.b.append_block_param(block, types::I32);
+                    shapes.push((shape, block, index));
+                    shapes.len() - 1
+                }
+                None => continue,
+            };
+            shape_of_rule[k] = index as u8 + 1;
+            let row = &mut rows[k * ROW..(k + 1) * ROW];
+            row[0] = rule.source.0;
+            row[1..1 + columns.len()].copy_from_slice(&columns);
+        }
+        if shapes.is_empty() {
+            return None;
+        }
+        let tables = Tables { shape_of: shape_of_rule.into_boxed_slice(), rows: rows.into_boxed_slice() };
+        Some(Templates { shapes, tables, first })
+    }
+
+    /// The shared block rule `k` (of the function) goes to after its `classify`, if any.
+    pub fn block_of(&self, k: usize) -> Option<(Block, usize)> {
+        let s = *self.tables.shape_of.get(k)?;
+        let (_, block, _) = self.shapes.get(usize::from(s).checked_sub(1)?)?;
+        Some((*block, k))
+    }
+
+    /// Jumps to rule `k`'s shared block.
+    pub fn jump(&self, fx: &mut Fx, block: Block, k: usize) {
+        let index = fx.u32(k as u32);
+        fx.b.ins().jump(block, &[BlockArg::Value(index)]);
+    }
+
+    /// In the `skip` block: an answer (`2 * rule + 1`, the rule's actions) for a rule with a
+    /// shape goes to its shared block; anything else on to `other`.
+    pub fn dispatch(&self, fx: &mut Fx, answer: Value, other: Block) {
+        let odd = fx.b.ins().band_imm_u(answer, 1);
+        let past_classify = fx.b.ins().icmp_imm_u(IntCC::NotEqual, odd, 0);
+        let rule = fx.b.ins().ushr_imm_u(answer, 1);
+        let k = fx.b.ins().iadd_imm_s(rule, -(self.first as i64));
+        let inside = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, k, self.tables.shape_of.len() as i64);
+        let both = fx.b.ins().band(inside, past_classify);
+        let lookup = fx.new_block();
+        fx.b.ins().brif(both, lookup, &[], other, &[]);
+        fx.enter(lookup);
+        let k64 = fx.b.ins().uextend(types::I64, k);
+        let table = fx.u64(self.tables.shape_of.as_ptr() as u64);
+        let at = fx.b.ins().iadd(table, k64);
+        let s = fx.b.ins().uload8(types::I32, MemFlagsData::trusted().with_readonly(), at, 0);
+        for (i, (_, block, _)) in self.shapes.iter().enumerate() {
+            let next = fx.new_block();
+            let is = fx.b.ins().icmp_imm_u(IntCC::Equal, s, i as i64 + 1);
+            fx.b.ins().brif(is, *block, &[BlockArg::Value(k)], next, &[]);
+            fx.enter(next);
+        }
+        fx.jump(other);
+    }
+
+    /// Emits every shared block: `same` compiles an expression every rule of the shape has
+    /// (as the first such rule's); `done` finishes with the verdict for the rule and source
+    /// given as values.
+    pub fn emit(
+        &self,
+        fx: &mut Fx,
+        mut same: impl FnMut(&mut Fx, &Expr),
+        mut done: impl FnMut(&mut Fx, Value, Value, Verdict),
+    ) {
+        let rows = self.tables.rows.as_ptr() as u64;
+        for (shape, block, index) in &self.shapes {
+            fx.enter(*block);
+            let k64 = fx.b.ins().uextend(types::I64, *index);
+            let offset = fx.b.ins().imul_imm_u(k64, (ROW * 4) as i64);
+            let base = fx.u64(rows);
+            let row = fx.b.ins().iadd(base, offset);
+            let flags = MemFlagsData::trusted().with_readonly();
+            let mut column: i32 = 1;
+            for step in &shape.steps {
+                match step {
+                    Step::Column { dreg, len } => {
+                        let v = fx.b.ins().load(types::I32, flags, row, 4 * column);
+                        column += 1;
+                        if let Some(w) = dreg.span(*len).map(|s| s.start / 4) {
+                            fx.set_reg_word(w, v);
+                        }
+                    }
+                    Step::Same(e) => same(fx, e),
+                }
+            }
+            let source = fx.b.ins().load(types::I32, flags, row, 0);
+            let rule = fx.b.ins().iadd_imm_u(*index, self.first as i64);
+            done(fx, rule, source, shape.verdict);
+        }
+    }
+
+    /// The tables, for the program to keep.
+    pub fn into_tables(self) -> Tables {
+        self.tables
+    }
+}
