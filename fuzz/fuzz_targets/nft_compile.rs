@@ -1,11 +1,13 @@
 //! Fuzz target: arbitrary text through the whole nft compiler: parse → evaluate
 //! (`compiler::eval`, which runs the checker) → check again (idempotent) → print (nft text
-//! and JSON) → codegen → verify. Nothing may panic or hang, and bytecode that codegen
-//! produces must pass the verifier (a rejected program is an internal error). Inputs with
-//! `include` are skipped (they would read the file system).
+//! and JSON) → codegen → verify, then the optimizer at -O2 → verify. Nothing may panic or
+//! hang, and bytecode that codegen or the optimizer produces must pass the verifier (a
+//! rejected program is an internal error). Inputs with `include` are skipped (they would
+//! read the file system).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use nftvm_compiler::opt::{self, Level, Options};
 use nftvm_compiler::print::{ListOpts, json, nft};
 use nftvm_grammar::SourceMap;
 use nftvm_grammar::diag::render_all;
@@ -45,6 +47,19 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             black_box(e.to_string());
+            return;
         }
+    }
+    // The optimizer on the same ruleset: its passes, classifiers and trees must give a
+    // program the verifier accepts (the verifier re-derives every tree's facts).
+    let opts = Options::level(Level::O2);
+    match opt::compile(&rs, Some(&sources), &opts) {
+        Ok(o) => {
+            black_box(o.explain.render(&sources));
+            if let Err(e) = nftvm_vm::verify(o.compiled.program) {
+                panic!("optimized bytecode fails verification: {e}");
+            }
+        }
+        Err(e) => panic!("the optimizer failed on a ruleset codegen accepts: {e}"),
     }
 });
