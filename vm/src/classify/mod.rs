@@ -14,11 +14,13 @@
 //! - **entries** ([`Entry`]): per rule of the run, the union of boxes (one closed interval
 //!   per field) of the packets its removed matches accepted.
 //!
-//! From these the classifier builds a decision tree ([`tree`]), HyperSplit-style: binary
-//! cuts of one field's value range at a time until a leaf holds a few candidate boxes.
+//! From these the classifier builds a decision tree ([`build`]), HyperSplit-style: binary
+//! cuts of one field's value range at a time until a leaf holds a few candidate boxes, then
+//! folded three levels to a cache line for the walk ([`tree`]).
 //! [`Classifier::first_match`] walks it for one packet and answers "the first entry at or
 //! after `from` whose box holds the packet". The tree is derived data: it is rebuilt from the
-//! definition by [`Classifier::build`] (the assembler does that), never printed.
+//! definition by [`Classifier::build`] (the assembler does that), never printed; the
+//! verifier checks it was built from this definition and is well formed.
 //!
 //! Shadowing: when an entry matches the whole region of a leaf and always ends the chain
 //! once it matched ([`effects::ends_chain`]), later entries of the leaf can only be reached
