@@ -233,6 +233,11 @@ impl Tree {
         if self.narrow & (1 << f) != 0 { u32::from(u16::MAX) } else { u32::MAX }
     }
 
+    /// How each field is read (the JIT reads the packet's fields itself).
+    pub fn reads(&self) -> &[FieldRead] {
+        &self.reads
+    }
+
     /// Every field's value for the packet under evaluation.
     pub fn values(&self, c: &Classifier, e: &mut crate::interp::Eval, out: &mut [u64; MAX_FIELDS]) {
         recipe::read_fields(c, &self.reads, e, out);

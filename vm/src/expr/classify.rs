@@ -63,7 +63,12 @@ impl Classify {
         let Some(c) = prog.classifier(self.classifier) else {
             return Some(Resume { rule: u32::MAX, expr: 0 });
         };
-        match c.first_match(e, self.entry) {
+        self.resume_at(c, c.first_match(e, self.entry))
+    }
+
+    /// Where evaluation continues when `c`'s first matching entry from this rule's is `found`.
+    pub fn resume_at(&self, c: &crate::classify::Classifier, found: Option<u32>) -> Option<Resume> {
+        match found {
             Some(i) if i == self.entry => None,
             Some(i) => Some(Resume { rule: c.first + i, expr: 1 }),
             None => Some(Resume { rule: c.end(), expr: 0 }),

@@ -99,6 +99,9 @@ pub struct JitCtx<'e, 'p> {
     pub decided_rule: u32,
     /// The deciding rule's source id (native code knows it; saves a look at the rule).
     pub decided_source: u32,
+    /// A classifier's field values, written by native code before it calls
+    /// `helpers::classify_values`.
+    pub classify_values: [u64; crate::classify::MAX_FIELDS],
     pub final_verdict: u64,
     /// Non-zero when matching rules are recorded in `trace` (native code then calls
     /// `helpers::traced` for each rule that finishes).
@@ -126,6 +129,7 @@ pub mod off {
     pub const DECIDED_CHAIN: i32 = offset_of!(Ctx, decided_chain) as i32;
     pub const DECIDED_RULE: i32 = offset_of!(Ctx, decided_rule) as i32;
     pub const DECIDED_SOURCE: i32 = offset_of!(Ctx, decided_source) as i32;
+    pub const CLASSIFY_VALUES: i32 = offset_of!(Ctx, classify_values) as i32;
     pub const FINAL_VERDICT: i32 = offset_of!(Ctx, final_verdict) as i32;
     pub const TRACE_ON: i32 = offset_of!(Ctx, trace_on) as i32;
     pub const REGS: i32 = offset_of!(Ctx, eval.regs.data) as i32;

@@ -21,6 +21,7 @@ use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
 use super::template;
+use crate::expr::Expr;
 use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
@@ -166,7 +167,11 @@ pub fn translate_rules(
         };
         let mut skip = 0;
         if let Some(post) = resumes.as_ref().and_then(|r| r.post(k).map(|p| (r, p))) {
-            post.0.call(fx, &rc, post.1);
+            let reads = match rule.exprs.first() {
+                Some(Expr::Classify(x)) => prog.classifier(x.classifier).map(|c| c.tree.reads()),
+                _ => None,
+            };
+            post.0.call(fx, &rc, post.1, reads);
             skip = 1;
             if let Some((t, shared)) = templates.as_ref().and_then(|t| t.block_of(k).map(|b| (t, b))) {
                 t.jump(fx, shared.0, shared.1);

@@ -12,11 +12,14 @@
 //! Ignoring an answer would still be correct (each later rule's `classify` gives the same
 //! one), only slow; the dispatch makes a classified run cost one tree walk.
 
-use super::abi::{CLASSIFY_CONTINUE, NO_RESUME, ret};
+use super::abi::{CLASSIFY_CONTINUE, NO_RESUME, NO_WORD, meta_word, ret};
 use super::chain::RuleCx;
 use super::emit::Fx;
 use super::template::Templates;
+use crate::classify::ABSENT;
+use crate::classify::recipe::FieldRead;
 use crate::expr::Expr;
+use crate::keys::PayloadBase;
 use crate::program::Rule;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
 use cranelift_frontend::Switch;
@@ -68,9 +71,14 @@ impl Resumes {
         self.post.get(k).copied().flatten()
     }
 
-    /// Rule `k`'s `classify`: ask the helper, go on with the rule or resume elsewhere.
-    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, post: Block) {
-        let answer = fx.call_classify(rc.chain, rc.rule);
+    /// Rule `k`'s `classify`: ask the helper, go on with the rule or resume elsewhere. With
+    /// the classifier's field reads (`reads`), native code reads the fields itself when it
+    /// can and the helper only walks the tree.
+    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, post: Block, reads: Option<&[FieldRead]>) {
+        let answer = match reads.filter(|r| r.iter().all(native)) {
+            Some(reads) => read_and_classify(fx, rc, reads),
+            None => fx.call_classify(rc.chain, rc.rule),
+        };
         let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
         fx.b.ins().brif(goes_on, post, &[], self.skip, &[BlockArg::Value(answer)]);
         fx.enter(post);
@@ -110,6 +118,85 @@ impl Resumes {
         let code = fx.u32(ret::RESUME);
         fx.b.ins().return_(&[code]);
     }
+}
+
+/// Can native code read this field as [`crate::classify::recipe::read_fields`] does?
+fn native(read: &FieldRead) -> bool {
+    match read {
+        FieldRead::Payload { base, width, .. } => {
+            matches!(base, PayloadBase::Link | PayloadBase::Network | PayloadBase::Transport)
+                && (1..=4).contains(width)
+        }
+        FieldRead::L4proto { .. } => true,
+        _ => false,
+    }
+}
+
+/// Reads every field into the context and calls `helpers::classify_values`; when the
+/// runtime has to answer `meta l4proto` (outside ip/ip6), the plain helper instead.
+fn read_and_classify(fx: &mut Fx, rc: &RuleCx, reads: &[FieldRead]) -> Value {
+    let join = fx.new_block();
+    let answer = fx.b.append_block_param(join, types::I32);
+    let slow = fx.new_block();
+    fx.b.set_cold_block(slow);
+    let l4proto = reads
+        .iter()
+        .any(|r| matches!(r, FieldRead::L4proto { .. }))
+        .then(|| fx.meta_word(meta_word::L4PROTO));
+    if let Some(w) = l4proto {
+        let unknown = fx.b.ins().icmp_imm_u(IntCC::Equal, w, NO_WORD as i64);
+        fx.branch_if(unknown, slow);
+    }
+    for (f, read) in reads.iter().enumerate() {
+        match *read {
+            FieldRead::L4proto { .. } => {
+                if let Some(w) = l4proto {
+                    let v = fx.b.ins().uextend(types::I64, w);
+                    fx.set_classify_value(f, v);
+                }
+            }
+            FieldRead::Payload { base, start, len, at, width } => {
+                let b = match base {
+                    PayloadBase::Link => fx.pkt.bases[0],
+                    PayloadBase::Network => fx.pkt.bases[1],
+                    _ => fx.pkt.bases[2],
+                };
+                // The recipe's whole value must be in the packet (base is below 2^62).
+                let end = fx.b.ins().iadd_imm_u(b, i64::from(start) + i64::from(len));
+                let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
+                let (present, absent, next) = (fx.new_block(), fx.new_block(), fx.new_block());
+                fx.b.ins().brif(out, absent, &[], present, &[]);
+                fx.enter(absent);
+                let none = fx.u64(ABSENT);
+                fx.set_classify_value(f, none);
+                fx.jump(next);
+                fx.enter(present);
+                let addr = fx.b.ins().iadd(fx.pkt.data, b);
+                let offset = i32::try_from(u64::from(start) + u64::from(at)).unwrap_or(i32::MAX);
+                let raw = fx.pkt_word(addr, offset, width as usize);
+                // Memory order to a big-endian number of `width` bytes.
+                let v = match width {
+                    1 => raw,
+                    _ => {
+                        let s = fx.b.ins().bswap(raw);
+                        fx.b.ins().ushr_imm_u(s, 32 - 8 * i64::from(width))
+                    }
+                };
+                let v = fx.b.ins().uextend(types::I64, v);
+                fx.set_classify_value(f, v);
+                fx.jump(next);
+                fx.enter(next);
+            }
+            _ => {}
+        }
+    }
+    let a = fx.call_classify_values(rc.chain, rc.rule);
+    fx.b.ins().jump(join, &[BlockArg::Value(a)]);
+    fx.enter(slow);
+    let a = fx.call_classify(rc.chain, rc.rule);
+    fx.b.ins().jump(join, &[BlockArg::Value(a)]);
+    fx.enter(join);
+    answer
 }
 
 /// The driver of a segmented chain with classifiers: segment `s` holds rules

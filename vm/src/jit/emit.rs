@@ -250,6 +250,11 @@ impl<'a> Fx<'a> {
     }
 
     /// Metadata word `i` of the context (`meta_word::*`).
+    /// Stores field value `v` (`i64`) of a classifier for `helpers::classify_values`.
+    pub fn set_classify_value(&mut self, field: usize, v: Value) {
+        self.b.ins().store(CTX, v, self.ctx, off::CLASSIFY_VALUES + 8 * field as i32);
+    }
+
     pub fn meta_word(&mut self, i: usize) -> Value {
         self.b.ins().load(types::I32, CTX, self.ctx, off::META_WORDS + 4 * i as i32)
     }
@@ -323,8 +328,17 @@ impl<'a> Fx<'a> {
 
     /// The classify helper for rule `rule`; returns its code. Registers may change.
     pub fn call_classify(&mut self, chain: u32, rule: u32) -> Value {
+        self.call_classify_with(self.addrs.classify, chain, rule)
+    }
+
+    /// `helpers::classify_values`: the field values are in the context already.
+    pub fn call_classify_values(&mut self, chain: u32, rule: u32) -> Value {
+        self.call_classify_with(self.addrs.classify_values, chain, rule)
+    }
+
+    fn call_classify_with(&mut self, helper: i64, chain: u32, rule: u32) -> Value {
         let args = [self.ctx, self.u32(chain), self.u32(rule), self.u32(0)];
-        let f = self.u64(self.addrs.classify as u64);
+        let f = self.u64(helper as u64);
         let call = self.b.ins().call_indirect(self.sigs.ctx3, f, &args);
         self.forget_regs();
         self.b.inst_results(call)[0]

@@ -63,11 +63,31 @@ pub extern "C" fn classify(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unu
             .and_then(|ch| ch.rules.get(rule as usize))
             .and_then(|r| r.exprs.first());
         let Some(crate::expr::Expr::Classify(x)) = first else { return abi::CLASSIFY_CONTINUE };
-        match x.resume(&mut c.eval) {
-            None => abi::CLASSIFY_CONTINUE,
-            Some(r) => r.rule.saturating_mul(2).saturating_add(r.expr.min(1)).min(abi::CLASSIFY_CONTINUE - 1),
-        }
+        answer(x.resume(&mut c.eval))
     })
+}
+
+/// [`classify`] with the field values native code has put in `classify_values`.
+pub extern "C" fn classify_values(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unused: u32) -> u32 {
+    with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| {
+        let prog = c.eval.prog;
+        let first = prog
+            .chain(ChainId(chain))
+            .and_then(|ch| ch.rules.get(rule as usize))
+            .and_then(|r| r.exprs.first());
+        let Some(crate::expr::Expr::Classify(x)) = first else { return abi::CLASSIFY_CONTINUE };
+        let Some(cl) = prog.classifier(x.classifier) else { return abi::CLASSIFY_CONTINUE };
+        let found = cl.tree.query(&c.classify_values, x.entry);
+        answer(x.resume_at(cl, found))
+    })
+}
+
+/// The helpers' answer for a `classify` resume point.
+fn answer(r: Option<crate::expr::classify::Resume>) -> u32 {
+    match r {
+        None => abi::CLASSIFY_CONTINUE,
+        Some(r) => r.rule.saturating_mul(2).saturating_add(r.expr.min(1)).min(abi::CLASSIFY_CONTINUE - 1),
+    }
 }
 
 /// A rule finished with verdict `enc` (encoded; `Continue` when it ran to its end) while
@@ -225,6 +245,7 @@ pub struct Addrs {
     pub dynamic: i64,
     pub inner_base: i64,
     pub classify: i64,
+    pub classify_values: i64,
     pub env_word: i64,
     pub env_set_word: i64,
 }
@@ -244,6 +265,7 @@ impl Addrs {
             dynamic: dynamic as ExprFn as usize as i64,
             inner_base: inner_base as BaseFn as usize as i64,
             classify: classify as ExprFn as usize as i64,
+            classify_values: classify_values as ExprFn as usize as i64,
             env_word: env_word as EnvFn as usize as i64,
             env_set_word: env_set_word as EnvSetFn as usize as i64,
         }

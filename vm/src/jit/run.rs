@@ -74,6 +74,7 @@ pub fn run_chain_into(
         decided_chain: NO_DECISION,
         decided_rule: 0,
         decided_source: 0,
+        classify_values: [0; crate::classify::MAX_FIELDS],
         final_verdict: abi::encode(Verdict::Accept),
         trace_on: opts.trace as u32,
         trace,
