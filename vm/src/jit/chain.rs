@@ -142,6 +142,7 @@ pub fn translate_rules(
     let segment = first > 0 || !ends_chain;
     let resumes = classify::Resumes::new(
         fx,
+        prog,
         rules,
         first,
         segment && prog.classifiers.iter().any(|c| c.chain == chain),
@@ -167,11 +168,11 @@ pub fn translate_rules(
         };
         let mut skip = 0;
         if let Some(post) = resumes.as_ref().and_then(|r| r.post(k).map(|p| (r, p))) {
-            let reads = match rule.exprs.first() {
-                Some(Expr::Classify(x)) => prog.classifier(x.classifier).map(|c| c.tree.reads()),
-                _ => None,
+            let classifier = match rule.exprs.first() {
+                Some(Expr::Classify(x)) => x.classifier,
+                _ => Default::default(),
             };
-            post.0.call(fx, &rc, post.1, reads);
+            post.0.call(fx, &rc, post.1, classifier);
             skip = 1;
             if let Some((t, shared)) = templates.as_ref().and_then(|t| t.block_of(k).map(|b| (t, b))) {
                 t.jump(fx, shared.0, shared.1);
@@ -184,7 +185,7 @@ pub fn translate_rules(
         }
     }
     if let Some(r) = &resumes {
-        r.finish(fx, &blocks[..rules.len()], ends_chain.then_some(break_last), templates.as_ref());
+        r.finish(fx, chain.0, &blocks[..rules.len()], ends_chain.then_some(break_last), templates.as_ref());
     }
     if let Some(t) = templates {
         // The shapes' common expressions compile as the first such rule's would: only

@@ -20,7 +20,7 @@ use crate::classify::ABSENT;
 use crate::classify::recipe::FieldRead;
 use crate::expr::Expr;
 use crate::keys::PayloadBase;
-use crate::program::Rule;
+use crate::program::{ClassifierId, Program, Rule};
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
 use cranelift_frontend::Switch;
 
@@ -33,11 +33,20 @@ pub struct Resumes {
     first: usize,
     /// The function is a segment of a chain with classifiers: it may be entered to resume.
     resumable: bool,
+    /// Per classifier whose fields native code reads: the shared block that reads them and
+    /// asks the helper (its parameter: the rule), with the classifier's reads.
+    readers: Vec<(ClassifierId, Block, Value, Vec<FieldRead>)>,
 }
 
 impl Resumes {
     /// `None` when the function has nothing to do with classification.
-    pub fn new(fx: &mut Fx, rules: &[Rule], first: usize, resumable: bool) -> Option<Resumes> {
+    pub fn new(
+        fx: &mut Fx,
+        prog: &Program,
+        rules: &[Rule],
+        first: usize,
+        resumable: bool,
+    ) -> Option<Resumes> {
         let post: Vec<Option<Block>> = rules
             .iter()
             .map(|r| matches!(r.exprs.first(), Some(Expr::Classify(_))).then(|| fx.new_block()))
@@ -47,7 +56,20 @@ impl Resumes {
         }
         let skip = fx.new_block();
         let answer = fx.b.append_block_param(skip, types::I32);
-        Some(Resumes { post, skip, answer, first, resumable })
+        let mut readers: Vec<(ClassifierId, Block, Value, Vec<FieldRead>)> = Vec::new();
+        for r in rules {
+            let Some(Expr::Classify(x)) = r.exprs.first() else { continue };
+            if readers.iter().any(|(id, ..)| *id == x.classifier) {
+                continue;
+            }
+            let Some(c) = prog.classifier(x.classifier) else { continue };
+            if c.tree.reads().iter().all(native) {
+                let block = fx.new_block();
+                let rule = fx.b.append_block_param(block, types::I32);
+                readers.push((x.classifier, block, rule, c.tree.reads().to_vec()));
+            }
+        }
+        Some(Resumes { post, skip, answer, first, resumable, readers })
     }
 
     /// The function's entry: a pending resume point, or the first rule.
@@ -71,14 +93,17 @@ impl Resumes {
         self.post.get(k).copied().flatten()
     }
 
-    /// Rule `k`'s `classify`: ask the helper, go on with the rule or resume elsewhere. With
-    /// the classifier's field reads (`reads`), native code reads the fields itself when it
-    /// can and the helper only walks the tree.
-    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, post: Block, reads: Option<&[FieldRead]>) {
-        let answer = match reads.filter(|r| r.iter().all(native)) {
-            Some(reads) => read_and_classify(fx, rc, reads),
-            None => fx.call_classify(rc.chain, rc.rule),
-        };
+    /// Rule `k`'s `classify`: when native code reads the classifier's fields, on to the
+    /// shared reader (whose answer goes through `skip`: the rule's own `2 * rule + 1` when
+    /// it goes on); else ask the helper, go on with the rule or resume elsewhere.
+    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, post: Block, classifier: ClassifierId) {
+        if let Some((_, reader, _, _)) = self.readers.iter().find(|(id, ..)| *id == classifier) {
+            let rule = fx.u32(rc.rule);
+            fx.b.ins().jump(*reader, &[BlockArg::Value(rule)]);
+            fx.enter(post);
+            return;
+        }
+        let answer = fx.call_classify(rc.chain, rc.rule);
         let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
         fx.b.ins().brif(goes_on, post, &[], self.skip, &[BlockArg::Value(answer)]);
         fx.enter(post);
@@ -89,10 +114,21 @@ impl Resumes {
     pub fn finish(
         &self,
         fx: &mut Fx,
+        chain: u32,
         starts: &[Block],
         past_end: Option<Block>,
         templates: Option<&Templates>,
     ) {
+        for (_, block, rule, reads) in &self.readers {
+            fx.enter(*block);
+            let answer = read_and_classify(fx, chain, *rule, reads);
+            // "Go on" is the rule's own post-`classify` point.
+            let own = fx.b.ins().imul_imm_u(*rule, 2);
+            let own = fx.b.ins().iadd_imm_u(own, 1);
+            let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
+            let target = fx.b.ins().select(goes_on, own, answer);
+            fx.b.ins().jump(self.skip, &[BlockArg::Value(target)]);
+        }
         fx.enter(self.skip);
         if let Some(t) = templates {
             let rest = fx.new_block();
@@ -132,9 +168,9 @@ fn native(read: &FieldRead) -> bool {
     }
 }
 
-/// Reads every field into the context and calls `helpers::classify_values`; when the
-/// runtime has to answer `meta l4proto` (outside ip/ip6), the plain helper instead.
-fn read_and_classify(fx: &mut Fx, rc: &RuleCx, reads: &[FieldRead]) -> Value {
+/// Reads every field into the context and calls `helpers::classify_values` for `rule`;
+/// when the runtime has to answer `meta l4proto` (outside ip/ip6), the plain helper instead.
+fn read_and_classify(fx: &mut Fx, chain: u32, rule: Value, reads: &[FieldRead]) -> Value {
     let join = fx.new_block();
     let answer = fx.b.append_block_param(join, types::I32);
     let slow = fx.new_block();
@@ -190,10 +226,10 @@ fn read_and_classify(fx: &mut Fx, rc: &RuleCx, reads: &[FieldRead]) -> Value {
             _ => {}
         }
     }
-    let a = fx.call_classify_values(rc.chain, rc.rule);
+    let a = fx.call_classify_values(chain, rule);
     fx.b.ins().jump(join, &[BlockArg::Value(a)]);
     fx.enter(slow);
-    let a = fx.call_classify(rc.chain, rc.rule);
+    let a = fx.call_classify_at(chain, rule);
     fx.b.ins().jump(join, &[BlockArg::Value(a)]);
     fx.enter(join);
     answer

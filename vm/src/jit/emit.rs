@@ -328,16 +328,22 @@ impl<'a> Fx<'a> {
 
     /// The classify helper for rule `rule`; returns its code. Registers may change.
     pub fn call_classify(&mut self, chain: u32, rule: u32) -> Value {
+        let rule = self.u32(rule);
+        self.call_classify_with(self.addrs.classify, chain, rule)
+    }
+
+    /// [`Fx::call_classify`] for a rule known at run time.
+    pub fn call_classify_at(&mut self, chain: u32, rule: Value) -> Value {
         self.call_classify_with(self.addrs.classify, chain, rule)
     }
 
     /// `helpers::classify_values`: the field values are in the context already.
-    pub fn call_classify_values(&mut self, chain: u32, rule: u32) -> Value {
+    pub fn call_classify_values(&mut self, chain: u32, rule: Value) -> Value {
         self.call_classify_with(self.addrs.classify_values, chain, rule)
     }
 
-    fn call_classify_with(&mut self, helper: i64, chain: u32, rule: u32) -> Value {
-        let args = [self.ctx, self.u32(chain), self.u32(rule), self.u32(0)];
+    fn call_classify_with(&mut self, helper: i64, chain: u32, rule: Value) -> Value {
+        let args = [self.ctx, self.u32(chain), rule, self.u32(0)];
         let f = self.u64(helper as u64);
         let call = self.b.ins().call_indirect(self.sigs.ctx3, f, &args);
         self.forget_regs();
