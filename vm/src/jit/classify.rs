@@ -1,10 +1,14 @@
-//! `classify` in native code. The expression itself runs in Rust (the classifier's tree
-//! walk, [`super::helpers::classify`]); what native code adds is the control flow its answer
-//! asks for — resuming at another rule, just after that rule's own `classify`, without
-//! passing through the rules in between:
+//! `classify` in native code. The tree walk runs in Rust ([`super::helpers::classify_values`]);
+//! native code reads the classifier's fields itself when they are packet bytes or `meta
+//! l4proto` (one shared reader per classifier and function: a rule's `classify` is a jump to
+//! it), else the helper reads them too ([`super::helpers::classify`]). What native code adds
+//! is the control flow the answer asks for — resuming at another rule, just after that
+//! rule's own `classify`, without passing through the rules in between:
 //!
-//! - each function (chain or segment) has one `skip` block that takes the helper's answer
-//!   (`2 * rule + expr`) and switches to that rule's start or post-`classify` block;
+//! - each function (chain or segment) has one `skip` block that takes the answer
+//!   (`2 * rule + expr`; "go on" from a shared reader is the rule's own `2 * rule + 1`) and
+//!   goes to that rule's start or post-`classify` block, or to a shared action block
+//!   ([`super::template`]);
 //! - an answer outside the function's rules goes back to the chain's driver as
 //!   [`ret::RESUME`] with the answer in `ctx.resume`; the driver calls the segment that holds
 //!   the rule, and a segment function starts by consuming a pending `ctx.resume`.
