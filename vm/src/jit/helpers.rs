@@ -9,6 +9,7 @@
 //! boundary aborts the process instead of unwinding through native frames.
 
 use super::abi::{self, JitCtx, action, expr_ret};
+use crate::expr::classify::{Classify, Resume};
 use crate::interp::{RuleRef, TraceEntry};
 use crate::keys::{CtDir, CtKey, Family, MetaKey};
 use crate::program::ChainId;
@@ -56,34 +57,31 @@ pub extern "C" fn expr(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, expr: u3
 /// The `classify` expression that starts rule `rule` of `chain`: [`abi::CLASSIFY_CONTINUE`]
 /// when the rule goes on, else where evaluation resumes (`2 * rule + expr`).
 pub extern "C" fn classify(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unused: u32) -> u32 {
-    with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| {
-        let prog = c.eval.prog;
-        let first = prog
-            .chain(ChainId(chain))
-            .and_then(|ch| ch.rules.get(rule as usize))
-            .and_then(|r| r.exprs.first());
-        let Some(crate::expr::Expr::Classify(x)) = first else { return abi::CLASSIFY_CONTINUE };
-        answer(x.resume(&mut c.eval))
+    with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| match classify_expr(c.eval.prog, chain, rule) {
+        Some(x) => answer(x.resume(&mut c.eval)),
+        None => abi::CLASSIFY_CONTINUE,
     })
 }
 
 /// [`classify`] with the field values native code has put in `classify_values`.
 pub extern "C" fn classify_values(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unused: u32) -> u32 {
     with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| {
-        let prog = c.eval.prog;
-        let first = prog
-            .chain(ChainId(chain))
-            .and_then(|ch| ch.rules.get(rule as usize))
-            .and_then(|r| r.exprs.first());
-        let Some(crate::expr::Expr::Classify(x)) = first else { return abi::CLASSIFY_CONTINUE };
-        let Some(cl) = prog.classifier(x.classifier) else { return abi::CLASSIFY_CONTINUE };
-        let found = cl.tree.query(&c.classify_values, x.entry);
-        answer(x.resume_at(cl, found))
+        let Some(x) = classify_expr(c.eval.prog, chain, rule) else { return abi::CLASSIFY_CONTINUE };
+        let Some(cl) = c.eval.prog.classifier(x.classifier) else { return abi::CLASSIFY_CONTINUE };
+        answer(x.resume_at(cl, cl.tree.query(&c.classify_values, x.entry)))
     })
 }
 
+/// The `classify` expression rule `rule` of `chain` starts with.
+fn classify_expr(prog: &crate::program::Program, chain: u32, rule: u32) -> Option<&Classify> {
+    match prog.chain(ChainId(chain))?.rules.get(rule as usize)?.exprs.first()? {
+        crate::expr::Expr::Classify(x) => Some(x),
+        _ => None,
+    }
+}
+
 /// The helpers' answer for a `classify` resume point.
-fn answer(r: Option<crate::expr::classify::Resume>) -> u32 {
+fn answer(r: Option<Resume>) -> u32 {
     match r {
         None => abi::CLASSIFY_CONTINUE,
         Some(r) => r.rule.saturating_mul(2).saturating_add(r.expr.min(1)).min(abi::CLASSIFY_CONTINUE - 1),
