@@ -107,10 +107,9 @@ impl Executable {
         pkt: &mut PacketCtx<'_>,
         env: &mut dyn Env,
     ) -> RunResult {
-        match &self.jit {
-            Some(j) => crate::jit::run_chain(j, state, chain, pkt, env),
-            None => interp::run_chain(&self.prog, state, chain, pkt, env),
-        }
+        let mut out = RunResult::default();
+        self.run_chain_into(state, chain, pkt, env, RunOptions::TRACED, &mut out);
+        out
     }
 
     /// [`Executable::run_chain`] writing into `out` and reusing its trace buffer; with

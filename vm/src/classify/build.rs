@@ -256,8 +256,9 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     t
 }
 
-/// Per entry of `c`: does it reach a leaf of the tree [`build`] would build (see
-/// [`Tree::reachable_entries`]) — without building it.
+/// Per entry of `c`: does it reach a leaf of the tree [`build`] would build? An entry that
+/// does not can never be the answer (every region its boxes reach is covered by an earlier
+/// entry that ends the chain, or it has no box at all). Answered without building the tree.
 pub fn reachable(c: &Classifier, flags: &RunFlags, params: &Params) -> Vec<bool> {
     let boxes = Boxes::of(c);
     let mut sink = ReachSink { seen: vec![false; c.entries.len()], nodes: 0 };

@@ -134,37 +134,11 @@ impl Recipe {
         Ok(())
     }
 
-    /// Reads the value into `out`; false when a load breaks (the value is absent).
+    /// Reads the value into `out` by running the expressions on a scratch copy of the
+    /// registers; false when a load breaks (the value is absent). ([`plan`] reads the
+    /// common cases straight from the packet instead.)
     pub fn read(&self, e: &mut Eval, out: &mut [u8; MAX_LEN]) -> bool {
         let len = (self.len as usize).min(MAX_LEN);
-        match self.exprs.as_slice() {
-            [Expr::Payload(p)] if matches!(p.op, PayloadOp::Load { .. }) => {
-                let Some(base) = e.pkt.base_offset(p.base) else { return false };
-                let off = base.saturating_add(p.offset as usize);
-                match e.pkt.bytes(off, len) {
-                    Some(b) => {
-                        out[..len].copy_from_slice(b);
-                        true
-                    }
-                    None => false,
-                }
-            }
-            [Expr::Meta(m)]
-                if m.key == MetaKey::L4proto && matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) =>
-            {
-                out[0] = e.pkt.l4proto;
-                true
-            }
-            [Expr::Meta(m)] if m.key == MetaKey::Nfproto => {
-                out[0] = e.pkt.nfproto.number();
-                true
-            }
-            _ => self.read_generic(e, out, len),
-        }
-    }
-
-    /// Runs the expressions on a scratch copy of the registers.
-    fn read_generic(&self, e: &mut Eval, out: &mut [u8; MAX_LEN], len: usize) -> bool {
         let saved = e.regs.clone();
         e.regs.verdict = Verdict::Continue;
         for x in &self.exprs {
@@ -197,7 +171,7 @@ pub fn be(bytes: &[u8]) -> u64 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldRead {
     /// Bytes `start + at .. start + at + width` after `base`, present when the recipe's
-    /// whole value (`start .. start + len`) is in the packet.
+    /// whole load (`start .. start + len`) is in the packet.
     Payload { base: PayloadBase, start: u32, len: u8, at: u8, width: u8 },
     /// `meta l4proto` (the transport protocol the VM found; recipe `recipe` outside IP).
     L4proto { recipe: u8 },
@@ -220,7 +194,7 @@ pub fn plan(c: &Classifier) -> Vec<FieldRead> {
                     FieldRead::Payload {
                         base: p.base,
                         start: p.offset,
-                        len: r.len,
+                        len: p.len,
                         at: f.offset,
                         width: f.width,
                     }

@@ -167,6 +167,11 @@ pub struct Tree {
     pub stats: TreeStats,
 }
 
+/// The fields of at most two bytes (their bounds take one word in a leaf).
+fn narrow_fields(c: &Classifier) -> u32 {
+    c.fields.iter().enumerate().fold(0, |m, (i, f)| m | u32::from(f.width <= 2) << i)
+}
+
 /// A hash of a classifier's boxes.
 fn fingerprint(boxes: &Boxes) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
@@ -191,7 +196,7 @@ impl Tree {
             nfields: boxes.nfields,
             fingerprint: fingerprint(boxes),
             reads: recipe::plan(c),
-            narrow: c.fields.iter().enumerate().fold(0, |m, (i, f)| m | u32::from(f.width <= 2) << i),
+            narrow: narrow_fields(c),
             flags: flags.clone(),
             ..Tree::default()
         }
@@ -335,8 +340,7 @@ impl Tree {
         if c.entries.len() > MAX_ENTRIES {
             return Err(format!("more than {MAX_ENTRIES} entries"));
         }
-        let narrow = c.fields.iter().enumerate().fold(0, |m, (i, f)| m | u32::from(f.width <= 2) << i);
-        if self.nfields != nf || self.reads != recipe::plan(c) || self.narrow != narrow {
+        if self.nfields != nf || self.reads != recipe::plan(c) || self.narrow != narrow_fields(c) {
             return Err("the tree's fields are not the classifier's".into());
         }
         if self.fingerprint != fingerprint(&Boxes::of(c)) {
@@ -366,22 +370,6 @@ impl Tree {
             }
         }
         Ok(())
-    }
-
-    /// Per entry: does it appear in some leaf? An entry that does not can never be the
-    /// answer (every region its boxes reach is covered by an earlier entry that ends the
-    /// chain, or it has no box at all). [`super::build::reachable`] answers the same
-    /// without building the tree.
-    pub fn reachable_entries(&self, entries: usize) -> Vec<bool> {
-        let mut seen = vec![false; entries];
-        for leaf in self.leaf_refs() {
-            for e in self.leaf_entries(leaf, self.nfields).unwrap_or_default() {
-                if let Some(s) = seen.get_mut(e as usize) {
-                    *s = true;
-                }
-            }
-        }
-        seen
     }
 
     /// Heap bytes of the tree.

@@ -21,7 +21,6 @@ use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
 use super::template;
-use crate::expr::Expr;
 use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
@@ -166,20 +165,11 @@ pub fn translate_rules(
             chains: prog.chains.len(),
             used_dynamic: Cell::new(false),
         };
-        let mut skip = 0;
-        if let Some(post) = resumes.as_ref().and_then(|r| r.post(k).map(|p| (r, p))) {
-            let classifier = match rule.exprs.first() {
-                Some(Expr::Classify(x)) => x.classifier,
-                _ => Default::default(),
-            };
-            post.0.call(fx, &rc, post.1, classifier);
-            skip = 1;
-            if let Some((t, shared)) = templates.as_ref().and_then(|t| t.block_of(k).map(|b| (t, b))) {
-                t.jump(fx, shared.0, shared.1);
-                continue;
-            }
+        let classified = resumes.as_ref().is_some_and(|r| r.call(fx, &rc, k));
+        if classified && templates.as_ref().is_some_and(|t| t.jump_to(fx, k)) {
+            continue;
         }
-        translate_rule(fx, &rc, rule, skip, plans);
+        translate_rule(fx, &rc, rule, usize::from(classified), plans);
         if rc.used_dynamic.get() {
             resume.push((rc.rule, rc.next));
         }
@@ -298,12 +288,19 @@ fn dynamic_block(
 /// The function of a chain split into segments: runs each segment's function in turn.
 pub fn translate_driver(fx: &mut Fx, segments: &[usize]) {
     for &s in segments {
-        let f = fx.table_fn(s);
-        let r = fx.call_chain_fn(f, 0);
-        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
-        fx.branch_if(term, fx.ret_terminal);
-        let done = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::CHAIN_DONE as i64);
-        fx.branch_if(done, fx.ret_done);
+        call_segment(fx, s);
     }
     fx.jump(fx.ret_done);
+}
+
+/// Calls segment function `s` (a function-table index): a terminal verdict or the chain's
+/// end returns from the driver at once; any other code is the caller's to look at.
+pub fn call_segment(fx: &mut Fx, s: usize) -> cranelift_codegen::ir::Value {
+    let f = fx.table_fn(s);
+    let r = fx.call_chain_fn(f, 0);
+    let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+    fx.branch_if(term, fx.ret_terminal);
+    let done = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::CHAIN_DONE as i64);
+    fx.branch_if(done, fx.ret_done);
+    r
 }

@@ -31,7 +31,7 @@ use cranelift_frontend::Switch;
 /// The resume targets of one function.
 pub struct Resumes {
     /// Per rule of the function: the block after its `classify`, if it starts with one.
-    post: Vec<Option<Block>>,
+    post: Vec<Option<(Block, ClassifierId)>>,
     skip: Block,
     answer: Value,
     first: usize,
@@ -51,9 +51,12 @@ impl Resumes {
         first: usize,
         resumable: bool,
     ) -> Option<Resumes> {
-        let post: Vec<Option<Block>> = rules
+        let post: Vec<Option<(Block, ClassifierId)>> = rules
             .iter()
-            .map(|r| matches!(r.exprs.first(), Some(Expr::Classify(_))).then(|| fx.new_block()))
+            .map(|r| match r.exprs.first() {
+                Some(Expr::Classify(x)) => Some((fx.new_block(), x.classifier)),
+                _ => None,
+            })
             .collect();
         if !resumable && post.iter().all(Option::is_none) {
             return None;
@@ -94,23 +97,25 @@ impl Resumes {
 
     /// The block rule `k` (of the function) goes on in after its `classify`.
     pub fn post(&self, k: usize) -> Option<Block> {
-        self.post.get(k).copied().flatten()
+        self.post.get(k).copied().flatten().map(|(b, _)| b)
     }
 
-    /// Rule `k`'s `classify`: when native code reads the classifier's fields, on to the
-    /// shared reader (whose answer goes through `skip`: the rule's own `2 * rule + 1` when
-    /// it goes on); else ask the helper, go on with the rule or resume elsewhere.
-    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, post: Block, classifier: ClassifierId) {
+    /// Rule `k`'s `classify` (when it starts with one; code then goes on in its post block):
+    /// when native code reads the classifier's fields, on to the shared reader (whose answer
+    /// goes through `skip`: the rule's own `2 * rule + 1` when it goes on); else ask the
+    /// helper, go on with the rule or resume elsewhere. False for a rule without `classify`.
+    pub fn call(&self, fx: &mut Fx, rc: &RuleCx, k: usize) -> bool {
+        let Some((post, classifier)) = self.post.get(k).copied().flatten() else { return false };
         if let Some((_, reader, _, _)) = self.readers.iter().find(|(id, ..)| *id == classifier) {
             let rule = fx.u32(rc.rule);
             fx.b.ins().jump(*reader, &[BlockArg::Value(rule)]);
-            fx.enter(post);
-            return;
+        } else {
+            let answer = fx.call_classify(rc.chain, rc.rule);
+            let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
+            fx.b.ins().brif(goes_on, post, &[], self.skip, &[BlockArg::Value(answer)]);
         }
-        let answer = fx.call_classify(rc.chain, rc.rule);
-        let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
-        fx.b.ins().brif(goes_on, post, &[], self.skip, &[BlockArg::Value(answer)]);
         fx.enter(post);
+        true
     }
 
     /// The `skip` block: the function's own rules (`starts[k]`), the chain's end (`past_end`,
@@ -253,12 +258,7 @@ pub fn translate_driver(fx: &mut Fx, segments: &[usize], per: usize) {
     }
     for (i, (&s, &block)) in segments.iter().zip(&calls).enumerate() {
         fx.enter(block);
-        let f = fx.table_fn(s);
-        let r = fx.call_chain_fn(f, 0);
-        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
-        fx.branch_if(term, fx.ret_terminal);
-        let done = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::CHAIN_DONE as i64);
-        fx.branch_if(done, fx.ret_done);
+        let r = super::chain::call_segment(fx, s);
         let resume = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::RESUME as i64);
         fx.branch_if(resume, dispatch);
         match calls.get(i + 1) {

@@ -18,7 +18,7 @@ use crate::verify::JUMP_STACK_SIZE;
 
 /// Runs `f` on the context native code passed in.
 fn with_ctx<R>(ctx: *mut JitCtx<'_, '_>, default: R, f: impl FnOnce(&mut JitCtx<'_, '_>) -> R) -> R {
-    // SAFETY: native code only ever passes the pointer `run::run_chain` handed it: a live,
+    // SAFETY: native code only ever passes the pointer `run::run_chain_into` handed it: a live,
     // exclusively borrowed `JitCtx` that no Rust code touches while native code runs (the
     // entry call is blocked until it returns, and helpers do not nest).
     #[allow(unsafe_code)]

@@ -11,7 +11,7 @@
 //! that change, longer conntrack and metadata keys, NAT, payload writes … — calls
 //! [`helpers`], which run the interpreter's own expression code on the same register file.
 //!
-//! Use: [`JitProgram::compile`] once per loaded program, then [`run_chain`] per packet (or
+//! Use: [`JitProgram::compile`] once per loaded program, then [`run_chain_into`] per packet (or
 //! [`crate::Engine`]/[`crate::Executable`] to choose the engine at run time).
 
 mod abi;
@@ -27,7 +27,7 @@ mod sets;
 mod template;
 
 pub use program::{JitProgram, JitStats};
-pub use run::{run_chain, run_chain_into};
+pub use run::run_chain_into;
 
 use crate::verify::VerifiedProgram;
 use std::fmt;

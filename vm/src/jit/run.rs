@@ -11,21 +11,8 @@ use crate::verdict::Verdict;
 /// The signature of every compiled chain function.
 type ChainFn = extern "C" fn(*mut JitCtx<'_, '_>, u32) -> u32;
 
-/// Runs `chain` (normally a base chain) for one packet on the compiled code. `state` must
-/// belong to `jit.program()`.
-pub fn run_chain(
-    jit: &JitProgram,
-    state: &mut ProgramState,
-    chain: ChainId,
-    pkt: &mut PacketCtx<'_>,
-    env: &mut dyn Env,
-) -> RunResult {
-    let mut out = RunResult::default();
-    run_chain_into(jit, state, chain, pkt, env, RunOptions::TRACED, &mut out);
-    out
-}
-
-/// [`run_chain`] writing into `out`, reusing its trace buffer (as
+/// Runs `chain` for one packet on the compiled code (`state` must belong to
+/// `jit.program()`), writing into `out` and reusing its trace buffer (as
 /// [`crate::interp::run_chain_into`]); with `opts.trace` off no helper is called for rules
 /// whose verdict is known at compile time.
 pub fn run_chain_into(

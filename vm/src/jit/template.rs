@@ -138,17 +138,14 @@ impl Templates {
         Some(Templates { shapes, tables, first })
     }
 
-    /// The shared block rule `k` (of the function) goes to after its `classify`, if any.
-    pub fn block_of(&self, k: usize) -> Option<(Block, usize)> {
-        let s = *self.tables.shape_of.get(k)?;
-        let (_, block, _) = self.shapes.get(usize::from(s).checked_sub(1)?)?;
-        Some((*block, k))
-    }
-
-    /// Jumps to rule `k`'s shared block.
-    pub fn jump(&self, fx: &mut Fx, block: Block, k: usize) {
+    /// After rule `k`'s (of the function) `classify`: jumps to its shared block, if it has
+    /// a shape (false when it has none: the rule's own code follows).
+    pub fn jump_to(&self, fx: &mut Fx, k: usize) -> bool {
+        let shape = self.tables.shape_of.get(k).and_then(|s| usize::from(*s).checked_sub(1));
+        let Some((_, block, _)) = shape.and_then(|s| self.shapes.get(s)) else { return false };
         let index = fx.u32(k as u32);
-        fx.b.ins().jump(block, &[BlockArg::Value(index)]);
+        fx.b.ins().jump(*block, &[BlockArg::Value(index)]);
+        true
     }
 
     /// In the `skip` block: an answer (`2 * rule + 1`, the rule's actions) for a rule with a
