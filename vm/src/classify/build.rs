@@ -21,6 +21,7 @@
 //! in which the box does not cover the leaf's whole region (usually none or one).
 
 use super::effects::RunFlags;
+use super::filter;
 use super::tree::{LEAF_BIT, MAX_WORDS, Test, Tree, TreeStats, Wide};
 use super::{Classifier, Field, Interval};
 use crate::expr::Expr;
@@ -35,11 +36,13 @@ pub struct Params {
     pub max_items: usize,
     /// One tree per group of boxes wide in the same address fields (else one tree).
     pub partition: bool,
+    /// Give parts filters ([`super::filter`]) where a key of two packet bytes is sparse.
+    pub filters: bool,
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { leaf_max: 4, max_items: 4_000_000, partition: true }
+        Params { leaf_max: 4, max_items: 4_000_000, partition: true, filters: true }
     }
 }
 
@@ -88,7 +91,7 @@ impl Boxes {
         b
     }
 
-    fn interval(&self, b: u32, f: usize) -> Interval {
+    pub(super) fn interval(&self, b: u32, f: usize) -> Interval {
         self.intervals.get(b as usize * self.nfields + f).copied().unwrap_or(Interval::ANY)
     }
 
@@ -101,6 +104,8 @@ impl Boxes {
 /// What the growing binary tree becomes: a [`Tree`], or only the set of entries that reach
 /// a leaf.
 trait Sink {
+    /// The next part (in query order) holds the boxes `items`.
+    fn part(&mut self, items: &[u32], boxes: &Boxes);
     /// A new node with no children yet; its id.
     fn node(&mut self) -> usize;
     /// `node` cuts field `f` at `threshold`; the id of its left child (the right one is next).
@@ -133,6 +138,7 @@ fn grow(
     let mut roots = Vec::new();
     let mut stack = Vec::new();
     for (first, items) in parts {
+        sink.part(&items, boxes);
         let node = sink.node();
         roots.push((first, node));
         stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
@@ -177,12 +183,25 @@ fn grow(
 }
 
 /// Builds a [`Tree`]: the binary tree, then its leaves and wide nodes.
-struct TreeSink {
+struct TreeSink<'a> {
     tree: Tree,
     bins: Vec<Bin>,
+    fields: &'a [Field],
+    /// The keys part filters may use (none: no filters).
+    keys: Vec<filter::Key>,
 }
 
-impl Sink for TreeSink {
+impl Sink for TreeSink<'_> {
+    fn part(&mut self, items: &[u32], boxes: &Boxes) {
+        let t = &mut self.tree;
+        let filter = filter::for_part(boxes, self.fields, &self.keys, items).map(|(key, bits)| {
+            let at = t.filter_bits.len() as u32;
+            t.filter_bits.extend(bits);
+            filter::Filter { key, at }
+        });
+        t.filters.push(filter);
+    }
+
     fn node(&mut self) -> usize {
         self.bins.push(Bin::Leaf(LEAF_BIT));
         self.bins.len() - 1
@@ -216,6 +235,8 @@ struct ReachSink {
 }
 
 impl Sink for ReachSink {
+    fn part(&mut self, _items: &[u32], _boxes: &Boxes) {}
+
     fn node(&mut self) -> usize {
         self.nodes += 1;
         self.nodes - 1
@@ -243,15 +264,18 @@ impl Sink for ReachSink {
 pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     // (A program's classifiers have at most `MAX_FIELDS`: the verifier's rule.)
     let boxes = Boxes::of(c);
-    let mut sink = TreeSink { tree: Tree::empty(c, &boxes, flags), bins: Vec::new() };
+    let tree = Tree::empty(c, &boxes, flags);
+    let keys = if params.filters { filter::keys(tree.reads()) } else { Vec::new() };
+    let mut sink = TreeSink { tree, bins: Vec::new(), fields: &c.fields, keys };
     let mut stats = TreeStats::default();
     let roots = grow(c, &boxes, flags, params, &mut stats, &mut sink);
-    let TreeSink { tree: mut t, bins } = sink;
+    let TreeSink { tree: mut t, bins, .. } = sink;
     stats.nodes = bins.len();
     t.first_entry = roots.iter().map(|(first, _)| *first).collect();
     t.roots = roots.iter().map(|&(_, r)| pack(&bins, r, &mut t.wides)).collect();
     stats.wides = t.wides.len();
-    stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4;
+    stats.filters = t.filters.iter().flatten().count();
+    stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_bits.len() * 8;
     t.stats = stats;
     t
 }

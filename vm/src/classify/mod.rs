@@ -31,6 +31,7 @@
 
 pub mod build;
 pub mod effects;
+mod filter;
 pub mod recipe;
 #[cfg(test)]
 mod tests;

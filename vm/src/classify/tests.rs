@@ -28,16 +28,24 @@ impl Rng {
 const WIDTHS: [u8; 5] = [4, 4, 2, 2, 1];
 
 fn classifier(rng: &mut Rng, entries: usize) -> Classifier {
-    let recipes = WIDTHS
+    classifier_with(rng, entries, false)
+}
+
+/// With `narrow`, the fields of the first two bytes and the 4-byte field are always points or
+/// short ranges (the latter clustered around 16-bit block boundaries), so parts get filters.
+fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
+    // Narrow classifiers cut their first packet word into bytes, as prefixes do.
+    let layout: Vec<(u32, u8)> = if narrow {
+        vec![(0, 1), (1, 1), (2, 2), (4, 4), (8, 2)]
+    } else {
+        WIDTHS.iter().enumerate().map(|(i, w)| (4 * i as u32, *w)).collect()
+    };
+    let recipes = layout
         .iter()
-        .enumerate()
-        .map(|(i, w)| Recipe {
-            exprs: vec![Expr::Payload(Payload::load(PayloadBase::Network, 4 * i as u32, *w, Reg::R1))],
-            len: *w,
-        })
+        .map(|&(at, w)| Recipe { exprs: vec![Expr::Payload(Payload::load(PayloadBase::Network, at, w, Reg::R1))], len: w })
         .collect();
     let fields: Vec<Field> =
-        WIDTHS.iter().enumerate().map(|(i, w)| Field { recipe: i as u8, offset: 0, width: *w }).collect();
+        layout.iter().enumerate().map(|(i, (_, w))| Field { recipe: i as u8, offset: 0, width: *w }).collect();
     let interval = |rng: &mut Rng, f: &Field| {
         // Few distinct values, so boxes overlap and share ends.
         let max = f.max();
@@ -52,9 +60,29 @@ fn classifier(rng: &mut Rng, entries: usize) -> Classifier {
             }
         }
     };
+    let near_block_ends = |rng: &mut Rng| {
+        let v = (rng.below(3) << 20) + rng.below(5) * 0x7ffe;
+        Interval::new(v, v + rng.below(3) * 0x4001)
+    };
     let entries = (0..entries)
         .map(|_| Entry {
-            boxes: (0..1 + rng.below(2)).map(|_| fields.iter().map(|f| interval(rng, f)).collect()).collect(),
+            boxes: (0..1 + rng.below(2))
+                .map(|_| {
+                    let mut b: Vec<Interval> = fields.iter().map(|f| interval(rng, f)).collect();
+                    if narrow {
+                        let byte = |rng: &mut Rng| rng.below(3) * 0x7f;
+                        b[0] = Interval::point(byte(rng));
+                        let lo = byte(rng);
+                        // Sometimes also absent: a filter must pass a packet without the byte.
+                        b[1] = Interval::new(lo, if rng.below(4) == 0 { ABSENT } else { lo + rng.below(2) });
+                        // Half the time the 4-byte field too (else the bytes are the only key).
+                        if entries % 16 < 8 {
+                            b[3] = near_block_ends(rng);
+                        }
+                    }
+                    b
+                })
+                .collect(),
         })
         .collect();
     Classifier {
@@ -130,4 +158,40 @@ fn shadow_cuts_keep_first_matches() {
             assert_eq!(tree.query(&values, 0), c.first_match_linear(&values, 0), "round {round}, {values:?}");
         }
     }
+}
+
+#[test]
+fn part_filters_only_pass_over_parts_that_cannot_match() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut filtered = 0;
+    for round in 0..30 {
+        let c = classifier_with(&mut rng, 20 + round * 8, true);
+        let params = Params { leaf_max: 1 + round % 4, partition: round % 2 == 0, ..Params::default() };
+        let tree = Tree::build(&c, &RunFlags::default(), &params);
+        tree.check(&c).expect("a sound tree");
+        filtered += tree.stats.filters;
+        let mut probes: Vec<Vec<u64>> = (0..c.fields.len()).map(|f| probes(&c, f)).collect();
+        // The 4-byte field also at the edges of the 16-bit blocks its boxes touch.
+        let max = c.fields[3].max();
+        let edges: Vec<u64> = probes[3]
+            .iter()
+            .filter(|v| **v <= max)
+            .flat_map(|v| [v & !0xffff, v | 0xffff, ((v | 0xffff) + 1).min(max)])
+            .collect();
+        probes[3].extend(edges);
+        for _ in 0..600 {
+            let mut values = [ABSENT; MAX_FIELDS];
+            for (f, p) in probes.iter().enumerate() {
+                values[f] = p[rng.below(p.len() as u64) as usize];
+            }
+            for from in [0, 1, c.entries.len() as u32 / 2] {
+                assert_eq!(
+                    tree.query(&values, from),
+                    c.first_match_linear(&values, from),
+                    "round {round}, values {values:?}, from {from}"
+                );
+            }
+        }
+    }
+    assert!(filtered >= 30, "parts with a sparse key get filters ({filtered})");
 }

@@ -175,7 +175,7 @@ fn parse_entry(fields: &[Field], rest: &str, expected: usize) -> PResult<Entry> 
         let mut b = vec![Interval::ANY; fields.len()];
         let toks: Vec<&str> = part.split_whitespace().collect();
         if toks != ["*"] {
-            if toks.len() % 2 != 0 {
+            if !toks.len().is_multiple_of(2) {
                 return Err(format!("expected `fN VALUE` pairs in `{}`", part.trim()));
             }
             for pair in toks.chunks(2) {

@@ -6,15 +6,18 @@
 //! The tree comes in parts (see [`super::build`]), ordered by their first entry. A query
 //! walks each part's tree from its root to a leaf, tests the leaf's boxes from entry `from`
 //! on, and takes the earliest entry found; a part whose first entry is not before the best
-//! answer so far is not walked. Shadowing cuts inside a part stay sound, as the entry that
+//! answer so far is not walked, nor is a part whose filter ([`super::filter`]) says none of
+//! its boxes holds the packet. Shadowing cuts inside a part stay sound, as the entry that
 //! covers a region is itself found there.
 //!
-//! Layout, for the cache: a node is 8 bytes (threshold, then field and child or leaf
-//! position packed in one word); the leaves are one array of words, per box
-//! `entry, tests, (field, lo, hi) × tests`, so a leaf is read front to back.
+//! Layout, for the cache: a [`Wide`] node holds three levels of cuts in one 64-byte line;
+//! the leaves are one array of words, per leaf its box count, then per box
+//! `entry | bound words << 24`, the open-field mask and the bounds (see [`holds`]), so a
+//! leaf is read front to back.
 
 use super::build::Boxes;
 use super::effects::RunFlags;
+use super::filter::{self, Filter};
 use super::recipe::{self, FieldRead};
 use super::{ABSENT, Classifier, Interval, MAX_FIELDS};
 use std::hash::{Hash, Hasher};
@@ -138,8 +141,10 @@ pub struct TreeStats {
     pub parts: usize,
     /// Wide nodes (three levels of cuts each) the binary nodes were folded into.
     pub wides: usize,
-    /// Bytes of the structure a query reads (wide nodes and leaves).
+    /// Bytes of the structure a query reads (wide nodes, leaves and filters).
     pub query_bytes: usize,
+    /// Part filters ([`super::filter`]).
+    pub filters: usize,
 }
 
 /// The tree (empty until built).
@@ -157,6 +162,10 @@ pub struct Tree {
     pub(super) leaves: Vec<u32>,
     /// The fields of at most two bytes (bounds in one word).
     pub(super) narrow: u32,
+    /// Per part: the filter that lets a query pass over it, if it has one.
+    pub(super) filters: Vec<Option<Filter>>,
+    /// The filters' bits.
+    pub(super) filter_bits: Vec<u64>,
     /// How each field is read from the packet.
     reads: Vec<FieldRead>,
     nfields: usize,
@@ -251,9 +260,12 @@ impl Tree {
     /// The first entry at or after `from` whose box holds `values`.
     pub fn query(&self, values: &[u64; MAX_FIELDS], from: u32) -> Option<u32> {
         let mut best: Option<u32> = None;
-        for (&root, &first) in self.roots.iter().zip(&self.first_entry) {
+        for ((&root, &first), filter) in self.roots.iter().zip(&self.first_entry).zip(&self.filters) {
             if best.is_some_and(|b| first >= b) {
                 break;
+            }
+            if filter.is_some_and(|f| !f.passes(&self.filter_bits, values)) {
+                continue;
             }
             let found = self.query_part(root, values, from, best.unwrap_or(u32::MAX));
             if found.is_some() {
@@ -346,6 +358,16 @@ impl Tree {
         if self.fingerprint != fingerprint(&Boxes::of(c)) {
             return Err("the tree was built from other entries".into());
         }
+        let filters_ok = self.filters.len() == self.roots.len()
+            && self.filters.iter().flatten().all(|f| {
+                f.at as usize + filter::WORDS <= self.filter_bits.len()
+                    && f.key.iter().all(|k| {
+                        c.fields.get(usize::from(k.field)).is_some_and(|x| u32::from(k.shift) + 8 <= 8 * u32::from(x.width))
+                    })
+            });
+        if !filters_ok {
+            return Err("a part filter is malformed".into());
+        }
         if self.roots.iter().any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len()) {
             return Err("a tree root is out of range".into());
         }
@@ -379,6 +401,8 @@ impl Tree {
             + self.first_entry.len() * 4
             + self.leaves.len() * 4
             + self.reads.len() * std::mem::size_of::<FieldRead>()
+            + self.filters.len() * std::mem::size_of::<Option<Filter>>()
+            + self.filter_bits.len() * 8
             + self.flags.ends_chain.len()
     }
 }
