@@ -16,7 +16,7 @@ use common::{load, opt_diff};
 use nftvm::classbench::{parse_filters, to_nft};
 use nftvm::compiler::diff::{self, Options as DiffOptions};
 use nftvm::compiler::ir::Ruleset;
-use nftvm::compiler::opt::{self, Level, Options};
+use nftvm::compiler::opt::{self, Level, Options, Pass};
 use nftvm::vm::{Engine, Executable};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -155,4 +155,45 @@ fn classbench_1k_optimized_are_equivalent() {
 #[test]
 fn classbench_10k_optimized_are_equivalent() {
     classbench(&["acl1_10K", "fw1_10K", "ipc1_10K"], 2000);
+}
+
+/// Rules whose matches make too many boxes cut their run into pieces, each classified on its
+/// own — thousands of them in one chain must neither exhaust the stack (the split once
+/// recursed per such rule) nor change a verdict.
+#[test]
+fn unclassifiable_rules_split_runs_in_order() {
+    const UNBOXABLE: usize = 3000;
+    let mut rules = String::new();
+    for i in 0..UNBOXABLE {
+        for k in 0..4 {
+            rules += &format!("\t\tip saddr 10.{}.{}.{k} tcp dport {} accept\n", i % 200, i / 200, 1000 + k);
+        }
+        // 9 x 9 address pairs: 81 boxes, over the classifier's limit of 64 per rule.
+        let set = |net: &str| (1..10).map(|h| format!("{net}.{h}")).collect::<Vec<_>>().join(", ");
+        rules += &format!(
+            "\t\tip saddr {{ {} }} ip daddr {{ {} }} counter drop\n",
+            set(&format!("172.16.{}", i % 250)),
+            set(&format!("192.168.{}", i % 250))
+        );
+    }
+    let text = format!(
+        "table ip t {{\n\tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n{rules}\t}}\n}}\n"
+    );
+    let rs = load::nft("unboxable.nft", &text).unwrap_or_else(|e| panic!("{e}")).0;
+    // Without merge, which would fold the runs of four into sets first.
+    let opts = Options { disabled: vec![Pass::Merge], ..Options::level(Level::O2) };
+    let (program, _, explain) = opt::compile_verified(&rs, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let left: Vec<u32> = explain
+        .notes
+        .iter()
+        .filter(|n| n.text.contains("more than 64 boxes"))
+        .map(|n| n.span.start)
+        .collect();
+    assert_eq!(left.len(), UNBOXABLE, "each unclassifiable rule is reported");
+    assert!(left.is_sorted(), "reports in chain order");
+    assert_eq!(program.program().classifiers.len(), UNBOXABLE, "every run of 4 is classified");
+    let (ok, total) = check_bytecode(&rs, 2000, 7).unwrap_or_else(|e| panic!("{e}"));
+    println!("unclassifiable rules: -O2 and -O0 agree on {ok}/{total} runs");
+    assert_eq!(ok, total);
+    assert!(total > 0);
 }

@@ -73,8 +73,9 @@ impl Explain {
                     r.linear
                 ),
                 None => format!(
-                    "{} rules left rule by rule: {}",
+                    "{} {} left rule by rule: {}",
                     r.count,
+                    if r.count == 1 { "rule" } else { "rules" },
                     r.reason.as_deref().unwrap_or("not worth a classifier")
                 ),
             };

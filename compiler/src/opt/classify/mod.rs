@@ -83,10 +83,18 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
                     break;
                 }
             }
-            classify_run(prog, chain, &sources, &cands, start, end, &mut budget, &mut reports);
+            // Runs that must be split are tried again piece by piece, in chain order (a worklist:
+            // a run of unclassifiable rules would otherwise recurse once per rule).
+            let mut todo = vec![start..end];
+            while let Some(r) = todo.pop() {
+                let pieces = classify_run(prog, chain, &sources, &cands, r.start, r.end, &mut budget, &mut reports);
+                todo.extend(pieces.into_iter().rev());
+            }
             start = end;
         }
     }
+    // Pieces of split runs report after the rules cut out of them: back to chain order.
+    reports.sort_by_key(|r| (r.chain.index(), r.first));
     reports
 }
 
@@ -109,7 +117,8 @@ fn candidates(prog: &Program, chain: ChainId, sources: &mut Sources) -> Vec<Cand
         .collect()
 }
 
-/// Tries rules `start..end` of `chain` as one run (halving it when needed).
+/// Tries rules `start..end` of `chain` as one run; the pieces to try instead when it must be
+/// split (halved, or cut around a rule that cannot be classified), in chain order.
 #[allow(clippy::too_many_arguments)]
 fn classify_run(
     prog: &mut Program,
@@ -120,7 +129,7 @@ fn classify_run(
     end: usize,
     budget: &mut usize,
     reports: &mut Vec<RunReport>,
-) {
+) -> Vec<std::ops::Range<usize>> {
     let count = end - start;
     let mut report = RunReport {
         chain,
@@ -137,33 +146,41 @@ fn classify_run(
     if count < MIN_RUN {
         report.reason = Some(format!("shorter than {MIN_RUN} rules"));
         reports.push(report);
-        return;
+        return Vec::new();
     }
     let run = &cands[start..end];
     let analyses: Vec<&Analysis> = run.iter().map(|c| &c.analysis).collect();
     let layout = Layout::new(sources, &analyses);
-    let halve = |prog: &mut Program, budget: &mut usize, reports: &mut Vec<RunReport>| {
-        let mid = start + count / 2;
-        classify_run(prog, chain, sources, cands, start, mid, budget, reports);
-        classify_run(prog, chain, sources, cands, mid, end, budget, reports);
-    };
+    let halves = vec![start..start + count / 2, start + count / 2..end];
     if layout.fields.len() > MAX_FIELDS || layout.recipes.len() > MAX_FIELDS {
-        return halve(prog, budget, reports);
+        return halves;
     }
     let mut entries = Vec::with_capacity(count);
+    let mut unboxed = Vec::new();
     for (k, a) in analyses.iter().enumerate() {
         match layout.boxes(a) {
             Some(boxes) => entries.push(Entry { boxes }),
-            None => {
-                // Too many boxes: the rule stays as it is, the run is cut around it.
-                classify_run(prog, chain, sources, cands, start, start + k, budget, reports);
-                classify_run(prog, chain, sources, cands, start + k + 1, end, budget, reports);
-                return;
-            }
+            None => unboxed.push(start + k),
         }
     }
+    if !unboxed.is_empty() {
+        // Too many boxes: those rules stay as they are, the run is cut around them.
+        let mut pieces = Vec::new();
+        let mut from = start;
+        for at in unboxed.into_iter().chain([end]) {
+            if from < at {
+                pieces.push(from..at);
+            }
+            if at < end {
+                let reason = format!("its matches make more than {} boxes", layout::MAX_BOXES);
+                reports.push(RunReport { first: at, count: 1, reason: Some(reason), ..report.clone() });
+            }
+            from = at + 1;
+        }
+        return pieces;
+    }
     let flags = run_flags(prog, chain, run, start);
-    let Some(table) = prog.chain(chain).map(|c| c.table) else { return };
+    let Some(table) = prog.chain(chain).map(|c| c.table) else { return Vec::new() };
     let mut c = Classifier {
         name: format!("__classify{}", prog.classifiers.len()),
         table,
@@ -183,17 +200,17 @@ fn classify_run(
     report.linear = cost::linear(&prefixes);
     report.classified = cost::classified(&c.tree.stats, c.recipes.len());
     if c.tree.stats.truncated && count >= 2 * MIN_RUN {
-        return halve(prog, budget, reports);
+        return halves;
     }
     if report.classified >= report.linear {
         report.reason = Some("the rule-by-rule walk is estimated cheaper".into());
         reports.push(report);
-        return;
+        return Vec::new();
     }
     if report.bytes > *budget {
         report.reason = Some("over the memory budget".into());
         reports.push(report);
-        return;
+        return Vec::new();
     }
     *budget -= report.bytes;
     report.classifier = Some(c.name.clone());
@@ -210,6 +227,7 @@ fn classify_run(
     }
     prog.add_classifier(c);
     reports.push(report);
+    Vec::new()
 }
 
 /// The facts the tree may rely on, from the rules' remaining expressions.
