@@ -102,17 +102,24 @@ pub(super) fn keys(reads: &[FieldRead]) -> Vec<Key> {
     keys
 }
 
-/// Sets bits `lo..=hi`.
+/// Sets bits `lo..=hi` (a word at a time).
 fn set_range(bits: &mut [u64], lo: usize, hi: usize) {
-    for k in lo..=hi.min(bits.len() * 64 - 1) {
-        if let Some(w) = bits.get_mut(k / 64) {
-            *w |= 1 << (k % 64);
+    let hi = hi.min(bits.len() * 64 - 1);
+    let mut k = lo;
+    while k <= hi {
+        let (word, bit) = (k / 64, k % 64);
+        let n = (hi - k + 1).min(64 - bit);
+        let ones = if n == 64 { u64::MAX } else { ((1u64 << n) - 1) << bit };
+        if let Some(w) = bits.get_mut(word) {
+            *w |= ones;
         }
+        k += n;
     }
 }
 
-/// The bits of `key` over the boxes `items`.
-fn bits(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key) -> Vec<u64> {
+/// The bits of `key` over the boxes `items`, or `None` as soon as a box admits more than
+/// `most` keys (the filter would pass too much to be worth its test).
+fn bits(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key, most: u64) -> Option<Vec<u64>> {
     let mut bits = vec![0u64; WORDS];
     let max = |k: KeyByte| fields.get(usize::from(k.field)).map_or(u64::from(u32::MAX), |f| f.max());
     let [h, l] = key;
@@ -125,29 +132,34 @@ fn bits(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key) -> Vec<u64> {
                 continue;
             }
             let s = u32::from(l.shift);
-            if ih.lo >> (s + 16) != hi >> (s + 16) {
-                return vec![u64::MAX; WORDS];
+            let (kl, kh) = ((ih.lo >> s) & 0xffff, (hi >> s) & 0xffff);
+            if ih.lo >> (s + 16) != hi >> (s + 16) || kh - kl >= most {
+                return None;
             }
-            set_range(&mut bits, ((ih.lo >> s) & 0xffff) as usize, ((hi >> s) & 0xffff) as usize);
+            set_range(&mut bits, kl as usize, kh as usize);
             continue;
         }
         let (Some(rh), Some(rl)) = (h.range(ih, max(h)), l.range(il, max(l))) else { continue };
+        if (rh.1 - rh.0 + 1) * (rl.1 - rl.0 + 1) > most {
+            return None;
+        }
         for hb in rh.0..=rh.1 {
             set_range(&mut bits, (hb << 8 | rl.0) as usize, (hb << 8 | rl.1) as usize);
         }
     }
-    bits
+    Some(bits)
 }
 
 /// The sparsest key for a part (its boxes `items`) and its bits; none when every key would
 /// pass more than a [`MOST_SET`]th of the packets.
 pub(super) fn for_part(boxes: &Boxes, fields: &[Field], keys: &[Key], items: &[u32]) -> Option<(Key, Vec<u64>)> {
+    let most = WORDS * 64 / MOST_SET;
     keys.iter()
-        .map(|&key| {
-            let b = bits(boxes, fields, items, key);
-            (b.iter().map(|w| w.count_ones() as usize).sum::<usize>(), key, b)
+        .filter_map(|&key| {
+            let b = bits(boxes, fields, items, key, most as u64)?;
+            Some((b.iter().map(|w| w.count_ones() as usize).sum::<usize>(), key, b))
         })
-        .filter(|(set, _, _)| *set * MOST_SET <= WORDS * 64)
+        .filter(|(set, _, _)| *set <= most)
         .min_by_key(|(set, _, _)| *set)
         .map(|(_, key, b)| (key, b))
 }
