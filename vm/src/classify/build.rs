@@ -38,11 +38,13 @@ pub struct Params {
     pub partition: bool,
     /// Give parts filters ([`super::filter`]) where a key of two packet bytes is sparse.
     pub filters: bool,
+    /// Let a filter dispatch to one tree per key where that copies few boxes.
+    pub dispatch: bool,
 }
 
 impl Default for Params {
     fn default() -> Params {
-        Params { leaf_max: 4, max_items: 4_000_000, partition: true, filters: true }
+        Params { leaf_max: 4, max_items: 4_000_000, partition: true, filters: true, dispatch: true }
     }
 }
 
@@ -101,11 +103,20 @@ impl Boxes {
     }
 }
 
+/// The trees of one part: its own, and per bucket of a dispatching filter its boxes and
+/// region (in bucket order).
+struct Split {
+    own: Vec<u32>,
+    buckets: Vec<(Vec<u32>, Vec<Interval>)>,
+}
+
 /// What the growing binary tree becomes: a [`Tree`], or only the set of entries that reach
 /// a leaf.
 trait Sink {
-    /// The next part (in query order) holds the boxes `items`.
-    fn part(&mut self, items: &[u32], boxes: &Boxes);
+    /// The next part (in query order) holds the boxes `items`: the trees to grow for it.
+    fn part(&mut self, items: Vec<u32>, boxes: &Boxes) -> Split;
+    /// `node` is the root of the next bucket tree.
+    fn bucket(&mut self, node: usize);
     /// A new node with no children yet; its id.
     fn node(&mut self) -> usize;
     /// `node` cuts field `f` at `threshold`; the id of its left child (the right one is next).
@@ -138,10 +149,15 @@ fn grow(
     let mut roots = Vec::new();
     let mut stack = Vec::new();
     for (first, items) in parts {
-        sink.part(&items, boxes);
+        let Split { own, buckets } = sink.part(items, boxes);
         let node = sink.node();
         roots.push((first, node));
-        stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items });
+        stack.push(Job { node, depth: 0, region: vec![Interval::ANY; nf], items: own });
+        for (items, region) in buckets {
+            let node = sink.node();
+            sink.bucket(node);
+            stack.push(Job { node, depth: 0, region, items });
+        }
     }
     stats.parts = roots.len();
     let leaf_max = params.leaf_max.max(1);
@@ -189,17 +205,43 @@ struct TreeSink<'a> {
     fields: &'a [Field],
     /// The keys part filters may use (none: no filters).
     keys: Vec<filter::Key>,
+    /// May filters dispatch to per-key trees?
+    dispatch: bool,
+    /// The root node of each bucket tree, in bucket order.
+    bucket_nodes: Vec<usize>,
 }
 
 impl Sink for TreeSink<'_> {
-    fn part(&mut self, items: &[u32], boxes: &Boxes) {
+    fn part(&mut self, items: Vec<u32>, boxes: &Boxes) -> Split {
         let t = &mut self.tree;
-        let filter = filter::for_part(boxes, self.fields, &self.keys, items).map(|(key, bits)| {
-            let at = t.filter_bits.len() as u32;
+        let Some(choice) = filter::for_part(boxes, self.fields, &self.keys, &items, self.dispatch) else {
+            t.filters.push(None);
+            return Split { own: items, buckets: Vec::new() };
+        };
+        let filter::Choice { key, bits, buckets } = choice;
+        let at = t.filter_bits.len() as u32;
+        let Some(buckets) = buckets else {
             t.filter_bits.extend(bits);
-            filter::Filter { key, at }
-        });
-        t.filters.push(filter);
+            t.filters.push(Some(filter::Filter { key, at, ranks: None }));
+            return Split { own: items, buckets: Vec::new() };
+        };
+        // Ranks: per bits word, the bucket index of its first set bit.
+        let ranks = t.filter_ranks.len() as u32;
+        let mut next = t.bucket_roots.len() as u32 + self.bucket_nodes.len() as u32;
+        for w in &bits {
+            t.filter_ranks.push(next);
+            next += w.count_ones();
+        }
+        t.filter_bits.extend(bits);
+        t.filters.push(Some(filter::Filter { key, at, ranks: Some(ranks) }));
+        let own = filter::absent_ok(boxes, &items, key);
+        let buckets =
+            buckets.into_iter().map(|(k, b)| (b, filter::bucket_region(key, k, self.fields))).collect();
+        Split { own, buckets }
+    }
+
+    fn bucket(&mut self, node: usize) {
+        self.bucket_nodes.push(node);
     }
 
     fn node(&mut self) -> usize {
@@ -235,7 +277,11 @@ struct ReachSink {
 }
 
 impl Sink for ReachSink {
-    fn part(&mut self, _items: &[u32], _boxes: &Boxes) {}
+    fn part(&mut self, items: Vec<u32>, _boxes: &Boxes) -> Split {
+        Split { own: items, buckets: Vec::new() }
+    }
+
+    fn bucket(&mut self, _node: usize) {}
 
     fn node(&mut self) -> usize {
         self.nodes += 1;
@@ -266,16 +312,20 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     let boxes = Boxes::of(c);
     let tree = Tree::empty(c, &boxes, flags);
     let keys = if params.filters { filter::keys(tree.reads()) } else { Vec::new() };
-    let mut sink = TreeSink { tree, bins: Vec::new(), fields: &c.fields, keys };
+    let mut sink =
+        TreeSink { tree, bins: Vec::new(), fields: &c.fields, keys, dispatch: params.dispatch, bucket_nodes: Vec::new() };
     let mut stats = TreeStats::default();
     let roots = grow(c, &boxes, flags, params, &mut stats, &mut sink);
-    let TreeSink { tree: mut t, bins, .. } = sink;
+    let TreeSink { tree: mut t, bins, bucket_nodes, .. } = sink;
     stats.nodes = bins.len();
     t.first_entry = roots.iter().map(|(first, _)| *first).collect();
     t.roots = roots.iter().map(|&(_, r)| pack(&bins, r, &mut t.wides)).collect();
+    t.bucket_roots = bucket_nodes.iter().map(|&r| pack(&bins, r, &mut t.wides)).collect();
     stats.wides = t.wides.len();
     stats.filters = t.filters.iter().flatten().count();
-    stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_bits.len() * 8;
+    stats.buckets = t.bucket_roots.len();
+    stats.query_bytes =
+        t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_bits.len() * 8 + t.filter_ranks.len() * 4;
     t.stats = stats;
     t
 }

@@ -1,4 +1,5 @@
-//! Part filters: a test of two packet bytes that lets a query pass over a part of the tree.
+//! Part filters: a test of two packet bytes that lets a query pass over a part of the tree,
+//! or go straight to a small tree for the packet's value of those bytes.
 //!
 //! The tree comes in parts, and a query walks every part that may still hold an earlier
 //! answer — on ClassBench's firewall sets almost three walks per packet, most of them for
@@ -8,9 +9,15 @@
 //! an address or a port), set where some box of the part admits a packet with that key; a
 //! packet whose bit is clear cannot match the part and does not walk it.
 //!
-//! A filter only ever skips a part none of whose boxes holds the packet, so answers do not
-//! change. A key byte whose field is absent passes (boxes that accept an absent value are
-//! not in the bits).
+//! A dispatching filter goes further (HiCuts' first cut, 65,536 ways at once): each set key
+//! gets its own tree of the boxes that admit it, found by the rank of the key's bit
+//! (a popcount), so a query starts several levels down. It is chosen where that copies few
+//! boxes and makes the largest per-key tree much smaller than the part; the part's own tree
+//! then keeps only the boxes that accept an absent key byte, for packets without one.
+//!
+//! A filter only ever skips a part none of whose boxes holds the packet, and a per-key tree
+//! holds every box that admits its key, so answers do not change. A key byte whose field is
+//! absent passes (boxes that accept an absent value are not in the bits).
 
 use super::build::Boxes;
 use super::recipe::FieldRead;
@@ -59,14 +66,39 @@ pub(super) struct Filter {
     pub(super) key: Key,
     /// Its first word in the tree's filter bits ([`WORDS`] of them).
     pub(super) at: u32,
+    /// A dispatching filter: its first word in the tree's ranks ([`WORDS`] of them, each
+    /// the index in the tree's bucket roots of the first set bit of its bits word).
+    pub(super) ranks: Option<u32>,
+}
+
+/// Where a filter sends a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Route {
+    /// No box of the part holds the packet.
+    Skip,
+    /// Walk the part's own tree: all its boxes, or for a dispatching filter those that
+    /// accept an absent key byte (the packet's key bytes are absent).
+    Part,
+    /// Walk the tree of the packet's key: the bucket root at this index.
+    Bucket(usize),
 }
 
 impl Filter {
-    /// May a packet with `values` match a box of the part? (`bits`: the tree's filter bits.)
-    pub(super) fn passes(&self, bits: &[u64], values: &[u64; MAX_FIELDS]) -> bool {
-        let (Some(h), Some(l)) = (self.key[0].of(values), self.key[1].of(values)) else { return true };
+    /// Where a packet with `values` goes (`bits`, `ranks`: the tree's).
+    pub(super) fn route(&self, bits: &[u64], ranks: &[u32], values: &[u64; MAX_FIELDS]) -> Route {
+        let (Some(h), Some(l)) = (self.key[0].of(values), self.key[1].of(values)) else { return Route::Part };
         let key = (h << 8 | l) as usize;
-        bits.get(self.at as usize + key / 64).is_none_or(|w| w >> (key % 64) & 1 != 0)
+        let (word, bit) = (key / 64, key % 64);
+        let Some(&w) = bits.get(self.at as usize + word) else { return Route::Part };
+        if w >> bit & 1 == 0 {
+            return Route::Skip;
+        }
+        match self.ranks.map(|r| ranks.get(r as usize + word)) {
+            None => Route::Part,
+            Some(Some(&first)) => Route::Bucket(first as usize + (w & ((1u64 << bit) - 1)).count_ones() as usize),
+            // (The verifier checks the ranks are in bounds.)
+            Some(None) => Route::Skip,
+        }
     }
 }
 
@@ -117,42 +149,136 @@ fn set_range(bits: &mut [u64], lo: usize, hi: usize) {
     }
 }
 
+/// The keys box `b` admits with both key bytes present, as ranges; `None` when more than
+/// `most`.
+fn box_keys(boxes: &Boxes, fields: &[Field], b: u32, key: Key, most: u64) -> Option<Vec<(u64, u64)>> {
+    let max = |k: KeyByte| fields.get(usize::from(k.field)).map_or(u64::from(u32::MAX), |f| f.max());
+    let [h, l] = key;
+    let (ih, il) = (boxes.interval(b, usize::from(h.field)), boxes.interval(b, usize::from(l.field)));
+    if h.field == l.field && h.shift == l.shift + 8 {
+        // Both bytes of one field: the key is a 16-bit slice of its value.
+        let hi = ih.hi.min(max(h));
+        if ih.lo > hi {
+            return Some(Vec::new());
+        }
+        let s = u32::from(l.shift);
+        let (kl, kh) = ((ih.lo >> s) & 0xffff, (hi >> s) & 0xffff);
+        if ih.lo >> (s + 16) != hi >> (s + 16) || kh - kl >= most {
+            return None;
+        }
+        return Some(vec![(kl, kh)]);
+    }
+    let (Some(rh), Some(rl)) = (h.range(ih, max(h)), l.range(il, max(l))) else { return Some(Vec::new()) };
+    if (rh.1 - rh.0 + 1) * (rl.1 - rl.0 + 1) > most {
+        return None;
+    }
+    Some((rh.0..=rh.1).map(|hb| (hb << 8 | rl.0, hb << 8 | rl.1)).collect())
+}
+
 /// The bits of `key` over the boxes `items`, or `None` as soon as a box admits more than
 /// `most` keys (the filter would pass too much to be worth its test).
 fn bits(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key, most: u64) -> Option<Vec<u64>> {
     let mut bits = vec![0u64; WORDS];
-    let max = |k: KeyByte| fields.get(usize::from(k.field)).map_or(u64::from(u32::MAX), |f| f.max());
-    let [h, l] = key;
     for &b in items {
-        let (ih, il) = (boxes.interval(b, usize::from(h.field)), boxes.interval(b, usize::from(l.field)));
-        if h.field == l.field && h.shift == l.shift + 8 {
-            // Both bytes of one field: the key is a 16-bit slice of its value.
-            let hi = ih.hi.min(max(h));
-            if ih.lo > hi {
-                continue;
-            }
-            let s = u32::from(l.shift);
-            let (kl, kh) = ((ih.lo >> s) & 0xffff, (hi >> s) & 0xffff);
-            if ih.lo >> (s + 16) != hi >> (s + 16) || kh - kl >= most {
-                return None;
-            }
-            set_range(&mut bits, kl as usize, kh as usize);
-            continue;
-        }
-        let (Some(rh), Some(rl)) = (h.range(ih, max(h)), l.range(il, max(l))) else { continue };
-        if (rh.1 - rh.0 + 1) * (rl.1 - rl.0 + 1) > most {
-            return None;
-        }
-        for hb in rh.0..=rh.1 {
-            set_range(&mut bits, (hb << 8 | rl.0) as usize, (hb << 8 | rl.1) as usize);
+        for (lo, hi) in box_keys(boxes, fields, b, key, most)? {
+            set_range(&mut bits, lo as usize, hi as usize);
         }
     }
     Some(bits)
 }
 
-/// The sparsest key for a part (its boxes `items`) and its bits; none when every key would
-/// pass more than a [`MOST_SET`]th of the packets.
-pub(super) fn for_part(boxes: &Boxes, fields: &[Field], keys: &[Key], items: &[u32]) -> Option<(Key, Vec<u64>)> {
+/// Copies of boxes a dispatching filter may make, per box of its part.
+const SPREAD: usize = 2;
+
+/// Per key set in a filter's bits, in key order: the boxes of `items` that admit it (in
+/// box order), when they are at most [`SPREAD`] copies per box.
+pub(super) fn buckets(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key) -> Option<Vec<(u16, Vec<u32>)>> {
+    let budget = SPREAD * items.len();
+    let mut pairs: Vec<(u16, u32)> = Vec::new();
+    for &b in items {
+        for (lo, hi) in box_keys(boxes, fields, b, key, budget as u64)? {
+            pairs.extend((lo..=hi.min(0xffff)).map(|k| (k as u16, b)));
+            if pairs.len() > budget {
+                return None;
+            }
+        }
+    }
+    pairs.sort_by_key(|(k, _)| *k);
+    let mut out: Vec<(u16, Vec<u32>)> = Vec::new();
+    for (k, b) in pairs {
+        match out.last_mut() {
+            Some((last, v)) if *last == k => v.push(b),
+            _ => out.push((k, vec![b])),
+        }
+    }
+    Some(out)
+}
+
+/// The region of the packets whose key is `k` (fields the key does not pin stay whole).
+pub(super) fn bucket_region(key: Key, k: u16, fields: &[Field]) -> Vec<Interval> {
+    let mut region = vec![Interval::ANY; fields.len()];
+    let [h, l] = key;
+    let width = |f: u8| fields.get(usize::from(f)).map_or(0, |x| u32::from(x.width));
+    if h.field == l.field && h.shift == l.shift + 8 {
+        let s = u32::from(l.shift);
+        if s + 16 == 8 * width(h.field)
+            && let Some(r) = region.get_mut(usize::from(h.field))
+        {
+            let lo = u64::from(k) << s;
+            *r = Interval::new(lo, lo | ((1 << s) - 1));
+        }
+        return region;
+    }
+    for (kb, byte) in [(k >> 8, h), (k & 0xff, l)] {
+        if width(byte.field) == 1
+            && let Some(r) = region.get_mut(usize::from(byte.field))
+        {
+            *r = Interval::point(u64::from(kb));
+        }
+    }
+    region
+}
+
+/// The boxes of `items` that accept an absent value in a key byte's field.
+pub(super) fn absent_ok(boxes: &Boxes, items: &[u32], key: Key) -> Vec<u32> {
+    items
+        .iter()
+        .copied()
+        .filter(|&b| key.iter().any(|k| boxes.interval(b, usize::from(k.field)).contains(ABSENT)))
+        .collect()
+}
+
+/// A part's filter: its key, its bits and, when it dispatches, its buckets.
+pub(super) struct Choice {
+    pub(super) key: Key,
+    pub(super) bits: Vec<u64>,
+    pub(super) buckets: Option<Vec<(u16, Vec<u32>)>>,
+}
+
+/// A dispatching filter's largest bucket holds at most this share of its part (as a divisor):
+/// the per-key trees must be about three levels shallower to pay for the dispatch.
+const DISPATCH_GAIN: usize = 8;
+
+/// The filter for a part (its boxes `items`): with `dispatch`, the key that spreads the boxes
+/// best over buckets copying few of them, if its largest bucket is small enough; else the
+/// sparsest key, if it passes at most a [`MOST_SET`]th of the packets.
+pub(super) fn for_part(boxes: &Boxes, fields: &[Field], keys: &[Key], items: &[u32], dispatch: bool) -> Option<Choice> {
+    let spread = keys
+        .iter()
+        .filter(|_| dispatch)
+        .filter_map(|&key| {
+            let b = buckets(boxes, fields, items, key)?;
+            let largest = b.iter().map(|(_, v)| v.len()).max().unwrap_or(0);
+            (b.len() >= 2 && largest * DISPATCH_GAIN <= items.len()).then_some((largest, key, b))
+        })
+        .min_by_key(|(largest, _, b)| (*largest, b.len()));
+    if let Some((_, key, b)) = spread {
+        let mut bits = vec![0u64; WORDS];
+        for (k, _) in &b {
+            set_range(&mut bits, usize::from(*k), usize::from(*k));
+        }
+        return Some(Choice { key, bits, buckets: Some(b) });
+    }
     let most = WORDS * 64 / MOST_SET;
     keys.iter()
         .filter_map(|&key| {
@@ -161,5 +287,5 @@ pub(super) fn for_part(boxes: &Boxes, fields: &[Field], keys: &[Key], items: &[u
         })
         .filter(|(set, _, _)| *set <= most)
         .min_by_key(|(set, _, _)| *set)
-        .map(|(_, key, b)| (key, b))
+        .map(|(_, key, bits)| Choice { key, bits, buckets: None })
 }

@@ -17,7 +17,7 @@
 
 use super::build::Boxes;
 use super::effects::RunFlags;
-use super::filter::{self, Filter};
+use super::filter::{self, Filter, Route};
 use super::recipe::{self, FieldRead};
 use super::{ABSENT, Classifier, Interval, MAX_FIELDS};
 use std::hash::{Hash, Hasher};
@@ -145,6 +145,8 @@ pub struct TreeStats {
     pub query_bytes: usize,
     /// Part filters ([`super::filter`]).
     pub filters: usize,
+    /// Per-key trees of dispatching filters.
+    pub buckets: usize,
 }
 
 /// The tree (empty until built).
@@ -166,6 +168,10 @@ pub struct Tree {
     pub(super) filters: Vec<Option<Filter>>,
     /// The filters' bits.
     pub(super) filter_bits: Vec<u64>,
+    /// The dispatching filters' ranks (see [`Filter::ranks`]).
+    pub(super) filter_ranks: Vec<u32>,
+    /// The roots of the dispatching filters' per-key trees (as in [`Wide::kids`]).
+    pub(super) bucket_roots: Vec<u32>,
     /// How each field is read from the packet.
     reads: Vec<FieldRead>,
     nfields: usize,
@@ -264,9 +270,14 @@ impl Tree {
             if best.is_some_and(|b| first >= b) {
                 break;
             }
-            if filter.is_some_and(|f| !f.passes(&self.filter_bits, values)) {
-                continue;
-            }
+            let root = match filter.map(|f| f.route(&self.filter_bits, &self.filter_ranks, values)) {
+                None | Some(Route::Part) => root,
+                Some(Route::Skip) => continue,
+                Some(Route::Bucket(i)) => match self.bucket_roots.get(i) {
+                    Some(&r) => r,
+                    None => continue,
+                },
+            };
             let found = self.query_part(root, values, from, best.unwrap_or(u32::MAX));
             if found.is_some() {
                 best = found;
@@ -312,6 +323,7 @@ impl Tree {
     fn leaf_refs(&self) -> impl Iterator<Item = u32> + '_ {
         self.roots
             .iter()
+            .chain(&self.bucket_roots)
             .chain(self.wides.iter().flat_map(|w| w.kids.iter()))
             .copied()
             .filter(|r| r & LEAF_BIT != 0)
@@ -338,6 +350,17 @@ impl Tree {
         Some(out)
     }
 
+    /// Do the ranks at `r` index `bucket_roots` for every set bit of `f`'s bits?
+    fn ranks_ok(&self, f: &Filter, r: u32) -> bool {
+        let (Some(ranks), Some(bits)) = (
+            self.filter_ranks.get(r as usize..r as usize + filter::WORDS),
+            self.filter_bits.get(f.at as usize..f.at as usize + filter::WORDS),
+        ) else {
+            return false;
+        };
+        ranks.iter().zip(bits).all(|(&first, w)| first as usize + w.count_ones() as usize <= self.bucket_roots.len())
+    }
+
     /// Structural soundness (the verifier's rule): built from these entries and fields,
     /// children after their parent and in bounds, fields in bounds, every leaf well formed
     /// with its entries in rule order.
@@ -361,6 +384,7 @@ impl Tree {
         let filters_ok = self.filters.len() == self.roots.len()
             && self.filters.iter().flatten().all(|f| {
                 f.at as usize + filter::WORDS <= self.filter_bits.len()
+                    && f.ranks.is_none_or(|r| self.ranks_ok(f, r))
                     && f.key.iter().all(|k| {
                         c.fields.get(usize::from(k.field)).is_some_and(|x| u32::from(k.shift) + 8 <= 8 * u32::from(x.width))
                     })
@@ -368,7 +392,7 @@ impl Tree {
         if !filters_ok {
             return Err("a part filter is malformed".into());
         }
-        if self.roots.iter().any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len()) {
+        if self.roots.iter().chain(&self.bucket_roots).any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len()) {
             return Err("a tree root is out of range".into());
         }
         if self.first_entry.len() != self.roots.len() || !self.first_entry.is_sorted() {
@@ -403,6 +427,8 @@ impl Tree {
             + self.reads.len() * std::mem::size_of::<FieldRead>()
             + self.filters.len() * std::mem::size_of::<Option<Filter>>()
             + self.filter_bits.len() * 8
+            + self.filter_ranks.len() * 4
+            + self.bucket_roots.len() * 4
             + self.flags.ends_chain.len()
     }
 }
