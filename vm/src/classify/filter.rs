@@ -103,7 +103,8 @@ impl Filter {
 }
 
 /// The keys worth trying for a classifier read as `reads`: every packet field's first byte
-/// with the packet byte after it (in the same field or the next).
+/// with the packet byte after it (in the same field or the next), and with every other
+/// packet field's first byte.
 pub(super) fn keys(reads: &[FieldRead]) -> Vec<Key> {
     // Per field read from the packet: (base, first byte, width).
     let bytes: Vec<Option<(crate::keys::PayloadBase, u32, u8)>> = reads
@@ -129,6 +130,19 @@ pub(super) fn keys(reads: &[FieldRead]) -> Vec<Key> {
             && !keys.contains(&[h, l])
         {
             keys.push([h, l]);
+        }
+    }
+    // And the first bytes of any two fields (an address's and a port's, two addresses').
+    let tops: Vec<KeyByte> = bytes
+        .iter()
+        .enumerate()
+        .filter_map(|(f, b)| b.map(|(_, _, width)| KeyByte { field: f as u8, shift: 8 * (width - 1) }))
+        .collect();
+    for h in &tops {
+        for l in tops.iter().filter(|l| l.field != h.field) {
+            if !keys.contains(&[*h, *l]) {
+                keys.push([*h, *l]);
+            }
         }
     }
     keys
