@@ -125,6 +125,16 @@ fn optimizer_levels_and_explain() {
     );
     let no_merge = nftvm(&["compile", "-O1", "--no-opt", "merge,dead", f]);
     assert_eq!(String::from_utf8_lossy(&no_merge.stdout), String::from_utf8_lossy(&plain.stdout));
+    // -O2 classifies the six rules left after the dead one and prints the classifier they
+    // now start with: per rule, the boxes of what its removed matches accepted.
+    let o2 = nftvm(&["compile", "-O2", "--no-opt", "merge", f]);
+    assert!(o2.status.success());
+    let out = String::from_utf8_lossy(&o2.stdout);
+    assert_eq!(out.matches("[ classify __classify0 entry ").count(), 6, "{out}");
+    assert!(out.contains("classifier ip t __classify0 chain input first 0\n"), "{out}");
+    assert!(out.contains("\tfield 1 recipe 1 bytes 0-3\n"), "{out}");
+    assert!(out.contains("\tentry 0 f0 0x0016 f2 0x06\n") && out.contains("\tentry 5 f1 0x0a000004\n"), "{out}");
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("classifier"), "nothing at -O0");
     let bad = nftvm(&["compile", "-O9", f]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("-O9"));

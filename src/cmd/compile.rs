@@ -7,13 +7,15 @@
 //!   blank line.
 //! - `ir`: a debug dump of the checked IR the bytecode is generated from.
 //! - `json`: the program as JSON: tables, chains (hook, priority, policy), sets with their
-//!   elements, and per rule its source location and expression lines.
+//!   elements, per rule its source location and expression lines, and the classifiers.
 //!
 //! The program is verified before it is printed; a program the verifier rejects is an
 //! internal error (exit 2).
 //!
 //! `-O1`/`-O2` (default `-O0`, exactly what nft sends) print the optimized program: merged
-//! rules with their sets and maps, classified runs with their `classify` expression;
+//! rules with their sets and maps, classified runs with their `classify` expression and,
+//! after the rules, each classifier's definition (recipes, fields, per rule its boxes: what
+//! the decision tree is built from);
 //! `--no-opt NAME` turns a pass off; `--explain` adds, on stderr, one line per decision
 //! (`file:line: merged …`, `dropped: shadowed …`, `classified …`).
 
@@ -23,6 +25,7 @@ use lexopt::prelude::*;
 use nftvm_compiler::codegen::Compiled;
 use nftvm_compiler::opt;
 use nftvm_grammar::SourceMap;
+use nftvm_vm::classify;
 use nftvm_vm::text::{block, elements};
 use nftvm_vm::{ChainId, Program};
 use serde_json::{Value, json};
@@ -112,7 +115,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     Ok(())
 }
 
-/// Every rule's block, in program order.
+/// Every rule's block, in program order, then every classifier's definition.
 fn bytecode(p: &Program) -> String {
     let mut out = String::new();
     for (i, chain) in p.chains.iter().enumerate() {
@@ -120,6 +123,10 @@ fn bytecode(p: &Program) -> String {
             block::print(p, ChainId(i as u32), rule, None, None, &mut out);
             out.push('\n');
         }
+    }
+    for c in &p.classifiers {
+        out.push_str(&classify::text::print(p, c));
+        out.push('\n');
     }
     out
 }
@@ -177,5 +184,10 @@ fn to_json(c: &Compiled, sources: &SourceMap) -> Value {
             json!({"table": table(ch.table), "name": ch.name, "base": base, "rules": rules})
         })
         .collect();
-    json!({"tables": tables, "sets": sets, "chains": chains})
+    let classifiers: Vec<Value> = p
+        .classifiers
+        .iter()
+        .map(|c| json!({"name": c.name, "definition": classify::text::print(p, c).lines().collect::<Vec<_>>()}))
+        .collect();
+    json!({"tables": tables, "sets": sets, "chains": chains, "classifiers": classifiers})
 }

@@ -89,6 +89,7 @@ impl Filter {
         let (Some(h), Some(l)) = (self.key[0].of(values), self.key[1].of(values)) else { return Route::Part };
         let key = (h << 8 | l) as usize;
         let (word, bit) = (key / 64, key % 64);
+        // (Bits and ranks out of bounds cannot happen: the verifier checks them.)
         let Some(&w) = bits.get(self.at as usize + word) else { return Route::Part };
         if w >> bit & 1 == 0 {
             return Route::Skip;
@@ -96,7 +97,6 @@ impl Filter {
         match self.ranks.map(|r| ranks.get(r as usize + word)) {
             None => Route::Part,
             Some(Some(&first)) => Route::Bucket(first as usize + (w & ((1u64 << bit) - 1)).count_ones() as usize),
-            // (The verifier checks the ranks are in bounds.)
             Some(None) => Route::Skip,
         }
     }

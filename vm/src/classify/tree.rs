@@ -7,8 +7,9 @@
 //! walks each part's tree from its root to a leaf, tests the leaf's boxes from entry `from`
 //! on, and takes the earliest entry found; a part whose first entry is not before the best
 //! answer so far is not walked, nor is a part whose filter ([`super::filter`]) says none of
-//! its boxes holds the packet. Shadowing cuts inside a part stay sound, as the entry that
-//! covers a region is itself found there.
+//! its boxes holds the packet; a dispatching filter starts the walk at the small tree of the
+//! packet's key instead of the part's root. Shadowing cuts inside a part (or a per-key tree)
+//! stay sound, as the entry that covers a region is itself found there.
 //!
 //! Layout, for the cache: a [`Wide`] node holds three levels of cuts in one 64-byte line;
 //! the leaves are one array of words, per leaf its box count, then per box
