@@ -27,6 +27,8 @@ use super::{ABSENT, Field, Interval, MAX_FIELDS};
 pub(super) const WORDS: usize = (1 << 16) / 64;
 /// A filter is kept when at most this share of its bits is set (as a divisor).
 const MOST_SET: usize = 4;
+/// Parts with fewer boxes get no filter: their walk is short, and a filter takes 8 KiB.
+const FILTER_MIN: usize = 64;
 
 /// Where one key byte comes from: field `field`'s value shifted right by `shift` bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -273,10 +275,13 @@ pub(super) struct Choice {
 /// the per-key trees must be about three levels shallower to pay for the dispatch.
 const DISPATCH_GAIN: usize = 8;
 
-/// The filter for a part (its boxes `items`): with `dispatch`, the key that spreads the boxes
+/// The filter for a part (its boxes `items`, at least [`FILTER_MIN`]): with `dispatch`, the key that spreads the boxes
 /// best over buckets copying few of them, if its largest bucket is small enough; else the
 /// sparsest key, if it passes at most a [`MOST_SET`]th of the packets.
 pub(super) fn for_part(boxes: &Boxes, fields: &[Field], keys: &[Key], items: &[u32], dispatch: bool) -> Option<Choice> {
+    if items.len() < FILTER_MIN {
+        return None;
+    }
     let spread = keys
         .iter()
         .filter(|_| dispatch)
