@@ -133,7 +133,10 @@ fn optimizer_levels_and_explain() {
     assert_eq!(out.matches("[ classify __classify0 entry ").count(), 6, "{out}");
     assert!(out.contains("classifier ip t __classify0 chain input first 0\n"), "{out}");
     assert!(out.contains("\tfield 1 recipe 1 bytes 0-3\n"), "{out}");
-    assert!(out.contains("\tentry 0 f0 0x0016 f2 0x06\n") && out.contains("\tentry 5 f1 0x0a000004\n"), "{out}");
+    assert!(
+        out.contains("\tentry 0 f0 0x0016 f2 0x06\n") && out.contains("\tentry 5 f1 0x0a000004\n"),
+        "{out}"
+    );
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("classifier"), "nothing at -O0");
     let bad = nftvm(&["compile", "-O9", f]);
     assert_eq!(bad.status.code(), Some(2));

@@ -32,7 +32,8 @@ use nftvm_vm::{ChainId, Program, TableId};
 /// down to single boxes (a region where one box covers everything
 /// is where the boxes after it are cut off); the item budget bounds the work on large
 /// windows (a leaf left larger only hides shadowing, never invents it).
-const PARAMS: Params = Params { leaf_max: 1, max_items: 400_000, partition: false, filters: false, dispatch: false };
+const PARAMS: Params =
+    Params { leaf_max: 1, max_items: 400_000, partition: false, filters: false, dispatch: false };
 
 /// A dead rule: where it is, why, and the rule that shadows it (when one does alone).
 struct Dead {

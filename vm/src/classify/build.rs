@@ -312,8 +312,14 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     let boxes = Boxes::of(c);
     let tree = Tree::empty(c, &boxes, flags);
     let keys = if params.filters { filter::keys(tree.reads()) } else { Vec::new() };
-    let mut sink =
-        TreeSink { tree, bins: Vec::new(), fields: &c.fields, keys, dispatch: params.dispatch, bucket_nodes: Vec::new() };
+    let mut sink = TreeSink {
+        tree,
+        bins: Vec::new(),
+        fields: &c.fields,
+        keys,
+        dispatch: params.dispatch,
+        bucket_nodes: Vec::new(),
+    };
     let mut stats = TreeStats::default();
     let roots = grow(c, &boxes, flags, params, &mut stats, &mut sink);
     let TreeSink { tree: mut t, bins, bucket_nodes, .. } = sink;
@@ -324,8 +330,10 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     stats.wides = t.wides.len();
     stats.filters = t.filters.iter().flatten().count();
     stats.buckets = t.bucket_roots.len();
-    stats.query_bytes =
-        t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_bits.len() * 8 + t.filter_ranks.len() * 4;
+    stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>()
+        + t.leaves.len() * 4
+        + t.filter_bits.len() * 8
+        + t.filter_ranks.len() * 4;
     t.stats = stats;
     t
 }

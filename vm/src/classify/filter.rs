@@ -98,7 +98,9 @@ impl Filter {
         }
         match self.ranks.map(|r| ranks.get(r as usize + word)) {
             None => Route::Part,
-            Some(Some(&first)) => Route::Bucket(first as usize + (w & ((1u64 << bit) - 1)).count_ones() as usize),
+            Some(Some(&first)) => {
+                Route::Bucket(first as usize + (w & ((1u64 << bit) - 1)).count_ones() as usize)
+            }
             Some(None) => Route::Skip,
         }
     }
@@ -208,7 +210,12 @@ const SPREAD: usize = 2;
 
 /// Per key set in a filter's bits, in key order: the boxes of `items` that admit it (in
 /// box order), when they are at most [`SPREAD`] copies per box.
-pub(super) fn buckets(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key) -> Option<Vec<(u16, Vec<u32>)>> {
+pub(super) fn buckets(
+    boxes: &Boxes,
+    fields: &[Field],
+    items: &[u32],
+    key: Key,
+) -> Option<Vec<(u16, Vec<u32>)>> {
     let budget = SPREAD * items.len();
     let mut pairs: Vec<(u16, u32)> = Vec::new();
     for &b in items {
@@ -278,7 +285,13 @@ const DISPATCH_GAIN: usize = 8;
 /// The filter for a part (its boxes `items`, at least [`FILTER_MIN`]): with `dispatch`, the key that spreads the boxes
 /// best over buckets copying few of them, if its largest bucket is small enough; else the
 /// sparsest key, if it passes at most a [`MOST_SET`]th of the packets.
-pub(super) fn for_part(boxes: &Boxes, fields: &[Field], keys: &[Key], items: &[u32], dispatch: bool) -> Option<Choice> {
+pub(super) fn for_part(
+    boxes: &Boxes,
+    fields: &[Field],
+    keys: &[Key],
+    items: &[u32],
+    dispatch: bool,
+) -> Option<Choice> {
     if items.len() < FILTER_MIN {
         return None;
     }

@@ -42,10 +42,16 @@ fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
     };
     let recipes = layout
         .iter()
-        .map(|&(at, w)| Recipe { exprs: vec![Expr::Payload(Payload::load(PayloadBase::Network, at, w, Reg::R1))], len: w })
+        .map(|&(at, w)| Recipe {
+            exprs: vec![Expr::Payload(Payload::load(PayloadBase::Network, at, w, Reg::R1))],
+            len: w,
+        })
         .collect();
-    let fields: Vec<Field> =
-        layout.iter().enumerate().map(|(i, (_, w))| Field { recipe: i as u8, offset: 0, width: *w }).collect();
+    let fields: Vec<Field> = layout
+        .iter()
+        .enumerate()
+        .map(|(i, (_, w))| Field { recipe: i as u8, offset: 0, width: *w })
+        .collect();
     let interval = |rng: &mut Rng, f: &Field| {
         // Few distinct values, so boxes overlap and share ends.
         let max = f.max();

@@ -359,7 +359,10 @@ impl Tree {
         ) else {
             return false;
         };
-        ranks.iter().zip(bits).all(|(&first, w)| first as usize + w.count_ones() as usize <= self.bucket_roots.len())
+        ranks
+            .iter()
+            .zip(bits)
+            .all(|(&first, w)| first as usize + w.count_ones() as usize <= self.bucket_roots.len())
     }
 
     /// Structural soundness (the verifier's rule): built from these entries and fields,
@@ -387,13 +390,20 @@ impl Tree {
                 f.at as usize + filter::WORDS <= self.filter_bits.len()
                     && f.ranks.is_none_or(|r| self.ranks_ok(f, r))
                     && f.key.iter().all(|k| {
-                        c.fields.get(usize::from(k.field)).is_some_and(|x| u32::from(k.shift) + 8 <= 8 * u32::from(x.width))
+                        c.fields
+                            .get(usize::from(k.field))
+                            .is_some_and(|x| u32::from(k.shift) + 8 <= 8 * u32::from(x.width))
                     })
             });
         if !filters_ok {
             return Err("a part filter is malformed".into());
         }
-        if self.roots.iter().chain(&self.bucket_roots).any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len()) {
+        if self
+            .roots
+            .iter()
+            .chain(&self.bucket_roots)
+            .any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len())
+        {
             return Err("a tree root is out of range".into());
         }
         if self.first_entry.len() != self.roots.len() || !self.first_entry.is_sorted() {

@@ -87,7 +87,8 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
             // a run of unclassifiable rules would otherwise recurse once per rule).
             let mut todo = vec![start..end];
             while let Some(r) = todo.pop() {
-                let pieces = classify_run(prog, chain, &sources, &cands, r.start, r.end, &mut budget, &mut reports);
+                let pieces =
+                    classify_run(prog, chain, &sources, &cands, r.start, r.end, &mut budget, &mut reports);
                 todo.extend(pieces.into_iter().rev());
             }
             start = end;
