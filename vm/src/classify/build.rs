@@ -110,6 +110,13 @@ struct Split {
     buckets: Vec<(Vec<u32>, Vec<Interval>)>,
 }
 
+impl Split {
+    /// One tree of all of `items`.
+    fn whole(items: Vec<u32>) -> Split {
+        Split { own: items, buckets: Vec::new() }
+    }
+}
+
 /// What the growing binary tree becomes: a [`Tree`], or only the set of entries that reach
 /// a leaf.
 trait Sink {
@@ -214,26 +221,27 @@ struct TreeSink<'a> {
 impl Sink for TreeSink<'_> {
     fn part(&mut self, items: Vec<u32>, boxes: &Boxes) -> Split {
         let t = &mut self.tree;
-        let Some(choice) = filter::for_part(boxes, self.fields, &self.keys, &items, self.dispatch) else {
+        let Some(filter::Choice { key, bits, buckets }) =
+            filter::for_part(boxes, self.fields, &self.keys, &items, self.dispatch)
+        else {
             t.filters.push(None);
-            return Split { own: items, buckets: Vec::new() };
+            return Split::whole(items);
         };
-        let filter::Choice { key, bits, buckets } = choice;
+        // A dispatching filter's ranks: per bits word, the index of its first set bit's tree
+        // among all per-key trees (those of this part are queued next).
+        let ranks = buckets.as_ref().map(|_| {
+            let at = t.filter_ranks.len() as u32;
+            let mut next = self.bucket_nodes.len() as u32;
+            for w in &bits {
+                t.filter_ranks.push(next);
+                next += w.count_ones();
+            }
+            at
+        });
         let at = t.filter_bits.len() as u32;
-        let Some(buckets) = buckets else {
-            t.filter_bits.extend(bits);
-            t.filters.push(Some(filter::Filter { key, at, ranks: None }));
-            return Split { own: items, buckets: Vec::new() };
-        };
-        // Ranks: per bits word, the bucket index of its first set bit.
-        let ranks = t.filter_ranks.len() as u32;
-        let mut next = t.bucket_roots.len() as u32 + self.bucket_nodes.len() as u32;
-        for w in &bits {
-            t.filter_ranks.push(next);
-            next += w.count_ones();
-        }
         t.filter_bits.extend(bits);
-        t.filters.push(Some(filter::Filter { key, at, ranks: Some(ranks) }));
+        t.filters.push(Some(filter::Filter { key, at, ranks }));
+        let Some(buckets) = buckets else { return Split::whole(items) };
         let own = filter::absent_ok(boxes, &items, key);
         let buckets =
             buckets.into_iter().map(|(k, b)| (b, filter::bucket_region(key, k, self.fields))).collect();
@@ -278,7 +286,7 @@ struct ReachSink {
 
 impl Sink for ReachSink {
     fn part(&mut self, items: Vec<u32>, _boxes: &Boxes) -> Split {
-        Split { own: items, buckets: Vec::new() }
+        Split::whole(items)
     }
 
     fn bucket(&mut self, _node: usize) {}

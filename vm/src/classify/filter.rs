@@ -62,6 +62,11 @@ impl KeyByte {
 /// A 16-bit key: the high byte, then the low byte.
 pub(super) type Key = [KeyByte; 2];
 
+/// Are both key bytes of one field, next to each other (the key a 16-bit slice of its value)?
+fn one_field([h, l]: Key) -> bool {
+    h.field == l.field && h.shift == l.shift + 8
+}
+
 /// One part's filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Filter {
@@ -173,8 +178,7 @@ fn box_keys(boxes: &Boxes, fields: &[Field], b: u32, key: Key, most: u64) -> Opt
     let max = |k: KeyByte| fields.get(usize::from(k.field)).map_or(u64::from(u32::MAX), |f| f.max());
     let [h, l] = key;
     let (ih, il) = (boxes.interval(b, usize::from(h.field)), boxes.interval(b, usize::from(l.field)));
-    if h.field == l.field && h.shift == l.shift + 8 {
-        // Both bytes of one field: the key is a 16-bit slice of its value.
+    if one_field(key) {
         let hi = ih.hi.min(max(h));
         if ih.lo > hi {
             return Some(Vec::new());
@@ -210,12 +214,7 @@ const SPREAD: usize = 2;
 
 /// Per key set in a filter's bits, in key order: the boxes of `items` that admit it (in
 /// box order), when they are at most [`SPREAD`] copies per box.
-pub(super) fn buckets(
-    boxes: &Boxes,
-    fields: &[Field],
-    items: &[u32],
-    key: Key,
-) -> Option<Vec<(u16, Vec<u32>)>> {
+fn buckets(boxes: &Boxes, fields: &[Field], items: &[u32], key: Key) -> Option<Vec<(u16, Vec<u32>)>> {
     let budget = SPREAD * items.len();
     let mut pairs: Vec<(u16, u32)> = Vec::new();
     for &b in items {
@@ -242,7 +241,7 @@ pub(super) fn bucket_region(key: Key, k: u16, fields: &[Field]) -> Vec<Interval>
     let mut region = vec![Interval::ANY; fields.len()];
     let [h, l] = key;
     let width = |f: u8| fields.get(usize::from(f)).map_or(0, |x| u32::from(x.width));
-    if h.field == l.field && h.shift == l.shift + 8 {
+    if one_field(key) {
         let s = u32::from(l.shift);
         if s + 16 == 8 * width(h.field)
             && let Some(r) = region.get_mut(usize::from(h.field))
@@ -282,9 +281,10 @@ pub(super) struct Choice {
 /// the per-key trees must be about three levels shallower to pay for the dispatch.
 const DISPATCH_GAIN: usize = 8;
 
-/// The filter for a part (its boxes `items`, at least [`FILTER_MIN`]): with `dispatch`, the key that spreads the boxes
-/// best over buckets copying few of them, if its largest bucket is small enough; else the
-/// sparsest key, if it passes at most a [`MOST_SET`]th of the packets.
+/// The filter for a part of at least [`FILTER_MIN`] boxes (`items`): with `dispatch`, the
+/// key that spreads the boxes best over buckets copying few of them, if its largest bucket
+/// is small enough; else the sparsest key, if it passes at most a [`MOST_SET`]th of the
+/// packets.
 pub(super) fn for_part(
     boxes: &Boxes,
     fields: &[Field],

@@ -10,20 +10,11 @@ use crate::keys::PayloadBase;
 use crate::program::{ChainId, TableId};
 use crate::reg::Reg;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+// The generator the VM's differential tests use.
+#[allow(dead_code)]
+#[path = "../../tests/difftest/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const WIDTHS: [u8; 5] = [4, 4, 2, 2, 1];
 
@@ -55,7 +46,7 @@ fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
     let interval = |rng: &mut Rng, f: &Field| {
         // Few distinct values, so boxes overlap and share ends.
         let max = f.max();
-        let v = |rng: &mut Rng| (rng.below(6) * (max / 5)).min(max);
+        let v = |rng: &mut Rng| ((rng.below(6) as u64) * (max / 5)).min(max);
         match rng.below(6) {
             0 | 1 => Interval::ANY,
             2 => Interval::point(v(rng)),
@@ -67,8 +58,8 @@ fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
         }
     };
     let near_block_ends = |rng: &mut Rng| {
-        let v = (rng.below(16) << 20) + rng.below(5) * 0x7ffe;
-        Interval::new(v, v + rng.below(3) * 0x4001)
+        let v = ((rng.below(16) as u64) << 20) + (rng.below(5) as u64) * 0x7ffe;
+        Interval::new(v, v + (rng.below(3) as u64) * 0x4001)
     };
     let entries = (0..entries)
         .map(|_| Entry {
@@ -79,14 +70,14 @@ fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
                     // the 4-byte field or both (so each makes the key of some rounds).
                     let (bytes, word) = (entries % 3 != 1, entries % 3 != 0);
                     if narrow && bytes {
-                        let byte = |rng: &mut Rng| rng.below(9) * 0x1f;
+                        let byte = |rng: &mut Rng| (rng.below(9) as u64) * 0x1f;
                         b[0] = Interval::point(byte(rng));
                         let lo = byte(rng);
                         // Sometimes also absent: a filter must pass a packet without the byte.
                         b[1] = if rng.below(4) == 0 {
                             Interval::new(0xfe, ABSENT)
                         } else {
-                            Interval::new(lo, lo + rng.below(2))
+                            Interval::new(lo, lo + (rng.below(2) as u64))
                         };
                     }
                     if narrow && word {
@@ -127,7 +118,7 @@ fn probes(c: &Classifier, f: usize) -> Vec<u64> {
 
 #[test]
 fn tree_answers_like_the_linear_scan() {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut queries = 0;
     for round in 0..40 {
         let c = classifier(&mut rng, 5 + round * 3);
@@ -138,7 +129,7 @@ fn tree_answers_like_the_linear_scan() {
         for _ in 0..400 {
             let mut values = [ABSENT; MAX_FIELDS];
             for (f, p) in probes.iter().enumerate() {
-                values[f] = p[rng.below(p.len() as u64) as usize];
+                values[f] = p[rng.below(p.len())];
             }
             for from in 0..c.entries.len() as u32 {
                 queries += 1;
@@ -155,7 +146,7 @@ fn tree_answers_like_the_linear_scan() {
 
 #[test]
 fn shadow_cuts_keep_first_matches() {
-    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
     for round in 0..40 {
         let c = classifier(&mut rng, 10 + round * 2);
         let flags = RunFlags { ends_chain: vec![true; c.entries.len()], prune: true };
@@ -164,7 +155,7 @@ fn shadow_cuts_keep_first_matches() {
         for _ in 0..2000 {
             let mut values = [ABSENT; MAX_FIELDS];
             for (f, p) in probes.iter().enumerate() {
-                values[f] = p[rng.below(p.len() as u64) as usize];
+                values[f] = p[rng.below(p.len())];
             }
             // With every rule ending the chain, a run is only ever entered at its start.
             assert_eq!(tree.query(&values, 0), c.first_match_linear(&values, 0), "round {round}, {values:?}");
@@ -174,7 +165,7 @@ fn shadow_cuts_keep_first_matches() {
 
 #[test]
 fn part_filters_pass_over_parts_and_dispatch_like_the_linear_scan() {
-    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut rng = Rng::new(0x1234_5678_9abc_def1);
     let (mut filtered, mut dispatched) = (0, 0);
     for round in 0..30 {
         let c = classifier_with(&mut rng, 20 + round * 8, true);
@@ -195,7 +186,7 @@ fn part_filters_pass_over_parts_and_dispatch_like_the_linear_scan() {
         for _ in 0..600 {
             let mut values = [ABSENT; MAX_FIELDS];
             for (f, p) in probes.iter().enumerate() {
-                values[f] = p[rng.below(p.len() as u64) as usize];
+                values[f] = p[rng.below(p.len())];
             }
             for from in [0, 1, c.entries.len() as u32 / 2] {
                 assert_eq!(
