@@ -213,8 +213,11 @@ fn run_engine(exe: &Executable, state: &mut ProgramState, run: &Run) -> Result<O
     bytes.extend_from_slice(&run.packet);
     let nh = run.link.len();
     let parsed = PacketCtx::from_ip(&mut bytes[nh..], hook);
-    let (transport_off, l4proto, nfproto, protocol) =
-        (parsed.transport_off, parsed.l4proto, parsed.nfproto, parsed.protocol);
+    let (transport_off, l4proto, nfproto, protocol) = if run.arp {
+        (None, 0, Family::Arp, 0x0806)
+    } else {
+        (parsed.transport_off, parsed.l4proto, parsed.nfproto, parsed.protocol)
+    };
     let mut pkt = PacketCtx {
         data: &mut bytes,
         link_off: (nh > 0).then_some(0),
@@ -241,6 +244,9 @@ struct Run {
     answers: HashMap<String, Vec<u8>>,
     link: Vec<u8>,
     packet: Vec<u8>,
+    /// The packet is ARP, not IP (`arp` instead of `packet`): no transport header, and
+    /// `meta l4proto` is for the environment to answer.
+    arp: bool,
     expects: Vec<(usize, String)>,
 }
 
@@ -280,6 +286,10 @@ fn parse_setting(run: &mut Run, line: &str) -> Result<(), String> {
         }
         ["link", rest @ ..] => run.link = parse_hex_bytes(&rest.join(""))?,
         ["packet", rest @ ..] => run.packet = parse_hex_bytes(&rest.join(""))?,
+        ["arp", rest @ ..] => {
+            run.packet = parse_hex_bytes(&rest.join(""))?;
+            run.arp = true;
+        }
         _ => return Err(format!("unknown setting `{line}`")),
     }
     Ok(())

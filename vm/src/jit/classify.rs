@@ -30,16 +30,17 @@ use cranelift_frontend::Switch;
 
 /// The resume targets of one function.
 pub struct Resumes {
-    /// Per rule of the function: the block after its `classify`, if it starts with one.
-    post: Vec<Option<(Block, ClassifierId)>>,
+    /// Per rule of the function: the block after its `classify`, if it starts with one, and
+    /// that `classify`'s classifier and entry.
+    post: Vec<Option<(Block, ClassifierId, u32)>>,
     skip: Block,
     answer: Value,
     first: usize,
     /// The function is a segment of a chain with classifiers: it may be entered to resume.
     resumable: bool,
     /// Per classifier whose fields native code reads: the shared block that reads them and
-    /// asks the helper (its parameter: the rule), with the classifier's reads.
-    readers: Vec<(ClassifierId, Block, Value, Vec<FieldRead>)>,
+    /// asks the helper (its parameter: the calling rule's entry), with the classifier's reads.
+    readers: Vec<Reader>,
 }
 
 impl Resumes {
@@ -51,10 +52,10 @@ impl Resumes {
         first: usize,
         resumable: bool,
     ) -> Option<Resumes> {
-        let post: Vec<Option<(Block, ClassifierId)>> = rules
+        let post: Vec<Option<(Block, ClassifierId, u32)>> = rules
             .iter()
             .map(|r| match r.exprs.first() {
-                Some(Expr::Classify(x)) => Some((fx.new_block(), x.classifier)),
+                Some(Expr::Classify(x)) => Some((fx.new_block(), x.classifier, x.entry)),
                 _ => None,
             })
             .collect();
@@ -63,17 +64,23 @@ impl Resumes {
         }
         let skip = fx.new_block();
         let answer = fx.b.append_block_param(skip, types::I32);
-        let mut readers: Vec<(ClassifierId, Block, Value, Vec<FieldRead>)> = Vec::new();
+        let mut readers: Vec<Reader> = Vec::new();
         for r in rules {
             let Some(Expr::Classify(x)) = r.exprs.first() else { continue };
-            if readers.iter().any(|(id, ..)| *id == x.classifier) {
+            if readers.iter().any(|r| r.classifier == x.classifier) {
                 continue;
             }
             let Some(c) = prog.classifier(x.classifier) else { continue };
             if c.tree.reads().iter().all(native) {
                 let block = fx.new_block();
-                let rule = fx.b.append_block_param(block, types::I32);
-                readers.push((x.classifier, block, rule, c.tree.reads().to_vec()));
+                let entry = fx.b.append_block_param(block, types::I32);
+                readers.push(Reader {
+                    classifier: x.classifier,
+                    first: c.first,
+                    block,
+                    entry,
+                    reads: c.tree.reads().to_vec(),
+                });
             }
         }
         Some(Resumes { post, skip, answer, first, resumable, readers })
@@ -97,18 +104,19 @@ impl Resumes {
 
     /// The block rule `k` (of the function) goes on in after its `classify`.
     pub fn post(&self, k: usize) -> Option<Block> {
-        self.post.get(k).copied().flatten().map(|(b, _)| b)
+        self.post.get(k).copied().flatten().map(|(b, ..)| b)
     }
 
     /// Rule `k`'s `classify` (when it starts with one; code then goes on in its post block):
-    /// when native code reads the classifier's fields, on to the shared reader (whose answer
-    /// goes through `skip`: the rule's own `2 * rule + 1` when it goes on); else ask the
-    /// helper, go on with the rule or resume elsewhere. False for a rule without `classify`.
+    /// when native code reads the classifier's fields, on to the shared reader with the
+    /// rule's entry (whose answer goes through `skip`: the rule's own `2 * rule + 1` when it
+    /// goes on); else ask the helper, go on with the rule or resume elsewhere. False for a
+    /// rule without `classify`.
     pub fn call(&self, fx: &mut Fx, rc: &RuleCx, k: usize) -> bool {
-        let Some((post, classifier)) = self.post.get(k).copied().flatten() else { return false };
-        if let Some((_, reader, _, _)) = self.readers.iter().find(|(id, ..)| *id == classifier) {
-            let rule = fx.u32(rc.rule);
-            fx.b.ins().jump(*reader, &[BlockArg::Value(rule)]);
+        let Some((post, classifier, entry)) = self.post.get(k).copied().flatten() else { return false };
+        if let Some(reader) = self.readers.iter().find(|r| r.classifier == classifier) {
+            let entry = fx.u32(entry);
+            fx.b.ins().jump(reader.block, &[BlockArg::Value(entry)]);
         } else {
             let answer = fx.call_classify(rc.chain, rc.rule);
             let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
@@ -128,15 +136,10 @@ impl Resumes {
         past_end: Option<Block>,
         templates: Option<&Templates>,
     ) {
-        for (_, block, rule, reads) in &self.readers {
-            fx.enter(*block);
-            let answer = read_and_classify(fx, chain, *rule, reads);
-            // "Go on" is the rule's own post-`classify` point.
-            let own = fx.b.ins().imul_imm_u(*rule, 2);
-            let own = fx.b.ins().iadd_imm_u(own, 1);
-            let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
-            let target = fx.b.ins().select(goes_on, own, answer);
-            fx.b.ins().jump(self.skip, &[BlockArg::Value(target)]);
+        for reader in &self.readers {
+            fx.enter(reader.block);
+            let answer = reader.read_and_classify(fx, chain);
+            fx.b.ins().jump(self.skip, &[BlockArg::Value(answer)]);
         }
         fx.enter(self.skip);
         if let Some(t) = templates {
@@ -177,71 +180,93 @@ fn native(read: &FieldRead) -> bool {
     }
 }
 
-/// Reads every field into the context and calls `helpers::classify_values` for `rule`;
-/// when the runtime has to answer `meta l4proto` (outside ip/ip6), the plain helper instead.
-fn read_and_classify(fx: &mut Fx, chain: u32, rule: Value, reads: &[FieldRead]) -> Value {
-    let join = fx.new_block();
-    let answer = fx.b.append_block_param(join, types::I32);
-    let slow = fx.new_block();
-    fx.b.set_cold_block(slow);
-    let l4proto = reads
-        .iter()
-        .any(|r| matches!(r, FieldRead::L4proto { .. }))
-        .then(|| fx.meta_word(meta_word::L4PROTO));
-    if let Some(w) = l4proto {
-        let unknown = fx.b.ins().icmp_imm_u(IntCC::Equal, w, NO_WORD as i64);
-        fx.branch_if(unknown, slow);
-    }
-    for (f, read) in reads.iter().enumerate() {
-        match *read {
-            FieldRead::L4proto { .. } => {
-                if let Some(w) = l4proto {
-                    let v = fx.b.ins().uextend(types::I64, w);
-                    fx.set_classify_value(f, v);
-                }
-            }
-            FieldRead::Payload { base, start, len, at, width } => {
-                let b = match base {
-                    PayloadBase::Link => fx.pkt.bases[0],
-                    PayloadBase::Network => fx.pkt.bases[1],
-                    _ => fx.pkt.bases[2],
-                };
-                // The recipe's whole value must be in the packet (base is below 2^62).
-                let end = fx.b.ins().iadd_imm_u(b, i64::from(start) + i64::from(len));
-                let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
-                let (present, absent, next) = (fx.new_block(), fx.new_block(), fx.new_block());
-                fx.b.ins().brif(out, absent, &[], present, &[]);
-                fx.enter(absent);
-                let none = fx.u64(ABSENT);
-                fx.set_classify_value(f, none);
-                fx.jump(next);
-                fx.enter(present);
-                let addr = fx.b.ins().iadd(fx.pkt.data, b);
-                let offset = i32::try_from(u64::from(start) + u64::from(at)).unwrap_or(i32::MAX);
-                let raw = fx.pkt_word(addr, offset, width as usize);
-                // Memory order to a big-endian number of `width` bytes.
-                let v = match width {
-                    1 => raw,
-                    _ => {
-                        let s = fx.b.ins().bswap(raw);
-                        fx.b.ins().ushr_imm_u(s, 32 - 8 * i64::from(width))
-                    }
-                };
-                let v = fx.b.ins().uextend(types::I64, v);
-                fx.set_classify_value(f, v);
-                fx.jump(next);
-                fx.enter(next);
-            }
-            _ => {}
+/// The shared block of one classifier that reads its fields and asks the helper.
+struct Reader {
+    classifier: ClassifierId,
+    /// The classifier's first rule (that of entry 0).
+    first: u32,
+    block: Block,
+    /// The block's parameter: the entry of the calling rule's `classify`.
+    entry: Value,
+    reads: Vec<FieldRead>,
+}
+
+impl Reader {
+    /// Reads every field into the context and calls `helpers::classify_values` from the
+    /// calling rule's entry on; when the runtime has to answer `meta l4proto` (outside ip/ip6),
+    /// the plain helper instead. The answer: where evaluation resumes (`2 * rule + 1` for the
+    /// calling rule itself).
+    fn read_and_classify(&self, fx: &mut Fx, chain: u32) -> Value {
+        let reads = &self.reads;
+        let join = fx.new_block();
+        let answer = fx.b.append_block_param(join, types::I32);
+        let slow = fx.new_block();
+        fx.b.set_cold_block(slow);
+        let l4proto = reads
+            .iter()
+            .any(|r| matches!(r, FieldRead::L4proto { .. }))
+            .then(|| fx.meta_word(meta_word::L4PROTO));
+        if let Some(w) = l4proto {
+            let unknown = fx.b.ins().icmp_imm_u(IntCC::Equal, w, NO_WORD as i64);
+            fx.branch_if(unknown, slow);
         }
+        for (f, read) in reads.iter().enumerate() {
+            match *read {
+                FieldRead::L4proto { .. } => {
+                    if let Some(w) = l4proto {
+                        let v = fx.b.ins().uextend(types::I64, w);
+                        fx.set_classify_value(f, v);
+                    }
+                }
+                FieldRead::Payload { base, start, len, at, width } => {
+                    let b = match base {
+                        PayloadBase::Link => fx.pkt.bases[0],
+                        PayloadBase::Network => fx.pkt.bases[1],
+                        _ => fx.pkt.bases[2],
+                    };
+                    // The recipe's whole value must be in the packet (base is below 2^62).
+                    let end = fx.b.ins().iadd_imm_u(b, i64::from(start) + i64::from(len));
+                    let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
+                    let (present, absent, next) = (fx.new_block(), fx.new_block(), fx.new_block());
+                    fx.b.ins().brif(out, absent, &[], present, &[]);
+                    fx.enter(absent);
+                    let none = fx.u64(ABSENT);
+                    fx.set_classify_value(f, none);
+                    fx.jump(next);
+                    fx.enter(present);
+                    let addr = fx.b.ins().iadd(fx.pkt.data, b);
+                    let offset = i32::try_from(u64::from(start) + u64::from(at)).unwrap_or(i32::MAX);
+                    let raw = fx.pkt_word(addr, offset, width as usize);
+                    // Memory order to a big-endian number of `width` bytes.
+                    let v = match width {
+                        1 => raw,
+                        _ => {
+                            let s = fx.b.ins().bswap(raw);
+                            fx.b.ins().ushr_imm_u(s, 32 - 8 * i64::from(width))
+                        }
+                    };
+                    let v = fx.b.ins().uextend(types::I64, v);
+                    fx.set_classify_value(f, v);
+                    fx.jump(next);
+                    fx.enter(next);
+                }
+                _ => {}
+            }
+        }
+        let a = fx.call_classify_values(self.classifier.0, self.entry);
+        fx.b.ins().jump(join, &[BlockArg::Value(a)]);
+        fx.enter(slow);
+        let rule = fx.b.ins().iadd_imm_u(self.entry, i64::from(self.first));
+        let a = fx.call_classify_at(chain, rule);
+        // "Go on" is the rule's own post-`classify` point.
+        let own = fx.b.ins().imul_imm_u(rule, 2);
+        let own = fx.b.ins().iadd_imm_u(own, 1);
+        let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, a, CLASSIFY_CONTINUE as i64);
+        let a = fx.b.ins().select(goes_on, own, a);
+        fx.b.ins().jump(join, &[BlockArg::Value(a)]);
+        fx.enter(join);
+        answer
     }
-    let a = fx.call_classify_values(chain, rule);
-    fx.b.ins().jump(join, &[BlockArg::Value(a)]);
-    fx.enter(slow);
-    let a = fx.call_classify_at(chain, rule);
-    fx.b.ins().jump(join, &[BlockArg::Value(a)]);
-    fx.enter(join);
-    answer
 }
 
 /// The driver of a segmented chain with classifiers: segment `s` holds rules

@@ -337,13 +337,14 @@ impl<'a> Fx<'a> {
         self.call_classify_with(self.addrs.classify, chain, rule)
     }
 
-    /// `helpers::classify_values`: the field values are in the context already.
-    pub fn call_classify_values(&mut self, chain: u32, rule: Value) -> Value {
-        self.call_classify_with(self.addrs.classify_values, chain, rule)
+    /// `helpers::classify_values` for classifier `classifier` from `entry` on: the field
+    /// values are in the context already.
+    pub fn call_classify_values(&mut self, classifier: u32, entry: Value) -> Value {
+        self.call_classify_with(self.addrs.classify_values, classifier, entry)
     }
 
-    fn call_classify_with(&mut self, helper: i64, chain: u32, rule: Value) -> Value {
-        let args = [self.ctx, self.u32(chain), rule, self.u32(0)];
+    fn call_classify_with(&mut self, helper: i64, first: u32, second: Value) -> Value {
+        let args = [self.ctx, self.u32(first), second, self.u32(0)];
         let f = self.u64(helper as u64);
         let call = self.b.ins().call_indirect(self.sigs.ctx3, f, &args);
         self.forget_regs();

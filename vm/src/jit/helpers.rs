@@ -12,7 +12,7 @@ use super::abi::{self, JitCtx, action, expr_ret};
 use crate::expr::classify::{Classify, Resume};
 use crate::interp::{RuleRef, TraceEntry};
 use crate::keys::{CtDir, CtKey, Family, MetaKey};
-use crate::program::ChainId;
+use crate::program::{ChainId, ClassifierId};
 use crate::verdict::Verdict;
 use crate::verify::JUMP_STACK_SIZE;
 
@@ -63,12 +63,25 @@ pub extern "C" fn classify(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unu
     })
 }
 
-/// [`classify`] with the field values native code has put in `classify_values`.
-pub extern "C" fn classify_values(ctx: *mut JitCtx<'_, '_>, chain: u32, rule: u32, _unused: u32) -> u32 {
+/// Classifier `classifier`'s answer from entry `entry` on, for the field values native code
+/// has put in `classify_values`: where evaluation resumes (`2 * rule + expr`; the rule of
+/// `entry` itself, `2 * rule + 1`, when its own entry matches). Native code knows the
+/// classifier and entry of each `classify`, so nothing is looked up by rule.
+pub extern "C" fn classify_values(
+    ctx: *mut JitCtx<'_, '_>,
+    classifier: u32,
+    entry: u32,
+    _unused: u32,
+) -> u32 {
     with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| {
-        let Some(x) = classify_expr(c.eval.prog, chain, rule) else { return abi::CLASSIFY_CONTINUE };
-        let Some(cl) = c.eval.prog.classifier(x.classifier) else { return abi::CLASSIFY_CONTINUE };
-        answer(x.resume_at(cl, cl.tree.query(&c.classify_values, x.entry)))
+        let Some(cl) = c.eval.prog.classifier(ClassifierId(classifier)) else {
+            return abi::CLASSIFY_CONTINUE;
+        };
+        let resume = match cl.tree.query(&c.classify_values, entry) {
+            Some(i) => Resume { rule: cl.first.saturating_add(i), expr: 1 },
+            None => Resume { rule: cl.end(), expr: 0 },
+        };
+        answer(Some(resume))
     })
 }
 
