@@ -58,7 +58,7 @@ impl Explain {
             };
             let text = match &r.classifier {
                 Some(name) => format!(
-                    "{} rules classified by {name}: decision tree on {} fields, {} parts ({} with a filter, {} per-key trees), {} nodes in {} wide nodes, depth {} (max {}), {} KiB ({} KiB read by queries); cost model: {:.1} expressions per packet instead of {:.1}",
+                    "{} rules classified by {name}: decision tree on {} fields, {} parts ({} with a filter, {} per-key trees), {} nodes in {} wide nodes and {} leaves of {} boxes, depth {} (max {}), {} KiB ({} KiB read by queries); cost model: {:.1} expressions per packet instead of {:.1}",
                     r.count,
                     r.fields,
                     r.stats.parts,
@@ -66,6 +66,8 @@ impl Explain {
                     r.stats.buckets,
                     r.stats.nodes,
                     r.stats.wides,
+                    r.stats.leaves,
+                    r.stats.items,
                     r.stats.depth_sum / r.stats.leaves.max(1),
                     r.stats.max_depth,
                     r.bytes.div_ceil(1024),

@@ -68,7 +68,7 @@ fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
                     let mut b: Vec<Interval> = fields.iter().map(|f| interval(rng, f)).collect();
                     // Which fields are narrow depends on the entry count: the first bytes,
                     // the 4-byte field or both (so each makes the key of some rounds).
-                    let (bytes, word) = (entries % 3 != 1, entries % 3 != 0);
+                    let (bytes, word) = (entries % 3 != 1, !entries.is_multiple_of(3));
                     if narrow && bytes {
                         let byte = |rng: &mut Rng| (rng.below(9) as u64) * 0x1f;
                         b[0] = Interval::point(byte(rng));

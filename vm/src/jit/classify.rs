@@ -210,49 +210,33 @@ impl Reader {
             let unknown = fx.b.ins().icmp_imm_u(IntCC::Equal, w, NO_WORD as i64);
             fx.branch_if(unknown, slow);
         }
-        for (f, read) in reads.iter().enumerate() {
-            match *read {
-                FieldRead::L4proto { .. } => {
-                    if let Some(w) = l4proto {
-                        let v = fx.b.ins().uextend(types::I64, w);
-                        fx.set_classify_value(f, v);
-                    }
-                }
-                FieldRead::Payload { base, start, len, at, width } => {
-                    let b = match base {
-                        PayloadBase::Link => fx.pkt.bases[0],
-                        PayloadBase::Network => fx.pkt.bases[1],
-                        _ => fx.pkt.bases[2],
-                    };
-                    // The recipe's whole value must be in the packet (base is below 2^62).
-                    let end = fx.b.ins().iadd_imm_u(b, i64::from(start) + i64::from(len));
-                    let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
-                    let (present, absent, next) = (fx.new_block(), fx.new_block(), fx.new_block());
-                    fx.b.ins().brif(out, absent, &[], present, &[]);
-                    fx.enter(absent);
-                    let none = fx.u64(ABSENT);
-                    fx.set_classify_value(f, none);
-                    fx.jump(next);
-                    fx.enter(present);
-                    let addr = fx.b.ins().iadd(fx.pkt.data, b);
-                    let offset = i32::try_from(u64::from(start) + u64::from(at)).unwrap_or(i32::MAX);
-                    let raw = fx.pkt_word(addr, offset, width as usize);
-                    // Memory order to a big-endian number of `width` bytes.
-                    let v = match width {
-                        1 => raw,
-                        _ => {
-                            let s = fx.b.ins().bswap(raw);
-                            fx.b.ins().ushr_imm_u(s, 32 - 8 * i64::from(width))
-                        }
-                    };
-                    let v = fx.b.ins().uextend(types::I64, v);
-                    fx.set_classify_value(f, v);
-                    fx.jump(next);
-                    fx.enter(next);
-                }
-                _ => {}
-            }
+        // The common case first: every field's bytes are in the packet (one test per header),
+        // the fields read straight; else each field is tested on its own and may be absent.
+        let (all, some, reads_done) = (fx.new_block(), fx.new_block(), fx.new_block());
+        let mut outside: Option<Value> = None;
+        for (base, end) in furthest_ends(reads) {
+            let b = header_base(fx, base);
+            let last = fx.b.ins().iadd_imm_u(b, i64::from(end));
+            let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, last, fx.pkt.len);
+            outside = Some(match outside {
+                Some(o) => fx.b.ins().bor(o, out),
+                None => out,
+            });
         }
+        match outside {
+            Some(o) => {
+                fx.b.ins().brif(o, some, &[], all, &[]);
+            }
+            None => fx.jump(all),
+        }
+        for (block, checked) in [(all, false), (some, true)] {
+            fx.enter(block);
+            for (f, read) in reads.iter().enumerate() {
+                read_field(fx, f, read, l4proto, checked);
+            }
+            fx.jump(reads_done);
+        }
+        fx.enter(reads_done);
         let a = fx.call_classify_values(self.classifier.0, self.entry);
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
         fx.enter(slow);
@@ -266,6 +250,75 @@ impl Reader {
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
         fx.enter(join);
         answer
+    }
+}
+
+/// Per header the classifier reads, the end of the furthest field (from the header's start).
+fn furthest_ends(reads: &[FieldRead]) -> Vec<(PayloadBase, u32)> {
+    let mut ends: Vec<(PayloadBase, u32)> = Vec::new();
+    for read in reads {
+        if let FieldRead::Payload { base, start, len, .. } = *read {
+            let last = start.saturating_add(u32::from(len));
+            match ends.iter_mut().find(|(b, _)| *b == base) {
+                Some((_, end)) => *end = (*end).max(last),
+                None => ends.push((base, last)),
+            }
+        }
+    }
+    ends
+}
+
+/// The packet offset of a header (`NO_OFFSET`, far beyond any packet, when absent).
+fn header_base(fx: &Fx, base: PayloadBase) -> Value {
+    match base {
+        PayloadBase::Link => fx.pkt.bases[0],
+        PayloadBase::Network => fx.pkt.bases[1],
+        _ => fx.pkt.bases[2],
+    }
+}
+
+/// Reads field `f` into the context: `meta l4proto` from its word, a payload field from the
+/// packet — when `checked`, absent unless its recipe's whole value is in the packet.
+fn read_field(fx: &mut Fx, f: usize, read: &FieldRead, l4proto: Option<Value>, checked: bool) {
+    match *read {
+        FieldRead::L4proto { .. } => {
+            if let Some(w) = l4proto {
+                let v = fx.b.ins().uextend(types::I64, w);
+                fx.set_classify_value(f, v);
+            }
+        }
+        FieldRead::Payload { base, start, len, at, width } => {
+            let b = header_base(fx, base);
+            let next = fx.new_block();
+            if checked {
+                // The recipe's whole value must be in the packet (base is below 2^62).
+                let end = fx.b.ins().iadd_imm_u(b, i64::from(start) + i64::from(len));
+                let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
+                let (present, absent) = (fx.new_block(), fx.new_block());
+                fx.b.ins().brif(out, absent, &[], present, &[]);
+                fx.enter(absent);
+                let none = fx.u64(ABSENT);
+                fx.set_classify_value(f, none);
+                fx.jump(next);
+                fx.enter(present);
+            }
+            let addr = fx.b.ins().iadd(fx.pkt.data, b);
+            let offset = i32::try_from(u64::from(start) + u64::from(at)).unwrap_or(i32::MAX);
+            let raw = fx.pkt_word(addr, offset, width as usize);
+            // Memory order to a big-endian number of `width` bytes.
+            let v = match width {
+                1 => raw,
+                _ => {
+                    let s = fx.b.ins().bswap(raw);
+                    fx.b.ins().ushr_imm_u(s, 32 - 8 * i64::from(width))
+                }
+            };
+            let v = fx.b.ins().uextend(types::I64, v);
+            fx.set_classify_value(f, v);
+            fx.jump(next);
+            fx.enter(next);
+        }
+        _ => {}
     }
 }
 

@@ -25,10 +25,24 @@ use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, c
 
 /// Most columns (immediates) a shape has.
 const MAX_COLUMNS: usize = 2;
-/// Words per rule in the table: source id, then the columns.
-const ROW: usize = 1 + MAX_COLUMNS;
-/// Most shapes per function (a rule's shape number is one byte, 0 meaning none).
+/// Most shapes per function.
 const MAX_SHAPES: usize = 255;
+
+/// A rule's line of the table: all a shared block needs, in one 16-byte piece of one
+/// cache line (the dispatch reads the shape, the shared block the rest, one miss in all).
+#[derive(Clone, Copy, Debug, Default)]
+#[repr(C, align(16))]
+struct Row {
+    /// 0, or 1 + the rule's shape.
+    shape: u32,
+    source: u32,
+    columns: [u32; MAX_COLUMNS],
+}
+
+/// Byte offsets in a [`Row`].
+const ROW_BYTES: i64 = std::mem::size_of::<Row>() as i64;
+const SOURCE_AT: i32 = std::mem::offset_of!(Row, source) as i32;
+const COLUMNS_AT: i32 = std::mem::offset_of!(Row, columns) as i32;
 
 /// One step of a shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,13 +59,11 @@ struct Shape {
     verdict: Verdict,
 }
 
-/// The tables of a function's shared actions; they live as long as its code.
+/// The table of a function's shared actions; it lives as long as its code.
 #[derive(Debug, Default)]
 pub struct Tables {
-    /// Per rule of the function: 0, or 1 + its shape.
-    shape_of: Box<[u8]>,
-    /// Per rule of the function: [`ROW`] words.
-    rows: Box<[u32]>,
+    /// Per rule of the function.
+    rows: Box<[Row]>,
 }
 
 /// The shared actions of one function (rules `first..first + n` of a chain).
@@ -109,8 +121,7 @@ impl Templates {
     /// a shape; `None` when there are none.
     pub fn new(fx: &mut Fx, rules: &[Rule], first: usize, family: Family) -> Option<Templates> {
         let mut shapes: Vec<(Shape, Block, Value)> = Vec::new();
-        let mut shape_of_rule = vec![0u8; rules.len()];
-        let mut rows = vec![0u32; rules.len() * ROW];
+        let mut rows = vec![Row::default(); rules.len()];
         for (k, rule) in rules.iter().enumerate() {
             if !matches!(rule.exprs.first(), Some(Expr::Classify(_))) {
                 continue;
@@ -126,22 +137,25 @@ impl Templates {
                 }
                 None => continue,
             };
-            shape_of_rule[k] = index as u8 + 1;
-            let row = &mut rows[k * ROW..(k + 1) * ROW];
-            row[0] = rule.source.0;
-            row[1..1 + columns.len()].copy_from_slice(&columns);
+            if let Some(row) = rows.get_mut(k) {
+                row.shape = index as u32 + 1;
+                row.source = rule.source.0;
+                for (c, v) in row.columns.iter_mut().zip(&columns) {
+                    *c = *v;
+                }
+            }
         }
         if shapes.is_empty() {
             return None;
         }
-        let tables = Tables { shape_of: shape_of_rule.into_boxed_slice(), rows: rows.into_boxed_slice() };
+        let tables = Tables { rows: rows.into_boxed_slice() };
         Some(Templates { shapes, tables, first })
     }
 
     /// After rule `k`'s (of the function) `classify`: jumps to its shared block, if it has
     /// a shape (false when it has none: the rule's own code follows).
     pub fn jump_to(&self, fx: &mut Fx, k: usize) -> bool {
-        let shape = self.tables.shape_of.get(k).and_then(|s| usize::from(*s).checked_sub(1));
+        let shape = self.tables.rows.get(k).and_then(|r| (r.shape as usize).checked_sub(1));
         let Some((_, block, _)) = shape.and_then(|s| self.shapes.get(s)) else { return false };
         let index = fx.u32(k as u32);
         fx.b.ins().jump(*block, &[BlockArg::Value(index)]);
@@ -155,15 +169,16 @@ impl Templates {
         let past_classify = fx.b.ins().icmp_imm_u(IntCC::NotEqual, odd, 0);
         let rule = fx.b.ins().ushr_imm_u(answer, 1);
         let k = fx.b.ins().iadd_imm_s(rule, -(self.first as i64));
-        let inside = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, k, self.tables.shape_of.len() as i64);
+        let inside = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, k, self.tables.rows.len() as i64);
         let both = fx.b.ins().band(inside, past_classify);
         let lookup = fx.new_block();
         fx.b.ins().brif(both, lookup, &[], other, &[]);
         fx.enter(lookup);
         let k64 = fx.b.ins().uextend(types::I64, k);
-        let table = fx.u64(self.tables.shape_of.as_ptr() as u64);
-        let at = fx.b.ins().iadd(table, k64);
-        let s = fx.b.ins().uload8(types::I32, MemFlagsData::trusted().with_readonly(), at, 0);
+        let offset = fx.b.ins().imul_imm_u(k64, ROW_BYTES);
+        let table = fx.u64(self.tables.rows.as_ptr() as u64);
+        let at = fx.b.ins().iadd(table, offset);
+        let s = fx.b.ins().load(types::I32, MemFlagsData::trusted().with_readonly(), at, 0);
         for (i, (_, block, _)) in self.shapes.iter().enumerate() {
             let next = fx.new_block();
             let is = fx.b.ins().icmp_imm_u(IntCC::Equal, s, i as i64 + 1);
@@ -186,15 +201,15 @@ impl Templates {
         for (shape, block, index) in &self.shapes {
             fx.enter(*block);
             let k64 = fx.b.ins().uextend(types::I64, *index);
-            let offset = fx.b.ins().imul_imm_u(k64, (ROW * 4) as i64);
+            let offset = fx.b.ins().imul_imm_u(k64, ROW_BYTES);
             let base = fx.u64(rows);
             let row = fx.b.ins().iadd(base, offset);
             let flags = MemFlagsData::trusted().with_readonly();
-            let mut column: i32 = 1;
+            let mut column: i32 = 0;
             for step in &shape.steps {
                 match step {
                     Step::Column { dreg, len } => {
-                        let v = fx.b.ins().load(types::I32, flags, row, 4 * column);
+                        let v = fx.b.ins().load(types::I32, flags, row, COLUMNS_AT + 4 * column);
                         column += 1;
                         if let Some(w) = dreg.span(*len).map(|s| s.start / 4) {
                             fx.set_reg_word(w, v);
@@ -203,7 +218,7 @@ impl Templates {
                     Step::Same(e) => same(fx, e),
                 }
             }
-            let source = fx.b.ins().load(types::I32, flags, row, 0);
+            let source = fx.b.ins().load(types::I32, flags, row, SOURCE_AT);
             let rule = fx.b.ins().iadd_imm_u(*index, self.first as i64);
             done(fx, rule, source, shape.verdict);
         }
