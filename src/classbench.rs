@@ -206,6 +206,27 @@ pub fn to_nft(filters: &[Filter]) -> String {
     out
 }
 
+/// The 1-based filter number (what traces name) of each rule of the first chain of a program
+/// compiled from a [`to_nft`] ruleset: with rules dropped as dead or merged by the
+/// optimizer, a rule's index in the program is no longer its filter's. `source` is the
+/// ruleset before optimization; rules are matched by where they were written.
+pub fn filter_numbers(source: &Ruleset, prog: &Program, origins: &Origins) -> Vec<Option<u32>> {
+    let written: HashMap<(u32, u32), u32> = source
+        .tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .flat_map(|c| &c.rules)
+        .enumerate()
+        .map(|(i, r)| ((r.span.start, r.span.end), i as u32 + 1))
+        .collect();
+    let Some(chain) = prog.chains.first() else { return Vec::new() };
+    chain
+        .rules
+        .iter()
+        .map(|r| origins.span(r.source).and_then(|s| written.get(&(s.start, s.end)).copied()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,25 +266,4 @@ mod tests {
         assert_eq!(t[0].src, Ipv4Addr::new(194, 253, 128, 48));
         assert_eq!(t[0].expected, 413);
     }
-}
-
-/// The 1-based filter number (what traces name) of each rule of the first chain of a program
-/// compiled from a [`to_nft`] ruleset: with rules dropped as dead or merged by the
-/// optimizer, a rule's index in the program is no longer its filter's. `source` is the
-/// ruleset before optimization; rules are matched by where they were written.
-pub fn filter_numbers(source: &Ruleset, prog: &Program, origins: &Origins) -> Vec<Option<u32>> {
-    let written: HashMap<(u32, u32), u32> = source
-        .tables
-        .iter()
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules)
-        .enumerate()
-        .map(|(i, r)| ((r.span.start, r.span.end), i as u32 + 1))
-        .collect();
-    let Some(chain) = prog.chains.first() else { return Vec::new() };
-    chain
-        .rules
-        .iter()
-        .map(|r| origins.span(r.source).and_then(|s| written.get(&(s.start, s.end)).copied()))
-        .collect()
 }

@@ -23,12 +23,13 @@ fn expected(text: &str, counters: bool) -> String {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
-        if !counters && line.starts_with(':') {
-            if let Some(i) = line.rfind(" [") {
-                out.push_str(&line[..i]);
-                out.push_str(" [0:0]\n");
-                continue;
-            }
+        if !counters
+            && line.starts_with(':')
+            && let Some(i) = line.rfind(" [")
+        {
+            out.push_str(&line[..i]);
+            out.push_str(" [0:0]\n");
+            continue;
         }
         out.push_str(line);
         out.push('\n');

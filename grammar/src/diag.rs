@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! rules.nft:3:22-25: Error: unknown chain hook "inptu", expecting one of ...
-//! 	type filter hook inptu priority 0;
-//! 	                 ^^^^^
+//!     type filter hook inptu priority 0;
+//!                      ^^^^^
 //! ```
 //!
 //! The first line is `file:line:col-col: Error: message` (columns 1-based, end inclusive, as

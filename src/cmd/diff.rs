@@ -76,7 +76,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Args>, Failure> {
     Ok(Some(a))
 }
 
-fn load_one(path: &PathBuf, syntax: Option<Syntax>) -> Result<Loaded, Failure> {
+fn load_one(path: &std::path::Path, syntax: Option<Syntax>) -> Result<Loaded, Failure> {
     load(path, syntax).map_err(|e| Failure::runtime(e.message))
 }
 

@@ -233,11 +233,11 @@ pub fn read_t(path: &Path) -> std::io::Result<TestFile> {
             let mut kind = words.next().unwrap_or("").to_string();
             let rest_words: Vec<&str> = words.collect();
             let mut spec_words = rest_words.as_slice();
-            if kind == "ct" {
-                if let Some((first, tail)) = rest_words.split_first() {
-                    kind = format!("ct {first}");
-                    spec_words = tail;
-                }
+            if kind == "ct"
+                && let Some((first, tail)) = rest_words.split_first()
+            {
+                kind = format!("ct {first}");
+                spec_words = tail;
             }
             if let Some(expect) = Expect::parse(res) {
                 file.cases.push(Case::Object { line, name, kind, spec: spec_words.join(" "), expect });

@@ -105,13 +105,7 @@ impl Scenario {
         self.push_from(iface, step, Box::new(make), true)
     }
 
-    fn push_from(
-        &mut self,
-        iface: &'static str,
-        step: usize,
-        make: Box<dyn Fn(&[u8]) -> Vec<u8>>,
-        optional: bool,
-    ) -> usize {
+    fn push_from(&mut self, iface: &'static str, step: usize, make: MakeFrom, optional: bool) -> usize {
         self.steps.push(Step { iface, packet: Packet::From { step, index: 0, make, optional } });
         self.steps.len() - 1
     }

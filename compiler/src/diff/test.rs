@@ -373,7 +373,7 @@ impl Test {
         if boxes.iter().any(|b| b.cons.is_empty()) {
             return Ok(Cond::always());
         }
-        boxes.sort_by(|a, b| a.cons.len().cmp(&b.cons.len()));
+        boxes.sort_by_key(|b| b.cons.len());
         boxes.dedup();
         Ok(Cond { boxes })
     }

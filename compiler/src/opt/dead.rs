@@ -74,7 +74,7 @@ pub fn run(rs: &mut Ruleset, explain: &mut Explain) {
             });
         }
     }
-    dead.sort_by(|a, b| b.index.cmp(&a.index));
+    dead.sort_by_key(|d| std::cmp::Reverse(d.index));
     for d in &dead {
         let Some(chain) = rs.table_mut(d.family, &d.table).and_then(|t| t.chain_mut(&d.chain)) else {
             continue;

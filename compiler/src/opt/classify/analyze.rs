@@ -31,6 +31,8 @@ pub enum Source {
 }
 
 impl Source {
+    /// The value's width in bytes (never zero).
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {
         match self {
             Source::Packet { len, .. } | Source::Value { len, .. } => *len,

@@ -85,7 +85,8 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
             }
             // Runs that must be split are tried again piece by piece, in chain order (a worklist:
             // a run of unclassifiable rules would otherwise recurse once per rule).
-            let mut todo = vec![start..end];
+            let mut todo = Vec::new();
+            todo.push(start..end);
             while let Some(r) = todo.pop() {
                 let pieces =
                     classify_run(prog, chain, &sources, &cands, r.start, r.end, &mut budget, &mut reports);
