@@ -236,9 +236,10 @@ fn suite_is_large_enough() {
     assert!(total >= 200, "only {total} scenarios");
 }
 
-/// Prints the bytecode of the nft ruleset in `NFTVM_NFT_FILE` in the VM's text format, as
-/// the real `nft` generates it (a stand-in for `nftvm compile` until codegen lands):
-/// `NFTVM_NFT_FILE=rules.nft cargo test --test kernel_diff print_bytecode -- --ignored --nocapture`.
+/// A tool, not a test: prints the bytecode the real `nft` generates for the ruleset in
+/// `NFTVM_NFT_FILE`, in the VM's text format (to compare with `nftvm compile --emit
+/// bytecode`): `NFTVM_NFT_FILE=rules.nft cargo test --test kernel_diff print_bytecode --
+/// --ignored --nocapture`.
 #[test]
 #[ignore]
 fn print_bytecode() {
