@@ -242,14 +242,15 @@ impl Reader {
         fx.enter(slow);
         let rule = fx.b.ins().iadd_imm_u(self.entry, i64::from(self.first));
         let a = fx.call_classify_at(chain, rule);
-        // "Go on" is the rule's own post-`classify` point.
-        let own = fx.b.ins().imul_imm_u(rule, 2);
-        let own = fx.b.ins().iadd_imm_u(own, 1);
-        let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, a, CLASSIFY_CONTINUE as i64);
-        let a = fx.b.ins().select(goes_on, own, a);
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
         fx.enter(join);
-        answer
+        // "Go on" (the plain helper's answer when the rule's own entry matches) is the
+        // rule's own post-`classify` point.
+        let rule = fx.b.ins().iadd_imm_u(self.entry, i64::from(self.first));
+        let own = fx.b.ins().imul_imm_u(rule, 2);
+        let own = fx.b.ins().iadd_imm_u(own, 1);
+        let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
+        fx.b.ins().select(goes_on, own, answer)
     }
 }
 
