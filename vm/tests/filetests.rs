@@ -212,10 +212,10 @@ fn run_engine(exe: &Executable, state: &mut ProgramState, run: &Run) -> Result<O
     let mut bytes = run.link.clone();
     bytes.extend_from_slice(&run.packet);
     let nh = run.link.len();
-    let parsed = PacketCtx::from_ip(&mut bytes[nh..], hook);
     let (transport_off, l4proto, nfproto, protocol) = if run.arp {
         (None, 0, Family::Arp, 0x0806)
     } else {
+        let parsed = PacketCtx::from_ip(&mut bytes[nh..], hook);
         (parsed.transport_off, parsed.l4proto, parsed.nfproto, parsed.protocol)
     };
     let mut pkt = PacketCtx {

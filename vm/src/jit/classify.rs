@@ -202,6 +202,7 @@ impl Reader {
         let answer = fx.b.append_block_param(join, types::I32);
         let slow = fx.new_block();
         fx.b.set_cold_block(slow);
+        let rule = fx.b.ins().iadd_imm_u(self.entry, i64::from(self.first));
         let l4proto = reads
             .iter()
             .any(|r| matches!(r, FieldRead::L4proto { .. }))
@@ -215,9 +216,8 @@ impl Reader {
         let (all, some, reads_done) = (fx.new_block(), fx.new_block(), fx.new_block());
         let mut outside: Option<Value> = None;
         for (base, end) in furthest_ends(reads) {
-            let b = header_base(fx, base);
-            let last = fx.b.ins().iadd_imm_u(b, i64::from(end));
-            let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, last, fx.pkt.len);
+            let Some(b) = fx.pkt.base(base) else { continue };
+            let out = fx.past_end(b, i64::from(end));
             outside = Some(match outside {
                 Some(o) => fx.b.ins().bor(o, out),
                 None => out,
@@ -240,13 +240,11 @@ impl Reader {
         let a = fx.call_classify_values(self.classifier.0, self.entry);
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
         fx.enter(slow);
-        let rule = fx.b.ins().iadd_imm_u(self.entry, i64::from(self.first));
         let a = fx.call_classify_at(chain, rule);
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
         fx.enter(join);
         // "Go on" (the plain helper's answer when the rule's own entry matches) is the
         // rule's own post-`classify` point.
-        let rule = fx.b.ins().iadd_imm_u(self.entry, i64::from(self.first));
         let own = fx.b.ins().imul_imm_u(rule, 2);
         let own = fx.b.ins().iadd_imm_u(own, 1);
         let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
@@ -269,15 +267,6 @@ fn furthest_ends(reads: &[FieldRead]) -> Vec<(PayloadBase, u32)> {
     ends
 }
 
-/// The packet offset of a header (`NO_OFFSET`, far beyond any packet, when absent).
-fn header_base(fx: &Fx, base: PayloadBase) -> Value {
-    match base {
-        PayloadBase::Link => fx.pkt.bases[0],
-        PayloadBase::Network => fx.pkt.bases[1],
-        _ => fx.pkt.bases[2],
-    }
-}
-
 /// Reads field `f` into the context: `meta l4proto` from its word, a payload field from the
 /// packet — when `checked`, absent unless its recipe's whole value is in the packet.
 fn read_field(fx: &mut Fx, f: usize, read: &FieldRead, l4proto: Option<Value>, checked: bool) {
@@ -289,12 +278,11 @@ fn read_field(fx: &mut Fx, f: usize, read: &FieldRead, l4proto: Option<Value>, c
             }
         }
         FieldRead::Payload { base, start, len, at, width } => {
-            let b = header_base(fx, base);
+            let Some(b) = fx.pkt.base(base) else { return };
             let next = fx.new_block();
             if checked {
-                // The recipe's whole value must be in the packet (base is below 2^62).
-                let end = fx.b.ins().iadd_imm_u(b, i64::from(start) + i64::from(len));
-                let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
+                // The recipe's whole value must be in the packet.
+                let out = fx.past_end(b, i64::from(start) + i64::from(len));
                 let (present, absent) = (fx.new_block(), fx.new_block());
                 fx.b.ins().brif(out, absent, &[], present, &[]);
                 fx.enter(absent);

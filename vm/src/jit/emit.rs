@@ -4,10 +4,11 @@
 
 use super::abi::{self, off};
 use super::helpers::Addrs;
+use crate::keys::PayloadBase;
 use crate::reg::DATA_WORDS;
 use crate::verdict::Verdict;
 use cranelift_codegen::ir::{
-    AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value, types,
+    AbiParam, Block, InstBuilder, MemFlagsData, SigRef, Signature, Type, Value, condcodes::IntCC, types,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::FunctionBuilder;
@@ -58,6 +59,19 @@ pub struct Packet {
     pub len: Value,
     /// Link, network, transport header starts (or `NO_OFFSET`).
     pub bases: [Value; 3],
+}
+
+impl Packet {
+    /// The start of a header known at entry (link, network, transport), `NO_OFFSET` (far
+    /// beyond any packet) when absent; `None` for the inner and tunnel headers.
+    pub fn base(&self, base: PayloadBase) -> Option<Value> {
+        match base {
+            PayloadBase::Link => Some(self.bases[0]),
+            PayloadBase::Network => Some(self.bases[1]),
+            PayloadBase::Transport => Some(self.bases[2]),
+            PayloadBase::Inner | PayloadBase::Tunnel => None,
+        }
+    }
 }
 
 pub struct Fx<'a> {
@@ -220,6 +234,13 @@ impl<'a> Fx<'a> {
 
     // ---- the packet ----
 
+    /// Do the bytes up to `end` after header start `base` run past the packet's end? (A base
+    /// is below 2^62, so the sum cannot wrap.)
+    pub fn past_end(&mut self, base: Value, end: i64) -> Value {
+        let last = self.b.ins().iadd_imm_s(base, end);
+        self.b.ins().icmp(IntCC::UnsignedGreaterThan, last, self.pkt.len)
+    }
+
     /// Loads `n` (1..=4) packet bytes at `addr + at` as a little-endian `i32` (zero-extended):
     /// exactly the register word a `n`-byte load produces.
     pub fn pkt_word(&mut self, addr: Value, at: i32, n: usize) -> Value {
@@ -343,8 +364,10 @@ impl<'a> Fx<'a> {
         self.call_classify_with(self.addrs.classify_values, classifier, entry)
     }
 
-    fn call_classify_with(&mut self, helper: i64, first: u32, second: Value) -> Value {
-        let args = [self.ctx, self.u32(first), second, self.u32(0)];
+    /// A classify helper's call: the context, a constant (chain or classifier) and a value
+    /// (rule or entry).
+    fn call_classify_with(&mut self, helper: i64, constant: u32, value: Value) -> Value {
+        let args = [self.ctx, self.u32(constant), value, self.u32(0)];
         let f = self.u64(helper as u64);
         let call = self.b.ins().call_indirect(self.sigs.ctx3, f, &args);
         self.forget_regs();

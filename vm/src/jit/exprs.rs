@@ -83,16 +83,12 @@ fn payload(fx: &mut Fx, rc: &RuleCx, p: &Payload) -> Flow {
     let PayloadOp::Load { dreg } = p.op else { return Flow::Helper };
     let len = p.len as usize;
     let Some(d0) = word_of(dreg, len) else { return Flow::Helper };
-    let base = match p.base {
-        PayloadBase::Link => fx.pkt.bases[0],
-        PayloadBase::Network => fx.pkt.bases[1],
-        PayloadBase::Transport => fx.pkt.bases[2],
-        PayloadBase::Inner => fx.inner_base(),
-        PayloadBase::Tunnel => return Flow::Verdict(Verdict::Break),
+    let base = match (fx.pkt.base(p.base), p.base) {
+        (Some(b), _) => b,
+        (None, PayloadBase::Inner) => fx.inner_base(),
+        (None, _) => return Flow::Verdict(Verdict::Break),
     };
-    // end = base + offset + len; base is below 2^62, so this cannot wrap.
-    let end = fx.b.ins().iadd_imm_s(base, p.offset as i64 + len as i64);
-    let out = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, end, fx.pkt.len);
+    let out = fx.past_end(base, p.offset as i64 + len as i64);
     fx.branch_if(out, rc.brk);
     let mut addr = fx.b.ins().iadd(fx.pkt.data, base);
     let mut at = p.offset as i64;

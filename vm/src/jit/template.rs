@@ -25,7 +25,7 @@ use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, c
 
 /// Most columns (immediates) a shape has.
 const MAX_COLUMNS: usize = 2;
-/// Most shapes per function.
+/// Most shapes per function (the dispatch compares a rule's shape with each in turn).
 const MAX_SHAPES: usize = 255;
 
 /// A rule's line of the table: all a shared block needs, in one 16-byte piece of one
