@@ -87,7 +87,7 @@ fn run_group(group: &[&str]) -> Tally {
             continue;
         }
         let mut rng =
-            Rng(seed() ^ name.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
+            Rng::new(seed() ^ name.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))));
         for i in 0..count {
             let sc = template(&mut rng, i);
             if only.as_deref().is_some_and(|o| !sc.name.contains(o)) {

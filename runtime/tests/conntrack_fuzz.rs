@@ -13,22 +13,7 @@ use nftvm_runtime::helper::Helper;
 use nftvm_runtime::nat::{Manip, NatRange, flags};
 use support::*;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn pick<T: Copy>(&mut self, xs: &[T]) -> T {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
+use nftvm_testkit::Rng;
 
 const FTP_LINES: &[&[u8]] = &[
     b"PORT 10,0,0,1,4,1\r\n",
@@ -48,35 +33,38 @@ const FTP_LINES: &[&[u8]] = &[
 
 #[test]
 fn random_traffic_never_panics() {
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut rng = Rng::new(0x5eed_1234_abcd_0001);
     let addrs: [IpAddr; 4] = [ip("10.0.0.1"), ip("10.0.0.2"), ip("192.0.2.1"), ip("198.51.100.7")];
     let addrs6: [IpAddr; 2] = [ip("fd00::1"), ip("fd00::2")];
     let mut ct = Conntrack::new(Config { max: 64, events: true, ..Config::default() });
     let mut opts = [0u8; 40];
     let mut now = SECOND;
     for round in 0..200_000u32 {
-        now += rng.below(SECOND / 2);
+        now += rng.next_u64() % (SECOND / 2);
         let v6 = rng.below(8) == 0;
-        let (src, dst) =
-            if v6 { (rng.pick(&addrs6), rng.pick(&addrs6)) } else { (rng.pick(&addrs), rng.pick(&addrs)) };
+        let (src, dst) = if v6 {
+            (*rng.pick(&addrs6), *rng.pick(&addrs6))
+        } else {
+            (*rng.pick(&addrs), *rng.pick(&addrs))
+        };
         for o in opts.iter_mut() {
-            let any = rng.next() as u8;
-            *o = rng.pick(&[0, 1, 2, 3, 4, 5, 8, 10, 12, 255, any]);
+            let any = rng.next_u64() as u8;
+            *o = *rng.pick(&[0, 1, 2, 3, 4, 5, 8, 10, 12, 255, any]);
         }
-        let opt_len = rng.below(41) as usize;
-        let payload = rng.pick(FTP_LINES);
+        let opt_len = rng.below(41);
+        let payload = *rng.pick(FTP_LINES);
         let kind = rng.below(6);
         let (proto, l4) = match kind {
             0 | 1 => {
-                let (any_seq, any_ack) = (rng.next() as u32, rng.next() as u32);
-                let doff = rng.pick(&[0u8, 4, 5, 6, 10, 15]);
+                let (any_seq, any_ack) = (rng.next_u64() as u32, rng.next_u64() as u32);
+                let doff = *rng.pick(&[0u8, 4, 5, 6, 10, 15]);
                 let seg = TcpInfo {
-                    sport: rng.pick(&[21u16, 20, 1000, 40000]),
-                    dport: rng.pick(&[21u16, 20, 1000, 40000]),
-                    seq: rng.pick(&[0u32, 1, 1000, 1001, u32::MAX, any_seq]),
-                    ack: rng.pick(&[0u32, 1, 1000, 1001, u32::MAX, any_ack]),
-                    window: rng.pick(&[0u16, 1, 512, 65535]),
-                    flags: rng.next() as u8,
+                    sport: *rng.pick(&[21u16, 20, 1000, 40000]),
+                    dport: *rng.pick(&[21u16, 20, 1000, 40000]),
+                    seq: *rng.pick(&[0u32, 1, 1000, 1001, u32::MAX, any_seq]),
+                    ack: *rng.pick(&[0u32, 1, 1000, 1001, u32::MAX, any_ack]),
+                    window: *rng.pick(&[0u16, 1, 512, 65535]),
+                    flags: rng.next_u64() as u8,
                     doff,
                     options: &opts[..opt_len],
                     l4_len: rng.below(200) as u32,
@@ -85,8 +73,8 @@ fn random_traffic_never_panics() {
             }
             2 => {
                 let u = UdpInfo {
-                    sport: rng.pick(&[53u16, 1000]),
-                    dport: rng.pick(&[53u16, 1000]),
+                    sport: *rng.pick(&[53u16, 1000]),
+                    dport: *rng.pick(&[53u16, 1000]),
                     len_field: rng.below(100) as u16,
                     checksum: rng.below(2) as u16,
                     l4_len: rng.below(100) as u32,
@@ -95,25 +83,25 @@ fn random_traffic_never_panics() {
             }
             3 => {
                 let quoted = (rng.below(2) == 0).then(|| Quoted {
-                    src: rng.pick(&addrs),
-                    dst: rng.pick(&addrs),
-                    proto: rng.pick(&[6u8, 17, 1, 47]),
-                    l4: rng.pick(&[
+                    src: *rng.pick(&addrs),
+                    dst: *rng.pick(&addrs),
+                    proto: *rng.pick(&[6u8, 17, 1, 47]),
+                    l4: *rng.pick(&[
                         QuotedL4::Ports { sport: 1000, dport: 53 },
                         QuotedL4::Icmp { icmp_type: 8, code: 0, id: 1 },
                         QuotedL4::Other,
                     ]),
                 });
                 let i = IcmpInfo {
-                    icmp_type: rng.next() as u8,
-                    code: rng.next() as u8,
+                    icmp_type: rng.next_u64() as u8,
+                    code: rng.next_u64() as u8,
                     id: rng.below(3) as u16,
                     quoted,
                 };
-                (if v6 { 58 } else { rng.pick(&[1u8, 58]) }, L4::Icmp(i))
+                (if v6 { 58 } else { *rng.pick(&[1u8, 58]) }, L4::Icmp(i))
             }
-            4 => (rng.pick(&[47u8, 132, 253]), L4::Other),
-            _ => (rng.pick(&[6u8, 17, 50]), L4::Truncated),
+            4 => (*rng.pick(&[47u8, 132, 253]), L4::Other),
+            _ => (*rng.pick(&[6u8, 17, 50]), L4::Truncated),
         };
         let mut pkt = PacketInfo::new(src, dst, proto, l4, 20 + rng.below(1500) as u32, now);
         pkt.zone = rng.below(2) as u16;
@@ -129,8 +117,8 @@ fn random_traffic_never_panics() {
                 if ct.nat_needed(&t, manip) {
                     if rng.below(2) == 0 {
                         let range = NatRange::addrs(ip("192.0.2.1"), ip("192.0.2.3"))
-                            .with_ports(rng.pick(&[0u16, 1024, 65535]), rng.pick(&[0u16, 1024, 65535]))
-                            .with_flags(rng.pick(&[
+                            .with_ports(*rng.pick(&[0u16, 1024, 65535]), *rng.pick(&[0u16, 1024, 65535]))
+                            .with_flags(*rng.pick(&[
                                 0,
                                 flags::PROTO_RANDOM_FULLY,
                                 flags::PERSISTENT,

@@ -48,20 +48,7 @@ ip nat post
   [ masq ]
 ";
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use nftvm_testkit::Rng;
 
 fn seeds() -> Vec<Vec<u8>> {
     let (a, b, me) = (v4("10.0.1.2"), v4("10.0.2.2"), v4("10.0.1.1"));
@@ -91,7 +78,7 @@ fn seeds() -> Vec<Vec<u8>> {
 fn mutated_packets_never_panic_and_outcomes_stay_coherent() {
     let mut p = pipeline(RULES);
     let seeds = seeds();
-    let mut rng = Rng(0x5eed);
+    let mut rng = Rng::new(0x5eed);
     let mut dropped = 0;
     for i in 0..60_000u64 {
         let mut pkt = seeds[rng.below(seeds.len())].clone();
@@ -106,9 +93,9 @@ fn mutated_packets_never_panic_and_outcomes_stay_coherent() {
             2 => pkt.truncate(rng.below(pkt.len() + 1)),
             3 => {
                 let at = rng.below(pkt.len());
-                pkt[at] = rng.next() as u8;
+                pkt[at] = rng.next_u64() as u8;
             }
-            _ => pkt = (0..rng.below(80)).map(|_| rng.next() as u8).collect(),
+            _ => pkt = (0..rng.below(80)).map(|_| rng.next_u64() as u8).collect(),
         }
         let iif = if rng.below(2) == 0 { TUNA } else { TUNB };
         let o = p.process(iif, i * 1_000_000, pkt, LinkType::Raw);

@@ -14,28 +14,7 @@ use nftvm_vm::{ChainId, Executable, Expr, Program, Reg, Verdict};
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// A small deterministic PRNG (xorshift64*).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-}
+pub use nftvm_testkit::Rng;
 
 /// What a packet is made of: its bytes and the metadata/conntrack answers the runtime gives.
 #[derive(Clone, Debug, Default)]
@@ -65,7 +44,7 @@ impl Plan {
             b.extend_from_slice(&((l4 + payload) as u16).to_be_bytes());
             b.extend_from_slice(&[proto, 64]);
             for _ in 0..32 {
-                b.push(rng.next() as u8);
+                b.push(rng.next_u64() as u8);
             }
         } else {
             let total = (20 + l4 + payload) as u16;
@@ -73,21 +52,21 @@ impl Plan {
             b.extend_from_slice(&total.to_be_bytes());
             b.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0]);
             for _ in 0..8 {
-                b.push(rng.next() as u8);
+                b.push(rng.next_u64() as u8);
             }
         }
         for i in 0..l4 + payload {
-            b.push(if i < 4 { rng.next() as u8 } else { 0 });
+            b.push(if i < 4 { rng.next_u64() as u8 } else { 0 });
         }
         if proto == 6 {
             let th = b.len() - l4 - payload;
             b[th + 12] = 0x50;
-            b[th + 13] = rng.next() as u8 & 0x3f;
+            b[th + 13] = rng.next_u64() as u8 & 0x3f;
         }
         let mut p = Plan { bytes: b, ..Plan::default() };
-        p.meta.insert(MetaKey::Mark, (rng.next() as u32 % 4).to_le_bytes().to_vec());
-        p.meta.insert(MetaKey::Iif, (1 + rng.next() as u32 % 3).to_le_bytes().to_vec());
-        p.meta.insert(MetaKey::Oif, (1 + rng.next() as u32 % 3).to_le_bytes().to_vec());
+        p.meta.insert(MetaKey::Mark, (rng.next_u64() as u32 % 4).to_le_bytes().to_vec());
+        p.meta.insert(MetaKey::Iif, (1 + rng.next_u64() as u32 % 3).to_le_bytes().to_vec());
+        p.meta.insert(MetaKey::Oif, (1 + rng.next_u64() as u32 % 3).to_le_bytes().to_vec());
         let names = ["eth0", "eth1", "lo", "wlan0"];
         for k in [MetaKey::IifName, MetaKey::OifName] {
             let mut n = [0u8; 16];

@@ -8,8 +8,8 @@ use crate::harness::Scenario;
 use crate::pkt::*;
 
 /// `min` to `min + span - 1` random bytes.
-fn rng_bytes(rng: &mut Rng, min: usize, span: u64) -> Vec<u8> {
-    let n = min + rng.below(span) as usize;
+fn rng_bytes(rng: &mut Rng, min: usize, span: usize) -> Vec<u8> {
+    let n = min + rng.below(span);
     rng.bytes(n)
 }
 
@@ -65,11 +65,11 @@ pub fn stateless(rng: &mut Rng, i: usize) -> Scenario {
                 SocketAddr::new(c, rng.port()),
                 SocketAddr::new(s, *rng.pick(&[22, 80, 443])),
                 SYN,
-                rng.next() as u32,
+                rng.next_u64() as u32,
                 0,
                 b"",
             ),
-            2 => echo(c, s, rng.next() as u16, 1),
+            2 => echo(c, s, rng.next_u64() as u16, 1),
             _ => {
                 let back = udp(SocketAddr::new(s, 53), SocketAddr::new(c, rng.port()), b"answer");
                 sc.send("tunb", back);
@@ -89,17 +89,17 @@ pub fn tcp_flow(rng: &mut Rng, i: usize) -> Scenario {
     let port = *rng.pick(&[22u16, 80, 443, 8080]);
     let mut sc = Scenario::new(format!("tcp-flow-{i}"), STATEFUL_FORWARD.replace("PORT", &port.to_string()));
     let (ca, sa_) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, port));
-    let (mut cs, mut ss) = (rng.next() as u32, rng.next() as u32);
+    let (mut cs, mut ss) = (rng.next_u64() as u32, rng.next_u64() as u32);
     sc.send("tuna", tcp(ca, sa_, SYN, cs, 0, b""));
     cs = cs.wrapping_add(1);
     sc.send("tunb", tcp(sa_, ca, SYN | ACK, ss, cs, b""));
     ss = ss.wrapping_add(1);
     sc.send("tuna", tcp(ca, sa_, ACK, cs, ss, b""));
     for _ in 0..rng.below(3) + 1 {
-        let n = 1 + rng.below(300) as usize;
+        let n = 1 + rng.below(300);
         sc.send("tuna", tcp(ca, sa_, ACK | PSH, cs, ss, &rng.bytes(n)));
         cs = cs.wrapping_add(n as u32);
-        let m = rng.below(200) as usize;
+        let m = rng.below(200);
         sc.send("tunb", tcp(sa_, ca, ACK | PSH, ss, cs, &rng.bytes(m)));
         ss = ss.wrapping_add(m as u32);
     }
@@ -141,7 +141,7 @@ pub fn midstream(rng: &mut Rng, i: usize) -> Scenario {
         ..ConntrackSettings::default()
     };
     let (ca, sa_) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 22));
-    let (cs, ss) = (rng.next() as u32, rng.next() as u32);
+    let (cs, ss) = (rng.next_u64() as u32, rng.next_u64() as u32);
     sc.send("tuna", tcp(ca, sa_, ACK | PSH, cs, ss, &rng.bytes(20)));
     sc.send("tunb", tcp(sa_, ca, ACK | PSH, ss, cs.wrapping_add(20), &rng.bytes(10)));
     sc.send("tuna", tcp(ca, sa_, ACK, cs.wrapping_add(20), ss.wrapping_add(10), b""));
@@ -178,7 +178,7 @@ pub fn echo_flow(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.bool();
     let (c, s) = hosts(rng, v6);
     let mut sc = Scenario::new(format!("echo-{i}"), STATEFUL_FORWARD.replace("PORT", "7"));
-    let id = rng.next() as u16;
+    let id = rng.next_u64() as u16;
     let req = echo(c, s, id, 1);
     sc.send("tuna", req.clone());
     sc.send("tunb", echo_reply(&with_ttl(&req, 63)));
@@ -219,7 +219,7 @@ pub fn reject_established(rng: &mut Rng, i: usize) -> Scenario {
 }";
     let mut sc = Scenario::new(format!("reject-established-{i}"), rules);
     let (ca, sa_) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 80));
-    let (cs, ss) = (rng.next() as u32, rng.next() as u32);
+    let (cs, ss) = (rng.next_u64() as u32, rng.next_u64() as u32);
     sc.send("tuna", tcp(ca, sa_, SYN, cs, 0, b""));
     sc.send("tunb", tcp(sa_, ca, SYN | ACK, ss, cs.wrapping_add(1), b""));
     sc.send("tuna", tcp(ca, sa_, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));

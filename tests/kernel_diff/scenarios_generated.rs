@@ -123,7 +123,7 @@ impl Gen<'_> {
         match self.rng.below(7) {
             0 => format!("{proto} dport {}", self.port()),
             1 => {
-                let n = 2 + self.rng.below(2) as usize;
+                let n = 2 + self.rng.below(2);
                 format!("{proto} dport {{ {} }}", self.port_list(n))
             }
             2 => format!("{proto} dport {}", self.rng.pick(&RANGES)),
@@ -247,7 +247,7 @@ impl Gen<'_> {
 
     /// Zero to three matches.
     fn matches(&mut self, place: Place) -> Vec<String> {
-        let n = self.rng.below(4) as usize;
+        let n = self.rng.below(4);
         let mut out = Vec::new();
         let mut has_l4 = false;
         self.rule_v4 = None;
@@ -473,7 +473,7 @@ impl Gen<'_> {
                 t,
                 "    set ports {{\n        type inet_service\n        elements = {{ {} }}\n    }}",
                 {
-                    let n = 2 + self.rng.below(3) as usize;
+                    let n = 2 + self.rng.below(3);
                     self.port_list(n)
                 }
             );
@@ -495,10 +495,10 @@ impl Gen<'_> {
                 self.rng.pick(&NETS6)
             );
         }
-        let users = self.rng.below(4) as usize;
+        let users = self.rng.below(4);
         self.chains = ["web", "udpc", "tail"].into_iter().take(users).collect();
         for k in (0..users).rev() {
-            let n = 1 + self.rng.below(3) as usize;
+            let n = 1 + self.rng.below(3);
             self.chain(&mut t, self.chains[k], None, Place::User(k), n);
         }
         if self.rng.bool() {
@@ -531,7 +531,7 @@ impl Gen<'_> {
             );
         }
         if self.rng.bool() {
-            let n = 1 + self.rng.below(3) as usize;
+            let n = 1 + self.rng.below(3);
             self.chain(
                 &mut t,
                 "mangle",
@@ -541,11 +541,11 @@ impl Gen<'_> {
             );
         }
         let policy = *self.rng.pick(&["accept", "drop"]);
-        let n = 3 + self.rng.below(6) as usize;
+        let n = 3 + self.rng.below(6);
         let head = format!("type filter hook forward priority filter; policy {policy};");
         self.chain(&mut t, "forward", Some(&head), Place::Filter, n);
         if self.rng.below(3) == 0 {
-            let n = 1 + self.rng.below(4) as usize;
+            let n = 1 + self.rng.below(4);
             self.chain(
                 &mut t,
                 "input",
@@ -615,8 +615,8 @@ fn tcp_talk(
     cif: &'static str,
     sif: &'static str,
 ) {
-    let cs = rng.next() as u32;
-    let ss = rng.next() as u32;
+    let cs = rng.next_u64() as u32;
+    let ss = rng.next_u64() as u32;
     let syn = sc.send(cif, tcp(c, s, SYN, cs, 0, b""));
     sc.reply_if_sent(sif, syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
     sc.send(cif, tcp(c, s, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
@@ -666,14 +666,14 @@ fn flow(sc: &mut Scenario, rng: &mut Rng, fam: Fam, nat_servers: &[IpAddr]) {
     match rng.below(5) {
         0 | 1 => tcp_talk(sc, rng, SocketAddr::new(c, sport), SocketAddr::new(s, port), cif, sif),
         2 | 3 => {
-            let n = 1 + rng.below(80) as usize;
+            let n = 1 + rng.below(80);
             let q = sc.send(cif, udp(SocketAddr::new(c, sport), SocketAddr::new(s, port), &rng.bytes(n)));
-            let m = rng.below(120) as usize;
+            let m = rng.below(120);
             let answer = rng.bytes(m);
             sc.reply_if_sent(sif, q, move |seen| udp_reply(seen, &answer));
         }
         _ => {
-            let id = rng.next() as u16;
+            let id = rng.next_u64() as u16;
             let e = sc.send(cif, echo(c, s, id, 1));
             sc.reply_if_sent(sif, e, echo_reply);
             sc.send(cif, echo(c, s, id, 2));

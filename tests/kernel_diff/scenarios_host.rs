@@ -54,12 +54,12 @@ pub fn local(rng: &mut Rng, i: usize) -> Scenario {
         let c = client(rng, v6);
         let cp = rng.port();
         let p = match rng.below(6) {
-            0 => echo(c, me(v6), rng.next() as u16, 1),
+            0 => echo(c, me(v6), rng.next_u64() as u16, 1),
             1 => tcp(
                 SocketAddr::new(c, cp),
                 SocketAddr::new(me(v6), *rng.pick(&[22, 23, 24, 28, 80])),
                 SYN,
-                rng.next() as u32,
+                rng.next_u64() as u32,
                 0,
                 b"",
             ),
@@ -124,7 +124,7 @@ pub fn reject_forward(rng: &mut Rng, i: usize) -> Scenario {
                 SocketAddr::new(c, cp),
                 SocketAddr::new(dst, base + k),
                 if rng.bool() { SYN } else { ACK },
-                rng.next() as u32,
+                rng.next_u64() as u32,
                 3,
                 b"x",
             )
@@ -177,12 +177,12 @@ pub fn mtu(rng: &mut Rng, i: usize) -> Scenario {
         let v6 = rng.bool();
         let c = client(rng, v6);
         let s = server(rng, v6);
-        let n = 1200 + rng.below(300) as usize;
+        let n = 1200 + rng.below(300);
         let payload = rng.bytes(n);
         let p = if rng.bool() {
             tcp(SocketAddr::new(c, rng.port()), SocketAddr::new(s, 80), ACK | PSH, 1, 1, &payload)
         } else {
-            let b = PacketBuilder::ip(c, s).ident(rng.next() as u16).udp(rng.port(), 9).payload(&payload);
+            let b = PacketBuilder::ip(c, s).ident(rng.next_u64() as u16).udp(rng.port(), 9).payload(&payload);
             b.build()
         };
         sc.send("tuna", p);
@@ -203,10 +203,10 @@ pub fn fragments(rng: &mut Rng, i: usize) -> Scenario {
     let mut sc = Scenario::new(format!("fragments-{}-{i}", if stateful { "ct" } else { "stateless" }), rules);
     let c = client(rng, v6);
     let s = server(rng, v6);
-    let n = 60 + rng.below(400) as usize;
-    let id = rng.next() as u16 | 1;
+    let n = 60 + rng.below(400);
+    let id = rng.next_u64() as u16 | 1;
     let b = PacketBuilder::ip(c, s).ident(id).udp(rng.port(), *rng.pick(&[9u16, 10])).payload(&rng.bytes(n));
-    let mut frags = b.build_fragments(8 * (4 + rng.below(20) as usize));
+    let mut frags = b.build_fragments(8 * (4 + rng.below(20)));
     match rng.below(4) {
         0 => frags.reverse(),
         1 => {

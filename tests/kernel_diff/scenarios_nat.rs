@@ -35,8 +35,8 @@ fn tcp_conversation(
     cif: &'static str,
     sif: &'static str,
 ) {
-    let cs = rng.next() as u32;
-    let ss = rng.next() as u32;
+    let cs = rng.next_u64() as u32;
+    let ss = rng.next_u64() as u32;
     let syn = sc.send(cif, tcp(c, s, SYN, cs, 0, b""));
     sc.send_from(sif, syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
     sc.send(cif, tcp(c, s, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
@@ -102,7 +102,7 @@ pub fn masquerade(rng: &mut Rng, i: usize) -> Scenario {
             });
         }
         2 => {
-            let id = rng.next() as u16;
+            let id = rng.next_u64() as u16;
             let e = sc.send("tuna", echo(c1, s, id, 1));
             sc.send_from("tunb", e, echo_reply);
         }
@@ -186,7 +186,7 @@ pub fn redirect(rng: &mut Rng, i: usize) -> Scenario {
     let c = client(rng, v6);
     let s = server(rng, v6);
     let cp = rng.port();
-    sc.send("tuna", tcp(SocketAddr::new(c, cp), SocketAddr::new(s, 80), SYN, rng.next() as u32, 0, b""));
+    sc.send("tuna", tcp(SocketAddr::new(c, cp), SocketAddr::new(s, 80), SYN, rng.next_u64() as u32, 0, b""));
     sc.send("tuna", udp(SocketAddr::new(c, cp), SocketAddr::new(s, 53), b"dns?"));
     sc.send("tuna", tcp(SocketAddr::new(c, cp), SocketAddr::new(s, 443), SYN, 1, 0, b""));
     sc
@@ -248,8 +248,8 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
     let dst = if passive { ip("10.0.1.1") } else { s };
     let ca = SocketAddr::new(c, rng.port());
     let sa_ = SocketAddr::new(dst, 21);
-    let cs = rng.next() as u32;
-    let ss = rng.next() as u32;
+    let cs = rng.next_u64() as u32;
+    let ss = rng.next_u64() as u32;
     let syn = sc.send("tuna", tcp(ca, sa_, SYN, cs, 0, b""));
     sc.send_from("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
     sc.send("tuna", tcp(ca, sa_, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
@@ -283,7 +283,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
         let reply =
             sc.send_from("tunb", syn, move |seen| tcp_reply(seen, ACK | PSH, sseq, cseq, text.as_bytes()));
         // The client connects where the (rewritten) 227 told it to.
-        let dcs = rng.next() as u32;
+        let dcs = rng.next_u64() as u32;
         let cport = rng.port();
         let data_syn = sc.steps.len();
         sc.steps.push(crate::harness::Step {
@@ -299,7 +299,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
                 optional: false,
             },
         });
-        let dss = rng.next() as u32;
+        let dss = rng.next_u64() as u32;
         sc.send_from("tunb", data_syn, move |seen| tcp_reply(seen, SYN | ACK, dss, dcs.wrapping_add(1), b""));
     } else {
         let lport = 30000 + rng.below(20000) as u16;
@@ -317,7 +317,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
             tcp_reply(seen, ACK | PSH, sseq, seq.wrapping_add(payload.len() as u32), b"200 PORT ok\r\n")
         });
         // The data connection from port 20 to where PORT said (after NAT).
-        let dss = rng.next() as u32;
+        let dss = rng.next_u64() as u32;
         let data_syn = sc.steps.len();
         sc.steps.push(crate::harness::Step {
             iface: "tunb",
@@ -333,7 +333,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
                 optional: false,
             },
         });
-        let dcs = rng.next() as u32;
+        let dcs = rng.next_u64() as u32;
         sc.send_from("tuna", data_syn, move |seen| tcp_reply(seen, SYN | ACK, dcs, dss.wrapping_add(1), b""));
         // More control traffic after the length change: sequence numbers are adjusted.
         sc.send("tuna", tcp(ca, sa_, ACK | PSH, cseq, sseq.wrapping_add(13), b"LIST\r\n"));

@@ -7,69 +7,9 @@ use nftvm_runtime::checksum;
 use nftvm_runtime::packet::ip::protocol;
 use nftvm_runtime::packet::tcp::flags;
 use nftvm_runtime::packet::{DissectOptions, IpVersion, LinkType, PacketBuilder, dissect_with};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-/// SplitMix64: small, fast, good enough for test generation, reproducible from its seed.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when n is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next_u64() % n as u64) as usize }
-    }
-
-    pub fn u8(&mut self) -> u8 {
-        self.next_u64() as u8
-    }
-
-    pub fn u16(&mut self) -> u16 {
-        self.next_u64() as u16
-    }
-
-    pub fn u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.u8()).collect()
-    }
-
-    /// Random bytes, `0..max` of them.
-    pub fn bytes_upto(&mut self, max: usize) -> Vec<u8> {
-        let len = self.below(max);
-        self.bytes(len)
-    }
-
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-
-    pub fn ipv4(&mut self) -> Ipv4Addr {
-        Ipv4Addr::from(self.u32())
-    }
-
-    pub fn ipv6(&mut self) -> Ipv6Addr {
-        Ipv6Addr::from((u128::from(self.next_u64()) << 64) | u128::from(self.next_u64()))
-    }
-}
+pub use nftvm_testkit::Rng;
 
 /// A random IPv4 or IPv6 builder with random network-layer options.
 pub fn random_network(rng: &mut Rng, v6: bool) -> PacketBuilder {

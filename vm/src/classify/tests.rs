@@ -10,11 +10,7 @@ use crate::keys::PayloadBase;
 use crate::program::{ChainId, TableId};
 use crate::reg::Reg;
 
-// The generator the VM's differential tests use.
-#[allow(dead_code)]
-#[path = "../../tests/difftest/rng.rs"]
-mod rng;
-use rng::Rng;
+use nftvm_testkit::Rng;
 
 const WIDTHS: [u8; 5] = [4, 4, 2, 2, 1];
 

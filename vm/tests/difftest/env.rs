@@ -2,7 +2,7 @@
 //! NAT requests return (including jumps and gotos, to drive run-time verdicts), a random
 //! sequence, and a log of every request in call order.
 
-use super::rng::Rng;
+use super::Rng;
 use nftvm_vm::interp::{Env, FibQuery, LogRequest, NatRequest, RejectRequest};
 use nftvm_vm::keys::{CtDir, CtKey, MetaKey};
 use nftvm_vm::{ChainId, Verdict};
@@ -48,7 +48,7 @@ impl EnvSpec {
             ct_mark: r.chance(50).then(|| *r.pick(&[0u32, 1, 7])),
             nat_verdict: *r.pick(&nat_verdicts),
             fib: r.chance(50).then(|| *r.pick(&[0u32, 1, 2])),
-            random_seed: r.next() as u32,
+            random_seed: r.next_u64() as u32,
             clock_step: *r.pick(&[0u64, 1_000, 1_000_000, 400_000_000, 2_000_000_000]),
         }
     }

@@ -2,7 +2,7 @@
 //! ports from small pools (so rules can match them), sometimes fragments, IPv4 options,
 //! IPv6 extension headers, a link-layer header, or truncation.
 
-use super::rng::Rng;
+use super::Rng;
 use nftvm_vm::interp::PacketCtx;
 use nftvm_vm::keys::{Family, Hook, PayloadBase};
 

@@ -3,8 +3,8 @@
 //! exact sets and maps, interval sets and verdict maps, named sets and maps that stay with
 //! the backend, a dynamic set), and rules of random expression sequences.
 
+use super::Rng;
 use super::packets::TestPacket;
-use super::rng::Rng;
 use nftvm_vm::data::{ByteOrder, Data, Field};
 use nftvm_vm::expr::bitwise::{Bitwise, BitwiseOp};
 use nftvm_vm::expr::byteorder::{Byteorder, ByteorderOp};
@@ -221,7 +221,7 @@ impl Gen<'_> {
         for _ in 0..self.r.range(1, 5) {
             let k = self.key(2);
             let mut e = elem(&k);
-            e.data = Some(ElemData::Value(Data::host_u32(self.r.next() as u32)));
+            e.data = Some(ElemData::Value(Data::host_u32(self.r.next_u64() as u32)));
             s.elements.push(e);
         }
         self.add(prog, s, SetKind::Values(4));
