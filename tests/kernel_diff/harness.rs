@@ -105,6 +105,17 @@ impl Scenario {
         self.push_from(iface, step, Box::new(make), true)
     }
 
+    /// [`Scenario::reply_if_sent`] when `optional`, else [`Scenario::send_from`].
+    pub fn answer(
+        &mut self,
+        iface: &'static str,
+        step: usize,
+        optional: bool,
+        make: impl Fn(&[u8]) -> Vec<u8> + 'static,
+    ) -> usize {
+        self.push_from(iface, step, Box::new(make), optional)
+    }
+
     fn push_from(&mut self, iface: &'static str, step: usize, make: MakeFrom, optional: bool) -> usize {
         self.steps.push(Step { iface, packet: Packet::From { step, index: 0, make, optional } });
         self.steps.len() - 1

@@ -5,6 +5,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use nftvm_runtime::packet::PacketBuilder;
 
+use crate::harness::Scenario;
+
 pub const FIN: u8 = 0x01;
 pub const SYN: u8 = 0x02;
 pub const RST: u8 = 0x04;
@@ -121,4 +123,45 @@ pub fn with_tos(p: &[u8], tos: u8) -> Vec<u8> {
         p[1] = (p[1] & 0x0f) | tos << 4;
     }
     p
+}
+
+/// How a [`tcp_conversation`] goes.
+pub struct Talk {
+    /// The client sends `1..=data` bytes, the server answers `0..answer`.
+    pub data: usize,
+    pub answer: usize,
+    /// The ruleset may drop what the server answers: its packets are then left out.
+    pub may_drop: bool,
+    /// The client ends with a FIN or, on a coin toss, a RST (else always a FIN).
+    pub may_reset: bool,
+}
+
+/// A TCP conversation from `c` (on `cif`) to `s` (on `sif`): handshake, one segment of data
+/// each way, then the client closes. The server's packets answer what came out of the
+/// router, so they follow NAT.
+pub fn tcp_conversation(
+    sc: &mut Scenario,
+    rng: &mut Rng,
+    (c, s): (SocketAddr, SocketAddr),
+    (cif, sif): (&'static str, &'static str),
+    talk: &Talk,
+) {
+    let cs = rng.next_u64() as u32;
+    let ss = rng.next_u64() as u32;
+    let syn = sc.send(cif, tcp(c, s, SYN, cs, 0, b""));
+    sc.answer(sif, syn, talk.may_drop, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
+    sc.send(cif, tcp(c, s, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    let n = 1 + rng.below(talk.data) as u32;
+    let data = rng.bytes(n as usize);
+    sc.send(cif, tcp(c, s, ACK | PSH, cs.wrapping_add(1), ss.wrapping_add(1), &data));
+    let m = rng.below(talk.answer) as u32;
+    let reply = rng.bytes(m as usize);
+    sc.answer(sif, syn, talk.may_drop, move |seen| {
+        tcp_reply(seen, ACK | PSH, ss.wrapping_add(1), cs.wrapping_add(1 + n), &reply)
+    });
+    if talk.may_reset && !rng.bool() {
+        sc.send(cif, tcp(c, s, RST, cs.wrapping_add(1 + n), 0, b""));
+    } else {
+        sc.send(cif, tcp(c, s, FIN | ACK, cs.wrapping_add(1 + n), ss.wrapping_add(1 + m), b""));
+    }
 }

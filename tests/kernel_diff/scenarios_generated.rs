@@ -605,35 +605,8 @@ fn host_on(rng: &mut Rng, v6: bool, b: bool) -> IpAddr {
     }
 }
 
-/// A TCP conversation; the answering side replies to what the router emitted (so it
-/// follows NAT), and only when the router let the packet through.
-fn tcp_talk(
-    sc: &mut Scenario,
-    rng: &mut Rng,
-    c: SocketAddr,
-    s: SocketAddr,
-    cif: &'static str,
-    sif: &'static str,
-) {
-    let cs = rng.next_u64() as u32;
-    let ss = rng.next_u64() as u32;
-    let syn = sc.send(cif, tcp(c, s, SYN, cs, 0, b""));
-    sc.reply_if_sent(sif, syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
-    sc.send(cif, tcp(c, s, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
-    let n = 1 + rng.below(60) as u32;
-    let data = rng.bytes(n as usize);
-    sc.send(cif, tcp(c, s, ACK | PSH, cs.wrapping_add(1), ss.wrapping_add(1), &data));
-    let m = rng.below(60) as u32;
-    let answer = rng.bytes(m as usize);
-    sc.reply_if_sent(sif, syn, move |seen| {
-        tcp_reply(seen, ACK | PSH, ss.wrapping_add(1), cs.wrapping_add(1 + n), &answer)
-    });
-    if rng.bool() {
-        sc.send(cif, tcp(c, s, FIN | ACK, cs.wrapping_add(1 + n), ss.wrapping_add(1 + m), b""));
-    } else {
-        sc.send(cif, tcp(c, s, RST, cs.wrapping_add(1 + n), 0, b""));
-    }
-}
+/// The conversations of generated rulesets, which may drop any packet.
+const TALK: Talk = Talk { data: 60, answer: 60, may_drop: true, may_reset: true };
 
 /// One flow of random kind between a client and a server (either direction), or to the
 /// router itself.
@@ -664,7 +637,13 @@ fn flow(sc: &mut Scenario, rng: &mut Rng, fam: Fam, nat_servers: &[IpAddr]) {
     let port = *rng.pick(&PORTS);
     let sport = if rng.below(4) == 0 { 1000 + rng.below(5000) as u16 } else { rng.port() };
     match rng.below(5) {
-        0 | 1 => tcp_talk(sc, rng, SocketAddr::new(c, sport), SocketAddr::new(s, port), cif, sif),
+        0 | 1 => tcp_conversation(
+            sc,
+            rng,
+            (SocketAddr::new(c, sport), SocketAddr::new(s, port)),
+            (cif, sif),
+            &TALK,
+        ),
         2 | 3 => {
             let n = 1 + rng.below(80);
             let q = sc.send(cif, udp(SocketAddr::new(c, sport), SocketAddr::new(s, port), &rng.bytes(n)));

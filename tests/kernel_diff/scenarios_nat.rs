@@ -16,6 +16,10 @@ fn server(rng: &mut Rng, v6: bool) -> IpAddr {
     if v6 { ip(&format!("fd00:2::{s:x}")) } else { ip(&format!("10.0.2.{s}")) }
 }
 
+/// NAT conversations: the client on `tuna`, the server on `tunb`, every packet let through.
+const TUNS: (&str, &str) = ("tuna", "tunb");
+const TALK: Talk = Talk { data: 100, answer: 80, may_drop: false, may_reset: false };
+
 /// The TCP payload and sequence number of a segment.
 fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
     let th = if p[0] >> 4 == 4 { usize::from(p[0] & 0x0f) * 4 } else { 40 };
@@ -23,32 +27,6 @@ fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
     let ack = u32::from_be_bytes([p[th + 8], p[th + 9], p[th + 10], p[th + 11]]);
     let doff = usize::from(p[th + 12] >> 4) * 4;
     (seq, ack, p[th + doff..].to_vec())
-}
-
-/// A TCP conversation from `c` (on `cif`) to `s` (on `sif`); the server's packets answer what
-/// actually came out of the router (so they follow NAT).
-fn tcp_conversation(
-    sc: &mut Scenario,
-    rng: &mut Rng,
-    c: SocketAddr,
-    s: SocketAddr,
-    cif: &'static str,
-    sif: &'static str,
-) {
-    let cs = rng.next_u64() as u32;
-    let ss = rng.next_u64() as u32;
-    let syn = sc.send(cif, tcp(c, s, SYN, cs, 0, b""));
-    sc.send_from(sif, syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
-    sc.send(cif, tcp(c, s, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
-    let n = 1 + rng.below(100) as u32;
-    let data = rng.bytes(n as usize);
-    sc.send(cif, tcp(c, s, ACK | PSH, cs.wrapping_add(1), ss.wrapping_add(1), &data));
-    let m = rng.below(80) as u32;
-    let answer = rng.bytes(m as usize);
-    sc.send_from(sif, syn, move |seen| {
-        tcp_reply(seen, ACK | PSH, ss.wrapping_add(1), cs.wrapping_add(1 + n), &answer)
-    });
-    sc.send(cif, tcp(c, s, FIN | ACK, cs.wrapping_add(1 + n), ss.wrapping_add(1 + m), b""));
 }
 
 fn nat_filter(extra: &str) -> String {
@@ -89,7 +67,7 @@ pub fn masquerade(rng: &mut Rng, i: usize) -> Scenario {
     let sport = rng.port();
     match rng.below(4) {
         0 => {
-            tcp_conversation(&mut sc, rng, SocketAddr::new(c1, sport), SocketAddr::new(s, 80), "tuna", "tunb")
+            tcp_conversation(&mut sc, rng, (SocketAddr::new(c1, sport), SocketAddr::new(s, 80)), TUNS, &TALK)
         }
         1 => {
             let q = sc.send("tuna", udp(SocketAddr::new(c1, sport), SocketAddr::new(s, 53), b"query"));
@@ -156,14 +134,7 @@ pub fn snat_dnat(rng: &mut Rng, i: usize) -> Scenario {
     let cport = rng.port();
     if rng.bool() {
         let dport = if variant >= 2 { 8080 } else { 80 };
-        tcp_conversation(
-            &mut sc,
-            rng,
-            SocketAddr::new(c, cport),
-            SocketAddr::new(dst, dport),
-            "tuna",
-            "tunb",
-        );
+        tcp_conversation(&mut sc, rng, (SocketAddr::new(c, cport), SocketAddr::new(dst, dport)), TUNS, &TALK);
     } else {
         let dport = if variant >= 2 { 5353 } else { 53 };
         let q = sc.send("tuna", udp(SocketAddr::new(c, cport), SocketAddr::new(dst, dport), &rng.bytes(12)));
