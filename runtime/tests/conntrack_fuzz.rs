@@ -8,7 +8,7 @@ mod support;
 use std::net::IpAddr;
 
 use nftvm_runtime::conntrack::packet::{IcmpInfo, L4, Quoted, QuotedL4, TcpInfo, UdpInfo};
-use nftvm_runtime::conntrack::{Config, Conntrack, PacketInfo, SECOND, Segment};
+use nftvm_runtime::conntrack::{Config, Conntrack, L4Payload, PacketInfo, SECOND, Segment};
 use nftvm_runtime::helper::Helper;
 use nftvm_runtime::nat::{Manip, NatRange, flags};
 use support::*;
@@ -147,7 +147,7 @@ fn random_traffic_never_panics() {
                 sack: &[(1, 2)],
                 l3_len: pkt.len,
             };
-            let _ = ct.finish(&t, Some(&seg));
+            let _ = ct.finish(&t, Some(&L4Payload::Tcp(seg)));
         }
         if round % 997 == 0 {
             ct.gc(now, 100);

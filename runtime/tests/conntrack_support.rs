@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use nftvm_runtime::conntrack::packet::tcp_flags as f;
 use nftvm_runtime::conntrack::{
-    Config, Conn, Conntrack, PacketInfo, SECOND, Segment, TcpState, Time, Tracked, Tuple, builder,
+    Config, Conn, Conntrack, L4Payload, PacketInfo, SECOND, Segment, TcpState, Time, Tracked, Tuple, builder,
 };
 
 pub const ACK: u8 = f::ACK;
@@ -101,6 +101,6 @@ impl Flow {
 
     /// Runs a segment carrying payload bytes through tracking and the confirm point.
     pub fn finish_with(&mut self, t: &Tracked, seg: &Segment<'_>) {
-        let _ = self.ct.finish(t, Some(seg));
+        let _ = self.ct.finish(t, Some(&L4Payload::Tcp(*seg)));
     }
 }

@@ -14,7 +14,8 @@ mod support;
 use std::net::IpAddr;
 
 use nftvm_runtime::conntrack::{
-    Config, ConfirmDrop, Conntrack, CtInfo, Finish, SECOND, Segment, Tracked, Tuple, builder, packet::Time,
+    Config, ConfirmDrop, Conntrack, CtInfo, Finish, L4Payload, SECOND, Segment, Tracked, Tuple, builder,
+    packet::Time,
 };
 use nftvm_runtime::helper::Helper;
 use nftvm_runtime::nat::{HeaderRewrite, Manip, NatAction, NatRange, Side};
@@ -100,7 +101,7 @@ impl Ctl {
             self.ct.abort(&t);
             Err(ConfirmDrop::Helper)
         } else {
-            self.ct.finish(&t, Some(&seg))
+            self.ct.finish(&t, Some(&L4Payload::Tcp(seg)))
         };
         (t, r)
     }

@@ -1,5 +1,6 @@
 //! NAT scenarios: masquerade, snat (with port ranges), dnat, redirect, port collisions,
-//! ICMP errors about NATed flows, and FTP (active and passive) through NAT with the helper.
+//! ICMP errors about NATed flows, FTP (active and passive) through NAT with the helper, and
+//! TFTP with the helper, direct and through masquerade.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -309,5 +310,64 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
         // More control traffic after the length change: sequence numbers are adjusted.
         sc.send("tuna", tcp(ca, sa_, ACK | PSH, cseq, sseq.wrapping_add(13), b"LIST\r\n"));
     }
+    sc
+}
+
+/// TFTP with the helper, directly or through masquerade: a request goes to port 69 and the
+/// server answers from a port of its own, a flow the forward chain lets through only as
+/// RELATED (NATed back to the client behind masquerade). The request is a read or write —
+/// which the helper expects an answer to — or another opcode, which it does not; the client
+/// acknowledges over the new flow, and a packet from yet another server port must not ride
+/// on the expectation the first answer used up.
+pub fn tftp(rng: &mut Rng, i: usize) -> Scenario {
+    let masq = rng.bool();
+    let v6 = !masq && rng.bool();
+    let c = client(rng, v6);
+    let s = server(rng, v6);
+    let nat = if masq {
+        "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}"
+    } else {
+        ""
+    };
+    let rules = format!(
+        "table inet filter {{
+    ct helper tftp-69 {{
+        type \"tftp\" protocol udp;
+    }}
+    chain pre {{
+        type filter hook prerouting priority filter; policy accept;
+        udp dport 69 ct helper set \"tftp-69\"
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        udp dport 69 ct state new accept
+    }}
+}}
+{nat}"
+    );
+    let opcode = *rng.pick(&[1u8, 2, 1, 2, 3, 4, 5]);
+    let name = format!("tftp-{}-{}-{i}", if masq { "masquerade" } else { "direct" }, opcode);
+    let mut sc = Scenario::new(name, rules);
+    let ca = SocketAddr::new(c, rng.port());
+    let mut request = vec![0, opcode];
+    request.extend_from_slice(b"pxelinux.0\0octet\0");
+    let req = sc.send("tuna", udp(ca, SocketAddr::new(s, 69), &request));
+    let sport = rng.port();
+    // The answer from the server's own port to wherever the request came from.
+    let data = sc.send_from("tunb", req, move |seen| {
+        let (from, _) = endpoints(seen);
+        udp(SocketAddr::new(s, sport), from, &[0, 3, 0, 1, b'x'])
+    });
+    sc.send("tuna", udp(ca, SocketAddr::new(s, sport), &[0, 4, 0, 1]));
+    sc.reply_if_sent("tunb", data, move |seen| {
+        let (_, to) = endpoints(seen);
+        udp(SocketAddr::new(s, sport), to, &[0, 3, 0, 2, b'y'])
+    });
+    let other = sport ^ 0x100;
+    sc.send_from("tunb", req, move |seen| {
+        let (from, _) = endpoints(seen);
+        udp(SocketAddr::new(s, other), from, &[0, 5, 0, 0, 0])
+    });
     sc
 }

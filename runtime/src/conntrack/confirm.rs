@@ -30,6 +30,14 @@ pub struct Segment<'a> {
     pub l3_len: u32,
 }
 
+/// What a helper reads of the packet at the confirm point.
+#[derive(Clone, Copy, Debug)]
+pub enum L4Payload<'a> {
+    Tcp(Segment<'a>),
+    /// The UDP payload.
+    Udp(&'a [u8]),
+}
+
 /// What the pipeline must change in the packet before it leaves.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Finish {
@@ -54,10 +62,10 @@ pub enum ConfirmDrop {
 
 impl Conntrack {
     /// The packet is accepted and leaves postrouting (or input): helper, sequence
-    /// adjustment and confirmation. `seg` is needed for TCP connections with a helper or
-    /// earlier payload changes; pass `None` otherwise.
-    pub fn finish(&mut self, t: &Tracked, seg: Option<&Segment<'_>>) -> Result<Finish, ConfirmDrop> {
-        let result = self.finish_inner(t, seg);
+    /// adjustment and confirmation. `payload` is needed for connections with a helper and
+    /// TCP connections with earlier payload changes; pass `None` otherwise.
+    pub fn finish(&mut self, t: &Tracked, payload: Option<&L4Payload<'_>>) -> Result<Finish, ConfirmDrop> {
+        let result = self.finish_inner(t, payload);
         self.release_transient();
         result
     }
@@ -68,7 +76,7 @@ impl Conntrack {
         self.release_transient();
     }
 
-    fn finish_inner(&mut self, t: &Tracked, seg: Option<&Segment<'_>>) -> Result<Finish, ConfirmDrop> {
+    fn finish_inner(&mut self, t: &Tracked, payload: Option<&L4Payload<'_>>) -> Result<Finish, ConfirmDrop> {
         let mut out = Finish::default();
         let Some(id) = t.conn else { return Ok(out) };
         let Some(dir) = t.info.dir() else { return Ok(out) };
@@ -78,7 +86,17 @@ impl Conntrack {
         let helper = c.helper;
         let seqadj_needed = c.has(st::SEQ_ADJUST);
         let is_tcp = c.l4proto() == proto::TCP;
+        let seg = match payload {
+            Some(L4Payload::Tcp(seg)) => Some(seg),
+            _ => None,
+        };
 
+        if let (Some(Helper::Tftp), Some(L4Payload::Udp(udp))) = (helper, payload)
+            && t.info != CtInfo::RelatedReply
+            && self.tftp_help(id, udp, now).is_err()
+        {
+            return Err(ConfirmDrop::Helper);
+        }
         if (helper.is_some() || seqadj_needed) && t.info != CtInfo::RelatedReply && is_tcp {
             if let (Some(Helper::Ftp), Some(seg)) = (helper, seg) {
                 match self.ftp_help(id, dir, t.info, seg, now) {

@@ -1,9 +1,10 @@
 //! Expectations (`nf_conntrack_expect.c`): connections a helper announced (an FTP data
-//! connection), so that their first packet is RELATED to the master instead of NEW.
+//! connection, a TFTP transfer), so that their first packet is RELATED to the master
+//! instead of NEW.
 //!
 //! An expectation matches on source and destination address, protocol and destination
-//! port; the source port is a wildcard (the mask FTP uses). It lives until it is used, its
-//! master dies, or its timeout (5 minutes for FTP) passes.
+//! port; the source port is a wildcard (the mask FTP and TFTP use). It lives until it is
+//! used, its master dies, or its timeout (5 minutes for both) passes.
 
 use super::entry::ConnId;
 use super::packet::Time;

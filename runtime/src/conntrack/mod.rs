@@ -21,8 +21,8 @@
 //!    [`Conntrack::nat_setup`] / [`Conntrack::nat_null_binding`]; then apply
 //!    [`Conntrack::nat_rewrite`].
 //! 5. **confirm point** (after the last postrouting / input chain, packet accepted):
-//!    [`Conntrack::finish`] with the TCP [`Segment`] (payload, seq/ack, SACK blocks from
-//!    [`seqadj::sack_blocks`]) — runs the helper, returns payload and sequence rewrites
+//!    [`Conntrack::finish`] with the [`L4Payload`] (TCP: payload, seq/ack, SACK blocks from
+//!    [`seqadj::sack_blocks`]; UDP: the payload) — runs the helper, returns payload and sequence rewrites
 //!    to apply, inserts a new entry, delivers events. `Err` means drop the packet.
 //!    A packet dropped anywhere (or not reaching the confirm point) instead calls
 //!    [`Conntrack::abort`]: an entry it was creating leaves no trace.
@@ -51,7 +51,7 @@ pub mod tuple;
 pub mod udp;
 
 pub use config::{Config, TcpTimeouts, Timeouts};
-pub use confirm::{ConfirmDrop, Finish, Segment};
+pub use confirm::{ConfirmDrop, Finish, L4Payload, Segment};
 pub use ctinfo::{CtInfo, Tracked};
 pub use entry::{Conn, ConnId, Counter, Dir, NatBinding};
 pub use events::{Event, EventKind};

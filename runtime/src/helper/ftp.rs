@@ -379,7 +379,7 @@ impl Conntrack {
             serial: 0,
         };
         if !nat {
-            return match self.expect_related(exp, now) {
+            return match self.expect_related(exp, Helper::Ftp, now) {
                 Ok(()) => Ok(None),
                 Err(_) => Err(()),
             };
@@ -402,14 +402,6 @@ impl Conntrack {
         Ok(Some(mangled))
     }
 
-    /// `nf_ct_expect_related` with the FTP policy.
-    fn expect_related(&mut self, exp: Expectation, now: Time) -> Result<(), ExpectError> {
-        let max = self.cfg.expect_max;
-        self.expect.add(exp, Helper::Ftp.max_expected(), max, now)?;
-        self.stats.expect_create += 1;
-        Ok(())
-    }
-
     /// `nf_nat_exp_find_port`: the announced port if it can be expected, else a random
     /// one above it (up to 128 tries).
     fn expect_find_port(&mut self, exp: &mut Expectation, port: u16, now: Time) -> Option<u16> {
@@ -419,7 +411,7 @@ impl Conntrack {
         let mut port = port;
         loop {
             exp.tuple.dst_id = port;
-            match self.expect_related(*exp, now) {
+            match self.expect_related(*exp, Helper::Ftp, now) {
                 Ok(()) => {
                     // Keep the registered serial in our copy (to remove it on failure).
                     if let Some(e) =

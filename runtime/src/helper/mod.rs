@@ -1,6 +1,6 @@
-//! Connection-tracking helpers (FTP): they read a control connection's payload and
+//! Connection-tracking helpers (FTP, TFTP): they read a control connection's payload and
 //! announce expectations, so that the data connection is RELATED to it, and with NAT
-//! rewrite the addresses in the payload.
+//! rewrite the addresses in the payload (FTP) or NAT the data connection like its master.
 //!
 //! As in Linux ≥ 4.7 there is no automatic assignment by port: a helper is attached to a
 //! new connection explicitly (`ct helper set "ftp"`, [`crate::conntrack::Conntrack::set_helper`]).
@@ -9,13 +9,18 @@
 
 pub mod ftp;
 pub mod mangle;
+pub mod tftp;
 
+use crate::conntrack::Conntrack;
+use crate::conntrack::expect::{ExpectError, Expectation};
+use crate::conntrack::packet::Time;
 use crate::conntrack::tuple::proto;
 
 /// A helper that can be attached to a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Helper {
     Ftp,
+    Tftp,
 }
 
 impl Helper {
@@ -23,6 +28,7 @@ impl Helper {
     pub fn name(self) -> &'static str {
         match self {
             Helper::Ftp => "ftp",
+            Helper::Tftp => "tftp",
         }
     }
 
@@ -30,6 +36,7 @@ impl Helper {
     pub fn from_name(name: &str) -> Option<Helper> {
         match name {
             "ftp" => Some(Helper::Ftp),
+            "tftp" => Some(Helper::Tftp),
             _ => None,
         }
     }
@@ -39,20 +46,21 @@ impl Helper {
     pub fn l4proto(self) -> u8 {
         match self {
             Helper::Ftp => proto::TCP,
+            Helper::Tftp => proto::UDP,
         }
     }
 
     /// Expectations one master may have pending (`max_expected`).
     pub fn max_expected(self) -> usize {
         match self {
-            Helper::Ftp => 1,
+            Helper::Ftp | Helper::Tftp => 1,
         }
     }
 
     /// Lifetime of an expectation, in seconds.
     pub fn expect_timeout(self) -> u32 {
         match self {
-            Helper::Ftp => 300,
+            Helper::Ftp | Helper::Tftp => 300,
         }
     }
 }
@@ -70,6 +78,22 @@ impl HelperData {
     pub fn for_helper(helper: Helper) -> HelperData {
         match helper {
             Helper::Ftp => HelperData::Ftp(ftp::FtpState::default()),
+            Helper::Tftp => HelperData::None,
         }
+    }
+}
+
+impl Conntrack {
+    /// `nf_ct_expect_related` with `helper`'s policy (how many a master may have pending).
+    pub(crate) fn expect_related(
+        &mut self,
+        exp: Expectation,
+        helper: Helper,
+        now: Time,
+    ) -> Result<(), ExpectError> {
+        let max = self.cfg.expect_max;
+        self.expect.add(exp, helper.max_expected(), max, now)?;
+        self.stats.expect_create += 1;
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use super::outcome::PacketReport;
 use super::run::{HookResult, Run, Step};
 use super::skb::Skb;
 use crate::checksum;
-use crate::conntrack::{CtInfo, Finish, Tracked};
+use crate::conntrack::{CtInfo, Finish, L4Payload, Tracked};
 use crate::defrag::{Gather, User};
 use crate::nat::{HeaderRewrite, Manip, NatAction, Side as NatSide};
 use crate::packet::rewrite::{self, Side};
@@ -216,19 +216,25 @@ impl Pipeline {
     pub(crate) fn confirm_entry(&mut self, skb: &mut Skb, report: &mut PacketReport, run: &mut Run) -> Step {
         let Some(t) = skb.meta.ct.tracked else { return Step::Next };
         let Some(conn) = t.conn else { return Step::Next };
-        let (tcp_helper, new) = match self.ct.get(conn) {
-            Some(c) => {
-                (c.l4proto() == 6 && (c.helper.is_some() || c.has(ct_status::SEQ_ADJUST)), !c.confirmed())
-            }
-            None => (false, false),
+        let (tcp_helper, udp_helper, new) = match self.ct.get(conn) {
+            Some(c) => (
+                c.l4proto() == 6 && (c.helper.is_some() || c.has(ct_status::SEQ_ADJUST)),
+                c.l4proto() == 17 && c.helper.is_some(),
+                !c.confirmed(),
+            ),
+            None => (false, false, false),
         };
         let th = skb.info.transport_offset().map(|t| t - skb.info.nhoff);
         let mut sack = Vec::new();
-        let result = match (tcp_helper, th) {
-            (true, Some(th)) => {
+        let result = match (tcp_helper, udp_helper, th) {
+            (true, _, Some(th)) => {
                 let ip = skb.ip();
-                let seg = l4::segment(ip, th, &mut sack);
+                let seg = l4::segment(ip, th, &mut sack).map(L4Payload::Tcp);
                 self.ct.finish(&t, seg.as_ref())
+            }
+            (_, true, Some(th)) => {
+                let udp = skb.ip().get(th + 8..).map(L4Payload::Udp);
+                self.ct.finish(&t, udp.as_ref())
             }
             _ => self.ct.finish(&t, None),
         };
