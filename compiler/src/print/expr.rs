@@ -316,8 +316,18 @@ pub(super) fn is_interval(k: &Expr) -> bool {
 
 /// nft's element sort key (`expr_msort_value`): numbers as big-endian bytes, strings by
 /// their bytes, concatenations member by member, ranges by their low end; catch-all last.
+/// A bitmask of several flags is listed as `a | b | …` (an OR expression, sorted by its
+/// left operand): its key is its lowest flag, and flags with the same lowest flag keep
+/// their order.
 fn sort_key(e: &Expr) -> Vec<u8> {
     match &e.kind {
+        ExprKind::Value(v) if e.ty.is_bitmask() => {
+            let lowest = v.to_u128().map(|n| n & n.wrapping_neg());
+            match lowest.and_then(|n| Value::from_uint(v.bits(), v.order(), n).ok()) {
+                Some(flag) => num_key(e.ty, &flag),
+                None => num_key(e.ty, v),
+            }
+        }
         ExprKind::Value(v) | ExprKind::Prefix { value: v, .. } | ExprKind::Range { low: v, .. } => {
             num_key(e.ty, v)
         }
