@@ -471,8 +471,8 @@ impl RuleCx<'_> {
         Some(SetData::Value { fields, interval })
     }
 
-    /// `typeof … : <data>`: an expression, `verdict`, or an object type (`counter`,
-    /// `ct expectation`, …).
+    /// `typeof … : <data>`: an expression, `verdict`, `queue`, or an object type
+    /// (`counter`, `ct expectation`, …).
     fn typeof_data(&mut self, d: &ast::Expr) -> Option<SetData> {
         // `interval a . b`: the word sits at the start of the first member.
         if let ast::ExprKind::Concat(parts) = &d.kind
@@ -497,6 +497,9 @@ impl RuleCx<'_> {
             let joined = words.join(" ");
             if joined == "verdict" {
                 return Some(SetData::Value { fields: vec![KeyField::of(Type::Verdict)], interval: false });
+            }
+            if joined == "queue" {
+                return Some(SetData::Value { fields: vec![KeyField::of(Type::Queue)], interval: false });
             }
             if let Some(t) = ObjectType::from_name(&joined) {
                 return Some(SetData::Object(t));

@@ -98,6 +98,9 @@ pub enum Type {
     RejectIcmpv6Code,
     /// `reject with icmpx …` codes.
     RejectIcmpxCode,
+    /// A queue number (`typeof … : queue`, the data of maps `queue to … map` reads);
+    /// netlink id of `integer`, not a name `type` accepts.
+    Queue,
 }
 
 /// How a type's values are read and written, beyond its symbol table.
@@ -447,6 +450,7 @@ static DAY: TypeInfo = TypeInfo {
 static CGROUPV2: TypeInfo =
     info!(46, "cgroupsv2", "cgroupsv2 path", 64, Host, Some(T::Integer), None, F::Decimal);
 static XINTEGER: TypeInfo = info!(4, "integer", "integer", 0, Host, Some(T::Integer), None, F::Hex(0));
+static QUEUE: TypeInfo = info!(4, "queue", "queue", 16, Host, Some(T::Integer), None, F::Decimal);
 static MPTCPSUB: TypeInfo = info!(
     4,
     "integer",
@@ -590,6 +594,7 @@ impl Type {
             T::Day => &DAY,
             T::CgroupV2 => &CGROUPV2,
             T::XInteger => &XINTEGER,
+            T::Queue => &QUEUE,
             T::MptcpSubtype => &MPTCPSUB,
             T::RejectIcmpCode => &REJ_ICMP,
             T::RejectIcmpv6Code => &REJ_ICMP6,
@@ -917,6 +922,7 @@ mod tests {
             T::RejectIcmpCode,
             T::RejectIcmpv6Code,
             T::RejectIcmpxCode,
+            T::Queue,
         ]);
         for t in types {
             for text in inputs {

@@ -122,9 +122,13 @@ impl Ctx<'_> {
     pub fn scalar(&self, ty: Type, v: &Value) -> Json {
         let vo = &self.opts.values;
         match ty {
-            Type::Integer | Type::XInteger | Type::Bitmask | Type::Invalid | Type::Uid | Type::Gid => {
-                integer(v)
-            }
+            Type::Integer
+            | Type::XInteger
+            | Type::Queue
+            | Type::Bitmask
+            | Type::Invalid
+            | Type::Uid
+            | Type::Gid => integer(v),
             Type::Boolean => Json::Bool(!v.is_zero()),
             Type::Time => v.to_u64().map_or_else(|| integer(v), |ms| Json::int(ms / 1000)),
             Type::InetService => {
