@@ -244,10 +244,21 @@ impl Gen<'_, '_> {
         let cmp = if op == MatchOp::Ne { CmpOp::Neq } else { CmpOp::Eq };
         self.with_left(left, |g, word| {
             if !string && (value.order() != ByteOrder::Network || len == 0 || !len.is_multiple_of(8)) {
-                let l = g.expr_into(left, word, Mode::Match)?;
-                let bytes = bytes_of(right.bits);
                 let mask = Value::prefix_mask(right.bits, value.order(), len).map_err(|e| e.to_string())?;
                 let masked = value.and(&mask).unwrap_or_else(|_| value.clone());
+                if super::load::is_bitfield(left) {
+                    // As nft: the field shifted down (`ip dscp 1/6`: `& 0xfc`, `>> 2`), then
+                    // the prefix's mask and value as they are.
+                    let l = g.expr_into(left, word, Mode::Value)?;
+                    let p = l.part();
+                    let (m, v) = (const_data(&p, &mask, right.ty)?, const_data(&p, &masked, right.ty)?);
+                    let zero = Data::zeroed(m.len(), m.order());
+                    g.mask_xor(word, m.len() as u32, m, zero);
+                    g.emit(VmExpr::Cmp(Cmp::new(cmp, l.reg(), v)));
+                    return Ok(());
+                }
+                let l = g.expr_into(left, word, Mode::Match)?;
+                let bytes = bytes_of(right.bits);
                 let order = vm_order(right.ty, value.order());
                 let zero = Data::zeroed(bytes as usize, order);
                 g.mask_xor(word, bytes, data::value(&mask, right.ty)?, zero);
