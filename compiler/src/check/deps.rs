@@ -193,6 +193,17 @@ fn load_deps(
                 }
             }
         }
+        // A field inside a tunnel needs the tunnel itself first (`meta l4proto gre` before
+        // `gre ip saddr`): the kernel's `inner` parses whatever follows the outer UDP or GRE
+        // header as the tunnel it was told. (nft also guards the inner packet's protocol
+        // with `inner` meta loads; those are not generated yet.)
+        ExprKind::Payload(p) => {
+            let Some(tunnel) = p.inner else { return };
+            match st.ctx.dependencies(tunnel.carrier()) {
+                Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
+                Err(err) => errors.push((at, err.message)),
+            }
+        }
         ExprKind::Exthdr(x) => match st.ctx.exthdr_dependencies(x.op) {
             Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
             Err(err) => errors.push((at, err.message)),

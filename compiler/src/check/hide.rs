@@ -158,10 +158,12 @@ fn dep_match(stmts: &[Stmt], i: usize) -> Option<&Match> {
 fn payload_kill(family: Family, stmts: &[Stmt], expr: &Expr, deps: &mut Deps, killed: &mut [bool]) {
     let ExprKind::Payload(p) = &expr.kind else { return };
     let Some(proto) = p.proto else { return };
-    if p.inner.is_some() {
-        return;
-    }
-    let base = base_index(p.base);
+    // A field inside a tunnel depends on the tunnel (`meta l4proto gre` before `gre ip
+    // saddr`), at the tunnel's own layer.
+    let (proto, base) = match p.inner {
+        Some(tunnel) => (tunnel.carrier(), base_index(tunnel.base())),
+        None => (proto, base_index(p.base)),
+    };
     let Some(di) = deps.get(base) else { return };
     let Some(dep) = dep_match(stmts, di) else { return };
     if may_kill(family, deps, dep, proto, &p.field, base) {
@@ -270,7 +272,8 @@ fn match_pp(
     killed: &mut [bool],
 ) {
     match &m.left.kind {
-        ExprKind::Payload(p) if p.inner.is_none() && p.proto.is_some() => {
+        ExprKind::Payload(p) if p.inner.is_some() => payload_kill(family, stmts, &m.left, deps, killed),
+        ExprKind::Payload(p) if p.proto.is_some() => {
             let proto = p.proto.unwrap_or(Proto::Th);
             let base = base_index(p.base);
             payload_kill(family, stmts, &m.left, deps, killed);

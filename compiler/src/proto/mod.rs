@@ -346,6 +346,15 @@ impl Proto {
     pub fn base(self) -> PayloadBase {
         self.desc().base
     }
+
+    /// The outer header a tunnel's packets are recognised by: GRE for `gretap` (GRE carrying
+    /// Ethernet, the same IP protocol 47), the tunnel itself otherwise.
+    pub fn carrier(self) -> Proto {
+        match self {
+            Proto::Gretap => Proto::Gre,
+            p => p,
+        }
+    }
 }
 
 /// The upper protocols every IP-like header links to, by IP protocol number.
