@@ -2,6 +2,7 @@
 //! the kernel keeps a lowered shape, `nft list` shows what was written.
 
 use crate::ir::{BinOp, Expr, ExprKind, Match, MatchOp};
+use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::keys::MetaKey;
 
 /// A cross-day hour range (`meta hour "22:00"-"06:00"`) is stored as `!=` the complement;
@@ -39,4 +40,40 @@ pub(crate) fn without_mask(m: &Match) -> Option<Match> {
         return Some(Match { left: (**lhs).clone(), op: m.op, right: m.right.clone() });
     }
     None
+}
+
+/// A raw payload that is not whole bytes lists as its covering bytes and a mask when nft
+/// cannot trim the mask back to the field (it starts on a byte boundary, or lies beyond
+/// offset 255): `@ll,0,1 1` is `@ll,0,8 & 0x80 == 0x80`, `@ih,1,2 2` stays. The match in
+/// that form, or None for other matches.
+pub(crate) fn raw_as_covering_bytes(m: &Match) -> Option<Match> {
+    let ExprKind::Payload(pl) = &m.left.kind else { return None };
+    if pl.proto.is_some()
+        || !pl.is_bitfield()
+        || !(pl.offset % 8 == 0 || pl.offset.div_ceil(8) * 8 > 255)
+        || !matches!(m.op, MatchOp::Eq | MatchOp::Ne)
+    {
+        return None;
+    }
+    let v = m.right.as_value()?.to_u128()?;
+    let (off, bytes) = pl.load_span();
+    let width = bytes * 8;
+    let shift = width - (pl.offset % 8) - pl.len;
+    let mask = crate::types::value::max_for(pl.len) << shift;
+    let hex = |n: u128| {
+        Value::from_uint(width, ByteOrder::Network, n)
+            .ok()
+            .map(|x| Expr::new(ExprKind::Value(x), Type::XInteger, width, ByteOrder::Network))
+    };
+    let mut bytes_load = pl.clone();
+    bytes_load.offset = off * 8;
+    bytes_load.len = width;
+    let load = Expr::new(ExprKind::Payload(bytes_load), Type::XInteger, width, ByteOrder::Network);
+    let left = Expr::new(
+        ExprKind::Binary { op: BinOp::And, lhs: Box::new(load), rhs: Box::new(hex(mask)?) },
+        Type::XInteger,
+        width,
+        ByteOrder::Network,
+    );
+    Some(Match { left, op: m.op, right: hex(v << shift)? })
 }

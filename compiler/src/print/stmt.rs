@@ -2,7 +2,7 @@
 //! normalizations).
 
 use super::expr::{Flags, Printer};
-use super::listed_match::{cross_day_hours, without_mask};
+use super::listed_match::{cross_day_hours, raw_as_covering_bytes, without_mask};
 use crate::ir::stmt::{LOG_LEVELS, log_flags};
 use crate::ir::{
     Expr, ExprKind, Family, LimitUnit, Match, MatchOp, ObjectType, RejectKind, Rule, Stmt, StmtKind,
@@ -309,29 +309,8 @@ pub(super) fn match_text(p: &Printer, m: &Match) -> String {
             format!("{} ! {flags}", p.expr(lhs))
         };
     }
-    // A raw payload that is not whole bytes lists as the covering bytes and a mask when nft
-    // cannot trim the mask back to the field (it starts on a byte boundary, or lies beyond
-    // offset 255): `@ll,0,1 1` is `@ll,0,8 & 0x80 == 0x80`, `@ih,1,2 2` stays.
-    if let ExprKind::Payload(pl) = &m.left.kind
-        && pl.proto.is_none()
-        && pl.is_bitfield()
-        && (pl.offset % 8 == 0 || pl.offset.div_ceil(8) * 8 > 255)
-        && matches!(m.op, MatchOp::Eq | MatchOp::Ne)
-        && let Some(v) = m.right.as_value().and_then(|v| v.to_u128())
-    {
-        let (off, bytes) = pl.load_span();
-        let width = bytes * 8;
-        let shift = width - (pl.offset % 8) - pl.len;
-        let mask = crate::types::value::max_for(pl.len) << shift;
-        let hex = |n: u128| {
-            crate::types::Value::from_uint(width, crate::types::ByteOrder::Network, n)
-                .map(|x| Type::XInteger.print(&x, &p.opts.values))
-                .unwrap_or_default()
-        };
-        let base =
-            crate::proto::selector::RAW_BASES.iter().find(|(_, b)| *b == pl.base).map_or("ll", |(w, _)| *w);
-        let op = if m.op == MatchOp::Ne { "!=" } else { "==" };
-        return format!("@{base},{},{width} & {} {op} {}", off * 8, hex(mask), hex(v << shift));
+    if let Some(bytes) = raw_as_covering_bytes(m) {
+        return match_text(p, &bytes);
     }
     // Cross-day hour ranges are stored as the complement; list them as written.
     if let Some(written) = cross_day_hours(m) {

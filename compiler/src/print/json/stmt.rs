@@ -8,7 +8,7 @@ use super::value::Json;
 use crate::ir::stmt::{LOG_LEVELS, log_flags};
 use crate::ir::{BinOp, Expr, ExprKind, Family, LimitUnit, Match, MatchOp, RejectKind, Stmt, StmtKind};
 use crate::print::expr::{Flags, map_has_interval_data, range_to_prefix};
-use crate::print::listed_match::{cross_day_hours, without_mask};
+use crate::print::listed_match::{cross_day_hours, raw_as_covering_bytes, without_mask};
 use crate::print::stmt::rate;
 use crate::types::{ByteOrder, Type, Value};
 
@@ -390,6 +390,9 @@ pub(super) fn match_json(c: &Ctx, m: &Match) -> Json {
     }
     if let Some(plain) = without_mask(m) {
         return match_json(c, &plain);
+    }
+    if let Some(bytes) = raw_as_covering_bytes(m) {
+        return match_json(c, &bytes);
     }
     // Prefixes of non-address types list as a mask: `meta mark & 0xffffff00 == …`.
     if let ExprKind::Prefix { value, len } = &m.right.kind
