@@ -41,6 +41,20 @@ pub fn guard_stmt(g: &Guard, span: Span) -> Stmt {
     s
 }
 
+/// A guard read inside `tunnel`: meta keys as inner meta loads, header fields as fields of
+/// the inner packet.
+fn inner_guard_stmt(g: &Guard, tunnel: Proto, span: Span) -> Stmt {
+    let mut s = guard_stmt(g, span);
+    if let StmtKind::Match(m) = &mut s.kind {
+        match &mut m.left.kind {
+            ExprKind::Meta(key) => m.left.kind = ExprKind::InnerMeta { tunnel, key: *key },
+            ExprKind::Payload(p) => p.inner = Some(tunnel),
+            _ => {}
+        }
+    }
+    s
+}
+
 /// What the walk tracks besides the protocol context.
 struct State {
     ctx: ProtoCtx,
@@ -54,6 +68,26 @@ struct State {
     ambiguous: Option<(PayloadBase, Proto)>,
     /// Protocol-key payload fields the rule compared with one value (`ether type ip`).
     keys: Vec<(Proto, &'static str, u64)>,
+    /// What the rule knows of the packet inside each tunnel it reads.
+    inner: Vec<(Proto, ProtoCtx)>,
+}
+
+impl State {
+    /// The context of the packet inside `tunnel`: as a bridge sees a frame when the tunnel
+    /// carries Ethernet (`gretap`, `vxlan`, `geneve`), as a netdev hook sees a packet of
+    /// unknown link layer otherwise (`gre`) — nft's dependencies inside tunnels are theirs.
+    fn inner_ctx(&mut self, tunnel: Proto) -> &mut ProtoCtx {
+        let at = match self.inner.iter().position(|(t, _)| *t == tunnel) {
+            Some(i) => i,
+            None => {
+                let ll = tunnel.desc().inner.is_some_and(|i| i.flags & crate::proto::tunnel::INNER_LL != 0);
+                let family = if ll { Family::Bridge } else { Family::Netdev };
+                self.inner.push((tunnel, ProtoCtx::new(family)));
+                self.inner.len() - 1
+            }
+        };
+        &mut self.inner[at].1
+    }
 }
 
 /// Insert dependencies into a rule. Errors (conflicting protocols) name the statement.
@@ -64,6 +98,7 @@ pub fn insert(family: Family, rule: &mut Rule) -> Vec<Diagnostic> {
         th_any: false,
         ambiguous: None,
         keys: Vec::new(),
+        inner: Vec::new(),
     };
     let mut diags = Vec::new();
     let old = std::mem::take(&mut rule.stmts);
@@ -195,13 +230,27 @@ fn load_deps(
         }
         // A field inside a tunnel needs the tunnel itself first (`meta l4proto gre` before
         // `gre ip saddr`): the kernel's `inner` parses whatever follows the outer UDP or GRE
-        // header as the tunnel it was told. (nft also guards the inner packet's protocol
-        // with `inner` meta loads; those are not generated yet.)
+        // header as the tunnel it was told. Then the inner packet's own guards, read inside
+        // the tunnel (`gre meta protocol ip` before `gre ip saddr`).
         ExprKind::Payload(p) => {
             let Some(tunnel) = p.inner else { return };
             match st.ctx.dependencies(tunnel.carrier()) {
                 Ok(gs) => guards.extend(gs.iter().map(|g| guard_stmt(g, span))),
                 Err(err) => errors.push((at, err.message)),
+            }
+            let Some(proto) = p.proto else { return };
+            let ctx = st.inner_ctx(tunnel);
+            match ctx.dependencies(proto) {
+                Ok(gs) => guards.extend(gs.iter().map(|g| {
+                    let mut s = inner_guard_stmt(g, tunnel, span);
+                    fix_ll_offset(&mut s, ctx);
+                    s
+                })),
+                Err(err) => errors.push((at, err.message)),
+            }
+            // (Link-layer fields inside a tunnel count from the inner frame.)
+            if matches!(p.base, PayloadBase::Link | PayloadBase::Inner) {
+                p.offset = p.field.offset + ctx.ll_offset_of(proto);
             }
         }
         ExprKind::Exthdr(x) => match st.ctx.exthdr_dependencies(x.op) {
@@ -307,6 +356,24 @@ fn icmp_guard(dep: IcmpDep, known: Option<u8>) -> Result<Option<Guard>, String> 
 
 /// Learn protocol facts from a match (`meta l4proto 6`, `ip protocol tcp`, `ether type
 /// 8021q`, `icmp type echo-request`).
+/// A protocol key compared with one value (`ip protocol 6`, `ether type ip`): the protocol
+/// above is known; a link layer stacked on another (`ether type 8021q`) puts later
+/// link-layer fields behind it.
+fn learn_key(ctx: &mut ProtoCtx, proto: Proto, v: u32) {
+    match proto {
+        Proto::Ip | Proto::Ip6 => ctx.learn_meta(MetaKey::L4proto, v),
+        _ => {
+            if proto.base() == PayloadBase::Link
+                && proto.desc().upper(v).is_some_and(|u| u.base() == PayloadBase::Link)
+                && !ctx.stacked_ll.contains(&proto)
+            {
+                ctx.stacked_ll.push(proto);
+            }
+            ctx.learn(proto, v)
+        }
+    }
+}
+
 fn learn(st: &mut State, m: &Match) {
     if m.op != MatchOp::Eq {
         return;
@@ -323,6 +390,19 @@ fn learn(st: &mut State, m: &Match) {
         ExprKind::Meta(k) if single => {
             if let Some(&v) = values.first() {
                 st.ctx.learn_meta(*k, v as u32);
+            }
+        }
+        // Inside a tunnel: what its guards (or the rule) established about the inner packet.
+        ExprKind::InnerMeta { tunnel, key } if single => {
+            if let Some(&v) = values.first() {
+                st.inner_ctx(*tunnel).learn_meta(*key, v as u32);
+            }
+        }
+        ExprKind::Payload(p) if p.inner.is_some() => {
+            if let (Some(tunnel), Some(proto), true, Some(&v)) = (p.inner, p.proto, single, values.first())
+                && super::hide::is_protocol_key(proto, p.field.name)
+            {
+                learn_key(st.inner_ctx(tunnel), proto, v as u32);
             }
         }
         ExprKind::Payload(p) if p.inner.is_none() => {
@@ -344,20 +424,7 @@ fn learn(st: &mut State, m: &Match) {
                 && let Some(&v) = values.first()
             {
                 st.keys.push((proto, p.field.name, v));
-                match proto {
-                    Proto::Ip | Proto::Ip6 => st.ctx.learn_meta(MetaKey::L4proto, v as u32),
-                    _ => {
-                        // A link layer stacked on another (`ether type 8021q`): later
-                        // link-layer fields sit behind it.
-                        if proto.base() == PayloadBase::Link
-                            && proto.desc().upper(v as u32).is_some_and(|u| u.base() == PayloadBase::Link)
-                            && !st.ctx.stacked_ll.contains(&proto)
-                        {
-                            st.ctx.stacked_ll.push(proto);
-                        }
-                        st.ctx.learn(proto, v as u32)
-                    }
-                }
+                learn_key(&mut st.ctx, proto, v as u32);
             }
             if !single && super::hide::is_protocol_key(proto, p.field.name) && values.len() > 1 {
                 st.th_any = true;

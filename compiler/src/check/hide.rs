@@ -127,8 +127,44 @@ pub fn mark(family: Family, rule: &mut Rule) {
             }
         }
     }
+    inner_guards(&rule.stmts, &mut killed);
     for (s, k) in rule.stmts.iter_mut().zip(killed) {
         s.implicit = matches!(s.kind, StmtKind::Match(_)) && k;
+    }
+}
+
+/// The guards of a tunnel's inner packet (`gre meta protocol ip`, `gretap ether type ip`)
+/// are left out when a later match, before any other statement, reads inside the same
+/// tunnel — the field they guard.
+fn inner_guards(stmts: &[Stmt], killed: &mut [bool]) {
+    for (i, s) in stmts.iter().enumerate() {
+        let Some(m) = s.as_match() else { continue };
+        let tunnel = match &m.left.kind {
+            ExprKind::InnerMeta { tunnel, .. } => *tunnel,
+            ExprKind::Payload(p) if p.proto.is_some_and(|pr| is_protocol_key(pr, p.field.name)) => {
+                match p.inner {
+                    Some(t) if m.op == MatchOp::Eq => t,
+                    _ => continue,
+                }
+            }
+            _ => continue,
+        };
+        let reads_inside = |e: &Expr| {
+            let mut found = false;
+            e.walk(&mut |x| {
+                found |= matches!(&x.kind, ExprKind::Payload(p) if p.inner == Some(tunnel));
+            });
+            found
+        };
+        for later in stmts.iter().skip(i + 1) {
+            let Some(lm) = later.as_match() else { break };
+            if reads_inside(&lm.left) {
+                if let Some(k) = killed.get_mut(i) {
+                    *k = true;
+                }
+                break;
+            }
+        }
     }
 }
 

@@ -56,6 +56,17 @@ impl Gen<'_, '_> {
                 self.emit(VmExpr::Meta(meta::Meta { key: *key, op: meta::MetaOp::Load { dreg } }));
                 Ok(single(bytes_of(e.bits)))
             }
+            ExprKind::InnerMeta { tunnel: t, key } => {
+                let info = t.desc().inner.ok_or_else(|| format!("{} is not a tunnel", t.name()))?;
+                let load = meta::Meta { key: *key, op: meta::MetaOp::Load { dreg } };
+                self.emit(VmExpr::Inner(inner::Inner {
+                    kind: info.kind,
+                    hdrsize: info.hdrsize,
+                    flags: info.flags,
+                    expr: Box::new(VmExpr::Meta(load)),
+                }));
+                Ok(single(bytes_of(e.bits)))
+            }
             ExprKind::Ct(c) => {
                 self.emit(VmExpr::Ct(ct::Ct { key: c.key, dir: c.dir, op: ct::CtOp::Load { dreg } }));
                 Ok(single(bytes_of(e.bits)))

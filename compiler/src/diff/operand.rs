@@ -72,6 +72,9 @@ pub fn load_name(expr: &Expr) -> String {
     match &expr.kind {
         ExprKind::Payload(p) => p.name(),
         ExprKind::Meta(k) => crate::proto::meta::info(*k).printed(),
+        ExprKind::InnerMeta { tunnel, key } => {
+            format!("{} {}", tunnel.name(), crate::proto::meta::info(*key).printed())
+        }
         ExprKind::Ct(c) => {
             let token = crate::proto::ct::info(c.key).token;
             match c.dir {
@@ -222,6 +225,7 @@ pub fn resolve(expr: &Expr, point: Point, uni: &mut Universe) -> Res<Load> {
             whole(uni, Storage::Ipsec { dir: *dir, spnum: *spnum, key: *key })
         }
         ExprKind::Tunnel(k) => whole(uni, Storage::Tunnel(*k)),
+        ExprKind::InnerMeta { tunnel, key } => whole(uni, Storage::InnerMeta { tunnel: *tunnel, key: *key }),
         ExprKind::Numgen(n) => {
             if n.mode != crate::proto::misc::NumgenType::Random {
                 return Err(Unsupported::new("numgen inc (a counter across packets)"));

@@ -82,6 +82,12 @@ pub enum Storage {
         inner: Option<Proto>,
     },
     Meta(MetaKey),
+    /// `meta protocol` / `meta l4proto` of the packet inside a tunnel (a guard before its
+    /// fields), as free as the inner header itself.
+    InnerMeta {
+        tunnel: Proto,
+        key: MetaKey,
+    },
     /// A conntrack key (`dir` only for per-direction keys).
     Ct {
         key: CtKey,
@@ -148,6 +154,9 @@ impl Storage {
                 None => format!("{} header", base.name()),
             },
             Storage::Meta(k) => format!("meta {}", crate::proto::meta::info(*k).token),
+            Storage::InnerMeta { tunnel, key } => {
+                format!("{} meta {}", tunnel.name(), crate::proto::meta::info(*key).token)
+            }
             Storage::Ct { key, dir } => match dir {
                 Some(d) => format!("ct {} {}", d.name(), crate::proto::ct::info(*key).token),
                 None => format!("ct {}", crate::proto::ct::info(*key).token),

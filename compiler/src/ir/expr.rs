@@ -5,6 +5,7 @@ use super::load::{Ct, Exthdr, Fib, Hash, Numgen, Payload};
 use super::set::SetLit;
 use super::stmt::Verdict;
 use super::{MetaKey, Span};
+use crate::proto::Proto;
 use crate::proto::rt::RtKey;
 use crate::proto::selector::TunnelKey;
 use crate::proto::socket::SocketKey;
@@ -51,6 +52,13 @@ pub enum ExprKind {
     Payload(Payload),
     Exthdr(Exthdr),
     Meta(MetaKey),
+    /// `meta protocol` / `meta l4proto` of the packet inside a tunnel: only ever a guard the
+    /// compiler inserts before a field of that packet (nft's inner dependencies), listed
+    /// hidden; `inner` in bytecode.
+    InnerMeta {
+        tunnel: Proto,
+        key: MetaKey,
+    },
     Ct(Ct),
     Rt(RtKey),
     Fib(Fib),
@@ -169,6 +177,7 @@ impl Expr {
             ExprKind::Payload(_)
                 | ExprKind::Exthdr(_)
                 | ExprKind::Meta(_)
+                | ExprKind::InnerMeta { .. }
                 | ExprKind::Ct(_)
                 | ExprKind::Rt(_)
                 | ExprKind::Fib(_)

@@ -124,6 +124,9 @@ impl Printer<'_> {
         match &e.kind {
             ExprKind::Payload(p) => p.name(),
             ExprKind::Meta(k) => crate::proto::meta::info(*k).printed(),
+            ExprKind::InnerMeta { tunnel, key } => {
+                format!("{} {}", tunnel.name(), crate::proto::meta::info(*key).printed())
+            }
             ExprKind::Ct(c) => ct_name(c.key, c.dir, e.bits),
             ExprKind::Exthdr(x) => {
                 let sel = crate::proto::selector::Selector::Exthdr {

@@ -283,6 +283,13 @@ impl Ctx<'_> {
             ExprKind::Meta(k) => {
                 Json::single("meta", Json::object([("key", Json::str(crate::proto::meta::info(*k).token))]))
             }
+            ExprKind::InnerMeta { tunnel, key } => Json::single(
+                "meta",
+                Json::object([
+                    ("key", Json::str(crate::proto::meta::info(*key).token)),
+                    ("inner", Json::str(tunnel.name())),
+                ]),
+            ),
             ExprKind::Ct(c) => {
                 let info = crate::proto::ct::info(c.key);
                 let mut o = Json::object([("key", Json::str(info.token))]);
