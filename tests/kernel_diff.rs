@@ -51,6 +51,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("redirect", scenarios_nat::redirect, 8),
         ("ftp", scenarios_nat::ftp, 12),
         ("tftp", scenarios_nat::tftp, 12),
+        ("ct-expectation", scenarios_nat::ct_expectation, 10),
         ("local", scenarios_host::local, 14),
         ("reject", scenarios_host::reject_forward, 12),
         ("ttl", scenarios_host::ttl, 10),
@@ -177,7 +178,7 @@ fn conntrack_flows_match_the_kernel() {
 
 #[test]
 fn nat_matches_the_kernel() {
-    check("nat", &["masquerade", "snat-dnat", "redirect", "ftp", "tftp"]);
+    check("nat", &["masquerade", "snat-dnat", "redirect", "ftp", "tftp", "ct-expectation"]);
 }
 
 #[test]

@@ -371,3 +371,55 @@ pub fn tftp(rng: &mut Rng, i: usize) -> Scenario {
     });
     sc
 }
+
+/// A `ct expectation` object: a new TCP connection to port 5000 announces that the server
+/// will connect back to the client's port 5001 (a helper written in the ruleset), and the
+/// forward chain lets that connection through only as RELATED. The server connects back to
+/// the expected port or another, once or twice (the expectation is used up by the first).
+/// Directly, or to the router's address with a dnat to the server: the connection back
+/// then follows the master's NAT (it comes from the address the client connected to).
+pub fn ct_expectation(rng: &mut Rng, i: usize) -> Scenario {
+    let dnat = rng.bool();
+    let c = client(rng, false);
+    let s = server(rng, false);
+    let size = 1 + rng.below(2);
+    let nat = if dnat {
+        format!(
+            "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 5000 dnat to {s}\n }}\n}}"
+        )
+    } else {
+        String::new()
+    };
+    let rules = format!(
+        "table ip filter {{
+    ct expectation back {{
+        protocol tcp
+        dport 5001
+        timeout 1m
+        size {size}
+        l3proto ip
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        ct state established,related accept
+        tcp dport 5000 ct state new ct expectation set \"back\" accept
+    }}
+}}
+{nat}"
+    );
+    let name = format!("ct-expectation-{}-{i}", if dnat { "dnat" } else { "direct" });
+    let mut sc = Scenario::new(name, rules);
+    let ca = SocketAddr::new(c, rng.port());
+    let to = if dnat { ip("10.0.1.1") } else { s };
+    let cs = rng.next_u64() as u32;
+    sc.send("tuna", tcp(ca, SocketAddr::new(to, 5000), SYN, cs, 0, b""));
+    for _ in 0..1 + rng.below(2) {
+        let dport = *rng.pick(&[5001u16, 5001, 5002]);
+        let ss = rng.next_u64() as u32;
+        let back =
+            sc.send("tunb", tcp(SocketAddr::new(s, rng.port()), SocketAddr::new(c, dport), SYN, ss, 0, b""));
+        let cs2 = rng.next_u64() as u32;
+        sc.reply_if_sent("tuna", back, move |seen| tcp_reply(seen, SYN | ACK, cs2, ss.wrapping_add(1), b""));
+    }
+    sc
+}

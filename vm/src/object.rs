@@ -27,6 +27,9 @@ pub enum ObjectKind {
         l3proto: u16,
         l4proto: u8,
     },
+    /// `ct expectation`: on a connection's first packet, expect a connection of `l4proto`
+    /// to `dport` from the peer (as many as `size` pending, each for `timeout_ms`).
+    CtExpect(CtExpect),
     /// Any other object type, by `NFT_OBJECT_*` number, with an opaque argument string.
     Other {
         type_number: u32,
@@ -43,8 +46,21 @@ impl ObjectKind {
             ObjectKind::CtHelper { .. } => 3,
             ObjectKind::Limit(_) => 4,
             ObjectKind::Connlimit(_) => 5,
+            ObjectKind::CtExpect(_) => 9,
             ObjectKind::Synproxy(_) => 10,
             ObjectKind::Other { type_number, .. } => *type_number,
         }
     }
+}
+
+/// A `ct expectation` object's parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CtExpect {
+    /// `NFPROTO_*` (1, inet: the connection's own).
+    pub l3proto: u16,
+    pub l4proto: u8,
+    pub dport: u16,
+    pub timeout_ms: u64,
+    /// Most expectations one connection may have pending.
+    pub size: u8,
 }

@@ -204,13 +204,13 @@ fn object_kind(k: &ir::ObjectKind) -> ObjectKind {
                 t.timeouts.iter().map(|(s, v)| format!("{s}={v}")).collect::<Vec<_>>().join(",")
             ),
         },
-        ir::ObjectKind::CtExpect(e) => ObjectKind::Other {
-            type_number: 9,
-            args: format!(
-                "l3proto {} l4proto {} dport {} timeout {} size {}",
-                e.l3proto, e.l4proto, e.dport, e.timeout, e.size
-            ),
-        },
+        ir::ObjectKind::CtExpect(e) => ObjectKind::CtExpect(nftvm_vm::object::CtExpect {
+            l3proto: u16::from(e.l3proto.number()),
+            l4proto: e.l4proto,
+            dport: e.dport,
+            timeout_ms: e.timeout,
+            size: e.size,
+        }),
         ir::ObjectKind::Secmark(ctx) => ObjectKind::Other { type_number: 8, args: ctx.clone() },
         ir::ObjectKind::Tunnel(lines) => ObjectKind::Other { type_number: 6, args: lines.join("; ") },
     }

@@ -71,6 +71,9 @@ pub struct ConnExt {
     pub master: Option<ConnId>,
     pub seqadj: SeqAdj,
     pub helper_data: HelperData,
+    /// The connection may announce expectations (`nfct_help`): it has a helper, or a `ct
+    /// expectation` object ran on its first packet.
+    pub help: bool,
 }
 
 /// One connection.

@@ -39,6 +39,7 @@ pub mod ctinfo;
 pub mod entry;
 pub mod events;
 pub mod expect;
+pub mod expect_object;
 pub mod format;
 pub mod icmp;
 pub mod index;

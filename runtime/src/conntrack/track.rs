@@ -401,6 +401,7 @@ impl Conntrack {
         c.helper = Some(helper);
         c.status |= st::HELPER;
         c.ext_mut().helper_data = crate::helper::HelperData::for_helper(helper);
+        c.ext_mut().help = true;
         true
     }
 }

@@ -93,6 +93,26 @@ fn put_addr(out: &mut [u8], addr: std::net::IpAddr) -> bool {
 }
 
 impl RuntimeEnv<'_> {
+    /// `ct expectation set "name"` (see [`crate::conntrack::expect_object`]).
+    fn ct_expectation(&mut self, name: &str) -> Verdict {
+        use crate::conntrack::expect_object::ExpectObject;
+        let found = self.prog.objects.iter().find_map(|o| match &o.kind {
+            ObjectKind::CtExpect(e) if o.name == name => Some(*e),
+            _ => None,
+        });
+        let Some(e) = found else { return Verdict::Continue };
+        let Some(t) = self.meta.ct.tracked else { return Verdict::Break };
+        let (Some(id), Some(dir)) = (t.conn, t.info.dir()) else { return Verdict::Break };
+        match self.ct.expect_object(id, dir.index(), &e) {
+            ExpectObject::Expected => {
+                self.effects.notes.push(format!("ct expectation {name} registered"));
+                Verdict::Continue
+            }
+            ExpectObject::Break => Verdict::Break,
+            ExpectObject::Drop => Verdict::Drop,
+        }
+    }
+
     fn iface_index(&self, id: Option<IfaceId>) -> u32 {
         id.and_then(|i| self.host.iface(i)).map_or(0, |i| i.index)
     }
@@ -473,6 +493,9 @@ impl Env for RuntimeEnv<'_> {
     }
 
     fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
+        if obj_type == 9 {
+            return self.ct_expectation(name);
+        }
         if obj_type != 3 {
             return Verdict::Continue;
         }

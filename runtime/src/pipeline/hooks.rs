@@ -135,8 +135,10 @@ impl HookPlan {
             // Objects that need conntrack (ct helper, timeout, expectation; connlimit).
             for o in &prog.objects {
                 if o.table.index() == ti {
-                    needs_ct |= matches!(o.kind, ObjectKind::CtHelper { .. } | ObjectKind::Connlimit(_))
-                        || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. });
+                    needs_ct |= matches!(
+                        o.kind,
+                        ObjectKind::CtHelper { .. } | ObjectKind::CtExpect(_) | ObjectKind::Connlimit(_)
+                    ) || matches!(o.kind, ObjectKind::Other { type_number: 7, .. });
                 }
             }
             if needs_ct {

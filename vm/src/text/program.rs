@@ -30,7 +30,7 @@
 use crate::data::{ByteOrder, Field};
 use crate::expr::{connlimit::Connlimit, counter::Counter, limit::Limit, quota::Quota, synproxy::Synproxy};
 use crate::keys::{Family, Hook};
-use crate::object::{Object, ObjectKind};
+use crate::object::{CtExpect, Object, ObjectKind};
 use crate::program::{BaseChain, ChainKind, Policy, Program, SourceId, TableId};
 use crate::set::{Set, SetData};
 use crate::text::asm::Asm;
@@ -214,6 +214,19 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
                     let l4proto = bc.num()?;
                     ObjectKind::CtHelper { helper, l3proto, l4proto }
                 }
+                "ct_expect" => {
+                    bc.expect("l3proto")?;
+                    let l3proto = bc.num()?;
+                    bc.expect("l4proto")?;
+                    let l4proto = bc.num()?;
+                    bc.expect("dport")?;
+                    let dport = bc.num()?;
+                    bc.expect("timeout")?;
+                    let timeout_ms = bc.num()?;
+                    bc.expect("size")?;
+                    let size = bc.num()?;
+                    ObjectKind::CtExpect(CtExpect { l3proto, l4proto, dport, timeout_ms, size })
+                }
                 "type" => {
                     let type_number = bc.num()?;
                     ObjectKind::Other { type_number, args: bc.rest().join(" ") }
@@ -309,6 +322,13 @@ pub fn disassemble(p: &Program) -> String {
             }
             ObjectKind::CtHelper { helper, l3proto, l4proto } => {
                 let _ = write!(body, "ct_helper {helper} l3proto {l3proto} l4proto {l4proto}");
+            }
+            ObjectKind::CtExpect(e) => {
+                let _ = write!(
+                    body,
+                    "ct_expect l3proto {} l4proto {} dport {} timeout {} size {}",
+                    e.l3proto, e.l4proto, e.dport, e.timeout_ms, e.size
+                );
             }
             ObjectKind::Other { type_number, args } => {
                 let _ = write!(body, "type {type_number} {args}");
