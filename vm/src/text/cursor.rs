@@ -64,6 +64,12 @@ impl<'a> Cursor<'a> {
         words.iter().try_for_each(|w| self.expect(w))
     }
 
+    /// `word N`: the keyword, then its number.
+    pub fn keyed_num<T: FromStr>(&mut self, word: &str) -> PResult<T> {
+        self.expect(word)?;
+        self.num()
+    }
+
     pub fn num<T: FromStr>(&mut self) -> PResult<T> {
         let t = self.next()?;
         t.parse().map_err(|_| format!("expected a number, found `{t}`"))

@@ -208,25 +208,16 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
                 "synproxy" => ObjectKind::Synproxy(Synproxy::parse(&mut bc, &mut a)?),
                 "ct_helper" => {
                     let helper = bc.next()?.to_string();
-                    bc.expect("l3proto")?;
-                    let l3proto = bc.num()?;
-                    bc.expect("l4proto")?;
-                    let l4proto = bc.num()?;
-                    ObjectKind::CtHelper { helper, l3proto, l4proto }
+                    let l3proto = bc.keyed_num("l3proto")?;
+                    ObjectKind::CtHelper { helper, l3proto, l4proto: bc.keyed_num("l4proto")? }
                 }
-                "ct_expect" => {
-                    bc.expect("l3proto")?;
-                    let l3proto = bc.num()?;
-                    bc.expect("l4proto")?;
-                    let l4proto = bc.num()?;
-                    bc.expect("dport")?;
-                    let dport = bc.num()?;
-                    bc.expect("timeout")?;
-                    let timeout_ms = bc.num()?;
-                    bc.expect("size")?;
-                    let size = bc.num()?;
-                    ObjectKind::CtExpect(CtExpect { l3proto, l4proto, dport, timeout_ms, size })
-                }
+                "ct_expect" => ObjectKind::CtExpect(CtExpect {
+                    l3proto: bc.keyed_num("l3proto")?,
+                    l4proto: bc.keyed_num("l4proto")?,
+                    dport: bc.keyed_num("dport")?,
+                    timeout_ms: bc.keyed_num("timeout")?,
+                    size: bc.keyed_num("size")?,
+                }),
                 "type" => {
                     let type_number = bc.num()?;
                     ObjectKind::Other { type_number, args: bc.rest().join(" ") }
