@@ -282,8 +282,8 @@ impl Env for PlanEnv<'_> {
         let _ = writeln!(self.log, "tproxy {req:?}");
         Verdict::Break
     }
-    fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
-        let _ = writeln!(self.log, "object {obj_type} {name}");
+    fn object(&mut self, obj: &nftvm_vm::object::Object) -> Verdict {
+        let _ = writeln!(self.log, "object {} {}", obj.kind.type_number(), obj.name);
         Verdict::Continue
     }
     fn log(&mut self, req: &LogRequest<'_>) {

@@ -151,8 +151,8 @@ impl Env for ReplayEnv {
         self.reject = Some(req);
     }
 
-    fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
-        self.objects.push(format!("{obj_type} {name}"));
+    fn object(&mut self, obj: &nftvm::vm::object::Object) -> Verdict {
+        self.objects.push(format!("{} {}", obj.kind.type_number(), obj.name));
         Verdict::Continue
     }
 }

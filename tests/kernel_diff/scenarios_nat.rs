@@ -376,8 +376,8 @@ pub fn tftp(rng: &mut Rng, i: usize) -> Scenario {
 /// will connect back to the client's port 5001 (a helper written in the ruleset), and the
 /// forward chain lets that connection through only as RELATED. The server connects back to
 /// the expected port or another, once or twice (the expectation is used up by the first).
-/// Directly, or to the router's address with a dnat to the server: the connection back
-/// then follows the master's NAT (it comes from the address the client connected to).
+/// Directly, or to the router's address with a dnat to the server (Linux 6.18 does not make
+/// the connection back follow the master's NAT).
 pub fn ct_expectation(rng: &mut Rng, i: usize) -> Scenario {
     let dnat = rng.bool();
     let c = client(rng, false);
@@ -390,8 +390,18 @@ pub fn ct_expectation(rng: &mut Rng, i: usize) -> Scenario {
     } else {
         String::new()
     };
+    // A table before it holds an object of the same name: objects belong to their table.
     let rules = format!(
-        "table ip filter {{
+        "table ip decoy {{
+    ct expectation back {{
+        protocol tcp
+        dport 6001
+        timeout 1m
+        size 1
+        l3proto ip
+    }}
+}}
+table ip filter {{
     ct expectation back {{
         protocol tcp
         dport 5001

@@ -171,8 +171,8 @@ impl Env for TestEnv {
         self.effects.push(format!("synproxy mss {mss} wscale {wscale}"));
         Verdict::Continue
     }
-    fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
-        self.effects.push(format!("object {obj_type} {name}"));
+    fn object(&mut self, obj: &nftvm_vm::object::Object) -> Verdict {
+        self.effects.push(format!("object {} {}", obj.kind.type_number(), obj.name));
         Verdict::Continue
     }
     fn log(&mut self, r: &LogRequest<'_>) {

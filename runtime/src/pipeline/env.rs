@@ -11,7 +11,7 @@ use nftvm_vm::Verdict;
 use nftvm_vm::expr::fib::{flags as fib_flags, result as fib_result};
 use nftvm_vm::interp::{Env, FibQuery, LogRequest, NatKind, NatRequest, RejectRequest};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey, ct_state};
-use nftvm_vm::object::ObjectKind;
+use nftvm_vm::object::{CtExpect, Object, ObjectKind};
 
 use super::skb::SkbMeta;
 use crate::conntrack::tuple::{Tuple as CtTuple, addr_bits};
@@ -94,16 +94,11 @@ fn put_addr(out: &mut [u8], addr: std::net::IpAddr) -> bool {
 
 impl RuntimeEnv<'_> {
     /// `ct expectation set "name"` (see [`crate::conntrack::expect_object`]).
-    fn ct_expectation(&mut self, name: &str) -> Verdict {
+    fn ct_expectation(&mut self, name: &str, e: &CtExpect) -> Verdict {
         use crate::conntrack::expect_object::ExpectObject;
-        let found = self.prog.objects.iter().find_map(|o| match &o.kind {
-            ObjectKind::CtExpect(e) if o.name == name => Some(*e),
-            _ => None,
-        });
-        let Some(e) = found else { return Verdict::Continue };
         let Some(t) = self.meta.ct.tracked else { return Verdict::Break };
         let (Some(id), Some(dir)) = (t.conn, t.info.dir()) else { return Verdict::Break };
-        match self.ct.expect_object(id, dir.index(), &e) {
+        match self.ct.expect_object(id, dir.index(), e) {
             ExpectObject::Expected => {
                 self.effects.notes.push(format!("ct expectation {name} registered"));
                 Verdict::Continue
@@ -492,17 +487,12 @@ impl Env for RuntimeEnv<'_> {
         self.effects.rejects.push(req);
     }
 
-    fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
-        if obj_type == 9 {
-            return self.ct_expectation(name);
-        }
-        if obj_type != 3 {
-            return Verdict::Continue;
-        }
-        let Some(obj) = self.prog.objects.iter().find(|o| o.name == name && o.kind.type_number() == 3) else {
-            return Verdict::Continue;
+    fn object(&mut self, obj: &Object) -> Verdict {
+        let (helper, l4proto) = match &obj.kind {
+            ObjectKind::CtExpect(e) => return self.ct_expectation(&obj.name, e),
+            ObjectKind::CtHelper { helper, l4proto, .. } => (helper, l4proto),
+            _ => return Verdict::Continue,
         };
-        let ObjectKind::CtHelper { helper, l4proto, .. } = &obj.kind else { return Verdict::Continue };
         let Some(t) = self.meta.ct.tracked else { return Verdict::Continue };
         let (Some(id), CtInfo::New) = (t.conn, t.info) else { return Verdict::Continue };
         let Some(h) = Helper::from_name(helper) else { return Verdict::Continue };

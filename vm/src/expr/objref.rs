@@ -109,8 +109,8 @@ pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
                 None => true,
             }
         }
-        kind => {
-            let v = e.env.object(kind.type_number(), &o.name);
+        _ => {
+            let v = e.env.object(o);
             if v != Verdict::Continue {
                 e.regs.verdict = v;
             }

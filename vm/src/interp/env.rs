@@ -174,8 +174,8 @@ pub trait Env {
     }
 
     /// An object the runtime applies (ct helper, ct timeout, ct expectation, secmark,
-    /// synproxy, tunnel): `NFT_OBJECT_*` type and name; returns the verdict.
-    fn object(&mut self, _obj_type: u32, _name: &str) -> Verdict {
+    /// synproxy, tunnel) — the rule's own, of its table; returns the verdict.
+    fn object(&mut self, _obj: &crate::object::Object) -> Verdict {
         Verdict::Continue
     }
 

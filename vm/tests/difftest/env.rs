@@ -135,8 +135,8 @@ impl Env for FuzzEnv {
     fn reject(&mut self, r: RejectRequest) {
         self.effects.push(format!("reject {r:?}"));
     }
-    fn object(&mut self, obj_type: u32, name: &str) -> Verdict {
-        self.effects.push(format!("object {obj_type} {name}"));
+    fn object(&mut self, obj: &nftvm_vm::object::Object) -> Verdict {
+        self.effects.push(format!("object {} {}", obj.kind.type_number(), obj.name));
         Verdict::Continue
     }
     fn log(&mut self, r: &LogRequest<'_>) {
