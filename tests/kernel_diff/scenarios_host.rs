@@ -93,9 +93,10 @@ pub fn reject_forward(rng: &mut Rng, i: usize) -> Scenario {
     let dnat = rng.bool() && !v6;
     let s = server(rng, v6);
     let nat = if dnat {
-        format!(
-            "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 9000-9100 dnat to {s}\n  udp dport 9000-9100 dnat to {s}\n }}\n}}"
-        )
+        crate::scenarios_nat::prerouting_nat(&[
+            format!("tcp dport 9000-9100 dnat to {s}"),
+            format!("udp dport 9000-9100 dnat to {s}"),
+        ])
     } else {
         String::new()
     };

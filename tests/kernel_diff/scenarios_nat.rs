@@ -21,6 +21,17 @@ fn server(rng: &mut Rng, v6: bool) -> IpAddr {
 const TUNS: (&str, &str) = ("tuna", "tunb");
 const TALK: Talk = Talk { data: 100, answer: 80, may_drop: false, may_reset: false };
 
+/// `table ip nat` masquerading what leaves through tunb.
+const MASQUERADE_TUNB: &str = "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}";
+
+/// `table ip nat` with `rules` (one per line) in a dstnat prerouting chain.
+pub fn prerouting_nat(rules: &[String]) -> String {
+    let body: String = rules.iter().map(|r| format!("  {r}\n")).collect();
+    format!(
+        "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n{body} }}\n}}"
+    )
+}
+
 /// The TCP payload and sequence number of a segment.
 fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
     let th = if p[0] >> 4 == 4 { usize::from(p[0] & 0x0f) * 4 } else { 40 };
@@ -197,7 +208,7 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
             "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 21 dnat to {s}\n }}\n chain post {{\n  type nat hook postrouting priority srcnat; policy accept;\n }}\n}}"
         )
     } else {
-        "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}".to_string()
+        MASQUERADE_TUNB.to_string()
     };
     let rules = format!(
         "table inet filter {{
@@ -324,11 +335,7 @@ pub fn tftp(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = !masq && rng.bool();
     let c = client(rng, v6);
     let s = server(rng, v6);
-    let nat = if masq {
-        "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}"
-    } else {
-        ""
-    };
+    let nat = if masq { MASQUERADE_TUNB } else { "" };
     let rules = format!(
         "table inet filter {{
     ct helper tftp-69 {{
@@ -383,13 +390,7 @@ pub fn ct_expectation(rng: &mut Rng, i: usize) -> Scenario {
     let c = client(rng, false);
     let s = server(rng, false);
     let size = 1 + rng.below(2);
-    let nat = if dnat {
-        format!(
-            "table ip nat {{\n chain pre {{\n  type nat hook prerouting priority dstnat; policy accept;\n  tcp dport 5000 dnat to {s}\n }}\n}}"
-        )
-    } else {
-        String::new()
-    };
+    let nat = if dnat { prerouting_nat(&[format!("tcp dport 5000 dnat to {s}")]) } else { String::new() };
     // A table before it holds an object of the same name: objects belong to their table.
     let rules = format!(
         "table ip decoy {{

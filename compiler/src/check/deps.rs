@@ -354,8 +354,6 @@ fn icmp_guard(dep: IcmpDep, known: Option<u8>) -> Result<Option<Guard>, String> 
     Ok(Some(Guard { key: GuardKey::Payload { proto, field }, ty: dep.type_datatype(), values }))
 }
 
-/// Learn protocol facts from a match (`meta l4proto 6`, `ip protocol tcp`, `ether type
-/// 8021q`, `icmp type echo-request`).
 /// A protocol key compared with one value (`ip protocol 6`, `ether type ip`): the protocol
 /// above is known; a link layer stacked on another (`ether type 8021q`) puts later
 /// link-layer fields behind it.
@@ -374,6 +372,8 @@ fn learn_key(ctx: &mut ProtoCtx, proto: Proto, v: u32) {
     }
 }
 
+/// Learn protocol facts from a match (`meta l4proto 6`, `ip protocol tcp`, `ether type
+/// 8021q`, `icmp type echo-request`), inside tunnels too.
 fn learn(st: &mut State, m: &Match) {
     if m.op != MatchOp::Eq {
         return;

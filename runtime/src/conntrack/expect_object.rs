@@ -53,12 +53,8 @@ impl Conntrack {
             nat: None,
             serial: 0,
         };
-        let max = self.cfg.expect_max;
-        match self.expect.add(exp, 0, max, now) {
-            Ok(()) => {
-                self.stats.expect_create += 1;
-                ExpectObject::Expected
-            }
+        match self.expect_related(exp, now) {
+            Ok(()) => ExpectObject::Expected,
             Err(_) => ExpectObject::Drop,
         }
     }

@@ -22,8 +22,9 @@
 //!    [`Conntrack::nat_rewrite`].
 //! 5. **confirm point** (after the last postrouting / input chain, packet accepted):
 //!    [`Conntrack::finish`] with the [`L4Payload`] (TCP: payload, seq/ack, SACK blocks from
-//!    [`seqadj::sack_blocks`]; UDP: the payload) — runs the helper, returns payload and sequence rewrites
-//!    to apply, inserts a new entry, delivers events. `Err` means drop the packet.
+//!    [`seqadj::sack_blocks`]; UDP: the payload) — runs the helper, returns payload and
+//!    sequence rewrites to apply, inserts a new entry, delivers events. `Err` means drop
+//!    the packet.
 //!    A packet dropped anywhere (or not reaching the confirm point) instead calls
 //!    [`Conntrack::abort`]: an entry it was creating leaves no trace.
 //!

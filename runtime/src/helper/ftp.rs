@@ -379,7 +379,7 @@ impl Conntrack {
             serial: 0,
         };
         if !nat {
-            return match self.expect_related(exp, Helper::Ftp, now) {
+            return match self.expect_related(exp, now) {
                 Ok(()) => Ok(None),
                 Err(_) => Err(()),
             };
@@ -411,7 +411,7 @@ impl Conntrack {
         let mut port = port;
         loop {
             exp.tuple.dst_id = port;
-            match self.expect_related(*exp, Helper::Ftp, now) {
+            match self.expect_related(*exp, now) {
                 Ok(()) => {
                     // Keep the registered serial in our copy (to remove it on failure).
                     if let Some(e) =

@@ -84,15 +84,13 @@ impl HelperData {
 }
 
 impl Conntrack {
-    /// `nf_ct_expect_related` with `helper`'s policy (how many a master may have pending).
-    pub(crate) fn expect_related(
-        &mut self,
-        exp: Expectation,
-        helper: Helper,
-        now: Time,
-    ) -> Result<(), ExpectError> {
+    /// `nf_ct_expect_related`: registers `exp` under its master's helper policy (how many
+    /// one master may have pending; no limit for a master without a helper, as for a `ct
+    /// expectation` object's).
+    pub(crate) fn expect_related(&mut self, exp: Expectation, now: Time) -> Result<(), ExpectError> {
+        let per_master = self.get(exp.master).and_then(|c| c.helper).map_or(0, Helper::max_expected);
         let max = self.cfg.expect_max;
-        self.expect.add(exp, helper.max_expected(), max, now)?;
+        self.expect.add(exp, per_master, max, now)?;
         self.stats.expect_create += 1;
         Ok(())
     }

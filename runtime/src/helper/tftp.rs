@@ -43,6 +43,6 @@ impl Conntrack {
             nat: nat.then_some(ExpectNat { dir: 1, saved_port: c.tuple[0].src_id }),
             serial: 0,
         };
-        self.expect_related(exp, Helper::Tftp, now).map_err(|_| ())
+        self.expect_related(exp, now).map_err(|_| ())
     }
 }

@@ -279,17 +279,19 @@ fn read_field(fx: &mut Fx, f: usize, read: &FieldRead, l4proto: Option<Value>, c
         }
         FieldRead::Payload { base, start, len, at, width } => {
             let Some(b) = fx.pkt.base(base) else { return };
-            let next = fx.new_block();
+            // When `checked`, the block after the field (reached present or absent).
+            let mut next = None;
             if checked {
                 // The recipe's whole value must be in the packet.
                 let out = fx.past_end(b, i64::from(start) + i64::from(len));
-                let (present, absent) = (fx.new_block(), fx.new_block());
+                let (present, absent, join) = (fx.new_block(), fx.new_block(), fx.new_block());
                 fx.b.ins().brif(out, absent, &[], present, &[]);
                 fx.enter(absent);
                 let none = fx.u64(ABSENT);
                 fx.set_classify_value(f, none);
-                fx.jump(next);
+                fx.jump(join);
                 fx.enter(present);
+                next = Some(join);
             }
             let addr = fx.b.ins().iadd(fx.pkt.data, b);
             let offset = i32::try_from(u64::from(start) + u64::from(at)).unwrap_or(i32::MAX);
@@ -304,8 +306,10 @@ fn read_field(fx: &mut Fx, f: usize, read: &FieldRead, l4proto: Option<Value>, c
             };
             let v = fx.b.ins().uextend(types::I64, v);
             fx.set_classify_value(f, v);
-            fx.jump(next);
-            fx.enter(next);
+            if let Some(join) = next {
+                fx.jump(join);
+                fx.enter(join);
+            }
         }
         _ => {}
     }
