@@ -143,7 +143,7 @@ fn https_segment(reply: bool, flags: u8, seq: u32, ack: u32) -> Vec<u8> {
 fn host_firewall_pipeline(c: &mut Criterion) {
     let rules = HOST_FIREWALL.replace("hook input", "hook forward");
     let host = Host::from_specs(&["wan=198.18.0.1/24".into(), "lan=192.0.2.1/24".into()], &[]).expect("host");
-    let opts = program::Options { format: Some(Format::Nft), host: Some(&host) };
+    let opts = program::Options { format: Some(Format::Nft), host: Some(&host), ipsets: None };
     let loaded = program::load_text("host-firewall-30-forward.nft", &rules, &opts).expect("compiles");
     let (wan, lan) = (IfaceId(0), IfaceId(1));
     let mut g = c.benchmark_group("pipeline_host_firewall_30");

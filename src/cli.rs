@@ -55,6 +55,18 @@ pub fn value_str(parser: &mut lexopt::Parser, option: &str) -> Result<String, Fa
     value.into_string().map_err(|v| Failure::usage(format!("{option}: not valid UTF-8: {v:?}")))
 }
 
+/// `--ipset FILE` (repeatable): the file's sets join `into`; a bad file is a failure with
+/// the file's diagnostics. The file's path.
+pub fn ipset_value(
+    parser: &mut lexopt::Parser,
+    into: &mut nftvm_compiler::ipset::Ipsets,
+) -> Result<std::path::PathBuf, Failure> {
+    let path = std::path::PathBuf::from(parser.value()?);
+    let sets = nftvm::load::load_ipsets(&path).map_err(|e| Failure::runtime(e.message))?;
+    into.merge(sets).map_err(|m| Failure::usage(format!("--ipset {}: {m}", path.display())))?;
+    Ok(path)
+}
+
 /// Error for an argument the subcommand does not know.
 pub fn unexpected(arg: lexopt::Arg<'_>, command: &str) -> Failure {
     let what = match arg {

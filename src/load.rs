@@ -2,6 +2,7 @@
 //! ip6tables`, default: detect), parsing, evaluation into the IR, and rendering of every
 //! diagnostic in nft's `file:line:col` form.
 
+use nftvm_compiler::ipset::Ipsets;
 use nftvm_compiler::iptables::Family;
 use nftvm_compiler::ir::Ruleset;
 use nftvm_grammar::{SourceMap, diag::render_all};
@@ -74,9 +75,18 @@ pub struct LoadError {
     pub invalid_input: bool,
 }
 
-/// Read, parse and evaluate a ruleset file.
-pub fn load(path: &Path, syntax: Option<Syntax>) -> Result<Loaded, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Reads an ipset file (`ipset save` output) for the iptables rules that name its sets.
+pub fn load_ipsets(path: &Path) -> Result<Ipsets, LoadError> {
+    let text = read(path)?;
+    let mut sources = SourceMap::new();
+    let file = sources.add(path.to_string_lossy(), text);
+    nftvm_compiler::ipset::parse(&sources, file)
+        .map_err(|d| LoadError { message: render_all(&d, &sources), invalid_input: true })
+}
+
+/// A file's text; the error in nft's wording.
+fn read(path: &Path) -> Result<String, LoadError> {
+    std::fs::read_to_string(path).map_err(|e| {
         // nft's wording: the OS message without Rust's "(os error N)".
         let msg = e.to_string();
         let msg = msg.split(" (os error").next().unwrap_or(&msg).to_string();
@@ -84,17 +94,28 @@ pub fn load(path: &Path, syntax: Option<Syntax>) -> Result<Loaded, LoadError> {
             message: format!("Error: Could not open file \"{}\": {msg}\n", path.display()),
             invalid_input: false,
         }
-    })?;
-    let name = path.to_string_lossy().into_owned();
-    load_text(&name, &text, syntax)
+    })
 }
 
-/// Parse and evaluate ruleset text named `name` (includes resolve relative to it).
-pub fn load_text(name: &str, text: &str, syntax: Option<Syntax>) -> Result<Loaded, LoadError> {
+/// Read, parse and evaluate a ruleset file; iptables rules may name the sets of `ipsets`.
+pub fn load(path: &Path, syntax: Option<Syntax>, ipsets: &Ipsets) -> Result<Loaded, LoadError> {
+    let text = read(path)?;
+    let name = path.to_string_lossy().into_owned();
+    load_text(&name, &text, syntax, ipsets)
+}
+
+/// Parse and evaluate ruleset text named `name` (includes resolve relative to it). An nft
+/// ruleset has its own sets: `ipsets` is for iptables rules (`-m set`).
+pub fn load_text(
+    name: &str,
+    text: &str,
+    syntax: Option<Syntax>,
+    ipsets: &Ipsets,
+) -> Result<Loaded, LoadError> {
     match syntax.unwrap_or_else(|| Syntax::detect(text)) {
         Syntax::Nft => {}
-        Syntax::Iptables => return crate::load_iptables::load(name, text, Family::Ipv4),
-        Syntax::Ip6tables => return crate::load_iptables::load(name, text, Family::Ipv6),
+        Syntax::Iptables => return crate::load_iptables::load(name, text, Family::Ipv4, ipsets),
+        Syntax::Ip6tables => return crate::load_iptables::load(name, text, Family::Ipv6, ipsets),
     }
     let mut sources = SourceMap::new();
     let file = nftvm_grammar::nft::parse_str(&mut sources, name, text)

@@ -167,12 +167,14 @@ pub struct Options<'a> {
     /// them against this host model (`lo` is always 1). Without it only `lo` and numbers
     /// are interfaces.
     pub host: Option<&'a Host>,
+    /// The ipsets iptables rules may name (`-m set`), from `--ipset FILE`.
+    pub ipsets: Option<&'a nftvm_compiler::ipset::Ipsets>,
 }
 
 impl<'a> Options<'a> {
     /// Detect the format; resolve interfaces on `host`.
     pub fn for_host(host: &'a Host) -> Options<'a> {
-        Options { format: None, host: Some(host) }
+        Options { format: None, host: Some(host), ipsets: None }
     }
 }
 
@@ -214,7 +216,8 @@ pub fn load_text_optimized(
     let interfaces: Vec<(String, u32)> =
         opts.host.map(|h| h.ifaces().iter().map(|i| (i.name.clone(), i.index)).collect()).unwrap_or_default();
     with_interfaces(&interfaces, || {
-        let loaded = load::load_text(name, text, Some(syntax))?;
+        let none = nftvm_compiler::ipset::Ipsets::default();
+        let loaded = load::load_text(name, text, Some(syntax), opts.ipsets.unwrap_or(&none))?;
         compile(loaded, format, optimize)
     })
 }

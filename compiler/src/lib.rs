@@ -8,6 +8,7 @@
 //! - `ir`: the canonical ruleset representation every later stage uses.
 //! - `eval`: AST → IR with nft's semantic checks.
 //! - `print`: IR → `nft list ruleset` text, nft JSON, iptables-save.
+//! - `ipset`: ipset files (`ipset save`), the sets iptables' `-m set` names, as nft sets.
 //! - `codegen`: IR → nf_tables-style bytecode (`nftvm_vm`).
 //! - `opt`: the optimizer (`-O1`: IR passes; `-O2`: packet classification on bytecode).
 
@@ -15,6 +16,7 @@ pub mod check;
 pub mod codegen;
 pub mod diff;
 pub mod eval;
+pub mod ipset;
 pub mod iptables;
 pub mod ir;
 pub mod opt;

@@ -38,12 +38,12 @@ impl Subject {
 /// Loads the ruleset file at `path` (`format` `None`: detected) with the shared loader,
 /// optimized as `optimize` says.
 pub fn load_file(path: &Path, format: Option<Format>, optimize: &opt::Options) -> Result<Subject, LoadError> {
-    Subject::timed(|| program::load_optimized(path, &Options { format, host: None }, optimize))
+    Subject::timed(|| program::load_optimized(path, &Options { format, host: None, ipsets: None }, optimize))
 }
 
 /// Compiles nft ruleset `text` named `name` (diagnostics rendered as `name:line:col`),
 /// optimized as `optimize` says.
 pub fn compile_nft(name: &str, text: &str, optimize: &opt::Options) -> Result<Subject, String> {
-    let opts = Options { format: Some(Format::Nft), host: None };
+    let opts = Options { format: Some(Format::Nft), host: None, ipsets: None };
     Subject::timed(|| program::load_text_optimized(name, text, &opts, optimize)).map_err(|e| e.message)
 }

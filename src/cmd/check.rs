@@ -1,20 +1,25 @@
 //! `nftvm check FILE`: parse and validate a ruleset (`nft -c -f`). Exit 0 when valid, 1
 //! with every diagnostic on stderr otherwise, 2 on bad usage or I/O errors.
 
-use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, ipset_value, unexpected, value_str};
 use crate::load::{Syntax, load};
 use lexopt::prelude::*;
+use nftvm_compiler::ipset::Ipsets;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-const HELP: &str = "usage: nftvm check FILE [--syntax nft|iptables|ip6tables]";
+const HELP: &str = "usage: nftvm check FILE [--syntax nft|iptables|ip6tables] [--ipset FILE]";
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut parser = lexopt::Parser::from_args(args);
     let mut file: Option<PathBuf> = None;
     let mut syntax = None;
+    let mut ipsets = Ipsets::default();
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("ipset") => {
+                ipset_value(&mut parser, &mut ipsets)?;
+            }
             Long("syntax") => {
                 let v = value_str(&mut parser, "--syntax")?;
                 syntax = Some(
@@ -31,7 +36,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         }
     }
     let file = file.ok_or_else(|| Failure::usage(HELP))?;
-    match load(&file, syntax) {
+    match load(&file, syntax, &ipsets) {
         Ok(_) => Ok(()),
         Err(e) if e.invalid_input => Err(Failure::negative(e.message)),
         Err(e) => Err(Failure::runtime(e.message)),

@@ -19,10 +19,11 @@
 //! `--no-opt NAME` turns a pass off; `--explain` adds, on stderr, one line per decision
 //! (`file:line: merged …`, `dropped: shadowed …`, `classified …`).
 
-use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, ipset_value, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::load::{Syntax, load};
 use lexopt::prelude::*;
 use nftvm_compiler::codegen::Compiled;
+use nftvm_compiler::ipset::Ipsets;
 use nftvm_compiler::opt;
 use nftvm_grammar::SourceMap;
 use nftvm_vm::classify;
@@ -32,7 +33,7 @@ use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-const HELP: &str = "usage: nftvm compile FILE [--emit bytecode|ir|json] [--syntax nft|iptables|ip6tables] [-O0|-O1|-O2] [--no-opt NAME[,NAME]] [--explain]";
+const HELP: &str = "usage: nftvm compile FILE [--emit bytecode|ir|json] [--syntax nft|iptables|ip6tables] [--ipset FILE] [-O0|-O1|-O2] [--no-opt NAME[,NAME]] [--explain]";
 
 /// What to print.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut parser = lexopt::Parser::from_args(args);
     let mut file: Option<PathBuf> = None;
     let mut syntax = None;
+    let mut ipsets = Ipsets::default();
     let mut emit = Emit::Bytecode;
     let mut optimize = opt::Options::default();
     let mut explain = false;
@@ -67,6 +69,9 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
                     }
                 };
             }
+            Long("ipset") => {
+                ipset_value(&mut parser, &mut ipsets)?;
+            }
             Long("syntax") => {
                 let v = value_str(&mut parser, "--syntax")?;
                 syntax = Some(
@@ -86,7 +91,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         }
     }
     let file = file.ok_or_else(|| Failure::usage(HELP))?;
-    let mut loaded = match load(&file, syntax) {
+    let mut loaded = match load(&file, syntax, &ipsets) {
         Ok(l) => l,
         Err(e) if e.invalid_input => return Err(Failure::negative(e.message)),
         Err(e) => return Err(Failure::runtime(e.message)),

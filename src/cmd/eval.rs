@@ -17,7 +17,9 @@ use nftvm_runtime::replay::{self, OutWriter};
 use nftvm_vm::SourceId;
 use serde_json::{Value, json};
 
-use crate::cli::{CmdResult, Failure, flag01, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{
+    CmdResult, Failure, flag01, ipset_value, no_opt, opt_level, optimizer_help, unexpected, value_str,
+};
 use crate::cmd::ruleset;
 use nftvm_compiler::opt::{self, Level, Pass};
 
@@ -52,7 +54,8 @@ engine and conntrack
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
   --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
   --bytecode                 RULESET is bytecode text (also: a .nftvm file)
-  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)
+  --ipset FILE               the ipsets iptables rules name (`ipset save` output; repeatable)";
 
 /// The parsed command line.
 #[derive(Debug, Default)]
@@ -73,6 +76,8 @@ struct Options {
     conntrack_max: Option<usize>,
     bytecode: bool,
     syntax: Option<String>,
+    ipsets: nftvm_compiler::ipset::Ipsets,
+    ipset_files: Vec<PathBuf>,
     optimize: opt::Options,
 }
 
@@ -116,6 +121,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             }
             Long("bytecode") => o.bytecode = true,
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
+            Long("ipset") => o.ipset_files.push(ipset_value(&mut parser, &mut o.ipsets)?),
             Short('h') | Long("help") => {
                 println!(
                     "{}",
@@ -269,7 +275,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     };
     let engine = ruleset::engine("eval", &o.engine)?;
     let format = ruleset::format("eval", o.bytecode, o.syntax.as_deref())?;
-    let loaded = ruleset::load(ruleset_path, &host, format, &o.optimize)?;
+    let loaded = ruleset::load(ruleset_path, &host, format, &o.ipsets, &o.optimize)?;
     let engine = Box::new(VmEngine::new(ruleset::executable(&loaded, engine)?, 0));
     let prog = loaded.program().clone();
     let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };

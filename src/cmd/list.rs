@@ -4,19 +4,21 @@
 //! JSON (`nft -j`, one line; `--pretty` indents it) and iptables-save output are printed by
 //! their own printers ([`Format`]).
 
-use crate::cli::{CmdResult, Failure, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, ipset_value, unexpected, value_str};
 use crate::load::{Syntax, load};
 use lexopt::prelude::*;
+use nftvm_compiler::ipset::Ipsets;
 use nftvm_compiler::print::{Format, ListOpts, json, nft};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-const HELP: &str = "usage: nftvm list FILE [--format nft|json|iptables-save] [--syntax nft|iptables|ip6tables] [-n] [-s] [-a] [--pretty]";
+const HELP: &str = "usage: nftvm list FILE [--format nft|json|iptables-save] [--syntax nft|iptables|ip6tables] [--ipset FILE] [-n] [-s] [-a] [--pretty]";
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut parser = lexopt::Parser::from_args(args);
     let mut file: Option<PathBuf> = None;
     let mut syntax = None;
+    let mut ipsets = Ipsets::default();
     let mut format = Format::Nft;
     let mut opts = ListOpts::default_listing();
     let mut pretty = false;
@@ -26,6 +28,9 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
                 let v = value_str(&mut parser, "--format")?;
                 format = Format::from_name(&v)
                     .ok_or_else(|| Failure::usage(format!("--format: unknown format '{v}'")))?;
+            }
+            Long("ipset") => {
+                ipset_value(&mut parser, &mut ipsets)?;
             }
             Long("syntax") => {
                 let v = value_str(&mut parser, "--syntax")?;
@@ -47,7 +52,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         }
     }
     let file = file.ok_or_else(|| Failure::usage(HELP))?;
-    let loaded = match load(&file, syntax) {
+    let loaded = match load(&file, syntax, &ipsets) {
         Ok(l) => l,
         Err(e) if e.invalid_input => return Err(Failure::negative(e.message)),
         Err(e) => return Err(Failure::runtime(e.message)),

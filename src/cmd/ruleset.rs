@@ -30,16 +30,21 @@ pub fn engine(command: &str, name: &str) -> Result<Engine, Failure> {
         .map_err(|_| Failure::usage(format!("nftvm {command}: --engine takes interp or jit, not `{name}`")))
 }
 
-/// Reads and compiles the ruleset for `host` (a ruleset with errors is a failure: exit 2,
+/// Reads and compiles the ruleset for `host`, iptables rules naming `ipsets` (a ruleset with errors is a failure: exit 2,
 /// with nft's diagnostics).
 pub fn load(
     path: &Path,
     host: &Host,
     format: Option<Format>,
+    ipsets: &nftvm_compiler::ipset::Ipsets,
     optimize: &nftvm_compiler::opt::Options,
 ) -> Result<LoadedProgram, Failure> {
-    program::load_optimized(path, &program::Options { format, host: Some(host) }, optimize)
-        .map_err(|e| Failure::runtime(e.message))
+    program::load_optimized(
+        path,
+        &program::Options { format, host: Some(host), ipsets: Some(ipsets) },
+        optimize,
+    )
+    .map_err(|e| Failure::runtime(e.message))
 }
 
 /// The loaded program prepared for `engine` (native code for the JIT).

@@ -27,10 +27,12 @@ use nftvm_runtime::pipeline::{LocalStack, PipelineConfig};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
-use crate::cli::{CmdResult, Failure, flag01, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{
+    CmdResult, Failure, flag01, ipset_value, no_opt, opt_level, optimizer_help, unexpected, value_str,
+};
 use crate::cmd::ruleset;
 use crate::ctl::CtlAddr;
-use crate::ctl::reloader::Reloader;
+use crate::ctl::reloader::{Reloader, Sources};
 use crate::ctl::server::{Access, Control};
 
 const HELP: &str = "\
@@ -61,7 +63,8 @@ conntrack
   --tcp-loose 0|1            nf_conntrack_tcp_loose (default 1)
   --tcp-be-liberal 0|1       nf_conntrack_tcp_be_liberal (default 0)
   --conntrack-max N          nf_conntrack_max (default 262144; 0 = unlimited)
-  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)
+  --ipset FILE               the ipsets iptables rules name (`ipset save` output; repeatable)";
 
 #[derive(Debug, Default)]
 struct Options {
@@ -79,6 +82,8 @@ struct Options {
     tcp_be_liberal: bool,
     conntrack_max: Option<usize>,
     syntax: Option<String>,
+    ipsets: nftvm_compiler::ipset::Ipsets,
+    ipset_files: Vec<PathBuf>,
     optimize: nftvm_compiler::opt::Options,
 }
 
@@ -110,6 +115,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
                 })?);
             }
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
+            Long("ipset") => o.ipset_files.push(ipset_value(&mut parser, &mut o.ipsets)?),
             Short('O') => opt_level(&mut parser, &mut o.optimize)?,
             Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
             Short('h') | Long("help") => {
@@ -201,7 +207,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let engine = ruleset::engine("run", &o.engine)?;
     let format = ruleset::format("run", false, o.syntax.as_deref())?;
     let group = o.ctl_group.as_deref().map(group_id).transpose()?;
-    let program = ruleset::load(&ruleset_path, &host, format, &o.optimize)?;
+    let program = ruleset::load(&ruleset_path, &host, format, &o.ipsets, &o.optimize)?;
     let executable = ruleset::executable(&program, engine)?;
 
     let devices = open_devices(&host, o.workers, &mtus)?;
@@ -228,15 +234,9 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         Instance::start(host.clone(), devices, executable, cfg)
             .map_err(|e| Failure::runtime(format!("nftvm run: starting the workers: {e}")))?,
     );
-    let reloader = Arc::new(Reloader::new(
-        &ruleset_path,
-        format,
-        host,
-        engine,
-        o.optimize.clone(),
-        instance.clone(),
-        program,
-    ));
+    let sources = Sources { ruleset: ruleset_path.clone(), format, ipsets: o.ipset_files.clone() };
+    let reloader =
+        Arc::new(Reloader::new(sources, host, engine, o.optimize.clone(), instance.clone(), program));
 
     let ctl_addr = CtlAddr::parse(o.ctl.as_deref());
     let listener = ctl_addr

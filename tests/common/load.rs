@@ -10,7 +10,9 @@ use nftvm::load::{Syntax, load_text};
 
 /// nft text → IR.
 pub fn nft(name: &str, text: &str) -> Result<(Ruleset, SourceMap), String> {
-    load_text(name, text, Some(Syntax::Nft)).map(|l| (l.ruleset, l.sources)).map_err(|e| e.message)
+    load_text(name, text, Some(Syntax::Nft), &Default::default())
+        .map(|l| (l.ruleset, l.sources))
+        .map_err(|e| e.message)
 }
 
 /// iptables-save text → IR (as iptables-nft registers it).
@@ -19,7 +21,9 @@ pub fn iptables(name: &str, text: &str, family: Family) -> Result<(Ruleset, Sour
         Family::Ipv4 => Syntax::Iptables,
         Family::Ipv6 => Syntax::Ip6tables,
     };
-    load_text(name, text, Some(syntax)).map(|l| (l.ruleset, l.sources)).map_err(|e| e.message)
+    load_text(name, text, Some(syntax), &Default::default())
+        .map(|l| (l.ruleset, l.sources))
+        .map_err(|e| e.message)
 }
 
 /// `iptables-restore-translate`: the nft text and the 1-based source lines whose rules the

@@ -35,6 +35,10 @@ pub fn check(
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let prog_path = dir.join("rules.nft");
     std::fs::write(&prog_path, &sc.ruleset).map_err(|e| e.to_string())?;
+    let sets_path = dir.join("sets.ipset");
+    if let Some(sets) = &sc.ipsets {
+        std::fs::write(&sets_path, sets).map_err(|e| e.to_string())?;
+    }
     let pcap_path = dir.join("in.pcapng");
     let mut w = PcapngWriter::new(Vec::new()).map_err(|e| e.to_string())?;
     for (iface, p, time) in packets {
@@ -45,6 +49,10 @@ pub fn check(
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nftvm"));
     cmd.arg("eval").arg(&prog_path).arg("--pcap").arg(&pcap_path).args(["--json", "--conntrack-dump"]);
     cmd.args(["--engine", engine.name()]);
+    if sc.ipsets.is_some() {
+        cmd.arg("--ipset").arg(&sets_path).arg("--syntax");
+        cmd.arg(if sc.format() == nftvm::program::Format::Ip6tables { "ip6tables" } else { "iptables" });
+    }
     for (name, addrs) in &sc.ifaces {
         for a in addrs {
             cmd.arg("--iface").arg(format!("{name}={a}"));

@@ -28,7 +28,13 @@ pub fn builtin_hook(table: &str, chain: &str) -> Option<Hook> {
 }
 
 /// Check that `rule` may be loaded into `chain` of `table`.
-pub fn check_rule(rule: &Rule, family: Family, table: &str, chain: &str) -> Result<(), Diagnostic> {
+pub fn check_rule(
+    rule: &Rule,
+    family: Family,
+    table: &str,
+    chain: &str,
+    ipsets: &crate::ipset::Ipsets,
+) -> Result<(), Diagnostic> {
     if builtin_chains(table).is_none() {
         return Err(Diagnostic::error(
             rule.span,
@@ -38,7 +44,14 @@ pub fn check_rule(rule: &Rule, family: Family, table: &str, chain: &str) -> Resu
             ),
         ));
     }
-    let cx = LoadCx { family, table, hook: builtin_hook(table, chain), ip: &rule.ip, matches: &rule.matches };
+    let cx = LoadCx {
+        family,
+        table,
+        hook: builtin_hook(table, chain),
+        ip: &rule.ip,
+        matches: &rule.matches,
+        ipsets,
+    };
     for m in &rule.matches {
         m.m.ext().check_load(&cx).map_err(|msg| Diagnostic::error(m.span, format!("{}: {msg}", m.name)))?;
     }

@@ -148,8 +148,19 @@ pub struct RestoreOptions {
 /// Load an iptables-save / iptables-restore file with iptables-restore semantics. All
 /// diagnostics are returned (one per bad line); the ruleset holds everything that loaded.
 pub fn load_restore(sources: &SourceMap, file: FileId, opts: RestoreOptions) -> (Ruleset, Vec<Diagnostic>) {
+    load_restore_with(sources, file, opts, Default::default())
+}
+
+/// [`load_restore`] on a machine that has `ipsets` (what `-m set` may name).
+pub fn load_restore_with(
+    sources: &SourceMap,
+    file: FileId,
+    opts: RestoreOptions,
+    ipsets: std::sync::Arc<crate::ipset::Ipsets>,
+) -> (Ruleset, Vec<Diagnostic>) {
     let (tree, mut diags) = nftvm_grammar::iptables::parse_restore(sources, file);
     let mut rs = Ruleset::new(opts.family);
+    rs.ipsets = ipsets;
     rs.restore_counters = opts.counters;
     rs.noflush = opts.noflush;
     diags.extend(rs.restore(&tree));

@@ -112,6 +112,9 @@ pub struct Ruleset {
     pub restore_counters: bool,
     /// Keep the existing contents of a table a restore section names (`--noflush`).
     pub noflush: bool,
+    /// The ipsets rules may name (`-m set`), from `--ipset FILE`; the kernel's are global,
+    /// so the same for every table.
+    pub ipsets: std::sync::Arc<crate::ipset::Ipsets>,
 }
 
 fn err(span: Span, msg: impl Into<String>) -> Diagnostic {
@@ -128,7 +131,13 @@ pub fn parse_counters(s: &str) -> Option<Counters> {
 
 impl Ruleset {
     pub fn new(family: Family) -> Ruleset {
-        Ruleset { family, tables: Vec::new(), restore_counters: false, noflush: false }
+        Ruleset {
+            family,
+            tables: Vec::new(),
+            restore_counters: false,
+            noflush: false,
+            ipsets: Default::default(),
+        }
     }
 
     pub fn table(&self, name: &str) -> Option<&Table> {
@@ -295,7 +304,7 @@ impl Ruleset {
             ));
         }
         for r in rules {
-            check_rule(r, self.family, table, &chain.text)?;
+            check_rule(r, self.family, table, &chain.text, &self.ipsets)?;
             if let Some(Action::Jump(n) | Action::Goto(n)) = &r.action {
                 let exists =
                     self.table(table).is_some_and(|t| t.chain(&n.text).is_some_and(|c| !c.is_builtin()));

@@ -143,6 +143,8 @@ pub struct LoadCx<'a> {
     pub ip: &'a IpPart,
     /// The other matches of the rule (some targets need e.g. a SYN flag match).
     pub matches: &'a [crate::iptables::rule::MatchEntry],
+    /// The ipsets that exist (`-m set` and `-j SET` name them).
+    pub ipsets: &'a crate::ipset::Ipsets,
 }
 
 /// Netfilter hooks of the IPv4/IPv6 families.

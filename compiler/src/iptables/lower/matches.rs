@@ -2,7 +2,7 @@
 //! [`Unsupported`].
 
 use super::rule::Mcx;
-use super::{LResult, Unsupported, conn, header, ipsec, ipv6ext, limit, misc, portproto};
+use super::{LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, limit, misc, portproto};
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
 use crate::ir::Stmt;
@@ -59,8 +59,8 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
             cx.comment = Some(c.text.clone());
             Ok(vec![])
         }
-        Match::Set(_)
-        | Match::Physdev(_)
+        Match::Set(x) => ipset::set_match(x, cx),
+        Match::Physdev(_)
         | Match::Recent(_)
         | Match::Cluster(_)
         | Match::Ipv6header(_)

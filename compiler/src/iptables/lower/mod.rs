@@ -27,6 +27,7 @@ mod conn;
 mod expr;
 mod header;
 mod ipsec;
+mod ipset;
 mod ipv6ext;
 mod limit;
 mod matches;
@@ -36,6 +37,7 @@ mod rule;
 mod targets;
 
 pub use chains::{ChainReg, chain_registration, table_priority};
+pub(crate) use expr::sel as selector;
 
 use crate::iptables::Family;
 use crate::iptables::ruleset::{Policy as IptPolicy, Ruleset as IptRuleset};
@@ -79,6 +81,8 @@ pub struct Lowerer {
     pub(crate) extra_sets: Vec<ir::Set>,
     pub(crate) extra_objects: Vec<ir::Object>,
     pub(crate) connlimit_id: u32,
+    /// The ipsets `-m set` may name.
+    pub ipsets: std::sync::Arc<crate::ipset::Ipsets>,
     /// Warnings about constructs lowered to nothing (no effect on verdicts in nftvm).
     pub warnings: Vec<Diagnostic>,
 }
@@ -90,6 +94,7 @@ impl Lowerer {
             extra_sets: Vec::new(),
             extra_objects: Vec::new(),
             connlimit_id: 0,
+            ipsets: Default::default(),
             warnings: Vec::new(),
         }
     }
@@ -107,6 +112,7 @@ pub fn lower_ruleset(rs: &IptRuleset) -> (ir::Ruleset, Vec<Diagnostic>) {
     let mut out = ir::Ruleset::new();
     let mut diags = Vec::new();
     let mut lw = Lowerer::new(family);
+    lw.ipsets = std::sync::Arc::clone(&rs.ipsets);
     for t in &rs.tables {
         if t.chains.is_empty() {
             continue;

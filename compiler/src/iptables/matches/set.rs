@@ -1,5 +1,6 @@
-//! `set`: membership of address/port tuples in an ipset. nftvm has no ipset state, so such
-//! rules parse (and translate later) but cannot be loaded: the set never exists.
+//! `set`: membership of address/port tuples in an ipset. The set must exist when the rule is
+//! loaded: nftvm knows the sets of the ipset file given with `--ipset FILE`
+//! ([`crate::ipset`]).
 
 use crate::iptables::ext::{Extension, LoadCx, OptCall, OptSpec};
 use crate::iptables::save::SaveBuf;
@@ -133,7 +134,19 @@ impl Extension for SetMatch {
             }
         }
     }
-    fn check_load(&self, _cx: &LoadCx<'_>) -> Result<(), String> {
-        Err(format!("Set {} doesn't exist (nftvm keeps no ipset sets)", self.name))
+    fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
+        let Some(set) = cx.ipsets.get(&self.name) else {
+            return Err(format!("Set {} doesn't exist (give the ipset file with --ipset FILE)", self.name));
+        };
+        // iptables refuses a set of addresses of the other family.
+        let v6 = set.family == crate::ipset::AddrFamily::V6;
+        if set.has_addresses() && v6 != (cx.family == crate::iptables::Family::Ipv6) {
+            let fam = if v6 { "IPv6" } else { "IPv4" };
+            return Err(format!(
+                "The protocol family of set {} is {fam}, which is not applicable.",
+                self.name
+            ));
+        }
+        Ok(())
     }
 }

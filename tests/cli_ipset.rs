@@ -1,0 +1,129 @@
+//! `--ipset FILE` on the command line: an iptables ruleset that matches ipsets loads with
+//! the sets' file and fails without it (naming the rule's place); its nft listing declares
+//! the sets and `diff` proves the listing equivalent to the iptables file (and catches a
+//! listing changed by one prefix); a bad sets file is an error naming its line and
+//! column. (What the lookups match is checked against the kernel in `kernel_diff`.)
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const SETS: &str = "\
+create blocked hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1
+add blocked 10.0.0.0/8
+add blocked 10.1.0.0/16 nomatch
+create svc hash:ip,port family inet hashsize 1024 maxelem 65536
+add svc 192.0.2.10,tcp:22
+add svc 192.0.2.10,udp:53
+create uplinks hash:net,iface family inet
+add uplinks 0.0.0.0/0,eth0
+";
+
+const RULES: &str = "\
+*filter
+:INPUT DROP [0:0]
+:FORWARD ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+-A INPUT -m set --match-set blocked src -j DROP
+-A INPUT -m set --match-set svc dst,dst -j ACCEPT
+-A INPUT -m set --match-set uplinks src,src -p icmp -j ACCEPT
+COMMIT
+";
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("nftvm-cli-ipset-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("temp dir");
+        Dir(d)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn nftvm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nftvm")).args(args).output().expect("runs nftvm")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn the_listing_declares_the_sets_and_diff_proves_it_equivalent() {
+    let d = Dir::new("list");
+    let (rules, sets) = (d.write("rules.save", RULES), d.write("sets.ipset", SETS));
+    let out = nftvm(&["list", &rules, "--ipset", &sets]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    for want in [
+        "set blocked {",
+        "elements = { 10.0.0.0/16, 10.2.0.0-10.255.255.255 }",
+        "type ipv4_addr . inet_proto . inet_service",
+        "ip saddr @blocked counter packets 0 bytes 0 drop",
+        "ip daddr . meta l4proto . th dport @svc",
+        "ip saddr . iifname @uplinks",
+    ] {
+        assert!(listing.contains(want), "missing `{want}` in\n{listing}");
+    }
+    let nft = d.write("listed.nft", &listing);
+    let same = nftvm(&["diff", &rules, &nft, "--ipset", &sets]);
+    assert_eq!(same.status.code(), Some(0), "{}{}", text(&same.stdout), text(&same.stderr));
+    assert!(text(&same.stdout).contains("equivalent"));
+    // Carve 10.1.0.0/16 out one bit less: 10.0.128.0/17 is now accepted by the listing.
+    let changed = d.write("changed.nft", &listing.replace("10.0.0.0/16", "10.0.0.0/17"));
+    let differs = nftvm(&["diff", &rules, &changed, "--ipset", &sets]);
+    assert_eq!(differs.status.code(), Some(1), "{}", text(&differs.stderr));
+    let report = text(&differs.stdout);
+    assert!(report.contains("ip saddr 10.0.1") && report.contains("rules.save:5"), "{report}");
+}
+
+#[test]
+fn without_the_sets_file_the_rule_names_a_set_that_does_not_exist() {
+    let d = Dir::new("missing");
+    let rules = d.write("rules.save", RULES);
+    let out = nftvm(&["check", &rules]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("rules.save:5:13-15: Error: set: Set blocked doesn't exist"), "{err}");
+    assert!(err.contains("--ipset FILE"), "{err}");
+}
+
+#[test]
+fn a_bad_sets_file_is_an_error_at_its_line_and_column() {
+    let d = Dir::new("bad");
+    let rules = d.write("rules.save", RULES);
+    let sets = d.write("sets.ipset", &SETS.replace("192.0.2.10,udp:53", "192.0.2.10,udp:99999"));
+    let out = nftvm(&["check", &rules, "--ipset", &sets]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("sets.ipset:6:9-28: Error:") && err.contains("99999"), "{err}");
+    // The same set from two files.
+    let again = d.write("again.ipset", "create svc hash:ip\n");
+    let good = d.write("good.ipset", SETS);
+    let out = nftvm(&["check", &rules, "--ipset", &good, "--ipset", &again]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("set svc is defined twice"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_set_of_the_other_family_is_refused_as_iptables_does() {
+    let d = Dir::new("family");
+    let rules =
+        d.write("rules.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set v6 src\nCOMMIT\n");
+    let sets = d.write("sets.ipset", "create v6 hash:ip family inet6\nadd v6 fd00::1\n");
+    let out = nftvm(&["check", &rules, "--ipset", &sets]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("The protocol family of set v6 is IPv6, which is not applicable."), "{err}");
+}

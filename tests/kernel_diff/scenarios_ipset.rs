@@ -1,0 +1,231 @@
+//! ipset scenarios: an iptables-save ruleset whose rules match with `-m set --match-set`,
+//! and the `ipset save` file of its sets — loaded into the kernel with `ipset restore` and
+//! `iptables-restore`, into nftvm with `--ipset`. Every rule counts (most have no target),
+//! so the rule counters say which lookups matched which packets.
+//!
+//! The sets are drawn from the types the kernel provides: `hash:ip` (with and without
+//! `netmask`), `hash:net` with `nomatch` carve-outs, `hash:ip,port` (TCP/UDP, or ICMP by
+//! name and by type/code), `hash:net,port`, `hash:ip,port,ip`, `hash:ip,port,net`,
+//! `hash:net,iface`, `bitmap:port`, `bitmap:ip`; and one set of the other family, unused (iptables refuses a
+//! rule naming it). The
+//! matches take random directions per dimension, sometimes fewer than the set has (never
+//! matches) or more, `!`, `--return-nomatch`, `-p tcp|udp`.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::harness::Scenario;
+use crate::pkt::*;
+
+/// Host `k` (0..HOSTS) on tuna's side (`b`: tunb's).
+fn host(v6: bool, b: bool, k: usize) -> String {
+    let net = if b { 2 } else { 1 };
+    if v6 { format!("fd00:{net}::{:x}", 2 + k) } else { format!("10.0.{net}.{}", 2 + k) }
+}
+
+const HOSTS: usize = 24;
+const PORTS: [u16; 6] = [22, 53, 80, 443, 8080, 1000];
+
+fn any_host(rng: &mut Rng, v6: bool) -> String {
+    let b = rng.bool();
+    host(v6, b, rng.below(HOSTS))
+}
+
+/// A network around a random host: `/len` for IPv4, the same host bits for IPv6.
+fn net(rng: &mut Rng, v6: bool, lens: &[u32]) -> String {
+    let len = *rng.pick(lens);
+    let h = any_host(rng, v6);
+    let bits = if v6 { 96 + len } else { len };
+    let a: IpAddr = h.parse().expect("host address");
+    let masked = match a {
+        IpAddr::V4(a) => IpAddr::V4((u32::from(a) & (u32::MAX << (32 - bits))).into()),
+        IpAddr::V6(a) => IpAddr::V6((u128::from(a) & (u128::MAX << (128 - bits))).into()),
+    };
+    format!("{masked}/{bits}")
+}
+
+fn proto_port(rng: &mut Rng) -> String {
+    let proto = if rng.bool() { "tcp" } else { "udp" };
+    format!("{proto}:{}", rng.pick(&PORTS))
+}
+
+/// The first address of each /30 block.
+fn first_per_block(hosts: Vec<String>) -> Vec<String> {
+    let mut blocks = std::collections::HashSet::new();
+    hosts
+        .into_iter()
+        .filter(|h| {
+            let a: std::net::Ipv4Addr = h.parse().expect("IPv4 host");
+            blocks.insert(u32::from(a) >> 2)
+        })
+        .collect()
+}
+
+/// One set: its `ipset save` text and its number of dimensions.
+struct SetDef {
+    name: &'static str,
+    text: String,
+    dims: usize,
+}
+
+/// The set with each element added once (`ipset restore` refuses an element twice, whatever
+/// its `nomatch`).
+fn set(name: &'static str, ty: &str, opts: &str, entries: Vec<String>, dims: usize) -> SetDef {
+    let mut text = format!("create {name} {ty} {opts}\n");
+    let mut seen = std::collections::HashSet::new();
+    for e in entries {
+        if seen.insert(e.trim_end_matches(" nomatch").to_string()) {
+            text += &format!("add {name} {e}\n");
+        }
+    }
+    SetDef { name, text, dims }
+}
+
+/// The sets of one scenario (a random selection of the kinds).
+fn sets(rng: &mut Rng, v6: bool) -> Vec<SetDef> {
+    let fam = if v6 { "family inet6" } else { "family inet" };
+    let mut out = Vec::new();
+    let n = |rng: &mut Rng| 3 + rng.below(6);
+    if rng.chance(60) {
+        if !v6 && rng.chance(35) {
+            // With netmask 30 the set stores /30 blocks: one address per block (another of
+            // the same block would be the same element), packets from its neighbours match.
+            let entries = (0..n(rng))
+                .map(|_| host(false, rng.bool(), 4 * (1 + rng.below(5)) - 2 + rng.below(4)))
+                .collect();
+            let entries = first_per_block(entries);
+            out.push(set("hip", "hash:ip", &format!("{fam} netmask 30"), entries, 1));
+        } else {
+            let entries = (0..n(rng)).map(|_| any_host(rng, v6)).collect();
+            out.push(set("hip", "hash:ip", fam, entries, 1));
+        }
+    }
+    if rng.chance(60) {
+        let mut entries: Vec<String> =
+            (0..2 + rng.below(3)).map(|_| net(rng, v6, &[25, 26, 27, 28])).collect();
+        for _ in 0..rng.below(4) {
+            entries.push(format!("{} nomatch", net(rng, v6, &[29, 30, 32])));
+        }
+        if rng.bool() {
+            entries.push(net(rng, v6, &[31, 32]));
+        }
+        out.push(set("hnet", "hash:net", fam, entries, 1));
+    }
+    if rng.chance(60) {
+        let entries = (0..n(rng)).map(|_| format!("{},{}", any_host(rng, v6), proto_port(rng))).collect();
+        out.push(set("hipport", "hash:ip,port", fam, entries, 2));
+    }
+    if rng.chance(40) {
+        let icmp = if v6 {
+            ["icmpv6:echo-request", "icmpv6:128/0", "icmpv6:echo-reply"]
+        } else {
+            ["icmp:echo-request", "icmp:8/0", "icmp:ping"]
+        };
+        // The names are aliases of one type and code: one entry per host.
+        let mut hosts: Vec<String> = (0..n(rng)).map(|_| any_host(rng, v6)).collect();
+        hosts.sort();
+        hosts.dedup();
+        let entries = hosts.into_iter().map(|h| format!("{h},{}", rng.pick(&icmp))).collect();
+        out.push(set("hping", "hash:ip,port", fam, entries, 2));
+    }
+    if rng.chance(50) {
+        let entries =
+            (0..n(rng)).map(|_| format!("{},{}", net(rng, v6, &[24, 27, 30]), proto_port(rng))).collect();
+        out.push(set("hnetport", "hash:net,port", fam, entries, 2));
+    }
+    if rng.chance(40) {
+        let entries = (0..n(rng))
+            .map(|_| format!("{},{},{}", any_host(rng, v6), proto_port(rng), any_host(rng, v6)))
+            .collect();
+        out.push(set("hipportip", "hash:ip,port,ip", fam, entries, 3));
+    }
+    if rng.chance(40) {
+        let entries = (0..n(rng))
+            .map(|_| format!("{},{},{}", any_host(rng, v6), proto_port(rng), net(rng, v6, &[24, 28])))
+            .collect();
+        out.push(set("hipportnet", "hash:ip,port,net", fam, entries, 3));
+    }
+    if rng.chance(40) {
+        let entries = (0..2 + rng.below(3))
+            .map(|_| format!("{},{}", net(rng, v6, &[24, 26, 28]), if rng.bool() { "tuna" } else { "tunb" }))
+            .collect();
+        out.push(set("hnetif", "hash:net,iface", fam, entries, 2));
+    }
+    if rng.chance(40) {
+        let entries = (0..n(rng)).map(|_| rng.pick(&PORTS).to_string()).collect();
+        out.push(set("bport", "bitmap:port", "range 0-9000", entries, 1));
+    }
+    if !v6 && rng.chance(40) {
+        let entries = (0..n(rng)).map(|_| host(false, rng.bool(), rng.below(HOSTS))).collect();
+        out.push(set("bip", "bitmap:ip", "range 10.0.0.0/22", entries, 1));
+    }
+    if rng.chance(25) {
+        let other = if v6 { "family inet" } else { "family inet6" };
+        let entries = (0..3).map(|_| any_host(rng, !v6)).collect();
+        out.push(set("other", "hash:ip", other, entries, 1));
+    }
+    if out.iter().all(|s| s.name == "other") {
+        let entries = (0..n(rng)).map(|_| any_host(rng, v6)).collect();
+        out.push(set("hip", "hash:ip", fam, entries, 1));
+    }
+    out
+}
+
+/// A `-m set` match on `s`: random directions (sometimes one fewer or one more), `!`,
+/// `--return-nomatch` on the networks.
+fn set_match(rng: &mut Rng, s: &SetDef) -> String {
+    let mut dims = s.dims;
+    if rng.chance(12) && dims > 1 {
+        dims -= 1;
+    } else if rng.chance(10) {
+        dims += 1;
+    }
+    let flags: Vec<&str> = (0..dims).map(|_| if rng.bool() { "src" } else { "dst" }).collect();
+    let bang = if rng.chance(20) { "! " } else { "" };
+    let nomatch = if s.name == "hnet" && rng.chance(30) { " --return-nomatch" } else { "" };
+    format!("-m set {bang}--match-set {} {}{nomatch}", s.name, flags.join(","))
+}
+
+/// The ruleset, the sets and a packet script over both directions.
+pub fn ipset(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let all = sets(rng, v6);
+    // A set of the other family stays in the file: iptables refuses rules naming it.
+    let defs: Vec<&SetDef> = all.iter().filter(|d| d.name != "other").collect();
+    let mut rules = Vec::new();
+    for _ in 0..4 + rng.below(6) {
+        let s = rng.pick(&defs);
+        let proto = match rng.below(6) {
+            0 => "-p tcp ",
+            1 => "-p udp ",
+            _ => "",
+        };
+        rules.push(format!("-A FORWARD {proto}{}", set_match(rng, s)));
+    }
+    // One or two deciding rules at the end: what they drop is not forwarded.
+    for _ in 0..1 + rng.below(2) {
+        let s = rng.pick(&defs);
+        let target = if rng.bool() { "DROP" } else { "ACCEPT" };
+        rules.push(format!("-A FORWARD {} -j {target}", set_match(rng, s)));
+    }
+    let tool = if v6 { "ip6tables-save" } else { "iptables-save" };
+    let ruleset = format!(
+        "# Generated by {tool} v1.8.9 (nf_tables)\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{}\nCOMMIT\n",
+        rules.join("\n")
+    );
+    let mut sc = Scenario::new(format!("ipset-{i}"), ruleset);
+    sc.ipsets = Some(all.iter().map(|d| d.text.as_str()).collect());
+    for _ in 0..12 + rng.below(6) {
+        let from_b = rng.chance(30);
+        let (src, dst) = (host(v6, from_b, rng.below(HOSTS)), host(v6, !from_b, rng.below(HOSTS)));
+        let (src, dst): (IpAddr, IpAddr) = (ip(&src), ip(&dst));
+        let sport = if rng.bool() { *rng.pick(&PORTS) } else { 30000 + rng.below(1000) as u16 };
+        let dport = *rng.pick(&PORTS);
+        let p = match rng.below(5) {
+            0 | 1 => tcp(SocketAddr::new(src, sport), SocketAddr::new(dst, dport), SYN, rng.u32(), 0, b""),
+            2 | 3 => udp(SocketAddr::new(src, sport), SocketAddr::new(dst, dport), b"q"),
+            _ => echo(src, dst, rng.u16(), 1),
+        };
+        sc.send(if from_b { "tunb" } else { "tuna" }, p);
+    }
+    sc
+}
