@@ -7,27 +7,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const SETS: &str = "\
-create blocked hash:net family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1
-add blocked 10.0.0.0/8
-add blocked 10.1.0.0/16 nomatch
-create svc hash:ip,port family inet hashsize 1024 maxelem 65536
-add svc 192.0.2.10,tcp:22
-add svc 192.0.2.10,udp:53
-create uplinks hash:net,iface family inet
-add uplinks 0.0.0.0/0,eth0
-";
-
-const RULES: &str = "\
-*filter
-:INPUT DROP [0:0]
-:FORWARD ACCEPT [0:0]
-:OUTPUT ACCEPT [0:0]
--A INPUT -m set --match-set blocked src -j DROP
--A INPUT -m set --match-set svc dst,dst -j ACCEPT
--A INPUT -m set --match-set uplinks src,src -p icmp -j ACCEPT
-COMMIT
-";
+/// The README's example: a blocklist with a carve-out, services by address and port, and
+/// the uplink interface.
+const SETS: &str = include_str!("../examples/blocklist.ipset");
+const RULES: &str = include_str!("../examples/blocklist.save");
 
 struct Dir(PathBuf);
 
@@ -68,10 +51,11 @@ fn the_listing_declares_the_sets_and_diff_proves_it_equivalent() {
     let listing = text(&out.stdout);
     for want in [
         "set blocked {",
-        "elements = { 10.0.0.0/16, 10.2.0.0-10.255.255.255 }",
+        "elements = { 10.0.0.0/16, 10.2.0.0-10.255.255.255,",
+        "203.0.113.0/24 }",
         "type ipv4_addr . inet_proto . inet_service",
         "ip saddr @blocked counter packets 0 bytes 0 drop",
-        "ip daddr . meta l4proto . th dport @svc",
+        "ip daddr . meta l4proto . th dport @services",
         "ip saddr . iifname @uplinks",
     ] {
         assert!(listing.contains(want), "missing `{want}` in\n{listing}");
@@ -85,7 +69,7 @@ fn the_listing_declares_the_sets_and_diff_proves_it_equivalent() {
     let differs = nftvm(&["diff", &rules, &changed, "--ipset", &sets]);
     assert_eq!(differs.status.code(), Some(1), "{}", text(&differs.stderr));
     let report = text(&differs.stdout);
-    assert!(report.contains("ip saddr 10.0.1") && report.contains("rules.save:5"), "{report}");
+    assert!(report.contains("ip saddr 10.0.1") && report.contains("rules.save:7"), "{report}");
 }
 
 #[test]
@@ -95,7 +79,7 @@ fn without_the_sets_file_the_rule_names_a_set_that_does_not_exist() {
     let out = nftvm(&["check", &rules]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("rules.save:5:13-15: Error: set: Set blocked doesn't exist"), "{err}");
+    assert!(err.contains("rules.save:7:15-17: Error: set: Set blocked doesn't exist"), "{err}");
     assert!(err.contains("--ipset FILE"), "{err}");
 }
 
@@ -103,17 +87,17 @@ fn without_the_sets_file_the_rule_names_a_set_that_does_not_exist() {
 fn a_bad_sets_file_is_an_error_at_its_line_and_column() {
     let d = Dir::new("bad");
     let rules = d.write("rules.save", RULES);
-    let sets = d.write("sets.ipset", &SETS.replace("192.0.2.10,udp:53", "192.0.2.10,udp:99999"));
+    let sets = d.write("sets.ipset", &SETS.replace("192.0.2.53,udp:53", "192.0.2.53,udp:99999"));
     let out = nftvm(&["check", &rules, "--ipset", &sets]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("sets.ipset:6:9-28: Error:") && err.contains("99999"), "{err}");
+    assert!(err.contains("sets.ipset:8:14-33: Error:") && err.contains("99999"), "{err}");
     // The same set from two files.
-    let again = d.write("again.ipset", "create svc hash:ip\n");
+    let again = d.write("again.ipset", "create services hash:ip\n");
     let good = d.write("good.ipset", SETS);
     let out = nftvm(&["check", &rules, "--ipset", &good, "--ipset", &again]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("set svc is defined twice"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("set services is defined twice"), "{}", text(&out.stderr));
 }
 
 #[test]

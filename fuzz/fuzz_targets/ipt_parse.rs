@@ -99,7 +99,7 @@ fn command_line(line: &str, family: Family, split: bool) {
     let mut lowerer = Lowerer::new(family);
     for rule in &cmd.rules {
         black_box(rule.save_line(&chain, family));
-        if let Err(d) = check_rule(rule, family, &cmd.table, &chain) {
+        if let Err(d) = check_rule(rule, family, &cmd.table, &chain, &Default::default()) {
             black_box(d.render(&sources));
         }
         if let Ok(r) = lowerer.rule(rule, &cmd.table, &chain) {

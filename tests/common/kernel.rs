@@ -91,6 +91,8 @@ pub fn require_environment() {
             ("nft", "--version", "nftables"),
             ("conntrack", "--version", "conntrack"),
             ("sysctl", "--version", "procps"),
+            ("ipset", "version", "ipset"),
+            ("iptables-restore", "--version", "iptables"),
         ] {
             match Command::new(tool).arg(arg).output() {
                 Ok(out) if out.status.success() => {}
