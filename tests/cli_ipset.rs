@@ -2,7 +2,8 @@
 //! the sets' file and fails without it (naming the rule's place); its nft listing declares
 //! the sets and `diff` proves the listing equivalent to the iptables file (and catches a
 //! listing changed by one prefix); a bad sets file is an error naming its line and
-//! column. (What the lookups match is checked against the kernel in `kernel_diff`.)
+//! column; `-j SET` where nftvm cannot do what the kernel does is refused, by name. (What
+//! the lookups and changes do is checked against the kernel in `kernel_diff`.)
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -110,4 +111,44 @@ fn a_set_of_the_other_family_is_refused_as_iptables_does() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("The protocol family of set v6 is IPv6, which is not applicable."), "{err}");
+}
+
+#[test]
+fn rules_that_change_sets_are_refused_where_the_copy_per_table_would_differ() {
+    let d = Dir::new("dynamic");
+    let sets = d.write("sets.ipset", "create seen hash:ip\ncreate nets hash:net\n");
+    // Changed in filter, read in mangle: the kernel has one set, nftvm a copy per table.
+    let shared = d.write(
+        "shared.save",
+        "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m set --match-set seen src -j MARK --set-mark 1\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SET --add-set seen src\nCOMMIT\n",
+    );
+    let out = nftvm(&["check", &shared, "--ipset", &sets]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("shared.save:7:") && err.contains("used in tables filter, mangle"), "{err}");
+    // One table: a dynamic set, `add` / `update` with the entry's timeout.
+    let one = d.write("one.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set seen src -j DROP\n-A INPUT -p tcp -j SET --add-set seen src --exist\nCOMMIT\n");
+    let out = nftvm(&["list", &one, "--ipset", &sets]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    assert!(listing.contains("flags dynamic") && listing.contains("update @seen { ip saddr }"), "{listing}");
+    // Networks: the prefix a packet would store depends on the set's other entries.
+    let nets = d.write(
+        "nets.save",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SET --del-set nets src\nCOMMIT\n",
+    );
+    let out = nftvm(&["check", &nets, "--ipset", &sets]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("-j SET on set nets (hash:net) is not supported yet"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Ports need a protocol whose ports ipset reads as nft's `th` does.
+    let ports = d.write("sets2.ipset", "create flows hash:ip,port\n");
+    let any = d
+        .write("any.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j SET --add-set flows src,dst\nCOMMIT\n");
+    let out = nftvm(&["check", &any, "--ipset", &ports]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("needs -p tcp, udp, sctp or udplite"), "{}", text(&out.stderr));
 }

@@ -276,7 +276,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let engine = ruleset::engine("eval", &o.engine)?;
     let format = ruleset::format("eval", o.bytecode, o.syntax.as_deref())?;
     let loaded = ruleset::load(ruleset_path, &host, format, &o.ipsets, &o.optimize)?;
-    let engine = Box::new(VmEngine::new(ruleset::executable(&loaded, engine)?, 0));
+    let engine = Box::new(VmEngine::from_first_packet(ruleset::executable(&loaded, engine)?));
     let prog = loaded.program().clone();
     let mut ct = CtConfig { tcp_loose: o.tcp_loose, tcp_be_liberal: o.tcp_be_liberal, ..CtConfig::default() };
     if let Some(max) = o.conntrack_max {

@@ -322,7 +322,7 @@ pub fn nftvm_pipeline(sc: &Scenario, prog: &LoadedProgram, engine: Engine) -> Re
         ..CtConfig::default()
     };
     let cfg = PipelineConfig { conntrack: ct, ..PipelineConfig::default() };
-    Ok(Pipeline::new(sc.host_model(), Box::new(VmEngine::new(exec, 0)), cfg))
+    Ok(Pipeline::new(sc.host_model(), Box::new(VmEngine::from_first_packet(exec)), cfg))
 }
 
 fn emitted_of(p: &Pipeline, o: &Outcome) -> Emitted {

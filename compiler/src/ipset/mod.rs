@@ -181,6 +181,8 @@ pub struct Ipset {
     pub timeout: Option<u32>,
     /// `counters`: entries count packets and bytes (`--packets-gt` … test them).
     pub counters: bool,
+    /// `maxelem N`: the most entries (rules that add stop adding there).
+    pub maxelem: Option<u32>,
     pub entries: Vec<Entry>,
     pub span: Span,
 }

@@ -195,6 +195,7 @@ fn create(sets: &mut Ipsets, w: &[&Word<'_>], line: Span) -> Result<(), Diagnost
         netmask: None,
         timeout: None,
         counters: false,
+        maxelem: None,
         entries: Vec::new(),
         span: name.span,
     };
@@ -227,8 +228,12 @@ fn create(sets: &mut Ipsets, w: &[&Word<'_>], line: Span) -> Result<(), Diagnost
                 k += 1;
             }
             "counters" => set.counters = true,
+            "maxelem" => {
+                set.maxelem = Some(number(w.get(k).copied(), opt)?);
+                k += 1;
+            }
             "comment" | "skbinfo" | "forceadd" | "nomatch" => {}
-            "hashsize" | "maxelem" | "bucketsize" | "initval" | "size" | "markmask" | "range" | "bitmask" => {
+            "hashsize" | "bucketsize" | "initval" | "size" | "markmask" | "range" | "bitmask" => {
                 if w.get(k).is_none() {
                     return Err(Diagnostic::error(opt.span, format!("option {} needs a value", opt.text)));
                 }

@@ -299,8 +299,16 @@ fn paint(prefixes: &[(u128, u128, u8)], set: &Ipset) -> Result<Vec<(u128, u128, 
     Ok(segs.into_iter().map(|(lo, (hi, k))| (lo, hi, k)).collect())
 }
 
-/// `-m set [!] --match-set NAME FLAGS` on `set` in a `family` table.
-pub fn lookup(set: &Ipset, src: &[bool], family: Family, return_nomatch: bool) -> Result<Lookup, String> {
+/// `-m set [!] --match-set NAME FLAGS` on `set` in a `family` table, or the key and set of
+/// `-j SET` (`dynamic`: rules add and delete members, so they stay single values, as the
+/// packets will store them; see [`check_dynamic`]).
+pub fn lookup(
+    set: &Ipset,
+    src: &[bool],
+    family: Family,
+    return_nomatch: bool,
+    dynamic: bool,
+) -> Result<Lookup, String> {
     if !set.ty.supported() {
         return Err(format!("set {} is of type {}, which nftvm cannot match yet", set.name, set.ty.name()));
     }
@@ -319,8 +327,125 @@ pub fn lookup(set: &Ipset, src: &[bool], family: Family, return_nomatch: bool) -
             src.len()
         )));
     }
-    let read = port_read(set)?;
+    let read = if dynamic {
+        check_dynamic(set)?;
+        PortRead::ByDirection
+    } else {
+        port_read(set)?
+    };
     let key_parts = key(set, src, family, read)?;
+    let settled = if dynamic { single_values(set, read)? } else { members(set, read, return_nomatch)? };
+    let mut nft =
+        Set::new(set.name.clone(), key_parts.iter().map(|e| KeyField::new(e.ty, e.bits, e.order)).collect());
+    nft.span = set.span;
+    if dynamic {
+        nft.flags.dynamic = true;
+        nft.size = set.maxelem.or(Some(DEFAULT_MAXELEM));
+    }
+    if let Some(t) = set.timeout {
+        nft.flags.timeout = true;
+        if t > 0 {
+            nft.timeout = Some(u64::from(t) * 1000);
+        }
+    }
+    let addr_bits = set.family.bits();
+    for (comps, timeout) in settled {
+        let mut parts = Vec::new();
+        for (c, shape) in comps.iter().zip(&key_parts) {
+            parts.push(constant(c, shape, addr_bits)?);
+        }
+        nft.flags.interval |= parts.iter().any(|p| !matches!(p.kind, crate::ir::ExprKind::Value(_)));
+        let key = if parts.len() == 1 { parts.remove(0) } else { concat(parts) };
+        let mut elem = SetElem::new(key);
+        // The time each entry has left (`ipset save` writes it); 0 in a set whose default is
+        // not is a permanent entry.
+        elem.timeout = match timeout {
+            Some(0) if set.timeout.is_some_and(|d| d > 0) => Some(u64::MAX),
+            Some(t) if t > 0 => Some(u64::from(t) * 1000),
+            _ => None,
+        };
+        nft.elems.push(elem);
+    }
+    let key = match <[Expr; 1]>::try_from(key_parts) {
+        Ok([one]) => one,
+        Err(parts) => concat(parts),
+    };
+    Ok(Lookup::Member { key, set: Box::new(nft) })
+}
+
+/// `ipset create`'s default `maxelem`.
+const DEFAULT_MAXELEM: u32 = 65536;
+
+/// Most single values one entry may expand to in a set rules change.
+const MAX_EXPANSION: u128 = 1 << 16;
+
+/// Can rules add to and delete from `set` (`-j SET`) as the kernel does? Packets store
+/// single addresses and ports; networks (whose added prefix length depends on the set's
+/// other entries), `netmask` and bitmaps (whose range bounds what may be stored) are not
+/// supported yet, nor entries of protocols whose ports ipset reads otherwise than TCP's.
+pub fn check_dynamic(set: &Ipset) -> Result<(), String> {
+    if set.ty.method != super::Method::Hash || set.netmask.is_some() || set.ty.dims.contains(&Dim::Net) {
+        let what =
+            if set.netmask.is_some() { format!("{} with netmask", set.ty.name()) } else { set.ty.name() };
+        return Err(format!(
+            "-j SET on set {} ({what}) is not supported yet: only hash:ip, hash:ip,port and hash:ip,port,ip, without netmask",
+            set.name
+        ));
+    }
+    let odd = set.entries.iter().flat_map(|e| &e.parts).find_map(|p| match p {
+        Part::Port { proto: Some(p), .. } if !has_ports(*p) => Some(*p),
+        _ => None,
+    });
+    if let Some(p) = odd {
+        return Err(format!(
+            "-j SET on set {}: it holds entries of protocol {p}, whose ports ipset reads otherwise than TCP's",
+            set.name
+        ));
+    }
+    Ok(())
+}
+
+/// Every entry as single values (ranges written in the file expanded, as `ipset add` does).
+fn single_values(set: &Ipset, read: PortRead) -> Result<Vec<Element>, String> {
+    let mut out: Vec<Element> = Vec::new();
+    for e in &set.entries {
+        for comps in rows(set, &e.parts, read)? {
+            let mut expanded: Vec<Vec<Comp>> = vec![Vec::new()];
+            for c in comps {
+                let values: Vec<Comp> = match c {
+                    Comp::Num(lo, hi) if hi - lo >= MAX_EXPANSION => {
+                        return Err(format!(
+                            "set {}: an entry of more than {MAX_EXPANSION} values",
+                            set.name
+                        ));
+                    }
+                    Comp::Num(lo, hi) => (lo..=hi).map(|v| Comp::Num(v, v)).collect(),
+                    other => vec![other],
+                };
+                expanded = expanded
+                    .into_iter()
+                    .flat_map(|head| {
+                        values.iter().map(move |v| {
+                            let mut h = head.clone();
+                            h.push(v.clone());
+                            h
+                        })
+                    })
+                    .collect();
+                if expanded.len() as u128 > MAX_EXPANSION {
+                    return Err(format!("set {}: an entry of more than {MAX_EXPANSION} values", set.name));
+                }
+            }
+            out.extend(expanded.into_iter().map(|c| (c, e.timeout)));
+        }
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    Ok(out)
+}
+
+/// The members of a set rules only read: per element, the addresses that match, merged.
+fn members(set: &Ipset, read: PortRead, return_nomatch: bool) -> Result<Vec<Element>, String> {
     // The interval component: the first address dimension's (ranges elsewhere stay as
     // written).
     let mut at = None;
@@ -356,7 +481,7 @@ pub fn lookup(set: &Ipset, src: &[bool], family: Family, return_nomatch: bool) -
             all.push(Row { comps, matches, len: len.unwrap_or(0), timeout: e.timeout });
         }
     }
-    let settled = match at {
+    Ok(match at {
         Some(at) => settle(all, at, set)?,
         None => {
             let mut v: Vec<Element> = all.into_iter().map(|r| (r.comps, r.timeout)).collect();
@@ -364,38 +489,7 @@ pub fn lookup(set: &Ipset, src: &[bool], family: Family, return_nomatch: bool) -
             v.dedup_by(|a, b| a.0 == b.0);
             v
         }
-    };
-    let mut nft =
-        Set::new(set.name.clone(), key_parts.iter().map(|e| KeyField::new(e.ty, e.bits, e.order)).collect());
-    nft.span = set.span;
-    if let Some(t) = set.timeout {
-        nft.flags.timeout = true;
-        if t > 0 {
-            nft.timeout = Some(u64::from(t) * 1000);
-        }
-    }
-    let addr_bits = set.family.bits();
-    for (comps, timeout) in settled {
-        let mut parts = Vec::new();
-        for (c, shape) in comps.iter().zip(&key_parts) {
-            parts.push(constant(c, shape, addr_bits)?);
-        }
-        nft.flags.interval |= parts.iter().any(|p| !matches!(p.kind, crate::ir::ExprKind::Value(_)));
-        let key = if parts.len() == 1 { parts.remove(0) } else { concat(parts) };
-        let mut elem = SetElem::new(key);
-        // An element's own timeout when it differs from the set's default (0: permanent).
-        elem.timeout = match timeout {
-            Some(0) if set.timeout.is_some_and(|d| d > 0) => Some(u64::MAX),
-            Some(t) if t > 0 && Some(t) != set.timeout => Some(u64::from(t) * 1000),
-            _ => None,
-        };
-        nft.elems.push(elem);
-    }
-    let key = match <[Expr; 1]>::try_from(key_parts) {
-        Ok([one]) => one,
-        Err(parts) => concat(parts),
-    };
-    Ok(Lookup::Member { key, set: Box::new(nft) })
+    })
 }
 
 /// One key component's constant: a value, a prefix (an aligned address block) or a range.

@@ -130,7 +130,7 @@ impl Instance {
             let salt = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             pcfg.seed ^= salt;
             pcfg.conntrack.seed ^= salt;
-            let engine = Box::new(VmEngine::new(executable.clone(), 0));
+            let engine = Box::new(VmEngine::from_first_packet(executable.clone()));
             let mut pipeline = Pipeline::new(host.clone(), engine, pcfg);
             let publisher = if n > 1 {
                 pipeline.conntrack_mut().set_claims(Some(steering.claims(index)));

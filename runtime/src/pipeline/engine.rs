@@ -34,13 +34,23 @@ pub trait Engine: Send {
 pub struct VmEngine {
     exec: Executable,
     state: ProgramState,
+    /// The state is made at the first packet, on its clock ([`VmEngine::from_first_packet`]).
+    pending: bool,
 }
 
 impl VmEngine {
     /// Runs `exec` with fresh state at time `now` (ns on the packet clock).
     pub fn new(exec: Executable, now: u64) -> VmEngine {
         let state = exec.new_state(now);
-        VmEngine { exec, state }
+        VmEngine { exec, state, pending: false }
+    }
+
+    /// Runs `exec` with state made when the first packet arrives, at its time: the ruleset
+    /// is loaded "just before" the first packet, whatever clock the packets carry (a
+    /// capture's timestamps), so a set element's `timeout` counts from there — loaded at
+    /// time 0, an element of a capture from 2024 would have expired decades before it.
+    pub fn from_first_packet(exec: Executable) -> VmEngine {
+        VmEngine { pending: true, ..VmEngine::new(exec, 0) }
     }
 
     /// Prepares `prog` for `engine` (compiling it when that is the JIT), fresh state at
@@ -69,6 +79,10 @@ impl Engine for VmEngine {
     }
 
     fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> RunResult {
+        if self.pending {
+            self.state = self.exec.new_state(env.now_ns());
+            self.pending = false;
+        }
         self.exec.run_chain(&mut self.state, chain, pkt, env)
     }
 

@@ -83,6 +83,10 @@ pub struct Lowerer {
     pub(crate) connlimit_id: u32,
     /// The ipsets `-m set` may name.
     pub ipsets: std::sync::Arc<crate::ipset::Ipsets>,
+    /// The ipsets some rule changes (`-j SET`): declared dynamic wherever they appear.
+    pub(crate) dynamic_ipsets: std::collections::HashSet<String>,
+    /// Each ipset declared in a table: `(set, table)`.
+    pub(crate) ipset_tables: Vec<(String, String)>,
     /// Warnings about constructs lowered to nothing (no effect on verdicts in nftvm).
     pub warnings: Vec<Diagnostic>,
 }
@@ -95,6 +99,8 @@ impl Lowerer {
             extra_objects: Vec::new(),
             connlimit_id: 0,
             ipsets: Default::default(),
+            dynamic_ipsets: Default::default(),
+            ipset_tables: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -113,6 +119,8 @@ pub fn lower_ruleset(rs: &IptRuleset) -> (ir::Ruleset, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut lw = Lowerer::new(family);
     lw.ipsets = std::sync::Arc::clone(&rs.ipsets);
+    let changes = set_changes(rs);
+    lw.dynamic_ipsets = changes.iter().map(|(n, _)| n.clone()).collect();
     for t in &rs.tables {
         if t.chains.is_empty() {
             continue;
@@ -150,9 +158,23 @@ pub fn lower_ruleset(rs: &IptRuleset) -> (ir::Ruleset, Vec<Diagnostic>) {
         table.objects.append(&mut lw.extra_objects);
         out.tables.push(table);
     }
+    diags.extend(ipset::check_shared(&lw, &changes));
     diags.append(&mut lw.warnings);
     diags.extend(crate::check::all(&mut out));
     (out, diags)
+}
+
+/// The ipsets `-j SET` changes, with the place of each rule that does.
+fn set_changes(rs: &IptRuleset) -> Vec<(String, Span)> {
+    use crate::iptables::rule::Action;
+    use crate::iptables::targets::Target;
+    let mut out = Vec::new();
+    for r in rs.tables.iter().flat_map(|t| &t.chains).flat_map(|c| &c.rules) {
+        if let Some(Action::Target { t: Target::Set(s), span, .. }) = &r.action {
+            out.extend(s.add.iter().chain(&s.del).map(|(n, _)| (n.clone(), *span)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

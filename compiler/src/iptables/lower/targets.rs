@@ -38,6 +38,7 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
         Target::Tos(t) => tos(t, cx),
         Target::Classify(c) => classify(c, cx),
         Target::Trace(_) => write("meta nftrace", 1, cx),
+        Target::Set(s) => super::ipset::set_target(s, cx),
         Target::Nfqueue(q) => Ok(vec![nfqueue(q)?]),
         Target::Synproxy(s) => synproxy(s),
         Target::Tee(t) => tee(t, cx),
@@ -53,12 +54,7 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
             ));
             Ok(vec![])
         }
-        Target::Ecn(_)
-        | Target::Secmark(_)
-        | Target::Connsecmark(_)
-        | Target::Npt(_)
-        | Target::Set(_)
-        | Target::Hmark(_) => {
+        Target::Ecn(_) | Target::Secmark(_) | Target::Connsecmark(_) | Target::Npt(_) | Target::Hmark(_) => {
             Err(Unsupported::new(format!("target `{name}' has no equivalent in the engines yet")))
         }
     }

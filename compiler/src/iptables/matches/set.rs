@@ -5,6 +5,20 @@
 use crate::iptables::ext::{Extension, LoadCx, OptCall, OptSpec};
 use crate::iptables::save::SaveBuf;
 
+/// Does set `name` exist for a rule of `cx`'s family? iptables refuses a set of addresses
+/// of the other family (the `set` match and the `SET` target alike).
+pub fn check_exists(name: &str, cx: &LoadCx<'_>) -> Result<(), String> {
+    let Some(set) = cx.ipsets.get(name) else {
+        return Err(format!("Set {name} doesn't exist (give the ipset file with --ipset FILE)"));
+    };
+    let v6 = set.family == crate::ipset::AddrFamily::V6;
+    if set.has_addresses() && v6 != (cx.family == crate::iptables::Family::Ipv6) {
+        let fam = if v6 { "IPv6" } else { "IPv4" };
+        return Err(format!("The protocol family of set {name} is {fam}, which is not applicable."));
+    }
+    Ok(())
+}
+
 /// Which packet fields form the lookup key, in order (`src` / `dst`), up to 6.
 pub fn parse_set_dims(s: &str) -> Result<Vec<bool>, String> {
     let mut out = Vec::new();
@@ -135,18 +149,6 @@ impl Extension for SetMatch {
         }
     }
     fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
-        let Some(set) = cx.ipsets.get(&self.name) else {
-            return Err(format!("Set {} doesn't exist (give the ipset file with --ipset FILE)", self.name));
-        };
-        // iptables refuses a set of addresses of the other family.
-        let v6 = set.family == crate::ipset::AddrFamily::V6;
-        if set.has_addresses() && v6 != (cx.family == crate::iptables::Family::Ipv6) {
-            let fam = if v6 { "IPv6" } else { "IPv4" };
-            return Err(format!(
-                "The protocol family of set {} is {fam}, which is not applicable.",
-                self.name
-            ));
-        }
-        Ok(())
+        check_exists(&self.name, cx)
     }
 }

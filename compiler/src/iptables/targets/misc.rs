@@ -634,9 +634,11 @@ impl Extension for SetTarget {
             out.push(&format!(" --timeout {t}"));
         }
     }
-    fn check_load(&self, _cx: &LoadCx<'_>) -> Result<(), String> {
-        let name = self.add.as_ref().or(self.del.as_ref()).map_or("", |(n, _)| n.as_str());
-        Err(format!("Set {name} doesn't exist (nftvm keeps no ipset sets)"))
+    fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
+        for (name, _) in self.add.iter().chain(&self.del) {
+            crate::iptables::matches::set::check_exists(name, cx)?;
+        }
+        Ok(())
     }
 }
 
