@@ -35,10 +35,16 @@ impl Subject {
     }
 }
 
-/// Loads the ruleset file at `path` (`format` `None`: detected) with the shared loader,
-/// optimized as `optimize` says.
-pub fn load_file(path: &Path, format: Option<Format>, optimize: &opt::Options) -> Result<Subject, LoadError> {
-    Subject::timed(|| program::load_optimized(path, &Options { format, host: None, ipsets: None }, optimize))
+/// Loads the ruleset file at `path` (`format` `None`: detected; iptables rules may name
+/// `ipsets`) with the shared loader, optimized as `optimize` says.
+pub fn load_file(
+    path: &Path,
+    format: Option<Format>,
+    ipsets: &nftvm_compiler::ipset::Ipsets,
+    optimize: &opt::Options,
+) -> Result<Subject, LoadError> {
+    let opts = Options { format, host: None, ipsets: Some(ipsets) };
+    Subject::timed(|| program::load_optimized(path, &opts, optimize))
 }
 
 /// Compiles nft ruleset `text` named `name` (diagnostics rendered as `name:line:col`),

@@ -9,7 +9,7 @@
 //! line, loads the inputs and prints the results (a table, or one JSON object per engine with
 //! `--json`). Exit 0, or 1 when an engine got a packet wrong.
 
-use crate::cli::{CmdResult, Failure, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{CmdResult, Failure, ipset_value, no_opt, opt_level, optimizer_help, unexpected, value_str};
 use crate::cmd::import_classbench::read_filters;
 use crate::cmd::progress::Progress;
 use crate::cmd::ruleset;
@@ -55,7 +55,8 @@ options
   --chain NAME               (pcap) only this base chain (NAME or TABLE/NAME; repeatable)
   --ct-state STATE           (pcap) what `ct state` answers: new (default), established, ...
   --top N                    (pcap) rules listed in the breakdown (default 15)
-  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)";
+  --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)
+  --ipset FILE               the ipsets iptables rules name (`ipset save` output; repeatable)";
 
 #[derive(Debug)]
 struct Options {
@@ -69,6 +70,7 @@ struct Options {
     ct_state: u32,
     top: usize,
     format: Option<Format>,
+    ipsets: nftvm_compiler::ipset::Ipsets,
     optimize: opt::Options,
     linear: bool,
 }
@@ -97,6 +99,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         ct_state: BenchEnv::default().ct_state,
         top: 15,
         format: None,
+        ipsets: Default::default(),
         optimize: opt::Options::level(DEFAULT_LEVEL),
         linear: false,
     };
@@ -126,6 +129,9 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("syntax") => {
                 let v = value_str(&mut parser, "--syntax")?;
                 o.format = ruleset::format("bench", false, Some(&v))?;
+            }
+            Long("ipset") => {
+                ipset_value(&mut parser, &mut o.ipsets)?;
             }
             Short('h') | Long("help") => {
                 println!("{}", HELP.replace("{OPT}", &optimizer_help(&DEFAULT_LEVEL.to_string())));
@@ -260,8 +266,8 @@ fn print_ratios<'a>(medians: impl Iterator<Item = (&'a str, f64)>) {
 
 /// Loads and compiles a ruleset (shared loader) with each rule's `file:line`; a ruleset with
 /// errors fails as in `eval` (exit 2, nft's diagnostics).
-fn load_subject(path: &Path, format: Option<Format>, optimize: &opt::Options) -> Result<Subject, Failure> {
-    load_file(path, format, optimize).map_err(|e| Failure::runtime(e.message))
+fn load_subject(path: &Path, o: &Options) -> Result<Subject, Failure> {
+    load_file(path, o.format, &o.ipsets, &o.optimize).map_err(|e| Failure::runtime(e.message))
 }
 
 /// The IP packets of a capture, and how many records were not IP.
@@ -279,7 +285,7 @@ fn read_capture(path: &Path) -> Result<(Vec<BenchPacket>, usize), Failure> {
 }
 
 fn pcap_bench(o: &Options, ruleset: &Path, pcap: &Path) -> CmdResult {
-    let subject = load_subject(ruleset, o.format, &o.optimize)?;
+    let subject = load_subject(ruleset, o)?;
     let (packets, skipped) = read_capture(pcap)?;
     let mut plan = Plan::new(subject.prog.program(), packets, &o.chains);
     if plan.chains.is_empty() {
