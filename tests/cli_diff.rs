@@ -11,36 +11,21 @@
 
 mod common;
 
+use common::scratch::ScratchDir;
+
 use common::classbench_live::live;
 use nftvm::classbench::to_nft;
 use nftvm_runtime::io::pcapng::PcapngWriter;
 use nftvm_runtime::packet::{LinkType, PacketBuilder};
 use serde_json::Value;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("nftvm-cli-diff-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("temp dir");
-        Dir(d)
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).expect("write");
-        p
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// This suite's scratch directory `name`.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new("cli-diff", name)
 }
 
 fn nftvm(args: &[&Path]) -> Output {
@@ -78,11 +63,11 @@ fn packet(c: &Value) -> Vec<u8> {
 }
 
 /// `eval --json` of one packet entering on `in0`: (verdict, lines of the deciding rules).
-fn eval(ruleset: &Path, dir: &Dir, pkt: &[u8]) -> (String, Vec<String>) {
+fn eval(ruleset: &Path, dir: &ScratchDir, pkt: &[u8]) -> (String, Vec<String>) {
     let mut w = PcapngWriter::new(Vec::new()).expect("writer");
     let idx = w.interface(Some("in0"), LinkType::Raw).expect("interface");
     w.write_packet(idx, Duration::from_secs(1_700_000_000), pkt, pkt.len() as u32).expect("packet");
-    let pcap = dir.0.join("ce.pcapng");
+    let pcap = dir.path("ce.pcapng");
     std::fs::write(&pcap, w.finish().expect("finish")).expect("write capture");
     let out = Command::new(env!("CARGO_BIN_EXE_nftvm"))
         .arg("eval")
@@ -118,7 +103,7 @@ struct Tally {
 }
 
 fn run_set(name: &str, tally: &mut Tally) {
-    let dir = Dir::new(name);
+    let dir = scratch(name);
     let (filters, trace) = common::classbench(name);
     let text = to_nft(&filters);
     let a = dir.write("a.nft", &text);
@@ -190,7 +175,7 @@ fn classbench_counterexamples_replay_with_eval() {
 
 #[test]
 fn errors_exit_2_with_a_place() {
-    let dir = Dir::new("errors");
+    let dir = scratch("errors");
     let good =
         dir.write("good.nft", "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0;\n\t}\n}\n");
     let bad = dir.write("bad.nft", "table ip t {\n\tchain c {\n\t\ttcp dport frobnicate accept\n\t}\n}\n");
@@ -210,7 +195,7 @@ fn syntax_per_file() {
     let dump = common::shared_dir().join("peer-tests/iptables/save-dumps/ipt-restore--ip6tables.dump");
     let out = nftvm(&[Path::new("ip6tables-restore-translate"), Path::new("-f"), &dump]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let dir = Dir::new("syntax");
+    let dir = scratch("syntax");
     let nft = dir.write("x.nft", &String::from_utf8_lossy(&out.stdout));
     let detected = nftvm(&[Path::new("diff"), &dump, &nft]);
     assert_eq!(detected.status.code(), Some(2), "read as IPv4, its icmp6 reject types are errors");
@@ -222,7 +207,7 @@ fn syntax_per_file() {
 
 #[test]
 fn explain_lists_shadowed_rules() {
-    let dir = Dir::new("explain");
+    let dir = scratch("explain");
     let rs = dir.write(
         "r.nft",
         "table ip t {\n\tchain c {\n\t\ttype filter hook input priority 0; policy accept;\n\t\tip saddr 10.0.0.0/8 drop\n\t\tip saddr 10.1.0.0/16 accept\n\t}\n}\n",
@@ -259,7 +244,7 @@ fn the_router_example_translates_like_the_real_tool_and_diffs_equivalent() {
     assert_eq!(body(&ours), body(&real));
     assert!(body(&ours).len() > 20, "{ours}");
 
-    let dir = Dir::new("router");
+    let dir = scratch("router");
     let nft = dir.write("router.nft", &ours);
     let same = nftvm(&[Path::new("diff"), &save, &nft]);
     assert_eq!(same.status.code(), Some(0), "{}", String::from_utf8_lossy(&same.stdout));

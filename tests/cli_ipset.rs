@@ -5,7 +5,9 @@
 //! column; `-j SET` where nftvm cannot do what the kernel does is refused, by name. (What
 //! the lookups and changes do is checked against the kernel in `kernel_diff`.)
 
-use std::path::PathBuf;
+mod common;
+
+use common::scratch::ScratchDir;
 use std::process::{Command, Output};
 
 /// The README's example: a blocklist with a carve-out, services by address and port, and
@@ -13,26 +15,14 @@ use std::process::{Command, Output};
 const SETS: &str = include_str!("../examples/blocklist.ipset");
 const RULES: &str = include_str!("../examples/blocklist.save");
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("nftvm-cli-ipset-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("temp dir");
-        Dir(d)
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let p = self.0.join(name);
-        std::fs::write(&p, text).expect("write");
-        p.to_string_lossy().into_owned()
-    }
+/// This suite's scratch directory `name`.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new("cli-ipset", name)
 }
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// Writes file `name` of `d`; its path as a command-line word.
+fn write(d: &ScratchDir, name: &str, text: &str) -> String {
+    d.write(name, text).to_string_lossy().into_owned()
 }
 
 fn nftvm(args: &[&str]) -> Output {
@@ -45,8 +35,8 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn the_listing_declares_the_sets_and_diff_proves_it_equivalent() {
-    let d = Dir::new("list");
-    let (rules, sets) = (d.write("rules.save", RULES), d.write("sets.ipset", SETS));
+    let d = scratch("list");
+    let (rules, sets) = (write(&d, "rules.save", RULES), write(&d, "sets.ipset", SETS));
     let out = nftvm(&["list", &rules, "--ipset", &sets]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
@@ -61,12 +51,12 @@ fn the_listing_declares_the_sets_and_diff_proves_it_equivalent() {
     ] {
         assert!(listing.contains(want), "missing `{want}` in\n{listing}");
     }
-    let nft = d.write("listed.nft", &listing);
+    let nft = write(&d, "listed.nft", &listing);
     let same = nftvm(&["diff", &rules, &nft, "--ipset", &sets]);
     assert_eq!(same.status.code(), Some(0), "{}{}", text(&same.stdout), text(&same.stderr));
     assert!(text(&same.stdout).contains("equivalent"));
     // Carve 10.1.0.0/16 out one bit less: 10.0.128.0/17 is now accepted by the listing.
-    let changed = d.write("changed.nft", &listing.replace("10.0.0.0/16", "10.0.0.0/17"));
+    let changed = write(&d, "changed.nft", &listing.replace("10.0.0.0/16", "10.0.0.0/17"));
     let differs = nftvm(&["diff", &rules, &changed, "--ipset", &sets]);
     assert_eq!(differs.status.code(), Some(1), "{}", text(&differs.stderr));
     let report = text(&differs.stdout);
@@ -75,8 +65,8 @@ fn the_listing_declares_the_sets_and_diff_proves_it_equivalent() {
 
 #[test]
 fn without_the_sets_file_the_rule_names_a_set_that_does_not_exist() {
-    let d = Dir::new("missing");
-    let rules = d.write("rules.save", RULES);
+    let d = scratch("missing");
+    let rules = write(&d, "rules.save", RULES);
     let out = nftvm(&["check", &rules]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -86,16 +76,16 @@ fn without_the_sets_file_the_rule_names_a_set_that_does_not_exist() {
 
 #[test]
 fn a_bad_sets_file_is_an_error_at_its_line_and_column() {
-    let d = Dir::new("bad");
-    let rules = d.write("rules.save", RULES);
-    let sets = d.write("sets.ipset", &SETS.replace("192.0.2.53,udp:53", "192.0.2.53,udp:99999"));
+    let d = scratch("bad");
+    let rules = write(&d, "rules.save", RULES);
+    let sets = write(&d, "sets.ipset", &SETS.replace("192.0.2.53,udp:53", "192.0.2.53,udp:99999"));
     let out = nftvm(&["check", &rules, "--ipset", &sets]);
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
     assert!(err.contains("sets.ipset:8:14-33: Error:") && err.contains("99999"), "{err}");
     // The same set from two files.
-    let again = d.write("again.ipset", "create services hash:ip\n");
-    let good = d.write("good.ipset", SETS);
+    let again = write(&d, "again.ipset", "create services hash:ip\n");
+    let good = write(&d, "good.ipset", SETS);
     let out = nftvm(&["check", &rules, "--ipset", &good, "--ipset", &again]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("set services is defined twice"), "{}", text(&out.stderr));
@@ -103,10 +93,10 @@ fn a_bad_sets_file_is_an_error_at_its_line_and_column() {
 
 #[test]
 fn a_set_of_the_other_family_is_refused_as_iptables_does() {
-    let d = Dir::new("family");
+    let d = scratch("family");
     let rules =
-        d.write("rules.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set v6 src\nCOMMIT\n");
-    let sets = d.write("sets.ipset", "create v6 hash:ip family inet6\nadd v6 fd00::1\n");
+        write(&d, "rules.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set v6 src\nCOMMIT\n");
+    let sets = write(&d, "sets.ipset", "create v6 hash:ip family inet6\nadd v6 fd00::1\n");
     let out = nftvm(&["check", &rules, "--ipset", &sets]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
@@ -115,10 +105,11 @@ fn a_set_of_the_other_family_is_refused_as_iptables_does() {
 
 #[test]
 fn rules_that_change_sets_are_refused_where_the_copy_per_table_would_differ() {
-    let d = Dir::new("dynamic");
-    let sets = d.write("sets.ipset", "create seen hash:ip\ncreate nets hash:net\n");
+    let d = scratch("dynamic");
+    let sets = write(&d, "sets.ipset", "create seen hash:ip\ncreate nets hash:net\n");
     // Changed in filter, read in mangle: the kernel has one set, nftvm a copy per table.
-    let shared = d.write(
+    let shared = write(
+        &d,
         "shared.save",
         "*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m set --match-set seen src -j MARK --set-mark 1\nCOMMIT\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SET --add-set seen src\nCOMMIT\n",
     );
@@ -127,13 +118,18 @@ fn rules_that_change_sets_are_refused_where_the_copy_per_table_would_differ() {
     let err = text(&out.stderr);
     assert!(err.contains("shared.save:7:") && err.contains("used in tables filter, mangle"), "{err}");
     // One table: a dynamic set, `add` / `update` with the entry's timeout.
-    let one = d.write("one.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set seen src -j DROP\n-A INPUT -p tcp -j SET --add-set seen src --exist\nCOMMIT\n");
+    let one = write(
+        &d,
+        "one.save",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m set --match-set seen src -j DROP\n-A INPUT -p tcp -j SET --add-set seen src --exist\nCOMMIT\n",
+    );
     let out = nftvm(&["list", &one, "--ipset", &sets]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
     assert!(listing.contains("flags dynamic") && listing.contains("update @seen { ip saddr }"), "{listing}");
     // Networks: the prefix a packet would store depends on the set's other entries.
-    let nets = d.write(
+    let nets = write(
+        &d,
         "nets.save",
         "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j SET --del-set nets src\nCOMMIT\n",
     );
@@ -145,9 +141,12 @@ fn rules_that_change_sets_are_refused_where_the_copy_per_table_would_differ() {
         text(&out.stderr)
     );
     // Ports need a protocol whose ports ipset reads as nft's `th` does.
-    let ports = d.write("sets2.ipset", "create flows hash:ip,port\n");
-    let any = d
-        .write("any.save", "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j SET --add-set flows src,dst\nCOMMIT\n");
+    let ports = write(&d, "sets2.ipset", "create flows hash:ip,port\n");
+    let any = write(
+        &d,
+        "any.save",
+        "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j SET --add-set flows src,dst\nCOMMIT\n",
+    );
     let out = nftvm(&["check", &any, "--ipset", &ports]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("needs -p tcp, udp, sctp or udplite"), "{}", text(&out.stderr));

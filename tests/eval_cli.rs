@@ -5,7 +5,10 @@
 //! checked against the kernel by `kernel_diff`; here the command's output is checked
 //! against the library pipeline on the same input.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::scratch::ScratchDir;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,23 +45,9 @@ inet f in
   [ immediate reg 0 accept ]
 ";
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("nftvm-eval-cli-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// This suite's scratch directory `name`.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new("eval-cli", name)
 }
 
 fn packets() -> Vec<(&'static str, Vec<u8>)> {
@@ -94,8 +83,8 @@ fn eval(args: &[&str]) -> (i32, String, String) {
 
 const HOST: [&str; 4] = ["--iface", "tuna=10.0.1.1/24", "--iface", "tunb=10.0.2.1/24"];
 
-fn setup(name: &str) -> (Dir, String, String) {
-    let d = Dir::new(name);
+fn setup(name: &str) -> (ScratchDir, String, String) {
+    let d = scratch(name);
     std::fs::write(d.path("rules.nftvm"), PROGRAM).unwrap();
     write_pcapng(&d.path("in.pcapng"), &packets());
     let r = d.path("rules.nftvm").display().to_string();
@@ -203,7 +192,7 @@ fn trace_out_and_conntrack_dump() {
 
 #[test]
 fn classic_pcap_needs_iif_and_ethernet_frames_work() {
-    let d = Dir::new("pcap");
+    let d = scratch("pcap");
     std::fs::write(d.path("rules.nftvm"), PROGRAM).unwrap();
     let frame = PacketBuilder::ipv4(
         "10.0.1.2".parse::<std::net::Ipv4Addr>().unwrap(),

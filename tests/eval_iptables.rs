@@ -4,7 +4,10 @@
 //! identical `eval --json` lines except the `rules` locations, which name different files
 //! (the number of rules that applied must still agree) — on both engines.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::scratch::ScratchDir;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -51,23 +54,9 @@ COMMIT
 COMMIT
 ";
 
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("nftvm-eval-ipt-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("temp dir");
-        Dir(d)
-    }
-    fn path(&self, f: &str) -> PathBuf {
-        self.0.join(f)
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// This suite's scratch directory `name`.
+fn scratch(name: &str) -> ScratchDir {
+    ScratchDir::new("eval-ipt", name)
 }
 
 fn v4(a: &str) -> std::net::Ipv4Addr {
@@ -151,7 +140,7 @@ fn comparable(mut v: Value) -> Value {
 
 #[test]
 fn an_iptables_save_ruleset_and_its_nft_translation_give_the_same_eval() {
-    let d = Dir::new("same");
+    let d = scratch("same");
     let save = d.path("rules.save");
     std::fs::write(&save, SAVE).expect("write ruleset");
     let translated = Command::new("iptables-restore-translate")

@@ -6,6 +6,7 @@ pub mod classbench_live;
 pub mod kernel;
 pub mod load;
 pub mod opt_diff;
+pub mod scratch;
 pub mod vmreplay;
 
 use std::path::{Path, PathBuf};

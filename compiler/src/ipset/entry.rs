@@ -5,7 +5,7 @@
 //! A range of networks is stored as the prefixes that cover it (as `ipset add` does), so
 //! one written entry may become several.
 
-use super::{AddrFamily, Dim, Method, Part, SetType};
+use super::{AddrFamily, Dim, Method, Part, SetType, continued};
 use crate::types::Type;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -108,16 +108,8 @@ pub fn parse_entry(
             Dim::Port => vec![proto_port(word, family)?],
             _ => vec![iface(word)?],
         };
-        out = out
-            .into_iter()
-            .flat_map(|head| {
-                choices.iter().map(move |c| {
-                    let mut v = head.clone();
-                    v.push(c.clone());
-                    v
-                })
-            })
-            .collect();
+        let tails: Vec<Vec<Part>> = choices.into_iter().map(|c| vec![c]).collect();
+        out = continued(out, &tails);
     }
     Ok(out)
 }

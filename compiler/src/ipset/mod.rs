@@ -221,5 +221,20 @@ impl Ipsets {
     }
 }
 
+/// Every list of `heads` continued by every one of `tails` (a cartesian product, built a
+/// dimension at a time).
+fn continued<T: Clone>(heads: Vec<Vec<T>>, tails: &[Vec<T>]) -> Vec<Vec<T>> {
+    heads
+        .into_iter()
+        .flat_map(|head| {
+            tails.iter().map(move |tail| {
+                let mut v = head.clone();
+                v.extend(tail.iter().cloned());
+                v
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,7 @@
 //! - timeouts become element timeouts (the set gets `flags timeout`).
 
 use super::entry::cover;
-use super::{AddrFamily, Dim, Ipset, Part};
+use super::{AddrFamily, Dim, Ipset, Part, continued};
 use crate::ir::build::concat;
 use crate::ir::{Expr, Family, KeyField, Set, SetElem};
 use crate::types::Value;
@@ -154,16 +154,7 @@ fn rows(set: &Ipset, parts: &[Part], read: PortRead) -> Result<Vec<Vec<Comp>>, S
             }
             Part::Raw(_) => return Err(format!("set {}: entries of this type are not supported", set.name)),
         };
-        out = out
-            .into_iter()
-            .flat_map(|head| {
-                choices.iter().map(move |c| {
-                    let mut v = head.clone();
-                    v.extend(c.iter().cloned());
-                    v
-                })
-            })
-            .collect();
+        out = continued(out, &choices);
     }
     Ok(out)
 }
@@ -412,26 +403,17 @@ fn single_values(set: &Ipset, read: PortRead) -> Result<Vec<Element>, String> {
         for comps in rows(set, &e.parts, read)? {
             let mut expanded: Vec<Vec<Comp>> = vec![Vec::new()];
             for c in comps {
-                let values: Vec<Comp> = match c {
+                let values: Vec<Vec<Comp>> = match c {
                     Comp::Num(lo, hi) if hi - lo >= MAX_EXPANSION => {
                         return Err(format!(
                             "set {}: an entry of more than {MAX_EXPANSION} values",
                             set.name
                         ));
                     }
-                    Comp::Num(lo, hi) => (lo..=hi).map(|v| Comp::Num(v, v)).collect(),
-                    other => vec![other],
+                    Comp::Num(lo, hi) => (lo..=hi).map(|v| vec![Comp::Num(v, v)]).collect(),
+                    other => vec![vec![other]],
                 };
-                expanded = expanded
-                    .into_iter()
-                    .flat_map(|head| {
-                        values.iter().map(move |v| {
-                            let mut h = head.clone();
-                            h.push(v.clone());
-                            h
-                        })
-                    })
-                    .collect();
+                expanded = continued(expanded, &values);
                 if expanded.len() as u128 > MAX_EXPANSION {
                     return Err(format!("set {}: an entry of more than {MAX_EXPANSION} values", set.name));
                 }
