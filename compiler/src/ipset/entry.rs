@@ -102,7 +102,7 @@ pub fn parse_entry(
             Dim::Ip => vec![ip(word, family, netmask)?],
             Dim::Net => net(word, family)?,
             Dim::Port if ty.method == Method::Bitmap => {
-                let (lo, hi) = port_range(word, None)?;
+                let (lo, hi) = port_range(word)?;
                 vec![Part::Port { proto: None, lo, hi }]
             }
             Dim::Port => vec![proto_port(word, family)?],
@@ -219,7 +219,7 @@ fn proto_port(text: &str, family: AddrFamily) -> Result<Part, String> {
             Ok(Part::Port { proto: Some(proto), lo: v, hi: v })
         }
         6 | 17 | 132 | 136 => {
-            let (lo, hi) = port_range(port, Some(proto))?;
+            let (lo, hi) = port_range(port)?;
             Ok(Part::Port { proto: Some(proto), lo, hi })
         }
         _ if port == "0" => Ok(Part::Port { proto: Some(proto), lo: 0, hi: 0 }),
@@ -251,7 +251,7 @@ fn icmp(text: &str, proto: u8) -> Result<u16, String> {
 }
 
 /// `PORT` or `PORT-PORT`, numbers or service names.
-fn port_range(text: &str, _proto: Option<u8>) -> Result<(u16, u16), String> {
+fn port_range(text: &str) -> Result<(u16, u16), String> {
     let one = |p: &str| -> Result<u16, String> {
         if let Ok(n) = p.parse::<u16>() {
             return Ok(n);

@@ -84,7 +84,9 @@ fn number<T: std::str::FromStr>(w: Option<&Word<'_>>, opt: &Word<'_>) -> Result<
 
 /// Applies one line's command.
 fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnostic> {
-    let w: Vec<&Word<'_>> = w.iter().collect();
+    // `-exist` may stand on a line; `ipset restore` still refuses an element twice then
+    // (only `ipset -exist restore` would not), so it changes nothing here.
+    let w: Vec<&Word<'_>> = w.iter().filter(|w| !matches!(w.text, "-exist" | "-!")).collect();
     let Some(cmd) = w.first() else { return Ok(()) };
     let name = w.get(1);
     let need_set = |sets: &mut Ipsets| -> Result<usize, Diagnostic> {
@@ -125,7 +127,7 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
             while let Some(opt) = w.get(k) {
                 k += 1;
                 match opt.text {
-                    "nomatch" => nomatch = true,
+                    "nomatch" if set.ty.dims.contains(&super::Dim::Net) => nomatch = true,
                     "timeout" => {
                         timeout = Some(number(w.get(k).copied(), opt)?);
                         k += 1;
@@ -134,7 +136,7 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
                     _ => {
                         return Err(Diagnostic::error(
                             opt.span,
-                            format!("unknown entry option \"{}\"", opt.text),
+                            format!("Unknown argument: `{}' (for an entry of {})", opt.text, set.ty.name()),
                         ));
                     }
                 }

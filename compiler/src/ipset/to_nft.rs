@@ -82,7 +82,6 @@ fn port_read(set: &Ipset) -> Result<PortRead, String> {
         )),
         (false, Some(_)) => Ok(PortRead::None),
         _ if icmp && !ports => Ok(PortRead::First),
-        _ if icmp => Ok(PortRead::ByDirection),
         _ => Ok(PortRead::ByDirection),
     }
 }

@@ -11,19 +11,25 @@ use super::expr::never;
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
 use crate::ipset::to_nft::{Lookup, lookup};
+use crate::ipset::{Ipset, Ipsets};
 use crate::iptables::matches::set::SetMatch;
 use crate::iptables::targets::misc::SetTarget;
 use crate::ir::{DynSet, DynSetOp, Expr, ExprKind, MatchOp, Set, Stmt, StmtKind};
 use nftvm_grammar::{Diagnostic, Span};
+
+/// The set `name` of `ipsets`.
+fn find<'a>(ipsets: &'a Ipsets, name: &str) -> LResult<&'a Ipset> {
+    ipsets.get(name).ok_or_else(|| {
+        Unsupported::new(format!("Set {name} doesn't exist (give the ipset file with --ipset FILE)"))
+    })
+}
 
 pub fn set_match(m: &SetMatch, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     if m.packets.is_some() || m.bytes.is_some() {
         return Err(Unsupported::new("--packets-*/--bytes-* (ipset entry counters) are not supported yet"));
     }
     let ipsets = std::sync::Arc::clone(&cx.lw.ipsets);
-    let set = ipsets.get(&m.name).ok_or_else(|| {
-        Unsupported::new(format!("Set {} doesn't exist (give the ipset file with --ipset FILE)", m.name))
-    })?;
+    let set = find(&ipsets, &m.name)?;
     let turned = m.return_nomatch && set.ty.dims.contains(&crate::ipset::Dim::Net);
     let dynamic = cx.lw.dynamic_ipsets.contains(&m.name);
     match lookup(set, &m.dims, cx.fam, m.return_nomatch, dynamic).map_err(Unsupported::new)? {
@@ -59,9 +65,7 @@ pub fn set_target(t: &SetTarget, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     let ops = [(&t.add, if t.exist { DynSetOp::Update } else { DynSetOp::Add }), (&t.del, DynSetOp::Delete)];
     for (which, op) in ops {
         let Some((name, dims)) = which else { continue };
-        let set = ipsets.get(name).ok_or_else(|| {
-            Unsupported::new(format!("Set {name} doesn't exist (give the ipset file with --ipset FILE)"))
-        })?;
+        let set = find(&ipsets, name)?;
         // ipset reads TCP's, UDP's, SCTP's and UDPLITE's ports as nft's `th` does; other
         // protocols' otherwise (ICMP type and code, 0): a rule that stores ports says which.
         if set.ty.dims.contains(&crate::ipset::Dim::Port)
@@ -76,14 +80,20 @@ pub fn set_target(t: &SetTarget, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
                 cx.notes.push(format!("{why}: `-j SET` on it changes nothing, as in the kernel"))
             }
             Lookup::Member { key, set: nft } => {
-                let has_timeout = nft.flags.timeout;
-                let name = declare(cx, *nft);
-                // `--timeout N` on a set with timeouts: the entry's own (0: permanent).
+                // `--timeout N` on a set with timeouts: the entry's own. 0 is a permanent
+                // entry, which nft cannot add to a set whose entries time out by default.
                 let timeout = match t.timeout {
-                    Some(0) if has_timeout && op != DynSetOp::Delete => Some(u64::MAX),
-                    Some(n) if has_timeout && op != DynSetOp::Delete => Some(u64::from(n) * 1000),
+                    Some(0) if nft.timeout.is_some() && op != DynSetOp::Delete => {
+                        return Err(Unsupported::new(format!(
+                            "-j SET --timeout 0 (a permanent entry) in set {name}, whose entries time out: nft adds every entry of such a set with a timeout"
+                        )));
+                    }
+                    Some(n) if n > 0 && nft.flags.timeout && op != DynSetOp::Delete => {
+                        Some(u64::from(n) * 1000)
+                    }
                     _ => None,
                 };
+                let name = declare(cx, *nft);
                 out.push(Stmt::new(StmtKind::DynSet(DynSet {
                     op,
                     set: name,
