@@ -65,6 +65,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("generated", scenarios_generated::generated, 200),
         ("ipset", scenarios_ipset::ipset, 80),
         ("ipset-dynamic", scenarios_ipset::ipset_dynamic, 40),
+        ("recent", scenarios_ipset::recent, 40),
     ]
 }
 
@@ -155,7 +156,7 @@ fn check(name: &str, group: &[&str]) {
     if std::env::var_os("NFTVM_DIFF_ONLY").is_none() {
         common::ratchet(&format!("kernel_diff_{name}"), t.passed, t.total);
         // iptables scenarios run their matches through xt compat in the kernel: no bytecode.
-        if name != "ipset" {
+        if name != "ipset" && name != "recent" {
             common::ratchet(&format!("kernel_diff_{name}_bytecode"), t.bytecode_equal, t.bytecode_total);
         }
     }
@@ -204,6 +205,12 @@ fn generated_rulesets_match_the_kernel() {
 #[test]
 fn iptables_with_ipsets_match_the_kernel() {
     check("ipset", &["ipset", "ipset-dynamic"]);
+}
+
+/// iptables rulesets with `-m recent` lists (the kernel's xt match; nftvm runs it too).
+#[test]
+fn iptables_recent_lists_match_the_kernel() {
+    check("recent", &["recent"]);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

@@ -79,6 +79,7 @@ pub(crate) fn stateful(s: &Stmt) -> Option<VmExpr> {
         StmtKind::ConnLimit(c) => {
             VmExpr::Connlimit(Connlimit { count: c.count, flags: u32::from(c.over), slot: 0 })
         }
+        StmtKind::Recent(r) => VmExpr::Recent(r.clone()),
         _ => return None,
     })
 }
@@ -151,7 +152,8 @@ impl Gen<'_, '_> {
             | StmtKind::Limit(_)
             | StmtKind::Quota(_)
             | StmtKind::Last(_)
-            | StmtKind::ConnLimit(_) => Ok(()),
+            | StmtKind::ConnLimit(_)
+            | StmtKind::Recent(_) => Ok(()),
         }
     }
 

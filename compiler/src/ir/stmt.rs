@@ -31,6 +31,9 @@ pub enum StmtKind {
     Last(Last),
     /// `ct count [over] N`.
     ConnLimit(ConnLimit),
+    /// iptables' `-m recent`, kept as the kernel's xt match (iptables-nft runs it so; nft
+    /// lists it as `xt match "recent"` and has no syntax for it).
+    Recent(nftvm_vm::expr::recent::Recent),
     Log(Log),
     Reject(Reject),
     Nat(Nat),

@@ -285,6 +285,8 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
         StmtKind::FlowOffload { flowtable } => format!("flow add @{flowtable}"),
         StmtKind::OptStrip(e) => format!("reset {}", p.load(e)),
         StmtKind::Xt(t) => t.clone(),
+        // As nft lists the xt match iptables-nft adds.
+        StmtKind::Recent(_) => "xt match \"recent\"".into(),
     }
 }
 

@@ -33,6 +33,7 @@ pub mod payload;
 pub mod queue;
 pub mod quota;
 pub mod range;
+pub mod recent;
 pub mod redir;
 pub mod reject;
 pub mod rt;
@@ -130,6 +131,7 @@ exprs! {
     Connlimit(connlimit::Connlimit) => "connlimit",
     Tunnel(tunnel::Tunnel) => "tunnel",
     Classify(classify::Classify) => "classify",
+    Recent(recent::Recent) => "match",
 }
 
 impl Expr {

@@ -14,6 +14,7 @@ pub mod env;
 pub mod eval;
 pub mod headers;
 pub mod packet;
+pub mod recent;
 pub mod regs;
 pub mod state;
 

@@ -42,6 +42,8 @@ pub struct ProgramState {
     /// First slot of the objects (object `i` is slot `object_base + i`).
     pub object_base: usize,
     pub sets: Vec<SetBackend>,
+    /// The address lists of `-m recent` ([`super::recent`]).
+    pub recent: super::recent::RecentLists,
 }
 
 impl ProgramState {
@@ -66,7 +68,7 @@ impl ProgramState {
             });
         }
         let sets = prog.sets.iter().map(|s| SetBackend::build(s, now)).collect();
-        ProgramState { slots, object_base, sets }
+        ProgramState { slots, object_base, sets, recent: super::recent::RecentLists::of(prog) }
     }
 
     pub fn object_slot(&mut self, obj: ObjId) -> Option<&mut Slot> {

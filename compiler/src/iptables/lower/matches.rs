@@ -2,7 +2,7 @@
 //! [`Unsupported`].
 
 use super::rule::Mcx;
-use super::{LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, limit, misc, portproto};
+use super::{LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, limit, misc, portproto, recent};
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
 use crate::ir::Stmt;
@@ -60,8 +60,8 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
             Ok(vec![])
         }
         Match::Set(x) => ipset::set_match(x, cx),
+        Match::Recent(x) => recent::recent(x, cx),
         Match::Physdev(_)
-        | Match::Recent(_)
         | Match::Cluster(_)
         | Match::Ipv6header(_)
         | Match::Eui64(_)

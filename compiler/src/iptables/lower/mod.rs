@@ -33,6 +33,7 @@ mod limit;
 mod matches;
 mod misc;
 mod portproto;
+mod recent;
 mod rule;
 mod targets;
 

@@ -191,6 +191,9 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
             ExprKind::Exthdr(x) => Json::single("reset", super::expr::exthdr(x, true)),
             _ => Json::single("reset", c.load(e, false)),
         },
+        StmtKind::Recent(_) => {
+            Json::single("xt", Json::object([("type", Json::str("match")), ("name", Json::str("recent"))]))
+        }
         StmtKind::Xt(t) => {
             let (kind, name) = xt_parts(t);
             Json::single("xt", Json::object([("type", Json::str(kind)), ("name", Json::str(name))]))
