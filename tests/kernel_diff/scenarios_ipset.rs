@@ -349,3 +349,56 @@ pub fn recent(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// `-m string` searches (the kernel's xt match, which nftvm runs too): text and hex
+/// patterns, `--icase`, `--from`/`--to` windows around where the patterns lie, `!`, both
+/// algorithms — over UDP datagrams that carry a pattern (in either case) or a near miss.
+pub fn string(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 4 == 3;
+    let words = ["GET /admin", "login", "BitTorrent", "xyz"];
+    let mut fwd = Vec::new();
+    for _ in 0..3 + rng.below(5) {
+        let word = rng.pick(&words);
+        let algo = if rng.bool() { "bm" } else { "kmp" };
+        let bang = if rng.chance(20) { "! " } else { "" };
+        let pattern = if rng.chance(25) {
+            let hex: Vec<String> = word.bytes().take(3).map(|b| format!("{b:02x}")).collect();
+            format!("--hex-string \"|{}|{}\"", hex.join(" "), &word[3.min(word.len())..])
+        } else {
+            format!("--string \"{word}\"")
+        };
+        let mut opts = String::new();
+        let from = if rng.chance(40) { 20 + rng.below(40) } else { 0 };
+        if from > 0 {
+            opts += &format!(" --from {from}");
+        }
+        if rng.chance(40) {
+            // The kernel refuses a window that ends before it starts.
+            opts += &format!(" --to {}", from.max(30) + rng.below(50));
+        }
+        if rng.chance(30) {
+            opts += " --icase";
+        }
+        let target = if rng.chance(15) { " -j DROP" } else { "" };
+        fwd.push(format!("-A FORWARD -p udp -m string --algo {algo}{opts} {bang}{pattern}{target}"));
+    }
+    let mut sc = Scenario::new(format!("string-{i}"), save_file(v6, &fwd));
+    sc.ipsets = Some(String::new());
+    for _ in 0..14 + rng.below(6) {
+        let (src, dst): (IpAddr, IpAddr) =
+            (ip(&host(v6, false, rng.below(5))), ip(&host(v6, true, rng.below(5))));
+        let mut payload: Vec<u8> = (0..rng.below(50)).map(|_| b'a' + rng.below(26) as u8).collect();
+        let word = rng.pick(&words).as_bytes().to_vec();
+        let word = match rng.below(4) {
+            0 => word.to_ascii_uppercase(),
+            1 => word[..word.len() - 1].to_vec(),
+            _ => word,
+        };
+        let at = rng.below(payload.len() + 1);
+        payload.splice(at..at, word);
+        payload.extend((0..rng.below(20)).map(|_| b'a' + rng.below(26) as u8));
+        let s = SocketAddr::new(src, 40000 + rng.u16() % 1000);
+        sc.send("tuna", udp(s, SocketAddr::new(dst, 9999), &payload));
+    }
+    sc
+}

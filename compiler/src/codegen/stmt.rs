@@ -79,7 +79,7 @@ pub(crate) fn stateful(s: &Stmt) -> Option<VmExpr> {
         StmtKind::ConnLimit(c) => {
             VmExpr::Connlimit(Connlimit { count: c.count, flags: u32::from(c.over), slot: 0 })
         }
-        StmtKind::Recent(r) => VmExpr::Recent(r.clone()),
+        StmtKind::XtMatch(m) => VmExpr::Match(m.clone()),
         _ => return None,
     })
 }
@@ -153,7 +153,7 @@ impl Gen<'_, '_> {
             | StmtKind::Quota(_)
             | StmtKind::Last(_)
             | StmtKind::ConnLimit(_)
-            | StmtKind::Recent(_) => Ok(()),
+            | StmtKind::XtMatch(_) => Ok(()),
         }
     }
 

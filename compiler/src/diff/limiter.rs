@@ -1,5 +1,6 @@
-//! Rate limiters, quotas, connection limits and iptables' `recent` lists: statements whose
-//! outcome depends on the packets seen before. The engine gives each one a free boolean input ("over the limit")
+//! Rate limiters, quotas, connection limits and iptables' xt matches (`recent` lists,
+//! `string` searches in the payload, which the engine does not model): statements whose
+//! outcome the engine takes as a free input. The engine gives each one a free boolean input ("over the limit")
 //! and pairs the limiters of the two rulesets by parameters and order of appearance (the
 //! k-th `limit rate 1/second` of A with the k-th of B). That is exact when paired limiters
 //! are consulted by exactly the same packets — which the explorer checks at every leaf; where
@@ -35,7 +36,7 @@ pub fn key(kind: &StmtKind) -> Option<String> {
         )),
         StmtKind::Quota(q) => Some(format!("quota {} bytes used {}", q.bytes, q.used)),
         StmtKind::ConnLimit(c) => Some(format!("ct count {}", c.count)),
-        StmtKind::Recent(r) => Some(format!("recent {r:?}")),
+        StmtKind::XtMatch(m) => Some(format!("xt {m:?}")),
         _ => None,
     }
 }

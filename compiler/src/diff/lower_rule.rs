@@ -91,7 +91,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 Ok(true)
             }
             StmtKind::Counter(_) | StmtKind::Last(_) | StmtKind::Log(_) => Ok(false),
-            StmtKind::Limit(_) | StmtKind::Quota(_) | StmtKind::ConnLimit(_) | StmtKind::Recent(_) => {
+            StmtKind::Limit(_) | StmtKind::Quota(_) | StmtKind::ConnLimit(_) | StmtKind::XtMatch(_) => {
                 let over = match &stmt.kind {
                     StmtKind::Limit(l) => l.over,
                     StmtKind::Quota(q) => q.over,

@@ -31,9 +31,9 @@ pub enum StmtKind {
     Last(Last),
     /// `ct count [over] N`.
     ConnLimit(ConnLimit),
-    /// iptables' `-m recent`, kept as the kernel's xt match (iptables-nft runs it so; nft
-    /// lists it as `xt match "recent"` and has no syntax for it).
-    Recent(nftvm_vm::expr::recent::Recent),
+    /// An iptables match nft has no expression for (`-m recent`, `-m string`), kept as the
+    /// kernel's xt match: iptables-nft runs it so, nft lists it as `xt match "NAME"`.
+    XtMatch(nftvm_vm::expr::xt::XtMatch),
     Log(Log),
     Reject(Reject),
     Nat(Nat),

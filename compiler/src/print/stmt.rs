@@ -286,7 +286,7 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
         StmtKind::OptStrip(e) => format!("reset {}", p.load(e)),
         StmtKind::Xt(t) => t.clone(),
         // As nft lists the xt match iptables-nft adds.
-        StmtKind::Recent(_) => "xt match \"recent\"".into(),
+        StmtKind::XtMatch(m) => format!("xt match \"{}\"", m.name()),
     }
 }
 

@@ -38,10 +38,12 @@ pub mod redir;
 pub mod reject;
 pub mod rt;
 pub mod socket;
+pub mod string;
 pub mod synproxy;
 pub mod tproxy;
 pub mod tunnel;
 pub mod xfrm;
+pub mod xt;
 
 use crate::data::ByteOrder;
 use crate::interp::Eval;
@@ -131,7 +133,7 @@ exprs! {
     Connlimit(connlimit::Connlimit) => "connlimit",
     Tunnel(tunnel::Tunnel) => "tunnel",
     Classify(classify::Classify) => "classify",
-    Recent(recent::Recent) => "match",
+    Match(xt::XtMatch) => "match",
 }
 
 impl Expr {

@@ -1,6 +1,6 @@
 //! `match name recent` — iptables' `-m recent`, run as iptables-nft runs it: the kernel's
 //! `xt_recent` match inside an nf_tables rule (`[ match name recent rev 1 ]` in `nft
-//! --debug=netlink`). It remembers packets' source (or destination) addresses in named
+//! --debug=netlink`; see [`super::xt`]). It remembers packets' source (or destination) addresses in named
 //! lists ([`crate::interp::recent`]) and matches on what it remembers: `set` (remember,
 //! always matches), `rcheck` (remembered, optionally `hitcount` times within `seconds`,
 //! optionally with the same TTL), `update` (`rcheck`, and remember again when it matches),

@@ -9,6 +9,7 @@
 
 use crate::expr::Expr;
 use crate::expr::recent::{Recent, RecentCmd};
+use crate::expr::xt::XtMatch;
 use crate::keys::Family;
 use crate::program::Program;
 
@@ -59,7 +60,7 @@ impl RecentLists {
     pub fn of(prog: &Program) -> RecentLists {
         let mut out = RecentLists::default();
         for e in prog.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
-            if let Expr::Recent(r) = e {
+            if let Expr::Match(XtMatch::Recent(r)) = e {
                 let ring = ring_for(r.hitcount);
                 match out.lists.iter_mut().find(|l| l.name == r.list) {
                     Some(l) => l.ring = l.ring.max(ring),

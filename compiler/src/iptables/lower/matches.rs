@@ -2,7 +2,9 @@
 //! [`Unsupported`].
 
 use super::rule::Mcx;
-use super::{LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, limit, misc, portproto, recent};
+use super::{
+    LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, limit, misc, portproto, recent, string,
+};
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
 use crate::ir::Stmt;
@@ -61,12 +63,12 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         }
         Match::Set(x) => ipset::set_match(x, cx),
         Match::Recent(x) => recent::recent(x, cx),
+        Match::String(x) => string::string(x, cx),
         Match::Physdev(_)
         | Match::Cluster(_)
         | Match::Ipv6header(_)
         | Match::Eui64(_)
         | Match::Srh(_)
-        | Match::String(_)
         | Match::Nfacct(_)
         | Match::Osf(_)
         | Match::Ipvs(_)

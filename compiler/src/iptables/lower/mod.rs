@@ -35,6 +35,7 @@ mod misc;
 mod portproto;
 mod recent;
 mod rule;
+mod string;
 mod targets;
 
 pub use chains::{ChainReg, chain_registration, table_priority};

@@ -7,6 +7,7 @@ use super::rule::Mcx;
 use crate::iptables::matches::recent::{Recent, RecentOp};
 use crate::ir::{Stmt, StmtKind};
 use nftvm_vm::expr::recent::{Recent as VmRecent, RecentCmd};
+use nftvm_vm::expr::xt::XtMatch;
 
 pub fn recent(r: &Recent, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     let mut mask = [0u8; 16];
@@ -19,7 +20,7 @@ pub fn recent(r: &Recent, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         RecentOp::Update => RecentCmd::Update,
         RecentOp::Remove => RecentCmd::Remove,
     };
-    Ok(vec![Stmt::new(StmtKind::Recent(VmRecent {
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Recent(VmRecent {
         list: r.name.clone(),
         cmd,
         seconds: r.seconds,
@@ -29,5 +30,5 @@ pub fn recent(r: &Recent, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         dest: !r.source,
         mask,
         invert: r.invert,
-    }))])
+    })))])
 }

@@ -191,8 +191,8 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
             ExprKind::Exthdr(x) => Json::single("reset", super::expr::exthdr(x, true)),
             _ => Json::single("reset", c.load(e, false)),
         },
-        StmtKind::Recent(_) => {
-            Json::single("xt", Json::object([("type", Json::str("match")), ("name", Json::str("recent"))]))
+        StmtKind::XtMatch(m) => {
+            Json::single("xt", Json::object([("type", Json::str("match")), ("name", Json::str(m.name()))]))
         }
         StmtKind::Xt(t) => {
             let (kind, name) = xt_parts(t);
