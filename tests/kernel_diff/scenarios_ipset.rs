@@ -402,3 +402,49 @@ pub fn string(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// `-m u32` tests (the kernel's xt match, which nftvm runs too): words of the IP header,
+/// `@` jumps over the IP header (and the TCP header) to ports and payload, ranges, `&&`,
+/// `!`, and jumps past the packet's end.
+pub fn u32_tests(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 4 == 3;
+    // Offsets of the transport header: IPv4 from its IHL, IPv6 a fixed 40 bytes.
+    let (l4, version) = if v6 { ("40", "0>>28=6") } else { ("0>>22&0x3C", "0>>28=4") };
+    let pool = [
+        version.to_string(),
+        format!("{l4}@0>>16=53"),
+        format!("{l4}@0&0xFFFF=80:100"),
+        format!("{l4}@12>>26&0x3C@0=0x47455420"),
+        format!("{l4}@8=0x{:x}:0xffffffff", 1u32 << (8 + rng.below(24))),
+        format!("{l4}@200=0:0xffffffff"),
+        if v6 { "4>>16=20:60".into() } else { "0&0xFFFF=40:60".into() },
+        if v6 { "4&0xFF00=0x1100".into() } else { "6&0xFF=17".into() },
+        format!("{}<<{}={}:0xffffffff", rng.below(20), rng.below(32), rng.below(1000)),
+    ];
+    let mut fwd = Vec::new();
+    for _ in 0..4 + rng.below(5) {
+        let n = 1 + rng.below(2);
+        let tests: Vec<&str> = (0..n).map(|_| rng.pick(&pool).as_str()).collect();
+        let bang = if rng.chance(20) { "! " } else { "" };
+        let target = if rng.chance(15) { " -j DROP" } else { "" };
+        fwd.push(format!("-A FORWARD -m u32 {bang}--u32 \"{}\"{target}", tests.join("&&")));
+    }
+    let mut sc = Scenario::new(format!("u32-{i}"), save_file(v6, &fwd));
+    sc.ipsets = Some(String::new());
+    for _ in 0..14 + rng.below(6) {
+        let (src, dst): (IpAddr, IpAddr) =
+            (ip(&host(v6, false, rng.below(5))), ip(&host(v6, true, rng.below(5))));
+        let s = SocketAddr::new(src, if rng.bool() { 53 } else { 40000 + rng.u16() % 1000 });
+        let d = SocketAddr::new(dst, *rng.pick(&[53, 80, 90, 8080]));
+        const PAYLOADS: [&[u8]; 4] =
+            [b"GET / HTTP/1.0", b"POST /x", b"", b"abcdefghijklmnopqrstuvwxyz0123456789"];
+        let payload = *rng.pick(&PAYLOADS);
+        let p = match rng.below(3) {
+            0 => tcp(s, d, ACK | PSH, rng.u32(), rng.u32(), payload),
+            1 => udp(s, d, payload),
+            _ => echo(src, dst, rng.u16(), 1),
+        };
+        sc.send("tuna", p);
+    }
+    sc
+}

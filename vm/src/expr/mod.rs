@@ -42,6 +42,7 @@ pub mod string;
 pub mod synproxy;
 pub mod tproxy;
 pub mod tunnel;
+pub mod u32match;
 pub mod xfrm;
 pub mod xt;
 

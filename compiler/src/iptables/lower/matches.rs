@@ -4,6 +4,7 @@
 use super::rule::Mcx;
 use super::{
     LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, limit, misc, portproto, recent, string,
+    u32match,
 };
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
@@ -64,6 +65,7 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::Set(x) => ipset::set_match(x, cx),
         Match::Recent(x) => recent::recent(x, cx),
         Match::String(x) => string::string(x, cx),
+        Match::U32(x) => u32match::u32(x, cx),
         Match::Physdev(_)
         | Match::Cluster(_)
         | Match::Ipv6header(_)
@@ -72,7 +74,6 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         | Match::Nfacct(_)
         | Match::Osf(_)
         | Match::Ipvs(_)
-        | Match::U32(_)
         | Match::Bpf(_) => {
             Err(Unsupported::new(format!("match `{}' has no equivalent in the engines yet", m.name)))
         }

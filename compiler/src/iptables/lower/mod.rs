@@ -37,6 +37,7 @@ mod recent;
 mod rule;
 mod string;
 mod targets;
+mod u32match;
 
 pub use chains::{ChainReg, chain_registration, table_priority};
 pub(crate) use expr::sel as selector;
