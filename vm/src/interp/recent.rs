@@ -82,15 +82,6 @@ impl RecentLists {
         let Some(list) = self.lists.iter_mut().find(|l| l.name == rule.list) else { return false };
         list.apply(rule, family, addr, ttl, now)
     }
-
-    /// The addresses of list `name`, for inspection: `(family, address, times seen)`.
-    pub fn entries(&self, name: &str) -> Vec<(Family, [u8; 16], usize)> {
-        self.lists
-            .iter()
-            .filter(|l| l.name == name)
-            .flat_map(|l| l.entries.iter().map(|e| (e.family, e.addr, e.filled)))
-            .collect()
-    }
 }
 
 impl RecentList {
@@ -191,5 +182,76 @@ impl RecentList {
             self.entries.remove(i);
             i
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(cmd: RecentCmd) -> Recent {
+        let mut mask = [0u8; 16];
+        mask[..4].fill(0xff);
+        Recent { list: "L".into(), cmd, mask, ..Recent::default() }
+    }
+
+    fn list(ring: usize) -> RecentList {
+        RecentList { name: "L".into(), mask: rule(RecentCmd::Set).mask, ring, entries: Vec::new(), clock: 0 }
+    }
+
+    fn addr(n: u32) -> [u8; 16] {
+        let mut a = [0u8; 16];
+        a[..4].copy_from_slice(&n.to_be_bytes());
+        a
+    }
+
+    /// The 101st address pushes out the least recently updated one, not the oldest created.
+    #[test]
+    fn a_full_list_forgets_the_least_recently_updated_address() {
+        let mut l = list(32);
+        let set = rule(RecentCmd::Set);
+        for n in 0..LIST_MAX as u32 {
+            assert!(l.apply(&set, Family::Ip, addr(n), 64, u64::from(n)));
+        }
+        // Address 0 is seen again, so 1 is now the least recently updated.
+        l.apply(&set, Family::Ip, addr(0), 64, 1_000);
+        l.apply(&set, Family::Ip, addr(500), 64, 1_001);
+        let check = rule(RecentCmd::Check);
+        assert!(l.apply(&check, Family::Ip, addr(0), 64, 1_002));
+        assert!(!l.apply(&check, Family::Ip, addr(1), 64, 1_002));
+        assert!(l.apply(&check, Family::Ip, addr(500), 64, 1_002));
+        assert_eq!(l.entries.len(), LIST_MAX);
+    }
+
+    /// The ring keeps the last 32 times by default: a hit count of 33 is never reached, a
+    /// rule asking for 40 gets a ring of 64.
+    #[test]
+    fn the_ring_bounds_the_hits_a_rule_can_count() {
+        for (ring, hitcount, want) in
+            [(ring_for(0), 33, false), (ring_for(40), 40, true), (ring_for(32), 32, true)]
+        {
+            let mut l = list(ring);
+            let set = rule(RecentCmd::Set);
+            for t in 0..50u64 {
+                l.apply(&set, Family::Ip, addr(7), 64, t);
+            }
+            let check = Recent { hitcount, ..rule(RecentCmd::Check) };
+            assert_eq!(l.apply(&check, Family::Ip, addr(7), 64, 60), want, "ring {ring} hitcount {hitcount}");
+        }
+        assert_eq!((ring_for(0), ring_for(20), ring_for(33)), (32, 32, 64));
+    }
+
+    /// `--remove` forgets and matches once; `!` inverts every outcome; another family is
+    /// another entry.
+    #[test]
+    fn remove_invert_and_families() {
+        let mut l = list(32);
+        l.apply(&rule(RecentCmd::Set), Family::Ip, addr(9), 64, 0);
+        let not_seen = Recent { invert: true, ..rule(RecentCmd::Check) };
+        assert!(!l.apply(&not_seen, Family::Ip, addr(9), 64, 1));
+        assert!(l.apply(&not_seen, Family::Ip6, addr(9), 64, 1));
+        assert!(l.apply(&rule(RecentCmd::Remove), Family::Ip, addr(9), 64, 2));
+        assert!(!l.apply(&rule(RecentCmd::Remove), Family::Ip, addr(9), 64, 3));
+        assert!(l.apply(&not_seen, Family::Ip, addr(9), 64, 4));
     }
 }
