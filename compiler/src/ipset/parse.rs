@@ -7,6 +7,7 @@
 use super::entry::parse_entry;
 use super::{AddrFamily, Entry, Ipset, Ipsets, Part, SetType};
 use nftvm_grammar::{Diagnostic, FileId, SourceMap, Span};
+use std::collections::{HashMap, HashSet};
 
 /// A word of a line and where it is.
 struct Word<'a> {
@@ -51,6 +52,9 @@ fn words(line: &str, base: usize, file: FileId) -> Result<Vec<Word<'_>>, Diagnos
 pub fn parse(sources: &SourceMap, file: FileId) -> Result<Ipsets, Vec<Diagnostic>> {
     let text = sources.file(file).text.as_str();
     let mut sets = Ipsets::default();
+    // Per set, its elements (an element added twice is an error; a list scan per line made
+    // a blocklist of 100,000 entries take seconds).
+    let mut stored: HashMap<String, HashSet<Vec<Part>>> = HashMap::new();
     let mut diags = Vec::new();
     let mut base = 0;
     for line in text.split_inclusive('\n') {
@@ -60,8 +64,8 @@ pub fn parse(sources: &SourceMap, file: FileId) -> Result<Ipsets, Vec<Diagnostic
         if body.trim_start().starts_with('#') {
             continue;
         }
-        let result =
-            words(body, at, file).and_then(|w| command(&mut sets, &w, Span::new(file, at, at + body.len())));
+        let result = words(body, at, file)
+            .and_then(|w| command(&mut sets, &mut stored, &w, Span::new(file, at, at + body.len())));
         if let Err(d) = result {
             diags.push(d);
         }
@@ -83,7 +87,12 @@ fn number<T: std::str::FromStr>(w: Option<&Word<'_>>, opt: &Word<'_>) -> Result<
 }
 
 /// Applies one line's command.
-fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnostic> {
+fn command(
+    sets: &mut Ipsets,
+    stored: &mut HashMap<String, HashSet<Vec<Part>>>,
+    w: &[Word<'_>],
+    line: Span,
+) -> Result<(), Diagnostic> {
     // `-exist` may stand on a line; `ipset restore` still refuses an element twice then
     // (only `ipset -exist restore` would not), so it changes nothing here.
     let w: Vec<&Word<'_>> = w.iter().filter(|w| !matches!(w.text, "-exist" | "-!")).collect();
@@ -96,7 +105,11 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
         })
     };
     match cmd.text {
-        "create" | "-N" | "n" => create(sets, &w, line),
+        "create" | "-N" | "n" => {
+            create(sets, &w, line)?;
+            stored.insert(w[1].text.to_string(), HashSet::new());
+            Ok(())
+        }
         "add" | "-A" | "a" | "del" | "-D" | "d" => {
             let i = need_set(sets)?;
             let entry =
@@ -104,7 +117,8 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
             let set = &mut sets.sets[i];
             let parts = parse_entry(entry.text, &set.ty, set.family, set.netmask)
                 .map_err(|m| Diagnostic::error(entry.span, m))?;
-            let present = |p: &Vec<Part>| set.entries.iter().any(|e| &e.parts == p);
+            let elements = stored.entry(set.name.clone()).or_default();
+            let present = |p: &Vec<Part>| elements.contains(p);
             if matches!(cmd.text, "del" | "-D" | "d") {
                 if !parts.iter().all(present) {
                     return Err(Diagnostic::error(
@@ -113,6 +127,9 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
                     ));
                 }
                 set.entries.retain(|e| !parts.contains(&e.parts));
+                parts.iter().for_each(|p| {
+                    elements.remove(p);
+                });
                 return Ok(());
             }
             if parts.iter().any(present) {
@@ -149,6 +166,7 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
             }
             let timeout = timeout.or(set.timeout);
             for p in parts {
+                elements.insert(p.clone());
                 set.entries.push(Entry { parts: p, nomatch, timeout, span: entry.span });
             }
             Ok(())
@@ -157,6 +175,9 @@ fn command(sets: &mut Ipsets, w: &[Word<'_>], line: Span) -> Result<(), Diagnost
             let keep = |s: &Ipset| name.is_some_and(|n| n.text != s.name);
             if name.is_some() {
                 need_set(sets)?;
+            }
+            for s in sets.sets.iter().filter(|s| !keep(s)) {
+                stored.remove(&s.name);
             }
             if matches!(cmd.text, "flush" | "-F") {
                 sets.sets.iter_mut().filter(|s| !keep(s)).for_each(|s| s.entries.clear());

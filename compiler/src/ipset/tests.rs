@@ -149,3 +149,18 @@ fn ranges_of_networks_become_prefixes() {
     // What `ipset save` printed for the same add: /24, /30, /31.
     assert_eq!(lens, [Some(24), Some(30), Some(31)]);
 }
+
+#[test]
+fn an_element_is_added_once_deleted_when_there_and_flushed() {
+    let e = sets("create a hash:net\nadd a 10.0.0.0/8\nadd a 10.0.0.0/8 nomatch\n").expect_err("twice");
+    assert!(e.contains("sets.ipset:3:7") && e.contains("already added"), "{e}");
+    let e = sets("create a hash:ip\ndel a 10.0.0.1\n").expect_err("absent");
+    assert!(e.contains("it's not added"), "{e}");
+    // A range of networks is its prefixes: one of them already there refuses the line (as
+    // `ipset restore` does).
+    let e = sets("create a hash:net\nadd a 10.0.1.0/24\nadd a 10.0.1.0-10.0.2.255\n").expect_err("overlap");
+    assert!(e.contains("already added"), "{e}");
+    let s = sets("create a hash:ip\nadd a 10.0.0.1\ndel a 10.0.0.1\nadd a 10.0.0.1\nflush a\nadd a 10.0.0.1\n")
+        .expect("del, flush and add again");
+    assert_eq!(s.get("a").map(|a| a.entries.len()), Some(1));
+}
