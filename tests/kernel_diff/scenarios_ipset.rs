@@ -6,8 +6,9 @@
 //! The sets are drawn from the types the kernel provides: `hash:ip` (with and without
 //! `netmask`), `hash:net` with `nomatch` carve-outs, `hash:ip,port` (TCP/UDP, or ICMP by
 //! name and by type/code), `hash:net,port`, `hash:ip,port,ip`, `hash:ip,port,net`,
-//! `hash:net,iface`, `bitmap:port`, `bitmap:ip`; and one set of the other family, unused (iptables refuses a
-//! rule naming it). The
+//! `hash:net,iface`, `bitmap:port`, `bitmap:ip`, a `list:set` of the address sets; and one
+//! set of the other family, unused by rules (iptables refuses a rule naming it) but a
+//! member of the list. The
 //! matches take random directions per dimension, sometimes fewer than the set has (never
 //! matches) or more, `!`, `--return-nomatch`, `-p tcp|udp`.
 
@@ -162,6 +163,15 @@ fn sets(rng: &mut Rng, v6: bool) -> Vec<SetDef> {
         let other = if v6 { "family inet" } else { "family inet6" };
         let entries = (0..3).map(|_| any_host(rng, !v6)).collect();
         out.push(set("other", "hash:ip", other, entries, 1));
+    }
+    // A list of the address sets (the other family's too: the kernel skips it).
+    let addresses: Vec<String> = out
+        .iter()
+        .filter(|s| matches!(s.name, "hip" | "hnet" | "bip" | "other"))
+        .map(|s| s.name.to_string())
+        .collect();
+    if !addresses.is_empty() && rng.chance(50) {
+        out.push(set("lst", "list:set", "size 8", addresses, 1));
     }
     if out.iter().all(|s| s.name == "other") {
         let entries = (0..n(rng)).map(|_| any_host(rng, v6)).collect();

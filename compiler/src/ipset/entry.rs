@@ -84,6 +84,9 @@ pub fn parse_entry(
     family: AddrFamily,
     netmask: Option<u8>,
 ) -> Result<Vec<Vec<Part>>, String> {
+    if ty.method == Method::List {
+        return Ok(vec![vec![Part::Member(text.to_string())]]);
+    }
     if !ty.supported() {
         return Ok(vec![vec![Part::Raw(text.to_string())]]);
     }

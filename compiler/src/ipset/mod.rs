@@ -154,6 +154,8 @@ pub enum Part {
     Port { proto: Option<u8>, lo: u16, hi: u16 },
     /// An interface name; `physdev` for a bridge port (`physdev:eth0`).
     Iface { name: String, physdev: bool },
+    /// A member set of a `list:set`.
+    Member(String),
     /// An entry of a type nftvm does not read (kept as written).
     Raw(String),
 }

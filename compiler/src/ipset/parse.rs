@@ -114,6 +114,9 @@ fn command(
             let i = need_set(sets)?;
             let entry =
                 w.get(2).ok_or_else(|| Diagnostic::error(line, "expected an entry after the set name"))?;
+            if sets.sets[i].ty.method == super::Method::List {
+                member_exists(sets, i, entry)?;
+            }
             let set = &mut sets.sets[i];
             let parts = parse_entry(entry.text, &set.ty, set.family, set.netmask)
                 .map_err(|m| Diagnostic::error(entry.span, m))?;
@@ -150,6 +153,8 @@ fn command(
                         k += 1;
                     }
                     "packets" | "bytes" | "skbmark" | "skbprio" | "skbqueue" | "comment" => k += 1,
+                    // A list's order does not change what it holds.
+                    "before" | "after" if set.ty.method == super::Method::List => k += 1,
                     _ => {
                         return Err(Diagnostic::error(
                             opt.span,
@@ -191,6 +196,20 @@ fn command(
             cmd.span,
             format!("unknown command \"{other}\" (expecting create, add, del, flush or destroy)"),
         )),
+    }
+}
+
+/// A `list:set` member must be a set that exists and is not a list itself (ipset's rules).
+fn member_exists(sets: &Ipsets, list: usize, entry: &Word<'_>) -> Result<(), Diagnostic> {
+    match sets.sets.iter().position(|s| s.name == entry.text) {
+        None => Err(Diagnostic::error(
+            entry.span,
+            format!("The set with the given name does not exist: {}", entry.text),
+        )),
+        Some(i) if i == list || sets.sets[i].ty.method == super::Method::List => {
+            Err(Diagnostic::error(entry.span, "a list:set cannot hold a list:set"))
+        }
+        Some(_) => Ok(()),
     }
 }
 

@@ -160,7 +160,18 @@ fn an_element_is_added_once_deleted_when_there_and_flushed() {
     // `ipset restore` does).
     let e = sets("create a hash:net\nadd a 10.0.1.0/24\nadd a 10.0.1.0-10.0.2.255\n").expect_err("overlap");
     assert!(e.contains("already added"), "{e}");
-    let s = sets("create a hash:ip\nadd a 10.0.0.1\ndel a 10.0.0.1\nadd a 10.0.0.1\nflush a\nadd a 10.0.0.1\n")
-        .expect("del, flush and add again");
+    let s =
+        sets("create a hash:ip\nadd a 10.0.0.1\ndel a 10.0.0.1\nadd a 10.0.0.1\nflush a\nadd a 10.0.0.1\n")
+            .expect("del, flush and add again");
     assert_eq!(s.get("a").map(|a| a.entries.len()), Some(1));
+}
+
+#[test]
+fn a_list_holds_existing_sets_that_are_not_lists() {
+    let e = sets("create l list:set\nadd l nosuch\n").expect_err("missing member");
+    assert!(e.contains("sets.ipset:2:7") && e.contains("does not exist: nosuch"), "{e}");
+    let e = sets("create l list:set\ncreate m list:set\nadd l m\n").expect_err("a list in a list");
+    assert!(e.contains("cannot hold a list:set"), "{e}");
+    let s = sets("create a hash:ip\ncreate l list:set\nadd l a\nadd l a before a\n").expect_err("twice");
+    assert!(s.contains("already added"), "{s}");
 }

@@ -151,7 +151,9 @@ fn rows(set: &Ipset, parts: &[Part], read: PortRead) -> Result<Vec<Vec<Comp>>, S
                     set.name
                 ));
             }
-            Part::Raw(_) => return Err(format!("set {}: entries of this type are not supported", set.name)),
+            Part::Raw(_) | Part::Member(_) => {
+                return Err(format!("set {}: entries of this type are not supported", set.name));
+            }
         };
         out = continued(out, &choices);
     }
@@ -289,6 +291,57 @@ fn paint(prefixes: &[(u128, u128, u8)], set: &Ipset) -> Result<Vec<(u128, u128, 
     Ok(segs.into_iter().map(|(lo, (hi, k))| (lo, hi, k)).collect())
 }
 
+/// A set's lookup before it becomes an nft set: the key's components and the elements.
+struct Prepared {
+    key_parts: Vec<Expr>,
+    elements: Vec<Element>,
+    /// The interval component (the first address), if any.
+    at: Option<usize>,
+}
+
+/// `set` looked up with directions `src` in a `family` table: `Err(Ok(why))` when the
+/// lookup can never succeed, `Err(Err(message))` when nftvm cannot express it.
+fn prepare(
+    set: &Ipset,
+    src: &[bool],
+    family: Family,
+    return_nomatch: bool,
+    dynamic: bool,
+) -> Result<Prepared, Result<String, String>> {
+    if !set.ty.supported() {
+        return Err(Err(format!(
+            "set {} is of type {}, which nftvm cannot match yet",
+            set.name,
+            set.ty.name()
+        )));
+    }
+    let want = match family {
+        Family::Ip6 => AddrFamily::V6,
+        _ => AddrFamily::V4,
+    };
+    if set.has_addresses() && set.family != want {
+        return Err(Ok(format!("set {} is of the other address family", set.name)));
+    }
+    if src.len() < set.ty.dims.len() {
+        return Err(Ok(format!(
+            "set {} has {} dimensions and the match names {}",
+            set.name,
+            set.ty.dims.len(),
+            src.len()
+        )));
+    }
+    let read = if dynamic {
+        check_dynamic(set).map_err(Err)?;
+        PortRead::ByDirection
+    } else {
+        port_read(set).map_err(Err)?
+    };
+    let key_parts = key(set, src, family, read).map_err(Err)?;
+    let elements =
+        if dynamic { single_values(set, read) } else { members(set, read, return_nomatch) }.map_err(Err)?;
+    Ok(Prepared { key_parts, elements, at: interval_at(set, read) })
+}
+
 /// `-m set [!] --match-set NAME FLAGS` on `set` in a `family` table, or the key and set of
 /// `-j SET` (`dynamic`: rules add and delete members, so they stay single values, as the
 /// packets will store them; see [`check_dynamic`]).
@@ -299,50 +352,106 @@ pub fn lookup(
     return_nomatch: bool,
     dynamic: bool,
 ) -> Result<Lookup, String> {
-    if !set.ty.supported() {
-        return Err(format!("set {} is of type {}, which nftvm cannot match yet", set.name, set.ty.name()));
-    }
-    let want = match family {
-        Family::Ip6 => AddrFamily::V6,
-        _ => AddrFamily::V4,
+    let p = match prepare(set, src, family, return_nomatch, dynamic) {
+        Ok(p) => p,
+        Err(Ok(why)) => return Ok(Lookup::Never(why)),
+        Err(Err(e)) => return Err(e),
     };
-    if set.has_addresses() && set.family != want {
-        return Ok(Lookup::Never(format!("set {} is of the other address family", set.name)));
+    let shape = Shape { timeout: set.timeout, dynamic, maxelem: set.maxelem, addr_bits: set.family.bits() };
+    build(&set.name, set.span, p.key_parts, p.elements, &shape)
+}
+
+/// A `list:set` looked up: the union of what its members (in `ipsets`) hold for this
+/// lookup — the kernel tests each member in turn, and a member of the other family, or with
+/// more dimensions than the match names, holds nothing. The members must be looked up with
+/// the same key (`hash:ip` and `hash:net`, not `hash:ip` and `hash:ip,port`).
+pub fn lookup_list(
+    list: &Ipset,
+    ipsets: &super::Ipsets,
+    src: &[bool],
+    family: Family,
+    return_nomatch: bool,
+) -> Result<Lookup, String> {
+    let mut parts: Option<(Vec<Expr>, Option<usize>)> = None;
+    let mut rows = Vec::new();
+    let mut timeout = None;
+    let mut addr_bits = 32;
+    for m in list.entries.iter().flat_map(|e| &e.parts) {
+        let Part::Member(name) = m else { continue };
+        let Some(member) = ipsets.get(name) else { return Err(format!("list {}: no set {name}", list.name)) };
+        let p = match prepare(member, src, family, return_nomatch, false) {
+            Ok(p) => p,
+            Err(Ok(_)) => continue,
+            Err(Err(e)) => return Err(e),
+        };
+        match &parts {
+            Some((k, _)) if *k != p.key_parts => {
+                return Err(format!(
+                    "list {}: its members are looked up with different keys; nftvm matches a list of sets of one kind",
+                    list.name
+                ));
+            }
+            Some(_) => {}
+            None => parts = Some((p.key_parts.clone(), p.at)),
+        }
+        timeout = timeout.or(member.timeout.map(|_| 0));
+        addr_bits = member.family.bits();
+        rows.extend(p.elements.into_iter().map(|(comps, t)| Row {
+            comps,
+            matches: true,
+            len: 0,
+            timeout: t,
+        }));
     }
-    if src.len() < set.ty.dims.len() {
-        return Ok(Lookup::Never(format!(
-            "set {} has {} dimensions and the match names {}",
-            set.name,
-            set.ty.dims.len(),
-            src.len()
-        )));
-    }
-    let read = if dynamic {
-        check_dynamic(set)?;
-        PortRead::ByDirection
-    } else {
-        port_read(set)?
+    let Some((key_parts, at)) = parts else {
+        return Ok(Lookup::Never(format!("no member of list {} can hold such a packet", list.name)));
     };
-    let key_parts = key(set, src, family, read)?;
-    let settled = if dynamic { single_values(set, read)? } else { members(set, read, return_nomatch)? };
-    let mut nft =
-        Set::new(set.name.clone(), key_parts.iter().map(|e| KeyField::new(e.ty, e.bits, e.order)).collect());
-    nft.span = set.span;
-    if dynamic {
+    let elements = match at {
+        Some(at) => settle(rows, at, list)?,
+        None => {
+            let mut v: Vec<Element> = rows.into_iter().map(|r| (r.comps, r.timeout)).collect();
+            v.sort();
+            v.dedup_by(|a, b| a.0 == b.0);
+            v
+        }
+    };
+    let shape = Shape { timeout, dynamic: false, maxelem: None, addr_bits };
+    build(&list.name, list.span, key_parts, elements, &shape)
+}
+
+/// What the nft set is besides its key and elements.
+struct Shape {
+    /// `Some`: entries time out (the default, seconds; 0: none).
+    timeout: Option<u32>,
+    dynamic: bool,
+    maxelem: Option<u32>,
+    addr_bits: u32,
+}
+
+/// The nft set `name` with these key components and elements, and the lookup's key.
+fn build(
+    name: &str,
+    span: nftvm_grammar::Span,
+    key_parts: Vec<Expr>,
+    elements: Vec<Element>,
+    shape: &Shape,
+) -> Result<Lookup, String> {
+    let mut nft = Set::new(name, key_parts.iter().map(|e| KeyField::new(e.ty, e.bits, e.order)).collect());
+    nft.span = span;
+    if shape.dynamic {
         nft.flags.dynamic = true;
-        nft.size = set.maxelem.or(Some(DEFAULT_MAXELEM));
+        nft.size = shape.maxelem.or(Some(DEFAULT_MAXELEM));
     }
-    if let Some(t) = set.timeout {
+    if let Some(t) = shape.timeout {
         nft.flags.timeout = true;
         if t > 0 {
             nft.timeout = Some(u64::from(t) * 1000);
         }
     }
-    let addr_bits = set.family.bits();
-    for (comps, timeout) in settled {
+    for (comps, timeout) in elements {
         let mut parts = Vec::new();
-        for (c, shape) in comps.iter().zip(&key_parts) {
-            parts.push(constant(c, shape, addr_bits)?);
+        for (c, part) in comps.iter().zip(&key_parts) {
+            parts.push(constant(c, part, shape.addr_bits)?);
         }
         nft.flags.interval |= parts.iter().any(|p| !matches!(p.kind, crate::ir::ExprKind::Value(_)));
         let key = if parts.len() == 1 { parts.remove(0) } else { concat(parts) };
@@ -350,7 +459,7 @@ pub fn lookup(
         // The time each entry has left (`ipset save` writes it); 0 in a set whose default is
         // not is a permanent entry.
         elem.timeout = match timeout {
-            Some(0) if set.timeout.is_some_and(|d| d > 0) => Some(u64::MAX),
+            Some(0) if shape.timeout.is_some_and(|d| d > 0) => Some(u64::MAX),
             Some(t) if t > 0 => Some(u64::from(t) * 1000),
             _ => None,
         };
@@ -426,20 +535,24 @@ fn single_values(set: &Ipset, read: PortRead) -> Result<Vec<Element>, String> {
 }
 
 /// The members of a set rules only read: per element, the addresses that match, merged.
-fn members(set: &Ipset, read: PortRead, return_nomatch: bool) -> Result<Vec<Element>, String> {
-    // The interval component: the first address dimension's (ranges elsewhere stay as
-    // written).
-    let mut at = None;
+/// The interval component of `set`'s key: the first address dimension's (ranges elsewhere
+/// stay as written).
+fn interval_at(set: &Ipset, read: PortRead) -> Option<usize> {
     let mut k = 0;
     for dim in &set.ty.dims {
-        if matches!(dim, Dim::Ip | Dim::Net) && at.is_none() {
-            at = Some(k);
+        if matches!(dim, Dim::Ip | Dim::Net) {
+            return Some(k);
         }
         k += match dim {
             Dim::Port if read != PortRead::None => 2,
             _ => 1,
         };
     }
+    None
+}
+
+fn members(set: &Ipset, read: PortRead, return_nomatch: bool) -> Result<Vec<Element>, String> {
+    let at = interval_at(set, read);
     let nets = set.ty.dims.iter().filter(|d| **d == Dim::Net).count();
     // `--return-nomatch` on a type with nomatch entries (a net dimension) turns every
     // entry around: the match holds where the most specific entry is a `nomatch` one.

@@ -10,7 +10,7 @@
 use super::expr::never;
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
-use crate::ipset::to_nft::{Lookup, lookup};
+use crate::ipset::to_nft::{Lookup, lookup, lookup_list};
 use crate::ipset::{Ipset, Ipsets};
 use crate::iptables::matches::set::SetMatch;
 use crate::iptables::targets::misc::SetTarget;
@@ -30,9 +30,26 @@ pub fn set_match(m: &SetMatch, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
     let ipsets = std::sync::Arc::clone(&cx.lw.ipsets);
     let set = find(&ipsets, &m.name)?;
-    let turned = m.return_nomatch && set.ty.dims.contains(&crate::ipset::Dim::Net);
+    let list = set.ty.method == crate::ipset::Method::List;
+    // A list holds what its members do: a member rules change would be a second copy.
+    let changed = set.entries.iter().flat_map(|e| &e.parts).find_map(|p| match p {
+        crate::ipset::Part::Member(n) if cx.lw.dynamic_ipsets.contains(n) => Some(n.clone()),
+        _ => None,
+    });
+    if let Some(n) = changed {
+        return Err(Unsupported::new(format!(
+            "list {} holds set {n}, which -j SET changes: nftvm cannot keep the two in step",
+            m.name
+        )));
+    }
+    let turned = m.return_nomatch && (list || set.ty.dims.contains(&crate::ipset::Dim::Net));
     let dynamic = cx.lw.dynamic_ipsets.contains(&m.name);
-    match lookup(set, &m.dims, cx.fam, m.return_nomatch, dynamic).map_err(Unsupported::new)? {
+    let found = if list {
+        lookup_list(set, &ipsets, &m.dims, cx.fam, m.return_nomatch)
+    } else {
+        lookup(set, &m.dims, cx.fam, m.return_nomatch, dynamic)
+    };
+    match found.map_err(Unsupported::new)? {
         Lookup::Never(why) => {
             cx.notes.push(format!("{why}: `--match-set {}` never matches, as in the kernel", m.name));
             if m.invert { Ok(vec![]) } else { Ok(vec![never(cx.fam)?]) }
