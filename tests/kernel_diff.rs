@@ -68,6 +68,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("recent", scenarios_ipset::recent, 40),
         ("string", scenarios_ipset::string, 40),
         ("u32", scenarios_ipset::u32_tests, 40),
+        ("ipv6header", scenarios_ipset::ipv6header, 30),
     ]
 }
 
@@ -210,11 +211,11 @@ fn iptables_with_ipsets_match_the_kernel() {
 }
 
 /// iptables rulesets with the xt matches nft has no expression for — `-m recent` lists,
-/// `-m string` searches, `-m u32` tests (the kernel runs them inside nf_tables rules; nftvm
-/// runs them too).
+/// `-m string` searches, `-m u32` tests, `-m ipv6header` (the kernel runs them inside
+/// nf_tables rules; nftvm runs them too).
 #[test]
 fn iptables_xt_matches_match_the_kernel() {
-    check("xt", &["recent", "string", "u32"]);
+    check("xt", &["recent", "string", "u32", "ipv6header"]);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

@@ -458,3 +458,51 @@ pub fn u32_tests(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// `-m ipv6header` (the kernel's xt match, which nftvm runs too): the set of extension
+/// headers a packet carries — hop-by-hop, destination options, routing, fragment, AH, ESP,
+/// "no next header" — against the rule's, exactly or with `--soft`, and `!`.
+pub fn ipv6header(rng: &mut Rng, i: usize) -> Scenario {
+    use nftvm_runtime::packet::PacketBuilder;
+    let names = ["hop", "dst", "route", "frag", "auth", "esp", "none", "prot"];
+    let mut fwd = Vec::new();
+    for _ in 0..4 + rng.below(5) {
+        let mut picked: Vec<&str> = names.iter().copied().filter(|_| rng.chance(30)).collect();
+        if picked.is_empty() {
+            picked.push(*rng.pick(&names));
+        }
+        let bang = if rng.chance(20) { "! " } else { "" };
+        let soft = if rng.chance(35) { " --soft" } else { "" };
+        let target = if rng.chance(15) { " -j DROP" } else { "" };
+        fwd.push(format!("-A FORWARD -m ipv6header {bang}--header {}{soft}{target}", picked.join(",")));
+    }
+    let mut sc = Scenario::new(format!("ipv6header-{i}"), save_file(true, &fwd));
+    sc.ipsets = Some(String::new());
+    for k in 0..14 + rng.below(6) {
+        let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
+        let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");
+        let mut b = PacketBuilder::ipv6(src, dst);
+        if rng.chance(40) {
+            b = b.hop_by_hop(&[]);
+        }
+        if rng.chance(35) {
+            b = b.dest_options(&[]);
+        }
+        if rng.chance(25) {
+            b = b.routing(2, 0, &[0; 16]);
+        }
+        if rng.chance(25) {
+            b = b.auth_header(0x100 + k as u32, 1, &[0; 12]);
+        }
+        if rng.chance(20) {
+            b = b.fragment(0, false, 0x4000 + k as u32);
+        }
+        let b = match rng.below(5) {
+            0 => b.protocol(59),
+            1 => b.protocol(50).payload(&[0, 0, 0, 9, 0, 0, 0, 1, 7, 7, 7, 7]),
+            _ => b.udp(40000 + k as u16, 53).payload(b"q"),
+        };
+        sc.send("tuna", b.build());
+    }
+    sc
+}

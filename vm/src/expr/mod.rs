@@ -17,6 +17,7 @@ pub mod fwd;
 pub mod hash;
 pub mod immediate;
 pub mod inner;
+pub mod ipv6header;
 pub mod last;
 pub mod limit;
 pub mod loadkey;

@@ -1,9 +1,10 @@
 //! `match name NAME rev N …`: an x_tables match the kernel runs inside an nf_tables rule
 //! (`nft_compat`), as iptables-nft loads the matches nft has no expression for. nftvm runs
 //! the ones rulesets need most — `recent` ([`super::recent`]), `string`
-//! ([`super::string`]) and `u32` ([`super::u32match`]) — on both engines (the JIT calls the
-//! interpreter's code).
+//! ([`super::string`]), `u32` ([`super::u32match`]) and `ipv6header`
+//! ([`super::ipv6header`]) — on both engines (the JIT calls the interpreter's code).
 
+use super::ipv6header::Ipv6Header;
 use super::recent::Recent;
 use super::string::StringMatch;
 use super::u32match::U32Match;
@@ -18,6 +19,7 @@ pub enum XtMatch {
     Recent(Recent),
     String(StringMatch),
     U32(U32Match),
+    Ipv6Header(Ipv6Header),
 }
 
 impl XtMatch {
@@ -27,6 +29,7 @@ impl XtMatch {
             XtMatch::Recent(_) => "recent",
             XtMatch::String(_) => "string",
             XtMatch::U32(_) => "u32",
+            XtMatch::Ipv6Header(_) => "ipv6header",
         }
     }
 
@@ -35,6 +38,7 @@ impl XtMatch {
             XtMatch::Recent(r) => r.print(p, o),
             XtMatch::String(s) => s.print(p, o),
             XtMatch::U32(u) => u.print(p, o),
+            XtMatch::Ipv6Header(h) => h.print(p, o),
         }
     }
 
@@ -43,7 +47,10 @@ impl XtMatch {
             Some("recent") => Recent::parse(c, a).map(XtMatch::Recent),
             Some("string") => StringMatch::parse(c, a).map(XtMatch::String),
             Some("u32") => U32Match::parse(c, a).map(XtMatch::U32),
-            other => Err(format!("unknown xt match `{}` (recent, string or u32)", other.unwrap_or(""))),
+            Some("ipv6header") => Ipv6Header::parse(c, a).map(XtMatch::Ipv6Header),
+            other => {
+                Err(format!("unknown xt match `{}` (recent, string, u32 or ipv6header)", other.unwrap_or("")))
+            }
         }
     }
 
@@ -52,6 +59,7 @@ impl XtMatch {
             XtMatch::Recent(r) => r.check(c),
             XtMatch::String(s) => s.check(c),
             XtMatch::U32(u) => u.check(c),
+            XtMatch::Ipv6Header(h) => h.check(c),
         }
     }
 
@@ -60,6 +68,7 @@ impl XtMatch {
             XtMatch::Recent(r) => r.eval(e),
             XtMatch::String(s) => s.eval(e),
             XtMatch::U32(u) => u.eval(e),
+            XtMatch::Ipv6Header(h) => h.eval(e),
         }
     }
 }

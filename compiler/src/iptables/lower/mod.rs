@@ -29,6 +29,7 @@ mod header;
 mod ipsec;
 mod ipset;
 mod ipv6ext;
+mod ipv6header;
 mod limit;
 mod matches;
 mod misc;

@@ -368,7 +368,8 @@ pub struct Ipv6header {
     /// Bits of [`HEADER_BITS`].
     pub headers: u8,
     pub invert: bool,
-    /// `--soft`: match if any of the headers is present (instead of exactly these).
+    /// `--soft`: match if all of these headers are present, others allowed (instead of
+    /// exactly these; the kernel decides so, see `nftvm_vm::expr::ipv6header`).
     pub soft: bool,
 }
 
