@@ -103,12 +103,8 @@ impl Recent {
         r.dest = c.eat("rdest");
         r.invert = c.eat("invert");
         c.expect("mask")?;
-        let hex = c.next()?;
-        let digits = hex.strip_prefix("0x").filter(|d| d.len() == 32).ok_or("expected a 16-byte mask 0x…")?;
-        for (i, b) in r.mask.iter_mut().enumerate() {
-            *b =
-                u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| format!("bad mask `{hex}`"))?;
-        }
+        r.mask =
+            c.hex_bytes("a 16-byte mask")?.try_into().map_err(|_| "the mask has 16 bytes".to_string())?;
         Ok(r)
     }
 

@@ -46,13 +46,7 @@ impl StringMatch {
         let from = c.keyed_num("from")?;
         let to = c.keyed_num("to")?;
         c.expect("pattern")?;
-        let hex = c.next()?;
-        let digits = hex.strip_prefix("0x").filter(|d| d.len() % 2 == 0).ok_or("expected a pattern 0x…")?;
-        let pattern = (0..digits.len() / 2)
-            .map(|i| {
-                u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| format!("bad pattern `{hex}`"))
-            })
-            .collect::<PResult<Vec<u8>>>()?;
+        let pattern = c.hex_bytes("a pattern")?;
         let icase = c.eat("icase");
         let invert = c.eat("invert");
         Ok(StringMatch { algo, from, to, pattern, icase, invert })

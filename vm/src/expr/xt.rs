@@ -72,3 +72,43 @@ impl XtMatch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::expr::Expr;
+    use crate::keys::Family;
+    use crate::program::Program;
+    use crate::text::asm::Asm;
+
+    fn parse(line: &str) -> Result<Expr, String> {
+        let mut p = Program::new();
+        let t = p.add_table(Family::Ip, "t");
+        Expr::parse_line(line, &mut Asm::new(&mut p, t, Family::Ip, false))
+    }
+
+    /// Every match prints as it parses; bad bytes and unknown names are errors, never panics
+    /// (a multi-byte character where hex digits belong included).
+    #[test]
+    fn the_text_form_round_trips_and_refuses_bad_input() {
+        let lines = [
+            "[ match name recent rev 1 list SSH update seconds 60 hitcount 3 rttl invert mask 0xffffff00000000000000000000000000 ]",
+            "[ match name string rev 1 algo kmp from 20 to 80 pattern 0x474554 icase ]",
+            "[ match name u32 rev 0 test 0>>22&0x3c@12>>26&0x3c@0=0x47455420:0x47455420 test 6&0xff=0x11:0x11 invert ]",
+            "[ match name ipv6header rev 0 headers 0x42 invert 0xff soft ]",
+        ];
+        for l in lines {
+            let e = parse(l).unwrap_or_else(|m| panic!("{l}: {m}"));
+            assert_eq!(e.line(&Program::new()).trim(), l, "round trip");
+        }
+        for bad in [
+            "[ match name string rev 1 algo bm from 0 to 9 pattern 0x€€ ]",
+            "[ match name string rev 1 algo bm from 0 to 9 pattern 0x123 ]",
+            "[ match name recent rev 1 list L set mask 0xffff ]",
+            "[ match name u32 rev 0 test 0>>=1:2 ]",
+            "[ match name u32 rev 0 test 0>>€=1:2 ]",
+            "[ match name owner rev 1 ]",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} parsed");
+        }
+    }
+}

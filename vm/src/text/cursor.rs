@@ -89,6 +89,19 @@ impl<'a> Cursor<'a> {
         parse_hex(t)
     }
 
+    /// Bytes written `0x` and two hex digits each (`pattern 0x616263`); `what` names them
+    /// in the error.
+    pub fn hex_bytes(&mut self, what: &str) -> PResult<Vec<u8>> {
+        let t = self.next()?;
+        let digits = t.strip_prefix("0x").unwrap_or("");
+        if digits.is_empty() || digits.len() % 2 != 0 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("expected {what} as 0x and hex digit pairs, found `{t}`"));
+        }
+        Ok((0..digits.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).ok())
+            .collect())
+    }
+
     /// A bare hexadecimal number (`flags f`).
     pub fn bare_hex(&mut self) -> PResult<u64> {
         let t = self.next()?;
