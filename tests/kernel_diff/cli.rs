@@ -50,8 +50,7 @@ pub fn check(
     cmd.arg("eval").arg(&prog_path).arg("--pcap").arg(&pcap_path).args(["--json", "--conntrack-dump"]);
     cmd.args(["--engine", engine.name()]);
     if sc.ipsets.is_some() {
-        cmd.arg("--ipset").arg(&sets_path).arg("--syntax");
-        cmd.arg(if sc.format() == nftvm::program::Format::Ip6tables { "ip6tables" } else { "iptables" });
+        cmd.arg("--ipset").arg(&sets_path);
     }
     for (name, addrs) in &sc.ifaces {
         for a in addrs {

@@ -348,7 +348,6 @@ pub fn recent(rng: &mut Rng, i: usize) -> Scenario {
         save_file(v6, &fwd).split_once('\n').map_or(String::new(), |(_, rest)| rest.to_string())
     );
     let mut sc = Scenario::new(format!("recent-{i}"), ruleset);
-    sc.ipsets = Some(String::new());
     for _ in 0..16 + rng.below(8) {
         let from_b = rng.chance(20);
         let (src, dst): (IpAddr, IpAddr) =
@@ -393,7 +392,6 @@ pub fn string(rng: &mut Rng, i: usize) -> Scenario {
         fwd.push(format!("-A FORWARD -p udp -m string --algo {algo}{opts} {bang}{pattern}{target}"));
     }
     let mut sc = Scenario::new(format!("string-{i}"), save_file(v6, &fwd));
-    sc.ipsets = Some(String::new());
     for _ in 0..14 + rng.below(6) {
         let (src, dst): (IpAddr, IpAddr) =
             (ip(&host(v6, false, rng.below(5))), ip(&host(v6, true, rng.below(5))));
@@ -440,7 +438,6 @@ pub fn u32_tests(rng: &mut Rng, i: usize) -> Scenario {
         fwd.push(format!("-A FORWARD -m u32 {bang}--u32 \"{}\"{target}", tests.join("&&")));
     }
     let mut sc = Scenario::new(format!("u32-{i}"), save_file(v6, &fwd));
-    sc.ipsets = Some(String::new());
     for _ in 0..14 + rng.below(6) {
         let (src, dst): (IpAddr, IpAddr) =
             (ip(&host(v6, false, rng.below(5))), ip(&host(v6, true, rng.below(5))));
@@ -477,7 +474,6 @@ pub fn ipv6header(rng: &mut Rng, i: usize) -> Scenario {
         fwd.push(format!("-A FORWARD -m ipv6header {bang}--header {}{soft}{target}", picked.join(",")));
     }
     let mut sc = Scenario::new(format!("ipv6header-{i}"), save_file(true, &fwd));
-    sc.ipsets = Some(String::new());
     for k in 0..14 + rng.below(6) {
         let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
         let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");

@@ -73,16 +73,15 @@ pub fn parse(sources: &SourceMap, file: FileId) -> Result<Ipsets, Vec<Diagnostic
     if diags.is_empty() { Ok(sets) } else { Err(diags) }
 }
 
-/// The number after option `opt`.
-fn number<T: std::str::FromStr>(w: Option<&Word<'_>>, opt: &Word<'_>) -> Result<T, Diagnostic> {
+/// The number after option `opt` (decimal or `0x` hex).
+fn number<T: TryFrom<u64>>(w: Option<&Word<'_>>, opt: &Word<'_>) -> Result<T, Diagnostic> {
     let w = w.ok_or_else(|| Diagnostic::error(opt.span, format!("option {} needs a value", opt.text)))?;
     let t = w.text;
-    let parsed = match t.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).ok().map(|n| n.to_string()),
-        None => Some(t.to_string()),
+    let n = match t.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
     };
-    parsed
-        .and_then(|s| s.parse().ok())
+    n.and_then(|n| T::try_from(n).ok())
         .ok_or_else(|| Diagnostic::error(w.span, format!("\"{t}\" is not a valid value for {}", opt.text)))
 }
 
@@ -112,69 +111,7 @@ fn command(
         }
         "add" | "-A" | "a" | "del" | "-D" | "d" => {
             let i = need_set(sets)?;
-            let entry =
-                w.get(2).ok_or_else(|| Diagnostic::error(line, "expected an entry after the set name"))?;
-            if sets.sets[i].ty.method == super::Method::List {
-                member_exists(sets, i, entry)?;
-            }
-            let set = &mut sets.sets[i];
-            let parts = parse_entry(entry.text, &set.ty, set.family, set.netmask)
-                .map_err(|m| Diagnostic::error(entry.span, m))?;
-            let elements = stored.entry(set.name.clone()).or_default();
-            let present = |p: &Vec<Part>| elements.contains(p);
-            if matches!(cmd.text, "del" | "-D" | "d") {
-                if !parts.iter().all(present) {
-                    return Err(Diagnostic::error(
-                        entry.span,
-                        "Element cannot be deleted from the set: it's not added",
-                    ));
-                }
-                set.entries.retain(|e| !parts.contains(&e.parts));
-                parts.iter().for_each(|p| {
-                    elements.remove(p);
-                });
-                return Ok(());
-            }
-            if parts.iter().any(present) {
-                return Err(Diagnostic::error(
-                    entry.span,
-                    "Element cannot be added to the set: it's already added",
-                ));
-            }
-            let mut nomatch = false;
-            let mut timeout = None;
-            let mut k = 3;
-            while let Some(opt) = w.get(k) {
-                k += 1;
-                match opt.text {
-                    "nomatch" if set.ty.dims.contains(&super::Dim::Net) => nomatch = true,
-                    "timeout" => {
-                        timeout = Some(number(w.get(k).copied(), opt)?);
-                        k += 1;
-                    }
-                    "packets" | "bytes" | "skbmark" | "skbprio" | "skbqueue" | "comment" => k += 1,
-                    // A list's order does not change what it holds.
-                    "before" | "after" if set.ty.method == super::Method::List => k += 1,
-                    _ => {
-                        return Err(Diagnostic::error(
-                            opt.span,
-                            format!("Unknown argument: `{}' (for an entry of {})", opt.text, set.ty.name()),
-                        ));
-                    }
-                }
-            }
-            if set.timeout.is_none() && timeout.is_some() {
-                return Err(Diagnostic::error(
-                    line,
-                    format!("set {} has no timeout support (create it with timeout N)", set.name),
-                ));
-            }
-            let timeout = timeout.or(set.timeout);
-            for p in parts {
-                elements.insert(p.clone());
-                set.entries.push(Entry { parts: p, nomatch, timeout, span: entry.span });
-            }
-            Ok(())
+            add_or_del(sets, i, stored, &w, line)
         }
         "flush" | "-F" | "destroy" | "-X" | "x" => {
             let keep = |s: &Ipset| name.is_some_and(|n| n.text != s.name);
@@ -197,6 +134,76 @@ fn command(
             format!("unknown command \"{other}\" (expecting create, add, del, flush or destroy)"),
         )),
     }
+}
+
+/// `add` or `del` (by `w[0]`) of an entry of set `i`; `stored` indexes each set's elements.
+fn add_or_del(
+    sets: &mut Ipsets,
+    i: usize,
+    stored: &mut HashMap<String, HashSet<Vec<Part>>>,
+    w: &[&Word<'_>],
+    line: Span,
+) -> Result<(), Diagnostic> {
+    let cmd = w[0];
+    let entry = w.get(2).ok_or_else(|| Diagnostic::error(line, "expected an entry after the set name"))?;
+    if sets.sets[i].ty.method == super::Method::List {
+        member_exists(sets, i, entry)?;
+    }
+    let set = &mut sets.sets[i];
+    let parts = parse_entry(entry.text, &set.ty, set.family, set.netmask)
+        .map_err(|m| Diagnostic::error(entry.span, m))?;
+    let elements = stored.entry(set.name.clone()).or_default();
+    let present = |p: &Vec<Part>| elements.contains(p);
+    if matches!(cmd.text, "del" | "-D" | "d") {
+        if !parts.iter().all(present) {
+            return Err(Diagnostic::error(
+                entry.span,
+                "Element cannot be deleted from the set: it's not added",
+            ));
+        }
+        set.entries.retain(|e| !parts.contains(&e.parts));
+        parts.iter().for_each(|p| {
+            elements.remove(p);
+        });
+        return Ok(());
+    }
+    if parts.iter().any(present) {
+        return Err(Diagnostic::error(entry.span, "Element cannot be added to the set: it's already added"));
+    }
+    let mut nomatch = false;
+    let mut timeout = None;
+    let mut k = 3;
+    while let Some(opt) = w.get(k) {
+        k += 1;
+        match opt.text {
+            "nomatch" if set.ty.dims.contains(&super::Dim::Net) => nomatch = true,
+            "timeout" => {
+                timeout = Some(number(w.get(k).copied(), opt)?);
+                k += 1;
+            }
+            "packets" | "bytes" | "skbmark" | "skbprio" | "skbqueue" | "comment" => k += 1,
+            // A list's order does not change what it holds.
+            "before" | "after" if set.ty.method == super::Method::List => k += 1,
+            _ => {
+                return Err(Diagnostic::error(
+                    opt.span,
+                    format!("Unknown argument: `{}' (for an entry of {})", opt.text, set.ty.name()),
+                ));
+            }
+        }
+    }
+    if set.timeout.is_none() && timeout.is_some() {
+        return Err(Diagnostic::error(
+            line,
+            format!("set {} has no timeout support (create it with timeout N)", set.name),
+        ));
+    }
+    let timeout = timeout.or(set.timeout);
+    for p in parts {
+        elements.insert(p.clone());
+        set.entries.push(Entry { parts: p, nomatch, timeout, span: entry.span });
+    }
+    Ok(())
 }
 
 /// A `list:set` member must be a set that exists and is not a list itself (ipset's rules).

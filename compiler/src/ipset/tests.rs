@@ -12,7 +12,7 @@ fn sets(text: &str) -> Result<Ipsets, String> {
 /// The listing of the nft set a match on `name` with `dims` makes.
 fn listed(text: &str, name: &str, dims: &[bool], family: Family) -> String {
     let s = sets(text).expect("parses");
-    match lookup(s.get(name).expect("set"), dims, family, false, false).expect("lowers") {
+    match lookup(s.get(name).expect("set"), &s, dims, family, false, false).expect("lowers") {
         Lookup::Never(why) => format!("never: {why}"),
         Lookup::Member { set, .. } => {
             let mut t = crate::ir::Table::new(family, "t");
@@ -79,10 +79,10 @@ fn netmask_stores_blocks() {
 fn icmp_entries_read_type_and_code() {
     let s = sets(SAVED).unwrap();
     // `dst` for the port of a set that mixes ICMP and TCP ports: refused by name.
-    let e = lookup(s.get("a").unwrap(), &[true, false], Family::Ip, false, false).expect_err("refused");
+    let e = lookup(s.get("a").unwrap(), &s, &[true, false], Family::Ip, false, false).expect_err("refused");
     assert!(e.contains("ICMP"), "{e}");
     let Ok(Lookup::Member { key, set }) =
-        lookup(s.get("a").unwrap(), &[true, true], Family::Ip, false, false)
+        lookup(s.get("a").unwrap(), &s, &[true, true], Family::Ip, false, false)
     else {
         panic!("src,src lowers")
     };
@@ -95,10 +95,13 @@ fn icmp_entries_read_type_and_code() {
 fn other_family_and_missing_dimensions_never_match() {
     let s = sets(SAVED).unwrap();
     assert!(matches!(
-        lookup(s.get("i").unwrap(), &[true, true], Family::Ip, false, false),
+        lookup(s.get("i").unwrap(), &s, &[true, true], Family::Ip, false, false),
         Ok(Lookup::Never(_))
     ));
-    assert!(matches!(lookup(s.get("a").unwrap(), &[true], Family::Ip, false, false), Ok(Lookup::Never(_))));
+    assert!(matches!(
+        lookup(s.get("a").unwrap(), &s, &[true], Family::Ip, false, false),
+        Ok(Lookup::Never(_))
+    ));
 }
 
 #[test]
@@ -110,14 +113,15 @@ fn bitmap_port_holds_tcp_and_udp() {
 #[test]
 fn protocols_without_ports_drop_the_port() {
     let s = sets("create g hash:ip,port\nadd g 10.0.0.1,gre:0\nadd g 10.0.0.9,47:0\n").unwrap();
-    let Ok(Lookup::Member { set, .. }) = lookup(s.get("g").unwrap(), &[true, true], Family::Ip, false, false)
+    let Ok(Lookup::Member { set, .. }) =
+        lookup(s.get("g").unwrap(), &s, &[true, true], Family::Ip, false, false)
     else {
         panic!("lowers")
     };
     assert_eq!(set.key.len(), 2);
     assert_eq!(set.elems.len(), 2);
     let mixed = sets("create g hash:ip,port\nadd g 10.0.0.1,gre:0\nadd g 10.0.0.2,80\n").unwrap();
-    assert!(lookup(mixed.get("g").unwrap(), &[true, true], Family::Ip, false, false).is_err());
+    assert!(lookup(mixed.get("g").unwrap(), &mixed, &[true, true], Family::Ip, false, false).is_err());
 }
 
 #[test]

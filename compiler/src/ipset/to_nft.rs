@@ -44,8 +44,9 @@ enum Comp {
 /// How the set's port dimension is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum PortRead {
-    /// Source or destination port by the match's direction.
-    ByDirection,
+    /// Source or destination port by the match's direction; `icmp`: the set holds ICMP
+    /// entries too, whose type and code sit where TCP's source port does.
+    ByDirection { icmp: bool },
     /// The transport header's first two bytes (ICMP type and code).
     First,
     /// Not read: every entry is of a protocol without ports (port 0).
@@ -82,7 +83,7 @@ fn port_read(set: &Ipset) -> Result<PortRead, String> {
         )),
         (false, Some(_)) => Ok(PortRead::None),
         _ if icmp && !ports => Ok(PortRead::First),
-        _ => Ok(PortRead::ByDirection),
+        _ => Ok(PortRead::ByDirection { icmp }),
     }
 }
 
@@ -90,11 +91,6 @@ fn port_read(set: &Ipset) -> Result<PortRead, String> {
 /// and its fields.
 fn key(set: &Ipset, src: &[bool], family: Family, read: PortRead) -> Result<Vec<Expr>, String> {
     let ip = if set.family == AddrFamily::V4 { "ip" } else { "ip6" };
-    let has_icmp = set
-        .entries
-        .iter()
-        .flat_map(|e| &e.parts)
-        .any(|p| matches!(p, Part::Port { proto: Some(ICMP | ICMPV6), .. }));
     let sel = |w: &str| crate::iptables::lower::selector(w, family).map_err(|e| e.reason);
     let mut out = Vec::new();
     for (dim, &s) in set.ty.dims.iter().zip(src) {
@@ -105,8 +101,8 @@ fn key(set: &Ipset, src: &[bool], family: Family, read: PortRead) -> Result<Vec<
                 match read {
                     PortRead::None => {}
                     PortRead::First => out.push(sel("th sport")?),
-                    PortRead::ByDirection => {
-                        if has_icmp && !s {
+                    PortRead::ByDirection { icmp } => {
+                        if icmp && !s {
                             return Err(format!(
                                 "set {} holds ICMP entries (type and code, read whatever the direction) beside ports: nftvm matches it only with `src` for its port",
                                 set.name
@@ -226,6 +222,22 @@ fn settle(rows: Vec<Row>, at: usize, set: &Ipset) -> Result<Vec<Element>, String
 /// A stored element: its key values and its timeout.
 type Element = (Vec<Comp>, Option<u32>);
 
+/// The elements of `rows`: settled along the interval component `at` when there is one,
+/// else each distinct key once.
+fn elements_of(rows: Vec<Row>, at: Option<usize>, set: &Ipset) -> Result<Vec<Element>, String> {
+    match at {
+        Some(at) => settle(rows, at, set),
+        None => Ok(distinct(rows.into_iter().map(|r| (r.comps, r.timeout)).collect())),
+    }
+}
+
+/// Each key once (the first timeout), in key order.
+fn distinct(mut v: Vec<Element>) -> Vec<Element> {
+    v.sort();
+    v.dedup_by(|a, b| a.0 == b.0);
+    v
+}
+
 /// One stored entry as [`settle`] sees it.
 struct Item {
     lo: u128,
@@ -299,8 +311,9 @@ struct Prepared {
     at: Option<usize>,
 }
 
-/// `set` looked up with directions `src` in a `family` table: `Err(Ok(why))` when the
-/// lookup can never succeed, `Err(Err(message))` when nftvm cannot express it.
+/// `set` looked up with directions `src` in a `family` table (`dynamic`: a set
+/// [`check_dynamic`] accepted): `Err(Ok(why))` when the lookup can never succeed,
+/// `Err(Err(message))` when nftvm cannot express it.
 fn prepare(
     set: &Ipset,
     src: &[bool],
@@ -330,42 +343,56 @@ fn prepare(
             src.len()
         )));
     }
-    let read = if dynamic {
-        check_dynamic(set).map_err(Err)?;
-        PortRead::ByDirection
-    } else {
-        port_read(set).map_err(Err)?
-    };
+    let read = if dynamic { PortRead::ByDirection { icmp: false } } else { port_read(set).map_err(Err)? };
     let key_parts = key(set, src, family, read).map_err(Err)?;
     let elements =
         if dynamic { single_values(set, read) } else { members(set, read, return_nomatch) }.map_err(Err)?;
     Ok(Prepared { key_parts, elements, at: interval_at(set, read) })
 }
 
-/// `-m set [!] --match-set NAME FLAGS` on `set` in a `family` table, or the key and set of
-/// `-j SET` (`dynamic`: rules add and delete members, so they stay single values, as the
-/// packets will store them; see [`check_dynamic`]).
+/// `-m set [!] --match-set NAME FLAGS` on `set` (of `ipsets`) in a `family` table, or the key
+/// and set of `-j SET` (`dynamic`: rules add and delete members, so they stay single values,
+/// as the packets will store them; see [`check_dynamic`]). With `--return-nomatch` on a set
+/// whose entries it turns around, the nft set holds other members and gets another name.
 pub fn lookup(
     set: &Ipset,
+    ipsets: &super::Ipsets,
     src: &[bool],
     family: Family,
     return_nomatch: bool,
     dynamic: bool,
 ) -> Result<Lookup, String> {
-    let p = match prepare(set, src, family, return_nomatch, dynamic) {
-        Ok(p) => p,
-        Err(Ok(why)) => return Ok(Lookup::Never(why)),
-        Err(Err(e)) => return Err(e),
+    if dynamic {
+        check_dynamic(set)?;
+    }
+    let list = set.ty.method == super::Method::List;
+    let mut found = if list {
+        lookup_list(set, ipsets, src, family, return_nomatch)?
+    } else {
+        match prepare(set, src, family, return_nomatch, dynamic) {
+            Ok(p) => {
+                let bits = set.family.bits();
+                let shape = Shape { timeout: set.timeout, dynamic, maxelem: set.maxelem, addr_bits: bits };
+                build(&set.name, set.span, p.key_parts, p.elements, &shape)?
+            }
+            Err(Ok(why)) => Lookup::Never(why),
+            Err(Err(e)) => return Err(e),
+        }
     };
-    let shape = Shape { timeout: set.timeout, dynamic, maxelem: set.maxelem, addr_bits: set.family.bits() };
-    build(&set.name, set.span, p.key_parts, p.elements, &shape)
+    if let Lookup::Member { set: nft, .. } = &mut found
+        && return_nomatch
+        && (list || set.ty.dims.contains(&Dim::Net))
+    {
+        nft.name = format!("{}.return-nomatch", nft.name);
+    }
+    Ok(found)
 }
 
 /// A `list:set` looked up: the union of what its members (in `ipsets`) hold for this
 /// lookup — the kernel tests each member in turn, and a member of the other family, or with
 /// more dimensions than the match names, holds nothing. The members must be looked up with
 /// the same key (`hash:ip` and `hash:net`, not `hash:ip` and `hash:ip,port`).
-pub fn lookup_list(
+fn lookup_list(
     list: &Ipset,
     ipsets: &super::Ipsets,
     src: &[bool],
@@ -406,15 +433,7 @@ pub fn lookup_list(
     let Some((key_parts, at)) = parts else {
         return Ok(Lookup::Never(format!("no member of list {} can hold such a packet", list.name)));
     };
-    let elements = match at {
-        Some(at) => settle(rows, at, list)?,
-        None => {
-            let mut v: Vec<Element> = rows.into_iter().map(|r| (r.comps, r.timeout)).collect();
-            v.sort();
-            v.dedup_by(|a, b| a.0 == b.0);
-            v
-        }
-    };
+    let elements = elements_of(rows, at, list)?;
     let shape = Shape { timeout, dynamic: false, maxelem: None, addr_bits };
     build(&list.name, list.span, key_parts, elements, &shape)
 }
@@ -529,12 +548,9 @@ fn single_values(set: &Ipset, read: PortRead) -> Result<Vec<Element>, String> {
             out.extend(expanded.into_iter().map(|c| (c, e.timeout)));
         }
     }
-    out.sort();
-    out.dedup_by(|a, b| a.0 == b.0);
-    Ok(out)
+    Ok(distinct(out))
 }
 
-/// The members of a set rules only read: per element, the addresses that match, merged.
 /// The interval component of `set`'s key: the first address dimension's (ranges elsewhere
 /// stay as written).
 fn interval_at(set: &Ipset, read: PortRead) -> Option<usize> {
@@ -551,6 +567,7 @@ fn interval_at(set: &Ipset, read: PortRead) -> Option<usize> {
     None
 }
 
+/// The members of a set rules only read: per element, the addresses that match, merged.
 fn members(set: &Ipset, read: PortRead, return_nomatch: bool) -> Result<Vec<Element>, String> {
     let at = interval_at(set, read);
     let nets = set.ty.dims.iter().filter(|d| **d == Dim::Net).count();
@@ -575,15 +592,7 @@ fn members(set: &Ipset, read: PortRead, return_nomatch: bool) -> Result<Vec<Elem
             all.push(Row { comps, matches, len: len.unwrap_or(0), timeout: e.timeout });
         }
     }
-    Ok(match at {
-        Some(at) => settle(all, at, set)?,
-        None => {
-            let mut v: Vec<Element> = all.into_iter().map(|r| (r.comps, r.timeout)).collect();
-            v.sort();
-            v.dedup_by(|a, b| a.0 == b.0);
-            v
-        }
-    })
+    elements_of(all, at, set)
 }
 
 /// One key component's constant: a value, a prefix (an aligned address block) or a range.

@@ -10,7 +10,7 @@
 use super::expr::never;
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
-use crate::ipset::to_nft::{Lookup, lookup, lookup_list};
+use crate::ipset::to_nft::{Lookup, lookup};
 use crate::ipset::{Ipset, Ipsets};
 use crate::iptables::matches::set::SetMatch;
 use crate::iptables::targets::misc::SetTarget;
@@ -30,7 +30,6 @@ pub fn set_match(m: &SetMatch, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
     let ipsets = std::sync::Arc::clone(&cx.lw.ipsets);
     let set = find(&ipsets, &m.name)?;
-    let list = set.ty.method == crate::ipset::Method::List;
     // A list holds what its members do: a member rules change would be a second copy.
     let changed = set.entries.iter().flat_map(|e| &e.parts).find_map(|p| match p {
         crate::ipset::Part::Member(n) if cx.lw.dynamic_ipsets.contains(n) => Some(n.clone()),
@@ -42,23 +41,13 @@ pub fn set_match(m: &SetMatch, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
             m.name
         )));
     }
-    let turned = m.return_nomatch && (list || set.ty.dims.contains(&crate::ipset::Dim::Net));
     let dynamic = cx.lw.dynamic_ipsets.contains(&m.name);
-    let found = if list {
-        lookup_list(set, &ipsets, &m.dims, cx.fam, m.return_nomatch)
-    } else {
-        lookup(set, &m.dims, cx.fam, m.return_nomatch, dynamic)
-    };
-    match found.map_err(Unsupported::new)? {
+    match lookup(set, &ipsets, &m.dims, cx.fam, m.return_nomatch, dynamic).map_err(Unsupported::new)? {
         Lookup::Never(why) => {
             cx.notes.push(format!("{why}: `--match-set {}` never matches, as in the kernel", m.name));
             if m.invert { Ok(vec![]) } else { Ok(vec![never(cx.fam)?]) }
         }
-        Lookup::Member { key, mut set } => {
-            // With --return-nomatch the entries turn around: other members, another name.
-            if turned {
-                set.name = format!("{}.return-nomatch", set.name);
-            }
+        Lookup::Member { key, set } => {
             let name = declare(cx, *set);
             let right = Expr::new(ExprKind::SetRef(name), key.ty, key.bits, key.order);
             Ok(vec![Stmt::matches(key, if m.invert { MatchOp::Ne } else { MatchOp::Eq }, right)])
@@ -71,8 +60,8 @@ fn declare(cx: &mut Mcx<'_>, set: Set) -> String {
     let name = set.name.clone();
     if !cx.lw.extra_sets.iter().any(|s| s.name == name) {
         cx.lw.extra_sets.push(set);
+        cx.lw.ipset_tables.push((name.clone(), cx.table.to_string()));
     }
-    cx.lw.ipset_tables.push((name.clone(), cx.table.to_string()));
     name
 }
 
@@ -92,7 +81,7 @@ pub fn set_target(t: &SetTarget, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
                 "-j SET on set {name}, which stores ports, needs -p tcp, udp, sctp or udplite in the rule"
             )));
         }
-        match lookup(set, dims, cx.fam, false, true).map_err(Unsupported::new)? {
+        match lookup(set, &ipsets, dims, cx.fam, false, true).map_err(Unsupported::new)? {
             Lookup::Never(why) => {
                 cx.notes.push(format!("{why}: `-j SET` on it changes nothing, as in the kernel"))
             }
