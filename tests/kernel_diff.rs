@@ -30,6 +30,8 @@ mod scenarios_host;
 mod scenarios_ipset;
 #[path = "kernel_diff/scenarios_nat.rs"]
 mod scenarios_nat;
+#[path = "kernel_diff/scenarios_xt_targets.rs"]
+mod scenarios_xt_targets;
 
 use harness::Scenario;
 use nftvm::vm::Engine;
@@ -69,6 +71,8 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("string", scenarios_ipset::string, 40),
         ("u32", scenarios_ipset::u32_tests, 40),
         ("ipv6header", scenarios_ipset::ipv6header, 30),
+        ("connmark", scenarios_xt_targets::connmark, 40),
+        ("ttl-target", scenarios_xt_targets::ttl, 30),
     ]
 }
 
@@ -218,6 +222,13 @@ fn iptables_with_ipsets_match_the_kernel() {
 #[test]
 fn iptables_xt_matches_match_the_kernel() {
     check("xt", &["recent", "string", "u32", "ipv6header"], false);
+}
+
+/// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging
+/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down.
+#[test]
+fn iptables_xt_targets_match_the_kernel() {
+    check("xt_targets", &["connmark", "ttl-target"], false);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

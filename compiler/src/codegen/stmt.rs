@@ -114,6 +114,10 @@ impl Gen<'_, '_> {
             }
             StmtKind::Nat(n) => self.nat(n),
             StmtKind::Queue(q) => self.queue(q),
+            StmtKind::XtTarget(t) => {
+                self.emit(VmExpr::Target(t.clone()));
+                Ok(())
+            }
             StmtKind::Notrack => {
                 self.emit(VmExpr::Notrack(Notrack));
                 Ok(())

@@ -173,6 +173,10 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             StmtKind::Xt(name) => {
                 Err(self.unsupported(format!("xt {name} (an untranslated iptables extension)"), span))
             }
+            StmtKind::XtTarget(t) => Err(self.unsupported(
+                format!("xt target \"{}\" (marks or TTLs computed from two values)", t.name()),
+                span,
+            )),
         }
     }
 

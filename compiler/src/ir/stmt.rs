@@ -34,6 +34,10 @@ pub enum StmtKind {
     /// An iptables match nft has no expression for (`-m recent`, `-m string`), kept as the
     /// kernel's xt match: iptables-nft runs it so, nft lists it as `xt match "NAME"`.
     XtMatch(nftvm_vm::expr::xt::XtMatch),
+    /// An iptables target nft has no statement for (`-j CONNMARK` merging masked bits,
+    /// `-j TTL --ttl-inc`), kept as the kernel's xt target: nft lists it as
+    /// `xt target "NAME"`.
+    XtTarget(nftvm_vm::expr::xt_target::XtTarget),
     Log(Log),
     Reject(Reject),
     Nat(Nat),

@@ -287,6 +287,7 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
         StmtKind::Xt(t) => t.clone(),
         // As nft lists the xt match iptables-nft adds.
         StmtKind::XtMatch(m) => format!("xt match \"{}\"", m.name()),
+        StmtKind::XtTarget(t) => format!("xt target \"{}\"", t.name()),
     }
 }
 

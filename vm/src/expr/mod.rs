@@ -7,6 +7,7 @@ pub mod byteorder;
 pub mod classify;
 pub mod cmp;
 pub mod connlimit;
+pub mod connmark;
 pub mod counter;
 pub mod ct;
 pub mod dup;
@@ -42,10 +43,12 @@ pub mod socket;
 pub mod string;
 pub mod synproxy;
 pub mod tproxy;
+pub mod ttl;
 pub mod tunnel;
 pub mod u32match;
 pub mod xfrm;
 pub mod xt;
+pub mod xt_target;
 
 use crate::data::ByteOrder;
 use crate::interp::Eval;
@@ -136,6 +139,7 @@ exprs! {
     Tunnel(tunnel::Tunnel) => "tunnel",
     Classify(classify::Classify) => "classify",
     Match(xt::XtMatch) => "match",
+    Target(xt_target::XtTarget) => "target",
 }
 
 impl Expr {
@@ -157,6 +161,7 @@ impl Expr {
                     || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. })
             }),
             Expr::Dynset(d) => d.exprs.iter().any(|x| x.enables_conntrack(prog)),
+            Expr::Target(t) => t.enables_conntrack(),
             // A classified rule's tests live in its classifier's recipes (`ct state`, …).
             Expr::Classify(c) => prog
                 .classifier(c.classifier)

@@ -19,6 +19,9 @@ use crate::ir::{
     Queue, Reject, RejectKind, Stmt, StmtKind, Synproxy, Tproxy, Verdict, Write,
 };
 use crate::types::{ByteOrder, Type};
+use nftvm_vm::expr::connmark::{Connmark as VmConnmark, ConnmarkMode as VmConnmarkMode};
+use nftvm_vm::expr::ttl::{Ttl as VmTtl, TtlMode as VmTtlMode};
+use nftvm_vm::expr::xt_target::XtTarget;
 
 pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     match t {
@@ -145,15 +148,37 @@ fn shifted(e: Expr, c: &ConnmarkTarget) -> LResult<Expr> {
     Ok(e.binary(if c.shift_dir == ShiftDir::Right { BinOp::Shr } else { BinOp::Shl }, n))
 }
 
+/// CONNMARK as nft statements where one mark is written from a constant or from the other
+/// masked on one side; where bits of both marks merge (`--save-mark --ctmask`,
+/// `--restore-mark --nfmask`, a shifted `--set-xmark`) the kernel's xt target, as
+/// iptables-nft loads it.
 fn connmark(c: &ConnmarkTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let merges = match c.mode {
+        ConnmarkMode::Set => c.shift_bits != 0,
+        ConnmarkMode::Save => c.ctmask != u32::MAX,
+        ConnmarkMode::Restore => c.nfmask != u32::MAX,
+    };
+    if merges {
+        let mode = match c.mode {
+            ConnmarkMode::Set => VmConnmarkMode::Set,
+            ConnmarkMode::Save => VmConnmarkMode::Save,
+            ConnmarkMode::Restore => VmConnmarkMode::Restore,
+        };
+        let target = VmConnmark {
+            mode,
+            ctmark: c.ctmark,
+            ctmask: c.ctmask,
+            nfmask: c.nfmask,
+            shift_right: c.shift_dir == ShiftDir::Right,
+            shift_bits: c.shift_bits,
+        };
+        return Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Connmark(target)))]);
+    }
     let ctmark = sel("ct mark", cx.fam)?;
     let mark = sel("meta mark", cx.fam)?;
     let (target, value) = match c.mode {
         ConnmarkMode::Set => (ctmark.clone(), xmark(ctmark, c.ctmark, c.ctmask)?),
         ConnmarkMode::Save => {
-            if c.ctmask != u32::MAX {
-                return Err(Unsupported::new("CONNMARK --save-mark with a --ctmask cannot be expressed"));
-            }
             let src = if c.nfmask == u32::MAX {
                 mark
             } else {
@@ -163,9 +188,6 @@ fn connmark(c: &ConnmarkTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
             (ctmark, shifted(src, c)?)
         }
         ConnmarkMode::Restore => {
-            if c.nfmask != u32::MAX {
-                return Err(Unsupported::new("CONNMARK --restore-mark with an --nfmask cannot be expressed"));
-            }
             let src = if c.ctmask == u32::MAX {
                 ctmark
             } else {
@@ -323,14 +345,17 @@ fn tcpmss(m: &Tcpmss, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(vec![Stmt::new(StmtKind::Write(Write { target, value }))])
 }
 
+/// `--ttl-set` is nft's `ip ttl set`; counting up or down (nft has no arithmetic on a
+/// field) is the kernel's xt target, as iptables-nft loads it.
 fn ttl(t: &TtlTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let field = if cx.fam == Family::Ip6 { "ip6 hoplimit" } else { "ip ttl" };
-    match t.mode {
-        TtlMode::Set => write(field, t.value.into(), cx),
-        TtlMode::Inc | TtlMode::Dec => Err(Unsupported::new(
-            "TTL/HL --ttl-inc/--ttl-dec (arithmetic on a field) cannot be expressed yet",
-        )),
-    }
+    let mode = match t.mode {
+        TtlMode::Set => return write(field, t.value.into(), cx),
+        TtlMode::Inc => VmTtlMode::Inc,
+        TtlMode::Dec => VmTtlMode::Dec,
+    };
+    let target = VmTtl { ipv6: cx.fam == Family::Ip6, mode, value: t.value };
+    Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Ttl(target)))])
 }
 
 fn dscp(d: &DscpTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {

@@ -194,6 +194,9 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
         StmtKind::XtMatch(m) => {
             Json::single("xt", Json::object([("type", Json::str("match")), ("name", Json::str(m.name()))]))
         }
+        StmtKind::XtTarget(t) => {
+            Json::single("xt", Json::object([("type", Json::str("target")), ("name", Json::str(t.name()))]))
+        }
         StmtKind::Xt(t) => {
             let (kind, name) = xt_parts(t);
             Json::single("xt", Json::object([("type", Json::str(kind)), ("name", Json::str(name))]))
