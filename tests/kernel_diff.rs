@@ -26,6 +26,8 @@ mod scenarios;
 mod scenarios_generated;
 #[path = "kernel_diff/scenarios_host.rs"]
 mod scenarios_host;
+#[path = "kernel_diff/scenarios_ingress.rs"]
+mod scenarios_ingress;
 #[path = "kernel_diff/scenarios_ipset.rs"]
 mod scenarios_ipset;
 #[path = "kernel_diff/scenarios_nat.rs"]
@@ -64,6 +66,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
+        ("ingress", scenarios_ingress::ingress, 30),
         ("generated", scenarios_generated::generated, 200),
         ("ipset", scenarios_ipset::ipset, 80),
         ("ipset-dynamic", scenarios_ipset::ipset_dynamic, 40),
@@ -208,6 +211,12 @@ fn host_paths_match_the_kernel() {
 #[test]
 fn generated_rulesets_match_the_kernel() {
     check("generated", &["generated"], true);
+}
+
+/// netdev (and inet) ingress chains bound to the devices, before the IP layer.
+#[test]
+fn ingress_chains_match_the_kernel() {
+    check("ingress", &["ingress"], true);
 }
 
 /// iptables rulesets matching ipsets (`-m set`), the sets loaded with `ipset restore`.

@@ -38,10 +38,32 @@ pub fn check(env: &RuleEnv<'_>, rule: &Rule) -> Vec<Diagnostic> {
             terminal_span = Some(st.span);
         }
     }
+    if env.family == crate::ir::Family::Netdev {
+        for st in &rule.stmts {
+            diags.extend(conntrack_in_netdev(st));
+        }
+    }
     let Some((chain_type, hook)) = env.base else { return diags };
     for st in &rule.stmts {
         diags.extend(violations(env.family, chain_type, hook, st));
     }
+    diags
+}
+
+/// Conntrack has no netdev family: an expression that needs it (`ct …`, `ct count`) fails to
+/// load there whatever the chain (`nf_ct_netns_get` answers EPROTO).
+fn conntrack_in_netdev(st: &crate::ir::Stmt) -> Vec<Diagnostic> {
+    let refuse = |span| Diagnostic::error(span, "Could not process rule: Protocol error");
+    if matches!(st.kind, StmtKind::ConnLimit(_)) {
+        return vec![refuse(st.span)];
+    }
+    let mut diags = Vec::new();
+    super::visit_exprs(st, &mut |e| {
+        if matches!(e.kind, ExprKind::Ct(_)) {
+            diags.push(refuse(e.span));
+        }
+    });
+    diags.truncate(1);
     diags
 }
 
@@ -67,7 +89,11 @@ pub fn violations(
             matches!(hook, Hook::Input | Hook::Forward | Hook::Output | Hook::Prerouting | Hook::Ingress)
         }
         StmtKind::FlowOffload { .. } => hook == Hook::Forward,
-        StmtKind::Notrack => matches!(hook, Hook::Prerouting | Hook::Output),
+        // The kernel checks hook numbers, and netdev ingress is number 0 like prerouting.
+        StmtKind::Notrack => {
+            matches!(hook, Hook::Prerouting | Hook::Output)
+                || family == crate::ir::Family::Netdev && hook == Hook::Ingress
+        }
         _ => true,
     };
     if !ok {

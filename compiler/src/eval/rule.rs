@@ -331,6 +331,9 @@ impl<'t> RuleCx<'t> {
             return Some(());
         }
         match (&sel.selector, &e.kind) {
+            (Selector::Meta(m), _) if m.key == MetaKey::Nfproto && self.family != Family::Inet => {
+                self.fail(sel.span, "meta nfproto is only useful in the inet family".to_string())
+            }
             (Selector::Meta(m), _) if !m.allowed_in(self.family, None) => self.fail(
                 sel.span,
                 format!("meta {} is not supported in {} family", m.token, self.family.name()),

@@ -248,3 +248,40 @@ fn statements_after_selector_values_and_concatenation_matches() {
         assert_eq!(together, apart, "{first} {second}");
     }
 }
+
+#[test]
+fn netdev_tables_refuse_conntrack_and_nfproto_outside_inet_as_nft_and_the_kernel_do() {
+    // The kernel has no netdev conntrack (`ct` fails with EPROTO in any netdev chain) but
+    // takes `notrack` at ingress; nft refuses `meta nfproto` outside inet tables.
+    let text = "\
+table netdev n {
+	chain in {
+		type filter hook ingress device \"eth0\" priority 0;
+		notrack
+		ct state new counter
+	}
+	chain other {
+		ct mark set 1
+	}
+}
+table ip t {
+	chain c {
+		meta nfproto ipv4 counter
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e9.nft", text),
+        "\
+/tmp/e9.nft:5:3-10: Error: Could not process rule: Protocol error
+		ct state new counter
+		^^^^^^^^
+/tmp/e9.nft:8:3-9: Error: Could not process rule: Protocol error
+		ct mark set 1
+		^^^^^^^
+/tmp/e9.nft:13:3-14: Error: meta nfproto is only useful in the inet family
+		meta nfproto ipv4 counter
+		^^^^^^^^^^^^
+"
+    );
+}

@@ -15,6 +15,9 @@
 //!   the NAT hook functions at fixed priorities (destination NAT −100 in prerouting/output,
 //!   source NAT 100 in postrouting/input), and these run the nat chains of their hook, in
 //!   priority order, only for a connection's first packet.
+//! * A device's ingress hook holds the netdev and inet chains bound to it (`hook ingress
+//!   device "eth0"`), ordered the same way; it runs as the packet arrives, before the IP
+//!   layer's prerouting (so before conntrack: `ct state` there finds no connection).
 
 use nftvm_vm::expr::Expr;
 use nftvm_vm::keys::{Family, Hook};
@@ -88,6 +91,9 @@ pub struct HookPlan {
     pub writes_packet: bool,
     /// The program has `log` statements (the log line needs a view of the headers).
     pub logs: bool,
+    /// The ingress chains of netdev and inet tables in run order: (priority, chain, device).
+    /// They share each device's ingress hook, so one order covers both families.
+    ingress: Vec<(i32, ChainId, String)>,
 }
 
 impl HookPlan {
@@ -98,6 +104,7 @@ impl HookPlan {
         let mut regs: Vec<(usize, usize, i32, Entry)> = Vec::new();
         let mut nat_registered = [false; 2];
         for (ti, table) in prog.tables.iter().enumerate() {
+            plan.add_ingress(prog, ti, table.family);
             let fams: Vec<usize> = served(table.family).iter().filter_map(|f| family_index(*f)).collect();
             if fams.is_empty() {
                 continue;
@@ -161,6 +168,32 @@ impl HookPlan {
             list.insert(at, (prio, entry));
         }
         plan
+    }
+
+    /// Registers table `ti`'s ingress chains (netdev and inet tables; a device's entries
+    /// are ordered like any hook's: before the first of the same or a higher priority).
+    fn add_ingress(&mut self, prog: &Program, ti: usize, family: Family) {
+        if !matches!(family, Family::Netdev | Family::Inet) {
+            return;
+        }
+        for (ci, chain) in prog.chains.iter().enumerate().filter(|(_, c)| c.table.index() == ti) {
+            let Some(base) = chain.base.as_ref().filter(|b| b.hook == Hook::Ingress) else { continue };
+            let Some(device) = base.device.clone() else { continue };
+            if family == Family::Netdev {
+                for e in chain.rules.iter().flat_map(|r| &r.exprs) {
+                    self.writes_packet |= writes_packet(e);
+                    self.logs |= matches!(e, Expr::Log(_));
+                }
+            }
+            let at =
+                self.ingress.iter().position(|(p, _, _)| *p >= base.priority).unwrap_or(self.ingress.len());
+            self.ingress.insert(at, (base.priority, ChainId(ci as u32), device));
+        }
+    }
+
+    /// The ingress chains of device `name`, in run order.
+    pub fn ingress<'a>(&'a self, name: &'a str) -> impl Iterator<Item = ChainId> + 'a {
+        self.ingress.iter().filter(move |(_, _, d)| d == name).map(|(_, c, _)| *c)
     }
 
     /// The entries of `hook` for packets of `family` (ip or ip6), in run order.

@@ -75,9 +75,14 @@ impl Pipeline {
         self.finish_hook(HookResult::Drop(why.to_string()), skb, report, run);
     }
 
-    /// A received packet: prerouting, routing, then input or forward.
+    /// A received packet: the device's ingress hook, prerouting, routing, then input or
+    /// forward.
     pub(crate) fn input_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
         let skb = &mut skb;
+        let r = self.ingress_hook(skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
+            return;
+        }
         let r = self.run_hook(Hook::Prerouting, skb, report, run);
         if !self.finish_hook(r, skb, report, run) {
             return;

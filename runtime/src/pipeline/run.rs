@@ -118,6 +118,43 @@ impl Pipeline {
         HookResult::Accept
     }
 
+    /// The ingress hook of the packet's device (`nf_hook_ingress`, before the IP layer sees
+    /// the packet and before conntrack): the netdev and inet ingress chains bound to it.
+    pub(crate) fn ingress_hook(
+        &mut self,
+        skb: &mut Skb,
+        report: &mut PacketReport,
+        run: &mut Run,
+    ) -> HookResult {
+        let Some(iif) = skb.meta.iif else { return HookResult::Accept };
+        let device = self.host.name(iif).to_string();
+        let chains: Vec<ChainId> = self.plan.ingress(&device).collect();
+        if chains.is_empty() {
+            return HookResult::Accept;
+        }
+        report.path.push(Hook::Ingress);
+        let mut i = 0;
+        let mut repeats = 0;
+        while let Some(&c) = chains.get(i) {
+            let v = self.run_base_chain(c, Hook::Ingress, skb, report, run);
+            match step_of(v, self.prog.chain_name(c)) {
+                Step::Next => {
+                    i += 1;
+                    repeats = 0;
+                }
+                Step::Repeat => {
+                    repeats += 1;
+                    if repeats > 16 {
+                        return HookResult::Drop("repeat loop".into());
+                    }
+                }
+                Step::Stop => return HookResult::Accept,
+                Step::End(r) => return r,
+            }
+        }
+        HookResult::Accept
+    }
+
     /// Runs one base chain for the packet; returns its verdict after carrying out what the
     /// rules requested (reject answers, log lines).
     pub(crate) fn run_base_chain(
@@ -130,6 +167,12 @@ impl Pipeline {
     ) -> Verdict {
         let id = report.trace_id;
         let family = skb.family();
+        // A netdev chain sees the packet as the device does (`meta nfproto` netdev); the IP
+        // header is validated and the transport header found as for ip chains.
+        let nfproto = match self.prog.program().chain_family(chain) {
+            Some(Family::Netdev) => Family::Netdev,
+            _ => family,
+        };
         if run.trace {
             let summary = super::trace::summary(skb, &self.host, hook);
             run.events.push(TraceEvent::Packet { id, hook, family, chain, summary });
@@ -146,7 +189,7 @@ impl Pipeline {
                 network_off: info.nhoff,
                 transport_off: info.transport_offset(),
                 l4proto: info.l4proto.unwrap_or(0),
-                nfproto: if family == Family::Ip { Family::Ip } else { Family::Ip6 },
+                nfproto,
                 protocol: info.ethertype(),
                 hook,
             };

@@ -15,7 +15,7 @@ use crate::expr::ct::CtOp;
 use crate::expr::meta::MetaOp;
 use crate::expr::payload::PayloadOp;
 use crate::interp::Eval;
-use crate::keys::{CtKey, Family, MetaKey, PayloadBase};
+use crate::keys::{CtKey, MetaKey, PayloadBase};
 use crate::reg::Reg;
 use crate::verdict::Verdict;
 
@@ -233,9 +233,7 @@ pub fn read_fields(c: &Classifier, plan: &[FieldRead], e: &mut Eval, out: &mut [
                 });
                 value.map_or(ABSENT, be_word)
             }
-            FieldRead::L4proto { .. } if matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) => {
-                u64::from(e.pkt.l4proto)
-            }
+            FieldRead::L4proto { .. } if e.pkt.l4proto_known() => u64::from(e.pkt.l4proto),
             FieldRead::Nfproto => u64::from(e.pkt.nfproto.number()),
             FieldRead::L4proto { recipe } => run_recipe(c, e, &mut ran, recipe, 0, 1),
             FieldRead::Recipe { recipe, at, width } => run_recipe(c, e, &mut ran, recipe, at, width),

@@ -2,7 +2,7 @@
 
 use crate::data::ByteOrder;
 use crate::interp::Eval;
-use crate::keys::{Family, MetaKey};
+use crate::keys::MetaKey;
 use crate::program::Program;
 use crate::reg::Reg;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -128,7 +128,7 @@ fn derived(key: MetaKey, e: &mut Eval, out: &mut [u8]) -> bool {
         Protocol => out.copy_from_slice(&e.pkt.protocol.to_be_bytes()),
         Nfproto => out[0] = e.pkt.nfproto.number(),
         L4proto => {
-            if !matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) {
+            if !e.pkt.l4proto_known() {
                 return false;
             }
             out[0] = e.pkt.l4proto

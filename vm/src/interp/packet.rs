@@ -43,6 +43,16 @@ impl<'a> PacketCtx<'a> {
     }
 
     /// Packet length as `meta len` reports it (from the network header on).
+    /// Is `meta l4proto` known? For ip and ip6 chains always; netdev and bridge chains find
+    /// it in IPv4 and IPv6 packets too (the kernel validates their header for them).
+    pub fn l4proto_known(&self) -> bool {
+        match self.nfproto {
+            Family::Ip | Family::Ip6 => true,
+            Family::Netdev | Family::Bridge => matches!(self.protocol, 0x0800 | 0x86dd),
+            _ => false,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.data.len().saturating_sub(self.network_off)
     }

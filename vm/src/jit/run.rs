@@ -4,7 +4,6 @@
 use super::abi::{self, JitCtx, NO_DECISION, NO_OFFSET, NO_WORD, meta_word, ret};
 use super::program::JitProgram;
 use crate::interp::{Env, Eval, PacketCtx, ProgramState, Regs, RuleRef, RunOptions, RunResult};
-use crate::keys::Family;
 use crate::program::{ChainId, SourceId};
 use crate::verdict::Verdict;
 
@@ -46,7 +45,7 @@ pub fn run_chain_into(
     meta_words[meta_word::PROTOCOL] =
         u32::from_le_bytes([(pkt.protocol >> 8) as u8, pkt.protocol as u8, 0, 0]);
     meta_words[meta_word::NFPROTO] = pkt.nfproto.number() as u32;
-    if matches!(pkt.nfproto, Family::Ip | Family::Ip6) {
+    if pkt.l4proto_known() {
         meta_words[meta_word::L4PROTO] = pkt.l4proto as u32;
     }
     let mut ctx = JitCtx {

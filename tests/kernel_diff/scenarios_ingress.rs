@@ -1,0 +1,101 @@
+//! The ingress hook: netdev chains bound to a device (and inet ingress chains), which see a
+//! packet as it arrives, before the IP layer and conntrack. Rules match and count, drop,
+//! set the mark (seen again in forward) and rewrite the DSCP (the forwarded bytes show it,
+//! header checksum included); `ct state` there finds no connection yet. Two chains on one
+//! device run in priority order; the other device's chains do not see the packet.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::harness::Scenario;
+use crate::pkt::*;
+
+/// Host `k` on tuna's side (`b`: tunb's).
+fn host(v6: bool, b: bool, k: usize) -> IpAddr {
+    let net = if b { 2 } else { 1 };
+    ip(&if v6 { format!("fd00:{net}::{:x}", 2 + k) } else { format!("10.0.{net}.{}", 2 + k) })
+}
+
+/// Rules any ingress chain may hold.
+const RULES: [&str; 12] = [
+    "ip saddr 10.0.1.2 counter",
+    "ip6 saddr fd00:1::3 counter drop",
+    "meta protocol ip6 counter",
+    "udp dport 53 counter drop",
+    "tcp flags syn counter",
+    "meta mark set 0x7 counter",
+    "ip dscp set cs4 counter",
+    "ip6 dscp set af21 counter",
+    "ip ttl 64 counter",
+    "meta l4proto icmp counter",
+    "meta iifname \"tuna\" counter",
+    "counter",
+];
+
+/// Only in netdev chains: `notrack` (the kernel allows it at ingress, hook number 0 as
+/// prerouting); only in inet chains: `ct` (conntrack has no netdev family; at ingress it has
+/// not seen the packet yet) and `meta nfproto` (nft refuses it elsewhere).
+const NETDEV_ONLY: [&str; 1] = ["notrack counter"];
+const INET_ONLY: [&str; 3] =
+    ["ct state invalid counter", "ct state new counter", "meta nfproto ipv4 counter"];
+
+fn chain(rng: &mut Rng, name: &str, device: &str, inet: bool) -> String {
+    let prio = *rng.pick(&[-100, 0, 0, 10]);
+    let policy = if rng.chance(10) { "drop" } else { "accept" };
+    let own: &[&str] = if inet { &INET_ONLY } else { &NETDEV_ONLY };
+    let rules: Vec<&str> = (0..2 + rng.below(4))
+        .map(|_| if rng.chance(20) { *rng.pick(own) } else { *rng.pick(&RULES) })
+        .collect();
+    format!(
+        " chain {name} {{\n  type filter hook ingress device \"{device}\" priority {prio}; policy {policy};\n  {}\n }}\n",
+        rules.join("\n  ")
+    )
+}
+
+pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
+    let mut netdev = chain(rng, "in", "tuna", false);
+    if rng.chance(40) {
+        netdev += &chain(rng, "in2", "tuna", false);
+    }
+    if rng.chance(30) {
+        netdev += &chain(rng, "back", "tunb", false);
+    }
+    let mut ruleset = format!("table netdev n {{\n{netdev}}}\n");
+    if rng.chance(35) {
+        ruleset += &format!("table inet i {{\n{}}}\n", chain(rng, "in", "tuna", true));
+    }
+    // Forward counts what ingress left: the mark, the DSCP, new connections.
+    ruleset += "table inet f {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  meta mark 0x7 counter\n  ip dscp cs4 counter\n  ip6 dscp af21 counter\n  ct state new counter\n  ct state untracked counter\n  counter\n }\n}\n";
+    let mut sc = Scenario::new(format!("ingress-{i}"), ruleset);
+    for _ in 0..8 + rng.below(6) {
+        let v6 = rng.chance(35);
+        let (c, s) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
+        let p = match rng.below(4) {
+            0 => udp(
+                SocketAddr::new(c, 40000 + rng.u16() % 1000),
+                SocketAddr::new(s, *rng.pick(&[53, 123])),
+                b"q",
+            ),
+            1 | 2 => tcp(
+                SocketAddr::new(c, 40000 + rng.u16() % 1000),
+                SocketAddr::new(s, 80),
+                SYN,
+                rng.u32(),
+                0,
+                b"",
+            ),
+            _ => echo(c, s, rng.u16(), 1),
+        };
+        let p = if rng.chance(20) { with_ttl(&p, 64) } else { p };
+        let sent = sc.send("tuna", p);
+        if rng.chance(40) {
+            sc.reply_if_sent("tunb", sent, |seen| {
+                if seen.get(9).copied() == Some(17) || seen.get(6).copied() == Some(17) {
+                    udp_reply(seen, b"r")
+                } else {
+                    tcp_reply(seen, SYN | ACK, 7, 1, b"")
+                }
+            });
+        }
+    }
+    sc
+}
