@@ -66,7 +66,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
-        ("ingress", scenarios_ingress::ingress, 30),
+        ("ingress", scenarios_ingress::ingress, 40),
         ("generated", scenarios_generated::generated, 200),
         ("ipset", scenarios_ipset::ipset, 80),
         ("ipset-dynamic", scenarios_ipset::ipset_dynamic, 40),

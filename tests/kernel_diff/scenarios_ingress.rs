@@ -1,8 +1,11 @@
-//! The ingress hook: netdev chains bound to a device (and inet ingress chains), which see a
-//! packet as it arrives, before the IP layer and conntrack. Rules match and count, drop,
-//! set the mark (seen again in forward) and rewrite the DSCP (the forwarded bytes show it,
-//! header checksum included); `ct state` there finds no connection yet. Two chains on one
-//! device run in priority order; the other device's chains do not see the packet.
+//! The device hooks. Ingress: netdev chains bound to a device (and inet ingress chains),
+//! which see a packet as it arrives, before the IP layer and conntrack. Rules match and
+//! count, drop, set the mark (seen again in forward) and rewrite the DSCP (the forwarded
+//! bytes show it, header checksum included); `ct state` there finds no connection yet. Two
+//! chains on one device run in priority order; the other device's chains do not see the
+//! packet. Egress: netdev chains that see what a device transmits — forwarded packets, the
+//! host's own ICMP errors, each fragment of a packet too big for the link — without an
+//! input device.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -51,6 +54,32 @@ fn chain(rng: &mut Rng, name: &str, device: &str, inet: bool) -> String {
     )
 }
 
+/// Rules an egress chain may hold.
+const EGRESS_RULES: [&str; 9] = [
+    "udp dport 123 counter drop",
+    "ip dscp set cs2 counter",
+    "ip6 dscp set cs2 counter",
+    "meta iifname \"tuna\" counter",
+    "meta oifname \"tunb\" counter",
+    "meta mark 0x7 counter",
+    "meta l4proto icmp counter",
+    "ip frag-off & 0x1fff != 0 counter",
+    "counter",
+];
+
+/// An egress chain. An IPv6 host sends MLD reports and neighbor solicitations of its own at
+/// times of its choosing; the chain lets ICMPv6 pass first, uncounted, so that its counters
+/// only count what the scenario caused.
+fn egress_chain(rng: &mut Rng, name: &str, device: &str) -> String {
+    let prio = *rng.pick(&[-10, 0, 0, 10]);
+    let mut rules = vec!["meta l4proto ipv6-icmp accept"];
+    rules.extend((0..2 + rng.below(4)).map(|_| *rng.pick(&EGRESS_RULES)));
+    format!(
+        " chain {name} {{\n  type filter hook egress device \"{device}\" priority {prio}; policy accept;\n  {}\n }}\n",
+        rules.join("\n  ")
+    )
+}
+
 pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
     let mut netdev = chain(rng, "in", "tuna", false);
     if rng.chance(40) {
@@ -59,6 +88,15 @@ pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
     if rng.chance(30) {
         netdev += &chain(rng, "back", "tunb", false);
     }
+    // A link too small for some packets: they leave in fragments, each through egress.
+    let small_link = rng.chance(30);
+    if small_link || rng.chance(50) {
+        netdev += &egress_chain(rng, "out", "tunb");
+    }
+    if rng.chance(25) {
+        let device = *rng.pick(&["tunb", "tuna"]);
+        netdev += &egress_chain(rng, "out2", device);
+    }
     let mut ruleset = format!("table netdev n {{\n{netdev}}}\n");
     if rng.chance(35) {
         ruleset += &format!("table inet i {{\n{}}}\n", chain(rng, "in", "tuna", true));
@@ -66,6 +104,15 @@ pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
     // Forward counts what ingress left: the mark, the DSCP, new connections.
     ruleset += "table inet f {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  meta mark 0x7 counter\n  ip dscp cs4 counter\n  ip6 dscp af21 counter\n  ct state new counter\n  ct state untracked counter\n  counter\n }\n}\n";
     let mut sc = Scenario::new(format!("ingress-{i}"), ruleset);
+    if small_link {
+        sc.mtu.push(("tunb", 1280));
+    }
+    if small_link {
+        for k in 0..2 {
+            let (c, s) = (host(false, false, k), host(false, true, k));
+            sc.send("tuna", udp(SocketAddr::new(c, 41000 + k as u16), SocketAddr::new(s, 9), &[b'y'; 1400]));
+        }
+    }
     for _ in 0..8 + rng.below(6) {
         let v6 = rng.chance(35);
         let (c, s) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
@@ -85,7 +132,11 @@ pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
             ),
             _ => echo(c, s, rng.u16(), 1),
         };
-        let p = if rng.chance(20) { with_ttl(&p, 64) } else { p };
+        let p = match rng.below(10) {
+            0 | 1 => with_ttl(&p, 64),
+            2 => with_ttl(&p, 1),
+            _ => p,
+        };
         let sent = sc.send("tuna", p);
         if rng.chance(40) {
             sc.reply_if_sent("tunb", sent, |seen| {

@@ -17,7 +17,9 @@
 //!   priority order, only for a connection's first packet.
 //! * A device's ingress hook holds the netdev and inet chains bound to it (`hook ingress
 //!   device "eth0"`), ordered the same way; it runs as the packet arrives, before the IP
-//!   layer's prerouting (so before conntrack: `ct state` there finds no connection).
+//!   layer's prerouting (so before conntrack: `ct state` there finds no connection). Its
+//!   egress hook (netdev chains) runs on each packet or fragment the device transmits,
+//!   after postrouting, without an input device.
 
 use nftvm_vm::expr::Expr;
 use nftvm_vm::keys::{Family, Hook};
@@ -91,9 +93,10 @@ pub struct HookPlan {
     pub writes_packet: bool,
     /// The program has `log` statements (the log line needs a view of the headers).
     pub logs: bool,
-    /// The ingress chains of netdev and inet tables in run order: (priority, chain, device).
-    /// They share each device's ingress hook, so one order covers both families.
-    ingress: Vec<(i32, ChainId, String)>,
+    /// The device hooks' chains in run order: (hook, priority, chain, device) — ingress
+    /// (netdev and inet tables share a device's ingress hook, so one order covers both)
+    /// and egress (netdev).
+    device_chains: Vec<(Hook, i32, ChainId, String)>,
 }
 
 impl HookPlan {
@@ -104,7 +107,7 @@ impl HookPlan {
         let mut regs: Vec<(usize, usize, i32, Entry)> = Vec::new();
         let mut nat_registered = [false; 2];
         for (ti, table) in prog.tables.iter().enumerate() {
-            plan.add_ingress(prog, ti, table.family);
+            plan.add_device_chains(prog, ti, table.family);
             let fams: Vec<usize> = served(table.family).iter().filter_map(|f| family_index(*f)).collect();
             if fams.is_empty() {
                 continue;
@@ -170,30 +173,36 @@ impl HookPlan {
         plan
     }
 
-    /// Registers table `ti`'s ingress chains (netdev and inet tables; a device's entries
-    /// are ordered like any hook's: before the first of the same or a higher priority).
-    fn add_ingress(&mut self, prog: &Program, ti: usize, family: Family) {
+    /// Registers table `ti`'s device chains: ingress (netdev and inet tables) and egress
+    /// (netdev); a device's entries are ordered like any hook's: before the first of the
+    /// same or a higher priority.
+    fn add_device_chains(&mut self, prog: &Program, ti: usize, family: Family) {
         if !matches!(family, Family::Netdev | Family::Inet) {
             return;
         }
         for (ci, chain) in prog.chains.iter().enumerate().filter(|(_, c)| c.table.index() == ti) {
-            let Some(base) = chain.base.as_ref().filter(|b| b.hook == Hook::Ingress) else { continue };
-            let Some(device) = base.device.clone() else { continue };
+            let Some(base) = chain.base.as_ref() else { continue };
+            let device_hook =
+                base.hook == Hook::Ingress || family == Family::Netdev && base.hook == Hook::Egress;
+            let Some(device) = base.device.clone().filter(|_| device_hook) else { continue };
             if family == Family::Netdev {
                 for e in chain.rules.iter().flat_map(|r| &r.exprs) {
                     self.writes_packet |= writes_packet(e);
                     self.logs |= matches!(e, Expr::Log(_));
                 }
             }
-            let at =
-                self.ingress.iter().position(|(p, _, _)| *p >= base.priority).unwrap_or(self.ingress.len());
-            self.ingress.insert(at, (base.priority, ChainId(ci as u32), device));
+            let list = &self.device_chains;
+            let at = list
+                .iter()
+                .position(|(h, p, _, _)| *h == base.hook && *p >= base.priority)
+                .unwrap_or(list.len());
+            self.device_chains.insert(at, (base.hook, base.priority, ChainId(ci as u32), device));
         }
     }
 
-    /// The ingress chains of device `name`, in run order.
-    pub fn ingress<'a>(&'a self, name: &'a str) -> impl Iterator<Item = ChainId> + 'a {
-        self.ingress.iter().filter(move |(_, _, d)| d == name).map(|(_, c, _)| *c)
+    /// The chains of `hook` (ingress or egress) on device `name`, in run order.
+    pub fn device_chains<'a>(&'a self, hook: Hook, name: &'a str) -> impl Iterator<Item = ChainId> + 'a {
+        self.device_chains.iter().filter(move |(h, _, _, d)| *h == hook && d == name).map(|(_, _, c, _)| *c)
     }
 
     /// The entries of `hook` for packets of `family` (ip or ip6), in run order.

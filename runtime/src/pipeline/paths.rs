@@ -320,13 +320,30 @@ impl Pipeline {
         let layout = skb.meta.frags.as_ref();
         match fragment(skb.ip(), layout, mtu, layout.is_some()) {
             Fragmented::Whole => {
+                let r = self.egress_hook(oif, skb, report, run);
+                if !self.finish_hook(r, skb, report, run) {
+                    return;
+                }
                 // Transmission is the last thing that happens to the skb.
                 run.emitted.push(Emitted { oif, bytes: skb.take_ip(), kind: EmitKind::Packet, generated });
             }
             Fragmented::Pieces(pieces) => {
                 run.note(report.trace_id, format!("fragmented into {} pieces", pieces.len()));
                 for bytes in pieces {
-                    run.emitted.push(Emitted { oif, bytes, kind: EmitKind::Fragment, generated });
+                    // Each fragment leaves the device on its own, through its egress hook.
+                    let mut piece = skb.clone();
+                    if piece.replace_ip(&bytes).is_err() {
+                        continue;
+                    }
+                    match self.egress_hook(oif, &mut piece, report, run) {
+                        HookResult::Accept => run.emitted.push(Emitted {
+                            oif,
+                            bytes: piece.take_ip(),
+                            kind: EmitKind::Fragment,
+                            generated,
+                        }),
+                        _ => run.note(report.trace_id, "a fragment dropped at egress".into()),
+                    }
                 }
             }
             Fragmented::TooBig { mtu } => {

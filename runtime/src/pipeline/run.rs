@@ -12,6 +12,7 @@ use super::env::{Effects, RuntimeEnv};
 use super::hooks::Entry;
 use super::outcome::{Emitted, PacketReport, RuleHit, TraceEvent};
 use super::skb::Skb;
+use crate::io::IfaceId;
 
 /// What one input packet's processing accumulates.
 pub(crate) struct Run {
@@ -127,16 +128,43 @@ impl Pipeline {
         run: &mut Run,
     ) -> HookResult {
         let Some(iif) = skb.meta.iif else { return HookResult::Accept };
-        let device = self.host.name(iif).to_string();
-        let chains: Vec<ChainId> = self.plan.ingress(&device).collect();
+        self.device_hook(Hook::Ingress, iif, skb, report, run)
+    }
+
+    /// The egress hook of device `oif` (`nf_hook_egress`, as the device transmits): its
+    /// netdev egress chains. The hook's state has no input device (`meta iif` is 0 there).
+    pub(crate) fn egress_hook(
+        &mut self,
+        oif: IfaceId,
+        skb: &mut Skb,
+        report: &mut PacketReport,
+        run: &mut Run,
+    ) -> HookResult {
+        let iif = skb.meta.iif.take();
+        let r = self.device_hook(Hook::Egress, oif, skb, report, run);
+        skb.meta.iif = iif;
+        r
+    }
+
+    /// Runs the chains of a device hook in order.
+    fn device_hook(
+        &mut self,
+        hook: Hook,
+        dev: IfaceId,
+        skb: &mut Skb,
+        report: &mut PacketReport,
+        run: &mut Run,
+    ) -> HookResult {
+        let device = self.host.name(dev).to_string();
+        let chains: Vec<ChainId> = self.plan.device_chains(hook, &device).collect();
         if chains.is_empty() {
             return HookResult::Accept;
         }
-        report.path.push(Hook::Ingress);
+        report.path.push(hook);
         let mut i = 0;
         let mut repeats = 0;
         while let Some(&c) = chains.get(i) {
-            let v = self.run_base_chain(c, Hook::Ingress, skb, report, run);
+            let v = self.run_base_chain(c, hook, skb, report, run);
             match step_of(v, self.prog.chain_name(c)) {
                 Step::Next => {
                     i += 1;
