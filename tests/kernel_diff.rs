@@ -22,12 +22,12 @@ mod harness;
 mod pkt;
 #[path = "kernel_diff/scenarios.rs"]
 mod scenarios;
+#[path = "kernel_diff/scenarios_device_hooks.rs"]
+mod scenarios_device_hooks;
 #[path = "kernel_diff/scenarios_generated.rs"]
 mod scenarios_generated;
 #[path = "kernel_diff/scenarios_host.rs"]
 mod scenarios_host;
-#[path = "kernel_diff/scenarios_ingress.rs"]
-mod scenarios_ingress;
 #[path = "kernel_diff/scenarios_ipset.rs"]
 mod scenarios_ipset;
 #[path = "kernel_diff/scenarios_nat.rs"]
@@ -66,7 +66,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
-        ("ingress", scenarios_ingress::ingress, 40),
+        ("device-hooks", scenarios_device_hooks::device_hooks, 40),
         ("generated", scenarios_generated::generated, 200),
         ("ipset", scenarios_ipset::ipset, 80),
         ("ipset-dynamic", scenarios_ipset::ipset_dynamic, 40),
@@ -213,10 +213,11 @@ fn generated_rulesets_match_the_kernel() {
     check("generated", &["generated"], true);
 }
 
-/// netdev (and inet) ingress chains bound to the devices, before the IP layer.
+/// Chains bound to the devices: netdev and inet ingress (before the IP layer), netdev
+/// egress (as the device transmits).
 #[test]
-fn ingress_chains_match_the_kernel() {
-    check("ingress", &["ingress"], true);
+fn device_hooks_match_the_kernel() {
+    check("device_hooks", &["device-hooks"], true);
 }
 
 /// iptables rulesets matching ipsets (`-m set`), the sets loaded with `ipset restore`.

@@ -42,7 +42,6 @@ impl<'a> PacketCtx<'a> {
         PacketCtx { data, link_off: None, network_off: 0, transport_off, l4proto, nfproto, protocol, hook }
     }
 
-    /// Packet length as `meta len` reports it (from the network header on).
     /// Is `meta l4proto` known? For ip and ip6 chains always; netdev and bridge chains find
     /// it in IPv4 and IPv6 packets too (the kernel validates their header for them).
     pub fn l4proto_known(&self) -> bool {
@@ -53,6 +52,7 @@ impl<'a> PacketCtx<'a> {
         }
     }
 
+    /// Packet length as `meta len` reports it (from the network header on).
     pub fn len(&self) -> usize {
         self.data.len().saturating_sub(self.network_off)
     }

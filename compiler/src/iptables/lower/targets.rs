@@ -19,8 +19,8 @@ use crate::ir::{
     Queue, Reject, RejectKind, Stmt, StmtKind, Synproxy, Tproxy, Verdict, Write,
 };
 use crate::types::{ByteOrder, Type};
-use nftvm_vm::expr::connmark::{Connmark as VmConnmark, ConnmarkMode as VmConnmarkMode};
-use nftvm_vm::expr::ttl::{Ttl as VmTtl, TtlMode as VmTtlMode};
+use nftvm_vm::expr::connmark::Connmark as VmConnmark;
+use nftvm_vm::expr::ttl::Ttl as VmTtl;
 use nftvm_vm::expr::xt_target::XtTarget;
 
 pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
@@ -159,13 +159,8 @@ fn connmark(c: &ConnmarkTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         ConnmarkMode::Restore => c.nfmask != u32::MAX,
     };
     if merges {
-        let mode = match c.mode {
-            ConnmarkMode::Set => VmConnmarkMode::Set,
-            ConnmarkMode::Save => VmConnmarkMode::Save,
-            ConnmarkMode::Restore => VmConnmarkMode::Restore,
-        };
         let target = VmConnmark {
-            mode,
+            mode: c.mode,
             ctmark: c.ctmark,
             ctmask: c.ctmask,
             nfmask: c.nfmask,
@@ -349,12 +344,10 @@ fn tcpmss(m: &Tcpmss, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 /// field) is the kernel's xt target, as iptables-nft loads it.
 fn ttl(t: &TtlTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let field = if cx.fam == Family::Ip6 { "ip6 hoplimit" } else { "ip ttl" };
-    let mode = match t.mode {
-        TtlMode::Set => return write(field, t.value.into(), cx),
-        TtlMode::Inc => VmTtlMode::Inc,
-        TtlMode::Dec => VmTtlMode::Dec,
-    };
-    let target = VmTtl { ipv6: cx.fam == Family::Ip6, mode, value: t.value };
+    if t.mode == TtlMode::Set {
+        return write(field, t.value.into(), cx);
+    }
+    let target = VmTtl { ipv6: cx.fam == Family::Ip6, mode: t.mode, value: t.value };
     Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Ttl(target)))])
 }
 

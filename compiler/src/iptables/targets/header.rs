@@ -6,14 +6,8 @@ use crate::iptables::matches::dscp::{dscp_class, dscp_value, parse_tos_mask};
 use crate::iptables::save::SaveBuf;
 use crate::iptables::values::num::parse_uint;
 
-/// How TTL / HL change the field.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum TtlMode {
-    #[default]
-    Set,
-    Inc,
-    Dec,
-}
+/// How TTL / HL change the field (the VM's target runs the same modes).
+pub use nftvm_vm::expr::ttl::TtlMode;
 
 /// The TTL (IPv4) / HL (IPv6) targets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -85,17 +85,8 @@ impl Extension for MarkTarget {
     }
 }
 
-/// What CONNMARK does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum ConnmarkMode {
-    /// `ctmark = (ctmark & ~ctmask) ^ ctmark_value`.
-    #[default]
-    Set,
-    /// `ctmark = (ctmark & ~ctmask) ^ (mark & nfmask)` (then shifted).
-    Save,
-    /// `mark = (mark & ~nfmask) ^ (ctmark & ctmask)` (then shifted).
-    Restore,
-}
+/// What CONNMARK does (the VM's target runs the same modes; its module says how).
+pub use nftvm_vm::expr::connmark::ConnmarkMode;
 
 /// Shift direction of CONNMARK revision 2.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

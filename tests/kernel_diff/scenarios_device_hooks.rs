@@ -80,7 +80,7 @@ fn egress_chain(rng: &mut Rng, name: &str, device: &str) -> String {
     )
 }
 
-pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
+pub fn device_hooks(rng: &mut Rng, i: usize) -> Scenario {
     let mut netdev = chain(rng, "in", "tuna", false);
     if rng.chance(40) {
         netdev += &chain(rng, "in2", "tuna", false);
@@ -103,7 +103,7 @@ pub fn ingress(rng: &mut Rng, i: usize) -> Scenario {
     }
     // Forward counts what ingress left: the mark, the DSCP, new connections.
     ruleset += "table inet f {\n chain forward {\n  type filter hook forward priority 0; policy accept;\n  meta mark 0x7 counter\n  ip dscp cs4 counter\n  ip6 dscp af21 counter\n  ct state new counter\n  ct state untracked counter\n  counter\n }\n}\n";
-    let mut sc = Scenario::new(format!("ingress-{i}"), ruleset);
+    let mut sc = Scenario::new(format!("device-hooks-{i}"), ruleset);
     if small_link {
         sc.mtu.push(("tunb", 1280));
     }
