@@ -77,6 +77,30 @@ fn step_of(v: Verdict, chain: &str) -> Step {
     }
 }
 
+/// Walks a hook's `count` entries as `nf_hook_slow` does: `step(i)` runs entry `i`; a
+/// repeat runs it again (at most 16 times in a row), a stop accepts at once.
+fn walk(count: usize, mut step: impl FnMut(usize) -> Step) -> HookResult {
+    let mut i = 0;
+    let mut repeats = 0;
+    while i < count {
+        match step(i) {
+            Step::Next => {
+                i += 1;
+                repeats = 0;
+            }
+            Step::Repeat => {
+                repeats += 1;
+                if repeats > 16 {
+                    return HookResult::Drop("repeat loop".into());
+                }
+            }
+            Step::Stop => return HookResult::Accept,
+            Step::End(r) => return r,
+        }
+    }
+    HookResult::Accept
+}
+
 impl Pipeline {
     /// Runs every entry of `hook` for `skb`.
     pub(crate) fn run_hook(
@@ -88,10 +112,10 @@ impl Pipeline {
     ) -> HookResult {
         report.path.push(hook);
         let family = skb.family();
-        let mut i = 0;
-        let mut repeats = 0;
-        while let Some(&(_, entry)) = self.plan.entries(family, hook).get(i) {
-            let step = match entry {
+        let count = self.plan.entries(family, hook).len();
+        walk(count, |i| {
+            let Some(&(_, entry)) = self.plan.entries(family, hook).get(i) else { return Step::Next };
+            match entry {
                 Entry::Chain(c) => {
                     let v = self.run_base_chain(c, hook, skb, report, run);
                     step_of(v, self.prog.chain_name(c))
@@ -100,23 +124,8 @@ impl Pipeline {
                 Entry::Conntrack => self.conntrack_entry(hook, skb, report, run),
                 Entry::Nat(manip) => self.nat_entry(hook, manip, skb, report, run),
                 Entry::Confirm => self.confirm_entry(skb, report, run),
-            };
-            match step {
-                Step::Next => {
-                    i += 1;
-                    repeats = 0;
-                }
-                Step::Repeat => {
-                    repeats += 1;
-                    if repeats > 16 {
-                        return HookResult::Drop("repeat loop".into());
-                    }
-                }
-                Step::Stop => return HookResult::Accept,
-                Step::End(r) => return r,
             }
-        }
-        HookResult::Accept
+        })
     }
 
     /// The ingress hook of the packet's device (`nf_hook_ingress`, before the IP layer sees
@@ -161,26 +170,11 @@ impl Pipeline {
             return HookResult::Accept;
         }
         report.path.push(hook);
-        let mut i = 0;
-        let mut repeats = 0;
-        while let Some(&c) = chains.get(i) {
+        walk(chains.len(), |i| {
+            let Some(&c) = chains.get(i) else { return Step::Next };
             let v = self.run_base_chain(c, hook, skb, report, run);
-            match step_of(v, self.prog.chain_name(c)) {
-                Step::Next => {
-                    i += 1;
-                    repeats = 0;
-                }
-                Step::Repeat => {
-                    repeats += 1;
-                    if repeats > 16 {
-                        return HookResult::Drop("repeat loop".into());
-                    }
-                }
-                Step::Stop => return HookResult::Accept,
-                Step::End(r) => return r,
-            }
-        }
-        HookResult::Accept
+            step_of(v, self.prog.chain_name(c))
+        })
     }
 
     /// Runs one base chain for the packet; returns its verdict after carrying out what the

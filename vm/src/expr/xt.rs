@@ -86,8 +86,9 @@ mod tests {
         Expr::parse_line(line, &mut Asm::new(&mut p, t, Family::Ip, false))
     }
 
-    /// Every match prints as it parses; bad bytes and unknown names are errors, never panics
-    /// (a multi-byte character where hex digits belong included).
+    /// Every match and target ([`super::super::xt_target`]) prints as it parses; bad bytes,
+    /// unknown names and modes are errors, never panics (a multi-byte character where hex
+    /// digits belong included).
     #[test]
     fn the_text_form_round_trips_and_refuses_bad_input() {
         let lines = [
@@ -95,6 +96,12 @@ mod tests {
             "[ match name string rev 1 algo kmp from 20 to 80 pattern 0x474554 icase ]",
             "[ match name u32 rev 0 test 0>>22&0x3c@12>>26&0x3c@0=0x47455420:0x47455420 test 6&0xff=0x11:0x11 invert ]",
             "[ match name ipv6header rev 0 headers 0x42 invert 0xff soft ]",
+            "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
+            "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
+            "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
+            "[ target name TTL rev 0 mode inc value 1 ]",
+            "[ target name HL rev 0 mode dec value 3 ]",
+            "[ target name TTL rev 0 mode set value 64 ]",
         ];
         for l in lines {
             let e = parse(l).unwrap_or_else(|m| panic!("{l}: {m}"));
@@ -107,6 +114,11 @@ mod tests {
             "[ match name u32 rev 0 test 0>>=1:2 ]",
             "[ match name u32 rev 0 test 0>>€=1:2 ]",
             "[ match name owner rev 1 ]",
+            "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
+            "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
+            "[ target name TTL rev 0 mode inc value 256 ]",
+            "[ target name TTL rev 0 mode twice value 1 ]",
+            "[ target name SNPT rev 0 ]",
         ] {
             assert!(parse(bad).is_err(), "{bad} parsed");
         }
