@@ -76,6 +76,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ipv6header", scenarios_ipset::ipv6header, 30),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
+        ("ecn", scenarios_xt_targets::ecn, 30),
     ]
 }
 
@@ -235,10 +236,10 @@ fn iptables_xt_matches_match_the_kernel() {
 }
 
 /// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging
-/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down.
+/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down, `-j ECN`.
 #[test]
 fn iptables_xt_targets_match_the_kernel() {
-    check("xt_targets", &["connmark", "ttl-target"], false);
+    check("xt_targets", &["connmark", "ttl-target", "ecn"], false);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

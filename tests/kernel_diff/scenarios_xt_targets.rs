@@ -154,3 +154,34 @@ pub fn ttl(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// ECN (IPv4): the IP header's ECN field set, TCP's ECE and CWR flags set or cleared
+/// (`--ecn-tcp-remove`), in mangle's chains; FORWARD counts by ECN field and flags; the
+/// forwarded bytes show the rewrites and both checksums.
+pub fn ecn(rng: &mut Rng, i: usize) -> Scenario {
+    let mut mangle = Vec::new();
+    for _ in 0..1 + rng.below(3) {
+        let chain = *rng.pick(&["PREROUTING", "FORWARD", "POSTROUTING"]);
+        let op = match rng.below(4) {
+            0 => "-p tcp -j ECN --ecn-tcp-remove".to_string(),
+            1 => format!("-j ECN --ecn-ip-ect {}", rng.below(4)),
+            2 => format!("-p tcp -j ECN --ecn-tcp-cwr {} --ecn-tcp-ece {}", rng.below(2), rng.below(2)),
+            _ => format!("-p tcp -j ECN --ecn-tcp-ece {} --ecn-ip-ect {}", rng.below(2), rng.below(4)),
+        };
+        mangle.push(format!("-A {chain} {op}"));
+    }
+    let forward = vec![
+        "-A FORWARD -p tcp -m ecn --ecn-tcp-ece".to_string(),
+        "-A FORWARD -p tcp -m ecn --ecn-tcp-cwr".to_string(),
+        format!("-A FORWARD -m ecn --ecn-ip-ect {}", rng.below(4)),
+    ];
+    let mut sc = Scenario::new(format!("ecn-{i}"), save_file(false, &mangle, &forward));
+    for _ in 0..10 + rng.below(6) {
+        let c = SocketAddr::new(host(false, false, rng.below(4)), 40000 + rng.u16() % 1000);
+        let s = SocketAddr::new(host(false, true, rng.below(3)), 80);
+        let flags = *rng.pick(&[SYN, SYN | 0x40 | 0x80, ACK, ACK | 0x40, ACK | 0x80 | PSH]);
+        let p = if rng.chance(80) { tcp(c, s, flags, rng.u32(), 0, b"") } else { udp(c, s, b"q") };
+        sc.send("tuna", with_tos(&p, rng.below(4) as u8 | 0x10));
+    }
+    sc
+}

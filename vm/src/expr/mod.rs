@@ -12,6 +12,7 @@ pub mod counter;
 pub mod ct;
 pub mod dup;
 pub mod dynset;
+pub mod ecn;
 pub mod exthdr;
 pub mod fib;
 pub mod fwd;

@@ -102,6 +102,8 @@ mod tests {
             "[ target name TTL rev 0 mode inc value 1 ]",
             "[ target name HL rev 0 mode dec value 3 ]",
             "[ target name TTL rev 0 mode set value 64 ]",
+            "[ target name ECN rev 0 ece 0 cwr 0 ]",
+            "[ target name ECN rev 0 ip-ect 2 cwr 1 ]",
         ];
         for l in lines {
             let e = parse(l).unwrap_or_else(|m| panic!("{l}: {m}"));
@@ -119,6 +121,7 @@ mod tests {
             "[ target name TTL rev 0 mode inc value 256 ]",
             "[ target name TTL rev 0 mode twice value 1 ]",
             "[ target name SNPT rev 0 ]",
+            "[ target name ECN rev 0 ip-ect 4 ]",
         ] {
             assert!(parse(bad).is_err(), "{bad} parsed");
         }

@@ -1,11 +1,12 @@
 //! `target name NAME rev N …`: an x_tables target the kernel runs inside an nf_tables rule
 //! (`nft_compat`), as iptables-nft loads the targets nft has no statement for. nftvm runs
 //! `CONNMARK` with masks on both sides ([`super::connmark`]: multi-WAN setups save and
-//! restore a few bits of the mark) and `TTL`/`HL` that count up or down
-//! ([`super::ttl`]), on both engines (the JIT calls the interpreter's code). Each goes on
+//! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]) and
+//! `ECN` ([`super::ecn`]), on both engines (the JIT calls the interpreter's code). Each goes on
 //! to the rule's next expression, as the kernel's `XT_CONTINUE`.
 
 use super::connmark::Connmark;
+use super::ecn::Ecn;
 use super::ttl::Ttl;
 use crate::interp::Eval;
 use crate::program::Program;
@@ -17,6 +18,7 @@ use crate::verify::Check;
 pub enum XtTarget {
     Connmark(Connmark),
     Ttl(Ttl),
+    Ecn(Ecn),
 }
 
 impl XtTarget {
@@ -25,6 +27,7 @@ impl XtTarget {
         match self {
             XtTarget::Connmark(_) => "CONNMARK",
             XtTarget::Ttl(t) => t.name(),
+            XtTarget::Ecn(_) => "ECN",
         }
     }
 
@@ -37,6 +40,7 @@ impl XtTarget {
         match self {
             XtTarget::Connmark(c) => c.print(p, o),
             XtTarget::Ttl(t) => t.print(p, o),
+            XtTarget::Ecn(x) => x.print(p, o),
         }
     }
 
@@ -44,7 +48,8 @@ impl XtTarget {
         match c.peek_at(1) {
             Some("CONNMARK") => Connmark::parse(c, a).map(XtTarget::Connmark),
             Some("TTL" | "HL") => Ttl::parse(c, a).map(XtTarget::Ttl),
-            other => Err(format!("unknown xt target `{}` (CONNMARK, TTL or HL)", other.unwrap_or(""))),
+            Some("ECN") => Ecn::parse(c, a).map(XtTarget::Ecn),
+            other => Err(format!("unknown xt target `{}` (CONNMARK, TTL, HL or ECN)", other.unwrap_or(""))),
         }
     }
 
@@ -52,6 +57,7 @@ impl XtTarget {
         match self {
             XtTarget::Connmark(x) => x.check(c),
             XtTarget::Ttl(t) => t.check(c),
+            XtTarget::Ecn(x) => x.check(c),
         }
     }
 
@@ -59,6 +65,7 @@ impl XtTarget {
         match self {
             XtTarget::Connmark(x) => x.eval(e),
             XtTarget::Ttl(t) => t.eval(e),
+            XtTarget::Ecn(x) => x.eval(e),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::ir::{
 };
 use crate::types::{ByteOrder, Type};
 use nftvm_vm::expr::connmark::Connmark as VmConnmark;
+use nftvm_vm::expr::ecn::Ecn as VmEcn;
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
 use nftvm_vm::expr::xt_target::XtTarget;
 
@@ -57,7 +58,12 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
             ));
             Ok(vec![])
         }
-        Target::Ecn(_) | Target::Secmark(_) | Target::Connsecmark(_) | Target::Npt(_) | Target::Hmark(_) => {
+        Target::Ecn(x) => Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Ecn(VmEcn {
+            ip_ect: x.set_ip_ect,
+            ece: x.set_ece,
+            cwr: x.set_cwr,
+        })))]),
+        Target::Secmark(_) | Target::Connsecmark(_) | Target::Npt(_) | Target::Hmark(_) => {
             Err(Unsupported::new(format!("target `{name}' has no equivalent in the engines yet")))
         }
     }
