@@ -77,6 +77,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
+        ("hmark", scenarios_xt_targets::hmark, 30),
     ]
 }
 
@@ -236,10 +237,10 @@ fn iptables_xt_matches_match_the_kernel() {
 }
 
 /// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging
-/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down, `-j ECN`.
+/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down, `-j ECN`, `-j HMARK`.
 #[test]
 fn iptables_xt_targets_match_the_kernel() {
-    check("xt_targets", &["connmark", "ttl-target", "ecn"], false);
+    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark"], false);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

@@ -185,3 +185,68 @@ pub fn ecn(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// HMARK: the mark a hash of the packet's (or, with `ct`, the connection's) masked
+/// addresses, ordered ports and protocol, in mangle PREROUTING; FORWARD counts every mark
+/// value in range, so each packet's hash shows. TCP and UDP both ways, echo requests, ICMP
+/// errors about forwarded packets (the quoted header is hashed), IPv6 too.
+pub fn hmark(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let mut tuple: Vec<&str> =
+        ["src", "dst", "sport", "dport", "proto"].into_iter().filter(|_| rng.chance(60)).collect();
+    if rng.chance(30) {
+        tuple.push("ct");
+    }
+    if tuple.is_empty() {
+        tuple.push("src");
+    }
+    let mut opts = format!("--hmark-tuple {}", tuple.join(","));
+    let bits = if v6 { 128 } else { 32 };
+    // (iptables takes a field once: in the tuple or by its own option.)
+    if !tuple.contains(&"src") && rng.chance(40) {
+        opts += &format!(" --hmark-src-prefix {}", bits - rng.below(bits / 2));
+    }
+    if !tuple.contains(&"dport") && rng.chance(30) {
+        opts += &format!(" --hmark-dport-mask 0x{:x}", rng.u16());
+    }
+    if rng.chance(15) {
+        opts += &format!(" --hmark-sport {}", rng.u16() % 100);
+    }
+    let modulus = 2 + rng.below(6);
+    let offset = rng.below(100);
+    opts += &format!(" --hmark-rnd 0x{:x} --hmark-mod {modulus} --hmark-offset {offset}", rng.u32());
+    let mangle = vec![format!("-A PREROUTING -j HMARK {opts}")];
+    let mut forward: Vec<String> =
+        (offset..offset + modulus).map(|m| format!("-A FORWARD -m mark --mark {m}")).collect();
+    // Conntrack on, for `ct` tuples.
+    forward.push("-A FORWARD -m conntrack --ctstate RELATED".to_string());
+    let mut sc = Scenario::new(format!("hmark-{i}"), save_file(v6, &mangle, &forward));
+    for _ in 0..8 + rng.below(6) {
+        let c = SocketAddr::new(host(v6, false, rng.below(4)), 40000 + rng.u16() % 1000);
+        let s = SocketAddr::new(host(v6, true, rng.below(3)), *rng.pick(&[22, 53, 80]));
+        let p = match rng.below(4) {
+            0 => udp(c, s, b"q"),
+            1 => echo(c.ip(), s.ip(), rng.u16(), 1),
+            _ => tcp(c, s, SYN, rng.u32(), 0, b""),
+        };
+        let sent = sc.send("tuna", p);
+        match rng.below(3) {
+            0 => {
+                sc.reply_if_sent("tunb", sent, |seen| {
+                    match seen.get(if seen[0] >> 4 == 4 { 9 } else { 6 }) {
+                        Some(6) => tcp_reply(seen, SYN | ACK, 9, 1, b""),
+                        Some(17) => udp_reply(seen, b"r"),
+                        _ => echo_reply(seen),
+                    }
+                });
+            }
+            1 => {
+                let from = host(v6, true, 5);
+                let (kind, code) = if v6 { (1, 4) } else { (3, 3) };
+                sc.reply_if_sent("tunb", sent, move |seen| icmp_error_about(seen, from, kind, code));
+            }
+            _ => {}
+        }
+    }
+    sc
+}

@@ -17,6 +17,7 @@ pub mod exthdr;
 pub mod fib;
 pub mod fwd;
 pub mod hash;
+pub mod hmark;
 pub mod immediate;
 pub mod inner;
 pub mod ipv6header;

@@ -104,6 +104,7 @@ mod tests {
             "[ target name TTL rev 0 mode set value 64 ]",
             "[ target name ECN rev 0 ece 0 cwr 0 ]",
             "[ target name ECN rev 0 ip-ect 2 cwr 1 ]",
+            "[ target name HMARK rev 0 src-mask 0xffffff00 dst-mask 0x0 port-mask 0x0000ffff port-set 0x00070000 proto-mask 0xff rnd 0x00000004 mod 42 offset 1 ct ]",
         ];
         for l in lines {
             let e = parse(l).unwrap_or_else(|m| panic!("{l}: {m}"));
@@ -122,6 +123,8 @@ mod tests {
             "[ target name TTL rev 0 mode twice value 1 ]",
             "[ target name SNPT rev 0 ]",
             "[ target name ECN rev 0 ip-ect 4 ]",
+            "[ target name HMARK rev 0 src-mask 0xg dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x0 rnd 0x0 mod 1 offset 0 ]",
+            "[ target name HMARK rev 0 src-mask 0x0 dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x10000 rnd 0x0 mod 1 offset 0 ]",
         ] {
             assert!(parse(bad).is_err(), "{bad} parsed");
         }

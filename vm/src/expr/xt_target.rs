@@ -7,6 +7,7 @@
 
 use super::connmark::Connmark;
 use super::ecn::Ecn;
+use super::hmark::Hmark;
 use super::ttl::Ttl;
 use crate::interp::Eval;
 use crate::program::Program;
@@ -19,6 +20,7 @@ pub enum XtTarget {
     Connmark(Connmark),
     Ttl(Ttl),
     Ecn(Ecn),
+    Hmark(Hmark),
 }
 
 impl XtTarget {
@@ -28,6 +30,7 @@ impl XtTarget {
             XtTarget::Connmark(_) => "CONNMARK",
             XtTarget::Ttl(t) => t.name(),
             XtTarget::Ecn(_) => "ECN",
+            XtTarget::Hmark(_) => "HMARK",
         }
     }
 
@@ -41,6 +44,7 @@ impl XtTarget {
             XtTarget::Connmark(c) => c.print(p, o),
             XtTarget::Ttl(t) => t.print(p, o),
             XtTarget::Ecn(x) => x.print(p, o),
+            XtTarget::Hmark(x) => x.print(p, o),
         }
     }
 
@@ -49,7 +53,10 @@ impl XtTarget {
             Some("CONNMARK") => Connmark::parse(c, a).map(XtTarget::Connmark),
             Some("TTL" | "HL") => Ttl::parse(c, a).map(XtTarget::Ttl),
             Some("ECN") => Ecn::parse(c, a).map(XtTarget::Ecn),
-            other => Err(format!("unknown xt target `{}` (CONNMARK, TTL, HL or ECN)", other.unwrap_or(""))),
+            Some("HMARK") => Hmark::parse(c, a).map(XtTarget::Hmark),
+            other => {
+                Err(format!("unknown xt target `{}` (CONNMARK, TTL, HL, ECN or HMARK)", other.unwrap_or("")))
+            }
         }
     }
 
@@ -58,6 +65,7 @@ impl XtTarget {
             XtTarget::Connmark(x) => x.check(c),
             XtTarget::Ttl(t) => t.check(c),
             XtTarget::Ecn(x) => x.check(c),
+            XtTarget::Hmark(x) => x.check(c),
         }
     }
 
@@ -66,6 +74,7 @@ impl XtTarget {
             XtTarget::Connmark(x) => x.eval(e),
             XtTarget::Ttl(t) => t.eval(e),
             XtTarget::Ecn(x) => x.eval(e),
+            XtTarget::Hmark(x) => x.eval(e),
         }
     }
 }

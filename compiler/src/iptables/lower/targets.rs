@@ -9,7 +9,7 @@ use crate::iptables::targets::ct::{Ct, ZoneDir};
 use crate::iptables::targets::header::{Classify, DscpTarget, TosTarget, TtlMode, TtlTarget};
 use crate::iptables::targets::log::{DEFAULT_LOG_LEVEL, Log as XtLog, Nflog};
 use crate::iptables::targets::mark::{ConnmarkMode, ConnmarkTarget, MarkTarget, ShiftDir};
-use crate::iptables::targets::misc::{Nfqueue, Synproxy as XtSynproxy, Tee, Tproxy as XtTproxy};
+use crate::iptables::targets::misc::{Hmark, Nfqueue, Synproxy as XtSynproxy, Tee, Tproxy as XtTproxy};
 use crate::iptables::targets::nat::{Nat as XtNat, NatKind as XtNatKind, Netmap};
 use crate::iptables::targets::reject::{Reject as XtReject, RejectWith};
 use crate::iptables::targets::tcpmss::{MssAction, Tcpmss};
@@ -21,6 +21,7 @@ use crate::ir::{
 use crate::types::{ByteOrder, Type};
 use nftvm_vm::expr::connmark::Connmark as VmConnmark;
 use nftvm_vm::expr::ecn::Ecn as VmEcn;
+use nftvm_vm::expr::hmark::Hmark as VmHmark;
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
 use nftvm_vm::expr::xt_target::XtTarget;
 
@@ -63,7 +64,8 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
             ece: x.set_ece,
             cwr: x.set_cwr,
         })))]),
-        Target::Secmark(_) | Target::Connsecmark(_) | Target::Npt(_) | Target::Hmark(_) => {
+        Target::Hmark(h) => hmark(h, cx),
+        Target::Secmark(_) | Target::Connsecmark(_) | Target::Npt(_) => {
             Err(Unsupported::new(format!("target `{name}' has no equivalent in the engines yet")))
         }
     }
@@ -355,6 +357,31 @@ fn ttl(t: &TtlTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
     let target = VmTtl { ipv6: cx.fam == Family::Ip6, mode: t.mode, value: t.value };
     Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Ttl(target)))])
+}
+
+/// HMARK as the kernel's xt target (nft's `jhash` hashes other words in another order).
+fn hmark(h: &Hmark, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    if h.spi.is_some() && (h.sport.is_some() || h.dport.is_some()) {
+        return Err(Unsupported::new("HMARK: spi-set and port-set can't be combined"));
+    }
+    let bits = if cx.fam == Family::Ip6 { 128 } else { 32 };
+    let mask = |prefix: Option<u8>| {
+        let p = u32::from(prefix.unwrap_or(0)).min(bits);
+        if p == 0 { 0 } else { (u128::MAX >> (128 - bits)) & !((1u128 << (bits - p)) - 1) }
+    };
+    let pair = |a: Option<u16>, b: Option<u16>| u32::from(a.unwrap_or(0)) << 16 | u32::from(b.unwrap_or(0));
+    let target = VmHmark {
+        ct: h.ct,
+        src_mask: mask(h.src_prefix),
+        dst_mask: mask(h.dst_prefix),
+        port_mask: h.spi_mask.unwrap_or_else(|| pair(h.sport_mask, h.dport_mask)),
+        port_set: h.spi.unwrap_or_else(|| pair(h.sport, h.dport)),
+        proto_mask: h.proto_mask.unwrap_or(0),
+        rnd: h.rnd.unwrap_or(0),
+        modulus: h.modulus.unwrap_or(1),
+        offset: h.offset.unwrap_or(0),
+    };
+    Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Hmark(target)))])
 }
 
 fn dscp(d: &DscpTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {

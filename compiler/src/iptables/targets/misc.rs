@@ -676,6 +676,20 @@ pub struct Hmark {
     pub ct: bool,
 }
 
+impl Hmark {
+    /// Is the field of option `id` (a mask the tuple may set) already given?
+    fn given(&self, id: u8) -> bool {
+        match id {
+            0 => self.src_prefix.is_some(),
+            1 => self.dst_prefix.is_some(),
+            3 => self.spi_mask.is_some(),
+            6 => self.sport_mask.is_some(),
+            7 => self.dport_mask.is_some(),
+            _ => self.proto_mask.is_some(),
+        }
+    }
+}
+
 static HMARK_OPTS: [OptSpec; 13] = [
     OptSpec::arg("hmark-tuple", 13),
     OptSpec::arg("hmark-src-prefix", 0),
@@ -724,6 +738,11 @@ impl Extension for Hmark {
                         ));
                     }
                 }
+            }
+            // A field the tuple already named counts as given (libxt_HMARK marks the option
+            // seen), so its own option is refused as a second use.
+            0 | 1 | 3 | 6 | 7 | 8 if self.given(call.spec.id) => {
+                return Err(format!("option \"--{}\" can only be used once.", call.spec.name));
             }
             0 => self.src_prefix = Some(plen(call)?),
             1 => self.dst_prefix = Some(plen(call)?),
