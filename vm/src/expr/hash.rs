@@ -109,6 +109,14 @@ pub fn jhash(key: &[u8], initval: u32) -> u32 {
     c
 }
 
+/// The kernel's `jhash_3words` (three words hashed at once, as xt_HMARK does).
+pub fn jhash_3words(a: u32, b: u32, c: u32, initval: u32) -> u32 {
+    let init = initval.wrapping_add(0xdead_beef).wrapping_add(3 << 2);
+    let (mut a, mut b, mut c) = (a.wrapping_add(init), b.wrapping_add(init), c.wrapping_add(init));
+    final_mix(&mut a, &mut b, &mut c);
+    c
+}
+
 fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }

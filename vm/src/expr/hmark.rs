@@ -11,6 +11,7 @@
 //! cannot be read leaves the mark alone. Connection mode (`--hmark-tuple ct`) takes the
 //! original direction's source and the reply direction's source, address and port.
 
+use super::hash::jhash_3words;
 use crate::interp::Eval;
 use crate::keys::{CtDir, CtKey, Family, MetaKey};
 use crate::program::Program;
@@ -43,26 +44,6 @@ struct Tuple {
     dst: u32,
     ports: u32,
     proto: u8,
-}
-
-/// The kernel's `jhash_3words`.
-fn jhash_3words(a: u32, b: u32, c: u32, initval: u32) -> u32 {
-    let init = initval.wrapping_add(0xdead_beef).wrapping_add(3 << 2);
-    let (mut a, mut b, mut c) = (a.wrapping_add(init), b.wrapping_add(init), c.wrapping_add(init));
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(14));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(11));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(25));
-    c ^= b;
-    c = c.wrapping_sub(b.rotate_left(16));
-    a ^= c;
-    a = a.wrapping_sub(c.rotate_left(4));
-    b ^= a;
-    b = b.wrapping_sub(a.rotate_left(14));
-    c ^= b;
-    c.wrapping_sub(b.rotate_left(24))
 }
 
 /// Bytes of an address, masked and folded to one 32-bit number (IPv6: the four words
