@@ -329,7 +329,12 @@ impl Pipeline {
             }
             Fragmented::Pieces(pieces) => {
                 run.note(report.trace_id, format!("fragmented into {} pieces", pieces.len()));
+                let egress = self.plan.device_chains(Hook::Egress, self.host.name(oif)).next().is_some();
                 for bytes in pieces {
+                    if !egress {
+                        run.emitted.push(Emitted { oif, bytes, kind: EmitKind::Fragment, generated });
+                        continue;
+                    }
                     // Each fragment leaves the device on its own, through its egress hook.
                     let mut piece = skb.clone();
                     if piece.replace_ip(&bytes).is_err() {

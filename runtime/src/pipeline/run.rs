@@ -164,8 +164,7 @@ impl Pipeline {
         report: &mut PacketReport,
         run: &mut Run,
     ) -> HookResult {
-        let device = self.host.name(dev).to_string();
-        let chains: Vec<ChainId> = self.plan.device_chains(hook, &device).collect();
+        let chains: Vec<ChainId> = self.plan.device_chains(hook, self.host.name(dev)).collect();
         if chains.is_empty() {
             return HookResult::Accept;
         }

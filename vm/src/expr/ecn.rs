@@ -74,46 +74,29 @@ impl Ecn {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let net = e.pkt.network_off;
+        if self.rewrite(e.pkt.data, e.pkt.network_off).is_none() {
+            e.regs.verdict = Verdict::Drop;
+        }
+    }
+
+    /// Rewrites the packet whose IPv4 header is at `net`; `None`: a header is cut short.
+    fn rewrite(&self, d: &mut [u8], net: usize) -> Option<()> {
         if let Some(ect) = self.ip_ect {
-            let (Some(&first), Some(&tos)) = (e.pkt.data.get(net), e.pkt.data.get(net + 1)) else {
-                e.regs.verdict = Verdict::Drop;
-                return;
-            };
+            let tos = *d.get(net + 1)?;
             let new = (tos & !3) | (ect & 3);
-            if new != tos {
-                let (fsum, tsum) = (csum::partial(&[first, tos]), csum::partial(&[first, new]));
-                if !csum::replace_at(e.pkt.data, net + 10, fsum, tsum) {
-                    e.regs.verdict = Verdict::Drop;
-                    return;
-                }
-                if let Some(b) = e.pkt.data.get_mut(net + 1) {
-                    *b = new;
-                }
+            if new != tos && !csum::set_byte(d, net, 1, new, net + 10) {
+                return None;
             }
         }
-        let is_tcp = e.pkt.data.get(net + 9) == Some(&6);
-        if (self.ece.is_none() && self.cwr.is_none()) || !is_tcp {
-            return;
+        if (self.ece.is_none() && self.cwr.is_none()) || d.get(net + 9) != Some(&6) {
+            return Some(());
         }
-        let th = net + usize::from(e.pkt.data.get(net).map_or(0, |b| b & 0x0f)) * 4;
+        let th = net + usize::from(*d.get(net)? & 0x0f) * 4;
         // The whole 20-byte TCP header must be there.
-        let (Some(&offset), Some(&flags)) = (e.pkt.data.get(th + 12), e.pkt.data.get(th + 13)) else {
-            e.regs.verdict = Verdict::Drop;
-            return;
-        };
-        if e.pkt.data.len() < th + 20 {
-            e.regs.verdict = Verdict::Drop;
-            return;
-        }
-        let Some(new) = self.tcp_flags(flags) else { return };
-        let (fsum, tsum) = (csum::partial(&[offset, flags]), csum::partial(&[offset, new]));
-        if !csum::replace_at(e.pkt.data, th + 16, fsum, tsum) {
-            e.regs.verdict = Verdict::Drop;
-            return;
-        }
-        if let Some(b) = e.pkt.data.get_mut(th + 13) {
-            *b = new;
+        d.get(th..th + 20)?;
+        match self.tcp_flags(d[th + 13]) {
+            Some(new) => csum::set_byte(d, th + 12, 1, new, th + 16).then_some(()),
+            None => Some(()),
         }
     }
 }

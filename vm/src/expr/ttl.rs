@@ -94,15 +94,13 @@ impl Ttl {
         if new == old {
             return;
         }
-        if !self.ipv6 {
-            let Some(&proto) = e.pkt.data.get(at + 1) else { return e.brk() };
-            let (fsum, tsum) = (csum::partial(&[old, proto]), csum::partial(&[new, proto]));
-            if !csum::replace_at(e.pkt.data, net + 10, fsum, tsum) {
-                return e.brk();
-            }
-        }
-        if let Some(b) = e.pkt.data.get_mut(at) {
-            *b = new;
+        let written = if self.ipv6 {
+            e.pkt.data.get_mut(at).map(|b| *b = new).is_some()
+        } else {
+            csum::set_byte(e.pkt.data, at, 0, new, net + 10)
+        };
+        if !written {
+            e.brk();
         }
     }
 }

@@ -46,6 +46,20 @@ pub fn replace_at(data: &mut [u8], at: usize, fsum: u32, tsum: u32) -> bool {
     true
 }
 
+/// Sets byte `half` (0 or 1) of the 16-bit word at `word` to `new` and fixes the checksum
+/// at `sum_at` for it (`csum_replace2`); false, with nothing changed, when a byte is missing.
+pub fn set_byte(data: &mut [u8], word: usize, half: usize, new: u8, sum_at: usize) -> bool {
+    let Some(&[a, b]) = data.get(word..word + 2) else { return false };
+    let mut after = [a, b];
+    after[half & 1] = new;
+    if data.get(sum_at..sum_at + 2).is_none() {
+        return false;
+    }
+    replace_at(data, sum_at, partial(&[a, b]), partial(&after));
+    data[word + (half & 1)] = new;
+    true
+}
+
 /// Recomputes the CRC32c checksum of the SCTP packet whose header is at `th`.
 pub fn sctp_update(data: &mut [u8], th: usize) {
     if data.len() < th + 12 {

@@ -364,11 +364,7 @@ fn hmark(h: &Hmark, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     if h.spi.is_some() && (h.sport.is_some() || h.dport.is_some()) {
         return Err(Unsupported::new("HMARK: spi-set and port-set can't be combined"));
     }
-    let bits = if cx.fam == Family::Ip6 { 128 } else { 32 };
-    let mask = |prefix: Option<u8>| {
-        let p = u32::from(prefix.unwrap_or(0)).min(bits);
-        if p == 0 { 0 } else { (u128::MAX >> (128 - bits)) & !((1u128 << (bits - p)) - 1) }
-    };
+    let mask = |prefix: Option<u8>| Addr::prefix_mask(cx.ipt, prefix.unwrap_or(0)).to_u128();
     let pair = |a: Option<u16>, b: Option<u16>| u32::from(a.unwrap_or(0)) << 16 | u32::from(b.unwrap_or(0));
     let target = VmHmark {
         ct: h.ct,

@@ -56,6 +56,14 @@ impl Addr {
         }
     }
 
+    /// The address as a number (IPv4 in the low 32 bits).
+    pub fn to_u128(&self) -> u128 {
+        match self {
+            Addr::V4(a) => u128::from(u32::from(*a)),
+            Addr::V6(a) => u128::from(*a),
+        }
+    }
+
     pub fn is_zero(&self) -> bool {
         self.octets().iter().all(|&b| b == 0)
     }
