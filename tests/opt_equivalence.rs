@@ -15,6 +15,7 @@ mod common;
 use common::{load, opt_diff};
 use nftvm::classbench::{parse_filters, to_nft};
 use nftvm::compiler::diff::{self, Options as DiffOptions};
+use nftvm::compiler::iptables::Family;
 use nftvm::compiler::ir::Ruleset;
 use nftvm::compiler::opt::{self, Level, Options, Pass};
 use nftvm::vm::{Engine, Executable};
@@ -128,6 +129,44 @@ fn shell_dumps_optimized_are_equivalent() {
     assert!(proven >= 10, "the optimizer changes some dumps");
 }
 
+/// Real iptables rulesets (firewalld, Fedora's defaults, a wireless router's): chains of
+/// jumps and marks, which classified runs now span. `-O2` bytecode against `-O0` on aimed
+/// packets, every dump.
+#[test]
+fn iptables_save_dumps_optimized_are_equivalent() {
+    let dir = common::shared_dir().join("peer-tests/iptables/save-dumps");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .unwrap_or_default();
+    files.sort();
+    assert!(files.len() >= 8, "save dumps under {}", dir.display());
+    let (mut loaded, mut runs, mut agree, mut classified) = (0, 0, 0, 0);
+    let mut failures = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let name = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let family = if name.contains("ip6tables") { Family::Ipv6 } else { Family::Ipv4 };
+        let (rs, _) = load::iptables(&name, &text, family).unwrap_or_else(|e| panic!("{name}: {e}"));
+        loaded += 1;
+        if let Ok((p, _, _)) = opt::compile_verified(&rs, &Options::level(Level::O2)) {
+            classified += p.program().classifiers.len();
+        }
+        match check_bytecode(&rs, 500, i as u64 + 1) {
+            Ok((k, n)) => {
+                agree += k;
+                runs += n;
+            }
+            Err(e) => failures.push(format!("{name}: -O2 bytecode differs from -O0: {e}")),
+        }
+    }
+    println!(
+        "iptables save dumps: {loaded} loaded, {classified} classifiers; -O2 vs -O0: {agree}/{runs} runs agree"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(loaded, files.len());
+    assert!(runs > 0 && agree == runs);
+}
+
 /// The ClassBench sets: `-O1` proven by `diff`, `-O2` bytecode against `-O0` on aimed packets.
 fn classbench(sets: &[&str], packets: usize) {
     for set in sets {
@@ -194,6 +233,61 @@ fn unclassifiable_rules_split_runs_in_order() {
     assert_eq!(program.program().classifiers.len(), UNBOXABLE, "every run of 4 is classified");
     let (ok, total) = check_bytecode(&rs, 2000, 7).unwrap_or_else(|e| panic!("{e}"));
     println!("unclassifiable rules: -O2 and -O0 agree on {ok}/{total} runs");
+    assert_eq!(ok, total);
+    assert!(total > 0);
+}
+
+/// Rules that change the packet, its mark or its connection and go on — and rules that jump
+/// to a chain that does — stay in their classified run; the rules after them must be asked
+/// about the packet as it is then (a mark just set, a DSCP just rewritten, what the called
+/// chain changed), which later rules' tests here depend on.
+#[test]
+fn rules_that_change_the_packet_and_go_on_stay_in_their_run() {
+    const BLOCKS: usize = 60;
+    let (mut rules, mut jumps) = (String::new(), String::new());
+    for i in 0..BLOCKS {
+        let (a, b) = (i % 250, 1 + i % 200);
+        rules += &format!("\t\tip saddr 10.0.{a}.0/24 tcp dport 22 meta mark set {}\n", 0x100 + i);
+        rules += &format!("\t\tmeta mark {} tcp dport 22 ip daddr != 192.168.{a}.{b} accept\n", 0x100 + i);
+        rules += &format!("\t\tip saddr 10.0.{a}.5 ip dscp set cs1\n");
+        rules += &format!("\t\tip dscp cs1 ip daddr 172.16.{a}.0/24 drop\n");
+        rules += &format!("\t\tip saddr 10.1.{a}.0/24 ct mark set {}\n", 0x200 + i);
+        rules += &format!("\t\tct mark {} tcp dport 443 counter accept\n", 0x200 + i);
+        rules += &format!("\t\tip daddr 10.2.{a}.0/24 jump mangle\n");
+        rules += &format!("\t\tmeta mark 0x99 udp dport {} drop\n", 1000 + i);
+        rules += &format!("\t\tip dscp cs3 tcp sport {} accept\n", 2000 + i);
+        // Only jumps change the packet here (to an address the first rule drops): that
+        // rule, which ends the chain for the packet the jump makes, must not hide the rules
+        // after the jump.
+        jumps += &format!(
+            "\t\tip saddr 10.3.{a}.0/24 ip daddr 10.4.{a}.0/24 tcp dport {} jump mangle\n",
+            3000 + i
+        );
+        jumps += &format!("\t\tmeta mark 0x99 udp dport {} accept\n", 1000 + i);
+        jumps += &format!("\t\tip daddr 10.9.0.1 tcp dport {} accept\n", 3000 + i);
+    }
+    let text = format!(
+        "table ip t {{\n\tchain mangle {{\n\t\tip protocol udp meta mark set 0x99\n\t\tip protocol tcp ip dscp set cs3 ip daddr set 10.9.0.1\n\t}}\n\
+         \tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n{rules}\t}}\n\
+         \tchain forward {{\n\t\ttype filter hook forward priority 0; policy drop;\n\t\tip daddr 10.9.0.0/16 drop\n{jumps}\t}}\n}}\n"
+    );
+    let rs = load::nft("changes.nft", &text).unwrap_or_else(|e| panic!("{e}")).0;
+    let opts = Options { disabled: vec![Pass::Merge], ..Options::level(Level::O2) };
+    let (program, _, explain) = opt::compile_verified(&rs, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let classified: usize = explain
+        .notes
+        .iter()
+        .filter(|n| n.text.contains("classified by"))
+        .map(|n| n.text.split_whitespace().next().and_then(|c| c.parse::<usize>().ok()).unwrap_or(0))
+        .sum();
+    println!(
+        "changing rules: {classified} of {} rules in {} classifiers",
+        12 * BLOCKS + 1,
+        program.program().classifiers.len()
+    );
+    assert_eq!(classified, 12 * BLOCKS + 1, "every rule of the chain is in a classified run\n{explain:?}");
+    let (ok, total) = check_bytecode(&rs, 4000, 11).unwrap_or_else(|e| panic!("{e}"));
+    println!("changing rules: -O2 and -O0 agree on {ok}/{total} runs");
     assert_eq!(ok, total);
     assert!(total > 0);
 }

@@ -216,16 +216,36 @@ fn transport_offset(b: &[u8]) -> Option<usize> {
     }
 }
 
-/// An environment that answers from a [`Plan`] and records every request, in order.
+/// An environment that answers from a [`Plan`] and records every request, in order. A value
+/// a rule sets (`meta mark set`, `ct mark set`) is what later reads of it answer, as in the
+/// runtime, so a rule whose tests depend on an earlier rule's change sees it.
 pub struct PlanEnv<'a> {
     pub plan: &'a Plan,
     pub log: String,
     rand: u32,
+    meta_set: HashMap<MetaKey, Vec<u8>>,
+    ct_set: HashMap<CtKey, Vec<u8>>,
 }
 
 impl<'a> PlanEnv<'a> {
     pub fn new(plan: &'a Plan) -> PlanEnv<'a> {
-        PlanEnv { plan, log: String::new(), rand: 7 }
+        PlanEnv { plan, log: String::new(), rand: 7, meta_set: HashMap::new(), ct_set: HashMap::new() }
+    }
+}
+
+/// Answers `out` from a set value, else from the plan.
+fn answer<K: std::hash::Hash + Eq>(
+    set: &HashMap<K, Vec<u8>>,
+    plan: &HashMap<K, Vec<u8>>,
+    key: K,
+    out: &mut [u8],
+) -> bool {
+    match set.get(&key).or_else(|| plan.get(&key)) {
+        Some(v) if v.len() == out.len() => {
+            out.copy_from_slice(v);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -238,28 +258,20 @@ impl Env for PlanEnv<'_> {
         self.rand
     }
     fn meta_get(&mut self, key: MetaKey, out: &mut [u8]) -> bool {
-        match self.plan.meta.get(&key) {
-            Some(v) if v.len() == out.len() => {
-                out.copy_from_slice(v);
-                true
-            }
-            _ => false,
-        }
+        answer(&self.meta_set, &self.plan.meta, key, out)
     }
     fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
         let _ = writeln!(self.log, "meta set {key} {value:02x?}");
+        self.meta_set.insert(key, value.to_vec());
     }
     fn ct_get(&mut self, key: CtKey, _dir: Option<CtDir>, out: &mut [u8]) -> bool {
-        match self.plan.ct.get(&key) {
-            Some(v) if v.len() == out.len() => {
-                out.copy_from_slice(v);
-                true
-            }
-            _ => false,
-        }
+        answer(&self.ct_set, &self.plan.ct, key, out)
     }
     fn ct_set(&mut self, key: CtKey, dir: Option<CtDir>, value: &[u8]) {
         let _ = writeln!(self.log, "ct set {key} {dir:?} {value:02x?}");
+        if dir.is_none() {
+            self.ct_set.insert(key, value.to_vec());
+        }
     }
     fn notrack(&mut self) {
         self.log.push_str("notrack\n");

@@ -4,10 +4,13 @@
 //!
 //! 1. [`analyze`] reads each rule's leading tests from its bytecode.
 //! 2. Runs are maximal stretches of rules whose tests could be read (or that have none and
-//!    always end the chain, like a final `accept`), whose remaining expressions do not read
-//!    registers the tests wrote, and that do not change the packet and go on — such a rule
-//!    ends its run, so that within a run a later rule can only be reached by a packet that
-//!    every earlier rule saw unchanged.
+//!    always end the chain, like a final `accept`) and whose remaining expressions do not
+//!    read registers the tests wrote. A rule may change the packet, its metadata or its
+//!    connection and go on (`meta mark set 1`, `ip dscp set cs1`, `jump other`): every rule's
+//!    `classify` reads the fields afresh, so the rule after it asks the tree about the packet
+//!    as it is then, as its own tests would have. Only the shadowing cuts
+//!    ([`effects`]'s `prune`) assume an unchanged packet; a run with such a rule is built
+//!    without them.
 //! 3. [`layout`] turns the tests into boxes over at most 16 fields (runs needing more are
 //!    halved); the tree is built, and [`cost`] compares it with the rule-by-rule walk. A run
 //!    whose tree exceeds its budget is halved too.
@@ -58,8 +61,6 @@ struct Candidate {
     analysis: Analysis,
     /// The rule may stand in a run.
     eligible: bool,
-    /// Its remaining expressions may change the packet and let evaluation go on.
-    ends_run: bool,
 }
 
 /// Classifies the runs of every chain of `prog` worth it; returns what it decided.
@@ -79,9 +80,6 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
             let mut end = start;
             while end < cands.len() && cands[end].eligible && end - start < MAX_ENTRIES {
                 end += 1;
-                if cands[end - 1].ends_run {
-                    break;
-                }
             }
             // Runs that must be split are tried again piece by piece, in chain order (a worklist:
             // a run of unclassifiable rules would otherwise recurse once per rule).
@@ -113,8 +111,7 @@ fn candidates(prog: &Program, chain: ChainId, sources: &mut Sources) -> Vec<Cand
             let has_classify = r.exprs.iter().any(|e| matches!(e, Expr::Classify(_)));
             let tests = analysis.prefix > 0 || effects::ends_chain(actions);
             let eligible = tests && self_contained && !has_classify;
-            let ends_run = !effects::ends_chain(actions) && !effects::is_pure(actions);
-            Candidate { analysis, eligible, ends_run }
+            Candidate { analysis, eligible }
         })
         .collect()
 }
