@@ -199,7 +199,10 @@ pub fn translate_rules(
             },
             |fx, rule, source, v| {
                 fx.rule_done_at(chain.0, rule, source, v);
-                fx.jump(fx.ret_terminal);
+                match (v, &resumes) {
+                    (Verdict::Continue, Some(r)) => r.start_next(fx, rule),
+                    _ => fx.jump(fx.ret_terminal),
+                }
             },
         );
         tables.push(t.into_tables());

@@ -126,6 +126,14 @@ impl Resumes {
         true
     }
 
+    /// On to the start of the rule after `rule` (a value: the rule's index in the chain),
+    /// through the `skip` block (its answer `2 * (rule + 1)`).
+    pub fn start_next(&self, fx: &mut Fx, rule: Value) {
+        let answer = fx.b.ins().imul_imm_u(rule, 2);
+        let answer = fx.b.ins().iadd_imm_u(answer, 2);
+        fx.b.ins().jump(self.skip, &[BlockArg::Value(answer)]);
+    }
+
     /// The `skip` block: the function's own rules (`starts[k]`), the chain's end (`past_end`,
     /// when the function ends the chain) or back to the driver.
     pub fn finish(

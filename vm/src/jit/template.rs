@@ -9,7 +9,9 @@
 //!
 //! A shape: `immediate` data of 1 to 4 bytes into a register (its value is a column of the
 //! table), `meta set`/`ct set` of 1 to 4 bytes (compiled to one environment call, never a
-//! helper that would need the rule), in any order, ending with an accept or drop verdict.
+//! helper that would need the rule), in any order, ending with an accept or drop verdict —
+//! or with none (`meta mark set 17` alone): the rule goes on to the next one, whose own
+//! `classify` asks about the packet as it is then.
 
 use super::emit::Fx;
 use super::exprs::data_word;
@@ -75,13 +77,13 @@ pub struct Templates {
 
 /// The shape of a rule's actions (`exprs[1..]`, after its `classify`) and its columns.
 fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
-    let (last, steps) = rule.exprs.get(1..)?.split_last()?;
-    let verdict = match last {
-        Expr::Immediate(i) => match i.value {
-            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop)) => v,
+    let actions = rule.exprs.get(1..)?;
+    let (verdict, steps) = match actions.split_last()? {
+        (Expr::Immediate(i), steps) if matches!(i.value, ImmValue::Verdict(_)) => match i.value {
+            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop)) => (v, steps),
             _ => return None,
         },
-        _ => return None,
+        _ => (Verdict::Continue, actions),
     };
     let fits = |reg: Reg, len: usize| (1..=4).contains(&len) && reg.span(len).is_some();
     let mut shape = Shape { steps: Vec::new(), verdict };
@@ -118,7 +120,8 @@ fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
 
 impl Templates {
     /// The shared actions of `rules` (rule `first` onwards) whose `classify` is followed by
-    /// a shape; `None` when there are none.
+    /// a shape; `None` when there are none. (The function's last rule keeps its own code
+    /// when it goes on: what follows it is not one of the function's rules.)
     pub fn new(fx: &mut Fx, rules: &[Rule], first: usize, family: Family) -> Option<Templates> {
         let mut shapes: Vec<(Shape, Block, Value)> = Vec::new();
         let mut rows = vec![Row::default(); rules.len()];
@@ -127,6 +130,9 @@ impl Templates {
                 continue;
             }
             let Some((shape, columns)) = shape_of(rule, family) else { continue };
+            if shape.verdict == Verdict::Continue && k + 1 == rules.len() {
+                continue;
+            }
             let index = match shapes.iter().position(|(s, _, _)| *s == shape) {
                 Some(i) => i,
                 None if shapes.len() < MAX_SHAPES => {
@@ -189,8 +195,8 @@ impl Templates {
     }
 
     /// Emits every shared block: `same` compiles an expression every rule of the shape has
-    /// (as the first such rule's); `done` finishes with the verdict for the rule and source
-    /// given as values.
+    /// (as the first such rule's); `done` finishes with the verdict (`Continue`: on to the
+    /// next rule) for the rule and source given as values.
     pub fn emit(
         &self,
         fx: &mut Fx,
