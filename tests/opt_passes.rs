@@ -6,7 +6,7 @@ mod common;
 
 use common::load;
 use nftvm::compiler::diff;
-use nftvm::compiler::ir::Ruleset;
+use nftvm::compiler::ir::{Ruleset, StmtKind};
 use nftvm::compiler::opt::{self, Explain, Level, NoteKind, Options};
 
 /// One `ip` table with an input chain holding `rules`.
@@ -98,6 +98,14 @@ fn merge_builds_sets_concatenations_and_verdict_maps() {
         o1("\t\tip saddr 10.0.0.1 drop\n\t\tip saddr 10.0.0.2 accept\n\t\tip saddr 10.0.0.3 drop");
     assert_eq!(after, 1, "{e:?}");
     assert!(e.notes.iter().any(|n| n.text.contains("verdict map")), "{e:?}");
+    // A test the rules share after the differing ones still runs: the map goes last, where
+    // the verdict was (a verdict mid-rule would end the rule before the test).
+    let rules = "\t\tip saddr 10.1.2.0/24 meta mark 2 ct mark 6 drop\n\t\tip saddr 10.1.0.0/16 meta mark 1 ct mark 6 accept";
+    let (_, after, e) = o1(rules);
+    assert_eq!(after, 1, "{e:?}");
+    let (out, _) = opt::optimize_ruleset(&input(rules), &Options::level(Level::O1));
+    let merged = &out.tables[0].chains[0].rules[0].stmts;
+    assert!(matches!(merged.last().map(|s| &s.kind), Some(StmtKind::VerdictMap(_))), "{merged:?}");
 }
 
 #[test]

@@ -383,9 +383,11 @@ pub fn compare(
                 ok += 1;
             } else if first.is_none() {
                 first = Some(format!(
-                    "chain {}: packet {:02x?}\n  reference: {a:?}\n  optimized: {b:?}",
+                    "chain {}: packet {:02x?}, meta {:02x?}, ct {:02x?}\n  reference: {a:?}\n  optimized: {b:?}",
                     pa.chain_name(chain),
-                    plan.bytes
+                    plan.bytes,
+                    plan.meta,
+                    plan.ct
                 ));
             }
         }

@@ -241,19 +241,24 @@ fn merge(group: &[Rule]) -> Option<(Rule, String)> {
         how = "a verdict map";
         Stmt::new(StmtKind::VerdictMap(key_expr.map(set, Type::Verdict, 32, ByteOrder::Host)))
     };
+    // A set test takes the place of the last test it replaces; a verdict map takes the
+    // verdict's, at the end: a verdict set mid-rule ends the rule there (the kernel stops at
+    // the first expression that leaves a verdict), so tests after it would never run.
     let mut merged_stmt = Some(merged_stmt.at(first.span));
     for (k, s) in first.stmts.iter().enumerate().take(first.stmts.len() - 1) {
         if !cols.contains(&k) {
             stmts.push(s.clone());
         }
         if k == last_col
+            && same_verdict
             && let Some(m) = merged_stmt.take()
         {
             stmts.push(m);
         }
     }
-    if same_verdict {
-        stmts.push(verdict_stmt);
+    match same_verdict {
+        true => stmts.push(verdict_stmt),
+        false => stmts.extend(merged_stmt),
     }
     let mut rule = first.clone();
     rule.stmts = stmts;
