@@ -322,7 +322,19 @@ fn random_chains_of_changing_rules_are_equivalent() {
                 tests.push(format!(
                     "{} dport {}",
                     pick(&mut rng, &["tcp", "udp"]),
-                    pick(&mut rng, &["22", "53", "80-90"])
+                    pick(&mut rng, &["22", "53", "80-90", "{ 22, 80 }", "!= 53", "{ 53, 1000-2000 }"])
+                ));
+            }
+            if rng.chance(15) {
+                tests.push(pick(
+                    &mut rng,
+                    &["ip saddr != 10.0.0.0/8", "ip daddr != 192.168.1.1", "iifname \"eth0\""],
+                ));
+            }
+            if rng.chance(15) {
+                tests.push(pick(
+                    &mut rng,
+                    &["meta l4proto { tcp, udp }", "ip protocol icmp", "ip saddr { 10.1.2.3, 10.9.0.1 }"],
                 ));
             }
             if rng.chance(30) {
@@ -351,6 +363,9 @@ fn random_chains_of_changing_rules_are_equivalent() {
                     "ct mark set 5",
                     "ct mark set 6",
                     "jump mangle",
+                    "goto mangle",
+                    "return",
+                    "meta mark set 2 counter",
                 ],
             );
             rules += &format!("\t\t{} {action}\n", tests.join(" "));
