@@ -304,8 +304,23 @@ fn random_chains_of_changing_rules_are_equivalent() {
     for seed in 0..40u64 {
         let mut rng = opt_diff::Rng::new(seed + 100);
         let mut rules = String::new();
+        // Every other chain is in an inet table, with IPv6 tests beside the IPv4 ones.
+        let inet = seed % 2 == 1;
         for _ in 0..rng.range(12, 60) {
             let mut tests = Vec::new();
+            if inet && rng.chance(40) {
+                tests.push(pick(
+                    &mut rng,
+                    &[
+                        "ip6 saddr 2001:db8::/32",
+                        "ip6 saddr 2001:db8::1",
+                        "ip6 daddr 2001:db8:1::/48",
+                        "meta nfproto ipv6",
+                        "meta nfproto ipv4",
+                        "ip6 hoplimit 64",
+                    ],
+                ));
+            }
             if rng.chance(60) {
                 tests.push(format!(
                     "ip saddr {}",
@@ -346,6 +361,13 @@ fn random_chains_of_changing_rules_are_equivalent() {
             if rng.chance(20) {
                 tests.push(format!("ct mark {}", pick(&mut rng, &["5", "6"])));
             }
+            // An IPv6 test keeps the rule to IPv6: no IPv4 tests or rewrites beside it.
+            let v6 = tests.first().is_some_and(|t| t.starts_with("ip6") || t.ends_with("ipv6"));
+            if v6 {
+                let first = tests.remove(0);
+                tests.retain(|t| !t.starts_with("ip "));
+                tests.insert(0, first);
+            }
             if tests.is_empty() {
                 tests.push("ip protocol tcp".into());
             }
@@ -368,10 +390,12 @@ fn random_chains_of_changing_rules_are_equivalent() {
                     "meta mark set 2 counter",
                 ],
             );
+            let action = if v6 { action.replace("ip dscp", "ip6 dscp") } else { action };
             rules += &format!("\t\t{} {action}\n", tests.join(" "));
         }
+        let family = if inet { "inet" } else { "ip" };
         let text = format!(
-            "table ip t {{\n\tchain mangle {{\n\t\tip protocol udp meta mark set 0x99\n\
+            "table {family} t {{\n\tchain mangle {{\n\t\tip protocol udp meta mark set 0x99\n\
              \t\tip protocol tcp ip dscp set cs3 ip daddr set 10.9.0.1\n\t}}\n\
              \tchain input {{\n\t\ttype filter hook input priority 0; policy drop;\n{rules}\t}}\n}}\n"
         );
