@@ -71,6 +71,13 @@ fn check_bytecode(rs: &Ruleset, packets: usize, seed: u64) -> Result<(usize, usi
     Ok((ok, total))
 }
 
+/// [`check_bytecode`] on `packets` packets, which must all agree (and be some).
+fn assert_agree(what: &str, rs: &Ruleset, packets: usize, seed: u64) {
+    let (ok, total) = check_bytecode(rs, packets, seed).unwrap_or_else(|e| panic!("{what}: {e}"));
+    println!("{what}: -O2 and -O0 agree on {ok}/{total} runs");
+    assert!(total > 0 && ok == total, "{what}: {ok}/{total}");
+}
+
 fn dump_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -231,10 +238,7 @@ fn unclassifiable_rules_split_runs_in_order() {
     assert_eq!(left.len(), UNBOXABLE, "each unclassifiable rule is reported");
     assert!(left.is_sorted(), "reports in chain order");
     assert_eq!(program.program().classifiers.len(), UNBOXABLE, "every run of 4 is classified");
-    let (ok, total) = check_bytecode(&rs, 2000, 7).unwrap_or_else(|e| panic!("{e}"));
-    println!("unclassifiable rules: -O2 and -O0 agree on {ok}/{total} runs");
-    assert_eq!(ok, total);
-    assert!(total > 0);
+    assert_agree("unclassifiable rules", &rs, 2000, 7);
 }
 
 /// Rules that change the packet, its mark or its connection and go on — and rules that jump
@@ -286,10 +290,7 @@ fn rules_that_change_the_packet_and_go_on_stay_in_their_run() {
         program.program().classifiers.len()
     );
     assert_eq!(classified, 12 * BLOCKS + 1, "every rule of the chain is in a classified run\n{explain:?}");
-    let (ok, total) = check_bytecode(&rs, 4000, 11).unwrap_or_else(|e| panic!("{e}"));
-    println!("changing rules: -O2 and -O0 agree on {ok}/{total} runs");
-    assert_eq!(ok, total);
-    assert!(total > 0);
+    assert_agree("changing rules", &rs, 4000, 11);
 }
 
 /// Random chains over a few values of each field, so that rules overlap and a packet meets
