@@ -117,3 +117,22 @@ fn merge_keeps_order_and_side_effects() {
     let (_, after, _) = o1("\t\ttcp dport 22 counter accept\n\t\ttcp dport 80 counter accept");
     assert_eq!(after, 2);
 }
+
+/// At `-O2` the rules of a run the classifier takes whole are not merged first: a verdict map
+/// or set of intervals would be one rule it cannot take. A group too short for a classifier
+/// is still merged.
+#[test]
+fn o2_leaves_classifiable_runs_to_the_classifier() {
+    let long: String = (0..8)
+        .map(|i| format!("\t\tip saddr 10.0.{i}.0/24 tcp dport {} {}\n", 22 + i, ["accept", "drop"][i % 2]))
+        .collect();
+    let (_, _, e) = o1(&long);
+    assert_eq!(e.count(NoteKind::Merged), 7, "-O1 merges the run into a verdict map: {e:?}");
+    let (program, _, e) = opt::compile_verified(&input(&long), &Options::level(Level::O2)).expect("compiles");
+    assert_eq!(e.count(NoteKind::Merged), 0, "{e:?}");
+    assert_eq!(program.program().classifiers.len(), 1);
+    assert_eq!(program.program().classifiers[0].entries.len(), 8);
+    let short = "\t\tip saddr 10.0.0.1 accept\n\t\tip saddr 10.0.0.2 drop";
+    let (_, _, e) = opt::compile_verified(&input(short), &Options::level(Level::O2)).expect("compiles");
+    assert_eq!(e.count(NoteKind::Merged), 1, "{e:?}");
+}

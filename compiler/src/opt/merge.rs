@@ -15,26 +15,33 @@
 //! the verdict is the same whichever rule matched, or at most one can match. Sets whose
 //! intervals would overlap are not built (the group ends before the rule that would).
 
+use super::classify::RulePos;
 use super::explain::{Explain, NoteKind};
 use super::same::{expr_eq, stable_load, unspanned};
 use crate::ir::build::concat;
 use crate::ir::set::key_bounds;
 use crate::ir::{Expr, ExprKind, Match, MatchOp, Rule, Ruleset, SetElem, Stmt, StmtKind, Verdict};
 use crate::types::{ByteOrder, Type};
+use std::collections::HashSet;
 
 /// Most tests that may differ within a group (a concatenation of that many fields).
 pub const MAX_FIELDS: usize = 4;
 /// Most rules checked pairwise for overlaps (verdict maps, concatenated intervals).
 pub const MAX_PAIRWISE: usize = 512;
 
-/// Merges every chain's groups of adjacent rules.
-pub fn run(rs: &mut Ruleset, explain: &mut Explain) {
+/// Merges every chain's groups of adjacent rules, except the rules in `leave` (positions
+/// as [`super::classify::classifiable`] gives them).
+pub fn run(rs: &mut Ruleset, explain: &mut Explain, leave: &HashSet<RulePos>) {
     for table in &mut rs.tables {
         for chain in &mut table.chains {
             let rules = std::mem::take(&mut chain.rules);
+            let left = |k: usize| leave.contains(&(table.family, table.name.clone(), chain.name.clone(), k));
             let mut i = 0;
             while i < rules.len() {
-                let end = group_end(&rules, i);
+                let end = match left(i) {
+                    true => i + 1,
+                    false => group_end(&rules, i, &left),
+                };
                 if end - i >= 2
                     && let Some(merged) = merge(&rules[i..end])
                 {
@@ -110,14 +117,14 @@ fn differing(a: &Rule, b: &Rule) -> Option<Vec<usize>> {
 
 /// The end of the group starting at `i`: adjacent rules of the same shape whose merge is
 /// valid (checked by [`merge`] as it grows).
-fn group_end(rules: &[Rule], i: usize) -> usize {
+fn group_end(rules: &[Rule], i: usize, left: &impl Fn(usize) -> bool) -> usize {
     let Some(first) = rules.get(i) else { return i };
     if shape(first).is_none() {
         return i + 1;
     }
     let mut end = i + 1;
     let mut cols: Vec<usize> = Vec::new();
-    while let Some(next) = rules.get(end) {
+    while let Some(next) = rules.get(end).filter(|_| !left(end)) {
         let Some(d) = differing(first, next) else { break };
         if d.is_empty() || end - i >= MAX_PAIRWISE {
             break; // a duplicate is left to the dead-rule pass

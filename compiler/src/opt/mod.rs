@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | [`fold`] | `-O1` | IR | folds constant tests: repeated tests dropped, tests of one value intersected, rules that can never match noted for `dead` |
 //! | [`dead`] | `-O1` | IR (decided on bytecode) | drops rules no packet can reach: after a rule that always ends the chain, or shadowed by earlier rules that end it (never a rule whose presence turns conntrack on) |
-//! | [`merge`] | `-O1` | IR | merges adjacent rules that differ in one or a few tested values into one rule with an anonymous set, a concatenation or a verdict map (what `nft -o` does) |
+//! | [`merge`] | `-O1` | IR | merges adjacent rules that differ in one or a few tested values into one rule with an anonymous set, a concatenation or a verdict map (what `nft -o` does); at `-O2`, not the runs `classify` takes whole |
 //! | [`classify`] | `-O2` | bytecode | turns long runs of rules into one packet classifier each (a decision tree behind the `classify` expression), chosen by a cost model |
 //!
 //! `-O0` runs nothing (the bytecode is exactly what `nft --debug=netlink` shows); every pass
@@ -168,7 +168,12 @@ pub fn optimize_owned_ruleset(rs: Ruleset, opts: &Options) -> (Ruleset, Explain)
         dead::run(&mut out, &mut explain);
     }
     if opts.enabled(Pass::Merge) {
-        merge::run(&mut out, &mut explain);
+        // With `classify` to come, runs it will take whole are not merged first.
+        let leave = match opts.enabled(Pass::Classify) {
+            true => classify::classifiable(&out),
+            false => Default::default(),
+        };
+        merge::run(&mut out, &mut explain, &leave);
     }
     (out, explain)
 }

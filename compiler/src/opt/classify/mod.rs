@@ -98,6 +98,43 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
     reports
 }
 
+/// Where an IR rule stands: its table's family and name, its chain's name, its position.
+pub type RulePos = (Family, String, String, usize);
+
+/// The IR rules of `rs` that stand in runs of at least [`MIN_RUN`] rules this pass can
+/// classify — what [`super::merge`] leaves alone at `-O2`: the classifier takes such a run
+/// whole, while a set or verdict map merged out of it would be one rule it cannot take (a
+/// lookup of hundreds of intervals, rule after rule). An IR rule that lowers to several
+/// rules counts only when every one of them stands in such a run.
+pub fn classifiable(rs: &crate::ir::Ruleset) -> std::collections::HashSet<RulePos> {
+    let mut yes = std::collections::HashSet::new();
+    let mut no = std::collections::HashSet::new();
+    let Ok(compiled) = crate::codegen::compile(rs) else { return yes };
+    let prog = &compiled.program;
+    for ci in 0..prog.chains.len() {
+        let chain = ChainId(ci as u32);
+        let cands = candidates(prog, chain, &mut Sources::default());
+        let rules = prog.chain(chain).map_or(&[][..], |c| c.rules.as_slice());
+        let mut start = 0;
+        while start < cands.len() {
+            let end = (start..cands.len()).find(|&k| !cands[k].eligible).unwrap_or(cands.len());
+            let long = end - start >= MIN_RUN;
+            for k in start..end.max(start + 1) {
+                let Some(o) = rules.get(k).and_then(|r| compiled.origins.get(r.source)) else { continue };
+                let pos = (o.family, o.table.clone(), o.chain.clone(), o.index);
+                if long {
+                    yes.insert(pos)
+                } else {
+                    no.insert(pos)
+                };
+            }
+            start = end.max(start + 1);
+        }
+    }
+    yes.retain(|p| !no.contains(p));
+    yes
+}
+
 fn candidates(prog: &Program, chain: ChainId, sources: &mut Sources) -> Vec<Candidate> {
     let Some(ch) = prog.chain(chain) else { return Vec::new() };
     let family = prog.table(ch.table).map_or(Family::Ip, |t| t.family);
