@@ -158,10 +158,77 @@ fn port_match(out: &mut String, proto: &str, field: &str, (lo, hi): (u16, u16)) 
 
 /// Render the filters as an nft ruleset: table `ip classbench`, chain `filter` on the
 /// prerouting hook, filter *i* (1-based) → `… meta mark set i accept`.
+/// What each filter's rule does once it matches ([`to_nft_with`]), and so how a packet shows
+/// which filters matched it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Action {
+    /// `meta mark set i accept`: the mark names the first matching filter.
+    #[default]
+    MarkAccept,
+    /// `accept`, or `drop` for every third filter: the verdict (the policy accepts the rest).
+    AcceptDrop,
+    /// `jump` to one of four chains, each setting mark 1–4 and accepting: the mark names the
+    /// first matching filter modulo four.
+    Jump,
+    /// `meta mark set i`, then on to the next rule: every matching filter's rule runs, the
+    /// mark names the last.
+    Mark,
+}
+
+impl Action {
+    pub const ALL: [Action; 4] = [Action::MarkAccept, Action::AcceptDrop, Action::Jump, Action::Mark];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::MarkAccept => "mark-accept",
+            Action::AcceptDrop => "accept-drop",
+            Action::Jump => "jump",
+            Action::Mark => "mark",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == s)
+    }
+
+    /// The statements of filter `i`'s rule (0-based).
+    fn statements(self, i: usize) -> String {
+        match self {
+            Action::MarkAccept => format!("meta mark set {} accept", i + 1),
+            Action::AcceptDrop if (i + 1).is_multiple_of(3) => "drop".into(),
+            Action::AcceptDrop => "accept".into(),
+            Action::Jump => format!("jump mark{}", i % 4),
+            Action::Mark => format!("meta mark set {}", i + 1),
+        }
+    }
+
+    /// What a packet leaves with, `(mark, dropped)`, when the first filter it matches is
+    /// `first` and the last `last` (1-based; 0: none).
+    pub fn outcome(self, first: u32, last: u32) -> (u32, bool) {
+        match self {
+            Action::MarkAccept => (first, false),
+            Action::AcceptDrop => (0, first != 0 && first.is_multiple_of(3)),
+            Action::Jump => (if first == 0 { 0 } else { (first - 1) % 4 + 1 }, false),
+            Action::Mark => (last, false),
+        }
+    }
+}
+
+/// [`to_nft_with`] the default action: filter *i* sets `meta mark` to *i* and accepts.
 pub fn to_nft(filters: &[Filter]) -> String {
-    let mut out = String::from(
-        "table ip classbench {\n\tchain filter {\n\t\ttype filter hook prerouting priority filter; policy accept;\n",
-    );
+    to_nft_with(filters, Action::MarkAccept)
+}
+
+/// The filter set as an nft ruleset (table `ip classbench`, base chain `filter` on
+/// prerouting, policy accept), filter *i* a rule doing `action`.
+pub fn to_nft_with(filters: &[Filter], action: Action) -> String {
+    let mut out = String::from("table ip classbench {\n");
+    if action == Action::Jump {
+        for k in 0..4 {
+            let _ = writeln!(out, "\tchain mark{k} {{\n\t\tmeta mark set {} accept\n\t}}", k + 1);
+        }
+    }
+    out.push_str("\tchain filter {\n\t\ttype filter hook prerouting priority filter; policy accept;\n");
     for (i, f) in filters.iter().enumerate() {
         let mut rule = String::new();
         for (field, prefix) in [("saddr", f.src), ("daddr", f.dst)] {
@@ -199,7 +266,7 @@ pub fn to_nft(filters: &[Filter]) -> String {
         if f.flags.1 != 0 {
             let _ = write!(rule, " @th,96,16 & 0x{:04x} == 0x{:04x}", f.flags.1, f.flags.0 & f.flags.1);
         }
-        let _ = write!(rule, " meta mark set {} accept", i + 1);
+        let _ = write!(rule, " {}", action.statements(i));
         let _ = writeln!(out, "\t\t{}", rule.trim_start());
     }
     out.push_str("\t}\n}\n");

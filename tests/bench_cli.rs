@@ -77,7 +77,20 @@ fn classbench_json_reports_each_engine_and_checks_the_trace() {
     assert_eq!(lines.len(), 1);
     assert_contract(&lines[0], "jit", 4);
     assert_eq!(lines[0]["mismatches"], 1, "{}", lines[0]);
-    assert!(text(&out.stderr).contains("expected filter 1, got mark 2"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(filter 1): expected mark 1, got mark 2"), "{}", text(&out.stderr));
+    // The rules as firewalls write them: each action's check holds on the right trace; the
+    // jumps' marks (filter modulo 4) still catch the wrong one. (`mark` checks against a scan
+    // for the last matching filter, `accept-drop` the verdicts.)
+    for action in ["mark-accept", "accept-drop", "jump", "mark"] {
+        let out = nftvm(&["bench", "classbench", r, t, "--action", action, "--json", "--repeat", "1"]);
+        assert!(out.status.success(), "{action}: {}", text(&out.stderr));
+        assert!(json_lines(&out).iter().all(|v| v["mismatches"] == 0), "{action}: {}", text(&out.stdout));
+    }
+    let out = nftvm(&["bench", "classbench", r, wrong.to_str().unwrap(), "--action", "jump", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = nftvm(&["bench", "classbench", r, t, "--action", "reject"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--action takes"), "{}", text(&out.stderr));
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! `nftvm bench classbench RULES TRACE`: a ClassBench filter set compiled as nft
-//! ([`crate::classbench::to_nft`]: filter *i* sets `meta mark` to *i* and accepts), every trace
-//! packet run through the chain on each engine, the mark it leaves with checked against the
-//! trace's expected first-matching filter, and the time per packet measured
-//! ([`super::measure`]).
+//! ([`crate::classbench::to_nft_with`]: by default filter *i* sets `meta mark` to *i* and
+//! accepts; other [`Action`]s give the rules as firewalls write them), every trace packet run
+//! through the chain on each engine, the mark and verdict it leaves with checked against the
+//! trace's expected first-matching filter (the last matching one, found by a scan, for
+//! [`Action::Mark`]), and the time per packet measured ([`super::measure`]).
 //!
 //! [`bench_linear`] is the baseline the engines are compared with: the same first-match scan
 //! written directly in Rust over the parsed filters (a "compiled linear first-match scan").
@@ -12,11 +13,11 @@ use super::engines::prepare;
 use super::env::BenchEnv;
 use super::measure::{MeasureOpts, Timing, measure};
 use super::packets::{BenchPacket, trace_packet};
-use crate::classbench::{Filter, TracePacket, to_nft};
+use crate::classbench::{Action, Filter, TracePacket, to_nft_with};
 use nftvm_compiler::opt;
 use nftvm_vm::interp::{RunOptions, RunResult};
 use nftvm_vm::keys::Hook;
-use nftvm_vm::{ChainId, Engine, Executable};
+use nftvm_vm::{ChainId, Engine, Executable, Verdict};
 use serde_json::{Value, json};
 use std::hint::black_box;
 
@@ -29,11 +30,13 @@ pub struct Setup {
     pub filters: Vec<Filter>,
     pub traces: Vec<TracePacket>,
     pub packets: Vec<BenchPacket>,
+    /// What the filters' rules do.
+    pub action: Action,
 }
 
 /// Compiles `filters` (named `name` in diagnostics) unoptimized and builds the trace packets.
 pub fn setup(name: &str, filters: Vec<Filter>, traces: Vec<TracePacket>) -> Result<Setup, String> {
-    setup_optimized(name, filters, traces, &opt::Options::default())
+    setup_optimized(name, filters, traces, &opt::Options::default(), Action::default())
 }
 
 /// [`setup`] with the optimizer's passes `optimize` chooses.
@@ -42,8 +45,9 @@ pub fn setup_optimized(
     filters: Vec<Filter>,
     traces: Vec<TracePacket>,
     optimize: &opt::Options,
+    action: Action,
 ) -> Result<Setup, String> {
-    let subject = compile_nft(name, &to_nft(&filters), optimize)?;
+    let subject = compile_nft(name, &to_nft_with(&filters, action), optimize)?;
     let chain = subject
         .prog
         .chains
@@ -52,7 +56,7 @@ pub fn setup_optimized(
         .map(|i| ChainId(i as u32))
         .ok_or_else(|| format!("{name}: the compiled ruleset has no base chain"))?;
     let packets = traces.iter().map(trace_packet).collect();
-    Ok(Setup { subject, chain, filters, traces, packets })
+    Ok(Setup { subject, chain, filters, traces, packets, action })
 }
 
 /// The outcome of checking packets against the trace's expected filters.
@@ -65,28 +69,36 @@ pub struct Check {
 }
 
 impl Check {
-    fn record(&mut self, index: usize, t: &TracePacket, got: u32) {
+    /// Packet `index` (trace `t`) should leave with `expected` (mark, dropped) and left with
+    /// `got`.
+    fn record(&mut self, index: usize, t: &TracePacket, expected: (u32, bool), got: (u32, bool)) {
         self.checked += 1;
-        if got == t.expected {
+        if got == expected {
             return;
         }
         self.mismatches += 1;
         if self.examples.len() < 5 {
+            let show = |(mark, dropped): (u32, bool)| {
+                format!("mark {mark}{}", if dropped { ", dropped" } else { "" })
+            };
             self.examples.push(format!(
-                "trace line {}: {}:{} > {}:{} proto {}: expected filter {}, got mark {got}",
+                "trace line {}: {}:{} > {}:{} proto {} (filter {}): expected {}, got {}",
                 index + 1,
                 t.src,
                 t.sport,
                 t.dst,
                 t.dport,
                 t.proto,
-                t.expected
+                t.expected,
+                show(expected),
+                show(got)
             ));
         }
     }
 }
 
-/// Runs trace packet `i` once; returns the mark it leaves with (0: no filter matched).
+/// Runs trace packet `i` once; returns the mark it leaves with (0: none set) and whether it
+/// was dropped.
 fn run_packet(
     setup: &mut Setup,
     exe: &Executable,
@@ -94,14 +106,14 @@ fn run_packet(
     env: &mut BenchEnv,
     out: &mut RunResult,
     i: usize,
-) -> u32 {
+) -> (u32, bool) {
     let chain = setup.chain;
     env.mark = 0;
     if let Some(p) = setup.packets.get_mut(i) {
         let mut ctx = p.ctx(Hook::Prerouting);
         exe.run_chain_into(state, chain, &mut ctx, env, RunOptions::VERDICT, out);
     }
-    env.mark
+    (env.mark, out.verdict == Verdict::Drop)
 }
 
 /// Checks the packets `select` picks (by trace index) on `exe`: each must leave with the mark
@@ -111,13 +123,18 @@ pub fn check(setup: &mut Setup, exe: &Executable, select: impl Fn(usize) -> bool
     let mut env = BenchEnv::default();
     let mut out = RunResult::default();
     let mut result = Check::default();
+    let flat: Vec<Flat> = match setup.action {
+        Action::Mark => setup.filters.iter().map(Flat::new).collect(),
+        _ => Vec::new(),
+    };
     for i in 0..setup.packets.len() {
         if !select(i) {
             continue;
         }
         let got = run_packet(setup, exe, &mut state, &mut env, &mut out, i);
         if let Some(t) = setup.traces.get(i) {
-            result.record(i, t, got);
+            let last = flat.iter().rposition(|f| f.matches(t)).map_or(0, |k| k as u32 + 1);
+            result.record(i, t, setup.action.outcome(t.expected, last), got);
         }
     }
     result
@@ -242,7 +259,7 @@ pub fn bench_linear(setup: &Setup, opts: &MeasureOpts, progress: impl FnMut(f64)
     let classify = |t: &TracePacket| flat.iter().position(|f| f.matches(t)).map_or(0, |i| i as u32 + 1);
     let mut check = Check::default();
     for (i, t) in setup.traces.iter().enumerate() {
-        check.record(i, t, classify(t));
+        check.record(i, t, (t.expected, false), (classify(t), false));
     }
     let traces = &setup.traces;
     let timing = measure(

@@ -21,7 +21,7 @@ use nftvm::bench::engines::parse_engines;
 use nftvm::bench::env::BenchEnv;
 use nftvm::bench::measure::MeasureOpts;
 use nftvm::bench::packets::BenchPacket;
-use nftvm::classbench::parse_trace;
+use nftvm::classbench::{Action, parse_trace};
 use nftvm::program::Format;
 use nftvm_compiler::opt::{self, Level};
 use nftvm_runtime::io::pcap::CaptureReader;
@@ -51,6 +51,11 @@ options
   --baseline                 (classbench) also time a linear first-match scan in plain Rust
   --linear                   (classbench) also time the -O0 program (the compiled linear
                              first-match chain) on the same engines, as `ENGINE -O0`
+  --action mark-accept|accept-drop|jump|mark
+                             (classbench) what each filter's rule does (default mark-accept:
+                             meta mark set i accept; accept-drop: accept, every third drops;
+                             jump: to one of 4 chains that mark and accept; mark: meta mark
+                             set i and on, every matching rule runs, the last mark stays)
 {OPT}
   --chain NAME               (pcap) only this base chain (NAME or TABLE/NAME; repeatable)
   --ct-state STATE           (pcap) what `ct state` answers: new (default), established, ...
@@ -73,6 +78,7 @@ struct Options {
     ipsets: nftvm_compiler::ipset::Ipsets,
     optimize: opt::Options,
     linear: bool,
+    action: Action,
 }
 
 /// `bench` measures what runs by default: the optimized program.
@@ -102,12 +108,21 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         ipsets: Default::default(),
         optimize: opt::Options::level(DEFAULT_LEVEL),
         linear: false,
+        action: Action::default(),
     };
     while let Some(arg) = parser.next()? {
         match arg {
             Short('O') => opt_level(&mut parser, &mut o.optimize)?,
             Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
             Long("linear") => o.linear = true,
+            Long("action") => {
+                let v = value_str(&mut parser, "--action")?;
+                o.action = Action::from_name(&v).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "nftvm bench: --action takes mark-accept, accept-drop, jump or mark, not `{v}`"
+                    ))
+                })?;
+            }
             Long("engine") => {
                 let v = value_str(&mut parser, "--engine")?;
                 o.engines = parse_engines(&v).map_err(|e| Failure::usage(format!("nftvm bench: {e}")))?;
@@ -176,10 +191,13 @@ fn classbench(o: &Options, rules: &Path, trace: &Path) -> CmdResult {
     let name = rules.file_name().map_or_else(|| "rules".into(), |n| n.to_string_lossy().into_owned());
     let fail = |e: String| Failure::runtime(format!("nftvm bench: {e}"));
     let mut linear = match o.linear {
-        true => Some(cb::setup(&name, filters.clone(), traces.clone()).map_err(fail)?),
+        true => Some(
+            cb::setup_optimized(&name, filters.clone(), traces.clone(), &opt::Options::default(), o.action)
+                .map_err(fail)?,
+        ),
         false => None,
     };
-    let mut setup = cb::setup_optimized(&name, filters, traces, &o.optimize).map_err(fail)?;
+    let mut setup = cb::setup_optimized(&name, filters, traces, &o.optimize, o.action).map_err(fail)?;
     let opts = measure_opts(o);
     let mut progress = Progress::new();
     let mut reports: Vec<EngineReport> = Vec::new();

@@ -11,17 +11,29 @@ use std::io::Write;
 use std::path::PathBuf;
 
 const HELP: &str = "\
-usage: nftvm import-classbench RULES
+usage: nftvm import-classbench RULES [--action mark-accept|accept-drop|jump|mark]
 
 Prints the ClassBench filter file RULES as an nft ruleset (table ip classbench, chain
 filter on prerouting): filter i (1-based, in file order) becomes a rule that sets
-meta mark to i and accepts, so the first matching filter is observable as the mark.";
+meta mark to i and accepts, so the first matching filter is observable as the mark.
+--action gives the rules other actions (as `nftvm bench classbench --action`):
+accept-drop (accept, every third filter drops), jump (to one of four chains that set
+mark 1-4 and accept) or mark (meta mark set i, and on to the next rule).";
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut parser = lexopt::Parser::from_args(args);
     let mut rules: Option<PathBuf> = None;
+    let mut action = classbench::Action::default();
     while let Some(arg) = parser.next()? {
         match arg {
+            Long("action") => {
+                let v = crate::cli::value_str(&mut parser, "--action")?;
+                action = classbench::Action::from_name(&v).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "nftvm import-classbench: --action takes mark-accept, accept-drop, jump or mark, not `{v}`"
+                    ))
+                })?;
+            }
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 return Ok(());
@@ -34,7 +46,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         rules.ok_or_else(|| Failure::usage(format!("nftvm import-classbench: missing RULES\n{HELP}")))?;
     let filters = read_filters(&path)?;
     let mut out = std::io::stdout().lock();
-    match out.write_all(classbench::to_nft(&filters).as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(classbench::to_nft_with(&filters, action).as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         // A reader that stopped early (`| head`) is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
