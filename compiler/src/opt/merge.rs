@@ -64,6 +64,15 @@ pub fn run(rs: &mut Ruleset, explain: &mut Explain, leave: &HashSet<RulePos>) {
     }
 }
 
+/// Does any chain hold two adjacent rules that could merge? (Cheap: spares `-O2` the
+/// classifier's look at a ruleset with nothing to merge.)
+pub fn has_candidates(rs: &Ruleset) -> bool {
+    rs.tables
+        .iter()
+        .flat_map(|t| &t.chains)
+        .any(|c| c.rules.windows(2).any(|w| differing(&w[0], &w[1]).is_some_and(|d| !d.is_empty())))
+}
+
 /// A rule's shape: its `==` tests (left sides) and its verdict, if it is mergeable.
 fn shape(r: &Rule) -> Option<(Vec<&Match>, &Verdict)> {
     let (last, tests) = r.stmts.split_last()?;

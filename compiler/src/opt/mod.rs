@@ -169,7 +169,7 @@ pub fn optimize_owned_ruleset(rs: Ruleset, opts: &Options) -> (Ruleset, Explain)
     }
     if opts.enabled(Pass::Merge) {
         // With `classify` to come, runs it will take whole are not merged first.
-        let leave = match opts.enabled(Pass::Classify) {
+        let leave = match opts.enabled(Pass::Classify) && merge::has_candidates(&out) {
             true => classify::classifiable(&out),
             false => Default::default(),
         };
