@@ -15,27 +15,28 @@
 //! the verdict is the same whichever rule matched, or at most one can match. Sets whose
 //! intervals would overlap are not built (the group ends before the rule that would).
 
-use super::classify::RulePos;
+use super::classify::ChainKey;
 use super::explain::{Explain, NoteKind};
 use super::same::{expr_eq, stable_load, unspanned};
 use crate::ir::build::concat;
 use crate::ir::set::key_bounds;
 use crate::ir::{Expr, ExprKind, Match, MatchOp, Rule, Ruleset, SetElem, Stmt, StmtKind, Verdict};
 use crate::types::{ByteOrder, Type};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Most tests that may differ within a group (a concatenation of that many fields).
 pub const MAX_FIELDS: usize = 4;
 /// Most rules checked pairwise for overlaps (verdict maps, concatenated intervals).
 pub const MAX_PAIRWISE: usize = 512;
 
-/// Merges every chain's groups of adjacent rules, except the rules in `leave` (positions
-/// as [`super::classify::classifiable`] gives them).
-pub fn run(rs: &mut Ruleset, explain: &mut Explain, leave: &HashSet<RulePos>) {
+/// Merges every chain's groups of adjacent rules, except the rules in `leave` (per chain,
+/// positions, as [`super::classify::classifiable`] gives them).
+pub fn run(rs: &mut Ruleset, explain: &mut Explain, leave: &HashMap<ChainKey, HashSet<usize>>) {
     for table in &mut rs.tables {
         for chain in &mut table.chains {
             let rules = std::mem::take(&mut chain.rules);
-            let left = |k: usize| leave.contains(&(table.family, table.name.clone(), chain.name.clone(), k));
+            let mine = leave.get(&(table.family, table.name.clone(), chain.name.clone()));
+            let left = |k: usize| mine.is_some_and(|m| m.contains(&k));
             let mut i = 0;
             while i < rules.len() {
                 let end = match left(i) {

@@ -30,6 +30,7 @@ use nftvm_vm::expr::classify::Classify;
 use nftvm_vm::keys::Family;
 use nftvm_vm::verify::Check;
 use nftvm_vm::{ChainId, ClassifierId, Expr, Program};
+use std::collections::{HashMap, HashSet};
 
 /// Shortest run worth a classifier.
 pub const MIN_RUN: usize = 4;
@@ -98,40 +99,41 @@ pub fn run(prog: &mut Program) -> Vec<RunReport> {
     reports
 }
 
-/// Where an IR rule stands: its table's family and name, its chain's name, its position.
-pub type RulePos = (Family, String, String, usize);
+/// A chain of the IR: its table's family and name, its name.
+pub type ChainKey = (Family, String, String);
 
-/// The IR rules of `rs` that stand in runs of at least [`MIN_RUN`] rules this pass can
-/// classify — what [`super::merge`] leaves alone at `-O2`: the classifier takes such a run
-/// whole, while a set or verdict map merged out of it would be one rule it cannot take (a
-/// lookup of hundreds of intervals, rule after rule). An IR rule that lowers to several
-/// rules counts only when every one of them stands in such a run.
-pub fn classifiable(rs: &crate::ir::Ruleset) -> std::collections::HashSet<RulePos> {
-    let mut yes = std::collections::HashSet::new();
-    let mut no = std::collections::HashSet::new();
+/// The IR rules of `rs` (per chain, their positions) that stand in runs of at least
+/// [`MIN_RUN`] rules this pass can classify — what [`super::merge`] leaves alone at `-O2`:
+/// the classifier takes such a run whole, while a set or verdict map merged out of it would
+/// be one rule it cannot take (a lookup of hundreds of intervals, rule after rule). An IR
+/// rule that lowers to several rules counts only when every one of them stands in such a run.
+pub fn classifiable(rs: &crate::ir::Ruleset) -> HashMap<ChainKey, HashSet<usize>> {
+    let mut yes: HashMap<ChainKey, HashSet<usize>> = HashMap::new();
+    let mut no: HashSet<(ChainKey, usize)> = HashSet::new();
     let Ok(compiled) = crate::codegen::compile(rs) else { return yes };
     let prog = &compiled.program;
-    for ci in 0..prog.chains.len() {
-        let chain = ChainId(ci as u32);
-        let cands = candidates(prog, chain, &mut Sources::default());
-        let rules = prog.chain(chain).map_or(&[][..], |c| c.rules.as_slice());
-        let mut start = 0;
-        while start < cands.len() {
-            let end = (start..cands.len()).find(|&k| !cands[k].eligible).unwrap_or(cands.len());
-            let long = end - start >= MIN_RUN;
-            for k in start..end.max(start + 1) {
-                let Some(o) = rules.get(k).and_then(|r| compiled.origins.get(r.source)) else { continue };
-                let pos = (o.family, o.table.clone(), o.chain.clone(), o.index);
-                if long {
-                    yes.insert(pos)
-                } else {
-                    no.insert(pos)
+    for (ci, chain) in prog.chains.iter().enumerate() {
+        let cands = candidates(prog, ChainId(ci as u32), &mut Sources::default());
+        let mut k = 0;
+        while k < cands.len() {
+            let run = cands[k..].iter().take_while(|c| c.eligible).count().max(1);
+            let long = cands[k].eligible && run >= MIN_RUN;
+            for rule in chain.rules.get(k..k + run).unwrap_or_default() {
+                let Some(o) = compiled.origins.get(rule.source) else { continue };
+                let key = (o.family, o.table.clone(), o.chain.clone());
+                match long {
+                    true => yes.entry(key).or_default().insert(o.index),
+                    false => no.insert((key, o.index)),
                 };
             }
-            start = end.max(start + 1);
+            k += run;
         }
     }
-    yes.retain(|p| !no.contains(p));
+    for (key, index) in no {
+        if let Some(set) = yes.get_mut(&key) {
+            set.remove(&index);
+        }
+    }
     yes
 }
 
