@@ -156,8 +156,6 @@ fn port_match(out: &mut String, proto: &str, field: &str, (lo, hi): (u16, u16)) 
     }
 }
 
-/// Render the filters as an nft ruleset: table `ip classbench`, chain `filter` on the
-/// prerouting hook, filter *i* (1-based) → `… meta mark set i accept`.
 /// What each filter's rule does once it matches ([`to_nft_with`]), and so how a packet shows
 /// which filters matched it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -55,6 +55,19 @@ pub fn value_str(parser: &mut lexopt::Parser, option: &str) -> Result<String, Fa
     value.into_string().map_err(|v| Failure::usage(format!("{option}: not valid UTF-8: {v:?}")))
 }
 
+/// `--action NAME` of the ClassBench commands (`command` names them in the error).
+pub fn classbench_action(
+    parser: &mut lexopt::Parser,
+    command: &str,
+) -> Result<nftvm::classbench::Action, Failure> {
+    let v = value_str(parser, "--action")?;
+    nftvm::classbench::Action::from_name(&v).ok_or_else(|| {
+        Failure::usage(format!(
+            "nftvm {command}: --action takes mark-accept, accept-drop, jump or mark, not `{v}`"
+        ))
+    })
+}
+
 /// `--ipset FILE` (repeatable): the file's sets join `into`; a bad file is a failure with
 /// the file's diagnostics. The file's path.
 pub fn ipset_value(

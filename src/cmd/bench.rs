@@ -9,7 +9,10 @@
 //! line, loads the inputs and prints the results (a table, or one JSON object per engine with
 //! `--json`). Exit 0, or 1 when an engine got a packet wrong.
 
-use crate::cli::{CmdResult, Failure, ipset_value, no_opt, opt_level, optimizer_help, unexpected, value_str};
+use crate::cli::{
+    CmdResult, Failure, classbench_action, ipset_value, no_opt, opt_level, optimizer_help, unexpected,
+    value_str,
+};
 use crate::cmd::import_classbench::read_filters;
 use crate::cmd::progress::Progress;
 use crate::cmd::ruleset;
@@ -115,14 +118,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Short('O') => opt_level(&mut parser, &mut o.optimize)?,
             Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
             Long("linear") => o.linear = true,
-            Long("action") => {
-                let v = value_str(&mut parser, "--action")?;
-                o.action = Action::from_name(&v).ok_or_else(|| {
-                    Failure::usage(format!(
-                        "nftvm bench: --action takes mark-accept, accept-drop, jump or mark, not `{v}`"
-                    ))
-                })?;
-            }
+            Long("action") => o.action = classbench_action(&mut parser, "bench")?,
             Long("engine") => {
                 let v = value_str(&mut parser, "--engine")?;
                 o.engines = parse_engines(&v).map_err(|e| Failure::usage(format!("nftvm bench: {e}")))?;

@@ -26,14 +26,7 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let mut action = classbench::Action::default();
     while let Some(arg) = parser.next()? {
         match arg {
-            Long("action") => {
-                let v = crate::cli::value_str(&mut parser, "--action")?;
-                action = classbench::Action::from_name(&v).ok_or_else(|| {
-                    Failure::usage(format!(
-                        "nftvm import-classbench: --action takes mark-accept, accept-drop, jump or mark, not `{v}`"
-                    ))
-                })?;
-            }
+            Long("action") => action = crate::cli::classbench_action(&mut parser, "import-classbench")?,
             Short('h') | Long("help") => {
                 println!("{HELP}");
                 return Ok(());
