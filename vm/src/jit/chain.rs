@@ -25,7 +25,7 @@ use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
 use crate::verify::JUMP_STACK_SIZE;
-use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, condcodes::IntCC, types};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, Value, condcodes::IntCC, types};
 use cranelift_frontend::Switch;
 use std::cell::Cell;
 
@@ -146,7 +146,8 @@ pub fn translate_rules(
         first,
         segment && prog.classifiers.iter().any(|c| c.chain == chain),
     );
-    let templates = resumes.as_ref().and_then(|_| template::Templates::new(fx, rules, first, family));
+    let templates =
+        resumes.as_ref().and_then(|_| template::Templates::new(fx, rules, first, family, prog.chains.len()));
     match &resumes {
         Some(r) => r.enter(fx, blocks[0]),
         None => fx.jump(blocks[0]),
@@ -197,11 +198,14 @@ pub fn translate_rules(
                 let flow = exprs::emit(fx, &rc, e, 0, plans);
                 debug_assert!(matches!(flow, Flow::Next), "a shape step compiles in line");
             },
-            |fx, rule, source, v| {
-                fx.rule_done_at(chain.0, rule, source, v);
-                match (v, &resumes) {
-                    (Verdict::Continue, Some(r)) => r.start_next(fx, rule),
-                    _ => fx.jump(fx.ret_terminal),
+            |fx, rule, source, v, target| match (target, &resumes) {
+                (Some(t), Some(r)) => jump_at(fx, chain.0, rule, t, r),
+                _ => {
+                    fx.rule_done_at(chain.0, rule, source, v);
+                    match (v, &resumes) {
+                        (Verdict::Continue, Some(r)) => r.start_next(fx, rule),
+                        _ => fx.jump(fx.ret_terminal),
+                    }
                 }
             },
         );
@@ -214,6 +218,31 @@ pub fn translate_rules(
     let fell_off = fx.u32(ret::FELL_OFF);
     fx.b.ins().return_(&[fell_off]);
     dynamic_block(fx, chain, dynamic, rule_param, &resume, end);
+}
+
+/// A shared block's `jump` (rule `rule` of `chain` and its target chain `target`, both known
+/// only at run time), as [`RuleCx::jump`] compiles a constant one: the rule finishes with the
+/// jump, the target runs one level deeper, and unless it decided, the next rule starts.
+fn jump_at(fx: &mut Fx, chain: u32, rule: Value, target: Value, resumes: &classify::Resumes) {
+    let base = fx.u64(abi::encode(Verdict::Jump(ChainId(0))));
+    let wide = fx.b.ins().uextend(types::I64, target);
+    let shifted = fx.b.ins().ishl_imm_u(wide, 8);
+    let enc = fx.b.ins().bor(base, shifted);
+    fx.rule_done_with(chain, rule, enc);
+    let depth = fx.b.ins().band_imm_u(fx.depth, abi::JUMP_DEPTH_MASK as i64);
+    let full = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, depth, JUMP_STACK_SIZE as i64);
+    let overflow = fx.new_block();
+    fx.branch_if(full, overflow);
+    let f = fx.table_fn_at(target);
+    let r = fx.call_chain_fn(f, abi::DEPTH_JUMP);
+    let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
+    let next = fx.new_block();
+    fx.b.ins().brif(term, fx.ret_terminal, &[], next, &[]);
+    fx.enter(next);
+    resumes.start_next(fx, rule);
+    fx.b.switch_to_block(overflow);
+    fx.call_overflow_at(chain, rule);
+    fx.jump(fx.ret_terminal);
 }
 
 /// Translates the rule's expressions from `skip` on (after a `classify` already emitted).

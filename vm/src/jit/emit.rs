@@ -312,13 +312,26 @@ impl<'a> Fx<'a> {
             let e = self.u64(enc);
             self.b.ins().store(CTX, e, self.ctx, off::FINAL_VERDICT);
         }
+        let enc = self.u64(enc);
+        self.trace_if_on(chain, rule, enc);
+    }
+
+    /// A rule finished with a verdict that does not decide (a `jump`) and is known only at
+    /// run time: `enc`, encoded.
+    pub fn rule_done_with(&mut self, chain: u32, rule: Value, enc: Value) {
+        self.b.ins().store(CTX, enc, self.ctx, off::LAST_VERDICT);
+        self.trace_if_on(chain, rule, enc);
+    }
+
+    /// While tracing: `helpers::traced` for rule `rule` finishing with `enc`.
+    fn trace_if_on(&mut self, chain: u32, rule: Value, enc: Value) {
         let on = self.b.ins().load(types::I32, CTX, self.ctx, off::TRACE_ON);
         let call = self.b.create_block();
         let cont = self.b.create_block();
         self.b.set_cold_block(call);
         self.b.ins().brif(on, call, &[], cont, &[]);
         self.b.switch_to_block(call);
-        let args = [self.ctx, self.u32(chain), rule, self.u64(enc)];
+        let args = [self.ctx, self.u32(chain), rule, enc];
         let f = self.u64(self.addrs.traced as u64);
         self.b.ins().call_indirect(self.sigs.matched, f, &args);
         self.b.ins().jump(cont, &[]);
@@ -342,7 +355,13 @@ impl<'a> Fx<'a> {
     }
 
     pub fn call_overflow(&mut self, chain: u32, rule: u32) {
-        let args = [self.ctx, self.u32(chain), self.u32(rule)];
+        let rule = self.u32(rule);
+        self.call_overflow_at(chain, rule);
+    }
+
+    /// [`Fx::call_overflow`] for a rule known at run time.
+    pub fn call_overflow_at(&mut self, chain: u32, rule: Value) {
+        let args = [self.ctx, self.u32(chain), rule];
         let f = self.u64(self.addrs.overflow as u64);
         self.b.ins().call_indirect(self.sigs.rule, f, &args);
     }
@@ -394,6 +413,15 @@ impl<'a> Fx<'a> {
     pub fn table_fn(&mut self, index: usize) -> Value {
         let fns = self.b.ins().load(types::I64, CTX, self.ctx, off::FNS);
         self.b.ins().load(types::I64, CTX, fns, (index * 8) as i32)
+    }
+
+    /// Entry `index` (an `i32` value, below the number of chains) of the function table.
+    pub fn table_fn_at(&mut self, index: Value) -> Value {
+        let fns = self.b.ins().load(types::I64, CTX, self.ctx, off::FNS);
+        let index = self.b.ins().uextend(types::I64, index);
+        let offset = self.b.ins().imul_imm_u(index, 8);
+        let at = self.b.ins().iadd(fns, offset);
+        self.b.ins().load(types::I64, CTX, at, 0)
     }
 
     /// `ctx.target_fn`, set by the dynamic-verdict helper.

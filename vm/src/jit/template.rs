@@ -9,8 +9,9 @@
 //!
 //! A shape: `immediate` data of 1 to 4 bytes into a register (its value is a column of the
 //! table), `meta set`/`ct set` of 1 to 4 bytes (compiled to one environment call, never a
-//! helper that would need the rule), in any order, ending with an accept or drop verdict —
-//! or with none (`meta mark set 17` alone): the rule goes on to the next one, whose own
+//! helper that would need the rule), in any order, ending with an accept or drop verdict,
+//! a `jump` (its chain is a column: the shared block calls the chain the table names) — or
+//! with none (`meta mark set 17` alone): the rule goes on to the next one, whose own
 //! `classify` asks about the packet as it is then.
 
 use super::emit::Fx;
@@ -20,7 +21,7 @@ use crate::expr::ct::{self as ctx, CtOp};
 use crate::expr::immediate::ImmValue;
 use crate::expr::meta::{MetaOp, key_len};
 use crate::keys::{CtKey, Family, MetaKey};
-use crate::program::Rule;
+use crate::program::{ChainId, Rule};
 use crate::reg::Reg;
 use crate::verdict::Verdict;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
@@ -58,6 +59,8 @@ enum Step {
 #[derive(Clone, Debug, PartialEq)]
 struct Shape {
     steps: Vec<Step>,
+    /// The verdict (accept, drop, or `Continue` for none); for `Jump`, the target is the
+    /// row's last column (the shape keeps `Jump(ChainId(0))`).
     verdict: Verdict,
 }
 
@@ -80,11 +83,16 @@ fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
     let actions = rule.exprs.get(1..)?;
     let (verdict, steps) = match actions.split_last()? {
         (Expr::Immediate(i), steps) if matches!(i.value, ImmValue::Verdict(_)) => match i.value {
-            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop)) => (v, steps),
+            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop | Verdict::Jump(_))) => (v, steps),
             _ => return None,
         },
         _ => (Verdict::Continue, actions),
     };
+    let target = match verdict {
+        Verdict::Jump(t) => Some(t),
+        _ => None,
+    };
+    let verdict = if target.is_some() { Verdict::Jump(ChainId(0)) } else { verdict };
     let fits = |reg: Reg, len: usize| (1..=4).contains(&len) && reg.span(len).is_some();
     let mut shape = Shape { steps: Vec::new(), verdict };
     let mut columns = Vec::new();
@@ -115,14 +123,22 @@ fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
         };
         shape.steps.push(step);
     }
+    columns.extend(target.map(|t| t.0));
     (columns.len() <= MAX_COLUMNS).then_some((shape, columns))
 }
 
 impl Templates {
     /// The shared actions of `rules` (rule `first` onwards) whose `classify` is followed by
     /// a shape; `None` when there are none. (The function's last rule keeps its own code
-    /// when it goes on: what follows it is not one of the function's rules.)
-    pub fn new(fx: &mut Fx, rules: &[Rule], first: usize, family: Family) -> Option<Templates> {
+    /// when it goes on: what follows it is not one of the function's rules; so does a jump
+    /// to a chain beyond the program's `chains`.)
+    pub fn new(
+        fx: &mut Fx,
+        rules: &[Rule],
+        first: usize,
+        family: Family,
+        chains: usize,
+    ) -> Option<Templates> {
         let mut shapes: Vec<(Shape, Block, Value)> = Vec::new();
         let mut rows = vec![Row::default(); rules.len()];
         for (k, rule) in rules.iter().enumerate() {
@@ -130,7 +146,10 @@ impl Templates {
                 continue;
             }
             let Some((shape, columns)) = shape_of(rule, family) else { continue };
-            if shape.verdict == Verdict::Continue && k + 1 == rules.len() {
+            let goes_on = matches!(shape.verdict, Verdict::Continue | Verdict::Jump(_));
+            let beyond = matches!(rule.exprs.last(), Some(Expr::Immediate(i))
+                if matches!(i.value, ImmValue::Verdict(Verdict::Jump(t)) if t.index() >= chains));
+            if goes_on && k + 1 == rules.len() || beyond {
                 continue;
             }
             let index = match shapes.iter().position(|(s, _, _)| *s == shape) {
@@ -196,12 +215,13 @@ impl Templates {
 
     /// Emits every shared block: `same` compiles an expression every rule of the shape has
     /// (as the first such rule's); `done` finishes with the verdict (`Continue`: on to the
-    /// next rule) for the rule and source given as values.
+    /// next rule; `Jump`: to the chain given as the last value) for the rule and source
+    /// given as values.
     pub fn emit(
         &self,
         fx: &mut Fx,
         mut same: impl FnMut(&mut Fx, &Expr),
-        mut done: impl FnMut(&mut Fx, Value, Value, Verdict),
+        mut done: impl FnMut(&mut Fx, Value, Value, Verdict, Option<Value>),
     ) {
         let rows = self.tables.rows.as_ptr() as u64;
         for (shape, block, index) in &self.shapes {
@@ -224,9 +244,11 @@ impl Templates {
                     Step::Same(e) => same(fx, e),
                 }
             }
+            let target = matches!(shape.verdict, Verdict::Jump(_))
+                .then(|| fx.b.ins().load(types::I32, flags, row, COLUMNS_AT + 4 * column));
             let source = fx.b.ins().load(types::I32, flags, row, SOURCE_AT);
             let rule = fx.b.ins().iadd_imm_u(*index, self.first as i64);
-            done(fx, rule, source, shape.verdict);
+            done(fx, rule, source, shape.verdict, target);
         }
     }
 
