@@ -1,9 +1,10 @@
 //! `target name NAME rev N …`: an x_tables target the kernel runs inside an nf_tables rule
 //! (`nft_compat`), as iptables-nft loads the targets nft has no statement for. nftvm runs
 //! `CONNMARK` with masks on both sides ([`super::connmark`]: multi-WAN setups save and
-//! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]) and
-//! `ECN` ([`super::ecn`]), on both engines (the JIT calls the interpreter's code). Each goes on
-//! to the rule's next expression, as the kernel's `XT_CONTINUE`.
+//! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]), `ECN`
+//! ([`super::ecn`]) and `HMARK` ([`super::hmark`]), on both engines (the JIT calls the
+//! interpreter's code). Each goes on to the rule's next expression, as the kernel's
+//! `XT_CONTINUE`.
 
 use super::connmark::Connmark;
 use super::ecn::Ecn;
@@ -24,7 +25,7 @@ pub enum XtTarget {
 }
 
 impl XtTarget {
-    /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`).
+    /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`).
     pub fn name(&self) -> &'static str {
         match self {
             XtTarget::Connmark(_) => "CONNMARK",

@@ -20,7 +20,7 @@ use super::classify;
 use super::emit::Fx;
 use super::exprs::{self, Flow};
 use super::sets::SetPlans;
-use super::template;
+use super::template::{self, Finish};
 use crate::keys::Family;
 use crate::program::{ChainId, Program, Rule};
 use crate::verdict::Verdict;
@@ -178,7 +178,8 @@ pub fn translate_rules(
     if let Some(r) = &resumes {
         r.finish(fx, chain.0, &blocks[..rules.len()], ends_chain.then_some(break_last), templates.as_ref());
     }
-    if let Some(t) = templates {
+    // (Templates come only with resumes.)
+    if let (Some(t), Some(r)) = (templates, &resumes) {
         // The shapes' common expressions compile as the first such rule's would: only
         // environment stores, which never need the rule.
         let rc = RuleCx {
@@ -198,15 +199,16 @@ pub fn translate_rules(
                 let flow = exprs::emit(fx, &rc, e, 0, plans);
                 debug_assert!(matches!(flow, Flow::Next), "a shape step compiles in line");
             },
-            |fx, rule, source, v, target| match (target, &resumes) {
-                (Some(t), Some(r)) => jump_at(fx, chain.0, rule, t, r),
-                _ => {
+            |fx, rule, source, finish| match finish {
+                Finish::Verdict(v) => {
                     fx.rule_done_at(chain.0, rule, source, v);
-                    match (v, &resumes) {
-                        (Verdict::Continue, Some(r)) => r.start_next(fx, rule),
-                        _ => fx.jump(fx.ret_terminal),
-                    }
+                    fx.jump(fx.ret_terminal);
                 }
+                Finish::Next => {
+                    fx.rule_done_at(chain.0, rule, source, Verdict::Continue);
+                    r.start_next(fx, rule);
+                }
+                Finish::Jump(target) => jump_at(fx, chain.0, rule, target, r),
             },
         );
         tables.push(t.into_tables());

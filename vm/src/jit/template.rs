@@ -21,7 +21,7 @@ use crate::expr::ct::{self as ctx, CtOp};
 use crate::expr::immediate::ImmValue;
 use crate::expr::meta::{MetaOp, key_len};
 use crate::keys::{CtKey, Family, MetaKey};
-use crate::program::{ChainId, Rule};
+use crate::program::Rule;
 use crate::reg::Reg;
 use crate::verdict::Verdict;
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
@@ -59,9 +59,28 @@ enum Step {
 #[derive(Clone, Debug, PartialEq)]
 struct Shape {
     steps: Vec<Step>,
-    /// The verdict (accept, drop, or `Continue` for none); for `Jump`, the target is the
-    /// row's last column (the shape keeps `Jump(ChainId(0))`).
-    verdict: Verdict,
+    end: End,
+}
+
+/// How a shape's rules end.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum End {
+    /// Accept or drop.
+    Verdict(Verdict),
+    /// No verdict: on to the next rule.
+    Next,
+    /// A jump to the chain in the row's last column.
+    Jump,
+}
+
+/// How a shared block finishes the rule it ran ([`Templates::emit`]'s `done`).
+pub enum Finish {
+    /// Accept or drop.
+    Verdict(Verdict),
+    /// On to the next rule.
+    Next,
+    /// Jump to this chain (an `i32` chain index), then on to the next rule.
+    Jump(Value),
 }
 
 /// The table of a function's shared actions; it lives as long as its code.
@@ -79,22 +98,19 @@ pub struct Templates {
 }
 
 /// The shape of a rule's actions (`exprs[1..]`, after its `classify`) and its columns.
-fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
+/// A jump to a chain beyond the program's `chains` has none (it keeps the rule's own code).
+fn shape_of(rule: &Rule, family: Family, chains: usize) -> Option<(Shape, Vec<u32>)> {
     let actions = rule.exprs.get(1..)?;
-    let (verdict, steps) = match actions.split_last()? {
+    let (end, target, steps) = match actions.split_last()? {
         (Expr::Immediate(i), steps) if matches!(i.value, ImmValue::Verdict(_)) => match i.value {
-            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop | Verdict::Jump(_))) => (v, steps),
+            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop)) => (End::Verdict(v), None, steps),
+            ImmValue::Verdict(Verdict::Jump(t)) if t.index() < chains => (End::Jump, Some(t.0), steps),
             _ => return None,
         },
-        _ => (Verdict::Continue, actions),
+        _ => (End::Next, None, actions),
     };
-    let target = match verdict {
-        Verdict::Jump(t) => Some(t),
-        _ => None,
-    };
-    let verdict = if target.is_some() { Verdict::Jump(ChainId(0)) } else { verdict };
     let fits = |reg: Reg, len: usize| (1..=4).contains(&len) && reg.span(len).is_some();
-    let mut shape = Shape { steps: Vec::new(), verdict };
+    let mut shape = Shape { steps: Vec::new(), end };
     let mut columns = Vec::new();
     for e in steps {
         let step = match e {
@@ -123,15 +139,14 @@ fn shape_of(rule: &Rule, family: Family) -> Option<(Shape, Vec<u32>)> {
         };
         shape.steps.push(step);
     }
-    columns.extend(target.map(|t| t.0));
+    columns.extend(target);
     (columns.len() <= MAX_COLUMNS).then_some((shape, columns))
 }
 
 impl Templates {
     /// The shared actions of `rules` (rule `first` onwards) whose `classify` is followed by
     /// a shape; `None` when there are none. (The function's last rule keeps its own code
-    /// when it goes on: what follows it is not one of the function's rules; so does a jump
-    /// to a chain beyond the program's `chains`.)
+    /// when it goes on: what follows it is not one of the function's rules.)
     pub fn new(
         fx: &mut Fx,
         rules: &[Rule],
@@ -145,11 +160,8 @@ impl Templates {
             if !matches!(rule.exprs.first(), Some(Expr::Classify(_))) {
                 continue;
             }
-            let Some((shape, columns)) = shape_of(rule, family) else { continue };
-            let goes_on = matches!(shape.verdict, Verdict::Continue | Verdict::Jump(_));
-            let beyond = matches!(rule.exprs.last(), Some(Expr::Immediate(i))
-                if matches!(i.value, ImmValue::Verdict(Verdict::Jump(t)) if t.index() >= chains));
-            if goes_on && k + 1 == rules.len() || beyond {
+            let Some((shape, columns)) = shape_of(rule, family, chains) else { continue };
+            if !matches!(shape.end, End::Verdict(_)) && k + 1 == rules.len() {
                 continue;
             }
             let index = match shapes.iter().position(|(s, _, _)| *s == shape) {
@@ -214,14 +226,13 @@ impl Templates {
     }
 
     /// Emits every shared block: `same` compiles an expression every rule of the shape has
-    /// (as the first such rule's); `done` finishes with the verdict (`Continue`: on to the
-    /// next rule; `Jump`: to the chain given as the last value) for the rule and source
-    /// given as values.
+    /// (as the first such rule's); `done` finishes the rule, given with its source as
+    /// values, as [`Finish`] says.
     pub fn emit(
         &self,
         fx: &mut Fx,
         mut same: impl FnMut(&mut Fx, &Expr),
-        mut done: impl FnMut(&mut Fx, Value, Value, Verdict, Option<Value>),
+        mut done: impl FnMut(&mut Fx, Value, Value, Finish),
     ) {
         let rows = self.tables.rows.as_ptr() as u64;
         for (shape, block, index) in &self.shapes {
@@ -244,11 +255,14 @@ impl Templates {
                     Step::Same(e) => same(fx, e),
                 }
             }
-            let target = matches!(shape.verdict, Verdict::Jump(_))
-                .then(|| fx.b.ins().load(types::I32, flags, row, COLUMNS_AT + 4 * column));
+            let finish = match shape.end {
+                End::Verdict(v) => Finish::Verdict(v),
+                End::Next => Finish::Next,
+                End::Jump => Finish::Jump(fx.b.ins().load(types::I32, flags, row, COLUMNS_AT + 4 * column)),
+            };
             let source = fx.b.ins().load(types::I32, flags, row, SOURCE_AT);
             let rule = fx.b.ins().iadd_imm_u(*index, self.first as i64);
-            done(fx, rule, source, shape.verdict, target);
+            done(fx, rule, source, finish);
         }
     }
 
