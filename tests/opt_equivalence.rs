@@ -71,6 +71,26 @@ fn check_bytecode(rs: &Ruleset, packets: usize, seed: u64) -> Result<(usize, usi
     Ok((ok, total))
 }
 
+/// [`check_bytecode`]'s results over many rulesets: runs that agree, runs, and failures.
+#[derive(Default)]
+struct Tally {
+    agree: usize,
+    runs: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn add(&mut self, name: &str, result: Result<(usize, usize), String>) {
+        match result {
+            Ok((k, n)) => {
+                self.agree += k;
+                self.runs += n;
+            }
+            Err(e) => self.failures.push(format!("{name}: -O2 bytecode differs from -O0: {e}")),
+        }
+    }
+}
+
 /// [`check_bytecode`] on `packets` packets, which must all agree (and be some).
 fn assert_agree(what: &str, rs: &Ruleset, packets: usize, seed: u64) {
     let (ok, total) = check_bytecode(rs, packets, seed).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -101,8 +121,8 @@ fn shell_dumps_optimized_are_equivalent() {
     let dir = common::shared_dir().join("peer-tests/nftables/shell-dumps");
     let files = dump_files(&dir);
     assert!(files.len() > 100, "shell dumps under {}", dir.display());
-    let (mut loaded, mut unchanged, mut proven, mut undecidable, mut runs, mut agree) = (0, 0, 0, 0, 0, 0);
-    let mut failures = Vec::new();
+    let (mut loaded, mut unchanged, mut proven, mut undecidable) = (0, 0, 0, 0);
+    let mut tally = Tally::default();
     for (i, f) in files.iter().enumerate() {
         let name = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
         let Ok(text) = std::fs::read_to_string(f) else { continue };
@@ -117,21 +137,16 @@ fn shell_dumps_optimized_are_equivalent() {
                     println!("undecidable {name}: {why}");
                 }
             }
-            Proof::Different(d) => failures.push(format!("{name}: -O1 differs from the source: {d}")),
+            Proof::Different(d) => tally.failures.push(format!("{name}: -O1 differs from the source: {d}")),
         }
-        match check_bytecode(&rs, 64, i as u64 + 1) {
-            Ok((k, n)) => {
-                agree += k;
-                runs += n;
-            }
-            Err(e) => failures.push(format!("{name}: -O2 bytecode differs from -O0: {e}")),
-        }
+        tally.add(&name, check_bytecode(&rs, 64, i as u64 + 1));
     }
     println!(
         "shell dumps: {loaded} loaded; -O1: {unchanged} unchanged, {proven} proven equivalent, \
-         {undecidable} undecidable; -O2 vs -O0 bytecode: {agree}/{runs} runs agree"
+         {undecidable} undecidable; -O2 vs -O0 bytecode: {}/{} runs agree",
+        tally.agree, tally.runs
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(tally.failures.is_empty(), "{}", tally.failures.join("\n"));
     assert_eq!(undecidable, 0, "every optimized dump is decided (NFTVM_VERBOSE=1 lists them)");
     assert!(proven >= 10, "the optimizer changes some dumps");
 }
@@ -147,8 +162,8 @@ fn iptables_save_dumps_optimized_are_equivalent() {
         .unwrap_or_default();
     files.sort();
     assert!(files.len() >= 8, "save dumps under {}", dir.display());
-    let (mut loaded, mut runs, mut agree, mut classified) = (0, 0, 0, 0);
-    let mut failures = Vec::new();
+    let (mut loaded, mut classified) = (0, 0);
+    let mut tally = Tally::default();
     for (i, f) in files.iter().enumerate() {
         let name = f.strip_prefix(&dir).unwrap_or(f).display().to_string();
         let Ok(text) = std::fs::read_to_string(f) else { continue };
@@ -158,20 +173,15 @@ fn iptables_save_dumps_optimized_are_equivalent() {
         if let Ok((p, _, _)) = opt::compile_verified(&rs, &Options::level(Level::O2)) {
             classified += p.program().classifiers.len();
         }
-        match check_bytecode(&rs, 500, i as u64 + 1) {
-            Ok((k, n)) => {
-                agree += k;
-                runs += n;
-            }
-            Err(e) => failures.push(format!("{name}: -O2 bytecode differs from -O0: {e}")),
-        }
+        tally.add(&name, check_bytecode(&rs, 500, i as u64 + 1));
     }
     println!(
-        "iptables save dumps: {loaded} loaded, {classified} classifiers; -O2 vs -O0: {agree}/{runs} runs agree"
+        "iptables save dumps: {loaded} loaded, {classified} classifiers; -O2 vs -O0: {}/{} runs agree",
+        tally.agree, tally.runs
     );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(tally.failures.is_empty(), "{}", tally.failures.join("\n"));
     assert_eq!(loaded, files.len());
-    assert!(runs > 0 && agree == runs);
+    assert!(tally.runs > 0 && tally.agree == tally.runs);
 }
 
 /// The ClassBench sets: `-O1` proven by `diff`, `-O2` bytecode against `-O0` on aimed packets.
