@@ -30,13 +30,16 @@ enum Job {
 /// Compiles every chain of `prog`.
 pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgram, JitError> {
     let started = Instant::now();
+    let jobs = plan(&prog, opts.segment_rules.max(1));
     let optimized = match opts.opt_level {
         OptLevel::None => false,
         OptLevel::Speed => true,
-        OptLevel::Auto => prog.expr_count() <= opts.auto_speed_max_exprs,
+        OptLevel::Auto => {
+            prog.expr_count() <= opts.auto_speed_max_exprs
+                && jobs.iter().all(|j| j.expr_count(&prog) <= opts.auto_speed_max_function_exprs)
+        }
     };
     let mut module = new_module(optimized, opts.verify_ir)?;
-    let jobs = plan(&prog, opts.segment_rules.max(1));
     let call_conv = module.isa().default_call_conv();
     let sig = chain_signature(call_conv);
     let ids: Vec<FuncId> = jobs
@@ -78,6 +81,19 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let fns = ids.iter().map(|id| module.get_finalized_function(*id) as usize as u64).collect();
     let stats = JitStats { functions: ids.len(), optimized, compile_time: started.elapsed() };
     Ok(JitProgram::new(prog, fns, module, stats, tables))
+}
+
+impl Job {
+    /// The expressions the function compiles (its rules'; a driver has none).
+    fn expr_count(&self, prog: &VerifiedProgram) -> usize {
+        match self {
+            Job::Rules { chain, first, count, .. } => prog
+                .chain(*chain)
+                .and_then(|c| c.rules.get(*first..*first + *count))
+                .map_or(0, |rules| rules.iter().map(|r| r.exprs.len()).sum()),
+            Job::Driver { .. } => 0,
+        }
+    }
 }
 
 fn err(e: impl std::fmt::Display) -> JitError {
@@ -144,4 +160,35 @@ fn plan(prog: &VerifiedProgram, segment: usize) -> Vec<Job> {
     }
     jobs.extend(segs);
     jobs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::program::assemble;
+
+    /// One chain of `rules` rules of two expressions each, segmented every `segment` rules.
+    fn optimized(rules: usize, segment: usize) -> bool {
+        let mut text =
+            String::from("table ip f\nchain ip f c type filter hook input priority 0 policy accept\n\n");
+        for i in 0..rules {
+            text.push_str(&format!(
+                "ip f c\n  [ meta load mark => reg 1 ]\n  [ cmp eq reg 1 0x{:08x} ]\n\n",
+                i + 1
+            ));
+        }
+        let prog = crate::verify::verify(assemble(&text).expect("assembles")).expect("verifies");
+        let opts = JitOptions { segment_rules: segment, ..JitOptions::default() };
+        compile(Arc::new(prog), &opts).expect("compiles").stats().optimized
+    }
+
+    #[test]
+    fn auto_optimizes_unless_a_function_or_the_program_is_large() {
+        let most = JitOptions::default().auto_speed_max_function_exprs;
+        // Small functions: optimized, as long as the program is small too.
+        assert!(optimized(most, 256));
+        // The same rules in one function: too large for the optimizing register allocator.
+        assert!(!optimized(most, most));
+        assert!(optimized(most / 2, most));
+    }
 }

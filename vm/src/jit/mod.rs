@@ -63,6 +63,10 @@ pub struct JitOptions {
     pub opt_level: OptLevel,
     /// With [`OptLevel::Auto`], the most expressions compiled with `speed`.
     pub auto_speed_max_exprs: usize,
+    /// With [`OptLevel::Auto`], the most expressions of any one function compiled with
+    /// `speed` (register allocation for speed grows faster than linearly with a function's
+    /// size: a classified 10K-rule chain is one function).
+    pub auto_speed_max_function_exprs: usize,
     /// Chains longer than this are split into functions of this many rules.
     pub segment_rules: usize,
     /// Most elements of an exact-key anonymous set compiled inline.
@@ -78,6 +82,7 @@ impl Default for JitOptions {
         JitOptions {
             opt_level: OptLevel::Auto,
             auto_speed_max_exprs: 20_000,
+            auto_speed_max_function_exprs: 4_096,
             segment_rules: 256,
             inline_set_max: 256,
             inline_ranges_max: 16,
