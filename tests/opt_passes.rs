@@ -136,3 +136,40 @@ fn o2_leaves_classifiable_runs_to_the_classifier() {
     let (_, _, e) = opt::compile_verified(&input(short), &Options::level(Level::O2)).expect("compiles");
     assert_eq!(e.count(NoteKind::Merged), 1, "{e:?}");
 }
+
+/// Prefix tests of one address (`/8` loads a byte, `/16` two, `/32` four) read one 4-byte
+/// field where every packet has a whole IP header (ip, ip6 and inet tables), the high bytes
+/// of the address; a table that sees packets before the IP layer (netdev, or inet with an
+/// ingress chain) gets a field per byte, since a truncated header may hold some of them.
+#[test]
+fn prefixes_share_the_address_field_where_the_ip_header_is_whole() {
+    let rules: String = (0..8)
+        .map(|i| {
+            let src = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.1.2.3"][i % 4];
+            let dst = ["192.168.0.0/16", "192.0.0.0/8", "192.168.7.9", "192.168.1.0/24"][i % 4];
+            format!("ip saddr {src} ip daddr {dst} tcp dport {} accept\n", 22 + i)
+        })
+        .collect();
+    let ingress = "type filter hook ingress device \"lo\" priority 0; policy accept;";
+    let fields = |family: &str, extra: &str, hook: &str| {
+        let text = format!("table {family} t {{\n{extra}\tchain c {{\n\t\t{hook}\n{rules}\t}}\n}}\n");
+        let rs = load::nft("t.nft", &text).unwrap_or_else(|e| panic!("{e}\n{text}")).0;
+        let (program, _, _) = opt::compile_verified(&rs, &Options::level(Level::O2)).expect("compiles");
+        let p = program.program();
+        assert_eq!(p.classifiers.len(), 1, "{text}");
+        p.classifiers[0].fields.iter().map(|f| f.width).collect::<Vec<u8>>()
+    };
+    let filter = "type filter hook input priority 0; policy accept;";
+    // saddr, daddr (4 bytes each), tcp dport, meta l4proto.
+    assert_eq!(fields("ip", "", filter), [4, 4, 2, 1]);
+    assert_eq!(fields("inet", "", filter).iter().filter(|&&w| w == 4).count(), 2);
+    for (family, extra, hook) in
+        [("netdev", "", ingress), ("inet", &*format!("\tchain early {{\n\t\t{ingress}\n\t}}\n"), filter)]
+    {
+        let widths = fields(family, extra, hook);
+        assert!(
+            !widths.contains(&4) && widths.iter().filter(|&&w| w == 1).count() >= 4,
+            "{family}: {widths:?}"
+        );
+    }
+}

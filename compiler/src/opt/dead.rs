@@ -144,7 +144,8 @@ fn shadowed(
         return Vec::new();
     }
     let analyses: Vec<&Analysis> = window.iter().map(|w| &w.1).collect();
-    let layout = Layout::new(sources, &analyses);
+    // (Exact for every packet, a truncated IP header included: no prefix loads merged.)
+    let layout = Layout::new(sources, &analyses, 0);
     let mut flags = RunFlags { ends_chain: Vec::new(), prune: true };
     let mut entries = Vec::new();
     for (_, a, ends) in window {

@@ -6,6 +6,13 @@
 //! packet makes exactly the pieces it lacks absent. Other values (metadata, conntrack,
 //! transformed loads) are one recipe each, cut into 4-byte fields.
 //!
+//! Where the chain's packets always carry a whole IP header (ip, ip6 and inet chains: the
+//! kernel drops a truncated one before their hooks, and so does nftvm), a shorter load that
+//! starts where a longer one does, inside that header, cuts nothing at its end: `ip daddr
+//! 10.0.0.0/8` (a 1-byte load) tests the high byte of the same 4-byte field `ip daddr
+//! 10.1.2.3` reads, as an interval of the whole field. One field per address instead of one
+//! per byte makes the tree's cuts and a leaf's tests fewer.
+//!
 //! A byte-string interval over several fields becomes a union of boxes (the usual
 //! lexicographic split: equal leading fields, then the first field in between, …); a
 //! conjunction of unions is their product. Rules whose product grows past a cap are left
@@ -22,7 +29,8 @@ use std::collections::BTreeSet;
 /// Most boxes one rule may become.
 pub const MAX_BOXES: usize = 64;
 
-/// One field's piece of a source: the field, its first byte in the source and its width.
+/// One field's piece of a source: the field, its first byte in the source and its width (a
+/// field may run past the end of a short prefix load, see above).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Piece {
     field: usize,
@@ -42,12 +50,15 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The fields for the sources and spans of `analyses`.
-    pub fn new(sources: &Sources, analyses: &[&Analysis]) -> Layout {
+    /// The fields for the sources and spans of `analyses`, in a chain whose packets always
+    /// have the first `whole_header` bytes of their network header.
+    pub fn new(sources: &Sources, analyses: &[&Analysis], whole_header: u32) -> Layout {
         let mut used = vec![false; sources.list.len()];
         // Packet cut points per base, and span ends per value source.
         let mut cuts: Vec<(PayloadBase, BTreeSet<u32>)> = Vec::new();
         let mut value_end = vec![0usize; sources.list.len()];
+        // Packet byte ranges loaded or tested, for the ends that need no cut.
+        let mut spans: BTreeSet<(PayloadBase, u32, u32)> = BTreeSet::new();
         let cut = |base: PayloadBase, at: u32, cuts: &mut Vec<(PayloadBase, BTreeSet<u32>)>| match cuts
             .iter_mut()
             .find(|(b, _)| *b == base)
@@ -65,7 +76,7 @@ impl Layout {
             match s {
                 Source::Packet { base, offset, .. } => {
                     cut(*base, offset + from as u32, cuts);
-                    cut(*base, offset + to as u32, cuts);
+                    spans.insert((*base, offset + from as u32, offset + to as u32));
                 }
                 Source::Value { .. } => {
                     if let Some(e) = value_end.get_mut(src) {
@@ -83,6 +94,14 @@ impl Layout {
                 for sp in k.alts.iter().flatten() {
                     note(sp.source, sp.start as usize, sp.start as usize + sp.lo.len(), &mut cuts);
                 }
+            }
+        }
+        // A span's end is a cut unless a longer span of the whole header starts with it.
+        for &(base, start, end) in &spans {
+            let prefix = base == PayloadBase::Network
+                && spans.iter().any(|&(b, s, e)| b == base && s <= start && end < e && e <= whole_header);
+            if !prefix {
+                cut(base, end, &mut cuts);
             }
         }
         let mut l = Layout {
@@ -143,7 +162,7 @@ impl Layout {
                 && *b == base
                 && used.get(src).copied().unwrap_or(false)
                 && *offset <= at
-                && at + u32::from(width) <= offset + u32::from(*len)
+                && at < offset + u32::from(*len)
                 && let Some(p) = self.pieces.get_mut(src)
             {
                 p.push(Piece { field, start: (at - offset) as usize, width: width as usize });

@@ -27,7 +27,7 @@ use nftvm_vm::classify::effects::{self, RunFlags};
 use nftvm_vm::classify::tree::{MAX_ENTRIES, Params, Tree};
 use nftvm_vm::classify::{Classifier, Entry, MAX_FIELDS, TreeStats};
 use nftvm_vm::expr::classify::Classify;
-use nftvm_vm::keys::Family;
+use nftvm_vm::keys::{Family, Hook};
 use nftvm_vm::verify::Check;
 use nftvm_vm::{ChainId, ClassifierId, Expr, Program};
 use std::collections::{HashMap, HashSet};
@@ -137,6 +137,23 @@ pub fn classifiable(rs: &crate::ir::Ruleset) -> HashMap<ChainKey, HashSet<usize>
     yes
 }
 
+/// The network header bytes every packet `chain` sees has: a whole IPv4 (20) or IPv6 (40)
+/// header in ip, ip6 and inet tables, which only see packets the IP layer accepted — unless
+/// the table has an ingress chain (it sees packets before that), then none.
+fn whole_ip_header(prog: &Program, chain: ChainId) -> u32 {
+    let Some(table) = prog.chain(chain).map(|c| c.table) else { return 0 };
+    let ingress = prog
+        .chains
+        .iter()
+        .any(|c| c.table == table && c.base.as_ref().is_some_and(|b| b.hook == Hook::Ingress));
+    match prog.table(table).map(|t| t.family) {
+        _ if ingress => 0,
+        Some(Family::Ip | Family::Inet) => 20,
+        Some(Family::Ip6) => 40,
+        _ => 0,
+    }
+}
+
 fn candidates(prog: &Program, chain: ChainId, sources: &mut Sources) -> Vec<Candidate> {
     let Some(ch) = prog.chain(chain) else { return Vec::new() };
     let family = prog.table(ch.table).map_or(Family::Ip, |t| t.family);
@@ -188,7 +205,7 @@ fn classify_run(
     }
     let run = &cands[start..end];
     let analyses: Vec<&Analysis> = run.iter().map(|c| &c.analysis).collect();
-    let layout = Layout::new(sources, &analyses);
+    let layout = Layout::new(sources, &analyses, whole_ip_header(prog, chain));
     let halves = vec![start..start + count / 2, start + count / 2..end];
     if layout.fields.len() > MAX_FIELDS || layout.recipes.len() > MAX_FIELDS {
         return halves;
