@@ -39,10 +39,7 @@ pub fn run(rs: &mut Ruleset, explain: &mut Explain, leave: &HashMap<ChainKey, Ha
             let left = |k: usize| mine.is_some_and(|m| m.contains(&k));
             let mut i = 0;
             while i < rules.len() {
-                let end = match left(i) {
-                    true => i + 1,
-                    false => group_end(&rules, i, &left),
-                };
+                let end = group_end(&rules, i, &left);
                 if end - i >= 2
                     && let Some(merged) = merge(&rules[i..end])
                 {
@@ -126,10 +123,10 @@ fn differing(a: &Rule, b: &Rule) -> Option<Vec<usize>> {
 }
 
 /// The end of the group starting at `i`: adjacent rules of the same shape whose merge is
-/// valid (checked by [`merge`] as it grows).
+/// valid (checked by [`merge`] as it grows), none of them `left` alone.
 fn group_end(rules: &[Rule], i: usize, left: &impl Fn(usize) -> bool) -> usize {
     let Some(first) = rules.get(i) else { return i };
-    if shape(first).is_none() {
+    if left(i) || shape(first).is_none() {
         return i + 1;
     }
     let mut end = i + 1;

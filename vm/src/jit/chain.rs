@@ -92,17 +92,8 @@ impl RuleCx {
             // No such chain: like an empty one, it returns at once.
             return fx.jump(self.next);
         }
-        let depth = fx.b.ins().band_imm_u(fx.depth, abi::JUMP_DEPTH_MASK as i64);
-        let full = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, depth, JUMP_STACK_SIZE as i64);
-        let overflow = fx.new_block();
-        fx.branch_if(full, overflow);
-        let f = fx.table_fn(t.index());
-        let r = fx.call_chain_fn(f, abi::DEPTH_JUMP);
-        let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
-        fx.b.ins().brif(term, fx.ret_terminal, &[], self.next, &[]);
-        fx.b.switch_to_block(overflow);
-        fx.call_overflow(self.chain, self.rule);
-        fx.jump(fx.ret_terminal);
+        let rule = fx.u32(self.rule);
+        call_jumped(fx, self.chain, rule, |fx| fx.table_fn(t.index()), |fx| fx.jump(self.next));
     }
 
     fn goto(&self, fx: &mut Fx, t: ChainId) {
@@ -231,19 +222,32 @@ fn jump_at(fx: &mut Fx, chain: u32, rule: Value, target: Value, resumes: &classi
     let shifted = fx.b.ins().ishl_imm_u(wide, 8);
     let enc = fx.b.ins().bor(base, shifted);
     fx.rule_done_with(chain, rule, enc);
+    call_jumped(fx, chain, rule, |fx| fx.table_fn_at(target), |fx| resumes.start_next(fx, rule));
+}
+
+/// Rule `rule` of `chain` jumps: the chain function `target` gives runs one level deeper; its
+/// decision ends this function too, else `then` goes on. With the jump stack full, the
+/// overflow helper ends evaluation instead.
+fn call_jumped(
+    fx: &mut Fx,
+    chain: u32,
+    rule: Value,
+    target: impl FnOnce(&mut Fx) -> Value,
+    then: impl FnOnce(&mut Fx),
+) {
     let depth = fx.b.ins().band_imm_u(fx.depth, abi::JUMP_DEPTH_MASK as i64);
     let full = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, depth, JUMP_STACK_SIZE as i64);
     let overflow = fx.new_block();
     fx.branch_if(full, overflow);
-    let f = fx.table_fn_at(target);
+    let f = target(fx);
     let r = fx.call_chain_fn(f, abi::DEPTH_JUMP);
     let term = fx.b.ins().icmp_imm_u(IntCC::Equal, r, ret::TERMINAL as i64);
     let next = fx.new_block();
     fx.b.ins().brif(term, fx.ret_terminal, &[], next, &[]);
     fx.enter(next);
-    resumes.start_next(fx, rule);
+    then(fx);
     fx.b.switch_to_block(overflow);
-    fx.call_overflow_at(chain, rule);
+    fx.call_overflow(chain, rule);
     fx.jump(fx.ret_terminal);
 }
 

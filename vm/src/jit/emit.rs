@@ -354,13 +354,8 @@ impl<'a> Fx<'a> {
         self.b.ins().call_indirect(self.sigs.env_set, f, &args);
     }
 
-    pub fn call_overflow(&mut self, chain: u32, rule: u32) {
-        let rule = self.u32(rule);
-        self.call_overflow_at(chain, rule);
-    }
-
-    /// [`Fx::call_overflow`] for a rule known at run time.
-    pub fn call_overflow_at(&mut self, chain: u32, rule: Value) {
+    /// The jump-stack overflow helper for rule `rule` of `chain`.
+    pub fn call_overflow(&mut self, chain: u32, rule: Value) {
         let args = [self.ctx, self.u32(chain), rule];
         let f = self.u64(self.addrs.overflow as u64);
         self.b.ins().call_indirect(self.sigs.rule, f, &args);

@@ -18,7 +18,7 @@ use super::emit::Fx;
 use super::exprs::data_word;
 use crate::expr::Expr;
 use crate::expr::ct::{self as ctx, CtOp};
-use crate::expr::immediate::ImmValue;
+use crate::expr::immediate::{ImmValue, Immediate};
 use crate::expr::meta::{MetaOp, key_len};
 use crate::keys::{CtKey, Family, MetaKey};
 use crate::program::Rule;
@@ -102,9 +102,9 @@ pub struct Templates {
 fn shape_of(rule: &Rule, family: Family, chains: usize) -> Option<(Shape, Vec<u32>)> {
     let actions = rule.exprs.get(1..)?;
     let (end, target, steps) = match actions.split_last()? {
-        (Expr::Immediate(i), steps) if matches!(i.value, ImmValue::Verdict(_)) => match i.value {
-            ImmValue::Verdict(v @ (Verdict::Accept | Verdict::Drop)) => (End::Verdict(v), None, steps),
-            ImmValue::Verdict(Verdict::Jump(t)) if t.index() < chains => (End::Jump, Some(t.0), steps),
+        (Expr::Immediate(Immediate { value: ImmValue::Verdict(v), .. }), steps) => match *v {
+            v @ (Verdict::Accept | Verdict::Drop) => (End::Verdict(v), None, steps),
+            Verdict::Jump(t) if t.index() < chains => (End::Jump, Some(t.0), steps),
             _ => return None,
         },
         _ => (End::Next, None, actions),
