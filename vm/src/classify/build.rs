@@ -227,20 +227,24 @@ impl Sink for TreeSink<'_> {
             t.filters.push(None);
             return Split::whole(items);
         };
-        // A dispatching filter's ranks: per bits word, the index of its first set bit's tree
-        // among all per-key trees (those of this part are queued next).
-        let ranks = buckets.as_ref().map(|_| {
-            let at = t.filter_ranks.len() as u32;
-            let mut next = self.bucket_nodes.len() as u32;
-            for w in &bits {
-                t.filter_ranks.push(next);
-                next += w.count_ones();
+        let dispatch = buckets.is_some();
+        if dispatch && t.filter_words.len() % 2 == 1 {
+            // Pairs start at an even word: a pair never straddles two cache lines.
+            t.filter_words.push(0);
+        }
+        let at = t.filter_words.len() as u32;
+        if dispatch {
+            // A dispatching filter's ranks: per bits word, the index of its first set bit's
+            // tree among all per-key trees (those of this part are queued next).
+            let mut next = self.bucket_nodes.len() as u64;
+            for w in bits {
+                t.filter_words.extend([w, next]);
+                next += u64::from(w.count_ones());
             }
-            at
-        });
-        let at = t.filter_bits.len() as u32;
-        t.filter_bits.extend(bits);
-        t.filters.push(Some(filter::Filter { key, at, ranks }));
+        } else {
+            t.filter_words.extend(bits);
+        }
+        t.filters.push(Some(filter::Filter { key, at, dispatch }));
         let Some(buckets) = buckets else { return Split::whole(items) };
         let own = filter::absent_ok(boxes, &items, key);
         let buckets =
@@ -338,10 +342,8 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     stats.wides = t.wides.len();
     stats.filters = t.filters.iter().flatten().count();
     stats.buckets = t.bucket_roots.len();
-    stats.query_bytes = t.wides.len() * std::mem::size_of::<Wide>()
-        + t.leaves.len() * 4
-        + t.filter_bits.len() * 8
-        + t.filter_ranks.len() * 4;
+    stats.query_bytes =
+        t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_words.len() * 8;
     t.stats = stats;
     t
 }

@@ -71,11 +71,13 @@ fn one_field([h, l]: Key) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Filter {
     pub(super) key: Key,
-    /// Its first word in the tree's filter bits ([`WORDS`] of them).
+    /// Its first word in the tree's filter words: [`WORDS`] words of bits or, for a
+    /// dispatching filter, [`WORDS`] pairs of a bits word and its rank (the index in the
+    /// tree's bucket roots of the word's first set bit) — one cache line holds both, so
+    /// the bit and the rank cost one memory access, not two dependent ones.
     pub(super) at: u32,
-    /// A dispatching filter: its first word in the tree's ranks ([`WORDS`] of them, each
-    /// the index in the tree's bucket roots of the first set bit of its bits word).
-    pub(super) ranks: Option<u32>,
+    /// Does it dispatch to per-key trees (are its words pairs)?
+    pub(super) dispatch: bool,
 }
 
 /// Where a filter sends a query.
@@ -91,22 +93,42 @@ pub(super) enum Route {
 }
 
 impl Filter {
-    /// Where a packet with `values` goes (`bits`, `ranks`: the tree's).
-    pub(super) fn route(&self, bits: &[u64], ranks: &[u32], values: &[u64; MAX_FIELDS]) -> Route {
+    /// The filter words it takes.
+    pub(super) fn len(&self) -> usize {
+        if self.dispatch { 2 * WORDS } else { WORDS }
+    }
+
+    /// Its bits words (`words`: the tree's).
+    pub(super) fn bits<'a>(&self, words: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
+        let at = self.at as usize;
+        let step = if self.dispatch { 2 } else { 1 };
+        words.get(at..at + self.len()).unwrap_or(&[]).iter().step_by(step).copied()
+    }
+
+    /// Its ranks, one per bits word (none unless it dispatches).
+    pub(super) fn ranks<'a>(&self, words: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
+        let at = self.at as usize + 1;
+        let len = if self.dispatch { 2 * WORDS - 1 } else { 0 };
+        words.get(at..at + len).unwrap_or(&[]).iter().step_by(2).copied()
+    }
+
+    /// Where a packet with `values` goes (`words`: the tree's filter words).
+    pub(super) fn route(&self, words: &[u64], values: &[u64; MAX_FIELDS]) -> Route {
         let (Some(h), Some(l)) = (self.key[0].of(values), self.key[1].of(values)) else { return Route::Part };
         let key = (h << 8 | l) as usize;
         let (word, bit) = (key / 64, key % 64);
-        // (Bits and ranks out of bounds cannot happen: the verifier checks them.)
-        let Some(&w) = bits.get(self.at as usize + word) else { return Route::Part };
+        let at = self.at as usize + if self.dispatch { 2 * word } else { word };
+        // (Words out of bounds cannot happen: the verifier checks them.)
+        let Some(&w) = words.get(at) else { return Route::Part };
         if w >> bit & 1 == 0 {
             return Route::Skip;
         }
-        match self.ranks.map(|r| ranks.get(r as usize + word)) {
-            None => Route::Part,
-            Some(Some(&first)) => {
-                Route::Bucket(first as usize + (w & ((1u64 << bit) - 1)).count_ones() as usize)
-            }
-            Some(None) => Route::Skip,
+        if !self.dispatch {
+            return Route::Part;
+        }
+        match words.get(at + 1) {
+            Some(&first) => Route::Bucket(first as usize + (w & ((1u64 << bit) - 1)).count_ones() as usize),
+            None => Route::Skip,
         }
     }
 }

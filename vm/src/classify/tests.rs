@@ -196,3 +196,30 @@ fn part_filters_pass_over_parts_and_dispatch_like_the_linear_scan() {
     assert!(filtered >= 30, "parts with a sparse key get filters ({filtered})");
     assert!(dispatched >= 100, "filters dispatch to per-key trees ({dispatched})");
 }
+
+#[test]
+fn the_check_refuses_filter_words_out_of_range() {
+    let mut rng = Rng::new(0x0f17_e5);
+    let trees: Vec<(Classifier, Tree)> = (0..30)
+        .map(|round| {
+            let c = classifier_with(&mut rng, 20 + round * 8, true);
+            let tree = Tree::build(&c, &RunFlags::default(), &Params::default());
+            (c, tree)
+        })
+        .collect();
+    let (c, tree) = trees
+        .iter()
+        .find(|(_, t)| t.filters.iter().flatten().any(|f| f.dispatch))
+        .expect("some tree has a dispatching filter");
+    tree.check(c).expect("a sound tree");
+    let f = tree.filters.iter().flatten().find(|f| f.dispatch).copied().expect("a dispatching filter");
+    // A rank past the per-key trees: a set bit of its word would index past them.
+    let mut bad = tree.clone();
+    let word = f.bits(&tree.filter_words).position(|w| w != 0).expect("a set bit");
+    bad.filter_words[f.at as usize + 2 * word + 1] = tree.bucket_roots.len() as u64;
+    assert!(bad.check(c).is_err(), "a rank out of range");
+    // Words cut short: the filter's last pair is missing.
+    let mut short = tree.clone();
+    short.filter_words.truncate(f.at as usize + f.len() - 1);
+    assert!(short.check(c).is_err(), "filter words cut short");
+}

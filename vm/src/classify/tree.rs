@@ -18,7 +18,7 @@
 
 use super::build::Boxes;
 use super::effects::RunFlags;
-use super::filter::{self, Filter, Route};
+use super::filter::{Filter, Route};
 use super::recipe::{self, FieldRead};
 use super::{ABSENT, Classifier, Interval, MAX_FIELDS};
 use std::hash::{Hash, Hasher};
@@ -167,10 +167,8 @@ pub struct Tree {
     pub(super) narrow: u32,
     /// Per part: the filter that lets a query pass over it, if it has one.
     pub(super) filters: Vec<Option<Filter>>,
-    /// The filters' bits.
-    pub(super) filter_bits: Vec<u64>,
-    /// The dispatching filters' ranks (see [`Filter::ranks`]).
-    pub(super) filter_ranks: Vec<u32>,
+    /// The filters' words (see [`Filter::at`]).
+    pub(super) filter_words: Vec<u64>,
     /// The roots of the dispatching filters' per-key trees (as in [`Wide::kids`]).
     pub(super) bucket_roots: Vec<u32>,
     /// How each field is read from the packet.
@@ -271,7 +269,7 @@ impl Tree {
             if best.is_some_and(|b| first >= b) {
                 break;
             }
-            let root = match filter.map(|f| f.route(&self.filter_bits, &self.filter_ranks, values)) {
+            let root = match filter.map(|f| f.route(&self.filter_words, values)) {
                 None | Some(Route::Part) => root,
                 Some(Route::Skip) => continue,
                 Some(Route::Bucket(i)) => match self.bucket_roots.get(i) {
@@ -351,18 +349,11 @@ impl Tree {
         Some(out)
     }
 
-    /// Do the ranks at `r` index `bucket_roots` for every set bit of `f`'s bits?
-    fn ranks_ok(&self, f: &Filter, r: u32) -> bool {
-        let (Some(ranks), Some(bits)) = (
-            self.filter_ranks.get(r as usize..r as usize + filter::WORDS),
-            self.filter_bits.get(f.at as usize..f.at as usize + filter::WORDS),
-        ) else {
-            return false;
-        };
-        ranks
-            .iter()
-            .zip(bits)
-            .all(|(&first, w)| first as usize + w.count_ones() as usize <= self.bucket_roots.len())
+    /// Do a dispatching filter's ranks index `bucket_roots` for every set bit of its bits?
+    fn ranks_ok(&self, f: &Filter) -> bool {
+        f.ranks(&self.filter_words).zip(f.bits(&self.filter_words)).all(|(first, w)| {
+            first.saturating_add(u64::from(w.count_ones())) <= self.bucket_roots.len() as u64
+        })
     }
 
     /// Structural soundness (the verifier's rule): built from these entries and fields,
@@ -387,8 +378,8 @@ impl Tree {
         }
         let filters_ok = self.filters.len() == self.roots.len()
             && self.filters.iter().flatten().all(|f| {
-                f.at as usize + filter::WORDS <= self.filter_bits.len()
-                    && f.ranks.is_none_or(|r| self.ranks_ok(f, r))
+                f.at as usize + f.len() <= self.filter_words.len()
+                    && (!f.dispatch || self.ranks_ok(f))
                     && f.key.iter().all(|k| {
                         c.fields
                             .get(usize::from(k.field))
@@ -437,8 +428,7 @@ impl Tree {
             + self.leaves.len() * 4
             + self.reads.len() * std::mem::size_of::<FieldRead>()
             + self.filters.len() * std::mem::size_of::<Option<Filter>>()
-            + self.filter_bits.len() * 8
-            + self.filter_ranks.len() * 4
+            + self.filter_words.len() * 8
             + self.bucket_roots.len() * 4
             + self.flags.ends_chain.len()
     }
