@@ -199,7 +199,7 @@ fn part_filters_pass_over_parts_and_dispatch_like_the_linear_scan() {
 
 #[test]
 fn the_check_refuses_filter_words_out_of_range() {
-    let mut rng = Rng::new(0x0f17_e5);
+    let mut rng = Rng::new(0x000f_17e5);
     let trees: Vec<(Classifier, Tree)> = (0..30)
         .map(|round| {
             let c = classifier_with(&mut rng, 20 + round * 8, true);
