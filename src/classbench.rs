@@ -271,8 +271,9 @@ pub fn to_nft_with(filters: &[Filter], action: Action) -> String {
     out
 }
 
-/// The 1-based filter number (what traces name) of each rule of the first chain of a program
-/// compiled from a [`to_nft`] ruleset: with rules dropped as dead or merged by the
+/// The 1-based filter number (what traces name) of each rule of the base chain of a program
+/// compiled from a [`to_nft`] or [`to_nft_with`] ruleset (the chains a `jump` action
+/// targets are not base chains): with rules dropped as dead or merged by the
 /// optimizer, a rule's index in the program is no longer its filter's. `source` is the
 /// ruleset before optimization; rules are matched by where they were written.
 pub fn filter_numbers(source: &Ruleset, prog: &Program, origins: &Origins) -> Vec<Option<u32>> {
@@ -280,11 +281,12 @@ pub fn filter_numbers(source: &Ruleset, prog: &Program, origins: &Origins) -> Ve
         .tables
         .iter()
         .flat_map(|t| &t.chains)
+        .filter(|c| c.base.is_some())
         .flat_map(|c| &c.rules)
         .enumerate()
         .map(|(i, r)| ((r.span.start, r.span.end), i as u32 + 1))
         .collect();
-    let Some(chain) = prog.chains.first() else { return Vec::new() };
+    let Some(chain) = prog.chains.iter().find(|c| c.base.is_some()) else { return Vec::new() };
     chain
         .rules
         .iter()
@@ -323,6 +325,19 @@ mod tests {
         let text = to_nft(&f);
         assert!(text.contains("\t\tip saddr 10.0.0.0/24 tcp dport 22 meta mark set 1 accept\n"));
         assert!(text.contains("\t\tmeta mark set 2 accept\n"));
+    }
+
+    #[test]
+    fn filter_numbers_follow_the_base_chain_when_jump_targets_come_first() {
+        let f = parse_filters("@10.0.0.1/24 0.0.0.0/0 0 : 65535 22 : 22 0x06/0xFF\n@10.0.1.0/24 0.0.0.0/0 0 : 65535 0 : 65535 0x00/0x00\n@0.0.0.0/0 0.0.0.0/0 0 : 65535 0 : 65535 0x00/0x00\n").unwrap();
+        let text = to_nft_with(&f, Action::Jump);
+        let mut sources = nftvm_grammar::SourceMap::new();
+        let file = nftvm_grammar::nft::parse_str(&mut sources, "jump", &text).expect("parses");
+        let rs = nftvm_compiler::eval::load(&file).expect("evaluates");
+        let options = nftvm_compiler::opt::Options::level(nftvm_compiler::opt::Level::O0);
+        let (prog, origins, _) = nftvm_compiler::opt::compile_verified(&rs, &options).expect("compiles");
+        assert!(prog.chains.first().is_some_and(|c| c.base.is_none()), "a jump target is written first");
+        assert_eq!(filter_numbers(&rs, &prog, &origins), [Some(1), Some(2), Some(3)]);
     }
 
     #[test]
