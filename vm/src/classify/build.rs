@@ -229,7 +229,8 @@ impl Sink for TreeSink<'_> {
         };
         let dispatch = buckets.is_some();
         if dispatch && t.filter_words.len() % 2 == 1 {
-            // Pairs start at an even word: a pair never straddles two cache lines.
+            // Pairs start at an even word: in a 16-byte aligned allocation (malloc's), a pair
+            // never straddles two cache lines.
             t.filter_words.push(0);
         }
         let at = t.filter_words.len() as u32;

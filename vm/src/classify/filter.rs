@@ -73,8 +73,8 @@ pub(super) struct Filter {
     pub(super) key: Key,
     /// Its first word in the tree's filter words: [`WORDS`] words of bits or, for a
     /// dispatching filter, [`WORDS`] pairs of a bits word and its rank (the index in the
-    /// tree's bucket roots of the word's first set bit) — one cache line holds both, so
-    /// the bit and the rank cost one memory access, not two dependent ones.
+    /// tree's bucket roots of the word's first set bit) side by side, so the bit and the
+    /// rank cost one memory access, not two dependent ones.
     pub(super) at: u32,
     /// Does it dispatch to per-key trees (are its words pairs)?
     pub(super) dispatch: bool,
@@ -96,20 +96,6 @@ impl Filter {
     /// The filter words it takes.
     pub(super) fn len(&self) -> usize {
         if self.dispatch { 2 * WORDS } else { WORDS }
-    }
-
-    /// Its bits words (`words`: the tree's).
-    pub(super) fn bits<'a>(&self, words: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
-        let at = self.at as usize;
-        let step = if self.dispatch { 2 } else { 1 };
-        words.get(at..at + self.len()).unwrap_or(&[]).iter().step_by(step).copied()
-    }
-
-    /// Its ranks, one per bits word (none unless it dispatches).
-    pub(super) fn ranks<'a>(&self, words: &'a [u64]) -> impl Iterator<Item = u64> + 'a {
-        let at = self.at as usize + 1;
-        let len = if self.dispatch { 2 * WORDS - 1 } else { 0 };
-        words.get(at..at + len).unwrap_or(&[]).iter().step_by(2).copied()
     }
 
     /// Where a packet with `values` goes (`words`: the tree's filter words).

@@ -215,7 +215,9 @@ fn the_check_refuses_filter_words_out_of_range() {
     let f = tree.filters.iter().flatten().find(|f| f.dispatch).copied().expect("a dispatching filter");
     // A rank past the per-key trees: a set bit of its word would index past them.
     let mut bad = tree.clone();
-    let word = f.bits(&tree.filter_words).position(|w| w != 0).expect("a set bit");
+    let word = (0..super::filter::WORDS)
+        .position(|i| tree.filter_words[f.at as usize + 2 * i] != 0)
+        .expect("a set bit");
     bad.filter_words[f.at as usize + 2 * word + 1] = tree.bucket_roots.len() as u64;
     assert!(bad.check(c).is_err(), "a rank out of range");
     // Words cut short: the filter's last pair is missing.

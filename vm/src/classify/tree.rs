@@ -351,9 +351,11 @@ impl Tree {
 
     /// Do a dispatching filter's ranks index `bucket_roots` for every set bit of its bits?
     fn ranks_ok(&self, f: &Filter) -> bool {
-        f.ranks(&self.filter_words).zip(f.bits(&self.filter_words)).all(|(first, w)| {
-            first.saturating_add(u64::from(w.count_ones())) <= self.bucket_roots.len() as u64
-        })
+        let at = f.at as usize;
+        let Some(pairs) = self.filter_words.get(at..at + f.len()) else { return false };
+        pairs
+            .chunks_exact(2)
+            .all(|p| p[1].saturating_add(u64::from(p[0].count_ones())) <= self.bucket_roots.len() as u64)
     }
 
     /// Structural soundness (the verifier's rule): built from these entries and fields,
