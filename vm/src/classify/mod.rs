@@ -18,7 +18,8 @@
 //! cuts of one field's value range at a time until a leaf holds a few candidate boxes, then
 //! folded three levels to a cache line for the walk ([`tree`]).
 //! [`Classifier::first_match`] walks it for one packet and answers "the first entry at or
-//! after `from` whose box holds the packet". The tree is derived data: it is rebuilt from the
+//! after `from` whose box holds the packet"; the evaluation keeps the walks ([`walks`]) for
+//! the next rule of the run that asks about the same packet. The tree is derived data: it is rebuilt from the
 //! definition by [`Classifier::build`] (the assembler does that), never printed; the
 //! verifier checks it was built from this definition and is well formed.
 //!
@@ -37,13 +38,14 @@ pub mod recipe;
 mod tests;
 pub mod text;
 pub mod tree;
+pub mod walks;
 
 pub use build::Params;
 pub use recipe::Recipe;
 pub use tree::{Tree, TreeStats};
 
 use crate::interp::Eval;
-use crate::program::{ChainId, Program, TableId};
+use crate::program::{ChainId, ClassifierId, Program, TableId};
 
 /// The value of a field whose load broke: above every 32-bit value.
 pub const ABSENT: u64 = 1 << 32;
@@ -144,11 +146,12 @@ impl Classifier {
         self.tree = Tree::build(self, &flags, params);
     }
 
-    /// The first entry at or after `from` that holds the packet, if any.
-    pub fn first_match(&self, e: &mut Eval, from: u32) -> Option<u32> {
+    /// The first entry at or after `from` that holds the packet, if any (`id`: this
+    /// classifier's, under which `e` keeps its walks).
+    pub fn first_match(&self, id: ClassifierId, e: &mut Eval, from: u32) -> Option<u32> {
         let mut values = [ABSENT; MAX_FIELDS];
         self.tree.values(self, e, &mut values);
-        self.tree.query(&values, from)
+        e.walks.query(id, &self.tree, &values, from)
     }
 
     /// The first entry at or after `from` holding `values`, by testing every entry in turn

@@ -225,3 +225,57 @@ fn the_check_refuses_filter_words_out_of_range() {
     short.filter_words.truncate(f.at as usize + f.len() - 1);
     assert!(short.check(c).is_err(), "filter words cut short");
 }
+
+/// Runs of rules that go on after they match ask again from the next entry; the walks kept
+/// between those queries must give the linear scan's answers — also when a rule changes a
+/// value in between (fresh walks) and when two classifiers take turns with one [`Walks`]
+/// (the same rules in two differently built trees: the same values, other leaves).
+#[test]
+fn kept_walks_answer_like_the_linear_scan_as_values_change() {
+    use super::walks::{MAX_PARTS, Walks};
+    use crate::program::ClassifierId;
+    let mut rng = Rng::new(0x005e_ed0f_3a1c);
+    let mut kept = 0;
+    for round in 0..24 {
+        let c = classifier_with(&mut rng, 20 + round * 6, round % 2 == 0);
+        let flags = RunFlags { ends_chain: vec![false; c.entries.len()], prune: false };
+        let pair: Vec<(Classifier, Tree)> = (0..2)
+            .map(|k| {
+                let params =
+                    Params { leaf_max: 1 + (round + 2 * k) % 4, partition: k == 0, ..Params::default() };
+                let tree = Tree::build(&c, &flags, &params);
+                tree.check(&c).expect("a sound tree");
+                (c.clone(), tree)
+            })
+            .collect();
+        kept += pair.iter().filter(|(_, t)| t.may_requery() && t.parts() <= MAX_PARTS).count();
+        let probes: Vec<Vec<u64>> = (0..c.fields.len()).map(|f| probes(&c, f)).collect();
+        let mut walks = Walks::default();
+        let mut values = [ABSENT; MAX_FIELDS];
+        for _ in 0..150 {
+            let k = rng.below(2);
+            let (c, tree) = &pair[k];
+            // Half the time the same packet as the last query (maybe the other tree's).
+            if rng.below(2) == 0 {
+                for (f, p) in probes.iter().enumerate() {
+                    values[f] = p[rng.below(p.len())];
+                }
+            }
+            let packet = values;
+            let mut from = 0;
+            loop {
+                let got = walks.query(ClassifierId(k as u32), tree, &values, from);
+                assert_eq!(got, c.first_match_linear(&values, from), "round {round}, {values:?} from {from}");
+                let Some(e) = got else { break };
+                from = e + 1;
+                if rng.below(3) == 0 {
+                    // The matched rule changed the packet: one field takes another value.
+                    let f = rng.below(c.fields.len());
+                    values[f] = probes[f][rng.below(probes[f].len())];
+                }
+            }
+            values = packet;
+        }
+    }
+    assert!(kept >= 24, "trees whose walks are kept ({kept})");
+}

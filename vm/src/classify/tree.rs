@@ -27,6 +27,11 @@ pub use super::build::Params;
 
 /// A reference to a wide node (its index) or, with this bit, a leaf (its first word).
 pub(super) const LEAF_BIT: u32 = 1 << 31;
+/// What [`Tree::query_reusing`] keeps for a part it has not walked.
+pub(super) const NOT_WALKED: u32 = 0;
+/// What it keeps for a part whose filter passed over the packet (a leaf always has
+/// [`LEAF_BIT`], so neither is a leaf).
+const PASSED_OVER: u32 = 1;
 /// Most words in the leaves, and most wide nodes.
 pub(super) const MAX_WORDS: usize = 1 << 30;
 
@@ -176,6 +181,9 @@ pub struct Tree {
     nfields: usize,
     /// A hash of the boxes the tree was built from (the verifier compares).
     fingerprint: u64,
+    /// Some entry may let evaluation go on after it matched, so a later rule may ask again
+    /// about the same packet ([`super::walks`] keeps the walks then; a hint for speed only).
+    requery: bool,
     /// The facts the build relied on (the verifier compares them with the program).
     pub flags: RunFlags,
     pub stats: TreeStats,
@@ -211,6 +219,7 @@ impl Tree {
             fingerprint: fingerprint(boxes),
             reads: recipe::plan(c),
             narrow: narrow_fields(c),
+            requery: !flags.ends_chain.iter().all(|&ends| ends),
             flags: flags.clone(),
             ..Tree::default()
         }
@@ -264,20 +273,37 @@ impl Tree {
 
     /// The first entry at or after `from` whose box holds `values`.
     pub fn query(&self, values: &[u64; MAX_FIELDS], from: u32) -> Option<u32> {
+        self.query_reusing(values, from, &mut [])
+    }
+
+    /// [`Tree::query`], reusing the walks in `leaves` (per part: [`NOT_WALKED`] or what an
+    /// earlier query about the same `values` found) and keeping there the ones it makes.
+    pub(super) fn query_reusing(
+        &self,
+        values: &[u64; MAX_FIELDS],
+        from: u32,
+        leaves: &mut [u32],
+    ) -> Option<u32> {
         let mut best: Option<u32> = None;
-        for ((&root, &first), filter) in self.roots.iter().zip(&self.first_entry).zip(&self.filters) {
+        let parts = self.roots.iter().zip(&self.first_entry).zip(&self.filters);
+        for (i, ((&root, &first), filter)) in parts.enumerate() {
             if best.is_some_and(|b| first >= b) {
                 break;
             }
-            let root = match filter.map(|f| f.route(&self.filter_words, values)) {
-                None | Some(Route::Part) => root,
-                Some(Route::Skip) => continue,
-                Some(Route::Bucket(i)) => match self.bucket_roots.get(i) {
-                    Some(&r) => r,
-                    None => continue,
-                },
+            let leaf = match leaves.get(i) {
+                Some(&kept) if kept != NOT_WALKED => kept,
+                _ => {
+                    let found = self.walk(root, filter, values);
+                    if let Some(k) = leaves.get_mut(i) {
+                        *k = found;
+                    }
+                    found
+                }
             };
-            let found = self.query_part(root, values, from, best.unwrap_or(u32::MAX));
+            if leaf == PASSED_OVER {
+                continue;
+            }
+            let found = self.scan_leaf(leaf, values, from, best.unwrap_or(u32::MAX));
             if found.is_some() {
                 best = found;
                 if best == Some(from) {
@@ -288,13 +314,29 @@ impl Tree {
         best
     }
 
-    /// The first entry in `from..before` of one part whose box holds `values`.
-    fn query_part(&self, root: u32, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> Option<u32> {
-        let mut at = root;
+    /// The leaf of one part (its root and filter) that `values` lead to, or [`PASSED_OVER`]
+    /// when the filter says none of the part's boxes holds them.
+    fn walk(&self, root: u32, filter: &Option<Filter>, values: &[u64; MAX_FIELDS]) -> u32 {
+        let mut at = match filter.map(|f| f.route(&self.filter_words, values)) {
+            None | Some(Route::Part) => root,
+            Some(Route::Skip) => return PASSED_OVER,
+            Some(Route::Bucket(i)) => match self.bucket_roots.get(i) {
+                Some(&r) => r,
+                None => return PASSED_OVER,
+            },
+        };
         while at & LEAF_BIT == 0 {
-            at = self.wides.get(at as usize)?.step(values);
+            match self.wides.get(at as usize) {
+                Some(w) => at = w.step(values),
+                None => return PASSED_OVER,
+            }
         }
-        let at = (at & !LEAF_BIT) as usize;
+        at
+    }
+
+    /// The first entry in `from..before` of a leaf whose box holds `values`.
+    fn scan_leaf(&self, leaf: u32, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> Option<u32> {
+        let at = (leaf & !LEAF_BIT) as usize;
         let count = *self.leaves.get(at)?;
         let mut at = at + 1;
         for _ in 0..count {
@@ -316,6 +358,21 @@ impl Tree {
             }
         }
         None
+    }
+
+    /// May a later rule of the run ask again about the same packet (see [`super::walks`])?
+    pub(super) fn may_requery(&self) -> bool {
+        self.requery
+    }
+
+    /// The parts a query may walk.
+    pub(super) fn parts(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// The fields the tree tests (those before this index).
+    pub(super) fn fields(&self) -> usize {
+        self.nfields
     }
 
     /// Every leaf reference (roots and kids), each once per mention.

@@ -63,7 +63,7 @@ impl Classify {
         let Some(c) = prog.classifier(self.classifier) else {
             return Some(Resume { rule: u32::MAX, expr: 0 });
         };
-        self.resume_at(c, c.first_match(e, self.entry))
+        self.resume_at(c, c.first_match(self.classifier, e, self.entry))
     }
 
     /// Where evaluation continues when `c`'s first matching entry from this rule's is `found`.

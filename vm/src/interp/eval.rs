@@ -17,6 +17,8 @@ pub struct Eval<'e, 'p> {
     pub now: u64,
     /// Set by `classify` when it breaks its rule: where evaluation goes on.
     pub resume: Option<crate::expr::classify::Resume>,
+    /// The classifier walks of this evaluation, for the next query about the same packet.
+    pub walks: crate::classify::walks::Walks,
 }
 
 impl Eval<'_, '_> {

@@ -157,6 +157,7 @@ fn run(
         table_family: family_of(chain),
         now,
         resume: None,
+        walks: Default::default(),
     };
     let mut stack: [(ChainId, usize); JUMP_STACK_SIZE] = [(ChainId(0), 0); JUMP_STACK_SIZE];
     let mut sp = 0usize;

@@ -74,10 +74,11 @@ pub extern "C" fn classify_values(
     _unused: u32,
 ) -> u32 {
     with_ctx(ctx, abi::CLASSIFY_CONTINUE, |c| {
-        let Some(cl) = c.eval.prog.classifier(ClassifierId(classifier)) else {
+        let id = ClassifierId(classifier);
+        let Some(cl) = c.eval.prog.classifier(id) else {
             return abi::CLASSIFY_CONTINUE;
         };
-        let resume = match cl.tree.query(&c.classify_values, entry) {
+        let resume = match c.eval.walks.query(id, &cl.tree, &c.classify_values, entry) {
             Some(i) => Resume { rule: cl.first.saturating_add(i), expr: 1 },
             None => Resume { rule: cl.end(), expr: 0 },
         };

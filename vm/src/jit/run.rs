@@ -74,6 +74,7 @@ pub fn run_chain_into(
             table_family: entry.family,
             now,
             resume: None,
+            walks: Default::default(),
         },
     };
     // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the
