@@ -144,3 +144,36 @@ fn optimizer_levels_and_explain() {
     let bad = nftvm(&["compile", "--no-opt", "inline", f]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("fold, dead, merge, classify"));
 }
+
+/// A jump loop no base chain reaches loads in the kernel (it checks what its hooks can run)
+/// and compiles here; one a base chain reaches is refused by both ("Too many links"). The
+/// kernel, in a fresh network namespace, is the oracle (as root, as CI runs).
+#[test]
+fn loops_only_base_chains_reach_are_refused_as_the_kernel_refuses_them() {
+    let unreachable = [
+        "table inet t {\n\tchain a {\n\t\tiif \"lo\" jump a\n\t}\n}\n",
+        "table inet t {\n\tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tgoto a\n\t}\n}\n",
+        "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tjump c\n\t}\n\tchain c {\n\t}\n\
+         \tchain w {\n\t\tiif vmap { \"lo\" : jump w }\n\t}\n}\n",
+    ];
+    let reached = "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tjump a\n\t}\n\
+                   \tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tjump a\n\t}\n}\n";
+    let kernel_loads = |path: &PathBuf| {
+        let out =
+            Command::new("unshare").args(["-n", "nft", "-f"]).arg(path).output().expect("run unshare nft");
+        out.status.success()
+    };
+    for (i, text) in unreachable.iter().enumerate() {
+        let path = write_temp(&format!("loop{i}.nft"), text);
+        assert!(kernel_loads(&path), "the kernel loads:\n{text}");
+        for level in ["-O0", "-O2"] {
+            let out = nftvm(&["compile", path.to_str().unwrap(), level]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{level} compiles:\n{text}\n{err}");
+        }
+    }
+    let path = write_temp("loop-reached.nft", reached);
+    assert!(!kernel_loads(&path), "the kernel refuses a loop its hook reaches");
+    let out = nftvm(&["compile", path.to_str().unwrap()]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("Too many links"));
+}

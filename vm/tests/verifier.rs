@@ -96,13 +96,42 @@ fn jump_loops_are_rejected() {
         "ip t in\n  [ immediate reg 0 jump -> a ]\n\nip t a\n  [ immediate reg 0 jump -> b ]\n\nip t b\n  [ immediate reg 0 goto -> a ]\n",
     );
     assert!(e.contains("jump loop"), "{e}");
-    // a loop through a verdict map element
+    // a loop through a verdict map element, reached from the base chain
     let p = text::assemble(
-        "table ip t\nchain ip t a\nset ip t v flags 0x8 key 4n data verdict\n\telement 00000001 : jump -> a\n\n\
+        "table ip t\nchain ip t in type filter hook input priority 0 policy accept\nchain ip t a\n\
+         set ip t v flags 0x8 key 4n data verdict\n\telement 00000001 : jump -> a\n\n\
+         ip t in\n  [ immediate reg 0 jump -> a ]\n\n\
          ip t a\n  [ meta load mark => reg 1 ]\n  [ lookup reg 1 set v dreg 0 ]\n",
     )
     .unwrap();
     assert!(verify(p).unwrap_err().to_string().contains("jump loop"));
+}
+
+/// The kernel loads a loop no base chain reaches (it checks what its hooks can run); so does
+/// the verifier, but neither engine runs such a chain: it acts as a missing one.
+#[test]
+fn loops_no_base_chain_reaches_load_but_do_not_run() {
+    use nftvm_vm::interp::{NullEnv, PacketCtx};
+    use nftvm_vm::keys::Hook;
+    use nftvm_vm::{Engine, Executable};
+    let p = program(
+        "ip t in\n  [ immediate reg 0 jump -> b ]\n\n\
+         ip t a\n  [ immediate reg 0 goto -> a ]\n\n\
+         ip t b\n  [ immediate reg 0 drop ]\n",
+    );
+    let v = std::sync::Arc::new(verify(p).expect("a loop no base chain reaches loads"));
+    let (a, b) = (ChainId(1), ChainId(2));
+    assert!(!v.runnable(a) && v.runnable(b) && v.runnable(ChainId(0)));
+    for engine in Engine::ALL {
+        let exe = Executable::new(v.clone(), engine).expect("engine");
+        let mut state = exe.new_state(0);
+        let mut bytes = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut pkt = PacketCtx::from_ip(&mut bytes, Hook::Input);
+        let r = exe.run_chain(&mut state, a, &mut pkt, &mut NullEnv);
+        assert_eq!((r.verdict, r.decided_by), (Verdict::Accept, None), "{engine}: the looping chain");
+        let r = exe.run_chain(&mut state, ChainId(0), &mut pkt, &mut NullEnv);
+        assert_eq!(r.verdict, Verdict::Drop, "{engine}: the base chain runs");
+    }
 }
 
 #[test]

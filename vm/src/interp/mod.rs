@@ -145,6 +145,10 @@ fn run(
     mut trace: Option<&mut Vec<TraceEntry>>,
     regs_out: Option<&mut Regs>,
 ) -> (Verdict, Option<RuleRef>) {
+    if !prog.runnable(chain) {
+        // It reaches a jump loop no base chain reaches: nothing runs, as for a missing chain.
+        return finish(Verdict::Accept, None, &Regs::default(), regs_out);
+    }
     let p = prog.program();
     let now = env.now_ns();
     let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);

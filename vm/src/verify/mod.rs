@@ -47,22 +47,34 @@ impl std::error::Error for VerifyError {}
 
 /// A program that passed the verifier, with state slots assigned. Engines take only this.
 #[derive(Clone, Debug, PartialEq)]
-pub struct VerifiedProgram(Program);
+pub struct VerifiedProgram {
+    prog: Program,
+    /// Per chain: may it run? Every chain a base chain reaches may; a chain no base chain
+    /// reaches may not when it reaches a jump loop or nests jumps too deep — the kernel
+    /// loads such chains, as it only checks what its hooks can run, but nothing may run
+    /// them (the engines treat them as missing).
+    runnable: Vec<bool>,
+}
 
 impl VerifiedProgram {
     pub fn program(&self) -> &Program {
-        &self.0
+        &self.prog
     }
 
     pub fn into_inner(self) -> Program {
-        self.0
+        self.prog
+    }
+
+    /// May chain `c` run (see the field)?
+    pub fn runnable(&self, c: ChainId) -> bool {
+        self.runnable.get(c.index()).copied().unwrap_or(false)
     }
 }
 
 impl std::ops::Deref for VerifiedProgram {
     type Target = Program;
     fn deref(&self) -> &Program {
-        &self.0
+        &self.prog
     }
 }
 
@@ -100,10 +112,10 @@ pub fn verify(mut prog: Program) -> Result<VerifiedProgram, VerifyError> {
             }
         }
     }
-    check_jumps(&prog)?;
+    let runnable = check_jumps(&prog)?;
     classifiers::check(&prog)?;
     crate::interp::state::assign_slots(&mut prog);
-    Ok(VerifiedProgram(prog))
+    Ok(VerifiedProgram { prog, runnable })
 }
 
 fn verify_sets(p: &Program) -> Result<(), VerifyError> {
@@ -185,8 +197,11 @@ fn edges(p: &Program, c: ChainId) -> Vec<(ChainId, usize, usize)> {
     out
 }
 
-fn check_jumps(p: &Program) -> Result<(), VerifyError> {
-    // 0 = unvisited, 1 = on the DFS stack, 2 = done; depth = longest path below a chain.
+/// Jump loops and depth, as the kernel checks them: from every base chain (an error there);
+/// per chain, whether it may run (see [`VerifiedProgram`]).
+fn check_jumps(p: &Program) -> Result<Vec<bool>, VerifyError> {
+    // 0 = unvisited, 1 = on the DFS stack, 2 = done, 3 = reaches a loop; depth = longest
+    // path below a chain.
     let n = p.chains.len();
     let mut state = vec![0u8; n];
     let mut depth = vec![0usize; n];
@@ -194,7 +209,7 @@ fn check_jumps(p: &Program) -> Result<(), VerifyError> {
         let i = c.index();
         match state[i] {
             2 => return Ok(depth[i]),
-            1 => {
+            1 | 3 => {
                 return Err(VerifyError {
                     place: chain_place(p, c),
                     rule: None,
@@ -221,17 +236,25 @@ fn check_jumps(p: &Program) -> Result<(), VerifyError> {
         depth[i] = d;
         Ok(d)
     }
-    for c in 0..n {
+    let bases = (0..n).filter(|&c| p.chains[c].base.is_some());
+    let others = (0..n).filter(|&c| p.chains[c].base.is_none());
+    for c in bases.chain(others) {
         let cid = ChainId(c as u32);
-        let d = dfs(p, cid, &mut state, &mut depth)?;
-        if d >= JUMP_STACK_SIZE {
-            return Err(VerifyError {
-                place: chain_place(p, cid),
-                rule: None,
-                expr: None,
-                message: format!("jumps nest {d} chains deep (the limit is {})", JUMP_STACK_SIZE - 1),
-            });
+        let base = p.chains[c].base.is_some();
+        match dfs(p, cid, &mut state, &mut depth) {
+            Ok(d) if d >= JUMP_STACK_SIZE && base => {
+                return Err(VerifyError {
+                    place: chain_place(p, cid),
+                    rule: None,
+                    expr: None,
+                    message: format!("jumps nest {d} chains deep (the limit is {})", JUMP_STACK_SIZE - 1),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if base => return Err(e),
+            // A chain no base chain reaches: the chains on the path to the loop reach it.
+            Err(_) => state.iter_mut().filter(|s| **s == 1).for_each(|s| *s = 3),
         }
     }
-    Ok(())
+    Ok((0..n).map(|c| state[c] == 2 && depth[c] < JUMP_STACK_SIZE).collect())
 }
