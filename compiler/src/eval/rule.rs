@@ -104,6 +104,34 @@ impl<'t> RuleCx<'t> {
     }
 
     /// Report an error and fail the rule.
+    /// As nft refuses it: a shift (`op`) of `left` by a constant `amount` (written at `span`)
+    /// of the whole width of `left`'s type (in bytes) or more — or, in a statement, of the
+    /// width of its target (`stmt_bits`; `meta mark set ip dscp << 26` is fine), whichever
+    /// is wider. `None` once reported.
+    fn shift_fits(
+        &mut self,
+        op: BinOp,
+        left: &Expr,
+        stmt_bits: u32,
+        amount: &Expr,
+        span: Span,
+    ) -> Option<()> {
+        if !matches!(op, BinOp::Shl | BinOp::Shr) {
+            return Some(());
+        }
+        let type_bits = (left.bits.div_ceil(8) * 8).max(stmt_bits);
+        match amount.as_value().and_then(crate::types::Value::to_u64) {
+            Some(n) if n >= u64::from(type_bits) => {
+                let dir = if op == BinOp::Shl { "Left" } else { "Right" };
+                self.fail(
+                    span,
+                    format!("{dir} shift of {n} bits is undefined for type of {type_bits} bits width"),
+                )
+            }
+            _ => Some(()),
+        }
+    }
+
     pub(super) fn fail<T>(&mut self, span: Span, message: impl Into<String>) -> Option<T> {
         self.diags.push(Diagnostic::error(span, message));
         self.failed = true;
@@ -411,6 +439,7 @@ impl<'t> RuleCx<'t> {
                 let (prefix, left) = self.lhs(lhs)?;
                 let op = binop(*op);
                 let right = self.operand(rhs, &left, op)?;
+                self.shift_fits(op, &left, 0, &right, rhs.span)?;
                 let mut b = left.binary(op, right).at(e.span);
                 if matches!(op, BinOp::Shl | BinOp::Shr) {
                     b.ty = Type::XInteger;
@@ -788,6 +817,7 @@ impl<'t> RuleCx<'t> {
                     _ => left.clone(),
                 };
                 let operand = self.value_item(first, &shape)?;
+                self.shift_fits(op, &left, 0, &operand, first.span)?;
                 let mut combined = left.binary(op, operand).at(l.span.to(first.span));
                 if matches!(op, BinOp::Shl | BinOp::Shr) {
                     combined.ty = Type::XInteger;
@@ -1149,6 +1179,7 @@ impl<'t> RuleCx<'t> {
                 if l.is_constant() && r.is_constant() {
                     return Some((self.fold(op, l, r, value.span)?, rest));
                 }
+                self.shift_fits(op, &l, target.bits, &r, rhs.span)?;
                 // Commutative operators list with the expression first (`ct mark | 0x1`).
                 let (l, r) = if l.is_constant() && matches!(op, BinOp::And | BinOp::Or | BinOp::Xor) {
                     let r2 = r.constant(
