@@ -25,6 +25,23 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// The real `nft -f PATH`, in a fresh network namespace (root, as CI runs).
+fn real_nft(path: &PathBuf) -> Output {
+    Command::new("unshare").args(["-n", "nft", "-f"]).arg(path).output().expect("run unshare nft")
+}
+
+/// An ip table whose input chain holds `rule`.
+fn input_rule(rule: &str) -> String {
+    format!(
+        "table ip t {{\n\tchain c {{\n\t\ttype filter hook input priority filter; policy accept;\n\t\t{rule}\n\t}}\n}}\n"
+    )
+}
+
+/// The first line a command wrote to stderr.
+fn first_line(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or("").to_string()
+}
+
 fn nftvm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nftvm")).args(args).output().expect("run nftvm")
 }
@@ -158,11 +175,7 @@ fn loops_only_base_chains_reach_are_refused_as_the_kernel_refuses_them() {
     ];
     let reached = "table inet t {\n\tchain in {\n\t\ttype filter hook input priority 0;\n\t\tjump a\n\t}\n\
                    \tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tjump a\n\t}\n}\n";
-    let kernel_loads = |path: &PathBuf| {
-        let out =
-            Command::new("unshare").args(["-n", "nft", "-f"]).arg(path).output().expect("run unshare nft");
-        out.status.success()
-    };
+    let kernel_loads = |path: &PathBuf| real_nft(path).status.success();
     for (i, text) in unreachable.iter().enumerate() {
         let path = write_temp(&format!("loop{i}.nft"), text);
         assert!(kernel_loads(&path), "the kernel loads:\n{text}");
@@ -194,31 +207,24 @@ fn shifts_past_the_type_width_are_refused_as_nft_refuses_them() {
         ("meta mark set ip dscp << 26 | 0x10", ""),
     ];
     for (i, (rule, want)) in statements.iter().enumerate() {
-        let text = format!(
-            "table ip t {{\n\tchain c {{\n\t\ttype filter hook input priority filter; policy accept;\n\t\t{rule}\n\t}}\n}}\n"
-        );
-        let path = write_temp(&format!("shift-stmt{i}.nft"), &text);
+        let path = write_temp(&format!("shift-stmt{i}.nft"), &input_rule(rule));
         let ours = nftvm(&["compile", path.to_str().unwrap()]);
-        let err = String::from_utf8_lossy(&ours.stderr).lines().next().unwrap_or("").to_string();
+        let err = first_line(&ours);
         assert_eq!(ours.status.success(), want.is_empty(), "{rule}: {err}");
         assert!(err.ends_with(want), "{rule}: {err}");
     }
     let rules =
         ["ct mark set ct mark >> 33", "meta mark << 40 == 0x1", "meta mark >> 32 != 0", "ip dscp << 8 == 0"];
     for (i, rule) in rules.iter().enumerate() {
-        let text = format!(
-            "table ip t {{\n\tchain c {{\n\t\ttype filter hook input priority filter; policy accept;\n\t\t{rule}\n\t}}\n}}\n"
-        );
-        let path = write_temp(&format!("shift{i}.nft"), &text);
-        let kernel = Command::new("unshare").args(["-n", "nft", "-f"]).arg(&path).output().expect("run nft");
+        let path = write_temp(&format!("shift{i}.nft"), &input_rule(rule));
+        let kernel = real_nft(&path);
         let ours = nftvm(&["compile", path.to_str().unwrap()]);
-        let first = |o: &Output| String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or("").to_string();
         assert!(!kernel.status.success() && !ours.status.success(), "{rule}: both refuse it");
         assert!(
-            first(&kernel).contains("bits is undefined for type of"),
+            first_line(&kernel).contains("bits is undefined for type of"),
             "{rule}: nft says {}",
-            first(&kernel)
+            first_line(&kernel)
         );
-        assert_eq!(first(&ours), first(&kernel), "{rule}");
+        assert_eq!(first_line(&ours), first_line(&kernel), "{rule}");
     }
 }

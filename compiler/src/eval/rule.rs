@@ -103,7 +103,6 @@ impl<'t> RuleCx<'t> {
         }
     }
 
-    /// Report an error and fail the rule.
     /// As nft refuses it: a shift (`op`) of `left` by a constant `amount` (written at `span`)
     /// of the whole width of `left`'s type (in bytes) or more — or, in a statement, of the
     /// width of its target (`stmt_bits`; `meta mark set ip dscp << 26` is fine), whichever
@@ -132,6 +131,7 @@ impl<'t> RuleCx<'t> {
         }
     }
 
+    /// Report an error and fail the rule.
     pub(super) fn fail<T>(&mut self, span: Span, message: impl Into<String>) -> Option<T> {
         self.diags.push(Diagnostic::error(span, message));
         self.failed = true;

@@ -19,9 +19,9 @@
 //! folded three levels to a cache line for the walk ([`tree`]).
 //! [`Classifier::first_match`] walks it for one packet and answers "the first entry at or
 //! after `from` whose box holds the packet"; the evaluation keeps the walks ([`walks`]) for
-//! the next rule of the run that asks about the same packet. The tree is derived data: it is rebuilt from the
-//! definition by [`Classifier::build`] (the assembler does that), never printed; the
-//! verifier checks it was built from this definition and is well formed.
+//! the next rule of the run that asks about the same packet. The tree is derived data: it
+//! is rebuilt from the definition by [`Classifier::build`] (the assembler does that), never
+//! printed; the verifier checks it was built from this definition and is well formed.
 //!
 //! Shadowing: when an entry matches the whole region of a leaf and always ends the chain
 //! once it matched ([`effects::ends_chain`]), later entries of the leaf can only be reached

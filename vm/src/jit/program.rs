@@ -28,6 +28,8 @@ pub struct JitProgram {
 /// verdict its end gives (its policy; accept for a regular chain).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ChainEntry {
+    /// 0 when the chain may not run ([`VerifiedProgram::runnable`]): it is never entered,
+    /// though chains that may run never reach it either.
     pub addr: u64,
     pub family: Family,
     pub end_verdict: Verdict,
@@ -64,7 +66,7 @@ impl JitProgram {
                 let id = ChainId(i as u32);
                 let policy = p.chain(id).and_then(|c| c.base.as_ref()).map_or(Policy::Accept, |b| b.policy);
                 ChainEntry {
-                    addr: fns.get(i).copied().unwrap_or(0),
+                    addr: fns.get(i).copied().filter(|_| prog.runnable(id)).unwrap_or(0),
                     family: p.chain_family(id).unwrap_or(Family::Ip),
                     end_verdict: if policy == Policy::Drop { Verdict::Drop } else { Verdict::Accept },
                 }

@@ -24,10 +24,9 @@ pub fn run_chain_into(
     out: &mut RunResult,
 ) {
     let p = jit.prog.program();
-    let runnable = jit.prog.runnable(chain);
-    let Some(entry) = jit.entries.get(chain.index()).filter(|e| e.addr != 0 && runnable).copied() else {
-        // No such chain, or one that may not run: nothing runs and the default policy
-        // applies, as in the interpreter.
+    let Some(entry) = jit.entries.get(chain.index()).filter(|e| e.addr != 0).copied() else {
+        // No such chain, or one that may not run (no entry address): nothing runs and the
+        // default policy applies, as in the interpreter.
         out.trace.clear();
         out.verdict = Verdict::Accept;
         out.decided_by = None;
