@@ -164,13 +164,17 @@ impl Pipeline {
         report: &mut PacketReport,
         run: &mut Run,
     ) -> HookResult {
-        let chains: Vec<ChainId> = self.plan.device_chains(hook, self.host.name(dev)).collect();
-        if chains.is_empty() {
+        // Counted, then looked up by position: a device has a chain or two per hook, and
+        // nothing is allocated per packet.
+        let count = self.plan.device_chains(hook, self.host.name(dev)).count();
+        if count == 0 {
             return HookResult::Accept;
         }
         report.path.push(hook);
-        walk(chains.len(), |i| {
-            let Some(&c) = chains.get(i) else { return Step::Next };
+        walk(count, |i| {
+            let Some(c) = self.plan.device_chains(hook, self.host.name(dev)).nth(i) else {
+                return Step::Next;
+            };
             let v = self.run_base_chain(c, hook, skb, report, run);
             step_of(v, self.prog.chain_name(c))
         })
