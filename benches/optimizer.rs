@@ -4,8 +4,10 @@
 //!
 //! First a summary table (printed, README-ready): trace mismatches, the median ns/packet
 //! over batches of 64 trace packets per engine and level, the `-O2` speed-up over the
-//! compiled linear scan, compile times (IR passes + codegen + classification + verify, and
-//! the JIT) and the classifiers' bytes; the machine's load average before and after. Then
+//! compiled linear scan, the tree query alone (`Tree::query` over the trace's field values,
+//! one packet after another: the share of an `-O2` packet's time the classification
+//! structure takes), compile times (IR passes + codegen + classification + verify, and the
+//! JIT) and the classifiers' bytes; the machine's load average before and after. Then
 //! criterion benchmarks of the same per-packet loops and of the `-O2` compile.
 //!
 //! Run: `cargo bench --bench optimizer` (`NFTVM_BENCH_SETS=acl1_10K,fw1_1K` to choose sets,
@@ -19,7 +21,8 @@ use nftvm::classbench::{self, TracePacket};
 use nftvm_compiler::ir::Ruleset;
 use nftvm_compiler::opt::{self, Level, Options};
 use nftvm_grammar::{SourceMap, nft};
-use nftvm_vm::interp::NullEnv;
+use nftvm_vm::classify::MAX_FIELDS;
+use nftvm_vm::interp::{Eval, NullEnv, Regs};
 use nftvm_vm::keys::Hook;
 use nftvm_vm::{ChainId, Engine, Executable, VerifiedProgram};
 use std::hint::black_box;
@@ -94,6 +97,44 @@ fn measure(exe: &Executable, numbers: &[Option<u32>], packets: &mut [Pkt], strid
     (per_batch.get(per_batch.len() / 2).copied().unwrap_or(0.0), mismatches)
 }
 
+/// Median ns per `Tree::query` of the program's first classifier over every trace packet's
+/// field values, in batches of `BATCH` (`None`: the program has no classifier).
+fn query_alone(prog: &VerifiedProgram, packets: &mut [Pkt]) -> Option<f64> {
+    let c = prog.classifiers.first()?;
+    let mut state = nftvm_vm::interp::ProgramState::new(prog, 0);
+    let mut env = NullEnv;
+    let values: Vec<[u64; MAX_FIELDS]> = packets
+        .iter_mut()
+        .map(|p| {
+            let mut pkt = p.packet.ctx(Hook::Prerouting);
+            let mut e = Eval {
+                regs: Regs::default(),
+                pkt: &mut pkt,
+                env: &mut env,
+                state: &mut state,
+                prog,
+                table_family: nftvm_vm::keys::Family::Ip,
+                now: 0,
+                resume: None,
+                walks: Default::default(),
+            };
+            let mut v = [0u64; MAX_FIELDS];
+            c.tree.values(c, &mut e, &mut v);
+            v
+        })
+        .collect();
+    let mut per_batch = Vec::new();
+    for batch in values.chunks(BATCH) {
+        let t = Instant::now();
+        for v in batch {
+            black_box(c.tree.query(black_box(v), 0));
+        }
+        per_batch.push(t.elapsed().as_nanos() as f64 / batch.len() as f64);
+    }
+    per_batch.sort_by(f64::total_cmp);
+    per_batch.get(per_batch.len() / 2).copied()
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -110,9 +151,9 @@ fn sets() -> Vec<String> {
 fn summary(loaded: &mut [Set]) {
     println!("load average before: {}", loadavg());
     println!(
-        "| set | rules | -O0 JIT (linear) ns/pkt | -O2 JIT ns/pkt | -O2 interp ns/pkt | speed-up | mismatches -O0 jit / -O2 jit / -O2 interp | compile -O2 ms | JIT ms | classifier KiB |"
+        "| set | rules | -O0 JIT (linear) ns/pkt | -O2 JIT ns/pkt | -O2 interp ns/pkt | speed-up | tree query alone ns | mismatches -O0 jit / -O2 jit / -O2 interp | compile -O2 ms | JIT ms | classifier KiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for s in loaded.iter_mut() {
         let (p0, n0, _) = compile(s, Level::O0);
         let (p2, n2, c2) = compile(s, Level::O2);
@@ -121,6 +162,7 @@ fn summary(loaded: &mut [Set]) {
         let t = Instant::now();
         let jit = Executable::new(Arc::clone(&p2), Engine::Jit).expect("jit");
         let jit_ms = t.elapsed();
+        let query = query_alone(&p2, &mut s.packets);
         let interp = Executable::new(p2, Engine::Interp).expect("interp");
         // The linear scan is slow at 10K rules: every 4th batch of its trace.
         let stride = if s.rules > 2000 { 4 } else { 1 };
@@ -128,13 +170,14 @@ fn summary(loaded: &mut [Set]) {
         let (ns2, m2) = measure(&jit, &n2, &mut s.packets, 1);
         let (nsi, mi) = measure(&interp, &n2, &mut s.packets, 1);
         println!(
-            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.0}× | {}/{}/{} | {:.0} (+{:.0} parse) | {:.0} | {} |",
+            "| {} | {} | {:.0} | {:.1} | {:.1} | {:.0}× | {} | {}/{}/{} | {:.0} (+{:.0} parse) | {:.0} | {} |",
             s.name,
             s.rules,
             ns0,
             ns2,
             nsi,
             ns0 / ns2.max(0.001),
+            query.map_or("-".to_string(), |q| format!("{q:.1}")),
             m0,
             m2,
             mi,
