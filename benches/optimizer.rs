@@ -22,7 +22,7 @@ use nftvm_compiler::ir::Ruleset;
 use nftvm_compiler::opt::{self, Level, Options};
 use nftvm_grammar::{SourceMap, nft};
 use nftvm_vm::classify::MAX_FIELDS;
-use nftvm_vm::interp::{Eval, NullEnv, Regs};
+use nftvm_vm::interp::{Eval, NullEnv, ProgramState, Regs, RunOptions, RunResult};
 use nftvm_vm::keys::Hook;
 use nftvm_vm::{ChainId, Engine, Executable, VerifiedProgram};
 use std::hint::black_box;
@@ -42,11 +42,12 @@ fn packet(t: &TracePacket) -> Pkt {
     Pkt { packet: trace_packet(t), expected: t.expected }
 }
 
-/// Runs one packet; returns the deciding rule's program index, if any.
-fn run(exe: &Executable, state: &mut nftvm_vm::interp::ProgramState, p: &mut Pkt) -> Option<usize> {
+/// Runs one packet as `nftvm bench` and the runtime do (verdict and deciding rule only, into
+/// a reused result); returns the deciding rule's program index, if any.
+fn run(exe: &Executable, state: &mut ProgramState, out: &mut RunResult, p: &mut Pkt) -> Option<usize> {
     let mut pkt = p.packet.ctx(Hook::Prerouting);
-    let r = exe.run_chain(state, ChainId(0), &mut pkt, &mut NullEnv);
-    r.decided_by.map(|d| d.rule)
+    exe.run_chain_into(state, ChainId(0), &mut pkt, &mut NullEnv, RunOptions::VERDICT, out);
+    out.decided_by.map(|d| d.rule)
 }
 
 struct Set {
@@ -80,6 +81,7 @@ fn compile(s: &Set, level: Level) -> (Arc<VerifiedProgram>, Vec<Option<u32>>, Du
 /// Median ns/packet over batches of `BATCH` packets (every `stride`-th batch), and mismatches.
 fn measure(exe: &Executable, numbers: &[Option<u32>], packets: &mut [Pkt], stride: usize) -> (f64, usize) {
     let mut state = exe.new_state(0);
+    let mut out = RunResult::default();
     let mut per_batch = Vec::new();
     let mut mismatches = 0;
     for (i, batch) in packets.chunks_mut(BATCH).enumerate() {
@@ -88,7 +90,7 @@ fn measure(exe: &Executable, numbers: &[Option<u32>], packets: &mut [Pkt], strid
         }
         let t = Instant::now();
         for p in batch.iter_mut() {
-            let d = run(exe, &mut state, p).and_then(|k| numbers.get(k).copied().flatten());
+            let d = run(exe, &mut state, &mut out, p).and_then(|k| numbers.get(k).copied().flatten());
             mismatches += usize::from(d != Some(p.expected));
         }
         per_batch.push(t.elapsed().as_nanos() as f64 / batch.len() as f64);
@@ -101,7 +103,7 @@ fn measure(exe: &Executable, numbers: &[Option<u32>], packets: &mut [Pkt], strid
 /// field values, in batches of `BATCH` (`None`: the program has no classifier).
 fn query_alone(prog: &VerifiedProgram, packets: &mut [Pkt]) -> Option<f64> {
     let c = prog.classifiers.first()?;
-    let mut state = nftvm_vm::interp::ProgramState::new(prog, 0);
+    let mut state = ProgramState::new(prog, 0);
     let mut env = NullEnv;
     let values: Vec<[u64; MAX_FIELDS]> = packets
         .iter_mut()
@@ -197,11 +199,12 @@ fn criterion(loaded: &mut [Set]) {
         let (p2, _, _) = compile(s, Level::O2);
         let jit = Executable::new(Arc::clone(&p2), Engine::Jit).expect("jit");
         let mut state = jit.new_state(0);
+        let mut out = RunResult::default();
         let n = s.packets.len().min(4096);
         g.bench_function("O2 jit, 4096 trace packets", |b| {
             b.iter(|| {
                 for p in s.packets[..n].iter_mut() {
-                    black_box(run(&jit, &mut state, p));
+                    black_box(run(&jit, &mut state, &mut out, p));
                 }
             })
         });
