@@ -80,6 +80,13 @@ pub static CHUNKS: &[ExtDesc] = &[
     },
     ExtDesc { name: "cwr", kind: 13, fields: &[TYPE, FLAGS, LENGTH, f("lowest-tsn", 32, 32)], indexed: None },
     common("shutdown-complete", 14),
+    // The chunks of RFC 8260 (interleaving), 6525 (stream reconfiguration) and 4820
+    // (padding), by the names `iptables-translate` gives them (`--chunk-types only` lists
+    // them as `missing`); only their common header is named here.
+    common("i-data", 64),
+    common("re-config", 130),
+    common("pad", 132),
+    common("i-forward-tsn", 194),
     ExtDesc {
         name: "asconf-ack",
         kind: 128,
@@ -109,5 +116,6 @@ mod tests {
         assert_eq!(by_name("asconf").unwrap().kind, 193);
         assert_eq!(by_name("init").unwrap().field("num-inbound-streams").unwrap().load_span(), (14, 2));
         assert!(by_name("bogus").is_none());
+        assert_eq!(by_name("i-forward-tsn").unwrap().kind, 194);
     }
 }

@@ -227,32 +227,5 @@ fn never(cx: &Mcx<'_>) -> LResult<Stmt> {
 
 /// nft's name of an SCTP chunk type.
 fn sctp_chunk_name(ty: u8) -> Option<&'static str> {
-    const NAMES: [&str; 22] = [
-        "data",
-        "init",
-        "init-ack",
-        "sack",
-        "heartbeat",
-        "heartbeat-ack",
-        "abort",
-        "shutdown",
-        "shutdown-ack",
-        "error",
-        "cookie-echo",
-        "cookie-ack",
-        "ecne",
-        "cwr",
-        "shutdown-complete",
-        "i-data",
-        "re-config",
-        "pad",
-        "asconf",
-        "asconf-ack",
-        "forward-tsn",
-        "i-forward-tsn",
-    ];
-    NAMES
-        .iter()
-        .copied()
-        .find(|n| crate::proto::sctp_chunk::by_name(n).is_some_and(|d| d.kind == u32::from(ty)))
+    crate::proto::sctp_chunk::CHUNKS.iter().find(|c| c.kind == u32::from(ty)).map(|c| c.name)
 }
