@@ -107,6 +107,11 @@ pub fn by_name(name: &str) -> Option<&'static ExtDesc> {
     CHUNKS.iter().find(|c| c.name == name)
 }
 
+/// nft's name of chunk type `kind`, if it has one.
+pub fn name_of(kind: u8) -> Option<&'static str> {
+    CHUNKS.iter().find(|c| c.kind == u32::from(kind)).map(|c| c.name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,5 +122,6 @@ mod tests {
         assert_eq!(by_name("init").unwrap().field("num-inbound-streams").unwrap().load_span(), (14, 2));
         assert!(by_name("bogus").is_none());
         assert_eq!(by_name("i-forward-tsn").unwrap().kind, 194);
+        assert_eq!((name_of(132), name_of(15)), (Some("pad"), None));
     }
 }

@@ -112,7 +112,7 @@ pub fn sctp(s: &Sctp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
     if let Some(Inv { value: c, invert }) = &s.chunks {
         let chunks: Vec<u8> = if c.all { (0..=255).collect() } else { c.types.clone() };
-        let named = |ty: u8| sctp_chunk_name(ty);
+        let named = crate::proto::sctp_chunk::name_of;
         let test = |ty: u8, present: bool| -> LResult<Stmt> {
             let name =
                 named(ty).ok_or_else(|| Unsupported::new(format!("sctp chunk type {ty} has no nft name")))?;
@@ -223,9 +223,4 @@ pub fn icmp6(i: &Icmp6, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 /// A test no packet passes (`! --icmp-type any`).
 fn never(cx: &Mcx<'_>) -> LResult<Stmt> {
     super::expr::never(cx.fam)
-}
-
-/// nft's name of an SCTP chunk type.
-fn sctp_chunk_name(ty: u8) -> Option<&'static str> {
-    crate::proto::sctp_chunk::CHUNKS.iter().find(|c| c.kind == u32::from(ty)).map(|c| c.name)
 }

@@ -142,31 +142,10 @@ pub fn multiport(m: &Multiport, cx: &Cx<'_>, xl: &mut Xl) -> XResult {
     Ok(())
 }
 
-/// libxt_sctp's chunk table: iptables name, type, nft name (in iptables' order).
-const SCTP_CHUNKS: &[(u8, &str)] = &[
-    (0, "data"),
-    (1, "init"),
-    (2, "init-ack"),
-    (3, "sack"),
-    (4, "heartbeat"),
-    (5, "heartbeat-ack"),
-    (6, "abort"),
-    (7, "shutdown"),
-    (8, "shutdown-ack"),
-    (9, "error"),
-    (10, "cookie-echo"),
-    (11, "cookie-ack"),
-    (12, "ecne"),
-    (13, "cwr"),
-    (14, "shutdown-complete"),
-    (64, "i-data"),
-    (130, "re-config"),
-    (132, "pad"),
-    (193, "asconf"),
-    (128, "asconf-ack"),
-    (192, "forward-tsn"),
-    (194, "i-forward-tsn"),
-];
+/// libxt_sctp's chunk types, in its table's order (the order the translation lists them in;
+/// nft's names from [`crate::proto::sctp_chunk`]).
+const SCTP_CHUNK_ORDER: [u8; 22] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 64, 130, 132, 193, 128, 192, 194];
 
 pub fn sctp(s: &Sctp, xl: &mut Xl) -> XResult {
     if s.sport.is_none() && s.dport.is_none() && s.chunks.is_none() {
@@ -184,7 +163,9 @@ pub fn sctp(s: &Sctp, xl: &mut Xl) -> XResult {
             return Err(NoXlate::new("sctp: `--chunk-types any' has no nft translation"));
         }
         let inv = *invert;
-        for &(ty, name) in SCTP_CHUNKS {
+        let named =
+            SCTP_CHUNK_ORDER.iter().filter_map(|&ty| Some((ty, crate::proto::sctp_chunk::name_of(ty)?)));
+        for (ty, name) in named {
             let present = c.all || c.types.contains(&ty);
             if !present {
                 if c.mode == ChunkMatch::Only {
