@@ -22,7 +22,7 @@ use nftvm_compiler::ir::Ruleset;
 use nftvm_compiler::opt::{self, Level, Options};
 use nftvm_grammar::{SourceMap, nft};
 use nftvm_vm::classify::MAX_FIELDS;
-use nftvm_vm::interp::{Eval, NullEnv, ProgramState, Regs, RunOptions, RunResult};
+use nftvm_vm::interp::{Eval, NullEnv, ProgramState, RunOptions, RunResult};
 use nftvm_vm::keys::Hook;
 use nftvm_vm::{ChainId, Engine, Executable, VerifiedProgram};
 use std::hint::black_box;
@@ -109,17 +109,7 @@ fn query_alone(prog: &VerifiedProgram, packets: &mut [Pkt]) -> Option<f64> {
         .iter_mut()
         .map(|p| {
             let mut pkt = p.packet.ctx(Hook::Prerouting);
-            let mut e = Eval {
-                regs: Regs::default(),
-                pkt: &mut pkt,
-                env: &mut env,
-                state: &mut state,
-                prog,
-                table_family: nftvm_vm::keys::Family::Ip,
-                now: 0,
-                resume: None,
-                walks: Default::default(),
-            };
+            let mut e = Eval::start(&mut pkt, &mut env, &mut state, prog, nftvm_vm::keys::Family::Ip, 0);
             let mut v = [0u64; MAX_FIELDS];
             c.tree.values(c, &mut e, &mut v);
             v

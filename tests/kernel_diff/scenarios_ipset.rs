@@ -556,12 +556,11 @@ pub fn sctp(rng: &mut Rng, i: usize) -> Scenario {
     let mut sc = Scenario::new(format!("sctp-{i}"), save);
     for k in 0..14 + rng.below(6) {
         let (src, dst) = (ip(&host(v6, false, rng.below(5))), ip(&host(v6, true, rng.below(5))));
-        let mut b = match (src, dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => nftvm_runtime::packet::PacketBuilder::ipv4(s, d),
-            (IpAddr::V6(s), IpAddr::V6(d)) => nftvm_runtime::packet::PacketBuilder::ipv6(s, d),
-            _ => unreachable!("one family per scenario"),
-        }
-        .sctp(*rng.pick(&[9u16, 80, 2905, 40000]), *rng.pick(&[9u16, 80, 2905]), 0x1000 + k as u32);
+        let mut b = nftvm_runtime::packet::PacketBuilder::ip(src, dst).sctp(
+            *rng.pick(&[9u16, 80, 2905, 40000]),
+            *rng.pick(&[9u16, 80, 2905]),
+            0x1000 + k as u32,
+        );
         for _ in 0..1 + rng.below(4) {
             let kind = rng.pick(&SCTP_CHUNKS).1;
             let value: Vec<u8> = (0..rng.below(9)).map(|v| v as u8).collect();

@@ -21,7 +21,30 @@ pub struct Eval<'e, 'p> {
     pub walks: crate::classify::walks::Walks,
 }
 
-impl Eval<'_, '_> {
+impl<'e, 'p> Eval<'e, 'p> {
+    /// An evaluation of a chain of `prog` (its table's `family`) at its start: registers
+    /// clear, nothing to resume, no walks kept.
+    pub fn start(
+        pkt: &'e mut PacketCtx<'p>,
+        env: &'e mut dyn Env,
+        state: &'e mut ProgramState,
+        prog: &'e Program,
+        table_family: crate::keys::Family,
+        now: u64,
+    ) -> Eval<'e, 'p> {
+        Eval {
+            regs: Regs::default(),
+            pkt,
+            env,
+            state,
+            prog,
+            table_family,
+            now,
+            resume: None,
+            walks: Default::default(),
+        }
+    }
+
     /// NFT_BREAK: the rule does not match.
     pub fn brk(&mut self) {
         self.regs.brk();

@@ -152,17 +152,7 @@ fn run(
     let p = prog.program();
     let now = env.now_ns();
     let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);
-    let mut e = Eval {
-        regs: Regs::default(),
-        pkt,
-        env,
-        state,
-        prog: p,
-        table_family: family_of(chain),
-        now,
-        resume: None,
-        walks: Default::default(),
-    };
+    let mut e = Eval::start(pkt, env, state, p, family_of(chain), now);
     let mut stack: [(ChainId, usize); JUMP_STACK_SIZE] = [(ChainId(0), 0); JUMP_STACK_SIZE];
     let mut sp = 0usize;
     let base = chain;

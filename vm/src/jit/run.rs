@@ -66,17 +66,7 @@ pub fn run_chain_into(
         trace_on: opts.trace as u32,
         trace,
         fn_table: &jit.fns,
-        eval: Eval {
-            regs: Regs::default(),
-            pkt,
-            env,
-            state,
-            prog: p,
-            table_family: entry.family,
-            now,
-            resume: None,
-            walks: Default::default(),
-        },
+        eval: Eval::start(pkt, env, state, p, entry.family, now),
     };
     // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the
     // `ChainFn` signature in the host's C calling convention; `jit` (and so the code memory)
