@@ -11,6 +11,7 @@ pub mod classify;
 pub mod data;
 pub mod engine;
 pub mod expr;
+pub mod flowtable;
 pub mod interp;
 pub mod jit;
 pub mod keys;
@@ -26,8 +27,8 @@ pub use data::{ByteOrder, Data, Field};
 pub use engine::{Engine, Executable};
 pub use expr::Expr;
 pub use program::{
-    BaseChain, Chain, ChainId, ChainKind, ClassifierId, ObjId, Policy, Program, Rule, SetId, SourceId, Table,
-    TableId,
+    BaseChain, Chain, ChainId, ChainKind, ClassifierId, FlowtableId, ObjId, Policy, Program, Rule, SetId,
+    SourceId, Table, TableId,
 };
 pub use reg::Reg;
 pub use verdict::Verdict;

@@ -9,6 +9,7 @@
 
 use crate::classify::Classifier;
 use crate::expr::Expr;
+use crate::flowtable::Flowtable;
 use crate::keys::{Family, Hook};
 use crate::object::Object;
 use crate::set::Set;
@@ -48,6 +49,10 @@ id_type!(
     ClassifierId
 );
 id_type!(
+    /// Index of a flowtable in [`Program::flowtables`].
+    FlowtableId
+);
+id_type!(
     /// An opaque id the compiler gives each rule (e.g. an index into its source map), reported
     /// back in run results and traces.
     SourceId
@@ -62,6 +67,7 @@ pub struct Program {
     pub objects: Vec<Object>,
     /// Classified runs of rules (an nftvm extension: see [`crate::classify`]).
     pub classifiers: Vec<Classifier>,
+    pub flowtables: Vec<Flowtable>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -186,6 +192,19 @@ impl Program {
         let c = self.chains.get_mut(chain.index())?;
         c.rules.push(rule);
         Some(c.rules.len() - 1)
+    }
+
+    pub fn add_flowtable(&mut self, f: Flowtable) -> FlowtableId {
+        self.flowtables.push(f);
+        FlowtableId(self.flowtables.len() as u32 - 1)
+    }
+
+    pub fn flowtable(&self, id: FlowtableId) -> Option<&Flowtable> {
+        self.flowtables.get(id.index())
+    }
+
+    pub fn find_flowtable(&self, table: TableId, name: &str) -> Option<FlowtableId> {
+        self.flowtables.iter().position(|f| f.table == table && f.name == name).map(|i| FlowtableId(i as u32))
     }
 
     pub fn add_classifier(&mut self, c: Classifier) -> ClassifierId {

@@ -102,6 +102,10 @@ impl Env for TestEnv {
     fn notrack(&mut self) {
         self.effects.push("notrack".into());
     }
+    fn flow_offload(&mut self, flowtable: nftvm_vm::FlowtableId) -> bool {
+        self.effects.push(format!("flow offload {}", flowtable.0));
+        self.answers.contains_key("offload")
+    }
     fn connlimit_count(&mut self, _slot: u32) -> Option<u32> {
         self.answer_u32("connlimit")
     }

@@ -170,3 +170,32 @@ fn set_elements_must_fit_the_declaration() {
     let e = verify(p).unwrap_err().to_string();
     assert!(e.contains("set s") && e.contains("element 1"), "{e}");
 }
+
+#[test]
+fn flow_offload_runs_in_the_forward_hook_only() {
+    let head = "table ip t\ntable ip u\n\
+        chain ip t fwd type filter hook forward priority 0 policy accept\n\
+        chain ip t in type filter hook input priority 0 policy accept\n\
+        flowtable ip t ft hook ingress priority 0 device eth0\n\
+        flowtable ip u other hook ingress priority 0 device eth0\n\n";
+    let ok =
+        text::assemble(&format!("{head}ip t fwd\n  [ flow_offload flowtable ft ]\n")).expect("assembles");
+    // The declaration survives disassembly and reassembly.
+    let again = text::assemble(&text::disassemble(&ok)).expect("reassembles");
+    assert_eq!(again.flowtables, ok.flowtables);
+    verify(ok).expect("valid in forward");
+    let p = text::assemble(&format!("{head}ip t in\n  [ flow_offload flowtable ft ]\n")).expect("assembles");
+    let e = verify(p).expect_err("input hook").to_string();
+    assert!(e.contains("flow offload is not allowed in the input hook"), "{e}");
+    // Another table's flowtable cannot be named, and an unknown one is an assembler error.
+    let mut p =
+        text::assemble(&format!("{head}ip t fwd\n  [ flow_offload flowtable ft ]\n")).expect("assembles");
+    if let Some(Expr::FlowOffload(f)) = p.chains[0].rules[0].exprs.first_mut() {
+        f.flowtable = nftvm_vm::FlowtableId(1);
+    }
+    let e = verify(p).expect_err("other table").to_string();
+    assert!(e.contains("belongs to another table"), "{e}");
+    let e =
+        text::assemble(&format!("{head}ip t fwd\n  [ flow_offload flowtable nope ]\n")).expect_err("unknown");
+    assert!(e.to_string().contains("unknown flowtable `nope`"), "{e}");
+}

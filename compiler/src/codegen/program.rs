@@ -6,6 +6,7 @@ use super::origin::{Origins, RuleOrigin};
 use super::{Compiled, rule, set};
 use crate::ir::{self, ChainType, Policy, Ruleset};
 use nftvm_grammar::SourceMap;
+use nftvm_vm::flowtable::Flowtable;
 use nftvm_vm::keys::Family;
 use nftvm_vm::object::{Object, ObjectKind};
 use nftvm_vm::program::{BaseChain, ChainKind};
@@ -96,6 +97,15 @@ pub(crate) fn lower(ruleset: &Ruleset, sources: Option<&SourceMap>) -> Result<Co
         for chain in &table.chains {
             let base = chain.base.as_ref().map(base_chain);
             tc.chains.insert(chain.name.clone(), cx.prog.add_chain(id, &chain.name, base));
+        }
+        for ft in &table.flowtables {
+            cx.prog.add_flowtable(Flowtable {
+                name: ft.name.clone(),
+                table: id,
+                priority: ft.priority,
+                devices: ft.devices.clone(),
+                counter: ft.counter,
+            });
         }
         for obj in &table.objects {
             let o = Object { name: obj.name.clone(), table: id, kind: object_kind(&obj.kind) };

@@ -13,8 +13,9 @@ use crate::types::Type;
 use nftvm_vm::Expr as VmExpr;
 use nftvm_vm::expr::immediate::{ImmValue, Immediate};
 use nftvm_vm::expr::{
-    connlimit::Connlimit, counter::Counter, dup::Dup, exthdr, fwd::Fwd, last::Last, limit, log::Log,
-    notrack::Notrack, objref::Objref, queue, quota::Quota, reject::Reject, synproxy::Synproxy,
+    connlimit::Connlimit, counter::Counter, dup::Dup, exthdr, flow_offload::FlowOffload, fwd::Fwd,
+    last::Last, limit, log::Log, notrack::Notrack, objref::Objref, queue, quota::Quota, reject::Reject,
+    synproxy::Synproxy,
 };
 use nftvm_vm::{Reg, Verdict};
 
@@ -149,7 +150,14 @@ impl Gen<'_, '_> {
                 Ok(())
             }
             StmtKind::FlowOffload { flowtable } => {
-                Err(format!("flow offload to @{flowtable} has no bytecode form in nftvm"))
+                let table = self.cx.table_id(self.t);
+                let id = self
+                    .cx
+                    .prog
+                    .find_flowtable(table, flowtable)
+                    .ok_or_else(|| format!("unknown flowtable `@{flowtable}`"))?;
+                self.emit(VmExpr::FlowOffload(FlowOffload { flowtable: id }));
+                Ok(())
             }
             StmtKind::Xt(text) => Err(format!("xt extension `{text}` cannot be lowered")),
             StmtKind::Counter(_)

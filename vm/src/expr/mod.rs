@@ -15,6 +15,7 @@ pub mod dynset;
 pub mod ecn;
 pub mod exthdr;
 pub mod fib;
+pub mod flow_offload;
 pub mod fwd;
 pub mod hash;
 pub mod hmark;
@@ -135,6 +136,7 @@ exprs! {
     Dup(dup::Dup) => "dup",
     Fwd(fwd::Fwd) => "fwd",
     Synproxy(synproxy::Synproxy) => "synproxy",
+    FlowOffload(flow_offload::FlowOffload) => "flow_offload",
     Inner(inner::Inner) => "inner",
     Last(last::Last) => "last",
     Connlimit(connlimit::Connlimit) => "connlimit",
@@ -157,7 +159,8 @@ impl Expr {
             | Expr::Masq(_)
             | Expr::Redir(_)
             | Expr::Connlimit(_)
-            | Expr::Synproxy(_) => true,
+            | Expr::Synproxy(_)
+            | Expr::FlowOffload(_) => true,
             Expr::Objref(objref::Objref::Imm { obj, .. }) => prog.object(*obj).is_some_and(|o| {
                 matches!(o.kind, ObjectKind::CtHelper { .. } | ObjectKind::Connlimit(_))
                     || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. })

@@ -106,6 +106,12 @@ pub trait Env {
     /// `notrack`: the packet gets the untracked conntrack state.
     fn notrack(&mut self) {}
 
+    /// `flow add @f`: offload the packet's connection to the flowtable; false when it does
+    /// not qualify (the rule breaks). No conntrack: false.
+    fn flow_offload(&mut self, _flowtable: crate::program::FlowtableId) -> bool {
+        false
+    }
+
     /// Number of connections in the connlimit list `slot`, after adding this packet's
     /// connection; `None` breaks the rule (no conntrack).
     fn connlimit_count(&mut self, _slot: u32) -> Option<u32> {

@@ -195,6 +195,23 @@ impl<'p> Asm<'p> {
         Err(format!("unknown object `{name}`"))
     }
 
+    /// A flowtable of the rule's table (lenient: a placeholder without devices).
+    pub fn flowtable_ref(&mut self, name: &str) -> PResult<crate::program::FlowtableId> {
+        if let Some(f) = self.prog.find_flowtable(self.table, name) {
+            return Ok(f);
+        }
+        if self.lenient {
+            return Ok(self.prog.add_flowtable(crate::flowtable::Flowtable {
+                name: name.to_string(),
+                table: self.table,
+                priority: 0,
+                devices: Vec::new(),
+                counter: false,
+            }));
+        }
+        Err(format!("unknown flowtable `{name}`"))
+    }
+
     /// A lookup/dynset keyed by `reg`: the set's key fields take the orders of the register
     /// words they sit in, and its elements are re-read accordingly.
     pub fn key_from_reg(&mut self, set: SetId, reg: Reg) {

@@ -11,6 +11,7 @@
 //! <TAB>element 0a000001<TAB>element 0a000002
 //! set ip filter ports flags 0x8 key 2n data verdict
 //! object ip filter cnt counter pkts 0 bytes 0
+//! flowtable ip filter ft hook ingress priority 0 device eth0 device eth1 counter
 //! classifier ip filter __classify0 chain web first 0
 //! <TAB>recipe 4 [ payload load 4b @ network header + 12 => reg 1 ]
 //! <TAB>…
@@ -29,6 +30,7 @@
 
 use crate::data::{ByteOrder, Field};
 use crate::expr::{connlimit::Connlimit, counter::Counter, limit::Limit, quota::Quota, synproxy::Synproxy};
+use crate::flowtable::Flowtable;
 use crate::keys::{Family, Hook};
 use crate::object::{CtExpect, Object, ObjectKind};
 use crate::program::{BaseChain, ChainKind, Policy, Program, SourceId, TableId};
@@ -66,7 +68,7 @@ pub fn assemble(text: &str) -> Result<Program, AsmError> {
         let line = lines.get(i).copied().unwrap_or("");
         let word = line.split_whitespace().next().unwrap_or("");
         let is_decl = !line.starts_with(char::is_whitespace)
-            && matches!(word, "table" | "chain" | "set" | "object" | "classifier")
+            && matches!(word, "table" | "chain" | "set" | "object" | "flowtable" | "classifier")
             && block.iter().all(|l| l.starts_with('#'));
         if line.trim().is_empty() || i == lines.len() || is_decl {
             if block.iter().any(|l| !l.starts_with('#')) {
@@ -227,6 +229,23 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
             bc.done()?;
             prog.add_object(Object { name, table, kind });
         }
+        "flowtable" => {
+            let table = table_of(prog, &mut c)?;
+            let name = c.next()?.to_string();
+            if prog.find_flowtable(table, &name).is_some() {
+                return Err(format!("flowtable `{name}` declared twice"));
+            }
+            c.expect("hook")?;
+            c.expect("ingress")?;
+            c.expect("priority")?;
+            let priority = c.num()?;
+            let mut devices = Vec::new();
+            while c.eat("device") {
+                devices.push(c.next()?.to_string());
+            }
+            let counter = c.eat("counter");
+            prog.add_flowtable(Flowtable { name, table, priority, devices, counter });
+        }
         "classifier" => {
             let c = crate::classify::text::parse(prog, line, elem_lines)?;
             if prog.find_classifier(&c.name).is_some() {
@@ -327,6 +346,14 @@ pub fn disassemble(p: &Program) -> String {
         }
         o.push_str(body.trim_end());
         o.push('\n');
+    }
+    for ft in &p.flowtables {
+        let (f, t) = tname(ft.table);
+        let _ = write!(o, "flowtable {f} {t} {} hook ingress priority {}", ft.name, ft.priority);
+        for d in &ft.devices {
+            let _ = write!(o, " device {d}");
+        }
+        o.push_str(if ft.counter { " counter\n" } else { "\n" });
     }
     for s in p.sets.iter().filter(|s| !s.is_anonymous()) {
         let (f, t) = tname(s.table);
