@@ -7,6 +7,7 @@
 pub mod checksum;
 pub mod conntrack;
 pub mod defrag;
+pub mod flowtable;
 pub mod helper;
 pub mod host;
 pub mod io;

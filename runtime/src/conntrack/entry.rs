@@ -161,6 +161,13 @@ impl Conn {
         }
     }
 
+    pub fn tcp_mut(&mut self) -> Option<&mut TcpConn> {
+        match &mut self.proto {
+            ProtoState::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The NAT binding, if NAT changed either side.
     pub fn nat(&self) -> Option<NatBinding> {
         let src_nat = self.has(st::SRC_NAT);

@@ -83,7 +83,12 @@ fn push_tuples(out: &mut String, conn: &Conn, counters: bool) {
     if counters {
         push_counters(out, conn, 1);
     }
-    if conn.has(st::ASSURED) {
+    // An offloaded entry shows that instead of being assured.
+    if conn.has(st::HW_OFFLOAD) {
+        out.push_str("[HW_OFFLOAD] ");
+    } else if conn.has(st::OFFLOAD) {
+        out.push_str("[OFFLOAD] ");
+    } else if conn.has(st::ASSURED) {
         out.push_str("[ASSURED] ");
     }
 }

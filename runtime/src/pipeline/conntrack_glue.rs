@@ -188,7 +188,7 @@ impl Pipeline {
     }
 
     /// Applies the connection's binding for `manip` to the packet.
-    fn apply_nat(&mut self, t: &Tracked, manip: Manip, skb: &mut Skb) -> Result<(), String> {
+    pub(super) fn apply_nat(&mut self, t: &Tracked, manip: Manip, skb: &mut Skb) -> Result<(), String> {
         let action = self.ct.nat_rewrite(t, manip);
         let proto = t.conn.and_then(|c| self.ct.get(c)).map_or(0, |c| c.l4proto());
         let version = skb.info.ip_version;

@@ -6,16 +6,17 @@
 
 use std::collections::HashMap;
 
-use nftvm_vm::Program;
 use nftvm_vm::Verdict;
 use nftvm_vm::expr::fib::{flags as fib_flags, result as fib_result};
 use nftvm_vm::interp::{Env, FibQuery, LogRequest, NatKind, NatRequest, RejectRequest};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey, ct_state};
 use nftvm_vm::object::{CtExpect, Object, ObjectKind};
+use nftvm_vm::{FlowtableId, Program};
 
 use super::skb::SkbMeta;
 use crate::conntrack::tuple::{Tuple as CtTuple, addr_bits};
 use crate::conntrack::{Conntrack, CtInfo, TcpState, Time};
+use crate::flowtable::Flows;
 use crate::helper::Helper;
 use crate::host::{AddrType, Host};
 use crate::io::IfaceId;
@@ -51,6 +52,7 @@ pub struct RuntimeEnv<'a> {
     pub effects: &'a mut Effects,
     pub rng: &'a mut u64,
     pub connlimit: &'a mut ConnlimitLists,
+    pub flows: &'a mut Flows,
 }
 
 /// Copies `bytes` into `out` (truncated or zero-padded to its length).
@@ -389,6 +391,10 @@ impl Env for RuntimeEnv<'_> {
         if self.meta.ct.tracked.is_none() {
             self.meta.ct.notrack = true;
         }
+    }
+
+    fn flow_offload(&mut self, flowtable: FlowtableId) -> bool {
+        self.offload(flowtable)
     }
 
     fn connlimit_count(&mut self, slot: u32) -> Option<u32> {

@@ -24,7 +24,7 @@
 use nftvm_vm::expr::Expr;
 use nftvm_vm::keys::{Family, Hook};
 use nftvm_vm::object::ObjectKind;
-use nftvm_vm::{ChainId, ChainKind, Program};
+use nftvm_vm::{ChainId, ChainKind, FlowtableId, Program};
 
 use crate::nat::Manip;
 
@@ -93,10 +93,18 @@ pub struct HookPlan {
     pub writes_packet: bool,
     /// The program has `log` statements (the log line needs a view of the headers).
     pub logs: bool,
-    /// The device hooks' chains in run order: (hook, priority, chain, device) — ingress
-    /// (netdev and inet tables share a device's ingress hook, so one order covers both)
-    /// and egress (netdev).
-    device_chains: Vec<(Hook, i32, ChainId, String)>,
+    /// The device hooks' entries in run order: (hook, priority, entry, device) — ingress
+    /// (netdev and inet chains and flowtables share a device's ingress hook, so one order
+    /// covers them all) and egress (netdev).
+    device_chains: Vec<(Hook, i32, DeviceEntry, String)>,
+}
+
+/// One entry of a device's hook.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceEntry {
+    Chain(ChainId),
+    /// A flowtable's fast path (ingress only).
+    Flowtable(FlowtableId),
 }
 
 impl HookPlan {
@@ -173,14 +181,14 @@ impl HookPlan {
         plan
     }
 
-    /// Registers table `ti`'s device chains: ingress (netdev and inet tables) and egress
-    /// (netdev); a device's entries are ordered like any hook's: before the first of the
-    /// same or a higher priority.
+    /// Registers table `ti`'s device chains — ingress (netdev and inet tables) and egress
+    /// (netdev) — then its flowtables (ingress of each of their devices); a device's entries
+    /// are ordered like any hook's: before the first of the same or a higher priority.
     fn add_device_chains(&mut self, prog: &Program, ti: usize, family: Family) {
-        if !matches!(family, Family::Netdev | Family::Inet) {
-            return;
-        }
         for (ci, chain) in prog.chains.iter().enumerate().filter(|(_, c)| c.table.index() == ti) {
+            if !matches!(family, Family::Netdev | Family::Inet) {
+                break;
+            }
             let Some(base) = chain.base.as_ref() else { continue };
             let device_hook =
                 base.hook == Hook::Ingress || family == Family::Netdev && base.hook == Hook::Egress;
@@ -191,18 +199,41 @@ impl HookPlan {
                     self.logs |= matches!(e, Expr::Log(_));
                 }
             }
-            let list = &self.device_chains;
-            let at = list
-                .iter()
-                .position(|(h, p, _, _)| *h == base.hook && *p >= base.priority)
-                .unwrap_or(list.len());
-            self.device_chains.insert(at, (base.hook, base.priority, ChainId(ci as u32), device));
+            self.register_device_entry(
+                base.hook,
+                base.priority,
+                DeviceEntry::Chain(ChainId(ci as u32)),
+                device,
+            );
         }
+        for (fi, ft) in prog.flowtables.iter().enumerate().filter(|(_, f)| f.table.index() == ti) {
+            if !matches!(family, Family::Ip | Family::Ip6 | Family::Inet) {
+                break;
+            }
+            for device in &ft.devices {
+                let entry = DeviceEntry::Flowtable(FlowtableId(fi as u32));
+                self.register_device_entry(Hook::Ingress, ft.priority, entry, device.clone());
+            }
+        }
+    }
+
+    fn register_device_entry(&mut self, hook: Hook, priority: i32, entry: DeviceEntry, device: String) {
+        let list = &self.device_chains;
+        let at = list.iter().position(|(h, p, _, _)| *h == hook && *p >= priority).unwrap_or(list.len());
+        self.device_chains.insert(at, (hook, priority, entry, device));
     }
 
     /// The chains of `hook` (ingress or egress) on device `name`, in run order.
     pub fn device_chains<'a>(&'a self, hook: Hook, name: &'a str) -> impl Iterator<Item = ChainId> + 'a {
-        self.device_chains.iter().filter(move |(h, _, _, d)| *h == hook && d == name).map(|(_, _, c, _)| *c)
+        self.device_entries(hook, name).filter_map(|e| match e {
+            DeviceEntry::Chain(c) => Some(c),
+            DeviceEntry::Flowtable(_) => None,
+        })
+    }
+
+    /// Every entry of `hook` on device `name` (chains and flowtables), in run order.
+    pub fn device_entries<'a>(&'a self, hook: Hook, name: &'a str) -> impl Iterator<Item = DeviceEntry> + 'a {
+        self.device_chains.iter().filter(move |(h, _, _, d)| *h == hook && d == name).map(|(_, _, e, _)| *e)
     }
 
     /// The entries of `hook` for packets of `family` (ip or ip6), in run order.

@@ -35,6 +35,7 @@ pub mod env;
 pub mod hooks;
 pub mod l4;
 pub mod log;
+mod offload;
 pub mod outcome;
 mod paths;
 pub mod reply;
@@ -102,6 +103,9 @@ pub struct Pipeline {
     cfg: PipelineConfig,
     rng: u64,
     connlimit: env::ConnlimitLists,
+    /// Connections offloaded to flowtables, and when their idle timeouts are next checked.
+    flows: crate::flowtable::Flows,
+    next_flow_gc: Time,
     /// ICMP redirect rate limiting per source (`inet_peer`): redirects sent, last sent.
     redirects: std::collections::HashMap<std::net::IpAddr, (u32, Time)>,
     next_trace_id: u32,
@@ -134,6 +138,8 @@ impl Pipeline {
             engine,
             cfg,
             connlimit: env::ConnlimitLists::default(),
+            flows: crate::flowtable::Flows::default(),
+            next_flow_gc: 0,
             redirects: std::collections::HashMap::new(),
             next_trace_id: 0,
             next_ip_id: 1,
@@ -247,6 +253,7 @@ impl Pipeline {
     /// Reassembly timeouts: an IPv4 datagram for the host whose first fragment arrived gets
     /// "fragment reassembly time exceeded".
     fn expire(&mut self, run: &mut run::Run) {
+        self.expire_flows();
         for e in self.defrag.expire(self.now) {
             let Some(first) = e.first else { continue };
             if e.ipv6 {

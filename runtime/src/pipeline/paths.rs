@@ -68,6 +68,10 @@ impl Pipeline {
                 report.fate = Fate::Stolen;
                 false
             }
+            HookResult::Offloaded => {
+                report.fate = Fate::Accepted;
+                false
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use nftvm_vm::keys::{Family, Hook};
 
 use super::Pipeline;
 use super::env::{Effects, RuntimeEnv};
-use super::hooks::Entry;
+use super::hooks::{DeviceEntry, Entry};
 use super::outcome::{Emitted, PacketReport, RuleHit, TraceEvent};
 use super::skb::Skb;
 use crate::io::IfaceId;
@@ -53,6 +53,8 @@ pub(crate) enum HookResult {
     /// Held for reassembly.
     Held,
     Stolen,
+    /// Forwarded by a flowtable's fast path (already sent).
+    Offloaded,
 }
 
 /// What an entry tells the hook loop.
@@ -155,7 +157,8 @@ impl Pipeline {
         r
     }
 
-    /// Runs the chains of a device hook in order.
+    /// Runs the entries of a device hook in order: its chains and, at ingress, the fast
+    /// path of the flowtables serving the device.
     fn device_hook(
         &mut self,
         hook: Hook,
@@ -166,17 +169,21 @@ impl Pipeline {
     ) -> HookResult {
         // Counted, then looked up by position: a device has a chain or two per hook, and
         // nothing is allocated per packet.
-        let count = self.plan.device_chains(hook, self.host.name(dev)).count();
+        let count = self.plan.device_entries(hook, self.host.name(dev)).count();
         if count == 0 {
             return HookResult::Accept;
         }
         report.path.push(hook);
         walk(count, |i| {
-            let Some(c) = self.plan.device_chains(hook, self.host.name(dev)).nth(i) else {
-                return Step::Next;
-            };
-            let v = self.run_base_chain(c, hook, skb, report, run);
-            step_of(v, self.prog.chain_name(c))
+            let entry = self.plan.device_entries(hook, self.host.name(dev)).nth(i);
+            match entry {
+                Some(DeviceEntry::Chain(c)) => {
+                    let v = self.run_base_chain(c, hook, skb, report, run);
+                    step_of(v, self.prog.chain_name(c))
+                }
+                Some(DeviceEntry::Flowtable(ft)) => self.flowtable_entry(ft, dev, skb, report, run),
+                None => Step::Next,
+            }
         })
     }
 
@@ -230,6 +237,7 @@ impl Pipeline {
                 effects: &mut effects,
                 rng: &mut self.rng,
                 connlimit: &mut self.connlimit,
+                flows: &mut self.flows,
             };
             self.engine.run_chain(chain, &mut pctx, &mut env)
         };
