@@ -419,3 +419,23 @@ fn reports_what_it_cannot_decide() {
     let msg = undecidable(&dynset, &input("drop", ""));
     assert!(msg.contains("@seen"), "{msg}");
 }
+
+/// `flow add @f` goes on only when the connection is offloaded: what follows it in the rule
+/// is conditional, what follows in later rules is not.
+#[test]
+fn flow_add_is_a_condition_of_its_own_rule() {
+    let fwd = |rules: &str| {
+        nft(&format!(
+            "table inet t {{
+	flowtable ft {{ hook ingress priority 0; devices = {{ eth0, eth1 }}; }}
+	chain forward {{ type filter hook forward priority 0; policy drop; {rules} }}
+}}
+"
+        ))
+    };
+    let together = fwd("ct state established flow add @ft accept; ct state established accept");
+    let apart = fwd("ct state established flow add @ft; ct state established accept");
+    equivalent(&together, &apart);
+    let msg = different(&together, &fwd("ct state established flow add @ft accept"));
+    assert!(msg.contains("ct state established") && msg.contains("drop"), "{msg}");
+}

@@ -1,5 +1,5 @@
 //! Fuzz target: packet sequences through the hook pipeline (conntrack, NAT, defragmentation,
-//! the FTP helper, reject/ICMP generation) under a small fixed set of compiled rulesets, on
+//! the FTP helper, reject/ICMP generation, flowtables) under a small fixed set of compiled rulesets, on
 //! the interpreter and on the JIT side by side. Nothing may panic or hang, and both engines
 //! must produce the same outcomes and the same connection table.
 //!
@@ -108,7 +108,26 @@ table ip nat {
 }
 "#;
 
-const RULESETS: [&str; 3] = [FIREWALL, NAT, FTP];
+const FLOWTABLE: &str = r#"
+table inet fast {
+    flowtable ft {
+        hook ingress priority filter
+        devices = { tuna, tunb, tunc }
+        counter
+    }
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        ct state established meta l4proto { tcp, udp } flow add @ft counter
+        tcp dport 25 drop
+    }
+    chain post {
+        type nat hook postrouting priority 100; policy accept;
+        oifname "tunb" masquerade
+    }
+}
+"#;
+
+const RULESETS: [&str; 4] = [FIREWALL, NAT, FTP, FLOWTABLE];
 
 /// Each ruleset compiled once: the verified program and its JIT executable.
 fn programs() -> &'static [(Arc<VerifiedProgram>, Executable)] {
@@ -352,7 +371,7 @@ fn summary(o: &Outcome) -> String {
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     let cfg_byte = b.u8();
-    let (prog, exe) = &programs()[usize::from(cfg_byte % 3)];
+    let (prog, exe) = &programs()[usize::from(cfg_byte) % RULESETS.len()];
     let cfg = PipelineConfig {
         conntrack: conntrack::Config {
             max: if cfg_byte & 0x10 != 0 { 4 } else { 1024 },

@@ -64,9 +64,15 @@ struct ReplayEnv {
     reject: Option<RejectRequest>,
     hook: Option<Hook>,
     rt: BTreeMap<u32, Vec<u8>>,
+    /// What `flow add` answers.
+    offload: bool,
 }
 
 impl Env for ReplayEnv {
+    fn flow_offload(&mut self, _flowtable: nftvm::vm::FlowtableId) -> bool {
+        self.offload
+    }
+
     fn meta_get(&mut self, key: MetaKey, out: &mut [u8]) -> bool {
         if let Some(v) = self.meta.get(&key)
             && v.len() == out.len()
@@ -323,6 +329,12 @@ fn replay_program(prog: &nftvm::vm::VerifiedProgram, c: &Value) -> Option<VmFate
                 env.ct.insert((key, dir), encode(value, bits, info.order, string));
             }
             Some("other") if st["name"] == "ip6 non-first fragment" => fragment6 = value != 0,
+            // `flow add`: offloaded (0) or not (1, what a fresh environment answers).
+            Some("other") if st["name"].as_str().is_some_and(|n| n.starts_with("flow add")) => {
+                if value == 0 {
+                    env.offload = true;
+                }
+            }
             // A fresh interpreter state is under every limit; over it cannot be replayed.
             Some("other") if st["name"].as_str().is_some_and(|n| n.starts_with("limiter")) => {
                 if value != 0 {

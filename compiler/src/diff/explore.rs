@@ -272,7 +272,7 @@ impl<'p> Explorer<'p> {
             for (s, iv) in r.iter_mut().enumerate() {
                 if matches!(
                     self.uni.info(self.uni.slot(s as u32).storage).key,
-                    super::storage::Storage::Limiter(_)
+                    super::storage::Storage::Limiter(_) | super::storage::Storage::Offload(_)
                 ) {
                     if iv.lo != 0 {
                         return Ok(());

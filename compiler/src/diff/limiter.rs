@@ -1,5 +1,6 @@
-//! Rate limiters, quotas, connection limits and iptables' xt matches (`recent` lists,
-//! `string` searches in the payload, which the engine does not model): statements whose
+//! Rate limiters, quotas, connection limits, iptables' xt matches (`recent` lists,
+//! `string` searches in the payload, which the engine does not model) and `flow add` (the
+//! rule goes on only when the connection is offloaded): statements whose
 //! outcome the engine takes as a free input. The engine gives each one a free boolean input ("over the limit")
 //! and pairs the limiters of the two rulesets by parameters and order of appearance (the
 //! k-th `limit rate 1/second` of A with the k-th of B). That is exact when paired limiters
@@ -37,6 +38,8 @@ pub fn key(kind: &StmtKind) -> Option<String> {
         StmtKind::Quota(q) => Some(format!("quota {} bytes used {}", q.bytes, q.used)),
         StmtKind::ConnLimit(c) => Some(format!("ct count {}", c.count)),
         StmtKind::XtMatch(m) => Some(format!("xt {m:?}")),
+        // Whether the connection is offloaded (the rule goes on) depends on its state.
+        StmtKind::FlowOffload { flowtable } => Some(format!("flow add @{flowtable}")),
         _ => None,
     }
 }

@@ -91,7 +91,11 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 Ok(true)
             }
             StmtKind::Counter(_) | StmtKind::Last(_) | StmtKind::Log(_) => Ok(false),
-            StmtKind::Limit(_) | StmtKind::Quota(_) | StmtKind::ConnLimit(_) | StmtKind::XtMatch(_) => {
+            StmtKind::Limit(_)
+            | StmtKind::Quota(_)
+            | StmtKind::ConnLimit(_)
+            | StmtKind::XtMatch(_)
+            | StmtKind::FlowOffload { .. } => {
                 let over = match &stmt.kind {
                     StmtKind::Limit(l) => l.over,
                     StmtKind::Quota(q) => q.over,
@@ -102,7 +106,11 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 let Some(id) = self.lw.limiters.id(self.side(), (ti, ci, ri, si), span) else {
                     return Err(Undecidable::new("internal: unregistered limiter", self.side(), span));
                 };
-                self.limiter(id, over, span)?;
+                let storage = match &stmt.kind {
+                    StmtKind::FlowOffload { .. } => Storage::Offload(id),
+                    _ => Storage::Limiter(id),
+                };
+                self.limiter(storage, id, over, span)?;
                 Ok(false)
             }
             StmtKind::Reject(r) => {
@@ -155,10 +163,6 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 self.steps.push(Step::Verdict(VerdictStep::Stolen(text), span));
                 Ok(true)
             }
-            StmtKind::FlowOffload { flowtable } => {
-                self.steps.push(Step::Effect(Effect::Other(format!("flow add @{flowtable}"))));
-                Ok(false)
-            }
             StmtKind::OptStrip(e) => {
                 self.steps.push(Step::Effect(Effect::Other(format!("reset {}", operand::load_name(e)))));
                 Ok(false)
@@ -210,8 +214,9 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         Ok(())
     }
 
-    fn limiter(&mut self, id: u32, over: bool, span: Span) -> Result<(), Undecidable> {
-        let sid = self.lw.uni.storage(Storage::Limiter(id), Some(1));
+    /// Limiter `id`, whose outcome bit lives in `storage`: the rule goes on when it is `over`.
+    fn limiter(&mut self, storage: Storage, id: u32, over: bool, span: Span) -> Result<(), Undecidable> {
+        let sid = self.lw.uni.storage(storage, Some(1));
         let sid = self.at(sid, span)?;
         let r = self.lw.uni.note_range(sid, 0, 1);
         self.at(r, span)?;

@@ -133,6 +133,8 @@ pub enum Storage {
     Ipv6Fragment,
     /// The outcome of one rate limiter / quota / connection limit (0: under, 1: over).
     Limiter(u32),
+    /// The outcome of a `flow add`, a limiter too (0: offloaded, the rule goes on; 1: not).
+    Offload(u32),
 }
 
 impl Storage {
@@ -172,6 +174,7 @@ impl Storage {
             Storage::Numgen { modulus, .. } => format!("numgen mod {modulus}"),
             Storage::Ipv6Fragment => "ip6 non-first fragment".into(),
             Storage::Limiter(i) => format!("limiter #{i} over"),
+            Storage::Offload(i) => format!("flow add (limiter #{i}) not offloaded"),
         }
     }
 }
