@@ -521,11 +521,12 @@ const SCTP_CHUNKS: [(&str, u8); 13] = [
 ];
 
 /// `-m sctp` on forwarded SCTP packets of random chunk lists: `--chunk-types all` (every
-/// listed type present), `only` (no chunk of another type; the kernel's xt_sctp runs it, as
-/// iptables-nft loads it), single-type `any`, and ports. The raw table leaves SCTP
-/// untracked: the subject is the match, not SCTP's connection tracking. Packets carry one to
-/// four chunks of types nft can name. These are the README's two deliberate differences:
-/// xt_sctp drops a packet with no chunk, and `only` cannot test for unnamed types.
+/// listed type present), `only` (no chunk of another type), `any` of one or several types,
+/// with chunk flags (`DATA:Be`: B set, e clear), and ports, `!` included — run by the
+/// kernel's xt_sctp, as iptables-nft loads it, and by nftvm's `match name sctp`. The raw
+/// table leaves SCTP untracked: the subject is the match, not SCTP's connection tracking.
+/// Packets carry zero to four chunks, some of types no rule names (AUTH 15, 99), and some
+/// end in a chunk of length 0: xt_sctp drops a packet without chunks or with such a chunk.
 pub fn sctp(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = i % 4 == 3;
     let mut fwd = Vec::new();
@@ -535,10 +536,18 @@ pub fn sctp(rng: &mut Rng, i: usize) -> Scenario {
         if names.is_empty() {
             names.push(rng.pick(&SCTP_CHUNKS).0);
         }
+        // Flags on DATA (I, U, B, E) and ABORT (T): upper case set, lower case clear.
+        let with_flags = |name: &str, rng: &mut Rng| match name {
+            "DATA" if rng.chance(40) => format!("DATA:{}", rng.pick(&["B", "e", "Be", "IU", "iuBE"])),
+            "ABORT" if rng.chance(40) => format!("ABORT:{}", rng.pick(&["T", "t"])),
+            other => other.to_string(),
+        };
+        let listed: Vec<String> = names.iter().map(|n| with_flags(n, rng)).collect();
+        let invert = if rng.chance(15) { " !" } else { "" };
         let chunks = match rng.below(3) {
-            0 => format!(" --chunk-types all {}", names.join(",")),
-            1 => format!(" --chunk-types only {}", names.join(",")),
-            _ => format!(" --chunk-types any {}", names[0]),
+            0 => format!("{invert} --chunk-types all {}", listed.join(",")),
+            1 => format!("{invert} --chunk-types only {}", listed.join(",")),
+            _ => format!("{invert} --chunk-types any {}", listed.join(",")),
         };
         let port = match rng.below(4) {
             0 => format!(" --dport {}", rng.pick(&[9, 80, 2905])),
@@ -561,10 +570,15 @@ pub fn sctp(rng: &mut Rng, i: usize) -> Scenario {
             *rng.pick(&[9u16, 80, 2905]),
             0x1000 + k as u32,
         );
-        for _ in 0..1 + rng.below(4) {
-            let kind = rng.pick(&SCTP_CHUNKS).1;
+        let count = if rng.chance(10) { 0 } else { 1 + rng.below(4) };
+        for _ in 0..count {
+            let kind = if rng.chance(15) { *rng.pick(&[15u8, 99]) } else { rng.pick(&SCTP_CHUNKS).1 };
             let value: Vec<u8> = (0..rng.below(9)).map(|v| v as u8).collect();
             b = b.chunk(kind, rng.u16() as u8, &value);
+        }
+        if rng.chance(10) {
+            // A chunk header claiming length 0.
+            b = b.payload(&[rng.pick(&SCTP_CHUNKS).1, 0, 0, 0]);
         }
         sc.send("tuna", b.build());
     }

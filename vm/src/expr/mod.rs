@@ -42,6 +42,7 @@ pub mod recent;
 pub mod redir;
 pub mod reject;
 pub mod rt;
+pub mod sctpmatch;
 pub mod socket;
 pub mod string;
 pub mod synproxy;

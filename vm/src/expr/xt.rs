@@ -1,11 +1,13 @@
 //! `match name NAME rev N …`: an x_tables match the kernel runs inside an nf_tables rule
 //! (`nft_compat`), as iptables-nft loads the matches nft has no expression for. nftvm runs
 //! the ones rulesets need most — `recent` ([`super::recent`]), `string`
-//! ([`super::string`]), `u32` ([`super::u32match`]) and `ipv6header`
-//! ([`super::ipv6header`]) — on both engines (the JIT calls the interpreter's code).
+//! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
+//! ([`super::ipv6header`]) and `sctp` ([`super::sctpmatch`]) — on both engines (the JIT
+//! calls the interpreter's code).
 
 use super::ipv6header::Ipv6Header;
 use super::recent::Recent;
+use super::sctpmatch::SctpMatch;
 use super::string::StringMatch;
 use super::u32match::U32Match;
 use crate::interp::Eval;
@@ -20,6 +22,7 @@ pub enum XtMatch {
     String(StringMatch),
     U32(U32Match),
     Ipv6Header(Ipv6Header),
+    Sctp(SctpMatch),
 }
 
 impl XtMatch {
@@ -30,6 +33,7 @@ impl XtMatch {
             XtMatch::String(_) => "string",
             XtMatch::U32(_) => "u32",
             XtMatch::Ipv6Header(_) => "ipv6header",
+            XtMatch::Sctp(_) => "sctp",
         }
     }
 
@@ -39,6 +43,7 @@ impl XtMatch {
             XtMatch::String(s) => s.print(p, o),
             XtMatch::U32(u) => u.print(p, o),
             XtMatch::Ipv6Header(h) => h.print(p, o),
+            XtMatch::Sctp(m) => m.print(p, o),
         }
     }
 
@@ -48,9 +53,11 @@ impl XtMatch {
             Some("string") => StringMatch::parse(c, a).map(XtMatch::String),
             Some("u32") => U32Match::parse(c, a).map(XtMatch::U32),
             Some("ipv6header") => Ipv6Header::parse(c, a).map(XtMatch::Ipv6Header),
-            other => {
-                Err(format!("unknown xt match `{}` (recent, string, u32 or ipv6header)", other.unwrap_or("")))
-            }
+            Some("sctp") => SctpMatch::parse(c, a).map(XtMatch::Sctp),
+            other => Err(format!(
+                "unknown xt match `{}` (recent, string, u32, ipv6header or sctp)",
+                other.unwrap_or("")
+            )),
         }
     }
 
@@ -60,6 +67,7 @@ impl XtMatch {
             XtMatch::String(s) => s.check(c),
             XtMatch::U32(u) => u.check(c),
             XtMatch::Ipv6Header(h) => h.check(c),
+            XtMatch::Sctp(m) => m.check(c),
         }
     }
 
@@ -69,6 +77,7 @@ impl XtMatch {
             XtMatch::String(s) => s.eval(e),
             XtMatch::U32(u) => u.eval(e),
             XtMatch::Ipv6Header(h) => h.eval(e),
+            XtMatch::Sctp(m) => m.eval(e),
         }
     }
 }
@@ -96,6 +105,8 @@ mod tests {
             "[ match name string rev 1 algo kmp from 20 to 80 pattern 0x474554 icase ]",
             "[ match name u32 rev 0 test 0>>22&0x3c@12>>26&0x3c@0=0x47455420:0x47455420 test 6&0xff=0x11:0x11 invert ]",
             "[ match name ipv6header rev 0 headers 0x42 invert 0xff soft ]",
+            "[ match name sctp rev 0 sport 0-65535 dport 80-80 tests 0x06 invert 0x04 chunks all 0,3,64 flags 0:0x03/0x03 flags 3:0x00/0x01 ]",
+            "[ match name sctp rev 0 sport 1-2 dport 0-65535 tests 0x01 invert 0x00 chunks any none ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -117,6 +128,10 @@ mod tests {
             "[ match name u32 rev 0 test 0>>=1:2 ]",
             "[ match name u32 rev 0 test 0>>€=1:2 ]",
             "[ match name owner rev 1 ]",
+            "[ match name sctp rev 0 sport 0-65536 dport 0-1 tests 0x0 invert 0x0 chunks any none ]",
+            "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks some none ]",
+            "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks all 256 ]",
+            "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks all 1 flags 1:0x1 ]",
             "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
             "[ target name TTL rev 0 mode inc value 256 ]",

@@ -98,59 +98,43 @@ pub fn multiport(m: &Multiport, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
 }
 
-pub fn sctp(s: &Sctp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let mut out = Vec::new();
-    for (dir, p) in [("sport", &s.sport), ("dport", &s.dport)] {
+/// `-m sctp`: the kernel's xt match itself, as iptables-nft loads it (nft's `sctp chunk`
+/// tests differ on packets without chunks or with a zero-length one, which xt_sctp drops,
+/// and cannot name every chunk type `only` must exclude). Both engines run it.
+pub fn sctp(s: &Sctp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    use nftvm_vm::expr::sctpmatch::{self as xt, SctpMatch, test_bits};
+    let mut m = SctpMatch { sport: (0, u16::MAX), dport: (0, u16::MAX), ..SctpMatch::default() };
+    for (bit, p, range) in
+        [(test_bits::SPORT, &s.sport, &mut m.sport), (test_bits::DPORT, &s.dport, &mut m.dport)]
+    {
         if let Some(p) = p {
-            out.push(cmp_range(
-                sel(&format!("sctp {dir}"), cx.fam)?,
-                p.invert,
-                p.value.lo.into(),
-                p.value.hi.into(),
-            )?);
+            *range = (p.value.lo, p.value.hi);
+            m.tests |= bit;
+            m.invert |= if p.invert { bit } else { 0 };
         }
     }
     if let Some(Inv { value: c, invert }) = &s.chunks {
-        let chunks: Vec<u8> = if c.all { (0..=255).collect() } else { c.types.clone() };
-        let named = crate::proto::sctp_chunk::name_of;
-        let test = |ty: u8, present: bool| -> LResult<Stmt> {
-            let name =
-                named(ty).ok_or_else(|| Unsupported::new(format!("sctp chunk type {ty} has no nft name")))?;
-            let left = sel(&format!("sctp chunk {name}"), cx.fam)?;
-            let right = num(&left, u128::from(present))?;
-            Ok(cmp(left, false, right))
+        m.tests |= test_bits::CHUNKS;
+        m.invert |= if *invert { test_bits::CHUNKS } else { 0 };
+        m.mode = match c.mode {
+            ChunkMatch::Any => xt::ChunkMode::Any,
+            ChunkMatch::All => xt::ChunkMode::All,
+            ChunkMatch::Only => xt::ChunkMode::Only,
         };
-        match (c.mode, invert) {
-            (ChunkMatch::All, false) => {
-                for &ty in &chunks {
-                    match c.flags.iter().find(|f| f.chunk_type == ty) {
-                        None => out.push(test(ty, true)?),
-                        Some(f) => {
-                            let name = named(ty).ok_or_else(|| Unsupported::new("sctp chunk flags"))?;
-                            let left = sel(&format!("sctp chunk {name} flags"), cx.fam)?;
-                            out.push(masked_cmp(left, f.mask.into(), f.value.into(), false)?);
-                        }
-                    }
-                }
-            }
-            (ChunkMatch::Any, false) if chunks.len() == 1 && c.flags.is_empty() => {
-                out.push(test(chunks[0], true)?)
-            }
-            (ChunkMatch::Only, false) if c.flags.is_empty() => {
-                for ty in 0..=255u8 {
-                    if !chunks.contains(&ty) && named(ty).is_some() {
-                        out.push(test(ty, false)?);
-                    }
-                }
-            }
-            _ => {
-                return Err(Unsupported::new(
-                    "sctp --chunk-types: only `all`, `only` without flags and single-chunk `any` can be expressed",
-                ));
-            }
+        let types: Vec<u8> = if c.all { (0..=255).collect() } else { c.types.clone() };
+        for t in types {
+            m.chunks[usize::from(t >> 6)] |= 1 << (t & 63);
         }
+        if c.flags.len() > xt::MAX_FLAGS {
+            return Err(Unsupported::new("sctp: more than 4 chunk types with flags"));
+        }
+        m.flags = c
+            .flags
+            .iter()
+            .map(|f| xt::ChunkFlags { chunk_type: f.chunk_type, value: f.value, mask: f.mask })
+            .collect();
     }
-    Ok(out)
+    Ok(vec![Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Sctp(m)))])
 }
 
 pub fn dccp(d: &Dccp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
