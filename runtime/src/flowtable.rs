@@ -94,6 +94,13 @@ impl Flows {
         ids
     }
 
+    /// Every offloaded connection, in order.
+    pub fn connections(&self) -> Vec<ConnId> {
+        let mut ids: Vec<ConnId> = self.by_conn.keys().copied().collect();
+        ids.sort();
+        ids
+    }
+
     /// Offloaded connections.
     pub fn len(&self) -> usize {
         self.by_conn.len()

@@ -131,3 +131,19 @@ fn the_fast_path_applies_the_connections_nat() {
     assert_eq!(&fast_back[16..20], &[10, 0, 1, 2]);
     assert_eq!(u16::from_be_bytes([fast_back[22], fast_back[23]]), 5000);
 }
+
+#[test]
+fn a_reload_returns_offloaded_flows_to_the_slow_path() {
+    let mut p = pipeline(&program(""));
+    let out = udp4("10.0.1.2", 5000, "10.0.2.2", 53, b"q");
+    send(&mut p, TUNA, 1, &out);
+    send(&mut p, TUNB, 2, &udp4("10.0.2.2", 53, "10.0.1.2", 5000, b"a"));
+    assert!(!saw_forward(&send(&mut p, TUNA, 3, &out)), "offloaded");
+    let prog = nftvm_vm::text::assemble(&program("")).expect("assembles");
+    let prog = std::sync::Arc::new(nftvm_vm::verify(prog).expect("verifies"));
+    p.reload(prog).expect("reloads");
+    assert!(!ct_lines(&p)[0].contains("OFFLOAD"), "{:?}", ct_lines(&p));
+    // The new program's flowtable offloads the connection again.
+    assert!(saw_forward(&send(&mut p, TUNA, 4, &out)));
+    assert!(!saw_forward(&send(&mut p, TUNA, 5, &out)));
+}

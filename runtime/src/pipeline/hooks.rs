@@ -96,7 +96,7 @@ pub struct HookPlan {
     /// The device hooks' entries in run order: (hook, priority, entry, device) — ingress
     /// (netdev and inet chains and flowtables share a device's ingress hook, so one order
     /// covers them all) and egress (netdev).
-    device_chains: Vec<(Hook, i32, DeviceEntry, String)>,
+    device_entries: Vec<(Hook, i32, DeviceEntry, String)>,
 }
 
 /// One entry of a device's hook.
@@ -115,7 +115,7 @@ impl HookPlan {
         let mut regs: Vec<(usize, usize, i32, Entry)> = Vec::new();
         let mut nat_registered = [false; 2];
         for (ti, table) in prog.tables.iter().enumerate() {
-            plan.add_device_chains(prog, ti, table.family);
+            plan.add_device_entries(prog, ti, table.family);
             let fams: Vec<usize> = served(table.family).iter().filter_map(|f| family_index(*f)).collect();
             if fams.is_empty() {
                 continue;
@@ -184,7 +184,7 @@ impl HookPlan {
     /// Registers table `ti`'s device chains — ingress (netdev and inet tables) and egress
     /// (netdev) — then its flowtables (ingress of each of their devices); a device's entries
     /// are ordered like any hook's: before the first of the same or a higher priority.
-    fn add_device_chains(&mut self, prog: &Program, ti: usize, family: Family) {
+    fn add_device_entries(&mut self, prog: &Program, ti: usize, family: Family) {
         for (ci, chain) in prog.chains.iter().enumerate().filter(|(_, c)| c.table.index() == ti) {
             if !matches!(family, Family::Netdev | Family::Inet) {
                 break;
@@ -218,9 +218,9 @@ impl HookPlan {
     }
 
     fn register_device_entry(&mut self, hook: Hook, priority: i32, entry: DeviceEntry, device: String) {
-        let list = &self.device_chains;
+        let list = &self.device_entries;
         let at = list.iter().position(|(h, p, _, _)| *h == hook && *p >= priority).unwrap_or(list.len());
-        self.device_chains.insert(at, (hook, priority, entry, device));
+        self.device_entries.insert(at, (hook, priority, entry, device));
     }
 
     /// The chains of `hook` (ingress or egress) on device `name`, in run order.
@@ -233,7 +233,7 @@ impl HookPlan {
 
     /// Every entry of `hook` on device `name` (chains and flowtables), in run order.
     pub fn device_entries<'a>(&'a self, hook: Hook, name: &'a str) -> impl Iterator<Item = DeviceEntry> + 'a {
-        self.device_chains.iter().filter(move |(h, _, _, d)| *h == hook && d == name).map(|(_, _, e, _)| *e)
+        self.device_entries.iter().filter(move |(h, _, _, d)| *h == hook && d == name).map(|(_, _, e, _)| *e)
     }
 
     /// The entries of `hook` for packets of `family` (ip or ip6), in run order.

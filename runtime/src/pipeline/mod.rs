@@ -148,8 +148,11 @@ impl Pipeline {
     }
 
     /// Loads another program (a reload): conntrack, NAT bindings and reassembly queues
-    /// stay; the new engine brings its own program state (counters, sets).
+    /// stay; the new engine brings its own program state (counters, sets); offloaded flows
+    /// return to the slow path (a reload replaces the flowtables, as `nft -f` does).
     pub fn replace_engine(&mut self, engine: Box<dyn Engine>) {
+        // The old program's flowtables go with it, and their flows back to the slow path.
+        self.flush_flows();
         self.prog = engine.program().clone();
         self.plan = HookPlan::new(self.prog.program());
         self.engine = engine;

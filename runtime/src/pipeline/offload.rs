@@ -249,6 +249,13 @@ impl Pipeline {
         }
     }
 
+    /// Every flow leaves its flowtable (the program that declared them is replaced).
+    pub(super) fn flush_flows(&mut self) {
+        for conn in self.flows.connections() {
+            self.teardown(conn);
+        }
+    }
+
     /// A flow leaves its flowtable: the connection is no longer offloaded and gets the
     /// timeout of its state from now (`flow_offload_fixup_ct`).
     fn teardown(&mut self, conn: ConnId) {
