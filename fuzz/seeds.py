@@ -10,7 +10,8 @@ Usage: python3 seeds.py [SHARED_DIR]   (default: $NFTVM_SHARED, or the shared/ t
 - ipt_parse: the iptables-save dumps and the translation test command lines of the peer
   tests (mode byte first);
 - nft_compile: the nftables shell-test dumps;
-- pipeline: a few record sequences (TCP handshake and FTP PORT, UDP, ICMP error, fragments).
+- pipeline: a few record sequences (TCP handshake and FTP PORT, UDP, ICMP error, fragments);
+- vm_asm: the programs of the VM's filetests (vm/tests/filetests, one per `%program`).
 """
 import glob
 import os
@@ -177,7 +178,12 @@ def main():
                 + tcp(0, 0x10, c2s, 3, bytes([7]) + bytes(6)) + tcp(0, 0x10, c2s, 3, port_cmd) + tcp(1, reply_to, s2c, 2, none)
                 + tcp(1, reply_to, data, 0, none) + bytes([0x8C, 30, 0x01, 0x05, 5]))
 
-    for rs in range(3):
+    for f in sorted(glob.glob(os.path.join(HERE, "..", "vm", "tests", "filetests", "*.nftvm"))):
+        for i, part in enumerate(open(f).read().split("%program")[1:]):
+            program = part.split("%run")[0]
+            write("vm_asm", "%s-%d" % (os.path.basename(f), i), program.encode())
+
+    for rs in range(4):
         write("pipeline", "ftp-%d" % rs, bytes([rs]) + ftp(0x01 if rs == 0 else 0x31))
         write("pipeline", "udp-icmp-%d" % rs, bytes([rs]) + bytes([0xB4, 0, 0x10, 0x55, 0, 0, 0, 0, 0, 0, 0])
               + bytes([0xB5, 2, 0x01, 0x00]) + bytes([0xE0, 0x10, 0x00, 200, 20]))

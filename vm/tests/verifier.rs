@@ -199,3 +199,11 @@ fn flow_offload_runs_in_the_forward_hook_only() {
         text::assemble(&format!("{head}ip t fwd\n  [ flow_offload flowtable nope ]\n")).expect_err("unknown");
     assert!(e.to_string().contains("unknown flowtable `nope`"), "{e}");
 }
+
+/// The assembler refuses what it could not print back: a set declared without a key (found
+/// by the `vm_asm` fuzz target: its disassembly, `key ` and nothing, did not assemble).
+#[test]
+fn a_set_needs_a_key() {
+    let e = text::assemble("table ip t\nset ip t s flags 0x0\n").expect_err("no key");
+    assert!(e.to_string().contains("line 2") && e.to_string().contains("no key"), "{e}");
+}
