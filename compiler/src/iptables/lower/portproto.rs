@@ -7,7 +7,7 @@ use crate::iptables::ip::Inv;
 use crate::iptables::matches::dccp::Dccp;
 use crate::iptables::matches::icmp::{Icmp, Icmp6};
 use crate::iptables::matches::multiport::{Multiport, MultiportKind};
-use crate::iptables::matches::sctp::{ChunkMatch, Sctp};
+use crate::iptables::matches::sctp::Sctp;
 use crate::iptables::matches::tcpudp::{Tcp, Udp};
 use crate::iptables::values::ranges::PortRange;
 use crate::ir::build::concat;
@@ -116,11 +116,7 @@ pub fn sctp(s: &Sctp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     if let Some(Inv { value: c, invert }) = &s.chunks {
         m.tests |= test_bits::CHUNKS;
         m.invert |= if *invert { test_bits::CHUNKS } else { 0 };
-        m.mode = match c.mode {
-            ChunkMatch::Any => xt::ChunkMode::Any,
-            ChunkMatch::All => xt::ChunkMode::All,
-            ChunkMatch::Only => xt::ChunkMode::Only,
-        };
+        m.mode = c.mode;
         let types: Vec<u8> = if c.all { (0..=255).collect() } else { c.types.clone() };
         for t in types {
             m.chunks[usize::from(t >> 6)] |= 1 << (t & 63);
@@ -128,11 +124,7 @@ pub fn sctp(s: &Sctp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         if c.flags.len() > xt::MAX_FLAGS {
             return Err(Unsupported::new("sctp: more than 4 chunk types with flags"));
         }
-        m.flags = c
-            .flags
-            .iter()
-            .map(|f| xt::ChunkFlags { chunk_type: f.chunk_type, value: f.value, mask: f.mask })
-            .collect();
+        m.flags = c.flags.clone();
     }
     Ok(vec![Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Sctp(m)))])
 }

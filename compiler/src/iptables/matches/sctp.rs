@@ -32,24 +32,9 @@ pub const SCTP_CHUNKS: &[(&str, u8, &str)] = &[
     ("I_FORWARD_TSN", 194, "--------"),
 ];
 
-/// How the chunk set is compared.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ChunkMatch {
-    /// At least one of the chunks is present.
-    Any,
-    /// All of the chunks are present.
-    All,
-    /// Only these chunks are present.
-    Only,
-}
-
-/// A flag test on one chunk type: `(flags & mask) == value`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ChunkFlags {
-    pub chunk_type: u8,
-    pub value: u8,
-    pub mask: u8,
-}
+/// How the chunk set is compared, and a flag test on one chunk type: the kernel match's own
+/// (`-m sctp` runs as xt_sctp, [`nftvm_vm::expr::sctpmatch`]).
+pub use nftvm_vm::expr::sctpmatch::{ChunkFlags, ChunkMode as ChunkMatch};
 
 /// `--chunk-types MODE LIST`.
 #[derive(Clone, Debug, PartialEq, Eq)]
