@@ -185,9 +185,6 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
                     other => return Err(format!("unknown set attribute `{other}`")),
                 }
             }
-            if set.key.is_empty() {
-                return Err(format!("set `{name}` has no key (`key 4n`, …)"));
-            }
             let family = prog.table(table).map_or(Family::Ip, |t| t.family);
             let id = prog.add_set(set);
             let mut a = Asm::new(prog, table, family, false);

@@ -129,6 +129,9 @@ fn verify_sets(p: &Program) -> Result<(), VerifyError> {
         if p.table(s.table).is_none() {
             return Err(err("belongs to a missing table".into()));
         }
+        if s.key.is_empty() {
+            return Err(err("has no key (its fields are declared, learnt from its first element, or from the register a lookup reads)".into()));
+        }
         let (klen, dlen) = (s.key_len(), s.data_len());
         if klen > crate::reg::DATA_BYTES || dlen > crate::reg::DATA_BYTES {
             return Err(err(format!(
