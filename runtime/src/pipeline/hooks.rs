@@ -70,7 +70,7 @@ fn family_index(f: Family) -> Option<usize> {
 }
 
 /// Families a table of family `f` serves at the inet hooks.
-fn served(f: Family) -> &'static [Family] {
+pub(super) fn served(f: Family) -> &'static [Family] {
     match f {
         Family::Ip => &[Family::Ip],
         Family::Ip6 => &[Family::Ip6],

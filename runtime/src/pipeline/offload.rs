@@ -23,10 +23,11 @@
 //!   conntrack garbage collector does for offloaded entries).
 
 use nftvm_vm::FlowtableId;
-use nftvm_vm::keys::{Family, ct_status as st};
+use nftvm_vm::keys::ct_status as st;
 
 use super::Pipeline;
 use super::env::RuntimeEnv;
+use super::hooks::served;
 use super::outcome::{EmitKind, Emitted, PacketReport};
 use super::run::{HookResult, Run, Step};
 use super::skb::Skb;
@@ -41,13 +42,11 @@ use crate::flowtable::{FlowDir, FlowKey};
 use crate::io::IfaceId;
 use crate::nat::Manip;
 use crate::packet::rewrite;
+use crate::packet::tcp::flags as tcp_flags;
 
 /// How far ahead an offloaded connection's timeout is kept (`NF_CT_DAY`), refreshed when
 /// less than half of it is left.
 const OFFLOADED_TIMEOUT: Time = 86_400 * SECOND;
-
-const TCP_FIN: u8 = 0x01;
-const TCP_RST: u8 = 0x04;
 
 /// The fast path's view of an IP packet: its tuple and TTL byte offset, or `None` when the
 /// flowtable does not handle it (`nf_flow_tuple_ip` / `nf_flow_tuple_ipv6`).
@@ -84,11 +83,6 @@ fn flow_tuple(ip: &[u8], v4: bool) -> Option<(Tuple, usize)> {
     Some((Tuple::ports(src, dst, proto, port(0), port(2)), thoff))
 }
 
-/// Does a flowtable of a `family` table handle packets of `packet` (ip or ip6)?
-fn serves(family: Family, packet: Family) -> bool {
-    family == packet || family == Family::Inet
-}
-
 impl RuntimeEnv<'_> {
     /// `flow add @f` for the packet under evaluation (see the module documentation).
     pub(super) fn offload(&mut self, flowtable: FlowtableId) -> bool {
@@ -104,8 +98,8 @@ impl RuntimeEnv<'_> {
         let Some(c) = self.ct.get(id) else { return false };
         let qualifies = match c.l4proto() {
             6 => {
-                let flags = self.tcp_flags().unwrap_or(TCP_FIN);
-                flags & (TCP_FIN | TCP_RST) == 0
+                let flags = self.tcp_flags().unwrap_or(tcp_flags::FIN);
+                flags & (tcp_flags::FIN | tcp_flags::RST) == 0
                     && c.tcp_state() == Some(TcpState::Established)
                     && c.has(st::ASSURED)
             }
@@ -176,7 +170,7 @@ impl Pipeline {
             return Step::Next;
         };
         let v4 = skb.is_v4();
-        if !serves(family.family, skb.family()) {
+        if !served(family.family).contains(&skb.family()) {
             return Step::Next;
         }
         let Some((tuple, thoff)) = flow_tuple(skb.ip(), v4) else { return Step::Next };
@@ -191,7 +185,9 @@ impl Pipeline {
         if len > flow.mtu as usize {
             return Step::Next;
         }
-        if tuple.proto == 6 && skb.ip().get(thoff + 13).is_some_and(|f| f & (TCP_FIN | TCP_RST) != 0) {
+        if tuple.proto == 6
+            && skb.ip().get(thoff + 13).is_some_and(|f| f & (tcp_flags::FIN | tcp_flags::RST) != 0)
+        {
             self.teardown(flow.conn);
             run.note(report.trace_id, "flowtable: FIN or RST, the flow goes back to the slow path".into());
             return Step::Next;
