@@ -185,10 +185,11 @@ impl HookPlan {
     /// (netdev) — then its flowtables (ingress of each of their devices); a device's entries
     /// are ordered like any hook's: before the first of the same or a higher priority.
     fn add_device_entries(&mut self, prog: &Program, ti: usize, family: Family) {
-        for (ci, chain) in prog.chains.iter().enumerate().filter(|(_, c)| c.table.index() == ti) {
-            if !matches!(family, Family::Netdev | Family::Inet) {
-                break;
-            }
+        // Device chains exist in netdev and inet tables, flowtables in ip, ip6 and inet ones.
+        let chains = matches!(family, Family::Netdev | Family::Inet);
+        let flowtables = matches!(family, Family::Ip | Family::Ip6 | Family::Inet);
+        let own_chains = prog.chains.iter().enumerate().filter(|(_, c)| chains && c.table.index() == ti);
+        for (ci, chain) in own_chains {
             let Some(base) = chain.base.as_ref() else { continue };
             let device_hook =
                 base.hook == Hook::Ingress || family == Family::Netdev && base.hook == Hook::Egress;
@@ -206,10 +207,9 @@ impl HookPlan {
                 device,
             );
         }
-        for (fi, ft) in prog.flowtables.iter().enumerate().filter(|(_, f)| f.table.index() == ti) {
-            if !matches!(family, Family::Ip | Family::Ip6 | Family::Inet) {
-                break;
-            }
+        let own_flowtables =
+            prog.flowtables.iter().enumerate().filter(|(_, f)| flowtables && f.table.index() == ti);
+        for (fi, ft) in own_flowtables {
             for device in &ft.devices {
                 let entry = DeviceEntry::Flowtable(FlowtableId(fi as u32));
                 self.register_device_entry(Hook::Ingress, ft.priority, entry, device.clone());

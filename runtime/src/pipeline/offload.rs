@@ -165,12 +165,14 @@ impl Pipeline {
         report: &mut PacketReport,
         run: &mut Run,
     ) -> Step {
-        let Some(family) = self.prog.program().flowtable(ft).and_then(|f| self.prog.program().table(f.table))
+        let prog = self.prog.program();
+        let Some((family, counter)) =
+            prog.flowtable(ft).and_then(|f| Some((prog.table(f.table)?.family, f.counter)))
         else {
             return Step::Next;
         };
         let v4 = skb.is_v4();
-        if !served(family.family).contains(&skb.family()) {
+        if !served(family).contains(&skb.family()) {
             return Step::Next;
         }
         let Some((tuple, thoff)) = flow_tuple(skb.ip(), v4) else { return Step::Next };
@@ -204,7 +206,6 @@ impl Pipeline {
         if rewrite::decrement_ttl(skb.ip_mut(), 0).is_err() {
             return Step::End(HookResult::Drop("flowtable: truncated IP header".into()));
         }
-        let counter = self.prog.program().flowtable(ft).is_some_and(|f| f.counter);
         if let Some(c) = self.ct.get_mut(flow.conn) {
             keep_alive(&mut c.timeout, now);
             if counter {

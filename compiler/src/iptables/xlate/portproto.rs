@@ -9,7 +9,7 @@ use crate::iptables::ip::Inv;
 use crate::iptables::matches::dccp::Dccp;
 use crate::iptables::matches::icmp::{ICMP_NAMES, ICMPV6_NAMES, Icmp, Icmp6, IcmpName};
 use crate::iptables::matches::multiport::{Multiport, MultiportKind};
-use crate::iptables::matches::sctp::{ChunkMatch, Sctp};
+use crate::iptables::matches::sctp::{ChunkMatch, SCTP_CHUNKS, Sctp};
 use crate::iptables::matches::tcpudp::{Tcp, Udp};
 use crate::iptables::values::ranges::PortRange;
 
@@ -142,11 +142,6 @@ pub fn multiport(m: &Multiport, cx: &Cx<'_>, xl: &mut Xl) -> XResult {
     Ok(())
 }
 
-/// libxt_sctp's chunk types, in its table's order (the order the translation lists them in;
-/// nft's names from [`crate::proto::sctp_chunk`]).
-const SCTP_CHUNK_ORDER: [u8; 22] =
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 64, 130, 132, 193, 128, 192, 194];
-
 pub fn sctp(s: &Sctp, xl: &mut Xl) -> XResult {
     if s.sport.is_none() && s.dport.is_none() && s.chunks.is_none() {
         xl.add("meta l4proto sctp");
@@ -163,8 +158,10 @@ pub fn sctp(s: &Sctp, xl: &mut Xl) -> XResult {
             return Err(NoXlate::new("sctp: `--chunk-types any' has no nft translation"));
         }
         let inv = *invert;
+        // libxt_sctp's chunk types in its table's order (the order the translation lists
+        // them in), by nft's names.
         let named =
-            SCTP_CHUNK_ORDER.iter().filter_map(|&ty| Some((ty, crate::proto::sctp_chunk::name_of(ty)?)));
+            SCTP_CHUNKS.iter().filter_map(|&(_, ty, _)| Some((ty, crate::proto::sctp_chunk::name_of(ty)?)));
         for (ty, name) in named {
             let present = c.all || c.types.contains(&ty);
             if !present {
