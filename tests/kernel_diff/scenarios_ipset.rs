@@ -584,3 +584,89 @@ pub fn sctp(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// `-m srh` (the kernel's ip6t_srh, revision 1, as ip6tables-nft loads it; nftvm's
+/// `match name srh`) on forwarded IPv6 packets with a routing header: Segment Routing Headers
+/// (type 4) of one to three segments, Segments Left at, below or past Last Entry, three tags
+/// (7 both ways round: the kernel reads the tag in host byte order),
+/// some behind a hop-by-hop header, some claiming more bytes than the packet has; routing
+/// type 2; no routing header. Rules test the header's fields (sometimes two comparisons of one
+/// field, which share the last value given) and its previous, next and last segment, `!`
+/// included.
+pub fn srh(rng: &mut Rng, i: usize) -> Scenario {
+    use nftvm_runtime::packet::PacketBuilder;
+    const SEGMENTS: [&str; 4] = ["c::1", "c::2", "c::3", "d::1"];
+    let mut fwd = Vec::new();
+    for _ in 0..4 + rng.below(5) {
+        let mut opts = Vec::new();
+        let bang = |rng: &mut Rng| if rng.chance(20) { "! " } else { "" };
+        if rng.chance(25) {
+            opts.push(format!("{}--srh-next-hdr {}", bang(rng), rng.pick(&[17, 59])));
+        }
+        for (field, values) in [("hdr-len", [2u8, 4, 6]), ("segs-left", [0, 1, 2]), ("last-entry", [0, 1, 2])]
+        {
+            if !rng.chance(30) {
+                continue;
+            }
+            // One comparison, or two different ones (iptables takes each once).
+            let first = rng.below(3);
+            let ops = if rng.chance(40) { vec![first, (first + 1 + rng.below(2)) % 3] } else { vec![first] };
+            for op in ops {
+                let op = ["eq", "gt", "lt"][op];
+                opts.push(format!("{}--srh-{field}-{op} {}", bang(rng), rng.pick(&values)));
+            }
+        }
+        if rng.chance(20) {
+            opts.push(format!("{}--srh-tag {}", bang(rng), rng.pick(&[0, 7])));
+        }
+        for sid in ["psid", "nsid", "lsid"] {
+            if rng.chance(20) {
+                let net = if rng.chance(30) {
+                    "c::/64".to_string()
+                } else {
+                    format!("{}/128", rng.pick(&SEGMENTS))
+                };
+                opts.push(format!("{}--srh-{sid} {net}", bang(rng)));
+            }
+        }
+        let target = if rng.chance(20) { " -j DROP" } else { "" };
+        fwd.push(format!("-A FORWARD -m srh {}{target}", opts.join(" ")).replace("  ", " "));
+    }
+    let mut sc = Scenario::new(format!("srh-{i}"), save_file(true, &fwd));
+    for k in 0..14 + rng.below(6) {
+        let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
+        let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");
+        let mut b = PacketBuilder::ipv6(src, dst);
+        let hop = rng.chance(20);
+        if hop {
+            b = b.hop_by_hop(&[]);
+        }
+        let count = 1 + rng.below(3);
+        let last = if rng.chance(15) { rng.below(3) } else { count - 1 };
+        let left = rng.below(count + 1);
+        let routing_type = if rng.chance(15) { 2 } else { 4 };
+        let mut body = vec![routing_type, left as u8, last as u8, 0];
+        body.extend_from_slice(&rng.pick(&[0u16, 7, 0x0700]).to_be_bytes());
+        for _ in 0..count {
+            let s: std::net::Ipv6Addr = rng.pick(&SEGMENTS).parse().expect("v6");
+            body.extend_from_slice(&s.octets());
+        }
+        if rng.chance(85) {
+            b = b.ext_header(nftvm_runtime::packet::ip::protocol::ROUTING, &body);
+        }
+        let cut = rng.chance(10);
+        let b =
+            if cut || rng.chance(30) { b.protocol(59) } else { b.udp(40000 + k as u16, 53).payload(b"q") };
+        let mut p = b.build();
+        if cut {
+            // The routing header (after the fixed header and any hop-by-hop header) claims
+            // 16 bytes more than the packet has.
+            let at = 40 + if hop { 8 } else { 0 } + 1;
+            if let Some(len) = p.get_mut(at) {
+                *len = len.wrapping_add(2);
+            }
+        }
+        sc.send("tuna", p);
+    }
+    sc
+}

@@ -44,6 +44,7 @@ pub mod reject;
 pub mod rt;
 pub mod sctpmatch;
 pub mod socket;
+pub mod srh;
 pub mod string;
 pub mod synproxy;
 pub mod tproxy;

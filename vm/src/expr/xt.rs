@@ -2,12 +2,13 @@
 //! (`nft_compat`), as iptables-nft loads the matches nft has no expression for. nftvm runs
 //! the ones rulesets need most — `recent` ([`super::recent`]), `string`
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
-//! ([`super::ipv6header`]) and `sctp` ([`super::sctpmatch`]) — on both engines (the JIT
-//! calls the interpreter's code).
+//! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]) and `srh` ([`super::srh`]) — on
+//! both engines (the JIT calls the interpreter's code).
 
 use super::ipv6header::Ipv6Header;
 use super::recent::Recent;
 use super::sctpmatch::SctpMatch;
+use super::srh::SrhMatch;
 use super::string::StringMatch;
 use super::u32match::U32Match;
 use crate::interp::Eval;
@@ -23,6 +24,7 @@ pub enum XtMatch {
     U32(U32Match),
     Ipv6Header(Ipv6Header),
     Sctp(SctpMatch),
+    Srh(SrhMatch),
 }
 
 impl XtMatch {
@@ -34,6 +36,7 @@ impl XtMatch {
             XtMatch::U32(_) => "u32",
             XtMatch::Ipv6Header(_) => "ipv6header",
             XtMatch::Sctp(_) => "sctp",
+            XtMatch::Srh(_) => "srh",
         }
     }
 
@@ -44,6 +47,7 @@ impl XtMatch {
             XtMatch::U32(u) => u.print(p, o),
             XtMatch::Ipv6Header(h) => h.print(p, o),
             XtMatch::Sctp(m) => m.print(p, o),
+            XtMatch::Srh(m) => m.print(p, o),
         }
     }
 
@@ -54,8 +58,9 @@ impl XtMatch {
             Some("u32") => U32Match::parse(c, a).map(XtMatch::U32),
             Some("ipv6header") => Ipv6Header::parse(c, a).map(XtMatch::Ipv6Header),
             Some("sctp") => SctpMatch::parse(c, a).map(XtMatch::Sctp),
+            Some("srh") => SrhMatch::parse(c, a).map(XtMatch::Srh),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header or sctp)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp or srh)",
                 other.unwrap_or("")
             )),
         }
@@ -68,6 +73,7 @@ impl XtMatch {
             XtMatch::U32(u) => u.check(c),
             XtMatch::Ipv6Header(h) => h.check(c),
             XtMatch::Sctp(m) => m.check(c),
+            XtMatch::Srh(m) => m.check(c),
         }
     }
 
@@ -78,6 +84,7 @@ impl XtMatch {
             XtMatch::U32(u) => u.eval(e),
             XtMatch::Ipv6Header(h) => h.eval(e),
             XtMatch::Sctp(m) => m.eval(e),
+            XtMatch::Srh(m) => m.eval(e),
         }
     }
 }
@@ -107,6 +114,8 @@ mod tests {
             "[ match name ipv6header rev 0 headers 0x42 invert 0xff soft ]",
             "[ match name sctp rev 0 sport 0-65535 dport 80-80 tests 0x06 invert 0x04 chunks all 0,3,64 flags 0:0x03/0x03 flags 3:0x00/0x01 ]",
             "[ match name sctp rev 0 sport 1-2 dport 0-65535 tests 0x01 invert 0x00 chunks any none ]",
+            "[ match name srh rev 1 tests 0x0000 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
+            "[ match name srh rev 1 tests 0x3c45 invert 0x2801 next-hdr 17 hdr-len 4 segs-left 1 last-entry 2 tag 7 psid a::/ffff:ffff:ffff:ffff:: nsid b::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff lsid ::/:: ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -132,6 +141,10 @@ mod tests {
             "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks some none ]",
             "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks all 256 ]",
             "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks all 1 flags 1:0x1 ]",
+            "[ match name srh rev 1 tests 0x4000 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
+            "[ match name srh rev 1 tests 0x0001 invert 0x0000 next-hdr 256 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
+            "[ match name srh rev 1 tests 0x0800 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
+            "[ match name srh rev 1 tests 0x0800 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 psid a::/64 ]",
             "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
             "[ target name TTL rev 0 mode inc value 256 ]",

@@ -1,10 +1,14 @@
 //! Minimal header walking the VM needs on its own: the transport offset of an IP packet
 //! (for [`super::PacketCtx::from_ip`]) and IPv6 extension header chains (for `exthdr`).
 
-/// IPv6 extension headers that can be walked (hop-by-hop, routing, fragment, destination
-/// options, AH, mobility).
+/// The IPv6 routing header's protocol number.
+pub const ROUTING: u8 = 43;
+
+/// IPv6 extension headers that are walked past, as the kernel's `ipv6_ext_hdr` does:
+/// hop-by-hop, routing, fragment, destination options, AH. A mobility header is the
+/// packet's transport (its `meta l4proto`), as in the kernel.
 pub fn is_ipv6_ext(nexthdr: u8) -> bool {
-    matches!(nexthdr, 0 | 43 | 44 | 60 | 51 | 135)
+    matches!(nexthdr, 0 | 43 | 44 | 60 | 51)
 }
 
 /// Transport offset and protocol of an IPv4 packet at `off`; no offset for non-first

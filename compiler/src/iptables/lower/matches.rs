@@ -4,7 +4,7 @@
 use super::rule::Mcx;
 use super::{
     LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, ipv6header, limit, misc, portproto, recent,
-    string, u32match,
+    srh, string, u32match,
 };
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
@@ -67,10 +67,10 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::String(x) => string::string(x, cx),
         Match::U32(x) => u32match::u32(x, cx),
         Match::Ipv6header(x) => ipv6header::ipv6header(x, cx),
+        Match::Srh(x) => srh::srh(x, cx),
         Match::Physdev(_)
         | Match::Cluster(_)
         | Match::Eui64(_)
-        | Match::Srh(_)
         | Match::Nfacct(_)
         | Match::Osf(_)
         | Match::Ipvs(_)

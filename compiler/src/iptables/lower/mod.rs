@@ -36,6 +36,7 @@ mod misc;
 mod portproto;
 mod recent;
 mod rule;
+mod srh;
 mod string;
 mod targets;
 mod u32match;
