@@ -76,6 +76,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ipv6header", scenarios_ipset::ipv6header, 30),
         ("sctp", scenarios_ipset::sctp, 30),
         ("srh", scenarios_ipset::srh, 30),
+        ("physdev", scenarios_ipset::physdev, 20),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -232,10 +233,11 @@ fn iptables_with_ipsets_match_the_kernel() {
 
 /// iptables rulesets with the xt matches nft has no expression for — `-m recent` lists,
 /// `-m string` searches, `-m u32` tests, `-m ipv6header`, `-m sctp` chunk tests, `-m srh`
-/// segment routing tests (the kernel runs them inside nf_tables rules; so does nftvm).
+/// segment routing tests, `-m physdev` on routed packets (the kernel runs them inside
+/// nf_tables rules; so does nftvm).
 #[test]
 fn iptables_xt_matches_match_the_kernel() {
-    check("xt", &["recent", "string", "u32", "ipv6header", "sctp", "srh"], false);
+    check("xt", &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev"], false);
 }
 
 /// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging

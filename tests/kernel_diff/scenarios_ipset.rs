@@ -670,3 +670,40 @@ pub fn srh(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// `-m physdev` (the kernel's xt_physdev, as iptables-nft loads it; nftvm's `match name
+/// physdev`) on routed packets: bridge port names, `--physdev-is-in/-out/-bridged`, `!` on
+/// each. No packet here crosses a bridge, in the kernel's namespace as in nftvm, so a test
+/// holds only when inverted — the rule counters and drops show it.
+pub fn physdev(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let mut fwd = Vec::new();
+    for _ in 0..3 + rng.below(5) {
+        let bang = |rng: &mut Rng| if rng.chance(45) { "! " } else { "" };
+        let mut opts = Vec::new();
+        if rng.chance(40) {
+            opts.push(format!("{}--physdev-in {}", bang(rng), rng.pick(&["tuna", "eth0", "br-port+"])));
+        }
+        if rng.chance(30) {
+            opts.push(format!("{}--physdev-out {}", bang(rng), rng.pick(&["tunb", "eth1"])));
+        }
+        for flag in ["--physdev-is-in", "--physdev-is-out", "--physdev-is-bridged"] {
+            if rng.chance(30) {
+                opts.push(format!("{}{flag}", bang(rng)));
+            }
+        }
+        if opts.is_empty() {
+            opts.push(format!("{}--physdev-is-bridged", bang(rng)));
+        }
+        let target = if rng.chance(30) { " -j DROP" } else { "" };
+        fwd.push(format!("-A FORWARD -m physdev {}{target}", opts.join(" ")));
+    }
+    let mut sc = Scenario::new(format!("physdev-{i}"), save_file(v6, &fwd));
+    for _ in 0..8 + rng.below(6) {
+        let src = (ip(&host(v6, false, rng.below(5))), 40000 + rng.u16() % 1000);
+        let dst = (ip(&host(v6, true, rng.below(5))), *rng.pick(&PORTS));
+        let p = packet(rng, src, dst);
+        sc.send("tuna", p);
+    }
+    sc
+}

@@ -209,3 +209,27 @@ fn a_set_needs_a_key() {
     let e = verify(p).expect_err("no key").to_string();
     assert!(e.contains("set s") && e.contains("has no key"), "{e}");
 }
+
+/// `physdev_mt_check`: an output port test needs `--physdev-is-bridged` (not inverted) in
+/// the output hook, where locally generated packets are not known to leave by a bridge; a
+/// match must make some test.
+#[test]
+fn physdev_output_port_tests_need_bridged_traffic_in_the_output_hook() {
+    let head = "table ip t\n\
+        chain ip t out type filter hook output priority 0 policy accept\n\
+        chain ip t post type filter hook postrouting priority 0 policy accept\n\n";
+    let rule = |chain: &str, tests: &str, invert: &str| {
+        text::assemble(&format!(
+            "{head}ip t {chain}\n  [ match name physdev rev 0 tests {tests} invert {invert} in - out eth1 ]\n"
+        ))
+        .expect("assembles")
+    };
+    verify(rule("post", "0x02", "0x00")).expect("an output port test in postrouting");
+    verify(rule("out", "0x06", "0x00")).expect("with --physdev-is-bridged in output");
+    let e = verify(rule("out", "0x12", "0x00")).expect_err("output hook").to_string();
+    assert!(e.contains("is not allowed in the output hook"), "{e}");
+    let e = verify(rule("out", "0x06", "0x04")).expect_err("! --physdev-is-bridged").to_string();
+    assert!(e.contains("is not allowed in the output hook"), "{e}");
+    let e = verify(rule("post", "0x00", "0x00")).expect_err("no test").to_string();
+    assert!(e.contains("no test"), "{e}");
+}

@@ -35,6 +35,7 @@ pub mod numgen;
 pub mod objref;
 pub mod osf;
 pub mod payload;
+pub mod physdev;
 pub mod queue;
 pub mod quota;
 pub mod range;

@@ -2,10 +2,11 @@
 //! (`nft_compat`), as iptables-nft loads the matches nft has no expression for. nftvm runs
 //! the ones rulesets need most — `recent` ([`super::recent`]), `string`
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
-//! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]) and `srh` ([`super::srh`]) — on
-//! both engines (the JIT calls the interpreter's code).
+//! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]) and
+//! `physdev` ([`super::physdev`]) — on both engines (the JIT calls the interpreter's code).
 
 use super::ipv6header::Ipv6Header;
+use super::physdev::Physdev;
 use super::recent::Recent;
 use super::sctpmatch::SctpMatch;
 use super::srh::SrhMatch;
@@ -25,6 +26,7 @@ pub enum XtMatch {
     Ipv6Header(Ipv6Header),
     Sctp(SctpMatch),
     Srh(SrhMatch),
+    Physdev(Physdev),
 }
 
 impl XtMatch {
@@ -37,6 +39,7 @@ impl XtMatch {
             XtMatch::Ipv6Header(_) => "ipv6header",
             XtMatch::Sctp(_) => "sctp",
             XtMatch::Srh(_) => "srh",
+            XtMatch::Physdev(_) => "physdev",
         }
     }
 
@@ -48,6 +51,7 @@ impl XtMatch {
             XtMatch::Ipv6Header(h) => h.print(p, o),
             XtMatch::Sctp(m) => m.print(p, o),
             XtMatch::Srh(m) => m.print(p, o),
+            XtMatch::Physdev(m) => m.print(p, o),
         }
     }
 
@@ -59,8 +63,9 @@ impl XtMatch {
             Some("ipv6header") => Ipv6Header::parse(c, a).map(XtMatch::Ipv6Header),
             Some("sctp") => SctpMatch::parse(c, a).map(XtMatch::Sctp),
             Some("srh") => SrhMatch::parse(c, a).map(XtMatch::Srh),
+            Some("physdev") => Physdev::parse(c, a).map(XtMatch::Physdev),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp or srh)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh or physdev)",
                 other.unwrap_or("")
             )),
         }
@@ -74,6 +79,7 @@ impl XtMatch {
             XtMatch::Ipv6Header(h) => h.check(c),
             XtMatch::Sctp(m) => m.check(c),
             XtMatch::Srh(m) => m.check(c),
+            XtMatch::Physdev(m) => m.check(c),
         }
     }
 
@@ -85,6 +91,7 @@ impl XtMatch {
             XtMatch::Ipv6Header(h) => h.eval(e),
             XtMatch::Sctp(m) => m.eval(e),
             XtMatch::Srh(m) => m.eval(e),
+            XtMatch::Physdev(m) => m.eval(e),
         }
     }
 }
@@ -116,6 +123,8 @@ mod tests {
             "[ match name sctp rev 0 sport 1-2 dport 0-65535 tests 0x01 invert 0x00 chunks any none ]",
             "[ match name srh rev 1 tests 0x0000 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
             "[ match name srh rev 1 tests 0x3c45 invert 0x2801 next-hdr 17 hdr-len 4 segs-left 1 last-entry 2 tag 7 psid a::/ffff:ffff:ffff:ffff:: nsid b::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff lsid ::/:: ]",
+            "[ match name physdev rev 0 tests 0x05 invert 0x04 in eth0 out - ]",
+            "[ match name physdev rev 0 tests 0x1f invert 0x00 in br-port1 out veth2 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -145,6 +154,9 @@ mod tests {
             "[ match name srh rev 1 tests 0x0001 invert 0x0000 next-hdr 256 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
             "[ match name srh rev 1 tests 0x0800 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 ]",
             "[ match name srh rev 1 tests 0x0800 invert 0x0000 next-hdr 0 hdr-len 0 segs-left 0 last-entry 0 tag 0 psid a::/64 ]",
+            "[ match name physdev rev 0 tests 0x20 invert 0x00 in - out - ]",
+            "[ match name physdev rev 0 tests 0x01 invert 0x00 in 0123456789abcdef out - ]",
+            "[ match name physdev rev 0 tests 0x01 invert 0x00 in eth0 ]",
             "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
             "[ target name TTL rev 0 mode inc value 256 ]",

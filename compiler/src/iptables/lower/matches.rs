@@ -3,8 +3,8 @@
 
 use super::rule::Mcx;
 use super::{
-    LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, ipv6header, limit, misc, portproto, recent,
-    srh, string, u32match,
+    LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, ipv6header, limit, misc, physdev, portproto,
+    recent, srh, string, u32match,
 };
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
@@ -68,8 +68,8 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::U32(x) => u32match::u32(x, cx),
         Match::Ipv6header(x) => ipv6header::ipv6header(x, cx),
         Match::Srh(x) => srh::srh(x, cx),
-        Match::Physdev(_)
-        | Match::Cluster(_)
+        Match::Physdev(x) => physdev::physdev(x, cx),
+        Match::Cluster(_)
         | Match::Eui64(_)
         | Match::Nfacct(_)
         | Match::Osf(_)

@@ -33,6 +33,7 @@ mod ipv6header;
 mod limit;
 mod matches;
 mod misc;
+mod physdev;
 mod portproto;
 mod recent;
 mod rule;

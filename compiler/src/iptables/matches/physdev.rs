@@ -71,11 +71,14 @@ impl Extension for Physdev {
         }
     }
     fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
-        // --physdev-out only works for bridged traffic: not in OUTPUT/FORWARD/POSTROUTING
-        // unless --physdev-is-bridged is given.
+        // Locally generated packets are not known to leave by a bridge yet: the kernel refuses
+        // an output port test in OUTPUT unless --physdev-is-bridged is given (not inverted).
         let out_used = self.physdev_out.is_some() || self.is_out.is_some();
         if out_used && self.is_bridged != Some(false) {
-            cx.require_hooks(hooks::PRE | hooks::IN, "--physdev-out without --physdev-is-bridged")?;
+            cx.require_hooks(
+                hooks::PRE | hooks::IN | hooks::FWD | hooks::POST,
+                "--physdev-out or --physdev-is-out without --physdev-is-bridged",
+            )?;
         }
         Ok(())
     }
