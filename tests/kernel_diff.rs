@@ -77,6 +77,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("sctp", scenarios_ipset::sctp, 30),
         ("srh", scenarios_ipset::srh, 30),
         ("physdev", scenarios_ipset::physdev, 20),
+        ("bpf", scenarios_ipset::bpf, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -233,11 +234,11 @@ fn iptables_with_ipsets_match_the_kernel() {
 
 /// iptables rulesets with the xt matches nft has no expression for — `-m recent` lists,
 /// `-m string` searches, `-m u32` tests, `-m ipv6header`, `-m sctp` chunk tests, `-m srh`
-/// segment routing tests, `-m physdev` on routed packets (the kernel runs them inside
-/// nf_tables rules; so does nftvm).
+/// segment routing tests, `-m physdev` on routed packets, `-m bpf` classic BPF programs (the
+/// kernel runs them inside nf_tables rules; so does nftvm).
 #[test]
 fn iptables_xt_matches_match_the_kernel() {
-    check("xt", &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev"], false);
+    check("xt", &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev", "bpf"], false);
 }
 
 /// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging

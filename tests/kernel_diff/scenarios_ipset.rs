@@ -707,3 +707,71 @@ pub fn physdev(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// Classic BPF programs for `-m bpf --bytecode`: `tcpdump -ddd` on raw IP for the filter
+/// named, or assembled by hand where tcpdump writes no such instruction.
+const BPF_PROGRAMS: [(&str, &str); 14] = [
+    (
+        "udp dst port 53",
+        "19,48 0 0 0,84 0 0 240,21 0 4 96,48 0 0 6,21 0 13 17,40 0 0 42,21 10 11 53,48 0 0 0,84 0 0 240,21 0 8 64,48 0 0 9,21 0 6 17,40 0 0 6,69 4 0 8191,177 0 0 0,72 0 0 2,21 0 1 53,6 0 0 65535,6 0 0 0",
+    ),
+    (
+        "tcp[tcpflags] & tcp-syn != 0",
+        "12,48 0 0 0,84 0 0 240,21 0 8 64,48 0 0 9,21 0 6 6,40 0 0 6,69 4 0 8191,177 0 0 0,80 0 0 13,69 0 1 2,6 0 0 65535,6 0 0 0",
+    ),
+    ("ip[8] > 63", "7,48 0 0 0,84 0 0 240,21 0 3 64,48 0 0 8,37 0 1 63,6 0 0 65535,6 0 0 0"),
+    ("len > 60", "4,128 0 0 0,37 0 1 60,6 0 0 65535,6 0 0 0"),
+    (
+        "ip6 and udp",
+        "10,48 0 0 0,84 0 0 240,21 0 6 96,48 0 0 6,21 3 0 17,21 0 3 44,48 0 0 40,21 0 1 17,6 0 0 65535,6 0 0 0",
+    ),
+    (
+        "tcp dst portrange 80-443",
+        "20,48 0 0 0,84 0 0 240,21 0 4 96,48 0 0 6,21 0 14 6,40 0 0 42,53 10 12 80,48 0 0 0,84 0 0 240,21 0 9 64,48 0 0 9,21 0 7 6,40 0 0 6,69 5 0 8191,177 0 0 0,72 0 0 2,53 0 2 80,37 1 0 443,6 0 0 65535,6 0 0 0",
+    ),
+    (
+        "icmp or icmp6",
+        "15,48 0 0 0,84 0 0 240,21 0 2 64,48 0 0 9,21 8 9 1,48 0 0 0,84 0 0 240,21 0 6 96,48 0 0 6,21 3 0 58,21 0 3 44,48 0 0 40,21 0 1 58,6 0 0 65535,6 0 0 0",
+    ),
+    (
+        "ip[2:2] & 3 = 0 or ip6[7] < 64",
+        "12,48 0 0 0,84 0 0 240,21 0 2 64,40 0 0 2,69 6 5 3,48 0 0 0,84 0 0 240,21 0 3 96,48 0 0 7,53 1 0 64,6 0 0 65535,6 0 0 0",
+    ),
+    // ttl * 3 % 7 == 2, through scratch memory and X.
+    (
+        "ttl*3%7 = 2",
+        "10,48 0 0 8,2 0 0 0,36 0 0 3,148 0 0 7,7 0 0 0,96 0 0 0,135 0 0 0,21 0 1 2,6 0 0 1,6 0 0 0",
+    ),
+    // A division by a zero X ends the program with 0.
+    ("word 12 / 0", "4,1 0 0 0,32 0 0 12,60 0 0 0,6 0 0 1"),
+    // -((id >> 4) ^ 90) >= 1000 (unsigned).
+    ("neg xor", "8,40 0 0 4,116 0 0 4,164 0 0 90,132 0 0 0,1 0 0 1000,61 0 1 0,6 0 0 1,6 0 0 0"),
+    // A load past the packet ends the program with 0.
+    ("word 1000", "2,32 0 0 1000,6 0 0 1"),
+    // The protocol byte through SKF_NET_OFF.
+    ("net[9] = 17", "4,48 0 0 4293918729,21 0 1 17,6 0 0 1,6 0 0 0"),
+    // len << (33 & 31) > 100.
+    ("len << x", "6,1 0 0 33,128 0 0 0,108 0 0 0,37 0 1 100,6 0 0 1,6 0 0 0"),
+];
+
+/// `-m bpf --bytecode` (the kernel's xt_bpf, as iptables-nft loads it; nftvm's `match name
+/// bpf`) on forwarded TCP, UDP and ICMP packets, IPv4 and IPv6: tcpdump's programs for port,
+/// flag, header-field and length filters, and hand-made ones for scratch memory, the ALU,
+/// division by a zero register, loads past the packet and `SKF_NET_OFF`.
+pub fn bpf(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let mut fwd = Vec::new();
+    for _ in 0..3 + rng.below(4) {
+        let (_, program) = rng.pick(&BPF_PROGRAMS);
+        let target = if rng.chance(30) { " -j DROP" } else { "" };
+        fwd.push(format!("-A FORWARD -m bpf --bytecode \"{program}\"{target}"));
+    }
+    let mut sc = Scenario::new(format!("bpf-{i}"), save_file(v6, &fwd));
+    for _ in 0..10 + rng.below(6) {
+        let src = (ip(&host(v6, false, rng.below(5))), 40000 + rng.u16() % 1000);
+        let dst = (ip(&host(v6, true, rng.below(5))), *rng.pick(&[53u16, 80, 443, 8080]));
+        let p = packet(rng, src, dst);
+        sc.send("tuna", p);
+    }
+    sc
+}

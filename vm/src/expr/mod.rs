@@ -3,6 +3,7 @@
 //! dispatches to them.
 
 pub mod bitwise;
+pub mod bpf;
 pub mod byteorder;
 pub mod classify;
 pub mod cmp;

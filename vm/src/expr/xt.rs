@@ -2,9 +2,11 @@
 //! (`nft_compat`), as iptables-nft loads the matches nft has no expression for. nftvm runs
 //! the ones rulesets need most — `recent` ([`super::recent`]), `string`
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
-//! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]) and
-//! `physdev` ([`super::physdev`]) — on both engines (the JIT calls the interpreter's code).
+//! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
+//! `physdev` ([`super::physdev`]) and `bpf` ([`super::bpf`]) — on both engines (the JIT
+//! calls the interpreter's code).
 
+use super::bpf::BpfMatch;
 use super::ipv6header::Ipv6Header;
 use super::physdev::Physdev;
 use super::recent::Recent;
@@ -27,6 +29,7 @@ pub enum XtMatch {
     Sctp(SctpMatch),
     Srh(SrhMatch),
     Physdev(Physdev),
+    Bpf(BpfMatch),
 }
 
 impl XtMatch {
@@ -40,6 +43,7 @@ impl XtMatch {
             XtMatch::Sctp(_) => "sctp",
             XtMatch::Srh(_) => "srh",
             XtMatch::Physdev(_) => "physdev",
+            XtMatch::Bpf(_) => "bpf",
         }
     }
 
@@ -52,6 +56,7 @@ impl XtMatch {
             XtMatch::Sctp(m) => m.print(p, o),
             XtMatch::Srh(m) => m.print(p, o),
             XtMatch::Physdev(m) => m.print(p, o),
+            XtMatch::Bpf(m) => m.print(p, o),
         }
     }
 
@@ -64,8 +69,9 @@ impl XtMatch {
             Some("sctp") => SctpMatch::parse(c, a).map(XtMatch::Sctp),
             Some("srh") => SrhMatch::parse(c, a).map(XtMatch::Srh),
             Some("physdev") => Physdev::parse(c, a).map(XtMatch::Physdev),
+            Some("bpf") => BpfMatch::parse(c, a).map(XtMatch::Bpf),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh or physdev)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev or bpf)",
                 other.unwrap_or("")
             )),
         }
@@ -80,6 +86,7 @@ impl XtMatch {
             XtMatch::Sctp(m) => m.check(c),
             XtMatch::Srh(m) => m.check(c),
             XtMatch::Physdev(m) => m.check(c),
+            XtMatch::Bpf(m) => m.check(c),
         }
     }
 
@@ -92,6 +99,7 @@ impl XtMatch {
             XtMatch::Sctp(m) => m.eval(e),
             XtMatch::Srh(m) => m.eval(e),
             XtMatch::Physdev(m) => m.eval(e),
+            XtMatch::Bpf(m) => m.eval(e),
         }
     }
 }
@@ -125,6 +133,7 @@ mod tests {
             "[ match name srh rev 1 tests 0x3c45 invert 0x2801 next-hdr 17 hdr-len 4 segs-left 1 last-entry 2 tag 7 psid a::/ffff:ffff:ffff:ffff:: nsid b::1/ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff lsid ::/:: ]",
             "[ match name physdev rev 0 tests 0x05 invert 0x04 in eth0 out - ]",
             "[ match name physdev rev 0 tests 0x1f invert 0x00 in br-port1 out veth2 ]",
+            "[ match name bpf rev 1 program 48:0:0:9,21:0:1:6,6:0:0:1,6:0:0:0 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -157,6 +166,9 @@ mod tests {
             "[ match name physdev rev 0 tests 0x20 invert 0x00 in - out - ]",
             "[ match name physdev rev 0 tests 0x01 invert 0x00 in 0123456789abcdef out - ]",
             "[ match name physdev rev 0 tests 0x01 invert 0x00 in eth0 ]",
+            "[ match name bpf rev 1 program 48:0:0 ]",
+            "[ match name bpf rev 1 program 48:0:0:9:1 ]",
+            "[ match name bpf rev 1 program 48:0:0:x ]",
             "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
             "[ target name TTL rev 0 mode inc value 256 ]",

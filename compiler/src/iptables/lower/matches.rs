@@ -3,8 +3,8 @@
 
 use super::rule::Mcx;
 use super::{
-    LResult, Unsupported, conn, header, ipsec, ipset, ipv6ext, ipv6header, limit, misc, physdev, portproto,
-    recent, srh, string, u32match,
+    LResult, Unsupported, bpf, conn, header, ipsec, ipset, ipv6ext, ipv6header, limit, misc, physdev,
+    portproto, recent, srh, string, u32match,
 };
 use crate::iptables::matches::Match;
 use crate::iptables::rule::MatchEntry;
@@ -69,12 +69,8 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::Ipv6header(x) => ipv6header::ipv6header(x, cx),
         Match::Srh(x) => srh::srh(x, cx),
         Match::Physdev(x) => physdev::physdev(x, cx),
-        Match::Cluster(_)
-        | Match::Eui64(_)
-        | Match::Nfacct(_)
-        | Match::Osf(_)
-        | Match::Ipvs(_)
-        | Match::Bpf(_) => {
+        Match::Bpf(x) => bpf::bpf(x, cx),
+        Match::Cluster(_) | Match::Eui64(_) | Match::Nfacct(_) | Match::Osf(_) | Match::Ipvs(_) => {
             Err(Unsupported::new(format!("match `{}' has no equivalent in the engines yet", m.name)))
         }
     }

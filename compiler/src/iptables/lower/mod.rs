@@ -22,6 +22,7 @@
 //!
 //! Entry points: [`lower_ruleset`], [`Lowerer::rule`].
 
+mod bpf;
 mod chains;
 mod conn;
 mod expr;
