@@ -78,6 +78,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("srh", scenarios_ipset::srh, 30),
         ("physdev", scenarios_ipset::physdev, 20),
         ("bpf", scenarios_ipset::bpf, 24),
+        ("ipv6-opts", scenarios_ipset::ipv6_opts, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -234,11 +235,16 @@ fn iptables_with_ipsets_match_the_kernel() {
 
 /// iptables rulesets with the xt matches nft has no expression for — `-m recent` lists,
 /// `-m string` searches, `-m u32` tests, `-m ipv6header`, `-m sctp` chunk tests, `-m srh`
-/// segment routing tests, `-m physdev` on routed packets, `-m bpf` classic BPF programs (the
-/// kernel runs them inside nf_tables rules; so does nftvm).
+/// segment routing tests, `-m physdev` on routed packets, `-m bpf` classic BPF programs,
+/// `-m hbh`/`-m dst` option lists (the kernel runs them inside nf_tables rules; so does
+/// nftvm).
 #[test]
 fn iptables_xt_matches_match_the_kernel() {
-    check("xt", &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev", "bpf"], false);
+    check(
+        "xt",
+        &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev", "bpf", "ipv6-opts"],
+        false,
+    );
 }
 
 /// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging

@@ -23,6 +23,7 @@ pub mod hmark;
 pub mod immediate;
 pub mod inner;
 pub mod ipv6header;
+pub mod ipv6opts;
 pub mod last;
 pub mod limit;
 pub mod loadkey;

@@ -3,11 +3,12 @@
 //! the ones rulesets need most — `recent` ([`super::recent`]), `string`
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
-//! `physdev` ([`super::physdev`]) and `bpf` ([`super::bpf`]) — on both engines (the JIT
-//! calls the interpreter's code).
+//! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
+//! ([`super::ipv6opts`]) — on both engines (the JIT calls the interpreter's code).
 
 use super::bpf::BpfMatch;
 use super::ipv6header::Ipv6Header;
+use super::ipv6opts::OptsMatch;
 use super::physdev::Physdev;
 use super::recent::Recent;
 use super::sctpmatch::SctpMatch;
@@ -30,6 +31,7 @@ pub enum XtMatch {
     Srh(SrhMatch),
     Physdev(Physdev),
     Bpf(BpfMatch),
+    Opts(OptsMatch),
 }
 
 impl XtMatch {
@@ -44,6 +46,7 @@ impl XtMatch {
             XtMatch::Srh(_) => "srh",
             XtMatch::Physdev(_) => "physdev",
             XtMatch::Bpf(_) => "bpf",
+            XtMatch::Opts(m) => m.name(),
         }
     }
 
@@ -57,6 +60,7 @@ impl XtMatch {
             XtMatch::Srh(m) => m.print(p, o),
             XtMatch::Physdev(m) => m.print(p, o),
             XtMatch::Bpf(m) => m.print(p, o),
+            XtMatch::Opts(m) => m.print(p, o),
         }
     }
 
@@ -70,8 +74,9 @@ impl XtMatch {
             Some("srh") => SrhMatch::parse(c, a).map(XtMatch::Srh),
             Some("physdev") => Physdev::parse(c, a).map(XtMatch::Physdev),
             Some("bpf") => BpfMatch::parse(c, a).map(XtMatch::Bpf),
+            Some("hbh" | "dst") => OptsMatch::parse(c, a).map(XtMatch::Opts),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev or bpf)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh or dst)",
                 other.unwrap_or("")
             )),
         }
@@ -87,6 +92,7 @@ impl XtMatch {
             XtMatch::Srh(m) => m.check(c),
             XtMatch::Physdev(m) => m.check(c),
             XtMatch::Bpf(m) => m.check(c),
+            XtMatch::Opts(m) => m.check(c),
         }
     }
 
@@ -100,6 +106,7 @@ impl XtMatch {
             XtMatch::Srh(m) => m.eval(e),
             XtMatch::Physdev(m) => m.eval(e),
             XtMatch::Bpf(m) => m.eval(e),
+            XtMatch::Opts(m) => m.eval(e),
         }
     }
 }
@@ -134,6 +141,9 @@ mod tests {
             "[ match name physdev rev 0 tests 0x05 invert 0x04 in eth0 out - ]",
             "[ match name physdev rev 0 tests 0x1f invert 0x00 in br-port1 out veth2 ]",
             "[ match name bpf rev 1 program 48:0:0:9,21:0:1:6,6:0:0:1,6:0:0:0 ]",
+            "[ match name hbh rev 0 len !16 opts 1:4,0:255,5:2 ]",
+            "[ match name dst rev 0 opts 201:255 ]",
+            "[ match name hbh rev 0 len 8 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -169,6 +179,9 @@ mod tests {
             "[ match name bpf rev 1 program 48:0:0 ]",
             "[ match name bpf rev 1 program 48:0:0:9:1 ]",
             "[ match name bpf rev 1 program 48:0:0:x ]",
+            "[ match name hbh rev 0 opts 1 ]",
+            "[ match name dst rev 0 len x ]",
+            "[ match name hop rev 0 ]",
             "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
             "[ target name TTL rev 0 mode inc value 256 ]",

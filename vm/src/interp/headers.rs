@@ -51,32 +51,47 @@ pub fn ipv6_transport(data: &[u8], off: usize) -> (Option<usize>, u8) {
     (None, next)
 }
 
-/// Offset of IPv6 extension header `target` in the packet at `off` (the kernel's
-/// `ipv6_find_hdr`), or `None`.
-pub fn ipv6_find_ext(data: &[u8], off: usize, target: u8) -> Option<usize> {
-    let mut next = *data.get(off + 6)?;
-    let mut pos = off + 40;
-    for _ in 0..16 {
-        if next == target {
-            return Some(pos);
-        }
+/// A header of an IPv6 extension header chain is cut short (the kernel's `-EBADMSG`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Offset of IPv6 extension header `target` in the packet at `off`, as the kernel's
+/// `ipv6_find_hdr` finds it: `Ok(None)` when the chain has no such header (or a non-first
+/// fragment hides the rest), `Err` when a header on the way to it, or its own first bytes,
+/// are cut short.
+pub fn ipv6_find_hdr(data: &[u8], off: usize, target: u8) -> Result<Option<usize>, Malformed> {
+    let Some(&first) = data.get(off + 6) else { return Ok(None) };
+    let (mut next, mut pos) = (first, off + 40);
+    loop {
+        let found = next == target;
         if !is_ipv6_ext(next) {
-            return None;
+            return Ok(found.then_some(pos));
         }
-        let nh = *data.get(pos)?;
-        let hl = *data.get(pos + 1)?;
-        if next == 44 {
-            let fo = u16::from_be_bytes([*data.get(pos + 2)?, *data.get(pos + 3)?]) & 0xfff8;
-            if fo != 0 {
-                return None;
+        let hp = data.get(pos..pos + 2).ok_or(Malformed)?;
+        let len = match next {
+            43 => {
+                data.get(pos..pos + 4).ok_or(Malformed)?;
+                (usize::from(hp[1]) + 1) * 8
             }
-            pos += 8;
-        } else if next == 51 {
-            pos += (hl as usize + 2) * 4;
-        } else {
-            pos += (hl as usize + 1) * 8;
+            44 => {
+                let fo = data.get(pos + 2..pos + 4).ok_or(Malformed)?;
+                if u16::from_be_bytes([fo[0], fo[1]]) & 0xfff8 != 0 {
+                    return Ok(found.then_some(pos));
+                }
+                8
+            }
+            51 => (usize::from(hp[1]) + 2) * 4,
+            _ => (usize::from(hp[1]) + 1) * 8,
+        };
+        if found {
+            return Ok(Some(pos));
         }
-        next = nh;
+        next = hp[0];
+        pos += len;
     }
-    None
+}
+
+/// [`ipv6_find_hdr`]'s header, `None` when it is missing or the chain is cut short.
+pub fn ipv6_find_ext(data: &[u8], off: usize, target: u8) -> Option<usize> {
+    ipv6_find_hdr(data, off, target).ok().flatten()
 }

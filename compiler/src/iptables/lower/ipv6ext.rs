@@ -1,10 +1,13 @@
-//! IPv6 extension headers: `frag`, `rt`, `hbh`/`dst`, `mh`.
+//! IPv6 extension headers: `frag`, `rt`, `hbh`/`dst`, `mh` (nft expressions), and `hbh`/`dst`
+//! option lists (the kernel's xt match, which nftvm runs too).
 
 use super::expr::{cmp, cmp_range, num, sel};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
 use crate::iptables::matches::ipv6ext::{Frag, Mh, Opts, Rt};
-use crate::ir::Stmt;
+use crate::ir::{Stmt, StmtKind};
+use nftvm_vm::expr::ipv6opts::{ANY_LEN, OptsMatch};
+use nftvm_vm::expr::xt::XtMatch;
 
 const FULL32: u64 = u32::MAX as u64;
 
@@ -80,8 +83,14 @@ pub fn rt(r: &Rt, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 
 pub fn opts(o: &Opts, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let name = if o.dst { "dst" } else { "hbh" };
-    if o.opts.is_some() {
-        return Err(Unsupported::new(format!("{name}: option tests cannot be expressed")));
+    if let Some(opts) = &o.opts {
+        // nft's exthdr cannot test a list of options in order: the kernel's xt match does.
+        let m = OptsMatch {
+            dst: o.dst,
+            len: o.len.as_ref().map(|l| (l.value, l.invert)),
+            opts: Some(opts.iter().map(|s| (s.opt_type, s.len.unwrap_or(ANY_LEN))).collect()),
+        };
+        return Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Opts(m)))]);
     }
     match &o.len {
         Some(l) => Ok(vec![hdrlen(name, l.value, l.invert, cx)?]),
