@@ -58,16 +58,9 @@ impl Physdev {
     }
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<Physdev> {
-        c.expect_all(&["name", "physdev", "rev", "0", "tests"])?;
-        let byte = |c: &mut Cursor, what: &str| -> PResult<u8> {
-            u8::try_from(c.hex()?).map_err(|_| format!("{what} out of range"))
-        };
-        let tests = byte(c, "tests")?;
-        c.expect("invert")?;
-        let invert = byte(c, "invert")?;
-        if (tests | invert) & !test_bits::ALL != 0 {
-            return Err(format!("physdev: unknown test bits in 0x{:02x}", tests | invert));
-        }
+        c.expect_all(&["name", "physdev", "rev", "0"])?;
+        let (tests, invert) = super::xt::parse_tests(c, u16::from(test_bits::ALL))?;
+        let (tests, invert) = (tests as u8, invert as u8);
         let name = |c: &mut Cursor, word: &str| -> PResult<String> {
             c.expect(word)?;
             let n = c.next()?;

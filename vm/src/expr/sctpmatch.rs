@@ -154,10 +154,9 @@ impl SctpMatch {
         let sport = range(c.next()?)?;
         c.expect("dport")?;
         let dport = range(c.next()?)?;
-        c.expect("tests")?;
-        let tests = u8::try_from(c.hex()?).map_err(|_| "tests out of range".to_string())?;
-        c.expect("invert")?;
-        let invert = u8::try_from(c.hex()?).map_err(|_| "invert out of range".to_string())?;
+        let all = test_bits::SPORT | test_bits::DPORT | test_bits::CHUNKS;
+        let (tests, invert) = super::xt::parse_tests(c, u16::from(all))?;
+        let (tests, invert) = (tests as u8, invert as u8);
         c.expect("chunks")?;
         let mode = match c.next()? {
             "any" => ChunkMode::Any,

@@ -151,16 +151,8 @@ impl SrhMatch {
     }
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<SrhMatch> {
-        c.expect_all(&["name", "srh", "rev", "1", "tests"])?;
-        let word = |c: &mut Cursor, what: &str| -> PResult<u16> {
-            u16::try_from(c.hex()?).map_err(|_| format!("{what} out of range"))
-        };
-        let tests = word(c, "tests")?;
-        c.expect("invert")?;
-        let invert = word(c, "invert")?;
-        if (tests | invert) & !test_bits::ALL != 0 {
-            return Err(format!("srh: unknown test bits in 0x{:04x}", tests | invert));
-        }
+        c.expect_all(&["name", "srh", "rev", "1"])?;
+        let (tests, invert) = super::xt::parse_tests(c, test_bits::ALL)?;
         let byte = |c: &mut Cursor, name: &str| -> PResult<u8> {
             c.expect(name)?;
             let v = c.next()?;

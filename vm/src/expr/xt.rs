@@ -20,6 +20,19 @@ use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
 use crate::verify::Check;
 
+/// `tests 0x… invert 0x…`: which of a match's tests (bits of `all`) it makes, and which of
+/// them are inverted (the kernel's `flags`/`invflags` pairs).
+pub(crate) fn parse_tests(c: &mut Cursor, all: u16) -> PResult<(u16, u16)> {
+    c.expect("tests")?;
+    let tests = c.hex()?;
+    c.expect("invert")?;
+    let invert = c.hex()?;
+    if (tests | invert) & !u64::from(all) != 0 {
+        return Err(format!("unknown test bits in 0x{:x}", tests | invert));
+    }
+    Ok((tests as u16, invert as u16))
+}
+
 /// An x_tables match.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum XtMatch {
