@@ -66,6 +66,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
+        ("hop-by-hop", scenarios_host::hop_by_hop, 16),
         ("device-hooks", scenarios_device_hooks::device_hooks, 40),
         ("generated", scenarios_generated::generated, 200),
         ("ipset", scenarios_ipset::ipset, 80),
@@ -212,7 +213,11 @@ fn nat_matches_the_kernel() {
 
 #[test]
 fn host_paths_match_the_kernel() {
-    check("host", &["local", "reject", "ttl", "mtu", "fragments", "priorities", "hairpin"], true);
+    check(
+        "host",
+        &["local", "reject", "ttl", "mtu", "fragments", "priorities", "hairpin", "hop-by-hop"],
+        true,
+    );
 }
 
 #[test]

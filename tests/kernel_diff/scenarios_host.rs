@@ -288,3 +288,62 @@ pub fn hairpin(rng: &mut Rng, i: usize) -> Scenario {
     sc.send("tuna", p);
     sc
 }
+
+/// Hop-by-hop options checked on receipt, before prerouting (`ip6_rcv_core`): valid headers
+/// (router alert, skippable unknown options, padding), and bad ones — more than 7 bytes of
+/// padding in a row, non-zero PadN, a router alert of the wrong length, more than 8 options,
+/// unknown options whose type says discard (01), discard and report (10), or report unless
+/// multicast (11), CALIPSO, IOAM aligned and not, jumbo payload options — forwarded to the
+/// server or sent to the host, IPv6 UDP and echo requests.
+pub fn hop_by_hop(rng: &mut Rng, i: usize) -> Scenario {
+    use nftvm_runtime::packet::ip::protocol::HOPOPTS;
+    let rules = "table inet filter {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  counter\n }\n chain input {\n  type filter hook input priority filter; policy accept;\n  counter\n }\n}";
+    let mut sc = Scenario::new(format!("hop-by-hop-{i}"), rules);
+    for k in 0..10 + rng.below(6) {
+        let mut body: Vec<u8> = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            let option: Vec<u8> = match rng.below(14) {
+                0 => vec![5, 2, 0, 0],
+                1 => vec![5, *rng.pick(&[0u8, 3, 4]), 0, 0, 0, 0],
+                2 => vec![0x1e, 2, 7, 7],
+                3 => vec![*rng.pick(&[0x5eu8, 0x9e, 0xde]), 2, 1, 2],
+                4 => vec![0],
+                5 => vec![1, *rng.pick(&[0u8, 2, 4, 6]), 0, 0, 0, 0, 0, 0],
+                6 => vec![1, 2, 0, 9],
+                7 => vec![7, 8, 0, 0, 0, 1, 0, 0, 0, 0],
+                8 => vec![0x31, 2, 0, 0],
+                9 => vec![0xc2, 4, 0, 1, 0, 0],
+                10 => vec![0xc2, 4, 0, 0, 0, 9],
+                11 => (0..9).flat_map(|_| [0x1e, 0]).collect(),
+                _ => vec![0x1e, 0],
+            };
+            // PadN's length says how many of the zeros follow it.
+            let option = if option.first() == Some(&1) {
+                option[..2 + usize::from(option[1]).min(option.len() - 2)].to_vec()
+            } else {
+                option
+            };
+            body.extend_from_slice(&option);
+        }
+        let rem = (8 - (2 + body.len()) % 8) % 8;
+        match rem {
+            0 => {}
+            1 => body.push(0),
+            n => body.extend(
+                std::iter::once(1).chain(std::iter::once((n - 2) as u8)).chain(std::iter::repeat_n(0, n - 2)),
+            ),
+        }
+        let c = client(rng, true);
+        let to_host = rng.chance(20);
+        let d = if to_host { me(true) } else { server(rng, true) };
+        let (IpAddr::V6(c6), IpAddr::V6(d6)) = (c, d) else { continue };
+        let b = PacketBuilder::ipv6(c6, d6).ext_header(HOPOPTS, &body);
+        let p = if rng.chance(25) {
+            b.icmp_echo_request(0x77, k as u16).payload(b"ping").build()
+        } else {
+            b.udp(40000 + k as u16, 53).payload(b"q").build()
+        };
+        sc.send("tuna", p);
+    }
+    sc
+}

@@ -815,8 +815,9 @@ pub fn ipv6_opts(rng: &mut Rng, i: usize) -> Scenario {
     for k in 0..12 + rng.below(6) {
         let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
         let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");
-        // Hop-by-hop options are parsed on receipt, before netfilter, and Linux drops more
-        // than 7 bytes of padding in a row: only the destination options get Pad1 and PadN.
+        // Hop-by-hop options are checked on receipt, before netfilter (the `hop-by-hop`
+        // template's subject; more than 7 bytes of padding in a row are dropped there): only
+        // the destination options get Pad1 and PadN, so the match sees every packet.
         let options = |rng: &mut Rng, hop: bool| {
             let mut tlv = Vec::new();
             for _ in 0..rng.below(4) {

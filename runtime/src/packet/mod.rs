@@ -18,6 +18,7 @@ pub mod error;
 pub mod ethernet;
 mod field;
 pub mod gre;
+pub mod hop_by_hop;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip;

@@ -79,12 +79,33 @@ impl Pipeline {
         self.finish_hook(HookResult::Drop(why.to_string()), skb, report, run);
     }
 
+    /// `ip6_rcv_core`'s check of an IPv6 packet's hop-by-hop header
+    /// ([`crate::packet::hop_by_hop`]): false when it drops the packet (with an ICMPv6
+    /// parameter problem where Linux sends one).
+    fn hop_by_hop_options(&mut self, skb: &Skb, report: &mut PacketReport, run: &mut Run) -> bool {
+        use crate::packet::hop_by_hop::{Verdict, check};
+        let why = match check(skb.ip()) {
+            Verdict::Pass => return true,
+            Verdict::Drop(why) => why,
+            Verdict::ParamProblem { code, pointer } => {
+                let ip = skb.ip().to_vec();
+                self.send_icmp_error(&ip, 4, code, pointer, false, None, run);
+                "hop-by-hop option (parameter problem sent)"
+            }
+        };
+        self.drop_packet(skb, report, run, &format!("IPv6 receive: {why}"));
+        false
+    }
+
     /// A received packet: the device's ingress hook, prerouting, routing, then input or
     /// forward.
     pub(crate) fn input_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
         let skb = &mut skb;
         let r = self.ingress_hook(skb, report, run);
         if !self.finish_hook(r, skb, report, run) {
+            return;
+        }
+        if !self.hop_by_hop_options(skb, report, run) {
             return;
         }
         let r = self.run_hook(Hook::Prerouting, skb, report, run);
