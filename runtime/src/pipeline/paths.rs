@@ -88,8 +88,7 @@ impl Pipeline {
             Verdict::Pass => return true,
             Verdict::Drop(why) => why,
             Verdict::ParamProblem { code, pointer } => {
-                let ip = skb.ip().to_vec();
-                self.send_icmp_error(&ip, 4, code, pointer, false, None, run);
+                self.send_icmp_error(skb.ip(), 4, code, pointer, false, None, run);
                 "hop-by-hop option (parameter problem sent)"
             }
         };

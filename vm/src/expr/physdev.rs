@@ -5,6 +5,7 @@
 //! inverted (`! --physdev-is-bridged`, `! --physdev-in eth0`, …). The port names are kept
 //! for the listing.
 
+use super::xt::Tests;
 use crate::interp::Eval;
 use crate::keys::Hook;
 use crate::program::Program;
@@ -12,15 +13,15 @@ use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
 use crate::verify::Check;
 use std::fmt::Write;
 
-/// `XT_PHYSDEV_OP_*`: the tests the match makes (and, in `invert`, which are inverted).
+/// `XT_PHYSDEV_OP_*`: the tests the match makes (bits of its [`Tests`]).
 pub mod test_bits {
-    pub const IN: u8 = 0x01;
-    pub const OUT: u8 = 0x02;
-    pub const BRIDGED: u8 = 0x04;
-    pub const IS_IN: u8 = 0x08;
-    pub const IS_OUT: u8 = 0x10;
+    pub const IN: u16 = 0x01;
+    pub const OUT: u16 = 0x02;
+    pub const BRIDGED: u16 = 0x04;
+    pub const IS_IN: u16 = 0x08;
+    pub const IS_OUT: u16 = 0x10;
     /// Every test.
-    pub const ALL: u8 = 0x1f;
+    pub const ALL: u16 = 0x1f;
 }
 
 /// One `-m physdev` match (the kernel's `xt_physdev_info`).
@@ -30,9 +31,7 @@ pub struct Physdev {
     pub port_in: String,
     pub port_out: String,
     /// Which of [`test_bits`] the match makes.
-    pub tests: u8,
-    /// Which of them are inverted.
-    pub invert: u8,
+    pub tests: Tests,
 }
 
 /// A port name in the text form (`-` for none; names have no spaces).
@@ -43,24 +42,18 @@ fn name_text(name: &str) -> &str {
 impl Physdev {
     /// The kernel's answer for a packet that was not bridged: every test made is inverted.
     pub fn matches_unbridged(&self) -> bool {
-        self.tests & !self.invert == 0
+        self.tests.made & !self.tests.inverted == 0
     }
 
     pub(crate) fn print(&self, _p: &Program, o: &mut String) {
-        let _ = write!(
-            o,
-            "name physdev rev 0 tests 0x{:02x} invert 0x{:02x} in {} out {}",
-            self.tests,
-            self.invert,
-            name_text(&self.port_in),
-            name_text(&self.port_out)
-        );
+        o.push_str("name physdev rev 0 ");
+        self.tests.print(o, 2);
+        let _ = write!(o, " in {} out {}", name_text(&self.port_in), name_text(&self.port_out));
     }
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<Physdev> {
         c.expect_all(&["name", "physdev", "rev", "0"])?;
-        let (tests, invert) = super::xt::parse_tests(c, u16::from(test_bits::ALL))?;
-        let (tests, invert) = (tests as u8, invert as u8);
+        let tests = Tests::parse(c, test_bits::ALL)?;
         let name = |c: &mut Cursor, word: &str| -> PResult<String> {
             c.expect(word)?;
             let n = c.next()?;
@@ -71,18 +64,18 @@ impl Physdev {
         };
         let port_in = name(c, "in")?;
         let port_out = name(c, "out")?;
-        Ok(Physdev { port_in, port_out, tests, invert })
+        Ok(Physdev { port_in, port_out, tests })
     }
 
     /// `physdev_mt_check`: some test, no unknown one; an output port test only with
     /// `--physdev-is-bridged` (not inverted) where locally generated packets pass.
     pub(crate) fn check(&self, c: &mut Check) -> Result<(), String> {
         use test_bits::*;
-        if self.tests == 0 || (self.tests | self.invert) & !ALL != 0 {
+        if self.tests.made == 0 || !self.tests.within(ALL) {
             return Err("physdev: no test, or unknown test bits".into());
         }
-        let bridged_only = self.tests & BRIDGED != 0 && self.invert & BRIDGED == 0;
-        if self.tests & (OUT | IS_OUT) != 0 && !bridged_only {
+        let bridged_only = self.tests.made & BRIDGED != 0 && self.tests.inverted & BRIDGED == 0;
+        if self.tests.made & (OUT | IS_OUT) != 0 && !bridged_only {
             return c.require_base(
                 &[],
                 &[Hook::Prerouting, Hook::Input, Hook::Forward, Hook::Postrouting],

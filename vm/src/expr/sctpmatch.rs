@@ -5,6 +5,7 @@
 //! whose common header is cut short, with no chunk, or with a chunk of length 0 is dropped
 //! (the kernel's hotdrop). Non-first fragments never match.
 
+use super::xt::Tests;
 use crate::interp::Eval;
 use crate::keys::Family;
 use crate::program::Program;
@@ -13,12 +14,14 @@ use crate::verdict::Verdict;
 use crate::verify::Check;
 use std::fmt::Write;
 
-/// `XT_SCTP_SRC_PORTS`, `XT_SCTP_DEST_PORTS`, `XT_SCTP_CHUNK_TYPES`: what the match tests
-/// (and, in `invert`, which tests are inverted).
+/// `XT_SCTP_SRC_PORTS`, `XT_SCTP_DEST_PORTS`, `XT_SCTP_CHUNK_TYPES`: the tests the match
+/// makes (bits of its [`Tests`]).
 pub mod test_bits {
-    pub const SPORT: u8 = 0x01;
-    pub const DPORT: u8 = 0x02;
-    pub const CHUNKS: u8 = 0x04;
+    pub const SPORT: u16 = 0x01;
+    pub const DPORT: u16 = 0x02;
+    pub const CHUNKS: u16 = 0x04;
+    /// Every test.
+    pub const ALL: u16 = 0x07;
 }
 
 /// How the chunk types are matched (`SCTP_CHUNK_MATCH_*`).
@@ -63,19 +66,12 @@ pub struct SctpMatch {
     pub chunks: [u64; 4],
     pub mode: ChunkMode,
     pub flags: Vec<ChunkFlags>,
-    /// Which of [`test_bits`] the match makes.
-    pub tests: u8,
-    /// Which of them are inverted.
-    pub invert: u8,
+    /// Which of [`test_bits`] the match makes, and which of them are inverted.
+    pub tests: Tests,
 }
 
 fn has(map: &[u64; 4], t: u8) -> bool {
     map[usize::from(t >> 6)] >> (t & 63) & 1 != 0
-}
-
-/// The kernel's `SCCHECK`: a test not made holds; one made holds when `cond` (inverted or not).
-fn check(tests: u8, invert: u8, which: u8, cond: bool) -> bool {
-    tests & which == 0 || (invert & which != 0) ^ cond
 }
 
 impl SctpMatch {
@@ -126,15 +122,11 @@ impl SctpMatch {
     pub(crate) fn print(&self, _p: &Program, o: &mut String) {
         let _ = write!(
             o,
-            "name sctp rev 0 sport {}-{} dport {}-{} tests 0x{:02x} invert 0x{:02x} chunks {}",
-            self.sport.0,
-            self.sport.1,
-            self.dport.0,
-            self.dport.1,
-            self.tests,
-            self.invert,
-            self.mode.name()
+            "name sctp rev 0 sport {}-{} dport {}-{} ",
+            self.sport.0, self.sport.1, self.dport.0, self.dport.1
         );
+        self.tests.print(o, 2);
+        let _ = write!(o, " chunks {}", self.mode.name());
         let types: Vec<String> = self.types().map(|t| t.to_string()).collect();
         o.push(' ');
         o.push_str(if types.is_empty() { "none" } else { "" });
@@ -154,9 +146,7 @@ impl SctpMatch {
         let sport = range(c.next()?)?;
         c.expect("dport")?;
         let dport = range(c.next()?)?;
-        let all = test_bits::SPORT | test_bits::DPORT | test_bits::CHUNKS;
-        let (tests, invert) = super::xt::parse_tests(c, u16::from(all))?;
-        let (tests, invert) = (tests as u8, invert as u8);
+        let tests = Tests::parse(c, test_bits::ALL)?;
         c.expect("chunks")?;
         let mode = match c.next()? {
             "any" => ChunkMode::Any,
@@ -186,14 +176,14 @@ impl SctpMatch {
                 mask: hex(m)?,
             });
         }
-        Ok(SctpMatch { sport, dport, chunks, mode, flags, tests, invert })
+        Ok(SctpMatch { sport, dport, chunks, mode, flags, tests })
     }
 
     pub(crate) fn check(&self, _c: &mut Check) -> Result<(), String> {
         if self.flags.len() > MAX_FLAGS {
             return Err(format!("sctp: more than {MAX_FLAGS} chunk types with flags"));
         }
-        if (self.tests | self.invert) & !(test_bits::SPORT | test_bits::DPORT | test_bits::CHUNKS) != 0 {
+        if !self.tests.within(test_bits::ALL) {
             return Err("sctp: unknown test bits".into());
         }
         Ok(())
@@ -213,18 +203,19 @@ impl SctpMatch {
         };
         let (sport, dport) =
             (u16::from_be_bytes([header[0], header[1]]), u16::from_be_bytes([header[2], header[3]]));
-        let (t, inv) = (self.tests, self.invert);
-        if !check(t, inv, test_bits::SPORT, (self.sport.0..=self.sport.1).contains(&sport))
-            || !check(t, inv, test_bits::DPORT, (self.dport.0..=self.dport.1).contains(&dport))
+        // (The kernel's `SCCHECK` is `Tests::holds`.)
+        let t = self.tests;
+        if !t.holds(test_bits::SPORT, (self.sport.0..=self.sport.1).contains(&sport))
+            || !t.holds(test_bits::DPORT, (self.dport.0..=self.dport.1).contains(&dport))
         {
             return e.brk();
         }
-        if t & test_bits::CHUNKS == 0 {
+        if t.made & test_bits::CHUNKS == 0 {
             return;
         }
         match self.chunks_match(ip, thoff + 12) {
             None => e.regs.verdict = Verdict::Drop,
-            Some(found) if check(t, inv, test_bits::CHUNKS, found) => {}
+            Some(found) if t.holds(test_bits::CHUNKS, found) => {}
             Some(_) => e.brk(),
         }
     }

@@ -7,6 +7,7 @@
 //! and the previous, next and last segment (an address under a mask) — a segment the header
 //! does not have fails its test whatever `!` says.
 
+use super::xt::Tests;
 use crate::interp::{Eval, headers};
 use crate::keys::Family;
 use crate::program::Program;
@@ -15,7 +16,7 @@ use crate::verify::Check;
 use std::fmt::Write;
 use std::net::Ipv6Addr;
 
-/// `IP6T_SRH_*`: the tests the match makes (and, in `invert`, which are inverted).
+/// `IP6T_SRH_*`: the tests the match makes (bits of its [`Tests`]).
 pub mod test_bits {
     pub const NEXT_HDR: u16 = 0x0001;
     pub const LEN_EQ: u16 = 0x0002;
@@ -79,21 +80,12 @@ pub struct SrhMatch {
     pub nsid: Sid,
     pub lsid: Sid,
     /// Which of [`test_bits`] the match makes.
-    pub tests: u16,
-    /// Which of them are inverted.
-    pub invert: u16,
+    pub tests: Tests,
 }
 
 /// The three comparisons of one field.
-fn compare(tests: u16, invert: u16, [eq, gt, lt]: [u16; 3], field: u8, value: u8) -> bool {
-    pass(tests, invert, eq, field == value)
-        && pass(tests, invert, gt, field > value)
-        && pass(tests, invert, lt, field < value)
-}
-
-/// A test not made holds; one made holds when `cond` (inverted or not).
-fn pass(tests: u16, invert: u16, which: u16, cond: bool) -> bool {
-    tests & which == 0 || (invert & which != 0) ^ cond
+fn compare(t: Tests, [eq, gt, lt]: [u16; 3], field: u8, value: u8) -> bool {
+    t.holds(eq, field == value) && t.holds(gt, field > value) && t.holds(lt, field < value)
 }
 
 impl SrhMatch {
@@ -107,23 +99,23 @@ impl SrhMatch {
         // in host byte order (`ipv6_sr_hdr.tag` is a plain `__u16`): on a little-endian host,
         // as this model's, `--srh-tag 7` matches the tag 0x0700 on the wire.
         let tag = u16::from_le_bytes([byte(6), byte(7)]);
-        let (t, inv) = (self.tests, self.invert);
-        let fixed = pass(t, inv, NEXT_HDR, next_hdr == self.next_hdr)
-            && compare(t, inv, [LEN_EQ, LEN_GT, LEN_LT], hdr_len, self.hdr_len)
-            && compare(t, inv, [SEGS_EQ, SEGS_GT, SEGS_LT], segs_left, self.segs_left)
-            && compare(t, inv, [LAST_EQ, LAST_GT, LAST_LT], last_entry, self.last_entry)
-            && pass(t, inv, TAG, tag == self.tag);
+        let t = self.tests;
+        let fixed = t.holds(NEXT_HDR, next_hdr == self.next_hdr)
+            && compare(t, [LEN_EQ, LEN_GT, LEN_LT], hdr_len, self.hdr_len)
+            && compare(t, [SEGS_EQ, SEGS_GT, SEGS_LT], segs_left, self.segs_left)
+            && compare(t, [LAST_EQ, LAST_GT, LAST_LT], last_entry, self.last_entry)
+            && t.holds(TAG, tag == self.tag);
         if !fixed {
             return false;
         }
         // Segment `i` of the list (16 bytes each after the fixed part), if the packet has it.
         let segment = |i: usize| ip.get(srh + FIXED + 16 * i..srh + FIXED + 16 * (i + 1));
         let sid_holds = |which: u16, sid: &Sid, at: Option<usize>| {
-            if t & which == 0 {
+            if t.made & which == 0 {
                 return true;
             }
             match at.and_then(segment) {
-                Some(s) => pass(t, inv, which, sid.holds(s)),
+                Some(s) => t.holds(which, sid.holds(s)),
                 None => false,
             }
         };
@@ -134,17 +126,19 @@ impl SrhMatch {
     }
 
     pub(crate) fn print(&self, _p: &Program, o: &mut String) {
+        o.push_str("name srh rev 1 ");
+        self.tests.print(o, 4);
         let _ = write!(
             o,
-            "name srh rev 1 tests 0x{:04x} invert 0x{:04x} next-hdr {} hdr-len {} segs-left {} last-entry {} tag {}",
-            self.tests, self.invert, self.next_hdr, self.hdr_len, self.segs_left, self.last_entry, self.tag
+            " next-hdr {} hdr-len {} segs-left {} last-entry {} tag {}",
+            self.next_hdr, self.hdr_len, self.segs_left, self.last_entry, self.tag
         );
         for (name, which, sid) in [
             ("psid", test_bits::PSID, &self.psid),
             ("nsid", test_bits::NSID, &self.nsid),
             ("lsid", test_bits::LSID, &self.lsid),
         ] {
-            if self.tests & which != 0 {
+            if self.tests.made & which != 0 {
                 let _ = write!(o, " {name} {}", sid.print());
             }
         }
@@ -152,7 +146,7 @@ impl SrhMatch {
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<SrhMatch> {
         c.expect_all(&["name", "srh", "rev", "1"])?;
-        let (tests, invert) = super::xt::parse_tests(c, test_bits::ALL)?;
+        let tests = Tests::parse(c, test_bits::ALL)?;
         let byte = |c: &mut Cursor, name: &str| -> PResult<u8> {
             c.expect(name)?;
             let v = c.next()?;
@@ -165,11 +159,10 @@ impl SrhMatch {
         c.expect("tag")?;
         let v = c.next()?;
         let tag = v.parse().map_err(|_| format!("bad tag `{v}` (0-65535)"))?;
-        let mut m =
-            SrhMatch { next_hdr, hdr_len, segs_left, last_entry, tag, tests, invert, ..SrhMatch::default() };
+        let mut m = SrhMatch { next_hdr, hdr_len, segs_left, last_entry, tag, tests, ..SrhMatch::default() };
         for (name, which) in [("psid", test_bits::PSID), ("nsid", test_bits::NSID), ("lsid", test_bits::LSID)]
         {
-            if tests & which == 0 {
+            if tests.made & which == 0 {
                 continue;
             }
             c.expect(name)?;
@@ -184,7 +177,7 @@ impl SrhMatch {
     }
 
     pub(crate) fn check(&self, _c: &mut Check) -> Result<(), String> {
-        if (self.tests | self.invert) & !test_bits::ALL != 0 {
+        if !self.tests.within(test_bits::ALL) {
             return Err("srh: unknown test bits".into());
         }
         Ok(())

@@ -19,18 +19,51 @@ use crate::interp::Eval;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
 use crate::verify::Check;
+use std::fmt::Write;
 
-/// `tests 0x… invert 0x…`: which of a match's tests (bits of `all`) it makes, and which of
-/// them are inverted (the kernel's `flags`/`invflags` pairs).
-pub(crate) fn parse_tests(c: &mut Cursor, all: u16) -> PResult<(u16, u16)> {
-    c.expect("tests")?;
-    let tests = c.hex()?;
-    c.expect("invert")?;
-    let invert = c.hex()?;
-    if (tests | invert) & !u64::from(all) != 0 {
-        return Err(format!("unknown test bits in 0x{:x}", tests | invert));
+/// Which of a match's tests it makes, and which of those are inverted: the kernel's
+/// `flags`/`invflags` pairs (one bit per test), shared by `sctp`, `srh` and `physdev`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Tests {
+    pub made: u16,
+    pub inverted: u16,
+}
+
+impl Tests {
+    /// Makes test `which`, inverted or not.
+    pub fn make(&mut self, which: u16, inverted: bool) {
+        self.made |= which;
+        if inverted {
+            self.inverted |= which;
+        }
     }
-    Ok((tests as u16, invert as u16))
+
+    /// Does test `which` hold when its condition is `cond`? One not made always does.
+    pub fn holds(self, which: u16, cond: bool) -> bool {
+        self.made & which == 0 || (self.inverted & which != 0) ^ cond
+    }
+
+    /// Are all its bits among `all`?
+    pub fn within(self, all: u16) -> bool {
+        (self.made | self.inverted) & !all == 0
+    }
+
+    /// `tests 0x… invert 0x…`, each of `digits` hex digits.
+    pub(crate) fn print(self, o: &mut String, digits: usize) {
+        let _ = write!(o, "tests 0x{:0digits$x} invert 0x{:0digits$x}", self.made, self.inverted);
+    }
+
+    /// Reads what [`Tests::print`] writes, refusing bits outside `all`.
+    pub(crate) fn parse(c: &mut Cursor, all: u16) -> PResult<Tests> {
+        c.expect("tests")?;
+        let made = c.hex()?;
+        c.expect("invert")?;
+        let inverted = c.hex()?;
+        if (made | inverted) & !u64::from(all) != 0 {
+            return Err(format!("unknown test bits in 0x{:x}", made | inverted));
+        }
+        Ok(Tests { made: made as u16, inverted: inverted as u16 })
+    }
 }
 
 /// An x_tables match.

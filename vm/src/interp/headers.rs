@@ -1,8 +1,21 @@
 //! Minimal header walking the VM needs on its own: the transport offset of an IP packet
 //! (for [`super::PacketCtx::from_ip`]) and IPv6 extension header chains (for `exthdr`).
 
-/// The IPv6 routing header's protocol number.
+/// IPv6 extension header numbers the walks treat apart.
 pub const ROUTING: u8 = 43;
+const FRAGMENT: u8 = 44;
+const AUTH: u8 = 51;
+
+/// The length of an extension header of type `next` whose length byte is `hl`: a fragment
+/// header has 8 bytes, AH counts 4-byte words after the first two, the others 8-byte units
+/// after the first.
+fn ext_len(next: u8, hl: u8) -> usize {
+    match next {
+        FRAGMENT => 8,
+        AUTH => (usize::from(hl) + 2) * 4,
+        _ => (usize::from(hl) + 1) * 8,
+    }
+}
 
 /// IPv6 extension headers that are walked past, as the kernel's `ipv6_ext_hdr` does:
 /// hop-by-hop, routing, fragment, destination options, AH. A mobility header is the
@@ -35,17 +48,13 @@ pub fn ipv6_transport(data: &[u8], off: usize) -> (Option<usize>, u8) {
         let (Some(nh), Some(hl)) = (data.get(pos).copied(), data.get(pos + 1).copied()) else {
             return (None, next);
         };
-        if next == 44 {
+        if next == FRAGMENT {
             let fo = data.get(pos + 2..pos + 4).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]) & 0xfff8);
             if fo != 0 {
                 return (None, nh);
             }
-            pos += 8;
-        } else if next == 51 {
-            pos += (hl as usize + 2) * 4;
-        } else {
-            pos += (hl as usize + 1) * 8;
         }
+        pos += ext_len(next, hl);
         next = nh;
     }
     (None, next)
@@ -68,26 +77,23 @@ pub fn ipv6_find_hdr(data: &[u8], off: usize, target: u8) -> Result<Option<usize
             return Ok(found.then_some(pos));
         }
         let hp = data.get(pos..pos + 2).ok_or(Malformed)?;
-        let len = match next {
-            43 => {
+        match next {
+            ROUTING => {
                 data.get(pos..pos + 4).ok_or(Malformed)?;
-                (usize::from(hp[1]) + 1) * 8
             }
-            44 => {
+            FRAGMENT => {
                 let fo = data.get(pos + 2..pos + 4).ok_or(Malformed)?;
                 if u16::from_be_bytes([fo[0], fo[1]]) & 0xfff8 != 0 {
                     return Ok(found.then_some(pos));
                 }
-                8
             }
-            51 => (usize::from(hp[1]) + 2) * 4,
-            _ => (usize::from(hp[1]) + 1) * 8,
-        };
+            _ => {}
+        }
         if found {
             return Ok(Some(pos));
         }
+        pos += ext_len(next, hp[1]);
         next = hp[0];
-        pos += len;
     }
 }
 

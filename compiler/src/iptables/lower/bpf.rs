@@ -7,16 +7,14 @@ use super::rule::Mcx;
 use super::{LResult, Unsupported};
 use crate::iptables::matches::u32bpf::Bpf;
 use crate::ir::{Stmt, StmtKind};
-use nftvm_vm::expr::bpf::{BpfMatch, Insn};
+use nftvm_vm::expr::bpf::BpfMatch;
 use nftvm_vm::expr::xt::XtMatch;
 
 pub fn bpf(b: &Bpf, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     if let Some(path) = &b.pinned {
         return Err(Unsupported::new(format!("bpf --object-pinned {path}: eBPF programs cannot be loaded")));
     }
-    let m = BpfMatch {
-        program: b.program.iter().map(|i| Insn { code: i.code, jt: i.jt, jf: i.jf, k: i.k }).collect(),
-    };
+    let m = BpfMatch { program: b.program.clone() };
     m.validate().map_err(Unsupported::new)?;
     Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Bpf(m)))])
 }

@@ -11,23 +11,17 @@ use nftvm_vm::expr::xt::XtMatch;
 
 pub fn physdev(p: &Physdev, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     let mut m = XtPhysdev::default();
-    let mut test = |which: u8, invert: bool| {
-        m.tests |= which;
-        if invert {
-            m.invert |= which;
-        }
-    };
     if let Some(i) = &p.physdev_in {
-        test(test_bits::IN, i.invert);
+        m.tests.make(test_bits::IN, i.invert);
     }
     if let Some(o) = &p.physdev_out {
-        test(test_bits::OUT, o.invert);
+        m.tests.make(test_bits::OUT, o.invert);
     }
     for (which, given) in
         [(test_bits::IS_IN, p.is_in), (test_bits::IS_OUT, p.is_out), (test_bits::BRIDGED, p.is_bridged)]
     {
         if let Some(invert) = given {
-            test(which, invert);
+            m.tests.make(which, invert);
         }
     }
     m.port_in = p.physdev_in.as_ref().map(|i| i.value.clone()).unwrap_or_default();

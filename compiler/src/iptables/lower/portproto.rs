@@ -109,13 +109,11 @@ pub fn sctp(s: &Sctp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     {
         if let Some(p) = p {
             *range = (p.value.lo, p.value.hi);
-            m.tests |= bit;
-            m.invert |= if p.invert { bit } else { 0 };
+            m.tests.make(bit, p.invert);
         }
     }
     if let Some(Inv { value: c, invert }) = &s.chunks {
-        m.tests |= test_bits::CHUNKS;
-        m.invert |= if *invert { test_bits::CHUNKS } else { 0 };
+        m.tests.make(test_bits::CHUNKS, *invert);
         m.mode = c.mode;
         let types: Vec<u8> = if c.all { (0..=255).collect() } else { c.types.clone() };
         for t in types {

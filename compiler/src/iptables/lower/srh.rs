@@ -11,14 +11,6 @@ use crate::ir::{Stmt, StmtKind};
 use nftvm_vm::expr::srh::{Sid, SrhMatch, test_bits};
 use nftvm_vm::expr::xt::XtMatch;
 
-/// The match makes test `which`, inverted or not.
-fn test(m: &mut SrhMatch, which: u16, invert: bool) {
-    m.tests |= which;
-    if invert {
-        m.invert |= which;
-    }
-}
-
 /// The tests of one field's comparisons (`bits`: its `==`, `>` and `<`); the value they share
 /// is the last one given (libip6t_srh stores each option's value in the same place).
 fn comparisons(m: &mut SrhMatch, list: &[(SrhCmp, Inv<u8>)], [eq, gt, lt]: [u16; 3]) -> u8 {
@@ -28,7 +20,7 @@ fn comparisons(m: &mut SrhMatch, list: &[(SrhCmp, Inv<u8>)], [eq, gt, lt]: [u16;
             SrhCmp::Gt => gt,
             SrhCmp::Lt => lt,
         };
-        test(m, which, v.invert);
+        m.tests.make(which, v.invert);
     }
     list.last().map_or(0, |(_, v)| v.value)
 }
@@ -36,7 +28,7 @@ fn comparisons(m: &mut SrhMatch, list: &[(SrhCmp, Inv<u8>)], [eq, gt, lt]: [u16;
 /// The test of one segment (`which`), if given: its address and mask.
 fn segment(m: &mut SrhMatch, given: Option<&Inv<AddrMask>>, which: u16) -> Sid {
     let Some(v) = given else { return Sid::default() };
-    test(m, which, v.invert);
+    m.tests.make(which, v.invert);
     let mut sid = Sid::default();
     sid.addr.iter_mut().zip(v.value.addr.octets()).for_each(|(d, b)| *d = b);
     sid.mask.iter_mut().zip(v.value.mask.octets()).for_each(|(d, b)| *d = b);
@@ -47,7 +39,7 @@ pub fn srh(s: &Srh, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     let mut m = SrhMatch::default();
     if let Some(v) = &s.next_hdr {
         m.next_hdr = v.value;
-        test(&mut m, test_bits::NEXT_HDR, v.invert);
+        m.tests.make(test_bits::NEXT_HDR, v.invert);
     }
     m.hdr_len = comparisons(&mut m, &s.hdr_len, [test_bits::LEN_EQ, test_bits::LEN_GT, test_bits::LEN_LT]);
     m.segs_left =
@@ -56,7 +48,7 @@ pub fn srh(s: &Srh, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         comparisons(&mut m, &s.last_entry, [test_bits::LAST_EQ, test_bits::LAST_GT, test_bits::LAST_LT]);
     if let Some(v) = &s.tag {
         m.tag = v.value;
-        test(&mut m, test_bits::TAG, v.invert);
+        m.tests.make(test_bits::TAG, v.invert);
     }
     m.psid = segment(&mut m, s.psid.as_ref(), test_bits::PSID);
     m.nsid = segment(&mut m, s.nsid.as_ref(), test_bits::NSID);

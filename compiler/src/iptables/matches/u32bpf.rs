@@ -4,6 +4,7 @@
 use crate::iptables::ext::{Extension, OptCall, OptSpec};
 use crate::iptables::save::SaveBuf;
 use crate::iptables::values::num::scan_u64;
+use nftvm_vm::expr::bpf::{Insn, MAX_INSNS};
 
 /// How a u32 location step combines with the previous value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -177,29 +178,18 @@ impl Extension for U32 {
     }
 }
 
-/// One classic BPF instruction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct BpfInsn {
-    pub code: u16,
-    pub jt: u8,
-    pub jf: u8,
-    pub k: u32,
-}
-
-/// The bpf match (`--bytecode` form; `--object-pinned` names a pinned program).
+/// The bpf match (`--bytecode` form, the instructions the VM's match runs; `--object-pinned`
+/// names a pinned program).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bpf {
-    pub program: Vec<BpfInsn>,
+    pub program: Vec<Insn>,
     pub pinned: Option<String>,
 }
-
-/// `XT_BPF_MAX_NUM_INSTR`.
-pub const BPF_MAX: usize = 64;
 
 static BPF_OPTS: [OptSpec; 2] = [OptSpec::arg("bytecode", 0), OptSpec::arg("object-pinned", 1)];
 
 /// `N,code jt jf k,code jt jf k,…`.
-pub fn parse_bytecode(s: &str) -> Result<Vec<BpfInsn>, String> {
+pub fn parse_bytecode(s: &str) -> Result<Vec<Insn>, String> {
     let mut parts = s.split(',');
     let len: usize = parts
         .next()
@@ -209,7 +199,7 @@ pub fn parse_bytecode(s: &str) -> Result<Vec<BpfInsn>, String> {
     if len == 0 {
         return Err("bpf: illegal zero length program".into());
     }
-    if len > BPF_MAX {
+    if len > MAX_INSNS {
         return Err("bpf: number of instructions exceeds maximum".into());
     }
     let mut out = Vec::new();
@@ -222,7 +212,7 @@ pub fn parse_bytecode(s: &str) -> Result<Vec<BpfInsn>, String> {
         if f.len() != 4 {
             return Err(bad());
         }
-        out.push(BpfInsn {
+        out.push(Insn {
             code: f[0].parse().map_err(|_| bad())?,
             jt: f[1].parse().map_err(|_| bad())?,
             jf: f[2].parse().map_err(|_| bad())?,
