@@ -107,6 +107,19 @@ impl RuleCx {
     }
 }
 
+/// Which of rules `first..first + rules.len()` of `chain` get no code of their own: those the
+/// `skip` block starts itself ([`classify::computed_starts`]) whose actions are shared
+/// ([`template::covered`]), unless the rule before them falls through to them. A 10,000-rule
+/// classified run then compiles to a few blocks, not 20,000 that each pass a constant to a
+/// shared block (and to a function too large for the optimizing register allocator).
+pub fn elided_rules(prog: &Program, chain: ChainId, first: usize, rules: &[Rule]) -> Vec<bool> {
+    let family = prog.chain(chain).and_then(|c| prog.table(c.table)).map_or(Family::Ip, |t| t.family);
+    let computed = classify::computed_starts(prog, rules, first);
+    let covered = template::covered(rules, family, prog.chains.len());
+    let shared = |k: usize| computed[k] && covered[k];
+    (0..rules.len()).map(|k| k > 0 && shared(k) && shared(k - 1)).collect()
+}
+
 /// Translates rules `first..first + rules.len()` of `chain` into the function `fx` builds.
 /// `ends_chain`: these rules are the end of the chain (the last one's mismatch is the final
 /// verdict register value if nothing follows).
@@ -143,7 +156,11 @@ pub fn translate_rules(
         Some(r) => r.enter(fx, blocks[0]),
         None => fx.jump(blocks[0]),
     }
+    let elided = elided_rules(prog, chain, first, rules);
     for (k, rule) in rules.iter().enumerate() {
+        if elided[k] {
+            continue;
+        }
         fx.enter(blocks[k]);
         let last = ends_chain && k + 1 == rules.len();
         let rc = RuleCx {

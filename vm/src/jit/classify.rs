@@ -8,7 +8,9 @@
 //! - each function (chain or segment) has one `skip` block that takes the answer
 //!   (`2 * rule + expr`; "go on" from a shared reader is the rule's own `2 * rule + 1`) and
 //!   goes to that rule's start or post-`classify` block, or to a shared action block
-//!   ([`super::template`]);
+//!   ([`super::template`]); the start of a rule in a run of one natively read classifier is
+//!   computed (the reader, with the rule's entry), so a rule of such a run whose actions are
+//!   shared has no code at all ([`super::chain::elided_rules`]);
 //! - an answer outside the function's rules goes back to the chain's driver as
 //!   [`ret::RESUME`] with the answer in `ctx.resume`; the driver calls the segment that holds
 //!   the rule, and a segment function starts by consuming a pending `ctx.resume`.
@@ -21,6 +23,7 @@ use super::chain::RuleCx;
 use super::emit::Fx;
 use super::template::Templates;
 use crate::classify::ABSENT;
+use crate::classify::Classifier;
 use crate::classify::recipe::FieldRead;
 use crate::expr::Expr;
 use crate::keys::PayloadBase;
@@ -64,25 +67,21 @@ impl Resumes {
         }
         let skip = fx.new_block();
         let answer = fx.b.append_block_param(skip, types::I32);
-        let mut readers: Vec<Reader> = Vec::new();
-        for r in rules {
-            let Some(Expr::Classify(x)) = r.exprs.first() else { continue };
-            if readers.iter().any(|r| r.classifier == x.classifier) {
-                continue;
-            }
-            let Some(c) = prog.classifier(x.classifier) else { continue };
-            if c.tree.reads().iter().all(native) {
+        let readers = reader_classifiers(prog, rules)
+            .into_iter()
+            .map(|(id, c)| {
                 let block = fx.new_block();
                 let entry = fx.b.append_block_param(block, types::I32);
-                readers.push(Reader {
-                    classifier: x.classifier,
+                Reader {
+                    classifier: id,
                     first: c.first,
                     block,
                     entry,
                     reads: c.tree.reads().to_vec(),
-                });
-            }
-        }
+                    starts: run_of(rules, first, id, c.first),
+                }
+            })
+            .collect();
         Some(Resumes { post, skip, answer, first, resumable, readers })
     }
 
@@ -100,6 +99,12 @@ impl Resumes {
         fx.set_resume_point(clear);
         let answer = fx.b.ins().ireduce(types::I32, r);
         fx.b.ins().jump(self.skip, &[BlockArg::Value(answer)]);
+    }
+
+    /// Does the `skip` block start rule `k` (of the function) itself, from the answer, with
+    /// no block of the rule's (see [`Reader::starts`])?
+    pub fn computed_start(&self, k: usize) -> bool {
+        self.readers.iter().any(|r| r.starts.as_ref().is_some_and(|s| s.contains(&k)))
     }
 
     /// The block rule `k` (of the function) goes on in after its `classify`.
@@ -155,11 +160,31 @@ impl Resumes {
             t.dispatch(fx, self.answer, rest);
             fx.enter(rest);
         }
+        for reader in &self.readers {
+            let Some(run) = &reader.starts else { continue };
+            // Answer `2 * rule` for a rule of the run: the reader, with the rule's entry.
+            let (start, rest) = (fx.new_block(), fx.new_block());
+            let at = fx.b.ins().iadd_imm_s(self.answer, -2 * (self.first + run.start) as i64);
+            let inside = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThan, at, 2 * run.len() as i64);
+            let odd = fx.b.ins().band_imm_u(at, 1);
+            let even = fx.b.ins().icmp_imm_u(IntCC::Equal, odd, 0);
+            let both = fx.b.ins().band(inside, even);
+            fx.b.ins().brif(both, start, &[], rest, &[]);
+            fx.enter(start);
+            let k = fx.b.ins().ushr_imm_u(at, 1);
+            let offset = (self.first + run.start) as i64 - i64::from(reader.first);
+            let entry = fx.b.ins().iadd_imm_s(k, offset);
+            fx.b.ins().jump(reader.block, &[BlockArg::Value(entry)]);
+            fx.enter(rest);
+        }
         let mut sw = Switch::new();
         for (k, start) in starts.iter().enumerate() {
             let rule = (self.first + k) as u128;
-            sw.set_entry(2 * rule, *start);
-            if let Some(p) = self.post(k) {
+            if !self.computed_start(k) {
+                sw.set_entry(2 * rule, *start);
+            }
+            let shared = templates.is_some_and(|t| t.covers(k));
+            if let Some(p) = self.post(k).filter(|_| !shared) {
                 sw.set_entry(2 * rule + 1, p);
             }
         }
@@ -197,6 +222,54 @@ struct Reader {
     /// The block's parameter: the entry of the calling rule's `classify`.
     entry: Value,
     reads: Vec<FieldRead>,
+    /// The function's rules (indices in it) that start with this classifier's `classify`,
+    /// when they are one unbroken run whose entries follow the rules (rule `k`'s entry is
+    /// `k` + the function's first rule − the classifier's): the `skip` block starts any of
+    /// them by computing its entry, with no block of its own.
+    starts: Option<std::ops::Range<usize>>,
+}
+
+/// Which of `rules` (the function's, from chain rule `first` on) the `skip` block starts by
+/// computing their entry (see [`Reader::starts`]).
+pub fn computed_starts(prog: &Program, rules: &[Rule], first: usize) -> Vec<bool> {
+    let mut out = vec![false; rules.len()];
+    for (id, c) in reader_classifiers(prog, rules) {
+        if let Some(run) = run_of(rules, first, id, c.first) {
+            out[run].iter_mut().for_each(|b| *b = true);
+        }
+    }
+    out
+}
+
+/// The classifiers the function's rules start with whose fields native code reads, each
+/// once, in the order of their first rule.
+fn reader_classifiers<'p>(prog: &'p Program, rules: &[Rule]) -> Vec<(ClassifierId, &'p Classifier)> {
+    let mut out: Vec<(ClassifierId, &Classifier)> = Vec::new();
+    for r in rules {
+        let Some(Expr::Classify(x)) = r.exprs.first() else { continue };
+        if out.iter().any(|(id, _)| *id == x.classifier) {
+            continue;
+        }
+        if let Some(c) = prog.classifier(x.classifier).filter(|c| c.tree.reads().iter().all(native)) {
+            out.push((x.classifier, c));
+        }
+    }
+    out
+}
+
+/// The rules of `rules` (the function's, from chain rule `first` on) that start with
+/// classifier `id`'s `classify` (its entry 0 at chain rule `id_first`), if they form one
+/// run with entries in rule order.
+fn run_of(rules: &[Rule], first: usize, id: ClassifierId, id_first: u32) -> Option<std::ops::Range<usize>> {
+    let entry_at = |k: usize| match rules.get(k).and_then(|r| r.exprs.first()) {
+        Some(Expr::Classify(x)) if x.classifier == id => Some(x.entry),
+        _ => None,
+    };
+    let lo = (0..rules.len()).find(|&k| entry_at(k).is_some())?;
+    let hi = (lo..rules.len()).find(|&k| entry_at(k).is_none()).unwrap_or(rules.len());
+    let in_order = (lo..hi).all(|k| entry_at(k).map(|e| e as usize + id_first as usize) == Some(first + k));
+    let alone = (hi..rules.len()).all(|k| entry_at(k).is_none());
+    (in_order && alone).then_some(lo..hi)
 }
 
 impl Reader {

@@ -2,7 +2,7 @@
 //! into segment functions run by a small driver), and the function table compiled code calls
 //! through. No relocations: helpers and chains are called by address.
 
-use super::chain::{translate_driver, translate_rules};
+use super::chain::{elided_rules, translate_driver, translate_rules};
 use super::emit::{Fx, chain_signature};
 use super::helpers::Addrs;
 use super::program::{JitProgram, JitStats};
@@ -35,8 +35,9 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
         OptLevel::None => false,
         OptLevel::Speed => true,
         OptLevel::Auto => {
-            prog.expr_count() <= opts.auto_speed_max_exprs
-                && jobs.iter().all(|j| j.expr_count(&prog) <= opts.auto_speed_max_function_exprs)
+            let counts: Vec<usize> = jobs.iter().map(|j| j.expr_count(&prog)).collect();
+            counts.iter().sum::<usize>() <= opts.auto_speed_max_exprs
+                && counts.iter().all(|&n| n <= opts.auto_speed_max_function_exprs)
         }
     };
     let mut module = new_module(optimized, opts.verify_ir)?;
@@ -52,6 +53,7 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let mut ctx = module.make_context();
     let mut fcx = FunctionBuilderContext::new();
     let mut tables = Vec::new();
+    let mut code_bytes = 0;
     for (job, id) in jobs.iter().zip(&ids) {
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
@@ -75,22 +77,27 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
             }
         }
         module.define_function(*id, &mut ctx).map_err(err)?;
+        code_bytes += ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
         module.clear_context(&mut ctx);
     }
     module.finalize_definitions().map_err(err)?;
     let fns = ids.iter().map(|id| module.get_finalized_function(*id) as usize as u64).collect();
-    let stats = JitStats { functions: ids.len(), optimized, compile_time: started.elapsed() };
+    let stats = JitStats { functions: ids.len(), optimized, compile_time: started.elapsed(), code_bytes };
     Ok(JitProgram::new(prog, fns, module, stats, tables))
 }
 
 impl Job {
-    /// The expressions the function compiles (its rules'; a driver has none).
+    /// The expressions the function compiles (its rules' that get code; a driver has none).
     fn expr_count(&self, prog: &VerifiedProgram) -> usize {
         match self {
-            Job::Rules { chain, first, count, .. } => prog
-                .chain(*chain)
-                .and_then(|c| c.rules.get(*first..*first + *count))
-                .map_or(0, |rules| rules.iter().map(|r| r.exprs.len()).sum()),
+            Job::Rules { chain, first, count, .. } => {
+                let Some(rules) = prog.chain(*chain).and_then(|c| c.rules.get(*first..*first + *count))
+                else {
+                    return 0;
+                };
+                let elided = elided_rules(prog, *chain, *first, rules);
+                rules.iter().zip(elided).filter(|(_, e)| !e).map(|(r, _)| r.exprs.len()).sum()
+            }
             Job::Driver { .. } => 0,
         }
     }
@@ -180,6 +187,38 @@ mod tests {
         let prog = crate::verify::verify(assemble(&text).expect("assembles")).expect("verifies");
         let opts = JitOptions { segment_rules: segment, ..JitOptions::default() };
         compile(Arc::new(prog), &opts).expect("compiles").stats().optimized
+    }
+
+    /// One classified run of `rules` rules that set the mark to their number and accept.
+    fn classified(rules: usize) -> JitStats {
+        let mut text = String::from(
+            "table ip f\nchain ip f c type filter hook input priority 0 policy drop\n\
+             classifier ip f __classify0 chain c first 0\n\
+             \trecipe 4 [ payload load 4b @ network header + 12 => reg 1 ]\n\
+             \tfield 0 recipe 0 bytes 0-3\n",
+        );
+        for i in 0..rules {
+            text.push_str(&format!("\tentry {i} f0 0x{:08x}\n", 0x0a00_0000 + i));
+        }
+        text.push('\n');
+        for i in 0..rules {
+            text.push_str(&format!(
+                "ip f c\n  [ classify __classify0 entry {i} ]\n  [ immediate reg 1 0x{:08x} ]\n  \
+                 [ meta set mark with reg 1 ]\n  [ immediate reg 0 accept ]\n\n",
+                i + 1
+            ));
+        }
+        let prog = crate::verify::verify(assemble(&text).expect("assembles")).expect("verifies");
+        compile(Arc::new(prog), &JitOptions::default()).expect("compiles").stats()
+    }
+
+    #[test]
+    fn a_classified_run_with_shared_actions_compiles_to_code_of_one_size() {
+        let (small, large) = (classified(16), classified(12_000));
+        // Rule code is elided: the same few blocks whatever the run's length, optimized.
+        assert!(large.optimized, "{large:?}");
+        assert_eq!(small.functions, large.functions);
+        assert!(large.code_bytes <= small.code_bytes + 64, "{small:?} vs {large:?}");
     }
 
     #[test]

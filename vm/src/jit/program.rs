@@ -44,6 +44,8 @@ pub struct JitStats {
     pub optimized: bool,
     /// Wall time of the compilation.
     pub compile_time: Duration,
+    /// Bytes of native code, all functions.
+    pub code_bytes: usize,
 }
 
 impl std::fmt::Debug for JitProgram {

@@ -143,10 +143,47 @@ fn shape_of(rule: &Rule, family: Family, chains: usize) -> Option<(Shape, Vec<u3
     (columns.len() <= MAX_COLUMNS).then_some((shape, columns))
 }
 
+/// The shapes of `rules` (a function's) and per rule its row (shape 0: none). The
+/// function's last rule keeps its own code when it goes on: what follows it is not one of
+/// the function's rules.
+fn assign(rules: &[Rule], family: Family, chains: usize) -> (Vec<Shape>, Vec<Row>) {
+    let mut shapes: Vec<Shape> = Vec::new();
+    let mut rows = vec![Row::default(); rules.len()];
+    for (k, rule) in rules.iter().enumerate() {
+        if !matches!(rule.exprs.first(), Some(Expr::Classify(_))) {
+            continue;
+        }
+        let Some((shape, columns)) = shape_of(rule, family, chains) else { continue };
+        if !matches!(shape.end, End::Verdict(_)) && k + 1 == rules.len() {
+            continue;
+        }
+        let index = match shapes.iter().position(|s| *s == shape) {
+            Some(i) => i,
+            None if shapes.len() < MAX_SHAPES => {
+                shapes.push(shape);
+                shapes.len() - 1
+            }
+            None => continue,
+        };
+        if let Some(row) = rows.get_mut(k) {
+            row.shape = index as u32 + 1;
+            row.source = rule.source.0;
+            for (c, v) in row.columns.iter_mut().zip(&columns) {
+                *c = *v;
+            }
+        }
+    }
+    (shapes, rows)
+}
+
+/// Which of `rules` (a function's) have a shared block.
+pub fn covered(rules: &[Rule], family: Family, chains: usize) -> Vec<bool> {
+    assign(rules, family, chains).1.iter().map(|r| r.shape != 0).collect()
+}
+
 impl Templates {
     /// The shared actions of `rules` (rule `first` onwards) whose `classify` is followed by
-    /// a shape; `None` when there are none. (The function's last rule keeps its own code
-    /// when it goes on: what follows it is not one of the function's rules.)
+    /// a shape; `None` when there are none.
     pub fn new(
         fx: &mut Fx,
         rules: &[Rule],
@@ -154,39 +191,26 @@ impl Templates {
         family: Family,
         chains: usize,
     ) -> Option<Templates> {
-        let mut shapes: Vec<(Shape, Block, Value)> = Vec::new();
-        let mut rows = vec![Row::default(); rules.len()];
-        for (k, rule) in rules.iter().enumerate() {
-            if !matches!(rule.exprs.first(), Some(Expr::Classify(_))) {
-                continue;
-            }
-            let Some((shape, columns)) = shape_of(rule, family, chains) else { continue };
-            if !matches!(shape.end, End::Verdict(_)) && k + 1 == rules.len() {
-                continue;
-            }
-            let index = match shapes.iter().position(|(s, _, _)| *s == shape) {
-                Some(i) => i,
-                None if shapes.len() < MAX_SHAPES => {
-                    let block = fx.new_block();
-                    let index = fx.b.append_block_param(block, types::I32);
-                    shapes.push((shape, block, index));
-                    shapes.len() - 1
-                }
-                None => continue,
-            };
-            if let Some(row) = rows.get_mut(k) {
-                row.shape = index as u32 + 1;
-                row.source = rule.source.0;
-                for (c, v) in row.columns.iter_mut().zip(&columns) {
-                    *c = *v;
-                }
-            }
-        }
+        let (shapes, rows) = assign(rules, family, chains);
         if shapes.is_empty() {
             return None;
         }
+        let shapes = shapes
+            .into_iter()
+            .map(|shape| {
+                let block = fx.new_block();
+                let index = fx.b.append_block_param(block, types::I32);
+                (shape, block, index)
+            })
+            .collect();
         let tables = Tables { rows: rows.into_boxed_slice() };
         Some(Templates { shapes, tables, first })
+    }
+
+    /// Does rule `k` (of the function) have a shared block (its answer `2 * rule + 1` is
+    /// taken by [`Templates::dispatch`])?
+    pub fn covers(&self, k: usize) -> bool {
+        self.tables.rows.get(k).is_some_and(|r| r.shape != 0)
     }
 
     /// After rule `k`'s (of the function) `classify`: jumps to its shared block, if it has
