@@ -107,13 +107,18 @@ impl RuleCx {
     }
 }
 
+/// The family of `chain`'s table.
+fn chain_family(prog: &Program, chain: ChainId) -> Family {
+    prog.chain(chain).and_then(|c| prog.table(c.table)).map_or(Family::Ip, |t| t.family)
+}
+
 /// Which of rules `first..first + rules.len()` of `chain` get no code of their own: those the
 /// `skip` block starts itself ([`classify::computed_starts`]) whose actions are shared
 /// ([`template::covered`]), unless the rule before them falls through to them. A 10,000-rule
 /// classified run then compiles to a few blocks, not 20,000 that each pass a constant to a
 /// shared block (and to a function too large for the optimizing register allocator).
 pub fn elided_rules(prog: &Program, chain: ChainId, first: usize, rules: &[Rule]) -> Vec<bool> {
-    let family = prog.chain(chain).and_then(|c| prog.table(c.table)).map_or(Family::Ip, |t| t.family);
+    let family = chain_family(prog, chain);
     let computed = classify::computed_starts(prog, rules, first);
     let covered = template::covered(rules, family, prog.chains.len());
     let shared = |k: usize| computed[k] && covered[k];
@@ -140,7 +145,7 @@ pub fn translate_rules(
     let rule_param = fx.b.append_block_param(dynamic, types::I32);
     let break_last = fx.new_block();
     // As `helpers::expr` sets it for the interpreter's code.
-    let family = prog.chain(chain).and_then(|c| prog.table(c.table)).map_or(Family::Ip, |t| t.family);
+    let family = chain_family(prog, chain);
     let mut resume: Vec<(u32, Block)> = Vec::new();
     let segment = first > 0 || !ends_chain;
     let resumes = classify::Resumes::new(
