@@ -44,15 +44,49 @@ pub fn echo(src: IpAddr, dst: IpAddr, id: u16, seq: u16) -> Vec<u8> {
     b.icmp_echo_request(id, seq).payload(b"nftvm-diff-echo").build()
 }
 
+/// Recomputes an IPv4 header's checksum (over at least the 20-byte fixed header).
+fn fix_ipv4_checksum(p: &mut [u8]) {
+    p[10..12].copy_from_slice(&[0, 0]);
+    let ihl = (usize::from(p[0] & 0x0f) * 4).max(20);
+    let c = nftvm_runtime::checksum::checksum(&p[..ihl]);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Ways an IP header fails the receive checks ([`malformed`]).
+pub const MALFORMED: usize = 5;
+
+/// The packet (IPv4 for kinds 0–3, IPv6 for 4) broken as kind `kind` says, everything else
+/// in order: 0 a wrong IPv4 header checksum; 1 an IPv4 total length 8 bytes past the packet;
+/// 2 an IPv4 header length of 16 bytes; 3 the IPv4 packet cut to its first 12 bytes; 4 an
+/// IPv6 payload length 8 bytes past the packet.
+pub fn malformed(p: &[u8], kind: usize) -> Vec<u8> {
+    let mut p = p.to_vec();
+    match kind {
+        0 => p[11] ^= 0x5a,
+        1 => {
+            let len = u16::from_be_bytes([p[2], p[3]]) + 8;
+            p[2..4].copy_from_slice(&len.to_be_bytes());
+            fix_ipv4_checksum(&mut p);
+        }
+        2 => {
+            p[0] = 0x44;
+            fix_ipv4_checksum(&mut p);
+        }
+        3 => p.truncate(12),
+        _ => {
+            let len = u16::from_be_bytes([p[4], p[5]]) + 8;
+            p[4..6].copy_from_slice(&len.to_be_bytes());
+        }
+    }
+    p
+}
+
 /// The same packet with another TTL / hop limit (IPv4 header checksum fixed).
 pub fn with_ttl(p: &[u8], ttl: u8) -> Vec<u8> {
     let mut p = p.to_vec();
     if p[0] >> 4 == 4 {
         p[8] = ttl;
-        p[10..12].copy_from_slice(&[0, 0]);
-        let ihl = usize::from(p[0] & 0x0f) * 4;
-        let c = nftvm_runtime::checksum::checksum(&p[..ihl]);
-        p[10..12].copy_from_slice(&c.to_be_bytes());
+        fix_ipv4_checksum(&mut p);
     } else {
         p[7] = ttl;
     }
@@ -114,10 +148,7 @@ pub fn with_tos(p: &[u8], tos: u8) -> Vec<u8> {
     let mut p = p.to_vec();
     if p[0] >> 4 == 4 {
         p[1] = tos;
-        p[10..12].copy_from_slice(&[0, 0]);
-        let ihl = usize::from(p[0] & 0x0f) * 4;
-        let c = nftvm_runtime::checksum::checksum(&p[..ihl]);
-        p[10..12].copy_from_slice(&c.to_be_bytes());
+        fix_ipv4_checksum(&mut p);
     } else {
         p[0] = 0x60 | tos >> 4;
         p[1] = (p[1] & 0x0f) | tos << 4;

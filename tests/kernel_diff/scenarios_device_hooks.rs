@@ -5,7 +5,10 @@
 //! chains on one device run in priority order; the other device's chains do not see the
 //! packet. Egress: netdev chains that see what a device transmits — forwarded packets, the
 //! host's own ICMP errors, each fragment of a packet too big for the link — without an
-//! input device.
+//! input device. Packets whose IP header fails the receive checks (a wrong checksum, lengths
+//! past the packet, a short header, a cut packet) reach the ingress chains before the IP
+//! layer drops them; an inet ingress chain drops those it cannot find the transport header of
+//! before its rules run.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -147,6 +150,25 @@ pub fn device_hooks(rng: &mut Rng, i: usize) -> Scenario {
                 }
             });
         }
+    }
+    // Packets the IP layer drops, after the ingress hook has seen them.
+    for _ in 0..rng.below(4) {
+        let kind = rng.below(MALFORMED);
+        let v6 = kind == MALFORMED - 1;
+        let (c, s) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
+        let p = match rng.below(3) {
+            0 => udp(SocketAddr::new(c, 40000 + rng.u16() % 1000), SocketAddr::new(s, 53), b"q"),
+            1 => tcp(
+                SocketAddr::new(c, 40000 + rng.u16() % 1000),
+                SocketAddr::new(s, 80),
+                SYN,
+                rng.u32(),
+                0,
+                b"",
+            ),
+            _ => echo(c, s, rng.u16(), 1),
+        };
+        sc.send("tuna", malformed(&with_ttl(&p, 64), kind));
     }
     sc
 }

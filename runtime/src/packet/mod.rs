@@ -42,6 +42,7 @@ pub use error::{ErrorKind, ParseError};
 pub use ip::IpVersion;
 pub use link::LinkType;
 pub use parse::{
-    CtView, DissectOptions, IcmpErrorInfo, PacketInfo, Transport, dissect, dissect_ip, dissect_with,
+    CtView, DissectOptions, IcmpErrorInfo, PacketInfo, Transport, dissect, dissect_ip, dissect_network_only,
+    dissect_with,
 };
 pub use tuple::{Tuple, TupleL4};

@@ -315,6 +315,38 @@ pub fn dissect_with(frame: &[u8], link_type: LinkType, options: &DissectOptions)
     }
 }
 
+/// What the netdev ingress hook knows of a frame whose IP header does not validate
+/// (`dissect_with` failed past the link layer): the network header's place and the
+/// addresses where the fixed header holds them, no transport header and no `meta l4proto`
+/// (the kernel's `nft_set_pktinfo_unspec`). The IP layer drops such a packet after the
+/// ingress hook ([`crate::pipeline::Skb::arrived`]); only the link layer failing is an error.
+pub fn dissect_network_only(frame: &[u8], link_type: LinkType) -> Result<PacketInfo> {
+    let (link, nhoff, ip_version) = parse_link(frame, link_type)?;
+    let ip = get_range(frame, nhoff, usize::MAX);
+    // (Zeros where the frame is too short for the fixed header.)
+    let (src_addr, dst_addr) = match ip_version {
+        IpVersion::V4 => (IpAddr::from(get_array::<4>(ip, 12)), IpAddr::from(get_array::<4>(ip, 16))),
+        IpVersion::V6 => (IpAddr::from(get_array::<16>(ip, 8)), IpAddr::from(get_array::<16>(ip, 24))),
+    };
+    Ok(PacketInfo {
+        link,
+        ip_version,
+        nhoff,
+        network_end: frame.len(),
+        src_addr,
+        dst_addr,
+        l4proto: None,
+        thoff: nhoff,
+        fragoff: 0,
+        fragment: None,
+        ext_headers: ExtHeaderChain::default(),
+        transport: None,
+        transport_error: None,
+        ct: None,
+        icmp_error: None,
+    })
+}
+
 fn version_for_ethertype(ethertype: u16, offset: usize) -> Result<IpVersion> {
     match ethertype {
         ethernet::ethertype::IPV4 => Ok(IpVersion::V4),

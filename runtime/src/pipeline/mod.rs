@@ -214,7 +214,7 @@ impl Pipeline {
         self.expire(&mut run);
         let id = self.trace_id();
         let mut report = PacketReport::new(id, None);
-        match Skb::received(frame, link, iif) {
+        match Skb::arrived(frame, link, iif) {
             Ok(skb) => self.input_path(skb, &mut report, &mut run),
             Err(e) => {
                 report.path.clear();

@@ -98,10 +98,19 @@ impl Pipeline {
 
     /// A received packet: the device's ingress hook, prerouting, routing, then input or
     /// forward.
+    /// A packet that fails the IP layer's receive checks ([`Skb::rx_error`]) is dropped after
+    /// the ingress hook, which sees it first, unless its chains rewrote it into a valid one.
     pub(crate) fn input_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
         let skb = &mut skb;
         let r = self.ingress_hook(skb, report, run);
         if !self.finish_hook(r, skb, report, run) {
+            return;
+        }
+        if skb.rx_error.is_some()
+            && let Err(e) = skb.revalidate()
+        {
+            report.fate = Fate::Dropped(format!("not a valid IP packet: {e}"));
+            run.note(report.trace_id, format!("dropped by the IP layer: {e}"));
             return;
         }
         if !self.hop_by_hop_options(skb, report, run) {

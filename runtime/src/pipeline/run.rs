@@ -177,6 +177,20 @@ impl Pipeline {
         walk(count, |i| {
             let entry = self.plan.device_entries(hook, self.host.name(dev)).nth(i);
             match entry {
+                // An inet chain at ingress first validates the IP header and finds the
+                // transport header as ip/ip6 chains do (`nft_do_chain_inet_ingress`); a packet
+                // that fails (no `meta l4proto`) is dropped before its rules.
+                Some(DeviceEntry::Chain(c))
+                    if hook == Hook::Ingress
+                        && skb.info.l4proto.is_none()
+                        && self.prog.program().chain_family(c) == Some(Family::Inet) =>
+                {
+                    let why = format!(
+                        "dropped by chain {}: its IP header does not validate",
+                        self.prog.chain_name(c)
+                    );
+                    Step::End(HookResult::Drop(why))
+                }
                 Some(DeviceEntry::Chain(c)) => {
                     let v = self.run_base_chain(c, hook, skb, report, run);
                     step_of(v, self.prog.chain_name(c))

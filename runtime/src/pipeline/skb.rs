@@ -6,7 +6,7 @@
 use crate::conntrack::Tracked;
 use crate::defrag::FragLayout;
 use crate::io::IfaceId;
-use crate::packet::{DissectOptions, LinkType, PacketInfo, ParseError, dissect_with};
+use crate::packet::{DissectOptions, LinkType, PacketInfo, ParseError, dissect_network_only, dissect_with};
 
 /// Where a packet came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +29,13 @@ pub struct CtSlot {
     /// Attached by the host (a `reject` reply carries its cause's connection): the
     /// conntrack hook leaves it alone.
     pub attached: bool,
+}
+
+/// A dissection of a frame that may fail the IP layer's checks: without the IPv4 checksum
+/// test, else down to the network header ([`dissect_network_only`]).
+fn lenient_dissect(data: &[u8], link: LinkType) -> Result<PacketInfo, ParseError> {
+    dissect_with(data, link, &DissectOptions { verify_ipv4_checksum: false })
+        .or_else(|_| dissect_network_only(data, link))
 }
 
 /// Metadata of a packet in flight.
@@ -62,13 +69,31 @@ pub struct Skb {
     pub link: LinkType,
     pub info: PacketInfo,
     pub meta: SkbMeta,
+    /// Why the IP layer's receive checks will drop the packet, while it has not been through
+    /// them (see [`Skb::arrived`]); `None` for a packet that passes them.
+    pub rx_error: Option<ParseError>,
 }
 
 impl Skb {
-    /// A frame received on `iif` (IPv4 header checksums verified, as `ip_rcv` does). Link
-    /// padding after the IP packet is cut off.
-    pub fn received(mut data: Vec<u8>, link: LinkType, iif: IfaceId) -> Result<Skb, ParseError> {
-        let info = dissect_with(&data, link, &DissectOptions::default())?;
+    /// A frame as it arrives on `iif`, before the IP layer has looked at it: what the netdev
+    /// ingress hook sees. A frame whose IP header does not validate still arrives, with the
+    /// error the IP layer will drop it for after the ingress hook (`ip_rcv_core`, `ipv6_rcv`)
+    /// in [`Skb::rx_error`]: dissected without the IPv4 checksum test when only that fails,
+    /// as the ingress hook's own `nft_set_pktinfo_ipv4_validate` does, else down to its
+    /// network header only. Only a frame that is not IP at all is an error.
+    pub fn arrived(data: Vec<u8>, link: LinkType, iif: IfaceId) -> Result<Skb, ParseError> {
+        let rx_error = match dissect_with(&data, link, &DissectOptions::default()) {
+            Ok(info) => return Ok(Skb::with_info(data, link, iif, info)),
+            Err(e) => e,
+        };
+        let info = lenient_dissect(&data, link).map_err(|_| rx_error)?;
+        let mut skb = Skb::with_info(data, link, iif, info);
+        skb.rx_error = Some(rx_error);
+        Ok(skb)
+    }
+
+    /// A received frame and its dissection (padding after the IP packet cut off).
+    fn with_info(mut data: Vec<u8>, link: LinkType, iif: IfaceId, info: PacketInfo) -> Skb {
         data.truncate(info.network_end);
         let pkttype = pkttype_of(&info);
         let meta = SkbMeta {
@@ -83,7 +108,7 @@ impl Skb {
             origin: Origin::Received,
             csum_complete: None,
         };
-        Ok(Skb { data, link, info, meta })
+        Skb { data, link, info, meta, rx_error: None }
     }
 
     /// An IP packet the host generated.
@@ -103,12 +128,28 @@ impl Skb {
         };
         let mut data = packet;
         data.truncate(info.network_end);
-        Ok(Skb { data, link: LinkType::Raw, info, meta })
+        Ok(Skb { data, link: LinkType::Raw, info, meta, rx_error: None })
     }
 
-    /// Dissects the bytes again after a rewrite.
+    /// The IP layer's receive checks (`ip_rcv_core`, `ipv6_rcv`) on a packet that arrived
+    /// failing them ([`Skb::rx_error`]), as the ingress hook left it: its dissection afresh,
+    /// IPv4 header checksum included.
+    pub fn revalidate(&mut self) -> Result<(), ParseError> {
+        let info = dissect_with(&self.data, self.link, &DissectOptions::default())?;
+        self.data.truncate(info.network_end);
+        self.info = info;
+        self.rx_error = None;
+        Ok(())
+    }
+
+    /// Dissects the bytes again after a rewrite (a packet the IP layer has not checked yet
+    /// as [`Skb::arrived`] does).
     pub fn redissect(&mut self) -> Result<(), ParseError> {
-        let info = dissect_with(&self.data, self.link, &DissectOptions { verify_ipv4_checksum: false })?;
+        let info = if self.rx_error.is_some() {
+            lenient_dissect(&self.data, self.link)?
+        } else {
+            dissect_with(&self.data, self.link, &DissectOptions { verify_ipv4_checksum: false })?
+        };
         self.data.truncate(info.network_end);
         self.info = info;
         Ok(())
@@ -200,5 +241,37 @@ fn pkttype_of(info: &PacketInfo) -> u8 {
         Some(mac) if mac.0 == [0xff; 6] => 1,
         Some(mac) if mac.0[0] & 1 == 1 => 2,
         _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::PacketBuilder;
+
+    fn udp() -> Vec<u8> {
+        PacketBuilder::ipv4([10, 0, 1, 2], [10, 0, 2, 2]).udp(1, 53).payload(b"x").build()
+    }
+
+    #[test]
+    fn a_frame_failing_the_ip_checks_still_arrives_for_the_ingress_hook() {
+        let ok = Skb::arrived(udp(), LinkType::Raw, IfaceId(1)).expect("arrives");
+        assert!(ok.rx_error.is_none() && ok.info.l4proto == Some(17));
+        // Only the checksum wrong: dissected whole (the ingress hook finds the transport).
+        let mut bad_sum = udp();
+        bad_sum[11] ^= 1;
+        let skb = Skb::arrived(bad_sum, LinkType::Raw, IfaceId(1)).expect("arrives");
+        assert!(skb.rx_error.is_some() && skb.info.l4proto == Some(17));
+        // Cut short: the network header's place and addresses, no transport.
+        let mut cut = udp();
+        cut.truncate(24);
+        let mut skb = Skb::arrived(cut, LinkType::Raw, IfaceId(1)).expect("arrives");
+        assert!(skb.rx_error.is_some() && skb.info.l4proto.is_none() && skb.info.transport.is_none());
+        assert_eq!(skb.info.src_addr, std::net::IpAddr::from([10, 0, 1, 2]));
+        assert_eq!(skb.data.len(), 24);
+        assert!(skb.redissect().is_ok(), "a rewrite before the IP layer keeps it");
+        assert!(skb.revalidate().is_err());
+        // Not IP at all: refused.
+        assert!(Skb::arrived(vec![0x10; 30], LinkType::Raw, IfaceId(1)).is_err());
     }
 }
