@@ -83,6 +83,28 @@ fn egress_chain(rng: &mut Rng, name: &str, device: &str) -> String {
     )
 }
 
+/// From `c` to `s`: a one-byte UDP query to the port `udp_port` picks (`what` 0), a TCP SYN to
+/// port 80 (1) or an echo request (2).
+fn probe(
+    rng: &mut Rng,
+    c: IpAddr,
+    s: IpAddr,
+    what: usize,
+    udp_port: impl FnOnce(&mut Rng) -> u16,
+) -> Vec<u8> {
+    match what {
+        0 => {
+            let from = SocketAddr::new(c, 40000 + rng.u16() % 1000);
+            udp(from, SocketAddr::new(s, udp_port(rng)), b"q")
+        }
+        1 => {
+            let from = SocketAddr::new(c, 40000 + rng.u16() % 1000);
+            tcp(from, SocketAddr::new(s, 80), SYN, rng.u32(), 0, b"")
+        }
+        _ => echo(c, s, rng.u16(), 1),
+    }
+}
+
 pub fn device_hooks(rng: &mut Rng, i: usize) -> Scenario {
     let mut netdev = chain(rng, "in", "tuna", false);
     if rng.chance(40) {
@@ -119,22 +141,8 @@ pub fn device_hooks(rng: &mut Rng, i: usize) -> Scenario {
     for _ in 0..8 + rng.below(6) {
         let v6 = rng.chance(35);
         let (c, s) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
-        let p = match rng.below(4) {
-            0 => udp(
-                SocketAddr::new(c, 40000 + rng.u16() % 1000),
-                SocketAddr::new(s, *rng.pick(&[53, 123])),
-                b"q",
-            ),
-            1 | 2 => tcp(
-                SocketAddr::new(c, 40000 + rng.u16() % 1000),
-                SocketAddr::new(s, 80),
-                SYN,
-                rng.u32(),
-                0,
-                b"",
-            ),
-            _ => echo(c, s, rng.u16(), 1),
-        };
+        let what = [0, 1, 1, 2][rng.below(4)];
+        let p = probe(rng, c, s, what, |rng| *rng.pick(&[53, 123]));
         let p = match rng.below(10) {
             0 | 1 => with_ttl(&p, 64),
             2 => with_ttl(&p, 1),
@@ -156,18 +164,8 @@ pub fn device_hooks(rng: &mut Rng, i: usize) -> Scenario {
         let kind = rng.below(MALFORMED);
         let v6 = kind == MALFORMED - 1;
         let (c, s) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
-        let p = match rng.below(3) {
-            0 => udp(SocketAddr::new(c, 40000 + rng.u16() % 1000), SocketAddr::new(s, 53), b"q"),
-            1 => tcp(
-                SocketAddr::new(c, 40000 + rng.u16() % 1000),
-                SocketAddr::new(s, 80),
-                SYN,
-                rng.u32(),
-                0,
-                b"",
-            ),
-            _ => echo(c, s, rng.u16(), 1),
-        };
+        let what = rng.below(3);
+        let p = probe(rng, c, s, what, |_| 53);
         sc.send("tuna", malformed(&with_ttl(&p, 64), kind));
     }
     sc
