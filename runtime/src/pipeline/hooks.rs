@@ -333,4 +333,18 @@ chain inet f input type filter hook input priority 0 policy drop
         assert_eq!(names(&p, &plan, Family::Ip6, Hook::Input), ["input"]);
         assert!(!plan.conntrack(Family::Ip) && !plan.conntrack(Family::Ip6));
     }
+
+    #[test]
+    fn an_ipvs_match_turns_conntrack_on_for_its_family() {
+        // As `ipvs_mt_check`'s `nf_ct_netns_get` does in the kernel.
+        let (_, plan) = plan(
+            "table ip6 f
+chain ip6 f input type filter hook input priority 0 policy accept
+
+ip6 f input
+  [ match name ipvs rev 1 tests 0x01 invert 0x01 proto 0 addr - mask - port 0 method 0 portctl 0 ]
+",
+        );
+        assert!(plan.conntrack(Family::Ip6) && !plan.conntrack(Family::Ip));
+    }
 }

@@ -24,6 +24,7 @@ pub mod immediate;
 pub mod inner;
 pub mod ipv6header;
 pub mod ipv6opts;
+pub mod ipvs;
 pub mod last;
 pub mod limit;
 pub mod loadkey;
@@ -172,6 +173,7 @@ impl Expr {
             }),
             Expr::Dynset(d) => d.exprs.iter().any(|x| x.enables_conntrack(prog)),
             Expr::Target(t) => t.enables_conntrack(),
+            Expr::Match(m) => m.enables_conntrack(),
             // A classified rule's tests live in its classifier's recipes (`ct state`, …).
             Expr::Classify(c) => prog
                 .classifier(c.classifier)

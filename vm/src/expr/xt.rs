@@ -4,11 +4,13 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]) — on both engines (the JIT calls the interpreter's code).
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]) — on both engines (the JIT calls the
+//! interpreter's code).
 
 use super::bpf::BpfMatch;
 use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
+use super::ipvs::Ipvs;
 use super::physdev::Physdev;
 use super::recent::Recent;
 use super::sctpmatch::SctpMatch;
@@ -78,9 +80,16 @@ pub enum XtMatch {
     Physdev(Physdev),
     Bpf(BpfMatch),
     Opts(OptsMatch),
+    Ipvs(Ipvs),
 }
 
 impl XtMatch {
+    /// Does the kernel's match turn connection tracking on for its family
+    /// (`nf_ct_netns_get` in its check)?
+    pub fn enables_conntrack(&self) -> bool {
+        matches!(self, XtMatch::Ipvs(_))
+    }
+
     /// The match's name (`recent`, `string`).
     pub fn name(&self) -> &'static str {
         match self {
@@ -93,6 +102,7 @@ impl XtMatch {
             XtMatch::Physdev(_) => "physdev",
             XtMatch::Bpf(_) => "bpf",
             XtMatch::Opts(m) => m.name(),
+            XtMatch::Ipvs(_) => "ipvs",
         }
     }
 
@@ -107,6 +117,7 @@ impl XtMatch {
             XtMatch::Physdev(m) => m.print(p, o),
             XtMatch::Bpf(m) => m.print(p, o),
             XtMatch::Opts(m) => m.print(p, o),
+            XtMatch::Ipvs(m) => m.print(p, o),
         }
     }
 
@@ -121,8 +132,9 @@ impl XtMatch {
             Some("physdev") => Physdev::parse(c, a).map(XtMatch::Physdev),
             Some("bpf") => BpfMatch::parse(c, a).map(XtMatch::Bpf),
             Some("hbh" | "dst") => OptsMatch::parse(c, a).map(XtMatch::Opts),
+            Some("ipvs") => Ipvs::parse(c, a).map(XtMatch::Ipvs),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh or dst)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst or ipvs)",
                 other.unwrap_or("")
             )),
         }
@@ -139,6 +151,7 @@ impl XtMatch {
             XtMatch::Physdev(m) => m.check(c),
             XtMatch::Bpf(m) => m.check(c),
             XtMatch::Opts(m) => m.check(c),
+            XtMatch::Ipvs(m) => m.check(c),
         }
     }
 
@@ -153,6 +166,7 @@ impl XtMatch {
             XtMatch::Physdev(m) => m.eval(e),
             XtMatch::Bpf(m) => m.eval(e),
             XtMatch::Opts(m) => m.eval(e),
+            XtMatch::Ipvs(m) => m.eval(e),
         }
     }
 }
@@ -190,6 +204,9 @@ mod tests {
             "[ match name hbh rev 0 len !16 opts 1:4,0:255,5:2 ]",
             "[ match name dst rev 0 opts 201:255 ]",
             "[ match name hbh rev 0 len 8 ]",
+            "[ match name ipvs rev 1 tests 0x01 invert 0x01 proto 0 addr - mask - port 0 method 0 portctl 0 ]",
+            "[ match name ipvs rev 1 tests 0x3e invert 0x10 proto 6 addr 1.2.3.4 mask 255.255.255.0 port 80 method 3 portctl 0 ]",
+            "[ match name ipvs rev 1 tests 0x04 invert 0x04 proto 0 addr fd00::1 mask ffff:: port 0 method 0 portctl 21 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -228,6 +245,11 @@ mod tests {
             "[ match name hbh rev 0 opts 1 ]",
             "[ match name dst rev 0 len x ]",
             "[ match name hop rev 0 ]",
+            "[ match name ipvs rev 1 tests 0x80 invert 0x00 proto 0 addr - mask - port 0 method 0 portctl 0 ]",
+            "[ match name ipvs rev 1 tests 0x01 invert 0x00 proto 256 addr - mask - port 0 method 0 portctl 0 ]",
+            "[ match name ipvs rev 1 tests 0x04 invert 0x00 proto 0 addr 1.2.3.4 mask ffff:: port 0 method 0 portctl 0 ]",
+            "[ match name ipvs rev 1 tests 0x04 invert 0x00 proto 0 addr 1.2.3.4 mask - port 0 method 0 portctl 0 ]",
+            "[ match name ipvs rev 1 tests 0x08 invert 0x00 proto 0 addr - mask - port 65536 method 0 portctl 0 ]",
             "[ target name CONNMARK rev 2 mode keep ctmark 0x0 ctmask 0x0 nfmask 0x0 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x0 ctmask 0x0 nfmask 0x0 shift up 0 ]",
             "[ target name TTL rev 0 mode inc value 256 ]",

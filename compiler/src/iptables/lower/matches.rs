@@ -3,7 +3,7 @@
 
 use super::rule::Mcx;
 use super::{
-    LResult, Unsupported, bpf, conn, header, ipsec, ipset, ipv6ext, ipv6header, limit, misc, physdev,
+    LResult, Unsupported, bpf, conn, header, ipsec, ipset, ipv6ext, ipv6header, ipvs, limit, misc, physdev,
     portproto, recent, srh, string, u32match,
 };
 use crate::iptables::matches::Match;
@@ -70,7 +70,8 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::Srh(x) => srh::srh(x, cx),
         Match::Physdev(x) => physdev::physdev(x, cx),
         Match::Bpf(x) => bpf::bpf(x, cx),
-        Match::Cluster(_) | Match::Eui64(_) | Match::Nfacct(_) | Match::Osf(_) | Match::Ipvs(_) => {
+        Match::Ipvs(x) => ipvs::ipvs(x, cx),
+        Match::Cluster(_) | Match::Eui64(_) | Match::Nfacct(_) | Match::Osf(_) => {
             Err(Unsupported::new(format!("match `{}' has no equivalent in the engines yet", m.name)))
         }
     }

@@ -31,6 +31,7 @@ mod ipsec;
 mod ipset;
 mod ipv6ext;
 mod ipv6header;
+mod ipvs;
 mod limit;
 mod matches;
 mod misc;
