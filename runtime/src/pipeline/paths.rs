@@ -97,9 +97,9 @@ impl Pipeline {
     }
 
     /// A received packet: the device's ingress hook, prerouting, routing, then input or
-    /// forward.
-    /// A packet that fails the IP layer's receive checks ([`Skb::rx_error`]) is dropped after
-    /// the ingress hook, which sees it first, unless its chains rewrote it into a valid one.
+    /// forward. A packet that fails the IP layer's receive checks ([`Skb::rx_error`]) is
+    /// dropped after the ingress hook, which sees it first, unless its chains rewrote it into
+    /// a valid one.
     pub(crate) fn input_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
         let skb = &mut skb;
         let r = self.ingress_hook(skb, report, run);
