@@ -23,6 +23,13 @@ fn host(v6: bool, b: bool, k: usize) -> String {
     if v6 { format!("fd00:{net}::{:x}", 2 + k) } else { format!("10.0.{net}.{}", 2 + k) }
 }
 
+/// An IPv6 source on tuna's side and a destination on tunb's, each one of five hosts.
+fn v6_hosts(rng: &mut Rng) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
+    let src = host(true, false, rng.below(5)).parse().expect("v6");
+    let dst = host(true, true, rng.below(5)).parse().expect("v6");
+    (src, dst)
+}
+
 const HOSTS: usize = 24;
 const PORTS: [u16; 6] = [22, 53, 80, 443, 8080, 1000];
 
@@ -475,8 +482,7 @@ pub fn ipv6header(rng: &mut Rng, i: usize) -> Scenario {
     }
     let mut sc = Scenario::new(format!("ipv6header-{i}"), save_file(true, &fwd));
     for k in 0..14 + rng.below(6) {
-        let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
-        let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");
+        let (src, dst) = v6_hosts(rng);
         let mut b = PacketBuilder::ipv6(src, dst);
         if rng.chance(40) {
             b = b.hop_by_hop(&[]);
@@ -634,8 +640,7 @@ pub fn srh(rng: &mut Rng, i: usize) -> Scenario {
     }
     let mut sc = Scenario::new(format!("srh-{i}"), save_file(true, &fwd));
     for k in 0..14 + rng.below(6) {
-        let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
-        let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");
+        let (src, dst) = v6_hosts(rng);
         let mut b = PacketBuilder::ipv6(src, dst);
         let hop = rng.chance(20);
         if hop {
@@ -813,8 +818,7 @@ pub fn ipv6_opts(rng: &mut Rng, i: usize) -> Scenario {
     }
     let mut sc = Scenario::new(format!("ipv6-opts-{i}"), save_file(true, &fwd));
     for k in 0..12 + rng.below(6) {
-        let src: std::net::Ipv6Addr = host(true, false, rng.below(5)).parse().expect("v6");
-        let dst: std::net::Ipv6Addr = host(true, true, rng.below(5)).parse().expect("v6");
+        let (src, dst) = v6_hosts(rng);
         // Hop-by-hop options are checked on receipt, before netfilter (the `hop-by-hop`
         // template's subject; more than 7 bytes of padding in a row are dropped there): only
         // the destination options get Pad1 and PadN, so the match sees every packet.

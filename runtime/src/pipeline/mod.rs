@@ -216,11 +216,7 @@ impl Pipeline {
         let mut report = PacketReport::new(id, None);
         match Skb::arrived(frame, link, iif) {
             Ok(skb) => self.input_path(skb, &mut report, &mut run),
-            Err(e) => {
-                report.path.clear();
-                report.fate = Fate::Dropped(format!("not a valid IP packet: {e}"));
-                run.note(id, format!("dropped by the IP layer: {e}"));
-            }
+            Err(e) => paths::not_ip(&mut report, &mut run, &e),
         }
         Outcome {
             iif,

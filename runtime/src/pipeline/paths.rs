@@ -17,7 +17,7 @@ use crate::conntrack::{CtInfo, Dir, Tracked};
 use crate::defrag::{Fragmented, Gather, User, fragment};
 use crate::host::{AddrType, InputRoute, LOOPBACK};
 use crate::io::IfaceId;
-use crate::packet::rewrite;
+use crate::packet::{ParseError, rewrite};
 
 /// The conntrack attachment Linux gives an ICMP error or reset about `skb`
 /// (`nf_ct_attach`): the same connection, RELATED in the other direction.
@@ -79,6 +79,19 @@ impl Pipeline {
         self.finish_hook(HookResult::Drop(why.to_string()), skb, report, run);
     }
 
+    /// The IP layer's receive checks after the ingress hook (`ip_rcv_core`, `ipv6_rcv`): a
+    /// packet that arrived failing them ([`Skb::rx_error`]) is dissected again as the hook
+    /// left it, then an IPv6 packet's hop-by-hop header is checked. False when they drop it.
+    fn ip_receive(&mut self, skb: &mut Skb, report: &mut PacketReport, run: &mut Run) -> bool {
+        if skb.rx_error.is_some()
+            && let Err(e) = skb.revalidate()
+        {
+            not_ip(report, run, &e);
+            return false;
+        }
+        self.hop_by_hop_options(skb, report, run)
+    }
+
     /// `ip6_rcv_core`'s check of an IPv6 packet's hop-by-hop header
     /// ([`crate::packet::hop_by_hop`]): false when it drops the packet (with an ICMPv6
     /// parameter problem where Linux sends one).
@@ -96,24 +109,15 @@ impl Pipeline {
         false
     }
 
-    /// A received packet: the device's ingress hook, prerouting, routing, then input or
-    /// forward. A packet that fails the IP layer's receive checks ([`Skb::rx_error`]) is
-    /// dropped after the ingress hook, which sees it first, unless its chains rewrote it into
-    /// a valid one.
+    /// A received packet: the device's ingress hook, the IP layer's receive checks,
+    /// prerouting, routing, then input or forward.
     pub(crate) fn input_path(&mut self, mut skb: Skb, report: &mut PacketReport, run: &mut Run) {
         let skb = &mut skb;
         let r = self.ingress_hook(skb, report, run);
         if !self.finish_hook(r, skb, report, run) {
             return;
         }
-        if skb.rx_error.is_some()
-            && let Err(e) = skb.revalidate()
-        {
-            report.fate = Fate::Dropped(format!("not a valid IP packet: {e}"));
-            run.note(report.trace_id, format!("dropped by the IP layer: {e}"));
-            return;
-        }
-        if !self.hop_by_hop_options(skb, report, run) {
+        if !self.ip_receive(skb, report, run) {
             return;
         }
         let r = self.run_hook(Hook::Prerouting, skb, report, run);
@@ -533,4 +537,10 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// The IP layer dropped a packet that is not a valid IP packet (`e` says why).
+pub(crate) fn not_ip(report: &mut PacketReport, run: &mut Run, e: &ParseError) {
+    report.fate = Fate::Dropped(format!("not a valid IP packet: {e}"));
+    run.note(report.trace_id, format!("dropped by the IP layer: {e}"));
 }

@@ -148,14 +148,14 @@ impl BpfMatch {
             match i.code & 0x07 {
                 LD => {
                     a = match i.code & 0xe0 {
-                        ABS => match load(ip, i64::from(k as i32), size) {
-                            Some(v) => v,
-                            None => return 0,
-                        },
-                        IND => match load(ip, i64::from((k as i32).wrapping_add(x as i32)), size) {
-                            Some(v) => v,
-                            None => return 0,
-                        },
+                        mode @ (ABS | IND) => {
+                            // IND adds X to the offset.
+                            let index = if mode == IND { x as i32 } else { 0 };
+                            let Some(v) = load(ip, i64::from((k as i32).wrapping_add(index)), size) else {
+                                return 0;
+                            };
+                            v
+                        }
                         MEM => mem[k as usize % MEMWORDS],
                         LEN => ip.len() as u32,
                         _ => k,

@@ -6,7 +6,6 @@
 use super::LResult;
 use super::rule::Mcx;
 use crate::iptables::matches::ipvs::{Ipvs, IpvsMethod};
-use crate::iptables::values::addr::Addr;
 use crate::ir::{Stmt, StmtKind};
 use nftvm_vm::expr::ipvs::{Ipvs as XtIpvs, test_bits};
 use nftvm_vm::expr::xt::XtMatch;
@@ -21,13 +20,6 @@ fn method_number(m: IpvsMethod) -> u32 {
     }
 }
 
-fn ip(a: Addr) -> IpAddr {
-    match a {
-        Addr::V4(a) => IpAddr::V4(a),
-        Addr::V6(a) => IpAddr::V6(a),
-    }
-}
-
 pub fn ipvs(p: &Ipvs, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     let mut m = XtIpvs::default();
     if let Some(invert) = p.ipvs {
@@ -39,7 +31,7 @@ pub fn ipvs(p: &Ipvs, _cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
     if let Some(v) = &p.vaddr {
         m.tests.make(test_bits::VADDR, v.invert);
-        m.vaddr = Some((ip(v.value.addr), ip(v.value.mask)));
+        m.vaddr = Some((IpAddr::from(v.value.addr), IpAddr::from(v.value.mask)));
     }
     if let Some(v) = &p.vport {
         m.tests.make(test_bits::VPORT, v.invert);

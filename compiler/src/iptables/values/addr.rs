@@ -88,6 +88,15 @@ impl Addr {
     }
 }
 
+impl From<Addr> for std::net::IpAddr {
+    fn from(a: Addr) -> std::net::IpAddr {
+        match a {
+            Addr::V4(a) => std::net::IpAddr::V4(a),
+            Addr::V6(a) => std::net::IpAddr::V6(a),
+        }
+    }
+}
+
 impl fmt::Display for Addr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
