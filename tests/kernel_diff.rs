@@ -32,6 +32,8 @@ mod scenarios_host;
 mod scenarios_ipset;
 #[path = "kernel_diff/scenarios_nat.rs"]
 mod scenarios_nat;
+#[path = "kernel_diff/scenarios_xt_matches.rs"]
+mod scenarios_xt_matches;
 #[path = "kernel_diff/scenarios_xt_targets.rs"]
 mod scenarios_xt_targets;
 
@@ -80,6 +82,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("physdev", scenarios_ipset::physdev, 20),
         ("bpf", scenarios_ipset::bpf, 24),
         ("ipv6-opts", scenarios_ipset::ipv6_opts, 24),
+        ("policy", scenarios_xt_matches::policy, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -247,7 +250,7 @@ fn iptables_with_ipsets_match_the_kernel() {
 fn iptables_xt_matches_match_the_kernel() {
     check(
         "xt",
-        &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev", "bpf", "ipv6-opts"],
+        &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev", "bpf", "ipv6-opts", "policy"],
         false,
     );
 }

@@ -11,7 +11,7 @@ use crate::harness::Scenario;
 use crate::pkt::*;
 
 /// Host `k` on tuna's side (`b`: tunb's).
-fn host(v6: bool, b: bool, k: usize) -> IpAddr {
+pub fn host(v6: bool, b: bool, k: usize) -> IpAddr {
     let net = if b { 2 } else { 1 };
     let text = if v6 { format!("fd00:{net}::{:x}", 2 + k) } else { format!("10.0.{net}.{}", 2 + k) };
     ip(&text)
@@ -21,7 +21,7 @@ fn host(v6: bool, b: bool, k: usize) -> IpAddr {
 /// MLD reports and neighbor solicitations of its own through POSTROUTING, at times of its
 /// choosing: POSTROUTING rules leave ICMPv6 alone, so that their counters only count what
 /// the scenario sent.
-fn save_file(v6: bool, mangle: &[String], forward: &[String]) -> String {
+pub fn save_file(v6: bool, mangle: &[String], forward: &[String]) -> String {
     let tool = if v6 { "ip6tables-save" } else { "iptables-save" };
     let own = |r: &String| match r.strip_prefix("-A POSTROUTING ") {
         Some(rest) if v6 && !rest.contains("-p ") => format!("-A POSTROUTING ! -p ipv6-icmp {rest}"),
@@ -55,7 +55,7 @@ fn masks(rng: &mut Rng) -> String {
 }
 
 /// A TCP conversation or a UDP exchange between a host on each side, both directions.
-fn flow(sc: &mut Scenario, rng: &mut Rng, v6: bool) {
+pub fn flow(sc: &mut Scenario, rng: &mut Rng, v6: bool) {
     let c = SocketAddr::new(host(v6, false, rng.below(4)), 40000 + rng.u16() % 1000);
     let s = SocketAddr::new(host(v6, true, rng.below(3)), *rng.pick(&[22, 80, 443, 53]));
     if rng.bool() {

@@ -233,3 +233,24 @@ fn physdev_output_port_tests_need_bridged_traffic_in_the_output_hook() {
     let e = verify(rule("post", "0x00", "0x00")).expect_err("no test").to_string();
     assert!(e.contains("no test"), "{e}");
 }
+
+/// `policy_mt_check`: an input policy is tested where packets are received (prerouting,
+/// input, forward), an output policy where they are sent (forward, output, postrouting).
+#[test]
+fn ipsec_policy_directions_follow_the_hook() {
+    let head = "table ip t\n\
+        chain ip t in type filter hook input priority 0 policy accept\n\
+        chain ip t fwd type filter hook forward priority 0 policy accept\n\
+        chain ip t post type filter hook postrouting priority 0 policy accept\n\n";
+    let rule = |chain: &str, dir: &str| {
+        text::assemble(&format!("{head}ip t {chain}\n  [ match name policy rev 0 dir {dir} pol none ]\n"))
+            .expect("assembles")
+    };
+    for (chain, dir) in [("in", "in"), ("fwd", "in"), ("fwd", "out"), ("post", "out")] {
+        verify(rule(chain, dir)).unwrap_or_else(|e| panic!("{dir} in {chain}: {e}"));
+    }
+    let e = verify(rule("in", "out")).expect_err("output policy in input").to_string();
+    assert!(e.contains("output policy (`--dir out`) is not allowed in the input hook"), "{e}");
+    let e = verify(rule("post", "in")).expect_err("input policy in postrouting").to_string();
+    assert!(e.contains("input policy (`--dir in`) is not allowed in the postrouting hook"), "{e}");
+}

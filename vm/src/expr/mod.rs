@@ -39,6 +39,7 @@ pub mod objref;
 pub mod osf;
 pub mod payload;
 pub mod physdev;
+pub mod policy;
 pub mod queue;
 pub mod quota;
 pub mod range;

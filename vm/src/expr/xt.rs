@@ -4,7 +4,7 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
@@ -12,6 +12,7 @@ use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
 use super::ipvs::Ipvs;
 use super::physdev::Physdev;
+use super::policy::Policy;
 use super::recent::Recent;
 use super::sctpmatch::SctpMatch;
 use super::srh::SrhMatch;
@@ -81,6 +82,7 @@ pub enum XtMatch {
     Bpf(BpfMatch),
     Opts(OptsMatch),
     Ipvs(Ipvs),
+    Policy(Policy),
 }
 
 impl XtMatch {
@@ -103,6 +105,7 @@ impl XtMatch {
             XtMatch::Bpf(_) => "bpf",
             XtMatch::Opts(m) => m.name(),
             XtMatch::Ipvs(_) => "ipvs",
+            XtMatch::Policy(_) => "policy",
         }
     }
 
@@ -118,6 +121,7 @@ impl XtMatch {
             XtMatch::Bpf(m) => m.print(p, o),
             XtMatch::Opts(m) => m.print(p, o),
             XtMatch::Ipvs(m) => m.print(p, o),
+            XtMatch::Policy(m) => m.print(p, o),
         }
     }
 
@@ -133,8 +137,9 @@ impl XtMatch {
             Some("bpf") => BpfMatch::parse(c, a).map(XtMatch::Bpf),
             Some("hbh" | "dst") => OptsMatch::parse(c, a).map(XtMatch::Opts),
             Some("ipvs") => Ipvs::parse(c, a).map(XtMatch::Ipvs),
+            Some("policy") => Policy::parse(c, a).map(XtMatch::Policy),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst or ipvs)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs or policy)",
                 other.unwrap_or("")
             )),
         }
@@ -152,6 +157,7 @@ impl XtMatch {
             XtMatch::Bpf(m) => m.check(c),
             XtMatch::Opts(m) => m.check(c),
             XtMatch::Ipvs(m) => m.check(c),
+            XtMatch::Policy(m) => m.check(c),
         }
     }
 
@@ -167,6 +173,7 @@ impl XtMatch {
             XtMatch::Bpf(m) => m.eval(e),
             XtMatch::Opts(m) => m.eval(e),
             XtMatch::Ipvs(m) => m.eval(e),
+            XtMatch::Policy(m) => m.eval(e),
         }
     }
 }
@@ -207,6 +214,8 @@ mod tests {
             "[ match name ipvs rev 1 tests 0x01 invert 0x01 proto 0 addr - mask - port 0 method 0 portctl 0 ]",
             "[ match name ipvs rev 1 tests 0x3e invert 0x10 proto 6 addr 1.2.3.4 mask 255.255.255.0 port 80 method 3 portctl 0 ]",
             "[ match name ipvs rev 1 tests 0x04 invert 0x04 proto 0 addr fd00::1 mask ffff:: port 0 method 0 portctl 21 ]",
+            "[ match name policy rev 0 dir out pol none ]",
+            "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
             "[ target name CONNMARK rev 2 mode set ctmark 0x00000010 ctmask 0x000000f0 nfmask 0x00000000 shift right 4 ]",
@@ -246,6 +255,10 @@ mod tests {
             "[ match name dst rev 0 len x ]",
             "[ match name hop rev 0 ]",
             "[ match name ipvs rev 1 tests 0x80 invert 0x00 proto 0 addr - mask - port 0 method 0 portctl 0 ]",
+            "[ match name policy rev 0 dir sideways pol none ]",
+            "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
+            "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
+            "[ match name policy rev 0 dir in pol ipsec elem tests 0x08 invert 0x00 src - mask - dst - mask - proto 0 mode 2 spi 0x0 reqid 0 ]",
             "[ match name ipvs rev 1 tests 0x01 invert 0x00 proto 256 addr - mask - port 0 method 0 portctl 0 ]",
             "[ match name ipvs rev 1 tests 0x04 invert 0x00 proto 0 addr 1.2.3.4 mask ffff:: port 0 method 0 portctl 0 ]",
             "[ match name ipvs rev 1 tests 0x04 invert 0x00 proto 0 addr 1.2.3.4 mask - port 0 method 0 portctl 0 ]",

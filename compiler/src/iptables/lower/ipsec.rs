@@ -4,8 +4,12 @@ use super::expr::{cmp, cmp_range, num, sel};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
 use crate::iptables::matches::ipsec::{AhMatch, Esp, Ipcomp, SpiRange};
-use crate::iptables::matches::policy::{Policy, PolicyElem};
-use crate::ir::Stmt;
+use crate::iptables::matches::policy::{IpsecMode, Policy, PolicyElem};
+use crate::iptables::values::addr::AddrMask;
+use crate::ir::{Stmt, StmtKind};
+use nftvm_vm::expr::policy::{Policy as XtPolicy, PolicyElem as XtPolicyElem, test_bits};
+use nftvm_vm::expr::xt::XtMatch;
+use std::net::IpAddr;
 
 fn spi(words: &str, s: &SpiRange, cx: &Mcx<'_>, out: &mut Vec<Stmt>) -> LResult<()> {
     if !s.is_default() {
@@ -56,11 +60,47 @@ pub fn ipcomp(c: &Ipcomp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(out)
 }
 
+/// `--dir in` without elements is nft's `meta secpath exists|missing`; anything else is the
+/// kernel's xt match itself (see `nftvm_vm::expr::policy`), which keeps the elements.
 pub fn policy(p: &Policy, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    if p.dir_in != Some(true) || p.elems.iter().any(|e| *e != PolicyElem::default()) {
-        return Err(Unsupported::new("policy: only `--dir in` with no policy elements can be expressed"));
+    let dir_in = p.dir_in == Some(true);
+    if dir_in && p.elems.iter().all(|e| *e == PolicyElem::default()) && !p.strict {
+        let left = sel("meta secpath", cx.fam)?;
+        let right = num(&left, u128::from(!p.pol_none))?;
+        return Ok(vec![cmp(left, false, right)]);
     }
-    let left = sel("meta secpath", cx.fam)?;
-    let right = num(&left, u128::from(!p.pol_none))?;
-    Ok(vec![cmp(left, false, right)])
+    let elems = p.elems.iter().map(xt_elem).collect();
+    let m = XtPolicy { dir_in, none: p.pol_none, strict: p.strict, elems };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Policy(m)))])
+}
+
+/// One element as the kernel's match keeps it.
+fn xt_elem(e: &PolicyElem) -> XtPolicyElem {
+    let mut x = XtPolicyElem::default();
+    let addr = |a: &AddrMask| (IpAddr::from(a.addr), IpAddr::from(a.mask));
+    if let Some(a) = &e.tunnel_src {
+        x.tests.make(test_bits::SADDR, a.invert);
+        x.saddr = Some(addr(&a.value));
+    }
+    if let Some(a) = &e.tunnel_dst {
+        x.tests.make(test_bits::DADDR, a.invert);
+        x.daddr = Some(addr(&a.value));
+    }
+    if let Some(v) = &e.proto {
+        x.tests.make(test_bits::PROTO, v.invert);
+        x.proto = v.value;
+    }
+    if let Some(v) = &e.mode {
+        x.tests.make(test_bits::MODE, v.invert);
+        x.mode = u8::from(v.value == IpsecMode::Tunnel);
+    }
+    if let Some(v) = &e.spi {
+        x.tests.make(test_bits::SPI, v.invert);
+        x.spi = v.value;
+    }
+    if let Some(v) = &e.reqid {
+        x.tests.make(test_bits::REQID, v.invert);
+        x.reqid = v.value;
+    }
+    x
 }
