@@ -83,6 +83,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("bpf", scenarios_ipset::bpf, 24),
         ("ipv6-opts", scenarios_ipset::ipv6_opts, 24),
         ("policy", scenarios_xt_matches::policy, 24),
+        ("cluster", scenarios_xt_matches::cluster, 30),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -250,7 +251,19 @@ fn iptables_with_ipsets_match_the_kernel() {
 fn iptables_xt_matches_match_the_kernel() {
     check(
         "xt",
-        &["recent", "string", "u32", "ipv6header", "sctp", "srh", "physdev", "bpf", "ipv6-opts", "policy"],
+        &[
+            "recent",
+            "string",
+            "u32",
+            "ipv6header",
+            "sctp",
+            "srh",
+            "physdev",
+            "bpf",
+            "ipv6-opts",
+            "policy",
+            "cluster",
+        ],
         false,
     );
 }

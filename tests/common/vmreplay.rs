@@ -157,6 +157,10 @@ impl Env for ReplayEnv {
         self.reject = Some(req);
     }
 
+    fn ct_template_helper(&mut self, helper: &str) {
+        self.objects.push(format!("CT template {helper}"));
+    }
+
     fn object(&mut self, obj: &nftvm::vm::object::Object) -> Verdict {
         self.objects.push(format!("{} {}", obj.kind.type_number(), obj.name));
         Verdict::Continue

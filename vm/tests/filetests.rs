@@ -10,7 +10,8 @@
 //! %run ip filter input [clock=NS] evaluate a chain, settings and packet follow
 //! meta mark 0x00000001           metadata the runtime answers (printed value, key's order)
 //! ct state 0x00000008            conntrack keys (`ct src original 0x0a000001`)
-//! env fib 0x00000002             answers for fib/rt/socket/osf/xfrm/tunnel/symhash/random/connlimit
+//! env fib 0x00000002             answers for fib/rt/socket/osf/xfrm/tunnel/symhash/random/connlimit/
+//!                                origin (the connection's original source, for `cluster`)
 //! link 000000000000 …            link-layer header bytes in front of the packet
 //! packet 4500…                   the packet from its IP header (hex, spaces ignored)
 //! expect verdict accept          accept | drop | stolen | queue N [bypass]
@@ -93,6 +94,12 @@ impl Env for TestEnv {
                 true
             }
             _ => false,
+        }
+    }
+    fn ct_origin_source(&mut self) -> Option<std::net::IpAddr> {
+        match *self.answers.get("origin")?.as_slice() {
+            [a, b, c, d] => Some(std::net::IpAddr::from([a, b, c, d])),
+            ref v => <[u8; 16]>::try_from(v).ok().map(std::net::IpAddr::from),
         }
     }
     fn ct_set(&mut self, key: CtKey, dir: Option<CtDir>, value: &[u8]) {

@@ -177,6 +177,12 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             StmtKind::Xt(name) => {
                 Err(self.unsupported(format!("xt {name} (an untranslated iptables extension)"), span))
             }
+            StmtKind::XtTarget(nftvm_vm::expr::xt_target::XtTarget::Ct(t)) => {
+                // The helper goes to the connection the packet starts: an effect, like
+                // `ct helper set` (which, unlike it, does nothing before conntrack).
+                self.steps.push(Step::Effect(Effect::Other(format!("CT --helper {} template", t.helper))));
+                Ok(false)
+            }
             StmtKind::XtTarget(t) => Err(self.unsupported(
                 format!("xt target \"{}\" (marks or TTLs computed from two values)", t.name()),
                 span,

@@ -112,6 +112,7 @@ impl Pipeline {
                     Ok(t) => skb.meta.ct.tracked = Some(t),
                     Err(_) => return Step::End(HookResult::Drop("conntrack table full".into())),
                 }
+                self.assign_template_helper(skb, run, report.trace_id);
                 if sw_checked && self.plan.writes_packet {
                     skb.record_csum_complete();
                 }
@@ -252,6 +253,16 @@ impl Pipeline {
                 Step::Next
             }
             Err(e) => Step::End(HookResult::Drop(format!("conntrack confirm: {e:?}"))),
+        }
+    }
+
+    /// A new connection (not an expected one) takes the helper of the packet's template
+    /// (`-j CT --helper` in the raw table), as `init_conntrack` does.
+    fn assign_template_helper(&mut self, skb: &Skb, run: &mut Run, id: u32) {
+        let (Some(h), Some(t)) = (skb.meta.ct.helper, skb.meta.ct.tracked) else { return };
+        let (Some(conn), CtInfo::New) = (t.conn, t.info) else { return };
+        if self.ct.set_helper(conn, h) {
+            run.note(id, format!("conntrack: helper {} from the CT template", h.name()));
         }
     }
 

@@ -271,6 +271,18 @@ impl Env for RuntimeEnv<'_> {
         }
     }
 
+    fn ct_template_helper(&mut self, helper: &str) {
+        if self.meta.ct.tracked.is_none() && !self.meta.ct.notrack {
+            self.meta.ct.helper = Helper::from_name(helper);
+        }
+    }
+
+    fn ct_origin_source(&mut self) -> Option<std::net::IpAddr> {
+        let (_, c) = self.conn()?;
+        let origin = c.master().and_then(|m| self.ct.get(m)).unwrap_or(c);
+        Some(origin.original().src_addr())
+    }
+
     fn ct_get(&mut self, key: CtKey, dir: Option<CtDir>, out: &mut [u8]) -> bool {
         if key == CtKey::State {
             let bits = match self.meta.ct.tracked {

@@ -26,6 +26,9 @@ pub struct CtSlot {
     pub zone: u16,
     /// `notrack` ran: the conntrack hook leaves the packet untracked.
     pub notrack: bool,
+    /// `-j CT --helper` ran (the kernel's template connection): the connection the
+    /// conntrack hook creates for the packet gets this helper.
+    pub helper: Option<crate::helper::Helper>,
     /// Attached by the host (a `reject` reply carries its cause's connection): the
     /// conntrack hook leaves it alone.
     pub attached: bool,

@@ -4,10 +4,11 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
+use super::cluster::Cluster;
 use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
 use super::ipvs::Ipvs;
@@ -83,13 +84,14 @@ pub enum XtMatch {
     Opts(OptsMatch),
     Ipvs(Ipvs),
     Policy(Policy),
+    Cluster(Cluster),
 }
 
 impl XtMatch {
     /// Does the kernel's match turn connection tracking on for its family
     /// (`nf_ct_netns_get` in its check)?
     pub fn enables_conntrack(&self) -> bool {
-        matches!(self, XtMatch::Ipvs(_))
+        matches!(self, XtMatch::Ipvs(_) | XtMatch::Cluster(_))
     }
 
     /// The match's name (`recent`, `string`).
@@ -106,6 +108,7 @@ impl XtMatch {
             XtMatch::Opts(m) => m.name(),
             XtMatch::Ipvs(_) => "ipvs",
             XtMatch::Policy(_) => "policy",
+            XtMatch::Cluster(_) => "cluster",
         }
     }
 
@@ -122,6 +125,7 @@ impl XtMatch {
             XtMatch::Opts(m) => m.print(p, o),
             XtMatch::Ipvs(m) => m.print(p, o),
             XtMatch::Policy(m) => m.print(p, o),
+            XtMatch::Cluster(m) => m.print(p, o),
         }
     }
 
@@ -138,8 +142,9 @@ impl XtMatch {
             Some("hbh" | "dst") => OptsMatch::parse(c, a).map(XtMatch::Opts),
             Some("ipvs") => Ipvs::parse(c, a).map(XtMatch::Ipvs),
             Some("policy") => Policy::parse(c, a).map(XtMatch::Policy),
+            Some("cluster") => Cluster::parse(c, a).map(XtMatch::Cluster),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs or policy)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy or cluster)",
                 other.unwrap_or("")
             )),
         }
@@ -158,6 +163,7 @@ impl XtMatch {
             XtMatch::Opts(m) => m.check(c),
             XtMatch::Ipvs(m) => m.check(c),
             XtMatch::Policy(m) => m.check(c),
+            XtMatch::Cluster(m) => m.check(c),
         }
     }
 
@@ -174,6 +180,7 @@ impl XtMatch {
             XtMatch::Opts(m) => m.eval(e),
             XtMatch::Ipvs(m) => m.eval(e),
             XtMatch::Policy(m) => m.eval(e),
+            XtMatch::Cluster(m) => m.eval(e),
         }
     }
 }
@@ -215,6 +222,8 @@ mod tests {
             "[ match name ipvs rev 1 tests 0x3e invert 0x10 proto 6 addr 1.2.3.4 mask 255.255.255.0 port 80 method 3 portctl 0 ]",
             "[ match name ipvs rev 1 tests 0x04 invert 0x04 proto 0 addr fd00::1 mask ffff:: port 0 method 0 portctl 21 ]",
             "[ match name policy rev 0 dir out pol none ]",
+            "[ match name cluster rev 0 nodes 2 mask 0x00000002 seed 0xfeedcafe ]",
+            "[ match name cluster rev 0 nodes 32 mask 0x80000001 seed 0x00000000 invert ]",
             "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
             "[ target name CONNMARK rev 2 mode save ctmark 0x00000000 ctmask 0x0000ff00 nfmask 0x000000ff shift left 8 ]",
@@ -225,6 +234,7 @@ mod tests {
             "[ target name ECN rev 0 ece 0 cwr 0 ]",
             "[ target name ECN rev 0 ip-ect 2 cwr 1 ]",
             "[ target name HMARK rev 0 src-mask 0xffffff00 dst-mask 0x0 port-mask 0x0000ffff port-set 0x00070000 proto-mask 0xff rnd 0x00000004 mod 42 offset 1 ct ]",
+            "[ target name CT rev 2 helper ftp ]",
         ];
         for l in lines {
             let e = parse(l).unwrap_or_else(|m| panic!("{l}: {m}"));
@@ -256,6 +266,8 @@ mod tests {
             "[ match name hop rev 0 ]",
             "[ match name ipvs rev 1 tests 0x80 invert 0x00 proto 0 addr - mask - port 0 method 0 portctl 0 ]",
             "[ match name policy rev 0 dir sideways pol none ]",
+            "[ match name cluster rev 0 nodes 2 mask 0x100000000 seed 0x0 ]",
+            "[ match name cluster rev 0 nodes 2 mask 0x1 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x08 invert 0x00 src - mask - dst - mask - proto 0 mode 2 spi 0x0 reqid 0 ]",
@@ -271,6 +283,8 @@ mod tests {
             "[ target name ECN rev 0 ip-ect 4 ]",
             "[ target name HMARK rev 0 src-mask 0xg dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x0 rnd 0x0 mod 1 offset 0 ]",
             "[ target name HMARK rev 0 src-mask 0x0 dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x10000 rnd 0x0 mod 1 offset 0 ]",
+            "[ target name CT rev 2 helper 0123456789abcdefg ]",
+            "[ target name CT rev 2 ]",
         ] {
             assert!(parse(bad).is_err(), "{bad} parsed");
         }

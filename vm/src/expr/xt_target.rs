@@ -2,11 +2,12 @@
 //! (`nft_compat`), as iptables-nft loads the targets nft has no statement for. nftvm runs
 //! `CONNMARK` with masks on both sides ([`super::connmark`]: multi-WAN setups save and
 //! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]), `ECN`
-//! ([`super::ecn`]) and `HMARK` ([`super::hmark`]), on both engines (the JIT calls the
+//! ([`super::ecn`]), `HMARK` ([`super::hmark`]) and `CT --helper` ([`super::ct_template`]), on both engines (the JIT calls the
 //! interpreter's code). Each goes on to the rule's next expression, as the kernel's
 //! `XT_CONTINUE`.
 
 use super::connmark::Connmark;
+use super::ct_template::CtTemplate;
 use super::ecn::Ecn;
 use super::hmark::Hmark;
 use super::ttl::Ttl;
@@ -22,22 +23,24 @@ pub enum XtTarget {
     Ttl(Ttl),
     Ecn(Ecn),
     Hmark(Hmark),
+    Ct(CtTemplate),
 }
 
 impl XtTarget {
-    /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`).
+    /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`, `CT`).
     pub fn name(&self) -> &'static str {
         match self {
             XtTarget::Connmark(_) => "CONNMARK",
             XtTarget::Ttl(t) => t.name(),
             XtTarget::Ecn(_) => "ECN",
             XtTarget::Hmark(_) => "HMARK",
+            XtTarget::Ct(_) => "CT",
         }
     }
 
     /// Does the target need connection tracking (the kernel's `nf_ct_netns_get`)?
     pub fn enables_conntrack(&self) -> bool {
-        matches!(self, XtTarget::Connmark(_))
+        matches!(self, XtTarget::Connmark(_) | XtTarget::Ct(_))
     }
 
     pub(crate) fn print(&self, p: &Program, o: &mut String) {
@@ -46,6 +49,7 @@ impl XtTarget {
             XtTarget::Ttl(t) => t.print(p, o),
             XtTarget::Ecn(x) => x.print(p, o),
             XtTarget::Hmark(x) => x.print(p, o),
+            XtTarget::Ct(x) => x.print(p, o),
         }
     }
 
@@ -55,9 +59,11 @@ impl XtTarget {
             Some("TTL" | "HL") => Ttl::parse(c, a).map(XtTarget::Ttl),
             Some("ECN") => Ecn::parse(c, a).map(XtTarget::Ecn),
             Some("HMARK") => Hmark::parse(c, a).map(XtTarget::Hmark),
-            other => {
-                Err(format!("unknown xt target `{}` (CONNMARK, TTL, HL, ECN or HMARK)", other.unwrap_or("")))
-            }
+            Some("CT") => CtTemplate::parse(c, a).map(XtTarget::Ct),
+            other => Err(format!(
+                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK or CT)",
+                other.unwrap_or("")
+            )),
         }
     }
 
@@ -67,6 +73,7 @@ impl XtTarget {
             XtTarget::Ttl(t) => t.check(c),
             XtTarget::Ecn(x) => x.check(c),
             XtTarget::Hmark(x) => x.check(c),
+            XtTarget::Ct(x) => x.check(c),
         }
     }
 
@@ -76,6 +83,7 @@ impl XtTarget {
             XtTarget::Ttl(t) => t.eval(e),
             XtTarget::Ecn(x) => x.eval(e),
             XtTarget::Hmark(x) => x.eval(e),
+            XtTarget::Ct(x) => x.eval(e),
         }
     }
 }

@@ -103,6 +103,17 @@ pub trait Env {
 
     fn ct_set(&mut self, _key: CtKey, _dir: Option<CtDir>, _value: &[u8]) {}
 
+    /// `-j CT --helper NAME` (the kernel's xt_CT): the connection this packet starts, if it
+    /// has no conntrack decision yet, gets the helper.
+    fn ct_template_helper(&mut self, _helper: &str) {}
+
+    /// The original-direction source address of the connection the packet's connection
+    /// descends from: its master when it was expected (an FTP data connection), else itself
+    /// (what `xt_cluster` hashes). `None` without a connection (untracked, invalid).
+    fn ct_origin_source(&mut self) -> Option<std::net::IpAddr> {
+        None
+    }
+
     /// `notrack`: the packet gets the untracked conntrack state.
     fn notrack(&mut self) {}
 

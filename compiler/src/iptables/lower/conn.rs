@@ -1,10 +1,10 @@
 //! Connection tracking matches: `conntrack`, `state`, `helper`, `connbytes`, `connlabel`,
-//! `connlimit`, `connmark`.
+//! `connlimit`, `connmark`, `cluster`.
 
 use super::expr::{addr_match, cmp, cmp_range, flags, masked_cmp, num, sel, string};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
-use crate::iptables::matches::conn::{Connbytes, ConnbytesDir, ConnbytesMode, Connlabel};
+use crate::iptables::matches::conn::{Cluster, Connbytes, ConnbytesDir, ConnbytesMode, Connlabel};
 use crate::iptables::matches::connlimit::Connlimit;
 use crate::iptables::matches::conntrack::{Conntrack, CtDir, State, ct_state};
 use crate::iptables::matches::helper::Helper;
@@ -12,6 +12,8 @@ use crate::iptables::matches::mark::Connmark;
 use crate::iptables::values::addr::Addr;
 use crate::ir::{BinOp, ConnLimit, DynSet, DynSetOp, Family, KeyField, MatchOp, Set, Stmt, StmtKind, Write};
 use crate::types::Type;
+use nftvm_vm::expr::cluster::Cluster as XtCluster;
+use nftvm_vm::expr::xt::XtMatch;
 use nftvm_vm::keys::{ct_state as nft_state, ct_status};
 
 /// xt state bits → nft `ct state` bits; the NAT bits are `ct status` bits.
@@ -173,4 +175,17 @@ pub fn connlimit(c: &Connlimit, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         data: None,
         stmts: vec![count],
     }))])
+}
+
+/// `-m cluster`: the kernel's xt match itself (see `nftvm_vm::expr::cluster`); nft's
+/// `jhash ct original saddr` rule that iptables-translate writes hashes the address
+/// differently for an expected connection (not its master's) and cannot invert.
+pub fn cluster(c: &Cluster) -> LResult<Vec<Stmt>> {
+    let m = XtCluster {
+        total_nodes: c.total_nodes,
+        node_mask: c.node_mask,
+        hash_seed: c.hash_seed,
+        invert: c.invert,
+    };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Cluster(m)))])
 }

@@ -71,7 +71,8 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::Physdev(x) => physdev::physdev(x, cx),
         Match::Bpf(x) => bpf::bpf(x, cx),
         Match::Ipvs(x) => ipvs::ipvs(x, cx),
-        Match::Cluster(_) | Match::Eui64(_) | Match::Nfacct(_) | Match::Osf(_) => {
+        Match::Cluster(x) => conn::cluster(x),
+        Match::Eui64(_) | Match::Nfacct(_) | Match::Osf(_) => {
             Err(Unsupported::new(format!("match `{}' has no equivalent in the engines yet", m.name)))
         }
     }

@@ -15,11 +15,12 @@ use crate::iptables::targets::reject::{Reject as XtReject, RejectWith};
 use crate::iptables::targets::tcpmss::{MssAction, Tcpmss};
 use crate::iptables::values::addr::Addr;
 use crate::ir::{
-    BinOp, CtHelper, Expr, ExprKind, Family, Hook, Log, Nat, NatKind, ObjRef, Object, ObjectKind, ObjectType,
-    Queue, Reject, RejectKind, Stmt, StmtKind, Synproxy, Tproxy, Verdict, Write,
+    BinOp, Expr, ExprKind, Family, Hook, Log, Nat, NatKind, Queue, Reject, RejectKind, Stmt, StmtKind,
+    Synproxy, Tproxy, Verdict, Write,
 };
 use crate::types::{ByteOrder, Type};
 use nftvm_vm::expr::connmark::Connmark as VmConnmark;
+use nftvm_vm::expr::ct_template::CtTemplate;
 use nftvm_vm::expr::ecn::Ecn as VmEcn;
 use nftvm_vm::expr::hmark::Hmark as VmHmark;
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
@@ -218,13 +219,13 @@ fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         out.extend(write("ct zone", z.id.into(), cx)?);
     }
     if !c.helper.is_empty() {
-        let Some(l4proto) = cx.proto() else {
+        // The kernel's xt_CT (a template connection; nft's `ct helper set` is not the same
+        // before conntrack), which looks the helper up for the rule's protocol.
+        if cx.proto().is_none() {
             return Err(Unsupported::new("CT --helper needs the rule's protocol (-p tcp or -p udp)"));
-        };
-        let name = helper_object(cx, &c.helper, l4proto);
-        let shape = Expr::new(ExprKind::CatchAll, Type::String, 32 * 8, ByteOrder::Host);
-        let name_expr = super::expr::string(&shape, &name)?;
-        out.push(Stmt::new(StmtKind::ObjRef(ObjRef { ty: ObjectType::CtHelper, name: name_expr })));
+        }
+        let target = CtTemplate { helper: c.helper.clone() };
+        out.push(Stmt::new(StmtKind::XtTarget(XtTarget::Ct(target))));
     }
     if out.is_empty() {
         return Err(Unsupported::new(
@@ -232,30 +233,6 @@ fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         ));
     }
     Ok(out)
-}
-
-/// The name of the ct helper object for `helper` on `l4proto`, declared on first use.
-fn helper_object(cx: &mut Mcx<'_>, helper: &str, l4proto: u8) -> String {
-    let fits = |o: &Object, name: &str| {
-        o.name == name
-            && matches!(&o.kind, ObjectKind::CtHelper(h) if h.helper == helper && h.l4proto == l4proto)
-    };
-    for name in [helper.to_string(), format!("{helper}-{l4proto}")] {
-        if cx.lw.extra_objects.iter().any(|o| fits(o, &name)) {
-            return name;
-        }
-        if !cx.lw.extra_objects.iter().any(|o| o.name == name) {
-            cx.lw.extra_objects.push(Object {
-                name: name.clone(),
-                kind: ObjectKind::CtHelper(CtHelper { helper: helper.to_string(), l4proto, l3proto: cx.fam }),
-                comment: None,
-                span: Default::default(),
-                handle: 0,
-            });
-            return name;
-        }
-    }
-    format!("{helper}-{l4proto}")
 }
 
 fn addr_shape(fam: Family) -> Expr {
