@@ -84,6 +84,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ipv6-opts", scenarios_ipset::ipv6_opts, 24),
         ("policy", scenarios_xt_matches::policy, 24),
         ("cluster", scenarios_xt_matches::cluster, 30),
+        ("time", scenarios_xt_matches::time, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -263,6 +264,7 @@ fn iptables_xt_matches_match_the_kernel() {
             "ipv6-opts",
             "policy",
             "cluster",
+            "time",
         ],
         false,
     );

@@ -64,6 +64,9 @@ pub struct Scenario {
     pub ipsets: Option<String>,
     pub steps: Vec<Step>,
     pub port_choice_free: bool,
+    /// Where nftvm's packet clock starts (ns since the epoch): [`FIXED_EPOCH`], or the wall
+    /// clock for scenarios whose rules read the date or the time of day, as the kernel's do.
+    pub clock: u64,
 }
 
 impl Scenario {
@@ -81,6 +84,7 @@ impl Scenario {
             ipsets: None,
             steps: Vec::new(),
             port_choice_free: false,
+            clock: FIXED_EPOCH,
         }
     }
 
@@ -328,9 +332,12 @@ fn emitted_of(p: &Pipeline, o: &Outcome) -> Emitted {
         .collect()
 }
 
-/// Time of step `i` on nftvm's packet clock (1 ms apart, from a fixed epoch).
-pub fn step_time(i: usize) -> u64 {
-    1_700_000_000_000_000_000 + i as u64 * 1_000_000
+/// The start of nftvm's packet clock unless a scenario says otherwise (2023-11-14).
+pub const FIXED_EPOCH: u64 = 1_700_000_000_000_000_000;
+
+/// Time of step `i` on nftvm's packet clock (1 ms apart, from the scenario's start).
+pub fn step_time(sc: &Scenario, i: usize) -> u64 {
+    sc.clock + i as u64 * 1_000_000
 }
 
 /// The rule counters of nftvm's side, in listing order.
@@ -468,10 +475,10 @@ pub fn run(sc: &Scenario) -> Report {
                 side.history.push(Vec::new());
                 continue;
             };
-            side.packets.push((step.iface, np.clone(), step_time(i)));
+            side.packets.push((step.iface, np.clone(), step_time(sc, i)));
             let nft = &mut side.pipeline;
             let iif = nft.host().iface_by_name(step.iface).unwrap_or(IfaceId(0));
-            let no = nft.process(iif, step_time(i), np, LinkType::Raw);
+            let no = nft.process(iif, step_time(sc, i), np, LinkType::Raw);
             let ne = emitted_of(nft, &no);
             if let Some(m) = compare_step(i, &ko.emitted, &ne, sc.port_choice_free) {
                 side.mismatches

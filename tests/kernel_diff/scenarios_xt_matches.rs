@@ -1,6 +1,6 @@
 //! x_tables matches nft has no expression for, which iptables-nft loads as the kernel's
 //! matches and nftvm runs too (more are in `scenarios_ipset.rs`): `-m policy` with policy
-//! elements or `--dir out`, `-m cluster`. Every rule counts (most have no target), so the
+//! elements or `--dir out`, `-m cluster`, `-m time --monthdays`. Every rule counts (most have no target), so the
 //! rule counters say which packets each match took.
 
 use std::net::SocketAddr;
@@ -145,6 +145,114 @@ pub fn cluster(rng: &mut Rng, i: usize) -> Scenario {
     if !v6 && rng.chance(70) {
         let (c, s) = (host(false, false, rng.below(4)), host(false, true, rng.below(3)));
         ftp_active(&mut sc, rng, c, s);
+    }
+    sc
+}
+
+/// The calendar date (year, month, day) of day `days` since 1970-01-01.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn clock_text(secs: i64) -> String {
+    let t = secs.rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+}
+
+fn date_text(secs: i64) -> String {
+    let (y, m, d) = civil(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}T{}", clock_text(secs))
+}
+
+/// The wall clock in seconds, after waiting out the last two minutes of a UTC day (so that
+/// the kernel and nftvm see the same date).
+fn wall_clock() -> i64 {
+    let now =
+        || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let left = 86_400 - now() % 86_400;
+    if left < 120 {
+        std::thread::sleep(std::time::Duration::from_secs(left + 2));
+    }
+    now() as i64
+}
+
+/// A `-m time` match with `--monthdays` (the kernel's xt_time; nftvm's `match name time`)
+/// around `now`: days of the month with or without today, and sometimes weekdays, a time of
+/// day (a window around now, one well away from it, or one wrapping past midnight, maybe
+/// `--contiguous`), a date window (around now, or over), `--kerneltz`.
+fn time_match(rng: &mut Rng, now: i64) -> String {
+    const NAMES: [&str; 8] = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let days = now.div_euclid(86_400);
+    let today = civil(days).2;
+    let weekday = ((4 + days - 1).rem_euclid(7) + 1) as usize;
+    let mut month: Vec<u32> = (0..1 + rng.below(3)).map(|_| 1 + rng.below(31) as u32).collect();
+    if rng.chance(60) {
+        month.push(today);
+    } else {
+        month.retain(|d| *d != today);
+        if month.is_empty() {
+            month.push(today % 28 + 1);
+        }
+    }
+    month.sort_unstable();
+    month.dedup();
+    let list: Vec<String> = month.iter().map(u32::to_string).collect();
+    let mut opts = vec![format!("--monthdays {}", list.join(","))];
+    if rng.chance(40) {
+        let mut w: Vec<usize> = (0..1 + rng.below(3)).map(|_| 1 + rng.below(7)).collect();
+        if rng.bool() {
+            w.push(weekday);
+        }
+        w.sort_unstable();
+        w.dedup();
+        opts.push(format!("--weekdays {}", w.iter().map(|k| NAMES[*k]).collect::<Vec<_>>().join(",")));
+    }
+    if rng.chance(50) {
+        let (lo, hi) = match rng.below(3) {
+            0 => (now - 600 - rng.below(3600) as i64, now + 600 + rng.below(3600) as i64),
+            1 => (now + 1200 + rng.below(3600) as i64, now + 5400 + rng.below(3600) as i64),
+            _ => (now + 1200 + rng.below(36_000) as i64, now - 1200 - rng.below(36_000) as i64),
+        };
+        opts.push(format!("--timestart {} --timestop {}", clock_text(lo), clock_text(hi)));
+        // (iptables takes `--contiguous` only for a window that wraps past midnight.)
+        if lo.rem_euclid(86_400) > hi.rem_euclid(86_400) && rng.chance(50) {
+            opts.push("--contiguous".into());
+        }
+    }
+    if rng.chance(30) {
+        let (lo, hi) =
+            if rng.bool() { (now - 86_400 * 40, now + 86_400) } else { (now - 86_400 * 40, now - 600) };
+        opts.push(format!("--datestart {} --datestop {}", date_text(lo), date_text(hi)));
+    }
+    if rng.chance(20) {
+        opts.push("--kerneltz".into());
+    }
+    format!("-m time {}", opts.join(" "))
+}
+
+/// `-m time --monthdays …` (the kernel's xt_time) on the wall clock, which both the kernel
+/// and nftvm's packet clock run on here.
+pub fn time(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let now = wall_clock();
+    let forward: Vec<String> = (0..2 + rng.below(4))
+        .map(|_| {
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            format!("-A FORWARD {}{target}", time_match(rng, now))
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("time-{i}"), save_file(v6, &[], &forward));
+    sc.clock = now as u64 * 1_000_000_000;
+    for _ in 0..1 + rng.below(2) {
+        flow(&mut sc, rng, v6);
     }
     sc
 }

@@ -54,6 +54,7 @@ pub mod socket;
 pub mod srh;
 pub mod string;
 pub mod synproxy;
+pub mod time_match;
 pub mod tproxy;
 pub mod ttl;
 pub mod tunnel;

@@ -7,6 +7,8 @@ use crate::iptables::matches::misc::{Rpfilter, Socket, TcpmssMatch};
 use crate::iptables::matches::owner::Owner;
 use crate::iptables::matches::time::{ALL_MONTHDAYS, ALL_WEEKDAYS, MAX_DAYTIME, Time};
 use crate::ir::{MatchOp, Stmt, StmtKind, Write};
+use nftvm_vm::expr::time_match::TimeMatch;
+use nftvm_vm::expr::xt::XtMatch;
 
 pub fn owner(o: &Owner, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     if o.socket_exists.is_some() || o.suppl_groups {
@@ -75,7 +77,18 @@ pub fn socket(s: &Socket, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 pub fn time(t: &Time, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let mut out = Vec::new();
     if t.monthdays != ALL_MONTHDAYS {
-        return Err(Unsupported::new("time --monthdays cannot be expressed"));
+        // No nft expression reads the day of the month: the kernel's match itself.
+        let m = TimeMatch {
+            date_start: t.date_start,
+            date_stop: t.date_stop,
+            daytime_start: t.daytime_start,
+            daytime_stop: t.daytime_stop,
+            monthdays: t.monthdays,
+            weekdays: t.weekdays,
+            local_tz: t.kernel_tz,
+            contiguous: t.contiguous,
+        };
+        return Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Time(m)))]);
     }
     if t.date_start != 0 || t.date_stop != i32::MAX as u32 {
         const NS: u128 = 1_000_000_000;

@@ -5,10 +5,9 @@ use crate::iptables::save::SaveBuf;
 
 /// Seconds in a day minus one (`XT_TIME_MAX_DAYTIME`).
 pub const MAX_DAYTIME: u32 = 24 * 60 * 60 - 1;
-/// All days 1–31 (bit n = day n).
-pub const ALL_MONTHDAYS: u32 = 0xFFFF_FFFE;
-/// All weekdays 1 (Monday) – 7 (Sunday).
-pub const ALL_WEEKDAYS: u8 = 0xFE;
+/// All days 1–31 (bit n = day n) and all weekdays 1 (Monday) – 7 (Sunday): the kernel
+/// match's (nftvm's `match name time`).
+pub use nftvm_vm::expr::time_match::{ALL_MONTHDAYS, ALL_WEEKDAYS};
 const WEEKDAYS: [&str; 8] = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /// The time match.
