@@ -184,8 +184,8 @@ fn wall_clock() -> i64 {
     now() as i64
 }
 
-/// A `-m time` match with `--monthdays` (the kernel's xt_time; nftvm's `match name time`)
-/// around `now`: days of the month with or without today, and sometimes weekdays, a time of
+/// A `-m time` match (the kernel's xt_time; nftvm's `match name time` with `--monthdays`,
+/// else nft's `meta` keys) around `now`: days of the month with or without today, weekdays, a time of
 /// day (a window around now, one well away from it, or one wrapping past midnight, maybe
 /// `--contiguous`), a date window (around now, or over), `--kerneltz`.
 fn time_match(rng: &mut Rng, now: i64) -> String {
@@ -205,7 +205,11 @@ fn time_match(rng: &mut Rng, now: i64) -> String {
     month.sort_unstable();
     month.dedup();
     let list: Vec<String> = month.iter().map(u32::to_string).collect();
-    let mut opts = vec![format!("--monthdays {}", list.join(","))];
+    // Without `--monthdays` nftvm writes the match as nft's `meta` time keys: checked too.
+    let mut opts = Vec::new();
+    if rng.chance(60) {
+        opts.push(format!("--monthdays {}", list.join(",")));
+    }
     if rng.chance(40) {
         let mut w: Vec<usize> = (0..1 + rng.below(3)).map(|_| 1 + rng.below(7)).collect();
         if rng.bool() {
@@ -232,14 +236,17 @@ fn time_match(rng: &mut Rng, now: i64) -> String {
             if rng.bool() { (now - 86_400 * 40, now + 86_400) } else { (now - 86_400 * 40, now - 600) };
         opts.push(format!("--datestart {} --datestop {}", date_text(lo), date_text(hi)));
     }
+    if opts.is_empty() {
+        opts.push(format!("--weekdays {}", NAMES[weekday]));
+    }
     if rng.chance(20) {
         opts.push("--kerneltz".into());
     }
     format!("-m time {}", opts.join(" "))
 }
 
-/// `-m time --monthdays …` (the kernel's xt_time) on the wall clock, which both the kernel
-/// and nftvm's packet clock run on here.
+/// `-m time` (the kernel's xt_time) on the wall clock, which both the kernel and nftvm's
+/// packet clock run on here.
 pub fn time(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = i % 3 == 2;
     let now = wall_clock();
