@@ -1,6 +1,7 @@
 //! x_tables matches nft has no expression for, which iptables-nft loads as the kernel's
 //! matches and nftvm runs too (more are in `scenarios_ipset.rs`): `-m policy` with policy
-//! elements or `--dir out`, `-m cluster`, `-m time --monthdays`. Every rule counts (most have no target), so the
+//! elements or `--dir out`, `-m cluster`, `-m time --monthdays`, `-m dccp --dccp-option`.
+//! Every rule counts (most have no target), so the
 //! rule counters say which packets each match took.
 
 use std::net::SocketAddr;
@@ -260,6 +261,96 @@ pub fn time(rng: &mut Rng, i: usize) -> Scenario {
     sc.clock = now as u64 * 1_000_000_000;
     for _ in 0..1 + rng.below(2) {
         flow(&mut sc, rng, v6);
+    }
+    sc
+}
+
+const DCCP_TYPES: [&str; 11] = [
+    "REQUEST", "RESPONSE", "DATA", "ACK", "DATAACK", "CLOSEREQ", "CLOSE", "RESET", "SYNC", "SYNCACK",
+    "INVALID",
+];
+/// DCCP options as the packets carry them: (type, bytes) — Padding, Mandatory, Slow
+/// Receiver (a single byte in DCCP, which the kernel's walk reads a length after), Change
+/// L, Confirm L, Timestamp, Elapsed Time.
+const DCCP_OPTIONS: [(u8, &[u8]); 7] = [
+    (0, &[0]),
+    (1, &[1]),
+    (2, &[2]),
+    (32, &[32, 4, 1, 2]),
+    (34, &[34, 3, 1]),
+    (41, &[41, 6, 0, 0, 0, 9]),
+    (43, &[43, 4, 0, 7]),
+];
+
+/// A DCCP packet of a random type (with extended sequence numbers or not), some options,
+/// and a data offset that covers them — or, now and then, one that ends before the headers
+/// do or runs past the packet, or a header cut short.
+fn dccp_packet(rng: &mut Rng, v6: bool) -> Vec<u8> {
+    use nftvm_runtime::packet::PacketBuilder;
+    let kind = *rng.pick(&[0u8, 1, 2, 3, 4, 7, 8, 12]);
+    let extended = kind != 2 && rng.chance(60) || kind == 0 || kind == 1 || kind == 7;
+    let own = match kind {
+        2 => 0,
+        3 | 4 | 5 | 6 | 8 | 9 => 8,
+        0 => 4,
+        _ => 12,
+    };
+    let mut h = Vec::new();
+    h.extend_from_slice(&(40000 + rng.u16() % 100).to_be_bytes());
+    h.extend_from_slice(&rng.pick(&[80u16, 443, 5004]).to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0, 0, kind << 1 | u8::from(extended), 0, 0, 1]);
+    h.resize(12 + if extended { 4 } else { 0 } + own, 0);
+    for _ in 0..rng.below(4) {
+        h.extend_from_slice(rng.pick(&DCCP_OPTIONS).1);
+    }
+    while h.len() % 4 != 0 {
+        h.push(0);
+    }
+    h[4] = (h.len() / 4) as u8;
+    match rng.below(12) {
+        0 => h[4] = h[4].saturating_sub(1 + rng.below(3) as u8),
+        1 => h[4] += 2,
+        2 => h.truncate(4 + rng.below(8)),
+        _ => h.extend_from_slice(b"data"),
+    }
+    let (src, dst) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
+    let b = match (src, dst) {
+        (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => PacketBuilder::ipv6(s, d),
+        (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => PacketBuilder::ipv4(s, d),
+        _ => unreachable!("one family"),
+    };
+    b.protocol(33).payload(&h).build()
+}
+
+/// `-p dccp -m dccp` (the kernel's xt_dccp): ports, packet types and `--dccp-option`, each
+/// perhaps inverted; with an option nftvm runs the kernel's match, without one nft's `dccp`
+/// keys — both checked, on packets with and without options and with broken data offsets
+/// and cut headers (which the kernel's match drops).
+pub fn dccp(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let bang = |rng: &mut Rng| if rng.chance(25) { "! " } else { "" };
+    let forward: Vec<String> = (0..3 + rng.below(4))
+        .map(|_| {
+            let mut opts = Vec::new();
+            if rng.chance(30) {
+                opts.push(format!("{}--dport {}", bang(rng), rng.pick(&[80, 443, 5004])));
+            }
+            if rng.chance(30) {
+                let list: Vec<&str> = (0..1 + rng.below(3)).map(|_| *rng.pick(&DCCP_TYPES)).collect();
+                opts.push(format!("{}--dccp-types {}", bang(rng), list.join(",")));
+            }
+            if rng.chance(75) || opts.is_empty() {
+                let option = *rng.pick(&[1u8, 2, 32, 34, 41, 43, 44, 255]);
+                opts.push(format!("{}--dccp-option {option}", bang(rng)));
+            }
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            format!("-A FORWARD -p dccp -m dccp {}{target}", opts.join(" "))
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("dccp-{i}"), save_file(v6, &[], &forward));
+    for _ in 0..8 + rng.below(6) {
+        let p = dccp_packet(rng, v6);
+        sc.send("tuna", p);
     }
     sc
 }

@@ -13,6 +13,7 @@ pub mod connmark;
 pub mod counter;
 pub mod ct;
 pub mod ct_template;
+pub mod dccpmatch;
 pub mod dup;
 pub mod dynset;
 pub mod ecn;

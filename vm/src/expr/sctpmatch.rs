@@ -74,6 +74,13 @@ fn has(map: &[u64; 4], t: u8) -> bool {
     map[usize::from(t >> 6)] >> (t & 63) & 1 != 0
 }
 
+/// A port range as the xt matches print it: `LO-HI`.
+pub(crate) fn port_range(s: &str) -> PResult<(u16, u16)> {
+    let (lo, hi) = s.split_once('-').ok_or_else(|| format!("expected a port range, found `{s}`"))?;
+    let n = |x: &str| x.parse::<u16>().map_err(|_| format!("bad port `{x}`"));
+    Ok((n(lo)?, n(hi)?))
+}
+
 impl SctpMatch {
     /// The chunk types of the set, in order.
     fn types(&self) -> impl Iterator<Item = u8> + '_ {
@@ -138,14 +145,9 @@ impl SctpMatch {
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<SctpMatch> {
         c.expect_all(&["name", "sctp", "rev", "0", "sport"])?;
-        let range = |s: &str| -> PResult<(u16, u16)> {
-            let (lo, hi) = s.split_once('-').ok_or_else(|| format!("expected a port range, found `{s}`"))?;
-            let n = |x: &str| x.parse::<u16>().map_err(|_| format!("bad port `{x}`"));
-            Ok((n(lo)?, n(hi)?))
-        };
-        let sport = range(c.next()?)?;
+        let sport = port_range(c.next()?)?;
         c.expect("dport")?;
-        let dport = range(c.next()?)?;
+        let dport = port_range(c.next()?)?;
         let tests = Tests::parse(c, test_bits::ALL)?;
         c.expect("chunks")?;
         let mode = match c.next()? {

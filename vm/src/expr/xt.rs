@@ -4,11 +4,12 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` with `--dccp-option` ([`super::dccpmatch`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
 use super::cluster::Cluster;
+use super::dccpmatch::DccpMatch;
 use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
 use super::ipvs::Ipvs;
@@ -87,6 +88,7 @@ pub enum XtMatch {
     Policy(Policy),
     Cluster(Cluster),
     Time(TimeMatch),
+    Dccp(DccpMatch),
 }
 
 impl XtMatch {
@@ -112,6 +114,7 @@ impl XtMatch {
             XtMatch::Policy(_) => "policy",
             XtMatch::Cluster(_) => "cluster",
             XtMatch::Time(_) => "time",
+            XtMatch::Dccp(_) => "dccp",
         }
     }
 
@@ -130,6 +133,7 @@ impl XtMatch {
             XtMatch::Policy(m) => m.print(p, o),
             XtMatch::Cluster(m) => m.print(p, o),
             XtMatch::Time(m) => m.print(p, o),
+            XtMatch::Dccp(m) => m.print(p, o),
         }
     }
 
@@ -148,8 +152,9 @@ impl XtMatch {
             Some("policy") => Policy::parse(c, a).map(XtMatch::Policy),
             Some("cluster") => Cluster::parse(c, a).map(XtMatch::Cluster),
             Some("time") => TimeMatch::parse(c, a).map(XtMatch::Time),
+            Some("dccp") => DccpMatch::parse(c, a).map(XtMatch::Dccp),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster or time)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time or dccp)",
                 other.unwrap_or("")
             )),
         }
@@ -170,6 +175,7 @@ impl XtMatch {
             XtMatch::Policy(m) => m.check(c),
             XtMatch::Cluster(m) => m.check(c),
             XtMatch::Time(m) => m.check(c),
+            XtMatch::Dccp(m) => m.check(c),
         }
     }
 
@@ -188,6 +194,7 @@ impl XtMatch {
             XtMatch::Policy(m) => m.eval(e),
             XtMatch::Cluster(m) => m.eval(e),
             XtMatch::Time(m) => m.eval(e),
+            XtMatch::Dccp(m) => m.eval(e),
         }
     }
 }
@@ -232,6 +239,7 @@ mod tests {
             "[ match name cluster rev 0 nodes 2 mask 0x00000002 seed 0xfeedcafe ]",
             "[ match name cluster rev 0 nodes 32 mask 0x80000001 seed 0x00000000 invert ]",
             "[ match name time rev 0 date 0-2147483647 daytime 3723-14706 weekdays 0x86 monthdays 0x0000003e kerneltz ]",
+            "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 255 tests 0x0e invert 0x08 ]",
             "[ match name time rev 0 date 981173166-1347095165 daytime 82800-3600 weekdays 0xfe monthdays 0x80000002 contiguous ]",
             "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
@@ -279,6 +287,8 @@ mod tests {
             "[ match name cluster rev 0 nodes 2 mask 0x1 ]",
             "[ match name time rev 0 date 0-1 daytime 0-86400 weekdays 0xfe monthdays 0xfffffffe ]",
             "[ match name time rev 0 date 0 daytime 0-1 weekdays 0xfe monthdays 0xfffffffe ]",
+            "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 256 tests 0x08 invert 0x00 ]",
+            "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 1 tests 0x10 invert 0x00 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x08 invert 0x00 src - mask - dst - mask - proto 0 mode 2 spi 0x0 reqid 0 ]",

@@ -12,6 +12,7 @@ use crate::iptables::matches::tcpudp::{Tcp, Udp};
 use crate::iptables::values::ranges::PortRange;
 use crate::ir::build::concat;
 use crate::ir::{ExprKind, MatchOp, Stmt};
+use nftvm_vm::expr::dccpmatch::{DccpMatch, test_bits as dccp_bits};
 
 /// `PROTO sport|dport [!=] N[-M]`, nothing for the match-everything default.
 fn ports(cx: &Mcx<'_>, proto: &str, dir: &str, p: &Inv<PortRange>, out: &mut Vec<Stmt>) -> LResult<()> {
@@ -127,40 +128,33 @@ pub fn sctp(s: &Sctp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(vec![Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Sctp(m)))])
 }
 
-pub fn dccp(d: &Dccp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let mut out = Vec::new();
-    for (dir, p) in [("sport", &d.sport), ("dport", &d.dport)] {
-        if let Some(p) = p {
-            out.push(cmp_range(
-                sel(&format!("dccp {dir}"), cx.fam)?,
-                p.invert,
-                p.value.lo.into(),
-                p.value.hi.into(),
-            )?);
-        }
+/// `-m dccp`: the kernel's match itself, as iptables-nft loads it — nft's `dccp sport`/
+/// `dport`/`type` would say the ports and types, but not the option, and not the match's
+/// drop of a packet whose DCCP header is cut short.
+pub fn dccp(d: &Dccp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    Ok(vec![dccp_xt(d)])
+}
+
+/// The kernel's `xt_dccp_info` of a `-m dccp` match.
+fn dccp_xt(d: &Dccp) -> Stmt {
+    let mut m = DccpMatch { sport: (0, u16::MAX), dport: (0, u16::MAX), ..Default::default() };
+    if let Some(o) = &d.option {
+        m.tests.make(dccp_bits::OPTION, o.invert);
+        m.option = o.value;
+    }
+    if let Some(p) = &d.sport {
+        m.tests.make(dccp_bits::SPORT, p.invert);
+        m.sport = (p.value.lo, p.value.hi);
+    }
+    if let Some(p) = &d.dport {
+        m.tests.make(dccp_bits::DPORT, p.invert);
+        m.dport = (p.value.lo, p.value.hi);
     }
     if let Some(t) = &d.types {
-        let left = sel("dccp type", cx.fam)?;
-        let mut keys = Vec::new();
-        for i in 0..10u16 {
-            if t.value & (1 << i) != 0 {
-                keys.push(num(&left, i.into())?);
-            }
-        }
-        if t.value & 0xfc00 != 0 {
-            keys.push(value_or_range(&left, 10, 15)?);
-        }
-        let right = match keys.len() {
-            0 => return Err(Unsupported::new("dccp: empty --dccp-types")),
-            1 => keys.remove(0),
-            _ => set_of(&left, keys),
-        };
-        out.push(cmp(left, t.invert, right));
+        m.tests.make(dccp_bits::TYPE, t.invert);
+        m.types = t.value;
     }
-    if d.option.is_some() {
-        return Err(Unsupported::new("dccp --dccp-option has no nft equivalent"));
-    }
-    Ok(out)
+    Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Dccp(m)))
 }
 
 /// `TYPE`, or `TYPE . CODE` when the code range is not everything.
