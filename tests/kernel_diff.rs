@@ -86,6 +86,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("cluster", scenarios_xt_matches::cluster, 30),
         ("time", scenarios_xt_matches::time, 24),
         ("dccp", scenarios_xt_matches::dccp, 24),
+        ("rt", scenarios_xt_matches::rt, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -267,6 +268,7 @@ fn iptables_xt_matches_match_the_kernel() {
             "cluster",
             "time",
             "dccp",
+            "rt",
         ],
         false,
     );

@@ -1,7 +1,7 @@
 //! x_tables matches nft has no expression for, which iptables-nft loads as the kernel's
 //! matches and nftvm runs too (more are in `scenarios_ipset.rs`): `-m policy` with policy
-//! elements or `--dir out`, `-m cluster`, `-m time --monthdays`, `-m dccp --dccp-option`.
-//! Every rule counts (most have no target), so the
+//! elements or `--dir out`, `-m cluster`, `-m time --monthdays`, `-m dccp --dccp-option`,
+//! `-m rt`. Every rule counts (most have no target), so the
 //! rule counters say which packets each match took.
 
 use std::net::SocketAddr;
@@ -350,6 +350,98 @@ pub fn dccp(rng: &mut Rng, i: usize) -> Scenario {
     let mut sc = Scenario::new(format!("dccp-{i}"), save_file(v6, &[], &forward));
     for _ in 0..8 + rng.below(6) {
         let p = dccp_packet(rng, v6);
+        sc.send("tuna", p);
+    }
+    sc
+}
+
+/// Addresses a type-0 routing header lists.
+fn rt_hop(k: usize) -> std::net::Ipv6Addr {
+    std::net::Ipv6Addr::new(0xfd00, 3, 0, 0, 0, 0, 0, 1 + k as u16)
+}
+
+/// An IPv6 packet with a routing header of type 0 (up to three addresses), 2 (one) or 4 —
+/// segments left 0..3, the reserved field zero or not — and now and then one whose header
+/// claims more bytes than the packet has, or is cut within its first four bytes.
+fn rt_packet(rng: &mut Rng) -> Vec<u8> {
+    use nftvm_runtime::packet::PacketBuilder;
+    let (src, dst) = v6_hosts_xt(rng);
+    let kind = *rng.pick(&[0u8, 0, 2, 4]);
+    let hops = match kind {
+        0 => rng.below(4),
+        2 => 1,
+        _ => 1 + rng.below(2),
+    };
+    let reserved = if rng.chance(70) { [0u8; 4] } else { [0, 0, 1, 0] };
+    let mut body = vec![kind, rng.below(4) as u8];
+    body.extend_from_slice(&reserved);
+    for _ in 0..hops {
+        body.extend_from_slice(&rt_hop(rng.below(4)).octets());
+    }
+    let mut p = PacketBuilder::ipv6(src, dst)
+        .ext_header(43, &body)
+        .udp(40000 + rng.u16() % 100, 53)
+        .payload(b"q")
+        .build();
+    match rng.below(10) {
+        0 => p[41] += 1 + rng.below(2) as u8,
+        1 => {
+            p.truncate(42);
+            let len = (p.len() - 40) as u16;
+            p[4..6].copy_from_slice(&len.to_be_bytes());
+        }
+        _ => {}
+    }
+    p
+}
+
+/// An IPv6 source on tuna's side and a destination on tunb's.
+fn v6_hosts_xt(rng: &mut Rng) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
+    let ip6 = |a: std::net::IpAddr| match a {
+        std::net::IpAddr::V6(a) => a,
+        std::net::IpAddr::V4(a) => a.to_ipv6_mapped(),
+    };
+    (ip6(host(true, false, rng.below(3))), ip6(host(true, true, rng.below(3))))
+}
+
+/// `-m rt` (the kernel's ip6t_rt): routing type, segments left and header length, each
+/// perhaps inverted, and for type 0 the reserved field and the addresses, strictly or not.
+pub fn rt(rng: &mut Rng, i: usize) -> Scenario {
+    let bang = |rng: &mut Rng| if rng.chance(25) { "! " } else { "" };
+    let forward: Vec<String> = (0..3 + rng.below(4))
+        .map(|_| {
+            let mut opts = Vec::new();
+            let type0 = rng.chance(40);
+            if type0 {
+                opts.push("--rt-type 0".to_string());
+            } else if rng.chance(50) {
+                opts.push(format!("{}--rt-type {}", bang(rng), rng.pick(&[0, 2, 4])));
+            }
+            if rng.chance(40) {
+                let lo = rng.below(3);
+                opts.push(format!("{}--rt-segsleft {lo}:{}", bang(rng), lo + rng.below(3)));
+            }
+            if rng.chance(30) {
+                opts.push(format!("{}--rt-len {}", bang(rng), rng.pick(&[8, 24, 40, 56])));
+            }
+            if type0 && rng.chance(40) {
+                opts.push("--rt-0-res".into());
+            }
+            if type0 && rng.chance(60) {
+                let list: Vec<String> =
+                    (0..1 + rng.below(3)).map(|_| rt_hop(rng.below(4)).to_string()).collect();
+                opts.push(format!("--rt-0-addrs {}", list.join(",")));
+                if rng.bool() {
+                    opts.push("--rt-0-not-strict".into());
+                }
+            }
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            format!("-A FORWARD -m rt {}{target}", opts.join(" "))
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("rt-{i}"), save_file(true, &[], &forward));
+    for _ in 0..10 + rng.below(6) {
+        let p = rt_packet(rng);
         sc.send("tuna", p);
     }
     sc

@@ -50,6 +50,7 @@ pub mod recent;
 pub mod redir;
 pub mod reject;
 pub mod rt;
+pub mod rtmatch;
 pub mod sctpmatch;
 pub mod socket;
 pub mod srh;

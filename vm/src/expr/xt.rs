@@ -4,7 +4,7 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` with `--dccp-option` ([`super::dccpmatch`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
@@ -16,6 +16,7 @@ use super::ipvs::Ipvs;
 use super::physdev::Physdev;
 use super::policy::Policy;
 use super::recent::Recent;
+use super::rtmatch::RtMatch;
 use super::sctpmatch::SctpMatch;
 use super::srh::SrhMatch;
 use super::string::StringMatch;
@@ -89,6 +90,7 @@ pub enum XtMatch {
     Cluster(Cluster),
     Time(TimeMatch),
     Dccp(DccpMatch),
+    Rt(RtMatch),
 }
 
 impl XtMatch {
@@ -115,6 +117,7 @@ impl XtMatch {
             XtMatch::Cluster(_) => "cluster",
             XtMatch::Time(_) => "time",
             XtMatch::Dccp(_) => "dccp",
+            XtMatch::Rt(_) => "rt",
         }
     }
 
@@ -134,6 +137,7 @@ impl XtMatch {
             XtMatch::Cluster(m) => m.print(p, o),
             XtMatch::Time(m) => m.print(p, o),
             XtMatch::Dccp(m) => m.print(p, o),
+            XtMatch::Rt(m) => m.print(p, o),
         }
     }
 
@@ -153,8 +157,9 @@ impl XtMatch {
             Some("cluster") => Cluster::parse(c, a).map(XtMatch::Cluster),
             Some("time") => TimeMatch::parse(c, a).map(XtMatch::Time),
             Some("dccp") => DccpMatch::parse(c, a).map(XtMatch::Dccp),
+            Some("rt") => RtMatch::parse(c, a).map(XtMatch::Rt),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time or dccp)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp or rt)",
                 other.unwrap_or("")
             )),
         }
@@ -176,6 +181,7 @@ impl XtMatch {
             XtMatch::Cluster(m) => m.check(c),
             XtMatch::Time(m) => m.check(c),
             XtMatch::Dccp(m) => m.check(c),
+            XtMatch::Rt(m) => m.check(c),
         }
     }
 
@@ -195,6 +201,7 @@ impl XtMatch {
             XtMatch::Cluster(m) => m.eval(e),
             XtMatch::Time(m) => m.eval(e),
             XtMatch::Dccp(m) => m.eval(e),
+            XtMatch::Rt(m) => m.eval(e),
         }
     }
 }
@@ -240,6 +247,8 @@ mod tests {
             "[ match name cluster rev 0 nodes 32 mask 0x80000001 seed 0x00000000 invert ]",
             "[ match name time rev 0 date 0-2147483647 daytime 3723-14706 weekdays 0x86 monthdays 0x0000003e kerneltz ]",
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 255 tests 0x0e invert 0x08 ]",
+            "[ match name rt rev 0 type 0 segsleft 1-23 len 42 tests 0x0f invert 0x06 ]",
+            "[ match name rt rev 0 type 0 segsleft 0-4294967295 len 0 tests 0x21 invert 0x00 addrs ::1,fd00::2 ]",
             "[ match name time rev 0 date 981173166-1347095165 daytime 82800-3600 weekdays 0xfe monthdays 0x80000002 contiguous ]",
             "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
             "[ target name CONNMARK rev 2 mode restore ctmark 0x00000000 ctmask 0x00003f00 nfmask 0x00003f00 shift left 0 ]",
@@ -289,6 +298,8 @@ mod tests {
             "[ match name time rev 0 date 0 daytime 0-1 weekdays 0xfe monthdays 0xfffffffe ]",
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 256 tests 0x08 invert 0x00 ]",
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 1 tests 0x10 invert 0x00 ]",
+            "[ match name rt rev 0 type 0 segsleft 1 len 0 tests 0x01 invert 0x00 ]",
+            "[ match name rt rev 0 type 0 segsleft 0-1 len 0 tests 0x01 invert 0x00 addrs ::g ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x08 invert 0x00 src - mask - dst - mask - proto 0 mode 2 spi 0x0 reqid 0 ]",

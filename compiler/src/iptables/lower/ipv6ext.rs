@@ -1,12 +1,13 @@
 //! IPv6 extension headers: `frag`, `rt`, `hbh`/`dst`, `mh` (nft expressions), and `hbh`/`dst`
 //! option lists (the kernel's xt match, which nftvm runs too).
 
+use super::LResult;
 use super::expr::{cmp, cmp_range, num, sel};
 use super::rule::Mcx;
-use super::{LResult, Unsupported};
 use crate::iptables::matches::ipv6ext::{Frag, Mh, Opts, Rt};
 use crate::ir::{Stmt, StmtKind};
 use nftvm_vm::expr::ipv6opts::{ANY_LEN, OptsMatch};
+use nftvm_vm::expr::rtmatch::RtMatch;
 use nftvm_vm::expr::xt::XtMatch;
 
 const FULL32: u64 = u32::MAX as u64;
@@ -59,26 +60,36 @@ pub fn frag(f: &Frag, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(out)
 }
 
-pub fn rt(r: &Rt, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    if r.res0 || !r.addrs.is_empty() || r.not_strict {
-        return Err(Unsupported::new("rt: type-0 reserved field and address tests cannot be expressed"));
-    }
-    let mut out = Vec::new();
-    if let Some(t) = &r.rt_type {
-        out.push(cmp_range(sel("rt type", cx.fam)?, t.invert, t.value.into(), t.value.into())?);
-    }
+/// `-m rt`: the kernel's match itself (see `nftvm_vm::expr::rtmatch`), as ip6tables-nft
+/// loads it — nft's `rt type`/`rt seg-left` cannot test type-0 fields, and know nothing of
+/// the match's answers for headers cut short.
+pub fn rt(r: &Rt, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    use nftvm_vm::expr::rtmatch::test_bits as bits;
     let s = &r.segsleft;
-    if !(s.value.lo == 0 && s.value.hi == FULL32 && !s.invert) {
-        let hi = s.value.hi.min(255);
-        out.push(cmp_range(sel("rt seg-left", cx.fam)?, s.invert, s.value.lo.into(), hi.into())?);
+    let mut m = RtMatch {
+        segsleft: (s.value.lo.min(u64::from(u32::MAX)) as u32, s.value.hi.min(u64::from(u32::MAX)) as u32),
+        addrs: r.addrs.clone(),
+        ..RtMatch::default()
+    };
+    m.tests.inverted |= if s.invert { bits::SEGSLEFT } else { 0 };
+    if s.invert || s.value.lo != 0 || s.value.hi != FULL32 {
+        m.tests.made |= bits::SEGSLEFT;
+    }
+    if let Some(t) = &r.rt_type {
+        m.tests.make(bits::TYPE, t.invert);
+        m.rt_type = t.value;
     }
     if let Some(l) = &r.len {
-        out.push(hdrlen("rt", l.value, l.invert, cx)?);
+        m.tests.make(bits::LEN, l.invert);
+        m.hdrlen = l.value;
     }
-    if out.is_empty() {
-        out.push(exists("rt", cx)?);
+    if r.res0 {
+        m.tests.made |= bits::RES;
     }
-    Ok(out)
+    if !r.addrs.is_empty() {
+        m.tests.made |= if r.not_strict { bits::ADDRS_NOT_STRICT } else { bits::ADDRS };
+    }
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Rt(m)))])
 }
 
 pub fn opts(o: &Opts, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
