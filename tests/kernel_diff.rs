@@ -87,6 +87,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("time", scenarios_xt_matches::time, 24),
         ("dccp", scenarios_xt_matches::dccp, 24),
         ("rt", scenarios_xt_matches::rt, 24),
+        ("mh", scenarios_xt_matches::mh, 16),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -269,6 +270,7 @@ fn iptables_xt_matches_match_the_kernel() {
             "time",
             "dccp",
             "rt",
+            "mh",
         ],
         false,
     );

@@ -800,7 +800,7 @@ pub fn ipv6_opts(rng: &mut Rng, i: usize) -> Scenario {
             let bang = if rng.chance(25) { "! " } else { "" };
             opts.push(format!("{bang}--{flag}-len {}", rng.pick(&[8, 16, 24])));
         }
-        if rng.chance(80) || opts.is_empty() {
+        if rng.chance(60) || opts.is_empty() {
             let list: Vec<String> = (0..1 + rng.below(3))
                 .map(|_| {
                     let (t, l) = *rng.pick(&OPTIONS);

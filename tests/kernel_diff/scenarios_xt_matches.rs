@@ -1,7 +1,7 @@
 //! x_tables matches nft has no expression for, which iptables-nft loads as the kernel's
 //! matches and nftvm runs too (more are in `scenarios_ipset.rs`): `-m policy` with policy
 //! elements or `--dir out`, `-m cluster`, `-m time --monthdays`, `-m dccp --dccp-option`,
-//! `-m rt`. Every rule counts (most have no target), so the
+//! `-m rt`, `-m mh`. Every rule counts (most have no target), so the
 //! rule counters say which packets each match took.
 
 use std::net::SocketAddr;
@@ -443,6 +443,39 @@ pub fn rt(rng: &mut Rng, i: usize) -> Scenario {
     for _ in 0..10 + rng.below(6) {
         let p = rt_packet(rng);
         sc.send("tuna", p);
+    }
+    sc
+}
+
+/// `-p mobility-header -m mh` (the kernel's ip6t_mh): type ranges, perhaps inverted, on
+/// Mobility Headers of several types — with "no next header" as their payload protocol, or
+/// another (which the kernel's match drops), or cut short.
+pub fn mh(rng: &mut Rng, i: usize) -> Scenario {
+    use nftvm_runtime::packet::PacketBuilder;
+    let forward: Vec<String> = (0..2 + rng.below(4))
+        .map(|_| {
+            let types = match rng.below(4) {
+                0 => String::new(),
+                1 => format!(" --mh-type {}", rng.below(12)),
+                _ => {
+                    let lo = rng.below(10);
+                    format!(" --mh-type {lo}:{}", lo + rng.below(6))
+                }
+            };
+            let bang = if !types.is_empty() && rng.chance(30) { " !" } else { "" };
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            format!("-A FORWARD -p mobility-header -m mh{bang}{types}{target}")
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("mh-{i}"), save_file(true, &[], &forward));
+    for _ in 0..8 + rng.below(6) {
+        let (src, dst) = v6_hosts_xt(rng);
+        let proto = if rng.chance(80) { 59 } else { 17 };
+        let mut body = vec![proto, 1, rng.below(12) as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        if rng.chance(10) {
+            body.truncate(2 + rng.below(4));
+        }
+        sc.send("tuna", PacketBuilder::ipv6(src, dst).protocol(135).payload(&body).build());
     }
     sc
 }

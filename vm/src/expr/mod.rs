@@ -35,6 +35,7 @@ pub mod log;
 pub mod lookup;
 pub mod masq;
 pub mod meta;
+pub mod mhmatch;
 pub mod nat;
 pub mod notrack;
 pub mod numgen;

@@ -4,7 +4,7 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
@@ -13,6 +13,7 @@ use super::dccpmatch::DccpMatch;
 use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
 use super::ipvs::Ipvs;
+use super::mhmatch::MhMatch;
 use super::physdev::Physdev;
 use super::policy::Policy;
 use super::recent::Recent;
@@ -91,6 +92,7 @@ pub enum XtMatch {
     Time(TimeMatch),
     Dccp(DccpMatch),
     Rt(RtMatch),
+    Mh(MhMatch),
 }
 
 impl XtMatch {
@@ -118,6 +120,7 @@ impl XtMatch {
             XtMatch::Time(_) => "time",
             XtMatch::Dccp(_) => "dccp",
             XtMatch::Rt(_) => "rt",
+            XtMatch::Mh(_) => "mh",
         }
     }
 
@@ -138,6 +141,7 @@ impl XtMatch {
             XtMatch::Time(m) => m.print(p, o),
             XtMatch::Dccp(m) => m.print(p, o),
             XtMatch::Rt(m) => m.print(p, o),
+            XtMatch::Mh(m) => m.print(p, o),
         }
     }
 
@@ -158,8 +162,9 @@ impl XtMatch {
             Some("time") => TimeMatch::parse(c, a).map(XtMatch::Time),
             Some("dccp") => DccpMatch::parse(c, a).map(XtMatch::Dccp),
             Some("rt") => RtMatch::parse(c, a).map(XtMatch::Rt),
+            Some("mh") => MhMatch::parse(c, a).map(XtMatch::Mh),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp or rt)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt or mh)",
                 other.unwrap_or("")
             )),
         }
@@ -182,6 +187,7 @@ impl XtMatch {
             XtMatch::Time(m) => m.check(c),
             XtMatch::Dccp(m) => m.check(c),
             XtMatch::Rt(m) => m.check(c),
+            XtMatch::Mh(m) => m.check(c),
         }
     }
 
@@ -202,6 +208,7 @@ impl XtMatch {
             XtMatch::Time(m) => m.eval(e),
             XtMatch::Dccp(m) => m.eval(e),
             XtMatch::Rt(m) => m.eval(e),
+            XtMatch::Mh(m) => m.eval(e),
         }
     }
 }
@@ -248,6 +255,7 @@ mod tests {
             "[ match name time rev 0 date 0-2147483647 daytime 3723-14706 weekdays 0x86 monthdays 0x0000003e kerneltz ]",
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 255 tests 0x0e invert 0x08 ]",
             "[ match name rt rev 0 type 0 segsleft 1-23 len 42 tests 0x0f invert 0x06 ]",
+            "[ match name mh rev 0 types 4-123 invert ]",
             "[ match name rt rev 0 type 0 segsleft 0-4294967295 len 0 tests 0x21 invert 0x00 addrs ::1,fd00::2 ]",
             "[ match name time rev 0 date 981173166-1347095165 daytime 82800-3600 weekdays 0xfe monthdays 0x80000002 contiguous ]",
             "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
@@ -299,6 +307,7 @@ mod tests {
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 256 tests 0x08 invert 0x00 ]",
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 1 tests 0x10 invert 0x00 ]",
             "[ match name rt rev 0 type 0 segsleft 1 len 0 tests 0x01 invert 0x00 ]",
+            "[ match name mh rev 0 types 4-256 ]",
             "[ match name rt rev 0 type 0 segsleft 0-1 len 0 tests 0x01 invert 0x00 addrs ::g ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",

@@ -7,6 +7,7 @@ use super::rule::Mcx;
 use crate::iptables::matches::ipv6ext::{Frag, Mh, Opts, Rt};
 use crate::ir::{Stmt, StmtKind};
 use nftvm_vm::expr::ipv6opts::{ANY_LEN, OptsMatch};
+use nftvm_vm::expr::mhmatch::MhMatch;
 use nftvm_vm::expr::rtmatch::RtMatch;
 use nftvm_vm::expr::xt::XtMatch;
 
@@ -21,17 +22,6 @@ fn eq(words: &str, v: u128, cx: &Mcx<'_>) -> LResult<Stmt> {
 /// `exthdr NAME exists`.
 fn exists(name: &str, cx: &Mcx<'_>) -> LResult<Stmt> {
     eq(&format!("exthdr {name}"), 1, cx)
-}
-
-/// `NAME hdrlength [!=] L` for a length in bytes (the field holds 8-octet units minus one).
-/// A length no header can have never matches; negated, it matches every such header.
-fn hdrlen(name: &str, bytes: u32, invert: bool, cx: &Mcx<'_>) -> LResult<Stmt> {
-    if !bytes.is_multiple_of(8) || !(8..=2048).contains(&bytes) {
-        return if invert { exists(name, cx) } else { super::expr::never(cx.fam) };
-    }
-    let left = sel(&format!("{name} hdrlength"), cx.fam)?;
-    let right = num(&left, u128::from(bytes / 8 - 1))?;
-    Ok(cmp(left, invert, right))
 }
 
 pub fn frag(f: &Frag, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
@@ -92,27 +82,25 @@ pub fn rt(r: &Rt, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Rt(m)))])
 }
 
-pub fn opts(o: &Opts, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let name = if o.dst { "dst" } else { "hbh" };
-    if let Some(opts) = &o.opts {
-        // nft's exthdr cannot test a list of options in order: the kernel's xt match does.
-        let m = OptsMatch {
-            dst: o.dst,
-            len: o.len.as_ref().map(|l| (l.value, l.invert)),
-            opts: Some(opts.iter().map(|s| (s.opt_type, s.len.unwrap_or(ANY_LEN))).collect()),
-        };
-        return Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Opts(m)))]);
-    }
-    match &o.len {
-        Some(l) => Ok(vec![hdrlen(name, l.value, l.invert, cx)?]),
-        None => Ok(vec![exists(name, cx)?]),
-    }
+/// `-m hbh`/`-m dst`: the kernel's match itself (see `nftvm_vm::expr::ipv6opts`), as
+/// ip6tables-nft loads it — nft's exthdr cannot test a list of options in order, and does
+/// not drop a packet whose header claims more bytes than it has, as the match does.
+pub fn opts(o: &Opts, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let m = OptsMatch {
+        dst: o.dst,
+        len: o.len.as_ref().map(|l| (l.value, l.invert)),
+        opts: o
+            .opts
+            .as_ref()
+            .map(|opts| opts.iter().map(|s| (s.opt_type, s.len.unwrap_or(ANY_LEN))).collect()),
+    };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Opts(m)))])
 }
 
-pub fn mh(m: &Mh, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let (lo, hi) = m.types.value;
-    if lo == 0 && hi == 0xFF && !m.types.invert {
-        return Ok(vec![exists("mh", cx)?]);
-    }
-    Ok(vec![cmp_range(sel("mh type", cx.fam)?, m.types.invert, lo.into(), hi.into())?])
+/// `-m mh`: the kernel's match itself (see `nftvm_vm::expr::mhmatch`), as ip6tables-nft
+/// loads it — it drops Mobility Headers cut short or with a payload protocol, which nft's
+/// `mh type` would match.
+pub fn mh(m: &Mh, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let m = MhMatch { types: m.types.value, invert: m.types.invert };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Mh(m)))])
 }
