@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use crate::harness::Scenario;
 use crate::pkt::*;
 use crate::scenarios_xt_targets::{flow, host, save_file};
+use nftvm::compiler::iptables::matches::time::format_date;
+use nftvm::vm::calendar::civil_from_days;
 
 /// One `--next`-separated element of an IPsec policy: some of reqid, spi, proto, mode and
 /// (in tunnel mode) the tunnel's end points, each perhaps inverted.
@@ -150,27 +152,9 @@ pub fn cluster(rng: &mut Rng, i: usize) -> Scenario {
     sc
 }
 
-/// The calendar date (year, month, day) of day `days` since 1970-01-01.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 fn clock_text(secs: i64) -> String {
     let t = secs.rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
-}
-
-fn date_text(secs: i64) -> String {
-    let (y, m, d) = civil(secs.div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}T{}", clock_text(secs))
 }
 
 /// The wall clock in seconds, after waiting out the last two minutes of a UTC day (so that
@@ -192,7 +176,7 @@ fn wall_clock() -> i64 {
 fn time_match(rng: &mut Rng, now: i64) -> String {
     const NAMES: [&str; 8] = ["", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let days = now.div_euclid(86_400);
-    let today = civil(days).2;
+    let today = civil_from_days(days).2 as u32;
     let weekday = ((4 + days - 1).rem_euclid(7) + 1) as usize;
     let mut month: Vec<u32> = (0..1 + rng.below(3)).map(|_| 1 + rng.below(31) as u32).collect();
     if rng.chance(60) {
@@ -235,7 +219,7 @@ fn time_match(rng: &mut Rng, now: i64) -> String {
     if rng.chance(30) {
         let (lo, hi) =
             if rng.bool() { (now - 86_400 * 40, now + 86_400) } else { (now - 86_400 * 40, now - 600) };
-        opts.push(format!("--datestart {} --datestop {}", date_text(lo), date_text(hi)));
+        opts.push(format!("--datestart {} --datestop {}", format_date(lo as u32), format_date(hi as u32)));
     }
     if opts.is_empty() {
         opts.push(format!("--weekdays {}", NAMES[weekday]));

@@ -7,6 +7,7 @@
 //! create a [`interp::ProgramState`], then [`interp::run_chain`] per packet and hook chain
 //! with a [`interp::PacketCtx`] and the runtime's [`interp::Env`].
 
+pub mod calendar;
 pub mod classify;
 pub mod data;
 pub mod engine;

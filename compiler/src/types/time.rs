@@ -8,6 +8,7 @@
 
 use super::value::Value;
 use super::{PrintOpts, TypeError};
+use nftvm_vm::calendar::{civil_from_days, days_from_civil};
 
 const MS_PER_SEC: u64 = 1000;
 const SECS_PER_DAY: i64 = 86_400;
@@ -116,30 +117,6 @@ pub fn parse_tz_offset(tz: &str) -> i64 {
     let hours: i64 = it.next().and_then(|h| h.parse().ok()).unwrap_or(0);
     let minutes: i64 = it.next().and_then(|m| m.parse().ok()).unwrap_or(0);
     sign * (hours * 3600 + minutes * 60)
-}
-
-/// Days since 1970-01-01 of a civil date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Civil date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 fn parse_fields(text: &str, sep: char, min: usize) -> Option<Vec<i64>> {
@@ -252,17 +229,6 @@ mod tests {
         assert_eq!(format_relative_ms(93_784_005, &o), "1d2h3m4s5ms");
         let t = PrintOpts { numeric_time: true, ..o };
         assert_eq!(format_relative_ms(60_000, &t), "60s");
-    }
-
-    #[test]
-    fn calendar_conversion() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        for z in [-1000, 59, 60, 365, 18_000, 19_174, 20_000] {
-            let (y, m, d) = civil_from_days(z);
-            assert_eq!(days_from_civil(y, m, d), z);
-        }
-        assert_eq!(civil_from_days(days_from_civil(2019, 6, 21)), (2019, 6, 21));
     }
 
     #[test]

@@ -76,8 +76,10 @@ pub fn socket(s: &Socket, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 
 pub fn time(t: &Time, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let mut out = Vec::new();
-    if t.monthdays != ALL_MONTHDAYS {
-        // No nft expression reads the day of the month: the kernel's match itself.
+    let wraps = t.daytime_start > t.daytime_stop;
+    if t.monthdays != ALL_MONTHDAYS || wraps && t.contiguous && t.weekdays != ALL_WEEKDAYS {
+        // No nft expression reads the day of the month, or moves the weekday back for the
+        // early hours of a contiguous range: the kernel's match itself.
         let m = TimeMatch {
             date_start: t.date_start,
             date_stop: t.date_stop,
@@ -104,11 +106,6 @@ pub fn time(t: &Time, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         } else if stop + 1 < start {
             // Wraps around midnight: anything but (stop, start).
             out.push(cmp_range(left, true, (stop + 1).into(), (start - 1).into())?);
-        }
-        if start > stop && t.contiguous && t.weekdays != ALL_WEEKDAYS {
-            return Err(Unsupported::new(
-                "time --contiguous with --weekdays across midnight cannot be expressed",
-            ));
         }
     }
     if t.weekdays != ALL_WEEKDAYS {
