@@ -95,3 +95,20 @@ impl Conntrack {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod run_helpers_tests {
+    use super::Helper;
+
+    /// The compiler warns about `-j CT --helper` names outside the VM's list: it must name
+    /// exactly the helpers this runtime runs.
+    #[test]
+    fn the_vms_list_of_helpers_is_the_runtimes() {
+        for name in nftvm_vm::expr::ct_template::RUN_HELPERS {
+            assert_eq!(Helper::from_name(name).map(Helper::name), Some(name), "{name}");
+        }
+        for h in [Helper::Ftp, Helper::Tftp] {
+            assert!(nftvm_vm::expr::ct_template::RUN_HELPERS.contains(&h.name()), "{h:?}");
+        }
+    }
+}

@@ -16,6 +16,9 @@ use crate::verify::Check;
 
 /// Longest helper name (`NF_CT_HELPER_NAME_LEN` less its terminator).
 pub const MAX_NAME: usize = 15;
+/// The helpers nftvm's runtime runs (`nftvm_runtime::helper::Helper`; a runtime test
+/// keeps the two lists the same). Any other attaches nothing.
+pub const RUN_HELPERS: [&str; 2] = ["ftp", "tftp"];
 
 /// One `-j CT --helper` target (the part of the kernel's `xt_ct_target_info_v1` nftvm runs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]

@@ -96,7 +96,11 @@ impl DccpMatch {
         Ok(DccpMatch { sport, dport, types, option, tests })
     }
 
+    /// `dccp_mt_check`: no inversion of a test the match does not make.
     pub(crate) fn check(&self, _c: &mut Check) -> Result<(), String> {
+        if self.tests.inverted & !self.tests.made != 0 {
+            return Err("dccp: an inverted test it does not make".into());
+        }
         Ok(())
     }
 

@@ -20,7 +20,7 @@ use crate::ir::{
 };
 use crate::types::{ByteOrder, Type};
 use nftvm_vm::expr::connmark::Connmark as VmConnmark;
-use nftvm_vm::expr::ct_template::CtTemplate;
+use nftvm_vm::expr::ct_template::{CtTemplate, RUN_HELPERS};
 use nftvm_vm::expr::ecn::Ecn as VmEcn;
 use nftvm_vm::expr::hmark::Hmark as VmHmark;
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
@@ -223,6 +223,14 @@ fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         // before conntrack), which looks the helper up for the rule's protocol.
         if cx.proto().is_none() {
             return Err(Unsupported::new("CT --helper needs the rule's protocol (-p tcp or -p udp)"));
+        }
+        if !RUN_HELPERS.contains(&c.helper.as_str()) {
+            cx.notes.push(format!(
+                "CT --helper {}: nftvm runs the {} helpers only, so this one attaches nothing and its \
+                 related connections are not recognised",
+                c.helper,
+                RUN_HELPERS.join(" and ")
+            ));
         }
         let target = CtTemplate { helper: c.helper.clone() };
         out.push(Stmt::new(StmtKind::XtTarget(XtTarget::Ct(target))));
