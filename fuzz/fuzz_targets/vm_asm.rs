@@ -1,8 +1,8 @@
-//! Fuzz target: arbitrary text through the bytecode assembler, the input of `nftvm compile
-//! --syntax bytecode`: assemble, then verify. The assembler is lenient where the verifier
-//! reports with the place (an element that does not fit its set's key, …); for a program
-//! that verifies, its disassembly must assemble again and disassemble to the same text (the
-//! text form is a fixpoint). Nothing may panic or hang.
+//! Fuzz target: arbitrary text through the bytecode assembler (`nftvm_vm::text`, the
+//! language of the VM's filetests): assemble, then verify. The assembler is lenient where
+//! the verifier reports with the place (an element that does not fit its set's key, …); for
+//! a program that verifies, its disassembly must assemble again and disassemble to the same
+//! text (the text form is a fixpoint). Nothing may panic or hang.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
