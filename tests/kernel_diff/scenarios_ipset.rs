@@ -24,7 +24,7 @@ fn host(v6: bool, b: bool, k: usize) -> String {
 }
 
 /// An IPv6 source on tuna's side and a destination on tunb's, each one of five hosts.
-fn v6_hosts(rng: &mut Rng) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
+pub fn v6_hosts(rng: &mut Rng) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
     let src = host(true, false, rng.below(5)).parse().expect("v6");
     let dst = host(true, true, rng.below(5)).parse().expect("v6");
     (src, dst)

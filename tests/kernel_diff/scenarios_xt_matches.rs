@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use crate::harness::Scenario;
 use crate::pkt::*;
+use crate::scenarios_ipset::v6_hosts;
 use crate::scenarios_xt_targets::{flow, host, save_file};
 use nftvm::compiler::iptables::matches::time::format_date;
 use nftvm::vm::calendar::civil_from_days;
@@ -298,12 +299,7 @@ fn dccp_packet(rng: &mut Rng, v6: bool) -> Vec<u8> {
         _ => h.extend_from_slice(b"data"),
     }
     let (src, dst) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
-    let b = match (src, dst) {
-        (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => PacketBuilder::ipv6(s, d),
-        (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => PacketBuilder::ipv4(s, d),
-        _ => unreachable!("one family"),
-    };
-    b.protocol(33).payload(&h).build()
+    PacketBuilder::ip(src, dst).protocol(33).payload(&h).build()
 }
 
 /// `-p dccp -m dccp` (the kernel's xt_dccp): ports, packet types and `--dccp-option`, each
@@ -349,7 +345,7 @@ fn rt_hop(k: usize) -> std::net::Ipv6Addr {
 /// claims more bytes than the packet has, or is cut within its first four bytes.
 fn rt_packet(rng: &mut Rng) -> Vec<u8> {
     use nftvm_runtime::packet::PacketBuilder;
-    let (src, dst) = v6_hosts_xt(rng);
+    let (src, dst) = v6_hosts(rng);
     let kind = *rng.pick(&[0u8, 0, 2, 4]);
     let hops = match kind {
         0 => rng.below(4),
@@ -377,15 +373,6 @@ fn rt_packet(rng: &mut Rng) -> Vec<u8> {
         _ => {}
     }
     p
-}
-
-/// An IPv6 source on tuna's side and a destination on tunb's.
-fn v6_hosts_xt(rng: &mut Rng) -> (std::net::Ipv6Addr, std::net::Ipv6Addr) {
-    let ip6 = |a: std::net::IpAddr| match a {
-        std::net::IpAddr::V6(a) => a,
-        std::net::IpAddr::V4(a) => a.to_ipv6_mapped(),
-    };
-    (ip6(host(true, false, rng.below(3))), ip6(host(true, true, rng.below(3))))
 }
 
 /// `-m rt` (the kernel's ip6t_rt): routing type, segments left and header length, each
@@ -453,7 +440,7 @@ pub fn mh(rng: &mut Rng, i: usize) -> Scenario {
         .collect();
     let mut sc = Scenario::new(format!("mh-{i}"), save_file(true, &[], &forward));
     for _ in 0..8 + rng.below(6) {
-        let (src, dst) = v6_hosts_xt(rng);
+        let (src, dst) = v6_hosts(rng);
         let proto = if rng.chance(80) { 59 } else { 17 };
         let mut body = vec![proto, 1, rng.below(12) as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         if rng.chance(10) {

@@ -11,11 +11,10 @@
 
 use super::sctpmatch::port_range;
 use super::xt::Tests;
+use super::xt::transport_of;
 use crate::interp::Eval;
-use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
-use crate::verdict::Verdict;
 use crate::verify::Check;
 use std::fmt::Write;
 
@@ -104,17 +103,10 @@ impl DccpMatch {
         Ok(())
     }
 
-    pub(crate) fn eval(&self, e: &mut Eval) {
-        if !matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) || e.pkt.l4proto != 33 {
-            return e.brk();
-        }
-        let Some(th) = e.pkt.transport_off else { return e.brk() };
-        let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
-        let th = th.saturating_sub(e.pkt.network_off);
-        let Some(header) = ip.get(th..th + 12) else {
-            e.regs.verdict = Verdict::Drop;
-            return;
-        };
+    /// The answer for the DCCP packet `ip` (from its network header) whose header starts at
+    /// `th`: `None` drops it.
+    fn holds(&self, ip: &[u8], th: usize) -> Option<bool> {
+        let header = ip.get(th..th + 12)?;
         let port = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
         let kind = (header[8] >> 1) & 0x0f;
         // (The kernel's `DCCHECK` is `Tests::holds`; the option is looked for last.)
@@ -123,16 +115,17 @@ impl DccpMatch {
             || !t.holds(test_bits::DPORT, (self.dport.0..=self.dport.1).contains(&port(2)))
             || !t.holds(test_bits::TYPE, self.types & (1 << kind) != 0)
         {
-            return e.brk();
+            return Some(false);
         }
         if t.made & test_bits::OPTION == 0 {
-            return;
+            return Some(true);
         }
-        match has_option(ip, th, self.option) {
-            None => e.regs.verdict = Verdict::Drop,
-            Some(found) if t.holds(test_bits::OPTION, found) => {}
-            Some(_) => e.brk(),
-        }
+        Some(t.holds(test_bits::OPTION, has_option(ip, th, self.option)?))
+    }
+
+    pub(crate) fn eval(&self, e: &mut Eval) {
+        let answer = transport_of(e, 33).map_or(Some(false), |(ip, th)| self.holds(ip, th));
+        e.match_answer(answer);
     }
 }
 

@@ -11,7 +11,6 @@ use crate::interp::{Eval, headers};
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
-use crate::verdict::Verdict;
 use crate::verify::Check;
 use std::fmt::Write;
 
@@ -131,10 +130,7 @@ impl OptsMatch {
             return e.brk();
         }
         let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
-        match self.holds(ip) {
-            Some(true) => {}
-            Some(false) => e.brk(),
-            None => e.regs.verdict = Verdict::Drop,
-        }
+        let answer = self.holds(ip);
+        e.match_answer(answer);
     }
 }

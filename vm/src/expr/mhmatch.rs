@@ -5,11 +5,11 @@
 //! header" (59), as RFC 6275 says a Mobility Header must have — nft's `mh type` would match
 //! both. Non-first fragments never match.
 
+use super::xt::transport_of;
 use crate::interp::Eval;
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
-use crate::verdict::Verdict;
 use crate::verify::Check;
 use std::fmt::Write;
 
@@ -65,15 +65,9 @@ impl MhMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        if e.pkt.nfproto != Family::Ip6 || e.pkt.l4proto != MH {
-            return e.brk();
-        }
-        let Some(th) = e.pkt.transport_off else { return e.brk() };
-        match self.holds(e.pkt.data.get(th..).unwrap_or(&[])) {
-            None => e.regs.verdict = Verdict::Drop,
-            Some(true) => {}
-            Some(false) => e.brk(),
-        }
+        let answer =
+            transport_of(e, MH).map_or(Some(false), |(ip, th)| self.holds(ip.get(th..).unwrap_or(&[])));
+        e.match_answer(answer);
     }
 }
 

@@ -13,7 +13,6 @@ use crate::interp::headers::{self, ROUTING};
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
-use crate::verdict::Verdict;
 use crate::verify::Check;
 use std::fmt::Write;
 use std::net::Ipv6Addr;
@@ -167,11 +166,7 @@ impl RtMatch {
             Ok(None) => Some(false),
             Ok(Some(at)) => self.holds(ip, at),
         };
-        match answer {
-            None => e.regs.verdict = Verdict::Drop,
-            Some(true) => {}
-            Some(false) => e.brk(),
-        }
+        e.match_answer(answer);
     }
 }
 

@@ -6,11 +6,10 @@
 //! (the kernel's hotdrop). Non-first fragments never match.
 
 use super::xt::Tests;
+use super::xt::transport_of;
 use crate::interp::Eval;
-use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
-use crate::verdict::Verdict;
 use crate::verify::Check;
 use std::fmt::Write;
 
@@ -191,18 +190,10 @@ impl SctpMatch {
         Ok(())
     }
 
-    pub(crate) fn eval(&self, e: &mut Eval) {
-        if !matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) || e.pkt.l4proto != 132 {
-            return e.brk();
-        }
-        // Non-first fragments have no transport header: no match.
-        let Some(th) = e.pkt.transport_off else { return e.brk() };
-        let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
-        let thoff = th.saturating_sub(e.pkt.network_off);
-        let Some(header) = ip.get(thoff..thoff + 12) else {
-            e.regs.verdict = Verdict::Drop;
-            return;
-        };
+    /// The answer for the SCTP packet `ip` (from its network header) whose common header
+    /// starts at `th`: `None` drops it.
+    fn holds(&self, ip: &[u8], th: usize) -> Option<bool> {
+        let header = ip.get(th..th + 12)?;
         let (sport, dport) =
             (u16::from_be_bytes([header[0], header[1]]), u16::from_be_bytes([header[2], header[3]]));
         // (The kernel's `SCCHECK` is `Tests::holds`.)
@@ -210,15 +201,16 @@ impl SctpMatch {
         if !t.holds(test_bits::SPORT, (self.sport.0..=self.sport.1).contains(&sport))
             || !t.holds(test_bits::DPORT, (self.dport.0..=self.dport.1).contains(&dport))
         {
-            return e.brk();
+            return Some(false);
         }
         if t.made & test_bits::CHUNKS == 0 {
-            return;
+            return Some(true);
         }
-        match self.chunks_match(ip, thoff + 12) {
-            None => e.regs.verdict = Verdict::Drop,
-            Some(found) if t.holds(test_bits::CHUNKS, found) => {}
-            Some(_) => e.brk(),
-        }
+        Some(t.holds(test_bits::CHUNKS, self.chunks_match(ip, th + 12)?))
+    }
+
+    pub(crate) fn eval(&self, e: &mut Eval) {
+        let answer = transport_of(e, 132).map_or(Some(false), |(ip, th)| self.holds(ip, th));
+        e.match_answer(answer);
     }
 }

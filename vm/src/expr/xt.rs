@@ -74,6 +74,18 @@ impl Tests {
     }
 }
 
+/// For a match on transport protocol `proto` (sctp, dccp, mh): the packet from its network
+/// header and where in it the transport header starts — `None` when the rule cannot match
+/// (another protocol, not IP, a non-first fragment, which has no transport header).
+pub(crate) fn transport_of<'a>(e: &'a Eval, proto: u8) -> Option<(&'a [u8], usize)> {
+    if !matches!(e.pkt.nfproto, crate::keys::Family::Ip | crate::keys::Family::Ip6) || e.pkt.l4proto != proto
+    {
+        return None;
+    }
+    let th = e.pkt.transport_off?.saturating_sub(e.pkt.network_off);
+    Some((e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]), th))
+}
+
 /// An x_tables match.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum XtMatch {

@@ -49,4 +49,14 @@ impl<'e, 'p> Eval<'e, 'p> {
     pub fn brk(&mut self) {
         self.regs.brk();
     }
+
+    /// An x_tables match's answer: `Some(true)` goes on, `Some(false)` breaks the rule,
+    /// `None` drops the packet (the kernel's hotdrop).
+    pub fn match_answer(&mut self, answer: Option<bool>) {
+        match answer {
+            Some(true) => {}
+            Some(false) => self.brk(),
+            None => self.regs.verdict = crate::verdict::Verdict::Drop,
+        }
+    }
 }

@@ -61,9 +61,8 @@ pub fn rt(r: &Rt, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         addrs: r.addrs.clone(),
         ..RtMatch::default()
     };
-    m.tests.inverted |= if s.invert { bits::SEGSLEFT } else { 0 };
     if s.invert || s.value.lo != 0 || s.value.hi != FULL32 {
-        m.tests.made |= bits::SEGSLEFT;
+        m.tests.make(bits::SEGSLEFT, s.invert);
     }
     if let Some(t) = &r.rt_type {
         m.tests.make(bits::TYPE, t.invert);

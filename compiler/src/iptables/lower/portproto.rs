@@ -132,11 +132,6 @@ pub fn sctp(s: &Sctp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
 /// `dport`/`type` would say the ports and types, but not the option, and not the match's
 /// drop of a packet whose DCCP header is cut short.
 pub fn dccp(d: &Dccp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    Ok(vec![dccp_xt(d)])
-}
-
-/// The kernel's `xt_dccp_info` of a `-m dccp` match.
-fn dccp_xt(d: &Dccp) -> Stmt {
     let mut m = DccpMatch { sport: (0, u16::MAX), dport: (0, u16::MAX), ..Default::default() };
     if let Some(o) = &d.option {
         m.tests.make(dccp_bits::OPTION, o.invert);
@@ -154,7 +149,7 @@ fn dccp_xt(d: &Dccp) -> Stmt {
         m.tests.make(dccp_bits::TYPE, t.invert);
         m.types = t.value;
     }
-    Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Dccp(m)))
+    Ok(vec![Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Dccp(m)))])
 }
 
 /// `TYPE`, or `TYPE . CODE` when the code range is not everything.
