@@ -151,7 +151,7 @@ impl Classifier {
     pub fn first_match(&self, id: ClassifierId, e: &mut Eval, from: u32) -> Option<u32> {
         let mut values = [ABSENT; MAX_FIELDS];
         self.tree.values(self, e, &mut values);
-        e.walks.query(id, &self.tree, &values, from)
+        e.state.walks.query(id, &self.tree, &values, from)
     }
 
     /// The first entry at or after `from` holding `values`, by testing every entry in turn

@@ -8,8 +8,10 @@
 //! later queries reuse the leaves the first one reached and only scan them from the new
 //! entry on. The walks are keyed by the classifier and its field values, so a rule that
 //! changed the packet (its values differ) simply gets fresh walks; nothing is invalidated.
-//! They live in [`crate::interp::Eval`], one evaluation of one chain run, during which the
-//! program and its trees do not change.
+//! They serve one evaluation of one chain run, during which the program and its trees do
+//! not change; they live in the program's [`crate::interp::ProgramState`] (scratch that
+//! [`crate::interp::Eval::start`] makes forget them), so starting an evaluation costs one
+//! store, not a cleared array.
 
 use super::MAX_FIELDS;
 use super::tree::{NOT_WALKED, Tree};
@@ -36,6 +38,11 @@ impl Default for Walks {
 }
 
 impl Walks {
+    /// Keeps no walks (the next query walks afresh).
+    pub fn forget(&mut self) {
+        self.classifier = u32::MAX;
+    }
+
     /// Classifier `id`'s (whose tree is `tree`) first entry at or after `from` whose box
     /// holds `values`, reusing the walks of the last query when it was the same classifier's
     /// about the same values.

@@ -17,13 +17,12 @@ pub struct Eval<'e, 'p> {
     pub now: u64,
     /// Set by `classify` when it breaks its rule: where evaluation goes on.
     pub resume: Option<crate::expr::classify::Resume>,
-    /// The classifier walks of this evaluation, for the next query about the same packet.
-    pub walks: crate::classify::walks::Walks,
 }
 
 impl<'e, 'p> Eval<'e, 'p> {
     /// An evaluation of a chain of `prog` (its table's `family`) at its start: registers
-    /// clear, nothing to resume, no walks kept.
+    /// clear, nothing to resume, no classifier walks kept (`state.walks` forgets the last
+    /// evaluation's).
     pub fn start(
         pkt: &'e mut PacketCtx<'p>,
         env: &'e mut dyn Env,
@@ -32,17 +31,8 @@ impl<'e, 'p> Eval<'e, 'p> {
         table_family: crate::keys::Family,
         now: u64,
     ) -> Eval<'e, 'p> {
-        Eval {
-            regs: Regs::default(),
-            pkt,
-            env,
-            state,
-            prog,
-            table_family,
-            now,
-            resume: None,
-            walks: Default::default(),
-        }
+        state.walks.forget();
+        Eval { regs: Regs::default(), pkt, env, state, prog, table_family, now, resume: None }
     }
 
     /// NFT_BREAK: the rule does not match.

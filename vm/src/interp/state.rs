@@ -44,6 +44,10 @@ pub struct ProgramState {
     pub sets: Vec<SetBackend>,
     /// The address lists of `-m recent` ([`super::recent`]).
     pub recent: super::recent::RecentLists,
+    /// The classifier walks of the evaluation under way, for its next query about the same
+    /// packet (scratch, forgotten when an evaluation starts: kept here rather than in each
+    /// [`super::Eval`] so that starting an evaluation does not clear them).
+    pub walks: crate::classify::walks::Walks,
 }
 
 impl ProgramState {
@@ -68,7 +72,13 @@ impl ProgramState {
             });
         }
         let sets = prog.sets.iter().map(|s| SetBackend::build(s, now)).collect();
-        ProgramState { slots, object_base, sets, recent: super::recent::RecentLists::of(prog) }
+        ProgramState {
+            slots,
+            object_base,
+            sets,
+            recent: super::recent::RecentLists::of(prog),
+            walks: Default::default(),
+        }
     }
 
     pub fn object_slot(&mut self, obj: ObjId) -> Option<&mut Slot> {

@@ -78,7 +78,7 @@ pub extern "C" fn classify_values(
         let Some(cl) = c.eval.prog.classifier(id) else {
             return abi::CLASSIFY_CONTINUE;
         };
-        let resume = match c.eval.walks.query(id, &cl.tree, &c.classify_values, entry) {
+        let resume = match c.eval.state.walks.query(id, &cl.tree, &c.classify_values, entry) {
             Some(i) => Resume { rule: cl.first.saturating_add(i), expr: 1 },
             None => Resume { rule: cl.end(), expr: 0 },
         };
