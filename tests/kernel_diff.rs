@@ -88,6 +88,8 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("dccp", scenarios_xt_matches::dccp, 24),
         ("rt", scenarios_xt_matches::rt, 24),
         ("mh", scenarios_xt_matches::mh, 16),
+        ("frag", scenarios_xt_matches::frag, 24),
+        ("ipsec", scenarios_xt_matches::ipsec, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -271,6 +273,8 @@ fn iptables_xt_matches_match_the_kernel() {
             "dccp",
             "rt",
             "mh",
+            "frag",
+            "ipsec",
         ],
         false,
     );

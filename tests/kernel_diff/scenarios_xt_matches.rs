@@ -1,7 +1,7 @@
 //! x_tables matches nft has no expression for, which iptables-nft loads as the kernel's
 //! matches and nftvm runs too (more are in `scenarios_ipset.rs`): `-m policy` with policy
 //! elements or `--dir out`, `-m cluster`, `-m time --monthdays`, `-m dccp --dccp-option`,
-//! `-m rt`, `-m mh`. Every rule counts (most have no target), so the
+//! `-m rt`, `-m mh`, `-m frag`, `-m esp`/`-m ah`. Every rule counts (most have no target), so the
 //! rule counters say which packets each match took.
 
 use std::net::SocketAddr;
@@ -447,6 +447,149 @@ pub fn mh(rng: &mut Rng, i: usize) -> Scenario {
             body.truncate(2 + rng.below(4));
         }
         sc.send("tuna", PacketBuilder::ipv6(src, dst).protocol(135).payload(&body).build());
+    }
+    sc
+}
+
+/// Sets an IPv6 packet's payload length to what it holds (after cutting it short).
+fn fix_v6_length(p: &mut [u8]) {
+    let len = (p.len() - 40) as u16;
+    p[4..6].copy_from_slice(&len.to_be_bytes());
+}
+
+/// An IPv6 packet with a fragment header: atomic, first, middle or last fragment, the
+/// identification one of a few, now and then a reserved bit set — or a header cut short.
+fn frag_packet(rng: &mut Rng) -> Vec<u8> {
+    use nftvm_runtime::packet::PacketBuilder;
+    let (src, dst) = v6_hosts(rng);
+    let ident = *rng.pick(&[1u32, 5, 9, 0x10000, u32::MAX]);
+    let (offset, more) = match rng.below(4) {
+        0 => (0, false),
+        1 => (0, true),
+        2 => (8 * (1 + rng.below(4) as u16), true),
+        _ => (8 * (1 + rng.below(4) as u16), false),
+    };
+    let b = PacketBuilder::ipv6(src, dst).fragment(offset, more, ident);
+    let b = if offset == 0 { b.udp(40000 + rng.u16() % 100, 53) } else { b.protocol(17) };
+    let mut p = b.payload(b"fragment data").build();
+    match rng.below(10) {
+        0 => p[41] = 1 + rng.below(200) as u8,
+        1 => p[43] |= 2 << rng.below(2),
+        2 => {
+            p.truncate(40 + rng.below(8));
+            fix_v6_length(&mut p);
+        }
+        _ => {}
+    }
+    p
+}
+
+/// `-m frag` (the kernel's ip6t_frag): identification ranges, perhaps inverted, the
+/// reserved, first, more and last tests and `--fraglen` (which the kernel ignores), on
+/// fragments of every kind and on fragment headers cut short (which the match drops).
+pub fn frag(rng: &mut Rng, i: usize) -> Scenario {
+    let forward: Vec<String> = (0..3 + rng.below(4))
+        .map(|_| {
+            let mut opts = Vec::new();
+            if rng.chance(50) {
+                let bang = if rng.chance(25) { "! " } else { "" };
+                let lo = *rng.pick(&[0u32, 1, 5, 9]);
+                let id =
+                    if rng.bool() { lo.to_string() } else { format!("{lo}:{}", lo + rng.below(6) as u32) };
+                opts.push(format!("{bang}--fragid {id}"));
+            }
+            if rng.chance(25) {
+                opts.push(format!("--fraglen {}", rng.pick(&[0, 8, 16])));
+            }
+            if rng.chance(25) {
+                opts.push("--fragres".into());
+            }
+            match rng.below(5) {
+                0 => opts.push("--fragfirst".into()),
+                1 => opts.push("--fragmore".into()),
+                2 => opts.push("--fraglast".into()),
+                _ => {}
+            }
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            format!("-A FORWARD -m frag {}{target}", opts.join(" "))
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("frag-{i}"), save_file(true, &[], &forward));
+    for _ in 0..10 + rng.below(6) {
+        let p = frag_packet(rng);
+        sc.send("tuna", p);
+    }
+    sc
+}
+
+/// SPIs the IPsec packets carry and the rules test.
+const SPIS: [u32; 4] = [0x100, 0x101, 0x2000, 0xdead_beef];
+
+/// An ESP or AH packet (AH: of IPv4 its transport; of IPv6 an extension header before UDP,
+/// with 0–3 words of ICV and now and then a reserved field set) — or, now and then, one
+/// cut within the header the match reads.
+fn ipsec_packet(rng: &mut Rng, v6: bool, ah: bool) -> Vec<u8> {
+    use nftvm_runtime::packet::PacketBuilder;
+    let (src, dst) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
+    let spi = *rng.pick(&SPIS);
+    let icv = vec![0xab; 4 * rng.below(4)];
+    let cut = rng.chance(10).then(|| rng.below(if ah { 12 } else { 8 }));
+    if ah && v6 {
+        let mut p =
+            PacketBuilder::ip(src, dst).auth_header(spi, 1, &icv).udp(40000, 53).payload(b"q").build();
+        if let Some(k) = cut {
+            p.truncate(40 + k);
+            fix_v6_length(&mut p);
+        } else if rng.chance(15) {
+            p[43] = 1;
+        }
+        return p;
+    }
+    let mut h = if ah { vec![17, (1 + icv.len() / 4) as u8, 0, 0] } else { Vec::new() };
+    h.extend_from_slice(&spi.to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0, 1]);
+    h.extend_from_slice(if ah { &icv } else { b"encrypted" });
+    if let Some(k) = cut {
+        h.truncate(k);
+    }
+    PacketBuilder::ip(src, dst).protocol(if ah { 51 } else { 50 }).payload(&h).build()
+}
+
+/// `-m esp` and `-m ah` (the kernel's xt_esp, ipt_ah, ip6t_ah): SPI ranges, perhaps
+/// inverted, and (IPv6 AH) the header length, perhaps inverted, and `--ahres`, on
+/// headers whole and cut short (which the matches drop).
+pub fn ipsec(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 2 == 1;
+    let bang = |rng: &mut Rng| if rng.chance(25) { "! " } else { "" };
+    let forward: Vec<String> = (0..3 + rng.below(4))
+        .map(|_| {
+            let ah = rng.bool();
+            let mut opts = Vec::new();
+            if rng.chance(70) {
+                let lo = *rng.pick(&SPIS);
+                let spi = if rng.bool() { lo.to_string() } else { format!("{lo}:{}", lo.saturating_add(1)) };
+                opts.push(format!("{}--{}spi {spi}", bang(rng), if ah { "ah" } else { "esp" }));
+            }
+            if ah && v6 && rng.chance(40) {
+                opts.push(format!("{}--ahlen {}", bang(rng), rng.pick(&[12, 16, 20, 24])));
+            }
+            if ah && v6 && rng.chance(25) {
+                opts.push("--ahres".into());
+            }
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            let proto = match (ah, v6) {
+                (false, _) => "-p esp -m esp",
+                (true, false) => "-p ah -m ah",
+                (true, true) => "-m ah",
+            };
+            format!("-A FORWARD {proto} {}{target}", opts.join(" "))
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("ipsec-{i}"), save_file(v6, &[], &forward));
+    for _ in 0..10 + rng.below(6) {
+        let ah = rng.bool();
+        let p = ipsec_packet(rng, v6, ah);
+        sc.send("tuna", p);
     }
     sc
 }

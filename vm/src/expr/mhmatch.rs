@@ -5,7 +5,7 @@
 //! header" (59), as RFC 6275 says a Mobility Header must have — nft's `mh type` would match
 //! both. Non-first fragments never match.
 
-use super::xt::transport_of;
+use super::xt::{num_range, transport_of};
 use crate::interp::Eval;
 use crate::keys::Family;
 use crate::program::Program;
@@ -47,11 +47,7 @@ impl MhMatch {
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<MhMatch> {
         c.expect_all(&["name", "mh", "rev", "0", "types"])?;
-        let t = c.next()?;
-        let types = t
-            .split_once('-')
-            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-            .ok_or_else(|| format!("mh: bad types `{t}` (FROM-TO)"))?;
+        let types = num_range(c, "mh types")?;
         let invert = c.eat("invert");
         Ok(MhMatch { types, invert })
     }

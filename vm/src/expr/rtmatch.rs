@@ -7,7 +7,7 @@
 //! before it, or whose routing header claims more bytes than the packet has, is dropped (the
 //! kernel's hotdrop — for the second since Linux 6.18; older kernels answered "no"). (nft's `rt type`/`rt seg-left` read the same fields but know none of this.)
 
-use super::xt::Tests;
+use super::xt::{Tests, num_range};
 use crate::interp::Eval;
 use crate::interp::headers::{self, ROUTING};
 use crate::keys::Family;
@@ -117,11 +117,7 @@ impl RtMatch {
         c.expect_all(&["name", "rt", "rev", "0"])?;
         let rt_type = c.keyed_num::<u32>("type")?;
         c.expect("segsleft")?;
-        let s = c.next()?;
-        let segsleft = s
-            .split_once('-')
-            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-            .ok_or_else(|| format!("rt: bad segsleft `{s}` (FROM-TO)"))?;
+        let segsleft = num_range(c, "rt segsleft")?;
         let hdrlen = c.keyed_num::<u32>("len")?;
         let tests = Tests::parse(c, test_bits::ALL)?;
         let mut addrs = Vec::new();

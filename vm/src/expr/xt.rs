@@ -4,12 +4,14 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]), `frag` ([`super::fragmatch`]), `esp` and `ah` ([`super::ipsecmatch`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
 use super::cluster::Cluster;
 use super::dccpmatch::DccpMatch;
+use super::fragmatch::FragMatch;
+use super::ipsecmatch::{AhMatch, EspMatch};
 use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
 use super::ipvs::Ipvs;
@@ -74,6 +76,15 @@ impl Tests {
     }
 }
 
+/// The next word as `FROM-TO` (a match's range of ports, types, SPIs, …), `what` naming it
+/// in the error.
+pub(crate) fn num_range<T: std::str::FromStr>(c: &mut Cursor, what: &str) -> PResult<(T, T)> {
+    let t = c.next()?;
+    t.split_once('-')
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+        .ok_or_else(|| format!("{what}: bad range `{t}` (FROM-TO)"))
+}
+
 /// For a match on transport protocol `proto` (sctp, dccp, mh): the packet from its network
 /// header and where in it the transport header starts — `None` when the rule cannot match
 /// (another protocol, not IP, a non-first fragment, which has no transport header).
@@ -105,6 +116,9 @@ pub enum XtMatch {
     Dccp(DccpMatch),
     Rt(RtMatch),
     Mh(MhMatch),
+    Frag(FragMatch),
+    Esp(EspMatch),
+    Ah(AhMatch),
 }
 
 impl XtMatch {
@@ -133,6 +147,9 @@ impl XtMatch {
             XtMatch::Dccp(_) => "dccp",
             XtMatch::Rt(_) => "rt",
             XtMatch::Mh(_) => "mh",
+            XtMatch::Frag(_) => "frag",
+            XtMatch::Esp(_) => "esp",
+            XtMatch::Ah(_) => "ah",
         }
     }
 
@@ -154,6 +171,9 @@ impl XtMatch {
             XtMatch::Dccp(m) => m.print(p, o),
             XtMatch::Rt(m) => m.print(p, o),
             XtMatch::Mh(m) => m.print(p, o),
+            XtMatch::Frag(m) => m.print(p, o),
+            XtMatch::Esp(m) => m.print(p, o),
+            XtMatch::Ah(m) => m.print(p, o),
         }
     }
 
@@ -175,8 +195,11 @@ impl XtMatch {
             Some("dccp") => DccpMatch::parse(c, a).map(XtMatch::Dccp),
             Some("rt") => RtMatch::parse(c, a).map(XtMatch::Rt),
             Some("mh") => MhMatch::parse(c, a).map(XtMatch::Mh),
+            Some("frag") => FragMatch::parse(c, a).map(XtMatch::Frag),
+            Some("esp") => EspMatch::parse(c, a).map(XtMatch::Esp),
+            Some("ah") => AhMatch::parse(c, a).map(XtMatch::Ah),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt or mh)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp or ah)",
                 other.unwrap_or("")
             )),
         }
@@ -200,6 +223,9 @@ impl XtMatch {
             XtMatch::Dccp(m) => m.check(c),
             XtMatch::Rt(m) => m.check(c),
             XtMatch::Mh(m) => m.check(c),
+            XtMatch::Frag(m) => m.check(c),
+            XtMatch::Esp(m) => m.check(c),
+            XtMatch::Ah(m) => m.check(c),
         }
     }
 
@@ -221,6 +247,9 @@ impl XtMatch {
             XtMatch::Dccp(m) => m.eval(e),
             XtMatch::Rt(m) => m.eval(e),
             XtMatch::Mh(m) => m.eval(e),
+            XtMatch::Frag(m) => m.eval(e),
+            XtMatch::Esp(m) => m.eval(e),
+            XtMatch::Ah(m) => m.eval(e),
         }
     }
 }
@@ -268,6 +297,10 @@ mod tests {
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 255 tests 0x0e invert 0x08 ]",
             "[ match name rt rev 0 type 0 segsleft 1-23 len 42 tests 0x0f invert 0x06 ]",
             "[ match name mh rev 0 types 4-123 invert ]",
+            "[ match name frag rev 0 ids 5-9 invert len 8 res first ]",
+            "[ match name frag rev 0 ids 0-4294967295 more ]",
+            "[ match name esp rev 0 spis 256-511 invert ]",
+            "[ match name ah rev 0 spis 0-4294967295 len 16 invert res ]",
             "[ match name rt rev 0 type 0 segsleft 0-4294967295 len 0 tests 0x21 invert 0x00 addrs ::1,fd00::2 ]",
             "[ match name time rev 0 date 981173166-1347095165 daytime 82800-3600 weekdays 0xfe monthdays 0x80000002 contiguous ]",
             "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
@@ -320,6 +353,9 @@ mod tests {
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 1 tests 0x10 invert 0x00 ]",
             "[ match name rt rev 0 type 0 segsleft 1 len 0 tests 0x01 invert 0x00 ]",
             "[ match name mh rev 0 types 4-256 ]",
+            "[ match name frag rev 0 ids 5 ]",
+            "[ match name esp rev 0 spis 0-4294967296 ]",
+            "[ match name ah rev 0 spis 1-2 len x ]",
             "[ match name rt rev 0 type 0 segsleft 0-1 len 0 tests 0x01 invert 0x00 addrs ::g ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",

@@ -3,8 +3,8 @@
 
 /// IPv6 extension header numbers the walks treat apart.
 pub const ROUTING: u8 = 43;
-const FRAGMENT: u8 = 44;
-const AUTH: u8 = 51;
+pub const FRAGMENT: u8 = 44;
+pub const AUTH: u8 = 51;
 
 /// The length of an extension header of type `next` whose length byte is `hl`: a fragment
 /// header has 8 bytes, AH counts 4-byte words after the first two, the others 8-byte units

@@ -1,4 +1,4 @@
-//! IPsec: `esp`, `ah`, `ipcomp`, `policy`.
+//! IPsec: `esp` and `ah` (the kernel's xt matches), `ipcomp`, `policy`.
 
 use super::expr::{cmp, cmp_range, num, sel};
 use super::rule::Mcx;
@@ -7,45 +7,30 @@ use crate::iptables::matches::ipsec::{AhMatch, Esp, Ipcomp, SpiRange};
 use crate::iptables::matches::policy::{IpsecMode, Policy, PolicyElem};
 use crate::iptables::values::addr::AddrMask;
 use crate::ir::{Stmt, StmtKind};
+use nftvm_vm::expr::ipsecmatch::{AhMatch as XtAh, EspMatch, Spis};
 use nftvm_vm::expr::policy::{Policy as XtPolicy, PolicyElem as XtPolicyElem, test_bits};
 use nftvm_vm::expr::xt::XtMatch;
 use std::net::IpAddr;
 
-fn spi(words: &str, s: &SpiRange, cx: &Mcx<'_>, out: &mut Vec<Stmt>) -> LResult<()> {
-    if !s.is_default() {
-        out.push(cmp_range(sel(words, cx.fam)?, s.invert, s.range.lo.into(), s.range.hi.into())?);
-    }
-    Ok(())
+/// The SPI range as the kernel's matches keep it.
+fn spis(s: &SpiRange) -> Spis {
+    let clamp = |v: u64| v.min(u64::from(u32::MAX)) as u32;
+    Spis { range: (clamp(s.range.lo), clamp(s.range.hi)), invert: s.invert }
 }
 
-pub fn esp(e: &Esp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let mut out = Vec::new();
-    spi("esp spi", &e.spi, cx, &mut out)?;
-    Ok(out)
+/// `-m esp`: the kernel's match itself (see `nftvm_vm::expr::ipsecmatch`), as iptables-nft
+/// loads it — it drops packets whose ESP header is cut short, which `esp spi` would only
+/// not match.
+pub fn esp(e: &Esp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let m = EspMatch { spis: spis(&e.spi) };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Esp(m)))])
 }
 
-pub fn ah(a: &AhMatch, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let mut out = Vec::new();
-    spi("ah spi", &a.ah.spi, cx, &mut out)?;
-    if let Some((len, inv)) = a.ah.len {
-        // ip6t_ah compares the header length in bytes, (hdrlength + 2) * 4.
-        if !len.is_multiple_of(4) || !(8..=1028).contains(&len) {
-            // No AH header has that length.
-            if !inv {
-                out.push(super::expr::never(cx.fam)?);
-            }
-        } else {
-            let left = sel("ah hdrlength", cx.fam)?;
-            let right = num(&left, u128::from(len / 4 - 2))?;
-            out.push(cmp(left, inv, right));
-        }
-    }
-    if a.ah.res {
-        let left = sel("ah reserved", cx.fam)?;
-        let right = num(&left, 0)?;
-        out.push(cmp(left, false, right));
-    }
-    Ok(out)
+/// `-m ah`: the kernel's match itself (`ipt_ah`, `ip6t_ah`), as iptables-nft loads it — it
+/// drops packets whose AH header (or, in IPv6, a header before it) is cut short.
+pub fn ah(a: &AhMatch, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let m = XtAh { spis: spis(&a.ah.spi), len: a.ah.len.unwrap_or((0, false)), res: a.ah.res };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Ah(m)))])
 }
 
 pub fn ipcomp(c: &Ipcomp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {

@@ -1,11 +1,11 @@
-//! IPv6 extension headers: `frag`, `rt`, `hbh`/`dst`, `mh` (nft expressions), and `hbh`/`dst`
-//! option lists (the kernel's xt match, which nftvm runs too).
+//! IPv6 extension headers: `frag`, `rt`, `hbh`/`dst` and `mh`, each the kernel's xt match
+//! (which nftvm runs too), as ip6tables-nft loads them.
 
 use super::LResult;
-use super::expr::{cmp, cmp_range, num, sel};
 use super::rule::Mcx;
 use crate::iptables::matches::ipv6ext::{Frag, Mh, Opts, Rt};
 use crate::ir::{Stmt, StmtKind};
+use nftvm_vm::expr::fragmatch::FragMatch;
 use nftvm_vm::expr::ipv6opts::{ANY_LEN, OptsMatch};
 use nftvm_vm::expr::mhmatch::MhMatch;
 use nftvm_vm::expr::rtmatch::RtMatch;
@@ -13,41 +13,21 @@ use nftvm_vm::expr::xt::XtMatch;
 
 const FULL32: u64 = u32::MAX as u64;
 
-fn eq(words: &str, v: u128, cx: &Mcx<'_>) -> LResult<Stmt> {
-    let left = sel(words, cx.fam)?;
-    let right = num(&left, v)?;
-    Ok(cmp(left, false, right))
-}
-
-/// `exthdr NAME exists`.
-fn exists(name: &str, cx: &Mcx<'_>) -> LResult<Stmt> {
-    eq(&format!("exthdr {name}"), 1, cx)
-}
-
-pub fn frag(f: &Frag, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let mut out = Vec::new();
-    let id = &f.id;
-    if !(id.value.lo == 0 && id.value.hi == FULL32 && !id.invert) {
-        out.push(cmp_range(sel("frag id", cx.fam)?, id.invert, id.value.lo.into(), id.value.hi.into())?);
-    }
-    if f.res {
-        // Both reserved fields zero.
-        out.push(eq("frag reserved", 0, cx)?);
-        out.push(eq("frag reserved2", 0, cx)?);
-    }
-    if f.first {
-        out.push(eq("frag frag-off", 0, cx)?);
-    }
-    if f.more {
-        out.push(eq("frag more-fragments", 1, cx)?);
-    }
-    if f.last {
-        out.push(eq("frag more-fragments", 0, cx)?);
-    }
-    if out.is_empty() {
-        out.push(exists("frag", cx)?);
-    }
-    Ok(out)
+/// `-m frag`: the kernel's match itself (see `nftvm_vm::expr::fragmatch`), as ip6tables-nft
+/// loads it — it drops packets whose fragment header (or a header before it) is cut short,
+/// which nft's `frag` expressions would only not match.
+pub fn frag(f: &Frag, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let clamp = |v: u64| v.min(FULL32) as u32;
+    let m = FragMatch {
+        ids: (clamp(f.id.value.lo), clamp(f.id.value.hi)),
+        invert_ids: f.id.invert,
+        len: f.len.as_ref().map(|l| l.value),
+        res: f.res,
+        first: f.first,
+        more: f.more,
+        last: f.last,
+    };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Frag(m)))])
 }
 
 /// `-m rt`: the kernel's match itself (see `nftvm_vm::expr::rtmatch`), as ip6tables-nft
