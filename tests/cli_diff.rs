@@ -255,3 +255,49 @@ fn the_router_example_translates_like_the_real_tool_and_diffs_equivalent() {
     assert_eq!(differs.status.code(), Some(1), "{}", String::from_utf8_lossy(&differs.stderr));
     assert!(String::from_utf8_lossy(&differs.stdout).contains("tcp dport 808"));
 }
+
+/// `-m esp`, `-m ah` and `-m frag` run as the kernel's xt matches; `diff` writes them out as
+/// nft expressions (whole headers), so a save file and its translation are equivalent, and a
+/// translation whose SPI or identification range differs is not.
+#[test]
+fn xt_ipsec_and_frag_matches_compare_with_their_translation() {
+    let dir = scratch("xt-model");
+    let cases = [
+        (
+            "esp.ipt",
+            "iptables",
+            "-A INPUT -p esp -m esp ! --espspi 256:511 -j DROP\n-A INPUT -p ah -m ah --ahspi 7 -j ACCEPT\n",
+        ),
+        (
+            "frag.ipt",
+            "ip6tables",
+            "-A INPUT -m frag --fragid 5:9 --fragmore -j DROP\n-A INPUT -p esp -m esp --espspi 9 -j ACCEPT\n",
+        ),
+    ];
+    for (name, tool, rules) in cases {
+        let text = format!(
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n{rules}COMMIT\n"
+        );
+        let save = dir.write(name, &text);
+        let out = Command::new(env!("CARGO_BIN_EXE_nftvm"))
+            .args([&format!("{tool}-restore-translate"), "-f"])
+            .arg(&save)
+            .output()
+            .expect("translate");
+        let translation = String::from_utf8(out.stdout).expect("utf-8");
+        let nft = dir.write(&format!("{name}.nft"), &translation);
+        let syntax = Path::new(if tool == "iptables" { "iptables" } else { "ip6tables" });
+        let run = |b: &Path| {
+            let out = nftvm(&[Path::new("diff"), Path::new("--syntax-a"), syntax, &save, b]);
+            (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let (code, text) = run(&nft);
+        assert_eq!(code, Some(0), "{name}: {text}");
+        let mutant = translation.replace("256-511", "256-510").replace("5-9", "5-8");
+        assert_ne!(mutant, translation, "{name}: nothing mutated");
+        let bad = dir.write(&format!("{name}.mutant.nft"), &mutant);
+        let (code, text) = run(&bad);
+        assert_eq!(code, Some(1), "{name}: {text}");
+        assert!(!text.contains("limiter"), "{name}: the match taken as a free input: {text}");
+    }
+}

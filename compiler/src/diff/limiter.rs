@@ -1,5 +1,6 @@
 //! Rate limiters, quotas, connection limits, iptables' xt matches (`recent` lists,
-//! `string` searches in the payload, which the engine does not model) and `flow add` (the
+//! `string` searches in the payload, which the engine does not model; not those
+//! `iptables::lower::xt_model` writes out as nft expressions) and `flow add` (the
 //! rule goes on only when the connection is offloaded): statements whose
 //! outcome the engine takes as a free input. The engine gives each one a free boolean input ("over the limit")
 //! and pairs the limiters of the two rulesets by parameters and order of appearance (the
@@ -8,7 +9,7 @@
 //! it does not hold, the answer is "cannot decide".
 
 use super::error::Side;
-use crate::ir::{Ruleset, StmtKind};
+use crate::ir::{Family, Ruleset, StmtKind};
 use nftvm_grammar::Span;
 use std::collections::HashMap;
 
@@ -26,7 +27,7 @@ pub struct Limiters {
 }
 
 /// The pairing key of a limiting statement (None for other statements).
-pub fn key(kind: &StmtKind) -> Option<String> {
+pub fn key(kind: &StmtKind, family: Family) -> Option<String> {
     match kind {
         StmtKind::Limit(l) => Some(format!(
             "limit rate {}/{}s burst {}{}",
@@ -37,7 +38,9 @@ pub fn key(kind: &StmtKind) -> Option<String> {
         )),
         StmtKind::Quota(q) => Some(format!("quota {} bytes used {}", q.bytes, q.used)),
         StmtKind::ConnLimit(c) => Some(format!("ct count {}", c.count)),
-        StmtKind::XtMatch(m) => Some(format!("xt {m:?}")),
+        StmtKind::XtMatch(m) if !crate::iptables::lower::xt_model::modelled(m, family) => {
+            Some(format!("xt {m:?}"))
+        }
         // Whether the connection is offloaded (the rule goes on) depends on its state.
         StmtKind::FlowOffload { flowtable } => Some(format!("flow add @{flowtable}")),
         _ => None,
@@ -56,7 +59,7 @@ impl Limiters {
             for (ci, c) in t.chains.iter().enumerate() {
                 for (ri, r) in c.rules.iter().enumerate() {
                     for (si, s) in r.stmts.iter().enumerate() {
-                        if let Some(k) = key(&s.kind) {
+                        if let Some(k) = key(&s.kind, t.family) {
                             let n = seen.entry(k.clone()).or_insert(0);
                             self.occurrences[side.index()].insert((ti, ci, ri, si), (k, *n));
                             *n += 1;

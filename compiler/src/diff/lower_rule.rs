@@ -15,6 +15,7 @@ use super::program::{
 };
 use super::storage::{Ctx, Storage};
 use super::test::{self, Member, Test};
+use crate::iptables::lower::xt_model;
 use crate::ir::{
     BinOp, Expr, ExprKind, MapLookup, Nat, ObjectType, Reject, RejectKind, Rule, Stmt, StmtKind, Verdict,
 };
@@ -69,6 +70,16 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
     fn stmt(&mut self, si: usize, stmt: &Stmt) -> Result<bool, Undecidable> {
         let span = stmt.span;
         let table = &self.lw.rs.tables[self.table];
+        if let StmtKind::XtMatch(m) = &stmt.kind
+            && let Some(model) = xt_model::as_nft(m, table.family)
+        {
+            let model =
+                model.map_err(|e| self.unsupported(format!("xt match `{}`: {e:?}", m.name()), span))?;
+            for s in model {
+                self.stmt(si, &Stmt { span, ..s })?;
+            }
+            return Ok(false);
+        }
         match &stmt.kind {
             StmtKind::Match(m) => {
                 let t = test::from_match(m, table, self.lw.point, self.lw.uni);

@@ -7,9 +7,9 @@
 //! the way, or whose fragment header is shorter than its 8 bytes, is dropped (the kernel's
 //! hotdrop) — nft's `frag` expressions would only not match.
 
-use super::xt::num_range;
+use super::xt::{num_range, on_ipv6_ext};
 use crate::interp::Eval;
-use crate::interp::headers::{self, FRAGMENT};
+use crate::interp::headers::FRAGMENT;
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -104,15 +104,7 @@ impl FragMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        if e.pkt.nfproto != Family::Ip6 {
-            return e.brk();
-        }
-        let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
-        let answer = match headers::ipv6_find_hdr(ip, 0, FRAGMENT) {
-            Err(_) => None,
-            Ok(None) => Some(false),
-            Ok(Some(at)) => self.holds(ip.get(at..).unwrap_or(&[])),
-        };
+        let answer = on_ipv6_ext(e, FRAGMENT, |ip, at| self.holds(ip.get(at..).unwrap_or(&[])));
         e.match_answer(answer);
     }
 }

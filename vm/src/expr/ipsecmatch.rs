@@ -8,9 +8,9 @@
 //! bytes, AH 12), or an IPv6 header chain cut short on the way to AH, drops the packet (the
 //! kernel's hotdrop) — nft's `esp spi`/`ah spi` would only not match.
 
-use super::xt::{num_range, transport_of};
+use super::xt::{num_range, on_ipv6_ext, transport_of};
 use crate::interp::Eval;
-use crate::interp::headers::{self, AUTH};
+use crate::interp::headers::AUTH;
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -151,14 +151,7 @@ impl AhMatch {
             Family::Ip => {
                 transport_of(e, AUTH).map_or(Some(false), |(ip, th)| self.holds(ip.get(th..).unwrap_or(&[])))
             }
-            Family::Ip6 => {
-                let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
-                match headers::ipv6_find_hdr(ip, 0, AUTH) {
-                    Err(_) => None,
-                    Ok(None) => Some(false),
-                    Ok(Some(at)) => self.holds(ip.get(at..).unwrap_or(&[])),
-                }
-            }
+            Family::Ip6 => on_ipv6_ext(e, AUTH, |ip, at| self.holds(ip.get(at..).unwrap_or(&[]))),
             _ => Some(false),
         };
         e.match_answer(answer);

@@ -7,9 +7,9 @@
 //! before it, or whose routing header claims more bytes than the packet has, is dropped (the
 //! kernel's hotdrop — for the second since Linux 6.18; older kernels answered "no"). (nft's `rt type`/`rt seg-left` read the same fields but know none of this.)
 
-use super::xt::{Tests, num_range};
+use super::xt::{Tests, num_range, on_ipv6_ext};
 use crate::interp::Eval;
-use crate::interp::headers::{self, ROUTING};
+use crate::interp::headers::ROUTING;
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -153,15 +153,7 @@ impl RtMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        if e.pkt.nfproto != Family::Ip6 {
-            return e.brk();
-        }
-        let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
-        let answer = match headers::ipv6_find_hdr(ip, 0, ROUTING) {
-            Err(_) => None,
-            Ok(None) => Some(false),
-            Ok(Some(at)) => self.holds(ip, at),
-        };
+        let answer = on_ipv6_ext(e, ROUTING, |ip, at| self.holds(ip, at));
         e.match_answer(answer);
     }
 }

@@ -97,6 +97,26 @@ pub(crate) fn transport_of<'a>(e: &'a Eval, proto: u8) -> Option<(&'a [u8], usiz
     Some((e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]), th))
 }
 
+/// For a match on IPv6 extension header `target` (frag, ah, rt): what `holds` answers for
+/// the packet (from its network header) and the header's offset in it, the header found as
+/// the kernel's `ipv6_find_hdr` finds it — no match for a packet that is not IPv6 or has no
+/// such header, a drop (`None`, the kernel's hotdrop) when the chain is cut short on the way.
+pub(crate) fn on_ipv6_ext(
+    e: &Eval,
+    target: u8,
+    holds: impl FnOnce(&[u8], usize) -> Option<bool>,
+) -> Option<bool> {
+    if e.pkt.nfproto != crate::keys::Family::Ip6 {
+        return Some(false);
+    }
+    let ip = e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]);
+    match crate::interp::headers::ipv6_find_hdr(ip, 0, target) {
+        Err(_) => None,
+        Ok(None) => Some(false),
+        Ok(Some(at)) => holds(ip, at),
+    }
+}
+
 /// An x_tables match.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum XtMatch {

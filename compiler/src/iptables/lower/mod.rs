@@ -43,6 +43,7 @@ mod srh;
 mod string;
 mod targets;
 mod u32match;
+pub mod xt_model;
 
 pub use chains::{ChainReg, chain_registration, table_priority};
 pub(crate) use expr::sel as selector;
