@@ -256,22 +256,24 @@ fn the_router_example_translates_like_the_real_tool_and_diffs_equivalent() {
     assert!(String::from_utf8_lossy(&differs.stdout).contains("tcp dport 808"));
 }
 
-/// `-m esp`, `-m ah` and `-m frag` run as the kernel's xt matches; `diff` writes them out as
+/// `-m esp`, `-m ah`, `-m frag` and `--icmp-type` run as the kernel's xt matches; `diff` writes them out as
 /// nft expressions (whole headers), so a save file and its translation are equivalent, and a
 /// translation whose SPI or identification range differs is not.
 #[test]
-fn xt_ipsec_and_frag_matches_compare_with_their_translation() {
+fn xt_icmp_ipsec_and_frag_matches_compare_with_their_translation() {
     let dir = scratch("xt-model");
     let cases = [
         (
             "esp.ipt",
             "iptables",
-            "-A INPUT -p esp -m esp ! --espspi 256:511 -j DROP\n-A INPUT -p ah -m ah --ahspi 7 -j ACCEPT\n",
+            "-A INPUT -p esp -m esp ! --espspi 256:511 -j DROP\n-A INPUT -p ah -m ah --ahspi 7 -j ACCEPT\n\
+             -A INPUT -p icmp -m icmp --icmp-type echo-request -j DROP\n",
         ),
         (
             "frag.ipt",
             "ip6tables",
-            "-A INPUT -m frag --fragid 5:9 --fragmore -j DROP\n-A INPUT -p esp -m esp --espspi 9 -j ACCEPT\n",
+            "-A INPUT -m frag --fragid 5:9 --fragmore -j DROP\n-A INPUT -p esp -m esp --espspi 9 -j ACCEPT\n\
+             -A INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 128 -j DROP\n",
         ),
     ];
     for (name, tool, rules) in cases {

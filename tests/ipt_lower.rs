@@ -18,7 +18,7 @@ mod common;
 #[path = "common/ipt_t.rs"]
 mod ipt_t;
 
-use nftvm_compiler::iptables::lower::lower_ruleset;
+use nftvm_compiler::iptables::lower::{lower_ruleset, xt_model};
 use nftvm_compiler::iptables::xlate::restore::translate_restore;
 use nftvm_compiler::iptables::xlate::{Mode, Translator, family_word};
 use nftvm_compiler::iptables::{
@@ -213,8 +213,24 @@ struct Tally {
     eval_failed: usize,
     /// Rules that run one of the kernel's xt matches (`-m sctp`, `-m ipv6header` …), as
     /// iptables-nft loads them: deliberately not the translation's nft expressions, so not
-    /// compared with it (the kernel oracle checks them instead: `kernel_diff` xt group).
+    /// compared with it (the kernel oracle checks them instead: `kernel_diff` xt group) —
+    /// unless `xt_model` writes the match out as nft expressions for `diff`, which are then
+    /// compared in its place.
     xt: usize,
+}
+
+/// `rule` with each xt match `xt_model` writes out as nft expressions replaced by them (as
+/// `diff` sees it); `None` when another xt match remains.
+fn written_out(rule: &ir::Rule, family: ir::Family) -> Option<ir::Rule> {
+    let mut out = rule.clone();
+    out.stmts.clear();
+    for s in &rule.stmts {
+        match &s.kind {
+            ir::StmtKind::XtMatch(m) => out.stmts.extend(xt_model::as_nft(m, family)?.ok()?),
+            _ => out.stmts.push(s.clone()),
+        }
+    }
+    Some(out)
 }
 
 /// Compare the rules of two rulesets chain by chain.
@@ -236,12 +252,12 @@ fn compare(label: &str, lowered: &ir::Ruleset, evaluated: &ir::Ruleset, t: &mut 
                 continue;
             }
             for (a, b) in chain.rules.iter().zip(&oc.rules) {
-                if a.stmts.iter().any(|s| matches!(s.kind, ir::StmtKind::XtMatch(_))) {
+                let Some(a) = written_out(a, table.family) else {
                     t.xt += 1;
                     continue;
-                }
+                };
                 t.compared += 1;
-                let (ca, cb) = (canonical(a), canonical(b));
+                let (ca, cb) = (canonical(&a), canonical(b));
                 if ca == cb {
                     t.agree += 1;
                 } else if verbose() {

@@ -90,6 +90,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("mh", scenarios_xt_matches::mh, 16),
         ("frag", scenarios_xt_matches::frag, 24),
         ("ipsec", scenarios_xt_matches::ipsec, 24),
+        ("icmp", scenarios_xt_matches::icmp, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
@@ -275,6 +276,7 @@ fn iptables_xt_matches_match_the_kernel() {
             "mh",
             "frag",
             "ipsec",
+            "icmp",
         ],
         false,
     );

@@ -1,7 +1,7 @@
 //! x_tables matches nft has no expression for, which iptables-nft loads as the kernel's
 //! matches and nftvm runs too (more are in `scenarios_ipset.rs`): `-m policy` with policy
 //! elements or `--dir out`, `-m cluster`, `-m time --monthdays`, `-m dccp --dccp-option`,
-//! `-m rt`, `-m mh`, `-m frag`, `-m esp`/`-m ah`. Every rule counts (most have no target), so the
+//! `-m rt`, `-m mh`, `-m frag`, `-m esp`/`-m ah`, `--icmp-type`/`--icmpv6-type`. Every rule counts (most have no target), so the
 //! rule counters say which packets each match took.
 
 use std::net::SocketAddr;
@@ -589,6 +589,64 @@ pub fn ipsec(rng: &mut Rng, i: usize) -> Scenario {
     for _ in 0..10 + rng.below(6) {
         let ah = rng.bool();
         let p = ipsec_packet(rng, v6, ah);
+        sc.send("tuna", p);
+    }
+    sc
+}
+
+/// ICMP types the packets carry and the rules test, per family (no IPv6 neighbour discovery:
+/// its messages are the host's own business).
+const ICMP_TYPES: [u8; 6] = [0, 3, 5, 8, 11, 13];
+const ICMPV6_TYPES: [u8; 6] = [1, 2, 3, 128, 129, 140];
+
+/// An ICMP packet of one of the types, code 0–3 — or, now and then, one whose header is
+/// shorter than 8 bytes, or (IPv4) a later fragment.
+fn icmp_packet(rng: &mut Rng, v6: bool) -> Vec<u8> {
+    use nftvm_runtime::packet::PacketBuilder;
+    let (src, dst) = (host(v6, false, rng.below(3)), host(v6, true, rng.below(3)));
+    let typ = *rng.pick(if v6 { &ICMPV6_TYPES } else { &ICMP_TYPES });
+    let code = rng.below(4) as u8;
+    let proto = if v6 { 58 } else { 1 };
+    let b = PacketBuilder::ip(src, dst);
+    match rng.below(10) {
+        0 => b.protocol(proto).payload(&[typ, code, 0, 0, 0, 0, 0][..rng.below(8)]).build(),
+        1 if !v6 => b
+            .fragment(8 * (1 + rng.below(3) as u16), rng.bool(), 7)
+            .protocol(1)
+            .payload(&[typ, code, 0, 0, 0, 0, 0, 0])
+            .build(),
+        _ => b.icmp(typ, code, 0x0001_0002).payload(b"icmp data").build(),
+    }
+}
+
+/// `--icmp-type` and `--icmpv6-type` (the kernel's icmp and icmp6 matches): types, codes and
+/// code ranges, `any`, each perhaps inverted, on ICMP packets whole and with headers shorter
+/// than 8 bytes (which the matches drop) and on later fragments (which they never match).
+pub fn icmp(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 2 == 1;
+    let forward: Vec<String> = (0..3 + rng.below(4))
+        .map(|_| {
+            let typ = *rng.pick(if v6 { &ICMPV6_TYPES } else { &ICMP_TYPES });
+            let spec = match rng.below(5) {
+                0 if !v6 => "any".to_string(),
+                1 => format!("{typ}/{}", rng.below(3)),
+                2 => {
+                    let lo = rng.below(3);
+                    format!("{typ}/{lo}:{}", lo + rng.below(3))
+                }
+                _ => typ.to_string(),
+            };
+            let bang = if rng.chance(30) { "! " } else { "" };
+            let target = if rng.chance(10) { " -j DROP" } else { "" };
+            match v6 {
+                false => format!("-A FORWARD -p icmp -m icmp {bang}--icmp-type {spec}{target}"),
+                true => format!("-A FORWARD -p ipv6-icmp -m icmp6 {bang}--icmpv6-type {spec}{target}"),
+            }
+        })
+        .collect();
+    let mut sc = Scenario::new(format!("icmp-{i}"), save_file(v6, &[], &forward));
+    for _ in 0..10 + rng.below(6) {
+        let p = icmp_packet(rng, v6);
         sc.send("tuna", p);
     }
     sc

@@ -33,6 +33,7 @@ use crate::iptables::values::ranges::PortRange;
 use crate::ir::{self, BinOp, Expr, ExprKind, MatchOp, MetaKey, Stmt, StmtKind};
 use crate::proto::Proto;
 use nftvm_grammar::{Diagnostic, Span};
+use nftvm_vm::expr::xt::XtMatch;
 use nftvm_vm::keys::{CtKey, ct_state as nft_state};
 
 type R<T> = Result<T, String>;
@@ -335,6 +336,18 @@ fn stmt(s: &Stmt, b: &mut Builder) -> R<()> {
             let avg = u64::from(LIMIT_SCALE) * l.unit / l.rate;
             let avg = u32::try_from(avg).map_err(|_| "limit rate")?;
             b.push("limit", Match::Limit(XtLimit { avg, burst: l.burst }));
+            Ok(())
+        }
+        StmtKind::XtMatch(XtMatch::Icmp(i)) => {
+            let (code_min, code_max) = i.codes;
+            if i.v6 {
+                b.need_proto(58)?;
+                let m = Icmp6 { typ: i.typ, code_min, code_max, invert: i.invert };
+                b.push("icmp6", Match::Icmp6(m));
+            } else {
+                b.need_proto(1)?;
+                b.push("icmp", Match::Icmp(Icmp { typ: i.typ, code_min, code_max, invert: i.invert }));
+            }
             Ok(())
         }
         other => Err(format!("statement {}", kind_name(other))),

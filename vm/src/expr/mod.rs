@@ -24,6 +24,7 @@ pub mod fragmatch;
 pub mod fwd;
 pub mod hash;
 pub mod hmark;
+pub mod icmpmatch;
 pub mod immediate;
 pub mod inner;
 pub mod ipsecmatch;

@@ -4,13 +4,14 @@
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]), `frag` ([`super::fragmatch`]), `esp` and `ah` ([`super::ipsecmatch`]) — on both engines (the JIT calls the
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]), `frag` ([`super::fragmatch`]), `esp` and `ah` ([`super::ipsecmatch`]), `icmp` and `icmp6` ([`super::icmpmatch`]) — on both engines (the JIT calls the
 //! interpreter's code).
 
 use super::bpf::BpfMatch;
 use super::cluster::Cluster;
 use super::dccpmatch::DccpMatch;
 use super::fragmatch::FragMatch;
+use super::icmpmatch::IcmpMatch;
 use super::ipsecmatch::{AhMatch, EspMatch};
 use super::ipv6header::Ipv6Header;
 use super::ipv6opts::OptsMatch;
@@ -139,6 +140,7 @@ pub enum XtMatch {
     Frag(FragMatch),
     Esp(EspMatch),
     Ah(AhMatch),
+    Icmp(IcmpMatch),
 }
 
 impl XtMatch {
@@ -170,6 +172,8 @@ impl XtMatch {
             XtMatch::Frag(_) => "frag",
             XtMatch::Esp(_) => "esp",
             XtMatch::Ah(_) => "ah",
+            XtMatch::Icmp(m) if m.v6 => "icmp6",
+            XtMatch::Icmp(_) => "icmp",
         }
     }
 
@@ -194,6 +198,7 @@ impl XtMatch {
             XtMatch::Frag(m) => m.print(p, o),
             XtMatch::Esp(m) => m.print(p, o),
             XtMatch::Ah(m) => m.print(p, o),
+            XtMatch::Icmp(m) => m.print(p, o),
         }
     }
 
@@ -218,8 +223,9 @@ impl XtMatch {
             Some("frag") => FragMatch::parse(c, a).map(XtMatch::Frag),
             Some("esp") => EspMatch::parse(c, a).map(XtMatch::Esp),
             Some("ah") => AhMatch::parse(c, a).map(XtMatch::Ah),
+            Some("icmp" | "icmp6") => IcmpMatch::parse(c, a).map(XtMatch::Icmp),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp or ah)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp, ah, icmp or icmp6)",
                 other.unwrap_or("")
             )),
         }
@@ -246,6 +252,7 @@ impl XtMatch {
             XtMatch::Frag(m) => m.check(c),
             XtMatch::Esp(m) => m.check(c),
             XtMatch::Ah(m) => m.check(c),
+            XtMatch::Icmp(m) => m.check(c),
         }
     }
 
@@ -270,6 +277,7 @@ impl XtMatch {
             XtMatch::Frag(m) => m.eval(e),
             XtMatch::Esp(m) => m.eval(e),
             XtMatch::Ah(m) => m.eval(e),
+            XtMatch::Icmp(m) => m.eval(e),
         }
     }
 }
@@ -321,6 +329,8 @@ mod tests {
             "[ match name frag rev 0 ids 0-4294967295 more ]",
             "[ match name esp rev 0 spis 256-511 invert ]",
             "[ match name ah rev 0 spis 0-4294967295 len 16 invert res ]",
+            "[ match name icmp rev 0 type 3 codes 1-1 invert ]",
+            "[ match name icmp6 rev 0 type 128 codes 0-255 ]",
             "[ match name rt rev 0 type 0 segsleft 0-4294967295 len 0 tests 0x21 invert 0x00 addrs ::1,fd00::2 ]",
             "[ match name time rev 0 date 981173166-1347095165 daytime 82800-3600 weekdays 0xfe monthdays 0x80000002 contiguous ]",
             "[ match name policy rev 0 dir in pol ipsec strict elem tests 0x34 invert 0x04 src - mask - dst - mask - proto 108 mode 0 spi 0x1 reqid 1 elem tests 0x0b invert 0x01 src 10.0.0.0 mask 255.0.0.0 dst 10.0.0.1 mask 255.255.255.255 proto 0 mode 1 spi 0x0 reqid 0 ]",
@@ -376,6 +386,8 @@ mod tests {
             "[ match name frag rev 0 ids 5 ]",
             "[ match name esp rev 0 spis 0-4294967296 ]",
             "[ match name ah rev 0 spis 1-2 len x ]",
+            "[ match name icmp rev 0 type 256 codes 0-255 ]",
+            "[ match name icmp4 rev 0 type 1 codes 0-255 ]",
             "[ match name rt rev 0 type 0 segsleft 0-1 len 0 tests 0x01 invert 0x00 addrs ::g ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x40 invert 0x00 src - mask - dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",
             "[ match name policy rev 0 dir in pol ipsec elem tests 0x01 invert 0x00 src 1.2.3.4 mask ffff:: dst - mask - proto 0 mode 0 spi 0x0 reqid 0 ]",

@@ -11,8 +11,9 @@ use crate::iptables::matches::sctp::Sctp;
 use crate::iptables::matches::tcpudp::{Tcp, Udp};
 use crate::iptables::values::ranges::PortRange;
 use crate::ir::build::concat;
-use crate::ir::{ExprKind, MatchOp, Stmt};
+use crate::ir::{ExprKind, Stmt};
 use nftvm_vm::expr::dccpmatch::{DccpMatch, test_bits as dccp_bits};
+use nftvm_vm::expr::icmpmatch::IcmpMatch;
 
 /// `PROTO sport|dport [!=] N[-M]`, nothing for the match-everything default.
 fn ports(cx: &Mcx<'_>, proto: &str, dir: &str, p: &Inv<PortRange>, out: &mut Vec<Stmt>) -> LResult<()> {
@@ -152,38 +153,19 @@ pub fn dccp(d: &Dccp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(vec![Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Dccp(m)))])
 }
 
-/// `TYPE`, or `TYPE . CODE` when the code range is not everything.
-fn icmp_generic(cx: &Mcx<'_>, proto: &str, typ: u8, lo: u8, hi: u8, invert: bool) -> LResult<Vec<Stmt>> {
-    let t = sel(&format!("{proto} type"), cx.fam)?;
-    let tv = num(&t, typ.into())?;
-    if lo == 0 && hi == 0xFF {
-        return Ok(vec![cmp(t, invert, tv)]);
-    }
-    let c = sel(&format!("{proto} code"), cx.fam)?;
-    if !invert {
-        let cr = value_or_range(&c, lo.into(), hi.into())?;
-        return Ok(vec![cmp(t, false, tv), cmp(c, false, cr)]);
-    }
-    if lo != hi {
-        return Err(Unsupported::new(format!("! --{proto}-type with a code range cannot be expressed")));
-    }
-    let cv = num(&c, lo.into())?;
-    Ok(vec![Stmt::matches(concat(vec![t, c]), MatchOp::Ne, concat(vec![tv, cv]))])
+/// `--icmp-type`: the kernel's match itself (see `nftvm_vm::expr::icmpmatch`), as
+/// iptables-nft loads it — it drops a packet whose ICMP header is shorter than 8 bytes,
+/// which nft's `icmp type` would match.
+pub fn icmp(i: &Icmp, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    Ok(icmp_match(false, i.typ, (i.code_min, i.code_max), i.invert))
 }
 
-pub fn icmp(i: &Icmp, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    // Type 255 means any type, whatever the codes (xt_icmp).
-    if i.typ == 0xFF {
-        return Ok(if i.invert { vec![never(cx)?] } else { vec![] });
-    }
-    icmp_generic(cx, "icmp", i.typ, i.code_min, i.code_max, i.invert)
+/// `--icmpv6-type`: likewise the kernel's match.
+pub fn icmp6(i: &Icmp6, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    Ok(icmp_match(true, i.typ, (i.code_min, i.code_max), i.invert))
 }
 
-pub fn icmp6(i: &Icmp6, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    icmp_generic(cx, "icmpv6", i.typ, i.code_min, i.code_max, i.invert)
-}
-
-/// A test no packet passes (`! --icmp-type any`).
-fn never(cx: &Mcx<'_>) -> LResult<Stmt> {
-    super::expr::never(cx.fam)
+fn icmp_match(v6: bool, typ: u8, codes: (u8, u8), invert: bool) -> Vec<Stmt> {
+    let m = IcmpMatch { v6, typ, codes, invert };
+    vec![Stmt::new(crate::ir::StmtKind::XtMatch(nftvm_vm::expr::xt::XtMatch::Icmp(m)))]
 }

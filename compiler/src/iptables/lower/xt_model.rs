@@ -1,15 +1,18 @@
 //! What some of the kernel's xt matches say about a packet whose headers are whole, written
 //! as nft expressions — for `diff`, which models packets by their fields (present, absent,
 //! a later fragment) and not by headers cut short, where these matches drop the packet. With
-//! it, `diff` compares a rule that runs `-m esp`, `-m ah` (IPv4) or `-m frag` with its translation
-//! (`esp spi`, `ah spi`, `frag id` …) instead of taking the match as a free input.
+//! it, `diff` compares a rule that runs `--icmp-type`, `--icmpv6-type`, `-m esp`, `-m ah`
+//! (IPv4) or `-m frag` with its translation (`icmp type`, `esp spi`, `ah spi`, `frag id` …) instead of taking the match as a free input.
 //!
-//! Each field test is written even when it passes every value: nft's load of the field fails
-//! where the kernel's match answers "no" (no such header, a later fragment).
+//! A transport field's test is written even when it passes every value: nft's load of the
+//! field fails where the kernel's match answers "no" (no such header, a later fragment) —
+//! where iptables-translate writes nothing, the translation differs on later fragments.
 
-use super::LResult;
-use super::expr::{cmp, cmp_range, num, sel};
-use crate::ir::{Family, Stmt};
+use super::expr::{cmp, cmp_range, num, sel, value_or_range};
+use super::{LResult, Unsupported};
+use crate::ir::build::concat;
+use crate::ir::{Family, MatchOp, Stmt};
+use nftvm_vm::expr::icmpmatch::ANY;
 use nftvm_vm::expr::xt::XtMatch;
 
 /// Is `m`, in a table of `family`, one of the matches [`as_nft`] writes out? Not IPv6's
@@ -17,7 +20,7 @@ use nftvm_vm::expr::xt::XtMatch;
 /// only as the transport (`meta l4proto ah`, which an IPv6 packet never has).
 pub fn modelled(m: &XtMatch, family: Family) -> bool {
     match m {
-        XtMatch::Esp(_) | XtMatch::Frag(_) => true,
+        XtMatch::Esp(_) | XtMatch::Frag(_) | XtMatch::Icmp(_) => true,
         XtMatch::Ah(_) => family == Family::Ip,
         _ => false,
     }
@@ -66,7 +69,9 @@ fn write_out(m: &XtMatch, family: Family) -> LResult<Vec<Stmt>> {
             }
         }
         XtMatch::Frag(f) => {
-            out.push(range("frag id", f.ids, f.invert_ids)?);
+            if f.ids != (0, u32::MAX) || f.invert_ids {
+                out.push(range("frag id", f.ids, f.invert_ids)?);
+            }
             let flags = [
                 (f.res, "frag reserved", 0),
                 (f.res, "frag reserved2", 0),
@@ -79,8 +84,44 @@ fn write_out(m: &XtMatch, family: Family) -> LResult<Vec<Stmt>> {
                     out.push(eq(words, v)?);
                 }
             }
+            if out.is_empty() {
+                // Every identification, no flag: the header is there.
+                out.push(eq("exthdr frag", 1)?);
+            }
+        }
+        XtMatch::Icmp(i) => {
+            let proto = if i.v6 { "icmpv6" } else { "icmp" };
+            out.push(eq("meta l4proto", if i.v6 { 58 } else { 1 })?);
+            if !i.v6 && i.typ == ANY {
+                // Any type: the type is read all the same (a later fragment has none).
+                out.push(match i.invert {
+                    false => range(&format!("{proto} type"), (0, 255), false)?,
+                    true => super::expr::never(family)?,
+                });
+            } else {
+                out.extend(type_code(family, proto, i.typ, i.codes, i.invert)?);
+            }
         }
         _ => {}
     }
     Ok(out)
+}
+
+/// `TYPE`, or `TYPE . CODE` when the code range is not everything.
+fn type_code(family: Family, proto: &str, typ: u8, (lo, hi): (u8, u8), invert: bool) -> LResult<Vec<Stmt>> {
+    let t = sel(&format!("{proto} type"), family)?;
+    let tv = num(&t, typ.into())?;
+    if lo == 0 && hi == 0xFF {
+        return Ok(vec![cmp(t, invert, tv)]);
+    }
+    let c = sel(&format!("{proto} code"), family)?;
+    if !invert {
+        let cr = value_or_range(&c, lo.into(), hi.into())?;
+        return Ok(vec![cmp(t, false, tv), cmp(c, false, cr)]);
+    }
+    if lo != hi {
+        return Err(Unsupported::new(format!("! --{proto}-type with a code range cannot be expressed")));
+    }
+    let cv = num(&c, lo.into())?;
+    Ok(vec![Stmt::matches(concat(vec![t, c]), MatchOp::Ne, concat(vec![tv, cv]))])
 }
