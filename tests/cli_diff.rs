@@ -256,7 +256,8 @@ fn the_router_example_translates_like_the_real_tool_and_diffs_equivalent() {
     assert!(String::from_utf8_lossy(&differs.stdout).contains("tcp dport 808"));
 }
 
-/// `-m esp`, `-m ah`, `-m frag` and `--icmp-type` run as the kernel's xt matches; `diff` writes them out as
+/// `-m esp`, `-m ah`, `-m frag`, `-m rt`, `-m dccp` and `--icmp-type` run as the kernel's xt
+/// matches; `diff` writes them out as
 /// nft expressions (whole headers), so a save file and its translation are equivalent, and a
 /// translation whose SPI or identification range differs is not.
 #[test]
@@ -273,7 +274,9 @@ fn xt_icmp_ipsec_and_frag_matches_compare_with_their_translation() {
             "frag.ipt",
             "ip6tables",
             "-A INPUT -m frag --fragid 5:9 --fragmore -j DROP\n-A INPUT -p esp -m esp --espspi 9 -j ACCEPT\n\
-             -A INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 128 -j DROP\n",
+             -A INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 128 -j DROP\n\
+             -A INPUT -m rt --rt-type 2 --rt-segsleft 1:3 -j DROP\n\
+             -A INPUT -p dccp -m dccp --dport 80 --dccp-types REQUEST -j ACCEPT\n",
         ),
     ];
     for (name, tool, rules) in cases {
@@ -295,7 +298,7 @@ fn xt_icmp_ipsec_and_frag_matches_compare_with_their_translation() {
         };
         let (code, text) = run(&nft);
         assert_eq!(code, Some(0), "{name}: {text}");
-        let mutant = translation.replace("256-511", "256-510").replace("5-9", "5-8");
+        let mutant = translation.replace("256-511", "256-510").replace("5-9", "5-8").replace("1-3", "1-2");
         assert_ne!(mutant, translation, "{name}: nothing mutated");
         let bad = dir.write(&format!("{name}.mutant.nft"), &mutant);
         let (code, text) = run(&bad);

@@ -2,13 +2,14 @@
 //! as nft expressions — for `diff`, which models packets by their fields (present, absent,
 //! a later fragment) and not by headers cut short, where these matches drop the packet. With
 //! it, `diff` compares a rule that runs `--icmp-type`, `--icmpv6-type`, `-m esp`, `-m ah`
-//! (IPv4) or `-m frag` with its translation (`icmp type`, `esp spi`, `ah spi`, `frag id` …) instead of taking the match as a free input.
+//! (IPv4), `-m frag`, `-m rt`, `-m mh` or `-m dccp` with its translation (`icmp type`,
+//! `esp spi`, `ah spi`, `frag id`, `rt type`, `mh type`, `dccp dport` …) instead of taking the match as a free input.
 //!
 //! A transport field's test is written even when it passes every value: nft's load of the
 //! field fails where the kernel's match answers "no" (no such header, a later fragment) —
 //! where iptables-translate writes nothing, the translation differs on later fragments.
 
-use super::expr::{cmp, cmp_range, num, sel, value_or_range};
+use super::expr::{cmp, cmp_range, num, sel, set_of, value_or_range};
 use super::{LResult, Unsupported};
 use crate::ir::build::concat;
 use crate::ir::{Family, MatchOp, Stmt};
@@ -18,12 +19,28 @@ use nftvm_vm::expr::xt::XtMatch;
 /// Is `m`, in a table of `family`, one of the matches [`as_nft`] writes out? Not IPv6's
 /// `ah`: the kernel's match finds AH anywhere in the extension header chain, nft's `ah`
 /// only as the transport (`meta l4proto ah`, which an IPv6 packet never has).
+/// Nor `dccp --dccp-option`, `rt`'s type-0 tests, or `rt` tests of values no header has in
+/// fields nft reads as one byte.
 pub fn modelled(m: &XtMatch, family: Family) -> bool {
+    use nftvm_vm::expr::{dccpmatch::test_bits as dccp, rtmatch::test_bits as rt};
     match m {
-        XtMatch::Esp(_) | XtMatch::Frag(_) | XtMatch::Icmp(_) => true,
+        XtMatch::Esp(_) | XtMatch::Frag(_) | XtMatch::Icmp(_) | XtMatch::Mh(_) => true,
         XtMatch::Ah(_) => family == Family::Ip,
+        XtMatch::Dccp(d) => d.tests.made & dccp::OPTION == 0,
+        XtMatch::Rt(r) => {
+            let made = |bit| r.tests.made & bit != 0;
+            !made(rt::RES | rt::ADDRS | rt::ADDRS_NOT_STRICT)
+                && (!made(rt::TYPE) || r.rt_type <= 255)
+                && (!made(rt::SEGSLEFT) || r.segsleft.1 <= 255)
+                && (!made(rt::LEN) || rt_units(r.hdrlen).is_some())
+        }
         _ => false,
     }
+}
+
+/// A routing header length in bytes as nft's `rt hdrlength` (8-byte units after the first).
+fn rt_units(bytes: u32) -> Option<u8> {
+    (bytes >= 8 && bytes.is_multiple_of(8)).then(|| u8::try_from(bytes / 8 - 1).ok()).flatten()
 }
 
 /// `m` as nft expressions in a table of `family` (`None`: not [`modelled`]).
@@ -100,6 +117,59 @@ fn write_out(m: &XtMatch, family: Family) -> LResult<Vec<Stmt>> {
                 });
             } else {
                 out.extend(type_code(family, proto, i.typ, i.codes, i.invert)?);
+            }
+        }
+        XtMatch::Mh(h) => {
+            out.push(eq("meta l4proto", 135)?);
+            out.push(match h.types == (0, 255) && !h.invert {
+                true => eq("exthdr mh", 1)?,
+                false => range("mh type", (h.types.0.into(), h.types.1.into()), h.invert)?,
+            });
+        }
+        XtMatch::Dccp(d) => {
+            use nftvm_vm::expr::dccpmatch::test_bits as bits;
+            out.push(eq("meta l4proto", 33)?);
+            let t = d.tests;
+            for (bit, words, (lo, hi)) in
+                [(bits::SPORT, "dccp sport", d.sport), (bits::DPORT, "dccp dport", d.dport)]
+            {
+                if t.made & bit != 0 {
+                    out.push(range(words, (lo.into(), hi.into()), t.inverted & bit != 0)?);
+                }
+            }
+            let left = sel("dccp type", family)?;
+            let keys = (0..16u16).filter(|k| d.types & (1 << k) != 0).map(|k| num(&left, k.into()));
+            let mut keys = keys.collect::<LResult<Vec<_>>>()?;
+            match (t.made & bits::TYPE != 0, keys.len()) {
+                // No test: the header is read all the same (a later fragment has none).
+                (false, _) if t.made == 0 => out.push(range("dccp type", (0, 15), false)?),
+                (false, _) => {}
+                (true, 0) => return Err(Unsupported::new("dccp: an empty type list")),
+                (true, 1) => out.push(cmp(left, t.inverted & bits::TYPE != 0, keys.remove(0))),
+                (true, _) => out.push(cmp(left.clone(), t.inverted & bits::TYPE != 0, set_of(&left, keys))),
+            }
+        }
+        XtMatch::Rt(r) => {
+            use nftvm_vm::expr::rtmatch::test_bits as bits;
+            let t = r.tests;
+            let inv = |bit| t.inverted & bit != 0;
+            if t.made & bits::TYPE != 0 {
+                let left = sel("rt type", family)?;
+                let right = num(&left, r.rt_type.into())?;
+                out.push(cmp(left, inv(bits::TYPE), right));
+            }
+            if t.made & bits::SEGSLEFT != 0 {
+                out.push(range("rt seg-left", r.segsleft, inv(bits::SEGSLEFT))?);
+            }
+            if t.made & bits::LEN != 0 {
+                let units =
+                    rt_units(r.hdrlen).ok_or_else(|| Unsupported::new("rt: no header has that length"))?;
+                let left = sel("rt hdrlength", family)?;
+                let right = num(&left, units.into())?;
+                out.push(cmp(left, inv(bits::LEN), right));
+            }
+            if out.is_empty() {
+                out.push(eq("exthdr rt", 1)?);
             }
         }
         _ => {}
