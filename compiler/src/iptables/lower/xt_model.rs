@@ -3,7 +3,8 @@
 //! a later fragment) and not by headers cut short, where these matches drop the packet. With
 //! it, `diff` compares a rule that runs `--icmp-type`, `--icmpv6-type`, `-m esp`, `-m ah`
 //! (IPv4), `-m frag`, `-m rt`, `-m mh` or `-m dccp` with its translation (`icmp type`,
-//! `esp spi`, `ah spi`, `frag id`, `rt type`, `mh type`, `dccp dport` …) instead of taking the match as a free input.
+//! `esp spi`, `ah spi`, `frag id`, `rt type`, `mh type`, `dccp dport` …) instead of taking
+//! the match as a free input.
 //!
 //! A transport field's test is written even when it passes every value: nft's load of the
 //! field fails where the kernel's match answers "no" (no such header, a later fragment) —
