@@ -5,7 +5,7 @@
 //! fragment never matches (inverted or not); an ICMP header shorter than its 8 bytes drops
 //! the packet (the kernel's hotdrop) — nft's `icmp type` would read the one byte it needs.
 
-use super::xt::transport_of;
+use super::xt::on_transport;
 use crate::interp::Eval;
 use crate::keys::Family;
 use crate::program::Program;
@@ -74,8 +74,7 @@ impl IcmpMatch {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let proto = if self.v6 { 58 } else { 1 };
-        let answer =
-            transport_of(e, proto).map_or(Some(false), |(ip, th)| self.holds(ip.get(th..).unwrap_or(&[])));
+        let answer = on_transport(e, proto, |icmp| self.holds(icmp));
         e.match_answer(answer);
     }
 }

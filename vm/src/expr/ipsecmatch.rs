@@ -8,7 +8,7 @@
 //! bytes, AH 12), or an IPv6 header chain cut short on the way to AH, drops the packet (the
 //! kernel's hotdrop) — nft's `esp spi`/`ah spi` would only not match.
 
-use super::xt::{num_range, on_ipv6_ext, transport_of};
+use super::xt::{num_range, on_ipv6_ext, on_transport};
 use crate::interp::Eval;
 use crate::interp::headers::AUTH;
 use crate::keys::Family;
@@ -89,8 +89,7 @@ impl EspMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let answer =
-            transport_of(e, ESP).map_or(Some(false), |(ip, th)| self.holds(ip.get(th..).unwrap_or(&[])));
+        let answer = on_transport(e, ESP, |esp| self.holds(esp));
         e.match_answer(answer);
     }
 }
@@ -148,9 +147,7 @@ impl AhMatch {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let answer = match e.pkt.nfproto {
-            Family::Ip => {
-                transport_of(e, AUTH).map_or(Some(false), |(ip, th)| self.holds(ip.get(th..).unwrap_or(&[])))
-            }
+            Family::Ip => on_transport(e, AUTH, |ah| self.holds(ah)),
             Family::Ip6 => on_ipv6_ext(e, AUTH, |ip, at| self.holds(ip.get(at..).unwrap_or(&[]))),
             _ => Some(false),
         };

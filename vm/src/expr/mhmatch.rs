@@ -5,7 +5,7 @@
 //! header" (59), as RFC 6275 says a Mobility Header must have — nft's `mh type` would match
 //! both. Non-first fragments never match.
 
-use super::xt::{num_range, transport_of};
+use super::xt::{num_range, on_transport};
 use crate::interp::Eval;
 use crate::keys::Family;
 use crate::program::Program;
@@ -61,8 +61,7 @@ impl MhMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let answer =
-            transport_of(e, MH).map_or(Some(false), |(ip, th)| self.holds(ip.get(th..).unwrap_or(&[])));
+        let answer = on_transport(e, MH, |mh| self.holds(mh));
         e.match_answer(answer);
     }
 }

@@ -98,6 +98,13 @@ pub(crate) fn transport_of<'a>(e: &'a Eval, proto: u8) -> Option<(&'a [u8], usiz
     Some((e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]), th))
 }
 
+/// For a match on transport protocol `proto` that reads its header (mh, esp, IPv4's ah,
+/// icmp): what `holds` answers for the header, as much of it as the packet holds — no match
+/// when the rule cannot match (see [`transport_of`]).
+pub(crate) fn on_transport(e: &Eval, proto: u8, holds: impl FnOnce(&[u8]) -> Option<bool>) -> Option<bool> {
+    transport_of(e, proto).map_or(Some(false), |(ip, th)| holds(ip.get(th..).unwrap_or(&[])))
+}
+
 /// For a match on IPv6 extension header `target` (frag, ah, rt): what `holds` answers for
 /// the packet (from its network header) and the header's offset in it, the header found as
 /// the kernel's `ipv6_find_hdr` finds it — no match for a packet that is not IPv6 or has no
