@@ -44,6 +44,12 @@ pub fn echo(src: IpAddr, dst: IpAddr, id: u16, seq: u16) -> Vec<u8> {
     b.icmp_echo_request(id, seq).payload(b"nftvm-diff-echo").build()
 }
 
+/// Sets an IPv6 packet's payload length to what it holds (after cutting it short).
+pub fn fix_v6_length(p: &mut [u8]) {
+    let len = (p.len() - 40) as u16;
+    p[4..6].copy_from_slice(&len.to_be_bytes());
+}
+
 /// Recomputes an IPv4 header's checksum (over at least the 20-byte fixed header).
 fn fix_ipv4_checksum(p: &mut [u8]) {
     p[10..12].copy_from_slice(&[0, 0]);

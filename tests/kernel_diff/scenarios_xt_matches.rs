@@ -367,8 +367,7 @@ fn rt_packet(rng: &mut Rng) -> Vec<u8> {
         0 => p[41] += 1 + rng.below(2) as u8,
         1 => {
             p.truncate(42);
-            let len = (p.len() - 40) as u16;
-            p[4..6].copy_from_slice(&len.to_be_bytes());
+            fix_v6_length(&mut p);
         }
         _ => {}
     }
@@ -449,12 +448,6 @@ pub fn mh(rng: &mut Rng, i: usize) -> Scenario {
         sc.send("tuna", PacketBuilder::ipv6(src, dst).protocol(135).payload(&body).build());
     }
     sc
-}
-
-/// Sets an IPv6 packet's payload length to what it holds (after cutting it short).
-fn fix_v6_length(p: &mut [u8]) {
-    let len = (p.len() - 40) as u16;
-    p[4..6].copy_from_slice(&len.to_be_bytes());
 }
 
 /// An IPv6 packet with a fragment header: atomic, first, middle or last fragment, the

@@ -11,7 +11,7 @@
 
 use super::sctpmatch::port_range;
 use super::xt::Tests;
-use super::xt::transport_of;
+use super::xt::on_transport;
 use crate::interp::Eval;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -51,17 +51,17 @@ fn headers_len(kind: u8, extended: bool) -> usize {
     12 + if extended { 4 } else { 0 } + own
 }
 
-/// Is option `option` among the options of the DCCP header at `th` of `ip`? `None`: the
-/// packet is dropped.
-fn has_option(ip: &[u8], th: usize, option: u8) -> Option<bool> {
-    let header = ip.get(th..th + 12)?;
+/// Is option `option` among the options of the DCCP packet `dccp` (from its header)?
+/// `None`: the packet is dropped.
+fn has_option(dccp: &[u8], option: u8) -> Option<bool> {
+    let header = dccp.get(..12)?;
     let hdr_len = headers_len((header[8] >> 1) & 0x0f, header[8] & 1 != 0);
     let doff = usize::from(header[4]) * 4;
     let optlen = doff.checked_sub(hdr_len)?;
     if optlen == 0 {
         return Some(false);
     }
-    let ops = ip.get(th + hdr_len..th + doff)?;
+    let ops = dccp.get(hdr_len..doff)?;
     let mut i = 0;
     while let Some(&op) = ops.get(i) {
         if op == option {
@@ -103,10 +103,10 @@ impl DccpMatch {
         Ok(())
     }
 
-    /// The answer for the DCCP packet `ip` (from its network header) whose header starts at
-    /// `th`: `None` drops it.
-    fn holds(&self, ip: &[u8], th: usize) -> Option<bool> {
-        let header = ip.get(th..th + 12)?;
+    /// The answer for a DCCP header `dccp` (as much of the packet from it as there is):
+    /// `None` drops the packet.
+    fn holds(&self, dccp: &[u8]) -> Option<bool> {
+        let header = dccp.get(..12)?;
         let port = |at: usize| u16::from_be_bytes([header[at], header[at + 1]]);
         let kind = (header[8] >> 1) & 0x0f;
         // (The kernel's `DCCHECK` is `Tests::holds`; the option is looked for last.)
@@ -120,11 +120,11 @@ impl DccpMatch {
         if t.made & test_bits::OPTION == 0 {
             return Some(true);
         }
-        Some(t.holds(test_bits::OPTION, has_option(ip, th, self.option)?))
+        Some(t.holds(test_bits::OPTION, has_option(dccp, self.option)?))
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let answer = transport_of(e, 33).map_or(Some(false), |(ip, th)| self.holds(ip, th));
+        let answer = on_transport(e, 33, |dccp| self.holds(dccp));
         e.match_answer(answer);
     }
 }
@@ -147,18 +147,18 @@ mod tests {
         // Padding, Mandatory, then type 32 (length 4), then 44 (length 4).
         let p = request(&[0, 1, 32, 4, 9, 9, 44, 4, 7, 7, 0, 0]);
         for (option, found) in [(0, true), (1, true), (32, true), (44, true), (9, false), (7, false)] {
-            assert_eq!(has_option(&p, 0, option), Some(found), "option {option}");
+            assert_eq!(has_option(&p, option), Some(found), "option {option}");
         }
         // Type 2 takes its next byte as a length, though DCCP calls it a single byte.
         let p = request(&[2, 3, 5, 44]);
-        assert_eq!(has_option(&p, 0, 5), Some(false));
+        assert_eq!(has_option(&p, 5), Some(false));
         // No options; a data offset before the headers' end; options past the packet.
-        assert_eq!(has_option(&request(&[]), 0, 0), Some(false));
+        assert_eq!(has_option(&request(&[]), 0), Some(false));
         let mut short = request(&[]);
         short[4] = 3;
-        assert_eq!(has_option(&short, 0, 0), None);
+        assert_eq!(has_option(&short, 0), None);
         let mut long = request(&[0, 0, 0, 0]);
         long[4] = 6;
-        assert_eq!(has_option(&long, 0, 0), None);
+        assert_eq!(has_option(&long, 0), None);
     }
 }

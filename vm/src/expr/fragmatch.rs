@@ -104,7 +104,7 @@ impl FragMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let answer = on_ipv6_ext(e, FRAGMENT, |ip, at| self.holds(ip.get(at..).unwrap_or(&[])));
+        let answer = on_ipv6_ext(e, FRAGMENT, |fh| self.holds(fh));
         e.match_answer(answer);
     }
 }

@@ -148,7 +148,7 @@ impl AhMatch {
     pub(crate) fn eval(&self, e: &mut Eval) {
         let answer = match e.pkt.nfproto {
             Family::Ip => on_transport(e, AUTH, |ah| self.holds(ah)),
-            Family::Ip6 => on_ipv6_ext(e, AUTH, |ip, at| self.holds(ip.get(at..).unwrap_or(&[]))),
+            Family::Ip6 => on_ipv6_ext(e, AUTH, |ah| self.holds(ah)),
             _ => Some(false),
         };
         e.match_answer(answer);

@@ -57,21 +57,21 @@ impl RtMatch {
         self.tests.inverted & which != 0
     }
 
-    /// The answer for the routing header at `at` of the packet `ip`: `None` drops it.
-    fn holds(&self, ip: &[u8], at: usize) -> Option<bool> {
+    /// The answer for the packet `rh` from its routing header on: `None` drops it.
+    fn holds(&self, rh: &[u8]) -> Option<bool> {
         use test_bits::*;
-        let rh = ip.get(at..at + 4)?;
-        let hdrlen = (usize::from(rh[1]) + 1) * 8;
-        if ip.len() - at < hdrlen {
+        let fixed = rh.get(..4)?;
+        let hdrlen = (usize::from(fixed[1]) + 1) * 8;
+        if rh.len() < hdrlen {
             return None;
         }
         let made = self.tests.made;
-        let segs = u32::from(rh[3]);
+        let segs = u32::from(fixed[3]);
         let mut ret = ((self.segsleft.0..=self.segsleft.1).contains(&segs) ^ self.inverted(SEGSLEFT))
             && (made & LEN == 0 || (self.hdrlen as usize == hdrlen) ^ self.inverted(LEN))
-            && (made & TYPE == 0 || (self.rt_type == u32::from(rh[2])) ^ self.inverted(TYPE));
+            && (made & TYPE == 0 || (self.rt_type == u32::from(fixed[2])) ^ self.inverted(TYPE));
         if ret && made & RES != 0 {
-            ret = ip.get(at + 4..at + 8)? == [0; 4];
+            ret = rh.get(4..8)? == [0; 4];
         }
         if made & (ADDRS | ADDRS_NOT_STRICT) == 0 {
             return Some(ret);
@@ -80,8 +80,7 @@ impl RtMatch {
         if self.addrs.len() > room {
             return Some(false);
         }
-        let nth =
-            |k: usize| -> Option<[u8; 16]> { ip.get(at + 8 + 16 * k..at + 24 + 16 * k)?.try_into().ok() };
+        let nth = |k: usize| -> Option<[u8; 16]> { rh.get(8 + 16 * k..24 + 16 * k)?.try_into().ok() };
         if made & ADDRS_NOT_STRICT != 0 {
             let mut i = 0;
             for k in 0..room {
@@ -153,7 +152,7 @@ impl RtMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let answer = on_ipv6_ext(e, ROUTING, |ip, at| self.holds(ip, at));
+        let answer = on_ipv6_ext(e, ROUTING, |rh| self.holds(rh));
         e.match_answer(answer);
     }
 }
@@ -182,11 +181,11 @@ mod tests {
     fn addresses_strictly_or_in_order() {
         let a: Vec<Ipv6Addr> = (1..=3).map(|k| Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, k)).collect();
         let h = rh0(&a);
-        assert_eq!(addrs(&a, ADDRS).holds(&h, 0), Some(true), "all of them, in order");
-        assert_eq!(addrs(&a[..2], ADDRS).holds(&h, 0), Some(false), "strict: every address");
-        assert_eq!(addrs(&[a[0], a[2]], ADDRS_NOT_STRICT).holds(&h, 0), Some(true));
-        assert_eq!(addrs(&[a[2], a[0]], ADDRS_NOT_STRICT).holds(&h, 0), Some(false), "out of order");
+        assert_eq!(addrs(&a, ADDRS).holds(&h), Some(true), "all of them, in order");
+        assert_eq!(addrs(&a[..2], ADDRS).holds(&h), Some(false), "strict: every address");
+        assert_eq!(addrs(&[a[0], a[2]], ADDRS_NOT_STRICT).holds(&h), Some(true));
+        assert_eq!(addrs(&[a[2], a[0]], ADDRS_NOT_STRICT).holds(&h), Some(false), "out of order");
         // A header claiming more than the packet holds is dropped.
-        assert_eq!(addrs(&a, ADDRS).holds(&h[..40], 0), None);
+        assert_eq!(addrs(&a, ADDRS).holds(&h[..40]), None);
     }
 }

@@ -6,7 +6,7 @@
 //! (the kernel's hotdrop). Non-first fragments never match.
 
 use super::xt::Tests;
-use super::xt::transport_of;
+use super::xt::on_transport;
 use crate::interp::Eval;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -91,12 +91,12 @@ impl SctpMatch {
         self.flags.iter().find(|f| f.chunk_type == chunk_type).is_none_or(|f| flags & f.mask == f.value)
     }
 
-    /// The chunk walk over the packet `ip` (from its network header) from `offset`: the
-    /// answer, or `None` for a hotdrop.
-    fn chunks_match(&self, ip: &[u8], mut offset: usize) -> Option<bool> {
+    /// The chunk walk over the SCTP packet `sctp` (from its common header) from `offset`:
+    /// the answer, or `None` for a hotdrop.
+    fn chunks_match(&self, sctp: &[u8], mut offset: usize) -> Option<bool> {
         let mut all = self.chunks;
         loop {
-            let header = ip.get(offset..offset + 4)?;
+            let header = sctp.get(offset..offset + 4)?;
             let (chunk_type, flags) = (header[0], header[1]);
             let len = usize::from(u16::from_be_bytes([header[2], header[3]]));
             if len == 0 {
@@ -114,7 +114,7 @@ impl SctpMatch {
             } else if self.mode == ChunkMode::Only {
                 return Some(false);
             }
-            if offset >= ip.len() {
+            if offset >= sctp.len() {
                 break;
             }
         }
@@ -190,10 +190,9 @@ impl SctpMatch {
         Ok(())
     }
 
-    /// The answer for the SCTP packet `ip` (from its network header) whose common header
-    /// starts at `th`: `None` drops it.
-    fn holds(&self, ip: &[u8], th: usize) -> Option<bool> {
-        let header = ip.get(th..th + 12)?;
+    /// The answer for an SCTP packet `sctp` (from its common header): `None` drops it.
+    fn holds(&self, sctp: &[u8]) -> Option<bool> {
+        let header = sctp.get(..12)?;
         let (sport, dport) =
             (u16::from_be_bytes([header[0], header[1]]), u16::from_be_bytes([header[2], header[3]]));
         // (The kernel's `SCCHECK` is `Tests::holds`.)
@@ -206,11 +205,11 @@ impl SctpMatch {
         if t.made & test_bits::CHUNKS == 0 {
             return Some(true);
         }
-        Some(t.holds(test_bits::CHUNKS, self.chunks_match(ip, th + 12)?))
+        Some(t.holds(test_bits::CHUNKS, self.chunks_match(sctp, 12)?))
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let answer = transport_of(e, 132).map_or(Some(false), |(ip, th)| self.holds(ip, th));
+        let answer = on_transport(e, 132, |sctp| self.holds(sctp));
         e.match_answer(answer);
     }
 }

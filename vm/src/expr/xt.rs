@@ -1,11 +1,14 @@
 //! `match name NAME rev N …`: an x_tables match the kernel runs inside an nf_tables rule
-//! (`nft_compat`), as iptables-nft loads the matches nft has no expression for. nftvm runs
-//! the ones rulesets need most — `recent` ([`super::recent`]), `string`
+//! (`nft_compat`), as iptables-nft loads every match it does not turn into nft expressions.
+//! nftvm runs the ones rulesets need most — `recent` ([`super::recent`]), `string`
 //! ([`super::string`]), `u32` ([`super::u32match`]), `ipv6header`
 //! ([`super::ipv6header`]), `sctp` ([`super::sctpmatch`]), `srh` ([`super::srh`]),
 //! `physdev` ([`super::physdev`]), `bpf` ([`super::bpf`]), `hbh` and `dst`
-//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster` ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp` ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]), `frag` ([`super::fragmatch`]), `esp` and `ah` ([`super::ipsecmatch`]), `icmp` and `icmp6` ([`super::icmpmatch`]) — on both engines (the JIT calls the
-//! interpreter's code).
+//! ([`super::ipv6opts`]), `ipvs` ([`super::ipvs`]), `policy` ([`super::policy`]), `cluster`
+//! ([`super::cluster`]), `time` with `--monthdays` ([`super::time_match`]), `dccp`
+//! ([`super::dccpmatch`]), `rt` ([`super::rtmatch`]), `mh` ([`super::mhmatch`]), `frag`
+//! ([`super::fragmatch`]), `esp` and `ah` ([`super::ipsecmatch`]), `icmp` and `icmp6`
+//! ([`super::icmpmatch`]) — on both engines (the JIT calls the interpreter's code).
 
 use super::bpf::BpfMatch;
 use super::cluster::Cluster;
@@ -86,34 +89,24 @@ pub(crate) fn num_range<T: std::str::FromStr>(c: &mut Cursor, what: &str) -> PRe
         .ok_or_else(|| format!("{what}: bad range `{t}` (FROM-TO)"))
 }
 
-/// For a match on transport protocol `proto` (sctp, dccp, mh): the packet from its network
-/// header and where in it the transport header starts — `None` when the rule cannot match
-/// (another protocol, not IP, a non-first fragment, which has no transport header).
-pub(crate) fn transport_of<'a>(e: &'a Eval, proto: u8) -> Option<(&'a [u8], usize)> {
-    if !matches!(e.pkt.nfproto, crate::keys::Family::Ip | crate::keys::Family::Ip6) || e.pkt.l4proto != proto
-    {
-        return None;
-    }
-    let th = e.pkt.transport_off?.saturating_sub(e.pkt.network_off);
-    Some((e.pkt.data.get(e.pkt.network_off..).unwrap_or(&[]), th))
-}
-
-/// For a match on transport protocol `proto` that reads its header (mh, esp, IPv4's ah,
-/// icmp): what `holds` answers for the header, as much of it as the packet holds — no match
-/// when the rule cannot match (see [`transport_of`]).
+/// For a match on transport protocol `proto` (sctp, dccp, mh, esp, IPv4's ah, icmp): what
+/// `holds` answers for the packet from its transport header on (as much as there is) — no
+/// match when the rule cannot match: another protocol, not IP, or a later fragment, which
+/// has no transport header.
 pub(crate) fn on_transport(e: &Eval, proto: u8, holds: impl FnOnce(&[u8]) -> Option<bool>) -> Option<bool> {
-    transport_of(e, proto).map_or(Some(false), |(ip, th)| holds(ip.get(th..).unwrap_or(&[])))
+    use crate::keys::Family;
+    if !matches!(e.pkt.nfproto, Family::Ip | Family::Ip6) || e.pkt.l4proto != proto {
+        return Some(false);
+    }
+    let Some(th) = e.pkt.transport_off else { return Some(false) };
+    holds(e.pkt.data.get(th.max(e.pkt.network_off)..).unwrap_or(&[]))
 }
 
 /// For a match on IPv6 extension header `target` (frag, ah, rt): what `holds` answers for
-/// the packet (from its network header) and the header's offset in it, the header found as
-/// the kernel's `ipv6_find_hdr` finds it — no match for a packet that is not IPv6 or has no
-/// such header, a drop (`None`, the kernel's hotdrop) when the chain is cut short on the way.
-pub(crate) fn on_ipv6_ext(
-    e: &Eval,
-    target: u8,
-    holds: impl FnOnce(&[u8], usize) -> Option<bool>,
-) -> Option<bool> {
+/// the packet from that header on, the header found as the kernel's `ipv6_find_hdr` finds
+/// it — no match for a packet that is not IPv6 or has no such header, a drop (`None`, the
+/// kernel's hotdrop) when the chain is cut short on the way.
+pub(crate) fn on_ipv6_ext(e: &Eval, target: u8, holds: impl FnOnce(&[u8]) -> Option<bool>) -> Option<bool> {
     if e.pkt.nfproto != crate::keys::Family::Ip6 {
         return Some(false);
     }
@@ -121,7 +114,7 @@ pub(crate) fn on_ipv6_ext(
     match crate::interp::headers::ipv6_find_hdr(ip, 0, target) {
         Err(_) => None,
         Ok(None) => Some(false),
-        Ok(Some(at)) => holds(ip, at),
+        Ok(Some(at)) => holds(ip.get(at..).unwrap_or(&[])),
     }
 }
 
