@@ -261,7 +261,7 @@ fn the_router_example_translates_like_the_real_tool_and_diffs_equivalent() {
 /// nft expressions (whole headers), so a save file and its translation are equivalent, and a
 /// translation whose SPI or identification range differs is not.
 #[test]
-fn xt_icmp_ipsec_and_frag_matches_compare_with_their_translation() {
+fn xt_header_matches_compare_with_their_translation() {
     let dir = scratch("xt-model");
     let cases = [
         (
@@ -276,7 +276,8 @@ fn xt_icmp_ipsec_and_frag_matches_compare_with_their_translation() {
             "-A INPUT -m frag --fragid 5:9 --fragmore -j DROP\n-A INPUT -p esp -m esp --espspi 9 -j ACCEPT\n\
              -A INPUT -p ipv6-icmp -m icmp6 ! --icmpv6-type 128 -j DROP\n\
              -A INPUT -m rt --rt-type 2 --rt-segsleft 1:3 -j DROP\n\
-             -A INPUT -p dccp -m dccp --dport 80 --dccp-types REQUEST -j ACCEPT\n",
+             -A INPUT -p dccp -m dccp --dport 80 --dccp-types REQUEST -j ACCEPT\n\
+             -A INPUT -p mobility-header -m mh --mh-type 1 -j DROP\n",
         ),
     ];
     for (name, tool, rules) in cases {

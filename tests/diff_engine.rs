@@ -439,3 +439,29 @@ fn flow_add_is_a_condition_of_its_own_rule() {
     let msg = different(&together, &fwd("ct state established flow add @ft accept"));
     assert!(msg.contains("ct state established") && msg.contains("drop"), "{msg}");
 }
+
+/// A load of an extension header's, option's or chunk's field fails without it (the rule
+/// ends), and an IPv6 Mobility Header is there only as the packet's transport (`meta
+/// l4proto` 135, as `ipv6_find_hdr` stops at it): counterexamples such as "rt type 0, exthdr
+/// rt missing" or "meta l4proto tcp, mh type 1" are packets the kernel cannot see.
+#[test]
+fn header_fields_are_read_only_where_the_header_is() {
+    let v6 = |rules: &str| {
+        nft(&format!(
+            "table ip6 t {{\n\tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n{rules}\n\t}}\n}}\n"
+        ))
+    };
+    equivalent(&v6("rt type 0 drop"), &v6("exthdr rt exists rt type 0 drop"));
+    equivalent(&v6("mh type 1 drop"), &v6("meta l4proto mobility-header mh type 1 drop"));
+    equivalent(
+        &input("accept", "tcp option maxseg size 1460 drop"),
+        &input("accept", "tcp option maxseg exists tcp option maxseg size 1460 drop"),
+    );
+    // The header must be there for a negated test of its field too.
+    equivalent(&v6("rt type != 0 accept\ndrop"), &v6("exthdr rt missing drop\nrt type 0 drop\naccept"));
+    // Still told apart: the packets with the header.
+    let msg = different(&v6("exthdr rt missing drop\nrt type 0 drop"), &v6("exthdr rt missing drop"));
+    assert!(msg.contains("exthdr rt exists") && msg.contains("rt type 0"), "{msg}");
+    let msg = different(&v6("mh type 1 drop"), &v6("meta l4proto mobility-header drop"));
+    assert!(msg.contains("mh type"), "{msg}");
+}

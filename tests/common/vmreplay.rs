@@ -211,7 +211,45 @@ fn tcp_options(opts: &TcpOptions) -> Vec<u8> {
 }
 
 /// The packet (from its network header) a counterexample describes.
-fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool, opts: &TcpOptions) -> Vec<u8> {
+/// IPv6 extension headers by type: there or not (unsaid: there when a field is set), and
+/// their fields' values (a Mobility Header is the transport).
+type Exthdrs6 = BTreeMap<u8, (Option<bool>, Vec<FieldValue>)>;
+
+/// A field's value: bit offset, bits, value.
+type FieldValue = (u32, u32, u128);
+
+/// `fields` written into `buf`.
+fn set_fields(buf: &mut Vec<u8>, fields: &[FieldValue]) {
+    for &(off, len, value) in fields {
+        set_bits(buf, off, len, value);
+    }
+}
+
+/// The IPv6 extension headers the counterexample has, in the order RFC 8200 recommends,
+/// chained after `next` (the network header's next-header field) and ending in `last`: the
+/// chain's bytes and the network header's new next-header value.
+fn extension_chain(ext: &Exthdrs6, last: u8) -> (Vec<u8>, u8) {
+    const ORDER: [u8; 5] = [0, 60, 43, 44, 51];
+    let there: Vec<(u8, &Vec<FieldValue>)> = ORDER
+        .iter()
+        .filter_map(|k| ext.get(k).filter(|(p, _)| *p != Some(false)).map(|(_, fields)| (*k, fields)))
+        .collect();
+    let mut out = Vec::new();
+    for (i, (kind, fields)) in there.iter().enumerate() {
+        let next = there.get(i + 1).map_or(last, |(k, _)| *k);
+        // The fields, then what keeps the chain walkable (next header, length).
+        let mut h = Vec::new();
+        set_fields(&mut h, fields);
+        h.resize(h.len().max(8).next_multiple_of(8), 0);
+        h[0] = next;
+        // Header length: 4-octet units minus 2 for AH, else 8-octet units minus 1.
+        h[1] = if *kind == 51 { (h.len() / 4 - 2) as u8 } else { (h.len() / 8 - 1) as u8 };
+        out.extend(h);
+    }
+    (out, there.first().map_or(last, |(k, _)| *k))
+}
+
+fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool, opts: &TcpOptions, ext: &Exthdrs6) -> Vec<u8> {
     let header = |name: &str| {
         c["headers"]
             .as_array()
@@ -229,6 +267,17 @@ fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool, opts: &TcpOptions)
         th[12] = (((20 + o.len()) / 4) as u8) << 4 | (th[12] & 0x0f);
         th.extend(o);
     }
+    if v6 && l4 == 135 {
+        // A Mobility Header: no next header (59), 24 bytes (length 2), then its fields.
+        th = vec![59, 2];
+        th.resize(24, 0);
+        if let Some((b, m)) = header("transport") {
+            overlay(&mut th, &b, &m);
+        }
+        if let Some((_, fields)) = ext.get(&135) {
+            set_fields(&mut th, fields);
+        }
+    }
     if v6 {
         let mut nh = vec![0u8; 40];
         nh[0] = 0x60;
@@ -237,14 +286,17 @@ fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool, opts: &TcpOptions)
         if let Some((b, m)) = header("network") {
             overlay(&mut nh, &b, &m);
         }
-        let mut ext = Vec::new();
+        let mut ext = ext.clone();
         if fragment6 {
-            ext = vec![nh[6], 0, 0, 8, 0, 0, 0, 1];
-            nh[6] = 44;
+            // A non-first fragment: offset 1 (in 8-octet units), more fragments.
+            let frag = &mut ext.entry(44).or_insert((Some(true), Vec::new())).1;
+            frag.extend([(16, 13, 1), (31, 1, 1), (32, 32, 1)]);
         }
-        let plen = (ext.len() + th.len()) as u16;
+        let (chain, first) = extension_chain(&ext, nh[6]);
+        nh[6] = first;
+        let plen = (chain.len() + th.len()) as u16;
         nh[4..6].copy_from_slice(&plen.to_be_bytes());
-        nh.extend(ext);
+        nh.extend(chain);
         nh.extend(th);
         nh
     } else {
@@ -310,6 +362,7 @@ fn replay_program(prog: &nftvm::vm::VerifiedProgram, c: &Value) -> Option<VmFate
     let mut l4 = 6u8;
     let mut fragment6 = false;
     let mut opts: TcpOptions = BTreeMap::new();
+    let mut ext6: Exthdrs6 = BTreeMap::new();
     for f in c["fields"].as_array().expect("fields") {
         let st = &f["storage"];
         let value = number(&f["value"]);
@@ -351,6 +404,15 @@ fn replay_program(prog: &nftvm::vm::VerifiedProgram, c: &Value) -> Option<VmFate
                 let off = f["offset"].as_u64().unwrap_or(0) as u32;
                 set_bits(opts.entry(kind).or_default(), off, bits, value);
             }
+            Some("exthdr") if st["op"] == "ipv6" => {
+                let kind = st["type"].as_u64().unwrap_or(0) as u8;
+                let off = f["offset"].as_u64().unwrap_or(0) as u32;
+                ext6.entry(kind).or_default().1.push((off, bits, value));
+            }
+            Some("exthdr-present") if st["op"] == "ipv6" => {
+                let kind = st["type"].as_u64().unwrap_or(0) as u8;
+                ext6.entry(kind).or_default().0 = Some(value != 0);
+            }
             Some("exthdr-present") if st["op"] == "tcpopt" => {
                 let kind = st["type"].as_u64().unwrap_or(0) as u8;
                 if value != 0 {
@@ -372,7 +434,7 @@ fn replay_program(prog: &nftvm::vm::VerifiedProgram, c: &Value) -> Option<VmFate
             other => panic!("cannot replay a field stored in {other:?}: {f}"),
         }
     }
-    let mut data = build_packet(c, family == Family::Ip6, l4, fragment6, &opts);
+    let mut data = build_packet(c, family == Family::Ip6, l4, fragment6, &opts, &ext6);
     // A link-layer header when the rules read one (ether addresses): Ethernet in front.
     let link = c["headers"].as_array().and_then(|hs| hs.iter().find(|h| h["base"] == "link")).map(|h| {
         let mut eth = vec![0u8; 14];

@@ -1,5 +1,6 @@
-//! Lowering one rule's statements into executor steps: matches become tests (with the
-//! not-a-fragment precondition of transport loads), verdicts and terminal statements become
+//! Lowering one rule's statements into executor steps: matches become tests (after the
+//! implicit tests of their loads: not a non-first fragment for a transport load, the header
+//! there for an extension header's field), verdicts and terminal statements become
 //! verdict steps, `… set …` becomes a write, maps become lookups into a temporary, limiters
 //! become free inputs, and everything else that changes what happens to a packet becomes a
 //! compared effect. Statements with no effect on the fate (counters, logs) are dropped;
@@ -8,7 +9,7 @@
 use super::error::{Res, Side, Undecidable};
 use super::interval::{Interval, IntervalSet, max_of};
 use super::lower::Lowering;
-use super::operand::{self, Load, Piece};
+use super::operand::{self, Header, Load, MOBILITY_HEADER, Piece};
 use super::program::{
     Datum, Effect, LookupStep, NatArg, NatStep, QueueFate, RejectFate, Step, TestStep, ValueExpr,
     VerdictStep, WriteStep,
@@ -16,9 +17,11 @@ use super::program::{
 use super::storage::{Ctx, Storage};
 use super::test::{self, Member, Test};
 use crate::iptables::lower::xt_model;
+use crate::ir::build;
 use crate::ir::{
     BinOp, Expr, ExprKind, MapLookup, Nat, ObjectType, Reject, RejectKind, Rule, Stmt, StmtKind, Verdict,
 };
+use crate::proto::exthdr::ExthdrOp;
 use nftvm_grammar::Span;
 use nftvm_vm::keys::MetaKey;
 
@@ -28,8 +31,21 @@ pub struct RuleLowering<'l, 'a> {
     table: usize,
     pos: (usize, usize, usize),
     steps: Vec<Step>,
-    frag_checked: bool,
+    /// The implicit tests already made (each once per rule).
+    implied: Vec<Implied>,
     temps: u8,
+}
+
+/// An implicit test of the loads a rule makes: a load that fails ends the rule, as a test
+/// that fails does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Implied {
+    /// Not a non-first fragment (a transport load).
+    NotFragment,
+    /// `meta l4proto` is this (a Mobility Header field: the header is the transport).
+    L4proto(u32),
+    /// The extension header / option / chunk is there (a field of it).
+    Present(Header),
 }
 
 fn never() -> super::cond::Cond {
@@ -43,7 +59,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             table,
             pos: (table, chain, rule),
             steps: Vec::new(),
-            frag_checked: false,
+            implied: Vec::new(),
             temps: 0,
         }
     }
@@ -206,28 +222,60 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
     }
 
     fn push_test(&mut self, t: Test, span: Span) -> Result<(), Undecidable> {
-        let transport = t.members.iter().any(|m| m.load.transport);
-        self.precondition(transport, span)?;
+        for m in &t.members {
+            self.precondition(&m.load, span)?;
+        }
         let negate = t.negate;
         self.steps.push(Step::Test(TestStep { test: t, cond: never(), negate, span }));
         Ok(())
     }
 
-    /// Transport loads fail on non-first fragments: test that first (once per rule).
-    fn precondition(&mut self, transport: bool, span: Span) -> Result<(), Undecidable> {
-        if !transport || self.frag_checked {
+    /// What reading `load` implies (tested before the step that reads it, once per rule):
+    /// transport loads fail on non-first fragments, a header's fields are read only when it
+    /// is there — and a Mobility Header is there only as the packet's transport.
+    fn precondition(&mut self, load: &Load, span: Span) -> Result<(), Undecidable> {
+        if load.transport {
+            self.imply(Implied::NotFragment, span)?;
+        }
+        if let Some(h) = load.header {
+            if h.op == ExthdrOp::Ipv6 && h.kind == MOBILITY_HEADER {
+                self.imply(Implied::NotFragment, span)?;
+                self.imply(Implied::L4proto(MOBILITY_HEADER), span)?;
+            }
+            self.imply(Implied::Present(h), span)?;
+        }
+        Ok(())
+    }
+
+    fn imply(&mut self, what: Implied, span: Span) -> Result<(), Undecidable> {
+        if self.implied.contains(&what) {
             return Ok(());
         }
-        self.frag_checked = true;
-        let piece = operand::not_fragment(self.lw.point, self.lw.uni);
-        if let Some(p) = self.at(piece, span)? {
-            self.steps.push(Step::Test(TestStep {
-                test: test::is_zero(p),
-                cond: never(),
-                negate: false,
-                span,
-            }));
-        }
+        self.implied.push(what);
+        let test = match what {
+            Implied::NotFragment => {
+                let piece = operand::not_fragment(self.lw.point, self.lw.uni);
+                match self.at(piece, span)? {
+                    Some(p) => test::is_value(p, 0),
+                    None => return Ok(()),
+                }
+            }
+            Implied::L4proto(p) => {
+                let load = operand::resolve(&build::meta(MetaKey::L4proto), self.lw.point, self.lw.uni);
+                let load = self.at(load, span)?;
+                let mask = max_of(load.width);
+                Test {
+                    members: vec![Member { load, mask }],
+                    elems: vec![vec![IntervalSet::point(u128::from(p))]],
+                    negate: false,
+                }
+            }
+            Implied::Present(h) => {
+                let piece = operand::present(h, self.lw.uni);
+                test::is_value(self.at(piece, span)?, 1)
+            }
+        };
+        self.steps.push(Step::Test(TestStep { test, cond: never(), negate: false, span }));
         Ok(())
     }
 
@@ -241,6 +289,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             pieces: vec![Piece::Bits { storage: sid, off: 0, len: 1 }],
             width: 1,
             transport: false,
+            header: None,
             ty: crate::types::Type::Boolean,
             order: crate::types::ByteOrder::Host,
         };
@@ -335,8 +384,9 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             let sets = self.at(test::key_sets(&e.key, &widths), span)?;
             out.push((sets, d));
         }
-        let transport = key.iter().any(|m| m.load.transport);
-        self.precondition(transport, span)?;
+        for m in &key {
+            self.precondition(&m.load, span)?;
+        }
         let temp = self.temps;
         self.temps = self.temps.checked_add(1).ok_or_else(|| self.unsupported("too many lookups", span))?;
         self.steps.push(Step::Lookup(LookupStep { key, elems: out, default, temp, conds: Vec::new(), span }));
@@ -416,7 +466,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 if load.width != width {
                     return Err(self.unsupported("a copy between fields of different widths", span));
                 }
-                self.precondition(load.transport, span)?;
+                self.precondition(&load, span)?;
                 Ok(ValueExpr::Load(load))
             }
             _ => Err(self.unsupported("this value in a write", span)),
@@ -474,7 +524,10 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         if t.pieces.iter().any(|p| matches!(p, Piece::Const { .. })) {
             return Err(self.unsupported(format!("writing {}", operand::load_name(target)), span));
         }
-        self.precondition(t.transport, span)?;
+        // (Writing a header's field where the header is not does nothing: no test for it.)
+        if t.transport {
+            self.imply(Implied::NotFragment, span)?;
+        }
         let v = self.value_expr(value, t.width, span)?;
         let r = self.note_value(&v, &t);
         self.at(r, span)?;

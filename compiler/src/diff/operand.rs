@@ -5,6 +5,10 @@
 //! - IPv4: `ip protocol` (network bits 72..80) **is** `meta l4proto`; `ip version` is 4;
 //!   transport loads fail on non-first fragments (network bits 51..64 non-zero).
 //! - IPv6: `ip6 version` is 6; transport loads fail on non-first fragments.
+//! - A field of an extension header, option or chunk is read only when it is there (the
+//!   load fails without it); an IPv6 Mobility Header is the packet's transport as the kernel
+//!   sees it (`ipv6_find_hdr` stops at it): `meta l4proto` is 135 and the packet is not a
+//!   non-first fragment.
 //! - `meta nfproto`, `meta protocol` and `ct l3protocol` are constants of the context;
 //!   `ct saddr` is `ct ip saddr` in IPv4 and `ct ip6 saddr` in IPv6.
 //! - `oif`/`oifname` read 0/"" in prerouting and input, `iif`/`iifname` in output.
@@ -14,6 +18,7 @@ use super::storage::{Ctx, Point, Storage, hook_has_no_iif, hook_has_no_oif};
 use super::universe::{FieldView, StorageId, Universe};
 use crate::ir::{Expr, ExprKind};
 use crate::proto::Proto;
+use crate::proto::exthdr::ExthdrOp;
 use crate::types::{ByteOrder, Type, Value};
 use nftvm_vm::keys::{CtDir, CtKey, MetaKey, PayloadBase};
 
@@ -34,16 +39,30 @@ impl Piece {
     }
 }
 
-/// A resolved load: its pieces, total width and whether it reads the transport header.
+/// A resolved load: its pieces, total width and what it needs to succeed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Load {
     pub pieces: Vec<Piece>,
     pub width: u32,
     /// Reads the transport header (fails on non-first fragments).
     pub transport: bool,
+    /// Reads a field of this extension header / option / chunk (fails without it).
+    pub header: Option<Header>,
     pub ty: Type,
     pub order: ByteOrder,
 }
+
+/// An extension header / option / chunk a load reads a field of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub op: ExthdrOp,
+    pub kind: u32,
+    /// As nft names it (`rt`, `mh`, `maxseg`).
+    pub name: &'static str,
+}
+
+/// IPv6's Mobility Header: the transport as the kernel sees it (see the module doc).
+pub const MOBILITY_HEADER: u32 = 135;
 
 /// The number a constant denotes in the engine's value space: numbers as numbers, strings as
 /// their bytes read most significant first (so a string prefix is a numeric interval),
@@ -83,8 +102,8 @@ pub fn load_name(expr: &Expr) -> String {
             }
         }
         ExprKind::Exthdr(x) => match &x.field {
-            Some(f) => format!("{} {}", x.header.name, f.name),
-            None => format!("{} exists", x.header.name),
+            Some(f) => format!("{}{} {}", x.op.listing_prefix(false), x.header.name, f.name),
+            None => format!("{}{}", x.op.listing_prefix(true), x.header.name),
         },
         ExprKind::Rt(k) => format!("rt {k:?}").to_lowercase(),
         ExprKind::Fib(f) => format!("fib {:?}", f.result).to_lowercase(),
@@ -131,6 +150,7 @@ pub fn resolve(expr: &Expr, point: Point, uni: &mut Universe) -> Res<Load> {
         pieces: vec![Piece::Const { value, len: bits }],
         width: bits,
         transport: false,
+        header: None,
         ty: expr.ty,
         order: expr.order,
     };
@@ -145,6 +165,7 @@ pub fn resolve(expr: &Expr, point: Point, uni: &mut Universe) -> Res<Load> {
             pieces: vec![Piece::Bits { storage: id, off: 0, len: bits }],
             width: bits,
             transport: false,
+            header: None,
             ty: expr.ty,
             order: expr.order,
         })
@@ -213,6 +234,7 @@ pub fn resolve(expr: &Expr, point: Point, uni: &mut Universe) -> Res<Load> {
                 pieces: vec![Piece::Bits { storage: id, off: f.offset, len: f.len }],
                 width: f.len,
                 transport: false,
+                header: Some(Header { op: x.op, kind: x.kind, name: x.header.name }),
                 ty: expr.ty,
                 order: expr.order,
             })
@@ -321,7 +343,23 @@ fn payload(expr: &Expr, p: &crate::ir::Payload, point: Point, uni: &mut Universe
             uni.note_field(id, view);
         }
     }
-    Ok(Load { pieces, width: p.len, transport, ty: expr.ty, order: expr.order })
+    Ok(Load { pieces, width: p.len, transport, header: None, ty: expr.ty, order: expr.order })
+}
+
+/// The bit that says header `h` is there (what `exthdr … exists` reads).
+pub fn present(h: Header, uni: &mut Universe) -> Res<Piece> {
+    let id = uni.storage(Storage::ExthdrPresent { op: h.op, kind: h.kind }, Some(1))?;
+    uni.note_range(id, 0, 1)?;
+    let view = FieldView {
+        name: format!("{}{}", h.op.listing_prefix(true), h.name),
+        ty: Type::Boolean,
+        off: 0,
+        len: 1,
+        proto: None,
+        implicit: false,
+    };
+    uni.note_field(id, view);
+    Ok(Piece::Bits { storage: id, off: 0, len: 1 })
 }
 
 /// The test every transport-header load implies: the packet is not a non-first fragment.

@@ -187,19 +187,20 @@ pub fn from_match(m: &Match, table: &Table, point: Point, uni: &mut Universe) ->
     Ok(Test { members, elems, negate })
 }
 
-/// `pieces == 0` (the not-a-fragment precondition of transport loads).
-pub fn is_zero(piece: Piece) -> Test {
+/// `piece == value` (the implicit tests of a load: not a fragment, a header present).
+pub fn is_value(piece: Piece, value: u128) -> Test {
     let width = piece.len();
     let load = Load {
         pieces: vec![piece],
         width,
         transport: false,
+        header: None,
         ty: crate::types::Type::Integer,
         order: crate::types::ByteOrder::Network,
     };
     Test {
         members: vec![Member { load, mask: max_of(width) }],
-        elems: vec![vec![IntervalSet::point(0)]],
+        elems: vec![vec![IntervalSet::point(value)]],
         negate: false,
     }
 }

@@ -29,6 +29,20 @@ impl ExthdrOp {
             ExthdrOp::Ipv4 | ExthdrOp::Sctp | ExthdrOp::Dccp => "",
         }
     }
+
+    /// What nft lists before a header's name: `tcp option `, `ip option `, `sctp chunk `,
+    /// `dccp option `; for IPv6 `exthdr ` in a presence test (`exthdr rt exists`), nothing
+    /// before a field (`rt type`).
+    pub fn listing_prefix(self, presence: bool) -> &'static str {
+        match self {
+            ExthdrOp::TcpOpt => "tcp option ",
+            ExthdrOp::Ipv4 => "ip option ",
+            ExthdrOp::Sctp => "sctp chunk ",
+            ExthdrOp::Dccp => "dccp option ",
+            ExthdrOp::Ipv6 if presence => "exthdr ",
+            ExthdrOp::Ipv6 => "",
+        }
+    }
 }
 
 /// Fields repeated at a stride (`rt0 addr[1]`, `srh sid[2]`): field `n` (1-based) is at

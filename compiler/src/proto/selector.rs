@@ -173,14 +173,7 @@ impl Selector {
                 _ => format!("ct {}", key.token),
             },
             Selector::Exthdr { op, header, kind, field, index } => {
-                let head = match op {
-                    ExthdrOp::TcpOpt => "tcp option ",
-                    ExthdrOp::Ipv4 => "ip option ",
-                    ExthdrOp::Sctp => "sctp chunk ",
-                    ExthdrOp::Dccp => "dccp option ",
-                    ExthdrOp::Ipv6 if field.is_none() => "exthdr ",
-                    ExthdrOp::Ipv6 => "",
-                };
+                let head = op.listing_prefix(field.is_none());
                 let name = if header.name.is_empty() { kind.to_string() } else { header.name.to_string() };
                 if let Some(f) = field
                     && f.name.is_empty()
