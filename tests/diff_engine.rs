@@ -462,6 +462,7 @@ fn header_fields_are_read_only_where_the_header_is() {
     // Still told apart: the packets with the header.
     let msg = different(&v6("exthdr rt missing drop\nrt type 0 drop"), &v6("exthdr rt missing drop"));
     assert!(msg.contains("exthdr rt exists") && msg.contains("rt type 0"), "{msg}");
+    // (A packet whose transport is a Mobility Header cut short: the rule of `mh type` fails.)
     let msg = different(&v6("mh type 1 drop"), &v6("meta l4proto mobility-header drop"));
-    assert!(msg.contains("mh type"), "{msg}");
+    assert!(msg.contains("mobility-header"), "{msg}");
 }

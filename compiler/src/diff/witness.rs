@@ -206,9 +206,20 @@ pub fn fields(vals: &[u128], used: &[Slot], uni: &Universe) -> Vec<FieldValue> {
         }
         let transport =
             matches!(info.key, Storage::Payload { base: PayloadBase::Transport, inner: None, .. });
+        // The fields of a header the packet does not have are not worth showing.
+        let missing = match info.key {
+            Storage::Exthdr { op, kind } => {
+                uni.storages()
+                    .find(|(_, s)| s.key == Storage::ExthdrPresent { op, kind })
+                    .and_then(|(p, _)| assemble(uni, p, 0, 1, vals))
+                    == Some(0)
+            }
+            _ => false,
+        };
         for v in views {
             let Some(value) = assemble(uni, id, v.off, v.len, vals) else { continue };
-            let own_proto = !transport || v.proto.and_then(l4_number).is_none_or(|n| Some(n) == l4);
+            let own_proto =
+                !missing && (!transport || v.proto.and_then(l4_number).is_none_or(|n| Some(n) == l4));
             out.push(FieldValue {
                 name: v.name.clone(),
                 storage: info.key.clone(),
