@@ -61,6 +61,14 @@ pub struct Header {
     pub name: &'static str,
 }
 
+impl Header {
+    /// As nft lists it: `exthdr rt`, `tcp option maxseg`, `tcp option 254` (a raw kind).
+    fn listed(self, presence: bool) -> String {
+        let prefix = self.op.listing_prefix(presence);
+        if self.name.is_empty() { format!("{prefix}{}", self.kind) } else { format!("{prefix}{}", self.name) }
+    }
+}
+
 /// IPv6's Mobility Header: the transport as the kernel sees it (see the module doc).
 pub const MOBILITY_HEADER: u32 = 135;
 
@@ -101,10 +109,15 @@ pub fn load_name(expr: &Expr) -> String {
                 None => format!("ct {token}"),
             }
         }
-        ExprKind::Exthdr(x) => match &x.field {
-            Some(f) => format!("{}{} {}", x.op.listing_prefix(false), x.header.name, f.name),
-            None => format!("{}{}", x.op.listing_prefix(true), x.header.name),
-        },
+        ExprKind::Exthdr(x) => {
+            let h = Header { op: x.op, kind: x.kind, name: x.header.name };
+            match &x.field {
+                Some(f) if !f.name.is_empty() => format!("{} {}", h.listed(false), f.name),
+                // A raw load, as nft lists it: `tcp option @254,16,16`.
+                Some(f) => format!("{}@{},{},{}", x.op.listing_prefix(false), x.kind, f.offset, f.len),
+                None => h.listed(true),
+            }
+        }
         ExprKind::Rt(k) => format!("rt {k:?}").to_lowercase(),
         ExprKind::Fib(f) => format!("fib {:?}", f.result).to_lowercase(),
         ExprKind::Socket { key, .. } => format!("socket {key:?}").to_lowercase(),
@@ -350,14 +363,8 @@ fn payload(expr: &Expr, p: &crate::ir::Payload, point: Point, uni: &mut Universe
 pub fn present(h: Header, uni: &mut Universe) -> Res<Piece> {
     let id = uni.storage(Storage::ExthdrPresent { op: h.op, kind: h.kind }, Some(1))?;
     uni.note_range(id, 0, 1)?;
-    let view = FieldView {
-        name: format!("{}{}", h.op.listing_prefix(true), h.name),
-        ty: Type::Boolean,
-        off: 0,
-        len: 1,
-        proto: None,
-        implicit: false,
-    };
+    let view =
+        FieldView { name: h.listed(true), ty: Type::Boolean, off: 0, len: 1, proto: None, implicit: false };
     uni.note_field(id, view);
     Ok(Piece::Bits { storage: id, off: 0, len: 1 })
 }
