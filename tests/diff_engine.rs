@@ -441,7 +441,7 @@ fn flow_add_is_a_condition_of_its_own_rule() {
 }
 
 /// A load of an extension header's, option's or chunk's field fails without it (the rule
-/// ends), and an IPv6 Mobility Header is there only as the packet's transport (`meta
+/// ends), a write to it does nothing without it (the rule goes on), and an IPv6 Mobility Header is there only as the packet's transport (`meta
 /// l4proto` 135, as `ipv6_find_hdr` stops at it): counterexamples such as "rt type 0, exthdr
 /// rt missing" or "meta l4proto tcp, mh type 1" are packets the kernel cannot see.
 #[test]
@@ -462,6 +462,21 @@ fn header_fields_are_read_only_where_the_header_is() {
     // Still told apart: the packets with the header.
     let msg = different(&v6("exthdr rt missing drop\nrt type 0 drop"), &v6("exthdr rt missing drop"));
     assert!(msg.contains("exthdr rt exists") && msg.contains("rt type 0"), "{msg}");
+    // Writing an option's field where the packet has no such option does nothing, and the
+    // rule goes on (the MSS clamp, with or without `exists`).
+    let fwd = |rules: &str| {
+        nft(&format!(
+            "table ip t {{\n\tchain forward {{\n\t\ttype filter hook forward priority 0; policy accept;\n{rules}\n\t}}\n}}\n"
+        ))
+    };
+    let clamp = fwd("tcp flags syn tcp option maxseg size set 1360 counter");
+    equivalent(&clamp, &fwd("tcp flags syn tcp option maxseg exists tcp option maxseg size set 1360"));
+    equivalent(
+        &fwd("tcp flags syn tcp option maxseg size set 1360\ntcp option maxseg size 1360 drop"),
+        &fwd("tcp flags syn tcp option maxseg exists drop\ntcp option maxseg size 1360 drop"),
+    );
+    let msg = different(&clamp, &fwd(""));
+    assert!(msg.contains("tcp option maxseg exists") && msg.contains("1360"), "{msg}");
     // (A packet whose transport is a Mobility Header cut short: the rule of `mh type` fails.)
     let msg = different(&v6("mh type 1 drop"), &v6("meta l4proto mobility-header drop"));
     assert!(msg.contains("mobility-header"), "{msg}");

@@ -114,6 +114,9 @@ pub fn build(prog: &mut Program, uni: &Universe, side: Side) -> Result<(), Undec
                         l.conds = conds;
                     }
                     Step::Write(w) => {
+                        if let Some(g) = &mut w.guard {
+                            build_test(g, uni, &doms, side)?;
+                        }
                         build_write(w, uni).map_err(|e| e.at(side, w.span))?;
                         written.extend(w.slots.iter().map(|s| s.0));
                     }
@@ -180,6 +183,9 @@ fn used_slots(prog: &Program, written: &[Slot]) -> Vec<Slot> {
                     Step::Test(t) | Step::Limiter { test: t, .. } => add(&mut out, &t.cond),
                     Step::Lookup(l) => l.conds.iter().for_each(|c| add(&mut out, c)),
                     Step::Write(w) => {
+                        if let Some(g) = &w.guard {
+                            add(&mut out, &g.cond);
+                        }
                         for (_, v) in &w.slots {
                             if let ValSpec::Copy(s) = v {
                                 out.push(*s);
@@ -285,7 +291,7 @@ fn rule_fingerprint(rule: &Rule, chains: &[u64]) -> u64 {
                     None => "nodefault".hash(&mut h),
                 }
             }
-            Step::Write(w) => ("write", &w.slots).hash(&mut h),
+            Step::Write(w) => ("write", &w.slots, w.guard.as_ref().map(|g| (&g.cond, g.negate))).hash(&mut h),
             Step::Verdict(v, _) => hash_verdict(v, chains, &mut h),
             Step::Nat(n, _) => ("nat", n).hash(&mut h),
             Step::Effect(e) => ("effect", e).hash(&mut h),

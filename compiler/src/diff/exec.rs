@@ -245,6 +245,17 @@ impl<'p> Runner<'p> {
                     }
                 }
                 Step::Write(w) => {
+                    if let Some(g) = &w.guard {
+                        match st.relation(&g.cond, g.negate, region) {
+                            Rel::Covers => {}
+                            Rel::Disjoint => {
+                                // No such header: nothing written, the rule goes on.
+                                advance_step(st);
+                                continue;
+                            }
+                            Rel::Split { slot, at } => return Ok(Advance::Split { slot, at }),
+                        }
+                    }
                     let mut updates = Vec::with_capacity(w.slots.len());
                     for (slot, spec) in &w.slots {
                         let v = match spec {

@@ -524,14 +524,28 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         if t.pieces.iter().any(|p| matches!(p, Piece::Const { .. })) {
             return Err(self.unsupported(format!("writing {}", operand::load_name(target)), span));
         }
-        // (Writing a header's field where the header is not does nothing: no test for it.)
         if t.transport {
             self.imply(Implied::NotFragment, span)?;
         }
+        // Writing a header's field where the header is not does nothing (the rule goes on):
+        // not a test of the rule, the write's own guard.
+        let guard = match t.header {
+            Some(h) => {
+                let piece = operand::present(h, self.lw.uni);
+                let piece = self.at(piece, span)?;
+                Some(Box::new(TestStep {
+                    test: test::is_value(piece, 1),
+                    cond: never(),
+                    negate: false,
+                    span,
+                }))
+            }
+            None => None,
+        };
         let v = self.value_expr(value, t.width, span)?;
         let r = self.note_value(&v, &t);
         self.at(r, span)?;
-        self.steps.push(Step::Write(WriteStep { target: t, value: v, slots: Vec::new(), span }));
+        self.steps.push(Step::Write(WriteStep { target: t, value: v, guard, slots: Vec::new(), span }));
         Ok(())
     }
 }

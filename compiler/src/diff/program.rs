@@ -180,6 +180,9 @@ pub enum ValueExpr {
 pub struct WriteStep {
     pub target: super::operand::Load,
     pub value: ValueExpr,
+    /// A write to a header's field happens only where the header is (elsewhere the kernel
+    /// does nothing and the rule goes on): the test that it is there.
+    pub guard: Option<Box<TestStep>>,
     /// Filled by `build`: each target slot and what it receives.
     pub slots: Vec<(Slot, ValSpec)>,
     pub span: Span,
