@@ -210,7 +210,6 @@ fn tcp_options(opts: &TcpOptions) -> Vec<u8> {
     out
 }
 
-/// The packet (from its network header) a counterexample describes.
 /// IPv6 extension headers by type: there or not (unsaid: there when a field is set), and
 /// their fields' values (a Mobility Header is the transport).
 type Exthdrs6 = BTreeMap<u8, (Option<bool>, Vec<FieldValue>)>;
@@ -226,8 +225,8 @@ fn set_fields(buf: &mut Vec<u8>, fields: &[FieldValue]) {
 }
 
 /// The IPv6 extension headers the counterexample has, in the order RFC 8200 recommends,
-/// chained after `next` (the network header's next-header field) and ending in `last`: the
-/// chain's bytes and the network header's new next-header value.
+/// ending in `last` (the transport's protocol): the chain's bytes and the next-header value
+/// the network header then holds.
 fn extension_chain(ext: &Exthdrs6, last: u8) -> (Vec<u8>, u8) {
     const ORDER: [u8; 5] = [0, 60, 43, 44, 51];
     let there: Vec<(u8, &Vec<FieldValue>)> = ORDER
@@ -249,6 +248,7 @@ fn extension_chain(ext: &Exthdrs6, last: u8) -> (Vec<u8>, u8) {
     (out, there.first().map_or(last, |(k, _)| *k))
 }
 
+/// The packet (from its network header) a counterexample describes.
 fn build_packet(c: &Value, v6: bool, l4: u8, fragment6: bool, opts: &TcpOptions, ext: &Exthdrs6) -> Vec<u8> {
     let header = |name: &str| {
         c["headers"]

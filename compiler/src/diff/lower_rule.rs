@@ -270,13 +270,16 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                     negate: false,
                 }
             }
-            Implied::Present(h) => {
-                let piece = operand::present(h, self.lw.uni);
-                test::is_value(self.at(piece, span)?, 1)
-            }
+            Implied::Present(h) => self.present(h, span)?,
         };
         self.steps.push(Step::Test(TestStep { test, cond: never(), negate: false, span }));
         Ok(())
+    }
+
+    /// The test that header `h` is there.
+    fn present(&mut self, h: Header, span: Span) -> Result<Test, Undecidable> {
+        let piece = operand::present(h, self.lw.uni);
+        Ok(test::is_value(self.at(piece, span)?, 1))
     }
 
     /// Limiter `id`, whose outcome bit lives in `storage`: the rule goes on when it is `over`.
@@ -531,14 +534,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         // not a test of the rule, the write's own guard.
         let guard = match t.header {
             Some(h) => {
-                let piece = operand::present(h, self.lw.uni);
-                let piece = self.at(piece, span)?;
-                Some(Box::new(TestStep {
-                    test: test::is_value(piece, 1),
-                    cond: never(),
-                    negate: false,
-                    span,
-                }))
+                Some(Box::new(TestStep { test: self.present(h, span)?, cond: never(), negate: false, span }))
             }
             None => None,
         };

@@ -50,11 +50,13 @@ pub fn as_nft(m: &XtMatch, family: Family) -> Option<LResult<Vec<Stmt>>> {
 }
 
 fn write_out(m: &XtMatch, family: Family) -> LResult<Vec<Stmt>> {
-    let eq = |words: &str, v: u128| -> LResult<Stmt> {
+    // `words == v`, or `!=` when inverted.
+    let is = |words: &str, v: u128, invert: bool| -> LResult<Stmt> {
         let left = sel(words, family)?;
         let right = num(&left, v)?;
-        Ok(cmp(left, false, right))
+        Ok(cmp(left, invert, right))
     };
+    let eq = |words: &str, v: u128| is(words, v, false);
     let range = |words: &str, (lo, hi): (u32, u32), invert: bool| -> LResult<Stmt> {
         cmp_range(sel(words, family)?, invert, lo.into(), hi.into())
     };
@@ -155,9 +157,7 @@ fn write_out(m: &XtMatch, family: Family) -> LResult<Vec<Stmt>> {
             let t = r.tests;
             let inv = |bit| t.inverted & bit != 0;
             if t.made & bits::TYPE != 0 {
-                let left = sel("rt type", family)?;
-                let right = num(&left, r.rt_type.into())?;
-                out.push(cmp(left, inv(bits::TYPE), right));
+                out.push(is("rt type", r.rt_type.into(), inv(bits::TYPE))?);
             }
             if t.made & bits::SEGSLEFT != 0 {
                 out.push(range("rt seg-left", r.segsleft, inv(bits::SEGSLEFT))?);
@@ -165,9 +165,7 @@ fn write_out(m: &XtMatch, family: Family) -> LResult<Vec<Stmt>> {
             if t.made & bits::LEN != 0 {
                 let units =
                     rt_units(r.hdrlen).ok_or_else(|| Unsupported::new("rt: no header has that length"))?;
-                let left = sel("rt hdrlength", family)?;
-                let right = num(&left, units.into())?;
-                out.push(cmp(left, inv(bits::LEN), right));
+                out.push(is("rt hdrlength", units.into(), inv(bits::LEN))?);
             }
             if out.is_empty() {
                 out.push(eq("exthdr rt", 1)?);
