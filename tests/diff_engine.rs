@@ -22,11 +22,16 @@ fn nft(text: &str) -> Loaded {
     Loaded { rs, src }
 }
 
+/// One `family` table with a base chain at `hook` of policy `policy` and these rules.
+fn chain(family: &str, hook: &str, policy: &str, rules: &str) -> Loaded {
+    nft(&format!(
+        "table {family} t {{\n\tchain {hook} {{\n\t\ttype filter hook {hook} priority 0; policy {policy};\n{rules}\n\t}}\n}}\n"
+    ))
+}
+
 /// One `ip` table with an input chain of policy `policy` and these rules.
 fn input(policy: &str, rules: &str) -> Loaded {
-    nft(&format!(
-        "table ip t {{\n\tchain input {{\n\t\ttype filter hook input priority 0; policy {policy};\n{rules}\n\t}}\n}}\n"
-    ))
+    chain("ip", "input", policy, rules)
 }
 
 fn loc<'a>(a: &'a Loaded, b: &'a Loaded) -> impl Fn(Side, Span) -> String + 'a {
@@ -441,16 +446,13 @@ fn flow_add_is_a_condition_of_its_own_rule() {
 }
 
 /// A load of an extension header's, option's or chunk's field fails without it (the rule
-/// ends), a write to it does nothing without it (the rule goes on), and an IPv6 Mobility Header is there only as the packet's transport (`meta
-/// l4proto` 135, as `ipv6_find_hdr` stops at it): counterexamples such as "rt type 0, exthdr
-/// rt missing" or "meta l4proto tcp, mh type 1" are packets the kernel cannot see.
+/// ends), a write to it does nothing without it (the rule goes on), and an IPv6 Mobility
+/// Header is there only as the packet's transport (`meta l4proto` 135, as `ipv6_find_hdr`
+/// stops at it): counterexamples such as "rt type 0, exthdr rt missing" or "meta l4proto
+/// tcp, mh type 1" are packets the kernel cannot see.
 #[test]
 fn header_fields_are_read_only_where_the_header_is() {
-    let v6 = |rules: &str| {
-        nft(&format!(
-            "table ip6 t {{\n\tchain input {{\n\t\ttype filter hook input priority 0; policy accept;\n{rules}\n\t}}\n}}\n"
-        ))
-    };
+    let v6 = |rules: &str| chain("ip6", "input", "accept", rules);
     equivalent(&v6("rt type 0 drop"), &v6("exthdr rt exists rt type 0 drop"));
     equivalent(&v6("mh type 1 drop"), &v6("meta l4proto mobility-header mh type 1 drop"));
     equivalent(
@@ -464,11 +466,7 @@ fn header_fields_are_read_only_where_the_header_is() {
     assert!(msg.contains("exthdr rt exists") && msg.contains("rt type 0"), "{msg}");
     // Writing an option's field where the packet has no such option does nothing, and the
     // rule goes on (the MSS clamp, with or without `exists`).
-    let fwd = |rules: &str| {
-        nft(&format!(
-            "table ip t {{\n\tchain forward {{\n\t\ttype filter hook forward priority 0; policy accept;\n{rules}\n\t}}\n}}\n"
-        ))
-    };
+    let fwd = |rules: &str| chain("ip", "forward", "accept", rules);
     let clamp = fwd("tcp flags syn tcp option maxseg size set 1360 counter");
     equivalent(&clamp, &fwd("tcp flags syn tcp option maxseg exists tcp option maxseg size set 1360"));
     equivalent(
