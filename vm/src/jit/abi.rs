@@ -106,7 +106,7 @@ pub struct JitCtx<'e, 'p> {
     /// Non-zero when matching rules are recorded in `trace` (native code then calls
     /// `helpers::traced` for each rule that finishes).
     pub trace_on: u32,
-    pub trace: Vec<TraceEntry>,
+    pub trace: &'e mut Vec<TraceEntry>,
     /// The same function table for the helpers (bounds-checked).
     pub fn_table: &'e [u64],
     /// What the interpreter's expression code sees; `eval.regs.data` is the register file

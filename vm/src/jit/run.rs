@@ -35,8 +35,7 @@ pub fn run_chain_into(
         }
         return;
     };
-    let mut trace = std::mem::take(&mut out.trace);
-    trace.clear();
+    out.trace.clear();
     let now = env.now_ns();
     let len = pkt.data.len();
     let base = |o: Option<usize>| o.filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
@@ -64,7 +63,7 @@ pub fn run_chain_into(
         classify_values: [0; crate::classify::MAX_FIELDS],
         final_verdict: abi::encode(Verdict::Accept),
         trace_on: opts.trace as u32,
-        trace,
+        trace: &mut out.trace,
         fn_table: &jit.fns,
         eval: Eval::start(pkt, env, state, p, entry.family, now),
     };
@@ -76,14 +75,11 @@ pub fn run_chain_into(
     #[allow(unsafe_code)]
     let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);
-    let JitCtx {
-        eval, trace, decided_chain, decided_rule, decided_source, final_verdict, last_verdict, ..
-    } = ctx;
+    let JitCtx { eval, decided_chain, decided_rule, decided_source, final_verdict, last_verdict, .. } = ctx;
     if opts.regs {
         out.regs.data = eval.regs.data;
         out.regs.verdict = abi::decode(last_verdict);
     }
-    out.trace = trace;
     if decided_chain != NO_DECISION && code == ret::TERMINAL {
         let (c, r) = (ChainId(decided_chain), decided_rule as usize);
         out.decided_by = Some(RuleRef { chain: c, rule: r, source: SourceId(decided_source) });
