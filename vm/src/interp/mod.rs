@@ -113,13 +113,12 @@ pub fn run_chain_into(
     opts: RunOptions,
     out: &mut RunResult,
 ) {
-    let mut trace = std::mem::take(&mut out.trace);
-    trace.clear();
+    out.trace.clear();
     let regs = opts.regs.then_some(&mut out.regs);
-    let (verdict, decided_by) = run(prog, state, chain, pkt, env, opts.trace.then_some(&mut trace), regs);
+    let trace = opts.trace.then_some(&mut out.trace);
+    let (verdict, decided_by) = run(prog, state, chain, pkt, env, trace, regs);
     out.verdict = verdict;
     out.decided_by = decided_by;
-    out.trace = trace;
 }
 
 /// The final register file goes to `regs_out` when there is one.
