@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunResult};
+use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunOptions, RunResult};
 use nftvm_vm::jit::JitError;
 use nftvm_vm::{ChainId, Executable, VerifiedProgram};
 
@@ -14,8 +14,9 @@ pub trait Engine: Send {
     /// The program it runs.
     fn program(&self) -> &Arc<VerifiedProgram>;
 
-    /// Runs base chain `chain` for one packet.
-    fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> RunResult;
+    /// Runs base chain `chain` for one packet: its verdict, deciding rule and the rules that
+    /// matched (the register file is not kept). The result lives until the next run.
+    fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> &RunResult;
 
     /// The program's mutable state (counters, sets, …).
     fn state(&self) -> &ProgramState;
@@ -36,13 +37,15 @@ pub struct VmEngine {
     state: ProgramState,
     /// The state is made at the first packet, on its clock ([`VmEngine::from_first_packet`]).
     pending: bool,
+    /// The last run's result: one buffer for every run, so a packet allocates no trace.
+    out: RunResult,
 }
 
 impl VmEngine {
     /// Runs `exec` with fresh state at time `now` (ns on the packet clock).
     pub fn new(exec: Executable, now: u64) -> VmEngine {
         let state = exec.new_state(now);
-        VmEngine { exec, state, pending: false }
+        VmEngine { exec, state, pending: false, out: RunResult::default() }
     }
 
     /// Runs `exec` with state made when the first packet arrives, at its time: the ruleset
@@ -78,12 +81,14 @@ impl Engine for VmEngine {
         self.exec.program()
     }
 
-    fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> RunResult {
+    fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> &RunResult {
         if self.pending {
             self.state = self.exec.new_state(env.now_ns());
             self.pending = false;
         }
-        self.exec.run_chain(&mut self.state, chain, pkt, env)
+        let traced = RunOptions { trace: true, regs: false };
+        self.exec.run_chain_into(&mut self.state, chain, pkt, env, traced, &mut self.out);
+        &self.out
     }
 
     fn state(&self) -> &ProgramState {

@@ -284,6 +284,7 @@ impl Pipeline {
                 run.events.push(TraceEvent::Note { id, text });
             }
         }
+        let verdict = result.verdict;
         if let Some(before) = addresses_before {
             skb.note_pseudo_header_write(before);
         }
@@ -294,6 +295,6 @@ impl Pipeline {
         for req in effects.rejects {
             self.send_reject(req, hook, skb, run);
         }
-        result.verdict
+        verdict
     }
 }
