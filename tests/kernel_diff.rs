@@ -32,6 +32,8 @@ mod scenarios_host;
 mod scenarios_ipset;
 #[path = "kernel_diff/scenarios_nat.rs"]
 mod scenarios_nat;
+#[path = "kernel_diff/scenarios_npt.rs"]
+mod scenarios_npt;
 #[path = "kernel_diff/scenarios_xt_matches.rs"]
 mod scenarios_xt_matches;
 #[path = "kernel_diff/scenarios_xt_targets.rs"]
@@ -95,6 +97,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ttl-target", scenarios_xt_targets::ttl, 30),
         ("ecn", scenarios_xt_targets::ecn, 30),
         ("hmark", scenarios_xt_targets::hmark, 30),
+        ("npt", scenarios_npt::npt, 24),
     ]
 }
 
@@ -283,10 +286,11 @@ fn iptables_xt_matches_match_the_kernel() {
 }
 
 /// iptables rulesets with the xt targets nft has no statement for — `-j CONNMARK` merging
-/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down, `-j ECN`, `-j HMARK`.
+/// masked bits of both marks, `-j TTL`/`-j HL` counting up or down, `-j ECN`, `-j HMARK`,
+/// `-j SNPT`/`-j DNPT`.
 #[test]
 fn iptables_xt_targets_match_the_kernel() {
-    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark"], false);
+    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark", "npt"], false);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

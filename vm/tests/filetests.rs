@@ -26,8 +26,8 @@
 
 use nftvm_vm::data::{ByteOrder, Data};
 use nftvm_vm::interp::{
-    self, Env, FibQuery, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState, RejectRequest,
-    TproxyRequest,
+    self, Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState,
+    RejectRequest, TproxyRequest,
 };
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
 use nftvm_vm::verdict::Verdict;
@@ -158,6 +158,10 @@ impl Env for TestEnv {
     }
     fn reject(&mut self, r: RejectRequest) {
         self.effects.push(format!("reject type {} code {}", r.kind, r.code));
+    }
+
+    fn icmp_error(&mut self, r: IcmpErrorRequest) {
+        self.effects.push(format!("icmp error type {} code {} rest {}", r.kind, r.code, r.rest));
     }
     fn dup(&mut self, addr: Option<&[u8]>, dev: Option<u32>) {
         self.effects.push(format!(

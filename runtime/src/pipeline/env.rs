@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use nftvm_vm::Verdict;
 use nftvm_vm::expr::fib::{flags as fib_flags, result as fib_result};
-use nftvm_vm::interp::{Env, FibQuery, LogRequest, NatKind, NatRequest, RejectRequest};
+use nftvm_vm::interp::{Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, RejectRequest};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey, ct_state};
 use nftvm_vm::object::{CtExpect, Object, ObjectKind};
 use nftvm_vm::{FlowtableId, Program};
@@ -28,6 +28,8 @@ use crate::packet::PacketInfo;
 pub struct Effects {
     /// `reject` statements (the packet is dropped; a reply is generated).
     pub rejects: Vec<RejectRequest>,
+    /// ICMP errors targets send (`-j SNPT`/`DNPT` on an address they cannot map).
+    pub icmp_errors: Vec<IcmpErrorRequest>,
     /// Formatted `log` lines.
     pub logs: Vec<String>,
     /// Notes for the trace (NAT bindings made …).
@@ -503,6 +505,10 @@ impl Env for RuntimeEnv<'_> {
 
     fn reject(&mut self, req: RejectRequest) {
         self.effects.rejects.push(req);
+    }
+
+    fn icmp_error(&mut self, req: IcmpErrorRequest) {
+        self.effects.icmp_errors.push(req);
     }
 
     fn object(&mut self, obj: &Object) -> Verdict {

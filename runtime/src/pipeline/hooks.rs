@@ -271,11 +271,13 @@ fn needs_conntrack(prog: &Program, e: &Expr) -> bool {
     e.enables_conntrack(prog)
 }
 
-/// Does an expression write packet bytes?
+/// Does an expression write packet bytes the packet is dissected for (its headers are
+/// parsed again after the chain)?
 fn writes_packet(e: &Expr) -> bool {
     use nftvm_vm::expr::{exthdr, payload};
     matches!(e, Expr::Payload(payload::Payload { op: payload::PayloadOp::Write { .. }, .. }))
         || matches!(e, Expr::Exthdr(x) if !matches!(x.action, exthdr::ExthdrAction::Load { .. }))
+        || matches!(e, Expr::Target(t) if t.rewrites_addresses())
 }
 
 #[cfg(test)]

@@ -263,7 +263,7 @@ impl Pipeline {
                 continue;
             };
             if self.host.is_local(dst) {
-                self.send_icmp_error(&first, 11, 1, 0, true, None, run);
+                self.send_icmp_error(&first, 11, 1, 0, true, None, None, run);
             }
         }
     }

@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use nftvm_vm::interp::RejectRequest;
+use nftvm_vm::interp::{IcmpErrorRequest, RejectRequest};
 use nftvm_vm::keys::Hook;
 
 use super::outcome::{EmitKind, Emitted, Fate, Generated, PacketReport};
@@ -101,7 +101,7 @@ impl Pipeline {
             Verdict::Pass => return true,
             Verdict::Drop(why) => why,
             Verdict::ParamProblem { code, pointer } => {
-                self.send_icmp_error(skb.ip(), 4, code, pointer, false, None, run);
+                self.send_icmp_error(skb.ip(), 4, code, pointer, false, skb.meta.iif, None, run);
                 "hop-by-hop option (parameter problem sent)"
             }
         };
@@ -133,7 +133,7 @@ impl Pipeline {
                 let (kind, code) = if skb.is_v4() { (3, 0) } else { (1, 0) };
                 let attach = related_to(skb);
                 let ip = skb.ip().to_vec();
-                self.send_icmp_error(&ip, kind, code, 0, false, attach, run);
+                self.send_icmp_error(&ip, kind, code, 0, false, skb.meta.iif, attach, run);
                 self.drop_packet(skb, report, run, "no route to the destination");
             }
             InputRoute::Drop(why) => self.drop_packet(skb, report, run, why),
@@ -218,15 +218,15 @@ impl Pipeline {
                 let stale = !v4 && ip.len().saturating_sub(th) > 76 && skb.csum_complete_stale();
                 if csum && !stale {
                     let (k, c) = if v4 { (3, 3) } else { (1, 4) };
-                    self.send_icmp_error(&ip, k, c, 0, true, related_to(skb), run);
+                    self.send_icmp_error(&ip, k, c, 0, true, skb.meta.iif, related_to(skb), run);
                 }
             }
             _ => {
                 if v4 {
-                    self.send_icmp_error(&ip, 3, 2, 0, true, related_to(skb), run);
+                    self.send_icmp_error(&ip, 3, 2, 0, true, skb.meta.iif, related_to(skb), run);
                 } else {
                     let pointer = self.nexthdr_pointer(&ip).unwrap_or(6);
-                    self.send_icmp_error(&ip, 4, 1, pointer, true, related_to(skb), run);
+                    self.send_icmp_error(&ip, 4, 1, pointer, true, skb.meta.iif, related_to(skb), run);
                 }
             }
         }
@@ -266,7 +266,7 @@ impl Pipeline {
         if ttl <= 1 {
             let (k, c) = if v4 { (11, 0) } else { (3, 0) };
             let copy = ip.to_vec();
-            self.send_icmp_error(&copy, k, c, 0, false, related_to(skb), run);
+            self.send_icmp_error(&copy, k, c, 0, false, skb.meta.iif, related_to(skb), run);
             self.drop_packet(skb, report, run, "TTL exceeded in transit");
             return;
         }
@@ -284,7 +284,7 @@ impl Pipeline {
             let copy = ip.to_vec();
             let (k, c) = if v4 { (3, 4) } else { (2, 0) };
             let rest = if v4 { mtu & 0xffff } else { mtu.max(1280) };
-            self.send_icmp_error(&copy, k, c, rest, false, related_to(skb), run);
+            self.send_icmp_error(&copy, k, c, rest, false, skb.meta.iif, related_to(skb), run);
             self.drop_packet(skb, report, run, "packet too big for the out interface");
             return;
         }
@@ -333,7 +333,7 @@ impl Pipeline {
         entry.0 += 1;
         entry.1 = now;
         let ip = skb.ip().to_vec();
-        self.send_icmp_error(&ip, 5, 1, u32::from(gw), false, related_to(skb), run);
+        self.send_icmp_error(&ip, 5, 1, u32::from(gw), false, skb.meta.iif, related_to(skb), run);
     }
 
     /// Postrouting and transmission (with fragmentation).
@@ -392,7 +392,7 @@ impl Pipeline {
                 let copy = skb.ip().to_vec();
                 let (k, c) = if skb.is_v4() { (3, 4) } else { (2, 0) };
                 let rest = if skb.is_v4() { mtu & 0xffff } else { mtu };
-                self.send_icmp_error(&copy, k, c, rest, false, related_to(skb), run);
+                self.send_icmp_error(&copy, k, c, rest, false, skb.meta.iif, related_to(skb), run);
                 report.fate = Fate::Dropped("packet too big for the out interface".into());
                 return;
             }
@@ -455,7 +455,10 @@ impl Pipeline {
 
     /// Sends an ICMP/ICMPv6 error about the IP packet `ip` (`icmp_send` / `icmp6_send`).
     /// `local_dst`: the packet was addressed to the host (the error comes from that
-    /// address).
+    /// address). `iif`: where the packet came in; an ICMPv6 error about a packet that is not
+    /// the host's own takes its source from that interface's addresses, as `icmp6_send` does
+    /// when the route has no preferred source (an IPv4 error takes the route's, as Linux does
+    /// with `icmp_errors_use_inbound_ifaddr` off).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn send_icmp_error(
         &mut self,
@@ -464,6 +467,7 @@ impl Pipeline {
         code: u8,
         rest: u32,
         local_dst: bool,
+        iif: Option<IfaceId>,
         attach: Option<Tracked>,
         run: &mut Run,
     ) {
@@ -488,7 +492,12 @@ impl Pipeline {
         let from = if (v4 && local_dst) || (!v4 && self.host.is_local(dst)) {
             Some(dst)
         } else {
-            self.host.route_output(src).and_then(|r| r.1)
+            let Some((_, routed)) = self.host.route_output(src) else { return };
+            let inbound = iif
+                .filter(|i| !v4 && *i != LOOPBACK)
+                .and_then(|i| self.host.iface(i))
+                .and_then(|i| i.select_addr(src));
+            inbound.or(routed)
         };
         let Some(from) = from else { return };
         let id = self.ip_id();
@@ -496,6 +505,22 @@ impl Pipeline {
             let attach = attach.map(|t| Tracked { icmp_error: Some(kind), ..t });
             self.send_local(p, Generated::IcmpError { kind, code }, attach, run);
         }
+    }
+
+    /// An ICMP error a target asked for (`icmp_send`/`icmpv6_send` from the target: the
+    /// packet as the target left it is quoted, whatever its transport checksum).
+    pub(crate) fn send_target_error(&mut self, req: IcmpErrorRequest, hook: Hook, skb: &Skb, run: &mut Run) {
+        let ip = skb.ip().to_vec();
+        self.send_icmp_error(
+            &ip,
+            req.kind,
+            req.code,
+            req.rest,
+            hook == Hook::Input,
+            skb.meta.iif,
+            related_to(skb),
+            run,
+        );
     }
 
     /// Carries out a `reject` statement for the packet in `skb` at `hook`.
@@ -533,7 +558,7 @@ impl Pipeline {
                 let code = if kind == 2 { icmpx_code(req.code, v4) } else { req.code };
                 let icmp_kind = if v4 { 3 } else { 1 };
                 let local = hook == Hook::Input;
-                self.send_icmp_error(&ip, icmp_kind, code, 0, local, related_to(skb), run);
+                self.send_icmp_error(&ip, icmp_kind, code, 0, local, skb.meta.iif, related_to(skb), run);
             }
         }
     }

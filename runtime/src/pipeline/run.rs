@@ -295,6 +295,9 @@ impl Pipeline {
         for req in effects.rejects {
             self.send_reject(req, hook, skb, run);
         }
+        for req in effects.icmp_errors {
+            self.send_target_error(req, hook, skb, run);
+        }
         verdict
     }
 }

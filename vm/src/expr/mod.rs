@@ -41,6 +41,7 @@ pub mod meta;
 pub mod mhmatch;
 pub mod nat;
 pub mod notrack;
+pub mod npt;
 pub mod numgen;
 pub mod objref;
 pub mod osf;

@@ -2,14 +2,15 @@
 //! (`nft_compat`), as iptables-nft loads the targets nft has no statement for. nftvm runs
 //! `CONNMARK` with masks on both sides ([`super::connmark`]: multi-WAN setups save and
 //! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]), `ECN`
-//! ([`super::ecn`]), `HMARK` ([`super::hmark`]) and `CT --helper` ([`super::ct_template`]), on both engines (the JIT calls the
-//! interpreter's code). Each goes on to the rule's next expression, as the kernel's
+//! ([`super::ecn`]), `HMARK` ([`super::hmark`]), `CT --helper` ([`super::ct_template`]) and
+//! `SNPT`/`DNPT` ([`super::npt`]), on both engines (the JIT calls the interpreter's code). Each goes on to the rule's next expression, as the kernel's
 //! `XT_CONTINUE`.
 
 use super::connmark::Connmark;
 use super::ct_template::CtTemplate;
 use super::ecn::Ecn;
 use super::hmark::Hmark;
+use super::npt::Npt;
 use super::ttl::Ttl;
 use crate::interp::Eval;
 use crate::program::Program;
@@ -24,10 +25,12 @@ pub enum XtTarget {
     Ecn(Ecn),
     Hmark(Hmark),
     Ct(CtTemplate),
+    Npt(Npt),
 }
 
 impl XtTarget {
-    /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`, `CT`).
+    /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`, `CT`,
+    /// `SNPT`, `DNPT`).
     pub fn name(&self) -> &'static str {
         match self {
             XtTarget::Connmark(_) => "CONNMARK",
@@ -35,12 +38,18 @@ impl XtTarget {
             XtTarget::Ecn(_) => "ECN",
             XtTarget::Hmark(_) => "HMARK",
             XtTarget::Ct(_) => "CT",
+            XtTarget::Npt(x) => x.name(),
         }
     }
 
     /// Does the target need connection tracking (the kernel's `nf_ct_netns_get`)?
     pub fn enables_conntrack(&self) -> bool {
         matches!(self, XtTarget::Connmark(_) | XtTarget::Ct(_))
+    }
+
+    /// Does the target rewrite an address (what the packet is routed and tracked by)?
+    pub fn rewrites_addresses(&self) -> bool {
+        matches!(self, XtTarget::Npt(_))
     }
 
     pub(crate) fn print(&self, p: &Program, o: &mut String) {
@@ -50,6 +59,7 @@ impl XtTarget {
             XtTarget::Ecn(x) => x.print(p, o),
             XtTarget::Hmark(x) => x.print(p, o),
             XtTarget::Ct(x) => x.print(p, o),
+            XtTarget::Npt(x) => x.print(p, o),
         }
     }
 
@@ -60,8 +70,9 @@ impl XtTarget {
             Some("ECN") => Ecn::parse(c, a).map(XtTarget::Ecn),
             Some("HMARK") => Hmark::parse(c, a).map(XtTarget::Hmark),
             Some("CT") => CtTemplate::parse(c, a).map(XtTarget::Ct),
+            Some("SNPT" | "DNPT") => Npt::parse(c, a).map(XtTarget::Npt),
             other => Err(format!(
-                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK or CT)",
+                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK, CT, SNPT or DNPT)",
                 other.unwrap_or("")
             )),
         }
@@ -74,6 +85,7 @@ impl XtTarget {
             XtTarget::Ecn(x) => x.check(c),
             XtTarget::Hmark(x) => x.check(c),
             XtTarget::Ct(x) => x.check(c),
+            XtTarget::Npt(x) => x.check(c),
         }
     }
 
@@ -84,6 +96,7 @@ impl XtTarget {
             XtTarget::Ecn(x) => x.eval(e),
             XtTarget::Hmark(x) => x.eval(e),
             XtTarget::Ct(x) => x.eval(e),
+            XtTarget::Npt(x) => x.eval(e),
         }
     }
 }

@@ -38,6 +38,16 @@ pub struct NatRequest<'a> {
     pub flags: u32,
 }
 
+/// An ICMP or ICMPv6 error about the packet as a kernel target sends it (`icmp_send`,
+/// `icmpv6_send`: unlike `reject`'s, whatever the transport checksum): its type, code and
+/// the word after the checksum (a parameter problem's pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpErrorRequest {
+    pub kind: u8,
+    pub code: u8,
+    pub rest: u32,
+}
+
 /// `reject`: `NFT_REJECT_*` type (0 icmp unreach, 1 tcp reset, 2 icmpx unreach) and code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RejectRequest {
@@ -170,6 +180,9 @@ pub trait Env {
 
     /// `reject`: the runtime sends the ICMP error / TCP reset; the packet is dropped.
     fn reject(&mut self, _req: RejectRequest) {}
+
+    /// An ICMP error a target sends about the packet (the target also drops it).
+    fn icmp_error(&mut self, _req: IcmpErrorRequest) {}
 
     /// `dup`: a copy to `addr` (via `dev` if given).
     fn dup(&mut self, _addr: Option<&[u8]>, _dev: Option<u32>) {}

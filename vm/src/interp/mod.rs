@@ -18,7 +18,9 @@ pub mod recent;
 pub mod regs;
 pub mod state;
 
-pub use env::{Env, FibQuery, LogRequest, NatKind, NatRequest, NullEnv, RejectRequest, TproxyRequest};
+pub use env::{
+    Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, NullEnv, RejectRequest, TproxyRequest,
+};
 pub use eval::Eval;
 pub use packet::PacketCtx;
 pub use regs::Regs;

@@ -3,7 +3,7 @@
 //! sequence, and a log of every request in call order.
 
 use super::Rng;
-use nftvm_vm::interp::{Env, FibQuery, LogRequest, NatRequest, RejectRequest};
+use nftvm_vm::interp::{Env, FibQuery, IcmpErrorRequest, LogRequest, NatRequest, RejectRequest};
 use nftvm_vm::keys::{CtDir, CtKey, MetaKey};
 use nftvm_vm::{ChainId, Verdict};
 
@@ -134,6 +134,10 @@ impl Env for FuzzEnv {
     }
     fn reject(&mut self, r: RejectRequest) {
         self.effects.push(format!("reject {r:?}"));
+    }
+
+    fn icmp_error(&mut self, r: IcmpErrorRequest) {
+        self.effects.push(format!("icmp error {r:?}"));
     }
     fn object(&mut self, obj: &nftvm_vm::object::Object) -> Verdict {
         self.effects.push(format!("object {} {}", obj.kind.type_number(), obj.name));

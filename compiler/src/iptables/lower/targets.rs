@@ -9,7 +9,7 @@ use crate::iptables::targets::ct::{Ct, ZoneDir};
 use crate::iptables::targets::header::{Classify, DscpTarget, TosTarget, TtlMode, TtlTarget};
 use crate::iptables::targets::log::{DEFAULT_LOG_LEVEL, Log as XtLog, Nflog};
 use crate::iptables::targets::mark::{ConnmarkMode, ConnmarkTarget, MarkTarget, ShiftDir};
-use crate::iptables::targets::misc::{Hmark, Nfqueue, Synproxy as XtSynproxy, Tee, Tproxy as XtTproxy};
+use crate::iptables::targets::misc::{Hmark, Nfqueue, Npt, Synproxy as XtSynproxy, Tee, Tproxy as XtTproxy};
 use crate::iptables::targets::nat::{Nat as XtNat, NatKind as XtNatKind, Netmap};
 use crate::iptables::targets::reject::{Reject as XtReject, RejectWith};
 use crate::iptables::targets::tcpmss::{MssAction, Tcpmss};
@@ -23,6 +23,7 @@ use nftvm_vm::expr::connmark::Connmark as VmConnmark;
 use nftvm_vm::expr::ct_template::{CtTemplate, RUN_HELPERS};
 use nftvm_vm::expr::ecn::Ecn as VmEcn;
 use nftvm_vm::expr::hmark::Hmark as VmHmark;
+use nftvm_vm::expr::npt::{Npt as VmNpt, Prefix};
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
 use nftvm_vm::expr::xt_target::XtTarget;
 
@@ -66,7 +67,8 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
             cwr: x.set_cwr,
         })))]),
         Target::Hmark(h) => hmark(h, cx),
-        Target::Secmark(_) | Target::Connsecmark(_) | Target::Npt(_) => {
+        Target::Npt(n) => npt(n),
+        Target::Secmark(_) | Target::Connsecmark(_) => {
             Err(Unsupported::new(format!("target `{name}' has no equivalent in the engines yet")))
         }
     }
@@ -342,6 +344,17 @@ fn ttl(t: &TtlTarget, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     }
     let target = VmTtl { ipv6: cx.fam == Family::Ip6, mode: t.mode, value: t.value };
     Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Ttl(target)))])
+}
+
+/// SNPT/DNPT as the kernel's xt target (nft has no stateless prefix translation). The
+/// parser has checked both prefixes as the kernel does (present, at most /64, no host bits).
+fn npt(n: &Npt) -> LResult<Vec<Stmt>> {
+    let prefix = |p: Option<(Addr, u8)>| match p {
+        Some((a, len)) => Ok(Prefix { addr: std::net::Ipv6Addr::from(a.to_u128()), len }),
+        None => Err(Unsupported::new("SNPT/DNPT: both --src-pfx and --dst-pfx are needed")),
+    };
+    let target = VmNpt { destination: n.destination, from: prefix(n.src_pfx)?, to: prefix(n.dst_pfx)? };
+    Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Npt(target)))])
 }
 
 /// HMARK as the kernel's xt target (nft's `jhash` hashes other words in another order).
