@@ -23,18 +23,25 @@ pub const RUN_HELPERS: [&str; 2] = ["ftp", "tftp"];
 /// One `-j CT --helper` target (the part of the kernel's `xt_ct_target_info_v1` nftvm runs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CtTemplate {
-    /// The helper (`ftp`, `tftp`) the packet's new connection gets.
+    /// The helper (`ftp`, `tftp`) the packet's new connection gets; empty for a template
+    /// with none (`-j CT --ctevents …`: event masks nftvm has no listener for).
     pub helper: String,
 }
 
 impl CtTemplate {
     pub(crate) fn print(&self, _p: &Program, o: &mut String) {
-        o.push_str("name CT rev 2 helper ");
-        o.push_str(&self.helper);
+        o.push_str("name CT rev 2");
+        if !self.helper.is_empty() {
+            o.push_str(" helper ");
+            o.push_str(&self.helper);
+        }
     }
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<CtTemplate> {
-        c.expect_all(&["name", "CT", "rev", "2", "helper"])?;
+        c.expect_all(&["name", "CT", "rev", "2"])?;
+        if !c.eat("helper") {
+            return Ok(CtTemplate::default());
+        }
         let helper = c.next()?;
         if helper.is_empty() || helper.len() > MAX_NAME || !helper.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(format!("CT: bad helper name `{helper}`"));
@@ -48,6 +55,8 @@ impl CtTemplate {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        e.env.ct_template_helper(&self.helper);
+        if !self.helper.is_empty() {
+            e.env.ct_template_helper(&self.helper);
+        }
     }
 }

@@ -210,8 +210,17 @@ fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     if c.notrack {
         return Ok(vec![Stmt::new(StmtKind::Notrack)]);
     }
-    if !c.timeout.is_empty() || c.ct_events != 0 || c.exp_events != 0 {
-        return Err(Unsupported::new("CT --timeout, --ctevents and --expevents cannot be expressed yet"));
+    if !c.timeout.is_empty() {
+        // The policy is a cttimeout object made with `nfct add timeout`, not part of the ruleset.
+        return Err(Unsupported::new("CT --timeout (a policy made with nfct) cannot be expressed yet"));
+    }
+    let events = c.ct_events != 0 || c.exp_events != 0;
+    if events {
+        cx.notes.push(
+            "CT --ctevents/--expevents: nftvm reports no conntrack events, so the masks filter nothing \
+             (packets are handled as without them, as in the kernel)"
+                .into(),
+        );
     }
     let mut out = Vec::new();
     if let Some(z) = &c.zone {
@@ -238,9 +247,13 @@ fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         out.push(Stmt::new(StmtKind::XtTarget(XtTarget::Ct(target))));
     }
     if out.is_empty() {
-        return Err(Unsupported::new(
-            "CT without --notrack, --zone or --helper does nothing nftvm can express",
-        ));
+        if !events {
+            return Err(Unsupported::new(
+                "CT without --notrack, --zone, --helper or event masks does nothing nftvm can express",
+            ));
+        }
+        // A template with no helper: it changes nothing, but lists as the kernel's does.
+        out.push(Stmt::new(StmtKind::XtTarget(XtTarget::Ct(CtTemplate::default()))));
     }
     Ok(out)
 }
