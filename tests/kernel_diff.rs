@@ -63,6 +63,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ftp", scenarios_nat::ftp, 12),
         ("tftp", scenarios_nat::tftp, 12),
         ("ct-expectation", scenarios_nat::ct_expectation, 10),
+        ("shifted-nat", scenarios_nat::shifted_nat, 16),
         ("local", scenarios_host::local, 14),
         ("reject", scenarios_host::reject_forward, 12),
         ("ttl", scenarios_host::ttl, 10),
@@ -222,7 +223,11 @@ fn conntrack_flows_match_the_kernel() {
 
 #[test]
 fn nat_matches_the_kernel() {
-    check("nat", &["masquerade", "snat-dnat", "redirect", "ftp", "tftp", "ct-expectation"], true);
+    check(
+        "nat",
+        &["masquerade", "snat-dnat", "redirect", "ftp", "tftp", "ct-expectation", "shifted-nat"],
+        true,
+    );
 }
 
 #[test]

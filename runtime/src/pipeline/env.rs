@@ -160,6 +160,10 @@ impl RuntimeEnv<'_> {
             range.min_proto = pmin;
             range.max_proto = req.proto_max.unwrap_or(pmin);
         }
+        if let Some(base) = req.proto_base {
+            flags |= nat_flags::PROTO_OFFSET;
+            range.base_proto = base;
+        }
         range.flags = flags & !0x40;
         match req.kind {
             NatKind::Snat | NatKind::Dnat => Ok(range),

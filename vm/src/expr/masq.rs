@@ -62,6 +62,7 @@ pub(crate) fn port_nat(
         proto_min: pmin,
         proto_max: pmax.or(pmin),
         flags: flags.unwrap_or(0),
+        proto_base: None,
     };
     e.env.nat(&req)
 }

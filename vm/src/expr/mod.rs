@@ -68,6 +68,7 @@ pub mod tunnel;
 pub mod u32match;
 pub mod xfrm;
 pub mod xt;
+pub mod xt_nat;
 pub mod xt_target;
 
 use crate::data::ByteOrder;

@@ -102,6 +102,7 @@ impl Nat {
             proto_min: port(self.proto_min),
             proto_max: port(self.proto_max).or(port(self.proto_min)),
             flags: self.flags.unwrap_or(0),
+            proto_base: None,
         };
         e.regs.verdict = e.env.nat(&req);
     }

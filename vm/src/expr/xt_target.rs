@@ -3,7 +3,8 @@
 //! `CONNMARK` with masks on both sides ([`super::connmark`]: multi-WAN setups save and
 //! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]), `ECN`
 //! ([`super::ecn`]), `HMARK` ([`super::hmark`]), `CT --helper` ([`super::ct_template`]) and
-//! `SNPT`/`DNPT` ([`super::npt`]), on both engines (the JIT calls the interpreter's code). Each goes on to the rule's next expression, as the kernel's
+//! `SNPT`/`DNPT` ([`super::npt`]) and `SNAT`/`DNAT` with a shifted port map
+//! ([`super::xt_nat`]), on both engines (the JIT calls the interpreter's code). Each goes on to the rule's next expression, as the kernel's
 //! `XT_CONTINUE`.
 
 use super::connmark::Connmark;
@@ -12,6 +13,7 @@ use super::ecn::Ecn;
 use super::hmark::Hmark;
 use super::npt::Npt;
 use super::ttl::Ttl;
+use super::xt_nat::XtNat;
 use crate::interp::Eval;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -26,11 +28,12 @@ pub enum XtTarget {
     Hmark(Hmark),
     Ct(CtTemplate),
     Npt(Npt),
+    Nat(XtNat),
 }
 
 impl XtTarget {
     /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`, `CT`,
-    /// `SNPT`, `DNPT`).
+    /// `SNPT`, `DNPT`, `SNAT`, `DNAT`).
     pub fn name(&self) -> &'static str {
         match self {
             XtTarget::Connmark(_) => "CONNMARK",
@@ -39,12 +42,13 @@ impl XtTarget {
             XtTarget::Hmark(_) => "HMARK",
             XtTarget::Ct(_) => "CT",
             XtTarget::Npt(x) => x.name(),
+            XtTarget::Nat(x) => x.name(),
         }
     }
 
     /// Does the target need connection tracking (the kernel's `nf_ct_netns_get`)?
     pub fn enables_conntrack(&self) -> bool {
-        matches!(self, XtTarget::Connmark(_) | XtTarget::Ct(_))
+        matches!(self, XtTarget::Connmark(_) | XtTarget::Ct(_) | XtTarget::Nat(_))
     }
 
     /// Does the target rewrite an address (what the packet is routed and tracked by)?
@@ -60,6 +64,7 @@ impl XtTarget {
             XtTarget::Hmark(x) => x.print(p, o),
             XtTarget::Ct(x) => x.print(p, o),
             XtTarget::Npt(x) => x.print(p, o),
+            XtTarget::Nat(x) => x.print(p, o),
         }
     }
 
@@ -71,8 +76,9 @@ impl XtTarget {
             Some("HMARK") => Hmark::parse(c, a).map(XtTarget::Hmark),
             Some("CT") => CtTemplate::parse(c, a).map(XtTarget::Ct),
             Some("SNPT" | "DNPT") => Npt::parse(c, a).map(XtTarget::Npt),
+            Some("SNAT" | "DNAT") => XtNat::parse(c, a).map(XtTarget::Nat),
             other => Err(format!(
-                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK, CT, SNPT or DNPT)",
+                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK, CT, SNPT, DNPT, SNAT or DNAT)",
                 other.unwrap_or("")
             )),
         }
@@ -86,6 +92,7 @@ impl XtTarget {
             XtTarget::Hmark(x) => x.check(c),
             XtTarget::Ct(x) => x.check(c),
             XtTarget::Npt(x) => x.check(c),
+            XtTarget::Nat(x) => x.check(c),
         }
     }
 
@@ -97,6 +104,7 @@ impl XtTarget {
             XtTarget::Hmark(x) => x.eval(e),
             XtTarget::Ct(x) => x.eval(e),
             XtTarget::Npt(x) => x.eval(e),
+            XtTarget::Nat(x) => x.eval(e),
         }
     }
 }

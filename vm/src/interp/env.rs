@@ -13,7 +13,7 @@ use crate::keys::{CtDir, CtKey, Family, MetaKey};
 use crate::verdict::Verdict;
 
 /// Which NAT operation a request is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NatKind {
     Snat,
     Dnat,
@@ -33,6 +33,9 @@ pub struct NatRequest<'a> {
     pub addr_max: Option<&'a [u8]>,
     pub proto_min: Option<u16>,
     pub proto_max: Option<u16>,
+    /// A shifted port map's base port (with `NF_NAT_RANGE_PROTO_OFFSET`): port `p` maps to
+    /// `proto_min + (p - base) mod size`.
+    pub proto_base: Option<u16>,
     /// `NF_NAT_RANGE_*` flags (0x1 map ips, 0x2 proto specified, 0x4 random, 0x8 persistent,
     /// 0x10 fully random, 0x40 netmap).
     pub flags: u32,

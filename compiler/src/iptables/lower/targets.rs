@@ -25,7 +25,10 @@ use nftvm_vm::expr::ecn::Ecn as VmEcn;
 use nftvm_vm::expr::hmark::Hmark as VmHmark;
 use nftvm_vm::expr::npt::{Npt as VmNpt, Prefix};
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
+use nftvm_vm::expr::xt_nat::XtNat as VmXtNat;
 use nftvm_vm::expr::xt_target::XtTarget;
+use nftvm_vm::interp::NatKind as VmNatKind;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     match t {
@@ -269,8 +272,8 @@ fn port_shape() -> Expr {
 
 fn nat(n: &XtNat, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     let r = &n.range;
-    if r.base_port.is_some() {
-        return Err(Unsupported::new("shifted port maps (`a-b/base`) cannot be expressed"));
+    if let Some(base) = r.base_port {
+        return shifted_nat(n, base, cx);
     }
     let shape = addr_shape(cx.fam);
     let addr = match &r.addrs {
@@ -305,6 +308,32 @@ fn nat(n: &XtNat, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         prefix: false,
         concat: false,
     }))])
+}
+
+/// SNAT/DNAT with a shifted port map (`a-b/base`) as the kernel's xt target, which
+/// iptables-nft loads for it (nft's nat has no base port).
+fn shifted_nat(n: &XtNat, base: u16, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let r = &n.range;
+    let kind = match n.kind {
+        XtNatKind::Snat => VmNatKind::Snat,
+        XtNatKind::Dnat => VmNatKind::Dnat,
+        _ => return Err(Unsupported::new("a shifted port map needs SNAT or DNAT")),
+    };
+    let Some(ports) = r.ports else { return Err(Unsupported::new("a shifted port map needs a port range")) };
+    let ip = |a: &Addr| match cx.fam {
+        Family::Ip6 => IpAddr::V6(Ipv6Addr::from(a.to_u128())),
+        _ => IpAddr::V4(Ipv4Addr::from(a.to_u128() as u32)),
+    };
+    let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+    let target = VmXtNat {
+        kind,
+        family: if cx.fam == Family::Ip6 { Family::Ip6 } else { Family::Ip },
+        addrs: r.addrs.as_ref().map(|(lo, hi)| (ip(lo), ip(hi))),
+        ports: (ports.lo, ports.hi),
+        base,
+        flags: flag(r.random, 0x4) | flag(r.persistent, 0x8) | flag(r.random_fully, 0x10),
+    };
+    Ok(vec![Stmt::new(StmtKind::XtTarget(XtTarget::Nat(target)))])
 }
 
 fn netmap(n: &Netmap, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
