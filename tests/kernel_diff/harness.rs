@@ -462,7 +462,25 @@ pub fn run(sc: &Scenario) -> Report {
                 sides.iter_mut().for_each(|side| side.history.push(Vec::new()));
                 continue;
             }
-            fail_all(&mut report, format!("step {i}: the packet it answers was not emitted by the kernel"));
+            // The kernel's emissions count as host-generated where nftvm's did (same
+            // positions): say what they were, so a generated packet of nftvm's standing where
+            // the kernel forwarded one shows as such.
+            let answered = match &step.packet {
+                Packet::From { step, .. } => k_hist.get(*step).map(|e| {
+                    e.iter()
+                        .map(|(iface, b, g)| {
+                            format!("{iface} {}{}", hex(b), if *g { " (taken as generated)" } else { "" })
+                        })
+                        .collect::<Vec<_>>()
+                }),
+                Packet::Fixed(_) => None,
+            };
+            fail_all(
+                &mut report,
+                format!(
+                    "step {i}: the packet it answers was not emitted by the kernel (it emitted {answered:?})"
+                ),
+            );
             return report;
         };
         let ko = kernel.inject(step.iface, &kp);
