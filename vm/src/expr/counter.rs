@@ -33,7 +33,7 @@ impl Counter {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let len = e.pkt.len() as u64;
+        let len = e.packet_len();
         if let Some(s) = e.state.slots.get_mut(self.slot as usize) {
             count(s, len);
         }

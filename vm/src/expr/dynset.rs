@@ -123,6 +123,7 @@ impl Dynset {
         k[..klen].copy_from_slice(key);
         let key = &k[..klen];
         let now = e.now;
+        let len = e.packet_len();
         let Some(backend) = e.state.sets.get_mut(self.set.index()) else { return e.brk() };
         if self.op == DynsetOp::Delete {
             backend.delete(key, now);
@@ -138,7 +139,6 @@ impl Dynset {
         let timeout_ms = self.timeout_ms.or(def.timeout_ms).filter(|t| *t > 0);
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
-        let len = e.pkt.len() as u64;
         let broke =
             match backend.update(key, data, timeout, self.op == DynsetOp::Update, now, size, &self.exprs) {
                 Some(slots) => element_exprs(&self.exprs, slots, len, now),

@@ -240,6 +240,16 @@ struct Found {
     len: usize,
 }
 
+/// The length of the TCP option at `i` of header `opts`, as the kernel walks options: an
+/// end-of-list or no-op, or an option whose length byte is 0 or missing, counts one byte
+/// (so a walk always moves on).
+pub(crate) fn tcp_optlen(opts: &[u8], i: usize) -> usize {
+    match (opts.get(i), opts.get(i + 1)) {
+        (Some(&k), Some(&l)) if k > 1 && l != 0 => usize::from(l),
+        _ => 1,
+    }
+}
+
 fn find_tcp_option(e: &Eval, kind: u8) -> Option<Found> {
     if e.pkt.l4proto != 6 {
         return None;
@@ -252,10 +262,8 @@ fn find_tcp_option(e: &Eval, kind: u8) -> Option<Found> {
     let opts = e.pkt.bytes(th, hdr_len)?;
     let mut i = 20;
     while i < hdr_len {
-        let k = opts[i];
-        let optlen =
-            if k <= 1 { 1 } else { opts.get(i + 1).map_or(1, |l| if *l == 0 { 1 } else { *l as usize }) };
-        if k == kind {
+        let optlen = tcp_optlen(opts, i);
+        if opts[i] == kind {
             if i + optlen > hdr_len {
                 return None;
             }

@@ -61,6 +61,7 @@ pub mod socket;
 pub mod srh;
 pub mod string;
 pub mod synproxy;
+pub mod tcpmss;
 pub mod time_match;
 pub mod tproxy;
 pub mod ttl;

@@ -88,7 +88,7 @@ impl Objref {
 /// Evaluates object `obj` for the packet.
 pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
     let Some(o) = e.prog.object(obj) else { return e.brk() };
-    let len = e.pkt.len() as u64;
+    let len = e.packet_len();
     let now = e.now;
     let brk = match &o.kind {
         ObjectKind::Counter(_) => {

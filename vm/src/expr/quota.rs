@@ -39,7 +39,7 @@ impl Quota {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let len = e.pkt.len() as u64;
+        let len = e.packet_len();
         let Some(slot) = e.state.slots.get_mut(self.slot as usize) else { return };
         if over_quota(self, slot, len) {
             e.brk();

@@ -2,16 +2,17 @@
 //! (`nft_compat`), as iptables-nft loads the targets nft has no statement for. nftvm runs
 //! `CONNMARK` with masks on both sides ([`super::connmark`]: multi-WAN setups save and
 //! restore a few bits of the mark), `TTL`/`HL` that count up or down ([`super::ttl`]), `ECN`
-//! ([`super::ecn`]), `HMARK` ([`super::hmark`]), `CT --helper` ([`super::ct_template`]) and
-//! `SNPT`/`DNPT` ([`super::npt`]) and `SNAT`/`DNAT` with a shifted port map
-//! ([`super::xt_nat`]), on both engines (the JIT calls the interpreter's code). Each goes on to the rule's next expression, as the kernel's
-//! `XT_CONTINUE`.
+//! ([`super::ecn`]), `HMARK` ([`super::hmark`]), `CT --helper` ([`super::ct_template`]),
+//! `SNPT`/`DNPT` ([`super::npt`]), `SNAT`/`DNAT` with a shifted port map ([`super::xt_nat`])
+//! and `TCPMSS` ([`super::tcpmss`]), on both engines (the JIT calls the interpreter's code).
+//! Each goes on to the rule's next expression, as the kernel's `XT_CONTINUE`.
 
 use super::connmark::Connmark;
 use super::ct_template::CtTemplate;
 use super::ecn::Ecn;
 use super::hmark::Hmark;
 use super::npt::Npt;
+use super::tcpmss::Tcpmss;
 use super::ttl::Ttl;
 use super::xt_nat::XtNat;
 use crate::interp::Eval;
@@ -29,11 +30,12 @@ pub enum XtTarget {
     Ct(CtTemplate),
     Npt(Npt),
     Nat(XtNat),
+    Tcpmss(Tcpmss),
 }
 
 impl XtTarget {
     /// The target's name as the kernel knows it (`CONNMARK`, `TTL`, `HL`, `ECN`, `HMARK`, `CT`,
-    /// `SNPT`, `DNPT`, `SNAT`, `DNAT`).
+    /// `SNPT`, `DNPT`, `SNAT`, `DNAT`, `TCPMSS`).
     pub fn name(&self) -> &'static str {
         match self {
             XtTarget::Connmark(_) => "CONNMARK",
@@ -43,6 +45,7 @@ impl XtTarget {
             XtTarget::Ct(_) => "CT",
             XtTarget::Npt(x) => x.name(),
             XtTarget::Nat(x) => x.name(),
+            XtTarget::Tcpmss(_) => "TCPMSS",
         }
     }
 
@@ -65,6 +68,7 @@ impl XtTarget {
             XtTarget::Ct(x) => x.print(p, o),
             XtTarget::Npt(x) => x.print(p, o),
             XtTarget::Nat(x) => x.print(p, o),
+            XtTarget::Tcpmss(x) => x.print(p, o),
         }
     }
 
@@ -77,8 +81,9 @@ impl XtTarget {
             Some("CT") => CtTemplate::parse(c, a).map(XtTarget::Ct),
             Some("SNPT" | "DNPT") => Npt::parse(c, a).map(XtTarget::Npt),
             Some("SNAT" | "DNAT") => XtNat::parse(c, a).map(XtTarget::Nat),
+            Some("TCPMSS") => Tcpmss::parse(c, a).map(XtTarget::Tcpmss),
             other => Err(format!(
-                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK, CT, SNPT, DNPT, SNAT or DNAT)",
+                "unknown xt target `{}` (CONNMARK, TTL, HL, ECN, HMARK, CT, SNPT, DNPT, SNAT, DNAT or TCPMSS)",
                 other.unwrap_or("")
             )),
         }
@@ -93,6 +98,7 @@ impl XtTarget {
             XtTarget::Ct(x) => x.check(c),
             XtTarget::Npt(x) => x.check(c),
             XtTarget::Nat(x) => x.check(c),
+            XtTarget::Tcpmss(x) => x.check(c),
         }
     }
 
@@ -105,6 +111,7 @@ impl XtTarget {
             XtTarget::Ct(x) => x.eval(e),
             XtTarget::Npt(x) => x.eval(e),
             XtTarget::Nat(x) => x.eval(e),
+            XtTarget::Tcpmss(x) => x.eval(e),
         }
     }
 }

@@ -38,6 +38,21 @@ pub fn replace(field: u16, fsum: u32, tsum: u32) -> u16 {
     }
 }
 
+/// The checksum field after bytes summing to `fsum` were replaced by bytes summing to
+/// `tsum`, as the kernel's `csum_replace2`/`inet_proto_csum_replace4` compute it (an x_tables
+/// target's fix-up): unlike [`replace`], a result of 0 stays 0.
+pub fn replace_kernel(field: u16, fsum: u32, tsum: u32) -> u16 {
+    fold(add(add(!(field as u32), !fsum), tsum))
+}
+
+/// Applies [`replace_kernel`] to the 16-bit checksum at `at` in `data`; false if out of range.
+pub fn replace_kernel_at(data: &mut [u8], at: usize, fsum: u32, tsum: u32) -> bool {
+    let Some(field) = data.get_mut(at..at + 2) else { return false };
+    let old = u16::from_be_bytes([field[0], field[1]]);
+    field.copy_from_slice(&replace_kernel(old, fsum, tsum).to_be_bytes());
+    true
+}
+
 /// Applies [`replace`] to the 16-bit checksum at `at` in `data`; false if out of range.
 pub fn replace_at(data: &mut [u8], at: usize, fsum: u32, tsum: u32) -> bool {
     let Some(field) = data.get_mut(at..at + 2) else { return false };

@@ -151,6 +151,17 @@ pub trait Env {
         false
     }
 
+    /// The MTU of a route (`dst_mtu`), for `-j TCPMSS --clamp-mss-to-pmtu`: with
+    /// `to_source` false, of the route the packet takes (`None`: it has none yet); with
+    /// `to_source` true, of the route back to its source address (`None`: no such route).
+    fn route_mtu(&mut self, _to_source: bool) -> Option<u32> {
+        None
+    }
+
+    /// `-j TCPMSS` adds an MSS option to a segment that has none: the VM cannot grow the
+    /// bytes it holds, so the runtime applies the insertion when the chain has run.
+    fn tcp_mss_insert(&mut self, _req: crate::expr::tcpmss::MssInsert) {}
+
     /// `socket` keys (`NFT_SOCKET_*`).
     fn socket_get(&mut self, _key: u32, _level: u32, _out: &mut [u8]) -> bool {
         false

@@ -17,6 +17,10 @@ pub struct Eval<'e, 'p> {
     pub now: u64,
     /// Set by `classify` when it breaks its rule: where evaluation goes on.
     pub resume: Option<crate::expr::classify::Resume>,
+    /// The bytes the packet grows by when the runtime applies what the chain asked for
+    /// after it has run (an MSS option `-j TCPMSS` adds), which the kernel adds at once:
+    /// counters, quotas and byte limits count them already ([`Eval::packet_len`]).
+    pub deferred_growth: usize,
 }
 
 impl<'e, 'p> Eval<'e, 'p> {
@@ -32,7 +36,23 @@ impl<'e, 'p> Eval<'e, 'p> {
         now: u64,
     ) -> Eval<'e, 'p> {
         state.walks.forget();
-        Eval { regs: Regs::default(), pkt, env, state, prog, table_family, now, resume: None }
+        Eval {
+            regs: Regs::default(),
+            pkt,
+            env,
+            state,
+            prog,
+            table_family,
+            now,
+            resume: None,
+            deferred_growth: 0,
+        }
+    }
+
+    /// The packet's length as the kernel's byte counts see it (from the network header on):
+    /// with the growth the runtime applies after the chain.
+    pub fn packet_len(&self) -> u64 {
+        (self.pkt.len() + self.deferred_growth) as u64
     }
 
     /// NFT_BREAK: the rule does not match.

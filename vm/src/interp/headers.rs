@@ -60,6 +60,33 @@ pub fn ipv6_transport(data: &[u8], off: usize) -> (Option<usize>, u8) {
     (None, next)
 }
 
+/// Where an IPv6 packet's upper-layer header starts, as the kernel's `ipv6_skip_exthdr`
+/// finds it from the packet at `off`: its offset and the fragment offset field of a
+/// fragment header on the way (0 without one). The walk stops at a later fragment's
+/// fragment header; `Err` when a header is cut short or the chain says "no next header".
+pub fn ipv6_skip_exthdr(data: &[u8], off: usize) -> Result<(usize, u16), Malformed> {
+    const NO_NEXT: u8 = 59;
+    let mut next = *data.get(off + 6).ok_or(Malformed)?;
+    let mut pos = off + 40;
+    let mut frag_off = 0;
+    while is_ipv6_ext(next) || next == NO_NEXT {
+        if next == NO_NEXT {
+            return Err(Malformed);
+        }
+        let hp = data.get(pos..pos + 2).ok_or(Malformed)?;
+        if next == FRAGMENT {
+            let fo = data.get(pos + 2..pos + 4).ok_or(Malformed)?;
+            frag_off = u16::from_be_bytes([fo[0], fo[1]]);
+            if frag_off & !7 != 0 {
+                break;
+            }
+        }
+        pos += ext_len(next, hp[1]);
+        next = hp[0];
+    }
+    Ok((pos, frag_off))
+}
+
 /// A header of an IPv6 extension header chain is cut short (the kernel's `-EBADMSG`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Malformed;
