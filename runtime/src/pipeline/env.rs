@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use nftvm_vm::Verdict;
 use nftvm_vm::expr::fib::{flags as fib_flags, result as fib_result};
+use nftvm_vm::expr::tcpmss::MssInsert;
 use nftvm_vm::interp::{Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, RejectRequest};
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey, ct_state};
 use nftvm_vm::object::{CtExpect, Object, ObjectKind};
@@ -18,7 +19,7 @@ use crate::conntrack::tuple::{Tuple as CtTuple, addr_bits};
 use crate::conntrack::{Conntrack, CtInfo, TcpState, Time};
 use crate::flowtable::Flows;
 use crate::helper::Helper;
-use crate::host::{AddrType, Host};
+use crate::host::{AddrType, Host, LOOPBACK};
 use crate::io::IfaceId;
 use crate::nat::{Manip, NatRange, flags as nat_flags};
 use crate::packet::PacketInfo;
@@ -34,6 +35,8 @@ pub struct Effects {
     pub logs: Vec<String>,
     /// Notes for the trace (NAT bindings made …).
     pub notes: Vec<String>,
+    /// MSS options `-j TCPMSS` adds (the packet grows).
+    pub mss_inserts: Vec<MssInsert>,
 }
 
 /// Per-slot connection lists of `connlimit` (`nf_conncount`).
@@ -463,6 +466,22 @@ impl Env for RuntimeEnv<'_> {
             }
             _ => false,
         }
+    }
+
+    fn route_mtu(&mut self, to_source: bool) -> Option<u32> {
+        let src = self.info.src_addr;
+        let iface = match (to_source, self.host.is_local(src)) {
+            (false, _) => self.meta.oif?,
+            (true, true) => LOOPBACK,
+            (true, false) => self.host.lookup(src)?.iface,
+        };
+        let mtu = self.host.iface(iface)?.mtu;
+        // `ipv4_mtu` / `ip6_mtu`: at most the largest packet of the family.
+        Some(mtu.min(if src.is_ipv4() { 65_535 } else { 65_575 }))
+    }
+
+    fn tcp_mss_insert(&mut self, req: MssInsert) {
+        self.effects.mss_inserts.push(req);
     }
 
     fn symhash(&mut self) -> u32 {

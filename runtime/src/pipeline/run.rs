@@ -288,7 +288,11 @@ impl Pipeline {
         if let Some(before) = addresses_before {
             skb.note_pseudo_header_write(before);
         }
-        if self.plan.writes_packet && skb.redissect().is_err() {
+        let grown = !effects.mss_inserts.is_empty();
+        for req in &effects.mss_inserts {
+            req.apply(&mut skb.data, skb.info.nhoff);
+        }
+        if (self.plan.writes_packet || grown) && skb.redissect().is_err() {
             run.note(id, "packet no longer parses after a payload write: drop".into());
             return Verdict::Drop;
         }
