@@ -11,7 +11,8 @@
 //! meta mark 0x00000001           metadata the runtime answers (printed value, key's order)
 //! ct state 0x00000008            conntrack keys (`ct src original 0x0a000001`)
 //! env fib 0x00000002             answers for fib/rt/socket/osf/xfrm/tunnel/symhash/random/connlimit/
-//!                                origin (the connection's original source, for `cluster`)
+//!                                origin (the connection's original source, for `cluster`),
+//!                                mtu-out/mtu-back (route MTUs, for TCPMSS)
 //! link 000000000000 …            link-layer header bytes in front of the packet
 //! packet 4500…                   the packet from its IP header (hex, spaces ignored)
 //! expect verdict accept          accept | drop | stolen | queue N [bypass]
@@ -25,6 +26,7 @@
 //! ```
 
 use nftvm_vm::data::{ByteOrder, Data};
+use nftvm_vm::expr::tcpmss::MssInsert;
 use nftvm_vm::interp::{
     self, Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState,
     RejectRequest, TproxyRequest,
@@ -156,6 +158,15 @@ impl Env for TestEnv {
         self.effects.push(s);
         Verdict::Accept
     }
+    fn route_mtu(&mut self, to_source: bool) -> Option<u32> {
+        self.answer_u32(if to_source { "mtu-back" } else { "mtu-out" })
+    }
+
+    fn tcp_mss_insert(&mut self, r: MssInsert) {
+        let v6 = if r.ipv6 { " ipv6" } else { "" };
+        self.effects.push(format!("tcpmss insert at {} mss {}{v6}", r.th, r.mss));
+    }
+
     fn reject(&mut self, r: RejectRequest) {
         self.effects.push(format!("reject type {} code {}", r.kind, r.code));
     }

@@ -344,6 +344,8 @@ mod tests {
             "[ target name ECN rev 0 ip-ect 2 cwr 1 ]",
             "[ target name HMARK rev 0 src-mask 0xffffff00 dst-mask 0x0 port-mask 0x0000ffff port-set 0x00070000 proto-mask 0xff rnd 0x00000004 mod 42 offset 1 ct ]",
             "[ target name CT rev 2 helper ftp ]",
+            "[ target name TCPMSS rev 0 mss 1400 ]",
+            "[ target name TCPMSS rev 0 clamp-mss-to-pmtu ]",
         ];
         for l in lines {
             let e = parse(l).unwrap_or_else(|m| panic!("{l}: {m}"));
@@ -406,6 +408,8 @@ mod tests {
             "[ target name HMARK rev 0 src-mask 0x0 dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x10000 rnd 0x0 mod 1 offset 0 ]",
             "[ target name CT rev 2 helper 0123456789abcdefg ]",
             "[ target name CT rev 2 ]",
+            "[ target name TCPMSS rev 0 mss 65536 ]",
+            "[ target name TCPMSS rev 0 ]",
         ] {
             assert!(parse(bad).is_err(), "{bad} parsed");
         }
