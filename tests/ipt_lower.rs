@@ -211,22 +211,23 @@ struct Tally {
     agree: usize,
     not_translated: usize,
     eval_failed: usize,
-    /// Rules that run one of the kernel's xt matches (`-m sctp`, `-m ipv6header` …), as
-    /// iptables-nft loads them: deliberately not the translation's nft expressions, so not
-    /// compared with it (the kernel oracle checks them instead: `kernel_diff` xt group) —
-    /// unless `xt_model` writes the match out as nft expressions for `diff`, which are then
-    /// compared in its place.
+    /// Rules that run one of the kernel's xt matches (`-m sctp`, `-m ipv6header` …) or
+    /// targets (`-j TCPMSS`, `-j CT --helper` …), as iptables-nft loads them: deliberately
+    /// not the translation's nft expressions, so not compared with it (the kernel oracle
+    /// checks them instead: `kernel_diff` xt groups) — unless `xt_model` writes the match
+    /// out as nft expressions for `diff`, which are then compared in its place.
     xt: usize,
 }
 
 /// `rule` with each xt match `xt_model` writes out as nft expressions replaced by them (as
-/// `diff` sees it); `None` when another xt match remains.
+/// `diff` sees it); `None` when another xt match, or an xt target, remains.
 fn written_out(rule: &ir::Rule, family: ir::Family) -> Option<ir::Rule> {
     let mut out = rule.clone();
     out.stmts.clear();
     for s in &rule.stmts {
         match &s.kind {
             ir::StmtKind::XtMatch(m) => out.stmts.extend(xt_model::as_nft(m, family)?.ok()?),
+            ir::StmtKind::XtTarget(_) => return None,
             _ => out.stmts.push(s.clone()),
         }
     }
