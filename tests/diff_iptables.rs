@@ -98,26 +98,35 @@ fn check_dump(path: &std::path::Path, tally: &mut Tally) {
         load::nft(&xname, &xlate).unwrap_or_else(|e| panic!("{name}: translation: {e}\n{xlate}"));
     let l = loc(&dump_src, &trans_src);
 
-    // The dump against its translation.
-    let report = diff::diff(&dump, &trans, &Options { max: 10 })
-        .unwrap_or_else(|e| panic!("{name}: {e} at {}", l(e.side, e.span)));
-    let rendered = diff::report::render_text(&report, &l);
-    if warned.is_empty() {
-        assert!(report.equivalent(), "{name}: translation differs:\n{rendered}");
+    // The dump against its translation. A dump that runs `-j TCPMSS` loads the kernel's
+    // target, which its translation (`tcp option maxseg size set …`) is not, and whose
+    // added options and route MTUs diff does not model: it cannot decide, and says so.
+    match diff::diff(&dump, &trans, &Options { max: 10 }) {
+        Err(e) if e.side == Side::A && e.construct.contains("xt target \"TCPMSS\"") => {
+            println!("{name}: cannot decide ({}) at {}", e.construct, l(e.side, e.span));
+        }
+        result => {
+            let report = result.unwrap_or_else(|e| panic!("{name}: {e} at {}", l(e.side, e.span)));
+            let rendered = diff::report::render_text(&report, &l);
+            if warned.is_empty() {
+                assert!(report.equivalent(), "{name}: translation differs:\n{rendered}");
+            }
+            for c in &report.counterexamples {
+                let involved =
+                    c.sides[0].deciders.iter().any(|d| warned.contains(&dump_src.location(d.span).line));
+                assert!(
+                    involved,
+                    "{name}: a difference not explained by a commented-out rule (lines {warned:?}):\n{rendered}"
+                );
+            }
+            verify(&dump, &trans, &report, &l, tally, &name);
+            println!(
+                "{name}: {} ({} rules commented out by the translator)",
+                if report.equivalent() { "equivalent" } else { "different" },
+                warned.len()
+            );
+        }
     }
-    for c in &report.counterexamples {
-        let involved = c.sides[0].deciders.iter().any(|d| warned.contains(&dump_src.location(d.span).line));
-        assert!(
-            involved,
-            "{name}: a difference not explained by a commented-out rule (lines {warned:?}):\n{rendered}"
-        );
-    }
-    verify(&dump, &trans, &report, &l, tally, &name);
-    println!(
-        "{name}: {} ({} rules commented out by the translator)",
-        if report.equivalent() { "equivalent" } else { "different" },
-        warned.len()
-    );
 
     // Mutants of the translation, on live rules.
     let dead: Vec<usize> = diff::explain(&trans, Side::A)

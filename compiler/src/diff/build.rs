@@ -120,6 +120,7 @@ pub fn build(prog: &mut Program, uni: &Universe, side: Side) -> Result<(), Undec
                         build_write(w, uni).map_err(|e| e.at(side, w.span))?;
                         written.extend(w.slots.iter().map(|s| s.0));
                     }
+                    Step::Unmodelled(u) => build_test(&mut u.guard, uni, &doms, side)?,
                     _ => {}
                 }
             }
@@ -181,6 +182,7 @@ fn used_slots(prog: &Program, written: &[Slot]) -> Vec<Slot> {
             for step in &rule.steps {
                 match step {
                     Step::Test(t) | Step::Limiter { test: t, .. } => add(&mut out, &t.cond),
+                    Step::Unmodelled(u) => add(&mut out, &u.guard.cond),
                     Step::Lookup(l) => l.conds.iter().for_each(|c| add(&mut out, c)),
                     Step::Write(w) => {
                         if let Some(g) = &w.guard {
@@ -295,6 +297,7 @@ fn rule_fingerprint(rule: &Rule, chains: &[u64]) -> u64 {
             Step::Verdict(v, _) => hash_verdict(v, chains, &mut h),
             Step::Nat(n, _) => ("nat", n).hash(&mut h),
             Step::Effect(e) => ("effect", e).hash(&mut h),
+            Step::Unmodelled(u) => ("unmodelled", &u.what, &u.guard.cond, u.guard.negate).hash(&mut h),
         }
     }
     h.finish()

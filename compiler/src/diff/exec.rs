@@ -279,6 +279,15 @@ impl<'p> Runner<'p> {
                     note(st, rule);
                     advance_step(st);
                 }
+                Step::Unmodelled(u) => match st.relation(&u.guard.cond, u.guard.negate, region) {
+                    Rel::Covers => {
+                        st.unmodelled.push((u.what.clone(), u.span));
+                        note(st, rule);
+                        advance_step(st);
+                    }
+                    Rel::Disjoint => advance_step(st),
+                    Rel::Split { slot, at } => return Ok(Advance::Split { slot, at }),
+                },
                 Step::Nat(n, span) => {
                     obs.matched(self.side, chain_i, ri as usize);
                     let arg = |a: &Option<NatArg>| -> Result<Option<Interval>, Undecidable> {

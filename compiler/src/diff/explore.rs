@@ -216,7 +216,10 @@ impl<'p> Explorer<'p> {
                 let Some((slot, at)) = split else {
                     self.stats.leaves += 1;
                     match sink.as_deref_mut() {
-                        Some(s) => s.leaf(&region, &states[0]),
+                        Some(s) => match states[0].unmodelled.first() {
+                            Some((what, span)) => return Err(Undecidable::new(what.clone(), Side::A, *span)),
+                            None => s.leaf(&region, &states[0]),
+                        },
                         None => self.leaf(&region, &states)?,
                     }
                     break;
@@ -245,6 +248,13 @@ impl<'p> Explorer<'p> {
     }
 
     fn leaf(&mut self, region: &[Interval], states: &[SideState]) -> Result<(), Undecidable> {
+        // A change the engine does not model leaves the fate unknown: no difference is
+        // claimed here, and no equivalence.
+        let unmodelled = states.iter().enumerate().find_map(|(i, s)| s.unmodelled.first().map(|u| (i, u)));
+        if let Some((i, (what, span))) = unmodelled {
+            self.pending.get_or_insert_with(|| Undecidable::new(what.clone(), Side::from_index(i), *span));
+            return Ok(());
+        }
         let (a, b) = (&states[0], &states[1]);
         let mut region = region;
         let fresh: Vec<Interval>;

@@ -6,6 +6,8 @@
 //! compared effect. Statements with no effect on the fate (counters, logs) are dropped;
 //! statements the engine cannot model are reported.
 
+mod tcpmss;
+
 use super::error::{Res, Side, Undecidable};
 use super::interval::{Interval, IntervalSet, max_of};
 use super::lower::Lowering;
@@ -208,6 +210,10 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
                 // The helper goes to the connection the packet starts: an effect, like
                 // `ct helper set` (which, unlike it, does nothing before conntrack).
                 self.steps.push(Step::Effect(Effect::Other(format!("CT --helper {} template", t.helper))));
+                Ok(false)
+            }
+            StmtKind::XtTarget(nftvm_vm::expr::xt_target::XtTarget::Tcpmss(t)) => {
+                self.tcpmss(t, span)?;
                 Ok(false)
             }
             StmtKind::XtTarget(t) => Err(self.unsupported(

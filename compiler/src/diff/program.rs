@@ -294,6 +294,19 @@ pub enum Step {
     Verdict(VerdictStep, Span),
     Nat(NatStep, Span),
     Effect(Effect),
+    Unmodelled(UnmodelledStep),
+}
+
+/// A change to the packet the engine does not model (`-j TCPMSS` adding an MSS option, or
+/// clamping to the route MTUs), made where `guard` holds: what happens to the packet from
+/// there on is not known, so no leaf past it is compared (and no two states past it are
+/// taken to go on the same way).
+#[derive(Clone, Debug)]
+pub struct UnmodelledStep {
+    pub guard: TestStep,
+    /// The change, as reported when it keeps equivalence from being decided.
+    pub what: String,
+    pub span: Span,
 }
 
 impl Step {

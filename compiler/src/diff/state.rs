@@ -129,6 +129,9 @@ pub struct SideState {
     /// A nat chain translated the packet: the remaining nat chains are skipped.
     pub nat_done: bool,
     pub fate: Option<FinalVerdict>,
+    /// Changes to the packet the engine does not model, in order, with where they were made
+    /// ([`super::program::UnmodelledStep`]): the fate is not known.
+    pub unmodelled: Vec<(String, Span)>,
 }
 
 impl SideState {
@@ -206,6 +209,10 @@ pub fn same_progress(a: &SideState, b: &SideState) -> bool {
         && a.consulted == b.consulted
         && a.nat_done == b.nat_done
         && a.fate == b.fate
+        // After a change the engine does not model, what the steps saw is not what the
+        // kernel sees: no two such states are known to go on the same way.
+        && a.unmodelled.is_empty()
+        && b.unmodelled.is_empty()
 }
 
 /// The candidate list of a whole chain (rules that can ever do something).

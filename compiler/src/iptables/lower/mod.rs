@@ -25,7 +25,7 @@
 mod bpf;
 mod chains;
 mod conn;
-mod expr;
+pub(crate) mod expr;
 mod header;
 mod ipsec;
 mod ipset;
