@@ -9,6 +9,7 @@ mod common;
 
 use common::{load, vmreplay};
 use nftvm::compiler::diff::{self, Options, Report, Side};
+use nftvm::compiler::iptables::Family;
 use nftvm::compiler::ir::{Ruleset, Span};
 use nftvm::grammar::SourceMap;
 
@@ -478,4 +479,39 @@ fn header_fields_are_read_only_where_the_header_is() {
     // (A packet whose transport is a Mobility Header cut short: the rule of `mh type` fails.)
     let msg = different(&v6("mh type 1 drop"), &v6("meta l4proto mobility-header drop"));
     assert!(msg.contains("mobility-header"), "{msg}");
+}
+
+/// `-j TCPMSS` as iptables-nft loads it (the kernel's xt target) never raises an MSS, where
+/// its translation `tcp option maxseg size set N` does: a SYN with MSS 1200 under
+/// `--set-mss 1400` tells them apart. Where the option is missing the target adds one,
+/// which diff does not model: rulesets that differ only there, and the clamp to the route
+/// MTUs, cannot be decided — never taken for equivalent.
+#[test]
+fn tcpmss_lowers_an_mss_but_never_raises_one() {
+    let save = |rules: &str| format!("*mangle\n:FORWARD ACCEPT [0:0]\n{rules}\nCOMMIT\n");
+    let ipt = |rules: &str| {
+        let (rs, src) =
+            load::iptables("t.rules", &save(rules), Family::Ipv4).unwrap_or_else(|e| panic!("{e}"));
+        Loaded { rs, src }
+    };
+    let translation = |rules: &str| nft(&load::translate("t.rules", &save(rules), Family::Ipv4).0);
+    let set = "-A FORWARD -p tcp --syn -j TCPMSS --set-mss 1400";
+    let msg = different(&ipt(set), &translation(set));
+    assert!(msg.contains("tcp option maxseg size") && msg.contains("1400"), "{msg}");
+    let r = run(&ipt(set), &translation(set));
+    let raised = r.counterexamples.iter().any(|c| format!("{c:?}").contains("1400"));
+    assert!(raised, "{}", diff::report::render_text(&r, &loc(&ipt(set), &translation(set))));
+    // The same target behind the same test, spelt another way.
+    equivalent(&ipt(set), &ipt("-A FORWARD -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -j TCPMSS --set-mss 1400"));
+    // A second, smaller MSS tells them apart where the option is there and larger.
+    let msg = different(&ipt(set), &ipt(&format!("{set}\n-A FORWARD -p tcp --syn -j TCPMSS --set-mss 1000")));
+    assert!(msg.contains("1000"), "{msg}");
+    // The same target twice: the same everywhere but where an option is added.
+    let twice = ipt(&format!("{set}\n{set}"));
+    let e = diff::diff(&ipt(set).rs, &twice.rs, &Options { max: 5 }).expect_err("cannot decide");
+    assert!(e.construct.contains("TCPMSS") && e.construct.contains("adding an MSS option (536)"), "{e}");
+    let clamp = "-A FORWARD -p tcp --syn -j TCPMSS --clamp-mss-to-pmtu";
+    let e =
+        diff::diff(&ipt(clamp).rs, &translation(clamp).rs, &Options { max: 5 }).expect_err("cannot decide");
+    assert!(e.construct.contains("--clamp-mss-to-pmtu"), "{e}");
 }

@@ -24,6 +24,7 @@ use nftvm_vm::expr::ct_template::{CtTemplate, RUN_HELPERS};
 use nftvm_vm::expr::ecn::Ecn as VmEcn;
 use nftvm_vm::expr::hmark::Hmark as VmHmark;
 use nftvm_vm::expr::npt::{Npt as VmNpt, Prefix};
+use nftvm_vm::expr::tcpmss::Tcpmss as VmTcpmss;
 use nftvm_vm::expr::ttl::Ttl as VmTtl;
 use nftvm_vm::expr::xt_nat::XtNat as VmXtNat;
 use nftvm_vm::expr::xt_target::XtTarget;
@@ -42,7 +43,7 @@ pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stm
         Target::Notrack(_) => Ok(vec![Stmt::new(StmtKind::Notrack)]),
         Target::Nat(n) => nat(n, cx),
         Target::Netmap(n) => netmap(n, cx),
-        Target::Tcpmss(m) => tcpmss(m, cx),
+        Target::Tcpmss(m) => Ok(vec![tcpmss(m)]),
         Target::Ttl(t) => ttl(t, cx),
         Target::Dscp(d) => dscp(d, cx),
         Target::Tos(t) => tos(t, cx),
@@ -368,13 +369,16 @@ fn netmap(n: &Netmap, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     }))])
 }
 
-fn tcpmss(m: &Tcpmss, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let target = sel("tcp option maxseg size", cx.fam)?;
-    let value = match m.action {
-        MssAction::ClampToPmtu => sel("rt mtu", cx.fam)?,
-        MssAction::Set(v) => num(&target, v.into())?,
+/// TCPMSS as the kernel's xt target, as iptables-nft loads it: it never raises an MSS, adds
+/// the option to a segment without one and clamps to both routes' MTU, which the
+/// translation's `tcp option maxseg size set` does not (the `--clamp-mss-to-pmtu` hook
+/// check stays with the target's `check_load`).
+fn tcpmss(m: &Tcpmss) -> Stmt {
+    let mss = match m.action {
+        MssAction::ClampToPmtu => None,
+        MssAction::Set(v) => Some(v),
     };
-    Ok(vec![Stmt::new(StmtKind::Write(Write { target, value }))])
+    Stmt::new(StmtKind::XtTarget(XtTarget::Tcpmss(VmTcpmss { mss })))
 }
 
 /// `--ttl-set` is nft's `ip ttl set`; counting up or down (nft has no arithmetic on a
