@@ -99,6 +99,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ecn", scenarios_xt_targets::ecn, 30),
         ("hmark", scenarios_xt_targets::hmark, 30),
         ("npt", scenarios_npt::npt, 24),
+        ("tcpmss", scenarios_xt_targets::tcpmss, 30),
     ]
 }
 
@@ -295,7 +296,7 @@ fn iptables_xt_matches_match_the_kernel() {
 /// `-j SNPT`/`-j DNPT`.
 #[test]
 fn iptables_xt_targets_match_the_kernel() {
-    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark", "npt"], false);
+    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark", "npt", "tcpmss"], false);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

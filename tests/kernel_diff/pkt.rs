@@ -99,6 +99,38 @@ pub fn with_ttl(p: &[u8], ttl: u8) -> Vec<u8> {
     p
 }
 
+/// A TCP packet (built without options nor extension headers) with `options` after its
+/// 20-byte header, padded with end-of-list bytes to a 4-byte multiple: data offset, IP
+/// length and both checksums follow. For option shapes the builder does not write.
+pub fn with_tcp_options(p: &[u8], options: &[u8]) -> Vec<u8> {
+    use nftvm_runtime::checksum::{finish, pseudo_header_v4, pseudo_header_v6, sum};
+    let v4 = p[0] >> 4 == 4;
+    let th = if v4 { usize::from(p[0] & 0x0f) * 4 } else { 40 };
+    let mut opts = options.to_vec();
+    opts.resize(options.len().div_ceil(4) * 4, 0);
+    let mut p = p.to_vec();
+    p.splice(th + 20..th + 20, opts.iter().copied());
+    p[th + 12] = (p[th + 12] & 0x0f) + ((((20 + opts.len()) / 4) as u8) << 4);
+    if v4 {
+        let len = p.len() as u16;
+        p[2..4].copy_from_slice(&len.to_be_bytes());
+        fix_ipv4_checksum(&mut p);
+    } else {
+        fix_v6_length(&mut p);
+    }
+    p[th + 16..th + 18].fill(0);
+    let seg_len = (p.len() - th) as u32;
+    let (src, dst) = endpoints(&p);
+    let pseudo = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => pseudo_header_v4(a, b, 6, seg_len),
+        (IpAddr::V6(a), IpAddr::V6(b)) => pseudo_header_v6(a, b, 6, seg_len),
+        _ => unreachable!("both addresses of one family"),
+    };
+    let c = finish(sum(&p[th..], pseudo));
+    p[th + 16..th + 18].copy_from_slice(&c.to_be_bytes());
+    p
+}
+
 /// Source and destination endpoints of a TCP/UDP packet (port 0 for others).
 pub fn endpoints(p: &[u8]) -> (SocketAddr, SocketAddr) {
     let (src, dst, th): (IpAddr, IpAddr, usize) = if p[0] >> 4 == 4 {

@@ -1,9 +1,10 @@
 //! x_tables targets nft has no statement for, which iptables-nft loads as the kernel's
 //! targets and nftvm runs too: `-j CONNMARK` merging masked bits of the packet's and the
 //! connection's marks (multi-WAN setups such as OpenWrt's mwan3), and `-j TTL`/`-j HL`
-//! counting the TTL up or down. What the targets did shows in the rule counters of rules
-//! that match marks and TTLs, in the connection marks `conntrack -L` lists, and in the
-//! bytes of the packets forwarded (TTL and header checksum).
+//! counting the TTL up or down, `-j ECN`, `-j HMARK`, and `-j TCPMSS` lowering or adding
+//! the MSS option. What the targets did shows in the rule counters of rules that match
+//! marks and TTLs, in the connection marks `conntrack -L` lists, and in the bytes of the
+//! packets forwarded (TTL, MSS option and checksums).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -247,6 +248,74 @@ pub fn hmark(rng: &mut Rng, i: usize) -> Scenario {
             }
             _ => {}
         }
+    }
+    sc
+}
+
+/// The TCP options of a test segment with MSS `m`: none, the MSS option alone or among the
+/// options Linux puts on a SYN, the MSS option after a no-op (at an odd offset: the kernel
+/// fixes the checksum as if it were aligned), after an option of length 0 or an end-of-list
+/// (the walk goes on over both), an MSS-kind option of length 3 (not the MSS option), a
+/// header of no-ops with room for one more option or with none.
+fn mss_options(rng: &mut Rng, m: u16) -> Vec<u8> {
+    let [hi, lo] = m.to_be_bytes();
+    match rng.below(9) {
+        0 => vec![],
+        1 | 2 => vec![2, 4, hi, lo],
+        3 => vec![2, 4, hi, lo, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7],
+        4 => vec![1, 2, 4, hi, lo],
+        5 => vec![4, 2, 8, 0, 2, 4, hi, lo],
+        6 => vec![0, 2, 4, hi, lo],
+        7 => vec![2, 3, hi, lo],
+        _ => vec![1; if rng.bool() { 36 } else { 40 }],
+    }
+}
+
+/// TCPMSS as iptables-nft loads it (the kernel's `xt_TCPMSS`): `--set-mss` and
+/// `--clamp-mss-to-pmtu` (the interfaces' MTUs differ, so the smaller of the route out and
+/// the route back counts) in mangle FORWARD and POSTROUTING, one or two in a chain, over
+/// segments both ways with and without an MSS option (larger and smaller than the new
+/// one), with other options of several shapes, with payload, with other flags than SYN
+/// (the target does not look at them), and with a data offset past the packet (a drop).
+/// The forwarded bytes show the lowered options, the inserted ones (the packet grows) and
+/// every checksum.
+pub fn tcpmss(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = i % 3 == 2;
+    let mut mangle = Vec::new();
+    for _ in 0..1 + rng.below(2) {
+        let chain = *rng.pick(&["FORWARD", "FORWARD", "POSTROUTING"]);
+        let who = match rng.below(4) {
+            0 => "-p tcp --syn".to_string(),
+            1 => "-p tcp --tcp-flags SYN,RST SYN".to_string(),
+            2 => format!("-p tcp -s {}", host(v6, rng.bool(), rng.below(3))),
+            _ => "-p tcp".to_string(),
+        };
+        let how = if rng.chance(35) {
+            "--clamp-mss-to-pmtu".to_string()
+        } else {
+            format!("--set-mss {}", rng.pick(&[500u16, 536, 1000, 1200, 1220, 1400, 1460, 9000]))
+        };
+        mangle.push(format!("-A {chain} {who} -j TCPMSS {how}"));
+    }
+    let forward = vec!["-A FORWARD -p tcp --syn".to_string(), "-A FORWARD -p tcp ! --syn".to_string()];
+    let mut sc = Scenario::new(format!("tcpmss-{i}"), save_file(v6, &mangle, &forward));
+    sc.mtu.push(("tuna", *rng.pick(&[1300u32, 1460, 1500])));
+    sc.mtu.push(("tunb", *rng.pick(&[1280u32, 1400, 1500])));
+    for _ in 0..10 + rng.below(6) {
+        let back = rng.chance(25);
+        let c = SocketAddr::new(host(v6, back, rng.below(3)), 40000 + rng.u16() % 1000);
+        let s = SocketAddr::new(host(v6, !back, rng.below(3)), *rng.pick(&[22, 80, 443]));
+        let flags = *rng.pick(&[SYN, SYN, SYN | ACK, ACK, ACK | PSH, RST | ACK, FIN | ACK]);
+        let payload: &[u8] = if rng.chance(25) { b"data!" } else { b"" };
+        let m = *rng.pick(&[400u16, 536, 1000, 1220, 1360, 1400, 1460, 8960]);
+        let options = mss_options(rng, m);
+        let mut p = with_tcp_options(&tcp(c, s, flags, rng.u32(), 0, payload), &options);
+        if rng.chance(5) {
+            // A data offset past the packet: the target drops it.
+            let th = if v6 { 40 } else { 20 };
+            p[th + 12] = 0xf0;
+        }
+        sc.send(if back { "tunb" } else { "tuna" }, p);
     }
     sc
 }
