@@ -344,6 +344,7 @@ mod tests {
             "[ target name ECN rev 0 ip-ect 2 cwr 1 ]",
             "[ target name HMARK rev 0 src-mask 0xffffff00 dst-mask 0x0 port-mask 0x0000ffff port-set 0x00070000 proto-mask 0xff rnd 0x00000004 mod 42 offset 1 ct ]",
             "[ target name CT rev 2 helper ftp ]",
+            "[ target name CT rev 2 ]",
             "[ target name TCPMSS rev 0 mss 1400 ]",
             "[ target name TCPMSS rev 0 clamp-mss-to-pmtu ]",
         ];
@@ -407,7 +408,6 @@ mod tests {
             "[ target name HMARK rev 0 src-mask 0xg dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x0 rnd 0x0 mod 1 offset 0 ]",
             "[ target name HMARK rev 0 src-mask 0x0 dst-mask 0x0 port-mask 0x0 port-set 0x0 proto-mask 0x10000 rnd 0x0 mod 1 offset 0 ]",
             "[ target name CT rev 2 helper 0123456789abcdefg ]",
-            "[ target name CT rev 2 ]",
             "[ target name TCPMSS rev 0 mss 65536 ]",
             "[ target name TCPMSS rev 0 ]",
         ] {
