@@ -515,3 +515,20 @@ fn tcpmss_lowers_an_mss_but_never_raises_one() {
         diff::diff(&ipt(clamp).rs, &translation(clamp).rs, &Options { max: 5 }).expect_err("cannot decide");
     assert!(e.construct.contains("--clamp-mss-to-pmtu"), "{e}");
 }
+
+/// `-j CT` in the raw table: a template with a helper gives the connection the packet starts
+/// that helper (an effect `diff` keeps); one with only event masks (`--ctevents`) changes
+/// nothing nftvm or the kernel does with the packet, so it equals no rule at all.
+#[test]
+fn ct_templates_matter_only_with_a_helper() {
+    let ipt = |rules: &str| {
+        let text = format!("*raw\n:PREROUTING ACCEPT [0:0]\n{rules}\nCOMMIT\n");
+        let (rs, src) = load::iptables("t.rules", &text, Family::Ipv4).unwrap_or_else(|e| panic!("{e}"));
+        Loaded { rs, src }
+    };
+    let none = ipt("");
+    equivalent(&none, &ipt("-A PREROUTING -p tcp -j CT --ctevents new,destroy"));
+    equivalent(&none, &ipt("-A PREROUTING -p udp -j CT --expevents new"));
+    let msg = different(&none, &ipt("-A PREROUTING -p tcp --dport 21 -j CT --helper ftp"));
+    assert!(msg.contains("CT --helper ftp"), "{msg}");
+}

@@ -208,8 +208,12 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             }
             StmtKind::XtTarget(nftvm_vm::expr::xt_target::XtTarget::Ct(t)) => {
                 // The helper goes to the connection the packet starts: an effect, like
-                // `ct helper set` (which, unlike it, does nothing before conntrack).
-                self.steps.push(Step::Effect(Effect::Other(format!("CT --helper {} template", t.helper))));
+                // `ct helper set` (which, unlike it, does nothing before conntrack). A
+                // template without one (`-j CT --ctevents …`) changes nothing.
+                if !t.helper.is_empty() {
+                    self.steps
+                        .push(Step::Effect(Effect::Other(format!("CT --helper {} template", t.helper))));
+                }
                 Ok(false)
             }
             StmtKind::XtTarget(nftvm_vm::expr::xt_target::XtTarget::Tcpmss(t)) => {
