@@ -26,6 +26,15 @@ pub struct Nat {
     pub flags: Option<u32>,
 }
 
+/// The hooks a NAT of `kind` may run in: source NAT after routing (postrouting, input),
+/// destination NAT before it (prerouting, output).
+pub(crate) fn hooks(kind: NatKind) -> &'static [Hook] {
+    match kind {
+        NatKind::Snat => &[Hook::Postrouting, Hook::Input],
+        _ => &[Hook::Prerouting, Hook::Output],
+    }
+}
+
 /// Address length for a NAT family.
 pub fn addr_len(f: Family) -> usize {
     if f == Family::Ip6 { 16 } else { 4 }
@@ -78,11 +87,8 @@ impl Nat {
         for r in [self.proto_min, self.proto_max].into_iter().flatten() {
             c.read(r, 2)?;
         }
-        let hooks: &[Hook] = match self.kind {
-            NatKind::Snat => &[Hook::Postrouting, Hook::Input],
-            _ => &[Hook::Prerouting, Hook::Output],
-        };
-        c.require_base(&[ChainKind::Nat], hooks, if self.kind == NatKind::Snat { "snat" } else { "dnat" })
+        let name = if self.kind == NatKind::Snat { "snat" } else { "dnat" };
+        c.require_base(&[ChainKind::Nat], hooks(self.kind), name)
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {

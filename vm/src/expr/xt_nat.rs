@@ -8,7 +8,7 @@
 //! port by port.
 
 use crate::interp::{Eval, NatKind, NatRequest};
-use crate::keys::{Family, Hook};
+use crate::keys::Family;
 use crate::program::{ChainKind, Program};
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
 use crate::verify::Check;
@@ -85,14 +85,12 @@ impl XtNat {
         {
             return Err(format!("target {}: address {lo}-{hi} is not {}", self.name(), c.family));
         }
-        let hooks: &[Hook] = match self.kind {
-            NatKind::Snat => &[Hook::Postrouting, Hook::Input],
-            _ => &[Hook::Prerouting, Hook::Output],
-        };
-        c.require_base(&[ChainKind::Nat], hooks, self.name())
+        c.require_base(&[ChainKind::Nat], super::nat::hooks(self.kind), self.name())
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
+        // Addresses as 16 bytes, an IPv4 one mapped (its 4 bytes last): the request takes
+        // the table family's length from the end.
         let octets = |a: IpAddr| match a {
             IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
             IpAddr::V6(a) => a.octets(),
