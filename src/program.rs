@@ -253,7 +253,7 @@ fn compile(
 }
 
 /// A codegen failure as nft reports errors: at the rule's place when it is known.
-fn codegen_error(e: &CodegenError, sources: &SourceMap) -> LoadError {
+pub fn codegen_error(e: &CodegenError, sources: &SourceMap) -> LoadError {
     match e {
         CodegenError::Lower { span, .. } if sources.files().any(|(f, _)| f == span.file) => LoadError {
             message: Diagnostic::error(*span, e.to_string()).render(sources),

@@ -97,8 +97,11 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         Err(e) => return Err(Failure::runtime(e.message)),
     };
     let ruleset = std::mem::take(&mut loaded.ruleset);
-    let optimized = opt::compile_owned(ruleset, Some(&loaded.sources), &optimize)
-        .map_err(|e| Failure::runtime(format!("Error: {e}\n")))?;
+    let optimized = opt::compile_owned(ruleset, Some(&loaded.sources), &optimize).map_err(|e| {
+        // At the rule's place, as `eval` and `run` report it.
+        let e = nftvm::program::codegen_error(&e, &loaded.sources);
+        if e.invalid_input { Failure::negative(e.message) } else { Failure::runtime(e.message) }
+    })?;
     if explain {
         eprint!("{}", optimized.explain.render(&loaded.sources));
     }

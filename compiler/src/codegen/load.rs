@@ -212,7 +212,15 @@ impl Gen<'_, '_> {
         }
         let mut order = e.order;
         if b.bytes > 1 {
-            self.byteorder(word, b.bytes, b.bytes * 8 - offset % 8, ByteorderOp::Ntoh);
+            let bits = b.bytes * 8 - offset % 8;
+            if byteorder_size(b.bytes, bits).is_none() {
+                return Err(format!(
+                    "a {len}-bit field at bit offset {offset} spans {} bytes: as a key it needs a byte \
+                     order conversion of {} bytes, and nf_tables converts 2, 4 or 8-byte units only",
+                    b.bytes, b.bytes
+                ));
+            }
+            self.byteorder(word, b.bytes, bits, ByteorderOp::Ntoh);
             order = ByteOrder::Host;
         }
         self.emit(VmExpr::Bitwise(Bitwise {
@@ -235,15 +243,9 @@ impl Gen<'_, '_> {
     }
 
     /// `byteorder reg = hton|ntoh(reg, len, size)` for a value of `bits` (size 8, 4 or 2 as
-    /// the width divides).
+    /// the width divides; see [`byteorder_size`]).
     pub fn byteorder(&mut self, word: u32, len: u32, bits: u32, op: ByteorderOp) {
-        let size = if bits.is_multiple_of(64) {
-            8
-        } else if bits.is_multiple_of(32) {
-            4
-        } else {
-            2
-        };
+        let size = byteorder_size(len, bits).unwrap_or(2);
         self.emit(VmExpr::Byteorder(Byteorder {
             dreg: reg(word),
             sreg: reg(word),
@@ -252,6 +254,20 @@ impl Gen<'_, '_> {
             size,
         }));
     }
+}
+
+/// The unit of a byte order conversion of `len` bytes holding a value of `bits`: 8, 4 or 2
+/// as the width divides — `None` when that unit does not divide `len` (the kernel's
+/// `nft_byteorder` refuses such a conversion; the verifier does too).
+pub fn byteorder_size(len: u32, bits: u32) -> Option<u8> {
+    let size = if bits.is_multiple_of(64) {
+        8
+    } else if bits.is_multiple_of(32) {
+        4
+    } else {
+        2
+    };
+    len.is_multiple_of(size).then_some(size as u8)
 }
 
 /// True for payload and exthdr fields that do not start and end on byte boundaries.
