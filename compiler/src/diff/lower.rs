@@ -158,7 +158,7 @@ impl<'a> Lowering<'a> {
         let set = sets.into_iter().fold(super::interval::IntervalSet::empty(), |a, b| a.union(&b));
         let mask = super::interval::max_of(load.width);
         let test = Test { members: vec![Member { load, mask }], elems: vec![vec![set]], negate: false };
-        Ok(TestStep { test, cond: super::cond::Cond::never(), negate: false, span })
+        Ok(TestStep::new(test, false, span))
     }
 }
 

@@ -50,10 +50,6 @@ enum Implied {
     Present(Header),
 }
 
-fn never() -> super::cond::Cond {
-    super::cond::Cond::never()
-}
-
 impl<'l, 'a> RuleLowering<'l, 'a> {
     pub fn new(lw: &'l mut Lowering<'a>, table: usize, chain: usize, rule: usize) -> Self {
         RuleLowering {
@@ -236,7 +232,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             self.precondition(&m.load, span)?;
         }
         let negate = t.negate;
-        self.steps.push(Step::Test(TestStep { test: t, cond: never(), negate, span }));
+        self.steps.push(Step::Test(TestStep::new(t, negate, span)));
         Ok(())
     }
 
@@ -282,7 +278,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
             }
             Implied::Present(h) => self.present(h, span)?,
         };
-        self.steps.push(Step::Test(TestStep { test, cond: never(), negate: false, span }));
+        self.steps.push(Step::Test(TestStep::new(test, false, span)));
         Ok(())
     }
 
@@ -308,7 +304,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         };
         let set = IntervalSet::point(u128::from(over));
         let test = Test { members: vec![Member { load, mask: 1 }], elems: vec![vec![set]], negate: false };
-        self.steps.push(Step::Limiter { id, test: TestStep { test, cond: never(), negate: false, span } });
+        self.steps.push(Step::Limiter { id, test: TestStep::new(test, false, span) });
         Ok(())
     }
 
@@ -543,9 +539,7 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         // Writing a header's field where the header is not does nothing (the rule goes on):
         // not a test of the rule, the write's own guard.
         let guard = match t.header {
-            Some(h) => {
-                Some(Box::new(TestStep { test: self.present(h, span)?, cond: never(), negate: false, span }))
-            }
+            Some(h) => Some(Box::new(TestStep::new(self.present(h, span)?, false, span))),
             None => None,
         };
         let v = self.value_expr(value, t.width, span)?;

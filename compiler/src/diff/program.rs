@@ -148,6 +148,13 @@ pub struct TestStep {
     pub span: Span,
 }
 
+impl TestStep {
+    /// `test` (inverted when `negate`) as lowered, its condition left for `build` to fill.
+    pub fn new(test: Test, negate: bool, span: Span) -> TestStep {
+        TestStep { test, cond: Cond::never(), negate, span }
+    }
+}
+
 /// What a written slot receives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ValSpec {

@@ -136,9 +136,8 @@ fn transport(d: &[u8], net: usize, ipv6: bool) -> Option<Option<usize>> {
         let (th, frag_off) = headers::ipv6_skip_exthdr(d, net).ok()?;
         return Some((frag_off & !7 == 0).then_some(th));
     }
-    let (Some(&vihl), Some(frag)) = (d.get(net), d.get(net + 6..net + 8)) else { return Some(None) };
-    let later = u16::from_be_bytes([frag[0], frag[1]]) & 0x1fff != 0;
-    Some((!later).then_some(net + usize::from(vihl & 0x0f) * 4))
+    // (The IP layer has checked the header: no offset means a later fragment.)
+    Some(headers::ipv4_transport(d, net).0)
 }
 
 /// Lowers the MSS option of the TCP segment `seg` (header on, to the packet's end) to `mss`

@@ -31,8 +31,7 @@ pub fn fold(sum: u32) -> u16 {
 /// The checksum field after bytes summing to `fsum` were replaced by bytes summing to
 /// `tsum` (`nft_csum_replace`: a result of 0 becomes 0xffff).
 pub fn replace(field: u16, fsum: u32, tsum: u32) -> u16 {
-    let s = add(add(!(field as u32), !fsum), tsum);
-    match fold(s) {
+    match replace_kernel(field, fsum, tsum) {
         0 => 0xffff,
         v => v,
     }
@@ -47,17 +46,19 @@ pub fn replace_kernel(field: u16, fsum: u32, tsum: u32) -> u16 {
 
 /// Applies [`replace_kernel`] to the 16-bit checksum at `at` in `data`; false if out of range.
 pub fn replace_kernel_at(data: &mut [u8], at: usize, fsum: u32, tsum: u32) -> bool {
-    let Some(field) = data.get_mut(at..at + 2) else { return false };
-    let old = u16::from_be_bytes([field[0], field[1]]);
-    field.copy_from_slice(&replace_kernel(old, fsum, tsum).to_be_bytes());
-    true
+    replace_field(data, at, |old| replace_kernel(old, fsum, tsum))
 }
 
 /// Applies [`replace`] to the 16-bit checksum at `at` in `data`; false if out of range.
 pub fn replace_at(data: &mut [u8], at: usize, fsum: u32, tsum: u32) -> bool {
+    replace_field(data, at, |old| replace(old, fsum, tsum))
+}
+
+/// The 16-bit field at `at` in `data` replaced by `new(old)`; false if out of range.
+fn replace_field(data: &mut [u8], at: usize, new: impl FnOnce(u16) -> u16) -> bool {
     let Some(field) = data.get_mut(at..at + 2) else { return false };
     let old = u16::from_be_bytes([field[0], field[1]]);
-    field.copy_from_slice(&replace(old, fsum, tsum).to_be_bytes());
+    field.copy_from_slice(&new(old).to_be_bytes());
     true
 }
 

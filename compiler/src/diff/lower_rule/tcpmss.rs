@@ -31,10 +31,6 @@ fn all_of(tests: Vec<Test>) -> Test {
     out
 }
 
-fn step(test: Test, span: Span) -> TestStep {
-    TestStep { test, cond: super::never(), negate: false, span }
-}
-
 impl RuleLowering<'_, '_> {
     pub(super) fn tcpmss(&mut self, t: &Tcpmss, span: Span) -> Result<(), Undecidable> {
         let family = self.lw.rs.tables[self.table].family;
@@ -50,7 +46,11 @@ impl RuleLowering<'_, '_> {
         let whole = test::is_value(not_fragment, 0);
         let Some(mss) = t.mss else {
             let what = "xt target \"TCPMSS\" --clamp-mss-to-pmtu (an MSS from the routes' MTUs)".to_string();
-            self.steps.push(Step::Unmodelled(UnmodelledStep { guard: step(whole, span), what, span }));
+            self.steps.push(Step::Unmodelled(UnmodelledStep {
+                guard: TestStep::new(whole, false, span),
+                what,
+                span,
+            }));
             return Ok(());
         };
         let there = operand::present(header, self.lw.uni);
@@ -66,7 +66,7 @@ impl RuleLowering<'_, '_> {
         self.steps.push(Step::Write(WriteStep {
             target: size,
             value: ValueExpr::Const(u128::from(mss)),
-            guard: Some(Box::new(step(guard, span))),
+            guard: Some(Box::new(TestStep::new(guard, false, span))),
             slots: Vec::new(),
             span,
         }));
@@ -76,7 +76,11 @@ impl RuleLowering<'_, '_> {
             mss.min(cap)
         );
         let missing = all_of(vec![whole, test::is_value(there, 0)]);
-        self.steps.push(Step::Unmodelled(UnmodelledStep { guard: step(missing, span), what, span }));
+        self.steps.push(Step::Unmodelled(UnmodelledStep {
+            guard: TestStep::new(missing, false, span),
+            what,
+            span,
+        }));
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ use nftvm_vm::expr::ttl::Ttl as VmTtl;
 use nftvm_vm::expr::xt_nat::XtNat as VmXtNat;
 use nftvm_vm::expr::xt_target::XtTarget;
 use nftvm_vm::interp::NatKind as VmNatKind;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 pub fn lower_target(name: &str, t: &Target, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
     match t {
@@ -321,15 +321,11 @@ fn shifted_nat(n: &XtNat, base: u16, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
         _ => return Err(Unsupported::new("a shifted port map needs SNAT or DNAT")),
     };
     let Some(ports) = r.ports else { return Err(Unsupported::new("a shifted port map needs a port range")) };
-    let ip = |a: &Addr| match cx.fam {
-        Family::Ip6 => IpAddr::V6(Ipv6Addr::from(a.to_u128())),
-        _ => IpAddr::V4(Ipv4Addr::from(a.to_u128() as u32)),
-    };
     let flag = |on: bool, bit: u32| if on { bit } else { 0 };
     let target = VmXtNat {
         kind,
         family: if cx.fam == Family::Ip6 { Family::Ip6 } else { Family::Ip },
-        addrs: r.addrs.as_ref().map(|(lo, hi)| (ip(lo), ip(hi))),
+        addrs: r.addrs.map(|(lo, hi)| (IpAddr::from(lo), IpAddr::from(hi))),
         ports: (ports.lo, ports.hi),
         base,
         flags: flag(r.random, 0x4) | flag(r.persistent, 0x8) | flag(r.random_fully, 0x10),
