@@ -24,6 +24,8 @@ mod pkt;
 mod scenarios;
 #[path = "kernel_diff/scenarios_device_hooks.rs"]
 mod scenarios_device_hooks;
+#[path = "kernel_diff/scenarios_dynset.rs"]
+mod scenarios_dynset;
 #[path = "kernel_diff/scenarios_generated.rs"]
 mod scenarios_generated;
 #[path = "kernel_diff/scenarios_host.rs"]
@@ -100,6 +102,9 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("hmark", scenarios_xt_targets::hmark, 30),
         ("npt", scenarios_npt::npt, 24),
         ("tcpmss", scenarios_xt_targets::tcpmss, 30),
+        ("knock", scenarios_dynset::knock, 24),
+        ("meter", scenarios_dynset::meter, 24),
+        ("conncount", scenarios_dynset::conncount, 40),
     ]
 }
 
@@ -243,6 +248,14 @@ fn host_paths_match_the_kernel() {
 #[test]
 fn generated_rulesets_match_the_kernel() {
     check("generated", &["generated"], true);
+}
+
+/// Sets the packet path changes: port knocking (`add`/`update`/`delete @set`), meters
+/// (`limit` and `quota` per element), connection limits (`ct count` per element and per
+/// rule, iptables' `-m connlimit`).
+#[test]
+fn dynamic_sets_match_the_kernel() {
+    check("dynset", &["knock", "meter", "conncount"], false);
 }
 
 /// Chains bound to the devices: netdev and inet ingress (before the IP layer), netdev

@@ -67,6 +67,8 @@ pub struct Scenario {
     /// Where nftvm's packet clock starts (ns since the epoch): [`FIXED_EPOCH`], or the wall
     /// clock for scenarios whose rules read the date or the time of day, as the kernel's do.
     pub clock: u64,
+    /// How long the kernel's output must stay quiet to end a step (ms).
+    pub settle_ms: u64,
 }
 
 impl Scenario {
@@ -85,6 +87,7 @@ impl Scenario {
             steps: Vec::new(),
             port_choice_free: false,
             clock: FIXED_EPOCH,
+            settle_ms: 2,
         }
     }
 
@@ -370,7 +373,7 @@ struct Side {
 /// Runs one scenario: the kernel once, nftvm's compiler output on every engine.
 pub fn run(sc: &Scenario) -> Report {
     let mut builder =
-        KernelHost::builder().conntrack(sc.settings).settle(std::time::Duration::from_millis(2));
+        KernelHost::builder().conntrack(sc.settings).settle(std::time::Duration::from_millis(sc.settle_ms));
     for (name, addrs) in &sc.ifaces {
         builder = builder.iface(name, addrs);
     }

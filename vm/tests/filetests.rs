@@ -115,7 +115,7 @@ impl Env for TestEnv {
         self.effects.push(format!("flow offload {}", flowtable.0));
         self.answers.contains_key("offload")
     }
-    fn connlimit_count(&mut self, _slot: u32) -> Option<u32> {
+    fn connlimit_count(&mut self, _list: nftvm_vm::expr::connlimit::ConnList) -> Option<u32> {
         self.answer_u32("connlimit")
     }
     fn fib(&mut self, q: FibQuery, out: &mut [u8]) -> bool {

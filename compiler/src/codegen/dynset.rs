@@ -23,17 +23,9 @@ fn op(o: DynSetOp) -> DynsetOp {
     }
 }
 
-/// The expressions a set element carries. The VM's sets keep counters, limits, quotas and
-/// `last` per element, but no connection lists: `ct count` in an element (which the kernel
-/// accepts) is refused here with a clear error rather than left for the verifier to reject.
-fn element_exprs<'a>(stmts: impl Iterator<Item = &'a Stmt>) -> LResult<Vec<VmExpr>> {
-    stmts
-        .filter_map(stateful)
-        .map(|e| match e {
-            VmExpr::Connlimit(_) => Err("`ct count` in a set element is not supported by nftvm".to_string()),
-            e => Ok(e),
-        })
-        .collect()
+/// The expressions a set element carries (counters, limits, quotas, `last`, `ct count`).
+fn element_exprs<'a>(stmts: impl Iterator<Item = &'a Stmt>) -> Vec<VmExpr> {
+    stmts.filter_map(stateful).collect()
 }
 
 impl Gen<'_, '_> {
@@ -51,7 +43,7 @@ impl Gen<'_, '_> {
             data_word = Some(w);
         }
         self.regs.release_for(kc, d.key.bits);
-        let exprs = element_exprs(d.stmts.iter())?;
+        let exprs = element_exprs(d.stmts.iter());
         self.emit(VmExpr::Dynset(Dynset {
             op: op(d.op),
             sreg_key: reg(key_word),
@@ -74,7 +66,7 @@ impl Gen<'_, '_> {
         self.expr_into(&m.key, word, Mode::Value)?;
         self.regs.release_for(kc, m.key.bits);
         let timeout = self.cx.set_decl(self.t, &m.name).and_then(|s| s.timeout);
-        let exprs = element_exprs(std::iter::once(&*m.stmt))?;
+        let exprs = element_exprs(std::iter::once(&*m.stmt));
         self.emit(VmExpr::Dynset(Dynset {
             op: if timeout.is_some() { DynsetOp::Update } else { DynsetOp::Add },
             sreg_key: reg(word),

@@ -751,6 +751,11 @@ impl<'t> RuleCx<'t> {
         if let Some(n) = self.ct_count(items) {
             return if n < items.len() { self.implicit_items(&items[n..]) } else { Some(()) };
         }
+        // `… tcp dport 22 ct count over 4`: the matches before a `ct count` end at it.
+        if let Some(at) = (1..items.len()).find(|&i| starts_ct_count(&items[i..])) {
+            self.implicit_items(&items[..at])?;
+            return self.implicit_items(&items[at..]);
+        }
         let seg = self.segment(items, false)?;
         for (sel, value) in &seg.pairs {
             let st = self.pair_match(sel, value, None)?;
@@ -770,7 +775,7 @@ impl<'t> RuleCx<'t> {
             Some(ItemKind::Atom(a)) => Some(a),
             _ => None,
         };
-        if word(0)?.text != "ct" || word(1)?.text != "count" {
+        if !starts_ct_count(items) {
             return None;
         }
         let over = word(2).is_some_and(|a| a.text == "over");
@@ -1316,4 +1321,13 @@ impl RuleCx<'_> {
         }
         Some(Stmt::new(StmtKind::Write(crate::ir::Write { target, value })).at(span))
     }
+}
+
+/// Does the run start with `ct count`?
+fn starts_ct_count(items: &[Item]) -> bool {
+    let word = |i: usize| match items.get(i).map(|x| &x.kind) {
+        Some(ItemKind::Atom(a)) => Some(a.text.as_str()),
+        _ => None,
+    };
+    word(0) == Some("ct") && word(1) == Some("count")
 }

@@ -4,19 +4,19 @@
 //! notrack, log lines, ct helper assignment — recorded or applied as the kernel's
 //! expressions do.
 
-use std::collections::HashMap;
-
 use nftvm_vm::Verdict;
+use nftvm_vm::expr::connlimit::ConnList;
 use nftvm_vm::expr::fib::{flags as fib_flags, result as fib_result};
 use nftvm_vm::expr::tcpmss::MssInsert;
 use nftvm_vm::interp::{Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, RejectRequest};
-use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey, ct_state};
+use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey, ct_state, ct_status as st};
 use nftvm_vm::object::{CtExpect, Object, ObjectKind};
 use nftvm_vm::{FlowtableId, Program};
 
+use super::conncount::{self, ConnLists};
 use super::skb::SkbMeta;
-use crate::conntrack::tuple::{Tuple as CtTuple, addr_bits};
-use crate::conntrack::{Conntrack, CtInfo, TcpState, Time};
+use crate::conntrack::tuple::addr_bits;
+use crate::conntrack::{Conntrack, CtInfo, Time};
 use crate::flowtable::Flows;
 use crate::helper::Helper;
 use crate::host::{AddrType, Host, LOOPBACK};
@@ -39,9 +39,6 @@ pub struct Effects {
     pub mss_inserts: Vec<MssInsert>,
 }
 
-/// Per-slot connection lists of `connlimit` (`nf_conncount`).
-pub type ConnlimitLists = HashMap<u32, Vec<(CtTuple, u16)>>;
-
 /// The environment of one chain run.
 pub struct RuntimeEnv<'a> {
     pub host: &'a Host,
@@ -56,7 +53,7 @@ pub struct RuntimeEnv<'a> {
     pub ct: &'a mut Conntrack,
     pub effects: &'a mut Effects,
     pub rng: &'a mut u64,
-    pub connlimit: &'a mut ConnlimitLists,
+    pub connlimit: &'a mut ConnLists,
     pub flows: &'a mut Flows,
 }
 
@@ -187,23 +184,6 @@ impl RuntimeEnv<'_> {
                 Ok(NatRange::redirect(addr, &range))
             }
         }
-    }
-
-    fn conncount(&mut self, slot: u32) -> Option<u32> {
-        let (_, conn) = self.conn()?;
-        let me = (*conn.original(), conn.zone);
-        let now = self.now;
-        let list = self.connlimit.entry(slot).or_default();
-        let ct = &*self.ct;
-        list.retain(|(t, zone)| {
-            ct.find(t, *zone).and_then(|(id, _)| ct.get(id)).is_some_and(|c| {
-                !matches!(c.tcp_state(), Some(TcpState::TimeWait | TcpState::Close)) && !c.expired(now)
-            })
-        });
-        if !list.contains(&me) {
-            list.push(me);
-        }
-        u32::try_from(list.len()).ok()
     }
 }
 
@@ -418,8 +398,25 @@ impl Env for RuntimeEnv<'_> {
         self.offload(flowtable)
     }
 
-    fn connlimit_count(&mut self, slot: u32) -> Option<u32> {
-        self.conncount(slot)
+    fn connlimit_count(&mut self, list: ConnList) -> Option<u32> {
+        let info = self.meta.ct.tracked.as_ref().map(|t| t.info);
+        let (me, established) = match self.conn() {
+            Some((_, conn)) => {
+                let seen_both = info == Some(CtInfo::Established);
+                ((*conn.original(), conn.zone), conn.confirmed() && (conn.has(st::ASSURED) || seen_both))
+            }
+            // No connection (untracked, invalid): the packet's own tuple, as the kernel reads
+            // it (`nf_ct_get_tuplepr`), and the connection holding it, if any — an invalid
+            // packet's conntrack info reads as "established" there.
+            None => {
+                let zone = self.meta.ct.zone;
+                let tuple = conncount::packet_tuple(&self.info.tuple()?)?;
+                let conn = self.ct.find(&tuple, zone).and_then(|(id, _)| self.ct.get(id));
+                let established = conn.is_some_and(|c| c.has(st::ASSURED) || info != Some(CtInfo::Untracked));
+                ((tuple, zone), established)
+            }
+        };
+        Some(self.connlimit.count(list, me, established, self.ct, self.now))
     }
 
     fn fib(&mut self, q: FibQuery, out: &mut [u8]) -> bool {

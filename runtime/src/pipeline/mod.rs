@@ -28,6 +28,7 @@
 //! call [`Pipeline::process`] for each received packet; send [`Outcome::emitted`] out of
 //! its interfaces. Call [`Pipeline::tick`] now and then when live (timers).
 
+pub mod conncount;
 mod conntrack_glue;
 pub mod drive;
 pub mod engine;
@@ -102,7 +103,7 @@ pub struct Pipeline {
     defrag: Defrag,
     cfg: PipelineConfig,
     rng: u64,
-    connlimit: env::ConnlimitLists,
+    connlimit: conncount::ConnLists,
     /// Connections offloaded to flowtables, and when their idle timeouts are next checked.
     flows: crate::flowtable::Flows,
     next_flow_gc: Time,
@@ -137,7 +138,7 @@ impl Pipeline {
             prog,
             engine,
             cfg,
-            connlimit: env::ConnlimitLists::default(),
+            connlimit: conncount::ConnLists::default(),
             flows: crate::flowtable::Flows::default(),
             next_flow_gc: 0,
             redirects: std::collections::HashMap::new(),
@@ -235,6 +236,7 @@ impl Pipeline {
         let mut run = run::Run::new(false);
         self.expire(&mut run);
         self.ct.gc(self.now, 0);
+        self.connlimit.collect_all(&self.ct, self.now);
         run.emitted
     }
 

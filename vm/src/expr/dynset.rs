@@ -1,6 +1,7 @@
 //! `dynset`: add, update or delete the register's key in a set from the packet path
 //! (nft_dynset.c) — meters, `add @set`, `update @set`. Expressions attached to the
-//! statement (counter, limit, quota) run with per-element state and may break the rule.
+//! statement (counter, limit, quota, last, `ct count`) run with per-element state and may
+//! break the rule.
 
 use crate::expr::Expr;
 use crate::interp::Eval;
@@ -108,7 +109,10 @@ impl Dynset {
             return Err(format!("dynset timeout on set `{}` without timeout flag", s.name));
         }
         for e in &self.exprs {
-            if !matches!(e, Expr::Counter(_) | Expr::Limit(_) | Expr::Quota(_) | Expr::Last(_)) {
+            if !matches!(
+                e,
+                Expr::Counter(_) | Expr::Limit(_) | Expr::Quota(_) | Expr::Last(_) | Expr::Connlimit(_)
+            ) {
                 return Err(format!("`{}` cannot be attached to a set element", e.name()));
             }
         }
@@ -141,7 +145,7 @@ impl Dynset {
         let size = def.size.unwrap_or(0xffff);
         let broke =
             match backend.update(key, data, timeout, self.op == DynsetOp::Update, now, size, &self.exprs) {
-                Some(slots) => element_exprs(&self.exprs, slots, len, now),
+                Some(slots) => element_exprs(&self.exprs, slots, len, now, e.env),
                 None => {
                     if !self.invert {
                         e.regs.brk();
@@ -156,7 +160,13 @@ impl Dynset {
 }
 
 /// Runs the per-element expressions; true if one breaks the rule.
-fn element_exprs(exprs: &[Expr], slots: &mut [crate::interp::Slot], len: u64, now: u64) -> bool {
+fn element_exprs(
+    exprs: &[Expr],
+    slots: &mut [crate::interp::Slot],
+    len: u64,
+    now: u64,
+    env: &mut dyn crate::interp::Env,
+) -> bool {
     use crate::expr::{counter, limit, quota};
     use crate::interp::Slot;
     for (ex, slot) in exprs.iter().zip(slots.iter_mut()) {
@@ -171,6 +181,10 @@ fn element_exprs(exprs: &[Expr], slots: &mut [crate::interp::Slot], len: u64, no
                 *slot = Slot::Last { at: Some(now) };
                 false
             }
+            Expr::Connlimit(c) => match slot {
+                Slot::Conns(list) => c.breaks(env, *list),
+                _ => true,
+            },
             _ => false,
         };
         if broke {
@@ -189,6 +203,7 @@ pub fn element_slots(exprs: &[Expr], now: u64) -> Vec<crate::interp::Slot> {
             Expr::Counter(c) => Slot::Counter { packets: c.packets, bytes: c.bytes },
             Expr::Limit(l) => Slot::Limit { tokens: l.tokens_max(), last: now },
             Expr::Quota(q) => Slot::Quota { consumed: q.consumed },
+            Expr::Connlimit(_) => Slot::Conns(crate::expr::connlimit::ConnList::new_element()),
             _ => Slot::Last { at: None },
         })
         .collect()

@@ -104,10 +104,7 @@ pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
         }
         ObjectKind::Connlimit(cl) => {
             let slot = (e.state.object_base + obj.index()) as u32;
-            match e.env.connlimit_count(slot) {
-                Some(n) => (n > cl.count) ^ (cl.flags & 1 != 0),
-                None => true,
-            }
+            cl.breaks(e.env, crate::expr::connlimit::ConnList::Slot(slot))
         }
         _ => {
             let v = e.env.object(o);

@@ -51,5 +51,5 @@ impl Quota {
 pub(crate) fn over_quota(q: &Quota, slot: &mut Slot, len: u64) -> bool {
     let Slot::Quota { consumed } = slot else { return false };
     *consumed = consumed.saturating_add(len);
-    (*consumed >= q.bytes) ^ (q.flags & F_INV != 0)
+    (*consumed > q.bytes) ^ (q.flags & F_INV != 0)
 }

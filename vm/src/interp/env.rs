@@ -136,9 +136,9 @@ pub trait Env {
         false
     }
 
-    /// Number of connections in the connlimit list `slot`, after adding this packet's
-    /// connection; `None` breaks the rule (no conntrack).
-    fn connlimit_count(&mut self, _slot: u32) -> Option<u32> {
+    /// Number of connections in a connlimit list, after counting this packet's connection
+    /// there (`nf_conncount`); `None` breaks the rule (no conntrack).
+    fn connlimit_count(&mut self, _list: crate::expr::connlimit::ConnList) -> Option<u32> {
         None
     }
 

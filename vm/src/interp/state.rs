@@ -33,6 +33,8 @@ pub enum Slot {
     Last {
         at: Option<u64>,
     },
+    /// The connection list of a set element's `ct count` (the runtime keeps the list).
+    Conns(crate::expr::connlimit::ConnList),
 }
 
 /// All mutable state of a loaded program.

@@ -1,0 +1,194 @@
+//! Sets the packet path changes (`nft_dynset`): port knocking (`add`, `update`, `delete
+//! @set` and lookups of what was added), per-key meters (`limit`, `quota` in the element),
+//! and connection limits — `ct count` in a set element (one connection list per source, as
+//! iptables' `-m connlimit` keeps too) and in a rule. What the sets held shows in which
+//! later packets pass, in the rule counters and in `conntrack -L`.
+
+use std::net::SocketAddr;
+
+use crate::harness::Scenario;
+use crate::pkt::*;
+use crate::scenarios_xt_targets::host;
+
+/// The address family's words: (`ip`/`ip6`, set key type).
+fn family(v6: bool) -> (&'static str, &'static str) {
+    if v6 { ("ip6", "ipv6_addr") } else { ("ip", "ipv4_addr") }
+}
+
+/// A SYN from host `k` on tuna's side to a server on tunb's, to `port`.
+fn syn(rng: &mut Rng, v6: bool, k: usize, port: u16) -> Vec<u8> {
+    let c = SocketAddr::new(host(v6, false, k), 40000 + rng.u16() % 1000);
+    let s = SocketAddr::new(host(v6, true, 0), port);
+    tcp(c, s, SYN, rng.u32(), 0, b"")
+}
+
+/// Port knocking: a packet to 1000 adds its source (or its source and port 22) to a set,
+/// one to 1001 deletes it; port 22 is open to what the set holds. Sets of two elements at
+/// most, or with timeouts, now and then.
+pub fn knock(rng: &mut Rng, i: usize) -> Scenario {
+    let concat = rng.chance(30);
+    let size = if rng.chance(30) { "size 2; " } else { "" };
+    let timeout = rng.chance(30);
+    let flags = if timeout { "flags dynamic,timeout; timeout 1h; " } else { "flags dynamic; " };
+    let op = if rng.bool() { "add" } else { "update" };
+    let mut sets = String::new();
+    let mut rules = String::new();
+    for v6 in [false, true] {
+        let (ipw, ty) = family(v6);
+        let set = if v6 { "in6" } else { "in4" };
+        let (key_type, key, lookup) = if concat {
+            (format!("{ty} . inet_service"), format!("{ipw} saddr . 22"), format!("{ipw} saddr . tcp dport"))
+        } else {
+            (ty.to_string(), format!("{ipw} saddr"), format!("{ipw} saddr"))
+        };
+        sets += &format!("    set {set} {{ type {key_type}; {flags}{size}}}\n");
+        rules += &format!("        tcp dport 1000 {op} @{set} {{ {key} }} counter drop\n");
+        // (A deleted element keeps its place in a full set until the set's next collection,
+        // up to a second later: the kernel's timing, so no deletes from sets of a size.)
+        if size.is_empty() {
+            rules += &format!("        tcp dport 1001 delete @{set} {{ {key} }} counter drop\n");
+        }
+        rules += &format!("        tcp dport 22 {lookup} @{set} counter accept\n");
+    }
+    let ruleset = format!(
+        "table inet knock {{\n{sets}    chain forward {{\n        type filter hook forward priority filter; policy accept;\n{rules}        tcp dport 22 counter drop\n    }}\n}}"
+    );
+    let mut sc = Scenario::new(format!("knock-{i}"), ruleset);
+    for _ in 0..10 + rng.below(5) {
+        let v6 = rng.chance(30);
+        let port = *rng.pick(&[1000u16, 1000, 1001, 22, 22, 22]);
+        let k = rng.below(3);
+        sc.send("tuna", syn(rng, v6, k, port));
+    }
+    sc
+}
+
+/// Meters: a token bucket per source (`limit rate [over] 1/minute burst N packets`: no
+/// token comes back within a scenario) and a byte quota per source.
+pub fn meter(rng: &mut Rng, i: usize) -> Scenario {
+    let burst = 1 + rng.below(3);
+    let quota = 60 + 40 * rng.below(6);
+    let size = if rng.chance(30) { " size 2;" } else { "" };
+    let mut sets = String::new();
+    let mut rules = String::new();
+    for v6 in [false, true] {
+        let (ipw, ty) = family(v6);
+        let n = if v6 { 6 } else { 4 };
+        for s in ["over", "under", "quota"] {
+            sets += &format!("    set {s}{n} {{ type {ty}; flags dynamic;{size} }}\n");
+        }
+        rules += &format!(
+            "        udp dport 53 update @over{n} {{ {ipw} saddr limit rate over 1/minute burst {burst} packets }} counter drop\n"
+        );
+        rules += &format!(
+            "        udp dport 54 add @under{n} {{ {ipw} saddr limit rate 1/minute burst {burst} packets }} counter accept\n"
+        );
+        rules += &format!(
+            "        udp dport 55 add @quota{n} {{ {ipw} saddr quota over {quota} bytes }} counter drop\n"
+        );
+    }
+    let ruleset = format!(
+        "table inet meters {{\n{sets}    chain forward {{\n        type filter hook forward priority filter; policy accept;\n{rules}        udp dport 54 counter drop\n    }}\n}}"
+    );
+    let mut sc = Scenario::new(format!("meter-{i}"), ruleset);
+    for _ in 0..10 + rng.below(6) {
+        let v6 = rng.chance(30);
+        let c = SocketAddr::new(host(v6, false, rng.below(3)), 40000 + rng.u16() % 1000);
+        let s = SocketAddr::new(host(v6, true, 0), *rng.pick(&[53u16, 54, 55]));
+        let n = rng.below(60);
+        sc.send("tuna", udp(c, s, &rng.bytes(n)));
+    }
+    sc
+}
+
+/// One TCP connection the script may still talk on: the step whose packet the server
+/// answered, and the sequence numbers.
+struct Open {
+    synack: usize,
+    cs: u32,
+    ss: u32,
+}
+
+/// Connection limits: clients on tuna's side open TCP connections (some answered, some
+/// retransmitted), close some by RST or FIN, talk on others; nft counts connections per
+/// source in set elements (`add @s { ip saddr ct count over N }`, only for new connections
+/// or for every packet) or per rule, iptables with `--syn -m connlimit --connlimit-above N`
+/// (as firewalls write it: xt_connlimit drops a packet that closes the last connection it
+/// counts, which nftvm does not model).
+/// Steps are more than two jiffies apart, so the kernel collects every list it counts in.
+pub fn conncount(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.chance(30);
+    let (ipw, ty) = family(v6);
+    let limit = 1 + rng.below(3);
+    let ruleset = match rng.below(4) {
+        0 | 1 => {
+            let new = if rng.bool() { "ct state new " } else { "" };
+            format!(
+                "table inet cc {{\n    set perhost {{ type {ty}; flags dynamic; }}\n    chain forward {{\n        type filter hook forward priority filter; policy accept;\n        {new}add @perhost {{ {ipw} saddr ct count over {limit} }} counter drop\n        counter\n    }}\n}}"
+            )
+        }
+        2 => format!(
+            "table inet cc {{\n    chain forward {{\n        type filter hook forward priority filter; policy accept;\n        tcp dport 80 ct count over {} counter drop\n        counter\n    }}\n}}",
+            limit + 2
+        ),
+        _ => {
+            let tool = if v6 { "ip6tables-save" } else { "iptables-save" };
+            let mask = if v6 { 128 } else { 32 };
+            format!(
+                "# Generated by {tool} v1.8.9 (nf_tables)\n*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n-A FORWARD -p tcp --syn -m connlimit --connlimit-above {limit} --connlimit-mask {mask} --connlimit-saddr -j DROP\n-A FORWARD\nCOMMIT\n"
+            )
+        }
+    };
+    let mut sc = Scenario::new(format!("conncount-{i}"), ruleset);
+    sc.settle_ms = 10;
+    let mut open: Vec<Open> = Vec::new();
+    for _ in 0..10 + rng.below(5) {
+        match rng.below(10) {
+            0..=5 => {
+                let c = SocketAddr::new(host(v6, false, rng.below(3)), 40000 + rng.u16() % 1000);
+                let s = SocketAddr::new(host(v6, true, 0), 80);
+                let (cs, ss) = (rng.u32(), rng.u32());
+                let syn = sc.send("tuna", tcp(c, s, SYN, cs, 0, b""));
+                if rng.chance(20) {
+                    sc.send("tuna", tcp(c, s, SYN, cs, 0, b""));
+                }
+                if rng.chance(20) {
+                    continue;
+                }
+                let synack = sc.reply_if_sent("tunb", syn, move |seen| {
+                    tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b"")
+                });
+                sc.reply_if_sent("tuna", synack, move |seen| {
+                    tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
+                });
+                open.push(Open { synack, cs: cs.wrapping_add(1), ss: ss.wrapping_add(1) });
+            }
+            6 | 7 if !open.is_empty() => {
+                let Open { synack, cs, ss } = open.remove(rng.below(open.len()));
+                if rng.bool() {
+                    sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, RST, cs, 0, b""));
+                } else {
+                    let fin =
+                        sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, FIN | ACK, cs, ss, b""));
+                    let finack = sc.reply_if_sent("tunb", fin, move |seen| {
+                        tcp_reply(seen, FIN | ACK, ss, cs.wrapping_add(1), b"")
+                    });
+                    sc.reply_if_sent("tuna", finack, move |seen| {
+                        tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
+                    });
+                }
+            }
+            _ if !open.is_empty() => {
+                let at = rng.below(open.len());
+                let o = &mut open[at];
+                let (cs, ss) = (o.cs, o.ss);
+                let n = 1 + rng.below(40);
+                let data = rng.bytes(n);
+                sc.reply_if_sent("tuna", o.synack, move |seen| tcp_reply(seen, ACK | PSH, cs, ss, &data));
+                o.cs = cs.wrapping_add(n as u32);
+            }
+            _ => {}
+        }
+    }
+    sc
+}
