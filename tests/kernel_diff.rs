@@ -255,7 +255,7 @@ fn generated_rulesets_match_the_kernel() {
 /// rule, iptables' `-m connlimit`).
 #[test]
 fn dynamic_sets_match_the_kernel() {
-    check("dynset", &["knock", "meter", "conncount"], false);
+    check("dynset", &["knock", "meter", "conncount"], true);
 }
 
 /// Chains bound to the devices: netdev and inet ingress (before the IP layer), netdev

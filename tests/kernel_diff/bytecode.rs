@@ -107,6 +107,13 @@ pub fn load_and_translate(netns: &Netns, ruleset: &str) -> String {
             continue;
         }
         if lines.iter().any(|l| l.trim_start().starts_with('[')) {
+            // A named set's header (`NAME table flags [timeout Nms] [size N]`) may open the
+            // block of the first rule: the set is declared from the JSON listing already.
+            let is_set_header = |l: &&str| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() >= 3 && named_sets.iter().any(|n| n == w[0]) && w[2].parse::<u32>().is_ok()
+            };
+            let lines: Vec<&str> = lines.into_iter().filter(|l| !is_set_header(l)).collect();
             rules += &lines.join("\n");
             rules += "\n\n";
         } else {
