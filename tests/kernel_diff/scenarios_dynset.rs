@@ -24,12 +24,15 @@ fn syn(rng: &mut Rng, v6: bool, k: usize, port: u16) -> Vec<u8> {
 
 /// Port knocking: a packet to 1000 adds its source (or its source and port 22) to a set,
 /// one to 1001 deletes it; port 22 is open to what the set holds. Sets of two elements at
-/// most, or with timeouts, now and then.
+/// most (full until collected, deletes or not), or with timeouts, now and then.
 pub fn knock(rng: &mut Rng, i: usize) -> Scenario {
     let concat = rng.chance(30);
-    let size = if rng.chance(30) { "size 2; " } else { "" };
-    let timeout = rng.chance(30);
-    let flags = if timeout { "flags dynamic,timeout; timeout 1h; " } else { "flags dynamic; " };
+    // A set of two elements: deleted elements keep their places until the set's collection,
+    // put an hour away (on the kernel's default second it could run within a scenario).
+    let full = rng.chance(30);
+    let size = if full { "gc-interval 1h; size 2; " } else { "" };
+    let flags =
+        if full || rng.chance(30) { "flags dynamic,timeout; timeout 1h; " } else { "flags dynamic; " };
     let op = if rng.bool() { "add" } else { "update" };
     let mut sets = String::new();
     let mut rules = String::new();
@@ -43,11 +46,7 @@ pub fn knock(rng: &mut Rng, i: usize) -> Scenario {
         };
         sets += &format!("    set {set} {{ type {key_type}; {flags}{size}}}\n");
         rules += &format!("        tcp dport 1000 {op} @{set} {{ {key} }} counter drop\n");
-        // (A deleted element keeps its place in a full set until the set's next collection,
-        // up to a second later: the kernel's timing, so no deletes from sets of a size.)
-        if size.is_empty() {
-            rules += &format!("        tcp dport 1001 delete @{set} {{ {key} }} counter drop\n");
-        }
+        rules += &format!("        tcp dport 1001 delete @{set} {{ {key} }} counter drop\n");
         rules += &format!("        tcp dport 22 {lookup} @{set} counter accept\n");
     }
     let ruleset = format!(

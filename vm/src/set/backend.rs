@@ -70,7 +70,8 @@ impl SetBackend {
                 }
             }
         } else {
-            Store::Hash(HashSet::build(&elems, now))
+            let gc_every = u64::from(set.gc_interval_ms.unwrap_or(0)).saturating_mul(1_000_000);
+            Store::Hash(HashSet::build(&elems, now, gc_every))
         };
         SetBackend { store, catchall }
     }

@@ -1,5 +1,10 @@
 //! Exact-match sets (plain and concatenated keys): a hash table keyed by the register bytes
 //! of the key. The only backend that dynsets can change, as in the kernel.
+//!
+//! A set's `size` counts what the kernel's does: an element deleted from the packet path,
+//! or expired, keeps its place until the set's garbage collection (every `gc-interval`,
+//! a second by default, from the set's creation) removes it — so a full set refuses new
+//! keys until then, even after deletes.
 
 use super::Element;
 use super::backend::ElemRec;
@@ -9,18 +14,46 @@ use crate::expr::dynset::element_slots;
 use crate::interp::Slot;
 use hashbrown::HashMap;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct HashSet {
     map: HashMap<Vec<u8>, ElemRec>,
+    /// Elements gone from `map` (deleted, or expired and replaced) that still take a place
+    /// until the next collection.
+    held: usize,
+    /// When the next collection runs, and how often (ns).
+    gc_at: u64,
+    gc_every: u64,
+}
+
+/// The kernel's collection interval when a set names none (`HZ`).
+const GC_EVERY_DEFAULT: u64 = 1_000_000_000;
+
+impl Default for HashSet {
+    fn default() -> HashSet {
+        HashSet { map: HashMap::new(), held: 0, gc_at: GC_EVERY_DEFAULT, gc_every: GC_EVERY_DEFAULT }
+    }
 }
 
 impl HashSet {
-    pub fn build(elems: &[&Element], now: u64) -> HashSet {
+    /// A set of `elems` created at `now`, collected every `gc_every` ns (a second if 0).
+    pub fn build(elems: &[&Element], now: u64, gc_every: u64) -> HashSet {
         let mut map = HashMap::with_capacity(elems.len());
         for e in elems {
             map.insert(e.key.bytes().to_vec(), ElemRec::from_element(e, now));
         }
-        HashSet { map }
+        let gc_every = if gc_every == 0 { GC_EVERY_DEFAULT } else { gc_every };
+        HashSet { map, held: 0, gc_at: now.saturating_add(gc_every), gc_every }
+    }
+
+    /// Runs the collections due by `now`: expired elements go, held places are freed.
+    fn collect(&mut self, now: u64) {
+        if now < self.gc_at {
+            return;
+        }
+        self.map.retain(|_, r| r.live(now));
+        self.held = 0;
+        let missed = (now - self.gc_at) / self.gc_every;
+        self.gc_at = self.gc_at.saturating_add((missed + 1).saturating_mul(self.gc_every));
     }
 
     pub fn get(&self, key: &[u8], now: u64) -> Option<&ElemRec> {
@@ -40,9 +73,14 @@ impl HashSet {
     ) -> Option<&mut [Slot]> {
         let live = self.map.get(key).is_some_and(|r| r.live(now));
         if !live {
-            self.map.retain(|_, r| r.live(now));
-            if self.map.len() >= max as usize {
+            self.collect(now);
+            if self.map.len() + self.held >= max as usize {
                 return None;
+            }
+            if self.map.contains_key(key) {
+                // The expired element of this key stays in the kernel's table beside the
+                // new one until collected.
+                self.held += 1;
             }
             let rec = ElemRec {
                 data: data.map(super::ElemData::Value),
@@ -61,8 +99,11 @@ impl HashSet {
         self.map.iter().map(|(k, r)| (k.as_slice(), r))
     }
 
+    /// Deletes `key`'s element (it keeps its place until the next collection); was it live?
     pub fn delete(&mut self, key: &[u8], now: u64) -> bool {
-        self.map.remove(key).is_some_and(|r| r.live(now))
+        let removed = self.map.remove(key);
+        self.held += usize::from(removed.is_some());
+        removed.is_some_and(|r| r.live(now))
     }
 
     pub fn len(&self, now: u64) -> usize {
@@ -87,7 +128,7 @@ mod tests {
     fn exact_and_concatenated_keys() {
         let a = el(&[10, 0, 0, 1]);
         let b = el(&[10, 0, 0, 2, 0, 0x50, 0, 0]);
-        let s = HashSet::build(&[&a, &b], 0);
+        let s = HashSet::build(&[&a, &b], 0, 0);
         assert!(s.get(&[10, 0, 0, 1], 0).is_some());
         assert!(s.get(&[10, 0, 0, 3], 0).is_none());
         assert!(s.get(&[10, 0, 0, 2, 0, 0x50, 0, 0], 0).is_some());
@@ -114,5 +155,26 @@ mod tests {
         assert!(t.update(&[1], None, None, false, 0, 1, &[]).is_some());
         assert!(t.update(&[2], None, None, false, 0, 1, &[]).is_none());
         assert!(t.update(&[1], None, None, false, 0, 1, &[]).is_some(), "existing element still found");
+    }
+
+    /// A deleted or expired element keeps its place in a full set until the collection
+    /// (nft_rhash marks it dead; `nelems` drops only when the garbage collector frees it).
+    #[test]
+    fn removed_elements_hold_their_place_until_collected() {
+        let second = 1_000_000_000;
+        let mut s = HashSet::build(&[], 0, second);
+        assert!(s.update(&[1], None, None, false, 10, 2, &[]).is_some());
+        assert!(s.update(&[2], None, None, false, 10, 2, &[]).is_some());
+        assert!(s.delete(&[1], 20));
+        assert!(s.get(&[1], 20).is_none(), "deleted");
+        assert!(s.update(&[3], None, None, false, 30, 2, &[]).is_none(), "still full");
+        assert!(s.update(&[1], None, None, false, 30, 2, &[]).is_none(), "re-adding needs a place too");
+        assert!(s.update(&[3], None, None, false, second, 2, &[]).is_some(), "collected at 1 s");
+        // An expired element is replaced by a new one of its key, but holds a place.
+        let mut t = HashSet::build(&[], 0, second);
+        assert!(t.update(&[1], None, Some(100), false, 0, 2, &[]).is_some());
+        assert!(t.update(&[1], None, Some(100), false, 200, 2, &[]).is_some(), "expired: new element");
+        assert!(t.update(&[2], None, None, false, 300, 2, &[]).is_none(), "the expired one holds a place");
+        assert!(t.update(&[2], None, None, false, 2 * second, 2, &[]).is_some(), "collections keep running");
     }
 }
