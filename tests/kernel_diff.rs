@@ -70,6 +70,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("reject", scenarios_host::reject_forward, 12),
         ("ttl", scenarios_host::ttl, 10),
         ("mtu", scenarios_host::mtu, 8),
+        ("rt-mtu", scenarios_host::rt_mtu, 16),
         ("fragments", scenarios_host::fragments, 14),
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
@@ -240,7 +241,7 @@ fn nat_matches_the_kernel() {
 fn host_paths_match_the_kernel() {
     check(
         "host",
-        &["local", "reject", "ttl", "mtu", "fragments", "priorities", "hairpin", "hop-by-hop"],
+        &["local", "reject", "ttl", "mtu", "rt-mtu", "fragments", "priorities", "hairpin", "hop-by-hop"],
         true,
     );
 }

@@ -191,6 +191,35 @@ pub fn mtu(rng: &mut Rng, i: usize) -> Scenario {
     sc
 }
 
+/// `tcp option maxseg size set rt mtu` on forwarded SYNs (MSS clamping the nft way): the
+/// smaller MTU of the route out and the route back to the source, less the headers, or 536
+/// when that MTU is not above them (`nft_rt`'s `get_tcpmss`). MTUs differ per interface,
+/// down to the smallest Linux allows each family.
+pub fn rt_mtu(rng: &mut Rng, i: usize) -> Scenario {
+    let rules = "table inet clamp {\n chain forward {\n  type filter hook forward priority filter; policy accept;\n  tcp flags syn tcp option maxseg size set rt mtu counter\n }\n}";
+    let mut sc = Scenario::new(format!("rt-mtu-{i}"), rules);
+    let v6 = rng.bool();
+    let mtus: &[u32] = if v6 { &[1280, 1400, 1500, 9000] } else { &[68, 100, 576, 1400, 1500, 9000] };
+    if !v6 {
+        // (Below 1280 an interface has no IPv6.)
+        sc.ifaces = vec![("tuna", vec!["10.0.1.1/24"]), ("tunb", vec!["10.0.2.1/24"])];
+    }
+    sc.mtu.push(("tuna", *rng.pick(mtus)));
+    sc.mtu.push(("tunb", *rng.pick(mtus)));
+    for _ in 0..4 {
+        let (from_a, c, s) = if rng.bool() {
+            (true, client(rng, v6), server(rng, v6))
+        } else {
+            (false, server(rng, v6), client(rng, v6))
+        };
+        let mss = *rng.pick(&[536u16, 1460, 8960, 65495]);
+        let syn = tcp(SocketAddr::new(c, rng.port()), SocketAddr::new(s, 80), SYN, rng.u32(), 0, b"");
+        let [hi, lo] = mss.to_be_bytes();
+        sc.send(if from_a { "tuna" } else { "tunb" }, with_tcp_options(&syn, &[2, 4, hi, lo]));
+    }
+    sc
+}
+
 /// Fragmented datagrams: forwarded (reassembled and refragmented when conntrack is on, as
 /// they come otherwise), to the host, out of order, duplicated, overlapping.
 pub fn fragments(rng: &mut Rng, i: usize) -> Scenario {

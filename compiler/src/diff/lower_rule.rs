@@ -13,8 +13,8 @@ use super::interval::{Interval, IntervalSet, max_of};
 use super::lower::Lowering;
 use super::operand::{self, Header, Load, MOBILITY_HEADER, Piece};
 use super::program::{
-    Datum, Effect, LookupStep, NatArg, NatStep, QueueFate, RejectFate, Step, TestStep, ValueExpr,
-    VerdictStep, WriteStep,
+    Datum, Effect, LookupStep, NatArg, NatStep, QueueFate, RejectFate, Step, TestStep, UnmodelledStep,
+    ValueExpr, VerdictStep, WriteStep,
 };
 use super::storage::{Ctx, Storage};
 use super::test::{self, Member, Test};
@@ -536,13 +536,35 @@ impl<'l, 'a> RuleLowering<'l, 'a> {
         if t.transport {
             self.imply(Implied::NotFragment, span)?;
         }
+        let v = self.value_expr(value, t.width, span)?;
         // Writing a header's field where the header is not does nothing (the rule goes on):
-        // not a test of the rule, the write's own guard.
+        // not a test of the rule, the write's own guard. An MSS option's size is written
+        // only where that lowers it.
         let guard = match t.header {
-            Some(h) => Some(Box::new(TestStep::new(self.present(h, span)?, false, span))),
+            Some(h) => {
+                let there = self.present(h, span)?;
+                let test = match (is_mss_size(target), &v) {
+                    (false, _) => there,
+                    (true, ValueExpr::Const(mss)) => tcpmss::all_of(vec![there, tcpmss::above(&t, *mss)]),
+                    (true, _) => {
+                        // Lowered where the value is smaller: a comparison of two values the
+                        // engine does not model (`rt mtu` is a free input anyway).
+                        let what = format!(
+                            "{} set to a value that is not a constant (it only ever lowers the MSS)",
+                            operand::load_name(target)
+                        );
+                        self.steps.push(Step::Unmodelled(UnmodelledStep {
+                            guard: TestStep::new(there, false, span),
+                            what,
+                            span,
+                        }));
+                        return Ok(());
+                    }
+                };
+                Some(Box::new(TestStep::new(test, false, span)))
+            }
             None => None,
         };
-        let v = self.value_expr(value, t.width, span)?;
         let r = self.note_value(&v, &t);
         self.at(r, span)?;
         self.steps.push(Step::Write(WriteStep { target: t, value: v, guard, slots: Vec::new(), span }));
@@ -564,4 +586,10 @@ pub fn locate(pieces: &[Piece], at: u32) -> Option<(super::universe::StorageId, 
         start += len;
     }
     None
+}
+
+/// Is `e` the size of the TCP MSS option (which a write only ever lowers)?
+fn is_mss_size(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Exthdr(x)
+        if x.op == ExthdrOp::TcpOpt && x.kind == 2 && x.field.as_ref().is_some_and(|f| f.len == 16))
 }

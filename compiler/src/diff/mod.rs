@@ -232,10 +232,15 @@ impl LeafSink for Shadows<'_> {
     }
 }
 
-/// A no-op leaf sink.
+/// A no-op leaf sink: the rules matched on the way are what counts. An unmodelled change (an
+/// MSS lowered to `rt mtu`, a free input) is let through: the rules after it see the value
+/// before it, which ranges over what the change can leave as freely.
 struct Ignore;
 impl LeafSink for Ignore {
     fn leaf(&mut self, _: &[Interval], _: &SideState) {}
+    fn takes_unmodelled(&self) -> bool {
+        true
+    }
 }
 
 /// The rules of `rs` that can never match any packet, and why.

@@ -450,15 +450,24 @@ impl Env for RuntimeEnv<'_> {
     }
 
     fn rt_get(&mut self, key: u32, out: &mut [u8]) -> bool {
-        let Some(oif) = self.meta.oif else { return false };
+        if self.meta.oif.is_none() {
+            return false;
+        }
         match key {
             0 | 4 => put_u32(out, 0),
             1 if self.info.dst_addr.is_ipv4() => put_addr(out, self.info.dst_addr),
             2 if self.info.dst_addr.is_ipv6() => put_addr(out, self.info.dst_addr),
+            // `get_tcpmss`: the smaller MTU of the route out and the route back to the
+            // source, less the IP and TCP headers; 536 when that is not above them or the
+            // MTU is past 16 bits (an IPv6 route over loopback).
             3 => {
-                let mtu = self.host.iface(oif).map_or(1500, |i| i.mtu);
+                let Some(out_mtu) = self.route_mtu(false) else { return false };
+                let mtu = self.route_mtu(true).map_or(out_mtu, |back| out_mtu.min(back));
                 let min = if self.info.dst_addr.is_ipv4() { 40 } else { 60 };
-                let mss = u16::try_from(mtu.saturating_sub(min)).unwrap_or(u16::MAX);
+                let mss = match u16::try_from(mtu) {
+                    Ok(m) if u32::from(m) > min => m - min as u16,
+                    _ => 536,
+                };
                 put(out, &mss.to_le_bytes())
             }
             _ => false,

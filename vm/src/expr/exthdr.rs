@@ -19,6 +19,9 @@ pub mod op {
     pub const DCCP: u8 = 4;
 }
 
+/// The TCP option kind of the maximum segment size.
+const TCPOPT_MSS: u8 = 2;
+
 /// `NFT_EXTHDR_F_PRESENT`.
 pub const F_PRESENT: u32 = 1;
 
@@ -195,6 +198,11 @@ impl Exthdr {
         new[..len].copy_from_slice(src);
         let at = f.at + self.offset as usize;
         let Some(old) = e.pkt.bytes(at, len) else { return e.brk() };
+        // An MSS is only ever lowered: raising it can stall the connection
+        // (`nft_exthdr_tcp_set_eval`).
+        if self.op == op::TCPOPT && self.kind == TCPOPT_MSS && len == 2 && old <= &new[..2] {
+            return;
+        }
         let (fsum, tsum) = aligned_sums(at, old, &new[..len]);
         if let Some(th) = e.pkt.transport_off {
             csum::replace_at(e.pkt.data, th + 16, fsum, tsum);

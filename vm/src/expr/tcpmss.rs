@@ -1,8 +1,9 @@
 //! `target name TCPMSS rev 0` — iptables' `-j TCPMSS`, run as iptables-nft runs it: the
 //! kernel's target (`xt_TCPMSS`), not nft's `tcp option maxseg size set` (what
-//! iptables-translate writes), which behaves differently. The target never raises an MSS
-//! (`--set-mss` only lowers one that is larger), adds an MSS option to a segment without
-//! one, and clamps to the smaller MTU of the route out and the route back to the source.
+//! iptables-translate writes), which behaves differently: both only ever lower an MSS
+//! (`--set-mss` lowers one that is larger), but the target also adds an MSS option to a
+//! segment without one, and clamps to the smaller MTU of the route out and the route back
+//! to the source.
 //!
 //! As the kernel, on any TCP segment (iptables-nft skips the "only with `--syn`" check):
 //! nothing on a later fragment; a drop when the TCP header is shorter than 20 bytes, its

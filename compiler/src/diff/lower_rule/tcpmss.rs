@@ -13,7 +13,7 @@
 use super::RuleLowering;
 use crate::diff::error::Undecidable;
 use crate::diff::interval::{Interval, IntervalSet, max_of};
-use crate::diff::operand;
+use crate::diff::operand::{self, Load};
 use crate::diff::program::{Step, TestStep, UnmodelledStep, ValueExpr, WriteStep};
 use crate::diff::test::{self, Member, Test};
 use crate::iptables::lower::expr::sel;
@@ -22,7 +22,7 @@ use nftvm_grammar::Span;
 use nftvm_vm::expr::tcpmss::Tcpmss;
 
 /// All of `tests` (each of one element), as one test of their members together.
-fn all_of(tests: Vec<Test>) -> Test {
+pub(super) fn all_of(tests: Vec<Test>) -> Test {
     let mut out = Test { members: Vec::new(), elems: vec![Vec::new()], negate: false };
     for t in tests {
         out.members.extend(t.members);
@@ -55,14 +55,8 @@ impl RuleLowering<'_, '_> {
         };
         let there = operand::present(header, self.lw.uni);
         let there = self.at(there, span)?;
-        let larger = Test {
-            members: vec![Member { load: size.clone(), mask: max_of(size.width) }],
-            elems: vec![vec![IntervalSet::from_intervals(
-                Interval::new(u128::from(mss) + 1, max_of(size.width)).into_iter().collect(),
-            )]],
-            negate: false,
-        };
-        let guard = all_of(vec![whole.clone(), test::is_value(there.clone(), 1), larger]);
+        let guard =
+            all_of(vec![whole.clone(), test::is_value(there.clone(), 1), above(&size, u128::from(mss))]);
         self.steps.push(Step::Write(WriteStep {
             target: size,
             value: ValueExpr::Const(u128::from(mss)),
@@ -82,5 +76,17 @@ impl RuleLowering<'_, '_> {
             span,
         }));
         Ok(())
+    }
+}
+
+/// "The MSS option's size is above `mss`": where a write of `mss` lowers it (nothing, in the
+/// kernel and in nft's `tcp option maxseg size set`, ever raises an MSS).
+pub(super) fn above(size: &Load, mss: u128) -> Test {
+    Test {
+        members: vec![Member { load: size.clone(), mask: max_of(size.width) }],
+        elems: vec![vec![IntervalSet::from_intervals(
+            Interval::new(mss.saturating_add(1), max_of(size.width)).into_iter().collect(),
+        )]],
+        negate: false,
     }
 }

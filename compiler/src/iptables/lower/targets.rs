@@ -365,10 +365,10 @@ fn netmap(n: &Netmap, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     }))])
 }
 
-/// TCPMSS as the kernel's xt target, as iptables-nft loads it: it never raises an MSS, adds
-/// the option to a segment without one and clamps to both routes' MTU, which the
-/// translation's `tcp option maxseg size set` does not (the `--clamp-mss-to-pmtu` hook
-/// check stays with the target's `check_load`).
+/// TCPMSS as the kernel's xt target, as iptables-nft loads it: like the translation's
+/// `tcp option maxseg size set` it never raises an MSS, but it adds the option to a segment
+/// without one and clamps to both routes' MTU, which the translation does not (the
+/// `--clamp-mss-to-pmtu` hook check stays with the target's `check_load`).
 fn tcpmss(m: &Tcpmss) -> Stmt {
     let mss = match m.action {
         MssAction::ClampToPmtu => None,
