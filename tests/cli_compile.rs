@@ -237,7 +237,7 @@ fn shifts_past_the_type_width_are_refused_as_nft_refuses_them() {
 fn unconvertible_bit_field_keys_are_refused_at_the_rule() {
     let path = write_temp("bitfield-key.nft", &input_rule("ip saddr . @nh,31,32 { 1.1.1.1 . 0x14 } accept"));
     let pcap = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/host-firewall.pcapng");
-    for args in [vec!["compile"], vec!["eval", "--pcap", pcap]] {
+    for args in [vec!["compile"], vec!["check"], vec!["eval", "--pcap", pcap]] {
         let cmd = args[0];
         let out = nftvm(&[args.as_slice(), &[path.to_str().unwrap()]].concat());
         let err = String::from_utf8_lossy(&out.stderr);
@@ -248,8 +248,10 @@ fn unconvertible_bit_field_keys_are_refused_at_the_rule() {
         );
         assert!(!err.contains("Internal error"), "{cmd}: {err}");
     }
-    let out = nftvm(&["compile", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "compile: an invalid ruleset is a negative answer");
+    for cmd in ["compile", "check"] {
+        let out = nftvm(&[cmd, path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}: an invalid ruleset is a negative answer");
+    }
     // Fields whose bytes convert as a unit still compile: two bytes, four.
     for key in ["@nh,4,8", "@nh,4,12", "@nh,36,24"] {
         let path = write_temp(

@@ -1,9 +1,11 @@
-//! `nftvm check FILE`: parse and validate a ruleset (`nft -c -f`). Exit 0 when valid, 1
-//! with every diagnostic on stderr otherwise, 2 on bad usage or I/O errors.
+//! `nftvm check FILE`: parse, validate and compile a ruleset (`nft -c -f`: what the kernel
+//! would refuse at load is refused here too, codegen's refusals included). Exit 0 when
+//! valid, 1 with every diagnostic on stderr otherwise, 2 on bad usage or I/O errors.
 
 use crate::cli::{CmdResult, Failure, ipset_value, unexpected, value_str};
-use crate::load::{Syntax, load};
+use crate::load::Syntax;
 use lexopt::prelude::*;
+use nftvm::program::{Format, Options, load};
 use nftvm_compiler::ipset::Ipsets;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -36,7 +38,8 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         }
     }
     let file = file.ok_or_else(|| Failure::usage(HELP))?;
-    match load(&file, syntax, &ipsets) {
+    let opts = Options { format: syntax.map(Format::from), host: None, ipsets: Some(&ipsets) };
+    match load(&file, &opts) {
         Ok(_) => Ok(()),
         Err(e) if e.invalid_input => Err(Failure::negative(e.message)),
         Err(e) => Err(Failure::runtime(e.message)),
