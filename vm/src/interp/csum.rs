@@ -63,7 +63,8 @@ fn replace_field(data: &mut [u8], at: usize, new: impl FnOnce(u16) -> u16) -> bo
 }
 
 /// Sets byte `half` (0 or 1) of the 16-bit word at `word` to `new` and fixes the checksum
-/// at `sum_at` for it (`csum_replace2`); false, with nothing changed, when a byte is missing.
+/// at `sum_at` for it as the kernel's xt targets do (`csum_replace2`, which keeps a result
+/// of 0, unlike nft's payload writes); false, with nothing changed, when a byte is missing.
 pub fn set_byte(data: &mut [u8], word: usize, half: usize, new: u8, sum_at: usize) -> bool {
     let Some(&[a, b]) = data.get(word..word + 2) else { return false };
     let mut after = [a, b];
@@ -71,7 +72,7 @@ pub fn set_byte(data: &mut [u8], word: usize, half: usize, new: u8, sum_at: usiz
     if data.get(sum_at..sum_at + 2).is_none() {
         return false;
     }
-    replace_at(data, sum_at, partial(&[a, b]), partial(&after));
+    replace_kernel_at(data, sum_at, partial(&[a, b]), partial(&after));
     data[word + (half & 1)] = new;
     true
 }
@@ -100,6 +101,18 @@ fn crc32c(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The xt targets' byte write keeps a checksum that comes out 0 (`csum_replace2`);
+    /// nft's payload write would make it 0xffff.
+    #[test]
+    fn target_byte_writes_keep_a_zero_checksum() {
+        let mut d = [0x00, 0x00, 0x00, 0x01];
+        assert!(set_byte(&mut d, 0, 1, 0x01, 2));
+        assert_eq!(d, [0x00, 0x01, 0x00, 0x00]);
+        let mut n = [0x00, 0x00, 0x00, 0x01];
+        assert!(replace_at(&mut n, 2, partial(&[0, 0]), partial(&[0, 1])));
+        assert_eq!(&n[2..], &[0xff, 0xff]);
+    }
 
     #[test]
     fn incremental_update_matches_full_recompute() {
