@@ -107,13 +107,23 @@ pub fn load_and_translate(netns: &Netns, ruleset: &str) -> String {
             continue;
         }
         if lines.iter().any(|l| l.trim_start().starts_with('[')) {
-            // A named set's header (`NAME table flags [timeout Nms] [size N]`) may open the
-            // block of the first rule: the set is declared from the JSON listing already.
-            let is_set_header = |l: &&str| {
+            // A named set's header in a rule block (`NAME table flags`) may carry its timeout,
+            // size or collection interval, which the set's declaration (from the JSON
+            // listing) has already: the header is kept without them, and left out when no
+            // element lines follow it (an empty set).
+            let is_header = |l: &str| {
                 let w: Vec<&str> = l.split_whitespace().collect();
                 w.len() >= 3 && named_sets.iter().any(|n| n == w[0]) && w[2].parse::<u32>().is_ok()
             };
-            let lines: Vec<&str> = lines.into_iter().filter(|l| !is_set_header(l)).collect();
+            let mut kept: Vec<String> = Vec::new();
+            for (i, l) in lines.iter().enumerate() {
+                if !is_header(l) {
+                    kept.push(l.to_string());
+                } else if lines.get(i + 1).is_some_and(|n| n.starts_with('\t')) {
+                    kept.push(l.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+                }
+            }
+            let lines = kept;
             rules += &lines.join("\n");
             rules += "\n\n";
         } else {
