@@ -37,14 +37,16 @@ fuzz_target!(|data: &[u8]| {
 fn restore_file(text: &str, family: Family) {
     let mut sources = SourceMap::new();
     let file = sources.add("fuzz.rules", text);
-    let (typed, diags) = load_restore(&sources, file, RestoreOptions { family, counters: true, noflush: false });
+    let (typed, diags) =
+        load_restore(&sources, file, RestoreOptions { family, counters: true, noflush: false });
     black_box(render_all(&diags, &sources));
     let saved = typed.save(SaveOptions { counters: true });
     if !diags.iter().any(|d| d.is_error()) {
         // The canonical form is a fixpoint: it loads cleanly and saves to itself.
         let mut again = SourceMap::new();
         let f2 = again.add("saved.rules", saved.clone());
-        let (reloaded, d2) = load_restore(&again, f2, RestoreOptions { family, counters: true, noflush: false });
+        let (reloaded, d2) =
+            load_restore(&again, f2, RestoreOptions { family, counters: true, noflush: false });
         assert!(
             !d2.iter().any(|d| d.is_error()),
             "saved ruleset does not load:\n{saved}\n{}",

@@ -132,7 +132,9 @@ fn transport(seg: &[u8], proto: u8, src: IpAddr, dst: IpAddr) {
     };
     match proto {
         6 => {
-            for t in [Some(TcpPacket::new_unchecked(seg)), TcpPacket::new_checked(seg).ok()].into_iter().flatten() {
+            for t in
+                [Some(TcpPacket::new_unchecked(seg)), TcpPacket::new_checked(seg).ok()].into_iter().flatten()
+            {
                 black_box((t.src_port(), t.dst_port(), t.seq_number(), t.ack_number(), t.header_len()));
                 black_box((t.reserved(), t.flags(), t.has_flags(0x12), t.window_len(), t.checksum()));
                 black_box((t.urgent_at(), t.options().len(), t.option_iter().count(), t.payload().len()));
@@ -213,9 +215,11 @@ fn facts(frame: &[u8], info: &PacketInfo) {
             ipv6(&Ipv6Packet::new_unchecked(ip));
             for h in info.ext_headers.as_slice() {
                 ext(&Ipv6ExtHeader::new_unchecked(h.kind, packet.get(h.offset..).unwrap_or(&[])));
-                let _ = black_box(ipv6_chain::find_hdr(packet, info.nhoff, Some(h.kind), FindFlags::default()));
+                let _ =
+                    black_box(ipv6_chain::find_hdr(packet, info.nhoff, Some(h.kind), FindFlags::default()));
             }
-            for flags in [FindFlags::default(), FindFlags::PKTINFO, FindFlags { auth: false, skip_rh: true }] {
+            for flags in [FindFlags::default(), FindFlags::PKTINFO, FindFlags { auth: false, skip_rh: true }]
+            {
                 let _ = black_box(ipv6_chain::find_hdr(packet, info.nhoff, None, flags));
                 let _ = black_box(ipv6_chain::find_hdr(packet, info.nhoff, Some(43), flags));
             }
@@ -236,9 +240,12 @@ fn rewrites(frame: &[u8], info: &PacketInfo, k: &[u8; 8], header_checksum_was_va
     let port = u16::from_be_bytes([k[1], k[2]]);
     let addr = match info.ip_version {
         IpVersion::V4 => IpAddr::V4(Ipv4Addr::new(k[3], k[4], k[5], k[6])),
-        IpVersion::V6 => IpAddr::V6(Ipv6Addr::new(u16::from(k[3]), 0, 0, 0, 0, 0, u16::from(k[4]), u16::from(k[5]))),
+        IpVersion::V6 => {
+            IpAddr::V6(Ipv6Addr::new(u16::from(k[3]), 0, 0, 0, 0, 0, u16::from(k[4]), u16::from(k[5])))
+        }
     };
-    let v4_header_ok = |p: &[u8]| Ipv4Packet::new_unchecked(p.get(info.nhoff..).unwrap_or(&[])).verify_checksum();
+    let v4_header_ok =
+        |p: &[u8]| Ipv4Packet::new_unchecked(p.get(info.nhoff..).unwrap_or(&[])).verify_checksum();
     let check = |p: &[u8], what: &str| {
         if info.ip_version == IpVersion::V4 && header_checksum_was_valid && !what.is_empty() {
             assert!(v4_header_ok(p), "{what} broke a valid IPv4 header checksum");
@@ -283,8 +290,14 @@ fn rewrites(frame: &[u8], info: &PacketInfo, k: &[u8; 8], header_checksum_was_va
         let inner = err.inner.and_then(|v| v.tuple).unwrap_or(target);
         let mut p = base.clone();
         let icmp_off = err.inner_nhoff - 8;
-        if rewrite::icmp_error_translate(&mut p, info.nhoff, icmp_off, (&inner, side.opposite()), (&target, side))
-            .is_ok()
+        if rewrite::icmp_error_translate(
+            &mut p,
+            info.nhoff,
+            icmp_off,
+            (&inner, side.opposite()),
+            (&target, side),
+        )
+        .is_ok()
         {
             check(&p, "icmp_error_translate");
         }

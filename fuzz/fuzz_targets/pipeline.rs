@@ -26,8 +26,12 @@ const FIREWALL: &str = r#"
 table inet filter {
     set allowed { type inet_service; flags interval; elements = { 21, 22, 80, 8000-8100 } }
     set seen { type ipv4_addr; size 16; flags dynamic, timeout; timeout 30s; }
+    set perhost { type ipv4_addr; size 4; flags dynamic; }
+    set bytes6 { type ipv6_addr; flags dynamic, timeout; timeout 2s; gc-interval 1s; }
     chain input {
         type filter hook input priority 0; policy drop;
+        add @perhost { ip saddr ct count over 2 } counter drop
+        update @bytes6 { ip6 saddr quota over 300 bytes } drop
         ct state established,related accept
         ct state invalid counter drop
         meta l4proto { icmp, ipv6-icmp } limit rate 5/second burst 2 packets accept
@@ -40,6 +44,8 @@ table inet filter {
         type filter hook forward priority 0; policy drop;
         ct state vmap { established : accept, related : accept, invalid : drop }
         tcp flags syn tcp option maxseg size set 1200
+        tcp flags syn tcp option maxseg size set rt mtu
+        meta l4proto tcp ct count over 5 counter
         iifname "tuna" oifname "tunb" ct state new accept
         iifname "tunb" ip daddr 10.0.1.2 tcp dport { 80, 443 } accept
         meta l4proto tcp reject with tcp reset
@@ -151,7 +157,13 @@ fn programs() -> &'static [(Arc<VerifiedProgram>, Executable)] {
 }
 
 fn host() -> Host {
-    let specs = ["tuna=10.0.1.1/24", "tuna=fd00:1::1/64", "tunb=10.0.2.1/24", "tunb=fd00:2::1/64", "tunc=10.0.3.1/24"];
+    let specs = [
+        "tuna=10.0.1.1/24",
+        "tuna=fd00:1::1/64",
+        "tunb=10.0.2.1/24",
+        "tunb=fd00:2::1/64",
+        "tunc=10.0.3.1/24",
+    ];
     let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
     let mut host = Host::from_specs(&specs, &["192.0.2.0/24=tunb".to_string()]).expect("host");
     host.set_hw_type(IfaceId(2), ARPHRD_ETHER);
@@ -182,9 +194,18 @@ impl Bytes<'_> {
     }
 }
 
-const V4: [[u8; 4]; 8] =
-    [[10, 0, 1, 2], [10, 0, 2, 2], [10, 0, 1, 1], [10, 0, 2, 1], [10, 0, 3, 2], [192, 0, 2, 7], [10, 0, 1, 3], [255, 255, 255, 255]];
-const V6: [&str; 8] = ["fd00:1::2", "fd00:2::2", "fd00:1::1", "fd00:2::1", "fd00:3::2", "2001:db8::7", "fe80::1", "ff02::1"];
+const V4: [[u8; 4]; 8] = [
+    [10, 0, 1, 2],
+    [10, 0, 2, 2],
+    [10, 0, 1, 1],
+    [10, 0, 2, 1],
+    [10, 0, 3, 2],
+    [192, 0, 2, 7],
+    [10, 0, 1, 3],
+    [255, 255, 255, 255],
+];
+const V6: [&str; 8] =
+    ["fd00:1::2", "fd00:2::2", "fd00:1::1", "fd00:2::1", "fd00:3::2", "2001:db8::7", "fe80::1", "ff02::1"];
 const PORTS: [u16; 7] = [21, 20, 22, 80, 8080, 40000, 2121];
 
 /// Addresses of one packet: the selector's bit 3 picks IPv6 for both.
@@ -210,7 +231,15 @@ fn payload(b: &mut Bytes<'_>) -> Vec<u8> {
     let s = match sel & 7 {
         0 => String::new(),
         1 => format!("PORT {},{},{},{},{},{}\r\n", a[0], a[1], a[2], a[3], p >> 8, p & 0xff),
-        2 => format!("227 Entering Passive Mode ({},{},{},{},{},{}).\r\n", a[0], a[1], a[2], a[3], p >> 8, p & 0xff),
+        2 => format!(
+            "227 Entering Passive Mode ({},{},{},{},{},{}).\r\n",
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            p >> 8,
+            p & 0xff
+        ),
         3 => format!("EPRT |1|{}.{}.{}.{}|{p}|\r\n", a[0], a[1], a[2], a[3]),
         4 => format!("229 Entering Extended Passive Mode (|||{p}|)\r\n"),
         5 => format!("EPRT |2|fd00:1::2|{p}|\r\n"),
@@ -242,11 +271,17 @@ fn tcp(b: &mut Bytes<'_>, flows: &mut Flows) -> Vec<u8> {
     let flags = if fsel & 8 == 0 { FLAGS[usize::from(fsel & 7)] } else { b.u8() };
     let data = payload(b);
     let skew = if fsel & 0x10 != 0 { u32::from(b.u16()) } else { 0 };
-    let seq = flows.next_seq.get(&(sport, dport)).copied().unwrap_or(0x1000_0000 ^ u32::from(sport)).wrapping_add(skew);
+    let seq = flows
+        .next_seq
+        .get(&(sport, dport))
+        .copied()
+        .unwrap_or(0x1000_0000 ^ u32::from(sport))
+        .wrapping_add(skew);
     let ack = flows.next_seq.get(&(dport, sport)).copied().unwrap_or(0);
     let len = data.len() as u32 + u32::from(flags & 0x03 != 0);
     flows.next_seq.insert((sport, dport), seq.wrapping_add(len));
-    let mut builder = PacketBuilder::ip(src, dst).tcp(sport, dport).flags(flags).seq(seq).ack(ack).window(65535);
+    let mut builder =
+        PacketBuilder::ip(src, dst).tcp(sport, dport).flags(flags).seq(seq).ack(ack).window(65535);
     if fsel & 0x20 != 0 {
         builder = builder.mss(1460).window_scale(7).sack_permitted().timestamps(1, 0);
     }
@@ -313,8 +348,11 @@ fn fragments(b: &mut Bytes<'_>) -> Vec<Vec<u8>> {
     let len = usize::from(b.u8()) * 12;
     let max = (usize::from(b.u8() & 0x7f) + 1) * 8;
     let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
-    let mut frags =
-        PacketBuilder::ip(src, dst).ident(u16::from(sel)).udp(port(b, sel), 53).payload(&body).build_fragments(max);
+    let mut frags = PacketBuilder::ip(src, dst)
+        .ident(u16::from(sel))
+        .udp(port(b, sel), 53)
+        .payload(&body)
+        .build_fragments(max);
     match sel >> 6 {
         1 => frags.reverse(),
         2 => {
@@ -384,10 +422,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let interp = VmEngine::interpreter(prog.clone(), 0);
     let jit = VmEngine::new(exe.clone(), 0);
-    let mut pipes = [
-        Pipeline::new(host(), Box::new(interp), cfg.clone()),
-        Pipeline::new(host(), Box::new(jit), cfg),
-    ];
+    let mut pipes =
+        [Pipeline::new(host(), Box::new(interp), cfg.clone()), Pipeline::new(host(), Box::new(jit), cfg)];
     let mut flows = Flows::default();
     let mut now = 0u64;
     let mut frames = 0;
@@ -427,7 +463,8 @@ fuzz_target!(|data: &[u8]| {
             if link == LinkType::Raw && dissect_ip(&frame).is_ok() {
                 flows.last_in = frame.clone();
             }
-            let outs: Vec<Outcome> = pipes.iter_mut().map(|p| p.process(iif, now, frame.clone(), link)).collect();
+            let outs: Vec<Outcome> =
+                pipes.iter_mut().map(|p| p.process(iif, now, frame.clone(), link)).collect();
             assert_eq!(summary(&outs[0]), summary(&outs[1]), "interpreter and JIT differ on {frame:02x?}");
             if debug() {
                 eprintln!("{frame:02x?}\n  => {}", summary(&outs[0]));
@@ -443,7 +480,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let dumps: Vec<Vec<String>> = pipes.iter().map(|p| p.conntrack().dump(p.now())).collect();
     if debug() {
-        eprintln!("conntrack:\n{}\n{:?}", dumps[0].join("\n"), pipes[0].conntrack().dump_expectations(pipes[0].now()));
+        eprintln!(
+            "conntrack:\n{}\n{:?}",
+            dumps[0].join("\n"),
+            pipes[0].conntrack().dump_expectations(pipes[0].now())
+        );
     }
     assert_eq!(dumps[0], dumps[1], "connection tables differ between engines");
 });
