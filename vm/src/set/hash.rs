@@ -29,8 +29,9 @@ pub struct HashSet {
 const GC_EVERY_DEFAULT: u64 = 1_000_000_000;
 
 impl Default for HashSet {
+    /// An empty set created at time 0, collected every second.
     fn default() -> HashSet {
-        HashSet { map: HashMap::new(), held: 0, gc_at: GC_EVERY_DEFAULT, gc_every: GC_EVERY_DEFAULT }
+        HashSet::build(&[], 0, 0)
     }
 }
 
