@@ -22,7 +22,7 @@
 
 use super::effects::RunFlags;
 use super::filter;
-use super::tree::{LEAF_BIT, MAX_WORDS, Test, Tree, TreeStats, Wide};
+use super::tree::{LEAF_BIT, MAX_WORDS, Part, Test, Tree, TreeStats, Wide};
 use super::{Classifier, Field, Interval};
 use crate::expr::Expr;
 use crate::keys::PayloadBase;
@@ -216,6 +216,8 @@ struct TreeSink<'a> {
     dispatch: bool,
     /// The root node of each bucket tree, in bucket order.
     bucket_nodes: Vec<usize>,
+    /// Each part's filter, in part order.
+    filters: Vec<Option<filter::Filter>>,
 }
 
 impl Sink for TreeSink<'_> {
@@ -224,7 +226,7 @@ impl Sink for TreeSink<'_> {
         let Some(filter::Choice { key, bits, buckets }) =
             filter::for_part(boxes, self.fields, &self.keys, &items, self.dispatch)
         else {
-            t.filters.push(None);
+            self.filters.push(None);
             return Split::whole(items);
         };
         let dispatch = buckets.is_some();
@@ -245,7 +247,7 @@ impl Sink for TreeSink<'_> {
         } else {
             t.filter_words.extend(bits);
         }
-        t.filters.push(Some(filter::Filter { key, at, dispatch }));
+        self.filters.push(Some(filter::Filter { key, at, dispatch }));
         let Some(buckets) = buckets else { return Split::whole(items) };
         let own = filter::absent_ok(boxes, &items, key);
         let buckets =
@@ -332,16 +334,20 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
         keys,
         dispatch: params.dispatch,
         bucket_nodes: Vec::new(),
+        filters: Vec::new(),
     };
     let mut stats = TreeStats::default();
     let roots = grow(c, &boxes, flags, params, &mut stats, &mut sink);
-    let TreeSink { tree: mut t, bins, bucket_nodes, .. } = sink;
+    let TreeSink { tree: mut t, bins, bucket_nodes, filters, .. } = sink;
     stats.nodes = bins.len();
-    t.first_entry = roots.iter().map(|(first, _)| *first).collect();
-    t.roots = roots.iter().map(|&(_, r)| pack(&bins, r, &mut t.wides)).collect();
+    t.parts = roots
+        .iter()
+        .zip(filters)
+        .map(|(&(first, r), filter)| Part { root: pack(&bins, r, &mut t.wides), first, filter })
+        .collect();
     t.bucket_roots = bucket_nodes.iter().map(|&r| pack(&bins, r, &mut t.wides)).collect();
     stats.wides = t.wides.len();
-    stats.filters = t.filters.iter().flatten().count();
+    stats.filters = t.parts.iter().filter(|p| p.filter.is_some()).count();
     stats.buckets = t.bucket_roots.len();
     stats.query_bytes =
         t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_words.len() * 8;
@@ -376,8 +382,7 @@ fn pack(bins: &[Bin], root: usize, wides: &mut Vec<Wide>) -> u32 {
         for k in 0..7 {
             let (l, r) = match bins.get(slots[k]) {
                 Some(Bin::Inner { field, threshold, child }) => {
-                    w.fields |= (u32::from(*field) & 15) << (4 * k);
-                    w.thresholds[k] = *threshold;
+                    w.set_cut(k, *field, *threshold);
                     (*child as usize, *child as usize + 1)
                 }
                 _ => (slots[k], slots[k]),

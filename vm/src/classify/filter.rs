@@ -38,10 +38,14 @@ pub(super) struct KeyByte {
 }
 
 impl KeyByte {
-    /// The byte, or `None` when the field is absent.
-    fn of(self, values: &[u64; MAX_FIELDS]) -> Option<u64> {
-        let v = values[usize::from(self.field) & (MAX_FIELDS - 1)];
-        (v != ABSENT).then_some((v >> (self.shift & 31)) & 0xff)
+    /// The value of the byte's field.
+    fn value(self, values: &[u64; MAX_FIELDS]) -> u64 {
+        values[usize::from(self.field) & (MAX_FIELDS - 1)]
+    }
+
+    /// The byte of its field's present value `v`.
+    fn byte(self, v: u64) -> u64 {
+        (v >> (self.shift & 31)) & 0xff
     }
 
     /// The byte values of the present values of `iv` (all of them when `iv` crosses a
@@ -100,8 +104,13 @@ impl Filter {
 
     /// Where a packet with `values` goes (`words`: the tree's filter words).
     pub(super) fn route(&self, words: &[u64], values: &[u64; MAX_FIELDS]) -> Route {
-        let (Some(h), Some(l)) = (self.key[0].of(values), self.key[1].of(values)) else { return Route::Part };
-        let key = (h << 8 | l) as usize;
+        let [h, l] = self.key;
+        let (vh, vl) = (h.value(values), l.value(values));
+        // Present values are below 2^32 and `ABSENT` is 2^32: one test for both bytes.
+        if (vh | vl) >= ABSENT {
+            return Route::Part;
+        }
+        let key = (h.byte(vh) << 8 | l.byte(vl)) as usize;
         let (word, bit) = (key / 64, key % 64);
         let at = self.at as usize + if self.dispatch { 2 * word } else { word };
         // (Words out of bounds cannot happen: the verifier checks them.)

@@ -209,10 +209,10 @@ fn the_check_refuses_filter_words_out_of_range() {
         .collect();
     let (c, tree) = trees
         .iter()
-        .find(|(_, t)| t.filters.iter().flatten().any(|f| f.dispatch))
+        .find(|(_, t)| t.parts.iter().filter_map(|p| p.filter).any(|f| f.dispatch))
         .expect("some tree has a dispatching filter");
     tree.check(c).expect("a sound tree");
-    let f = tree.filters.iter().flatten().find(|f| f.dispatch).copied().expect("a dispatching filter");
+    let f = tree.parts.iter().filter_map(|p| p.filter).find(|f| f.dispatch).expect("a dispatching filter");
     // A rank past the per-key trees: a set bit of its word would index past them.
     let mut bad = tree.clone();
     let word = (0..super::filter::WORDS)

@@ -37,46 +37,37 @@ pub(super) const MAX_WORDS: usize = 1 << 30;
 
 /// Three levels of binary cuts in one cache line: cut `k` (0..7, heap order: the cuts below
 /// cut `k` are `2k + 1` (value at most the threshold) and `2k + 2`) compares field
-/// `fields >> 4k & 15` with `thresholds[k]`; the path through the three levels picks one of
-/// the eight `kids`. The seven comparisons do not depend on each other, so the processor
-/// runs them together: a walk costs one memory access per three levels.
+/// `cuts[0] >> 4k & 15` with threshold `cuts[k + 1]`; the path through the three levels
+/// picks one of the eight `kids`. A walk costs one memory access per three levels, and
+/// three comparisons (the ones on the packet's path).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C, align(64))]
 pub(super) struct Wide {
-    pub(super) fields: u32,
-    pub(super) thresholds: [u32; 7],
+    /// The cuts' fields (word 0, a nibble each) and thresholds (words 1..8).
+    pub(super) cuts: [u32; 8],
     /// Wide node index, or `LEAF_BIT | first word of the leaf`.
     pub(super) kids: [u32; 8],
 }
 
-/// The kid slot of every outcome of a wide node's seven comparisons (bit `k`: value above
-/// threshold `k`): the path from cut 0 goes to cut `2k + 1` or `2k + 2`, three levels down.
-const PATH: [u8; 128] = {
-    let mut t = [0u8; 128];
-    let mut right = 0;
-    while right < 128 {
-        let a = 1 + (right & 1);
-        let b = 2 * a + 1 + ((right >> a) & 1);
-        let c = 2 * b + 1 + ((right >> b) & 1);
-        t[right] = (c - 7) as u8;
-        right += 1;
-    }
-    t
-};
-
 impl Wide {
     fn field(&self, k: usize) -> usize {
-        ((self.fields >> (4 * k)) & 15) as usize
+        ((self.cuts[0] >> (4 * (k & 7))) & 15) as usize
+    }
+
+    /// Sets cut `k` (0..7).
+    pub(super) fn set_cut(&mut self, k: usize, field: u8, threshold: u32) {
+        self.cuts[0] |= (u32::from(field) & 15) << (4 * (k & 7));
+        self.cuts[(k + 1) & 7] = threshold;
     }
 
     /// The kid the packet's `values` lead to.
     fn step(&self, values: &[u64; MAX_FIELDS]) -> u32 {
-        let mut right = 0u32;
-        for (k, th) in self.thresholds.iter().enumerate() {
-            let v = values[self.field(k)];
-            right |= u32::from(v > u64::from(*th)) << k;
+        let mut k = 0;
+        for _ in 0..3 {
+            let above = values[self.field(k)] > u64::from(self.cuts[(k + 1) & 7]);
+            k = 2 * k + 1 + usize::from(above);
         }
-        self.kids[PATH[right as usize & 127] as usize & 7]
+        self.kids[(k - 7) & 7]
     }
 }
 
@@ -108,22 +99,22 @@ const ENTRY_MASK: u32 = (1 << 24) - 1;
 /// `narrow`, else `lo, hi`) hold `values`?
 fn holds(mask: u32, narrow: u32, bounds: &[u32], values: &[u64; MAX_FIELDS]) -> bool {
     let mut open = mask & 0xffff;
-    let mut at = 0;
+    let mut rest = bounds;
     while open != 0 {
-        let f = open.trailing_zeros() as usize;
+        let f = open.trailing_zeros();
         open &= open - 1;
-        let (lo, hi) = if narrow & (1 << f) != 0 {
-            let Some(w) = bounds.get(at) else { return false };
-            at += 1;
+        let (lo, hi) = if narrow >> f & 1 != 0 {
+            let [w, tail @ ..] = rest else { return false };
+            rest = tail;
             (w & 0xffff, w >> 16)
         } else {
-            let (Some(lo), Some(hi)) = (bounds.get(at), bounds.get(at + 1)) else { return false };
-            at += 2;
+            let [lo, hi, tail @ ..] = rest else { return false };
+            rest = tail;
             (*lo, *hi)
         };
-        let v = values[f & (MAX_FIELDS - 1)];
-        let inside = u64::from(lo) <= v && v <= u64::from(hi);
-        if !(inside || v == ABSENT && mask & (1 << (16 + f)) != 0) {
+        let v = values[f as usize & (MAX_FIELDS - 1)];
+        let inside = (u64::from(lo) <= v) & (v <= u64::from(hi));
+        if !(inside || v == ABSENT && mask >> (16 + f) & 1 != 0) {
             return false;
         }
     }
@@ -155,23 +146,30 @@ pub struct TreeStats {
     pub buckets: usize,
 }
 
+/// One part of the tree (see the module documentation), as a query reads it: a query's
+/// parts lie side by side in a cache line or two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Part {
+    /// Its root (a wide node or a leaf, as in [`Wide::kids`]).
+    pub(super) root: u32,
+    /// Its first (lowest) entry: a query that has found an entry before it need not walk
+    /// this part or any later one.
+    pub(super) first: u32,
+    /// The filter that lets a query pass over it, if it has one.
+    pub(super) filter: Option<Filter>,
+}
+
 /// The tree (empty until built).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Tree {
     pub(super) wides: Vec<Wide>,
-    /// The root of each part (a wide node or a leaf, as in [`Wide::kids`]), parts in the
-    /// order of their first entry.
-    pub(super) roots: Vec<u32>,
-    /// The first (lowest) entry of each part: a query that has found an entry before it
-    /// need not walk that part or any later one.
-    pub(super) first_entry: Vec<u32>,
+    /// The parts, in the order of their first entry.
+    pub(super) parts: Vec<Part>,
     /// Per leaf: the number of boxes, then per box `entry | bound words << 24`, `mask`,
     /// the bound words (see [`holds`]).
     pub(super) leaves: Vec<u32>,
     /// The fields of at most two bytes (bounds in one word).
     pub(super) narrow: u32,
-    /// Per part: the filter that lets a query pass over it, if it has one.
-    pub(super) filters: Vec<Option<Filter>>,
     /// The filters' words (see [`Filter::at`]).
     pub(super) filter_words: Vec<u64>,
     /// The roots of the dispatching filters' per-key trees (as in [`Wide::kids`]).
@@ -204,7 +202,7 @@ fn fingerprint(boxes: &Boxes) -> u64 {
 
 impl Tree {
     pub fn is_built(&self) -> bool {
-        !self.roots.is_empty()
+        !self.parts.is_empty()
     }
 
     /// Builds the tree of `c`'s entries.
@@ -284,41 +282,37 @@ impl Tree {
         from: u32,
         leaves: &mut [u32],
     ) -> Option<u32> {
-        let mut best: Option<u32> = None;
-        let parts = self.roots.iter().zip(&self.first_entry).zip(&self.filters);
-        for (i, ((&root, &first), filter)) in parts.enumerate() {
-            if best.is_some_and(|b| first >= b) {
+        // (Entries are below 2^24: `u32::MAX` is "none yet".)
+        let mut best = u32::MAX;
+        for (i, part) in self.parts.iter().enumerate() {
+            if part.first >= best {
                 break;
             }
-            let leaf = match leaves.get(i) {
-                Some(&kept) if kept != NOT_WALKED => kept,
-                _ => {
-                    let found = self.walk(root, filter, values);
-                    if let Some(k) = leaves.get_mut(i) {
-                        *k = found;
+            let leaf = match leaves.get_mut(i) {
+                None => self.walk(part, values),
+                Some(kept) => {
+                    if *kept == NOT_WALKED {
+                        *kept = self.walk(part, values);
                     }
-                    found
+                    *kept
                 }
             };
             if leaf == PASSED_OVER {
                 continue;
             }
-            let found = self.scan_leaf(leaf, values, from, best.unwrap_or(u32::MAX));
-            if found.is_some() {
-                best = found;
-                if best == Some(from) {
-                    break;
-                }
+            best = self.scan_leaf(leaf, values, from, best);
+            if best == from {
+                break;
             }
         }
-        best
+        (best != u32::MAX).then_some(best)
     }
 
-    /// The leaf of one part (its root and filter) that `values` lead to, or [`PASSED_OVER`]
-    /// when the filter says none of the part's boxes holds them.
-    fn walk(&self, root: u32, filter: &Option<Filter>, values: &[u64; MAX_FIELDS]) -> u32 {
-        let mut at = match filter.map(|f| f.route(&self.filter_words, values)) {
-            None | Some(Route::Part) => root,
+    /// The leaf of `part` that `values` lead to, or [`PASSED_OVER`] when its filter says
+    /// none of the part's boxes holds them.
+    fn walk(&self, part: &Part, values: &[u64; MAX_FIELDS]) -> u32 {
+        let mut at = match part.filter.map(|f| f.route(&self.filter_words, values)) {
+            None | Some(Route::Part) => part.root,
             Some(Route::Skip) => return PASSED_OVER,
             Some(Route::Bucket(i)) => match self.bucket_roots.get(i) {
                 Some(&r) => r,
@@ -334,30 +328,28 @@ impl Tree {
         at
     }
 
-    /// The first entry in `from..before` of a leaf whose box holds `values`.
-    fn scan_leaf(&self, leaf: u32, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> Option<u32> {
+    /// The first entry in `from..before` of a leaf whose box holds `values`, else `before`.
+    fn scan_leaf(&self, leaf: u32, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> u32 {
         let at = (leaf & !LEAF_BIT) as usize;
-        let count = *self.leaves.get(at)?;
-        let mut at = at + 1;
-        for _ in 0..count {
-            let head = *self.leaves.get(at)?;
-            let mask = *self.leaves.get(at + 1)?;
-            let end = at + 2 + (head >> 24) as usize;
+        let Some([count, rest @ ..]) = self.leaves.get(at..) else { return before };
+        let mut rest = rest;
+        for _ in 0..*count {
+            let [head, mask, tail @ ..] = rest else { return before };
+            let words = (head >> 24) as usize;
             let entry = head & ENTRY_MASK;
+            let Some((bounds, tail)) = tail.split_at_checked(words) else { return before };
+            rest = tail;
             if entry < from {
-                at = end;
                 continue;
             }
             if entry >= before {
-                return None;
+                return before;
             }
-            let bounds = self.leaves.get(at + 2..end)?;
-            at = end;
-            if holds(mask, self.narrow, bounds, values) {
-                return Some(entry);
+            if holds(*mask, self.narrow, bounds, values) {
+                return entry;
             }
         }
-        None
+        before
     }
 
     /// May a later rule of the run ask again about the same packet (see [`super::walks`])?
@@ -367,7 +359,7 @@ impl Tree {
 
     /// The parts a query may walk.
     pub(super) fn parts(&self) -> usize {
-        self.roots.len()
+        self.parts.len()
     }
 
     /// The fields the tree tests (those before this index).
@@ -377,8 +369,9 @@ impl Tree {
 
     /// Every leaf reference (roots and kids), each once per mention.
     fn leaf_refs(&self) -> impl Iterator<Item = u32> + '_ {
-        self.roots
+        self.parts
             .iter()
+            .map(|p| &p.root)
             .chain(&self.bucket_roots)
             .chain(self.wides.iter().flat_map(|w| w.kids.iter()))
             .copied()
@@ -435,28 +428,28 @@ impl Tree {
         if self.fingerprint != fingerprint(&Boxes::of(c)) {
             return Err("the tree was built from other entries".into());
         }
-        let filters_ok = self.filters.len() == self.roots.len()
-            && self.filters.iter().flatten().all(|f| {
-                f.at as usize + f.len() <= self.filter_words.len()
-                    && (!f.dispatch || self.ranks_ok(f))
-                    && f.key.iter().all(|k| {
-                        c.fields
-                            .get(usize::from(k.field))
-                            .is_some_and(|x| u32::from(k.shift) + 8 <= 8 * u32::from(x.width))
-                    })
-            });
+        let filters_ok = self.parts.iter().filter_map(|p| p.filter.as_ref()).all(|f| {
+            f.at as usize + f.len() <= self.filter_words.len()
+                && (!f.dispatch || self.ranks_ok(f))
+                && f.key.iter().all(|k| {
+                    c.fields
+                        .get(usize::from(k.field))
+                        .is_some_and(|x| u32::from(k.shift) + 8 <= 8 * u32::from(x.width))
+                })
+        });
         if !filters_ok {
             return Err("a part filter is malformed".into());
         }
         if self
-            .roots
+            .parts
             .iter()
+            .map(|p| &p.root)
             .chain(&self.bucket_roots)
             .any(|&r| r & LEAF_BIT == 0 && r as usize >= self.wides.len())
         {
             return Err("a tree root is out of range".into());
         }
-        if self.first_entry.len() != self.roots.len() || !self.first_entry.is_sorted() {
+        if !self.parts.is_sorted_by_key(|p| p.first) {
             return Err("the tree's parts are not in the order of their first entries".into());
         }
         for (i, w) in self.wides.iter().enumerate() {
@@ -482,11 +475,9 @@ impl Tree {
     /// Heap bytes of the tree.
     pub fn heap_bytes(&self) -> usize {
         self.wides.len() * std::mem::size_of::<Wide>()
-            + self.roots.len() * 4
-            + self.first_entry.len() * 4
+            + self.parts.len() * std::mem::size_of::<Part>()
             + self.leaves.len() * 4
             + self.reads.len() * std::mem::size_of::<FieldRead>()
-            + self.filters.len() * std::mem::size_of::<Option<Filter>>()
             + self.filter_words.len() * 8
             + self.bucket_roots.len() * 4
             + self.flags.ends_chain.len()
