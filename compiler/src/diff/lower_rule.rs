@@ -591,5 +591,5 @@ pub fn locate(pieces: &[Piece], at: u32) -> Option<(super::universe::StorageId, 
 /// Is `e` the size of the TCP MSS option (which a write only ever lowers)?
 fn is_mss_size(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Exthdr(x)
-        if x.op == ExthdrOp::TcpOpt && x.kind == 2 && x.field.as_ref().is_some_and(|f| f.len == 16))
+        if x.op == ExthdrOp::TcpOpt && x.kind == u32::from(nftvm_vm::expr::exthdr::TCPOPT_MSS) && x.field.as_ref().is_some_and(|f| f.len == 16))
 }

@@ -31,7 +31,7 @@ pub static OPTIONS: &[ExtDesc] = &[
     ExtDesc { name: "nop", kind: 1, fields: &[KIND], indexed: None },
     ExtDesc {
         name: "maxseg",
-        kind: 2,
+        kind: nftvm_vm::expr::exthdr::TCPOPT_MSS as u32,
         fields: &[KIND, LENGTH, Field::new("size", Type::Integer, 16, 16)],
         indexed: None,
     },

@@ -20,7 +20,7 @@ pub mod op {
 }
 
 /// The TCP option kind of the maximum segment size.
-const TCPOPT_MSS: u8 = 2;
+pub const TCPOPT_MSS: u8 = 2;
 
 /// `NFT_EXTHDR_F_PRESENT`.
 pub const F_PRESENT: u32 = 1;
