@@ -114,6 +114,29 @@ fn ir_and_errors() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// `--emit asm`: one function per chain, named by family, table and chain, each with code
+/// that returns; a long chain comes as segments and the driver that runs them.
+#[test]
+fn asm_shows_each_function_s_machine_code() {
+    let file = write_temp("asm.nft", RULESET);
+    let out = nftvm(&["compile", file.to_str().unwrap(), "--emit", "asm"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let functions: Vec<&str> = text.split("\n; ").collect();
+    assert_eq!(functions.len(), 1, "one chain, one function:\n{text}");
+    assert!(text.starts_with("; chain inet test-inet input\n"), "{text}");
+    assert!(text.contains("ret"), "{text}");
+
+    let rules: String = (0..600).map(|i| format!("\t\ttcp dport {} counter\n", 1000 + i)).collect();
+    let long = write_temp("asm-long.nft", &format!("table ip t {{\n\tchain c {{\n{rules}\t}}\n}}\n"));
+    let out = nftvm(&["compile", long.to_str().unwrap(), "--emit", "asm"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with("; ")).collect();
+    assert!(headers.iter().any(|h| h.starts_with("; chain ip t c (driver of ")), "{headers:?}");
+    assert!(headers.iter().any(|h| h.starts_with("; chain ip t c rules 0..")), "{headers:?}");
+}
+
 #[test]
 fn optimizer_levels_and_explain() {
     let rules = "table ip t {\n\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n\

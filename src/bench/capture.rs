@@ -37,13 +37,9 @@ pub struct Outcome {
     pub mark: u32,
 }
 
-/// `table/chain` of a chain (`family table chain` for display).
+/// `family table chain` of a chain, for display.
 pub fn chain_name(prog: &Program, c: ChainId) -> String {
-    let Some(ch) = prog.chain(c) else { return format!("chain#{}", c.0) };
-    match prog.table(ch.table) {
-        Some(t) => format!("{} {} {}", t.family.name(), t.name, ch.name),
-        None => ch.name.clone(),
-    }
+    prog.chain_label(c)
 }
 
 /// The base chains a benchmark runs, in hook then priority order; `only` keeps those whose

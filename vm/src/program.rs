@@ -266,6 +266,15 @@ impl Program {
         self.chain(id).map_or("?", |c| c.name.as_str())
     }
 
+    /// `family table chain`, the way a listing names a chain (`chain#N` when there is none).
+    pub fn chain_label(&self, id: ChainId) -> String {
+        let Some(ch) = self.chain(id) else { return format!("chain#{}", id.0) };
+        match self.table(ch.table) {
+            Some(t) => format!("{} {} {}", t.family.name(), t.name, ch.name),
+            None => ch.name.clone(),
+        }
+    }
+
     pub fn set_name(&self, id: SetId) -> &str {
         self.set(id).map_or("?", |s| s.name.as_str())
     }

@@ -5,7 +5,7 @@
 use super::chain::{elided_rules, translate_driver, translate_rules};
 use super::emit::{Fx, chain_signature};
 use super::helpers::Addrs;
-use super::program::{JitProgram, JitStats};
+use super::program::{Disassembly, JitProgram, JitStats};
 use super::sets::{InlineLimits, SetPlans};
 use super::{JitError, JitOptions, OptLevel};
 use crate::program::ChainId;
@@ -54,7 +54,9 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let mut fcx = FunctionBuilderContext::new();
     let mut tables = Vec::new();
     let mut code_bytes = 0;
-    for (job, id) in jobs.iter().zip(&ids) {
+    let mut disassembly = Vec::new();
+    ctx.set_disasm(opts.disasm);
+    for (index, (job, id)) in jobs.iter().zip(&ids).enumerate() {
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
         let b = FunctionBuilder::new(&mut ctx.func, &mut fcx);
@@ -78,15 +80,33 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
         }
         module.define_function(*id, &mut ctx).map_err(err)?;
         code_bytes += ctx.compiled_code().map_or(0, |c| c.code_buffer().len());
+        if let Some(code) = ctx.compiled_code().and_then(|c| c.vcode.clone()) {
+            disassembly.push(Disassembly { what: job.describe(index, &prog), code });
+        }
         module.clear_context(&mut ctx);
+        ctx.set_disasm(opts.disasm);
     }
     module.finalize_definitions().map_err(err)?;
     let fns = ids.iter().map(|id| module.get_finalized_function(*id) as usize as u64).collect();
     let stats = JitStats { functions: ids.len(), optimized, compile_time: started.elapsed(), code_bytes };
-    Ok(JitProgram::new(prog, fns, module, stats, tables))
+    Ok(JitProgram::new(prog, fns, module, stats, tables, disassembly))
 }
 
 impl Job {
+    /// What function `index` (its place in the function table) runs, for its disassembly.
+    fn describe(&self, index: usize, prog: &VerifiedProgram) -> String {
+        let chain = |c: ChainId| format!("chain {}", prog.program().chain_label(c));
+        match self {
+            Job::Rules { chain: c, whole: true, .. } => chain(*c),
+            Job::Rules { chain: c, first, count, .. } => {
+                format!("{} rules {first}..{}", chain(*c), first + count)
+            }
+            Job::Driver { segments, .. } => {
+                format!("{} (driver of {} segments)", chain(ChainId(index as u32)), segments.len())
+            }
+        }
+    }
+
     /// The expressions the function compiles (its rules' that get code; a driver has none).
     fn expr_count(&self, prog: &VerifiedProgram) -> usize {
         match self {

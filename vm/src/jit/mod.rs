@@ -26,7 +26,7 @@ mod run;
 mod sets;
 mod template;
 
-pub use program::{JitProgram, JitStats};
+pub use program::{Disassembly, JitProgram, JitStats};
 pub use run::run_chain_into;
 
 use crate::verify::VerifiedProgram;
@@ -75,6 +75,8 @@ pub struct JitOptions {
     pub inline_ranges_max: usize,
     /// Run Cranelift's IR verifier (tests).
     pub verify_ir: bool,
+    /// Keep each function's machine code as text ([`JitProgram::disassembly`]).
+    pub disasm: bool,
 }
 
 impl Default for JitOptions {
@@ -87,6 +89,7 @@ impl Default for JitOptions {
             inline_set_max: 256,
             inline_ranges_max: 16,
             verify_ir: false,
+            disasm: false,
         }
     }
 }

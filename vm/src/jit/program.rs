@@ -22,6 +22,17 @@ pub struct JitProgram {
     _code: CodeMemory,
     /// Data the code reads by address (shared actions' tables): kept as long as the code.
     _tables: Vec<super::template::Tables>,
+    /// With [`super::JitOptions::disasm`]: per function, what it runs and its machine code.
+    disassembly: Vec<Disassembly>,
+}
+
+/// One native function's machine code, as text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disassembly {
+    /// What the function runs: `chain C` (the whole chain, or the driver of its segments)
+    /// or `chain C rules A..B` (a segment).
+    pub what: String,
+    pub code: String,
 }
 
 /// A chain as [`super::run_chain_into`] starts it: its code, the family of its table, and the
@@ -61,6 +72,7 @@ impl JitProgram {
         module: JITModule,
         stats: JitStats,
         tables: Vec<super::template::Tables>,
+        disassembly: Vec<Disassembly>,
     ) -> JitProgram {
         let p = prog.program();
         let entries = (0..p.chains.len())
@@ -74,7 +86,15 @@ impl JitProgram {
                 }
             })
             .collect();
-        JitProgram { prog, fns, entries, stats, _code: CodeMemory(Mutex::new(Some(module))), _tables: tables }
+        JitProgram {
+            prog,
+            fns,
+            entries,
+            stats,
+            _code: CodeMemory(Mutex::new(Some(module))),
+            _tables: tables,
+            disassembly,
+        }
     }
 
     /// The program this code runs (its state must come from this program).
@@ -84,6 +104,12 @@ impl JitProgram {
 
     pub fn stats(&self) -> JitStats {
         self.stats
+    }
+
+    /// Every function's machine code, when compiled with [`super::JitOptions::disasm`]
+    /// (else empty).
+    pub fn disassembly(&self) -> &[Disassembly] {
+        &self.disassembly
     }
 }
 
