@@ -55,8 +55,9 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
     let mut tables = Vec::new();
     let mut code_bytes = 0;
     let mut disassembly = Vec::new();
-    ctx.set_disasm(opts.disasm);
     for (index, (job, id)) in jobs.iter().zip(&ids).enumerate() {
+        // (Clearing the context turns it off.)
+        ctx.set_disasm(opts.disasm);
         ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
         let b = FunctionBuilder::new(&mut ctx.func, &mut fcx);
@@ -84,7 +85,6 @@ pub fn compile(prog: Arc<VerifiedProgram>, opts: &JitOptions) -> Result<JitProgr
             disassembly.push(Disassembly { what: job.describe(index, &prog), code });
         }
         module.clear_context(&mut ctx);
-        ctx.set_disasm(opts.disasm);
     }
     module.finalize_definitions().map_err(err)?;
     let fns = ids.iter().map(|id| module.get_finalized_function(*id) as usize as u64).collect();
