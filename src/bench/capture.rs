@@ -37,11 +37,6 @@ pub struct Outcome {
     pub mark: u32,
 }
 
-/// `family table chain` of a chain, for display.
-pub fn chain_name(prog: &Program, c: ChainId) -> String {
-    prog.chain_label(c)
-}
-
 /// The base chains a benchmark runs, in hook then priority order; `only` keeps those whose
 /// name or `table/chain` is listed (all when empty).
 pub fn base_chains(prog: &Program, only: &[String]) -> Vec<(ChainId, Family, Hook, i32)> {
@@ -194,7 +189,7 @@ pub fn bench_engine(
                 examples.push(format!(
                     "packet {} chain {}: interp {:?}, {engine} {got:?}",
                     run.packet + 1,
-                    chain_name(subject.prog.program(), run.chain),
+                    subject.prog.program().chain_label(run.chain),
                     reference.get(k)
                 ));
             }
@@ -215,7 +210,7 @@ pub fn bench_engine(
     let mut per_chain = Vec::new();
     for &chain in &plan.chains {
         let mine: Vec<Run> = runs.iter().copied().filter(|r| r.chain == chain).collect();
-        let label = format!("{engine}: {}", chain_name(subject.prog.program(), chain));
+        let label = format!("{engine}: {}", subject.prog.program().chain_label(chain));
         let t = measure(
             mine.len(),
             opts,

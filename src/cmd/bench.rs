@@ -17,7 +17,7 @@ use crate::cmd::import_classbench::read_filters;
 use crate::cmd::progress::Progress;
 use crate::cmd::ruleset;
 use lexopt::prelude::*;
-use nftvm::bench::capture::{self, CaptureResult, Plan, RuleCost, chain_name};
+use nftvm::bench::capture::{self, CaptureResult, Plan, RuleCost};
 use nftvm::bench::classbench::{self as cb, EngineReport, round2};
 use nftvm::bench::compile::{Subject, load_file};
 use nftvm::bench::engines::parse_engines;
@@ -353,7 +353,7 @@ fn pcap_json(
         .per_chain
         .iter()
         .map(|(c, runs, t)| {
-            json!({"chain": chain_name(prog, *c), "runs": runs, "ns_per_run_median": round2(t.median), "ns_per_run_p90": round2(t.p90)})
+            json!({"chain": prog.chain_label(*c), "runs": runs, "ns_per_run_median": round2(t.median), "ns_per_run_p90": round2(t.p90)})
         })
         .collect();
     let rules: Vec<Value> = costs
@@ -362,7 +362,7 @@ fn pcap_json(
         .map(|r| {
             json!({
                 "location": r.location,
-                "chain": chain_name(prog, r.chain),
+                "chain": prog.chain_label(r.chain),
                 "rule": r.rule,
                 "evaluated": r.evaluated,
                 "matched": r.matched,
@@ -440,7 +440,7 @@ fn print_pcap(
                 .map(|e| e.per_chain.get(k).map_or("-".to_string(), |(_, _, t)| format!("{:.1}", t.median)))
                 .map(|s| format!("{s:>10}"))
                 .collect();
-            println!("  {:<40} {:>8} {cols}", chain_name(prog, *c), runs);
+            println!("  {:<40} {:>8} {cols}", prog.chain_label(*c), runs);
         }
     }
     println!("\nmost expensive rules (evaluations exact; time estimated from them, ns per packet)");
@@ -458,7 +458,7 @@ fn print_pcap(
         println!(
             "  {:<28} {:<28} {:>10} {:>10} {:>6.1}% {cols}",
             r.location,
-            chain_name(prog, r.chain),
+            prog.chain_label(r.chain),
             r.evaluated,
             r.matched,
             r.share * 100.0

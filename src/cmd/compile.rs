@@ -134,7 +134,7 @@ fn asm(verified: nftvm_vm::VerifiedProgram) -> Result<String, Failure> {
     use nftvm_vm::jit::{JitOptions, JitProgram};
     let opts = JitOptions { disasm: true, ..JitOptions::default() };
     let jit = JitProgram::compile_with(std::sync::Arc::new(verified), &opts)
-        .map_err(|e| Failure::runtime(format!("the JIT cannot compile this program: {e}\n")))?;
+        .map_err(|e| Failure::runtime(format!("Error: the jit engine cannot run this ruleset: {e}\n")))?;
     let mut out = String::new();
     for f in jit.disassembly() {
         out.push_str(&format!("; {}\n{}\n", f.what, f.code));
