@@ -108,12 +108,28 @@ struct Open {
     ss: u32,
 }
 
+/// A client's packet to the server whose transport header is too short for conntrack to read
+/// a tuple from (ICMP under 8 bytes, a port pair under 4): no connection, and a `ct count`
+/// that counts it drops it (`nf_ct_get_tuplepr` fails in `nft_connlimit`).
+fn headless(rng: &mut Rng, v6: bool) -> Vec<u8> {
+    use nftvm_runtime::packet::PacketBuilder;
+    let (src, dst) = (host(v6, false, rng.below(3)), host(v6, true, 0));
+    let echo = if v6 { 128 } else { 8 };
+    let (proto, header) = match rng.below(3) {
+        0 => (if v6 { 58 } else { 1 }, &[echo, 0, 0, 0, 0, 1, 0][..rng.below(8)]),
+        1 => (6, &[0x9c, 0x40, 0, 80][..rng.below(4)]),
+        _ => (17, &[0x9c, 0x40, 0, 80][..rng.below(4)]),
+    };
+    PacketBuilder::ip(src, dst).protocol(proto).payload(header).build()
+}
+
 /// Connection limits: clients on tuna's side open TCP connections (some answered, some
 /// retransmitted), close some by RST or FIN, talk on others; nft counts connections per
 /// source in set elements (`add @s { ip saddr ct count over N }`, only for new connections
 /// or for every packet) or per rule, iptables with `--syn -m connlimit --connlimit-above N`
 /// (as firewalls write it: xt_connlimit drops a packet that closes the last connection it
 /// counts, which nftvm does not model).
+/// Now and then a packet conntrack reads no tuple from ([`headless`]).
 /// Steps are more than two jiffies apart, so the kernel collects every list it counts in.
 pub fn conncount(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.chance(30);
@@ -142,6 +158,10 @@ pub fn conncount(rng: &mut Rng, i: usize) -> Scenario {
     sc.settle_ms = 10;
     let mut open: Vec<Open> = Vec::new();
     for _ in 0..10 + rng.below(5) {
+        if rng.chance(10) {
+            sc.send("tuna", headless(rng, v6));
+            continue;
+        }
         match rng.below(10) {
             0..=5 => {
                 let c = SocketAddr::new(host(v6, false, rng.below(3)), 40000 + rng.u16() % 1000);

@@ -115,8 +115,15 @@ impl Env for TestEnv {
         self.effects.push(format!("flow offload {}", flowtable.0));
         self.answers.contains_key("offload")
     }
-    fn connlimit_count(&mut self, _list: nftvm_vm::expr::connlimit::ConnList) -> Option<u32> {
-        self.answer_u32("connlimit")
+    fn connlimit_count(
+        &mut self,
+        _list: nftvm_vm::expr::connlimit::ConnList,
+    ) -> nftvm_vm::expr::connlimit::Count {
+        use nftvm_vm::expr::connlimit::Count;
+        if self.answers.contains_key("connlimit-no-tuple") {
+            return Count::NoTuple;
+        }
+        self.answer_u32("connlimit").map_or(Count::NotCounted, Count::Conns)
     }
     fn fib(&mut self, q: FibQuery, out: &mut [u8]) -> bool {
         self.effects.push(format!("fib flags 0x{:x} result {}", q.flags, q.result));

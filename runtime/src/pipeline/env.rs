@@ -5,7 +5,7 @@
 //! expressions do.
 
 use nftvm_vm::Verdict;
-use nftvm_vm::expr::connlimit::ConnList;
+use nftvm_vm::expr::connlimit::{ConnList, Count};
 use nftvm_vm::expr::fib::{flags as fib_flags, result as fib_result};
 use nftvm_vm::expr::tcpmss::MssInsert;
 use nftvm_vm::interp::{Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, RejectRequest};
@@ -398,7 +398,7 @@ impl Env for RuntimeEnv<'_> {
         self.offload(flowtable)
     }
 
-    fn connlimit_count(&mut self, list: ConnList) -> Option<u32> {
+    fn connlimit_count(&mut self, list: ConnList) -> Count {
         let info = self.meta.ct.tracked.as_ref().map(|t| t.info);
         let (me, established) = match self.conn() {
             Some((_, conn)) => {
@@ -406,17 +406,19 @@ impl Env for RuntimeEnv<'_> {
                 ((*conn.original(), conn.zone), conn.confirmed() && (conn.has(st::ASSURED) || seen_both))
             }
             // No connection (untracked, invalid): the packet's own tuple, as the kernel reads
-            // it (`nf_ct_get_tuplepr`), and the connection holding it, if any — an invalid
-            // packet's conntrack info reads as "established" there.
+            // it (`nf_ct_get_tuplepr`: none, and the packet is dropped, where a header is cut
+            // short), and the connection holding it, if any — an invalid packet's conntrack
+            // info reads as "established" there.
             None => {
                 let zone = self.meta.ct.zone;
-                let tuple = conncount::packet_tuple(&self.info.tuple()?)?;
+                let Some(tuple) = self.info.tuple() else { return Count::NoTuple };
+                let tuple = conncount::packet_tuple(&tuple);
                 let conn = self.ct.find(&tuple, zone).and_then(|(id, _)| self.ct.get(id));
                 let established = conn.is_some_and(|c| c.has(st::ASSURED) || info != Some(CtInfo::Untracked));
                 ((tuple, zone), established)
             }
         };
-        Some(self.connlimit.count(list, me, established, self.ct, self.now))
+        Count::Conns(self.connlimit.count(list, me, established, self.ct, self.now))
     }
 
     fn fib(&mut self, q: FibQuery, out: &mut [u8]) -> bool {

@@ -2,6 +2,8 @@
 //! `count` (flag 0x1 inverts: `ct count over`) (nft_connlimit.c). The runtime keeps the
 //! connection lists ([`ConnList`]): one per expression, and one per set element that
 //! carries `ct count` (`add @s { ip saddr ct count over 3 }`, and iptables' `-m connlimit`).
+//! A packet conntrack cannot read a tuple from (an ICMP header or a port pair cut short) has
+//! nothing to count: the kernel drops it, whatever the rule says.
 
 use crate::interp::{Env, Eval};
 use crate::program::Program;
@@ -17,6 +19,17 @@ pub enum ConnList {
     /// The list of one set element: made with the element, gone with it (a new element of
     /// the same key starts empty, as the kernel's does).
     Element(u64),
+}
+
+/// What the environment answers when asked to count the packet's connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Count {
+    /// The connections in the list, the packet's own counted.
+    Conns(u32),
+    /// The packet has no conntrack tuple (`nf_ct_get_tuplepr` fails): the kernel drops it.
+    NoTuple,
+    /// Nothing counts connections here (an environment without conntrack): the rule breaks.
+    NotCounted,
 }
 
 impl ConnList {
@@ -53,17 +66,19 @@ impl Connlimit {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        if self.breaks(e.env, ConnList::Slot(self.slot)) {
-            e.brk();
-        }
+        let answer = self.answer(e.env, ConnList::Slot(self.slot));
+        e.match_answer(answer);
     }
 
-    /// Counts the packet's connection in `list`: does the rule break (the count is above
-    /// `count`, or with flag 0x1 at most `count`; or there is nothing to count)?
-    pub fn breaks(&self, env: &mut dyn Env, list: ConnList) -> bool {
+    /// Counts the packet's connection in `list`, answering as an x_tables match does:
+    /// `Some(true)` when the rule goes on (the count is at most `count`, or with flag 0x1
+    /// above it), `Some(false)` when it breaks (also where nothing counts), `None` when the
+    /// packet is dropped (it has no tuple to count).
+    pub fn answer(&self, env: &mut dyn Env, list: ConnList) -> Option<bool> {
         match env.connlimit_count(list) {
-            Some(n) => (n > self.count) ^ (self.flags & 1 != 0),
-            None => true,
+            Count::Conns(n) => Some((n <= self.count) ^ (self.flags & 1 != 0)),
+            Count::NoTuple => None,
+            Count::NotCounted => Some(false),
         }
     }
 }

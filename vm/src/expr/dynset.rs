@@ -143,7 +143,7 @@ impl Dynset {
         let timeout_ms = self.timeout_ms.or(def.timeout_ms).filter(|t| *t > 0);
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
-        let broke =
+        let answer =
             match backend.update(key, data, timeout, self.op == DynsetOp::Update, now, size, &self.exprs) {
                 Some(slots) => element_exprs(&self.exprs, slots, len, now, e.env),
                 None => {
@@ -153,22 +153,29 @@ impl Dynset {
                     return;
                 }
             };
-        if broke != self.invert {
+        e.match_answer(answer);
+        // An inverted dynset breaks the rule once the element is there, whatever its
+        // expressions said (`nft_dynset_eval`).
+        if self.invert {
             e.regs.brk();
         }
     }
 }
 
-/// Runs the per-element expressions; true if one breaks the rule.
+/// Runs the per-element expressions in order until one breaks the rule, as
+/// `nft_set_elem_update_expr` does; answers as an x_tables match: `Some(false)` when one
+/// broke the rule, `None` when one dropped the packet (a `ct count` with no tuple to count;
+/// the expressions after it still run), else `Some(true)`.
 fn element_exprs(
     exprs: &[Expr],
     slots: &mut [crate::interp::Slot],
     len: u64,
     now: u64,
     env: &mut dyn crate::interp::Env,
-) -> bool {
+) -> Option<bool> {
     use crate::expr::{counter, limit, quota};
     use crate::interp::Slot;
+    let mut dropped = false;
     for (ex, slot) in exprs.iter().zip(slots.iter_mut()) {
         let broke = match ex {
             Expr::Counter(_) => {
@@ -182,16 +189,22 @@ fn element_exprs(
                 false
             }
             Expr::Connlimit(c) => match slot {
-                Slot::Conns(list) => c.breaks(env, *list),
+                Slot::Conns(list) => match c.answer(env, *list) {
+                    Some(holds) => !holds,
+                    None => {
+                        dropped = true;
+                        false
+                    }
+                },
                 _ => true,
             },
             _ => false,
         };
         if broke {
-            return true;
+            return Some(false);
         }
     }
-    false
+    (!dropped).then_some(true)
 }
 
 /// Fresh per-element state for the expressions of a dynset.

@@ -104,7 +104,9 @@ pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
         }
         ObjectKind::Connlimit(cl) => {
             let slot = (e.state.object_base + obj.index()) as u32;
-            cl.breaks(e.env, crate::expr::connlimit::ConnList::Slot(slot))
+            let answer = cl.answer(e.env, crate::expr::connlimit::ConnList::Slot(slot));
+            e.match_answer(answer);
+            false
         }
         _ => {
             let v = e.env.object(o);

@@ -137,9 +137,9 @@ pub trait Env {
     }
 
     /// Number of connections in a connlimit list, after counting this packet's connection
-    /// there (`nf_conncount`); `None` breaks the rule (no conntrack).
-    fn connlimit_count(&mut self, _list: crate::expr::connlimit::ConnList) -> Option<u32> {
-        None
+    /// there (`nf_conncount`). No conntrack: nothing is counted.
+    fn connlimit_count(&mut self, _list: crate::expr::connlimit::ConnList) -> crate::expr::connlimit::Count {
+        crate::expr::connlimit::Count::NotCounted
     }
 
     fn fib(&mut self, _q: FibQuery, _out: &mut [u8]) -> bool {
