@@ -72,6 +72,10 @@ pub fn replay<R: Read>(
     mut each: impl FnMut(&Replayed, &CaptureRecord),
 ) -> Result<usize, ReplayError> {
     let mut index = 0;
+    // One outcome whose buffers every packet reuses.
+    let none = IfaceId(0);
+    let mut replayed =
+        Replayed { index, timestamp: Duration::ZERO, iif: none, outcome: Outcome::empty(none) };
     while let Some(record) = reader.next_record().map_err(ReplayError::Capture)? {
         index += 1;
         let iif = record_iface(&record, pipeline.host(), default_iif)
@@ -80,8 +84,8 @@ pub fn replay<R: Read>(
             pipeline.host_mut().set_hw_type(iif, ARPHRD_ETHER);
         }
         let now = u64::try_from(record.timestamp.as_nanos()).unwrap_or(u64::MAX);
-        let outcome = pipeline.process(iif, now, record.data.clone(), record.link_type);
-        let replayed = Replayed { index, timestamp: record.timestamp, iif, outcome };
+        pipeline.process_into(iif, now, record.data.clone(), record.link_type, &mut replayed.outcome);
+        (replayed.index, replayed.timestamp, replayed.iif) = (index, record.timestamp, iif);
         each(&replayed, &record);
     }
     Ok(index)

@@ -162,6 +162,7 @@ impl Instance {
                 stats: WorkerStats::default(),
                 dead: vec![false; queue_count],
                 to_wake: vec![false; n],
+                outcome: crate::pipeline::Outcome::empty(crate::io::IfaceId(0)),
             };
             let ready = ready_tx.clone();
             let thread = std::thread::Builder::new().name(format!("nftvm-w{index}")).spawn(move || {

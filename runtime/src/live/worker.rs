@@ -137,6 +137,8 @@ pub struct Worker {
     pub dead: Vec<bool>,
     /// Peers that were handed packets during the current batch (woken once at its end).
     pub to_wake: Vec<bool>,
+    /// The last packet's outcome, whose buffers the next packet reuses.
+    pub outcome: Outcome,
 }
 
 impl Worker {
@@ -266,19 +268,20 @@ impl Worker {
         let events = &self.events;
         let subscribed = self.shared.subscribers.load(Ordering::Relaxed) > 0;
         let stats = &mut self.stats;
-        let (outcome, failed) =
-            drive::forward(&mut self.io, &mut self.pipeline, iface, now, frame, &mut |p, o: &Outcome| {
+        let out = &mut self.outcome;
+        let failed = drive::forward(
+            &mut self.io,
+            &mut self.pipeline,
+            iface,
+            now,
+            frame,
+            out,
+            &mut |p, o: &Outcome| {
                 after_packet(p, publisher, events, subscribed);
                 stats.record(o, len);
-            });
-        self.count_sent(&outcome.emitted, failed);
-    }
-
-    fn count_sent(&mut self, emitted: &[crate::pipeline::Emitted], failed: drive::SendFailures) {
-        let ok = emitted.len().saturating_sub(failed.count);
-        self.stats.sent += ok as u64;
-        self.stats.sent_bytes += emitted.iter().map(|e| e.bytes.len() as u64).sum::<u64>();
-        self.stats.send_errors += failed.count as u64;
+            },
+        );
+        count_sent(&mut self.stats, &self.outcome.emitted, failed);
     }
 
     fn forward_only(&mut self, iface: IfaceId, frame: &[u8]) {
@@ -307,7 +310,7 @@ impl Worker {
         let subscribed = self.shared.subscribers.load(Ordering::Relaxed) > 0;
         after_packet(&mut self.pipeline, &mut self.publisher, &self.events, subscribed);
         let failed = drive::send_all(&mut self.io, &emitted);
-        self.count_sent(&emitted, failed);
+        count_sent(&mut self.stats, &emitted, failed);
         if let Some(p) = &self.publisher {
             self.stats.redirect_failed = p.failed;
         }
@@ -352,6 +355,14 @@ impl Worker {
 
 /// After each packet or timer run, before anything is sent: conntrack events update the
 /// steering redirects and go to `conntrack -E` subscribers.
+/// Counts what was sent of `emitted` (all but the failed sends).
+fn count_sent(stats: &mut WorkerStats, emitted: &[crate::pipeline::Emitted], failed: drive::SendFailures) {
+    let ok = emitted.len().saturating_sub(failed.count);
+    stats.sent += ok as u64;
+    stats.sent_bytes += emitted.iter().map(|e| e.bytes.len() as u64).sum::<u64>();
+    stats.send_errors += failed.count as u64;
+}
+
 fn after_packet(
     pipeline: &mut Pipeline,
     publisher: &mut Option<Publisher>,

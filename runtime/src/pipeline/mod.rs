@@ -210,23 +210,35 @@ impl Pipeline {
     /// One packet received on `iif` at `now` (ns on the packet clock); `frame` is framed as
     /// `link` says. Returns everything that came of it.
     pub fn process(&mut self, iif: IfaceId, now: Time, frame: Vec<u8>, link: LinkType) -> Outcome {
+        let mut out = Outcome::empty(iif);
+        self.process_into(iif, now, frame, link, &mut out);
+        out
+    }
+
+    /// [`Pipeline::process`] into `out`, reusing its buffers (its previous contents are
+    /// replaced): a driver that handles packets one after the other keeps one `Outcome` and
+    /// allocates no report buffers per packet.
+    pub fn process_into(
+        &mut self,
+        iif: IfaceId,
+        now: Time,
+        frame: Vec<u8>,
+        link: LinkType,
+        out: &mut Outcome,
+    ) {
         self.now = self.now.max(now);
-        let mut run = run::Run::new(self.cfg.trace);
+        let mut run = run::Run::reusing(self.cfg.trace, out);
         self.expire(&mut run);
         let id = self.trace_id();
-        let mut report = PacketReport::new(id, None);
+        let mut report = std::mem::take(&mut out.packet);
+        report.reset(id, None);
         match Skb::arrived(frame, link, iif) {
             Ok(skb) => self.input_path(skb, &mut report, &mut run),
             Err(e) => paths::not_ip(&mut report, &mut run, &e),
         }
-        Outcome {
-            iif,
-            packet: report,
-            generated: run.generated,
-            emitted: run.emitted,
-            trace: run.events,
-            reassembled: run.reassembled,
-        }
+        out.iif = iif;
+        out.packet = report;
+        run.hand_over(out);
     }
 
     /// Runs timers up to `now` (reassembly timeouts, conntrack garbage collection) and

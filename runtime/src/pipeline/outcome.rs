@@ -108,7 +108,21 @@ pub struct PacketReport {
     pub generated: Option<Generated>,
 }
 
+impl Default for PacketReport {
+    fn default() -> PacketReport {
+        PacketReport::new(0, None)
+    }
+}
+
 impl PacketReport {
+    /// Makes this the fresh report of packet `trace_id`, keeping its buffers.
+    pub(crate) fn reset(&mut self, trace_id: u32, generated: Option<Generated>) {
+        let (mut path, mut rules) = (std::mem::take(&mut self.path), std::mem::take(&mut self.rules));
+        path.clear();
+        rules.clear();
+        *self = PacketReport { path, rules, ..PacketReport::new(trace_id, generated) };
+    }
+
     pub(crate) fn new(trace_id: u32, generated: Option<Generated>) -> PacketReport {
         PacketReport {
             trace_id,
@@ -156,6 +170,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome with nothing in it yet (for [`super::Pipeline::process_into`] to fill).
+    pub fn empty(iif: IfaceId) -> Outcome {
+        Outcome {
+            iif,
+            packet: PacketReport::default(),
+            generated: Vec::new(),
+            emitted: Vec::new(),
+            trace: Vec::new(),
+            reassembled: false,
+        }
+    }
+
     /// The bytes of the input packet as it left (its first fragment if it was
     /// fragmented), if it left.
     pub fn out(&self) -> Option<&[u8]> {

@@ -10,7 +10,7 @@ use nftvm_vm::keys::{Family, Hook};
 use super::Pipeline;
 use super::env::{Effects, RuntimeEnv};
 use super::hooks::{DeviceEntry, Entry};
-use super::outcome::{Emitted, PacketReport, RuleHit, TraceEvent};
+use super::outcome::{Emitted, Outcome, PacketReport, RuleHit, TraceEvent};
 use super::skb::Skb;
 use crate::io::IfaceId;
 
@@ -35,6 +35,31 @@ impl Run {
             reassembled: false,
             depth: 0,
         }
+    }
+
+    /// A run that fills the (emptied) buffers of an earlier outcome; [`Run::hand_over`]
+    /// puts them back.
+    pub fn reusing(trace: bool, out: &mut Outcome) -> Run {
+        fn emptied<T>(v: &mut Vec<T>) -> Vec<T> {
+            v.clear();
+            std::mem::take(v)
+        }
+        Run {
+            trace,
+            events: emptied(&mut out.trace),
+            emitted: emptied(&mut out.emitted),
+            generated: emptied(&mut out.generated),
+            reassembled: false,
+            depth: 0,
+        }
+    }
+
+    /// Moves what the run produced into `out`.
+    pub fn hand_over(self, out: &mut Outcome) {
+        out.trace = self.events;
+        out.emitted = self.emitted;
+        out.generated = self.generated;
+        out.reassembled = self.reassembled;
     }
 
     pub fn note(&mut self, id: u32, text: String) {
