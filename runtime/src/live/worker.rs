@@ -353,8 +353,6 @@ impl Worker {
     }
 }
 
-/// After each packet or timer run, before anything is sent: conntrack events update the
-/// steering redirects and go to `conntrack -E` subscribers.
 /// Counts what was sent of `emitted` (all but the failed sends).
 fn count_sent(stats: &mut WorkerStats, emitted: &[crate::pipeline::Emitted], failed: drive::SendFailures) {
     let ok = emitted.len().saturating_sub(failed.count);
@@ -363,6 +361,8 @@ fn count_sent(stats: &mut WorkerStats, emitted: &[crate::pipeline::Emitted], fai
     stats.send_errors += failed.count as u64;
 }
 
+/// After each packet or timer run, before anything is sent: conntrack events update the
+/// steering redirects and go to `conntrack -E` subscribers.
 fn after_packet(
     pipeline: &mut Pipeline,
     publisher: &mut Option<Publisher>,
