@@ -427,6 +427,7 @@ fuzz_target!(|data: &[u8]| {
     let mut flows = Flows::default();
     let mut now = 0u64;
     let mut frames = 0;
+    let mut reused = Outcome::empty(IfaceId(0));
     while !b.0.is_empty() && frames < 48 {
         let h = b.u8();
         let iif = IfaceId(usize::from(h & 3) % 3);
@@ -463,11 +464,15 @@ fuzz_target!(|data: &[u8]| {
             if link == LinkType::Raw && dissect_ip(&frame).is_ok() {
                 flows.last_in = frame.clone();
             }
-            let outs: Vec<Outcome> =
-                pipes.iter_mut().map(|p| p.process(iif, now, frame.clone(), link)).collect();
-            assert_eq!(summary(&outs[0]), summary(&outs[1]), "interpreter and JIT differ on {frame:02x?}");
+            // The interpreter's pipeline makes a fresh outcome per packet, the JIT's reuses one
+            // (as the live workers do): reuse must not show.
+            let [interp, jit] = &mut pipes;
+            let fresh = interp.process(iif, now, frame.clone(), link);
+            jit.process_into(iif, now, frame.clone(), link, &mut reused);
+            let outs = [&fresh, &reused];
+            assert_eq!(summary(outs[0]), summary(outs[1]), "interpreter and JIT differ on {frame:02x?}");
             if debug() {
-                eprintln!("{frame:02x?}\n  => {}", summary(&outs[0]));
+                eprintln!("{frame:02x?}\n  => {}", summary(outs[0]));
             }
             if let Some(e) = outs[0].emitted.last() {
                 flows.last_out = e.bytes.clone();
