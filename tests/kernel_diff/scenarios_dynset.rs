@@ -128,9 +128,9 @@ fn headless(rng: &mut Rng, v6: bool) -> Vec<u8> {
 /// source in set elements (`add @s { ip saddr ct count over N }`, only for new connections
 /// or for every packet) or per rule, iptables with `--syn -m connlimit --connlimit-above N`
 /// (as firewalls write it: xt_connlimit drops a packet that closes the last connection it
-/// counts, which nftvm does not model).
-/// Now and then a packet conntrack reads no tuple from ([`headless`]).
-/// Steps are more than two jiffies apart, so the kernel collects every list it counts in.
+/// counts, which nftvm does not model); now and then a client sends a packet conntrack reads
+/// no tuple from ([`headless`]). Steps are more than two jiffies apart, so the kernel
+/// collects every list it counts in.
 pub fn conncount(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.chance(30);
     let (ipw, ty) = family(v6);
