@@ -18,6 +18,8 @@ mod bytecode;
 mod cli;
 #[path = "kernel_diff/harness.rs"]
 mod harness;
+#[path = "kernel_diff/helper_registry.rs"]
+mod helper_registry;
 #[path = "kernel_diff/pkt.rs"]
 mod pkt;
 #[path = "kernel_diff/scenarios.rs"]
@@ -32,6 +34,8 @@ mod scenarios_generated;
 mod scenarios_host;
 #[path = "kernel_diff/scenarios_ipset.rs"]
 mod scenarios_ipset;
+#[path = "kernel_diff/scenarios_irc.rs"]
+mod scenarios_irc;
 #[path = "kernel_diff/scenarios_nat.rs"]
 mod scenarios_nat;
 #[path = "kernel_diff/scenarios_npt.rs"]
@@ -64,6 +68,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("redirect", scenarios_nat::redirect, 8),
         ("ftp", scenarios_nat::ftp, 12),
         ("tftp", scenarios_nat::tftp, 12),
+        ("irc", scenarios_irc::irc, 22),
         ("ct-expectation", scenarios_nat::ct_expectation, 10),
         ("shifted-nat", scenarios_nat::shifted_nat, 16),
         ("local", scenarios_host::local, 14),
@@ -232,9 +237,18 @@ fn conntrack_flows_match_the_kernel() {
 fn nat_matches_the_kernel() {
     check(
         "nat",
-        &["masquerade", "snat-dnat", "redirect", "ftp", "tftp", "ct-expectation", "shifted-nat"],
+        &["masquerade", "snat-dnat", "redirect", "ftp", "tftp", "irc", "ct-expectation", "shifted-nat"],
         true,
     );
+}
+
+#[test]
+fn ct_helper_objects_load_as_in_the_kernel() {
+    let (cases, agree) = helper_registry::compare();
+    println!(
+        "kernel_diff ct helper registry: {agree}/{cases} ct helper objects and CT --helper rules load (or not) and list as in the kernel"
+    );
+    assert_eq!(agree, cases, "ct helper objects differ from the kernel");
 }
 
 #[test]

@@ -1,14 +1,15 @@
 //! Fuzz target: packet sequences through the hook pipeline (conntrack, NAT, defragmentation,
-//! the FTP helper, reject/ICMP generation, flowtables) under a small fixed set of compiled rulesets, on
-//! the interpreter and on the JIT side by side. Nothing may panic or hang, and both engines
-//! must produce the same outcomes and the same connection table.
+//! the FTP and IRC helpers, reject/ICMP generation, flowtables) under a small fixed set of
+//! compiled rulesets, on the interpreter and on the JIT side by side. Nothing may panic or
+//! hang, and both engines must produce the same outcomes and the same connection table.
 //!
 //! Input: byte 0 picks the ruleset and conntrack settings; the rest is a sequence of
 //! records, each a header byte (interface, clock advance, kind) and a kind-specific body:
 //! raw frames (as given, with checksums fixed, or Ethernet-framed) and packets built from a
 //! few fuzz bytes (TCP with sequence numbers tracked per port pair, FTP commands and
-//! replies, UDP, ICMP echo and errors quoting an earlier packet, IPv4/IPv6 fragments, IPv6
-//! extension headers) so that conntrack, NAT and the helper see plausible flows.
+//! replies, IRC DCC offers, UDP, ICMP echo and errors quoting an earlier packet, IPv4/IPv6
+//! fragments, IPv6 extension headers) so that conntrack, NAT and the helpers see plausible
+//! flows.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -88,17 +89,19 @@ table inet filter {
 }
 "#;
 
-const FTP: &str = r#"
-table inet ftp {
+const HELPERS: &str = r#"
+table inet helpers {
     ct helper ftp-standard { type "ftp" protocol tcp; }
+    ct helper irc-6667 { type "irc" protocol tcp; }
     chain pre {
         type filter hook prerouting priority 0; policy accept;
         tcp dport 21 ct helper set "ftp-standard"
+        tcp dport 6667 ct helper set "irc-6667"
     }
     chain forward {
         type filter hook forward priority 0; policy drop;
         ct state established,related accept
-        tcp dport 21 ct state new accept
+        tcp dport { 21, 6667 } ct state new accept
         ct state new log prefix "new: " drop
     }
 }
@@ -106,6 +109,7 @@ table ip nat {
     chain pre {
         type nat hook prerouting priority -100; policy accept;
         iifname "tunb" tcp dport 2121 dnat to 10.0.1.2:21
+        iifname "tunb" tcp dport 6697 dnat to 10.0.1.2:6667
     }
     chain post {
         type nat hook postrouting priority 100; policy accept;
@@ -133,7 +137,7 @@ table inet fast {
 }
 "#;
 
-const RULESETS: [&str; 4] = [FIREWALL, NAT, FTP, FLOWTABLE];
+const RULESETS: [&str; 4] = [FIREWALL, NAT, HELPERS, FLOWTABLE];
 
 /// Each ruleset compiled once: the verified program and its JIT executable.
 fn programs() -> &'static [(Arc<VerifiedProgram>, Executable)] {
@@ -206,7 +210,7 @@ const V4: [[u8; 4]; 8] = [
 ];
 const V6: [&str; 8] =
     ["fd00:1::2", "fd00:2::2", "fd00:1::1", "fd00:2::1", "fd00:3::2", "2001:db8::7", "fe80::1", "ff02::1"];
-const PORTS: [u16; 7] = [21, 20, 22, 80, 8080, 40000, 2121];
+const PORTS: [u16; 7] = [21, 20, 6667, 80, 8080, 40000, 2121];
 
 /// Addresses of one packet: the selector's bit 3 picks IPv6 for both.
 fn addrs(sel: u8) -> (IpAddr, IpAddr) {
@@ -223,7 +227,7 @@ fn port(b: &mut Bytes<'_>, sel: u8) -> u16 {
     PORTS.get(usize::from(sel & 7)).copied().unwrap_or_else(|| b.u16())
 }
 
-/// Payloads: FTP commands and replies with fuzz numbers, or raw bytes.
+/// Payloads: FTP commands and replies and IRC DCC offers with fuzz numbers, or raw bytes.
 fn payload(b: &mut Bytes<'_>) -> Vec<u8> {
     let sel = b.u8();
     let (a, p) = ([b.u8(), b.u8(), b.u8(), b.u8()], b.u16());
@@ -246,6 +250,10 @@ fn payload(b: &mut Bytes<'_>) -> Vec<u8> {
         6 => {
             let n = usize::from(b.u8());
             return b.take(n).to_vec();
+        }
+        _ if sel & 16 != 0 => {
+            let kind = ["SEND f", "CHAT chat", "MOVE f", "TSEND f", "SCHAT chat"][usize::from(sel >> 5) % 5];
+            format!("PRIVMSG bob :\u{1}DCC {kind} {} {p} 1\u{1}\r\n", u32::from_be_bytes(a))
         }
         _ => "USER anonymous\r\n".to_string(),
     };

@@ -214,6 +214,16 @@ impl Netns {
     pub fn nft_load(&self, ruleset: &str) {
         self.run_with_input("nft", &["-f", "-"], Some(ruleset));
     }
+
+    /// [`Netns::nft_load`], with `Err(nft's diagnostics)` when the kernel or `nft` refuses.
+    pub fn try_nft_load(&self, ruleset: &str) -> Result<(), String> {
+        self.try_run_with_input("nft", &["-f", "-"], ruleset).map(drop)
+    }
+
+    /// [`Netns::run_with_input`], with `Err(its diagnostics)` when the program fails.
+    pub fn try_run_with_input(&self, program: &str, args: &[&str], input: &str) -> Result<String, String> {
+        try_run(Command::new("ip").args(["netns", "exec", &self.name, program]).args(args), Some(input))
+    }
 }
 
 impl Drop for Netns {

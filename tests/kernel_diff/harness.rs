@@ -4,8 +4,8 @@
 //! and JIT) in lockstep with the kernel, and then `nftvm eval --engine E --json
 //! --conntrack-dump` on a pcapng of the packets that engine saw — comparing, packet by
 //! packet, everything emitted (interface and exact bytes), the rule counters, and at the
-//! end the conntrack tables (`conntrack -L`, timeouts masked, sorted). A scenario counts
-//! once per engine.
+//! end the conntrack tables (`conntrack -L`, timeouts masked, sorted) and the pending
+//! expectations (`conntrack -L expect`, likewise). A scenario counts once per engine.
 //!
 //! Side check (reported, not a mismatch): nftvm's bytecode against `nft --debug=netlink`'s
 //! for the same rules (see `bytecode.rs`).
@@ -294,6 +294,14 @@ fn mask_reply_ports(line: &str) -> String {
     format!("{head}{}", masked.join(" "))
 }
 
+/// `conntrack -L expect` lines with their seconds left masked, sorted.
+fn expect_normalize(lines: &[String]) -> Vec<String> {
+    let mut v: Vec<String> =
+        lines.iter().map(|l| l.split_once(' ').map_or(l.clone(), |(_, rest)| format!("* {rest}"))).collect();
+    v.sort();
+    v
+}
+
 fn ct_normalize(lines: &[String], port_free: bool) -> Vec<String> {
     let mut v: Vec<String> = lines
         .iter()
@@ -518,6 +526,7 @@ pub fn run(sc: &Scenario) -> Report {
     }
     let kct = ct_normalize(&kernel.conntrack(), sc.port_choice_free);
     report.ct_entries = kct.len();
+    let kexp = expect_normalize(&kernel.conntrack_with(&["-L", "expect"]));
     // Rule counters, in listing order (tables, chains, rules as declared).
     let kcounters: Vec<(u64, u64)> = kernel.counters().iter().map(|c| (c.packets, c.bytes)).collect();
     report.counters = kcounters.len();
@@ -531,6 +540,10 @@ pub fn run(sc: &Scenario) -> Report {
         let nct = ct_normalize(&nft.conntrack().dump(nft.now()), sc.port_choice_free);
         if kct != nct {
             side.mismatches.push(format!("conntrack tables differ:\n  kernel {kct:#?}\n  nftvm  {nct:#?}"));
+        }
+        let nexp = expect_normalize(&nft.conntrack().dump_expectations(nft.now()));
+        if kexp != nexp {
+            side.mismatches.push(format!("expectations differ:\n  kernel {kexp:#?}\n  nftvm  {nexp:#?}"));
         }
         // The CLI replays the packets this side saw (replies included), deterministic.
         if side.mismatches.is_empty() {

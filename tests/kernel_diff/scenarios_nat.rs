@@ -7,12 +7,12 @@ use std::net::{IpAddr, SocketAddr};
 use crate::harness::Scenario;
 use crate::pkt::*;
 
-fn client(rng: &mut Rng, v6: bool) -> IpAddr {
+pub fn client(rng: &mut Rng, v6: bool) -> IpAddr {
     let c = 2 + rng.below(200) as u8;
     if v6 { ip(&format!("fd00:1::{c:x}")) } else { ip(&format!("10.0.1.{c}")) }
 }
 
-fn server(rng: &mut Rng, v6: bool) -> IpAddr {
+pub fn server(rng: &mut Rng, v6: bool) -> IpAddr {
     let s = 2 + rng.below(200) as u8;
     if v6 { ip(&format!("fd00:2::{s:x}")) } else { ip(&format!("10.0.2.{s}")) }
 }
@@ -22,7 +22,7 @@ const TUNS: (&str, &str) = ("tuna", "tunb");
 const TALK: Talk = Talk { data: 100, answer: 80, may_drop: false, may_reset: false };
 
 /// `table ip nat` masquerading what leaves through tunb.
-const MASQUERADE_TUNB: &str = "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}";
+pub const MASQUERADE_TUNB: &str = "table ip nat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n  oifname \"tunb\" masquerade\n }\n}";
 
 /// `table ip nat` with `rules` (one per line) in a dstnat prerouting chain.
 pub fn prerouting_nat(rules: &[String]) -> String {
@@ -33,7 +33,7 @@ pub fn prerouting_nat(rules: &[String]) -> String {
 }
 
 /// The TCP payload and sequence number of a segment.
-fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
+pub fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
     let th = if p[0] >> 4 == 4 { usize::from(p[0] & 0x0f) * 4 } else { 40 };
     let seq = u32::from_be_bytes([p[th + 4], p[th + 5], p[th + 6], p[th + 7]]);
     let ack = u32::from_be_bytes([p[th + 8], p[th + 9], p[th + 10], p[th + 11]]);

@@ -24,6 +24,7 @@
 
 mod base_chain;
 mod commands;
+pub mod ct_helpers;
 mod object;
 mod resplit;
 mod rule;

@@ -2,6 +2,7 @@
 //! `ct expectation`, `synproxy`, `secmark`, `tunnel`) and flowtables: their generic
 //! property blocks read into typed IR, with nft's checks.
 
+use super::ct_helpers::Lookup;
 use super::rule::RuleCx;
 use super::{EEXIST, ENOENT, Evaluator};
 use crate::ir::{
@@ -387,6 +388,20 @@ impl RuleCx<'_> {
                 if self.family != Family::Inet && l3proto != self.family {
                     return self.fail(span, "conflicting protocols specified: ip vs ip6");
                 }
+                let l3proto = match super::ct_helpers::lookup(&helper, l4proto, l3proto) {
+                    Lookup::Found(family) => family,
+                    Lookup::Unknown => l3proto,
+                    Lookup::Refused => {
+                        let proto = crate::types::protocol_name(l4proto).unwrap_or("this protocol");
+                        return self.fail(
+                            span,
+                            format!(
+                                "Could not process rule: {ENOENT} (the kernel has no \"{helper}\" helper \
+                                 for {proto} in family {l3proto})"
+                            ),
+                        );
+                    }
+                };
                 ObjectKind::CtHelper(CtHelper { helper, l4proto, l3proto })
             }
             ObjectType::CtTimeout => {

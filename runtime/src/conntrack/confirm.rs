@@ -98,16 +98,18 @@ impl Conntrack {
             return Err(ConfirmDrop::Helper);
         }
         if (helper.is_some() || seqadj_needed) && t.info != CtInfo::RelatedReply && is_tcp {
-            if let (Some(Helper::Ftp), Some(seg)) = (helper, seg) {
-                match self.ftp_help(id, dir, t.info, seg, now) {
-                    Ok(mangled) => {
-                        if let Some(m) = mangled {
-                            out.delta = m.delta;
-                            out.payload = Some(m.payload);
-                        }
-                    }
-                    Err(()) => return Err(ConfirmDrop::Helper),
+            let helped = match (helper, seg) {
+                (Some(Helper::Ftp), Some(seg)) => self.ftp_help(id, dir, t.info, seg, now),
+                (Some(Helper::Irc), Some(seg)) => self.irc_help(id, dir, t.info, seg, now),
+                _ => Ok(None),
+            };
+            match helped {
+                Ok(Some(m)) => {
+                    out.delta = m.delta;
+                    out.payload = Some(m.payload);
                 }
+                Ok(None) => {}
+                Err(()) => return Err(ConfirmDrop::Helper),
             }
             if seqadj_needed && let Some(seg) = seg {
                 let ack = (seg.flags & tcp_flags::ACK != 0).then_some(seg.ack);

@@ -3,8 +3,9 @@
 //! instead of NEW.
 //!
 //! An expectation matches on source and destination address, protocol and destination
-//! port; the source port is a wildcard (the mask FTP and TFTP use). It lives until it is
-//! used, its master dies, or its timeout (5 minutes for both) passes.
+//! port; the source port is a wildcard (the mask FTP and TFTP use), and so may the source
+//! address be (IRC's DCC: any peer may connect). It lives until it is used, its master
+//! dies, or its timeout (5 minutes for all three) passes.
 
 use super::entry::ConnId;
 use super::packet::Time;
@@ -24,6 +25,9 @@ pub struct ExpectNat {
 pub struct Expectation {
     /// Expected tuple; `src_id` is ignored (wildcard source port).
     pub tuple: Tuple,
+    /// The source address is a wildcard too (`tuple.src` is then zero, as the kernel
+    /// lists it).
+    pub any_src: bool,
     pub zone: u16,
     pub master: ConnId,
     /// Absolute expiry.
@@ -37,17 +41,31 @@ pub struct Expectation {
 impl Expectation {
     /// Whether `t` (in zone `zone`) is the expected connection.
     pub fn matches(&self, t: &Tuple, zone: u16) -> bool {
+        self.matches_with(t, zone, self.any_src)
+    }
+
+    /// [`Expectation::matches`] with the source address compared unless `any_src`.
+    fn matches_with(&self, t: &Tuple, zone: u16, any_src: bool) -> bool {
         self.zone == zone
             && self.tuple.l3 == t.l3
             && self.tuple.proto == t.proto
-            && self.tuple.src == t.src
+            && (any_src || self.tuple.src == t.src)
             && self.tuple.dst == t.dst
             && self.tuple.dst_id == t.dst_id
     }
 
-    /// `expect_clash`: two expectations that would both match some connection.
+    /// `expect_clash`: two expectations that would both match some connection (compared
+    /// under both masks: a wildcard source in either clashes with any source).
     fn clashes(&self, other: &Expectation) -> bool {
-        self.matches(&other.tuple, other.zone)
+        self.matches_with(&other.tuple, other.zone, self.any_src || other.any_src)
+    }
+
+    /// `expect_matches`: the same master expecting the same tuple under the same mask.
+    fn same_as(&self, other: &Expectation) -> bool {
+        self.master == other.master
+            && self.tuple == other.tuple
+            && self.any_src == other.any_src
+            && self.zone == other.zone
     }
 }
 
@@ -90,11 +108,7 @@ impl Expectations {
         now: Time,
     ) -> Result<(), ExpectError> {
         self.list.retain(|e| e.timeout > now);
-        if let Some(i) = self
-            .list
-            .iter()
-            .position(|e| e.master == exp.master && e.tuple == exp.tuple && e.zone == exp.zone)
-        {
+        if let Some(i) = self.list.iter().position(|e| e.same_as(&exp)) {
             self.list.remove(i);
         } else if self.list.iter().any(|e| e.clashes(&exp)) {
             return Err(ExpectError::Busy);
@@ -145,5 +159,47 @@ impl Expectations {
 
     pub fn clear(&mut self) {
         self.list.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conntrack::tuple::proto;
+    use std::net::IpAddr;
+
+    fn tuple(src: &str, dport: u16) -> Tuple {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        Tuple::ports(ip(src), ip("10.0.2.1"), proto::TCP, 0, dport)
+    }
+
+    fn conn(slot: u32) -> ConnId {
+        ConnId { slot, generation: 0 }
+    }
+
+    fn exp(master: u32, src: &str, any_src: bool) -> Expectation {
+        let mut tuple = tuple(src, 5000);
+        if any_src {
+            tuple.src = 0;
+        }
+        Expectation { tuple, any_src, zone: 0, master: conn(master), timeout: 100, nat: None, serial: 0 }
+    }
+
+    #[test]
+    fn a_wildcard_source_matches_any_host_and_clashes_with_a_specific_one() {
+        let mut all = Expectations::default();
+        all.add(exp(1, "0.0.0.0", true), 8, 100, 0).unwrap();
+        // Another master expecting one host on the same port would share a connection.
+        assert_eq!(all.add(exp(2, "10.0.2.9", false), 8, 100, 0), Err(ExpectError::Busy));
+        // Any host's connection to the port is the expected one.
+        let mut from = tuple("192.0.2.77", 5000);
+        from.src_id = 40000;
+        assert_eq!(all.take(&from, 0, 1).map(|e| e.master), Some(conn(1)));
+        assert!(all.is_empty());
+        // Specific sources of two masters do not clash when they differ.
+        all.add(exp(1, "10.0.2.8", false), 8, 100, 0).unwrap();
+        all.add(exp(2, "10.0.2.9", false), 8, 100, 0).unwrap();
+        assert_eq!(all.add(exp(3, "0.0.0.0", true), 8, 100, 0), Err(ExpectError::Busy));
+        assert_eq!(all.take(&tuple("10.0.2.7", 5000), 0, 1), None);
     }
 }

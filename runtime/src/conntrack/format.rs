@@ -9,6 +9,7 @@
 //! ```
 
 use std::fmt::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use nftvm_vm::keys::ct_status as st;
 
@@ -153,18 +154,25 @@ pub fn event_line(conn: &Conn, mask: u16, now: Time, opts: &FormatOptions) -> St
 /// One `conntrack -L expect` line, as conntrack-tools 1.4.7 prints it on Linux 6.18:
 /// `299 proto=6 src=… dst=… sport=0 dport=51210 mask-src=255.255.255.255
 /// mask-dst=255.255.255.255 sport=0 dport=65535 master-src=… master-dst=… sport=… dport=…
-/// class=0 helper=ftp`.
-pub fn expect_line(exp: &super::expect::Expectation, master: &Conn, helper: &str, now: Time) -> String {
+/// class=0 helper=ftp` (no `helper=` for a master without one: a `ct expectation` object's).
+pub fn expect_line(
+    exp: &super::expect::Expectation,
+    master: &Conn,
+    helper: Option<&str>,
+    now: Time,
+) -> String {
     let t = &exp.tuple;
     let secs = exp.timeout.saturating_sub(now) / super::packet::SECOND;
-    let ones = match t.l3 {
-        L3::Ipv4 => std::net::IpAddr::V4(std::net::Ipv4Addr::BROADCAST),
-        L3::Ipv6 => std::net::IpAddr::V6(std::net::Ipv6Addr::from(u128::MAX)),
+    let (ones, zeros) = match t.l3 {
+        L3::Ipv4 => (IpAddr::V4(Ipv4Addr::BROADCAST), IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        L3::Ipv6 => (IpAddr::V6(Ipv6Addr::from(u128::MAX)), IpAddr::V6(Ipv6Addr::UNSPECIFIED)),
     };
+    // A wildcard source (IRC's DCC) is listed as the kernel keeps it: address and mask zero.
+    let mask_src = if exp.any_src { zeros } else { ones };
     let m = master.original();
     format!(
-        "{secs} proto={} src={} dst={} sport=0 dport={} mask-src={ones} mask-dst={ones} sport=0 dport=65535 \
-         master-src={} master-dst={} sport={} dport={} class=0 helper={helper}",
+        "{secs} proto={} src={} dst={} sport=0 dport={} mask-src={mask_src} mask-dst={ones} sport=0 dport=65535 \
+         master-src={} master-dst={} sport={} dport={} class=0{}",
         t.proto,
         t.src_addr(),
         t.dst_addr(),
@@ -173,5 +181,6 @@ pub fn expect_line(exp: &super::expect::Expectation, master: &Conn, helper: &str
         m.dst_addr(),
         m.sport(),
         m.dport(),
+        helper.map_or(String::new(), |h| format!(" helper={h}")),
     )
 }

@@ -537,8 +537,7 @@ impl Conntrack {
             .filter(|e| e.timeout > now)
             .filter_map(|e| {
                 let m = self.get(e.master)?;
-                let helper = m.helper.map_or("", |h| h.name());
-                Some(format::expect_line(e, m, helper, now))
+                Some(format::expect_line(e, m, m.helper.map(|h| h.name()), now))
             })
             .collect()
     }

@@ -395,7 +395,11 @@ impl Conntrack {
     /// unconfirmed, only if none is attached and the protocol fits). Returns whether it did.
     pub fn set_helper(&mut self, id: ConnId, helper: Helper) -> bool {
         let Some(c) = self.get_mut(id) else { return false };
-        if c.confirmed() || c.status & st::HELPER != 0 || c.l4proto() != helper.l4proto() {
+        if c.confirmed()
+            || c.status & st::HELPER != 0
+            || c.l4proto() != helper.l4proto()
+            || !helper.serves(c.tuple[0].l3)
+        {
             return false;
         }
         c.helper = Some(helper);

@@ -14,14 +14,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use nftvm_vm::keys::ct_status as st;
 
-use super::mangle::{Mangled, mangle};
+use super::mangle::Mangled;
 use super::{Helper, HelperData};
 use crate::conntrack::Conntrack;
 use crate::conntrack::config::secs;
 use crate::conntrack::confirm::Segment;
 use crate::conntrack::ctinfo::CtInfo;
 use crate::conntrack::entry::ConnId;
-use crate::conntrack::expect::{ExpectError, ExpectNat, Expectation};
+use crate::conntrack::expect::{ExpectNat, Expectation};
 use crate::conntrack::packet::Time;
 use crate::conntrack::tcp::{after, before};
 use crate::conntrack::tuple::{L3, Tuple, addr_bits, proto};
@@ -372,6 +372,7 @@ impl Conntrack {
                 proto: proto::TCP,
                 l3: other.l3,
             },
+            any_src: false,
             zone: c.zone,
             master: id,
             timeout: now.saturating_add(secs(Helper::Ftp.expect_timeout())),
@@ -389,46 +390,11 @@ impl Conntrack {
         exp.nat = Some(ExpectNat { dir: 1 - dir, saved_port: cmd.port });
         let Some(port) = self.expect_find_port(&mut exp, cmd.port, now) else { return Err(()) };
         let text = format_command(cmd.kind, new_addr, port);
-        let Some(mangled) = mangle(seg.payload, cmd.offset, cmd.len, text.as_bytes(), seg.l3_len) else {
-            self.expect.remove(&exp);
-            return Err(());
-        };
-        if mangled.delta != 0
-            && let Some(c) = self.get_mut(id)
-        {
-            c.status |= st::SEQ_ADJUST;
-            c.ext_mut().seqadj.set(dir, seg.seq, mangled.delta);
-        }
-        Ok(Some(mangled))
-    }
-
-    /// `nf_nat_exp_find_port`: the announced port if it can be expected, else a random
-    /// one above it (up to 128 tries).
-    fn expect_find_port(&mut self, exp: &mut Expectation, port: u16, now: Time) -> Option<u16> {
-        let min = port;
-        let range = 65535 - u32::from(port);
-        let mut attempts_left = range.min(128) as i32;
-        let mut port = port;
-        loop {
-            exp.tuple.dst_id = port;
-            match self.expect_related(*exp, now) {
-                Ok(()) => {
-                    // Keep the registered serial in our copy (to remove it on failure).
-                    if let Some(e) =
-                        self.expect.iter().find(|e| e.master == exp.master && e.tuple == exp.tuple)
-                    {
-                        *exp = *e;
-                    }
-                    return Some(port);
-                }
-                Err(ExpectError::Busy) => {
-                    attempts_left -= 1;
-                    if attempts_left < 0 {
-                        return None;
-                    }
-                    port = min.wrapping_add((self.next_random() % u64::from(range.max(1))) as u16);
-                }
-                Err(_) => return None,
+        match self.mangle_tcp(id, dir, seg, cmd.offset, cmd.len, text.as_bytes()) {
+            Some(mangled) => Ok(Some(mangled)),
+            None => {
+                self.expect.remove(&exp);
+                Err(())
             }
         }
     }

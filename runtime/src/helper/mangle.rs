@@ -1,6 +1,12 @@
 //! Payload rewriting for NAT helpers (`nf_nat_mangle_tcp_packet`): replace a span of the
-//! TCP payload by new text, which may be longer or shorter. The caller records the length
-//! change for sequence adjustment and fixes lengths and checksums in the packet.
+//! TCP payload by new text, which may be longer or shorter, and record the length change
+//! for sequence adjustment; the pipeline fixes lengths and checksums in the packet.
+
+use nftvm_vm::keys::ct_status as st;
+
+use crate::conntrack::Conntrack;
+use crate::conntrack::confirm::Segment;
+use crate::conntrack::entry::ConnId;
 
 /// A rewritten payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,6 +32,29 @@ pub fn mangle(payload: &[u8], offset: usize, len: usize, with: &[u8], l3_len: u3
     out.extend_from_slice(tail);
     let delta = i32::try_from(with.len()).ok()? - i32::try_from(len).ok()?;
     Some(Mangled { payload: out, delta })
+}
+
+impl Conntrack {
+    /// Rewrites `seg`'s payload (direction `dir` of connection `id`) as [`mangle`] does and,
+    /// when its length changes, adjusts the sequence numbers of the rest of the connection.
+    pub(crate) fn mangle_tcp(
+        &mut self,
+        id: ConnId,
+        dir: usize,
+        seg: &Segment<'_>,
+        offset: usize,
+        len: usize,
+        with: &[u8],
+    ) -> Option<Mangled> {
+        let mangled = mangle(seg.payload, offset, len, with, seg.l3_len)?;
+        if mangled.delta != 0
+            && let Some(c) = self.get_mut(id)
+        {
+            c.status |= st::SEQ_ADJUST;
+            c.ext_mut().seqadj.set(dir, seg.seq, mangled.delta);
+        }
+        Some(mangled)
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
-//! Connection-tracking helpers (FTP, TFTP): they read a control connection's payload and
-//! announce expectations, so that the data connection is RELATED to it, and with NAT
-//! rewrite the addresses in the payload (FTP) or NAT the data connection like its master.
+//! Connection-tracking helpers (FTP, TFTP, IRC): they read a control connection's payload
+//! and announce expectations, so that the data connection is RELATED to it, and with NAT
+//! rewrite the addresses in the payload (FTP, IRC) or NAT the data connection like its
+//! master.
 //!
 //! As in Linux ≥ 4.7 there is no automatic assignment by port: a helper is attached to a
 //! new connection explicitly (`ct helper set "ftp"`, [`crate::conntrack::Conntrack::set_helper`]).
@@ -8,19 +9,21 @@
 //! adjustment, on every packet of a connection that has one.
 
 pub mod ftp;
+pub mod irc;
 pub mod mangle;
 pub mod tftp;
 
 use crate::conntrack::Conntrack;
 use crate::conntrack::expect::{ExpectError, Expectation};
 use crate::conntrack::packet::Time;
-use crate::conntrack::tuple::proto;
+use crate::conntrack::tuple::{L3, proto};
 
 /// A helper that can be attached to a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Helper {
     Ftp,
     Tftp,
+    Irc,
 }
 
 impl Helper {
@@ -29,6 +32,7 @@ impl Helper {
         match self {
             Helper::Ftp => "ftp",
             Helper::Tftp => "tftp",
+            Helper::Irc => "irc",
         }
     }
 
@@ -37,6 +41,7 @@ impl Helper {
         match name {
             "ftp" => Some(Helper::Ftp),
             "tftp" => Some(Helper::Tftp),
+            "irc" => Some(Helper::Irc),
             _ => None,
         }
     }
@@ -45,22 +50,33 @@ impl Helper {
     /// protocol does not attach).
     pub fn l4proto(self) -> u8 {
         match self {
-            Helper::Ftp => proto::TCP,
+            Helper::Ftp | Helper::Irc => proto::TCP,
             Helper::Tftp => proto::UDP,
         }
     }
 
-    /// Expectations one master may have pending (`max_expected`).
-    pub fn max_expected(self) -> usize {
+    /// Does the kernel register the helper for this family? (IRC's is IPv4 only: an
+    /// IPv6 connection it is set on gets no helper.)
+    pub fn serves(self, l3: L3) -> bool {
         match self {
-            Helper::Ftp | Helper::Tftp => 1,
+            Helper::Ftp | Helper::Tftp => true,
+            Helper::Irc => l3 == L3::Ipv4,
         }
     }
 
-    /// Lifetime of an expectation, in seconds.
+    /// Expectations one master may have pending (`max_expected`; IRC's
+    /// `max_dcc_channels`).
+    pub fn max_expected(self) -> usize {
+        match self {
+            Helper::Ftp | Helper::Tftp => 1,
+            Helper::Irc => 8,
+        }
+    }
+
+    /// Lifetime of an expectation, in seconds (IRC's `dcc_timeout`).
     pub fn expect_timeout(self) -> u32 {
         match self {
-            Helper::Ftp | Helper::Tftp => 300,
+            Helper::Ftp | Helper::Tftp | Helper::Irc => 300,
         }
     }
 }
@@ -78,7 +94,7 @@ impl HelperData {
     pub fn for_helper(helper: Helper) -> HelperData {
         match helper {
             Helper::Ftp => HelperData::Ftp(ftp::FtpState::default()),
-            Helper::Tftp => HelperData::None,
+            Helper::Tftp | Helper::Irc => HelperData::None,
         }
     }
 }
@@ -94,6 +110,37 @@ impl Conntrack {
         self.stats.expect_create += 1;
         Ok(())
     }
+
+    /// `nf_nat_exp_find_port`: registers `exp` on the announced `port` if it can be
+    /// expected, else on a random one above it (up to 128 tries); the port it got, with
+    /// `exp` updated to the registered expectation (to remove it if the helper then fails).
+    pub(crate) fn expect_find_port(&mut self, exp: &mut Expectation, port: u16, now: Time) -> Option<u16> {
+        let min = port;
+        let range = 65535 - u32::from(port);
+        let mut attempts_left = range.min(128) as i32;
+        let mut port = port;
+        loop {
+            exp.tuple.dst_id = port;
+            match self.expect_related(*exp, now) {
+                Ok(()) => {
+                    if let Some(e) =
+                        self.expect.iter().find(|e| e.master == exp.master && e.tuple == exp.tuple)
+                    {
+                        *exp = *e;
+                    }
+                    return Some(port);
+                }
+                Err(ExpectError::Busy) => {
+                    attempts_left -= 1;
+                    if attempts_left < 0 {
+                        return None;
+                    }
+                    port = min.wrapping_add((self.next_random() % u64::from(range.max(1))) as u16);
+                }
+                Err(_) => return None,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -107,7 +154,7 @@ mod run_helpers_tests {
         for name in nftvm_vm::expr::ct_template::RUN_HELPERS {
             assert_eq!(Helper::from_name(name).map(Helper::name), Some(name), "{name}");
         }
-        for h in [Helper::Ftp, Helper::Tftp] {
+        for h in [Helper::Ftp, Helper::Tftp, Helper::Irc] {
             assert!(nftvm_vm::expr::ct_template::RUN_HELPERS.contains(&h.name()), "{h:?}");
         }
     }

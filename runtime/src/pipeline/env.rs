@@ -15,7 +15,7 @@ use nftvm_vm::{FlowtableId, Program};
 
 use super::conncount::{self, ConnLists};
 use super::skb::SkbMeta;
-use crate::conntrack::tuple::addr_bits;
+use crate::conntrack::tuple::{L3, addr_bits};
 use crate::conntrack::{Conntrack, CtInfo, Time};
 use crate::flowtable::Flows;
 use crate::helper::Helper;
@@ -543,15 +543,22 @@ impl Env for RuntimeEnv<'_> {
     }
 
     fn object(&mut self, obj: &Object) -> Verdict {
-        let (helper, l4proto) = match &obj.kind {
+        let (helper, l3proto, l4proto) = match &obj.kind {
             ObjectKind::CtExpect(e) => return self.ct_expectation(&obj.name, e),
-            ObjectKind::CtHelper { helper, l4proto, .. } => (helper, l4proto),
+            ObjectKind::CtHelper { helper, l3proto, l4proto } => (helper, *l3proto, *l4proto),
             _ => return Verdict::Continue,
         };
         let Some(t) = self.meta.ct.tracked else { return Verdict::Continue };
         let (Some(id), CtInfo::New) = (t.conn, t.info) else { return Verdict::Continue };
         let Some(h) = Helper::from_name(helper) else { return Verdict::Continue };
-        if self.ct.get(id).is_some_and(|c| c.l4proto() == *l4proto) && self.ct.set_helper(id, h) {
+        // The object holds a helper for its family only (both for inet).
+        let family_ok = |l3: L3| match l3 {
+            L3::Ipv4 => l3proto != u16::from(Family::Ip6.number()),
+            L3::Ipv6 => l3proto != u16::from(Family::Ip.number()),
+        };
+        if self.ct.get(id).is_some_and(|c| c.l4proto() == l4proto && family_ok(c.original().l3))
+            && self.ct.set_helper(id, h)
+        {
             self.effects.notes.push(format!("ct helper {} attached", h.name()));
         }
         Verdict::Continue

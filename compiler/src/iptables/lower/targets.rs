@@ -240,11 +240,12 @@ fn ct(c: &Ct, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
             return Err(Unsupported::new("CT --helper needs the rule's protocol (-p tcp or -p udp)"));
         }
         if !RUN_HELPERS.contains(&c.helper.as_str()) {
+            let (last, rest) = RUN_HELPERS.split_last().unwrap_or((&"", &[]));
             cx.notes.push(format!(
-                "CT --helper {}: nftvm runs the {} helpers only, so this one attaches nothing and its \
-                 related connections are not recognised",
+                "CT --helper {}: nftvm runs the {} and {last} helpers only, so this one attaches nothing \
+                 and its related connections are not recognised",
                 c.helper,
-                RUN_HELPERS.join(" and ")
+                rest.join(", ")
             ));
         }
         let target = CtTemplate { helper: c.helper.clone() };
