@@ -26,6 +26,8 @@ mod pkt;
 mod scenarios;
 #[path = "kernel_diff/scenarios_device_hooks.rs"]
 mod scenarios_device_hooks;
+#[path = "kernel_diff/scenarios_dup.rs"]
+mod scenarios_dup;
 #[path = "kernel_diff/scenarios_dynset.rs"]
 mod scenarios_dynset;
 #[path = "kernel_diff/scenarios_generated.rs"]
@@ -80,7 +82,9 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("priorities", scenarios_host::priorities, 10),
         ("hairpin", scenarios_host::hairpin, 8),
         ("hop-by-hop", scenarios_host::hop_by_hop, 16),
+        ("dup", scenarios_dup::dup, 24),
         ("device-hooks", scenarios_device_hooks::device_hooks, 40),
+        ("netdev-dup-fwd", scenarios_dup::netdev, 20),
         ("generated", scenarios_generated::generated, 200),
         ("ipset", scenarios_ipset::ipset, 80),
         ("ipset-dynamic", scenarios_ipset::ipset_dynamic, 40),
@@ -104,6 +108,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("icmp", scenarios_xt_matches::icmp, 24),
         ("connmark", scenarios_xt_targets::connmark, 40),
         ("ttl-target", scenarios_xt_targets::ttl, 30),
+        ("tee", scenarios_dup::tee, 16),
         ("ecn", scenarios_xt_targets::ecn, 30),
         ("hmark", scenarios_xt_targets::hmark, 30),
         ("npt", scenarios_npt::npt, 24),
@@ -255,7 +260,18 @@ fn ct_helper_objects_load_as_in_the_kernel() {
 fn host_paths_match_the_kernel() {
     check(
         "host",
-        &["local", "reject", "ttl", "mtu", "rt-mtu", "fragments", "priorities", "hairpin", "hop-by-hop"],
+        &[
+            "local",
+            "reject",
+            "ttl",
+            "mtu",
+            "rt-mtu",
+            "fragments",
+            "priorities",
+            "hairpin",
+            "hop-by-hop",
+            "dup",
+        ],
         true,
     );
 }
@@ -277,7 +293,7 @@ fn dynamic_sets_match_the_kernel() {
 /// egress (as the device transmits).
 #[test]
 fn device_hooks_match_the_kernel() {
-    check("device_hooks", &["device-hooks"], true);
+    check("device_hooks", &["device-hooks", "netdev-dup-fwd"], true);
 }
 
 /// iptables rulesets matching ipsets (`-m set`), the sets loaded with `ipset restore`.
@@ -324,7 +340,7 @@ fn iptables_xt_matches_match_the_kernel() {
 /// `-j SNPT`/`-j DNPT`.
 #[test]
 fn iptables_xt_targets_match_the_kernel() {
-    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark", "npt", "tcpmss"], false);
+    check("xt_targets", &["connmark", "ttl-target", "ecn", "hmark", "npt", "tcpmss", "tee"], false);
 }
 
 /// What the host sends itself carries the TOS / traffic class Linux gives it: a stack reset

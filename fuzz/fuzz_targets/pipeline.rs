@@ -1,7 +1,8 @@
 //! Fuzz target: packet sequences through the hook pipeline (conntrack, NAT, defragmentation,
-//! the FTP and IRC helpers, reject/ICMP generation, flowtables) under a small fixed set of
-//! compiled rulesets, on the interpreter and on the JIT side by side. Nothing may panic or
-//! hang, and both engines must produce the same outcomes and the same connection table.
+//! the FTP and IRC helpers, reject/ICMP generation, `dup` and `fwd`, flowtables) under a
+//! small fixed set of compiled rulesets, on the interpreter and on the JIT side by side.
+//! Nothing may panic or hang, and both engines must produce the same outcomes and the same
+//! connection table.
 //!
 //! Input: byte 0 picks the ruleset and conntrack settings; the rest is a sequence of
 //! records, each a header byte (interface, clock advance, kind) and a kind-specific body:
@@ -80,6 +81,23 @@ table ip6 nat {
         oifname "tunb" masquerade
     }
 }
+table ip copies {
+    chain pre {
+        type filter hook prerouting priority 0; policy accept;
+        udp dport 40000 dup to 10.0.3.9 device "tunc"
+    }
+    chain post {
+        type filter hook postrouting priority 0; policy accept;
+        tcp dport 80 dup to 10.0.2.9 meta mark set 3
+    }
+}
+table netdev edge {
+    chain in {
+        type filter hook ingress device "tunc" priority 0; policy accept;
+        udp dport 8080 fwd to "tuna"
+        udp dport 20 dup to "tunb"
+    }
+}
 table inet filter {
     chain forward {
         type filter hook forward priority 0; policy accept;
@@ -143,15 +161,19 @@ const RULESETS: [&str; 4] = [FIREWALL, NAT, HELPERS, FLOWTABLE];
 fn programs() -> &'static [(Arc<VerifiedProgram>, Executable)] {
     static PROGRAMS: OnceLock<Vec<(Arc<VerifiedProgram>, Executable)>> = OnceLock::new();
     PROGRAMS.get_or_init(|| {
+        // Device names (`dup to … device "tunc"`) resolve against the host's interfaces.
+        let interfaces: Vec<(String, u32)> = host().ifaces().iter().map(|i| (i.name.clone(), i.index)).collect();
         RULESETS
             .iter()
             .map(|text| {
                 let mut sources = nftvm_grammar::SourceMap::new();
                 let file = nftvm_grammar::nft::parse_str(&mut sources, "rules.nft", text)
                     .unwrap_or_else(|d| panic!("{}", nftvm_grammar::diag::render_all(&d, &sources)));
-                let rs = nftvm_compiler::eval::load(&file)
-                    .unwrap_or_else(|d| panic!("{}", nftvm_grammar::diag::render_all(&d, &sources)));
-                let (prog, _) = nftvm_compiler::codegen::compile_verified(&rs).expect("codegen");
+                let (prog, _) = nftvm_compiler::types::with_interfaces(&interfaces, || {
+                    let rs = nftvm_compiler::eval::load(&file)
+                        .unwrap_or_else(|d| panic!("{}", nftvm_grammar::diag::render_all(&d, &sources)));
+                    nftvm_compiler::codegen::compile_verified(&rs).expect("codegen")
+                });
                 let prog = Arc::new(prog);
                 let exe = Executable::new(prog.clone(), nftvm_vm::Engine::Jit).expect("jit");
                 (prog, exe)

@@ -283,11 +283,11 @@ impl Env for PlanEnv<'_> {
     fn reject(&mut self, req: RejectRequest) {
         let _ = writeln!(self.log, "reject {req:?}");
     }
-    fn dup(&mut self, addr: Option<&[u8]>, dev: Option<u32>) {
-        let _ = writeln!(self.log, "dup {addr:?} {dev:?}");
+    fn dup(&mut self, packet: &[u8], addr: Option<&[u8]>, dev: Option<u32>) {
+        let _ = writeln!(self.log, "dup {packet:?} {addr:?} {dev:?}");
     }
-    fn fwd(&mut self, dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
-        let _ = writeln!(self.log, "fwd {dev} {addr:?} {nfproto}");
+    fn fwd(&mut self, packet: &[u8], dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
+        let _ = writeln!(self.log, "fwd {packet:?} {dev} {addr:?} {nfproto}");
         Verdict::Stolen
     }
     fn tproxy(&mut self, req: &TproxyRequest<'_>) -> Verdict {

@@ -339,7 +339,10 @@ pub fn nftvm_pipeline(sc: &Scenario, prog: &LoadedProgram, engine: Engine) -> Re
 fn emitted_of(p: &Pipeline, o: &Outcome) -> Emitted {
     o.emitted
         .iter()
-        .map(|e| (p.host().name(e.oif).to_string(), e.bytes.clone(), e.generated.is_some()))
+        // A `dup` copy carries the original's header fields: compared exactly.
+        .map(|e| {
+            (p.host().name(e.oif).to_string(), e.bytes.clone(), e.generated.is_some_and(|g| !g.is_copy()))
+        })
         .collect()
 }
 

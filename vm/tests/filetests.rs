@@ -181,14 +181,14 @@ impl Env for TestEnv {
     fn icmp_error(&mut self, r: IcmpErrorRequest) {
         self.effects.push(format!("icmp error type {} code {} rest {}", r.kind, r.code, r.rest));
     }
-    fn dup(&mut self, addr: Option<&[u8]>, dev: Option<u32>) {
+    fn dup(&mut self, _packet: &[u8], addr: Option<&[u8]>, dev: Option<u32>) {
         self.effects.push(format!(
             "dup addr {} dev {}",
             addr.map_or("-".into(), hex),
             dev.map_or("-".into(), |d| d.to_string())
         ));
     }
-    fn fwd(&mut self, dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
+    fn fwd(&mut self, _packet: &[u8], dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
         self.effects.push(format!("fwd dev {dev} addr {} nfproto {nfproto}", addr.map_or("-".into(), hex)));
         Verdict::Stolen
     }

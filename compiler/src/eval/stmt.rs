@@ -37,17 +37,25 @@ impl RuleCx<'_> {
             ast::StmtKind::Nat(n) => StmtKind::Nat(self.nat(n, span)?),
             ast::StmtKind::Queue(opts) => StmtKind::Queue(self.queue(opts, span)?),
             ast::StmtKind::Notrack => StmtKind::Notrack,
+            // netdev: `dup to DEVICE` (`nft_dup_netdev`), the device a name or a map to names.
+            ast::StmtKind::Dup { to, device: None } if self.family == Family::Netdev => {
+                let (to, rest) = split_value(to);
+                let dev = self.device_target(&to)?;
+                return self
+                    .then_matches(Stmt::new(StmtKind::Dup { addr: None, dev: Some(dev) }).at(span), rest);
+            }
             ast::StmtKind::Dup { to, device } => {
                 let addr_shape = self.addr_shape(None, to.span)?;
                 let (addr, rest) = self.assigned_value(to, &addr_shape)?;
-                if let Some(r) = rest.first() {
-                    return self.fail(r.span, "syntax error, unexpected value");
-                }
-                let dev = match device {
-                    Some(d) => Some(self.device_value(d)?),
-                    None => None,
+                let (dev, rest) = match device {
+                    Some(d) if rest.is_empty() => {
+                        let (d, rest) = split_value(d);
+                        (Some(self.device_value(&d)?), rest)
+                    }
+                    Some(_) => return self.fail(rest[0].span, "syntax error, unexpected value"),
+                    None => (None, rest),
                 };
-                StmtKind::Dup { addr: Some(addr), dev }
+                return self.then_matches(Stmt::new(StmtKind::Dup { addr: Some(addr), dev }).at(span), rest);
             }
             ast::StmtKind::Fwd { family, to, device } => {
                 let fam = family.map(|f| super::commands::family(Some(f)));
@@ -59,8 +67,10 @@ impl RuleCx<'_> {
                         StmtKind::Fwd { family: fam.or(self.network()), addr: Some(addr), dev }
                     }
                     None => {
-                        let dev = self.device_value(to)?;
-                        StmtKind::Fwd { family: None, addr: None, dev }
+                        let (to, rest) = split_value(to);
+                        let dev = self.device_target(&to)?;
+                        let fwd = Stmt::new(StmtKind::Fwd { family: None, addr: None, dev }).at(span);
+                        return self.then_matches(fwd, rest);
                     }
                 }
             }
@@ -310,6 +320,13 @@ impl RuleCx<'_> {
         Some(Some(()))
     }
 
+    /// Pushes `stmt`, then the matches written right after its value (`dup to "eth1" udp
+    /// dport 53`: nft ends the statement with its value).
+    fn then_matches(&mut self, stmt: Stmt, rest: &[Item]) -> Option<()> {
+        self.push(stmt);
+        self.trailing_owned(rest)
+    }
+
     fn trailing_owned(&mut self, items: &[Item]) -> Option<()> {
         if items.is_empty() {
             return Some(());
@@ -537,6 +554,21 @@ impl RuleCx<'_> {
             Some(Family::Ip6) => Some(Expr::new(ExprKind::CatchAll, Type::Ipv6Addr, 128, ByteOrder::Network)),
             _ => self.fail(span, "specify the address family (ip or ip6) in this table"),
         }
+    }
+
+    /// The device `dup to` / `fwd to` send to in a netdev table: a name, or an expression
+    /// (a map) whose values are interface names, looked up as indexes when the rule is
+    /// added.
+    fn device_target(&mut self, e: &ast::Expr) -> Option<Expr> {
+        if matches!(&e.kind, ast::ExprKind::Run(items) if items.len() == 1) {
+            return self.device_value(e);
+        }
+        let shape = Expr::new(ExprKind::CatchAll, Type::IfIndex, 32, Type::IfIndex.order());
+        let (dev, rest) = self.assigned_value(e, &shape)?;
+        if let Some(r) = rest.first() {
+            return self.fail(r.span, "syntax error, unexpected value");
+        }
+        Some(dev)
     }
 
     fn device_value(&mut self, e: &ast::Expr) -> Option<Expr> {
@@ -965,4 +997,16 @@ impl RuleCx<'_> {
 #[allow(dead_code)]
 pub(crate) fn zero(bits: u32, order: ByteOrder) -> Value {
     Value::from_uint(bits, order, 0).unwrap_or_else(|_| Value::raw_string(""))
+}
+
+/// A statement's value that is one item followed by more (`"eth1" udp dport 53`): the value
+/// alone, and the items after it; anything else whole.
+fn split_value(e: &ast::Expr) -> (ast::Expr, &[Item]) {
+    match &e.kind {
+        ast::ExprKind::Run(items) if items.len() > 1 && !super::runs::starts_selector(items) => {
+            let first = ast::Expr { kind: ast::ExprKind::Run(vec![items[0].clone()]), span: items[0].span };
+            (first, &items[1..])
+        }
+        _ => (e.clone(), &[]),
+    }
 }

@@ -224,18 +224,13 @@ pub(super) fn stmt_text(p: &Printer, st: &Stmt, rule: &Rule) -> String {
             };
             format!("{head}{}", p.expr(&o.name))
         }
-        StmtKind::Dup { addr, dev } => {
-            let mut s = String::from("dup");
-            if let Some(a) = addr {
-                s.push_str(" to ");
-                s.push_str(&p.expr(a));
-                if let Some(d) = dev {
-                    s.push_str(" device ");
-                    s.push_str(&p.expr(d));
-                }
-            }
-            s
-        }
+        StmtKind::Dup { addr, dev } => match (addr, dev) {
+            (Some(a), Some(d)) => format!("dup to {} device {}", p.expr(a), p.expr(d)),
+            (Some(a), None) => format!("dup to {}", p.expr(a)),
+            // netdev: the device alone.
+            (None, Some(d)) => format!("dup to {}", p.expr(d)),
+            (None, None) => "dup".to_string(),
+        },
         StmtKind::Fwd { family: f, addr, dev } => match addr {
             Some(a) => {
                 let fam = match f {

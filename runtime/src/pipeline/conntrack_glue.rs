@@ -268,7 +268,10 @@ impl Pipeline {
 
     /// Forgets what a dropped packet was creating in conntrack.
     pub(crate) fn abort_ct(&mut self, skb: &Skb) {
+        // Only a packet with a connection of its own may have one in the making (an
+        // untracked copy `dup` sends while the original's is unconfirmed has none).
         if let Some(t) = skb.meta.ct.tracked
+            && t.conn.is_some()
             && !skb.meta.ct.attached
         {
             self.ct.abort(&t);

@@ -1,8 +1,8 @@
 //! The runtime's side of the VM's [`Env`]: packet metadata from the packet in flight and
 //! the host model, conntrack keys from the packet's connection, routing lookups (`fib`,
 //! `rt`) against the host model, and the actions the VM requests — NAT bindings, reject,
-//! notrack, log lines, ct helper assignment — recorded or applied as the kernel's
-//! expressions do.
+//! notrack, log lines, ct helper assignment, `dup` and `fwd` — recorded or applied as the
+//! kernel's expressions do.
 
 use nftvm_vm::Verdict;
 use nftvm_vm::expr::connlimit::{ConnList, Count};
@@ -14,6 +14,7 @@ use nftvm_vm::object::{CtExpect, Object, ObjectKind};
 use nftvm_vm::{FlowtableId, Program};
 
 use super::conncount::{self, ConnLists};
+use super::dup::{DupRequest, DupTo, FwdRequest, Neigh, neigh_forwarded};
 use super::skb::SkbMeta;
 use crate::conntrack::tuple::{L3, addr_bits};
 use crate::conntrack::{Conntrack, CtInfo, Time};
@@ -37,6 +38,10 @@ pub struct Effects {
     pub notes: Vec<String>,
     /// MSS options `-j TCPMSS` adds (the packet grows).
     pub mss_inserts: Vec<MssInsert>,
+    /// Copies `dup` sends, in the order of the statements.
+    pub dups: Vec<DupRequest>,
+    /// The packet as `fwd` sent it out of a device (the chain's verdict is then stolen).
+    pub forwards: Vec<FwdRequest>,
 }
 
 /// The environment of one chain run.
@@ -562,6 +567,38 @@ impl Env for RuntimeEnv<'_> {
             self.effects.notes.push(format!("ct helper {} attached", h.name()));
         }
         Verdict::Continue
+    }
+
+    fn dup(&mut self, packet: &[u8], addr: Option<&[u8]>, dev: Option<u32>) {
+        let to = match (addr, dev) {
+            (Some(a), oif) => {
+                let gw = match *a {
+                    [a, b, c, d] => std::net::IpAddr::from([a, b, c, d]),
+                    _ => match <[u8; 16]>::try_from(a) {
+                        Ok(v6) => std::net::IpAddr::from(v6),
+                        Err(_) => return,
+                    },
+                };
+                DupTo::Route { gw, oif }
+            }
+            (None, Some(dev)) => DupTo::Device(dev),
+            (None, None) => return,
+        };
+        let (mark, priority, nftrace) = (self.meta.mark, self.meta.priority, self.meta.nftrace);
+        self.effects.dups.push(DupRequest { packet: packet.to_vec(), to, mark, priority, nftrace });
+    }
+
+    fn fwd(&mut self, packet: &[u8], dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
+        let packet = match addr {
+            None => packet.to_vec(),
+            Some(_) => match neigh_forwarded(packet, nfproto) {
+                Neigh::Send(p) => p,
+                Neigh::Expired => return Verdict::Drop,
+                Neigh::OtherFamily => return Verdict::Break,
+            },
+        };
+        self.effects.forwards.push(FwdRequest { packet, oif: dev });
+        Verdict::Stolen
     }
 
     fn log(&mut self, req: &LogRequest<'_>) {

@@ -31,6 +31,7 @@
 pub mod conncount;
 mod conntrack_glue;
 pub mod drive;
+mod dup;
 pub mod engine;
 pub mod env;
 pub mod hooks;

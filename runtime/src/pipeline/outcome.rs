@@ -18,16 +18,26 @@ pub enum Generated {
     IcmpError { kind: u8, code: u8 },
     /// A TCP reset (`reject with tcp reset`, or a closed local port).
     TcpReset,
+    /// A copy of a packet the `dup` statement sent (`nf_dup_ipv4`, `nf_dup_ipv6`,
+    /// `nf_dup_netdev`).
+    Dup,
 }
 
 impl Generated {
-    /// A short name for reports (`echo-reply`, `icmp-error`, `tcp-reset`).
+    /// A short name for reports (`echo-reply`, `icmp-error`, `tcp-reset`, `dup`).
     pub fn name(self) -> &'static str {
         match self {
             Generated::EchoReply => "echo-reply",
             Generated::IcmpError { .. } => "icmp-error",
             Generated::TcpReset => "tcp-reset",
+            Generated::Dup => "dup",
         }
+    }
+
+    /// Is it a copy of a packet the host got (its header fields, the IPv4 identification
+    /// included, are the original's) rather than one the host wrote?
+    pub fn is_copy(self) -> bool {
+        self == Generated::Dup
     }
 }
 

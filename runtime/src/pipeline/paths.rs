@@ -409,6 +409,24 @@ impl Pipeline {
         attach: Option<Tracked>,
         run: &mut Run,
     ) {
+        self.send_local_via(packet, kind, None, run, |skb| {
+            if let Some(t) = attach {
+                skb.meta.ct.tracked = Some(t);
+                skb.meta.ct.attached = true;
+            }
+        });
+    }
+
+    /// [`Pipeline::send_local`] out of `via` when a route already chose the device (else
+    /// routed by destination), `prepare` setting up the packet's metadata first.
+    pub(crate) fn send_local_via(
+        &mut self,
+        packet: Vec<u8>,
+        kind: Generated,
+        via: Option<IfaceId>,
+        run: &mut Run,
+        prepare: impl FnOnce(&mut Skb),
+    ) {
         if run.depth >= MAX_DEPTH {
             return;
         }
@@ -417,11 +435,8 @@ impl Pipeline {
         let mut report = PacketReport::new(id, Some(kind));
         match Skb::local(packet, kind) {
             Ok(mut skb) => {
-                if let Some(t) = attach {
-                    skb.meta.ct.tracked = Some(t);
-                    skb.meta.ct.attached = true;
-                }
-                self.output_path(&mut skb, &mut report, run);
+                prepare(&mut skb);
+                self.output_path(&mut skb, via, &mut report, run);
             }
             Err(e) => report.fate = Fate::Dropped(format!("generated packet does not parse: {e}")),
         }
@@ -429,8 +444,8 @@ impl Pipeline {
         run.depth -= 1;
     }
 
-    fn output_path(&mut self, skb: &mut Skb, report: &mut PacketReport, run: &mut Run) {
-        let Some((oif, _)) = self.host.route_output(skb.info.dst_addr) else {
+    fn output_path(&mut self, skb: &mut Skb, via: Option<IfaceId>, report: &mut PacketReport, run: &mut Run) {
+        let Some(oif) = via.or_else(|| self.host.route_output(skb.info.dst_addr).map(|(oif, _)| oif)) else {
             report.fate = Fate::Dropped("no route for a host-generated packet".into());
             return;
         };

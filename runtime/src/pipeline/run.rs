@@ -23,6 +23,8 @@ pub(crate) struct Run {
     pub reassembled: bool,
     /// Nesting of host-generated packets (a bound against loops).
     pub depth: u32,
+    /// A `dup` copy is being sent: the statement does not copy again.
+    pub duplicating: bool,
 }
 
 impl Run {
@@ -34,6 +36,7 @@ impl Run {
             generated: Vec::new(),
             reassembled: false,
             depth: 0,
+            duplicating: false,
         }
     }
 
@@ -51,6 +54,7 @@ impl Run {
             generated: emptied(&mut out.generated),
             reassembled: false,
             depth: 0,
+            duplicating: false,
         }
     }
 
@@ -320,6 +324,12 @@ impl Pipeline {
         if (self.plan.writes_packet || grown) && skb.redissect().is_err() {
             run.note(id, "packet no longer parses after a payload write: drop".into());
             return Verdict::Drop;
+        }
+        if !effects.dups.is_empty() {
+            self.send_dups(std::mem::take(&mut effects.dups), hook, run);
+        }
+        for f in std::mem::take(&mut effects.forwards) {
+            self.send_forward(f, skb, report, run);
         }
         for req in effects.rejects {
             self.send_reject(req, hook, skb, run);

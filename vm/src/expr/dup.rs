@@ -47,6 +47,7 @@ impl Dup {
         let alen = addr_len(e.pkt.nfproto);
         let addr = self.addr.and_then(|r| e.regs.get(r, alen));
         let dev = self.dev.and_then(|r| e.regs.load_u32(r));
-        e.env.dup(addr, dev);
+        let packet = e.pkt.data.get(e.pkt.network_off..).unwrap_or_default();
+        e.env.dup(packet, addr, dev);
     }
 }

@@ -56,6 +56,7 @@ impl Fwd {
         let alen = self.addr_len();
         let addr = self.addr.and_then(|r| e.regs.get(r, alen));
         let nfproto = self.nfproto.unwrap_or(0);
-        e.regs.verdict = e.env.fwd(dev, addr, nfproto);
+        let packet = e.pkt.data.get(e.pkt.network_off..).unwrap_or_default();
+        e.regs.verdict = e.env.fwd(packet, dev, addr, nfproto);
     }
 }

@@ -198,12 +198,13 @@ pub trait Env {
     /// An ICMP error a target sends about the packet (the target also drops it).
     fn icmp_error(&mut self, _req: IcmpErrorRequest) {}
 
-    /// `dup`: a copy to `addr` (via `dev` if given).
-    fn dup(&mut self, _addr: Option<&[u8]>, _dev: Option<u32>) {}
+    /// `dup`: a copy of `packet` (the IP packet as it is at this point of the chain) to
+    /// `addr` (via `dev` if given), or out of `dev` (netdev).
+    fn dup(&mut self, _packet: &[u8], _addr: Option<&[u8]>, _dev: Option<u32>) {}
 
-    /// `fwd`: forward out of `dev` (to `addr` via neighbour resolution); returns the verdict
-    /// (stolen when sent).
-    fn fwd(&mut self, _dev: u32, _addr: Option<&[u8]>, _nfproto: u8) -> Verdict {
+    /// `fwd`: forward `packet` (the IP packet as it is now) out of `dev` (to `addr` via
+    /// neighbour resolution, for family `nfproto`); returns the verdict (stolen when sent).
+    fn fwd(&mut self, _packet: &[u8], _dev: u32, _addr: Option<&[u8]>, _nfproto: u8) -> Verdict {
         Verdict::Stolen
     }
 

@@ -142,7 +142,11 @@ pub(super) fn stmt(c: &Ctx, st: &Stmt) -> Json {
                 }
                 Json::single("dup", o)
             }
-            None => Json::single("dup", Json::Null),
+            // netdev: nft names the device `addr` too.
+            None => match dev {
+                Some(d) => Json::single("dup", Json::object([("addr", c.expr(d))])),
+                None => Json::single("dup", Json::Null),
+            },
         },
         StmtKind::Fwd { family, addr, dev } => {
             let mut o = Json::object([("dev", c.expr(dev))]);
