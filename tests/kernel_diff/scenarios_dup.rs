@@ -26,6 +26,24 @@ fn with_tunc(sc: &mut Scenario) {
     sc.ifaces.push(("tunc", vec!["10.0.3.1/24", "fd00:3::1/64"]));
 }
 
+/// The traffic of these scenarios, from a client on tuna to a server on tunb: a UDP query,
+/// answered; a TCP SYN to port 80, answered with a SYN-ACK when `answer`; and, when
+/// `last_hop`, a UDP packet with TTL (hop limit) 1.
+fn talk(sc: &mut Scenario, rng: &mut Rng, v6: bool, answer: bool, last_hop: bool) {
+    let (c, s) = if v6 { (ip("fd00:1::2"), ip("fd00:2::2")) } else { (ip("10.0.1.2"), ip("10.0.2.2")) };
+    let (ca, sa) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 5000));
+    let q = sc.send("tuna", udp(ca, sa, &rng.bytes(8)));
+    sc.reply_if_sent("tunb", q, |seen| udp_reply(seen, b"answer"));
+    let cs = rng.next_u64() as u32;
+    let syn = sc.send("tuna", tcp(ca, SocketAddr::new(s, 80), SYN, cs, 0, b""));
+    if answer {
+        sc.reply_if_sent("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, 7, cs.wrapping_add(1), b""));
+    }
+    if last_hop {
+        sc.send("tuna", with_ttl(&udp(ca, sa, b"last hop"), 1));
+    }
+}
+
 /// Where a statement of the dup scenario sits.
 const DUP_AT: [&str; 3] = ["pre", "forward", "post"];
 
@@ -89,20 +107,12 @@ pub fn dup(rng: &mut Rng, i: usize) -> Scenario {
     );
     let mut sc = Scenario::new(format!("dup-{fam}-{at}-{i}"), rules);
     with_tunc(&mut sc);
-    let (c, s) = if v6 { (ip("fd00:1::2"), ip("fd00:2::2")) } else { (ip("10.0.1.2"), ip("10.0.2.2")) };
-    let (ca, sa) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 5000));
-    let q = sc.send("tuna", udp(ca, sa, &rng.bytes(8)));
-    sc.reply_if_sent("tunb", q, |seen| udp_reply(seen, b"answer"));
-    let cs = rng.next_u64() as u32;
-    let syn = sc.send("tuna", tcp(ca, SocketAddr::new(s, 80), SYN, cs, 0, b""));
-    sc.reply_if_sent("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, 7, cs.wrapping_add(1), b""));
-    sc.send("tuna", with_ttl(&udp(ca, sa, b"last hop"), 1));
+    talk(&mut sc, rng, v6, true, true);
     sc
 }
 
 pub fn netdev(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.bool();
-    let (c, s) = if v6 { (ip("fd00:1::2"), ip("fd00:2::2")) } else { (ip("10.0.1.2"), ip("10.0.2.2")) };
     let neigh =
         if v6 { "fwd ip6 to fd00:2::9 device \"tunb\"" } else { "fwd ip to 10.0.2.9 device \"tunb\"" };
     let other =
@@ -140,11 +150,7 @@ table inet f {{
     );
     let mut sc = Scenario::new(format!("netdev-dup-fwd-{i}"), rules);
     with_tunc(&mut sc);
-    let (ca, sa) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 5000));
-    let q = sc.send("tuna", udp(ca, sa, &rng.bytes(8)));
-    sc.reply_if_sent("tunb", q, |seen| udp_reply(seen, b"answer"));
-    sc.send("tuna", tcp(ca, SocketAddr::new(s, 80), SYN, rng.next_u64() as u32, 0, b""));
-    sc.send("tuna", with_ttl(&udp(ca, sa, b"ttl one"), 1));
+    talk(&mut sc, rng, v6, false, true);
     sc
 }
 
@@ -166,10 +172,6 @@ pub fn tee(rng: &mut Rng, i: usize) -> Scenario {
     let rules = super::scenarios_xt_targets::save_file(v6, &mangle, &forward);
     let mut sc = Scenario::new(format!("tee-{i}"), rules);
     with_tunc(&mut sc);
-    let (c, s) = if v6 { (ip("fd00:1::2"), ip("fd00:2::2")) } else { (ip("10.0.1.2"), ip("10.0.2.2")) };
-    let (ca, sa) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, 5000));
-    let q = sc.send("tuna", udp(ca, sa, &rng.bytes(8)));
-    sc.reply_if_sent("tunb", q, |seen| udp_reply(seen, b"answer"));
-    sc.send("tuna", tcp(ca, SocketAddr::new(s, 80), SYN, rng.next_u64() as u32, 0, b""));
+    talk(&mut sc, rng, v6, false, false);
     sc
 }

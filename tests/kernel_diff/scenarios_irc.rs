@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::harness::{Packet, Scenario, Step};
 use crate::pkt::*;
-use crate::scenarios_nat::{MASQUERADE_TUNB, client, server, tcp_parts};
+use crate::scenarios_nat::{MASQUERADE_TUNB, client, handshake, helper_filter, server, tcp_parts};
 
 /// The address and port of the last DCC offer in `payload` (kind, argument, address,
 /// port), the address read modulo 2^32 as the kernel reads it.
@@ -47,27 +47,9 @@ pub fn irc(rng: &mut Rng, i: usize) -> Scenario {
     let s = server(rng, v6);
     let peer = if rng.bool() { s } else { server(rng, v6) };
     let nat = if masq { MASQUERADE_TUNB } else { "" };
-    let rules = format!(
-        "table inet filter {{
-    ct helper irc-6667 {{
-        type \"irc\" protocol tcp;
-    }}
-    chain pre {{
-        type filter hook prerouting priority filter; policy accept;
-        tcp dport 6667 ct helper set \"irc-6667\"
-    }}
-    chain forward {{
-        type filter hook forward priority filter; policy drop;
-        ct state related counter accept
-        ct state established accept
-        tcp dport 6667 ct state new accept
-    }}
-    chain input {{
-        type filter hook input priority filter; policy drop;
-    }}
-}}
-{nat}"
-    );
+    let forward = "ct state related counter accept\n        ct state established accept\n        tcp dport 6667 ct state new accept";
+    let input = "    chain input {\n        type filter hook input priority filter; policy drop;\n    }\n";
+    let rules = helper_filter(("irc-6667", "irc"), "tcp", 6667, forward, input, nat);
     let own = v4_number(c);
     let public = v4_number(ip("10.0.2.1"));
     let other = own ^ 0x40;
@@ -99,11 +81,7 @@ pub fn irc(rng: &mut Rng, i: usize) -> Scenario {
     let mut sc = Scenario::new(format!("irc-{kind}-{variant}-{i}"), rules);
     let ca = SocketAddr::new(c, rng.port());
     let sa = SocketAddr::new(s, 6667);
-    let cs = rng.next_u64() as u32;
-    let ss = rng.next_u64() as u32;
-    let syn = sc.send("tuna", tcp(ca, sa, SYN, cs, 0, b""));
-    sc.send_from("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
-    sc.send("tuna", tcp(ca, sa, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    let (_, cs, ss) = handshake(&mut sc, rng, ca, sa);
     let cseq = cs.wrapping_add(1);
     let sseq = ss.wrapping_add(1);
     let offer = sc.send("tuna", tcp(ca, sa, ACK | PSH, cseq, sseq, text.as_bytes()));

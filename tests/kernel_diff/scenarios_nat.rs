@@ -32,6 +32,47 @@ pub fn prerouting_nat(rules: &[String]) -> String {
     )
 }
 
+/// `table inet filter` giving new connections to `port` over `proto` the helper of object
+/// `(name, type)` in prerouting, a forward chain of `forward` rules (policy drop), further
+/// `chains`, then `nat`.
+pub fn helper_filter(
+    object: (&str, &str),
+    proto: &str,
+    port: u16,
+    forward: &str,
+    chains: &str,
+    nat: &str,
+) -> String {
+    let (name, helper) = object;
+    format!(
+        "table inet filter {{
+    ct helper {name} {{
+        type \"{helper}\" protocol {proto};
+    }}
+    chain pre {{
+        type filter hook prerouting priority filter; policy accept;
+        {proto} dport {port} ct helper set \"{name}\"
+    }}
+    chain forward {{
+        type filter hook forward priority filter; policy drop;
+        {forward}
+    }}
+{chains}}}
+{nat}"
+    )
+}
+
+/// A TCP handshake from `ca` on tuna to `sa` on tunb (the server answers whatever NAT made
+/// of the client); the SYN's step and the two initial sequence numbers.
+pub fn handshake(sc: &mut Scenario, rng: &mut Rng, ca: SocketAddr, sa: SocketAddr) -> (usize, u32, u32) {
+    let cs = rng.next_u64() as u32;
+    let ss = rng.next_u64() as u32;
+    let syn = sc.send("tuna", tcp(ca, sa, SYN, cs, 0, b""));
+    sc.send_from("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
+    sc.send("tuna", tcp(ca, sa, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    (syn, cs, ss)
+}
+
 /// The TCP payload and sequence number of a segment.
 pub fn tcp_parts(p: &[u8]) -> (u32, u32, Vec<u8>) {
     let th = if p[0] >> 4 == 4 { usize::from(p[0] & 0x0f) * 4 } else { 40 };
@@ -210,32 +251,13 @@ pub fn ftp(rng: &mut Rng, i: usize) -> Scenario {
     } else {
         MASQUERADE_TUNB.to_string()
     };
-    let rules = format!(
-        "table inet filter {{
-    ct helper ftp-standard {{
-        type \"ftp\" protocol tcp;
-    }}
-    chain pre {{
-        type filter hook prerouting priority filter; policy accept;
-        tcp dport 21 ct helper set \"ftp-standard\"
-    }}
-    chain forward {{
-        type filter hook forward priority filter; policy drop;
-        ct state established,related accept
-        tcp dport 21 ct state new accept
-    }}
-}}
-{nat}"
-    );
+    let forward = "ct state established,related accept\n        tcp dport 21 ct state new accept";
+    let rules = helper_filter(("ftp-standard", "ftp"), "tcp", 21, forward, "", &nat);
     let mut sc = Scenario::new(format!("ftp-{}-{i}", if passive { "passive" } else { "active" }), rules);
     let dst = if passive { ip("10.0.1.1") } else { s };
     let ca = SocketAddr::new(c, rng.port());
     let sa_ = SocketAddr::new(dst, 21);
-    let cs = rng.next_u64() as u32;
-    let ss = rng.next_u64() as u32;
-    let syn = sc.send("tuna", tcp(ca, sa_, SYN, cs, 0, b""));
-    sc.send_from("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
-    sc.send("tuna", tcp(ca, sa_, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b""));
+    let (syn, cs, ss) = handshake(&mut sc, rng, ca, sa_);
     let banner = b"220 ready\r\n".to_vec();
     let bl = banner.len() as u32;
     sc.send_from("tunb", syn, move |seen| {
@@ -336,23 +358,8 @@ pub fn tftp(rng: &mut Rng, i: usize) -> Scenario {
     let c = client(rng, v6);
     let s = server(rng, v6);
     let nat = if masq { MASQUERADE_TUNB } else { "" };
-    let rules = format!(
-        "table inet filter {{
-    ct helper tftp-69 {{
-        type \"tftp\" protocol udp;
-    }}
-    chain pre {{
-        type filter hook prerouting priority filter; policy accept;
-        udp dport 69 ct helper set \"tftp-69\"
-    }}
-    chain forward {{
-        type filter hook forward priority filter; policy drop;
-        ct state established,related accept
-        udp dport 69 ct state new accept
-    }}
-}}
-{nat}"
-    );
+    let forward = "ct state established,related accept\n        udp dport 69 ct state new accept";
+    let rules = helper_filter(("tftp-69", "tftp"), "udp", 69, forward, "", nat);
     let opcode = *rng.pick(&[1u8, 2, 1, 2, 3, 4, 5]);
     let name = format!("tftp-{}-{}-{i}", if masq { "masquerade" } else { "direct" }, opcode);
     let mut sc = Scenario::new(name, rules);

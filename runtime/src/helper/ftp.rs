@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use nftvm_vm::keys::ct_status as st;
 
-use super::mangle::Mangled;
+use super::mangle::{Mangled, Rewrite};
 use super::{Helper, HelperData};
 use crate::conntrack::Conntrack;
 use crate::conntrack::config::secs;
@@ -390,13 +390,13 @@ impl Conntrack {
         exp.nat = Some(ExpectNat { dir: 1 - dir, saved_port: cmd.port });
         let Some(port) = self.expect_find_port(&mut exp, cmd.port, now) else { return Err(()) };
         let text = format_command(cmd.kind, new_addr, port);
-        match self.mangle_tcp(id, dir, seg, cmd.offset, cmd.len, text.as_bytes()) {
-            Some(mangled) => Ok(Some(mangled)),
-            None => {
-                self.expect.remove(&exp);
-                Err(())
-            }
-        }
+        self.mangle_tcp(
+            id,
+            dir,
+            seg,
+            Rewrite { offset: cmd.offset, len: cmd.len, with: text.as_bytes() },
+            &exp,
+        )
     }
 }
 

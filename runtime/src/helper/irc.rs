@@ -24,7 +24,7 @@
 use nftvm_vm::keys::ct_status as st;
 
 use super::Helper;
-use super::mangle::Mangled;
+use super::mangle::{Mangled, Rewrite};
 use crate::conntrack::Conntrack;
 use crate::conntrack::config::secs;
 use crate::conntrack::confirm::Segment;
@@ -165,13 +165,13 @@ impl Conntrack {
         exp.nat = Some(ExpectNat { dir: 1, saved_port: offer.port });
         let port = self.expect_find_port(&mut exp, offer.port, now).ok_or(())?;
         let text = format!("{} {}", reply.dst as u32, port);
-        match self.mangle_tcp(id, dir, seg, offer.offset, offer.len, text.as_bytes()) {
-            Some(mangled) => Ok(Some(mangled)),
-            None => {
-                self.expect.remove(&exp);
-                Err(())
-            }
-        }
+        self.mangle_tcp(
+            id,
+            dir,
+            seg,
+            Rewrite { offset: offer.offset, len: offer.len, with: text.as_bytes() },
+            &exp,
+        )
     }
 }
 

@@ -7,6 +7,7 @@ use nftvm_vm::keys::ct_status as st;
 use crate::conntrack::Conntrack;
 use crate::conntrack::confirm::Segment;
 use crate::conntrack::entry::ConnId;
+use crate::conntrack::expect::Expectation;
 
 /// A rewritten payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,26 +35,37 @@ pub fn mangle(payload: &[u8], offset: usize, len: usize, with: &[u8], l3_len: u3
     Some(Mangled { payload: out, delta })
 }
 
+/// Where a NAT helper rewrites a segment: the span of its payload and the new text.
+pub(crate) struct Rewrite<'a> {
+    pub offset: usize,
+    pub len: usize,
+    pub with: &'a [u8],
+}
+
 impl Conntrack {
     /// Rewrites `seg`'s payload (direction `dir` of connection `id`) as [`mangle`] does and,
     /// when its length changes, adjusts the sequence numbers of the rest of the connection.
+    /// When the text cannot be put in, the expectation `exp` it announces is withdrawn and
+    /// the packet dropped (`Err`), as the NAT helpers do.
     pub(crate) fn mangle_tcp(
         &mut self,
         id: ConnId,
         dir: usize,
         seg: &Segment<'_>,
-        offset: usize,
-        len: usize,
-        with: &[u8],
-    ) -> Option<Mangled> {
-        let mangled = mangle(seg.payload, offset, len, with, seg.l3_len)?;
+        rewrite: Rewrite<'_>,
+        exp: &Expectation,
+    ) -> Result<Option<Mangled>, ()> {
+        let Some(mangled) = mangle(seg.payload, rewrite.offset, rewrite.len, rewrite.with, seg.l3_len) else {
+            self.expect.remove(exp);
+            return Err(());
+        };
         if mangled.delta != 0
             && let Some(c) = self.get_mut(id)
         {
             c.status |= st::SEQ_ADJUST;
             c.ext_mut().seqadj.set(dir, seg.seq, mangled.delta);
         }
-        Some(mangled)
+        Ok(Some(mangled))
     }
 }
 
