@@ -61,7 +61,7 @@ impl Expectation {
     }
 
     /// `expect_matches`: the same master expecting the same tuple under the same mask.
-    fn same_as(&self, other: &Expectation) -> bool {
+    pub(crate) fn same_as(&self, other: &Expectation) -> bool {
         self.master == other.master
             && self.tuple == other.tuple
             && self.any_src == other.any_src

@@ -123,9 +123,7 @@ impl Conntrack {
             exp.tuple.dst_id = port;
             match self.expect_related(*exp, now) {
                 Ok(()) => {
-                    if let Some(e) =
-                        self.expect.iter().find(|e| e.master == exp.master && e.tuple == exp.tuple)
-                    {
+                    if let Some(e) = self.expect.iter().find(|e| e.same_as(exp)) {
                         *exp = *e;
                     }
                     return Some(port);

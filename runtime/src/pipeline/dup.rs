@@ -21,7 +21,12 @@ use super::Pipeline;
 use super::outcome::{EmitKind, Emitted, Fate, Generated, PacketReport};
 use super::run::{HookResult, Run};
 use super::skb::Skb;
-use crate::checksum;
+use crate::packet::ipv4::Ipv4Packet;
+use crate::packet::ipv6::Ipv6Packet;
+use crate::packet::rewrite;
+
+/// The don't-fragment bit of the IPv4 flags-and-offset field.
+const DONT_FRAGMENT: u16 = 0x4000;
 
 /// Where a copy goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,26 +70,21 @@ pub enum Neigh {
 
 /// [`Neigh`] for `packet` and the statement's family `nfproto`.
 pub fn neigh_forwarded(packet: &[u8], nfproto: u8) -> Neigh {
-    let version = packet.first().map(|b| b >> 4);
-    let mut out = packet.to_vec();
-    match (nfproto, version) {
-        (2, Some(4)) if out.len() >= 20 => {
-            if out[8] <= 1 {
-                return Neigh::Expired;
-            }
-            let check = u16::from_be_bytes([out[10], out[11]]);
-            out[10..12].copy_from_slice(&checksum::decrement_ttl(check).to_be_bytes());
-            out[8] -= 1;
-        }
-        (10, Some(6)) if out.len() >= 40 => {
-            if out[7] <= 1 {
-                return Neigh::Expired;
-            }
-            out[7] -= 1;
-        }
+    // At ingress the IP layer has not checked the header yet: the kernel only needs the
+    // fixed header to be there.
+    let ttl = match (nfproto, packet.first().map(|b| b >> 4)) {
+        (2, Some(4)) if packet.len() >= 20 => Ipv4Packet::new_unchecked(packet).ttl(),
+        (10, Some(6)) if packet.len() >= 40 => Ipv6Packet::new_unchecked(packet).hop_limit(),
         _ => return Neigh::OtherFamily,
+    };
+    if ttl <= 1 {
+        return Neigh::Expired;
     }
-    Neigh::Send(out)
+    let mut out = packet.to_vec();
+    match rewrite::decrement_ttl(&mut out, 0) {
+        Ok(_) => Neigh::Send(out),
+        Err(_) => Neigh::OtherFamily,
+    }
 }
 
 /// What `nf_dup_ipv4` / `nf_dup_ipv6` change in the copy before routing it: IPv4 gets the
@@ -93,17 +93,20 @@ pub fn neigh_forwarded(packet: &[u8], nfproto: u8) -> Neigh {
 fn prepare_copy(packet: &mut [u8], hook: Hook) {
     let lower = matches!(hook, Hook::Prerouting | Hook::Input);
     match packet.first().map(|b| b >> 4) {
-        Some(4) if packet.len() >= 20 => {
-            packet[6] |= 0x40;
-            if lower {
-                packet[8] = packet[8].wrapping_sub(1);
+        Some(4) => {
+            if let Ok(mut ip) = Ipv4Packet::new_header_checked(packet) {
+                ip.set_flags_frag(ip.flags_frag() | DONT_FRAGMENT);
+                if lower {
+                    ip.set_ttl(ip.ttl().wrapping_sub(1));
+                }
+                ip.fill_checksum();
             }
-            let ihl = (usize::from(packet[0] & 0x0f) * 4).clamp(20, packet.len());
-            packet[10..12].fill(0);
-            let sum = checksum::checksum(&packet[..ihl]);
-            packet[10..12].copy_from_slice(&sum.to_be_bytes());
         }
-        Some(6) if packet.len() >= 40 && lower => packet[7] = packet[7].wrapping_sub(1),
+        Some(6) if lower => {
+            if let Ok(mut ip) = Ipv6Packet::new_header_checked(packet) {
+                ip.set_hop_limit(ip.hop_limit().wrapping_sub(1));
+            }
+        }
         _ => {}
     }
 }
@@ -124,15 +127,18 @@ impl Pipeline {
 
     fn send_dup(&mut self, d: DupRequest, hook: Hook, run: &mut Run) {
         let DupRequest { mut packet, to, mark, priority, nftrace } = d;
+        let keep = move |skb: &mut Skb| {
+            skb.meta.mark = mark;
+            skb.meta.priority = priority;
+            skb.meta.nftrace = nftrace;
+        };
         match to {
             DupTo::Device(index) => {
                 let Some(oif) = self.host.iface_by_index(index) else { return };
                 let mut report = PacketReport::new(self.trace_id(), Some(Generated::Dup));
                 match Skb::local(packet, Generated::Dup) {
                     Ok(mut skb) => {
-                        skb.meta.mark = mark;
-                        skb.meta.priority = priority;
-                        skb.meta.nftrace = nftrace;
+                        keep(&mut skb);
                         self.transmit(&mut skb, oif, &mut report, run);
                     }
                     Err(e) => report.fate = Fate::Dropped(format!("the copy does not parse: {e}")),
@@ -143,9 +149,7 @@ impl Pipeline {
                 let Some(via) = self.dup_route(gw, oif) else { return };
                 prepare_copy(&mut packet, hook);
                 self.send_local_via(packet, Generated::Dup, Some(via), run, |skb| {
-                    skb.meta.mark = mark;
-                    skb.meta.priority = priority;
-                    skb.meta.nftrace = nftrace;
+                    keep(skb);
                     // `nf_ct_set(skb, NULL, IP_CT_UNTRACKED)`.
                     skb.meta.ct.notrack = true;
                 });
@@ -193,10 +197,7 @@ impl Pipeline {
         skb.meta.oif = Some(oif);
         match self.egress_hook(oif, skb, report, run) {
             HookResult::Accept => {
-                let generated = match skb.meta.origin {
-                    super::skb::Origin::Local(g) => Some(g),
-                    super::skb::Origin::Received => None,
-                };
+                let generated = skb.meta.origin.generated();
                 report.oif = Some(oif);
                 report.fate = Fate::Accepted;
                 run.emitted.push(Emitted { oif, bytes: skb.take_ip(), kind: EmitKind::Packet, generated });
@@ -209,6 +210,7 @@ impl Pipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checksum;
 
     #[test]
     fn a_copy_in_prerouting_gets_df_and_one_ttl_less() {

@@ -16,7 +16,7 @@ use nftvm_vm::{FlowtableId, Program};
 use super::conncount::{self, ConnLists};
 use super::dup::{DupRequest, DupTo, FwdRequest, Neigh, neigh_forwarded};
 use super::skb::SkbMeta;
-use crate::conntrack::tuple::{L3, addr_bits};
+use crate::conntrack::tuple::{L3, addr_bits, addr_from_bits};
 use crate::conntrack::{Conntrack, CtInfo, Time};
 use crate::flowtable::Flows;
 use crate::helper::Helper;
@@ -572,14 +572,12 @@ impl Env for RuntimeEnv<'_> {
     fn dup(&mut self, packet: &[u8], addr: Option<&[u8]>, dev: Option<u32>) {
         let to = match (addr, dev) {
             (Some(a), oif) => {
-                let gw = match *a {
-                    [a, b, c, d] => std::net::IpAddr::from([a, b, c, d]),
-                    _ => match <[u8; 16]>::try_from(a) {
-                        Ok(v6) => std::net::IpAddr::from(v6),
-                        Err(_) => return,
-                    },
+                let l3 = match a.len() {
+                    4 => L3::Ipv4,
+                    16 => L3::Ipv6,
+                    _ => return,
                 };
-                DupTo::Route { gw, oif }
+                DupTo::Route { gw: addr_from_bits(l3, bytes_addr(a)), oif }
             }
             (None, Some(dev)) => DupTo::Device(dev),
             (None, None) => return,

@@ -11,7 +11,7 @@ use nftvm_vm::keys::Hook;
 use super::outcome::{EmitKind, Emitted, Fate, Generated, PacketReport};
 use super::reply;
 use super::run::{HookResult, Run};
-use super::skb::{Origin, Skb};
+use super::skb::Skb;
 use super::{LocalStack, Pipeline};
 use crate::conntrack::{CtInfo, Dir, Tracked};
 use crate::defrag::{Fragmented, Gather, User, fragment};
@@ -343,10 +343,7 @@ impl Pipeline {
         if !self.finish_hook(r, skb, report, run) {
             return;
         }
-        let generated = match skb.meta.origin {
-            Origin::Local(g) => Some(g),
-            Origin::Received => None,
-        };
+        let generated = skb.meta.origin.generated();
         if oif == LOOPBACK {
             report.fate = Fate::Accepted;
             report.local = true;

@@ -17,6 +17,16 @@ pub enum Origin {
     Local(super::outcome::Generated),
 }
 
+impl Origin {
+    /// Why the host generated the packet, if it did (what its emissions carry).
+    pub fn generated(self) -> Option<super::outcome::Generated> {
+        match self {
+            Origin::Local(g) => Some(g),
+            Origin::Received => None,
+        }
+    }
+}
+
 /// The conntrack attachment of a packet (`skb->_nfct`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CtSlot {

@@ -2,8 +2,8 @@
 //! (an alias of `CT --notrack`). Both only work in the raw table.
 
 use crate::eval::ct_helpers::{Lookup, lookup};
-use crate::iptables::Family;
 use crate::iptables::ext::{Extension, LoadCx, OptCall, OptSpec};
+use crate::iptables::lower::ir_family;
 use crate::iptables::save::SaveBuf;
 use crate::iptables::values::num::parse_uint;
 
@@ -170,12 +170,8 @@ impl Extension for Ct {
     fn check_load(&self, cx: &LoadCx<'_>) -> Result<(), String> {
         cx.require_table(&["raw"], "CT")?;
         // xt_CT looks the helper up for the rule's protocol and family.
-        let family = match cx.family {
-            Family::Ipv4 => crate::ir::Family::Ip,
-            Family::Ipv6 => crate::ir::Family::Ip6,
-        };
         match cx.ip.positive_proto() {
-            Some(proto) if lookup(&self.helper, proto, family) == Lookup::Refused => {
+            Some(proto) if lookup(&self.helper, proto, ir_family(cx.family)) == Lookup::Refused => {
                 Err(format!("No such helper \"{}\" for this protocol and family", self.helper))
             }
             _ => Ok(()),
