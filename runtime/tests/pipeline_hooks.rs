@@ -139,3 +139,40 @@ chain inet f out type filter hook output priority 0 policy accept
     let sent = single_out(&o, TUNA);
     assert_eq!(&sent[12..20], &[10, 0, 1, 1, 10, 0, 1, 2], "from the host to the client");
 }
+
+/// A netdev chain on `tuna` copying every packet to `tunb` (interface index 3), and an
+/// egress chain on `tunb` that drops whatever leaves it when `EGRESS_DROPS` is kept.
+const DUP_TO_TUNB: &str = "table netdev t
+chain netdev t in type filter hook ingress device tuna priority 0 policy accept
+chain netdev t out type filter hook egress device tunb priority 0 policy accept
+
+netdev t in
+  [ immediate reg 1 0x00000003 ]
+  [ dup sreg_dev 1 ]
+";
+
+const EGRESS_DROPS: &str = "
+netdev t out
+  [ immediate reg 0 drop ]
+";
+
+#[test]
+fn a_netdev_copy_dropped_at_the_target_egress_is_reported_dropped() {
+    use nftvm_runtime::pipeline::Generated;
+    let packet = udp4("10.0.1.2", 1000, "10.0.2.2", 53, b"q");
+
+    let mut p = pipeline(DUP_TO_TUNB);
+    let o = send(&mut p, TUNA, 1, &packet);
+    assert_eq!(o.generated.len(), 1, "{o:#?}");
+    assert_eq!((o.generated[0].generated, &o.generated[0].fate), (Some(Generated::Dup), &Fate::Accepted));
+    assert_eq!(o.generated[0].oif, Some(TUNB));
+    assert_eq!(o.emitted.len(), 2, "the copy and the forwarded original: {o:#?}");
+
+    let mut p = pipeline(&format!("{DUP_TO_TUNB}{EGRESS_DROPS}"));
+    let o = send(&mut p, TUNA, 1, &packet);
+    assert_eq!(o.generated.len(), 1, "{o:#?}");
+    assert!(matches!(o.generated[0].fate, Fate::Dropped(_)), "{o:#?}");
+    assert_eq!(o.generated[0].oif, None);
+    assert!(matches!(o.packet.fate, Fate::Dropped(_)), "the original leaves tunb too: {o:#?}");
+    assert!(o.emitted.is_empty(), "{o:#?}");
+}

@@ -19,7 +19,7 @@ use nftvm_vm::keys::Hook;
 
 use super::Pipeline;
 use super::outcome::{EmitKind, Emitted, Fate, Generated, PacketReport};
-use super::run::{HookResult, Run};
+use super::run::Run;
 use super::skb::Skb;
 use crate::packet::ipv4::Ipv4Packet;
 use crate::packet::ipv6::Ipv6Packet;
@@ -195,15 +195,14 @@ impl Pipeline {
     /// `dev_queue_xmit`: the packet leaves `oif` through the device's egress hook.
     fn transmit(&mut self, skb: &mut Skb, oif: crate::io::IfaceId, report: &mut PacketReport, run: &mut Run) {
         skb.meta.oif = Some(oif);
-        match self.egress_hook(oif, skb, report, run) {
-            HookResult::Accept => {
-                let generated = skb.meta.origin.generated();
-                report.oif = Some(oif);
-                report.fate = Fate::Accepted;
-                run.emitted.push(Emitted { oif, bytes: skb.take_ip(), kind: EmitKind::Packet, generated });
-            }
-            _ => run.note(report.trace_id, "dropped at egress".into()),
+        let r = self.egress_hook(oif, skb, report, run);
+        if !self.finish_hook(r, skb, report, run) {
+            return;
         }
+        let generated = skb.meta.origin.generated();
+        report.oif = Some(oif);
+        report.fate = Fate::Accepted;
+        run.emitted.push(Emitted { oif, bytes: skb.take_ip(), kind: EmitKind::Packet, generated });
     }
 }
 

@@ -50,7 +50,13 @@ fn icmpx_code(code: u8, v4: bool) -> u8 {
 }
 
 impl Pipeline {
-    fn finish_hook(&mut self, r: HookResult, skb: &Skb, report: &mut PacketReport, run: &mut Run) -> bool {
+    pub(super) fn finish_hook(
+        &mut self,
+        r: HookResult,
+        skb: &Skb,
+        report: &mut PacketReport,
+        run: &mut Run,
+    ) -> bool {
         match r {
             HookResult::Accept => true,
             HookResult::Drop(why) => {
