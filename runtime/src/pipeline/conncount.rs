@@ -14,12 +14,17 @@
 //!   added when it is not there — so a first reply's connection is counted in the list of
 //!   the reply's source.
 //!
+//! `-m connlimit` counts in address groups (the kernel's tree of lists by masked address
+//! and zone): a group's first packet makes its list with the packet's connection in it,
+//! whatever its state, and a list stays when it empties.
+//!
 //! Deliberate simplifications: the kernel keeps an entry whose connection it cannot find yet
 //! when another CPU added it less than two jiffies ago, and skips collecting when it already
 //! added in the same jiffy; nftvm collects on every count, as the kernel does when packets
 //! are more than two jiffies apart.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use nftvm_vm::expr::connlimit::ConnList;
 
@@ -45,10 +50,17 @@ const COLLECT_MAX: usize = 8;
 /// Entries the walk before an add drops before it stops (`CONNCOUNT_GC_MAX_COLLECT`).
 const WALK_COLLECT_MAX: usize = 64;
 
-/// Every connection list, by the expression or set element that counts in it.
+/// Empty address groups of `-m connlimit` kept before they are forgotten: the kernel's
+/// collection frees a hash slot's empty groups once eight of them are there, and groups
+/// spread over 256 slots.
+const EMPTY_GROUPS_KEPT: usize = 8 * 256;
+
+/// Every connection list, by the expression or set element that counts in it; the address
+/// groups of `-m connlimit` matches by match, masked address and zone.
 #[derive(Clone, Debug, Default)]
 pub struct ConnLists {
     lists: HashMap<ConnList, Vec<Counted>>,
+    groups: HashMap<(ConnList, u16), Vec<Counted>>,
 }
 
 /// What the conntrack table says about a counted connection.
@@ -80,7 +92,18 @@ impl ConnLists {
         ct: &Conntrack,
         now: Time,
     ) -> u32 {
-        let entries = self.lists.entry(list).or_default();
+        let entries = match list {
+            // `insert_tree`: a group's first packet makes its list with the packet's
+            // connection in it, established or not.
+            ConnList::Group { .. } => match self.groups.entry((list, me.1)) {
+                Entry::Vacant(v) => {
+                    v.insert(vec![me]);
+                    return 1;
+                }
+                Entry::Occupied(o) => o.into_mut(),
+            },
+            _ => self.lists.entry(list).or_default(),
+        };
         if established {
             collect(entries, ct, now);
         } else if is_new(entries, me, ct, now) {
@@ -91,11 +114,20 @@ impl ConnLists {
 
     /// Collects every list and forgets the empty ones (a set element's list outlives its
     /// element; an expression's empty list is the same as none).
+    /// Address groups stay when they empty (see [`EMPTY_GROUPS_KEPT`]).
     pub fn collect_all(&mut self, ct: &Conntrack, now: Time) {
         self.lists.retain(|_, entries| {
             collect(entries, ct, now);
             !entries.is_empty()
         });
+        let mut empty = 0;
+        for entries in self.groups.values_mut() {
+            collect(entries, ct, now);
+            empty += usize::from(entries.is_empty());
+        }
+        if empty >= EMPTY_GROUPS_KEPT {
+            self.groups.retain(|_, entries| !entries.is_empty());
+        }
     }
 }
 

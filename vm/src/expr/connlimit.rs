@@ -19,6 +19,9 @@ pub enum ConnList {
     /// The list of one set element: made with the element, gone with it (a new element of
     /// the same key starts empty, as the kernel's does).
     Element(u64),
+    /// The list of one address group of the `-m connlimit` match with this state slot
+    /// ([`super::xt_connlimit`]): the masked address as a number (the runtime adds the zone).
+    Group { slot: u32, key: u128 },
 }
 
 /// What the environment answers when asked to count the packet's connection.

@@ -69,6 +69,7 @@ pub mod tunnel;
 pub mod u32match;
 pub mod xfrm;
 pub mod xt;
+pub mod xt_connlimit;
 pub mod xt_nat;
 pub mod xt_target;
 

@@ -29,6 +29,7 @@ use super::srh::SrhMatch;
 use super::string::StringMatch;
 use super::time_match::TimeMatch;
 use super::u32match::U32Match;
+use super::xt_connlimit::XtConnlimit;
 use crate::interp::Eval;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -141,13 +142,14 @@ pub enum XtMatch {
     Esp(EspMatch),
     Ah(AhMatch),
     Icmp(IcmpMatch),
+    Connlimit(XtConnlimit),
 }
 
 impl XtMatch {
     /// Does the kernel's match turn connection tracking on for its family
     /// (`nf_ct_netns_get` in its check)?
     pub fn enables_conntrack(&self) -> bool {
-        matches!(self, XtMatch::Ipvs(_) | XtMatch::Cluster(_))
+        matches!(self, XtMatch::Ipvs(_) | XtMatch::Cluster(_) | XtMatch::Connlimit(_))
     }
 
     /// The match's name (`recent`, `string`).
@@ -174,6 +176,7 @@ impl XtMatch {
             XtMatch::Ah(_) => "ah",
             XtMatch::Icmp(m) if m.v6 => "icmp6",
             XtMatch::Icmp(_) => "icmp",
+            XtMatch::Connlimit(_) => "connlimit",
         }
     }
 
@@ -199,6 +202,7 @@ impl XtMatch {
             XtMatch::Esp(m) => m.print(p, o),
             XtMatch::Ah(m) => m.print(p, o),
             XtMatch::Icmp(m) => m.print(p, o),
+            XtMatch::Connlimit(m) => m.print(p, o),
         }
     }
 
@@ -224,8 +228,9 @@ impl XtMatch {
             Some("esp") => EspMatch::parse(c, a).map(XtMatch::Esp),
             Some("ah") => AhMatch::parse(c, a).map(XtMatch::Ah),
             Some("icmp" | "icmp6") => IcmpMatch::parse(c, a).map(XtMatch::Icmp),
+            Some("connlimit") => XtConnlimit::parse(c, a).map(XtMatch::Connlimit),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp, ah, icmp or icmp6)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp, ah, icmp, icmp6 or connlimit)",
                 other.unwrap_or("")
             )),
         }
@@ -253,6 +258,7 @@ impl XtMatch {
             XtMatch::Esp(m) => m.check(c),
             XtMatch::Ah(m) => m.check(c),
             XtMatch::Icmp(m) => m.check(c),
+            XtMatch::Connlimit(m) => m.check(c),
         }
     }
 
@@ -278,6 +284,7 @@ impl XtMatch {
             XtMatch::Esp(m) => m.eval(e),
             XtMatch::Ah(m) => m.eval(e),
             XtMatch::Icmp(m) => m.eval(e),
+            XtMatch::Connlimit(m) => m.eval(e),
         }
     }
 }
@@ -320,6 +327,8 @@ mod tests {
             "[ match name ipvs rev 1 tests 0x04 invert 0x04 proto 0 addr fd00::1 mask ffff:: port 0 method 0 portctl 21 ]",
             "[ match name policy rev 0 dir out pol none ]",
             "[ match name cluster rev 0 nodes 2 mask 0x00000002 seed 0xfeedcafe ]",
+            "[ match name connlimit rev 1 above 2 mask 24 saddr ]",
+            "[ match name connlimit rev 1 upto 0 mask 32 daddr ]",
             "[ match name cluster rev 0 nodes 32 mask 0x80000001 seed 0x00000000 invert ]",
             "[ match name time rev 0 date 0-2147483647 daytime 3723-14706 weekdays 0x86 monthdays 0x0000003e kerneltz ]",
             "[ match name dccp rev 0 sport 0-65535 dport 80-80 types 0x0003 option 255 tests 0x0e invert 0x08 ]",
@@ -359,6 +368,9 @@ mod tests {
             "[ match name u32 rev 0 test 0>>=1:2 ]",
             "[ match name u32 rev 0 test 0>>€=1:2 ]",
             "[ match name owner rev 1 ]",
+            "[ match name connlimit rev 1 over 2 mask 24 saddr ]",
+            "[ match name connlimit rev 1 upto 2 mask 24 both ]",
+            "[ match name connlimit rev 1 upto 2 mask 300 saddr ]",
             "[ match name sctp rev 0 sport 0-65536 dport 0-1 tests 0x0 invert 0x0 chunks any none ]",
             "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks some none ]",
             "[ match name sctp rev 0 sport 0-1 dport 0-1 tests 0x0 invert 0x0 chunks all 256 ]",

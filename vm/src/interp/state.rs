@@ -7,6 +7,7 @@
 
 use crate::expr::Expr;
 use crate::expr::limit::Limit;
+use crate::expr::xt::XtMatch;
 use crate::object::ObjectKind;
 use crate::program::{ObjId, Program};
 use crate::set::SetBackend;
@@ -105,7 +106,7 @@ fn collect_slots(e: &Expr, now: u64, slots: &mut Vec<Slot>) {
         Expr::Last(l) => {
             slots.push(Slot::Last { at: l.msecs.map(|ms| now.saturating_sub(ms.saturating_mul(1_000_000))) })
         }
-        Expr::Connlimit(_) => slots.push(Slot::None),
+        Expr::Connlimit(_) | Expr::Match(XtMatch::Connlimit(_)) => slots.push(Slot::None),
         Expr::Inner(i) => collect_slots(&i.expr, now, slots),
         _ => {}
     }
@@ -135,6 +136,7 @@ fn assign_expr(e: &mut Expr, next: &mut u32) {
         Expr::Numgen(n) => &mut n.slot,
         Expr::Last(l) => &mut l.slot,
         Expr::Connlimit(c) => &mut c.slot,
+        Expr::Match(XtMatch::Connlimit(c)) => &mut c.slot,
         Expr::Inner(i) => return assign_expr(&mut i.expr, next),
         _ => return,
     };

@@ -9,11 +9,10 @@ use crate::iptables::matches::connlimit::Connlimit;
 use crate::iptables::matches::conntrack::{Conntrack, CtDir, State, ct_state};
 use crate::iptables::matches::helper::Helper;
 use crate::iptables::matches::mark::Connmark;
-use crate::iptables::values::addr::Addr;
-use crate::ir::{BinOp, ConnLimit, DynSet, DynSetOp, Family, KeyField, MatchOp, Set, Stmt, StmtKind, Write};
-use crate::types::Type;
+use crate::ir::{BinOp, MatchOp, Stmt, StmtKind, Write};
 use nftvm_vm::expr::cluster::Cluster as XtCluster;
 use nftvm_vm::expr::xt::XtMatch;
+use nftvm_vm::expr::xt_connlimit::XtConnlimit;
 use nftvm_vm::keys::{ct_state as nft_state, ct_status};
 
 /// xt state bits → nft `ct state` bits; the NAT bits are `ct status` bits.
@@ -150,31 +149,13 @@ pub fn connlabel(c: &Connlabel, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(out)
 }
 
-pub fn connlimit(c: &Connlimit, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let (ipw, ty) = match cx.fam {
-        Family::Ip6 => ("ip6", Type::Ipv6Addr),
-        _ => ("ip", Type::Ipv4Addr),
-    };
-    let mut key = sel(&format!("{ipw} {}", if c.daddr { "daddr" } else { "saddr" }), cx.fam)?;
-    if c.mask_len != cx.ipt.addr_bits() {
-        let mask = super::expr::addr_value(&key, &Addr::prefix_mask(cx.ipt, c.mask_len))?;
-        key = key.binary(BinOp::And, mask);
-    }
-    let name = format!("connlimit{}", cx.lw.connlimit_id);
-    cx.lw.connlimit_id += 1;
-    let mut set = Set::new(name.clone(), vec![KeyField::of(ty)]);
-    set.flags.dynamic = true;
-    cx.lw.extra_sets.push(set);
-    let count = Stmt::new(StmtKind::ConnLimit(ConnLimit { count: c.limit, over: !c.upto }));
-    Ok(vec![Stmt::new(StmtKind::DynSet(DynSet {
-        timeout: None,
-        expires: None,
-        op: DynSetOp::Add,
-        set: name,
-        key,
-        data: None,
-        stmts: vec![count],
-    }))])
+/// `-m connlimit`: the kernel's xt match itself (see `nftvm_vm::expr::xt_connlimit`), which
+/// counts as nft's per-element `ct count` (what iptables-translate writes) does for new
+/// connections but also counts an established one the first time it sees its address
+/// group, and drops a packet whose group then counts nothing.
+pub fn connlimit(c: &Connlimit) -> LResult<Vec<Stmt>> {
+    let m = XtConnlimit { limit: c.limit, upto: c.upto, daddr: c.daddr, mask_len: c.mask_len, slot: 0 };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Connlimit(m)))])
 }
 
 /// `-m cluster`: the kernel's xt match itself (see `nftvm_vm::expr::cluster`); nft's

@@ -25,7 +25,7 @@ pub fn lower_match(m: &MatchEntry, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
         Match::Connmark(x) => conn::connmark(x, cx),
         Match::Connbytes(x) => conn::connbytes(x, cx),
         Match::Connlabel(x) => conn::connlabel(x, cx),
-        Match::Connlimit(x) => conn::connlimit(x, cx),
+        Match::Connlimit(x) => conn::connlimit(x),
         Match::Mark(x) => header::mark(x, cx),
         Match::Iprange(x) => header::iprange(x, cx),
         Match::Mac(x) => header::mac(x, cx),

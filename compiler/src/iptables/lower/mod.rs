@@ -81,15 +81,14 @@ pub fn ir_family(family: Family) -> ir::Family {
     }
 }
 
-/// Lowers rules of one family; collects the table-level objects rules need (connlimit's
-/// dynamic sets, ct helper objects).
+/// Lowers rules of one family; collects the table-level objects rules need (ipsets, ct
+/// helper objects).
 #[derive(Debug)]
 pub struct Lowerer {
     pub family: Family,
     /// Sets and objects the rules of the current table need, added to it afterwards.
     pub(crate) extra_sets: Vec<ir::Set>,
     pub(crate) extra_objects: Vec<ir::Object>,
-    pub(crate) connlimit_id: u32,
     /// The ipsets `-m set` may name.
     pub ipsets: std::sync::Arc<crate::ipset::Ipsets>,
     /// The ipsets some rule changes (`-j SET`): declared dynamic wherever they appear.
@@ -106,7 +105,6 @@ impl Lowerer {
             family,
             extra_sets: Vec::new(),
             extra_objects: Vec::new(),
-            connlimit_id: 0,
             ipsets: Default::default(),
             dynamic_ipsets: Default::default(),
             ipset_tables: Vec::new(),
