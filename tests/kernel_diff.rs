@@ -42,6 +42,8 @@ mod scenarios_irc;
 mod scenarios_nat;
 #[path = "kernel_diff/scenarios_npt.rs"]
 mod scenarios_npt;
+#[path = "kernel_diff/scenarios_sane.rs"]
+mod scenarios_sane;
 #[path = "kernel_diff/scenarios_xt_matches.rs"]
 mod scenarios_xt_matches;
 #[path = "kernel_diff/scenarios_xt_targets.rs"]
@@ -71,6 +73,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ftp", scenarios_nat::ftp, 12),
         ("tftp", scenarios_nat::tftp, 12),
         ("irc", scenarios_irc::irc, 22),
+        ("sane", scenarios_sane::sane, 18),
         ("ct-expectation", scenarios_nat::ct_expectation, 10),
         ("shifted-nat", scenarios_nat::shifted_nat, 16),
         ("local", scenarios_host::local, 14),
@@ -242,7 +245,17 @@ fn conntrack_flows_match_the_kernel() {
 fn nat_matches_the_kernel() {
     check(
         "nat",
-        &["masquerade", "snat-dnat", "redirect", "ftp", "tftp", "irc", "ct-expectation", "shifted-nat"],
+        &[
+            "masquerade",
+            "snat-dnat",
+            "redirect",
+            "ftp",
+            "tftp",
+            "irc",
+            "sane",
+            "ct-expectation",
+            "shifted-nat",
+        ],
         true,
     );
 }

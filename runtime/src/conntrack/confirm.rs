@@ -101,6 +101,9 @@ impl Conntrack {
             let helped = match (helper, seg) {
                 (Some(Helper::Ftp), Some(seg)) => self.ftp_help(id, dir, t.info, seg, now),
                 (Some(Helper::Irc), Some(seg)) => self.irc_help(id, dir, t.info, seg, now),
+                (Some(Helper::Sane), Some(seg)) => {
+                    self.sane_help(id, dir, t.info, seg.payload, now).map(|()| None)
+                }
                 _ => Ok(None),
             };
             match helped {

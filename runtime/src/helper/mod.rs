@@ -1,7 +1,7 @@
-//! Connection-tracking helpers (FTP, TFTP, IRC): they read a control connection's payload
-//! and announce expectations, so that the data connection is RELATED to it, and with NAT
-//! rewrite the addresses in the payload (FTP, IRC) or NAT the data connection like its
-//! master.
+//! Connection-tracking helpers (FTP, TFTP, IRC, SANE): they read a control connection's
+//! payload and announce expectations, so that the data connection is RELATED to it, and with
+//! NAT rewrite the addresses in the payload (FTP, IRC) or NAT the data connection like its
+//! master (FTP, TFTP, IRC; SANE has no NAT helper).
 //!
 //! As in Linux ≥ 4.7 there is no automatic assignment by port: a helper is attached to a
 //! new connection explicitly (`ct helper set "ftp"`, [`crate::conntrack::Conntrack::set_helper`]).
@@ -11,6 +11,7 @@
 pub mod ftp;
 pub mod irc;
 pub mod mangle;
+pub mod sane;
 pub mod tftp;
 
 use crate::conntrack::Conntrack;
@@ -24,6 +25,7 @@ pub enum Helper {
     Ftp,
     Tftp,
     Irc,
+    Sane,
 }
 
 impl Helper {
@@ -33,6 +35,7 @@ impl Helper {
             Helper::Ftp => "ftp",
             Helper::Tftp => "tftp",
             Helper::Irc => "irc",
+            Helper::Sane => "sane",
         }
     }
 
@@ -42,6 +45,7 @@ impl Helper {
             "ftp" => Some(Helper::Ftp),
             "tftp" => Some(Helper::Tftp),
             "irc" => Some(Helper::Irc),
+            "sane" => Some(Helper::Sane),
             _ => None,
         }
     }
@@ -50,7 +54,7 @@ impl Helper {
     /// protocol does not attach).
     pub fn l4proto(self) -> u8 {
         match self {
-            Helper::Ftp | Helper::Irc => proto::TCP,
+            Helper::Ftp | Helper::Irc | Helper::Sane => proto::TCP,
             Helper::Tftp => proto::UDP,
         }
     }
@@ -59,7 +63,7 @@ impl Helper {
     /// IPv6 connection it is set on gets no helper.)
     pub fn serves(self, l3: L3) -> bool {
         match self {
-            Helper::Ftp | Helper::Tftp => true,
+            Helper::Ftp | Helper::Tftp | Helper::Sane => true,
             Helper::Irc => l3 == L3::Ipv4,
         }
     }
@@ -68,7 +72,7 @@ impl Helper {
     /// `max_dcc_channels`).
     pub fn max_expected(self) -> usize {
         match self {
-            Helper::Ftp | Helper::Tftp => 1,
+            Helper::Ftp | Helper::Tftp | Helper::Sane => 1,
             Helper::Irc => 8,
         }
     }
@@ -76,7 +80,7 @@ impl Helper {
     /// Lifetime of an expectation, in seconds (IRC's `dcc_timeout`).
     pub fn expect_timeout(self) -> u32 {
         match self {
-            Helper::Ftp | Helper::Tftp | Helper::Irc => 300,
+            Helper::Ftp | Helper::Tftp | Helper::Irc | Helper::Sane => 300,
         }
     }
 }
@@ -87,6 +91,7 @@ pub enum HelperData {
     #[default]
     None,
     Ftp(ftp::FtpState),
+    Sane(sane::SaneState),
 }
 
 impl HelperData {
@@ -94,6 +99,7 @@ impl HelperData {
     pub fn for_helper(helper: Helper) -> HelperData {
         match helper {
             Helper::Ftp => HelperData::Ftp(ftp::FtpState::default()),
+            Helper::Sane => HelperData::Sane(sane::SaneState::default()),
             Helper::Tftp | Helper::Irc => HelperData::None,
         }
     }
@@ -152,7 +158,7 @@ mod run_helpers_tests {
         for name in nftvm_vm::expr::ct_template::RUN_HELPERS {
             assert_eq!(Helper::from_name(name).map(Helper::name), Some(name), "{name}");
         }
-        for h in [Helper::Ftp, Helper::Tftp, Helper::Irc] {
+        for h in [Helper::Ftp, Helper::Tftp, Helper::Irc, Helper::Sane] {
             assert!(nftvm_vm::expr::ct_template::RUN_HELPERS.contains(&h.name()), "{h:?}");
         }
     }
