@@ -529,7 +529,10 @@ pub fn run(sc: &Scenario) -> Report {
     }
     let kct = ct_normalize(&kernel.conntrack(), sc.port_choice_free);
     report.ct_entries = kct.len();
-    let kexp = expect_normalize(&kernel.conntrack_with(&["-L", "expect"]));
+    // `conntrack -L expect` lists IPv4 expectations only unless asked for a family.
+    let mut kexp = kernel.conntrack_with(&["-L", "expect", "-f", "ipv4"]);
+    kexp.extend(kernel.conntrack_with(&["-L", "expect", "-f", "ipv6"]));
+    let kexp = expect_normalize(&kexp);
     // Rule counters, in listing order (tables, chains, rules as declared).
     let kcounters: Vec<(u64, u64)> = kernel.counters().iter().map(|c| (c.packets, c.bytes)).collect();
     report.counters = kcounters.len();
