@@ -24,6 +24,8 @@ mod helper_registry;
 mod pkt;
 #[path = "kernel_diff/scenarios.rs"]
 mod scenarios;
+#[path = "kernel_diff/scenarios_amanda.rs"]
+mod scenarios_amanda;
 #[path = "kernel_diff/scenarios_device_hooks.rs"]
 mod scenarios_device_hooks;
 #[path = "kernel_diff/scenarios_dup.rs"]
@@ -74,6 +76,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("tftp", scenarios_nat::tftp, 12),
         ("irc", scenarios_irc::irc, 22),
         ("sane", scenarios_sane::sane, 18),
+        ("amanda", scenarios_amanda::amanda, 18),
         ("ct-expectation", scenarios_nat::ct_expectation, 10),
         ("shifted-nat", scenarios_nat::shifted_nat, 16),
         ("local", scenarios_host::local, 14),
@@ -253,6 +256,7 @@ fn nat_matches_the_kernel() {
             "tftp",
             "irc",
             "sane",
+            "amanda",
             "ct-expectation",
             "shifted-nat",
         ],

@@ -112,16 +112,19 @@ table inet helpers {
     ct helper ftp-standard { type "ftp" protocol tcp; }
     ct helper irc-6667 { type "irc" protocol tcp; }
     ct helper sane-6566 { type "sane" protocol tcp; }
+    ct helper amanda { type "amanda" protocol udp; }
     chain pre {
         type filter hook prerouting priority 0; policy accept;
         tcp dport 21 ct helper set "ftp-standard"
         tcp dport 6667 ct helper set "irc-6667"
         tcp dport 6566 ct helper set "sane-6566"
+        udp dport 10080 ct helper set "amanda"
     }
     chain forward {
         type filter hook forward priority 0; policy drop;
         ct state established,related accept
         tcp dport { 21, 6566, 6667 } ct state new accept
+        udp dport 10080 ct state new accept
         ct state new log prefix "new: " drop
     }
 }
@@ -234,7 +237,7 @@ const V4: [[u8; 4]; 8] = [
 ];
 const V6: [&str; 8] =
     ["fd00:1::2", "fd00:2::2", "fd00:1::1", "fd00:2::1", "fd00:3::2", "2001:db8::7", "fe80::1", "ff02::1"];
-const PORTS: [u16; 7] = [21, 20, 6667, 80, 6566, 40000, 2121];
+const PORTS: [u16; 8] = [21, 20, 6667, 80, 6566, 40000, 2121, 10080];
 
 /// Addresses of one packet: the selector's bit 3 picks IPv6 for both.
 fn addrs(sel: u8) -> (IpAddr, IpAddr) {
@@ -248,11 +251,11 @@ fn addrs(sel: u8) -> (IpAddr, IpAddr) {
 }
 
 fn port(b: &mut Bytes<'_>, sel: u8) -> u16 {
-    PORTS.get(usize::from(sel & 7)).copied().unwrap_or_else(|| b.u16())
+    PORTS.get(usize::from(sel & 15)).copied().unwrap_or_else(|| b.u16())
 }
 
-/// Payloads: FTP commands and replies, IRC DCC offers and SANE requests and answers with
-/// fuzz numbers, or raw bytes.
+/// Payloads: FTP commands and replies, IRC DCC offers, SANE requests and answers and Amanda
+/// answers with fuzz numbers, or raw bytes.
 fn payload(b: &mut Bytes<'_>) -> Vec<u8> {
     let sel = b.u8();
     let (a, p) = ([b.u8(), b.u8(), b.u8(), b.u8()], b.u16());
@@ -283,6 +286,7 @@ fn payload(b: &mut Bytes<'_>) -> Vec<u8> {
         // SANE_NET_START, and an answer naming a port.
         _ if sel & 32 != 0 => return vec![0, 0, 0, 7, a[0], a[1], a[2], a[3]],
         _ if sel & 64 != 0 => return vec![0, 0, 0, a[0] & 1, 0, a[1] & 1, (p >> 8) as u8, p as u8, a[2], a[3]],
+        _ if sel & 128 != 0 => format!("CONNECT DATA {p} MESG {} INDEX {}\n", a[0], u32::from_be_bytes(a)),
         _ => "USER anonymous\r\n".to_string(),
     };
     s.into_bytes()

@@ -33,7 +33,7 @@ fn request(ct: &mut Conntrack, payload: &[u8], masq: bool) {
             ct.nat_null_binding(id, manip).expect("null binding");
         }
     }
-    ct.finish(&t, Some(&L4Payload::Udp(payload))).expect("confirmed");
+    ct.finish(&t, Some(&L4Payload::Udp { payload, l3_len: 28 + payload.len() as u32 })).expect("confirmed");
 }
 
 /// The server's answer from port 4711 to CLIENT:3000: its ctinfo.

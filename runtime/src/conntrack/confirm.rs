@@ -34,8 +34,11 @@ pub struct Segment<'a> {
 #[derive(Clone, Copy, Debug)]
 pub enum L4Payload<'a> {
     Tcp(Segment<'a>),
-    /// The UDP payload.
-    Udp(&'a [u8]),
+    /// The UDP payload, and the packet's length from the network header.
+    Udp {
+        payload: &'a [u8],
+        l3_len: u32,
+    },
 }
 
 /// What the pipeline must change in the packet before it leaves.
@@ -91,11 +94,22 @@ impl Conntrack {
             _ => None,
         };
 
-        if let (Some(Helper::Tftp), Some(L4Payload::Udp(udp))) = (helper, payload)
+        if let Some(L4Payload::Udp { payload: udp, l3_len }) = payload
             && t.info != CtInfo::RelatedReply
-            && self.tftp_help(id, udp, now).is_err()
         {
-            return Err(ConfirmDrop::Helper);
+            let helped = match helper {
+                Some(Helper::Tftp) => self.tftp_help(id, udp, now).map(|()| None),
+                Some(Helper::Amanda) => self.amanda_help(id, dir, udp, *l3_len, now),
+                _ => Ok(None),
+            };
+            match helped {
+                Ok(Some(m)) => {
+                    out.delta = m.delta;
+                    out.payload = Some(m.payload);
+                }
+                Ok(None) => {}
+                Err(()) => return Err(ConfirmDrop::Helper),
+            }
         }
         if (helper.is_some() || seqadj_needed) && t.info != CtInfo::RelatedReply && is_tcp {
             let helped = match (helper, seg) {

@@ -1,13 +1,14 @@
-//! Connection-tracking helpers (FTP, TFTP, IRC, SANE): they read a control connection's
-//! payload and announce expectations, so that the data connection is RELATED to it, and with
-//! NAT rewrite the addresses in the payload (FTP, IRC) or NAT the data connection like its
-//! master (FTP, TFTP, IRC; SANE has no NAT helper).
+//! Connection-tracking helpers (FTP, TFTP, IRC, SANE, Amanda): they read a control
+//! connection's payload and announce expectations, so that the data connection is RELATED
+//! to it, and with NAT rewrite the addresses or ports in the payload (FTP, IRC, Amanda) or
+//! NAT the data connection like its master (all but SANE, which has no NAT helper).
 //!
 //! As in Linux ≥ 4.7 there is no automatic assignment by port: a helper is attached to a
 //! new connection explicitly (`ct helper set "ftp"`, [`crate::conntrack::Conntrack::set_helper`]).
 //! The helper runs at the confirm point (end of postrouting / input), before sequence
 //! adjustment, on every packet of a connection that has one.
 
+pub mod amanda;
 pub mod ftp;
 pub mod irc;
 pub mod mangle;
@@ -26,6 +27,7 @@ pub enum Helper {
     Tftp,
     Irc,
     Sane,
+    Amanda,
 }
 
 impl Helper {
@@ -36,6 +38,7 @@ impl Helper {
             Helper::Tftp => "tftp",
             Helper::Irc => "irc",
             Helper::Sane => "sane",
+            Helper::Amanda => "amanda",
         }
     }
 
@@ -46,6 +49,7 @@ impl Helper {
             "tftp" => Some(Helper::Tftp),
             "irc" => Some(Helper::Irc),
             "sane" => Some(Helper::Sane),
+            "amanda" => Some(Helper::Amanda),
             _ => None,
         }
     }
@@ -55,7 +59,7 @@ impl Helper {
     pub fn l4proto(self) -> u8 {
         match self {
             Helper::Ftp | Helper::Irc | Helper::Sane => proto::TCP,
-            Helper::Tftp => proto::UDP,
+            Helper::Tftp | Helper::Amanda => proto::UDP,
         }
     }
 
@@ -63,7 +67,7 @@ impl Helper {
     /// IPv6 connection it is set on gets no helper.)
     pub fn serves(self, l3: L3) -> bool {
         match self {
-            Helper::Ftp | Helper::Tftp | Helper::Sane => true,
+            Helper::Ftp | Helper::Tftp | Helper::Sane | Helper::Amanda => true,
             Helper::Irc => l3 == L3::Ipv4,
         }
     }
@@ -74,6 +78,7 @@ impl Helper {
         match self {
             Helper::Ftp | Helper::Tftp | Helper::Sane => 1,
             Helper::Irc => 8,
+            Helper::Amanda => 3,
         }
     }
 
@@ -81,6 +86,7 @@ impl Helper {
     pub fn expect_timeout(self) -> u32 {
         match self {
             Helper::Ftp | Helper::Tftp | Helper::Irc | Helper::Sane => 300,
+            Helper::Amanda => 180,
         }
     }
 }
@@ -100,7 +106,7 @@ impl HelperData {
         match helper {
             Helper::Ftp => HelperData::Ftp(ftp::FtpState::default()),
             Helper::Sane => HelperData::Sane(sane::SaneState::default()),
-            Helper::Tftp | Helper::Irc => HelperData::None,
+            Helper::Tftp | Helper::Irc | Helper::Amanda => HelperData::None,
         }
     }
 }
@@ -158,7 +164,7 @@ mod run_helpers_tests {
         for name in nftvm_vm::expr::ct_template::RUN_HELPERS {
             assert_eq!(Helper::from_name(name).map(Helper::name), Some(name), "{name}");
         }
-        for h in [Helper::Ftp, Helper::Tftp, Helper::Irc, Helper::Sane] {
+        for h in [Helper::Ftp, Helper::Tftp, Helper::Irc, Helper::Sane, Helper::Amanda] {
             assert!(nftvm_vm::expr::ct_template::RUN_HELPERS.contains(&h.name()), "{h:?}");
         }
     }

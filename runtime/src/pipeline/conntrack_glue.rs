@@ -234,7 +234,9 @@ impl Pipeline {
                 self.ct.finish(&t, seg.as_ref())
             }
             (_, true, Some(th)) => {
-                let udp = skb.ip().get(th + 8..).map(L4Payload::Udp);
+                let ip = skb.ip();
+                let l3_len = u32::try_from(ip.len()).unwrap_or(u32::MAX);
+                let udp = ip.get(th + 8..).map(|payload| L4Payload::Udp { payload, l3_len });
                 self.ct.finish(&t, udp.as_ref())
             }
             _ => self.ct.finish(&t, None),
@@ -279,14 +281,21 @@ impl Pipeline {
     }
 }
 
-/// Replaces the TCP payload (`nf_nat_mangle_tcp_packet`: lengths, IPv4 header checksum,
-/// full TCP checksum) and adjusts sequence numbers (`nf_ct_seq_adjust`: incremental).
+/// Replaces the TCP or UDP payload (`nf_nat_mangle_tcp_packet`, `nf_nat_mangle_udp_packet`:
+/// lengths, IPv4 header checksum, full transport checksum — an IPv4 UDP checksum of zero
+/// stays zero) and adjusts TCP sequence numbers (`nf_ct_seq_adjust`: incremental).
 fn apply_finish(skb: &mut Skb, th: usize, fin: &Finish) -> Result<(), String> {
     let mut ip = skb.ip().to_vec();
     let v4 = skb.is_v4();
     if let Some(payload) = &fin.payload {
-        let doff = usize::from(ip.get(th + 12).copied().unwrap_or(0x50) >> 4) * 4;
-        ip.truncate(th + doff);
+        let udp = skb.info.l4proto == Some(17);
+        let (header, check_at) = if udp {
+            (8, th + 6)
+        } else {
+            (usize::from(ip.get(th + 12).copied().unwrap_or(0x50) >> 4) * 4, th + 16)
+        };
+        let unchecked = udp && v4 && ip.get(check_at..check_at + 2) == Some(&[0, 0][..]);
+        ip.truncate(th + header);
         ip.extend_from_slice(payload);
         let len = ip.len();
         if v4 {
@@ -301,20 +310,29 @@ fn apply_finish(skb: &mut Skb, th: usize, fin: &Finish) -> Result<(), String> {
                 &u16::try_from(len - 40).map_err(|_| "mangled packet too long")?.to_be_bytes(),
             );
         }
-        ip[th + 16..th + 18].copy_from_slice(&[0, 0]);
-        let (s, d) = (skb.info.src_addr, skb.info.dst_addr);
         let seg_len = u32::try_from(len - th).unwrap_or(u32::MAX);
-        let pseudo = match (s, d) {
-            (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
-                checksum::pseudo_header_v4(s, d, 6, seg_len)
-            }
-            (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
-                checksum::pseudo_header_v6(s, d, 6, seg_len)
-            }
-            _ => 0,
-        };
-        let c = checksum::finish(checksum::sum(&ip[th..], pseudo));
-        ip[th + 16..th + 18].copy_from_slice(&c.to_be_bytes());
+        if udp {
+            let udp_len = u16::try_from(seg_len).map_err(|_| "mangled datagram too long")?;
+            ip[th + 4..th + 6].copy_from_slice(&udp_len.to_be_bytes());
+        }
+        if !unchecked {
+            ip[check_at..check_at + 2].copy_from_slice(&[0, 0]);
+            let (s, d) = (skb.info.src_addr, skb.info.dst_addr);
+            let l4 = if udp { 17 } else { 6 };
+            let pseudo = match (s, d) {
+                (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
+                    checksum::pseudo_header_v4(s, d, l4, seg_len)
+                }
+                (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
+                    checksum::pseudo_header_v6(s, d, l4, seg_len)
+                }
+                _ => 0,
+            };
+            let c = checksum::finish(checksum::sum(&ip[th..], pseudo));
+            // A UDP checksum that comes out as zero is sent as all ones (`CSUM_MANGLED_0`).
+            let c = if udp && c == 0 { 0xffff } else { c };
+            ip[check_at..check_at + 2].copy_from_slice(&c.to_be_bytes());
+        }
     }
     if let Some(seq) = &fin.seq {
         let check_at = th + 16;

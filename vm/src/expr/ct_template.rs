@@ -18,12 +18,12 @@ use crate::verify::Check;
 pub const MAX_NAME: usize = 15;
 /// The helpers nftvm's runtime runs (`nftvm_runtime::helper::Helper`; a runtime test
 /// keeps the two lists the same). Any other attaches nothing.
-pub const RUN_HELPERS: [&str; 4] = ["ftp", "tftp", "irc", "sane"];
+pub const RUN_HELPERS: [&str; 5] = ["ftp", "tftp", "irc", "sane", "amanda"];
 
 /// One `-j CT --helper` target (the part of the kernel's `xt_ct_target_info_v1` nftvm runs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct CtTemplate {
-    /// The helper (`ftp`, `tftp`, `irc`, `sane`) the packet's new connection gets; empty for a template
+    /// The helper (`ftp`, `tftp`, `irc`, `sane`, `amanda`) the packet's new connection gets; empty for a template
     /// with none (`-j CT --ctevents …`: event masks nftvm has no listener for).
     pub helper: String,
 }
