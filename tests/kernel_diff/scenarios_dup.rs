@@ -91,23 +91,33 @@ pub fn dup(rng: &mut Rng, i: usize) -> Scenario {
         {}
         ct state untracked meta l4proto {{ tcp, udp }} counter
         oifname \"tunc\" meta l4proto {{ tcp, udp }} counter
-        meta mark 5 counter
+        meta mark 5 meta l4proto {{ tcp, udp }} counter
         meta mark 6 meta l4proto {{ tcp, udp }} counter
     }}
     chain out {{
         type filter hook output priority filter; policy accept;
         ct state untracked meta l4proto {{ tcp, udp }} counter
         {drop_copies}
-        meta mark 5 counter
+        meta mark 5 meta l4proto {{ tcp, udp }} counter
     }}
 }}",
         rule("pre"),
         rule("forward"),
         rule("post"),
     );
-    let mut sc = Scenario::new(format!("dup-{fam}-{at}-{i}"), rules);
+    let small = rng.chance(30);
+    let name = if small { format!("dup-{fam}-{at}-small-mtu-{i}") } else { format!("dup-{fam}-{at}-{i}") };
+    let mut sc = Scenario::new(name, rules);
     with_tunc(&mut sc);
     talk(&mut sc, rng, v6, true, true);
+    if small {
+        // A copy too big for tunc: it has the don't-fragment bit (IPv4), so the original's
+        // source hears of the smaller MTU; the original leaves tunb whole.
+        sc.mtu.push(("tunc", 1280));
+        let (c, s) = if v6 { (ip("fd00:1::2"), ip("fd00:2::2")) } else { (ip("10.0.1.2"), ip("10.0.2.2")) };
+        let big = rng.bytes(1300);
+        sc.send("tuna", udp(SocketAddr::new(c, rng.port()), SocketAddr::new(s, 5000), &big));
+    }
     sc
 }
 

@@ -108,6 +108,9 @@ pub struct Conntrack {
     replied: VecDeque<ConnId>,
     /// Entries the packet in flight owns: pending (unconfirmed) or killed under it.
     pub(crate) transient: Vec<ConnId>,
+    /// Entries below this index belong to a packet still in flight while one the host
+    /// generated because of it is processed ([`Conntrack::nest`]).
+    transient_floor: usize,
     events: VecDeque<Event>,
     pub(crate) fmt: FormatOptions,
     pub(crate) rng: u64,
@@ -140,6 +143,7 @@ impl Conntrack {
             unreplied: VecDeque::new(),
             replied: VecDeque::new(),
             transient: Vec::new(),
+            transient_floor: 0,
             events: VecDeque::new(),
             fmt,
             rng,
@@ -361,7 +365,8 @@ impl Conntrack {
     /// Frees everything the finished packet owned: entries never confirmed, and entries
     /// killed while it was processed.
     pub(crate) fn release_transient(&mut self) {
-        while let Some(id) = self.transient.pop() {
+        while self.transient.len() > self.transient_floor {
+            let Some(id) = self.transient.pop() else { break };
             let Some(c) = self.get(id) else { continue };
             if !c.confirmed() || c.status & st::DYING != 0 {
                 if !c.confirmed() {
@@ -370,6 +375,20 @@ impl Conntrack {
                 self.free_slot(id);
             }
         }
+    }
+
+    /// A packet the host generates while another is in flight (an ICMP error about a `dup`
+    /// copy, sent before the original leaves postrouting) is tracked on its own: what the
+    /// outer packet has pending stays until the outer packet finishes, as a nested packet
+    /// in the kernel has its own skb. Returns what [`Conntrack::unnest`] restores.
+    pub fn nest(&mut self) -> usize {
+        std::mem::replace(&mut self.transient_floor, self.transient.len())
+    }
+
+    /// The generated packet is done: what it left pending goes, the outer packet's stays.
+    pub fn unnest(&mut self, floor: usize) {
+        self.release_transient();
+        self.transient_floor = floor.min(self.transient.len());
     }
 
     /// Destroys expired entries. `max` bounds the work: that many slots are examined,

@@ -436,6 +436,7 @@ impl Pipeline {
         run.depth += 1;
         let id = self.trace_id();
         let mut report = PacketReport::new(id, Some(kind));
+        let floor = self.ct.nest();
         match Skb::local(packet, kind) {
             Ok(mut skb) => {
                 prepare(&mut skb);
@@ -443,6 +444,7 @@ impl Pipeline {
             }
             Err(e) => report.fate = Fate::Dropped(format!("generated packet does not parse: {e}")),
         }
+        self.ct.unnest(floor);
         run.generated.push(report);
         run.depth -= 1;
     }
