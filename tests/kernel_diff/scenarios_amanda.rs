@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use crate::harness::Scenario;
 use crate::pkt::*;
-use crate::scenarios_nat::{MASQUERADE_TUNB, client, helper_filter, server};
+use crate::scenarios_nat::{MASQUERADE_TUNB, client, kind, related_only, server};
 
 /// `amandad`'s port.
 const AMANDA_PORT: u16 = 10080;
@@ -34,11 +34,7 @@ pub fn amanda(rng: &mut Rng, i: usize) -> Scenario {
     let backup = client(rng, v6);
     let host = server(rng, v6);
     let nat = if masq { MASQUERADE_TUNB } else { "" };
-    let forward = format!(
-        "ct state related counter accept\n        ct state established accept\n        udp dport {AMANDA_PORT} ct state new accept"
-    );
-    let input = "    chain input {\n        type filter hook input priority filter; policy drop;\n    }\n";
-    let rules = helper_filter(("amanda", "amanda"), "udp", AMANDA_PORT, &forward, input, nat);
+    let rules = related_only(("amanda", "amanda"), "udp", AMANDA_PORT, nat);
     let [p, q, r] = [0; 3].map(|_| 1024 + rng.below(60000) as u16);
     let variant = rng.below(9);
     let answer = match variant {
@@ -52,13 +48,7 @@ pub fn amanda(rng: &mut Rng, i: usize) -> Scenario {
         7 => format!("OPTIONS features=ffff;\nCONNECT DATA {p} MESG {q} INDEX {r}\nOPTIONS ok\n"),
         _ => format!("CONNECT MESG {q}\nDATA {p}\n"),
     };
-    let kind = if v6 {
-        "v6"
-    } else if masq {
-        "masquerade"
-    } else {
-        "direct"
-    };
+    let kind = kind(v6, masq);
     let mut sc = Scenario::new(format!("amanda-{kind}-{variant}-{i}"), rules);
     let from = SocketAddr::new(backup, 850 + rng.below(100) as u16);
     let ask = sc

@@ -16,7 +16,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use crate::harness::{Packet, Scenario, Step};
 use crate::pkt::*;
-use crate::scenarios_nat::{MASQUERADE_TUNB, client, handshake, helper_filter, server, tcp_parts};
+use crate::scenarios_nat::{MASQUERADE_TUNB, client, handshake, kind, related_only, server, tcp_parts};
 
 /// The address and port of the last DCC offer in `payload` (kind, argument, address,
 /// port), the address read modulo 2^32 as the kernel reads it.
@@ -47,9 +47,7 @@ pub fn irc(rng: &mut Rng, i: usize) -> Scenario {
     let s = server(rng, v6);
     let peer = if rng.bool() { s } else { server(rng, v6) };
     let nat = if masq { MASQUERADE_TUNB } else { "" };
-    let forward = "ct state related counter accept\n        ct state established accept\n        tcp dport 6667 ct state new accept";
-    let input = "    chain input {\n        type filter hook input priority filter; policy drop;\n    }\n";
-    let rules = helper_filter(("irc-6667", "irc"), "tcp", 6667, forward, input, nat);
+    let rules = related_only(("irc-6667", "irc"), "tcp", 6667, nat);
     let own = v4_number(c);
     let public = v4_number(ip("10.0.2.1"));
     let other = own ^ 0x40;
@@ -71,13 +69,7 @@ pub fn irc(rng: &mut Rng, i: usize) -> Scenario {
         9 => format!("PRIVMSG bob :\u{1}DCC SEND f {} {port} 1\u{1}\r\n", own + (1 << 32)),
         _ => format!("PRIVMSG bob :\u{1}DCC SEND f {own} {port} 1\u{1}"),
     };
-    let kind = if v6 {
-        "v6"
-    } else if masq {
-        "masquerade"
-    } else {
-        "direct"
-    };
+    let kind = kind(v6, masq);
     let mut sc = Scenario::new(format!("irc-{kind}-{variant}-{i}"), rules);
     let ca = SocketAddr::new(c, rng.port());
     let sa = SocketAddr::new(s, 6667);

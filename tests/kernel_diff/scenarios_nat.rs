@@ -62,6 +62,25 @@ pub fn helper_filter(
     )
 }
 
+/// [`helper_filter`] for a control connection to `port` whose data connection the forward
+/// chain lets through only as RELATED (counted), the router itself accepting nothing.
+pub fn related_only(object: (&str, &str), proto: &str, port: u16, nat: &str) -> String {
+    let forward = format!(
+        "ct state related counter accept\n        ct state established accept\n        {proto} dport {port} ct state new accept"
+    );
+    let input = "    chain input {\n        type filter hook input priority filter; policy drop;\n    }\n";
+    helper_filter(object, proto, port, &forward, input, nat)
+}
+
+/// A helper scenario's kind in its name: IPv6, masquerade or direct.
+pub fn kind(v6: bool, masq: bool) -> &'static str {
+    match (v6, masq) {
+        (true, _) => "v6",
+        (false, true) => "masquerade",
+        (false, false) => "direct",
+    }
+}
+
 /// A TCP handshake from `ca` on tuna to `sa` on tunb (the server answers whatever NAT made
 /// of the client); the SYN's step and the two initial sequence numbers.
 pub fn handshake(sc: &mut Scenario, rng: &mut Rng, ca: SocketAddr, sa: SocketAddr) -> (usize, u32, u32) {

@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 
 use crate::harness::Scenario;
 use crate::pkt::*;
-use crate::scenarios_nat::{MASQUERADE_TUNB, client, handshake, helper_filter, server};
+use crate::scenarios_nat::{MASQUERADE_TUNB, client, handshake, kind, related_only, server};
 
 /// `saned`'s port.
 const SANE_PORT: u16 = 6566;
@@ -43,11 +43,7 @@ pub fn sane(rng: &mut Rng, i: usize) -> Scenario {
     let c = client(rng, v6);
     let s = server(rng, v6);
     let nat = if masq { MASQUERADE_TUNB } else { "" };
-    let forward = format!(
-        "ct state related counter accept\n        ct state established accept\n        tcp dport {SANE_PORT} ct state new accept"
-    );
-    let input = "    chain input {\n        type filter hook input priority filter; policy drop;\n    }\n";
-    let rules = helper_filter(("sane-6566", "sane"), "tcp", SANE_PORT, &forward, input, nat);
+    let rules = related_only(("sane-6566", "sane"), "tcp", SANE_PORT, nat);
     let port = 1024 + rng.below(60000) as u16;
     let variant = rng.below(9);
     // What the client sends, one segment each, then what the server answers to each.
@@ -63,13 +59,7 @@ pub fn sane(rng: &mut Rng, i: usize) -> Scenario {
         7 => (vec![request(7, 0), request(7, 0)], vec![answer(0, 0, port ^ 1, 16), good]),
         _ => (vec![request(7, 0)], vec![answer(0, 0, port, 8)]),
     };
-    let kind = if v6 {
-        "v6"
-    } else if masq {
-        "masquerade"
-    } else {
-        "direct"
-    };
+    let kind = kind(v6, masq);
     let mut sc = Scenario::new(format!("sane-{kind}-{variant}-{i}"), rules);
     let ca = SocketAddr::new(c, rng.port());
     let sa = SocketAddr::new(s, SANE_PORT);

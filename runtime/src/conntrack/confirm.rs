@@ -94,28 +94,19 @@ impl Conntrack {
             _ => None,
         };
 
-        if let Some(L4Payload::Udp { payload: udp, l3_len }) = payload
-            && t.info != CtInfo::RelatedReply
-        {
-            let helped = match helper {
-                Some(Helper::Tftp) => self.tftp_help(id, udp, now).map(|()| None),
-                Some(Helper::Amanda) => self.amanda_help(id, dir, udp, *l3_len, now),
-                _ => Ok(None),
+        // An ICMP error in the reply direction (IP_CT_RELATED_REPLY) gets neither helper nor
+        // sequence adjustment, as in `nf_confirm`.
+        if t.info != CtInfo::RelatedReply {
+            let udp = match payload {
+                Some(L4Payload::Udp { payload, l3_len }) => Some((*payload, *l3_len)),
+                _ => None,
             };
-            match helped {
-                Ok(Some(m)) => {
-                    out.delta = m.delta;
-                    out.payload = Some(m.payload);
-                }
-                Ok(None) => {}
-                Err(()) => return Err(ConfirmDrop::Helper),
-            }
-        }
-        if (helper.is_some() || seqadj_needed) && t.info != CtInfo::RelatedReply && is_tcp {
-            let helped = match (helper, seg) {
-                (Some(Helper::Ftp), Some(seg)) => self.ftp_help(id, dir, t.info, seg, now),
-                (Some(Helper::Irc), Some(seg)) => self.irc_help(id, dir, t.info, seg, now),
-                (Some(Helper::Sane), Some(seg)) => {
+            let helped = match (helper, seg, udp) {
+                (Some(Helper::Tftp), _, Some((udp, _))) => self.tftp_help(id, udp, now).map(|()| None),
+                (Some(Helper::Amanda), _, Some((udp, len))) => self.amanda_help(id, dir, udp, len, now),
+                (Some(Helper::Ftp), Some(seg), _) if is_tcp => self.ftp_help(id, dir, t.info, seg, now),
+                (Some(Helper::Irc), Some(seg), _) if is_tcp => self.irc_help(id, dir, t.info, seg, now),
+                (Some(Helper::Sane), Some(seg), _) if is_tcp => {
                     self.sane_help(id, dir, t.info, seg.payload, now).map(|()| None)
                 }
                 _ => Ok(None),
@@ -128,7 +119,10 @@ impl Conntrack {
                 Ok(None) => {}
                 Err(()) => return Err(ConfirmDrop::Helper),
             }
-            if seqadj_needed && let Some(seg) = seg {
+            if seqadj_needed
+                && is_tcp
+                && let Some(seg) = seg
+            {
                 let ack = (seg.flags & tcp_flags::ACK != 0).then_some(seg.ack);
                 let adj = self.get(id).and_then(|c| c.seqadj().copied()).unwrap_or_default();
                 out.seq = Some(adj.adjust(dir, seg.seq, ack, seg.sack));
