@@ -3,6 +3,8 @@
 //! packet from its entry's binding; ICMP errors get their quoted packet translated) and the
 //! confirm point (helper payload mangling, sequence adjustment, confirmation).
 
+use std::net::IpAddr;
+
 use nftvm_vm::keys::Hook;
 use nftvm_vm::keys::ct_status;
 
@@ -15,7 +17,11 @@ use crate::checksum;
 use crate::conntrack::{CtInfo, Finish, L4Payload, Tracked};
 use crate::defrag::{Gather, User};
 use crate::nat::{HeaderRewrite, Manip, NatAction, Side as NatSide};
+use crate::packet::ipv4::Ipv4Packet;
+use crate::packet::ipv6::Ipv6Packet;
 use crate::packet::rewrite::{self, Side};
+use crate::packet::tcp::TcpPacket;
+use crate::packet::udp::UdpPacket;
 use crate::packet::{IpVersion, Tuple, TupleL4};
 
 /// The packet layer's target tuple for one header rewrite of a connection of protocol
@@ -286,53 +292,9 @@ impl Pipeline {
 /// stays zero) and adjusts TCP sequence numbers (`nf_ct_seq_adjust`: incremental).
 fn apply_finish(skb: &mut Skb, th: usize, fin: &Finish) -> Result<(), String> {
     let mut ip = skb.ip().to_vec();
-    let v4 = skb.is_v4();
     if let Some(payload) = &fin.payload {
         let udp = skb.info.l4proto == Some(17);
-        let (header, check_at) = if udp {
-            (8, th + 6)
-        } else {
-            (usize::from(ip.get(th + 12).copied().unwrap_or(0x50) >> 4) * 4, th + 16)
-        };
-        let unchecked = udp && v4 && ip.get(check_at..check_at + 2) == Some(&[0, 0][..]);
-        ip.truncate(th + header);
-        ip.extend_from_slice(payload);
-        let len = ip.len();
-        if v4 {
-            ip[2..4]
-                .copy_from_slice(&u16::try_from(len).map_err(|_| "mangled packet too long")?.to_be_bytes());
-            let ihl = usize::from(ip[0] & 0x0f) * 4;
-            ip[10..12].copy_from_slice(&[0, 0]);
-            let c = checksum::checksum(&ip[..ihl]);
-            ip[10..12].copy_from_slice(&c.to_be_bytes());
-        } else {
-            ip[4..6].copy_from_slice(
-                &u16::try_from(len - 40).map_err(|_| "mangled packet too long")?.to_be_bytes(),
-            );
-        }
-        let seg_len = u32::try_from(len - th).unwrap_or(u32::MAX);
-        if udp {
-            let udp_len = u16::try_from(seg_len).map_err(|_| "mangled datagram too long")?;
-            ip[th + 4..th + 6].copy_from_slice(&udp_len.to_be_bytes());
-        }
-        if !unchecked {
-            ip[check_at..check_at + 2].copy_from_slice(&[0, 0]);
-            let (s, d) = (skb.info.src_addr, skb.info.dst_addr);
-            let l4 = if udp { 17 } else { 6 };
-            let pseudo = match (s, d) {
-                (std::net::IpAddr::V4(s), std::net::IpAddr::V4(d)) => {
-                    checksum::pseudo_header_v4(s, d, l4, seg_len)
-                }
-                (std::net::IpAddr::V6(s), std::net::IpAddr::V6(d)) => {
-                    checksum::pseudo_header_v6(s, d, l4, seg_len)
-                }
-                _ => 0,
-            };
-            let c = checksum::finish(checksum::sum(&ip[th..], pseudo));
-            // A UDP checksum that comes out as zero is sent as all ones (`CSUM_MANGLED_0`).
-            let c = if udp && c == 0 { 0xffff } else { c };
-            ip[check_at..check_at + 2].copy_from_slice(&c.to_be_bytes());
-        }
+        replace_payload(&mut ip, th, payload, udp, (skb.info.src_addr, skb.info.dst_addr))?;
     }
     if let Some(seq) = &fin.seq {
         let check_at = th + 16;
@@ -356,6 +318,51 @@ fn apply_finish(skb: &mut Skb, th: usize, fin: &Finish) -> Result<(), String> {
         }
     }
     skb.replace_ip(&ip).map_err(|e| format!("mangled packet does not parse: {e}"))
+}
+
+/// Puts `payload` after the transport header at `th` of the IP packet `ip` and fixes what
+/// depends on its length, through the packet views: the IP length (and IPv4 header
+/// checksum), the UDP length, the full TCP or UDP checksum (an IPv4 UDP datagram sent
+/// without one stays without; a computed zero is sent as all ones).
+fn replace_payload(
+    ip: &mut Vec<u8>,
+    th: usize,
+    payload: &[u8],
+    udp: bool,
+    (src, dst): (IpAddr, IpAddr),
+) -> Result<(), String> {
+    let header = if udp { 8 } else { usize::from(ip.get(th + 12).copied().unwrap_or(0x50) >> 4) * 4 };
+    let unchecked = udp && src.is_ipv4() && ip.get(th + 6..th + 8) == Some(&[0, 0][..]);
+    ip.truncate(th + header);
+    ip.extend_from_slice(payload);
+    let too_long = |_| "mangled packet too long".to_string();
+    let total = u16::try_from(ip.len()).map_err(too_long)?;
+    let segment = u16::try_from(ip.len() - th).map_err(too_long)?;
+    if src.is_ipv4() {
+        let mut v4 = Ipv4Packet::new_unchecked(&mut ip[..]);
+        v4.set_total_len(total);
+        v4.fill_checksum();
+    } else {
+        Ipv6Packet::new_unchecked(&mut ip[..]).set_payload_len(total - 40);
+    }
+    let seg = &mut ip[th..];
+    match (udp, src, dst) {
+        (true, _, _) if unchecked => UdpPacket::new_unchecked(seg).set_len(segment),
+        (true, IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut u = UdpPacket::new_unchecked(seg);
+            u.set_len(segment);
+            u.fill_checksum_v4(s, d);
+        }
+        (true, IpAddr::V6(s), IpAddr::V6(d)) => {
+            let mut u = UdpPacket::new_unchecked(seg);
+            u.set_len(segment);
+            u.fill_checksum_v6(s, d);
+        }
+        (false, IpAddr::V4(s), IpAddr::V4(d)) => TcpPacket::new_unchecked(seg).fill_checksum_v4(s, d),
+        (false, IpAddr::V6(s), IpAddr::V6(d)) => TcpPacket::new_unchecked(seg).fill_checksum_v6(s, d),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Offsets of the SACK blocks' left edges in the TCP options, in order.

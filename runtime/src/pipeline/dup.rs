@@ -115,7 +115,7 @@ impl Pipeline {
     /// Sends the copies a chain run in `hook` asked for, unless the packet is itself a copy
     /// being sent.
     pub(crate) fn send_dups(&mut self, dups: Vec<DupRequest>, hook: Hook, run: &mut Run) {
-        if run.duplicating {
+        if run.duplicating || dups.is_empty() {
             return;
         }
         run.duplicating = true;
@@ -135,15 +135,10 @@ impl Pipeline {
         match to {
             DupTo::Device(index) => {
                 let Some(oif) = self.host.iface_by_index(index) else { return };
-                let mut report = PacketReport::new(self.trace_id(), Some(Generated::Dup));
-                match Skb::local(packet, Generated::Dup) {
-                    Ok(mut skb) => {
-                        keep(&mut skb);
-                        self.transmit(&mut skb, oif, &mut report, run);
-                    }
-                    Err(e) => report.fate = Fate::Dropped(format!("the copy does not parse: {e}")),
-                }
-                run.generated.push(report);
+                self.generate(packet, Generated::Dup, run, |p, skb, report, run| {
+                    keep(skb);
+                    p.transmit(skb, oif, report, run);
+                });
             }
             DupTo::Route { gw, oif } => {
                 let Some(via) = self.dup_route(gw, oif) else { return };

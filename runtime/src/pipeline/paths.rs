@@ -430,6 +430,21 @@ impl Pipeline {
         run: &mut Run,
         prepare: impl FnOnce(&mut Skb),
     ) {
+        self.generate(packet, kind, run, |p, skb, report, run| {
+            prepare(skb);
+            p.output_path(skb, via, report, run);
+        });
+    }
+
+    /// A packet the host generates: its own report and trace id, nested under the packet in
+    /// flight (its own conntrack pending set, a bound on the depth), `send` taking it on.
+    pub(crate) fn generate(
+        &mut self,
+        packet: Vec<u8>,
+        kind: Generated,
+        run: &mut Run,
+        send: impl FnOnce(&mut Pipeline, &mut Skb, &mut PacketReport, &mut Run),
+    ) {
         if run.depth >= MAX_DEPTH {
             return;
         }
@@ -438,10 +453,7 @@ impl Pipeline {
         let mut report = PacketReport::new(id, Some(kind));
         let floor = self.ct.nest();
         match Skb::local(packet, kind) {
-            Ok(mut skb) => {
-                prepare(&mut skb);
-                self.output_path(&mut skb, via, &mut report, run);
-            }
+            Ok(mut skb) => send(self, &mut skb, &mut report, run),
             Err(e) => report.fate = Fate::Dropped(format!("generated packet does not parse: {e}")),
         }
         self.ct.unnest(floor);

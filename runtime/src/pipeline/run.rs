@@ -325,10 +325,8 @@ impl Pipeline {
             run.note(id, "packet no longer parses after a payload write: drop".into());
             return Verdict::Drop;
         }
-        if !effects.dups.is_empty() {
-            self.send_dups(std::mem::take(&mut effects.dups), hook, run);
-        }
-        for f in std::mem::take(&mut effects.forwards) {
+        self.send_dups(effects.dups, hook, run);
+        for f in effects.forwards {
             self.send_forward(f, skb, report, run);
         }
         for req in effects.rejects {

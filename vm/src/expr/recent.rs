@@ -127,19 +127,15 @@ impl Recent {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let (family, at, len, ttl_at) = match e.pkt.nfproto {
-            Family::Ip => (Family::Ip, if self.dest { 16 } else { 12 }, 4, 8),
-            Family::Ip6 => (Family::Ip6, if self.dest { 24 } else { 8 }, 16, 7),
-            _ => return e.brk(),
-        };
-        let net = e.pkt.network_off;
+        let family = e.pkt.nfproto;
+        let ttl_at = if family == Family::Ip { 8 } else { 7 };
         let (Some(bytes), Some(&ttl)) =
-            (e.pkt.data.get(net + at..net + at + len), e.pkt.data.get(net + ttl_at))
+            (e.pkt.address(self.dest), e.pkt.data.get(e.pkt.network_off + ttl_at))
         else {
             return e.brk();
         };
         let mut addr = [0u8; 16];
-        addr[..len].copy_from_slice(bytes);
+        addr[..bytes.len()].copy_from_slice(bytes);
         // A forwarded packet (an output device, no local socket) is seen with the TTL it
         // arrived with.
         let mut iif = [0u8; 4];

@@ -20,6 +20,7 @@
 
 use super::connlimit::{ConnList, Count};
 use crate::interp::Eval;
+use crate::interp::packet::address_span;
 use crate::keys::Family;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -45,13 +46,10 @@ impl XtConnlimit {
     /// number (IPv4 in the low 32 bits). None for a packet of another family, or whose
     /// network header is cut short.
     fn key(&self, family: Family, data: &[u8], net: usize) -> Option<u128> {
-        let (at, len, bits) = match family {
-            Family::Ip => (if self.daddr { 16 } else { 12 }, 4, 32u32),
-            Family::Ip6 => (if self.daddr { 24 } else { 8 }, 16, 128),
-            _ => return None,
-        };
+        let (at, len) = address_span(family, self.daddr)?;
         let bytes = data.get(net + at..net + at + len)?;
         let addr = bytes.iter().fold(0u128, |a, b| a << 8 | u128::from(*b));
+        let bits = 8 * len as u32;
         let all = u128::MAX >> (128 - bits);
         let mask = all & !all.checked_shr(u32::from(self.mask_len)).unwrap_or(0);
         Some(addr & mask)

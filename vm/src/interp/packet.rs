@@ -85,6 +85,13 @@ impl<'a> PacketCtx<'a> {
         }
     }
 
+    /// The source address (with `dest`, the destination) as the network header holds it:
+    /// 4 bytes for IPv4, 16 for IPv6; None for another family or a header cut short.
+    pub fn address(&self, dest: bool) -> Option<&[u8]> {
+        let (at, len) = address_span(self.nfproto, dest)?;
+        self.bytes(self.network_off + at, len)
+    }
+
     /// `len` bytes at absolute offset `off`, if inside the packet.
     pub fn bytes(&self, off: usize, len: usize) -> Option<&[u8]> {
         self.data.get(off..off.checked_add(len)?)
@@ -92,5 +99,15 @@ impl<'a> PacketCtx<'a> {
 
     pub fn bytes_mut(&mut self, off: usize, len: usize) -> Option<&mut [u8]> {
         self.data.get_mut(off..off.checked_add(len)?)
+    }
+}
+
+/// Where the source address (with `dest`, the destination) sits in a network header of
+/// `family`: its offset and length; None for families without one.
+pub fn address_span(family: Family, dest: bool) -> Option<(usize, usize)> {
+    match family {
+        Family::Ip => Some((if dest { 16 } else { 12 }, 4)),
+        Family::Ip6 => Some((if dest { 24 } else { 8 }, 16)),
+        _ => None,
     }
 }
