@@ -33,6 +33,7 @@
 pub mod build;
 pub mod effects;
 mod filter;
+pub mod native;
 pub mod recipe;
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,11 @@
-//! `classify` in native code. The tree walk runs in Rust ([`super::helpers::classify_values`]);
-//! native code reads the classifier's fields itself when they are packet bytes or `meta
-//! l4proto` (one shared reader per classifier and function: a rule's `classify` is a jump to
-//! it), else the helper reads them too ([`super::helpers::classify`]). What native code adds
-//! is the control flow the answer asks for — resuming at another rule, just after that
-//! rule's own `classify`, without passing through the rules in between:
+//! `classify` in native code. Native code reads the classifier's fields itself when they are
+//! packet bytes, `meta l4proto` or `meta nfproto` (one shared reader per classifier and
+//! function: a rule's `classify` is a jump to it); it then runs the tree's query itself
+//! ([`super::query`]) when every rule of the run ends the chain once it matched, else asks
+//! [`super::helpers::classify_values`] (the Rust query, which keeps its walks for the next
+//! rule that asks). Other fields: the helper reads them too ([`super::helpers::classify`]).
+//! What native code adds is the control flow the answer asks for — resuming at another rule,
+//! just after that rule's own `classify`, without passing through the rules in between:
 //!
 //! - each function (chain or segment) has one `skip` block that takes the answer
 //!   (`2 * rule + expr`; "go on" from a shared reader is the rule's own `2 * rule + 1`) and
@@ -21,6 +23,7 @@
 use super::abi::{CLASSIFY_CONTINUE, NO_RESUME, NO_WORD, meta_word, ret};
 use super::chain::RuleCx;
 use super::emit::Fx;
+use super::query::NativeQuery;
 use super::template::Templates;
 use crate::classify::ABSENT;
 use crate::classify::Classifier;
@@ -78,6 +81,8 @@ impl Resumes {
                     block,
                     entry,
                     reads: c.tree.reads().to_vec(),
+                    query: NativeQuery::new(c.tree.native()),
+                    end: c.end(),
                     starts: run_of(rules, first, id, c.first),
                 }
             })
@@ -201,6 +206,12 @@ impl Resumes {
     }
 }
 
+/// Does native code run `c`'s whole query — read its fields and walk its tree — with no call
+/// into Rust?
+pub fn runs_natively(c: &Classifier) -> bool {
+    c.tree.reads().iter().all(native) && NativeQuery::new(c.tree.native()).is_some()
+}
+
 /// Can native code read this field as [`crate::classify::recipe::read_fields`] does?
 fn native(read: &FieldRead) -> bool {
     match read {
@@ -208,8 +219,8 @@ fn native(read: &FieldRead) -> bool {
             matches!(base, PayloadBase::Link | PayloadBase::Network | PayloadBase::Transport)
                 && (1..=4).contains(width)
         }
-        FieldRead::L4proto { .. } => true,
-        _ => false,
+        FieldRead::L4proto { .. } | FieldRead::Nfproto => true,
+        FieldRead::Recipe { .. } => false,
     }
 }
 
@@ -222,6 +233,10 @@ struct Reader {
     /// The block's parameter: the entry of the calling rule's `classify`.
     entry: Value,
     reads: Vec<FieldRead>,
+    /// The query in native code, when the tree allows (else the helper asks the tree).
+    query: Option<NativeQuery>,
+    /// The chain position just after the classifier's run.
+    end: u32,
     /// The function's rules (indices in it) that start with this classifier's `classify`,
     /// when they are one unbroken run whose entries follow the rules (rule `k`'s entry is
     /// `k` + the function's first rule − the classifier's): the `skip` block starts any of
@@ -273,8 +288,8 @@ fn run_of(rules: &[Rule], first: usize, id: ClassifierId, id_first: u32) -> Opti
 }
 
 impl Reader {
-    /// Reads every field into the context and calls `helpers::classify_values` from the
-    /// calling rule's entry on; when the runtime has to answer `meta l4proto` (outside ip/ip6),
+    /// Reads every field into the context and runs the query (in native code, or by
+    /// `helpers::classify_values`) from the calling rule's entry on; when the runtime has to answer `meta l4proto` (outside ip/ip6),
     /// the plain helper instead. The answer: where evaluation resumes (`2 * rule + 1` for the
     /// calling rule itself).
     fn read_and_classify(&self, fx: &mut Fx, chain: u32) -> Value {
@@ -318,7 +333,10 @@ impl Reader {
             fx.jump(reads_done);
         }
         fx.enter(reads_done);
-        let a = fx.call_classify_values(self.classifier.0, self.entry);
+        let a = match &self.query {
+            Some(q) => self.native_answer(fx, q),
+            None => fx.call_classify_values(self.classifier.0, self.entry),
+        };
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
         fx.enter(slow);
         let a = fx.call_classify_at(chain, rule);
@@ -330,6 +348,24 @@ impl Reader {
         let own = fx.b.ins().iadd_imm_u(own, 1);
         let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
         fx.b.ins().select(goes_on, own, answer)
+    }
+}
+
+impl Reader {
+    /// The native query's answer as `helpers::classify_values` gives it: `2 * rule + 1` for
+    /// the rule of the entry found, `2 * end` when none is (both below `CLASSIFY_CONTINUE`).
+    fn native_answer(&self, fx: &mut Fx, q: &NativeQuery) -> Value {
+        let best = q.emit(fx, self.entry);
+        let found = fx.b.ins().icmp_imm_u(IntCC::NotEqual, best, i64::from(super::query::NONE));
+        let entry = fx.b.ins().uextend(types::I64, best);
+        let rule = fx.b.ins().iadd_imm_u(entry, i64::from(self.first));
+        let hit = fx.b.ins().imul_imm_u(rule, 2);
+        let hit = fx.b.ins().iadd_imm_u(hit, 1);
+        let miss = fx.u64(2 * u64::from(self.end));
+        let answer = fx.b.ins().select(found, hit, miss);
+        let most = fx.u64(u64::from(CLASSIFY_CONTINUE - 1));
+        let answer = fx.b.ins().umin(answer, most);
+        fx.b.ins().ireduce(types::I32, answer)
     }
 }
 
@@ -357,6 +393,11 @@ fn read_field(fx: &mut Fx, f: usize, read: &FieldRead, l4proto: Option<Value>, c
                 let v = fx.b.ins().uextend(types::I64, w);
                 fx.set_classify_value(f, v);
             }
+        }
+        FieldRead::Nfproto => {
+            let w = fx.meta_word(meta_word::NFPROTO);
+            let v = fx.b.ins().uextend(types::I64, w);
+            fx.set_classify_value(f, v);
         }
         FieldRead::Payload { base, start, len, at, width } => {
             let Some(b) = fx.pkt.base(base) else { return };

@@ -235,10 +235,11 @@ mod tests {
     #[test]
     fn a_classified_run_with_shared_actions_compiles_to_code_of_one_size() {
         let (small, large) = (classified(16), classified(12_000));
-        // Rule code is elided: the same few blocks whatever the run's length, optimized.
+        // Rule code is elided: the same few blocks whatever the run's length, optimized; only
+        // the native query grows a little, with the tree's parts (a few), not with its rules.
         assert!(large.optimized, "{large:?}");
         assert_eq!(small.functions, large.functions);
-        assert!(large.code_bytes <= small.code_bytes + 64, "{small:?} vs {large:?}");
+        assert!(large.code_bytes <= small.code_bytes + 256, "{small:?} vs {large:?}");
     }
 
     #[test]

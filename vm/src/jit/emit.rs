@@ -276,6 +276,11 @@ impl<'a> Fx<'a> {
         self.b.ins().store(CTX, v, self.ctx, off::CLASSIFY_VALUES + 8 * field as i32);
     }
 
+    /// Field value `field` (`i64`) of a classifier, as stored by [`Fx::set_classify_value`].
+    pub fn classify_value(&mut self, field: usize) -> Value {
+        self.b.ins().load(types::I64, CTX, self.ctx, off::CLASSIFY_VALUES + 8 * field as i32)
+    }
+
     pub fn meta_word(&mut self, i: usize) -> Value {
         self.b.ins().load(types::I32, CTX, self.ctx, off::META_WORDS + 4 * i as i32)
     }

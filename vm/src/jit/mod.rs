@@ -22,10 +22,12 @@ mod emit;
 mod exprs;
 mod helpers;
 mod program;
+mod query;
 mod run;
 mod sets;
 mod template;
 
+pub use classify::runs_natively;
 pub use program::{Disassembly, JitProgram, JitStats};
 pub use run::run_chain_into;
 

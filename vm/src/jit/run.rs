@@ -71,7 +71,9 @@ pub fn run_chain_into(
     // `ChainFn` signature in the host's C calling convention; `jit` (and so the code memory)
     // is borrowed for the whole call. The code only touches `ctx` through the offsets in
     // `abi::off`, the packet within `pkt_len`, the register file within its 64 bytes, and
-    // calls the helpers with the same `ctx` pointer.
+    // calls the helpers with the same `ctx` pointer; a classifier's native query reads that
+    // classifier's tree in the verified program `jit` holds (never changed), within the bounds
+    // the verifier checked.
     #[allow(unsafe_code)]
     let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);

@@ -1,0 +1,303 @@
+//! A classifier's query in native code: [`crate::classify::tree::Tree::query`] compiled for
+//! one tree, so a classified run asks its question without a call into Rust.
+//!
+//! Per part, in order: stop when the part's first entry is not before the best answer so
+//! far; the part's filter (its key bytes, word address and dispatch are constants here);
+//! the walk down the wide nodes (three cuts per node, no branch but the loop's); the scan of
+//! the leaf's boxes from the calling rule's entry on. The steps, their order and every
+//! comparison are the Rust query's, so the answers are equal — checked by the engines'
+//! shared tests and by the random-tree test in this file. The arrays are read at the
+//! addresses [`crate::classify::native::NativeTree`] gives, within the bounds the verifier
+//! checked; the program they belong to lives as long as the compiled code.
+//!
+//! The field values are those native code has just stored in the context
+//! (`classify_values`), [`ABSENT`] for a field whose load broke.
+
+use super::abi::off;
+use super::emit::Fx;
+use crate::classify::native::{ENTRY_MASK, LEAF, NativePart, NativeTree, WIDE_BYTES, WORDS_SHIFT};
+use crate::classify::{ABSENT, MAX_FIELDS};
+use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
+
+/// Loads of the tree: aligned, in bounds (the verifier checked the structure).
+const TREE: MemFlagsData = MemFlagsData::trusted();
+/// Most parts a native query unrolls (a longer list stays with the Rust query).
+const MAX_PARTS: usize = 16;
+/// "No answer yet": above every entry (entries are below 2^24).
+pub const NONE: u32 = u32::MAX;
+
+/// A tree's query plan, owned (the addresses point into the verified program).
+pub struct NativeQuery {
+    parts: Vec<NativePart>,
+    wides: u64,
+    leaves: u64,
+    filter_words: u64,
+    bucket_roots: u64,
+    narrow: u32,
+    fields: usize,
+}
+
+impl NativeQuery {
+    /// The plan for `tree`, or `None` when the query stays in Rust.
+    pub fn new(tree: Option<NativeTree<'_>>) -> Option<NativeQuery> {
+        let t = tree?;
+        if t.parts.is_empty() || t.parts.len() > MAX_PARTS {
+            return None;
+        }
+        let fields_ok =
+            t.parts.iter().filter_map(|p| p.filter).all(|f| f.hi.0 < MAX_FIELDS && f.lo.0 < MAX_FIELDS);
+        fields_ok.then(|| NativeQuery {
+            wides: t.wides as u64,
+            leaves: t.leaves.as_ptr() as u64,
+            filter_words: t.filter_words.as_ptr() as u64,
+            bucket_roots: t.bucket_roots.as_ptr() as u64,
+            narrow: t.narrow,
+            fields: t.fields.min(MAX_FIELDS),
+            parts: t.parts,
+        })
+    }
+
+    /// Emits the query from entry `from` (`i32`) on; the value: the first entry whose box
+    /// holds the packet, or [`NONE`].
+    pub fn emit(&self, fx: &mut Fx, from: Value) -> Value {
+        let values: Vec<Value> = (0..self.fields).map(|f| value_at(fx, f)).collect();
+        let done = fx.new_block();
+        let best = fx.b.append_block_param(done, types::I32);
+        let starts: Vec<Block> = self.parts.iter().map(|_| fx.new_block()).collect();
+        let params: Vec<Value> = starts.iter().map(|&b| fx.b.append_block_param(b, types::I32)).collect();
+        let none = fx.u32(NONE);
+        fx.b.ins().jump(starts[0], &[BlockArg::Value(none)]);
+        for (i, part) in self.parts.iter().enumerate() {
+            let next = starts.get(i + 1).copied().unwrap_or(done);
+            fx.enter(starts[i]);
+            self.part(fx, part, &values, params[i], from, next, done);
+        }
+        fx.enter(done);
+        best
+    }
+
+    /// One part, entered with the best answer so far (`best`): on to `next` with the (new)
+    /// best answer, or to `done` when no later part can better it.
+    #[allow(clippy::too_many_arguments)]
+    fn part(
+        &self,
+        fx: &mut Fx,
+        part: &NativePart,
+        values: &[Value],
+        best: Value,
+        from: Value,
+        next: Block,
+        done: Block,
+    ) {
+        let later = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, best, i64::from(part.first));
+        let go = fx.new_block();
+        fx.b.ins().brif(later, done, &[BlockArg::Value(best)], go, &[]);
+        fx.enter(go);
+        let walk = fx.new_block();
+        let at = fx.b.append_block_param(walk, types::I32);
+        self.route(fx, part, values, best, next, walk);
+        fx.enter(walk);
+        let leaf = self.descend(fx, at);
+        let found = self.scan(fx, leaf, values, from, best);
+        let exact = fx.b.ins().icmp(IntCC::Equal, found, from);
+        fx.b.ins().brif(exact, done, &[BlockArg::Value(found)], next, &[BlockArg::Value(found)]);
+    }
+
+    /// The part's filter: on to `walk` with the root to walk from, or to `next` (keeping
+    /// `best`) when no box of the part can hold the packet.
+    fn route(&self, fx: &mut Fx, part: &NativePart, values: &[Value], best: Value, next: Block, walk: Block) {
+        let root = fx.u32(part.root);
+        let Some(f) = part.filter else {
+            fx.b.ins().jump(walk, &[BlockArg::Value(root)]);
+            return;
+        };
+        let mut value = |i: usize| values.get(i).copied().unwrap_or_else(|| value_at(fx, i));
+        let (vh, vl) = (value(f.hi.0), value(f.lo.0));
+        let either = fx.b.ins().bor(vh, vl);
+        let absent = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, either, ABSENT as i64);
+        let keyed = fx.new_block();
+        fx.b.ins().brif(absent, walk, &[BlockArg::Value(root)], keyed, &[]);
+        fx.enter(keyed);
+        let h = fx.b.ins().ushr_imm_u(vh, i64::from(f.hi.1));
+        let h = fx.b.ins().band_imm_u(h, 0xff);
+        let h = fx.b.ins().ishl_imm_u(h, 8);
+        let l = fx.b.ins().ushr_imm_u(vl, i64::from(f.lo.1));
+        let l = fx.b.ins().band_imm_u(l, 0xff);
+        let key = fx.b.ins().bor(h, l);
+        let word = fx.b.ins().ushr_imm_u(key, 6);
+        let bit = fx.b.ins().band_imm_u(key, 63);
+        let stride = if f.dispatch { 16 } else { 8 };
+        let offset = fx.b.ins().imul_imm_u(word, stride);
+        let base = fx.u64(self.filter_words + 8 * f.at as u64);
+        let addr = fx.b.ins().iadd(base, offset);
+        let w = fx.b.ins().load(types::I64, TREE, addr, 0);
+        let shifted = fx.b.ins().ushr(w, bit);
+        let set = fx.b.ins().band_imm_u(shifted, 1);
+        let pass = fx.new_block();
+        fx.b.ins().brif(set, pass, &[], next, &[BlockArg::Value(best)]);
+        fx.enter(pass);
+        if !f.dispatch {
+            fx.b.ins().jump(walk, &[BlockArg::Value(root)]);
+            return;
+        }
+        // The rank of the key's bit: the word's first rank plus the set bits below it.
+        let first = fx.b.ins().load(types::I64, TREE, addr, 8);
+        let one = fx.u64(1);
+        let below = fx.b.ins().ishl(one, bit);
+        let below = fx.b.ins().iadd_imm_s(below, -1);
+        let below = fx.b.ins().band(w, below);
+        let below = fx.b.ins().popcnt(below);
+        let rank = fx.b.ins().iadd(first, below);
+        let offset = fx.b.ins().imul_imm_u(rank, 4);
+        let base = fx.u64(self.bucket_roots);
+        let addr = fx.b.ins().iadd(base, offset);
+        let root = fx.b.ins().load(types::I32, TREE, addr, 0);
+        fx.b.ins().jump(walk, &[BlockArg::Value(root)]);
+    }
+
+    /// Walks from `at` (a wide node, or a leaf) down to a leaf; the leaf's reference.
+    fn descend(&self, fx: &mut Fx, at: Value) -> Value {
+        let (step, leaf) = (fx.new_block(), fx.new_block());
+        let reached = fx.b.append_block_param(leaf, types::I32);
+        let node = fx.b.append_block_param(step, types::I32);
+        fx.b.ins().jump(step, &[BlockArg::Value(at)]);
+        fx.enter(step);
+        let is_leaf = fx.b.ins().band_imm_u(node, i64::from(LEAF));
+        let inner = fx.new_block();
+        fx.b.ins().brif(is_leaf, leaf, &[BlockArg::Value(node)], inner, &[]);
+        fx.enter(inner);
+        let index = fx.b.ins().uextend(types::I64, node);
+        let offset = fx.b.ins().imul_imm_u(index, WIDE_BYTES as i64);
+        let base = fx.u64(self.wides);
+        let addr = fx.b.ins().iadd(base, offset);
+        let fields = fx.b.ins().load(types::I32, TREE, addr, 0);
+        // Cut k: field nibble k, threshold at byte 4 (k + 1); below it 2k + 1 or 2k + 2.
+        let mut k = fx.u64(0);
+        for _ in 0..3 {
+            let shift = fx.b.ins().imul_imm_u(k, 4);
+            let shift = fx.b.ins().ireduce(types::I32, shift);
+            let field = fx.b.ins().ushr(fields, shift);
+            let field = fx.b.ins().band_imm_u(field, 15);
+            let field = fx.b.ins().uextend(types::I64, field);
+            let v = value_indexed(fx, field);
+            let at = fx.b.ins().imul_imm_u(k, 4);
+            let at = fx.b.ins().iadd(addr, at);
+            let threshold = fx.b.ins().load(types::I32, TREE, at, 4);
+            let threshold = fx.b.ins().uextend(types::I64, threshold);
+            let above = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, v, threshold);
+            let above = fx.b.ins().uextend(types::I64, above);
+            let twice = fx.b.ins().imul_imm_u(k, 2);
+            let twice = fx.b.ins().iadd_imm_u(twice, 1);
+            k = fx.b.ins().iadd(twice, above);
+        }
+        // Kid k − 7 at byte 32 + 4 (k − 7) = 4k + 4.
+        let at = fx.b.ins().imul_imm_u(k, 4);
+        let at = fx.b.ins().iadd(addr, at);
+        let kid = fx.b.ins().load(types::I32, TREE, at, 4);
+        fx.b.ins().jump(step, &[BlockArg::Value(kid)]);
+        fx.enter(leaf);
+        reached
+    }
+
+    /// The first entry in `from..best` of leaf `leaf` whose box holds the packet, else `best`.
+    fn scan(&self, fx: &mut Fx, leaf: Value, values: &[Value], from: Value, best: Value) -> Value {
+        let out = fx.new_block();
+        let found = fx.b.append_block_param(out, types::I32);
+        let word = fx.b.ins().band_imm_u(leaf, i64::from(!LEAF));
+        let word = fx.b.ins().uextend(types::I64, word);
+        let offset = fx.b.ins().imul_imm_u(word, 4);
+        let base = fx.u64(self.leaves);
+        let start = fx.b.ins().iadd(base, offset);
+        let count = fx.b.ins().load(types::I32, TREE, start, 0);
+        let first_box = fx.b.ins().iadd_imm_u(start, 4);
+        // Box loop: (address of the box, boxes left).
+        let boxes = fx.new_block();
+        let at = fx.b.append_block_param(boxes, types::I64);
+        let left = fx.b.append_block_param(boxes, types::I32);
+        fx.b.ins().jump(boxes, &[BlockArg::Value(first_box), BlockArg::Value(count)]);
+        fx.enter(boxes);
+        let more = fx.new_block();
+        fx.b.ins().brif(left, more, &[], out, &[BlockArg::Value(best)]);
+        fx.enter(more);
+        let head = fx.b.ins().load(types::I32, TREE, at, 0);
+        let mask = fx.b.ins().load(types::I32, TREE, at, 4);
+        let words = fx.b.ins().ushr_imm_u(head, i64::from(WORDS_SHIFT));
+        let words = fx.b.ins().uextend(types::I64, words);
+        let words = fx.b.ins().imul_imm_u(words, 4);
+        let bounds = fx.b.ins().iadd_imm_u(at, 8);
+        let after = fx.b.ins().iadd(bounds, words);
+        let left = fx.b.ins().iadd_imm_s(left, -1);
+        let entry = fx.b.ins().band_imm_u(head, i64::from(ENTRY_MASK));
+        let next_box = [BlockArg::Value(after), BlockArg::Value(left)];
+        let (not_before, in_range) = (fx.new_block(), fx.new_block());
+        let before_from = fx.b.ins().icmp(IntCC::UnsignedLessThan, entry, from);
+        fx.b.ins().brif(before_from, boxes, &next_box, not_before, &[]);
+        fx.enter(not_before);
+        let too_late = fx.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, entry, best);
+        fx.b.ins().brif(too_late, out, &[BlockArg::Value(best)], in_range, &[]);
+        fx.enter(in_range);
+        // The open fields in field order, each tested where its bounds are (the address
+        // moves past the bounds of every open field); an absent value is the cold path.
+        let mut bound = bounds;
+        for (f, &v) in values.iter().enumerate() {
+            let (tested, skipped) = (fx.new_block(), fx.new_block());
+            let next_field = fx.new_block();
+            let next_bound = fx.b.append_block_param(next_field, types::I64);
+            let open = fx.b.ins().band_imm_u(mask, 1i64 << f);
+            fx.b.ins().brif(open, tested, &[], skipped, &[]);
+            fx.enter(skipped);
+            fx.b.ins().jump(next_field, &[BlockArg::Value(bound)]);
+            fx.enter(tested);
+            let (lo, hi, after_bounds) = self.bounds(fx, f, bound);
+            let lo = fx.b.ins().uextend(types::I64, lo);
+            let hi = fx.b.ins().uextend(types::I64, hi);
+            let above_lo = fx.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, lo, v);
+            let below_hi = fx.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, v, hi);
+            let inside = fx.b.ins().band(above_lo, below_hi);
+            let outside = fx.new_block();
+            fx.b.set_cold_block(outside);
+            fx.b.ins().brif(inside, next_field, &[BlockArg::Value(after_bounds)], outside, &[]);
+            fx.enter(outside);
+            let is_absent = fx.b.ins().icmp_imm_u(IntCC::Equal, v, ABSENT as i64);
+            let absent_ok = fx.b.ins().band_imm_u(mask, 1i64 << (16 + f));
+            let absent_ok = fx.b.ins().icmp_imm_u(IntCC::NotEqual, absent_ok, 0);
+            let ok = fx.b.ins().band(is_absent, absent_ok);
+            fx.b.ins().brif(ok, next_field, &[BlockArg::Value(after_bounds)], boxes, &next_box);
+            fx.enter(next_field);
+            bound = next_bound;
+        }
+        fx.b.ins().jump(out, &[BlockArg::Value(entry)]);
+        fx.enter(out);
+        found
+    }
+
+    /// Field `f`'s bounds at `at` (one word `lo | hi << 16` for a narrow field, else two)
+    /// and the address after them.
+    fn bounds(&self, fx: &mut Fx, f: usize, at: Value) -> (Value, Value, Value) {
+        if self.narrow >> f & 1 != 0 {
+            let w = fx.b.ins().load(types::I32, TREE, at, 0);
+            let lo = fx.b.ins().band_imm_u(w, 0xffff);
+            let hi = fx.b.ins().ushr_imm_u(w, 16);
+            let next = fx.b.ins().iadd_imm_u(at, 4);
+            (lo, hi, next)
+        } else {
+            let lo = fx.b.ins().load(types::I32, TREE, at, 0);
+            let hi = fx.b.ins().load(types::I32, TREE, at, 4);
+            let next = fx.b.ins().iadd_imm_u(at, 8);
+            (lo, hi, next)
+        }
+    }
+}
+
+/// Field `f`'s value (`i64`), a constant index.
+fn value_at(fx: &mut Fx, f: usize) -> Value {
+    fx.classify_value(f)
+}
+
+/// Field `f`'s value (`i64`), `f` an `i64` below [`MAX_FIELDS`].
+fn value_indexed(fx: &mut Fx, f: Value) -> Value {
+    let f = fx.b.ins().band_imm_u(f, (MAX_FIELDS - 1) as i64);
+    let offset = fx.b.ins().imul_imm_u(f, 8);
+    let addr = fx.b.ins().iadd(fx.ctx, offset);
+    fx.b.ins().load(types::I64, MemFlagsData::trusted(), addr, off::CLASSIFY_VALUES)
+}
