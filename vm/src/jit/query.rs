@@ -5,8 +5,10 @@
 //! far; the part's filter (its key bytes, word address and dispatch are constants here);
 //! the walk down the wide nodes (three cuts per node, no branch but the loop's); the scan of
 //! the leaf's boxes from the calling rule's entry on. The steps, their order and every
-//! comparison are the Rust query's, so the answers are equal — checked by the engines'
-//! shared tests and by the random-tree test in this file. The arrays are read at the
+//! comparison are the Rust query's, so the answers are equal — checked on both engines by the
+//! ClassBench traces (`opt_classbench`), by `-O2` against `-O0` on random chains of such
+//! runs and on the conformance rulesets (`opt_equivalence`), and by the `nft_compile` fuzz
+//! target. The arrays are read at the
 //! addresses [`crate::classify::native::NativeTree`] gives, within the bounds the verifier
 //! checked; the program they belong to lives as long as the compiled code.
 //!
@@ -25,6 +27,13 @@ const TREE: MemFlagsData = MemFlagsData::trusted();
 const MAX_PARTS: usize = 16;
 /// "No answer yet": above every entry (entries are below 2^24).
 pub const NONE: u32 = u32::MAX;
+
+/// What a query asks about: the field values (SSA, loaded once) and the entry it starts at.
+#[derive(Clone, Copy)]
+struct Question<'v> {
+    values: &'v [Value],
+    from: Value,
+}
 
 /// A tree's query plan, owned (the addresses point into the verified program).
 pub struct NativeQuery {
@@ -61,6 +70,7 @@ impl NativeQuery {
     /// holds the packet, or [`NONE`].
     pub fn emit(&self, fx: &mut Fx, from: Value) -> Value {
         let values: Vec<Value> = (0..self.fields).map(|f| value_at(fx, f)).collect();
+        let q = Question { values: &values, from };
         let done = fx.new_block();
         let best = fx.b.append_block_param(done, types::I32);
         let starts: Vec<Block> = self.parts.iter().map(|_| fx.new_block()).collect();
@@ -70,7 +80,7 @@ impl NativeQuery {
         for (i, part) in self.parts.iter().enumerate() {
             let next = starts.get(i + 1).copied().unwrap_or(done);
             fx.enter(starts[i]);
-            self.part(fx, part, &values, params[i], from, next, done);
+            self.part(fx, part, q, params[i], next, done);
         }
         fx.enter(done);
         best
@@ -78,28 +88,18 @@ impl NativeQuery {
 
     /// One part, entered with the best answer so far (`best`): on to `next` with the (new)
     /// best answer, or to `done` when no later part can better it.
-    #[allow(clippy::too_many_arguments)]
-    fn part(
-        &self,
-        fx: &mut Fx,
-        part: &NativePart,
-        values: &[Value],
-        best: Value,
-        from: Value,
-        next: Block,
-        done: Block,
-    ) {
+    fn part(&self, fx: &mut Fx, part: &NativePart, q: Question, best: Value, next: Block, done: Block) {
         let later = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, best, i64::from(part.first));
         let go = fx.new_block();
         fx.b.ins().brif(later, done, &[BlockArg::Value(best)], go, &[]);
         fx.enter(go);
         let walk = fx.new_block();
         let at = fx.b.append_block_param(walk, types::I32);
-        self.route(fx, part, values, best, next, walk);
+        self.route(fx, part, q.values, best, next, walk);
         fx.enter(walk);
         let leaf = self.descend(fx, at);
-        let found = self.scan(fx, leaf, values, from, best);
-        let exact = fx.b.ins().icmp(IntCC::Equal, found, from);
+        let found = self.scan(fx, leaf, q, best);
+        let exact = fx.b.ins().icmp(IntCC::Equal, found, q.from);
         fx.b.ins().brif(exact, done, &[BlockArg::Value(found)], next, &[BlockArg::Value(found)]);
     }
 
@@ -200,7 +200,7 @@ impl NativeQuery {
     }
 
     /// The first entry in `from..best` of leaf `leaf` whose box holds the packet, else `best`.
-    fn scan(&self, fx: &mut Fx, leaf: Value, values: &[Value], from: Value, best: Value) -> Value {
+    fn scan(&self, fx: &mut Fx, leaf: Value, q: Question, best: Value) -> Value {
         let out = fx.new_block();
         let found = fx.b.append_block_param(out, types::I32);
         let word = fx.b.ins().band_imm_u(leaf, i64::from(!LEAF));
@@ -230,7 +230,7 @@ impl NativeQuery {
         let entry = fx.b.ins().band_imm_u(head, i64::from(ENTRY_MASK));
         let next_box = [BlockArg::Value(after), BlockArg::Value(left)];
         let (not_before, in_range) = (fx.new_block(), fx.new_block());
-        let before_from = fx.b.ins().icmp(IntCC::UnsignedLessThan, entry, from);
+        let before_from = fx.b.ins().icmp(IntCC::UnsignedLessThan, entry, q.from);
         fx.b.ins().brif(before_from, boxes, &next_box, not_before, &[]);
         fx.enter(not_before);
         let too_late = fx.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, entry, best);
@@ -239,7 +239,7 @@ impl NativeQuery {
         // The open fields in field order, each tested where its bounds are (the address
         // moves past the bounds of every open field); an absent value is the cold path.
         let mut bound = bounds;
-        for (f, &v) in values.iter().enumerate() {
+        for (f, &v) in q.values.iter().enumerate() {
             let (tested, skipped) = (fx.new_block(), fx.new_block());
             let next_field = fx.new_block();
             let next_bound = fx.b.append_block_param(next_field, types::I64);
