@@ -170,20 +170,16 @@ impl NativeQuery {
         let offset = fx.b.ins().imul_imm_u(index, WIDE_BYTES as i64);
         let base = fx.u64(self.wides);
         let addr = fx.b.ins().iadd(base, offset);
-        let fields = fx.b.ins().load(types::I32, TREE, addr, 0);
+        let fields = fx.b.ins().uload32(TREE, addr, 0);
         // Cut k: field nibble k, threshold at byte 4 (k + 1); below it 2k + 1 or 2k + 2.
         let mut k = fx.u64(0);
         for _ in 0..3 {
-            let shift = fx.b.ins().imul_imm_u(k, 4);
-            let shift = fx.b.ins().ireduce(types::I32, shift);
-            let field = fx.b.ins().ushr(fields, shift);
-            let field = fx.b.ins().band_imm_u(field, 15);
-            let field = fx.b.ins().uextend(types::I64, field);
-            let v = value_indexed(fx, field);
             let at = fx.b.ins().imul_imm_u(k, 4);
+            let field = fx.b.ins().ushr(fields, at);
+            let field = fx.b.ins().band_imm_u(field, 15);
+            let v = value_indexed(fx, field);
             let at = fx.b.ins().iadd(addr, at);
-            let threshold = fx.b.ins().load(types::I32, TREE, at, 4);
-            let threshold = fx.b.ins().uextend(types::I64, threshold);
+            let threshold = fx.b.ins().uload32(TREE, at, 4);
             let above = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, v, threshold);
             let above = fx.b.ins().uextend(types::I64, above);
             let twice = fx.b.ins().imul_imm_u(k, 2);
@@ -294,9 +290,8 @@ fn value_at(fx: &mut Fx, f: usize) -> Value {
     fx.classify_value(f)
 }
 
-/// Field `f`'s value (`i64`), `f` an `i64` below [`MAX_FIELDS`].
+/// Field `f`'s value (`i64`), `f` an `i64` already below [`MAX_FIELDS`] (a nibble).
 fn value_indexed(fx: &mut Fx, f: Value) -> Value {
-    let f = fx.b.ins().band_imm_u(f, (MAX_FIELDS - 1) as i64);
     let offset = fx.b.ins().imul_imm_u(f, 8);
     let addr = fx.b.ins().iadd(fx.ctx, offset);
     fx.b.ins().load(types::I64, MemFlagsData::trusted(), addr, off::CLASSIFY_VALUES)
