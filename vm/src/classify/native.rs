@@ -8,7 +8,7 @@
 //! what the verifier checked ([`Tree::check`]): every node, leaf and rank in bounds.
 
 use super::filter::KeyByte;
-use super::tree::{LEAF_BIT, Tree, Wide};
+use super::tree::{self, LEAF_BIT, Tree, Wide};
 
 /// A tree as native code reads it (borrowed from the tree, whose arrays must outlive the
 /// code: the compiled program holds the verified program, which nothing changes).
@@ -52,10 +52,10 @@ pub struct NativeFilter {
 pub const LEAF: u32 = LEAF_BIT;
 /// Bytes of one wide node.
 pub const WIDE_BYTES: usize = std::mem::size_of::<Wide>();
-/// Where a leaf word keeps the number of bound words of a box (above the entry).
-pub const WORDS_SHIFT: u32 = 24;
-/// The entry bits of a box's first word.
-pub const ENTRY_MASK: u32 = (1 << WORDS_SHIFT) - 1;
+/// Where a box's first leaf word keeps the number of its bound words (above the entry).
+pub const WORDS_SHIFT: u32 = tree::WORDS_SHIFT;
+/// The entry bits of a box's first leaf word.
+pub const ENTRY_MASK: u32 = tree::ENTRY_MASK;
 
 fn byte(k: KeyByte) -> (usize, u32) {
     (usize::from(k.field), u32::from(k.shift) & 31)

@@ -91,8 +91,11 @@ impl Test {
 }
 
 /// Most entries a classifier has (a leaf keeps entries in 24 bits).
-pub const MAX_ENTRIES: usize = 1 << 24;
-const ENTRY_MASK: u32 = (1 << 24) - 1;
+pub const MAX_ENTRIES: usize = 1 << WORDS_SHIFT;
+/// Where a box's first leaf word keeps the number of its bound words (above the entry).
+pub(super) const WORDS_SHIFT: u32 = 24;
+/// The entry bits of a box's first leaf word.
+pub(super) const ENTRY_MASK: u32 = (1 << WORDS_SHIFT) - 1;
 
 /// Does a box with open fields `mask` (low half; high half: those an absent value passes)
 /// and bounds `bounds` (per open field, in field order: `lo | hi << 16` for a field in
@@ -250,7 +253,7 @@ impl Tree {
         }
         let words = (self.leaves.len() - at - 2) as u32;
         if let Some(w) = self.leaves.get_mut(at) {
-            *w |= words << 24;
+            *w |= words << WORDS_SHIFT;
         }
     }
 
@@ -335,7 +338,7 @@ impl Tree {
         let mut rest = rest;
         for _ in 0..*count {
             let [head, mask, tail @ ..] = rest else { return before };
-            let words = (head >> 24) as usize;
+            let words = (head >> WORDS_SHIFT) as usize;
             let entry = head & ENTRY_MASK;
             let Some((bounds, tail)) = tail.split_at_checked(words) else { return before };
             rest = tail;
@@ -389,7 +392,7 @@ impl Tree {
             let mask = *self.leaves.get(at + 1)?;
             let open = mask & 0xffff;
             let words = (open & self.narrow).count_ones() + 2 * (open & !self.narrow).count_ones();
-            if open >> nfields.min(16) != 0 || (mask >> 16) & !open != 0 || head >> 24 != words {
+            if open >> nfields.min(16) != 0 || (mask >> 16) & !open != 0 || head >> WORDS_SHIFT != words {
                 return None;
             }
             at += 2 + words as usize;
