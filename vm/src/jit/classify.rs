@@ -289,9 +289,9 @@ fn run_of(rules: &[Rule], first: usize, id: ClassifierId, id_first: u32) -> Opti
 
 impl Reader {
     /// Reads every field into the context and runs the query (in native code, or by
-    /// `helpers::classify_values`) from the calling rule's entry on; when the runtime has to answer `meta l4proto` (outside ip/ip6),
-    /// the plain helper instead. The answer: where evaluation resumes (`2 * rule + 1` for the
-    /// calling rule itself).
+    /// `helpers::classify_values`) from the calling rule's entry on; when the runtime has to
+    /// answer `meta l4proto` (outside ip/ip6), the plain helper instead. The answer: where
+    /// evaluation resumes (`2 * rule + 1` for the calling rule itself).
     fn read_and_classify(&self, fx: &mut Fx, chain: u32) -> Value {
         let reads = &self.reads;
         let join = fx.new_block();
@@ -349,9 +349,7 @@ impl Reader {
         let goes_on = fx.b.ins().icmp_imm_u(IntCC::Equal, answer, CLASSIFY_CONTINUE as i64);
         fx.b.ins().select(goes_on, own, answer)
     }
-}
 
-impl Reader {
     /// The native query's answer as `helpers::classify_values` gives it: `2 * rule + 1` for
     /// the rule of the entry found, `2 * end` when none is (both below `CLASSIFY_CONTINUE`).
     fn native_answer(&self, fx: &mut Fx, q: &NativeQuery) -> Value {

@@ -53,15 +53,18 @@ impl NativeQuery {
         if t.parts.is_empty() || t.parts.len() > MAX_PARTS {
             return None;
         }
-        let fields_ok =
-            t.parts.iter().filter_map(|p| p.filter).all(|f| f.hi.0 < MAX_FIELDS && f.lo.0 < MAX_FIELDS);
-        fields_ok.then(|| NativeQuery {
+        let fields = t.fields.min(MAX_FIELDS);
+        let fields_ok = t.parts.iter().filter_map(|p| p.filter).all(|f| f.hi.0 < fields && f.lo.0 < fields);
+        if !fields_ok {
+            return None;
+        }
+        Some(NativeQuery {
             wides: t.wides as u64,
             leaves: t.leaves.as_ptr() as u64,
             filter_words: t.filter_words.as_ptr() as u64,
             bucket_roots: t.bucket_roots.as_ptr() as u64,
             narrow: t.narrow,
-            fields: t.fields.min(MAX_FIELDS),
+            fields,
             parts: t.parts,
         })
     }
@@ -69,7 +72,7 @@ impl NativeQuery {
     /// Emits the query from entry `from` (`i32`) on; the value: the first entry whose box
     /// holds the packet, or [`NONE`].
     pub fn emit(&self, fx: &mut Fx, from: Value) -> Value {
-        let values: Vec<Value> = (0..self.fields).map(|f| value_at(fx, f)).collect();
+        let values: Vec<Value> = (0..self.fields).map(|f| fx.classify_value(f)).collect();
         let q = Question { values: &values, from };
         let done = fx.new_block();
         let best = fx.b.append_block_param(done, types::I32);
@@ -111,8 +114,8 @@ impl NativeQuery {
             fx.b.ins().jump(walk, &[BlockArg::Value(root)]);
             return;
         };
-        let mut value = |i: usize| values.get(i).copied().unwrap_or_else(|| value_at(fx, i));
-        let (vh, vl) = (value(f.hi.0), value(f.lo.0));
+        // (`NativeQuery::new` checked that both key fields are among the values.)
+        let (vh, vl) = (values[f.hi.0], values[f.lo.0]);
         let either = fx.b.ins().bor(vh, vl);
         let absent = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, either, ABSENT as i64);
         let keyed = fx.new_block();
@@ -283,11 +286,6 @@ impl NativeQuery {
             (lo, hi, next)
         }
     }
-}
-
-/// Field `f`'s value (`i64`), a constant index.
-fn value_at(fx: &mut Fx, f: usize) -> Value {
-    fx.classify_value(f)
 }
 
 /// Field `f`'s value (`i64`), `f` an `i64` already below [`MAX_FIELDS`] (a nibble).
