@@ -26,6 +26,8 @@ mod pkt;
 mod scenarios;
 #[path = "kernel_diff/scenarios_amanda.rs"]
 mod scenarios_amanda;
+#[path = "kernel_diff/scenarios_broadcast.rs"]
+mod scenarios_broadcast;
 #[path = "kernel_diff/scenarios_device_hooks.rs"]
 mod scenarios_device_hooks;
 #[path = "kernel_diff/scenarios_dup.rs"]
@@ -77,6 +79,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("irc", scenarios_irc::irc, 22),
         ("sane", scenarios_sane::sane, 18),
         ("amanda", scenarios_amanda::amanda, 18),
+        ("broadcast-helpers", scenarios_broadcast::broadcast, 16),
         ("ct-expectation", scenarios_nat::ct_expectation, 10),
         ("shifted-nat", scenarios_nat::shifted_nat, 16),
         ("local", scenarios_host::local, 14),
@@ -257,6 +260,7 @@ fn nat_matches_the_kernel() {
             "irc",
             "sane",
             "amanda",
+            "broadcast-helpers",
             "ct-expectation",
             "shifted-nat",
         ],

@@ -63,10 +63,12 @@ pub fn helper_filter(
 }
 
 /// [`helper_filter`] for a control connection to `port` whose data connection the forward
-/// chain lets through only as RELATED (counted), the router itself accepting nothing.
+/// chain lets through only as RELATED (counted), the router itself accepting nothing; the
+/// packets of connections whose master has the helper (`ct helper`) counted first.
 pub fn related_only(object: (&str, &str), proto: &str, port: u16, nat: &str) -> String {
+    let helper = object.1;
     let forward = format!(
-        "ct state related counter accept\n        ct state established accept\n        {proto} dport {port} ct state new accept"
+        "ct helper \"{helper}\" counter\n        ct state related counter accept\n        ct state established accept\n        {proto} dport {port} ct state new accept"
     );
     let input = "    chain input {\n        type filter hook input priority filter; policy drop;\n    }\n";
     helper_filter(object, proto, port, &forward, input, nat)

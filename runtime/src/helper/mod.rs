@@ -3,6 +3,14 @@
 //! to it, and with NAT rewrite the addresses or ports in the payload (FTP, IRC, Amanda) or
 //! NAT the data connection like its master (all but SANE, which has no NAT helper).
 //!
+//! The broadcast helpers (NetBIOS name service, SNMP) and SNMP's trap helper attach too:
+//! `ct helper "netbios-ns"` matches their connections and `conntrack -L` shows them. The
+//! first two only ever act on a query the host itself broadcasts from a socket (the kernel's
+//! `nf_conntrack_broadcast_help` expects the answers from the subnet), which nftvm — no
+//! local sockets — never sends; so on the packets nftvm sees they do what the kernel's do
+//! on forwarded and received ones: nothing. (SNMP's NAT helper, which rewrites addresses
+//! inside SNMP messages of NATed connections, is not run: see the README.)
+//!
 //! As in Linux ≥ 4.7 there is no automatic assignment by port: a helper is attached to a
 //! new connection explicitly (`ct helper set "ftp"`, [`crate::conntrack::Conntrack::set_helper`]).
 //! The helper runs at the confirm point (end of postrouting / input), before sequence
@@ -28,6 +36,12 @@ pub enum Helper {
     Irc,
     Sane,
     Amanda,
+    /// `netbios-ns` (`nf_conntrack_netbios_ns`).
+    NetbiosNs,
+    /// `snmp` (`nf_conntrack_snmp`).
+    Snmp,
+    /// `snmp_trap` (`nf_nat_snmp_basic`).
+    SnmpTrap,
 }
 
 impl Helper {
@@ -39,6 +53,9 @@ impl Helper {
             Helper::Irc => "irc",
             Helper::Sane => "sane",
             Helper::Amanda => "amanda",
+            Helper::NetbiosNs => "netbios-ns",
+            Helper::Snmp => "snmp",
+            Helper::SnmpTrap => "snmp_trap",
         }
     }
 
@@ -50,6 +67,9 @@ impl Helper {
             "irc" => Some(Helper::Irc),
             "sane" => Some(Helper::Sane),
             "amanda" => Some(Helper::Amanda),
+            "netbios-ns" => Some(Helper::NetbiosNs),
+            "snmp" => Some(Helper::Snmp),
+            "snmp_trap" => Some(Helper::SnmpTrap),
             _ => None,
         }
     }
@@ -59,26 +79,28 @@ impl Helper {
     pub fn l4proto(self) -> u8 {
         match self {
             Helper::Ftp | Helper::Irc | Helper::Sane => proto::TCP,
-            Helper::Tftp | Helper::Amanda => proto::UDP,
+            Helper::Tftp | Helper::Amanda | Helper::NetbiosNs | Helper::Snmp | Helper::SnmpTrap => proto::UDP,
         }
     }
 
-    /// Does the kernel register the helper for this family? (IRC's is IPv4 only: an
-    /// IPv6 connection it is set on gets no helper.)
+    /// Does the kernel register the helper for this family? (IRC's, NetBIOS's and SNMP's
+    /// are IPv4 only: an IPv6 connection they are set on gets no helper.)
     pub fn serves(self, l3: L3) -> bool {
         match self {
             Helper::Ftp | Helper::Tftp | Helper::Sane | Helper::Amanda => true,
-            Helper::Irc => l3 == L3::Ipv4,
+            Helper::Irc | Helper::NetbiosNs | Helper::Snmp | Helper::SnmpTrap => l3 == L3::Ipv4,
         }
     }
 
     /// Expectations one master may have pending (`max_expected`; IRC's
-    /// `max_dcc_channels`).
+    /// `max_dcc_channels`; 0: no limit, as SNMP trap's policy says). It bounds a `ct
+    /// expectation` object's expectations on the connection too.
     pub fn max_expected(self) -> usize {
         match self {
-            Helper::Ftp | Helper::Tftp | Helper::Sane => 1,
+            Helper::Ftp | Helper::Tftp | Helper::Sane | Helper::NetbiosNs | Helper::Snmp => 1,
             Helper::Irc => 8,
             Helper::Amanda => 3,
+            Helper::SnmpTrap => 0,
         }
     }
 
@@ -86,7 +108,9 @@ impl Helper {
     pub fn expect_timeout(self) -> u32 {
         match self {
             Helper::Ftp | Helper::Tftp | Helper::Irc | Helper::Sane => 300,
-            Helper::Amanda => 180,
+            Helper::Amanda | Helper::SnmpTrap => 180,
+            Helper::NetbiosNs => 3,
+            Helper::Snmp => 30,
         }
     }
 }
@@ -106,7 +130,12 @@ impl HelperData {
         match helper {
             Helper::Ftp => HelperData::Ftp(ftp::FtpState::default()),
             Helper::Sane => HelperData::Sane(sane::SaneState::default()),
-            Helper::Tftp | Helper::Irc | Helper::Amanda => HelperData::None,
+            Helper::Tftp
+            | Helper::Irc
+            | Helper::Amanda
+            | Helper::NetbiosNs
+            | Helper::Snmp
+            | Helper::SnmpTrap => HelperData::None,
         }
     }
 }
@@ -164,7 +193,16 @@ mod run_helpers_tests {
         for name in nftvm_vm::expr::ct_template::RUN_HELPERS {
             assert_eq!(Helper::from_name(name).map(Helper::name), Some(name), "{name}");
         }
-        for h in [Helper::Ftp, Helper::Tftp, Helper::Irc, Helper::Sane, Helper::Amanda] {
+        for h in [
+            Helper::Ftp,
+            Helper::Tftp,
+            Helper::Irc,
+            Helper::Sane,
+            Helper::Amanda,
+            Helper::NetbiosNs,
+            Helper::Snmp,
+            Helper::SnmpTrap,
+        ] {
             assert!(nftvm_vm::expr::ct_template::RUN_HELPERS.contains(&h.name()), "{h:?}");
         }
     }

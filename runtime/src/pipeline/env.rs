@@ -302,7 +302,10 @@ impl Env for RuntimeEnv<'_> {
                 let ms = c.timeout.saturating_sub(self.now) / 1_000_000;
                 put_u32(out, u32::try_from(ms).unwrap_or(u32::MAX))
             }
-            Helper => match c.helper {
+            // The helper of the connection's master, as `nft_ct_get_eval` reads it: `ct helper
+            // "ftp"` matches the data connections an FTP control connection expected, not the
+            // control connection itself.
+            Helper => match c.master().and_then(|m| self.ct.get(m)).and_then(|m| m.helper) {
                 Some(h) => put_name(out, h.name()),
                 None => false,
             },
