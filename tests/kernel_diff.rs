@@ -63,6 +63,7 @@ type Template = fn(&mut Rng, usize) -> Scenario;
 fn templates() -> Vec<(&'static str, Template, usize)> {
     vec![
         ("stateless", scenarios::stateless as Template, 10),
+        ("osf", scenarios::osf, 12),
         ("tcp", scenarios::tcp_flow, 30),
         ("midstream", scenarios::midstream, 12),
         ("udp", scenarios::udp_flow, 16),
@@ -234,6 +235,7 @@ fn conntrack_flows_match_the_kernel() {
         "flows",
         &[
             "stateless",
+            "osf",
             "tcp",
             "midstream",
             "udp",

@@ -126,7 +126,8 @@ fn tests_py_rules_list_as_json() {
         }
         let file = nft_py::read_t(&path).expect("readable .t file");
         let tally = per_dir.entry(short.split('/').next().unwrap_or("").to_string()).or_default();
-        for table in &file.tables {
+        // A context the reference kernel refuses lists nothing (`nft_list` checks the refusal).
+        for table in file.tables.iter().filter(|t| t.refused.is_none()) {
             let Some(fam) = Family::from_name(&table.family) else { continue };
             let mut base = Ruleset::new();
             let _ = apply(&mut base, &format!("add table {}", table.spec()));

@@ -51,7 +51,7 @@ pub fn fix_v6_length(p: &mut [u8]) {
 }
 
 /// Recomputes an IPv4 header's checksum (over at least the 20-byte fixed header).
-fn fix_ipv4_checksum(p: &mut [u8]) {
+pub fn fix_ipv4_checksum(p: &mut [u8]) {
     p[10..12].copy_from_slice(&[0, 0]);
     let ihl = (usize::from(p[0] & 0x0f) * 4).max(20);
     let c = nftvm_runtime::checksum::checksum(&p[..ihl]);

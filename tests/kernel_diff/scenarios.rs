@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use nftvm_runtime::packet::PacketBuilder;
+
 use crate::common::kernel::ConntrackSettings;
 use crate::harness::Scenario;
 use crate::pkt::*;
@@ -77,6 +79,67 @@ pub fn stateless(rng: &mut Rng, i: usize) -> Scenario {
             }
         };
         sc.send("tuna", p);
+    }
+    sc
+}
+
+/// `osf` with no fingerprints loaded (as nftvm never has them): an IPv4 TCP SYN is
+/// `unknown`; other flags, UDP, IPv6 in the inet table, a TCP header cut short break the
+/// rule, inverted or not; fragments of a SYN before reassembly (a prerouting chain at -450,
+/// or no conntrack at all), whose later ones Linux 6.18 reads as if they began with a TCP
+/// header.
+pub fn osf(rng: &mut Rng, i: usize) -> Scenario {
+    // With a `ct` rule conntrack (and so reassembly, at -400) is on: forward sees whole
+    // datagrams; without, every fragment.
+    let ct = if rng.bool() { "  ct state new counter\n" } else { "" };
+    let rules = format!(
+        "table inet filter {{\n chain early {{\n  type filter hook prerouting priority -450; policy accept;\n  osf name \"unknown\" counter\n  osf name != \"unknown\" counter\n }}\n chain forward {{\n  type filter hook forward priority filter; policy accept;\n{ct}  osf name \"unknown\" counter\n  osf ttl skip version \"unknown\" counter\n  osf name \"Linux\" counter\n  osf name != \"unknown\" counter\n  osf ttl loose name {{ \"Linux\", \"unknown\" }} counter\n }}\n}}"
+    );
+    let mut sc = Scenario::new(format!("osf-{}-{i}", if ct.is_empty() { "stateless" } else { "ct" }), rules);
+    for _ in 0..6 {
+        let v6 = rng.chance(25);
+        let (c, s) = hosts(rng, v6);
+        let (ca, sa) = (SocketAddr::new(c, rng.port()), SocketAddr::new(s, *rng.pick(&[22u16, 80, 443])));
+        let seq = rng.next_u64() as u32;
+        match rng.below(6) {
+            0 | 1 => {
+                sc.send(
+                    "tuna",
+                    tcp(ca, sa, *rng.pick(&[SYN, SYN, SYN | 0xc0, ACK, SYN | ACK, RST]), seq, 0, b""),
+                );
+            }
+            2 => {
+                sc.send("tunb", tcp(sa, ca, SYN | ACK, seq, 1, b""));
+            }
+            3 => {
+                sc.send("tuna", udp(ca, sa, &rng_bytes(rng, 1, 30)));
+            }
+            4 if !v6 => {
+                // A SYN whose TCP header is cut to 12 bytes (the IP header says so).
+                let mut p = tcp(ca, sa, SYN, seq, 0, b"");
+                p.truncate(20 + 12);
+                p[2..4].copy_from_slice(&32u16.to_be_bytes());
+                fix_ipv4_checksum(&mut p);
+                sc.send("tuna", p);
+            }
+            _ => {
+                // A SYN with data, in fragments (maybe out of order).
+                let b = PacketBuilder::ip(c, s)
+                    .ident(seq as u16 | 1)
+                    .tcp(ca.port(), sa.port())
+                    .flags(SYN)
+                    .seq(seq)
+                    .window(512)
+                    .payload(&rng_bytes(rng, 40, 120));
+                let mut frags = b.build_fragments(32);
+                if rng.bool() {
+                    frags.reverse();
+                }
+                for f in frags {
+                    sc.send("tuna", f);
+                }
+            }
+        }
     }
     sc
 }

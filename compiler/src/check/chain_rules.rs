@@ -99,12 +99,19 @@ pub fn violations(
     if !ok {
         return vec![Diagnostic::error(st.span, unsupported())];
     }
-    // Meta keys only some hooks provide (`meta ipsec`, `meta sdif`).
+    // Meta keys only some hooks provide (`meta ipsec`, `meta sdif`); `osf` in ip and inet
+    // tables at prerouting, input and forward only (`nft_osf_validate`).
     let mut diags = Vec::new();
     super::visit_exprs(st, &mut |e| {
-        if let ExprKind::Meta(k) = &e.kind
-            && !crate::proto::meta::info(*k).allowed_in(family, Some(hook))
-        {
+        let refused = match &e.kind {
+            ExprKind::Meta(k) => !crate::proto::meta::info(*k).allowed_in(family, Some(hook)),
+            ExprKind::Osf { .. } => {
+                !matches!(family, crate::ir::Family::Ip | crate::ir::Family::Inet)
+                    || !matches!(hook, Hook::Prerouting | Hook::Input | Hook::Forward)
+            }
+            _ => false,
+        };
+        if refused {
             diags.push(Diagnostic::error(e.span, unsupported()));
         }
     });

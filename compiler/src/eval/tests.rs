@@ -146,6 +146,43 @@ table ip t {
 }
 
 #[test]
+fn osf_is_refused_outside_ipv4_tables_and_its_three_hooks() {
+    // Linux 6.18's `nft_osf_validate`: ip and inet tables, prerouting/input/forward only —
+    // also in a chain that an output chain jumps to.
+    let text = "\
+table ip6 six {
+	chain in {
+		type filter hook input priority 0;
+		osf name \"Linux\" accept
+	}
+}
+table inet both {
+	chain forward_in {
+		type filter hook forward priority 0;
+		osf name \"Linux\" accept
+	}
+	chain out {
+		type filter hook output priority 0;
+		jump fp
+	}
+	chain fp {
+		osf name \"unknown\" drop
+	}
+}
+";
+    let got = check("/tmp/osf.nft", text);
+    assert!(
+        got.contains("/tmp/osf.nft:4:3-10: Error: Could not process rule: Operation not supported"),
+        "{got}"
+    );
+    assert!(
+        got.contains("/tmp/osf.nft:17:3-10: Error: Could not process rule: Operation not supported"),
+        "{got}"
+    );
+    assert!(!got.contains(":10:"), "osf in an inet forward chain is allowed: {got}");
+}
+
+#[test]
 fn jump_loops_only_count_when_reachable_from_a_base_chain() {
     let unreachable = "table ip t {\n\tchain a {\n\t\tjump b\n\t}\n\tchain b {\n\t\tjump a\n\t}\n}\n";
     assert_eq!(check("/tmp/e4.nft", unreachable), "");

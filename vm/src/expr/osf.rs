@@ -1,8 +1,16 @@
-//! `osf`: passive OS fingerprint of a SYN (nft_osf.c); the runtime's fingerprint database
-//! answers with the OS name.
+//! `osf`: passive OS fingerprint of a SYN (nft_osf.c). As in Linux 6.18, only an IPv4 TCP
+//! segment with the SYN flag and 20 bytes of header gets a name — anything else breaks the
+//! rule; the name is what the fingerprint database says ([`crate::interp::Env::osf_get`]),
+//! `unknown` when no fingerprint fits. nftvm loads no fingerprints (the kernel's come from
+//! `nfnl_osf -f pf.os`), so every such SYN is `unknown`, as on a kernel nobody gave
+//! fingerprints. The header is read right after the IPv4 header whatever the fragment
+//! offset, as Linux 6.18 reads it: a later fragment seen before reassembly (or with no
+//! conntrack to reassemble it) is taken for a SYN when its data has that bit (kernels with
+//! the 2026 `fragoff` check break there instead).
 
 use crate::data::ByteOrder;
-use crate::interp::Eval;
+use crate::interp::{Eval, PacketCtx};
+use crate::keys::Family;
 use crate::program::Program;
 use crate::reg::Reg;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -37,9 +45,33 @@ impl Osf {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
+        if !is_fingerprinted(e.pkt) {
+            e.brk();
+            return;
+        }
         let mut buf = [0u8; NAME_LEN];
-        if !e.env.osf_get(self.ttl, self.flags, &mut buf) || !e.regs.store(self.dreg, &buf) {
+        if !e.env.osf_get(self.ttl, self.flags, &mut buf) {
+            buf = [0; NAME_LEN];
+            buf[..UNKNOWN.len()].copy_from_slice(UNKNOWN);
+        }
+        if !e.regs.store(self.dreg, &buf) {
             e.brk();
         }
     }
+}
+
+/// The name of a SYN no fingerprint fits.
+const UNKNOWN: &[u8] = b"unknown";
+
+/// Does the kernel look for a fingerprint of this packet: IPv4 (an inet chain's IPv6
+/// packets break), TCP, 20 bytes of TCP header after the IPv4 header (any fragment's), SYN
+/// set?
+fn is_fingerprinted(pkt: &PacketCtx<'_>) -> bool {
+    const SYN: u8 = 0x02;
+    if pkt.nfproto != Family::Ip || pkt.l4proto != 6 {
+        return false;
+    }
+    let Some(ihl) = pkt.data.get(pkt.network_off).map(|b| usize::from(b & 0x0f) * 4) else { return false };
+    let th = pkt.network_off + ihl;
+    pkt.data.get(th..th + 20).is_some_and(|tcp| tcp[13] & SYN != 0)
 }

@@ -167,7 +167,8 @@ pub trait Env {
         false
     }
 
-    /// `osf`: the OS name (16 bytes) of the packet's SYN.
+    /// `osf`: the OS name (16 bytes) the fingerprint database gives the packet's SYN;
+    /// `false` when no fingerprint fits (the expression then yields `unknown`).
     fn osf_get(&mut self, _ttl: u8, _flags: u32, _out: &mut [u8]) -> bool {
         false
     }
