@@ -70,6 +70,7 @@ pub mod u32match;
 pub mod xfrm;
 pub mod xt;
 pub mod xt_connlimit;
+pub mod xt_helper;
 pub mod xt_nat;
 pub mod xt_target;
 

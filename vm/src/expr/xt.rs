@@ -30,6 +30,7 @@ use super::string::StringMatch;
 use super::time_match::TimeMatch;
 use super::u32match::U32Match;
 use super::xt_connlimit::XtConnlimit;
+use super::xt_helper::XtHelper;
 use crate::interp::Eval;
 use crate::program::Program;
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
@@ -143,13 +144,14 @@ pub enum XtMatch {
     Ah(AhMatch),
     Icmp(IcmpMatch),
     Connlimit(XtConnlimit),
+    Helper(XtHelper),
 }
 
 impl XtMatch {
     /// Does the kernel's match turn connection tracking on for its family
     /// (`nf_ct_netns_get` in its check)?
     pub fn enables_conntrack(&self) -> bool {
-        matches!(self, XtMatch::Ipvs(_) | XtMatch::Cluster(_) | XtMatch::Connlimit(_))
+        matches!(self, XtMatch::Ipvs(_) | XtMatch::Cluster(_) | XtMatch::Connlimit(_) | XtMatch::Helper(_))
     }
 
     /// The match's name (`recent`, `string`).
@@ -177,6 +179,7 @@ impl XtMatch {
             XtMatch::Icmp(m) if m.v6 => "icmp6",
             XtMatch::Icmp(_) => "icmp",
             XtMatch::Connlimit(_) => "connlimit",
+            XtMatch::Helper(_) => "helper",
         }
     }
 
@@ -203,6 +206,7 @@ impl XtMatch {
             XtMatch::Ah(m) => m.print(p, o),
             XtMatch::Icmp(m) => m.print(p, o),
             XtMatch::Connlimit(m) => m.print(p, o),
+            XtMatch::Helper(m) => m.print(p, o),
         }
     }
 
@@ -229,8 +233,9 @@ impl XtMatch {
             Some("ah") => AhMatch::parse(c, a).map(XtMatch::Ah),
             Some("icmp" | "icmp6") => IcmpMatch::parse(c, a).map(XtMatch::Icmp),
             Some("connlimit") => XtConnlimit::parse(c, a).map(XtMatch::Connlimit),
+            Some("helper") => XtHelper::parse(c, a).map(XtMatch::Helper),
             other => Err(format!(
-                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp, ah, icmp, icmp6 or connlimit)",
+                "unknown xt match `{}` (recent, string, u32, ipv6header, sctp, srh, physdev, bpf, hbh, dst, ipvs, policy, cluster, time, dccp, rt, mh, frag, esp, ah, icmp, icmp6, connlimit or helper)",
                 other.unwrap_or("")
             )),
         }
@@ -259,6 +264,7 @@ impl XtMatch {
             XtMatch::Ah(m) => m.check(c),
             XtMatch::Icmp(m) => m.check(c),
             XtMatch::Connlimit(m) => m.check(c),
+            XtMatch::Helper(m) => m.check(c),
         }
     }
 
@@ -285,6 +291,7 @@ impl XtMatch {
             XtMatch::Ah(m) => m.eval(e),
             XtMatch::Icmp(m) => m.eval(e),
             XtMatch::Connlimit(m) => m.eval(e),
+            XtMatch::Helper(m) => m.eval(e),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Connection tracking matches: `conntrack`, `state`, `helper`, `connbytes`, `connlabel`,
 //! `connlimit`, `connmark`, `cluster`.
 
-use super::expr::{addr_match, cmp, cmp_range, flags, masked_cmp, num, sel, string};
+use super::expr::{addr_match, cmp, cmp_range, flags, masked_cmp, num, sel};
 use super::rule::Mcx;
 use super::{LResult, Unsupported};
 use crate::iptables::matches::conn::{Cluster, Connbytes, ConnbytesDir, ConnbytesMode, Connlabel};
@@ -13,6 +13,7 @@ use crate::ir::{BinOp, MatchOp, Stmt, StmtKind, Write};
 use nftvm_vm::expr::cluster::Cluster as XtCluster;
 use nftvm_vm::expr::xt::XtMatch;
 use nftvm_vm::expr::xt_connlimit::XtConnlimit;
+use nftvm_vm::expr::xt_helper::XtHelper;
 use nftvm_vm::keys::{ct_state as nft_state, ct_status};
 
 /// xt state bits → nft `ct state` bits; the NAT bits are `ct status` bits.
@@ -100,10 +101,11 @@ pub fn conntrack(c: &Conntrack, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
     Ok(out)
 }
 
-pub fn helper(h: &Helper, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
-    let left = sel("ct helper", cx.fam)?;
-    let right = string(&left, &h.name)?;
-    Ok(vec![cmp(left, h.invert, right)])
+/// The kernel's xt_helper (iptables-nft loads `-m helper` as it): the master's helper,
+/// the name a prefix match, `!` also taking packets without one — not nft's `ct helper`.
+pub fn helper(h: &Helper, _cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
+    let m = XtHelper { name: h.name.clone(), invert: h.invert };
+    Ok(vec![Stmt::new(StmtKind::XtMatch(XtMatch::Helper(m)))])
 }
 
 pub fn connmark(m: &Connmark, cx: &Mcx<'_>) -> LResult<Vec<Stmt>> {
