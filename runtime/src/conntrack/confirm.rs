@@ -109,9 +109,9 @@ impl Conntrack {
                 (Some(Helper::Sane), Some(seg), _) if is_tcp => {
                     self.sane_help(id, dir, t.info, seg.payload, now).map(|()| None)
                 }
-                // The broadcast helpers answer only the host's own broadcast queries, which
-                // nftvm never sends (no sockets); SNMP's NAT helper is not run.
-                (Some(Helper::NetbiosNs | Helper::Snmp | Helper::SnmpTrap), ..) => Ok(None),
+                // No helper, one without the packet's protocol, or a broadcast helper (they
+                // answer only the host's own broadcast queries, which nftvm never sends; SNMP's
+                // NAT helper is not run): nothing to do.
                 _ => Ok(None),
             };
             match helped {

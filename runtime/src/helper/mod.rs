@@ -45,6 +45,18 @@ pub enum Helper {
 }
 
 impl Helper {
+    /// Every helper nftvm attaches.
+    pub const ALL: [Helper; 8] = [
+        Helper::Ftp,
+        Helper::Tftp,
+        Helper::Irc,
+        Helper::Sane,
+        Helper::Amanda,
+        Helper::NetbiosNs,
+        Helper::Snmp,
+        Helper::SnmpTrap,
+    ];
+
     /// The helper's name (`helper=…` in `conntrack -L`, `ct helper` in nft).
     pub fn name(self) -> &'static str {
         match self {
@@ -193,16 +205,7 @@ mod run_helpers_tests {
         for name in nftvm_vm::expr::ct_template::RUN_HELPERS {
             assert_eq!(Helper::from_name(name).map(Helper::name), Some(name), "{name}");
         }
-        for h in [
-            Helper::Ftp,
-            Helper::Tftp,
-            Helper::Irc,
-            Helper::Sane,
-            Helper::Amanda,
-            Helper::NetbiosNs,
-            Helper::Snmp,
-            Helper::SnmpTrap,
-        ] {
+        for h in Helper::ALL {
             assert!(nftvm_vm::expr::ct_template::RUN_HELPERS.contains(&h.name()), "{h:?}");
         }
     }
