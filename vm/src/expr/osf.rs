@@ -51,8 +51,7 @@ impl Osf {
         }
         let mut buf = [0u8; NAME_LEN];
         if !e.env.osf_get(self.ttl, self.flags, &mut buf) {
-            buf = [0; NAME_LEN];
-            buf[..UNKNOWN.len()].copy_from_slice(UNKNOWN);
+            buf = UNKNOWN;
         }
         if !e.regs.store(self.dreg, &buf) {
             e.brk();
@@ -60,8 +59,8 @@ impl Osf {
     }
 }
 
-/// The name of a SYN no fingerprint fits.
-const UNKNOWN: &[u8] = b"unknown";
+/// The name of a SYN no fingerprint fits, as the register holds it.
+const UNKNOWN: [u8; NAME_LEN] = *b"unknown\0\0\0\0\0\0\0\0\0";
 
 /// Does the kernel look for a fingerprint of this packet: IPv4 (an inet chain's IPv6
 /// packets break), TCP, 20 bytes of TCP header after the IPv4 header (any fragment's), SYN

@@ -13,7 +13,7 @@
 use crate::interp::Eval;
 use crate::keys::{Family, Hook, MetaKey};
 use crate::program::Program;
-use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
+use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult, cursor::write_hex_bytes};
 use crate::verify::Check;
 use std::fmt::Write;
 
@@ -75,10 +75,8 @@ impl Recent {
                 let _ = write!(o, " {word}");
             }
         }
-        let _ = write!(o, " mask 0x");
-        for b in self.mask {
-            let _ = write!(o, "{b:02x}");
-        }
+        o.push_str(" mask ");
+        write_hex_bytes(o, &self.mask);
     }
 
     pub(crate) fn parse(c: &mut Cursor, _a: &mut Asm) -> PResult<Recent> {

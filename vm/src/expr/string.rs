@@ -7,7 +7,7 @@
 
 use crate::interp::Eval;
 use crate::program::Program;
-use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
+use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult, cursor::write_hex_bytes};
 use crate::verify::Check;
 use std::fmt::Write;
 
@@ -28,11 +28,8 @@ pub struct StringMatch {
 
 impl StringMatch {
     pub(crate) fn print(&self, _p: &Program, o: &mut String) {
-        let _ =
-            write!(o, "name string rev 1 algo {} from {} to {} pattern 0x", self.algo, self.from, self.to);
-        for b in &self.pattern {
-            let _ = write!(o, "{b:02x}");
-        }
+        let _ = write!(o, "name string rev 1 algo {} from {} to {} pattern ", self.algo, self.from, self.to);
+        write_hex_bytes(o, &self.pattern);
         for (on, word) in [(self.icase, "icase"), (self.invert, "invert")] {
             if on {
                 let _ = write!(o, " {word}");

@@ -9,14 +9,14 @@
 use crate::interp::Eval;
 use crate::keys::CtKey;
 use crate::program::Program;
-use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult};
+use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult, cursor::write_hex_bytes};
 use crate::verify::Check;
 use std::fmt::Write;
 
 /// Longest name the match keeps (`xt_helper_info.name` less its terminator).
 pub const MAX_NAME: usize = 29;
 /// Bytes of a helper's name as `ct helper` loads it (`NF_CT_HELPER_NAME_LEN`).
-const HELPER_NAME: usize = 16;
+const HELPER_NAME: usize = super::ct_template::MAX_NAME + 1;
 
 /// One `-m helper` match.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
@@ -41,10 +41,7 @@ impl XtHelper {
         if self.name.is_empty() {
             o.push('-');
         } else {
-            o.push_str("0x");
-            for b in self.name.bytes() {
-                let _ = write!(o, "{b:02x}");
-            }
+            write_hex_bytes(o, self.name.as_bytes());
         }
     }
 

@@ -160,3 +160,12 @@ pub fn parse_hex(t: &str) -> PResult<u64> {
 pub fn is_hex_word(t: &str) -> bool {
     t.len() > 2 && t.starts_with("0x") && t[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// Writes `bytes` as [`Cursor::hex_bytes`] reads them: `0x` and two hex digits each.
+pub fn write_hex_bytes(o: &mut String, bytes: &[u8]) {
+    use std::fmt::Write;
+    o.push_str("0x");
+    for b in bytes {
+        let _ = write!(o, "{b:02x}");
+    }
+}

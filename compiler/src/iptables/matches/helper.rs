@@ -17,7 +17,8 @@ impl Extension for Helper {
         &OPTS
     }
     fn parse(&mut self, call: &mut OptCall<'_>) -> Result<(), String> {
-        self.name = crate::iptables::targets::log::truncate_bytes(call.arg, 29);
+        self.name =
+            crate::iptables::targets::log::truncate_bytes(call.arg, nftvm_vm::expr::xt_helper::MAX_NAME);
         self.invert = call.invert;
         Ok(())
     }
