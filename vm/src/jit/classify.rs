@@ -23,7 +23,7 @@
 use super::abi::{CLASSIFY_CONTINUE, NO_RESUME, NO_WORD, meta_word, ret};
 use super::chain::RuleCx;
 use super::emit::Fx;
-use super::query::NativeQuery;
+use super::query::{NativeQuery, OnFound};
 use super::template::Templates;
 use crate::classify::ABSENT;
 use crate::classify::Classifier;
@@ -156,7 +156,7 @@ impl Resumes {
     ) {
         for reader in &self.readers {
             fx.enter(reader.block);
-            let answer = reader.read_and_classify(fx, chain);
+            let answer = reader.read_and_classify(fx, chain, templates);
             fx.b.ins().jump(self.skip, &[BlockArg::Value(answer)]);
         }
         fx.enter(self.skip);
@@ -292,7 +292,7 @@ impl Reader {
     /// `helpers::classify_values`) from the calling rule's entry on; when the runtime has to
     /// answer `meta l4proto` (outside ip/ip6), the plain helper instead. The answer: where
     /// evaluation resumes (`2 * rule + 1` for the calling rule itself).
-    fn read_and_classify(&self, fx: &mut Fx, chain: u32) -> Value {
+    fn read_and_classify(&self, fx: &mut Fx, chain: u32, templates: Option<&Templates>) -> Value {
         let reads = &self.reads;
         let join = fx.new_block();
         let answer = fx.b.append_block_param(join, types::I32);
@@ -334,7 +334,7 @@ impl Reader {
         }
         fx.enter(reads_done);
         let a = match &self.query {
-            Some(q) => self.native_answer(fx, q),
+            Some(q) => self.native_answer(fx, q, templates),
             None => fx.call_classify_values(self.classifier.0, self.entry),
         };
         fx.b.ins().jump(join, &[BlockArg::Value(a)]);
@@ -352,8 +352,16 @@ impl Reader {
 
     /// The native query's answer as `helpers::classify_values` gives it: `2 * rule + 1` for
     /// the rule of the entry found, `2 * end` when none is (both below `CLASSIFY_CONTINUE`).
-    fn native_answer(&self, fx: &mut Fx, q: &NativeQuery) -> Value {
-        let best = q.emit(fx, self.entry);
+    /// The rows of `templates` (the shared actions) are fetched as entries are found.
+    fn native_answer(&self, fx: &mut Fx, q: &NativeQuery, templates: Option<&Templates>) -> Value {
+        let first = self.first;
+        let fetch = templates.map(|t| {
+            move |fx: &mut Fx, entry: Value| {
+                let rule = fx.b.ins().iadd_imm_u(entry, i64::from(first));
+                t.fetch_row(fx, rule);
+            }
+        });
+        let best = q.emit(fx, self.entry, fetch.as_ref().map(|f| f as OnFound));
         let found = fx.b.ins().icmp_imm_u(IntCC::NotEqual, best, i64::from(super::query::NONE));
         let entry = fx.b.ins().uextend(types::I64, best);
         let rule = fx.b.ins().iadd_imm_u(entry, i64::from(self.first));

@@ -28,11 +28,16 @@ const MAX_PARTS: usize = 16;
 /// "No answer yet": above every entry (entries are below 2^24).
 pub const NONE: u32 = u32::MAX;
 
-/// What a query asks about: the field values (SSA, loaded once) and the entry it starts at.
+/// Code emitted where a box is found to hold the packet, given the box's entry (`i32`).
+pub type OnFound<'a> = &'a dyn Fn(&mut Fx, Value);
+
+/// What a query asks about: the field values (SSA, loaded once) and the entry it starts at;
+/// and what to start fetching for a box that holds the packet (see [`NativeQuery::emit`]).
 #[derive(Clone, Copy)]
 struct Question<'v> {
     values: &'v [Value],
     from: Value,
+    found: Option<OnFound<'v>>,
 }
 
 /// A tree's query plan, owned (the addresses point into the verified program).
@@ -70,10 +75,12 @@ impl NativeQuery {
     }
 
     /// Emits the query from entry `from` (`i32`) on; the value: the first entry whose box
-    /// holds the packet, or [`NONE`].
-    pub fn emit(&self, fx: &mut Fx, from: Value) -> Value {
+    /// holds the packet, or [`NONE`]. `found` is emitted, with the entry, where a box is
+    /// found to hold the packet — before the later parts are asked — so what the answer
+    /// will need (the rule's row of shared actions) is on its way meanwhile.
+    pub fn emit(&self, fx: &mut Fx, from: Value, found: Option<OnFound>) -> Value {
         let values: Vec<Value> = (0..self.fields).map(|f| fx.classify_value(f)).collect();
-        let q = Question { values: &values, from };
+        let q = Question { values: &values, from, found };
         let done = fx.new_block();
         let best = fx.b.append_block_param(done, types::I32);
         let starts: Vec<Block> = self.parts.iter().map(|_| fx.new_block()).collect();
@@ -264,6 +271,9 @@ impl NativeQuery {
             fx.b.ins().brif(ok, next_field, &[BlockArg::Value(after_bounds)], boxes, &next_box);
             fx.enter(next_field);
             bound = next_bound;
+        }
+        if let Some(fetch) = q.found {
+            fetch(fx, entry);
         }
         fx.b.ins().jump(out, &[BlockArg::Value(entry)]);
         fx.enter(out);
