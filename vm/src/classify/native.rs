@@ -8,6 +8,7 @@
 //! what the verifier checked ([`Tree::check`]): every node, leaf and rank in bounds.
 
 use super::filter::KeyByte;
+pub use super::tree::BoxHead;
 use super::tree::{self, LEAF_BIT, Tree, Wide};
 
 /// A tree as native code reads it (borrowed from the tree, whose arrays must outlive the
@@ -24,6 +25,8 @@ pub struct NativeTree<'t> {
     pub bucket_roots: &'t [u32],
     /// The fields whose bounds take one word (`lo | hi << 16`).
     pub narrow: u32,
+    /// How a leaf's box begins.
+    pub head: BoxHead,
     /// The fields a box may test (those before this index).
     pub fields: usize,
 }
@@ -52,10 +55,8 @@ pub struct NativeFilter {
 pub const LEAF: u32 = LEAF_BIT;
 /// Bytes of one wide node.
 pub const WIDE_BYTES: usize = std::mem::size_of::<Wide>();
-/// Where a box's first leaf word keeps the number of its bound words (above the entry).
+/// Where a two-word box head keeps the number of its bound words (above the entry).
 pub const WORDS_SHIFT: u32 = tree::WORDS_SHIFT;
-/// The entry bits of a box's first leaf word.
-pub const ENTRY_MASK: u32 = tree::ENTRY_MASK;
 
 fn byte(k: KeyByte) -> (usize, u32) {
     (usize::from(k.field), u32::from(k.shift) & 31)
@@ -89,6 +90,7 @@ impl Tree {
             filter_words: &self.filter_words,
             bucket_roots: &self.bucket_roots,
             narrow: self.narrow,
+            head: self.head,
             fields: self.fields(),
         })
     }

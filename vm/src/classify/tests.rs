@@ -3,6 +3,7 @@
 //! values included, from every entry — the answer must be the linear scan's.
 
 use super::effects::RunFlags;
+use super::tree::BoxHead;
 use super::{ABSENT, Classifier, Entry, Field, Interval, MAX_FIELDS, Params, Recipe, Tree};
 use crate::expr::Expr;
 use crate::expr::payload::Payload;
@@ -18,14 +19,23 @@ fn classifier(rng: &mut Rng, entries: usize) -> Classifier {
     classifier_with(rng, entries, false)
 }
 
+/// [`classifier`] with `nfields` fields (the widths repeating).
+fn classifier_of(rng: &mut Rng, entries: usize, nfields: usize) -> Classifier {
+    make(rng, entries, false, nfields)
+}
+
 /// With `narrow`, the fields of the first two bytes and the 4-byte field are always points or
 /// short ranges (the latter clustered around 16-bit block boundaries), so parts get filters.
 fn classifier_with(rng: &mut Rng, entries: usize, narrow: bool) -> Classifier {
+    make(rng, entries, narrow, WIDTHS.len())
+}
+
+fn make(rng: &mut Rng, entries: usize, narrow: bool, nfields: usize) -> Classifier {
     // Narrow classifiers cut their first packet word into bytes, as prefixes do.
     let layout: Vec<(u32, u8)> = if narrow {
         vec![(0, 1), (1, 1), (2, 2), (4, 4), (8, 2)]
     } else {
-        WIDTHS.iter().enumerate().map(|(i, w)| (4 * i as u32, *w)).collect()
+        (0..nfields).map(|i| (4 * i as u32, WIDTHS[i % WIDTHS.len()])).collect()
     };
     let recipes = layout
         .iter()
@@ -116,11 +126,16 @@ fn probes(c: &Classifier, f: usize) -> Vec<u64> {
 fn tree_answers_like_the_linear_scan() {
     let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut queries = 0;
+    let mut heads = [0; 2];
     for round in 0..40 {
-        let c = classifier(&mut rng, 5 + round * 3);
+        // Every third round 13 fields: a box head of one word holds 64 entries then, so the
+        // larger of those classifiers have heads of two words.
+        let nfields = if round % 3 == 2 { 13 } else { WIDTHS.len() };
+        let c = classifier_of(&mut rng, 5 + round * 3, nfields);
         let params = Params { leaf_max: 1 + round % 4, partition: round % 2 == 0, ..Params::default() };
         let tree = Tree::build(&c, &RunFlags::default(), &params);
         tree.check(&c).expect("a sound tree");
+        heads[tree.head.words() - 1] += 1;
         let probes: Vec<Vec<u64>> = (0..c.fields.len()).map(|f| probes(&c, f)).collect();
         for _ in 0..400 {
             let mut values = [ABSENT; MAX_FIELDS];
@@ -138,6 +153,17 @@ fn tree_answers_like_the_linear_scan() {
         }
     }
     assert!(queries > 100_000);
+    assert!(heads[0] > 20 && heads[1] >= 5, "box heads of one and two words: {heads:?}");
+}
+
+#[test]
+fn box_heads_take_one_word_when_the_entries_fit_beside_two_bits_per_field() {
+    assert!(BoxHead::new(5, 1 << 22).is_one_word());
+    assert!(!BoxHead::new(5, (1 << 22) + 1).is_one_word());
+    assert!(BoxHead::new(15, 4).is_one_word());
+    assert!(!BoxHead::new(15, 5).is_one_word());
+    assert!(!BoxHead::new(16, 1).is_one_word());
+    assert!(!BoxHead::new(0, 1).is_one_word());
 }
 
 #[test]

@@ -17,7 +17,7 @@
 
 use super::abi::off;
 use super::emit::Fx;
-use crate::classify::native::{ENTRY_MASK, LEAF, NativePart, NativeTree, WIDE_BYTES, WORDS_SHIFT};
+use crate::classify::native::{BoxHead, LEAF, NativePart, NativeTree, WIDE_BYTES, WORDS_SHIFT};
 use crate::classify::{ABSENT, MAX_FIELDS};
 use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, condcodes::IntCC, types};
 
@@ -48,6 +48,7 @@ pub struct NativeQuery {
     filter_words: u64,
     bucket_roots: u64,
     narrow: u32,
+    head: BoxHead,
     fields: usize,
 }
 
@@ -69,6 +70,7 @@ impl NativeQuery {
             filter_words: t.filter_words.as_ptr() as u64,
             bucket_roots: t.bucket_roots.as_ptr() as u64,
             narrow: t.narrow,
+            head: t.head,
             fields,
             parts: t.parts,
         })
@@ -226,14 +228,27 @@ impl NativeQuery {
         fx.b.ins().brif(left, more, &[], out, &[BlockArg::Value(best)]);
         fx.enter(more);
         let head = fx.b.ins().load(types::I32, TREE, at, 0);
-        let mask = fx.b.ins().load(types::I32, TREE, at, 4);
-        let words = fx.b.ins().ushr_imm_u(head, i64::from(WORDS_SHIFT));
+        // The word with the open fields' bits, and the number of bound words (as bytes).
+        let (mask, words) = if self.head.is_one_word() {
+            let narrow_bits = self.head.open_bits(self.narrow);
+            let wide_bits = self.head.open_bits(!self.narrow);
+            let narrow_open = fx.b.ins().band_imm_u(head, i64::from(narrow_bits));
+            let narrow_open = fx.b.ins().popcnt(narrow_open);
+            let wide_open = fx.b.ins().band_imm_u(head, i64::from(wide_bits));
+            let wide_open = fx.b.ins().popcnt(wide_open);
+            let wide_open = fx.b.ins().ishl_imm_u(wide_open, 1);
+            let words = fx.b.ins().iadd(narrow_open, wide_open);
+            (head, words)
+        } else {
+            let mask = fx.b.ins().load(types::I32, TREE, at, 4);
+            (mask, fx.b.ins().ushr_imm_u(head, i64::from(WORDS_SHIFT)))
+        };
         let words = fx.b.ins().uextend(types::I64, words);
         let words = fx.b.ins().imul_imm_u(words, 4);
-        let bounds = fx.b.ins().iadd_imm_u(at, 8);
+        let bounds = fx.b.ins().iadd_imm_u(at, 4 * self.head.words() as i64);
         let after = fx.b.ins().iadd(bounds, words);
         let left = fx.b.ins().iadd_imm_s(left, -1);
-        let entry = fx.b.ins().band_imm_u(head, i64::from(ENTRY_MASK));
+        let entry = fx.b.ins().band_imm_u(head, i64::from(self.head.entry_mask()));
         let next_box = [BlockArg::Value(after), BlockArg::Value(left)];
         let (not_before, in_range) = (fx.new_block(), fx.new_block());
         let before_from = fx.b.ins().icmp(IntCC::UnsignedLessThan, entry, q.from);
@@ -249,7 +264,7 @@ impl NativeQuery {
             let (tested, skipped) = (fx.new_block(), fx.new_block());
             let next_field = fx.new_block();
             let next_bound = fx.b.append_block_param(next_field, types::I64);
-            let open = fx.b.ins().band_imm_u(mask, 1i64 << f);
+            let open = fx.b.ins().band_imm_u(mask, i64::from(self.head.open_bit(f)));
             fx.b.ins().brif(open, tested, &[], skipped, &[]);
             fx.enter(skipped);
             fx.b.ins().jump(next_field, &[BlockArg::Value(bound)]);
@@ -265,7 +280,7 @@ impl NativeQuery {
             fx.b.ins().brif(inside, next_field, &[BlockArg::Value(after_bounds)], outside, &[]);
             fx.enter(outside);
             let is_absent = fx.b.ins().icmp_imm_u(IntCC::Equal, v, ABSENT as i64);
-            let absent_ok = fx.b.ins().band_imm_u(mask, 1i64 << (16 + f));
+            let absent_ok = fx.b.ins().band_imm_u(mask, i64::from(self.head.absent_bit(f)));
             let absent_ok = fx.b.ins().icmp_imm_u(IntCC::NotEqual, absent_ok, 0);
             let ok = fx.b.ins().band(is_absent, absent_ok);
             fx.b.ins().brif(ok, next_field, &[BlockArg::Value(after_bounds)], boxes, &next_box);
