@@ -157,17 +157,21 @@ impl BoxHead {
         (0..most).filter(|f| fields >> f & 1 != 0).fold(0, |m, f| m | self.open_bit(f))
     }
 
+    /// One bit per field (one-word heads only).
+    fn field_bits(self) -> u32 {
+        (1 << self.fields.min(16)) - 1
+    }
+
     /// The head's words for a box of `entry` with the open fields and absent-passing fields
     /// of `mask` (low and high half) and `words` bound words.
     fn encode(self, entry: u32, mask: u32, words: u32) -> ([u32; 2], usize) {
         if !self.is_one_word() {
             return ([entry & ENTRY_MASK | words << WORDS_SHIFT, mask], 2);
         }
-        let head = (0..self.fields as usize).fold(entry & self.entry_mask(), |h, f| {
-            let open = if mask >> f & 1 != 0 { self.open_bit(f) } else { 0 };
-            let absent = if mask >> (16 + f) & 1 != 0 { self.absent_bit(f) } else { 0 };
-            h | open | absent
-        });
+        let (fields, open, absent) = (self.field_bits(), mask & 0xffff, mask >> 16);
+        let head = entry & self.entry_mask()
+            | (open & fields) << self.entry_bits
+            | (absent & fields) << (self.entry_bits + self.fields);
         ([head, 0], 1)
     }
 
@@ -179,11 +183,9 @@ impl BoxHead {
             return Some((head & ENTRY_MASK, *mask, (head >> WORDS_SHIFT) as usize));
         }
         let head = *words.first()?;
-        let mask = (0..self.fields as usize).fold(0, |m, f| {
-            let open = u32::from(head & self.open_bit(f) != 0) << f;
-            let absent = u32::from(head & self.absent_bit(f) != 0) << (16 + f);
-            m | open | absent
-        });
+        let open = head >> self.entry_bits & self.field_bits();
+        let absent = head >> (self.entry_bits + self.fields) & self.field_bits();
+        let mask = open | absent << 16;
         Some((head & self.entry_mask(), mask, bound_words(mask, narrow) as usize))
     }
 }
