@@ -1055,6 +1055,15 @@ impl<'t> RuleCx<'t> {
                     }
                     None => return self.fail(a.span, "set is not a map"),
                 };
+                if let Some((expr, wanted)) = super::value::key_mismatch(&key, &set.key) {
+                    return self.fail_related(
+                        a.span,
+                        key.span,
+                        format!(
+                            "datatype mismatch, map expects {wanted}, mapping expression has type {expr}"
+                        ),
+                    );
+                }
                 let Some(f) = fields.first() else { return self.fail(a.span, "map has no mapping data") };
                 if kind == ast::MapKind::Vmap && f.ty != Type::Verdict {
                     return self.fail(a.span, "map is not a verdict map");

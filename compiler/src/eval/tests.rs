@@ -322,3 +322,46 @@ table ip t {
 "
     );
 }
+
+#[test]
+fn a_named_map_or_set_refuses_a_key_that_does_not_fit_it_as_nft_does() {
+    // The messages are nft's for the same file (checked with `nft -c -f`); before, these
+    // rules compiled to a lookup that read key bytes never written — an internal error.
+    let text = "\
+table inet t {
+	map m1 {
+		typeof osf name : ct mark
+		elements = { \"Linux\" : 0x00000001 }
+	}
+	map m3 {
+		typeof ip saddr . ip daddr : meta mark
+		elements = { 1.2.3.4 . 5.6.7.8 : 0x00000001 }
+	}
+	chain c {
+		meta mark set vlan id map @m1
+		meta mark set tcp dport map @m3
+		meta mark set ip saddr . tcp dport map @m3
+		ip saddr . tcp dport @m3 accept
+		meta mark set ip saddr . ip daddr map @m3
+		ct mark set osf name map @m1
+	}
+}
+";
+    assert_eq!(
+        check("/tmp/e9.nft", text),
+        "\
+/tmp/e9.nft:11:29-31: Error: datatype mismatch, map expects string, mapping expression has type integer
+		meta mark set vlan id map @m1
+		              ~~~~~~~     ^^^
+/tmp/e9.nft:12:31-33: Error: datatype mismatch, map expects concatenation of (IPv4 address, IPv4 address), mapping expression has type internet network service
+		meta mark set tcp dport map @m3
+		              ~~~~~~~~~     ^^^
+/tmp/e9.nft:13:42-44: Error: datatype mismatch, map expects concatenation of (IPv4 address, IPv4 address), mapping expression has type concatenation of (IPv4 address, internet network service)
+		meta mark set ip saddr . tcp dport map @m3
+		              ~~~~~~~~~~~~~~~~~~~~     ^^^
+/tmp/e9.nft:14:24-26: Error: datatype mismatch, expected concatenation of (IPv4 address, internet network service), expression has type concatenation of (IPv4 address, IPv4 address)
+		ip saddr . tcp dport @m3 accept
+		~~~~~~~~~~~~~~~~~~~~ ^^^
+"
+    );
+}

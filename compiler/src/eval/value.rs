@@ -24,6 +24,40 @@ pub(crate) fn types_compatible(a: Type, b: Type) -> bool {
     }
 }
 
+/// A key expression's fields: a concatenation's members, else the expression itself.
+fn key_members(e: &Expr) -> Vec<&Expr> {
+    match &e.kind {
+        ExprKind::Concat(members) => members.iter().collect(),
+        _ => vec![e],
+    }
+}
+
+/// How nft names a key of these types: the type, or `concatenation of (a, b)`.
+fn key_desc(types: &[Type]) -> String {
+    match types {
+        [t] => t.desc().to_string(),
+        _ => format!("concatenation of ({})", types.iter().map(|t| t.desc()).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Does `key` fit a named set's key `fields` — as many fields, each of a compatible type and
+/// taking as many register words? (Else the lookup would read bytes the key never wrote.)
+/// The descriptions of both keys, for nft's "datatype mismatch" message, when not.
+pub(super) fn key_mismatch(key: &Expr, fields: &[crate::ir::KeyField]) -> Option<(String, String)> {
+    let members = key_members(key);
+    let fits = members.len() == fields.len()
+        && members
+            .iter()
+            .zip(fields)
+            .all(|(m, f)| types_compatible(m.ty, f.ty) && m.bits.div_ceil(32) == f.bits.div_ceil(32));
+    if fits {
+        return None;
+    }
+    let expr_types: Vec<Type> = members.iter().map(|m| m.ty).collect();
+    let set_types: Vec<Type> = fields.iter().map(|f| f.ty).collect();
+    Some((key_desc(&expr_types), key_desc(&set_types)))
+}
+
 impl RuleCx<'_> {
     /// Parse text as a constant of `shape`'s type and width.
     pub(super) fn parse_text(&mut self, text: &str, span: Span, shape: &Expr) -> Option<Expr> {
@@ -83,16 +117,17 @@ impl RuleCx<'_> {
             };
             return self.fail(a.span, msg);
         };
-        let key_ty = if set.key.len() == 1 { set.key[0].ty } else { Type::Invalid };
-        if set.key.len() == 1 && !types_compatible(shape.ty, key_ty) {
+        if let Some((expr, key)) = key_mismatch(shape, &set.key) {
+            // (A concatenation's own span may reach past its last member.)
+            let members = key_members(shape);
+            let related = match (members.first(), members.last()) {
+                (Some(first), Some(last)) if members.len() > 1 => first.span.to(last.span),
+                _ => shape.span,
+            };
             return self.fail_related(
                 a.span,
-                shape.span,
-                format!(
-                    "datatype mismatch, expected {}, expression has type {}",
-                    shape.ty.desc(),
-                    key_ty.desc()
-                ),
+                related,
+                format!("datatype mismatch, expected {expr}, expression has type {key}"),
             );
         }
         Some(Expr::new(ExprKind::SetRef(a.text.clone()), shape.ty, shape.bits, shape.order).at(a.span))
