@@ -925,9 +925,8 @@ impl<'t> RuleCx<'t> {
                 _ => return self.fail(p.span, "syntax error in concatenation"),
             }
         }
-        let left = build::concat(members);
-        let left =
-            Expr { span: parts.first().map_or(span, |p| p.span.to(parts[parts.len() - 1].span)), ..left };
+        let at = members_span(&members).unwrap_or(span);
+        let left = build::concat(members).at(at);
         let st = match values.as_slice() {
             [] => return self.fail(span, "syntax error, expected a value after the concatenation"),
             [one] => self.relation_of(left, *one, None, span)?,
@@ -1005,7 +1004,8 @@ impl<'t> RuleCx<'t> {
                 }
             }
         }
-        let left = build::concat(members).at(parts[0].span.to(parts[parts.len() - 1].span));
+        let at = members_span(&members).unwrap_or(parts[0].span.to(parts[parts.len() - 1].span));
+        let left = build::concat(members).at(at);
         let st = self.relation_of(left, ValueSrc::Item(&last[ref_pos]), None, span)?;
         self.push(st);
         let rest: Vec<&Item> = last[ref_pos + 1..].iter().collect();
@@ -1339,4 +1339,10 @@ fn starts_ct_count(items: &[Item]) -> bool {
         _ => None,
     };
     word(0) == Some("ct") && word(1) == Some("count")
+}
+
+/// Where a concatenation of `members` stands: from its first member to its last (the parts'
+/// runs it was read from also hold what follows it, a set's name or a verdict).
+fn members_span(members: &[Expr]) -> Option<Span> {
+    Some(members.first()?.span.to(members.last()?.span))
 }

@@ -118,15 +118,9 @@ impl RuleCx<'_> {
             return self.fail(a.span, msg);
         };
         if let Some((expr, key)) = key_mismatch(shape, &set.key) {
-            // (A concatenation's own span may reach past its last member.)
-            let members = key_members(shape);
-            let related = match (members.first(), members.last()) {
-                (Some(first), Some(last)) if members.len() > 1 => first.span.to(last.span),
-                _ => shape.span,
-            };
             return self.fail_related(
                 a.span,
-                related,
+                shape.span,
                 format!("datatype mismatch, expected {expr}, expression has type {key}"),
             );
         }

@@ -141,38 +141,40 @@ impl BoxHead {
 
     /// The bit saying field `f` is open, in the head's last word.
     pub fn open_bit(self, f: usize) -> u32 {
-        let at = if self.is_one_word() { self.entry_bits as usize + f } else { f };
-        1u32.checked_shl(at as u32).unwrap_or(0)
+        self.open_bits(1u32.checked_shl(f as u32).unwrap_or(0))
     }
 
     /// The bit saying an absent value passes field `f`, in the head's last word.
     pub fn absent_bit(self, f: usize) -> u32 {
-        let at = if self.is_one_word() { (self.entry_bits + self.fields) as usize + f } else { 16 + f };
-        1u32.checked_shl(at as u32).unwrap_or(0)
+        self.absent_bits(1u32.checked_shl(f as u32).unwrap_or(0))
     }
 
     /// The [`BoxHead::open_bit`]s of the fields in `fields` (a bit per field).
     pub fn open_bits(self, fields: u32) -> u32 {
-        let most = if self.is_one_word() { self.fields as usize } else { 16 };
-        (0..most).filter(|f| fields >> f & 1 != 0).fold(0, |m, f| m | self.open_bit(f))
+        (fields & self.field_bits()) << self.entry_bits
     }
 
-    /// One bit per field (one-word heads only).
+    /// The [`BoxHead::absent_bit`]s of the fields in `fields`.
+    fn absent_bits(self, fields: u32) -> u32 {
+        let at = if self.is_one_word() { self.entry_bits + self.fields } else { 16 };
+        (fields & self.field_bits()) << at
+    }
+
+    /// One bit per field the head has room for.
     fn field_bits(self) -> u32 {
-        (1 << self.fields.min(16)) - 1
+        let fields = if self.is_one_word() { self.fields } else { 16 };
+        (1 << fields.min(16)) - 1
     }
 
     /// The head's words for a box of `entry` with the open fields and absent-passing fields
     /// of `mask` (low and high half) and `words` bound words.
     fn encode(self, entry: u32, mask: u32, words: u32) -> ([u32; 2], usize) {
-        if !self.is_one_word() {
-            return ([entry & ENTRY_MASK | words << WORDS_SHIFT, mask], 2);
+        let bits = self.open_bits(mask & 0xffff) | self.absent_bits(mask >> 16);
+        if self.is_one_word() {
+            ([entry & self.entry_mask() | bits, 0], 1)
+        } else {
+            ([entry & ENTRY_MASK | words << WORDS_SHIFT, bits], 2)
         }
-        let (fields, open, absent) = (self.field_bits(), mask & 0xffff, mask >> 16);
-        let head = entry & self.entry_mask()
-            | (open & fields) << self.entry_bits
-            | (absent & fields) << (self.entry_bits + self.fields);
-        ([head, 0], 1)
     }
 
     /// A box's entry, mask (open fields in the low half, those an absent value passes in the
