@@ -3,7 +3,9 @@
 //!
 //! Per part, in order: stop when the part's first entry is not before the best answer so
 //! far; the part's filter (its key bytes, word address and dispatch are constants here);
-//! the walk down the wide nodes (three cuts per node, no branch but the loop's); the scan of
+//! the walk down the wide nodes (a node's seven cuts compared at once and the path's kid
+//! picked by selects, so a node costs one comparison's latency, not three in a row; no branch
+//! but the loop's); the scan of
 //! the leaf's boxes from the calling rule's entry on. The steps, their order and every
 //! comparison are the Rust query's, so the answers are equal — checked on both engines by the
 //! ClassBench traces (`opt_classbench`), by `-O2` against `-O0` on random chains of such
@@ -183,25 +185,33 @@ impl NativeQuery {
         let base = fx.u64(self.wides);
         let addr = fx.b.ins().iadd(base, offset);
         let fields = fx.b.ins().uload32(TREE, addr, 0);
-        // Cut k: field nibble k, threshold at byte 4 (k + 1); below it 2k + 1 or 2k + 2.
-        let mut k = fx.u64(0);
-        for _ in 0..3 {
-            let at = fx.b.ins().imul_imm_u(k, 4);
-            let field = fx.b.ins().ushr(fields, at);
-            let field = fx.b.ins().band_imm_u(field, 15);
-            let v = value_indexed(fx, field);
-            let at = fx.b.ins().iadd(addr, at);
-            let threshold = fx.b.ins().uload32(TREE, at, 4);
-            let above = fx.b.ins().icmp(IntCC::UnsignedGreaterThan, v, threshold);
-            let above = fx.b.ins().uextend(types::I64, above);
-            let twice = fx.b.ins().imul_imm_u(k, 2);
-            let twice = fx.b.ins().iadd_imm_u(twice, 1);
-            k = fx.b.ins().iadd(twice, above);
-        }
-        // Kid k − 7 at byte 32 + 4 (k − 7) = 4k + 4.
+        // All seven cuts at once (cut k: field nibble k, threshold at byte 4 (k + 1)), so no
+        // comparison waits for the one above it; the path then picks among them by selects.
+        let above: Vec<Value> = (0..7)
+            .map(|k| {
+                let field = fx.b.ins().ushr_imm_u(fields, 4 * k);
+                let field = fx.b.ins().band_imm_u(field, 15);
+                let v = value_indexed(fx, field);
+                let threshold = fx.b.ins().uload32(TREE, addr, 4 * (k + 1) as i32);
+                fx.b.ins().icmp(IntCC::UnsignedGreaterThan, v, threshold)
+            })
+            .collect();
+        let first = above[0];
+        let second = fx.b.ins().select(first, above[2], above[1]);
+        let third_left = fx.b.ins().select(second, above[4], above[3]);
+        let third_right = fx.b.ins().select(second, above[6], above[5]);
+        let third = fx.b.ins().select(first, third_right, third_left);
+        // The path's kid: 4 × first + 2 × second + third, at byte 32 + 4 × kid.
+        let first = fx.b.ins().uextend(types::I64, first);
+        let second = fx.b.ins().uextend(types::I64, second);
+        let third = fx.b.ins().uextend(types::I64, third);
+        let k = fx.b.ins().ishl_imm_u(first, 1);
+        let k = fx.b.ins().bor(k, second);
+        let k = fx.b.ins().ishl_imm_u(k, 1);
+        let k = fx.b.ins().bor(k, third);
         let at = fx.b.ins().imul_imm_u(k, 4);
         let at = fx.b.ins().iadd(addr, at);
-        let kid = fx.b.ins().load(types::I32, TREE, at, 4);
+        let kid = fx.b.ins().load(types::I32, TREE, at, 32);
         fx.b.ins().jump(step, &[BlockArg::Value(kid)]);
         fx.enter(leaf);
         reached
