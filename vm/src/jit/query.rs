@@ -4,13 +4,12 @@
 //! Per part, in order: stop when the part's first entry is not before the best answer so
 //! far; the part's filter (its key bytes, word address and dispatch are constants here);
 //! the walk down the wide nodes (a node's seven cuts compared at once and the path's kid
-//! picked by selects, so a node costs one comparison's latency, not three in a row; no branch
-//! but the loop's); the scan of
-//! the leaf's boxes from the calling rule's entry on. The steps, their order and every
-//! comparison are the Rust query's, so the answers are equal — checked on both engines by the
-//! ClassBench traces (`opt_classbench`), by `-O2` against `-O0` on random chains of such
-//! runs and on the conformance rulesets (`opt_equivalence`), and by the `nft_compile` fuzz
-//! target. The arrays are read at the
+//! picked by selects, so a node costs one comparison's latency, not three in a row; no
+//! branch but the loop's); the scan of the leaf's boxes from the calling rule's entry on.
+//! The steps, their order and every comparison are the Rust query's, so the answers are
+//! equal — checked on both engines by the ClassBench traces (`opt_classbench`), by `-O2`
+//! against `-O0` on random chains of such runs and on the conformance rulesets
+//! (`opt_equivalence`), and by the `nft_compile` fuzz target. The arrays are read at the
 //! addresses [`crate::classify::native::NativeTree`] gives, within the bounds the verifier
 //! checked; the program they belong to lives as long as the compiled code.
 //!
