@@ -14,7 +14,9 @@
 //! checked; the program they belong to lives as long as the compiled code.
 //!
 //! The field values are those native code has just stored in the context
-//! (`classify_values`), [`ABSENT`] for a field whose load broke.
+//! (`classify_values`), [`ABSENT`] for a field whose load broke. Each test loads the value
+//! it compares where it compares it (a hot line): values held in registers from the start
+//! of the query outlive every part's walk and push the walk's own values onto the stack.
 
 use super::abi::off;
 use super::emit::Fx;
@@ -32,11 +34,10 @@ pub const NONE: u32 = u32::MAX;
 /// Code emitted where a box is found to hold the packet, given the box's entry (`i32`).
 pub type OnFound<'a> = &'a dyn Fn(&mut Fx, Value);
 
-/// What a query asks about: the field values (SSA, loaded once) and the entry it starts at;
+/// What a query asks about: the field values (in the context) and the entry it starts at;
 /// and what to start fetching for a box that holds the packet (see [`NativeQuery::emit`]).
 #[derive(Clone, Copy)]
 struct Question<'v> {
-    values: &'v [Value],
     from: Value,
     found: Option<OnFound<'v>>,
 }
@@ -82,8 +83,7 @@ impl NativeQuery {
     /// found to hold the packet — before the later parts are asked — so what the answer
     /// will need (the rule's row of shared actions) is on its way meanwhile.
     pub fn emit(&self, fx: &mut Fx, from: Value, found: Option<OnFound>) -> Value {
-        let values: Vec<Value> = (0..self.fields).map(|f| fx.classify_value(f)).collect();
-        let q = Question { values: &values, from, found };
+        let q = Question { from, found };
         let done = fx.new_block();
         let best = fx.b.append_block_param(done, types::I32);
         let starts: Vec<Block> = self.parts.iter().map(|_| fx.new_block()).collect();
@@ -108,7 +108,7 @@ impl NativeQuery {
         fx.enter(go);
         let walk = fx.new_block();
         let at = fx.b.append_block_param(walk, types::I32);
-        self.route(fx, part, q.values, best, next, walk);
+        self.route(fx, part, best, next, walk);
         fx.enter(walk);
         let leaf = self.descend(fx, at);
         let found = self.scan(fx, leaf, q, best);
@@ -118,14 +118,14 @@ impl NativeQuery {
 
     /// The part's filter: on to `walk` with the root to walk from, or to `next` (keeping
     /// `best`) when no box of the part can hold the packet.
-    fn route(&self, fx: &mut Fx, part: &NativePart, values: &[Value], best: Value, next: Block, walk: Block) {
+    fn route(&self, fx: &mut Fx, part: &NativePart, best: Value, next: Block, walk: Block) {
         let root = fx.u32(part.root);
         let Some(f) = part.filter else {
             fx.b.ins().jump(walk, &[BlockArg::Value(root)]);
             return;
         };
         // (`NativeQuery::new` checked that both key fields are among the values.)
-        let (vh, vl) = (values[f.hi.0], values[f.lo.0]);
+        let (vh, vl) = (fx.classify_value(f.hi.0), fx.classify_value(f.lo.0));
         let either = fx.b.ins().bor(vh, vl);
         let absent = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, either, ABSENT as i64);
         let keyed = fx.new_block();
@@ -269,7 +269,7 @@ impl NativeQuery {
         // The open fields in field order, each tested where its bounds are (the address
         // moves past the bounds of every open field); an absent value is the cold path.
         let mut bound = bounds;
-        for (f, &v) in q.values.iter().enumerate() {
+        for f in 0..self.fields {
             let (tested, skipped) = (fx.new_block(), fx.new_block());
             let next_field = fx.new_block();
             let next_bound = fx.b.append_block_param(next_field, types::I64);
@@ -278,6 +278,7 @@ impl NativeQuery {
             fx.enter(skipped);
             fx.b.ins().jump(next_field, &[BlockArg::Value(bound)]);
             fx.enter(tested);
+            let v = fx.classify_value(f);
             let (lo, hi, after_bounds) = self.bounds(fx, f, bound);
             let lo = fx.b.ins().uextend(types::I64, lo);
             let hi = fx.b.ins().uextend(types::I64, hi);
