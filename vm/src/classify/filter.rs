@@ -27,6 +27,8 @@ use super::{ABSENT, Field, Interval, MAX_FIELDS};
 pub(super) const WORDS: usize = (1 << 16) / 64;
 /// A filter is kept when at most this share of its bits is set (as a divisor).
 const MOST_SET: usize = 4;
+/// Most keys a part's filter is chosen among (16 fields of four bytes would make 992).
+const MOST_KEYS: usize = 256;
 /// Parts with fewer boxes get no filter: their walk is short, and a filter takes 8 KiB.
 const FILTER_MIN: usize = 64;
 
@@ -160,19 +162,29 @@ pub(super) fn keys(reads: &[FieldRead]) -> Vec<Key> {
     }
     // And the first two bytes of any two fields (an address's and a port's, the high byte
     // of one address with the second byte of the other: where ClassBench's ACL sets spread
-    // best).
-    let tops = |skip: u8| {
+    // best), pairs of first bytes before those with a second byte, at most [`MOST_KEYS`] in
+    // all (each key is tried on every box of a part).
+    let leading = |second: bool| {
         bytes.iter().enumerate().filter_map(move |(f, b)| {
             let (_, _, width) = (*b)?;
-            (width > skip).then(|| KeyByte { field: f as u8, shift: 8 * (width - 1 - skip) })
+            let skip = u8::from(second);
+            (width > skip).then(|| (KeyByte { field: f as u8, shift: 8 * (width - 1 - skip) }, second))
         })
     };
-    let leading: Vec<KeyByte> = tops(0).chain(tops(1)).collect();
-    for h in &leading {
-        for l in leading.iter().filter(|l| l.field != h.field) {
-            if !keys.contains(&[*h, *l]) {
-                keys.push([*h, *l]);
-            }
+    let leading: Vec<(KeyByte, bool)> = leading(false).chain(leading(true)).collect();
+    let mut cross: Vec<(Key, u8)> = Vec::new();
+    for (h, hs) in &leading {
+        for (l, ls) in leading.iter().filter(|(l, _)| l.field != h.field) {
+            cross.push(([*h, *l], u8::from(*hs) + u8::from(*ls)));
+        }
+    }
+    cross.sort_by_key(|(_, seconds)| *seconds);
+    for (key, _) in cross {
+        if keys.len() >= MOST_KEYS {
+            break;
+        }
+        if !keys.contains(&key) {
+            keys.push(key);
         }
     }
     keys

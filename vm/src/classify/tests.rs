@@ -305,3 +305,34 @@ fn kept_walks_answer_like_the_linear_scan_as_values_change() {
     }
     assert!(kept >= 24, "trees whose walks are kept ({kept})");
 }
+
+#[test]
+fn filter_keys_pair_first_bytes_before_second_ones_and_stay_few() {
+    use super::recipe::FieldRead;
+    let payload = |start: u32, width: u8| FieldRead::Payload {
+        base: PayloadBase::Network,
+        start,
+        len: width,
+        at: 0,
+        width,
+    };
+    // ClassBench's five fields: every pair of first or second bytes is tried.
+    let five: Vec<FieldRead> =
+        [(12, 4), (16, 4), (40, 2), (42, 2), (9, 1)].map(|(s, w)| payload(s, w)).to_vec();
+    let keys = super::filter::keys(&five);
+    let first = |f: u8, width: u8| super::filter::KeyByte { field: f, shift: 8 * (width - 1) };
+    let second = |f: u8, width: u8| super::filter::KeyByte { field: f, shift: 8 * (width - 2) };
+    assert!(keys.contains(&[first(0, 4), second(1, 4)]), "source high byte with destination's second");
+    assert!(keys.contains(&[second(3, 2), first(0, 4)]));
+    let at = |k: super::filter::Key| keys.iter().position(|x| *x == k);
+    assert!(
+        at([first(0, 4), first(1, 4)]) < at([first(0, 4), second(1, 4)]),
+        "first bytes' pairs come first"
+    );
+    // Sixteen four-byte fields would make 992 pairs: the list stops at its bound, first
+    // bytes' pairs kept.
+    let many: Vec<FieldRead> = (0..16).map(|f| payload(64 * f, 4)).collect();
+    let keys = super::filter::keys(&many);
+    assert!(keys.len() <= 256, "{} keys", keys.len());
+    assert!(keys.contains(&[first(15, 4), first(14, 4)]));
+}
