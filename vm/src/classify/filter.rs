@@ -164,14 +164,15 @@ pub(super) fn keys(reads: &[FieldRead]) -> Vec<Key> {
     // of one address with the second byte of the other: where ClassBench's ACL sets spread
     // best), pairs of first bytes before those with a second byte, at most [`MOST_KEYS`] in
     // all (each key is tried on every box of a part).
-    let leading = |second: bool| {
+    // Every packet field's first (`second` false) or second byte, with which it is.
+    let nth_bytes = |second: bool| {
         bytes.iter().enumerate().filter_map(move |(f, b)| {
             let (_, _, width) = (*b)?;
             let skip = u8::from(second);
             (width > skip).then(|| (KeyByte { field: f as u8, shift: 8 * (width - 1 - skip) }, second))
         })
     };
-    let leading: Vec<(KeyByte, bool)> = leading(false).chain(leading(true)).collect();
+    let leading: Vec<(KeyByte, bool)> = nth_bytes(false).chain(nth_bytes(true)).collect();
     let mut cross: Vec<(Key, u8)> = Vec::new();
     for (h, hs) in &leading {
         for (l, ls) in leading.iter().filter(|(l, _)| l.field != h.field) {
