@@ -13,7 +13,7 @@ use crate::proto::Proto;
 use crate::proto::deps::ProtoCtx;
 use crate::proto::selector::Selector;
 use crate::types::{ByteOrder, Type};
-use nftvm_grammar::nft::ast::{self, Item, ItemKind, RelOp};
+use nftvm_grammar::nft::ast::{self, HashItem, Item, ItemKind, NumgenItem, RelOp};
 use nftvm_grammar::{Diagnostic, Span};
 use nftvm_vm::keys::{MetaKey, PayloadBase};
 
@@ -309,7 +309,8 @@ impl<'t> RuleCx<'t> {
         // Parameters the grammar read for special selectors.
         if let Some(first) = sel.items.first() {
             match (&first.kind, &mut e.kind) {
-                (ItemKind::Numgen { modulus, offset, .. }, ExprKind::Numgen(n)) => {
+                (ItemKind::Numgen(item), ExprKind::Numgen(n)) => {
+                    let NumgenItem { modulus, offset, .. } = &**item;
                     n.modulus = self.u32_atom(modulus)?;
                     n.offset = match offset {
                         Some(o) => self.u32_atom(o)?,
@@ -319,7 +320,8 @@ impl<'t> RuleCx<'t> {
                         return self.fail(modulus.span, "Numgen modulus cannot be zero");
                     }
                 }
-                (ItemKind::Hash { expr, modulus, seed, offset, .. }, ExprKind::Hash(h)) => {
+                (ItemKind::Hash(item), ExprKind::Hash(h)) => {
+                    let HashItem { expr, modulus, seed, offset, .. } = &**item;
                     h.modulus = self.u32_atom(modulus)?;
                     if h.modulus == 0 {
                         return self.fail(modulus.span, "hash modulus cannot be zero");
@@ -493,7 +495,7 @@ impl<'t> RuleCx<'t> {
     fn parses_as_value(&self, item: &Item, shape: &Expr) -> bool {
         match &item.kind {
             ItemKind::Atom(a) => shape.ty.parse_as(&a.text, shape.bits, shape.order).is_ok(),
-            ItemKind::Fib { .. } | ItemKind::Numgen { .. } | ItemKind::Hash { .. } => false,
+            ItemKind::Fib(_) | ItemKind::Numgen(_) | ItemKind::Hash(_) => false,
             _ => true,
         }
     }

@@ -48,29 +48,29 @@ pub(super) fn selector_at(items: &[Item]) -> Result<Sel<'_>, Diagnostic> {
         return Err(Diagnostic::error(Span::default(), "expected a selector"));
     };
     match &first.kind {
-        ItemKind::Fib { flags, result } => {
+        ItemKind::Fib(fib) => {
             let mut words: Vec<String> = vec!["fib".into()];
-            for (i, f) in flags.iter().enumerate() {
+            for (i, f) in fib.flags.iter().enumerate() {
                 if i > 0 {
                     words.push(".".into());
                 }
                 words.push(f.text.clone());
             }
-            words.push(result.text.clone());
+            words.push(fib.result.text.clone());
             let refs: Vec<&str> = words.iter().map(String::as_str).collect();
             return match resolve(&refs) {
                 Ok(r) => Ok(Sel { selector: r.selector, items: &items[..1], span: first.span }),
                 Err(e) => Err(Diagnostic::error(first.span, e.message)),
             };
         }
-        ItemKind::Numgen { mode, .. } => {
-            return match resolve(&["numgen", &mode.text]) {
+        ItemKind::Numgen(n) => {
+            return match resolve(&["numgen", &n.mode.text]) {
                 Ok(r) => Ok(Sel { selector: r.selector, items: &items[..1], span: first.span }),
-                Err(e) => Err(Diagnostic::error(mode.span, e.message)),
+                Err(e) => Err(Diagnostic::error(n.mode.span, e.message)),
             };
         }
-        ItemKind::Hash { kind, .. } => {
-            let w = match kind {
+        ItemKind::Hash(h) => {
+            let w = match h.kind {
                 nftvm_grammar::nft::ast::HashKind::Jhash => "jhash",
                 nftvm_grammar::nft::ast::HashKind::Symhash => "symhash",
             };
@@ -103,7 +103,7 @@ pub(super) fn selector_at(items: &[Item]) -> Result<Sel<'_>, Diagnostic> {
 /// Whether the items at the start of a run can be read as a selector.
 pub(super) fn starts_selector(items: &[Item]) -> bool {
     match items.first().map(|i| &i.kind) {
-        Some(ItemKind::Fib { .. } | ItemKind::Numgen { .. } | ItemKind::Hash { .. }) => true,
+        Some(ItemKind::Fib(_) | ItemKind::Numgen(_) | ItemKind::Hash(_)) => true,
         Some(ItemKind::Atom(a)) if matches!(a.kind, AtomKind::Word | AtomKind::RawPayload) => {
             selector_at(items).is_ok()
         }

@@ -81,7 +81,9 @@ impl RuleCx<'_> {
                 Some(n) => StmtKind::ObjRef(self.objref(ObjectType::Synproxy, n)?),
                 None => StmtKind::Synproxy(self.synproxy(options)?),
             },
-            ast::StmtKind::DynSet { op, set, elem } => StmtKind::DynSet(self.dynset(*op, set, elem)?),
+            ast::StmtKind::DynSet { op, set, elem } => {
+                StmtKind::DynSet(Box::new(self.dynset(*op, set, elem)?))
+            }
             ast::StmtKind::Meter { name, size, elem } => {
                 StmtKind::Meter(self.meter(name, size.as_ref(), elem)?)
             }

@@ -458,24 +458,27 @@ impl<'s> Expander<'s> {
                     }
                     continue;
                 }
-                ItemKind::Range(a, b) => ItemKind::Range(self.atom(a), self.atom(b)),
+                ItemKind::Range(a, b) => ItemKind::Range(Box::new(self.atom(*a)), Box::new(self.atom(*b))),
                 ItemKind::List(v) => ItemKind::List(self.atoms(v)),
                 ItemKind::Mask(a, b) => ItemKind::Mask(self.atoms(a), self.atoms(b)),
                 ItemKind::Set(elems) => ItemKind::Set(self.elems(elems)),
                 ItemKind::Group(e) => ItemKind::Group(Box::new(self.expr(*e))),
-                ItemKind::Verdict(v) => ItemKind::Verdict(self.verdict(v)),
-                ItemKind::Numgen { mode, modulus, offset } => ItemKind::Numgen {
-                    mode,
-                    modulus: self.atom(modulus),
-                    offset: offset.map(|o| self.atom(o)),
-                },
-                ItemKind::Hash { kind, expr, modulus, seed, offset } => ItemKind::Hash {
-                    kind,
-                    expr: expr.map(|e| Box::new(self.expr(*e))),
-                    modulus: self.atom(modulus),
-                    seed: seed.map(|s| self.atom(s)),
-                    offset: offset.map(|o| self.atom(o)),
-                },
+                ItemKind::Verdict(v) => ItemKind::Verdict(Box::new(self.verdict(*v))),
+                ItemKind::Numgen(n) => {
+                    let NumgenItem { mode, modulus, offset } = *n;
+                    let (modulus, offset) = (self.atom(modulus), offset.map(|o| self.atom(o)));
+                    ItemKind::Numgen(Box::new(NumgenItem { mode, modulus, offset }))
+                }
+                ItemKind::Hash(h) => {
+                    let HashItem { kind, expr, modulus, seed, offset } = *h;
+                    ItemKind::Hash(Box::new(HashItem {
+                        kind,
+                        expr: expr.map(|e| Box::new(self.expr(*e))),
+                        modulus: self.atom(modulus),
+                        seed: seed.map(|s| self.atom(s)),
+                        offset: offset.map(|o| self.atom(o)),
+                    }))
+                }
                 other => other,
             };
             out.push(Item { kind, span });

@@ -100,7 +100,7 @@ pub fn set_target(t: &SetTarget, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
                     _ => None,
                 };
                 let name = declare(cx, *nft);
-                out.push(Stmt::new(StmtKind::DynSet(DynSet {
+                out.push(Stmt::new(StmtKind::DynSet(Box::new(DynSet {
                     op,
                     set: name,
                     key,
@@ -108,7 +108,7 @@ pub fn set_target(t: &SetTarget, cx: &mut Mcx<'_>) -> LResult<Vec<Stmt>> {
                     stmts: Vec::new(),
                     timeout,
                     expires: None,
-                })));
+                }))));
             }
         }
     }
