@@ -63,3 +63,68 @@ fn the_packet_closing_a_groups_last_connection_is_dropped_and_the_group_stays() 
     let o = send(&mut p, TUNA, 5, &syn);
     assert_eq!(o.packet.fate, Fate::Accepted, "{o:#?}");
 }
+
+/// A dynamic set of two per-source `ct count` elements (`ct state new tcp flags syn add @s
+/// { ip saddr ct count over 5 }`); a new connection's SYN whose source is not in it (the set
+/// was full) is dropped.
+const PER_SOURCE_SET_OF_2: &str = "table ip t
+set ip t s flags 0x20 key 4n size 2
+chain ip t fwd type filter hook forward priority 0 policy accept
+
+ip t fwd
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x06 ]
+  [ payload load 1b @ transport header + 13 => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x02 ) ^ 0x00 ]
+  [ cmp neq reg 1 0x00 ]
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ payload load 4b @ network header + 12 => reg 1 ]
+  [ dynset add reg_key 1 set s expr [ connlimit count 5 flags 1 ] ]
+
+ip t fwd
+  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x06 ]
+  [ payload load 1b @ transport header + 13 => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x02 ) ^ 0x00 ]
+  [ cmp neq reg 1 0x00 ]
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ payload load 4b @ network header + 12 => reg 1 ]
+  [ lookup reg 1 set s 0x1 ]
+  [ immediate reg 0 drop ]
+";
+
+const RST: u8 = 0x04;
+
+/// The set's garbage collection removes an element whose connection list counts nothing,
+/// so a set filled by the sources of closed connections takes new sources again — as Linux
+/// does (checked on 6.18: a `size 2` set filled by two connections, both reset, took a
+/// third source after its next collection, and refused it before).
+#[test]
+fn a_full_sets_elements_go_when_their_connections_close() {
+    let mut p = pipeline(PER_SOURCE_SET_OF_2);
+    let syn = |src: &str| tcp4(src, 40000, "10.0.2.2", 80, SYN, 100, 0, b"");
+    for src in ["10.0.1.2", "10.0.1.3"] {
+        let steps = [
+            (TUNA, syn(src)),
+            (TUNB, tcp4("10.0.2.2", 80, src, 40000, SYN | ACK, 500, 101, b"")),
+            (TUNA, tcp4(src, 40000, "10.0.2.2", 80, ACK, 101, 501, b"")),
+            (TUNA, tcp4(src, 40000, "10.0.2.2", 80, RST, 101, 0, b"")),
+        ];
+        for (k, (iif, packet)) in steps.iter().enumerate() {
+            let o = send(&mut p, *iif, 1, packet);
+            assert_eq!(o.packet.fate, Fate::Accepted, "{src}, segment {k}: {o:#?}");
+        }
+    }
+    // Full: a third source is not added, and its SYN is dropped.
+    let o = send(&mut p, TUNA, 1, &syn("10.0.1.4"));
+    assert!(matches!(o.packet.fate, Fate::Dropped(_)), "{o:#?}");
+    // The collection (every second) finds both lists empty (their connections closed):
+    // the elements go, and a new source takes a place.
+    p.tick(2 * SECOND);
+    let o = send(&mut p, TUNA, 2, &syn("10.0.1.5"));
+    assert_eq!(o.packet.fate, Fate::Accepted, "{o:#?}");
+}

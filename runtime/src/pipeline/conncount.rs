@@ -112,6 +112,23 @@ impl ConnLists {
         u32::try_from(entries.len()).unwrap_or(u32::MAX)
     }
 
+    /// Does `list` count some connection (as last collected)?
+    pub fn holds(&self, list: ConnList) -> bool {
+        self.lists.contains_key(&list)
+    }
+
+    /// Collects a set element's list (`nft_connlimit_gc`): does it count nothing now? An
+    /// empty list is forgotten (and one never made counts nothing).
+    pub fn collect_list(&mut self, list: ConnList, ct: &Conntrack, now: Time) -> bool {
+        let Some(entries) = self.lists.get_mut(&list) else { return true };
+        collect(entries, ct, now);
+        let empty = entries.is_empty();
+        if empty {
+            self.lists.remove(&list);
+        }
+        empty
+    }
+
     /// Collects every list and forgets the empty ones (a set element's list outlives its
     /// element; an expression's empty list is the same as none).
     /// Address groups stay when they empty (see [`EMPTY_GROUPS_KEPT`]).

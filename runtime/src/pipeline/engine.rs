@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use nftvm_vm::expr::connlimit::ConnList;
 use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunOptions, RunResult};
 use nftvm_vm::jit::JitError;
 use nftvm_vm::{ChainId, Executable, VerifiedProgram};
@@ -20,6 +21,11 @@ pub trait Engine: Send {
 
     /// The program's mutable state (counters, sets, …).
     fn state(&self) -> &ProgramState;
+
+    /// Runs the sets' garbage collections due by `now` (ns on the packet clock): expired
+    /// elements go, and a dynamic set's elements whose connection list `gone` says counts
+    /// nothing (see [`nftvm_vm::set::hash::HashSet::collect`]).
+    fn collect_sets(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool);
 
     /// Which of the VM's engines runs the bytecode.
     fn kind(&self) -> nftvm_vm::Engine;
@@ -93,6 +99,17 @@ impl Engine for VmEngine {
 
     fn state(&self) -> &ProgramState {
         &self.state
+    }
+
+    fn collect_sets(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool) {
+        if self.pending {
+            return;
+        }
+        let sets = &self.exec.program().program().sets;
+        for (set, backend) in sets.iter().zip(&mut self.state.sets) {
+            let dynamic = set.flags & nftvm_vm::set::flags::EVAL != 0;
+            backend.collect(now, &mut |list| dynamic && gone(list));
+        }
     }
 
     fn kind(&self) -> nftvm_vm::Engine {

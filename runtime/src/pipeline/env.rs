@@ -429,6 +429,10 @@ impl Env for RuntimeEnv<'_> {
         Count::Conns(self.connlimit.count(list, me, established, self.ct, self.now))
     }
 
+    fn connlimit_gc(&mut self, list: ConnList) -> bool {
+        self.connlimit.collect_list(list, self.ct, self.now)
+    }
+
     fn fib(&mut self, q: FibQuery, out: &mut [u8]) -> bool {
         let addr = if q.flags & fib_flags::DADDR != 0 { self.info.dst_addr } else { self.info.src_addr };
         let dev = if q.flags & fib_flags::IIF != 0 {

@@ -250,6 +250,9 @@ impl Pipeline {
         self.expire(&mut run);
         self.ct.gc(self.now, 0);
         self.connlimit.collect_all(&self.ct, self.now);
+        // (Collected above, a list that counts nothing is gone from `connlimit`.)
+        let lists = &self.connlimit;
+        self.engine.collect_sets(self.now, &mut |list| !lists.holds(list));
         run.emitted
     }
 

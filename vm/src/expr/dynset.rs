@@ -143,16 +143,20 @@ impl Dynset {
         let timeout_ms = self.timeout_ms.or(def.timeout_ms).filter(|t| *t > 0);
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
-        let answer =
-            match backend.update(key, data, timeout, self.op == DynsetOp::Update, now, size, &self.exprs) {
-                Some(slots) => element_exprs(&self.exprs, slots, len, now, e.env),
-                None => {
-                    if !self.invert {
-                        e.regs.brk();
-                    }
-                    return;
+        // Only a dynamic set's collection removes elements for their empty connection lists.
+        let dynamic = def.flags & crate::set::flags::EVAL != 0;
+        let env = &mut *e.env;
+        let mut gone = |list| dynamic && env.connlimit_gc(list);
+        let refresh = self.op == DynsetOp::Update;
+        let answer = match backend.update(key, data, timeout, refresh, now, size, &self.exprs, &mut gone) {
+            Some(slots) => element_exprs(&self.exprs, slots, len, now, e.env),
+            None => {
+                if !self.invert {
+                    e.regs.brk();
                 }
-            };
+                return;
+            }
+        };
         e.match_answer(answer);
         // An inverted dynset breaks the rule once the element is there, whatever its
         // expressions said (`nft_dynset_eval`).

@@ -142,6 +142,13 @@ pub trait Env {
         crate::expr::connlimit::Count::NotCounted
     }
 
+    /// Collects a set element's connection list (`nft_connlimit_gc`): true when it counts
+    /// no connection any more, and the set's garbage collection removes the element. No
+    /// conntrack: never.
+    fn connlimit_gc(&mut self, _list: crate::expr::connlimit::ConnList) -> bool {
+        false
+    }
+
     fn fib(&mut self, _q: FibQuery, _out: &mut [u8]) -> bool {
         false
     }

@@ -8,6 +8,7 @@ use super::prefix::PrefixSet;
 use super::{ElemData, Element, Set};
 use crate::data::Data;
 use crate::expr::Expr;
+use crate::expr::connlimit::ConnList;
 use crate::interp::Slot;
 
 /// What a lookup found.
@@ -89,7 +90,8 @@ impl SetBackend {
 
     /// Dynset add/update: the element for `key`, created if absent (with `data`, expiring
     /// after `timeout` ns); `refresh` restarts an existing element's timeout. `None` when the
-    /// set is full or cannot change (only hash sets can).
+    /// set is full or cannot change (only hash sets can). A collection due first asks
+    /// `gone` about the elements' connection lists ([`HashSet::collect`]).
     #[allow(clippy::too_many_arguments)]
     pub fn update(
         &mut self,
@@ -100,10 +102,19 @@ impl SetBackend {
         now: u64,
         max: u32,
         exprs: &[Expr],
+        gone: &mut dyn FnMut(ConnList) -> bool,
     ) -> Option<&mut [Slot]> {
         match &mut self.store {
-            Store::Hash(h) => h.update(key, data, timeout, refresh, now, max, exprs),
+            Store::Hash(h) => h.update(key, data, timeout, refresh, now, max, exprs, gone),
             _ => None,
+        }
+    }
+
+    /// Runs the collection when due by `now` (only hash sets change: see
+    /// [`HashSet::collect`]).
+    pub fn collect(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool) {
+        if let Store::Hash(h) = &mut self.store {
+            h.collect(now, gone);
         }
     }
 

@@ -4,12 +4,17 @@
 //! A set's `size` counts what the kernel's does: an element deleted from the packet path,
 //! or expired, keeps its place until the set's garbage collection (every `gc-interval`,
 //! a second by default, from the set's creation) removes it — so a full set refuses new
-//! keys until then, even after deletes.
+//! keys until then, even after deletes. The collection also removes the elements of a
+//! dynamic set whose `ct count` list no longer counts a connection (`nft_rhash_gc`): a
+//! set of a size that filled with the sources of closed connections takes new ones again.
+//! (It runs when due at the next insertion of a new key or at the runtime's timer tick,
+//! and sees the lists as they are then.)
 
 use super::Element;
 use super::backend::ElemRec;
 use crate::data::Data;
 use crate::expr::Expr;
+use crate::expr::connlimit::ConnList;
 use crate::expr::dynset::element_slots;
 use crate::interp::Slot;
 use hashbrown::HashMap;
@@ -46,12 +51,14 @@ impl HashSet {
         HashSet { map, held: 0, gc_at: now.saturating_add(gc_every), gc_every }
     }
 
-    /// Runs the collections due by `now`: expired elements go, held places are freed.
-    fn collect(&mut self, now: u64) {
+    /// Runs the collections due by `now`: expired elements go, and those with a connection
+    /// list that `gone` says counts nothing; held places are freed.
+    pub fn collect(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool) {
         if now < self.gc_at {
             return;
         }
-        self.map.retain(|_, r| r.live(now));
+        self.map
+            .retain(|_, r| r.live(now) && !r.slots.iter().any(|s| matches!(s, Slot::Conns(l) if gone(*l))));
         self.held = 0;
         let missed = (now - self.gc_at) / self.gc_every;
         self.gc_at = self.gc_at.saturating_add((missed + 1).saturating_mul(self.gc_every));
@@ -71,10 +78,11 @@ impl HashSet {
         now: u64,
         max: u32,
         exprs: &[Expr],
+        gone: &mut dyn FnMut(ConnList) -> bool,
     ) -> Option<&mut [Slot]> {
         let live = self.map.get(key).is_some_and(|r| r.live(now));
         if !live {
-            self.collect(now);
+            self.collect(now, gone);
             if self.map.len() + self.held >= max as usize {
                 return None;
             }
@@ -139,23 +147,26 @@ mod tests {
     #[test]
     fn timeouts_and_dynamic_updates() {
         let mut s = HashSet::default();
-        assert!(s.update(&[1], None, Some(100), false, 0, 10, &[]).is_some());
+        assert!(s.update(&[1], None, Some(100), false, 0, 10, &[], &mut |_| false).is_some());
         assert!(s.get(&[1], 99).is_some());
         assert!(s.get(&[1], 100).is_none(), "expired at its expiry time");
         // update refreshes, add does not
-        s.update(&[2], None, Some(100), false, 0, 10, &[]);
-        s.update(&[2], None, Some(100), false, 50, 10, &[]);
+        s.update(&[2], None, Some(100), false, 0, 10, &[], &mut |_| false);
+        s.update(&[2], None, Some(100), false, 50, 10, &[], &mut |_| false);
         assert!(s.get(&[2], 120).is_none());
-        s.update(&[3], None, Some(100), false, 0, 10, &[]);
-        s.update(&[3], None, Some(100), true, 50, 10, &[]);
+        s.update(&[3], None, Some(100), false, 0, 10, &[], &mut |_| false);
+        s.update(&[3], None, Some(100), true, 50, 10, &[], &mut |_| false);
         assert!(s.get(&[3], 120).is_some());
         assert!(s.delete(&[3], 120));
         assert!(s.get(&[3], 120).is_none());
         // size limit
         let mut t = HashSet::default();
-        assert!(t.update(&[1], None, None, false, 0, 1, &[]).is_some());
-        assert!(t.update(&[2], None, None, false, 0, 1, &[]).is_none());
-        assert!(t.update(&[1], None, None, false, 0, 1, &[]).is_some(), "existing element still found");
+        assert!(t.update(&[1], None, None, false, 0, 1, &[], &mut |_| false).is_some());
+        assert!(t.update(&[2], None, None, false, 0, 1, &[], &mut |_| false).is_none());
+        assert!(
+            t.update(&[1], None, None, false, 0, 1, &[], &mut |_| false).is_some(),
+            "existing element still found"
+        );
     }
 
     /// A deleted or expired element keeps its place in a full set until the collection
@@ -164,18 +175,65 @@ mod tests {
     fn removed_elements_hold_their_place_until_collected() {
         let second = 1_000_000_000;
         let mut s = HashSet::build(&[], 0, second);
-        assert!(s.update(&[1], None, None, false, 10, 2, &[]).is_some());
-        assert!(s.update(&[2], None, None, false, 10, 2, &[]).is_some());
+        assert!(s.update(&[1], None, None, false, 10, 2, &[], &mut |_| false).is_some());
+        assert!(s.update(&[2], None, None, false, 10, 2, &[], &mut |_| false).is_some());
         assert!(s.delete(&[1], 20));
         assert!(s.get(&[1], 20).is_none(), "deleted");
-        assert!(s.update(&[3], None, None, false, 30, 2, &[]).is_none(), "still full");
-        assert!(s.update(&[1], None, None, false, 30, 2, &[]).is_none(), "re-adding needs a place too");
-        assert!(s.update(&[3], None, None, false, second, 2, &[]).is_some(), "collected at 1 s");
+        assert!(s.update(&[3], None, None, false, 30, 2, &[], &mut |_| false).is_none(), "still full");
+        assert!(
+            s.update(&[1], None, None, false, 30, 2, &[], &mut |_| false).is_none(),
+            "re-adding needs a place too"
+        );
+        assert!(
+            s.update(&[3], None, None, false, second, 2, &[], &mut |_| false).is_some(),
+            "collected at 1 s"
+        );
         // An expired element is replaced by a new one of its key, but holds a place.
         let mut t = HashSet::build(&[], 0, second);
-        assert!(t.update(&[1], None, Some(100), false, 0, 2, &[]).is_some());
-        assert!(t.update(&[1], None, Some(100), false, 200, 2, &[]).is_some(), "expired: new element");
-        assert!(t.update(&[2], None, None, false, 300, 2, &[]).is_none(), "the expired one holds a place");
-        assert!(t.update(&[2], None, None, false, 2 * second, 2, &[]).is_some(), "collections keep running");
+        assert!(t.update(&[1], None, Some(100), false, 0, 2, &[], &mut |_| false).is_some());
+        assert!(
+            t.update(&[1], None, Some(100), false, 200, 2, &[], &mut |_| false).is_some(),
+            "expired: new element"
+        );
+        assert!(
+            t.update(&[2], None, None, false, 300, 2, &[], &mut |_| false).is_none(),
+            "the expired one holds a place"
+        );
+        assert!(
+            t.update(&[2], None, None, false, 2 * second, 2, &[], &mut |_| false).is_some(),
+            "collections keep running"
+        );
+    }
+
+    /// A dynamic set's collection removes an element whose `ct count` list counts nothing
+    /// (`nft_rhash_gc` through `nft_connlimit_gc`), so a full set takes new keys again: what
+    /// Linux 6.18 does (checked: a `size 2` set filled by two closed connections took a
+    /// third source after its next collection).
+    #[test]
+    fn elements_whose_connection_list_empties_are_collected() {
+        use crate::expr::connlimit::Connlimit;
+        let second = 1_000_000_000;
+        let ct_count = [Expr::Connlimit(Connlimit { count: 0, flags: 1, slot: 0 })];
+        let mut s = HashSet::build(&[], 0, second);
+        let list_of = |slots: Option<&mut [Slot]>| match slots.and_then(|s| s.first()) {
+            Some(Slot::Conns(l)) => Some(*l),
+            _ => None,
+        };
+        let first = list_of(s.update(&[1], None, None, false, 10, 1, &ct_count, &mut |_| false));
+        assert!(first.is_some(), "an element with its own connection list");
+        assert!(s.update(&[2], None, None, false, 20, 1, &ct_count, &mut |_| false).is_none(), "full");
+        // The collection at 1 s finds the first element's list still counting.
+        let mut asked = Vec::new();
+        let mut still_counting = |l| {
+            asked.push(l);
+            false
+        };
+        assert!(s.update(&[2], None, None, false, second, 1, &ct_count, &mut still_counting).is_none());
+        assert_eq!(asked, vec![first.expect("list")]);
+        // Not due again before 2 s: the list is not asked about.
+        assert!(s.update(&[2], None, None, false, second + 10, 1, &ct_count, &mut |_| true).is_none());
+        // At 2 s it counts nothing: the element goes and the new key takes its place.
+        assert!(s.update(&[2], None, None, false, 2 * second, 1, &ct_count, &mut |_| true).is_some());
+        assert!(s.get(&[1], 2 * second).is_none());
     }
 }
