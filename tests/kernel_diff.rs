@@ -127,6 +127,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("knock", scenarios_dynset::knock, 24),
         ("meter", scenarios_dynset::meter, 24),
         ("conncount", scenarios_dynset::conncount, 40),
+        ("conncount-gc", scenarios_dynset::conncount_gc, 4),
     ]
 }
 
@@ -307,10 +308,10 @@ fn generated_rulesets_match_the_kernel() {
 
 /// Sets the packet path changes: port knocking (`add`/`update`/`delete @set`), meters
 /// (`limit` and `quota` per element), connection limits (`ct count` per element and per
-/// rule, iptables' `-m connlimit`).
+/// rule, iptables' `-m connlimit`), a full `ct count` set emptied by its garbage collection.
 #[test]
 fn dynamic_sets_match_the_kernel() {
-    check("dynset", &["knock", "meter", "conncount"], true);
+    check("dynset", &["knock", "meter", "conncount", "conncount-gc"], true);
 }
 
 /// Chains bound to the devices: netdev and inet ingress (before the IP layer), netdev

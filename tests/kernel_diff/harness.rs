@@ -69,6 +69,9 @@ pub struct Scenario {
     pub clock: u64,
     /// How long the kernel's output must stay quiet to end a step (ms).
     pub settle_ms: u64,
+    /// Waits before steps: `(step, ms)` — the kernel's side sleeps (its timers run: set
+    /// garbage collection, timeouts), nftvm's clock moves on and its timers run.
+    pub pauses: Vec<(usize, u64)>,
 }
 
 impl Scenario {
@@ -88,7 +91,13 @@ impl Scenario {
             port_choice_free: false,
             clock: FIXED_EPOCH,
             settle_ms: 2,
+            pauses: Vec::new(),
         }
+    }
+
+    /// Waits `ms` before the next step (see [`Scenario::pauses`]).
+    pub fn pause(&mut self, ms: u64) {
+        self.pauses.push((self.steps.len(), ms));
     }
 
     pub fn send(&mut self, iface: &'static str, packet: Vec<u8>) -> usize {
@@ -351,7 +360,13 @@ pub const FIXED_EPOCH: u64 = 1_700_000_000_000_000_000;
 
 /// Time of step `i` on nftvm's packet clock (1 ms apart, from the scenario's start).
 pub fn step_time(sc: &Scenario, i: usize) -> u64 {
-    sc.clock + i as u64 * 1_000_000
+    let paused: u64 = sc.pauses.iter().filter(|(at, _)| *at <= i).map(|(_, ms)| ms * 1_000_000).sum();
+    sc.clock + i as u64 * 1_000_000 + paused
+}
+
+/// The wait before step `i`, if any (ms).
+fn pause_before(sc: &Scenario, i: usize) -> u64 {
+    sc.pauses.iter().filter(|(at, _)| *at == i).map(|(_, ms)| ms).sum()
 }
 
 /// The rule counters of nftvm's side, in listing order.
@@ -497,6 +512,13 @@ pub fn run(sc: &Scenario) -> Report {
             );
             return report;
         };
+        let wait = pause_before(sc, i);
+        if wait > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(wait));
+            for side in &mut sides {
+                side.pipeline.tick(step_time(sc, i).saturating_sub(1_000_000));
+            }
+        }
         let ko = kernel.inject(step.iface, &kp);
         report.emitted += ko.emitted.len();
         let mut k_step: Emitted =

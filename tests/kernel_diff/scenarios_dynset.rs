@@ -229,3 +229,50 @@ pub fn conncount(rng: &mut Rng, i: usize) -> Scenario {
     }
     sc
 }
+
+/// A per-source `ct count` set of a `size`, filled: a new source is refused (its SYN
+/// dropped) until the set's garbage collection — every second — removes the elements whose
+/// connections all closed (reset or finished); then new sources take their places.
+pub fn conncount_gc(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.chance(30);
+    let (ipw, ty) = family(v6);
+    let size = 1 + rng.below(3);
+    let ruleset = format!(
+        "table inet cc {{\n    set perhost {{ type {ty}; size {size}; flags dynamic; }}\n    chain forward {{\n        type filter hook forward priority filter; policy accept;\n        ct state new tcp flags syn add @perhost {{ {ipw} saddr ct count over 5 }}\n        ct state new tcp flags syn {ipw} saddr != @perhost counter drop\n        counter\n    }}\n}}"
+    );
+    let mut sc = Scenario::new(format!("conncount-gc-{i}"), ruleset);
+    sc.settle_ms = 10;
+    // Sources 0..size fill the set; each connection is closed, or (a third of them) stays.
+    for k in 0..size {
+        let c = SocketAddr::new(host(v6, false, k), 40000 + rng.u16() % 1000);
+        let s = SocketAddr::new(host(v6, true, 0), 80);
+        let (cs, ss) = (rng.u32(), rng.u32());
+        let syn = sc.send("tuna", tcp(c, s, SYN, cs, 0, b""));
+        let synack = sc
+            .reply_if_sent("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
+        let (cs, ss) = (cs.wrapping_add(1), ss.wrapping_add(1));
+        sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, ACK, cs, ss, b""));
+        match rng.below(3) {
+            0 => {
+                sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, RST, cs, 0, b""));
+            }
+            1 => {
+                let fin =
+                    sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, FIN | ACK, cs, ss, b""));
+                let finack = sc.reply_if_sent("tunb", fin, move |seen| {
+                    tcp_reply(seen, FIN | ACK, ss, cs.wrapping_add(1), b"")
+                });
+                sc.reply_if_sent("tuna", finack, move |seen| {
+                    tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
+                });
+            }
+            _ => {}
+        }
+    }
+    // Full: the next source is refused. After the collection, two new sources try.
+    sc.send("tuna", syn(rng, v6, size, 80));
+    sc.pause(2_500);
+    sc.send("tuna", syn(rng, v6, size + 1, 80));
+    sc.send("tuna", syn(rng, v6, size + 2, 80));
+    sc
+}
