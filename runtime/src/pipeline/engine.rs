@@ -107,7 +107,7 @@ impl Engine for VmEngine {
         }
         let sets = &self.exec.program().program().sets;
         for (set, backend) in sets.iter().zip(&mut self.state.sets) {
-            let dynamic = set.flags & nftvm_vm::set::flags::EVAL != 0;
+            let dynamic = set.is_dynamic();
             backend.collect(now, &mut |list| dynamic && gone(list));
         }
     }

@@ -143,8 +143,7 @@ impl Dynset {
         let timeout_ms = self.timeout_ms.or(def.timeout_ms).filter(|t| *t > 0);
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
-        // Only a dynamic set's collection removes elements for their empty connection lists.
-        let dynamic = def.flags & crate::set::flags::EVAL != 0;
+        let dynamic = def.is_dynamic();
         let env = &mut *e.env;
         let mut gone = |list| dynamic && env.connlimit_gc(list);
         let refresh = self.op == DynsetOp::Update;

@@ -162,6 +162,12 @@ impl Set {
         self.flags & flags::INTERVAL != 0
     }
 
+    /// `flags dynamic`: the packet path updates it, and its garbage collection removes the
+    /// elements whose `ct count` lists count nothing ([`hash::HashSet::collect`]).
+    pub fn is_dynamic(&self) -> bool {
+        self.flags & flags::EVAL != 0
+    }
+
     pub fn is_anonymous(&self) -> bool {
         self.flags & flags::ANONYMOUS != 0 || self.name.contains('%')
     }
