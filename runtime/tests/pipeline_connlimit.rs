@@ -66,36 +66,33 @@ fn the_packet_closing_a_groups_last_connection_is_dropped_and_the_group_stays() 
 
 /// A dynamic set of two per-source `ct count` elements (`ct state new tcp flags syn add @s
 /// { ip saddr ct count over 5 }`); a new connection's SYN whose source is not in it (the set
-/// was full) is dropped.
-const PER_SOURCE_SET_OF_2: &str = "table ip t
+/// was full) is dropped (`ct state new tcp flags syn ip saddr != @s drop`).
+fn per_source_set_of_2() -> String {
+    let new_syn = "  [ meta load l4proto => reg 1 ]
+  [ cmp eq reg 1 0x06 ]
+  [ payload load 1b @ transport header + 13 => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x02 ) ^ 0x00 ]
+  [ cmp neq reg 1 0x00 ]
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ payload load 4b @ network header + 12 => reg 1 ]";
+    format!(
+        "table ip t
 set ip t s flags 0x20 key 4n size 2
 chain ip t fwd type filter hook forward priority 0 policy accept
 
 ip t fwd
-  [ meta load l4proto => reg 1 ]
-  [ cmp eq reg 1 0x06 ]
-  [ payload load 1b @ transport header + 13 => reg 1 ]
-  [ bitwise reg 1 = ( reg 1 & 0x02 ) ^ 0x00 ]
-  [ cmp neq reg 1 0x00 ]
-  [ ct load state => reg 1 ]
-  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
-  [ cmp neq reg 1 0x00000000 ]
-  [ payload load 4b @ network header + 12 => reg 1 ]
+{new_syn}
   [ dynset add reg_key 1 set s expr [ connlimit count 5 flags 1 ] ]
 
 ip t fwd
-  [ meta load l4proto => reg 1 ]
-  [ cmp eq reg 1 0x06 ]
-  [ payload load 1b @ transport header + 13 => reg 1 ]
-  [ bitwise reg 1 = ( reg 1 & 0x02 ) ^ 0x00 ]
-  [ cmp neq reg 1 0x00 ]
-  [ ct load state => reg 1 ]
-  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
-  [ cmp neq reg 1 0x00000000 ]
-  [ payload load 4b @ network header + 12 => reg 1 ]
+{new_syn}
   [ lookup reg 1 set s 0x1 ]
   [ immediate reg 0 drop ]
-";
+"
+    )
+}
 
 const RST: u8 = 0x04;
 
@@ -105,7 +102,7 @@ const RST: u8 = 0x04;
 /// third source after its next collection, and refused it before).
 #[test]
 fn a_full_sets_elements_go_when_their_connections_close() {
-    let mut p = pipeline(PER_SOURCE_SET_OF_2);
+    let mut p = pipeline(&per_source_set_of_2());
     let syn = |src: &str| tcp4(src, 40000, "10.0.2.2", 80, SYN, 100, 0, b"");
     for src in ["10.0.1.2", "10.0.1.3"] {
         let steps = [

@@ -108,6 +108,31 @@ struct Open {
     ss: u32,
 }
 
+/// The server's SYN-ACK to the client's SYN (step `syn`, initial sequence numbers `cs` and
+/// `ss`) and the client's ACK, each sent when the packet it answers came out.
+fn answer_syn(sc: &mut Scenario, syn: usize, cs: u32, ss: u32) -> Open {
+    let synack =
+        sc.reply_if_sent("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
+    let (cs, ss) = (cs.wrapping_add(1), ss.wrapping_add(1));
+    sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, ACK, cs, ss, b""));
+    Open { synack, cs, ss }
+}
+
+/// The client closes an open connection: a RST (`reset`), or FIN, FIN-ACK and the last ACK.
+fn close(sc: &mut Scenario, o: &Open, reset: bool) {
+    let (synack, cs, ss) = (o.synack, o.cs, o.ss);
+    if reset {
+        sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, RST, cs, 0, b""));
+        return;
+    }
+    let fin = sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, FIN | ACK, cs, ss, b""));
+    let finack =
+        sc.reply_if_sent("tunb", fin, move |seen| tcp_reply(seen, FIN | ACK, ss, cs.wrapping_add(1), b""));
+    sc.reply_if_sent("tuna", finack, move |seen| {
+        tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
+    });
+}
+
 /// A client's packet to the server whose transport header is too short for conntrack to read
 /// a tuple from (ICMP under 8 bytes, a port pair under 4): no connection, and a `ct count`
 /// that counts it drops it (`nf_ct_get_tuplepr` fails in `nft_connlimit`).
@@ -192,28 +217,11 @@ pub fn conncount(rng: &mut Rng, i: usize) -> Scenario {
                 if rng.chance(20) {
                     continue;
                 }
-                let synack = sc.reply_if_sent("tunb", syn, move |seen| {
-                    tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b"")
-                });
-                sc.reply_if_sent("tuna", synack, move |seen| {
-                    tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
-                });
-                open.push(Open { synack, cs: cs.wrapping_add(1), ss: ss.wrapping_add(1) });
+                open.push(answer_syn(&mut sc, syn, cs, ss));
             }
             6 | 7 if !open.is_empty() => {
-                let Open { synack, cs, ss } = open.remove(rng.below(open.len()));
-                if rng.bool() {
-                    sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, RST, cs, 0, b""));
-                } else {
-                    let fin =
-                        sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, FIN | ACK, cs, ss, b""));
-                    let finack = sc.reply_if_sent("tunb", fin, move |seen| {
-                        tcp_reply(seen, FIN | ACK, ss, cs.wrapping_add(1), b"")
-                    });
-                    sc.reply_if_sent("tuna", finack, move |seen| {
-                        tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
-                    });
-                }
+                let o = open.remove(rng.below(open.len()));
+                close(&mut sc, &o, rng.bool());
             }
             _ if !open.is_empty() => {
                 let at = rng.below(open.len());
@@ -248,24 +256,10 @@ pub fn conncount_gc(rng: &mut Rng, i: usize) -> Scenario {
         let s = SocketAddr::new(host(v6, true, 0), 80);
         let (cs, ss) = (rng.u32(), rng.u32());
         let syn = sc.send("tuna", tcp(c, s, SYN, cs, 0, b""));
-        let synack = sc
-            .reply_if_sent("tunb", syn, move |seen| tcp_reply(seen, SYN | ACK, ss, cs.wrapping_add(1), b""));
-        let (cs, ss) = (cs.wrapping_add(1), ss.wrapping_add(1));
-        sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, ACK, cs, ss, b""));
+        let o = answer_syn(&mut sc, syn, cs, ss);
         match rng.below(3) {
-            0 => {
-                sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, RST, cs, 0, b""));
-            }
-            1 => {
-                let fin =
-                    sc.reply_if_sent("tuna", synack, move |seen| tcp_reply(seen, FIN | ACK, cs, ss, b""));
-                let finack = sc.reply_if_sent("tunb", fin, move |seen| {
-                    tcp_reply(seen, FIN | ACK, ss, cs.wrapping_add(1), b"")
-                });
-                sc.reply_if_sent("tuna", finack, move |seen| {
-                    tcp_reply(seen, ACK, cs.wrapping_add(1), ss.wrapping_add(1), b"")
-                });
-            }
+            0 => close(&mut sc, &o, true),
+            1 => close(&mut sc, &o, false),
             _ => {}
         }
     }
