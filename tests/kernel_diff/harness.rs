@@ -515,6 +515,7 @@ pub fn run(sc: &Scenario) -> Report {
         let wait = pause_before(sc, i);
         if wait > 0 {
             std::thread::sleep(std::time::Duration::from_millis(wait));
+            // nftvm's timers run at the end of the wait, a millisecond before the step.
             for side in &mut sides {
                 side.pipeline.tick(step_time(sc, i).saturating_sub(1_000_000));
             }

@@ -105,10 +105,8 @@ impl Engine for VmEngine {
         if self.pending {
             return;
         }
-        let sets = &self.exec.program().program().sets;
-        for (set, backend) in sets.iter().zip(&mut self.state.sets) {
-            let dynamic = set.is_dynamic();
-            backend.collect(now, &mut |list| dynamic && gone(list));
+        for backend in &mut self.state.sets {
+            backend.collect(now, gone);
         }
     }
 

@@ -143,9 +143,8 @@ impl Dynset {
         let timeout_ms = self.timeout_ms.or(def.timeout_ms).filter(|t| *t > 0);
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
-        let dynamic = def.is_dynamic();
         let env = &mut *e.env;
-        let mut gone = |list| dynamic && env.connlimit_gc(list);
+        let mut gone = |list| env.connlimit_gc(list);
         let refresh = self.op == DynsetOp::Update;
         let answer = match backend.update(key, data, timeout, refresh, now, size, &self.exprs, &mut gone) {
             Some(slots) => element_exprs(&self.exprs, slots, len, now, e.env),

@@ -72,7 +72,7 @@ impl SetBackend {
             }
         } else {
             let gc_every = u64::from(set.gc_interval_ms.unwrap_or(0)).saturating_mul(1_000_000);
-            Store::Hash(HashSet::build(&elems, now, gc_every))
+            Store::Hash(HashSet::build(&elems, now, gc_every, set.is_dynamic()))
         };
         SetBackend { store, catchall }
     }

@@ -28,37 +28,43 @@ pub struct HashSet {
     /// When the next collection runs, and how often (ns).
     gc_at: u64,
     gc_every: u64,
+    /// `flags dynamic`: the collection also removes elements whose connection list counts
+    /// nothing (only a dynamic set's does, as `nft_rhash_gc`).
+    dynamic: bool,
 }
 
 /// The kernel's collection interval when a set names none (`HZ`).
 const GC_EVERY_DEFAULT: u64 = 1_000_000_000;
 
 impl Default for HashSet {
-    /// An empty set created at time 0, collected every second.
+    /// An empty dynamic set created at time 0, collected every second.
     fn default() -> HashSet {
-        HashSet::build(&[], 0, 0)
+        HashSet::build(&[], 0, 0, true)
     }
 }
 
 impl HashSet {
-    /// A set of `elems` created at `now`, collected every `gc_every` ns (a second if 0).
-    pub fn build(elems: &[&Element], now: u64, gc_every: u64) -> HashSet {
+    /// A set of `elems` created at `now`, collected every `gc_every` ns (a second if 0);
+    /// `dynamic`: see [`HashSet::collect`].
+    pub fn build(elems: &[&Element], now: u64, gc_every: u64, dynamic: bool) -> HashSet {
         let mut map = HashMap::with_capacity(elems.len());
         for e in elems {
             map.insert(e.key.bytes().to_vec(), ElemRec::from_element(e, now));
         }
         let gc_every = if gc_every == 0 { GC_EVERY_DEFAULT } else { gc_every };
-        HashSet { map, held: 0, gc_at: now.saturating_add(gc_every), gc_every }
+        HashSet { map, held: 0, gc_at: now.saturating_add(gc_every), gc_every, dynamic }
     }
 
-    /// Runs the collections due by `now`: expired elements go, and those with a connection
-    /// list that `gone` says counts nothing; held places are freed.
+    /// Runs the collections due by `now`: expired elements go, and in a dynamic set those
+    /// with a connection list that `gone` says counts nothing; held places are freed.
     pub fn collect(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool) {
         if now < self.gc_at {
             return;
         }
-        self.map
-            .retain(|_, r| r.live(now) && !r.slots.iter().any(|s| matches!(s, Slot::Conns(l) if gone(*l))));
+        let dynamic = self.dynamic;
+        let mut counts_nothing =
+            |r: &ElemRec| r.slots.iter().any(|s| matches!(s, Slot::Conns(l) if gone(*l)));
+        self.map.retain(|_, r| r.live(now) && !(dynamic && counts_nothing(r)));
         self.held = 0;
         let missed = (now - self.gc_at) / self.gc_every;
         self.gc_at = self.gc_at.saturating_add((missed + 1).saturating_mul(self.gc_every));
@@ -137,7 +143,7 @@ mod tests {
     fn exact_and_concatenated_keys() {
         let a = el(&[10, 0, 0, 1]);
         let b = el(&[10, 0, 0, 2, 0, 0x50, 0, 0]);
-        let s = HashSet::build(&[&a, &b], 0, 0);
+        let s = HashSet::build(&[&a, &b], 0, 0, false);
         assert!(s.get(&[10, 0, 0, 1], 0).is_some());
         assert!(s.get(&[10, 0, 0, 3], 0).is_none());
         assert!(s.get(&[10, 0, 0, 2, 0, 0x50, 0, 0], 0).is_some());
@@ -174,7 +180,7 @@ mod tests {
     #[test]
     fn removed_elements_hold_their_place_until_collected() {
         let second = 1_000_000_000;
-        let mut s = HashSet::build(&[], 0, second);
+        let mut s = HashSet::build(&[], 0, second, true);
         assert!(s.update(&[1], None, None, false, 10, 2, &[], &mut |_| false).is_some());
         assert!(s.update(&[2], None, None, false, 10, 2, &[], &mut |_| false).is_some());
         assert!(s.delete(&[1], 20));
@@ -189,7 +195,7 @@ mod tests {
             "collected at 1 s"
         );
         // An expired element is replaced by a new one of its key, but holds a place.
-        let mut t = HashSet::build(&[], 0, second);
+        let mut t = HashSet::build(&[], 0, second, true);
         assert!(t.update(&[1], None, Some(100), false, 0, 2, &[], &mut |_| false).is_some());
         assert!(
             t.update(&[1], None, Some(100), false, 200, 2, &[], &mut |_| false).is_some(),
@@ -214,7 +220,7 @@ mod tests {
         use crate::expr::connlimit::Connlimit;
         let second = 1_000_000_000;
         let ct_count = [Expr::Connlimit(Connlimit { count: 0, flags: 1, slot: 0 })];
-        let mut s = HashSet::build(&[], 0, second);
+        let mut s = HashSet::build(&[], 0, second, true);
         let list_of = |slots: Option<&mut [Slot]>| match slots.and_then(|s| s.first()) {
             Some(Slot::Conns(l)) => Some(*l),
             _ => None,
