@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod classbench;
+pub mod live;
 pub mod load;
 mod load_iptables;
 pub mod program;

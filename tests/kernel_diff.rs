@@ -2,8 +2,8 @@
 //! run through the real Linux netfilter (kernel oracle, ruleset loaded by the real `nft`;
 //! for the ipset scenarios an iptables ruleset by `iptables-restore`, its sets by `ipset`)
 //! and through nftvm (the same text compiled by nftvm's compiler, on the interpreter and
-//! on the JIT), comparing every emitted packet byte for byte, the rule counters and the
-//! final conntrack tables. See `kernel_diff/harness.rs` for what is compared and
+//! on the JIT), comparing every emitted packet byte for byte, the rule counters, the named
+//! sets as listed and the final conntrack tables. See `kernel_diff/harness.rs` for what is compared and
 //! normalized.
 //!
 //! Needs root (it fails, not skips, without). `NFTVM_DIFF_SEED` changes the seed;
@@ -20,6 +20,8 @@ mod cli;
 mod harness;
 #[path = "kernel_diff/helper_registry.rs"]
 mod helper_registry;
+#[path = "kernel_diff/live_sets.rs"]
+mod live_sets;
 #[path = "kernel_diff/pkt.rs"]
 mod pkt;
 #[path = "kernel_diff/scenarios.rs"]
@@ -128,6 +130,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("meter", scenarios_dynset::meter, 24),
         ("conncount", scenarios_dynset::conncount, 40),
         ("conncount-gc", scenarios_dynset::conncount_gc, 4),
+        ("listed", scenarios_dynset::listed, 24),
     ]
 }
 
@@ -151,7 +154,7 @@ struct Tally {
 fn run_group(group: &[&str]) -> Tally {
     let only = std::env::var("NFTVM_DIFF_ONLY").ok();
     let mut t = Tally::default();
-    let (mut packets, mut emitted, mut entries, mut cli, mut counters) = (0, 0, 0, 0, 0);
+    let (mut packets, mut emitted, mut entries, mut cli, mut counters, mut sets) = (0, 0, 0, 0, 0, 0);
     for (name, template, count) in templates() {
         if !group.contains(&name) {
             continue;
@@ -170,6 +173,7 @@ fn run_group(group: &[&str]) -> Tally {
             entries += report.ct_entries;
             cli += report.cli;
             counters += report.counters;
+            sets += report.set_blocks;
             t.bytecode_equal += report.bytecode.equal;
             t.bytecode_total += report.bytecode.total;
             t.bytecode_diffs.extend(report.bytecode.diffs.iter().map(|d| format!("{}: {d}", sc.name)));
@@ -191,7 +195,7 @@ fn run_group(group: &[&str]) -> Tally {
         }
     }
     println!(
-        "kernel_diff: {} scenarios × {} engines; {packets} packets injected; compared {emitted} kernel emissions, {entries} conntrack entries, {counters} rule counters; {cli} scenario runs also through `nftvm eval`",
+        "kernel_diff: {} scenarios × {} engines; {packets} packets injected; compared {emitted} kernel emissions, {entries} conntrack entries, {counters} rule counters, {sets} set listings; {cli} scenario runs also through `nftvm eval`",
         t.scenarios,
         Engine::ALL.len()
     );
@@ -308,10 +312,11 @@ fn generated_rulesets_match_the_kernel() {
 
 /// Sets the packet path changes: port knocking (`add`/`update`/`delete @set`), meters
 /// (`limit` and `quota` per element), connection limits (`ct count` per element and per
-/// rule, iptables' `-m connlimit`), a full `ct count` set emptied by its garbage collection.
+/// rule, iptables' `-m connlimit`), a full `ct count` set emptied by its garbage collection,
+/// and what the sets hold as `nft list ruleset` shows it (timeouts, counters, map data).
 #[test]
 fn dynamic_sets_match_the_kernel() {
-    check("dynset", &["knock", "meter", "conncount", "conncount-gc"], true);
+    check("dynset", &["knock", "meter", "conncount", "conncount-gc", "listed"], true);
 }
 
 /// Chains bound to the devices: netdev and inet ingress (before the IP layer), netdev

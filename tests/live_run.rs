@@ -32,9 +32,16 @@ const RULESET: &str = r#"table inet fw {
 		type "ftp" protocol tcp;
 	}
 
+	set clients {
+		type ipv4_addr . inet_service
+		flags dynamic
+		counter
+	}
+
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
+		ct state new tcp dport 8080 update @clients { ip saddr . tcp dport }
 		ct state new tcp dport 8080 counter accept
 		ct state new tcp dport 21 ct helper set "ftp-standard" accept
 	}
@@ -369,6 +376,15 @@ fn tcp_scenario(workers: usize, engine: &str, reload_by_signal: bool) {
     let packets: u64 =
         counted.split_whitespace().skip_while(|w| *w != "packets").nth(1).unwrap().parse().unwrap();
     assert!(packets >= 3, "three new connections to 9090 were counted: {counted}");
+    // … and what the packet path added to sets (the IPv4 client's new connections to 9090,
+    // each counted by the set's own `counter`, added up over the workers).
+    let element = listing
+        .lines()
+        .find(|l| l.contains("10.0.1.2 . 9090 counter packets"))
+        .unwrap_or_else(|| panic!("{listing}"));
+    let counted: u64 =
+        element.split_whitespace().skip_while(|w| *w != "packets").nth(1).unwrap().parse().unwrap();
+    assert!(counted >= 2, "two new IPv4 connections to 9090 were counted: {element}");
 
     // A ruleset that does not compile is reported; the running one stays.
     std::fs::write(t.ruleset_path(), "table inet fw { chain forward { type filter hook forward priority 0; tcp dport nonsense accept; } }\n").unwrap();

@@ -16,7 +16,6 @@
 //! stream (`conntrack -E`) sends `1` lines until the client hangs up or the instance stops.
 
 pub mod client;
-pub mod counters;
 pub mod reloader;
 pub mod server;
 

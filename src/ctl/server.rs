@@ -11,8 +11,8 @@ use nftvm_compiler::print::{ListOpts, nft};
 use nftvm_runtime::live::Instance;
 use nftvm_runtime::live::ctfilter::{self, Action, CtCommand};
 
-use crate::ctl::counters;
 use crate::ctl::reloader::Reloader;
+use nftvm::live::{self, WorkerState};
 
 /// The longest request line read.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -235,17 +235,20 @@ impl Control {
         }
         let live = self.reloader.current();
         let prog = live.program().clone();
-        let slots = self.instance.on_each(move |w| {
+        let workers = self.instance.on_each(move |w| {
             let state = w.pipeline.engine().state();
             // A worker that has not switched to the listed program yet reports nothing.
-            if Arc::ptr_eq(w.pipeline.program(), &prog) { counters::counter_slots(state) } else { Vec::new() }
+            if Arc::ptr_eq(w.pipeline.program(), &prog) {
+                WorkerState::of(prog.program(), state, w.pipeline.now())
+            } else {
+                WorkerState::default()
+            }
         });
-        let slots = match slots {
-            Ok(s) => s,
+        let workers = match workers {
+            Ok(w) => w,
             Err(e) => return Reply::fail(format!("nftvm: {e}"), 2),
         };
-        let values = counters::sum_counters(live.program().program(), &slots);
-        let Some(rs) = counters::with_counters(&live, &values) else {
+        let Some(rs) = live::ruleset(&live, &workers) else {
             return Reply::fail("nftvm list ruleset: the running program was loaded as bytecode text", 1);
         };
         let mut r = Reply::default();

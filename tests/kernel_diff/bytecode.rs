@@ -85,12 +85,14 @@ pub fn load_and_translate(netns: &Netns, ruleset: &str) -> String {
                 h["type"].as_str().unwrap(),
                 family_num(h["l3proto"].as_str().unwrap_or(f))
             );
-        } else if let Some(s) = item.get("set") {
+        } else if let Some(s) = item.get("set").or_else(|| item.get("map")) {
             let name = s["name"].as_str().unwrap().to_string();
             let key =
                 key_spec(&s["type"]).unwrap_or_else(|| panic!("set type {} not supported here", s["type"]));
+            // A data map's values (`"map": "mark"`).
+            let data = s.get("map").and_then(key_spec).map(|d| format!(" data {d}")).unwrap_or_default();
             decls += &format!(
-                "set {} {} {name} flags 0x0 key {key}\n",
+                "set {} {} {name} flags 0x0 key {key}{data}\n",
                 s["family"].as_str().unwrap(),
                 s["table"].as_str().unwrap()
             );

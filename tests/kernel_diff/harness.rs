@@ -4,7 +4,7 @@
 //! and JIT) in lockstep with the kernel, and then `nftvm eval --engine E --json
 //! --conntrack-dump` on a pcapng of the packets that engine saw — comparing, packet by
 //! packet, everything emitted (interface and exact bytes), the rule counters, and at the
-//! end the conntrack tables (`conntrack -L`, timeouts masked, sorted) and the pending
+//! end the named sets as listed (`live_sets.rs`), the conntrack tables (`conntrack -L`, timeouts masked, sorted) and the pending
 //! expectations (`conntrack -L expect`, likewise). A scenario counts once per engine.
 //!
 //! Side check (reported, not a mismatch): nftvm's bytecode against `nft --debug=netlink`'s
@@ -185,6 +185,8 @@ pub struct Report {
     pub cli: usize,
     /// Rule counters compared.
     pub counters: usize,
+    /// Named set blocks of the listings compared (nft scenarios).
+    pub set_blocks: usize,
     /// nftvm's bytecode against `nft --debug=netlink`'s (a side check).
     pub bytecode: super::bytecode::BytecodeCheck,
 }
@@ -432,6 +434,7 @@ pub fn run(sc: &Scenario) -> Report {
         ct_entries: 0,
         cli: 0,
         counters: 0,
+        set_blocks: 0,
         bytecode: super::bytecode::BytecodeCheck::default(),
     };
     let fail_all = |report: &mut Report, why: String| {
@@ -559,12 +562,20 @@ pub fn run(sc: &Scenario) -> Report {
     // Rule counters, in listing order (tables, chains, rules as declared).
     let kcounters: Vec<(u64, u64)> = kernel.counters().iter().map(|c| (c.packets, c.bytes)).collect();
     report.counters = kcounters.len();
+    // The named sets as listed (only nft text has a listing on both sides).
+    let klisting = (sc.format() == Format::Nft).then(|| kernel.ruleset());
     let stray = kernel.stray().first().map(|s| format!("kernel emitted a stray packet between steps: {s:?}"));
     for mut side in sides {
         let nft = &side.pipeline;
         let ncounters = counters_of(nft);
         if kcounters != ncounters {
             side.mismatches.push(format!("rule counters differ: kernel {kcounters:?}, nftvm {ncounters:?}"));
+        }
+        if let Some(k) = &klisting {
+            let ours = super::live_sets::listing(&prog, nft).unwrap_or_default();
+            let (blocks, differs) = super::live_sets::compare(k, &ours);
+            report.set_blocks = blocks;
+            side.mismatches.extend(differs);
         }
         let nct = ct_normalize(&nft.conntrack().dump(nft.now()), sc.port_choice_free);
         if kct != nct {

@@ -50,7 +50,33 @@ pub fn rule(env: &RuleEnv<'_>, rule: &mut Rule) -> Vec<Diagnostic> {
 
 /// Ruleset-wide checks (references, loops).
 pub fn ruleset(rs: &mut Ruleset) -> Vec<Diagnostic> {
-    refs::check(rs)
+    let diags = refs::check(rs);
+    default_dynset_sizes(rs);
+    diags
+}
+
+/// The size the kernel gives a set that a dynset writes when it declares none
+/// (`nft_dynset_init`); its listing then shows it.
+pub const DYNSET_DEFAULT_SIZE: u32 = 65535;
+
+/// Sets written from the packet path (`add|update|delete @set`) without a `size` get
+/// [`DYNSET_DEFAULT_SIZE`], as the kernel's do when the rule is added.
+fn default_dynset_sizes(rs: &mut Ruleset) {
+    for t in &mut rs.tables {
+        let written: std::collections::HashSet<String> = t
+            .chains
+            .iter()
+            .flat_map(|c| &c.rules)
+            .flat_map(|r| &r.stmts)
+            .filter_map(|s| match &s.kind {
+                StmtKind::DynSet(d) => Some(d.set.clone()),
+                _ => None,
+            })
+            .collect();
+        for set in t.sets.iter_mut().filter(|s| s.size.is_none() && written.contains(&s.name)) {
+            set.size = Some(DYNSET_DEFAULT_SIZE);
+        }
+    }
 }
 
 /// [`rule`] on every rule, then [`ruleset`]: what a programmatic producer runs.

@@ -363,5 +363,6 @@ pub(crate) fn named(cx: &Cx<'_>, t: usize, s: &ir::Set) -> LResult<Set> {
     });
     set.size = s.size;
     set.elements = elements;
+    set.exprs = s.stmts.iter().filter_map(super::stmt::stateful).collect();
     Ok(set)
 }

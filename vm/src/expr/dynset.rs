@@ -45,15 +45,7 @@ impl Dynset {
         if let Some(t) = self.timeout_ms {
             let _ = write!(o, " timeout {t}ms");
         }
-        for e in &self.exprs {
-            let mut body = String::new();
-            e.print_body(p, &mut body);
-            let _ = write!(o, " expr [ {}", e.name());
-            if !body.is_empty() {
-                let _ = write!(o, " {body}");
-            }
-            o.push_str(" ]");
-        }
+        print_clauses(p, &self.exprs, o);
     }
 
     pub(crate) fn parse(c: &mut Cursor, a: &mut Asm) -> PResult<Dynset> {
@@ -69,20 +61,15 @@ impl Dynset {
         let set = a.set_ref(c.next()?)?;
         a.key_from_reg(set, sreg_key);
         let sreg_data = if c.eat("sreg_data") { Some(c.reg()?) } else { None };
+        // The data register is read in the map's data order (a `mark` map's is the host's).
+        let data_order = a.prog.set(set).and_then(|s| s.data_fields().first()).map(|f| f.order);
+        if let (Some(r), Some(order)) = (sreg_data, data_order) {
+            a.consume(r, order);
+        }
         let timeout_ms = if c.eat("timeout") { Some(c.num_suffix("ms")?) } else { None };
         let mut exprs = Vec::new();
         if !c.at_end() {
-            // `expr [ name body ]` clauses: split the raw text on the markers.
-            let raw = c.raw();
-            let mut rest = &raw[raw.find("expr [").ok_or("expected `expr [`")?..];
-            while let Some(start) = rest.find("expr [") {
-                let after = &rest[start + 6..];
-                let end = after.find(" ]").ok_or("expected `]` after a dynset expression")?;
-                let inner = after[..end].trim();
-                let (name, body) = inner.split_once(' ').unwrap_or((inner, ""));
-                exprs.push(Expr::parse(name, body, a)?);
-                rest = &after[end + 2..];
-            }
+            exprs = parse_clauses(c.raw(), a)?;
             c.rest();
         }
         Ok(Dynset { op, sreg_key, set, sreg_data, timeout_ms, exprs, invert: false })
@@ -108,15 +95,12 @@ impl Dynset {
         if self.timeout_ms.is_some() && s.flags & crate::set::flags::TIMEOUT == 0 {
             return Err(format!("dynset timeout on set `{}` without timeout flag", s.name));
         }
-        for e in &self.exprs {
-            if !matches!(
-                e,
-                Expr::Counter(_) | Expr::Limit(_) | Expr::Quota(_) | Expr::Last(_) | Expr::Connlimit(_)
-            ) {
-                return Err(format!("`{}` cannot be attached to a set element", e.name()));
-            }
-        }
-        Ok(())
+        element_exprs_allowed(&self.exprs)
+    }
+
+    /// The expressions a new element carries: the dynset's own, else its set's.
+    pub fn element_exprs<'a>(&'a self, set: &'a crate::set::Set) -> &'a [Expr] {
+        if self.exprs.is_empty() { &set.exprs } else { &self.exprs }
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
@@ -146,8 +130,9 @@ impl Dynset {
         let env = &mut *e.env;
         let mut gone = |list| env.connlimit_gc(list);
         let refresh = self.op == DynsetOp::Update;
-        let answer = match backend.update(key, data, timeout, refresh, now, size, &self.exprs, &mut gone) {
-            Some(slots) => element_exprs(&self.exprs, slots, len, now, e.env),
+        let exprs = self.element_exprs(def);
+        let answer = match backend.update(key, data, timeout, refresh, now, size, exprs, &mut gone) {
+            Some(slots) => element_exprs(exprs, slots, len, now, e.env),
             None => {
                 if !self.invert {
                     e.regs.brk();
@@ -161,6 +146,45 @@ impl Dynset {
         if self.invert {
             e.regs.brk();
         }
+    }
+}
+
+/// Element expressions as ` expr [ name body ]` clauses (a dynset's, a set declaration's).
+pub(crate) fn print_clauses(p: &Program, exprs: &[Expr], o: &mut String) {
+    for e in exprs {
+        let mut body = String::new();
+        e.print_body(p, &mut body);
+        let _ = write!(o, " expr [ {}", e.name());
+        if !body.is_empty() {
+            let _ = write!(o, " {body}");
+        }
+        o.push_str(" ]");
+    }
+}
+
+/// The expressions of `expr [ name body ]` clauses (the text from the first on).
+pub(crate) fn parse_clauses(raw: &str, a: &mut Asm) -> PResult<Vec<Expr>> {
+    let mut exprs = Vec::new();
+    let mut rest = &raw[raw.find("expr [").ok_or("expected `expr [`")?..];
+    while let Some(start) = rest.find("expr [") {
+        let after = &rest[start + 6..];
+        let end = after.find(" ]").ok_or("expected `]` after an element expression")?;
+        let inner = after[..end].trim();
+        let (name, body) = inner.split_once(' ').unwrap_or((inner, ""));
+        exprs.push(Expr::parse(name, body, a)?);
+        rest = &after[end + 2..];
+    }
+    Ok(exprs)
+}
+
+/// Only stateful expressions may be attached to a set element (by a dynset, or by the set's
+/// declaration).
+pub fn element_exprs_allowed(exprs: &[Expr]) -> Result<(), String> {
+    match exprs.iter().find(|e| {
+        !matches!(e, Expr::Counter(_) | Expr::Limit(_) | Expr::Quota(_) | Expr::Last(_) | Expr::Connlimit(_))
+    }) {
+        Some(e) => Err(format!("`{}` cannot be attached to a set element", e.name())),
+        None => Ok(()),
     }
 }
 

@@ -186,7 +186,11 @@ impl Expr {
                 matches!(o.kind, ObjectKind::CtHelper { .. } | ObjectKind::Connlimit(_))
                     || matches!(o.kind, ObjectKind::Other { type_number: 7 | 9, .. })
             }),
-            Expr::Dynset(d) => d.exprs.iter().any(|x| x.enables_conntrack(prog)),
+            Expr::Dynset(d) => prog
+                .set(d.set)
+                .map_or(d.exprs.as_slice(), |s| d.element_exprs(s))
+                .iter()
+                .any(|x| x.enables_conntrack(prog)),
             Expr::Target(t) => t.enables_conntrack(),
             Expr::Match(m) => m.enables_conntrack(),
             // A classified rule's tests live in its classifier's recipes (`ct state`, …).

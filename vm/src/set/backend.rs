@@ -17,19 +17,27 @@ pub struct Found<'a> {
     pub data: Option<&'a ElemData>,
 }
 
-/// A live element: its map data, expiry (ns on the packet clock) and the state of the
-/// expressions attached to it by a dynset.
+/// A live element: its map data, expiry (ns on the packet clock), its own timeout (ns: what
+/// an update restarts it with, and what a listing shows) and the state of the expressions
+/// attached to it by a dynset.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ElemRec {
     pub data: Option<ElemData>,
     pub expires: Option<u64>,
+    pub timeout: Option<u64>,
     pub slots: Vec<Slot>,
 }
 
 impl ElemRec {
     pub fn from_element(e: &Element, now: u64) -> ElemRec {
-        let ttl = e.expires_ms.or(e.timeout_ms).map(|ms| ms.saturating_mul(1_000_000));
-        ElemRec { data: e.data.clone(), expires: ttl.map(|t| now.saturating_add(t)), slots: Vec::new() }
+        let ns = |ms: u64| ms.saturating_mul(1_000_000);
+        let ttl = e.expires_ms.or(e.timeout_ms).map(ns);
+        ElemRec {
+            data: e.data.clone(),
+            expires: ttl.map(|t| now.saturating_add(t)),
+            timeout: e.timeout_ms.map(ns),
+            slots: Vec::new(),
+        }
     }
 
     /// Elements expire when the clock reaches their expiry (`time_after_eq`).
@@ -115,6 +123,15 @@ impl SetBackend {
     pub fn collect(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool) {
         if let Store::Hash(h) = &mut self.store {
             h.collect(now, gone);
+        }
+    }
+
+    /// The live elements with their keys, for a listing: `None` for the backends the packet
+    /// path cannot change (only hash sets change: their listing is the declaration's).
+    pub fn live_elements(&self, now: u64) -> Option<Vec<(&[u8], &ElemRec)>> {
+        match &self.store {
+            Store::Hash(h) => Some(h.entries().filter(|(_, r)| r.live(now)).collect()),
+            _ => None,
         }
     }
 

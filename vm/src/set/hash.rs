@@ -100,10 +100,13 @@ impl HashSet {
             let rec = ElemRec {
                 data: data.map(super::ElemData::Value),
                 expires: timeout.map(|t| now.saturating_add(t)),
+                timeout,
                 slots: element_slots(exprs, now),
             };
             self.map.insert(key.to_vec(), rec);
         } else if refresh && let (Some(t), Some(r)) = (timeout, self.map.get_mut(key)) {
+            // The element's own timeout stays what it was created with (Linux 6.18 lists it
+            // so): only its expiry moves.
             r.expires = Some(now.saturating_add(t));
         }
         self.map.get_mut(key).map(|r| r.slots.as_mut_slice())

@@ -55,6 +55,9 @@ pub struct Set {
     pub policy: Option<u32>,
     pub size: Option<u32>,
     pub elements: Vec<Element>,
+    /// The set's own element expressions (`counter` in its declaration): what an element
+    /// added by a dynset without expressions of its own carries (the kernel clones them).
+    pub exprs: Vec<crate::expr::Expr>,
 }
 
 /// What a map maps to.
@@ -130,6 +133,7 @@ impl Set {
             policy: None,
             size: None,
             elements: Vec::new(),
+            exprs: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! set ip filter blocked flags 0x0 key 4n
 //! <TAB>element 0a000001<TAB>element 0a000002
 //! set ip filter ports flags 0x8 key 2n data verdict
+//! set ip filter seen flags 0x20 key 4n size 65535 expr [ counter pkts 0 bytes 0 ]
 //! object ip filter cnt counter pkts 0 bytes 0
 //! flowtable ip filter ft hook ingress priority 0 device eth0 device eth1 counter
 //! classifier ip filter __classify0 chain web first 0
@@ -24,7 +25,9 @@
 //!
 //! A set's key and data are field lists `LEN` + `n` (network order) or `h` (host order),
 //! joined by `.` for concatenations (`4n.2n`); data is a field list, `verdict` or
-//! `object TYPE`. Anonymous sets are declared inside the rule block that uses them.
+//! `object TYPE`. A set's own element expressions (`counter` in an nft set declaration, which
+//! `nft --debug=netlink` does not print) end its line as `expr [ … ]` clauses, as a dynset's.
+//! Anonymous sets are declared inside the rule block that uses them.
 //! Classifiers (`crate::classify::text`) come last; their trees are built once the rules
 //! are read.
 
@@ -160,9 +163,15 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
             let table = table_of(prog, &mut c)?;
             let name = c.next()?;
             let mut set = Set::new(name, table, 0, Vec::new());
+            // The element expressions (`expr [ counter … ]`) come last and need the assembler.
+            let mut exprs = None;
             while let Some(w) = c.peek() {
                 c.next()?;
                 match w {
+                    "expr" => {
+                        exprs = c.raw().find("expr [").map(|at| &c.raw()[at..]);
+                        c.rest();
+                    }
                     "flags" => set.flags = c.hex()? as u32,
                     "key" => set.key = parse_fields(c.next()?)?,
                     "keytype" => set.key_type = c.num()?,
@@ -190,6 +199,12 @@ fn declaration(prog: &mut Program, line: &str, elem_lines: &[&str]) -> PResult<(
             let mut a = Asm::new(prog, table, family, false);
             for l in elem_lines {
                 elements::parse_elements(l, id, &mut a)?;
+            }
+            if let Some(raw) = exprs {
+                let exprs = crate::expr::dynset::parse_clauses(raw, &mut a)?;
+                if let Some(s) = prog.sets.get_mut(id.index()) {
+                    s.exprs = exprs;
+                }
             }
         }
         "object" => {
@@ -386,6 +401,7 @@ pub fn disassemble(p: &Program) -> String {
         if let Some(v) = s.size {
             let _ = write!(o, " size {v}");
         }
+        crate::expr::dynset::print_clauses(p, &s.exprs, &mut o);
         o.push('\n');
         if !s.elements.is_empty() {
             o.push_str(&elements::elements_line(p, s));

@@ -132,6 +132,7 @@ fn verify_sets(p: &Program) -> Result<(), VerifyError> {
         if s.key.is_empty() {
             return Err(err("has no key (its fields are declared, learnt from its first element, or from the register a lookup reads)".into()));
         }
+        crate::expr::dynset::element_exprs_allowed(&s.exprs).map_err(err)?;
         let (klen, dlen) = (s.key_len(), s.data_len());
         if klen > crate::reg::DATA_BYTES || dlen > crate::reg::DATA_BYTES {
             return Err(err(format!(

@@ -2,7 +2,7 @@
 //! values of counter statements and named counters are added up over the workers and
 //! written into the checked IR, which the nft printer then lists as `nft list ruleset` would.
 
-use nftvm::program::LoadedProgram;
+use crate::program::LoadedProgram;
 use nftvm_compiler::ir::{self, Ruleset, StmtKind};
 use nftvm_vm::Program;
 use nftvm_vm::expr::Expr;
@@ -18,7 +18,7 @@ pub fn counter_slots(state: &ProgramState) -> CounterSlots {
 
 /// The counters of all workers added up: each worker starts from the program's initial
 /// values (`counter packets 5 bytes 300` in the ruleset), so those count once.
-pub fn sum_counters(prog: &Program, workers: &[CounterSlots]) -> CounterSlots {
+pub fn sum_counters<'a>(prog: &Program, workers: impl IntoIterator<Item = &'a CounterSlots>) -> CounterSlots {
     let initial = counter_slots(&ProgramState::new(prog, 0));
     let mut total = initial.clone();
     for w in workers {

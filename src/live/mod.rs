@@ -1,0 +1,116 @@
+//! What a running instance lists (`nftvm list ruleset`): the checked IR of the loaded
+//! ruleset with the state the packet path changed written in — rule and object counters
+//! ([`counters`]) and the elements of the sets the packet path writes ([`sets`]) — so the nft
+//! printer lists it as `nft list ruleset` lists the kernel's. Every worker has its own
+//! program state: each reports a [`WorkerState`], and the listing adds them up.
+
+pub mod counters;
+pub mod sets;
+
+use crate::program::LoadedProgram;
+use nftvm_compiler::ir::Ruleset;
+use nftvm_vm::Program;
+use nftvm_vm::interp::ProgramState;
+
+/// What one worker reports for a listing.
+#[derive(Clone, Debug, Default)]
+pub struct WorkerState {
+    pub counters: counters::CounterSlots,
+    pub sets: sets::LiveSets,
+    /// The worker's packet clock (ns).
+    pub now: u64,
+}
+
+impl WorkerState {
+    /// The state of a worker running `prog`, at its packet clock `now`.
+    pub fn of(prog: &Program, state: &ProgramState, now: u64) -> WorkerState {
+        WorkerState { counters: counters::counter_slots(state), sets: sets::snapshot(prog, state, now), now }
+    }
+}
+
+/// The IR of `loaded` as the workers' states make it; `None` when the program was loaded as
+/// bytecode text (there is no IR to list).
+pub fn ruleset(loaded: &LoadedProgram, workers: &[WorkerState]) -> Option<Ruleset> {
+    let prog = loaded.program().program();
+    let values = counters::sum_counters(prog, workers.iter().map(|w| &w.counters));
+    let mut rs = counters::with_counters(loaded, &values)?;
+    let now = workers.iter().map(|w| w.now).max().unwrap_or(0);
+    let live: Vec<&sets::LiveSets> = workers.iter().map(|w| &w.sets).collect();
+    sets::apply(&mut rs, prog, &sets::merge(&live), now);
+    Some(rs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sets::LiveElem;
+    use super::*;
+    use crate::program::{Options, load_text};
+    use nftvm_compiler::print::{ListOpts, nft};
+    use nftvm_vm::interp::Slot;
+
+    const RULESET: &str = "table ip t {
+    set seen { type ipv4_addr . inet_service; flags dynamic,timeout; timeout 30s; counter; }
+    map marks { type ipv4_addr : mark; flags dynamic; }
+    set fixed { type ipv4_addr; elements = { 192.0.2.1 } }
+    chain c {
+        type filter hook input priority filter; policy accept;
+        add @seen { ip saddr . tcp dport }
+        update @marks { ip saddr : 0x2a }
+        ip saddr @fixed counter
+    }
+}
+";
+
+    fn elem(
+        key: &[u8],
+        data: Option<&[u8]>,
+        timeout_s: Option<u64>,
+        left_ms: Option<u64>,
+        slots: Vec<Slot>,
+    ) -> LiveElem {
+        LiveElem {
+            key: key.to_vec(),
+            data: data.map(<[u8]>::to_vec),
+            timeout: timeout_s.map(|s| s * 1_000_000_000),
+            expires_in: left_ms.map(|ms| ms * 1_000_000),
+            slots,
+        }
+    }
+
+    fn counter(packets: u64, bytes: u64) -> Slot {
+        Slot::Counter { packets, bytes }
+    }
+
+    /// Two workers' sets, listed: counters of an element both hold are added, the later
+    /// expiry wins, each element lists its own timeout only where it is not the set's, and
+    /// the declared set the packet path never writes stays as declared.
+    #[test]
+    fn workers_sets_are_merged_and_listed_as_nft_lists_them() {
+        let loaded = load_text("t.nft", RULESET, &Options::default()).unwrap();
+        let prog = loaded.program().program();
+        let state = ProgramState::new(prog, 0);
+        let idx = |name: &str| prog.sets.iter().position(|s| s.name == name).unwrap();
+        let mut one = WorkerState::of(prog, &state, 0);
+        let mut two = one.clone();
+        assert!(one.sets[idx("fixed")].is_none(), "a set the packet path never writes is listed as declared");
+        let k1 = [10, 0, 0, 1, 0, 22, 0, 0];
+        let k2 = [10, 0, 0, 2, 0, 80, 0, 0];
+        one.sets[idx("seen")] = Some(vec![
+            elem(&k1, None, Some(30), Some(10_000), vec![counter(2, 120)]),
+            elem(&k2, None, Some(10), Some(9_500), vec![counter(1, 60)]),
+        ]);
+        two.sets[idx("seen")] = Some(vec![elem(&k1, None, Some(30), Some(29_000), vec![counter(3, 180)])]);
+        two.sets[idx("marks")] =
+            Some(vec![elem(&[10, 0, 0, 1], Some(&42u32.to_le_bytes()), None, None, vec![])]);
+        let rs = ruleset(&loaded, &[one, two]).unwrap();
+        let text = nft::ruleset(&rs, &ListOpts::default_listing());
+        assert!(
+            text.contains(
+                "elements = { 10.0.0.1 . 22 counter packets 5 bytes 300 expires 29s,\n\t\t\t     10.0.0.2 . 80 counter packets 1 bytes 60 timeout 10s expires 9s500ms }"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("elements = { 10.0.0.1 : 0x0000002a }"), "{text}");
+        assert!(text.contains("elements = { 192.0.2.1 }"), "{text}");
+    }
+}

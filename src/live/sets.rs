@@ -1,0 +1,227 @@
+//! Live set elements for `nftvm list ruleset`: the named sets the packet path changes —
+//! those a dynset writes (`add|update|delete @set`) and those whose elements time out — are
+//! listed with what they hold now, as `nft list ruleset` lists the kernel's: every live
+//! element with its own `timeout` when it differs from the set's, the time
+//! it has left as `expires`, and the state of its statements (`counter packets 2 bytes 60`,
+//! a quota's `used`, `last used`). Workers each hold their own sets: their elements are
+//! merged (counters and quotas added up, the latest expiry kept).
+//!
+//! Only hash sets change from the packet path (as in the kernel); every other set, and a set
+//! whose elements the listing cannot spell (verdict or object data), is listed as declared.
+
+use nftvm_compiler::ir::{self, Expr, ExprKind, KeyField, Ruleset, SetElem, Stmt, StmtKind};
+use nftvm_compiler::types::Value;
+use nftvm_compiler::types::value::bytes_for;
+use nftvm_vm::Program;
+use nftvm_vm::expr::Expr as VmExpr;
+use nftvm_vm::interp::{ProgramState, Slot};
+use nftvm_vm::set::{ElemData, flags};
+use std::collections::HashMap;
+
+/// One live element as a worker holds it (times in ns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveElem {
+    pub key: Vec<u8>,
+    /// A data map's value.
+    pub data: Option<Vec<u8>>,
+    pub timeout: Option<u64>,
+    pub expires_in: Option<u64>,
+    pub slots: Vec<Slot>,
+}
+
+/// Per set of the program: its live elements, or `None` when it is listed as declared.
+pub type LiveSets = Vec<Option<Vec<LiveElem>>>;
+
+/// The sets whose listing is live: named, and written by a dynset or timing out.
+fn changing(prog: &Program) -> Vec<bool> {
+    let mut out: Vec<bool> =
+        prog.sets.iter().map(|s| !s.is_anonymous() && s.flags & flags::TIMEOUT != 0).collect();
+    for e in prog.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
+        if let VmExpr::Dynset(d) = e
+            && let Some(s) = prog.sets.get(d.set.index())
+            && !s.is_anonymous()
+        {
+            out[d.set.index()] = true;
+        }
+    }
+    out
+}
+
+/// One worker's live sets at `now`.
+pub fn snapshot(prog: &Program, state: &ProgramState, now: u64) -> LiveSets {
+    let changing = changing(prog);
+    state
+        .sets
+        .iter()
+        .zip(changing)
+        .map(|(backend, live)| {
+            if !live {
+                return None;
+            }
+            let mut elems = Vec::new();
+            for (key, rec) in backend.live_elements(now)? {
+                let data = match &rec.data {
+                    None => None,
+                    Some(ElemData::Value(d)) => Some(d.bytes().to_vec()),
+                    Some(ElemData::Verdict(_) | ElemData::Object(_)) => return None,
+                };
+                elems.push(LiveElem {
+                    key: key.to_vec(),
+                    data,
+                    timeout: rec.timeout,
+                    expires_in: rec.expires.map(|t| t.saturating_sub(now)),
+                    slots: rec.slots.clone(),
+                });
+            }
+            Some(elems)
+        })
+        .collect()
+}
+
+/// Adds `b`'s state of one statement to `a`'s (the same element in two workers).
+fn add_slot(a: &mut Slot, b: &Slot) {
+    match (a, b) {
+        (Slot::Counter { packets, bytes }, Slot::Counter { packets: p, bytes: q }) => {
+            *packets += p;
+            *bytes += q;
+        }
+        (Slot::Quota { consumed }, Slot::Quota { consumed: c }) => *consumed += c,
+        (Slot::Last { at }, Slot::Last { at: b }) => *at = (*at).max(*b),
+        _ => {}
+    }
+}
+
+/// The workers' live sets merged (a worker that reported nothing is left out).
+pub fn merge(workers: &[&LiveSets]) -> LiveSets {
+    let n = workers.iter().map(|w| w.len()).max().unwrap_or(0);
+    (0..n)
+        .map(|i| {
+            let mut by_key: HashMap<Vec<u8>, LiveElem> = HashMap::new();
+            let mut any = false;
+            for elems in workers.iter().filter_map(|w| w.get(i)?.as_ref()) {
+                any = true;
+                for e in elems {
+                    match by_key.get_mut(&e.key) {
+                        None => {
+                            by_key.insert(e.key.clone(), e.clone());
+                        }
+                        Some(m) => {
+                            m.slots.iter_mut().zip(&e.slots).for_each(|(a, b)| add_slot(a, b));
+                            if e.expires_in > m.expires_in {
+                                (m.expires_in, m.timeout) = (e.expires_in, e.timeout);
+                            }
+                        }
+                    }
+                }
+            }
+            any.then(|| by_key.into_values().collect())
+        })
+        .collect()
+}
+
+/// A field's value read from register bytes (`None` when they are too short).
+fn field_value(f: &KeyField, bytes: &[u8]) -> Option<Expr> {
+    let v = Value::from_bytes(f.bits, f.order, bytes.get(..bytes_for(f.bits))?).ok()?;
+    Some(Expr::new(ExprKind::Value(v), f.ty, f.bits, f.order))
+}
+
+/// The constant `fields` spell in `bytes`: one value, or a concatenation whose members each
+/// take whole 32-bit words (as the kernel lays out concatenated keys).
+fn constant(fields: &[KeyField], bytes: &[u8]) -> Option<Expr> {
+    match fields {
+        [one] => field_value(one, bytes),
+        many => {
+            let mut at = 0;
+            let mut parts = Vec::with_capacity(many.len());
+            for f in many {
+                parts.push(field_value(f, bytes.get(at..)?)?);
+                at += bytes_for(f.bits).div_ceil(4) * 4;
+            }
+            Some(ir::build::concat(parts))
+        }
+    }
+}
+
+/// The statements of an element: `templates` (the set's, else those of the dynsets that
+/// write it) with the state of `slots` filled in.
+fn element_stmts(templates: &[Stmt], slots: &[Slot], now: u64) -> Vec<Stmt> {
+    templates
+        .iter()
+        .zip(slots.iter().map(Some).chain(std::iter::repeat(None)))
+        .map(|(t, slot)| {
+            let mut s = t.clone();
+            match (&mut s.kind, slot) {
+                (StmtKind::Counter(c), Some(Slot::Counter { packets, bytes })) => {
+                    (c.packets, c.bytes) = (*packets, *bytes)
+                }
+                // The kernel lists what was used up to the quota, never beyond it.
+                (StmtKind::Quota(q), Some(Slot::Quota { consumed })) => q.used = (*consumed).min(q.bytes),
+                (StmtKind::Last(l), Some(Slot::Last { at })) => {
+                    l.used = at.map(|at| now.saturating_sub(at) / 1_000_000)
+                }
+                _ => {}
+            }
+            s
+        })
+        .collect()
+}
+
+/// The statements every element of `set` (in `table`) carries.
+fn templates(table: &ir::Table, set: &ir::Set) -> Vec<Stmt> {
+    if !set.stmts.is_empty() {
+        return set.stmts.clone();
+    }
+    let dynsets = table.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.stmts);
+    dynsets
+        .filter_map(|s| match &s.kind {
+            StmtKind::DynSet(d) if d.set == set.name && !d.stmts.is_empty() => Some(d.stmts.clone()),
+            _ => None,
+        })
+        .next()
+        .unwrap_or_default()
+}
+
+/// The listing's elements of `set`, or `None` when one cannot be spelled.
+fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Option<Vec<SetElem>> {
+    let data_fields = match &set.data {
+        Some(ir::SetData::Value { fields, interval: false }) => Some(fields.as_slice()),
+        Some(_) => return None,
+        None => None,
+    };
+    let templates = templates(table, set);
+    let ms = |ns: u64| ns / 1_000_000;
+    // (The printer puts them in nft's order.)
+    live.iter()
+        .map(|e| {
+            let data = match (data_fields, &e.data) {
+                (Some(f), Some(d)) => Some(constant(f, d)?),
+                (None, None) => None,
+                _ => return None,
+            };
+            Some(SetElem {
+                key: constant(&set.key, &e.key)?,
+                data,
+                timeout: e.timeout.map(ms).filter(|t| Some(*t) != set.timeout),
+                expires: e.expires_in.map(ms),
+                comment: None,
+                stmts: element_stmts(&templates, &e.slots, now),
+                span: Default::default(),
+            })
+        })
+        .collect()
+}
+
+/// Writes the live elements of `sets` (merged, per set of `prog`) into the IR `rs` of the
+/// same program; `now` is the packet clock they were taken at.
+pub fn apply(rs: &mut Ruleset, prog: &Program, sets: &LiveSets, now: u64) {
+    for (def, live) in prog.sets.iter().zip(sets) {
+        let (Some(live), Some(table)) = (live, prog.tables.get(def.table.index())) else { continue };
+        let Some(t) = rs.tables.iter_mut().find(|t| t.family == table.family && t.name == table.name) else {
+            continue;
+        };
+        let Some(i) = t.sets.iter().position(|s| s.name == def.name) else { continue };
+        if let Some(elems) = elements(t, &t.sets[i], live, now) {
+            t.sets[i].elems = elems;
+        }
+    }
+}
