@@ -277,6 +277,14 @@ impl Drop for Topology {
 }
 
 /// Retries `f` until it returns true or `timeout` passes.
+/// The `packets` count on the listing's line that contains `needle`.
+fn counted_packets(listing: &str, needle: &str) -> u64 {
+    let line =
+        listing.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no `{needle}` in {listing}"));
+    let count = line.split_whitespace().skip_while(|w| *w != "packets").nth(1);
+    count.and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no packet count in `{line}`"))
+}
+
 fn eventually(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + timeout;
     loop {
@@ -369,22 +377,12 @@ fn tcp_scenario(workers: usize, engine: &str, reload_by_signal: bool) {
     // The listing shows the running ruleset with live counters.
     let (code, listing, err) = t.nftvm(&["list", "ruleset"]);
     assert_eq!(code, 0, "{err}");
-    let counted = listing
-        .lines()
-        .find(|l| l.contains("tcp dport 9090 counter packets"))
-        .unwrap_or_else(|| panic!("{listing}"));
-    let packets: u64 =
-        counted.split_whitespace().skip_while(|w| *w != "packets").nth(1).unwrap().parse().unwrap();
-    assert!(packets >= 3, "three new connections to 9090 were counted: {counted}");
+    let packets = counted_packets(&listing, "tcp dport 9090 counter packets");
+    assert!(packets >= 3, "three new connections to 9090 were counted: {listing}");
     // … and what the packet path added to sets (the IPv4 client's new connections to 9090,
     // each counted by the set's own `counter`, added up over the workers).
-    let element = listing
-        .lines()
-        .find(|l| l.contains("10.0.1.2 . 9090 counter packets"))
-        .unwrap_or_else(|| panic!("{listing}"));
-    let counted: u64 =
-        element.split_whitespace().skip_while(|w| *w != "packets").nth(1).unwrap().parse().unwrap();
-    assert!(counted >= 2, "two new IPv4 connections to 9090 were counted: {element}");
+    let packets = counted_packets(&listing, "10.0.1.2 . 9090 counter packets");
+    assert!(packets >= 2, "two new IPv4 connections to 9090 were counted: {listing}");
 
     // A ruleset that does not compile is reported; the running one stays.
     std::fs::write(t.ruleset_path(), "table inet fw { chain forward { type filter hook forward priority 0; tcp dport nonsense accept; } }\n").unwrap();
