@@ -52,11 +52,14 @@ mod tests {
     set seen { type ipv4_addr . inet_service; flags dynamic,timeout; timeout 30s; counter; }
     map marks { type ipv4_addr : mark; flags dynamic; }
     set fixed { type ipv4_addr; elements = { 192.0.2.1 } }
+    set two { type ipv4_addr; flags dynamic; }
     chain c {
         type filter hook input priority filter; policy accept;
         add @seen { ip saddr . tcp dport }
         update @marks { ip saddr : 0x2a }
         ip saddr @fixed counter
+        tcp dport 1 add @two { ip saddr counter }
+        tcp dport 2 add @two { ip saddr quota 100 bytes }
     }
 }
 ";
@@ -83,7 +86,8 @@ mod tests {
 
     /// Two workers' sets, listed: counters of an element both hold are added, the later
     /// expiry wins, each element lists its own timeout only where it is not the set's, and
-    /// the declared set the packet path never writes stays as declared.
+    /// the declared set the packet path never writes stays as declared; each element of a set
+    /// two dynsets write lists the statements of the one that added it.
     #[test]
     fn workers_sets_are_merged_and_listed_as_nft_lists_them() {
         let loaded = load_text("t.nft", RULESET, &Options::default()).unwrap();
@@ -100,6 +104,10 @@ mod tests {
             elem(&k2, None, Some(10), Some(9_500), vec![counter(1, 60)]),
         ]);
         two.sets[idx("seen")] = Some(vec![elem(&k1, None, Some(30), Some(29_000), vec![counter(3, 180)])]);
+        two.sets[idx("two")] = Some(vec![
+            elem(&[10, 0, 0, 1], None, None, None, vec![counter(1, 40)]),
+            elem(&[10, 0, 0, 2], None, None, None, vec![Slot::Quota { consumed: 140 }]),
+        ]);
         two.sets[idx("marks")] =
             Some(vec![elem(&[10, 0, 0, 1], Some(&42u32.to_le_bytes()), None, None, vec![])]);
         let rs = ruleset(&loaded, &[one, two]).unwrap();
@@ -112,5 +120,11 @@ mod tests {
         );
         assert!(text.contains("elements = { 10.0.0.1 : 0x0000002a }"), "{text}");
         assert!(text.contains("elements = { 192.0.2.1 }"), "{text}");
+        assert!(
+            text.contains(
+                "elements = { 10.0.0.1 counter packets 1 bytes 40, 10.0.0.2 quota 100 bytes used 100 bytes }"
+            ),
+            "{text}"
+        );
     }
 }

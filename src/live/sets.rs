@@ -142,21 +142,42 @@ fn constant(fields: &[KeyField], bytes: &[u8]) -> Option<Expr> {
     }
 }
 
-/// The statements of an element: `templates` (the set's, else those of the dynsets that
-/// write it) with the state of `slots` filled in.
-fn element_stmts(templates: &[Stmt], slots: &[Slot], now: u64) -> Vec<Stmt> {
-    templates
+/// Does `slot` hold the state of statement `s`?
+fn holds_state_of(slot: &Slot, s: &Stmt) -> bool {
+    matches!(
+        (slot, &s.kind),
+        (Slot::Counter { .. }, StmtKind::Counter(_))
+            | (Slot::Limit { .. }, StmtKind::Limit(_))
+            | (Slot::Quota { .. }, StmtKind::Quota(_))
+            | (Slot::Last { .. }, StmtKind::Last(_))
+            | (Slot::Conns(_) | Slot::None, StmtKind::ConnLimit(_))
+    )
+}
+
+/// The statements of an element: the first of `candidates` (the set's own, then those of
+/// each dynset that writes it) whose statements `slots` hold the state of, with that state
+/// filled in. An element without state (one the ruleset declares) has the set's own as
+/// declared; one whose state fits no candidate is listed without statements.
+fn element_stmts(candidates: &[Vec<Stmt>], slots: &[Slot], now: u64) -> Vec<Stmt> {
+    if slots.is_empty() {
+        return candidates.first().cloned().unwrap_or_default();
+    }
+    let fits = |c: &&Vec<Stmt>| {
+        c.len() == slots.len() && slots.iter().zip(c.iter()).all(|(s, t)| holds_state_of(s, t))
+    };
+    let Some(template) = candidates.iter().find(fits) else { return Vec::new() };
+    template
         .iter()
-        .zip(slots.iter().map(Some).chain(std::iter::repeat(None)))
+        .zip(slots)
         .map(|(t, slot)| {
             let mut s = t.clone();
             match (&mut s.kind, slot) {
-                (StmtKind::Counter(c), Some(Slot::Counter { packets, bytes })) => {
+                (StmtKind::Counter(c), Slot::Counter { packets, bytes }) => {
                     (c.packets, c.bytes) = (*packets, *bytes)
                 }
                 // The kernel lists what was used up to the quota, never beyond it.
-                (StmtKind::Quota(q), Some(Slot::Quota { consumed })) => q.used = (*consumed).min(q.bytes),
-                (StmtKind::Last(l), Some(Slot::Last { at })) => {
+                (StmtKind::Quota(q), Slot::Quota { consumed }) => q.used = (*consumed).min(q.bytes),
+                (StmtKind::Last(l), Slot::Last { at }) => {
                     l.used = at.map(|at| now.saturating_sub(at) / 1_000_000)
                 }
                 _ => {}
@@ -166,19 +187,15 @@ fn element_stmts(templates: &[Stmt], slots: &[Slot], now: u64) -> Vec<Stmt> {
         .collect()
 }
 
-/// The statements every element of `set` (in `table`) carries.
-fn templates(table: &ir::Table, set: &ir::Set) -> Vec<Stmt> {
-    if !set.stmts.is_empty() {
-        return set.stmts.clone();
-    }
+/// The statements an element of `set` (in `table`) may carry: the set's own (first, even
+/// when there are none), then those of each dynset that writes it with statements.
+fn candidates(table: &ir::Table, set: &ir::Set) -> Vec<Vec<Stmt>> {
     let dynsets = table.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.stmts);
-    dynsets
-        .filter_map(|s| match &s.kind {
-            StmtKind::DynSet(d) if d.set == set.name && !d.stmts.is_empty() => Some(d.stmts.clone()),
-            _ => None,
-        })
-        .next()
-        .unwrap_or_default()
+    let written = dynsets.filter_map(|s| match &s.kind {
+        StmtKind::DynSet(d) if d.set == set.name && !d.stmts.is_empty() => Some(d.stmts.clone()),
+        _ => None,
+    });
+    std::iter::once(set.stmts.clone()).chain(written).collect()
 }
 
 /// The listing's elements of `set`, or `None` when one cannot be spelled.
@@ -188,7 +205,7 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
         Some(_) => return None,
         None => None,
     };
-    let templates = templates(table, set);
+    let candidates = candidates(table, set);
     let ms = |ns: u64| ns / 1_000_000;
     // (The printer puts them in nft's order.)
     live.iter()
@@ -204,7 +221,7 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
                 timeout: e.timeout.map(ms).filter(|t| Some(*t) != set.timeout),
                 expires: e.expires_in.map(ms),
                 comment: None,
-                stmts: element_stmts(&templates, &e.slots, now),
+                stmts: element_stmts(&candidates, &e.slots, now),
                 span: Default::default(),
             })
         })

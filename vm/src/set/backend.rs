@@ -17,9 +17,9 @@ pub struct Found<'a> {
     pub data: Option<&'a ElemData>,
 }
 
-/// A live element: its map data, expiry (ns on the packet clock), its own timeout (ns: what
-/// an update restarts it with, and what a listing shows) and the state of the expressions
-/// attached to it by a dynset.
+/// A live element: its map data, expiry (ns on the packet clock), the timeout it was created
+/// with (ns, what a listing shows; an update restarts the expiry with the update's own) and
+/// the state of the expressions attached to it by a dynset.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ElemRec {
     pub data: Option<ElemData>,
