@@ -239,7 +239,9 @@ impl Control {
             let state = w.pipeline.engine().state();
             // A worker that has not switched to the listed program yet reports nothing.
             if Arc::ptr_eq(w.pipeline.program(), &prog) {
-                WorkerState::of(prog.program(), state, w.pipeline.now())
+                // The worker's clock, not its packet clock: times left as of now, and what
+                // expired since its last packet or tick gone, as the kernel lists them.
+                WorkerState::of(prog.program(), state, w.now.max(w.pipeline.now()))
             } else {
                 WorkerState::default()
             }

@@ -84,6 +84,9 @@ pub struct WorkerView<'a> {
     pub index: usize,
     pub pipeline: &'a mut Pipeline,
     pub stats: &'a mut WorkerStats,
+    /// The worker's clock as the request runs (the pipeline's packet clock moves with packets
+    /// and at the worker's tick, so it may be up to a tick behind).
+    pub now: Time,
 }
 
 /// A control request run on a worker thread.
@@ -171,11 +174,16 @@ impl Worker {
         let mut any = false;
         while let Ok(cmd) = self.commands.try_recv() {
             any = true;
-            let mut view =
-                WorkerView { index: self.index, pipeline: &mut self.pipeline, stats: &mut self.stats };
-            cmd(&mut view);
+            self.run_command(cmd);
         }
         any
+    }
+
+    fn run_command(&mut self, cmd: Command) {
+        let now = self.clock.now();
+        let mut view =
+            WorkerView { index: self.index, pipeline: &mut self.pipeline, stats: &mut self.stats, now };
+        cmd(&mut view);
     }
 
     fn drain_inbox(&mut self) -> bool {
@@ -322,9 +330,7 @@ impl Worker {
         // more before blocking.
         if let Ok(cmd) = self.commands.try_recv() {
             self.waker.awake();
-            let mut view =
-                WorkerView { index: self.index, pipeline: &mut self.pipeline, stats: &mut self.stats };
-            cmd(&mut view);
+            self.run_command(cmd);
             return;
         }
         if let Ok(h) = self.inbox.try_recv() {
