@@ -3,8 +3,8 @@
 //! for the ipset scenarios an iptables ruleset by `iptables-restore`, its sets by `ipset`)
 //! and through nftvm (the same text compiled by nftvm's compiler, on the interpreter and
 //! on the JIT), comparing every emitted packet byte for byte, the rule counters, the named
-//! sets as listed and the final conntrack tables. See `kernel_diff/harness.rs` for what is compared and
-//! normalized.
+//! sets as listed and the final conntrack tables. See `kernel_diff/harness.rs` for what is
+//! compared and normalized.
 //!
 //! Needs root (it fails, not skips, without). `NFTVM_DIFF_SEED` changes the seed;
 //! `NFTVM_DIFF_ONLY=substring` runs only matching scenarios; `NFTVM_DIFF_SHOW=n` prints the

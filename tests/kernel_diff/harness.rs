@@ -4,8 +4,9 @@
 //! and JIT) in lockstep with the kernel, and then `nftvm eval --engine E --json
 //! --conntrack-dump` on a pcapng of the packets that engine saw — comparing, packet by
 //! packet, everything emitted (interface and exact bytes), the rule counters, and at the
-//! end the named sets as listed (`live_sets.rs`), the conntrack tables (`conntrack -L`, timeouts masked, sorted) and the pending
-//! expectations (`conntrack -L expect`, likewise). A scenario counts once per engine.
+//! end the named sets as listed (`live_sets.rs`), the conntrack tables (`conntrack -L`,
+//! timeouts masked, sorted) and the pending expectations (`conntrack -L expect`, likewise).
+//! A scenario counts once per engine.
 //!
 //! Side check (reported, not a mismatch): nftvm's bytecode against `nft --debug=netlink`'s
 //! for the same rules (see `bytecode.rs`).

@@ -272,10 +272,11 @@ pub fn conncount_gc(rng: &mut Rng, i: usize) -> Scenario {
 }
 
 /// Sets as listed: sources add themselves to sets with timeouts (the set's, or an update's
-/// own, which the listing shows beside the set's), to concatenated sets whose elements
-/// count their packets (the dynset's `counter`, or the set's own `counter` declaration), to
-/// and a data map (`: mark`); a wait now and then lets the elements of a one-second timeout
-/// expire. (`last` in an element is beyond this machine's nft 1.0.6.) What matters is the end: `nft list ruleset`'s set blocks.
+/// own, which the listing shows beside the set's when the update created the element), to
+/// concatenated sets whose elements count their packets (the dynset's `counter`, or the
+/// set's own `counter` declaration), and to a data map (`: mark`); a wait now and then lets
+/// the elements of a one-second timeout expire. What matters is the end: `nft list
+/// ruleset`'s set blocks. (`last` in an element is beyond this machine's nft 1.0.6.)
 pub fn listed(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.chance(30);
     let (ipw, ty) = family(v6);
