@@ -28,7 +28,8 @@ packets
   eval RULESET --pcap IN          offline replay through the hook pipeline
   run RULESET --tun NAME=ADDR/LEN ...   live filtering/NAT between TUN devices
   conntrack -L|-E|-D|-F|-C|-S     the connection table of a running instance
-  list ruleset                    the running ruleset with live counters
+  list ruleset                    the running ruleset with live counters and set elements
+  list set|map [FAMILY] TABLE NAME   one set of it
   reload                          re-read and swap the running ruleset
   bench ...                       rule-evaluation benchmark (interpreter vs JIT)
   import-classbench RULES         a ClassBench filter file as an nft ruleset

@@ -383,6 +383,13 @@ fn tcp_scenario(workers: usize, engine: &str, reload_by_signal: bool) {
     // each counted by the set's own `counter`, added up over the workers).
     let packets = counted_packets(&listing, "10.0.1.2 . 9090 counter packets");
     assert!(packets >= 2, "two new IPv4 connections to 9090 were counted: {listing}");
+    // One set alone, as `nft list set` prints it; a set that is not there, as nft says.
+    let (code, one, err) = t.nftvm(&["list", "set", "inet", "fw", "clients"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(one.starts_with("table inet fw {\n\tset clients {\n"), "{one}");
+    assert!(one.contains("10.0.1.2 . 9090 counter packets") && !one.contains("chain"), "{one}");
+    let (code, _, err) = t.nftvm(&["list", "set", "inet", "fw", "nonesuch"]);
+    assert_eq!((code, err.trim()), (1, "Error: No such file or directory"));
 
     // A ruleset that does not compile is reported; the running one stays.
     std::fs::write(t.ruleset_path(), "table inet fw { chain forward { type filter hook forward priority 0; tcp dport nonsense accept; } }\n").unwrap();

@@ -52,7 +52,7 @@ pub fn reload(args: Vec<OsString>) -> CmdResult {
     forward(&["reload"], args)
 }
 
-/// `nftvm list ruleset [-a] [-n] [-s] [--ctl PATH]`.
-pub fn list_ruleset(args: Vec<OsString>) -> CmdResult {
-    forward(&["list", "ruleset"], args)
+/// `nftvm list ruleset|set|map … [-a] [-n] [-s] [--ctl PATH]`.
+pub fn list_live(args: Vec<OsString>) -> CmdResult {
+    forward(&["list"], args)
 }

@@ -26,8 +26,8 @@ pub fn dispatch(command: &str, args: Vec<OsString>) -> CmdResult {
         "iptables-restore-translate" => translate::run_restore(Family::Ipv4, args),
         "ip6tables-restore-translate" => translate::run_restore(Family::Ipv6, args),
         "check" => check::run(args),
-        "list" if args.first().is_some_and(|a| a == "ruleset") => {
-            conntrack::list_ruleset(args.into_iter().skip(1).collect())
+        "list" if args.first().is_some_and(|a| a == "ruleset" || a == "set" || a == "map") => {
+            conntrack::list_live(args)
         }
         "list" => list::run(args),
         "run" => run::run(args),

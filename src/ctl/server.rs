@@ -12,7 +12,7 @@ use nftvm_runtime::live::Instance;
 use nftvm_runtime::live::ctfilter::{self, Action, CtCommand};
 
 use crate::ctl::reloader::Reloader;
-use nftvm::live::{self, WorkerState};
+use nftvm::live::{self, Listing, WorkerState};
 
 /// The longest request line read.
 const MAX_REQUEST: u64 = 64 * 1024;
@@ -217,20 +217,18 @@ impl Control {
         }
     }
 
-    /// `list ruleset [-a] [-n] [-s]`: the running ruleset with live counters.
+    /// `list ruleset|set|map … [-a] [-n] [-s]`: the running ruleset (or one set of it) with
+    /// live counters and what the packet path added to sets.
     fn list(&self, args: &[String]) -> Reply {
+        const USAGE: &str = "nftvm: usage: list ruleset | list set|map [FAMILY] TABLE NAME  [-a] [-n] [-s]";
         let mut opts = ListOpts::default_listing();
-        let mut it = args.iter();
-        match it.next().map(String::as_str) {
-            Some("ruleset") => {}
-            _ => return Reply::fail("nftvm: usage: list ruleset [-a] [-n] [-s]", 2),
-        }
-        for a in it {
+        let Some((listing, options)) = Listing::parse(args) else { return Reply::fail(USAGE, 2) };
+        for a in options {
             match a.as_str() {
                 "-a" | "--handle" => opts.handles = true,
                 "-n" | "--numeric" => opts.values.numeric_proto = true,
                 "-s" | "--stateless" => opts.stateless = true,
-                other => return Reply::fail(format!("nftvm list ruleset: unknown option `{other}`"), 2),
+                other => return Reply::fail(format!("nftvm list: unknown option `{other}`\n{USAGE}"), 2),
             }
         }
         let live = self.reloader.current();
@@ -250,9 +248,13 @@ impl Control {
             Ok(w) => w,
             Err(e) => return Reply::fail(format!("nftvm: {e}"), 2),
         };
-        let Some(rs) = live::ruleset(&live, &workers) else {
-            return Reply::fail("nftvm list ruleset: the running program was loaded as bytecode text", 1);
+        let Some(mut rs) = live::ruleset(&live, &workers) else {
+            return Reply::fail("nftvm list: the running program was loaded as bytecode text", 1);
         };
+        if !listing.select(&mut rs) {
+            // nft's answer for a set that is not there.
+            return Reply::fail("Error: No such file or directory", 1);
+        }
         let mut r = Reply::default();
         for l in nft::ruleset(&rs, &opts).lines() {
             r.out(l);

@@ -8,7 +8,7 @@ pub mod counters;
 pub mod sets;
 
 use crate::program::LoadedProgram;
-use nftvm_compiler::ir::Ruleset;
+use nftvm_compiler::ir::{Family, Ruleset, SetKind};
 use nftvm_vm::Program;
 use nftvm_vm::interp::ProgramState;
 
@@ -40,6 +40,52 @@ pub fn ruleset(loaded: &LoadedProgram, workers: &[WorkerState]) -> Option<Rulese
     Some(rs)
 }
 
+/// What `nftvm list` asks a running instance for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listing {
+    /// `list ruleset`.
+    Ruleset,
+    /// `list set|map [FAMILY] TABLE NAME` (`map`: a map; nft's family defaults to `ip`).
+    Set { map: bool, family: Family, table: String, name: String },
+}
+
+impl Listing {
+    /// The listing the words after `list` ask for, and the words left (the options);
+    /// `None` when they name none.
+    pub fn parse(words: &[String]) -> Option<(Listing, &[String])> {
+        let kind = words.first()?.as_str();
+        let map = match kind {
+            "ruleset" => return Some((Listing::Ruleset, &words[1..])),
+            "set" => false,
+            "map" => true,
+            _ => return None,
+        };
+        let names: Vec<&str> =
+            words[1..].iter().take_while(|w| !w.starts_with('-')).map(String::as_str).collect();
+        let (family, table, name) = match names.as_slice() {
+            [table, name] => (Family::Ip, *table, *name),
+            [family, table, name, ..] => (Family::from_name(family)?, *table, *name),
+            _ => return None,
+        };
+        let used = 1 + names.len().min(3);
+        let listing = Listing::Set { map, family, table: table.to_string(), name: name.to_string() };
+        Some((listing, &words[used..]))
+    }
+
+    /// Keeps what the listing shows of `rs`: all of it, or the one set's table with that set
+    /// alone (as `nft list set` prints it); false when there is no such set.
+    pub fn select(&self, rs: &mut Ruleset) -> bool {
+        let Listing::Set { map, family, table, name } = self else { return true };
+        rs.tables.retain(|t| t.family == *family && t.name == *table);
+        let Some(t) = rs.tables.first_mut() else { return false };
+        t.chains.clear();
+        t.objects.clear();
+        t.flowtables.clear();
+        t.sets.retain(|s| s.name == *name && (s.kind == SetKind::Map) == *map);
+        !t.sets.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::sets::LiveElem;
@@ -63,6 +109,37 @@ mod tests {
     }
 }
 ";
+
+    fn words(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn listings_are_named_as_nft_names_them() {
+        let set = |map, family, table: &str, name: &str| Listing::Set {
+            map,
+            family,
+            table: table.into(),
+            name: name.into(),
+        };
+        let ruleset = words("ruleset -a");
+        assert_eq!(Listing::parse(&ruleset), Some((Listing::Ruleset, &ruleset[1..])));
+        let inet = words("set inet fw clients -s");
+        assert_eq!(Listing::parse(&inet), Some((set(false, Family::Inet, "fw", "clients"), &inet[4..])));
+        let ip = words("map t marks");
+        assert_eq!(Listing::parse(&ip), Some((set(true, Family::Ip, "t", "marks"), &ip[3..])));
+        for bad in ["sets", "set t", "set nofamily t s", ""] {
+            assert_eq!(Listing::parse(&words(bad)), None, "{bad}");
+        }
+        let loaded = load_text("t.nft", RULESET, &Options::default()).unwrap();
+        let rs = || loaded.ir().unwrap().0.clone();
+        let mut one = rs();
+        assert!(set(true, Family::Ip, "t", "marks").select(&mut one));
+        let text = nft::ruleset(&one, &ListOpts::default_listing());
+        assert!(text.starts_with("table ip t {\n\tmap marks {") && !text.contains("chain"), "{text}");
+        assert!(!set(false, Family::Ip, "t", "marks").select(&mut rs()), "a map is not a set");
+        assert!(!set(false, Family::Ip6, "t", "seen").select(&mut rs()), "no such table");
+    }
 
     fn elem(
         key: &[u8],
