@@ -136,11 +136,11 @@ impl Control {
         let f = c.filter.clone();
         let result = match c.action {
             Action::List => self.instance.on_each(move |w| {
-                let now = w.pipeline.now();
+                let now = w.clock();
                 ctfilter::dump(w.pipeline.conntrack(), now, &f)
             }),
             Action::Delete => self.instance.on_each(move |w| {
-                let now = w.pipeline.now();
+                let now = w.clock();
                 ctfilter::delete(w.pipeline.conntrack_mut(), now, &f)
             }),
             Action::Flush => self.instance.on_each(|w| {
@@ -237,9 +237,7 @@ impl Control {
             let state = w.pipeline.engine().state();
             // A worker that has not switched to the listed program yet reports nothing.
             if Arc::ptr_eq(w.pipeline.program(), &prog) {
-                // The worker's clock, not its packet clock: times left as of now, and what
-                // expired since its last packet or tick gone, as the kernel lists them.
-                WorkerState::of(prog.program(), state, w.now.max(w.pipeline.now()))
+                WorkerState::of(prog.program(), state, w.clock())
             } else {
                 WorkerState::default()
             }

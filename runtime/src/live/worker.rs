@@ -89,6 +89,15 @@ pub struct WorkerView<'a> {
     pub now: Time,
 }
 
+impl WorkerView<'_> {
+    /// The time a request sees: the worker's clock, never behind its packet clock — timeouts
+    /// counted down to the request, and what expired since the last packet or tick gone, as
+    /// the kernel lists them.
+    pub fn clock(&self) -> Time {
+        self.now.max(self.pipeline.now())
+    }
+}
+
 /// A control request run on a worker thread.
 pub type Command = Box<dyn FnOnce(&mut WorkerView<'_>) + Send>;
 
