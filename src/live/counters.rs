@@ -70,9 +70,7 @@ pub fn with_counters(loaded: &LoadedProgram, values: &[Option<(u64, u64)>]) -> O
         let Some(Some((p, b))) = values.get(base + i) else { continue };
         let Some(table) = prog.tables.get(obj.table.index()) else { continue };
         let target = rs
-            .tables
-            .iter_mut()
-            .find(|t| t.family == table.family && t.name == table.name)
+            .table_mut(table.family, &table.name)
             .and_then(|t| t.objects.iter_mut().find(|o| o.name == obj.name));
         if let Some(ir::Object { kind: ir::ObjectKind::Counter(c), .. }) = target {
             (c.packets, c.bytes) = (*p, *b);

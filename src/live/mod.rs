@@ -17,12 +17,14 @@ use nftvm_vm::interp::ProgramState;
 pub struct WorkerState {
     pub counters: counters::CounterSlots,
     pub sets: sets::LiveSets,
-    /// The worker's packet clock (ns).
+    /// The time the worker's state was read at (ns, its clock: [`WorkerView::clock`]).
+    ///
+    /// [`WorkerView::clock`]: nftvm_runtime::live::WorkerView::clock
     pub now: u64,
 }
 
 impl WorkerState {
-    /// The state of a worker running `prog`, at its packet clock `now`.
+    /// The state of a worker running `prog`, read at `now`.
     pub fn of(prog: &Program, state: &ProgramState, now: u64) -> WorkerState {
         WorkerState { counters: counters::counter_slots(state), sets: sets::snapshot(prog, state, now), now }
     }

@@ -11,9 +11,8 @@
 
 use nftvm_compiler::ir::{self, Expr, ExprKind, KeyField, Ruleset, SetElem, Stmt, StmtKind};
 use nftvm_compiler::types::Value;
-use nftvm_compiler::types::value::bytes_for;
+use nftvm_compiler::types::value::{bytes_for, padded_len};
 use nftvm_vm::Program;
-use nftvm_vm::expr::Expr as VmExpr;
 use nftvm_vm::interp::{ProgramState, Slot};
 use nftvm_vm::set::{ElemData, flags};
 use std::collections::HashMap;
@@ -34,17 +33,11 @@ pub type LiveSets = Vec<Option<Vec<LiveElem>>>;
 
 /// The sets whose listing is live: named, and written by a dynset or timing out.
 fn changing(prog: &Program) -> Vec<bool> {
-    let mut out: Vec<bool> =
-        prog.sets.iter().map(|s| !s.is_anonymous() && s.flags & flags::TIMEOUT != 0).collect();
-    for e in prog.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
-        if let VmExpr::Dynset(d) = e
-            && let Some(s) = prog.sets.get(d.set.index())
-            && !s.is_anonymous()
-        {
-            out[d.set.index()] = true;
-        }
-    }
-    out
+    prog.sets
+        .iter()
+        .zip(prog.dynset_targets())
+        .map(|(s, written)| !s.is_anonymous() && (written || s.flags & flags::TIMEOUT != 0))
+        .collect()
 }
 
 /// One worker's live sets at `now`.
@@ -135,7 +128,7 @@ fn constant(fields: &[KeyField], bytes: &[u8]) -> Option<Expr> {
             let mut parts = Vec::with_capacity(many.len());
             for f in many {
                 parts.push(field_value(f, bytes.get(at..)?)?);
-                at += bytes_for(f.bits).div_ceil(4) * 4;
+                at += padded_len(f.bits);
             }
             Some(ir::build::concat(parts))
         }
@@ -233,9 +226,7 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
 pub fn apply(rs: &mut Ruleset, prog: &Program, sets: &LiveSets, now: u64) {
     for (def, live) in prog.sets.iter().zip(sets) {
         let (Some(live), Some(table)) = (live, prog.tables.get(def.table.index())) else { continue };
-        let Some(t) = rs.tables.iter_mut().find(|t| t.family == table.family && t.name == table.name) else {
-            continue;
-        };
+        let Some(t) = rs.table_mut(table.family, &table.name) else { continue };
         let Some(i) = t.sets.iter().position(|s| s.name == def.name) else { continue };
         if let Some(elems) = elements(t, &t.sets[i], live, now) {
             t.sets[i].elems = elems;

@@ -53,29 +53,7 @@ fn blocks(listing: &str) -> Vec<(String, Vec<String>)> {
 
 /// A duration as nft prints it (`1d2h3m4s5ms`), in ms.
 fn duration_ms(text: &str) -> Option<i64> {
-    let mut total = 0i64;
-    let mut num = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = num.parse().ok()?;
-        num.clear();
-        total += n * match c {
-            'd' => 86_400_000,
-            'h' => 3_600_000,
-            'm' if chars.peek() == Some(&'s') => {
-                chars.next();
-                1
-            }
-            'm' => 60_000,
-            's' => 1_000,
-            _ => return None,
-        };
-    }
-    num.is_empty().then_some(total)
+    nftvm_compiler::types::parse_relative_ms(text).ok().and_then(|ms| i64::try_from(ms).ok())
 }
 
 /// The words of a block with its elements (`elements = { a, b … }`, each its words up to a

@@ -156,6 +156,27 @@ impl Program {
         Program::default()
     }
 
+    /// Per set: does a dynset of some rule write it (the packet path changes its elements)?
+    pub fn dynset_targets(&self) -> Vec<bool> {
+        fn mark(e: &Expr, out: &mut [bool]) {
+            match e {
+                Expr::Dynset(d) => {
+                    if let Some(x) = out.get_mut(d.set.index()) {
+                        *x = true;
+                    }
+                    d.exprs.iter().for_each(|inner| mark(inner, out));
+                }
+                Expr::Inner(i) => mark(&i.expr, out),
+                _ => {}
+            }
+        }
+        let mut out = vec![false; self.sets.len()];
+        for e in self.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
+            mark(e, &mut out);
+        }
+        out
+    }
+
     /// Adds a table, or returns the existing one with that family and name.
     pub fn add_table(&mut self, family: Family, name: &str) -> TableId {
         if let Some(t) = self.find_table(family, name) {

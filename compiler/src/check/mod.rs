@@ -63,17 +63,17 @@ pub const DYNSET_DEFAULT_SIZE: u32 = 65535;
 /// [`DYNSET_DEFAULT_SIZE`], as the kernel's do when the rule is added.
 fn default_dynset_sizes(rs: &mut Ruleset) {
     for t in &mut rs.tables {
-        let written: std::collections::HashSet<String> = t
+        let written: std::collections::HashSet<&str> = t
             .chains
             .iter()
             .flat_map(|c| &c.rules)
             .flat_map(|r| &r.stmts)
             .filter_map(|s| match &s.kind {
-                StmtKind::DynSet(d) => Some(d.set.clone()),
+                StmtKind::DynSet(d) => Some(d.set.as_str()),
                 _ => None,
             })
             .collect();
-        for set in t.sets.iter_mut().filter(|s| s.size.is_none() && written.contains(&s.name)) {
+        for set in t.sets.iter_mut().filter(|s| s.size.is_none() && written.contains(s.name.as_str())) {
             set.size = Some(DYNSET_DEFAULT_SIZE);
         }
     }

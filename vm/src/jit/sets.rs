@@ -12,7 +12,6 @@
 use super::chain::RuleCx;
 use super::emit::Fx;
 use super::exprs::{Flow, be_number, be_value, in_range, store_data};
-use crate::expr::Expr;
 use crate::expr::lookup::Lookup;
 use crate::program::{Program, SetId};
 use crate::set::backend::Store;
@@ -50,14 +49,10 @@ enum Elems {
 
 impl SetPlans {
     pub fn new(prog: &Program, limits: InlineLimits) -> SetPlans {
-        let mut dynamic = vec![false; prog.sets.len()];
-        for e in prog.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
-            mark_dynset_targets(e, &mut dynamic);
-        }
         let plans = prog
             .sets
             .iter()
-            .zip(dynamic)
+            .zip(prog.dynset_targets())
             .map(|(s, changes)| if changes { None } else { plan(s, limits) })
             .collect();
         SetPlans(plans)
@@ -65,21 +60,6 @@ impl SetPlans {
 
     fn get(&self, id: SetId) -> Option<&InlineSet> {
         self.0.get(id.index()).and_then(Option::as_ref)
-    }
-}
-
-fn mark_dynset_targets(e: &Expr, out: &mut [bool]) {
-    match e {
-        Expr::Dynset(d) => {
-            if let Some(x) = out.get_mut(d.set.index()) {
-                *x = true;
-            }
-            for inner in &d.exprs {
-                mark_dynset_targets(inner, out);
-            }
-        }
-        Expr::Inner(i) => mark_dynset_targets(&i.expr, out),
-        _ => {}
     }
 }
 
