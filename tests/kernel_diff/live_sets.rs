@@ -5,11 +5,10 @@
 //!
 //! Normalized: line wrapping (the blocks are compared word by word), the element count
 //! newer nft notes after a set's size, the order of the elements (nft 1.0.6, this
-//! machine's, sorts a concatenated key by its last member first, as one little-endian number;
-//! newer nft, whose listings nftvm's printer follows, member by member), and the time an element
-//! has left (`expires`) and since it was last used (`last used`): the kernel's clock runs
-//! while the harness works, nftvm's moves a millisecond per step. Those times are compared
-//! within [`SLACK_MS`] instead.
+//! machine's, sorts a concatenated key by its last member first, as one little-endian
+//! number; newer nft, whose listings nftvm's printer follows, member by member), and the time
+//! an element has left (`expires`): the kernel's clock runs while the harness works, nftvm's
+//! moves a millisecond per step. Those times are compared within [`SLACK_MS`] instead.
 
 use nftvm::live::{self, WorkerState};
 use nftvm::program::LoadedProgram;
@@ -93,9 +92,7 @@ fn masked(words: &[String]) -> (Vec<String>, Vec<Option<i64>>) {
     let mut out = Vec::with_capacity(words.len());
     let mut times = Vec::new();
     for (i, w) in words.iter().enumerate() {
-        let timed = i > 0
-            && (words[i - 1] == "expires" || (words[i - 1] == "used" && i > 1 && words[i - 2] == "last"));
-        if timed {
+        if i > 0 && words[i - 1] == "expires" {
             let (value, tail) = w.split_at(w.trim_end_matches([',', '}']).len());
             times.push(duration_ms(value));
             out.push(format!("*{tail}"));
