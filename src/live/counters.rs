@@ -6,23 +6,42 @@ use crate::program::LoadedProgram;
 use nftvm_compiler::ir::{self, Ruleset, StmtKind};
 use nftvm_vm::Program;
 use nftvm_vm::expr::Expr;
-use nftvm_vm::interp::ProgramState;
+use nftvm_vm::interp::{ProgramState, Slot};
 
 /// `(packets, bytes)` of every state slot of one worker (`None`: not a counter).
 pub type CounterSlots = Vec<Option<(u64, u64)>>;
 
 /// The counter values of one worker's program state.
 pub fn counter_slots(state: &ProgramState) -> CounterSlots {
-    (0..state.slots.len()).map(|i| state.counter(i as u32)).collect()
+    state.slots.iter().map(Slot::counter).collect()
+}
+
+/// What every worker's counters start from: the program's initial values (`counter packets
+/// 5 bytes 300` in the ruleset), and the first slot of its named objects.
+pub struct Initial {
+    pub counters: CounterSlots,
+    pub object_base: usize,
+}
+
+impl Initial {
+    /// The initial counters of `prog` (its sets are not loaded: a listing does not need them).
+    pub fn of(prog: &Program) -> Initial {
+        let (slots, object_base) = ProgramState::initial_slots(prog, 0);
+        let counters = slots.iter().map(Slot::counter).collect();
+        Initial { counters, object_base }
+    }
 }
 
 /// The counters of all workers added up: each worker starts from the program's initial
-/// values (`counter packets 5 bytes 300` in the ruleset), so those count once.
-pub fn sum_counters<'a>(prog: &Program, workers: impl IntoIterator<Item = &'a CounterSlots>) -> CounterSlots {
-    let initial = counter_slots(&ProgramState::new(prog, 0));
+/// values, so those count once.
+pub fn sum_counters<'a>(
+    initial: &Initial,
+    workers: impl IntoIterator<Item = &'a CounterSlots>,
+) -> CounterSlots {
+    let initial = &initial.counters;
     let mut total = initial.clone();
     for w in workers {
-        for ((t, v), i) in total.iter_mut().zip(w).zip(&initial) {
+        for ((t, v), i) in total.iter_mut().zip(w).zip(initial) {
             if let (Some(t), Some(v), Some(i)) = (t.as_mut(), v, i) {
                 t.0 += v.0.saturating_sub(i.0);
                 t.1 += v.1.saturating_sub(i.1);
@@ -32,9 +51,14 @@ pub fn sum_counters<'a>(prog: &Program, workers: impl IntoIterator<Item = &'a Co
     total
 }
 
-/// The IR of `loaded` with every counter statement and named counter showing `values`;
-/// `None` when the program was loaded as bytecode text (there is no IR to list).
-pub fn with_counters(loaded: &LoadedProgram, values: &[Option<(u64, u64)>]) -> Option<Ruleset> {
+/// The IR of `loaded` with every counter statement and named counter showing `values`
+/// (named objects' from `object_base` on); `None` when the program was loaded as bytecode
+/// text (there is no IR to list).
+pub fn with_counters(
+    loaded: &LoadedProgram,
+    values: &[Option<(u64, u64)>],
+    object_base: usize,
+) -> Option<Ruleset> {
     let (ruleset, origins) = loaded.ir()?;
     let mut rs = ruleset.clone();
     let prog = loaded.program().program();
@@ -65,9 +89,8 @@ pub fn with_counters(loaded: &LoadedProgram, values: &[Option<(u64, u64)>]) -> O
             }
         }
     }
-    let base = ProgramState::new(prog, 0).object_base;
     for (i, obj) in prog.objects.iter().enumerate() {
-        let Some(Some((p, b))) = values.get(base + i) else { continue };
+        let Some(Some((p, b))) = values.get(object_base + i) else { continue };
         let Some(table) = prog.tables.get(obj.table.index()) else { continue };
         let target = rs
             .table_mut(table.family, &table.name)

@@ -34,8 +34,9 @@ impl WorkerState {
 /// bytecode text (there is no IR to list).
 pub fn ruleset(loaded: &LoadedProgram, workers: &[WorkerState]) -> Option<Ruleset> {
     let prog = loaded.program().program();
-    let values = counters::sum_counters(prog, workers.iter().map(|w| &w.counters));
-    let mut rs = counters::with_counters(loaded, &values)?;
+    let initial = counters::Initial::of(prog);
+    let values = counters::sum_counters(&initial, workers.iter().map(|w| &w.counters));
+    let mut rs = counters::with_counters(loaded, &values, initial.object_base)?;
     let now = workers.iter().map(|w| w.now).max().unwrap_or(0);
     let live: Vec<&sets::LiveSets> = workers.iter().map(|w| &w.sets).collect();
     sets::apply(&mut rs, prog, &sets::merge(&live), now);

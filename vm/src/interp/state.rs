@@ -38,6 +38,16 @@ pub enum Slot {
     Conns(crate::expr::connlimit::ConnList),
 }
 
+impl Slot {
+    /// A counter's `(packets, bytes)`; `None` for any other slot.
+    pub fn counter(&self) -> Option<(u64, u64)> {
+        match self {
+            Slot::Counter { packets, bytes } => Some((*packets, *bytes)),
+            _ => None,
+        }
+    }
+}
+
 /// All mutable state of a loaded program.
 #[derive(Clone, Debug, Default)]
 pub struct ProgramState {
@@ -57,6 +67,20 @@ impl ProgramState {
     /// Fresh state for a verified program at time `now` (ns): counters from their initial
     /// values, full token buckets, sets loaded with their elements.
     pub fn new(prog: &Program, now: u64) -> ProgramState {
+        let (slots, object_base) = ProgramState::initial_slots(prog, now);
+        let sets = prog.sets.iter().map(|s| SetBackend::build(s, now)).collect();
+        ProgramState {
+            slots,
+            object_base,
+            sets,
+            recent: super::recent::RecentLists::of(prog),
+            walks: Default::default(),
+        }
+    }
+
+    /// The slots a fresh state starts with, and where the objects' begin — what
+    /// [`ProgramState::new`] makes without loading the sets (a listing needs only these).
+    pub fn initial_slots(prog: &Program, now: u64) -> (Vec<Slot>, usize) {
         let mut slots = Vec::new();
         for chain in &prog.chains {
             for rule in &chain.rules {
@@ -74,14 +98,7 @@ impl ProgramState {
                 _ => Slot::None,
             });
         }
-        let sets = prog.sets.iter().map(|s| SetBackend::build(s, now)).collect();
-        ProgramState {
-            slots,
-            object_base,
-            sets,
-            recent: super::recent::RecentLists::of(prog),
-            walks: Default::default(),
-        }
+        (slots, object_base)
     }
 
     pub fn object_slot(&mut self, obj: ObjId) -> Option<&mut Slot> {
@@ -90,10 +107,7 @@ impl ProgramState {
 
     /// Counter value of an expression slot (packets, bytes).
     pub fn counter(&self, slot: u32) -> Option<(u64, u64)> {
-        match self.slots.get(slot as usize)? {
-            Slot::Counter { packets, bytes } => Some((*packets, *bytes)),
-            _ => None,
-        }
+        self.slots.get(slot as usize)?.counter()
     }
 }
 
