@@ -207,4 +207,33 @@ mod tests {
             "{text}"
         );
     }
+
+    /// Counter statements and named counters, listed as the sum over the workers: the
+    /// values the ruleset starts them from count once, not once per worker.
+    #[test]
+    fn workers_counters_add_up_with_the_initial_values_once() {
+        let text = "table ip t {
+    counter hits { packets 2 bytes 100 }
+    chain c {
+        type filter hook input priority filter; policy accept;
+        counter packets 5 bytes 300 counter name \"hits\"
+    }
+}
+";
+        let loaded = load_text("t.nft", text, &Options::default()).unwrap();
+        let prog = loaded.program().program();
+        let worker = |add: u64| {
+            let mut state = ProgramState::new(prog, 0);
+            for slot in &mut state.slots {
+                if let Slot::Counter { packets, bytes } = slot {
+                    (*packets, *bytes) = (*packets + add, *bytes + 60 * add);
+                }
+            }
+            WorkerState::of(prog, &state, 0)
+        };
+        let rs = ruleset(&loaded, &[worker(1), worker(3)]).unwrap();
+        let listed = nft::ruleset(&rs, &ListOpts::default_listing());
+        assert!(listed.contains("counter packets 9 bytes 540 counter name \"hits\""), "{listed}");
+        assert!(listed.contains("counter hits {\n\t\tpackets 6 bytes 340\n\t}"), "{listed}");
+    }
 }
