@@ -2,7 +2,8 @@
 //! classifiers of a few hundred entries over addresses and ports (many wide nodes, per-key
 //! trees, several parts), every rule ending the chain so the JIT runs the tree's query in
 //! native code, and packets drawn inside the entries' boxes (or anywhere, or cut short so a
-//! field is absent). Both engines must decide every packet by the same rule.
+//! field is absent; some trees filter a part on the port a short packet lacks). Both engines
+//! must decide every packet by the same rule.
 //!
 //! `jit_diff` and the filetests reach only small trees; the ClassBench traces
 //! (`opt_classbench`, in the root crate) reach deep ones through the compiler. This test keeps
@@ -22,8 +23,9 @@ const BLOCKS: [u32; 5] = [0x0a00_0000, 0x0a01_0000, 0xc0a8_0000, 0xac10_0000, 0x
 /// One entry's box: per field an inclusive range, `None` for any value (absent included).
 type Box4 = [Option<(u32, u32)>; 4];
 
-fn address(r: &mut Rng) -> Option<(u32, u32)> {
-    if r.chance(20) {
+/// An address prefix, or any address one time in `wild`.
+fn address(r: &mut Rng, wild: u64) -> Option<(u32, u32)> {
+    if r.chance(wild) {
         return None;
     }
     let base = *r.pick(&BLOCKS) | (r.next_u64() as u32 & 0xffff);
@@ -39,16 +41,21 @@ fn port(r: &mut Rng) -> Option<(u32, u32)> {
             let lo = r.below(2048) as u32;
             Some((lo, lo + r.below(4096) as u32))
         }
-        _ => {
-            let p = *r.pick(&[22u32, 53, 80, 443, 1024, 8080, 65535]) + r.below(3) as u32;
-            let p = p.min(65535);
-            Some((p, p))
-        }
+        _ => service(r),
     }
 }
 
-fn entry_box(r: &mut Rng) -> Box4 {
-    [address(r), address(r), port(r), port(r)]
+/// One of a few well-known ports.
+fn service(r: &mut Rng) -> Option<(u32, u32)> {
+    let p = (*r.pick(&[22u32, 53, 80, 443, 1024, 8080, 65535]) + r.below(3) as u32).min(65535);
+    Some((p, p))
+}
+
+/// A box; with `wild` below 20, addresses are often open and the destination port is one
+/// service (so the port is the sparse key of the entries wide in both addresses).
+fn entry_box(r: &mut Rng, wild: u64) -> Box4 {
+    let dport = if wild < 20 { service(r) } else { port(r) };
+    [address(r, wild), address(r, wild), port(r), dport]
 }
 
 /// The program: one classifier over the four fields, rule `i` asks for entry `i`, sets
@@ -123,18 +130,31 @@ fn inside(r: &mut Rng, b: &Box4) -> [u32; 4] {
     v
 }
 
+/// Random classifiers tried.
+const SEEDS: u64 = 16;
+
+/// Does a part of the program's classifier filter on a port byte (fields 2 and 3)?
+fn port_keyed_filter(prog: &nftvm_vm::Program) -> bool {
+    let native = prog.classifiers.first().and_then(|c| c.tree.native());
+    native.is_some_and(|t| t.parts.iter().filter_map(|p| p.filter).any(|f| f.hi.0 >= 2 || f.lo.0 >= 2))
+}
+
 #[test]
 fn native_queries_decide_like_the_interpreter_on_deep_trees() {
-    let (mut packets, mut decided, mut deep) = (0usize, 0usize, 0usize);
-    for seed in 0..12u64 {
+    let (mut packets, mut decided, mut deep, mut port_keyed) = (0usize, 0usize, 0usize, 0usize);
+    for seed in 0..SEEDS {
         let mut r = Rng::new(0xc1a5_5000 + seed);
         let n = 150 + r.below(350);
-        let boxes: Vec<Box4> = (0..n).map(|_| entry_box(&mut r)).collect();
+        // The last seeds leave half the addresses open and give every entry one destination
+        // port: the port becomes a part's filter key, which a short packet lacks.
+        let wild = if seed < 12 { 20 } else { 2 };
+        let boxes: Vec<Box4> = (0..n).map(|_| entry_box(&mut r, wild)).collect();
         let text = program_text(&boxes);
         let prog = text::assemble(&text).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let prog = Arc::new(verify(prog).unwrap_or_else(|e| panic!("seed {seed}: {e}")));
         let stats = prog.classifiers.first().map(|c| c.tree.stats).unwrap_or_default();
         deep += usize::from(stats.wides >= 8);
+        port_keyed += usize::from(port_keyed_filter(&prog));
         let interp = Executable::new(Arc::clone(&prog), Engine::Interp).expect("interpreter");
         let jit = Executable::new(Arc::clone(&prog), Engine::Jit).expect("jit");
         let (mut s_interp, mut s_jit) = (interp.new_state(0), jit.new_state(0));
@@ -163,8 +183,10 @@ fn native_queries_decide_like_the_interpreter_on_deep_trees() {
         }
     }
     println!(
-        "jit_classify: {packets} packets, {decided} decided by a rule, {deep} of 12 trees with 8+ wide nodes"
+        "jit_classify: {packets} packets, {decided} decided by a rule, {deep} of {SEEDS} trees with 8+ wide \
+         nodes, {port_keyed} with a part filter keyed on a port"
     );
     assert!(deep >= 6, "only {deep} trees are deep");
+    assert!(port_keyed >= 2, "only {port_keyed} trees filter a part on a port");
     assert!(decided * 2 >= packets, "only {decided} of {packets} packets matched a rule");
 }
