@@ -5,16 +5,18 @@
 //! all at once: their loads depend on the field values only, so they are on their way
 //! while the first part is walked (computed part by part, a later part's filter waited for
 //! the earlier parts' walks and leaf scans: ipc1_10K 5 ns and fw1_10K 4 ns more per packet).
-//! Then per part, in order: stop when the part's first entry is not before the best answer so
-//! far; the filter's outcome; the walk down the wide nodes (a node's seven cuts compared at once and the path's kid
-//! picked by selects, so a node costs one comparison's latency, not three in a row; no
-//! branch but the loop's); the scan of the leaf's boxes from the calling rule's entry on.
-//! The steps, their order and every comparison are the Rust query's, so the answers are
-//! equal — checked on both engines by the ClassBench traces (`opt_classbench`), by `-O2`
-//! against `-O0` on random chains of such runs and on the conformance rulesets
-//! (`opt_equivalence`), and by the `nft_compile` fuzz target. The arrays are read at the
-//! addresses [`crate::classify::native::NativeTree`] gives, within the bounds the verifier
-//! checked; the program they belong to lives as long as the compiled code.
+//! Then per part, in order: stop when the part's first entry is not before the best answer
+//! so far; the filter's outcome; the walk down the wide nodes (a node's seven cuts compared
+//! at once and the path's kid picked by selects, so a node costs one comparison's latency,
+//! not three in a row; no branch but the loop's); the scan of the leaf's boxes from the
+//! calling rule's entry on. The steps and every comparison are the Rust query's (only the
+//! filters are computed earlier, and for parts a query may not reach), so the answers are
+//! equal — checked on both engines by the ClassBench traces (`opt_classbench`), by random
+//! deep trees (`jit_classify`), by `-O2` against `-O0` on random chains of such runs and on
+//! the conformance rulesets (`opt_equivalence`), and by the `nft_compile` fuzz target. The
+//! arrays are read at the addresses [`crate::classify::native::NativeTree`] gives, within
+//! the bounds the verifier checked; the program they belong to lives as long as the
+//! compiled code.
 //!
 //! The field values are those native code has just stored in the context
 //! (`classify_values`), [`ABSENT`] for a field whose load broke. Each test loads the value
@@ -147,6 +149,7 @@ impl NativeQuery {
     /// bit is set, and the root a set bit dispatches to.
     fn prepare(&self, fx: &mut Fx, part: &NativePart) -> Option<Routed> {
         let f = part.filter?;
+        // (`NativeQuery::new` checked that both key fields are among the values.)
         let (vh, vl) = (fx.classify_value(f.hi.0), fx.classify_value(f.lo.0));
         let either = fx.b.ins().bor(vh, vl);
         let absent = fx.b.ins().icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, either, ABSENT as i64);
