@@ -101,7 +101,7 @@ mod tests {
     set seen { type ipv4_addr . inet_service; flags dynamic,timeout; timeout 30s; counter; }
     map marks { type ipv4_addr : mark; flags dynamic; }
     set fixed { type ipv4_addr; elements = { 192.0.2.1 } }
-    set two { type ipv4_addr; flags dynamic; }
+    set two { type ipv4_addr; flags dynamic; elements = { 10.0.0.9 comment \"static\" } }
     chain c {
         type filter hook input priority filter; policy accept;
         add @seen { ip saddr . tcp dport }
@@ -157,6 +157,7 @@ mod tests {
             timeout: timeout_s.map(|s| s * 1_000_000_000),
             expires_in: left_ms.map(|ms| ms * 1_000_000),
             slots,
+            declared: false,
         }
     }
 
@@ -167,7 +168,8 @@ mod tests {
     /// Two workers' sets, listed: counters of an element both hold are added, the later
     /// expiry wins, each element lists its own timeout only where it is not the set's, and
     /// the declared set the packet path never writes stays as declared; each element of a set
-    /// two dynsets write lists the statements of the one that added it.
+    /// two dynsets write lists the statements of the one that added it; a declared element
+    /// keeps its comment.
     #[test]
     fn workers_sets_are_merged_and_listed_as_nft_lists_them() {
         let loaded = load_text("t.nft", RULESET, &Options::default()).unwrap();
@@ -202,7 +204,7 @@ mod tests {
         assert!(text.contains("elements = { 192.0.2.1 }"), "{text}");
         assert!(
             text.contains(
-                "elements = { 10.0.0.1 counter packets 1 bytes 40, 10.0.0.2 quota 100 bytes used 100 bytes }"
+                "elements = { 10.0.0.1 counter packets 1 bytes 40,\n\t\t\t     10.0.0.2 quota 100 bytes used 100 bytes,\n\t\t\t     10.0.0.9 comment \"static\" }"
             ),
             "{text}"
         );

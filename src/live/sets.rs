@@ -26,6 +26,8 @@ pub struct LiveElem {
     pub timeout: Option<u64>,
     pub expires_in: Option<u64>,
     pub slots: Vec<Slot>,
+    /// The ruleset declared it (its comment is listed with it).
+    pub declared: bool,
 }
 
 /// Per set of the program: its live elements, or `None` when it is listed as declared.
@@ -64,6 +66,7 @@ pub fn snapshot(prog: &Program, state: &ProgramState, now: u64) -> LiveSets {
                     timeout: rec.timeout,
                     expires_in: rec.expires.map(|t| t.saturating_sub(now)),
                     slots: rec.slots.clone(),
+                    declared: rec.declared,
                 });
             }
             Some(elems)
@@ -101,7 +104,7 @@ pub fn merge(workers: &[&LiveSets]) -> LiveSets {
                         Some(m) => {
                             m.slots.iter_mut().zip(&e.slots).for_each(|(a, b)| add_slot(a, b));
                             if e.expires_in > m.expires_in {
-                                (m.expires_in, m.timeout) = (e.expires_in, e.timeout);
+                                (m.expires_in, m.timeout, m.declared) = (e.expires_in, e.timeout, e.declared);
                             }
                         }
                     }
@@ -132,6 +135,18 @@ fn constant(fields: &[KeyField], bytes: &[u8]) -> Option<Expr> {
             }
             Some(ir::build::concat(parts))
         }
+    }
+}
+
+/// Are `a` and `b` the same constant (a value, or a concatenation of the same values),
+/// wherever they were written?
+fn same_constant(a: &Expr, b: &Expr) -> bool {
+    match (&a.kind, &b.kind) {
+        (ExprKind::Value(x), ExprKind::Value(y)) => x == y,
+        (ExprKind::Concat(xs), ExprKind::Concat(ys)) => {
+            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_constant(x, y))
+        }
+        _ => false,
     }
 }
 
@@ -208,12 +223,17 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
                 (None, None) => None,
                 _ => return None,
             };
+            let key = constant(&set.key, &e.key)?;
+            // An element the ruleset declared keeps its comment while it lives (the kernel keeps
+            // it with the element); one the packet path made, even for the same key, has none.
+            let declared =
+                e.declared.then(|| set.elems.iter().find(|d| same_constant(&d.key, &key))).flatten();
             Some(SetElem {
-                key: constant(&set.key, &e.key)?,
+                key,
                 data,
                 timeout: e.timeout.map(ms).filter(|t| Some(*t) != set.timeout),
                 expires: e.expires_in.map(ms),
-                comment: None,
+                comment: declared.and_then(|d| d.comment.clone()),
                 stmts: element_stmts(&candidates, &e.slots, now),
                 span: Default::default(),
             })

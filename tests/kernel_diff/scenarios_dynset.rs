@@ -275,7 +275,8 @@ pub fn conncount_gc(rng: &mut Rng, i: usize) -> Scenario {
 /// own, which the listing shows beside the set's when the update created the element), to
 /// concatenated sets whose elements count their packets (the dynset's `counter`, or the
 /// set's own `counter` declaration), and to a data map (`: mark`); a wait now and then lets
-/// the elements of a one-second timeout expire. What matters is the end: `nft list
+/// the elements of a one-second timeout expire; a declared element's comment is listed
+/// with it. What matters is the end: `nft list
 /// ruleset`'s set blocks. (`last` in an element is beyond this machine's nft 1.0.6.)
 pub fn listed(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.chance(30);
@@ -287,9 +288,14 @@ pub fn listed(rng: &mut Rng, i: usize) -> Scenario {
     let size = if rng.chance(30) { "size 3; " } else { "" };
     let mark = rng.u32();
     let (counted_decl, counted_stmt) = if set_counter { ("counter; ", "") } else { ("", " counter") };
+    // Sometimes the ruleset declares a client with a comment, which the listing keeps.
+    let declared = match rng.bool() {
+        true => format!(" elements = {{ {} comment \"client {i}\" }}", host(v6, false, rng.below(4))),
+        false => String::new(),
+    };
     let ruleset = format!(
         "table inet listed {{
-    set seen {{ type {ty}; flags dynamic,timeout; timeout {timeout}; }}
+    set seen {{ type {ty}; flags dynamic,timeout; timeout {timeout};{declared} }}
     set flows {{ type {ty} . inet_service; flags dynamic; {size}{counted_decl}}}
     map marks {{ type {ty} : mark; flags dynamic,timeout; timeout 1h; }}
     chain forward {{

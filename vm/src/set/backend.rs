@@ -26,6 +26,9 @@ pub struct ElemRec {
     pub expires: Option<u64>,
     pub timeout: Option<u64>,
     pub slots: Vec<Slot>,
+    /// The ruleset declared it (the packet path did not create it): a listing shows the
+    /// declaration's comment with it.
+    pub declared: bool,
 }
 
 impl ElemRec {
@@ -37,6 +40,7 @@ impl ElemRec {
             expires: ttl.map(|t| now.saturating_add(t)),
             timeout: e.timeout_ms.map(ns),
             slots: Vec::new(),
+            declared: true,
         }
     }
 
@@ -44,6 +48,25 @@ impl ElemRec {
     pub fn live(&self, now: u64) -> bool {
         self.expires.is_none_or(|t| now < t)
     }
+}
+
+/// The elements of a set with a timeout, each declared without one given the set's (as
+/// the kernel does when it adds them: they expire like the elements the packet path adds);
+/// `None` when nothing changes.
+fn with_set_timeout(set: &Set) -> Option<Vec<Element>> {
+    let t = set.timeout_ms?;
+    let lacks = |e: &Element| e.timeout_ms.is_none() && !e.is_catchall() && !e.is_interval_end();
+    if !set.elements.iter().any(lacks) {
+        return None;
+    }
+    let with = |e: &Element| {
+        let mut e = e.clone();
+        if lacks(&e) {
+            e.timeout_ms = Some(t);
+        }
+        e
+    };
+    Some(set.elements.iter().map(with).collect())
 }
 
 /// The backend kinds.
@@ -66,7 +89,9 @@ impl SetBackend {
     /// Loads a set's elements into the backend its flags and key call for.
     pub fn build(set: &Set, now: u64) -> SetBackend {
         let catchall = set.elements.iter().find(|e| e.is_catchall()).map(|e| ElemRec::from_element(e, now));
-        let elems: Vec<&Element> = set.elements.iter().filter(|e| !e.is_catchall()).collect();
+        let defaulted = with_set_timeout(set);
+        let elements = defaulted.as_deref().unwrap_or(&set.elements);
+        let elems: Vec<&Element> = elements.iter().filter(|e| !e.is_catchall()).collect();
         let store = if set.is_interval() {
             let concat = set.key.len() > 1 || elems.iter().any(|e| e.key_end.is_some());
             if concat {

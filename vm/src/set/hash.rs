@@ -102,6 +102,7 @@ impl HashSet {
                 expires: timeout.map(|t| now.saturating_add(t)),
                 timeout,
                 slots: element_slots(exprs, now),
+                declared: false,
             };
             self.map.insert(key.to_vec(), rec);
         } else if refresh && let (Some(t), Some(r)) = (timeout, self.map.get_mut(key)) {
