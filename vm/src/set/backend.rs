@@ -183,3 +183,36 @@ impl SetBackend {
         self.len(now) == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{ByteOrder, Data, Field};
+    use crate::program::TableId;
+    use crate::set::flags;
+
+    fn elem(k: [u8; 4], timeout_ms: Option<u64>) -> Element {
+        Element { timeout_ms, ..Element::new(Data::new(&k, ByteOrder::Network).unwrap()) }
+    }
+
+    /// A set with a timeout gives the elements the ruleset declares without one its own:
+    /// they expire (and are not the packet path's, for a listing); one with its own keeps it.
+    #[test]
+    fn declared_elements_take_the_sets_timeout() {
+        let ms = 1_000_000;
+        let key = vec![Field::new(4, ByteOrder::Network)];
+        let mut set = Set::new("s", TableId(0), flags::TIMEOUT | flags::EVAL, key);
+        set.timeout_ms = Some(1_000);
+        set.elements = vec![elem([10, 0, 0, 1], None), elem([10, 0, 0, 2], Some(5_000))];
+        let b = SetBackend::build(&set, 0);
+        assert!(b.lookup(&[10, 0, 0, 1], 999 * ms).is_some());
+        assert!(b.lookup(&[10, 0, 0, 1], 1_000 * ms).is_none(), "expired with the set's timeout");
+        assert!(b.lookup(&[10, 0, 0, 2], 4_999 * ms).is_some(), "its own timeout");
+        let live = b.live_elements(0).unwrap();
+        assert!(live.iter().all(|(_, r)| r.declared));
+        let mut no_timeout = set.clone();
+        no_timeout.timeout_ms = None;
+        let b = SetBackend::build(&no_timeout, 0);
+        assert!(b.lookup(&[10, 0, 0, 1], u64::MAX / 2).is_some(), "no timeout: never expires");
+    }
+}
