@@ -70,9 +70,7 @@ pub fn with_counters(
                 _ => None,
             });
             let Some(ir_rule) = rs
-                .tables
-                .iter_mut()
-                .find(|t| t.family == o.family && t.name == o.table)
+                .table_mut(o.family, &o.table)
                 .and_then(|t| t.chains.iter_mut().find(|c| c.name == o.chain))
                 .and_then(|c| c.rules.get_mut(o.index))
             else {

@@ -138,18 +138,6 @@ fn constant(fields: &[KeyField], bytes: &[u8]) -> Option<Expr> {
     }
 }
 
-/// Are `a` and `b` the same constant (a value, or a concatenation of the same values),
-/// wherever they were written?
-fn same_constant(a: &Expr, b: &Expr) -> bool {
-    match (&a.kind, &b.kind) {
-        (ExprKind::Value(x), ExprKind::Value(y)) => x == y,
-        (ExprKind::Concat(xs), ExprKind::Concat(ys)) => {
-            xs.len() == ys.len() && xs.iter().zip(ys).all(|(x, y)| same_constant(x, y))
-        }
-        _ => false,
-    }
-}
-
 /// Does `slot` hold the state of statement `s`?
 fn holds_state_of(slot: &Slot, s: &Stmt) -> bool {
     matches!(
@@ -226,8 +214,7 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
             let key = constant(&set.key, &e.key)?;
             // An element the ruleset declared keeps its comment while it lives (the kernel keeps
             // it with the element); one the packet path made, even for the same key, has none.
-            let declared =
-                e.declared.then(|| set.elems.iter().find(|d| same_constant(&d.key, &key))).flatten();
+            let declared = e.declared.then(|| set.elems.iter().find(|d| d.key.same_key(&key))).flatten();
             Some(SetElem {
                 key,
                 data,

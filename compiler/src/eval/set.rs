@@ -217,7 +217,7 @@ impl Evaluator {
             Verb::Delete | Verb::Destroy => {
                 let mut missing = Vec::new();
                 for e in parsed {
-                    match set.elems.iter().position(|x| x.key == e.key || same_key(&x.key, &e.key)) {
+                    match set.elems.iter().position(|x| x.key.same_key(&e.key)) {
                         Some(i) => {
                             set.elems.remove(i);
                         }
@@ -246,16 +246,6 @@ fn kind_word(kind: ast::SetKind) -> &'static str {
     }
 }
 
-/// Keys equal by value (ignoring spans).
-pub(crate) fn same_key(a: &Expr, b: &Expr) -> bool {
-    match (&a.kind, &b.kind) {
-        (ExprKind::Concat(x), ExprKind::Concat(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_key(p, q))
-        }
-        (x, y) => x == y,
-    }
-}
-
 /// Add elements to a set, with the kernel's duplicate and interval rules.
 fn add_elements(set: &mut Set, elems: Vec<SetElem>, create: bool) -> Vec<nftvm_grammar::Diagnostic> {
     let mut diags = Vec::new();
@@ -281,14 +271,14 @@ fn add_elements(set: &mut Set, elems: Vec<SetElem>, create: bool) -> Vec<nftvm_g
             && set.key.len() == 1
             && let Some((lo, hi)) = crate::ir::set::key_bounds(&e.key)
             && set.elems.iter().any(|x| {
-                !same_key(&x.key, &e.key)
+                !x.key.same_key(&e.key)
                     && crate::ir::set::key_bounds(&x.key).is_some_and(|(a, b)| a <= hi && lo <= b)
             })
         {
             diags.push(nftvm_grammar::Diagnostic::error(e.span, "conflicting intervals specified"));
             continue;
         }
-        if let Some(i) = set.elems.iter().position(|x| same_key(&x.key, &e.key)) {
+        if let Some(i) = set.elems.iter().position(|x| x.key.same_key(&e.key)) {
             if create || (set.is_map() && set.elems[i].data != e.data) {
                 diags.push(nftvm_grammar::Diagnostic::error(
                     e.span,

@@ -154,6 +154,17 @@ impl Expr {
         self
     }
 
+    /// The same set key as `other` by value, wherever each was written (spans ignored, a
+    /// concatenation member by member).
+    pub fn same_key(&self, other: &Expr) -> bool {
+        match (&self.kind, &other.kind) {
+            (ExprKind::Concat(x), ExprKind::Concat(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.same_key(q))
+            }
+            (x, y) => x == y,
+        }
+    }
+
     /// True for constants (values, prefixes, ranges, catch-all, verdicts, and concatenations
     /// or sets made of them).
     pub fn is_constant(&self) -> bool {
