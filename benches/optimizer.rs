@@ -109,7 +109,8 @@ fn query_alone(prog: &VerifiedProgram, packets: &mut [Pkt]) -> Option<f64> {
         .iter_mut()
         .map(|p| {
             let mut pkt = p.packet.ctx(Hook::Prerouting);
-            let mut e = Eval::start(&mut pkt, &mut env, &mut state, prog, nftvm_vm::keys::Family::Ip, 0);
+            let mut e =
+                Eval::start(&mut pkt, &mut env, &mut state, prog, nftvm_vm::keys::Family::Ip, Some(0));
             let mut v = [0u64; MAX_FIELDS];
             c.tree.values(c, &mut e, &mut v);
             v

@@ -261,6 +261,15 @@ impl Env for PlanEnv<'_> {
         answer(&self.meta_set, &self.plan.meta, key, out)
     }
     fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
+        // The mark is a field of the packet: a write right after another replaces it (the
+        // JIT tells the runtime only the last of several with nothing asked in between).
+        if key == MetaKey::Mark {
+            let body = self.log.strip_suffix('\n').unwrap_or(&self.log);
+            let start = body.rfind('\n').map_or(0, |i| i + 1);
+            if self.log[start..].starts_with("meta set mark ") {
+                self.log.truncate(start);
+            }
+        }
         let _ = writeln!(self.log, "meta set {key} {value:02x?}");
         self.meta_set.insert(key, value.to_vec());
     }

@@ -2,7 +2,9 @@
 //! the results the kernel would give (written from the kernel's `nft_*.c` eval functions).
 //! Every run goes through [`run_engine`] on every engine ([`Engine::ALL`]: the interpreter
 //! and the JIT), each with its own program state; the expectations are checked on each, and
-//! the engines must agree exactly (result, trace, registers, state, packet, effects).
+//! the engines must agree exactly (result, trace, registers, state, packet, effects). Each
+//! run is also made untraced (the per-packet path, where native code calls no helper to
+//! record a rule) from the same state: its outcome must be the traced one's, trace aside.
 //!
 //! File syntax (`;` starts a comment line):
 //! ```text
@@ -29,7 +31,7 @@ use nftvm_vm::data::{ByteOrder, Data};
 use nftvm_vm::expr::tcpmss::MssInsert;
 use nftvm_vm::interp::{
     self, Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, PacketCtx, ProgramState,
-    RejectRequest, TproxyRequest,
+    RejectRequest, RunOptions, TproxyRequest,
 };
 use nftvm_vm::keys::{CtDir, CtKey, Family, Hook, MetaKey};
 use nftvm_vm::verdict::Verdict;
@@ -87,7 +89,17 @@ impl Env for TestEnv {
         }
     }
     fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
-        self.effects.push(format!("meta set {key} {}", hex(value)));
+        // The mark is a field of the packet: a later `meta mark` sees the latest write, and a
+        // write right after another replaces it (native code hands the runtime only the last
+        // of several with nothing looking in between, as the kernel's skb field keeps one).
+        let effect = format!("meta set {key} {}", hex(value));
+        if key == MetaKey::Mark {
+            self.meta.insert(key, value.to_vec());
+            if self.effects.last().is_some_and(|e| e.starts_with("meta set mark ")) {
+                self.effects.pop();
+            }
+        }
+        self.effects.push(effect);
     }
     fn ct_get(&mut self, key: CtKey, dir: Option<CtDir>, out: &mut [u8]) -> bool {
         match self.ct.get(&(key, dir)).or_else(|| self.ct.get(&(key, None))) {
@@ -229,7 +241,12 @@ struct Outcome {
 }
 
 /// One run on one engine.
-fn run_engine(exe: &Executable, state: &mut ProgramState, run: &Run) -> Result<Outcome, String> {
+fn run_engine(
+    exe: &Executable,
+    state: &mut ProgramState,
+    run: &Run,
+    opts: RunOptions,
+) -> Result<Outcome, String> {
     let prog = exe.program();
     let family = Family::from_name(&run.family).ok_or("bad family")?;
     let table = prog.find_table(family, &run.table).ok_or("unknown table")?;
@@ -261,7 +278,8 @@ fn run_engine(exe: &Executable, state: &mut ProgramState, run: &Run) -> Result<O
         protocol,
         hook,
     };
-    let result = exe.run_chain(state, chain, &mut pkt, &mut env);
+    let mut result = interp::RunResult::default();
+    exe.run_chain_into(state, chain, &mut pkt, &mut env, opts, &mut result);
     Ok(Outcome { result, slots: state.slots.clone(), packet: bytes[nh..].to_vec(), effects: env.effects })
 }
 
@@ -464,7 +482,7 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
                 let mut outs: Vec<(Engine, Outcome)> = Vec::new();
                 for (exe, state) in &engines {
                     let mut scratch = state.clone();
-                    if let Ok(o) = run_engine(exe, &mut scratch, &short) {
+                    if let Ok(o) = run_engine(exe, &mut scratch, &short, RunOptions::TRACED) {
                         outs.push((exe.engine(), o));
                     }
                 }
@@ -482,12 +500,24 @@ fn run_file(path: &std::path::Path) -> Vec<String> {
             let mut outcomes: Vec<(Engine, Outcome)> = Vec::new();
             for (exe, state) in &mut engines {
                 let engine = exe.engine();
-                match run_engine(exe, state, &run) {
+                // The untraced run (the per-packet path: no helper called to record rules),
+                // from the same state, must have the same outcome but for the trace.
+                let untraced = run_engine(exe, &mut state.clone(), &run, RunOptions::UNTRACED);
+                match run_engine(exe, state, &run, RunOptions::TRACED) {
                     Err(e) => failures.push(format!("{name}:{}: {engine}: {e}", run.line)),
                     Ok(out) => {
                         for (ln, ex) in &run.expects {
                             if let Err(e) = check(&prog, &out, ex) {
                                 failures.push(format!("{name}:{ln}: {engine}: {e}"));
+                            }
+                        }
+                        if let Ok(mut u) = untraced {
+                            u.result.trace.clone_from(&out.result.trace);
+                            if u != out {
+                                failures.push(format!(
+                                    "{name}:{}: {engine} untraced differs from traced:\n{u:#?}\n{out:#?}",
+                                    run.line
+                                ));
                             }
                         }
                         outcomes.push((engine, out));

@@ -110,7 +110,7 @@ impl Dynset {
         let klen = key.len();
         k[..klen].copy_from_slice(key);
         let key = &k[..klen];
-        let now = e.now;
+        let now = e.now();
         let len = e.packet_len();
         let Some(backend) = e.state.sets.get_mut(self.set.index()) else { return e.brk() };
         if self.op == DynsetOp::Delete {

@@ -31,7 +31,7 @@ impl Last {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let now = e.now;
+        let now = e.now();
         if let Some(Slot::Last { at }) = e.state.slots.get_mut(self.slot as usize) {
             *at = Some(now);
         }

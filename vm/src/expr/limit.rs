@@ -132,7 +132,7 @@ impl Limit {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let cost = self.cost(e.packet_len());
-        let now = e.now;
+        let now = e.now();
         let Some(slot) = e.state.slots.get_mut(self.slot as usize) else { return };
         if over_limit(self, slot, cost, now) {
             e.brk();

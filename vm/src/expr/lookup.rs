@@ -72,10 +72,11 @@ impl Lookup {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
+        let now = e.now();
         let Some(set) = e.state.sets.get(self.set.index()) else { return e.brk() };
         let Some(def) = e.prog.set(self.set) else { return e.brk() };
         let Some(key) = e.regs.get(self.sreg, def.key_len()) else { return e.brk() };
-        let found = set.lookup(key, e.now);
+        let found = set.lookup(key, now);
         if found.is_some() == self.inverted() {
             return e.brk();
         }

@@ -133,7 +133,7 @@ fn derived(key: MetaKey, e: &mut Eval, out: &mut [u8]) -> bool {
             }
             out[0] = e.pkt.l4proto
         }
-        TimeNs => out.copy_from_slice(&e.now.to_le_bytes()),
+        TimeNs => out.copy_from_slice(&e.now().to_le_bytes()),
         TimeDay => {
             let secs = local_secs(e);
             out[0] = ((4 + secs.div_euclid(86_400)) % 7) as u8;
@@ -149,6 +149,6 @@ fn derived(key: MetaKey, e: &mut Eval, out: &mut [u8]) -> bool {
     true
 }
 
-fn local_secs(e: &Eval) -> i64 {
-    (e.now / 1_000_000_000) as i64 + e.env.tz_offset_secs()
+fn local_secs(e: &mut Eval) -> i64 {
+    (e.now() / 1_000_000_000) as i64 + e.env.tz_offset_secs()
 }

@@ -71,11 +71,12 @@ impl Objref {
         let obj = match self {
             Objref::Imm { obj, .. } => *obj,
             Objref::Map { sreg, set } => {
+                let now = e.now();
                 let (Some(b), Some(def)) = (e.state.sets.get(set.index()), e.prog.set(*set)) else {
                     return e.brk();
                 };
                 let Some(key) = e.regs.get(*sreg, def.key_len()) else { return e.brk() };
-                match b.lookup(key, e.now).and_then(|f| f.data) {
+                match b.lookup(key, now).and_then(|f| f.data) {
                     Some(ElemData::Object(o)) => *o,
                     _ => return e.regs.brk(),
                 }
@@ -89,7 +90,7 @@ impl Objref {
 pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
     let Some(o) = e.prog.object(obj) else { return e.brk() };
     let len = e.packet_len();
-    let now = e.now;
+    let now = e.now();
     let brk = match &o.kind {
         ObjectKind::Counter(_) => {
             if let Some(s) = e.state.object_slot(obj) {

@@ -140,7 +140,7 @@ impl Recent {
         let forwarded =
             matches!(e.pkt.hook, Hook::Forward | Hook::Postrouting) && e.env.meta_get(MetaKey::Iif, &mut iif);
         let ttl = if forwarded { ttl.wrapping_add(1) } else { ttl };
-        let now = e.now;
+        let now = e.now();
         if !e.state.recent.apply(self, family, addr, ttl, now) {
             e.brk();
         }

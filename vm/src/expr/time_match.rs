@@ -125,7 +125,7 @@ impl TimeMatch {
     }
 
     pub(crate) fn eval(&self, e: &mut Eval) {
-        let mut stamp = (e.now / 1_000_000_000) as i64;
+        let mut stamp = (e.now() / 1_000_000_000) as i64;
         if self.local_tz {
             stamp += e.env.tz_offset_secs();
         }

@@ -105,6 +105,10 @@ pub trait Env {
         false
     }
 
+    /// `meta set`. The mark is a field of the packet, as the kernel's `skb->mark`: the JIT
+    /// tells the environment of a `meta mark set` only before it next asks the environment
+    /// anything and when the chain returns, so of several sets with nothing asked between
+    /// them only the last arrives.
     fn meta_set(&mut self, _key: MetaKey, _value: &[u8]) {}
 
     /// Conntrack key of the packet's connection (`dir`: the tuple direction for address,

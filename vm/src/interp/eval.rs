@@ -13,8 +13,10 @@ pub struct Eval<'e, 'p> {
     pub prog: &'e Program,
     /// Family of the table whose chain is running (ct src/dst lengths depend on it).
     pub table_family: crate::keys::Family,
-    /// The packet clock for this evaluation (nanoseconds).
-    pub now: u64,
+    /// The packet clock for this evaluation (nanoseconds), once an expression has asked
+    /// for it ([`Eval::now`]): most chains never look at the time, and asking the
+    /// environment is a call per packet.
+    clock: Option<u64>,
     /// Set by `classify` when it breaks its rule: where evaluation goes on.
     pub resume: Option<crate::expr::classify::Resume>,
     /// The bytes the packet grows by when the runtime applies what the chain asked for
@@ -26,14 +28,15 @@ pub struct Eval<'e, 'p> {
 impl<'e, 'p> Eval<'e, 'p> {
     /// An evaluation of a chain of `prog` (its table's `family`) at its start: registers
     /// clear, nothing to resume, no classifier walks kept (`state.walks` forgets the last
-    /// evaluation's).
+    /// evaluation's). `now`: the packet clock, or `None` to ask the environment when an
+    /// expression first needs it.
     pub fn start(
         pkt: &'e mut PacketCtx<'p>,
         env: &'e mut dyn Env,
         state: &'e mut ProgramState,
         prog: &'e Program,
         table_family: crate::keys::Family,
-        now: u64,
+        now: Option<u64>,
     ) -> Eval<'e, 'p> {
         state.walks.forget();
         Eval {
@@ -43,9 +46,22 @@ impl<'e, 'p> Eval<'e, 'p> {
             state,
             prog,
             table_family,
-            now,
+            clock: now,
             resume: None,
             deferred_growth: 0,
+        }
+    }
+
+    /// The packet clock (nanoseconds): the environment's `now_ns`, asked once per
+    /// evaluation, when first needed.
+    pub fn now(&mut self) -> u64 {
+        match self.clock {
+            Some(t) => t,
+            None => {
+                let t = self.env.now_ns();
+                self.clock = Some(t);
+                t
+            }
         }
     }
 

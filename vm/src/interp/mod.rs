@@ -151,9 +151,8 @@ fn run(
         return finish(Verdict::Accept, None, &Regs::default(), regs_out);
     }
     let p = prog.program();
-    let now = env.now_ns();
     let family_of = |c: ChainId| p.chain_family(c).unwrap_or(Family::Ip);
-    let mut e = Eval::start(pkt, env, state, p, family_of(chain), now);
+    let mut e = Eval::start(pkt, env, state, p, family_of(chain), None);
     let mut stack: [(ChainId, usize); JUMP_STACK_SIZE] = [(ChainId(0), 0); JUMP_STACK_SIZE];
     let mut sp = 0usize;
     let base = chain;

@@ -9,6 +9,7 @@
 //! JIT does not inline) sees the very same register file.
 
 use crate::interp::{Eval, TraceEntry};
+use crate::keys::MetaKey;
 use crate::program::ChainId;
 use crate::verdict::Verdict;
 use std::mem::offset_of;
@@ -106,12 +107,28 @@ pub struct JitCtx<'e, 'p> {
     /// Non-zero when matching rules are recorded in `trace` (native code then calls
     /// `helpers::traced` for each rule that finishes).
     pub trace_on: u32,
+    /// A `meta mark set` native code made that the environment has not been told yet:
+    /// `mark` (the register word) when `mark_pending` is non-zero. The environment is told
+    /// before any helper runs and when the chain returns ([`JitCtx::flush_mark`]) — every
+    /// place it could look at the mark — so a rule that sets the mark calls no helper.
+    pub mark_pending: u32,
+    pub mark: u32,
     pub trace: &'e mut Vec<TraceEntry>,
     /// The same function table for the helpers (bounds-checked).
     pub fn_table: &'e [u64],
     /// What the interpreter's expression code sees; `eval.regs.data` is the register file
     /// native code reads and writes.
     pub eval: Eval<'e, 'p>,
+}
+
+impl JitCtx<'_, '_> {
+    /// Hands a pending `meta mark set` to the environment.
+    pub fn flush_mark(&mut self) {
+        if self.mark_pending != 0 {
+            self.mark_pending = 0;
+            self.eval.env.meta_set(MetaKey::Mark, &self.mark.to_le_bytes());
+        }
+    }
 }
 
 /// Field offsets native code uses.
@@ -132,6 +149,8 @@ pub mod off {
     pub const CLASSIFY_VALUES: i32 = offset_of!(Ctx, classify_values) as i32;
     pub const FINAL_VERDICT: i32 = offset_of!(Ctx, final_verdict) as i32;
     pub const TRACE_ON: i32 = offset_of!(Ctx, trace_on) as i32;
+    pub const MARK_PENDING: i32 = offset_of!(Ctx, mark_pending) as i32;
+    pub const MARK: i32 = offset_of!(Ctx, mark) as i32;
     pub const REGS: i32 = offset_of!(Ctx, eval.regs.data) as i32;
 }
 

@@ -281,6 +281,14 @@ impl<'a> Fx<'a> {
         self.b.ins().load(types::I64, CTX, self.ctx, off::CLASSIFY_VALUES + 8 * field as i32)
     }
 
+    /// `meta mark set` to `v` (the register word), told to the environment later
+    /// ([`super::abi::JitCtx::flush_mark`]).
+    pub fn defer_mark(&mut self, v: Value) {
+        self.b.ins().store(CTX, v, self.ctx, off::MARK);
+        let one = self.u32(1);
+        self.b.ins().store(CTX, one, self.ctx, off::MARK_PENDING);
+    }
+
     pub fn meta_word(&mut self, i: usize) -> Value {
         self.b.ins().load(types::I32, CTX, self.ctx, off::META_WORDS + 4 * i as i32)
     }

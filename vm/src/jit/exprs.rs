@@ -339,6 +339,12 @@ fn meta_derived(key: MetaKey) -> bool {
 fn meta(fx: &mut Fx, rc: &RuleCx, m: &Meta, index: usize) -> Flow {
     let dreg = match m.op {
         MetaOp::Load { dreg } => dreg,
+        MetaOp::Set { sreg } if m.key == MetaKey::Mark => {
+            let Some(w0) = word_of(sreg, key_len(m.key)) else { return Flow::Helper };
+            let v = fx.reg_word(w0);
+            fx.defer_mark(v);
+            return Flow::Next;
+        }
         MetaOp::Set { sreg } => {
             let Some(k) = MetaKey::ALL.iter().position(|x| *x == m.key) else { return Flow::Helper };
             return env_store(fx, env_kind::META, k, 0, key_len(m.key), sreg);

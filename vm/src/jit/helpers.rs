@@ -24,7 +24,12 @@ fn with_ctx<R>(ctx: *mut JitCtx<'_, '_>, default: R, f: impl FnOnce(&mut JitCtx<
     #[allow(unsafe_code)]
     let ctx = unsafe { ctx.as_mut() };
     match ctx {
-        Some(c) => f(c),
+        Some(c) => {
+            // What the helper does may look at the mark: the environment first learns of a
+            // `meta mark set` native code deferred.
+            c.flush_mark();
+            f(c)
+        }
         None => default,
     }
 }

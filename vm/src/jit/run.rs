@@ -36,7 +36,6 @@ pub fn run_chain_into(
         return;
     };
     out.trace.clear();
-    let now = env.now_ns();
     let len = pkt.data.len();
     let base = |o: Option<usize>| o.filter(|o| *o <= len).map_or(NO_OFFSET, |o| o as u64);
     let bases = [base(pkt.link_off), base(Some(pkt.network_off)), base(pkt.transport_off)];
@@ -63,9 +62,11 @@ pub fn run_chain_into(
         classify_values: [0; crate::classify::MAX_FIELDS],
         final_verdict: abi::encode(Verdict::Accept),
         trace_on: opts.trace as u32,
+        mark_pending: 0,
+        mark: 0,
         trace: &mut out.trace,
         fn_table: &jit.fns,
-        eval: Eval::start(pkt, env, state, p, entry.family, now),
+        eval: Eval::start(pkt, env, state, p, entry.family, None),
     };
     // SAFETY: `addr` is the finalized code of `chain`'s function in `jit`, compiled with the
     // `ChainFn` signature in the host's C calling convention; `jit` (and so the code memory)
@@ -77,6 +78,7 @@ pub fn run_chain_into(
     #[allow(unsafe_code)]
     let f = unsafe { std::mem::transmute::<usize, ChainFn>(entry.addr as usize) };
     let code = f(&mut ctx, 0);
+    ctx.flush_mark();
     let JitCtx { eval, decided_chain, decided_rule, decided_source, final_verdict, last_verdict, .. } = ctx;
     if opts.regs {
         out.regs.data = eval.regs.data;
