@@ -31,6 +31,9 @@ use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, c
 
 /// Loads of the tree: aligned, in bounds (the verifier checked the structure).
 const TREE: MemFlagsData = MemFlagsData::trusted();
+/// Loads of a wide node: as [`TREE`], and the tree never changes while code runs, so each
+/// may be placed where its value is used.
+const NODE: MemFlagsData = MemFlagsData::trusted().with_readonly().with_can_move();
 /// Most parts a native query unrolls (a longer list stays with the Rust query).
 const MAX_PARTS: usize = 16;
 /// "No answer yet": above every entry (entries are below 2^24).
@@ -243,7 +246,8 @@ impl NativeQuery {
                 let field = fx.b.ins().ushr_imm_u(fields, 4 * k);
                 let field = fx.b.ins().band_imm_u(field, 15);
                 let v = value_indexed(fx, field);
-                let threshold = fx.b.ins().uload32(TREE, addr, 4 * (k + 1) as i32);
+                let threshold = fx.b.ins().load(types::I32, NODE, addr, 4 * (k + 1) as i32);
+                let threshold = fx.b.ins().uextend(types::I64, threshold);
                 fx.b.ins().icmp(IntCC::UnsignedGreaterThan, v, threshold)
             })
             .collect();
