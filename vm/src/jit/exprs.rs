@@ -1,7 +1,9 @@
 //! Expressions compiled inline: payload loads (bounds-checked against the packet length),
 //! `cmp`, `range`, `bitwise`, `byteorder`, `immediate`, the metadata the VM derives itself,
 //! `ct`/`meta` loads and sets of short keys (one direct call into the environment through
-//! `helpers::env_word`/`env_set_word`), and small constant set lookups ([`super::sets`]). Each reproduces its interpreter
+//! `helpers::env_word`/`env_set_word`; `meta mark set` not even that: the mark waits in the
+//! context until the environment could look, see [`super::abi::JitCtx::flush_mark`]), and
+//! small constant set lookups ([`super::sets`]). Each reproduces its interpreter
 //! semantics in `expr/*.rs` exactly — registers are 16 host-order words, a `n`-byte write
 //! zero-pads its last word, comparisons are `memcmp`. Anything else (or an operand shape not
 //! handled here) returns [`Flow::Helper`] and runs the interpreter's code through a helper.
