@@ -32,7 +32,9 @@ use cranelift_codegen::ir::{Block, BlockArg, InstBuilder, MemFlagsData, Value, c
 /// Loads of the tree: aligned, in bounds (the verifier checked the structure).
 const TREE: MemFlagsData = MemFlagsData::trusted();
 /// Loads of a wide node: as [`TREE`], and the tree never changes while code runs, so each
-/// may be placed where its value is used.
+/// may be placed where its value is used (pure to Cranelift's egraph: without that the
+/// step's thresholds were all read first and two of them, and the context, spilled). They
+/// cannot move above the walk's leaf test: their address depends on the node the loop is at.
 const NODE: MemFlagsData = MemFlagsData::trusted().with_readonly().with_can_move();
 /// Most parts a native query unrolls (a longer list stays with the Rust query).
 const MAX_PARTS: usize = 16;
