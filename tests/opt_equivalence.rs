@@ -18,6 +18,7 @@ use nftvm::compiler::diff::{self, Options as DiffOptions};
 use nftvm::compiler::iptables::Family;
 use nftvm::compiler::ir::Ruleset;
 use nftvm::compiler::opt::{self, Level, Options, Pass};
+use nftvm::runtime::packet::PacketBuilder;
 use nftvm::vm::jit::runs_natively;
 use nftvm::vm::{Engine, Executable};
 use std::path::{Path, PathBuf};
@@ -552,17 +553,12 @@ fn a_packet_without_its_filter_key_walks_the_part_itself() {
     println!("{note}");
     // 10.0.0.1 > 10.0.0.`to`, TCP from port 4000 to `port`, cut `cut` bytes into the TCP header.
     let packet = |to: u8, port: u16, cut: usize| {
-        let mut b = vec![0x45, 0, 0, 40, 0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, to];
-        b.extend_from_slice(&4000u16.to_be_bytes());
-        b.extend_from_slice(&port.to_be_bytes());
-        b.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0x20, 0, 0, 0, 0, 0]);
+        let mut b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, to]).tcp(4000, port).build();
         b.truncate(20 + cut);
         opt_diff::Plan { bytes: b, meta: Default::default(), ct: Default::default() }
     };
     let reference = Executable::new(Arc::clone(&o0), Engine::Interp).unwrap_or_else(|e| panic!("{e}"));
-    let chain =
-        o0.program().chains.iter().position(|c| c.name == "input").map(|i| nftvm::vm::ChainId(i as u32));
-    let chain = chain.expect("chain input");
+    let [(chain, hook, _)] = opt_diff::ip_base_chains(o0.program())[..] else { panic!("one base chain") };
     use nftvm::vm::Verdict::{Accept, Drop};
     let cases = [
         (2, 1024 + 7 * 3, 20, Accept),
@@ -577,7 +573,6 @@ fn a_packet_without_its_filter_key_walks_the_part_itself() {
         let other = opt_diff::same_chain(o0.program(), o2.program(), chain).expect("same chain");
         for (to, port, cut, verdict) in cases {
             let plan = packet(to, port, cut);
-            let hook = nftvm::vm::keys::Hook::Input;
             let want = opt_diff::run(&reference, &mut reference.new_state(0), chain, hook, &plan);
             let got = opt_diff::run(&optimized, &mut optimized.new_state(0), other, hook, &plan);
             assert_eq!(want.verdict, verdict, "to {to} port {port} cut {cut}: -O0");

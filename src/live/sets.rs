@@ -202,6 +202,10 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
         None => None,
     };
     let candidates = candidates(table, set);
+    // The declared elements with a comment (looked up by key for each live one the ruleset
+    // declared: most sets have none, so most listings look up nothing).
+    let commented: Vec<(&Expr, &String)> =
+        set.elems.iter().filter_map(|d| Some((&d.key, d.comment.as_ref()?))).collect();
     let ms = |ns: u64| ns / 1_000_000;
     // (The printer puts them in nft's order.)
     live.iter()
@@ -214,13 +218,16 @@ fn elements(table: &ir::Table, set: &ir::Set, live: &[LiveElem], now: u64) -> Op
             let key = constant(&set.key, &e.key)?;
             // An element the ruleset declared keeps its comment while it lives (the kernel keeps
             // it with the element); one the packet path made, even for the same key, has none.
-            let declared = e.declared.then(|| set.elems.iter().find(|d| d.key.same_key(&key))).flatten();
+            let comment = match e.declared {
+                true => commented.iter().find(|(k, _)| k.same_key(&key)).map(|(_, c)| (*c).clone()),
+                false => None,
+            };
             Some(SetElem {
                 key,
                 data,
                 timeout: e.timeout.map(ms).filter(|t| Some(*t) != set.timeout),
                 expires: e.expires_in.map(ms),
-                comment: declared.and_then(|d| d.comment.clone()),
+                comment,
                 stmts: element_stmts(&candidates, &e.slots, now),
                 span: Default::default(),
             })

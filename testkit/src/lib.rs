@@ -1,7 +1,8 @@
 //! What the workspace's test suites share: [`Rng`], the seeded generator every randomized
 //! test draws from (packet fuzzers, the interpreter-vs-JIT and -O2-vs-O0 differentials, the
 //! kernel differential scenarios), so that a seed means the same stream everywhere and a
-//! failing case is reproduced by its seed alone.
+//! failing case is reproduced by its seed alone. And [`log_effect`], how the test
+//! environments record what a chain asked of the runtime.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -96,9 +97,30 @@ impl Rng {
     }
 }
 
+/// Appends `effect` to a log of what a chain asked of the runtime (`meta set mark 07000000`,
+/// `nat …`, …), a write of the packet's mark right after another replacing it: the mark is a
+/// field of the packet, as the kernel's `skb->mark`, and the JIT tells the runtime only the
+/// last of several mark writes with nothing asked in between (`Env::meta_set`).
+pub fn log_effect(log: &mut Vec<String>, effect: String) {
+    const MARK: &str = "meta set mark ";
+    if effect.starts_with(MARK) && log.last().is_some_and(|e| e.starts_with(MARK)) {
+        log.pop();
+    }
+    log.push(effect);
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Rng;
+    use super::{Rng, log_effect};
+
+    #[test]
+    fn a_mark_write_right_after_another_replaces_it() {
+        let mut log = Vec::new();
+        for e in ["meta set mark 01", "meta set mark 02", "ct set mark 02", "meta set mark 03"] {
+            log_effect(&mut log, e.to_string());
+        }
+        assert_eq!(log, ["meta set mark 02", "ct set mark 02", "meta set mark 03"]);
+    }
 
     #[test]
     fn a_seed_gives_one_stream() {

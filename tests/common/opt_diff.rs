@@ -12,7 +12,6 @@ use nftvm_vm::keys::{CmpOp, CtDir, CtKey, Family, Hook, MetaKey, PayloadBase};
 use nftvm_vm::set::ElemData;
 use nftvm_vm::{ChainId, Executable, Expr, Program, Reg, Verdict};
 use std::collections::HashMap;
-use std::fmt::Write;
 
 pub use nftvm_testkit::Rng;
 
@@ -221,7 +220,8 @@ fn transport_offset(b: &[u8]) -> Option<usize> {
 /// runtime, so a rule whose tests depend on an earlier rule's change sees it.
 pub struct PlanEnv<'a> {
     pub plan: &'a Plan,
-    pub log: String,
+    /// What the chain asked of the runtime, in order ([`nftvm_testkit::log_effect`]).
+    pub log: Vec<String>,
     rand: u32,
     meta_set: HashMap<MetaKey, Vec<u8>>,
     ct_set: HashMap<CtKey, Vec<u8>>,
@@ -229,7 +229,7 @@ pub struct PlanEnv<'a> {
 
 impl<'a> PlanEnv<'a> {
     pub fn new(plan: &'a Plan) -> PlanEnv<'a> {
-        PlanEnv { plan, log: String::new(), rand: 7, meta_set: HashMap::new(), ct_set: HashMap::new() }
+        PlanEnv { plan, log: Vec::new(), rand: 7, meta_set: HashMap::new(), ct_set: HashMap::new() }
     }
 }
 
@@ -261,54 +261,45 @@ impl Env for PlanEnv<'_> {
         answer(&self.meta_set, &self.plan.meta, key, out)
     }
     fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
-        // The mark is a field of the packet: a write right after another replaces it (the
-        // JIT tells the runtime only the last of several with nothing asked in between).
-        if key == MetaKey::Mark {
-            let body = self.log.strip_suffix('\n').unwrap_or(&self.log);
-            let start = body.rfind('\n').map_or(0, |i| i + 1);
-            if self.log[start..].starts_with("meta set mark ") {
-                self.log.truncate(start);
-            }
-        }
-        let _ = writeln!(self.log, "meta set {key} {value:02x?}");
+        nftvm_testkit::log_effect(&mut self.log, format!("meta set {key} {value:02x?}"));
         self.meta_set.insert(key, value.to_vec());
     }
     fn ct_get(&mut self, key: CtKey, _dir: Option<CtDir>, out: &mut [u8]) -> bool {
         answer(&self.ct_set, &self.plan.ct, key, out)
     }
     fn ct_set(&mut self, key: CtKey, dir: Option<CtDir>, value: &[u8]) {
-        let _ = writeln!(self.log, "ct set {key} {dir:?} {value:02x?}");
+        self.log.push(format!("ct set {key} {dir:?} {value:02x?}"));
         if dir.is_none() {
             self.ct_set.insert(key, value.to_vec());
         }
     }
     fn notrack(&mut self) {
-        self.log.push_str("notrack\n");
+        self.log.push("notrack".into());
     }
     fn nat(&mut self, req: &NatRequest<'_>) -> Verdict {
-        let _ = writeln!(self.log, "nat {req:?}");
+        self.log.push(format!("nat {req:?}"));
         Verdict::Accept
     }
     fn reject(&mut self, req: RejectRequest) {
-        let _ = writeln!(self.log, "reject {req:?}");
+        self.log.push(format!("reject {req:?}"));
     }
     fn dup(&mut self, packet: &[u8], addr: Option<&[u8]>, dev: Option<u32>) {
-        let _ = writeln!(self.log, "dup {packet:?} {addr:?} {dev:?}");
+        self.log.push(format!("dup {packet:?} {addr:?} {dev:?}"));
     }
     fn fwd(&mut self, packet: &[u8], dev: u32, addr: Option<&[u8]>, nfproto: u8) -> Verdict {
-        let _ = writeln!(self.log, "fwd {packet:?} {dev} {addr:?} {nfproto}");
+        self.log.push(format!("fwd {packet:?} {dev} {addr:?} {nfproto}"));
         Verdict::Stolen
     }
     fn tproxy(&mut self, req: &TproxyRequest<'_>) -> Verdict {
-        let _ = writeln!(self.log, "tproxy {req:?}");
+        self.log.push(format!("tproxy {req:?}"));
         Verdict::Break
     }
     fn object(&mut self, obj: &nftvm_vm::object::Object) -> Verdict {
-        let _ = writeln!(self.log, "object {} {}", obj.kind.type_number(), obj.name);
+        self.log.push(format!("object {} {}", obj.kind.type_number(), obj.name));
         Verdict::Continue
     }
     fn log(&mut self, req: &LogRequest<'_>) {
-        let _ = writeln!(self.log, "log {req:?}");
+        self.log.push(format!("log {req:?}"));
     }
 }
 
@@ -342,7 +333,8 @@ pub fn run(exe: &Executable, state: &mut ProgramState, chain: ChainId, hook: Hoo
     let mut env = PlanEnv::new(plan);
     let mut pkt = PacketCtx::from_ip(&mut bytes, hook);
     let r = exe.run_chain(state, chain, &mut pkt, &mut env);
-    Outcome { verdict: r.verdict, requests: env.log, bytes }
+    let requests = env.log.iter().map(|e| format!("{e}\n")).collect();
+    Outcome { verdict: r.verdict, requests, bytes }
 }
 
 /// The chain with the same name in another program (chains keep their names).

@@ -27,6 +27,7 @@
 //! expect slot 0 counter 1 40      state of a stateful expression/object slot
 //! ```
 
+use nftvm_testkit::log_effect;
 use nftvm_vm::data::{ByteOrder, Data};
 use nftvm_vm::expr::tcpmss::MssInsert;
 use nftvm_vm::interp::{
@@ -89,17 +90,11 @@ impl Env for TestEnv {
         }
     }
     fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
-        // The mark is a field of the packet: a later `meta mark` sees the latest write, and a
-        // write right after another replaces it (native code hands the runtime only the last
-        // of several with nothing looking in between, as the kernel's skb field keeps one).
-        let effect = format!("meta set {key} {}", hex(value));
+        // The mark is a field of the packet: a later `meta mark` sees the latest write.
         if key == MetaKey::Mark {
             self.meta.insert(key, value.to_vec());
-            if self.effects.last().is_some_and(|e| e.starts_with("meta set mark ")) {
-                self.effects.pop();
-            }
         }
-        self.effects.push(effect);
+        log_effect(&mut self.effects, format!("meta set {key} {}", hex(value)));
     }
     fn ct_get(&mut self, key: CtKey, dir: Option<CtDir>, out: &mut [u8]) -> bool {
         match self.ct.get(&(key, dir)).or_else(|| self.ct.get(&(key, None))) {

@@ -108,12 +108,7 @@ impl Env for FuzzEnv {
         }
     }
     fn meta_set(&mut self, key: MetaKey, value: &[u8]) {
-        // The mark is a field of the packet: a write right after another replaces it (the
-        // JIT tells the runtime only the last of several with nothing asked in between).
-        if key == MetaKey::Mark && self.effects.last().is_some_and(|e| e.starts_with("meta set mark ")) {
-            self.effects.pop();
-        }
-        self.effects.push(format!("meta set {key} {}", hex(value)));
+        nftvm_testkit::log_effect(&mut self.effects, format!("meta set {key} {}", hex(value)));
     }
     fn ct_get(&mut self, key: CtKey, dir: Option<CtDir>, out: &mut [u8]) -> bool {
         self.effects.push(format!("ct get {key} {dir:?}"));
