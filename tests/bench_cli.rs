@@ -4,6 +4,8 @@
 //! filter must be reported as a mismatch, exit 1), and clear errors for bad arguments.
 //! Small hand-made inputs keep it quick; the full ClassBench sets run in tests/classbench.rs.
 
+mod common;
+
 use nftvm::runtime::io::pcap::{PcapWriter, Precision};
 use nftvm::runtime::packet::{LinkType, PacketBuilder};
 use serde_json::Value;
@@ -152,7 +154,7 @@ fn bad_arguments_are_clear_errors() {
     let rules = temp("filters-bad", FILTERS.as_bytes());
     let trace = temp("trace-bad", b"167904004 3232235777 1234 80 6\n");
     let r = rules.to_str().unwrap();
-    let cases: [(&[&str], i32, &str); 8] = [
+    let cases: [(&[&str], i32, &str); 9] = [
         (&["bench"], 2, "expected `classbench RULES TRACE` or `RULESET --pcap IN`"),
         (&["bench", "classbench", r], 2, "expected `classbench RULES TRACE`"),
         (&["bench", "classbench", r, r, "--engine", "llvm"], 2, "llvm"),
@@ -160,6 +162,11 @@ fn bad_arguments_are_clear_errors() {
         (&["bench", "classbench", "/nonexistent/rules", r], 2, "/nonexistent/rules"),
         (&["bench", "classbench", r, trace.to_str().unwrap()], 1, "trace-bad:1:"),
         (&["bench", r, "--pcap", "/nonexistent.pcap", "--syntax", "yaml"], 2, "--syntax takes nft"),
+        (
+            &["bench", r, "--pcap", "/nonexistent.pcap", "--query-profile"],
+            2,
+            "are for `classbench RULES TRACE`",
+        ),
         (&["import-classbench", trace.to_str().unwrap()], 1, "trace-bad:1:"),
     ];
     for (args, code, needle) in cases {
@@ -169,4 +176,46 @@ fn bad_arguments_are_clear_errors() {
         assert!(err.contains(needle), "{args:?}: stderr lacks {needle:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
+}
+
+/// `--query-profile` on a ClassBench set classified as one run: one query per packet, each
+/// answered by exactly one part of the tree (every trace packet has its filter), the parts'
+/// counts in order (a part is walked or passed over only when asked, answers only when
+/// walked), and the text table names its columns.
+#[test]
+fn query_profile_counts_one_answered_query_per_trace_packet() {
+    let dir = common::shared_dir().join("classbench/wustl");
+    let (rules, trace) = (dir.join("rules/acl1_1K"), dir.join("traces/acl1_1K_trace"));
+    let (r, t) = (rules.to_str().unwrap(), trace.to_str().unwrap());
+    let out = nftvm(&[
+        "bench",
+        "classbench",
+        r,
+        t,
+        "--engine",
+        "jit",
+        "--json",
+        "--repeat",
+        "1",
+        "--query-profile",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let packets = lines[0]["packets"].as_u64().expect("packets");
+    let profile = lines.iter().find(|v| v.get("classifier").is_some()).expect("a query profile line");
+    assert_eq!(profile["queries"].as_u64(), Some(packets), "{profile}");
+    let parts = profile["parts"].as_array().expect("parts");
+    assert!(parts.len() >= 2, "{profile}");
+    let count = |p: &Value, k: &str| p[k].as_u64().unwrap_or_else(|| panic!("{k} in {p}"));
+    let answered: u64 = parts.iter().map(|p| count(p, "answered")).sum();
+    assert_eq!(answered, packets, "{profile}");
+    assert_eq!(count(&parts[0], "asked"), packets, "the first part is asked every time: {profile}");
+    for p in parts {
+        assert!(count(p, "walked") + count(p, "passed_over") <= count(p, "asked"), "{p}");
+        assert!(count(p, "answered") <= count(p, "walked"), "{p}");
+    }
+    let out = nftvm(&["bench", "classbench", r, t, "--engine", "jit", "--repeat", "1", "--query-profile"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("steps/walk") && table.contains("__classify0"), "{table}");
 }

@@ -54,6 +54,9 @@ options
   --baseline                 (classbench) also time a linear first-match scan in plain Rust
   --linear                   (classbench) also time the -O0 program (the compiled linear
                              first-match chain) on the same engines, as `ENGINE -O0`
+  --query-profile            (classbench) also count, per part of each classifier's tree,
+                             what the queries for the trace did: asked, passed over by the
+                             part's filter, walked (steps), boxes tested, answered
   --action mark-accept|accept-drop|jump|mark
                              (classbench) what each filter's rule does (default mark-accept:
                              meta mark set i accept; accept-drop: accept, every third drops;
@@ -81,6 +84,7 @@ struct Options {
     ipsets: nftvm_compiler::ipset::Ipsets,
     optimize: opt::Options,
     linear: bool,
+    query_profile: bool,
     action: Action,
 }
 
@@ -111,6 +115,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
         ipsets: Default::default(),
         optimize: opt::Options::level(DEFAULT_LEVEL),
         linear: false,
+        query_profile: false,
         action: Action::default(),
     };
     while let Some(arg) = parser.next()? {
@@ -118,6 +123,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Short('O') => opt_level(&mut parser, &mut o.optimize)?,
             Long("no-opt") => no_opt(&mut parser, &mut o.optimize)?,
             Long("linear") => o.linear = true,
+            Long("query-profile") => o.query_profile = true,
             Long("action") => o.action = classbench_action(&mut parser, "bench")?,
             Long("engine") => {
                 let v = value_str(&mut parser, "--engine")?;
@@ -160,6 +166,9 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let first = o.positional.first().map(|p| p.as_os_str() == "classbench");
     match (first, o.positional.len(), &o.pcap) {
         (Some(true), 3, None) => classbench(&o, &o.positional[1], &o.positional[2]),
+        (Some(false), 1, Some(_)) if o.baseline || o.linear || o.query_profile => Err(Failure::usage(
+            "nftvm bench: --baseline, --linear and --query-profile are for `classbench RULES TRACE`",
+        )),
         (Some(false), 1, Some(pcap)) => pcap_bench(&o, &o.positional[0], pcap),
         _ => Err(Failure::usage(format!(
             "nftvm bench: expected `classbench RULES TRACE` or `RULESET --pcap IN`\n{HELP}"
@@ -216,12 +225,22 @@ fn classbench(o: &Options, rules: &Path, trace: &Path) -> CmdResult {
         reports.push(cb::bench_linear(&setup, &opts, |f| progress.update(&label, f)));
     }
     progress.finish();
+    let profiles = match o.query_profile {
+        true => cb::query_profiles(&mut setup).map_err(fail)?,
+        false => Vec::new(),
+    };
     if o.json {
         for r in &reports {
             println!("{}", r.to_json());
         }
+        for p in &profiles {
+            println!("{}", query_profile_json(p));
+        }
     } else {
         print_classbench(&name, &setup, &reports);
+        for p in &profiles {
+            print_query_profile(p);
+        }
     }
     let mut wrong = String::new();
     for r in reports.iter().filter(|r| r.check.mismatches > 0) {
@@ -257,6 +276,78 @@ fn print_classbench(name: &str, setup: &cb::Setup, reports: &[EngineReport]) {
         );
     }
     print_ratios(reports.iter().map(|r| (r.engine.as_str(), r.timing.median)));
+}
+
+/// A share of `of` as a percentage.
+fn percent(n: u64, of: u64) -> f64 {
+    if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 }
+}
+
+/// An average per `of`.
+fn per(n: u64, of: u64) -> f64 {
+    if of == 0 { 0.0 } else { n as f64 / of as f64 }
+}
+
+/// A part's filter in a few words.
+fn describe_filter(f: Option<&nftvm_vm::classify::tree::PartFilter>) -> String {
+    match f {
+        None => "-".into(),
+        Some(f) if f.dispatch => format!("{} to {} trees", f.key, f.keys),
+        Some(f) => format!("{} passes {}", f.key, f.keys),
+    }
+}
+
+fn print_query_profile(p: &cb::ClassifierProfile) {
+    let c = &p.counts;
+    println!(
+        "{}: {} queries (interpreter), {:.1} % answered; per part, shares of all queries:",
+        p.name,
+        c.queries,
+        percent(c.answered(), c.queries)
+    );
+    println!(
+        "{:>4} {:>7} {:<30} {:>7} {:>7} {:>7} {:>10} {:>10} {:>9}",
+        "part", "first", "filter", "asked", "passed", "walked", "steps/walk", "boxes/walk", "answered"
+    );
+    for (i, s) in p.parts.iter().enumerate() {
+        let k = c.parts.get(i).copied().unwrap_or_default();
+        println!(
+            "{:>4} {:>7} {:<30} {:>6.1}% {:>6.1}% {:>6.1}% {:>10.2} {:>10.2} {:>8.1}%",
+            i,
+            s.first,
+            describe_filter(s.filter.as_ref()),
+            percent(k.asked, c.queries),
+            percent(k.passed_over, c.queries),
+            percent(k.walked, c.queries),
+            per(k.steps, k.walked),
+            per(k.tested, k.walked),
+            percent(k.answered, c.queries)
+        );
+    }
+}
+
+fn query_profile_json(p: &cb::ClassifierProfile) -> serde_json::Value {
+    let parts: Vec<serde_json::Value> = p
+        .parts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let k = p.counts.parts.get(i).copied().unwrap_or_default();
+            serde_json::json!({
+                "first": s.first,
+                "filter": s.filter.as_ref().map(|f| serde_json::json!({
+                    "key": f.key, "keys": f.keys, "dispatch": f.dispatch,
+                })),
+                "asked": k.asked,
+                "passed_over": k.passed_over,
+                "walked": k.walked,
+                "steps": k.steps,
+                "boxes_tested": k.tested,
+                "answered": k.answered,
+            })
+        })
+        .collect();
+    serde_json::json!({ "classifier": p.name, "queries": p.counts.queries, "parts": parts })
 }
 
 /// "jit is 12.3× faster than interp", for every pair against the first engine.

@@ -34,6 +34,7 @@ pub mod build;
 pub mod effects;
 mod filter;
 pub mod native;
+pub mod profile;
 pub mod recipe;
 #[cfg(test)]
 mod tests;

@@ -336,3 +336,58 @@ fn filter_keys_pair_first_bytes_before_second_ones_and_stay_few() {
     assert!(keys.len() <= 256, "{} keys", keys.len());
     assert!(keys.contains(&[first(15, 4), first(14, 4)]));
 }
+
+/// A profile counts what the queries did without changing their answers: each query answered
+/// by one part or by none, a part asked only when the one before it was (the parts are in
+/// the order of their first entries), every asked part either passed over or walked unless
+/// an earlier query's walk is reused, and boxes tested only in parts that were walked.
+#[test]
+fn query_profiles_count_what_the_queries_did() {
+    use super::walks::Walks;
+    use crate::program::ClassifierId;
+    let mut rng = Rng::new(0x0970_f11e);
+    let (mut filtered, mut answered_later) = (0u64, 0u64);
+    for round in 0..20 {
+        let c = classifier_with(&mut rng, 30 + round * 10, true);
+        let ends = round % 2 == 0;
+        let flags = RunFlags { ends_chain: vec![ends; c.entries.len()], prune: false };
+        let tree = Tree::build(&c, &flags, &Params { leaf_max: 1 + round % 4, ..Params::default() });
+        tree.check(&c).expect("a sound tree");
+        let probes: Vec<Vec<u64>> = (0..c.fields.len()).map(|f| probes(&c, f)).collect();
+        let (mut plain, mut profiled) = (Walks::default(), Walks::default());
+        profiled.profile();
+        assert!(plain.profiles().is_none(), "no profile unless asked for");
+        let (mut queries, mut answers) = (0u64, 0u64);
+        for _ in 0..300 {
+            let mut values = [ABSENT; MAX_FIELDS];
+            for (f, p) in probes.iter().enumerate() {
+                values[f] = p[rng.below(p.len())];
+            }
+            let from = if ends { 0 } else { rng.below(c.entries.len()) as u32 };
+            let id = ClassifierId(0);
+            let want = plain.query(id, &tree, &values, from);
+            assert_eq!(profiled.query(id, &tree, &values, from), want, "round {round}, {values:?}");
+            queries += 1;
+            answers += u64::from(want.is_some());
+        }
+        let p = &profiled.profiles().expect("profiling")[0];
+        assert_eq!((p.queries, p.answered()), (queries, answers), "round {round}");
+        assert!(p.parts.len() <= tree.parts(), "round {round}");
+        for (i, k) in p.parts.iter().enumerate() {
+            assert!(k.answered <= k.walked && k.walked <= k.asked, "round {round} part {i}: {k:?}");
+            assert!(k.passed_over + k.walked <= k.asked, "round {round} part {i}: {k:?}");
+            if !tree.may_requery() {
+                // No walk is kept: every asked part is passed over or walked, now.
+                assert_eq!(k.passed_over + k.walked, k.asked, "round {round} part {i}: {k:?}");
+            }
+            assert!(k.walked > 0 || k.tested == 0, "round {round} part {i}: {k:?}");
+            if let Some(before) = i.checked_sub(1).and_then(|j| p.parts.get(j)) {
+                assert!(k.asked <= before.asked, "round {round}: part {i} asked more than part {}", i - 1);
+            }
+            filtered += k.passed_over;
+            answered_later += if i > 0 { k.answered } else { 0 };
+        }
+    }
+    assert!(filtered > 0, "filters passed over parts");
+    assert!(answered_later > 0, "parts after the first answered");
+}

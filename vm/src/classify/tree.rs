@@ -32,6 +32,25 @@ pub(super) const NOT_WALKED: u32 = 0;
 /// What it keeps for a part whose filter passed over the packet (a leaf always has
 /// [`LEAF_BIT`], so neither is a leaf).
 const PASSED_OVER: u32 = 1;
+/// What a query does, told part by part as it goes (a [`super::profile::QueryProfile`]
+/// counts it; the query path's `()` tells nobody).
+pub(super) trait Observe {
+    /// Part `i` may still hold an earlier answer: it is asked.
+    fn asked(&mut self, _i: usize) {}
+    /// Its filter passed over the packet.
+    fn passed_over(&mut self, _i: usize) {}
+    /// Its tree is walked (not when an earlier query's walk is reused).
+    fn walked(&mut self, _i: usize) {}
+    /// One step down a wide node.
+    fn stepped(&mut self, _i: usize) {}
+    /// One box of its leaf tested against the packet.
+    fn tested(&mut self, _i: usize) {}
+    /// The query is over: the part whose box gave the answer, if any.
+    fn answered(&mut self, _by: Option<usize>) {}
+}
+
+impl Observe for () {}
+
 /// Most words in the leaves, and most wide nodes.
 pub(super) const MAX_WORDS: usize = 1 << 30;
 
@@ -253,6 +272,23 @@ pub struct TreeStats {
     pub buckets: usize,
 }
 
+/// What a part is, for reports: its first entry and its filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartSummary {
+    pub first: u32,
+    pub filter: Option<PartFilter>,
+}
+
+/// A part's filter, for reports: its key (`fF>>S`: field `F` shifted right by `S` bits, the
+/// high byte then the low byte), how many of the 65,536 keys it lets through and whether
+/// each of those has its own tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartFilter {
+    pub key: String,
+    pub keys: usize,
+    pub dispatch: bool,
+}
+
 /// One part of the tree (see the module documentation), as a query reads it: a query's
 /// parts lie side by side in a cache line or two.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -388,54 +424,84 @@ impl Tree {
         from: u32,
         leaves: &mut [u32],
     ) -> Option<u32> {
+        self.query_observed(values, from, leaves, &mut ())
+    }
+
+    /// [`Tree::query_reusing`], telling `seen` what it does (monomorphized: the query
+    /// path's `()` tells nobody and costs nothing).
+    pub(super) fn query_observed(
+        &self,
+        values: &[u64; MAX_FIELDS],
+        from: u32,
+        leaves: &mut [u32],
+        seen: &mut impl Observe,
+    ) -> Option<u32> {
         // (Entries are below 2^24: `u32::MAX` is "none yet".)
         let mut best = u32::MAX;
+        let mut by = None;
         for (i, part) in self.parts.iter().enumerate() {
             if part.first >= best {
                 break;
             }
+            seen.asked(i);
             let leaf = match leaves.get_mut(i) {
-                None => self.walk(part, values),
+                None => self.walk(i, part, values, seen),
                 Some(kept) => {
                     if *kept == NOT_WALKED {
-                        *kept = self.walk(part, values);
+                        *kept = self.walk(i, part, values, seen);
                     }
                     *kept
                 }
             };
             if leaf == PASSED_OVER {
+                seen.passed_over(i);
                 continue;
             }
-            best = self.scan_leaf(leaf, values, from, best);
+            let found = self.scan_leaf(i, leaf, values, from, best, seen);
+            if found != best {
+                (best, by) = (found, Some(i));
+            }
             if best == from {
                 break;
             }
         }
+        seen.answered(by);
         (best != u32::MAX).then_some(best)
     }
 
-    /// The leaf of `part` that `values` lead to, or [`PASSED_OVER`] when its filter says
+    /// The leaf of part `i` that `values` lead to, or [`PASSED_OVER`] when its filter says
     /// none of the part's boxes holds them.
-    fn walk(&self, part: &Part, values: &[u64; MAX_FIELDS]) -> u32 {
+    fn walk(&self, i: usize, part: &Part, values: &[u64; MAX_FIELDS], seen: &mut impl Observe) -> u32 {
         let mut at = match part.filter.map(|f| f.route(&self.filter_words, values)) {
             None | Some(Route::Part) => part.root,
             Some(Route::Skip) => return PASSED_OVER,
-            Some(Route::Bucket(i)) => match self.bucket_roots.get(i) {
+            Some(Route::Bucket(b)) => match self.bucket_roots.get(b) {
                 Some(&r) => r,
                 None => return PASSED_OVER,
             },
         };
+        seen.walked(i);
         while at & LEAF_BIT == 0 {
             match self.wides.get(at as usize) {
                 Some(w) => at = w.step(values),
                 None => return PASSED_OVER,
             }
+            seen.stepped(i);
         }
         at
     }
 
-    /// The first entry in `from..before` of a leaf whose box holds `values`, else `before`.
-    fn scan_leaf(&self, leaf: u32, values: &[u64; MAX_FIELDS], from: u32, before: u32) -> u32 {
+    /// The first entry in `from..before` of part `i`'s leaf `leaf` whose box holds
+    /// `values`, else `before`.
+    fn scan_leaf(
+        &self,
+        i: usize,
+        leaf: u32,
+        values: &[u64; MAX_FIELDS],
+        from: u32,
+        before: u32,
+        seen: &mut impl Observe,
+    ) -> u32 {
         let at = (leaf & !LEAF_BIT) as usize;
         let Some([count, rest @ ..]) = self.leaves.get(at..) else { return before };
         let mut rest = rest;
@@ -450,11 +516,33 @@ impl Tree {
             if entry >= before {
                 return before;
             }
+            seen.tested(i);
             if holds(mask, self.narrow, bounds, values) {
                 return entry;
             }
         }
         before
+    }
+
+    /// What each part is, in query order (for profiles and reports).
+    pub fn part_summaries(&self) -> Vec<PartSummary> {
+        self.parts
+            .iter()
+            .map(|p| {
+                let filter = p.filter.map(|f| {
+                    let words = self.filter_words.get(f.at as usize..f.at as usize + f.len()).unwrap_or(&[]);
+                    let bits = words.iter().step_by(if f.dispatch { 2 } else { 1 });
+                    let keys = bits.map(|w| w.count_ones() as usize).sum();
+                    let [h, l] = f.key;
+                    PartFilter {
+                        key: format!("f{}>>{},f{}>>{}", h.field, h.shift, l.field, l.shift),
+                        keys,
+                        dispatch: f.dispatch,
+                    }
+                });
+                PartSummary { first: p.first, filter }
+            })
+            .collect()
     }
 
     /// May a later rule of the run ask again about the same packet (see [`super::walks`])?

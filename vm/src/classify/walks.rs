@@ -14,7 +14,8 @@
 //! store, not a cleared array.
 
 use super::MAX_FIELDS;
-use super::tree::{NOT_WALKED, Tree};
+use super::profile::QueryProfile;
+use super::tree::{NOT_WALKED, Observe, Tree};
 use crate::program::ClassifierId;
 
 /// Most parts whose walks are kept (a tree with more is walked afresh every time).
@@ -28,12 +29,19 @@ pub struct Walks {
     values: [u64; MAX_FIELDS],
     /// Per part: [`NOT_WALKED`], or what the walk found ([`Tree::query_reusing`]).
     leaves: [u32; MAX_PARTS],
+    /// Per classifier, what its queries did, while profiling ([`Walks::profile`]).
+    profiles: Option<Vec<QueryProfile>>,
 }
 
 impl Default for Walks {
     fn default() -> Walks {
         // (The values are only compared once a classifier is set.)
-        Walks { classifier: u32::MAX, values: [0; MAX_FIELDS], leaves: [NOT_WALKED; MAX_PARTS] }
+        Walks {
+            classifier: u32::MAX,
+            values: [0; MAX_FIELDS],
+            leaves: [NOT_WALKED; MAX_PARTS],
+            profiles: None,
+        }
     }
 }
 
@@ -53,8 +61,29 @@ impl Walks {
         values: &[u64; MAX_FIELDS],
         from: u32,
     ) -> Option<u32> {
+        if self.profiles.is_none() {
+            return self.query_observed(id, tree, values, from, &mut ());
+        }
+        let mut profiles = self.profiles.take().unwrap_or_default();
+        let at = id.0 as usize;
+        if profiles.len() <= at {
+            profiles.resize(at + 1, QueryProfile::default());
+        }
+        let answer = self.query_observed(id, tree, values, from, &mut profiles[at]);
+        self.profiles = Some(profiles);
+        answer
+    }
+
+    fn query_observed(
+        &mut self,
+        id: ClassifierId,
+        tree: &Tree,
+        values: &[u64; MAX_FIELDS],
+        from: u32,
+        seen: &mut impl Observe,
+    ) -> Option<u32> {
         if !tree.may_requery() || tree.parts() > MAX_PARTS {
-            return tree.query(values, from);
+            return tree.query_observed(values, from, &mut [], seen);
         }
         let n = tree.fields().min(MAX_FIELDS);
         if self.classifier != id.0 || self.values[..n] != values[..n] {
@@ -62,6 +91,17 @@ impl Walks {
             self.values[..n].copy_from_slice(&values[..n]);
             self.leaves = [NOT_WALKED; MAX_PARTS];
         }
-        tree.query_reusing(values, from, &mut self.leaves)
+        tree.query_observed(values, from, &mut self.leaves, seen)
+    }
+
+    /// Starts counting what every query does, per classifier (from nothing).
+    pub fn profile(&mut self) {
+        self.profiles = Some(Vec::new());
+    }
+
+    /// The counts since [`Walks::profile`], indexed by classifier (a classifier never asked
+    /// may be missing); `None` when not profiling.
+    pub fn profiles(&self) -> Option<&[QueryProfile]> {
+        self.profiles.as_deref()
     }
 }
