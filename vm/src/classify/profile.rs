@@ -68,7 +68,7 @@ impl Observe for QueryProfile {
         self.part(i).tested += 1;
     }
 
-    fn answered(&mut self, by: Option<usize>) {
+    fn finished(&mut self, by: Option<usize>) {
         self.queries += 1;
         if let Some(i) = by {
             self.part(i).answered += 1;

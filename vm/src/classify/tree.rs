@@ -32,6 +32,9 @@ pub(super) const NOT_WALKED: u32 = 0;
 /// What it keeps for a part whose filter passed over the packet (a leaf always has
 /// [`LEAF_BIT`], so neither is a leaf).
 const PASSED_OVER: u32 = 1;
+/// Most words in the leaves, and most wide nodes.
+pub(super) const MAX_WORDS: usize = 1 << 30;
+
 /// What a query does, told part by part as it goes (a [`super::profile::QueryProfile`]
 /// counts it; the query path's `()` tells nobody).
 pub(super) trait Observe {
@@ -46,13 +49,10 @@ pub(super) trait Observe {
     /// One box of its leaf tested against the packet.
     fn tested(&mut self, _i: usize) {}
     /// The query is over: the part whose box gave the answer, if any.
-    fn answered(&mut self, _by: Option<usize>) {}
+    fn finished(&mut self, _by: Option<usize>) {}
 }
 
 impl Observe for () {}
-
-/// Most words in the leaves, and most wide nodes.
-pub(super) const MAX_WORDS: usize = 1 << 30;
 
 /// Three levels of binary cuts in one cache line: cut `k` (0..7, heap order: the cuts below
 /// cut `k` are `2k + 1` (value at most the threshold) and `2k + 2`) compares field
@@ -465,7 +465,7 @@ impl Tree {
                 break;
             }
         }
-        seen.answered(by);
+        seen.finished(by);
         (best != u32::MAX).then_some(best)
     }
 
