@@ -162,11 +162,7 @@ fn bad_arguments_are_clear_errors() {
         (&["bench", "classbench", "/nonexistent/rules", r], 2, "/nonexistent/rules"),
         (&["bench", "classbench", r, trace.to_str().unwrap()], 1, "trace-bad:1:"),
         (&["bench", r, "--pcap", "/nonexistent.pcap", "--syntax", "yaml"], 2, "--syntax takes nft"),
-        (
-            &["bench", r, "--pcap", "/nonexistent.pcap", "--query-profile"],
-            2,
-            "are for `classbench RULES TRACE`",
-        ),
+        (&["bench", r, "--pcap", "/nonexistent.pcap", "--baseline"], 2, "are for `classbench RULES TRACE`"),
         (&["import-classbench", trace.to_str().unwrap()], 1, "trace-bad:1:"),
     ];
     for (args, code, needle) in cases {
@@ -218,4 +214,44 @@ fn query_profile_counts_one_answered_query_per_trace_packet() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
     assert!(table.contains("steps/walk") && table.contains("__classify0"), "{table}");
+}
+
+/// `--query-profile` with a capture: the reference run on the interpreter counts the
+/// classifier's queries — one per packet through the classified chain — and their answers.
+#[test]
+fn pcap_query_profile_counts_the_reference_run() {
+    let dir = common::shared_dir().join("classbench/wustl");
+    let out = nftvm(&["import-classbench", dir.join("rules/acl1_1K").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rules = temp("acl1_1K.nft", &out.stdout);
+    let trace = std::fs::read_to_string(dir.join("traces/acl1_1K_trace")).expect("trace");
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Raw, Precision::Micro).expect("pcap");
+    let mut packets = 0;
+    for line in trace.lines().take(200) {
+        let f: Vec<u32> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let [src, dst, sport, dport, proto, ..] = f[..] else { continue };
+        let b = PacketBuilder::ipv4(src.to_be_bytes(), dst.to_be_bytes());
+        let p = match proto {
+            6 => b.tcp(sport as u16, dport as u16).flags(0x02).build(),
+            17 => b.udp(sport as u16, dport as u16).build(),
+            _ => continue,
+        };
+        w.write_packet(Duration::from_secs(packets), &p, p.len() as u32).expect("write");
+        packets += 1;
+    }
+    assert!(packets > 100, "{packets} TCP/UDP packets");
+    let pcap = temp("acl1.pcap", &w.finish().expect("pcap"));
+    let (r, p) = (rules.to_str().unwrap(), pcap.to_str().unwrap());
+    let out =
+        nftvm(&["bench", r, "--pcap", p, "--json", "--repeat", "1", "--engine", "jit", "--query-profile"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = json_lines(&out);
+    let profile = lines.iter().find(|v| v.get("classifier").is_some()).expect("a query profile line");
+    assert_eq!(profile["queries"].as_u64(), Some(packets), "{profile}");
+    let answered: u64 =
+        profile["parts"].as_array().expect("parts").iter().filter_map(|p| p["answered"].as_u64()).sum();
+    assert!(answered > 0 && answered <= packets, "{profile}");
+    // Without the flag, no profile line.
+    let out = nftvm(&["bench", r, "--pcap", p, "--json", "--repeat", "1", "--engine", "jit"]);
+    assert!(json_lines(&out).iter().all(|v| v.get("classifier").is_none()), "{}", text(&out.stdout));
 }

@@ -14,6 +14,7 @@ use super::env::BenchEnv;
 use super::measure::{MeasureOpts, Timing, measure};
 use super::packets::BenchPacket;
 use super::profile::RuleCounts;
+use super::query_profile::{self, ClassifierProfile};
 use nftvm_vm::interp::{RunOptions, RunResult};
 use nftvm_vm::keys::{Family, Hook};
 use nftvm_vm::{ChainId, Engine, Program, Verdict};
@@ -135,17 +136,21 @@ pub struct CaptureResult {
     pub counts: RuleCounts,
     pub packets: usize,
     pub runs: usize,
+    /// Where the classifiers' queries went in the reference run.
+    pub query_profiles: Vec<ClassifierProfile>,
 }
 
-/// The interpreter's traced outcome of every run, and the rule counts from its traces.
+/// The interpreter's traced outcome of every run, the rule counts from its traces and where
+/// the classifiers' queries went.
 pub fn reference(
     subject: &Subject,
     plan: &mut Plan,
     env: &BenchEnv,
-) -> Result<(Vec<Outcome>, RuleCounts), String> {
+) -> Result<(Vec<Outcome>, RuleCounts, Vec<ClassifierProfile>), String> {
     let exe = prepare(subject, Engine::Interp)?.exe;
     let prog = subject.prog.program();
     let mut state = exe.new_state(0);
+    state.walks.profile();
     let mut env = env.clone();
     let mut out = RunResult::default();
     let mut counts = RuleCounts::new(prog);
@@ -162,7 +167,7 @@ pub fn reference(
         ));
         counts.add(prog, run.chain, &out.trace);
     }
-    Ok((outcomes, counts))
+    Ok((outcomes, counts, query_profile::collect(prog, &state)))
 }
 
 /// Checks and times `engine`; `progress(stage, fraction)`.
@@ -248,12 +253,18 @@ pub fn bench(
     opts: &MeasureOpts,
     progress: &mut dyn FnMut(&str, f64),
 ) -> Result<CaptureResult, String> {
-    let (reference, counts) = reference(subject, plan, env)?;
+    let (reference, counts, query_profiles) = reference(subject, plan, env)?;
     let mut results = Vec::new();
     for &engine in engines {
         results.push(bench_engine(subject, plan, &reference, engine, env, opts, progress)?);
     }
-    Ok(CaptureResult { engines: results, counts, packets: plan.packets.len(), runs: plan.runs.len() })
+    Ok(CaptureResult {
+        engines: results,
+        counts,
+        packets: plan.packets.len(),
+        runs: plan.runs.len(),
+        query_profiles,
+    })
 }
 
 /// One rule's line in the cost breakdown.

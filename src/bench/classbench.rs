@@ -13,6 +13,7 @@ use super::engines::prepare;
 use super::env::BenchEnv;
 use super::measure::{MeasureOpts, Timing, measure};
 use super::packets::{BenchPacket, trace_packet};
+use super::query_profile::{self, ClassifierProfile};
 use crate::classbench::{Action, Filter, TracePacket, to_nft_with};
 use nftvm_compiler::opt;
 use nftvm_vm::interp::{RunOptions, RunResult};
@@ -141,8 +142,7 @@ pub fn check(setup: &mut Setup, exe: &Executable, select: impl Fn(usize) -> bool
 }
 
 /// What the optimized program's classifiers did for the whole trace, counted on the
-/// interpreter (see [`nftvm_vm::classify::profile`]): per classifier its name and tree, and
-/// the counts.
+/// interpreter ([`super::query_profile`]).
 pub fn query_profiles(setup: &mut Setup) -> Result<Vec<ClassifierProfile>, String> {
     let exe = prepare(&setup.subject, Engine::Interp)?.exe;
     let mut state = exe.new_state(0);
@@ -152,26 +152,7 @@ pub fn query_profiles(setup: &mut Setup) -> Result<Vec<ClassifierProfile>, Strin
     for i in 0..setup.packets.len() {
         run_packet(setup, &exe, &mut state, &mut env, &mut out, i);
     }
-    let counts = state.walks.profiles().unwrap_or_default();
-    let prog = setup.subject.prog.program();
-    Ok(prog
-        .classifiers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ClassifierProfile {
-            name: c.name.clone(),
-            parts: c.tree.part_summaries(),
-            counts: counts.get(i).cloned().unwrap_or_default(),
-        })
-        .collect())
-}
-
-/// One classifier's query profile, with what each part of its tree is.
-#[derive(Clone, Debug)]
-pub struct ClassifierProfile {
-    pub name: String,
-    pub parts: Vec<nftvm_vm::classify::tree::PartSummary>,
-    pub counts: nftvm_vm::classify::profile::QueryProfile,
+    Ok(query_profile::collect(setup.subject.prog.program(), &state))
 }
 
 /// One line of the report.

@@ -24,6 +24,7 @@ use nftvm::bench::engines::parse_engines;
 use nftvm::bench::env::BenchEnv;
 use nftvm::bench::measure::MeasureOpts;
 use nftvm::bench::packets::BenchPacket;
+use nftvm::bench::query_profile::ClassifierProfile;
 use nftvm::classbench::{Action, parse_trace};
 use nftvm::program::Format;
 use nftvm_compiler::opt::{self, Level};
@@ -54,8 +55,8 @@ options
   --baseline                 (classbench) also time a linear first-match scan in plain Rust
   --linear                   (classbench) also time the -O0 program (the compiled linear
                              first-match chain) on the same engines, as `ENGINE -O0`
-  --query-profile            (classbench) also count, per part of each classifier's tree,
-                             what the queries for the trace did: asked, passed over by the
+  --query-profile            also count, per part of each classifier's tree, what the
+                             queries did (on the interpreter): asked, passed over by the
                              part's filter, walked (steps), boxes tested, answered
   --action mark-accept|accept-drop|jump|mark
                              (classbench) what each filter's rule does (default mark-accept:
@@ -166,9 +167,9 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
     let first = o.positional.first().map(|p| p.as_os_str() == "classbench");
     match (first, o.positional.len(), &o.pcap) {
         (Some(true), 3, None) => classbench(&o, &o.positional[1], &o.positional[2]),
-        (Some(false), 1, Some(_)) if o.baseline || o.linear || o.query_profile => Err(Failure::usage(
-            "nftvm bench: --baseline, --linear and --query-profile are for `classbench RULES TRACE`",
-        )),
+        (Some(false), 1, Some(_)) if o.baseline || o.linear => {
+            Err(Failure::usage("nftvm bench: --baseline and --linear are for `classbench RULES TRACE`"))
+        }
         (Some(false), 1, Some(pcap)) => pcap_bench(&o, &o.positional[0], pcap),
         _ => Err(Failure::usage(format!(
             "nftvm bench: expected `classbench RULES TRACE` or `RULESET --pcap IN`\n{HELP}"
@@ -297,7 +298,7 @@ fn describe_filter(f: Option<&nftvm_vm::classify::tree::PartFilter>) -> String {
     }
 }
 
-fn print_query_profile(p: &cb::ClassifierProfile) {
+fn print_query_profile(p: &ClassifierProfile) {
     let c = &p.counts;
     println!(
         "{}: {} queries (interpreter), {:.1} % answered; per part, shares of all queries:",
@@ -326,7 +327,7 @@ fn print_query_profile(p: &cb::ClassifierProfile) {
     }
 }
 
-fn query_profile_json(p: &cb::ClassifierProfile) -> serde_json::Value {
+fn query_profile_json(p: &ClassifierProfile) -> serde_json::Value {
     let parts: Vec<serde_json::Value> = p
         .parts
         .iter()
@@ -408,12 +409,19 @@ fn pcap_bench(o: &Options, ruleset: &Path, pcap: &Path) -> CmdResult {
     .map_err(|e| Failure::runtime(format!("nftvm bench: {e}")))?;
     progress.finish();
     let costs = capture::rule_costs(&subject, &result);
+    let profiles = if o.query_profile { result.query_profiles.as_slice() } else { &[] };
     if o.json {
         for (i, e) in result.engines.iter().enumerate() {
             println!("{}", pcap_json(&subject, &result, i, e, &costs, o.top));
         }
+        for p in profiles {
+            println!("{}", query_profile_json(p));
+        }
     } else {
         print_pcap(&subject, &result, &costs, o.top, skipped, ruleset, pcap);
+        for p in profiles {
+            print_query_profile(p);
+        }
     }
     let wrong: Vec<String> = result
         .engines
