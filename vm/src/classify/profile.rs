@@ -2,7 +2,7 @@
 //! over by its filter, walked (and how many steps down), how many boxes were tested, and how
 //! often it gave the answer — what `nftvm bench --query-profile` prints.
 //!
-//! The counts come from the query itself ([`super::tree::Observe`]): the same code path
+//! The counts come from the query itself (an `Observe` in [`super::tree`]): the same code path
 //! answers with or without a profile, so they are exact, never a model. Native code keeps
 //! no counts, so a profile is taken on the interpreter (or the Rust query the JIT calls for
 //! a run whose rules go on after they match), which makes the same steps as native code.

@@ -27,7 +27,7 @@ pub use super::build::Params;
 
 /// A reference to a wide node (its index) or, with this bit, a leaf (its first word).
 pub(super) const LEAF_BIT: u32 = 1 << 31;
-/// What [`Tree::query_reusing`] keeps for a part it has not walked.
+/// What [`Tree::query_observed`] keeps for a part it has not walked.
 pub(super) const NOT_WALKED: u32 = 0;
 /// What it keeps for a part whose filter passed over the packet (a leaf always has
 /// [`LEAF_BIT`], so neither is a leaf).
@@ -413,22 +413,13 @@ impl Tree {
 
     /// The first entry at or after `from` whose box holds `values`.
     pub fn query(&self, values: &[u64; MAX_FIELDS], from: u32) -> Option<u32> {
-        self.query_reusing(values, from, &mut [])
+        self.query_observed(values, from, &mut [], &mut ())
     }
 
     /// [`Tree::query`], reusing the walks in `leaves` (per part: [`NOT_WALKED`] or what an
-    /// earlier query about the same `values` found) and keeping there the ones it makes.
-    pub(super) fn query_reusing(
-        &self,
-        values: &[u64; MAX_FIELDS],
-        from: u32,
-        leaves: &mut [u32],
-    ) -> Option<u32> {
-        self.query_observed(values, from, leaves, &mut ())
-    }
-
-    /// [`Tree::query_reusing`], telling `seen` what it does (monomorphized: the query
-    /// path's `()` tells nobody and costs nothing).
+    /// earlier query about the same `values` found; none kept when `leaves` is empty) and
+    /// keeping there the ones it makes, telling `seen` what it does (monomorphized: the
+    /// query path's `()` tells nobody and costs nothing).
     pub(super) fn query_observed(
         &self,
         values: &[u64; MAX_FIELDS],

@@ -11,7 +11,8 @@
 //! They serve one evaluation of one chain run, during which the program and its trees do
 //! not change; they live in the program's [`crate::interp::ProgramState`] (scratch that
 //! [`crate::interp::Eval::start`] makes forget them), so starting an evaluation costs one
-//! store, not a cleared array.
+//! store, not a cleared array. Every Rust query passes through here, so here too are the
+//! counts of what the queries did while a profile is taken ([`super::profile`]).
 
 use super::MAX_FIELDS;
 use super::profile::QueryProfile;
@@ -27,7 +28,7 @@ pub struct Walks {
     /// The classifier (`u32::MAX`: none yet).
     classifier: u32,
     values: [u64; MAX_FIELDS],
-    /// Per part: [`NOT_WALKED`], or what the walk found ([`Tree::query_reusing`]).
+    /// Per part: [`NOT_WALKED`], or what the walk found ([`Tree::query_observed`]).
     leaves: [u32; MAX_PARTS],
     /// Per classifier, what its queries did, while profiling ([`Walks::profile`]).
     profiles: Option<Vec<QueryProfile>>,
