@@ -186,6 +186,8 @@ pub fn load(path: &Path, opts: &Options<'_>) -> Result<LoadedProgram, LoadError>
 
 /// [`load`] with the optimizer's passes `optimize` chooses (a bytecode file is run as
 /// written).
+///
+/// [`load`]: fn@load
 pub fn load_optimized(
     path: &Path,
     opts: &Options<'_>,

@@ -8,6 +8,8 @@
 //! engines' allocation-free, verdict-only entry point (`Executable::run_chain_into`), against a
 //! small per-flow environment ([`env`]), and is timed in batches with a robust median
 //! ([`measure`]).
+//!
+//! [`env`]: mod@env
 
 pub mod capture;
 pub mod classbench;

@@ -6,6 +6,8 @@
 //! The pipeline for an engine: build or [`text::assemble`] a [`Program`], [`verify`] it,
 //! create a [`interp::ProgramState`], then [`interp::run_chain`] per packet and hook chain
 //! with a [`interp::PacketCtx`] and the runtime's [`interp::Env`].
+//!
+//! [`verify`]: fn@verify
 
 pub mod calendar;
 pub mod classify;

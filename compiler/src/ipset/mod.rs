@@ -9,6 +9,8 @@
 //! The model keeps what decides membership: the set type (storage method and dimensions),
 //! the address family, `netmask`, timeouts, and every entry with its parts (an address
 //! range or prefix, a protocol and port range, an interface name), `nomatch`.
+//!
+//! [`parse`]: fn@parse
 
 mod entry;
 mod parse;

@@ -16,6 +16,8 @@
 //!
 //! Entry points: [`parse_command_line`], [`parse_args`], [`load_restore`],
 //! [`ruleset::Ruleset::save`], [`check::check_rule`].
+//!
+//! [`matches`]: mod@matches
 
 pub mod check;
 pub mod ext;

@@ -18,6 +18,8 @@
 //! their first fragment, on the packet clock. Memory is bounded by `high_thresh` (4 MiB as
 //! `ipfrag_high_thresh`), counted as fragment bytes plus a fixed per-fragment overhead
 //! (the kernel counts socket-buffer truesize, which is close to but not exactly that).
+//!
+//! [`fragment`]: fn@fragment
 
 mod fragment;
 mod queue;

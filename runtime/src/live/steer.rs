@@ -44,6 +44,8 @@
 //! Fragments carry no ports, so they are steered by their addresses and protocol: with more
 //! than one worker, a connection that mixes fragmented and unfragmented packets can be split
 //! over two shards. Stateful expressions (`limit`, `quota`, dynamic sets) are per worker.
+//!
+//! [`Pipeline`]: crate::pipeline::Pipeline
 
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@
 //! Stateful expressions carry a slot number that [`crate::verify`] assigns; objects use the
 //! slots after the expressions'. Reloading a program means building a new state; the
 //! interpreter and the JIT share this one.
+//!
+//! [`crate::verify`]: mod@crate::verify
 
 use crate::expr::Expr;
 use crate::expr::limit::Limit;

@@ -14,6 +14,8 @@
 //! The verdict register is observable at the end of a run: it holds the outcome of the last
 //! rule evaluated. Helpers record it for rules that finish or decide; native code stores
 //! `break` only when the last rule of a chain does not match.
+//!
+//! [`helpers::dynamic`]: super::helpers::dynamic
 
 use super::abi::{self, action, expr_ret, ret};
 use super::classify;

@@ -6,6 +6,8 @@
 //! interval sets ([`interval`]), longest-prefix match for interval sets whose ranges are all
 //! prefixes ([`prefix`]), and per-field ranges for concatenated intervals ([`concat`], the
 //! semantics of the kernel's pipapo).
+//!
+//! [`concat`]: mod@concat
 
 pub mod backend;
 pub mod concat;

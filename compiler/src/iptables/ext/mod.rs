@@ -11,6 +11,9 @@
 //! The typed extension values are plain Rust structs gathered in the [`Match`] and
 //! [`Target`] enums (see [`crate::iptables::matches`] and [`crate::iptables::targets`]), so
 //! later stages (lowering to the IR, translation to nft) `match` on them.
+//!
+//! [`Match`]: crate::iptables::matches::Match
+//! [`Target`]: crate::iptables::targets::Target
 
 use crate::iptables::Family;
 use crate::iptables::ip::IpPart;

@@ -21,6 +21,8 @@
 //! naming it, at its place in the rule; the rule is left out and the caller fails the load.
 //!
 //! Entry points: [`lower_ruleset`], [`Lowerer::rule`].
+//!
+//! [`matches`]: mod@matches
 
 mod bpf;
 mod chains;

@@ -17,6 +17,8 @@
 //!
 //! Entry points: [`Translator::command`] (one command line or restore line), [`Translator::rule`]
 //! (one typed rule, structured), [`restore::translate_restore`] (a whole iptables-save file).
+//!
+//! [`matches`]: mod@matches
 
 pub mod buf;
 mod conn;

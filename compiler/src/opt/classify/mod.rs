@@ -16,6 +16,8 @@
 //!    whose tree exceeds its budget is halved too.
 //! 4. Chosen runs are rewritten: `[ classify __classifyN entry i ]`, then the rule's
 //!    remaining expressions (its statements and verdict), with its source id unchanged.
+//!
+//! [`analyze`]: mod@analyze
 
 pub mod analyze;
 pub mod cost;
