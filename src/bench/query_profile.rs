@@ -3,7 +3,7 @@
 //! interpreter (the reference run of a capture, a pass over a ClassBench trace).
 
 use nftvm_vm::Program;
-use nftvm_vm::classify::profile::QueryProfile;
+use nftvm_vm::classify::profile::{PartCounts, QueryProfile};
 use nftvm_vm::classify::tree::PartSummary;
 use nftvm_vm::interp::ProgramState;
 
@@ -13,6 +13,14 @@ pub struct ClassifierProfile {
     pub name: String,
     pub parts: Vec<PartSummary>,
     pub counts: QueryProfile,
+}
+
+impl ClassifierProfile {
+    /// Each part with its counts (zero for a part no query reached).
+    pub fn rows(&self) -> impl Iterator<Item = (&PartSummary, PartCounts)> {
+        let counts = |i: usize| self.counts.parts.get(i).copied().unwrap_or_default();
+        self.parts.iter().enumerate().map(move |(i, s)| (s, counts(i)))
+    }
 }
 
 /// The profiles `state` counted since `state.walks.profile()`, one per classifier of `prog`

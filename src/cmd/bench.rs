@@ -30,6 +30,7 @@ use nftvm::program::Format;
 use nftvm_compiler::opt::{self, Level};
 use nftvm_runtime::io::pcap::CaptureReader;
 use nftvm_vm::Engine;
+use nftvm_vm::classify::tree::PartFilter;
 use serde_json::{Value, json};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -279,22 +280,28 @@ fn print_classbench(name: &str, setup: &cb::Setup, reports: &[EngineReport]) {
     print_ratios(reports.iter().map(|r| (r.engine.as_str(), r.timing.median)));
 }
 
-/// A share of `of` as a percentage.
-fn percent(n: u64, of: u64) -> f64 {
-    if of == 0 { 0.0 } else { 100.0 * n as f64 / of as f64 }
-}
-
-/// An average per `of`.
+/// An average per `of` (0 for nothing).
 fn per(n: u64, of: u64) -> f64 {
     if of == 0 { 0.0 } else { n as f64 / of as f64 }
 }
 
+/// A share of `of` as a percentage.
+fn percent(n: u64, of: u64) -> f64 {
+    100.0 * per(n, of)
+}
+
+/// A filter's key as `fF>>S,fF>>S`: field `F` shifted right by `S` bits, the high byte first.
+fn filter_key(f: &PartFilter) -> String {
+    let [(hf, hs), (lf, ls)] = f.key;
+    format!("f{hf}>>{hs},f{lf}>>{ls}")
+}
+
 /// A part's filter in a few words.
-fn describe_filter(f: Option<&nftvm_vm::classify::tree::PartFilter>) -> String {
+fn describe_filter(f: Option<&PartFilter>) -> String {
     match f {
         None => "-".into(),
-        Some(f) if f.dispatch => format!("{} to {} trees", f.key, f.keys),
-        Some(f) => format!("{} passes {}", f.key, f.keys),
+        Some(f) if f.dispatch => format!("{} to {} trees", filter_key(f), f.keys),
+        Some(f) => format!("{} passes {}", filter_key(f), f.keys),
     }
 }
 
@@ -310,8 +317,7 @@ fn print_query_profile(p: &ClassifierProfile) {
         "{:>4} {:>7} {:<30} {:>7} {:>7} {:>7} {:>10} {:>10} {:>9}",
         "part", "first", "filter", "asked", "passed", "walked", "steps/walk", "boxes/walk", "answered"
     );
-    for (i, s) in p.parts.iter().enumerate() {
-        let k = c.parts.get(i).copied().unwrap_or_default();
+    for (i, (s, k)) in p.rows().enumerate() {
         println!(
             "{:>4} {:>7} {:<30} {:>6.1}% {:>6.1}% {:>6.1}% {:>10.2} {:>10.2} {:>8.1}%",
             i,
@@ -329,15 +335,12 @@ fn print_query_profile(p: &ClassifierProfile) {
 
 fn query_profile_json(p: &ClassifierProfile) -> serde_json::Value {
     let parts: Vec<serde_json::Value> = p
-        .parts
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let k = p.counts.parts.get(i).copied().unwrap_or_default();
+        .rows()
+        .map(|(s, k)| {
             serde_json::json!({
                 "first": s.first,
                 "filter": s.filter.as_ref().map(|f| serde_json::json!({
-                    "key": f.key, "keys": f.keys, "dispatch": f.dispatch,
+                    "key": filter_key(f), "keys": f.keys, "dispatch": f.dispatch,
                 })),
                 "asked": k.asked,
                 "passed_over": k.passed_over,

@@ -279,12 +279,12 @@ pub struct PartSummary {
     pub filter: Option<PartFilter>,
 }
 
-/// A part's filter, for reports: its key (`fF>>S`: field `F` shifted right by `S` bits, the
-/// high byte then the low byte), how many of the 65,536 keys it lets through and whether
-/// each of those has its own tree.
+/// A part's filter, for reports: its key's bytes (the high one, then the low one: each a
+/// field and how far its value is shifted right), how many of the 65,536 keys it lets
+/// through and whether each of those has its own tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartFilter {
-    pub key: String,
+    pub key: [(u8, u8); 2],
     pub keys: usize,
     pub dispatch: bool,
 }
@@ -524,12 +524,8 @@ impl Tree {
                     let words = self.filter_words.get(f.at as usize..f.at as usize + f.len()).unwrap_or(&[]);
                     let bits = words.iter().step_by(if f.dispatch { 2 } else { 1 });
                     let keys = bits.map(|w| w.count_ones() as usize).sum();
-                    let [h, l] = f.key;
-                    PartFilter {
-                        key: format!("f{}>>{},f{}>>{}", h.field, h.shift, l.field, l.shift),
-                        keys,
-                        dispatch: f.dispatch,
-                    }
+                    let key = f.key.map(|b| (b.field, b.shift));
+                    PartFilter { key, keys, dispatch: f.dispatch }
                 });
                 PartSummary { first: p.first, filter }
             })
