@@ -58,7 +58,8 @@ options
                              first-match chain) on the same engines, as `ENGINE -O0`
   --query-profile            also count, per part of each classifier's tree, what the
                              queries did (on the interpreter): asked, passed over by the
-                             part's filter, walked (steps), boxes tested, answered
+                             part's filter, ended by a final answer, walked (steps), boxes
+                             tested, answered
   --action mark-accept|accept-drop|jump|mark
                              (classbench) what each filter's rule does (default mark-accept:
                              meta mark set i accept; accept-drop: accept, every third drops;
@@ -314,17 +315,27 @@ fn print_query_profile(p: &ClassifierProfile) {
         percent(c.answered(), c.queries)
     );
     println!(
-        "{:>4} {:>7} {:<30} {:>7} {:>7} {:>7} {:>10} {:>10} {:>9}",
-        "part", "first", "filter", "asked", "passed", "walked", "steps/walk", "boxes/walk", "answered"
+        "{:>4} {:>7} {:<30} {:>7} {:>7} {:>7} {:>7} {:>10} {:>10} {:>9}",
+        "part",
+        "first",
+        "filter",
+        "asked",
+        "passed",
+        "final",
+        "walked",
+        "steps/walk",
+        "boxes/walk",
+        "answered"
     );
     for (i, (s, k)) in p.rows().enumerate() {
         println!(
-            "{:>4} {:>7} {:<30} {:>6.1}% {:>6.1}% {:>6.1}% {:>10.2} {:>10.2} {:>8.1}%",
+            "{:>4} {:>7} {:<30} {:>6.1}% {:>6.1}% {:>6.1}% {:>6.1}% {:>10.2} {:>10.2} {:>8.1}%",
             i,
             s.first,
             describe_filter(s.filter.as_ref()),
             percent(k.asked, c.queries),
             percent(k.passed_over, c.queries),
+            percent(k.ended, c.queries),
             percent(k.walked, c.queries),
             per(k.steps, k.walked),
             per(k.tested, k.walked),
@@ -344,6 +355,7 @@ fn query_profile_json(p: &ClassifierProfile) -> serde_json::Value {
                 })),
                 "asked": k.asked,
                 "passed_over": k.passed_over,
+                "ended_final": k.ended,
                 "walked": k.walked,
                 "steps": k.steps,
                 "boxes_tested": k.tested,

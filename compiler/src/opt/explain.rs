@@ -58,12 +58,13 @@ impl Explain {
             };
             let text = match &r.classifier {
                 Some(name) => format!(
-                    "{} rules classified by {name}: decision tree on {} fields, {} parts ({} with a filter, {} per-key trees), {} nodes in {} wide nodes and {} leaves of {} boxes, depth {} (max {}), {} KiB ({} KiB read by queries); cost model: {:.1} expressions per packet instead of {:.1}",
+                    "{} rules classified by {name}: decision tree on {} fields, {} parts ({} with a filter, {} per-key trees, {} final answers), {} nodes in {} wide nodes and {} leaves of {} boxes, depth {} (max {}), {} KiB ({} KiB read by queries); cost model: {:.1} expressions per packet instead of {:.1}",
                     r.count,
                     r.fields,
                     r.stats.parts,
                     r.stats.filters,
                     r.stats.buckets,
+                    r.stats.finals,
                     r.stats.nodes,
                     r.stats.wides,
                     r.stats.leaves,

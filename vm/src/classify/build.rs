@@ -21,9 +21,9 @@
 //! in which the box does not cover the leaf's whole region (usually none or one).
 
 use super::effects::RunFlags;
-use super::filter;
 use super::tree::{LEAF_BIT, MAX_WORDS, Part, Test, Tree, TreeStats, Wide};
 use super::{Classifier, Field, Interval};
+use super::{filter, finals};
 use crate::expr::Expr;
 use crate::keys::PayloadBase;
 
@@ -97,7 +97,7 @@ impl Boxes {
         self.intervals.get(b as usize * self.nfields + f).copied().unwrap_or(Interval::ANY)
     }
 
-    fn get(&self, b: u32) -> &[Interval] {
+    pub(super) fn get(&self, b: u32) -> &[Interval] {
         let s = b as usize * self.nfields;
         self.intervals.get(s..s + self.nfields).unwrap_or(&[])
     }
@@ -134,17 +134,9 @@ trait Sink {
     fn has_room(&self) -> bool;
 }
 
-/// Grows the binary tree of `boxes`: per part (in the order of their first entries) its
-/// first entry and root node.
-fn grow(
-    c: &Classifier,
-    boxes: &Boxes,
-    flags: &RunFlags,
-    params: &Params,
-    stats: &mut TreeStats,
-    sink: &mut impl Sink,
-) -> Vec<(u32, usize)> {
-    let nf = boxes.nfields;
+/// The boxes of each part with the part's first entry, in the order queries ask them (of
+/// their first entries).
+fn ordered_parts(c: &Classifier, boxes: &Boxes, params: &Params) -> Vec<(u32, Vec<u32>)> {
     let mut parts: Vec<(u32, Vec<u32>)> = parts(c, boxes, params.partition)
         .into_iter()
         .map(|items| {
@@ -153,6 +145,20 @@ fn grow(
         })
         .collect();
     parts.sort_by_key(|(first, _)| *first);
+    parts
+}
+
+/// Grows the binary tree of `boxes` in `parts` (as [`ordered_parts`] orders them): per part
+/// its first entry and root node.
+fn grow(
+    boxes: &Boxes,
+    parts: Vec<(u32, Vec<u32>)>,
+    flags: &RunFlags,
+    params: &Params,
+    stats: &mut TreeStats,
+    sink: &mut impl Sink,
+) -> Vec<(u32, usize)> {
+    let nf = boxes.nfields;
     let mut roots = Vec::new();
     let mut stack = Vec::new();
     for (first, items) in parts {
@@ -336,8 +342,11 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
         bucket_nodes: Vec::new(),
         filters: Vec::new(),
     };
+    let parts = ordered_parts(c, &boxes, params);
+    let items: Vec<&[u32]> = parts.iter().map(|(_, items)| items.as_slice()).collect();
+    sink.tree.finals = finals::of(&boxes, &items, c.entries.len());
     let mut stats = TreeStats::default();
-    let roots = grow(c, &boxes, flags, params, &mut stats, &mut sink);
+    let roots = grow(&boxes, parts, flags, params, &mut stats, &mut sink);
     let TreeSink { tree: mut t, bins, bucket_nodes, filters, .. } = sink;
     stats.nodes = bins.len();
     t.parts = roots
@@ -349,6 +358,7 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
     stats.wides = t.wides.len();
     stats.filters = t.parts.iter().filter(|p| p.filter.is_some()).count();
     stats.buckets = t.bucket_roots.len();
+    stats.finals = t.finals.iter().map(|w| w.count_ones() as usize).sum();
     stats.query_bytes =
         t.wides.len() * std::mem::size_of::<Wide>() + t.leaves.len() * 4 + t.filter_words.len() * 8;
     t.stats = stats;
@@ -361,7 +371,8 @@ pub fn build(c: &Classifier, flags: &RunFlags, params: &Params) -> Tree {
 pub fn reachable(c: &Classifier, flags: &RunFlags, params: &Params) -> Vec<bool> {
     let boxes = Boxes::of(c);
     let mut sink = ReachSink { seen: vec![false; c.entries.len()], nodes: 0 };
-    grow(c, &boxes, flags, params, &mut TreeStats::default(), &mut sink);
+    let parts = ordered_parts(c, &boxes, params);
+    grow(&boxes, parts, flags, params, &mut TreeStats::default(), &mut sink);
     sink.seen
 }
 

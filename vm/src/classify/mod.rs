@@ -33,6 +33,7 @@
 pub mod build;
 pub mod effects;
 mod filter;
+pub mod finals;
 pub mod native;
 pub mod profile;
 pub mod recipe;

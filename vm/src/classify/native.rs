@@ -2,7 +2,7 @@
 //! the parts in order, with their filters spelled out, and where the tree's arrays are.
 //!
 //! A query in native code makes the same steps as [`Tree::query`] — per part the filter
-//! test, the walk down the wide nodes, the leaf scan — but with every part's constants (its
+//! test, the walk down the wide nodes, the leaf scan, the final-answer bit — but with every part's constants (its
 //! first entry, its root, its filter's key bytes and words) in the instructions, and without
 //! the call into Rust. It reads the arrays through the addresses given here, so it relies on
 //! what the verifier checked ([`Tree::check`]): every node, leaf and rank in bounds.
@@ -23,6 +23,9 @@ pub struct NativeTree<'t> {
     pub leaves: &'t [u32],
     pub filter_words: &'t [u64],
     pub bucket_roots: &'t [u32],
+    /// Bit `e` of word `e / 64`: is an answer of entry `e` final (no later part asked)?
+    /// One bit for every entry a leaf may list.
+    pub finals: &'t [u64],
     /// The fields whose bounds take one word (`lo | hi << 16`).
     pub narrow: u32,
     /// How a leaf's box begins.
@@ -89,6 +92,7 @@ impl Tree {
             leaves: &self.leaves,
             filter_words: &self.filter_words,
             bucket_roots: &self.bucket_roots,
+            finals: &self.finals,
             narrow: self.narrow,
             head: self.head,
             fields: self.fields(),

@@ -1,5 +1,5 @@
 //! Where a classifier's queries go: per part of its tree, how often it was asked, passed
-//! over by its filter, walked (and how many steps down), how many boxes were tested, and how
+//! over by its filter, ended there by a final answer, walked (and how many steps down), how many boxes were tested, and how
 //! often it gave the answer — what `nftvm bench --query-profile` prints.
 //!
 //! The counts come from the query itself (an `Observe` in [`super::tree`]): the same code path
@@ -16,6 +16,9 @@ pub struct PartCounts {
     pub asked: u64,
     /// Of those, the ones its filter passed over (no box of the part holds the packet).
     pub passed_over: u64,
+    /// Of those, the ones its filter let through that ended there, the answer so far being
+    /// final (no later box that could hold the packet is earlier).
+    pub ended: u64,
     /// Walks down its tree (a later query about the same packet reuses the walk).
     pub walked: u64,
     /// Steps down a wide node, over all walks.
@@ -54,6 +57,10 @@ impl Observe for QueryProfile {
 
     fn passed_over(&mut self, i: usize) {
         self.part(i).passed_over += 1;
+    }
+
+    fn ended(&mut self, i: usize) {
+        self.part(i).ended += 1;
     }
 
     fn walked(&mut self, i: usize) {

@@ -346,7 +346,7 @@ fn query_profiles_count_what_the_queries_did() {
     use super::walks::Walks;
     use crate::program::ClassifierId;
     let mut rng = Rng::new(0x0970_f11e);
-    let (mut filtered, mut answered_later) = (0u64, 0u64);
+    let (mut filtered, mut answered_later, mut ended) = (0u64, 0u64, 0u64);
     for round in 0..20 {
         let c = classifier_with(&mut rng, 30 + round * 10, true);
         let ends = round % 2 == 0;
@@ -375,19 +375,23 @@ fn query_profiles_count_what_the_queries_did() {
         assert!(p.parts.len() <= tree.parts(), "round {round}");
         for (i, k) in p.parts.iter().enumerate() {
             assert!(k.answered <= k.walked && k.walked <= k.asked, "round {round} part {i}: {k:?}");
-            assert!(k.passed_over + k.walked <= k.asked, "round {round} part {i}: {k:?}");
+            assert!(k.passed_over + k.ended + k.walked <= k.asked, "round {round} part {i}: {k:?}");
             if !tree.may_requery() {
-                // No walk is kept: every asked part is passed over or walked, now.
-                assert_eq!(k.passed_over + k.walked, k.asked, "round {round} part {i}: {k:?}");
+                // No walk is kept: every asked part is passed over, ends the query or is
+                // walked, now.
+                assert_eq!(k.passed_over + k.ended + k.walked, k.asked, "round {round} part {i}: {k:?}");
             }
+            assert!(i > 0 || k.ended == 0, "round {round}: no answer yet at the first part");
             assert!(k.walked > 0 || k.tested == 0, "round {round} part {i}: {k:?}");
             if let Some(before) = i.checked_sub(1).and_then(|j| p.parts.get(j)) {
                 assert!(k.asked <= before.asked, "round {round}: part {i} asked more than part {}", i - 1);
             }
             filtered += k.passed_over;
             answered_later += if i > 0 { k.answered } else { 0 };
+            ended += k.ended;
         }
     }
     assert!(filtered > 0, "filters passed over parts");
     assert!(answered_later > 0, "parts after the first answered");
+    assert!(ended > 0, "final answers ended queries");
 }

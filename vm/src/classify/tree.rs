@@ -8,7 +8,9 @@
 //! on, and takes the earliest entry found; a part whose first entry is not before the best
 //! answer so far is not walked, nor is a part whose filter ([`super::filter`]) says none of
 //! its boxes holds the packet; a dispatching filter starts the walk at the small tree of the
-//! packet's key instead of the part's root. Shadowing cuts inside a part (or a per-key tree)
+//! packet's key instead of the part's root. Before it walks a part, the query ends if the
+//! best answer so far is final ([`super::finals`]: no earlier entry of a later part meets
+//! its boxes). Shadowing cuts inside a part (or a per-key tree)
 //! stay sound, as the entry that covers a region is itself found there.
 //!
 //! Layout, for the cache: a [`Wide`] node holds three levels of cuts in one 64-byte line;
@@ -32,6 +34,9 @@ pub(super) const NOT_WALKED: u32 = 0;
 /// What it keeps for a part whose filter passed over the packet (a leaf always has
 /// [`LEAF_BIT`], so neither is a leaf).
 const PASSED_OVER: u32 = 1;
+/// What a walk answers when the answer so far is final: the part is not walked, the query
+/// ends (never kept: a query from a later entry may have no final answer there).
+const ENDED: u32 = 2;
 /// Most words in the leaves, and most wide nodes.
 pub(super) const MAX_WORDS: usize = 1 << 30;
 
@@ -42,6 +47,9 @@ pub(super) trait Observe {
     fn asked(&mut self, _i: usize) {}
     /// Its filter passed over the packet.
     fn passed_over(&mut self, _i: usize) {}
+    /// Its filter let the packet through, but the answer so far is final
+    /// ([`super::finals`]): the query ends instead of walking the part.
+    fn ended(&mut self, _i: usize) {}
     /// Its tree is walked (not when an earlier query's walk is reused).
     fn walked(&mut self, _i: usize) {}
     /// One step down a wide node.
@@ -270,6 +278,8 @@ pub struct TreeStats {
     pub filters: usize,
     /// Per-key trees of dispatching filters.
     pub buckets: usize,
+    /// Entries whose answer is final ([`super::finals`]).
+    pub finals: usize,
 }
 
 /// What a part is, for reports: its first entry and its filter.
@@ -319,6 +329,9 @@ pub struct Tree {
     pub(super) filter_words: Vec<u64>,
     /// The roots of the dispatching filters' per-key trees (as in [`Wide::kids`]).
     pub(super) bucket_roots: Vec<u32>,
+    /// Bit `e` of word `e / 64`: an answer of entry `e` is final, no later part can
+    /// better it ([`super::finals`]).
+    pub(super) finals: Vec<u64>,
     /// How each field is read from the packet.
     reads: Vec<FieldRead>,
     nfields: usize,
@@ -436,14 +449,19 @@ impl Tree {
             }
             seen.asked(i);
             let leaf = match leaves.get_mut(i) {
-                None => self.walk(i, part, values, seen),
-                Some(kept) => {
-                    if *kept == NOT_WALKED {
-                        *kept = self.walk(i, part, values, seen);
+                Some(kept) if *kept != NOT_WALKED => *kept,
+                kept => {
+                    let leaf = self.walk(i, part, values, best, seen);
+                    if let (Some(k), false) = (kept, leaf == ENDED) {
+                        *k = leaf;
                     }
-                    *kept
+                    leaf
                 }
             };
+            if leaf == ENDED {
+                seen.ended(i);
+                break;
+            }
             if leaf == PASSED_OVER {
                 seen.passed_over(i);
                 continue;
@@ -460,9 +478,22 @@ impl Tree {
         (best != u32::MAX).then_some(best)
     }
 
-    /// The leaf of part `i` that `values` lead to, or [`PASSED_OVER`] when its filter says
-    /// none of the part's boxes holds them.
-    fn walk(&self, i: usize, part: &Part, values: &[u64; MAX_FIELDS], seen: &mut impl Observe) -> u32 {
+    /// Is an answer of `entry` final ([`super::finals`])? (Not "no answer yet", `u32::MAX`.)
+    fn is_final(&self, entry: u32) -> bool {
+        self.finals.get(entry as usize / 64).is_some_and(|w| w >> (entry % 64) & 1 != 0)
+    }
+
+    /// The leaf of part `i` that `values` lead to; [`PASSED_OVER`] when its filter says
+    /// none of the part's boxes holds them, [`ENDED`] when the answer so far (`best`) is
+    /// final and no part from here on can better it.
+    fn walk(
+        &self,
+        i: usize,
+        part: &Part,
+        values: &[u64; MAX_FIELDS],
+        best: u32,
+        seen: &mut impl Observe,
+    ) -> u32 {
         let mut at = match part.filter.map(|f| f.route(&self.filter_words, values)) {
             None | Some(Route::Part) => part.root,
             Some(Route::Skip) => return PASSED_OVER,
@@ -471,6 +502,9 @@ impl Tree {
                 None => return PASSED_OVER,
             },
         };
+        if self.is_final(best) {
+            return ENDED;
+        }
         seen.walked(i);
         while at & LEAF_BIT == 0 {
             match self.wides.get(at as usize) {
@@ -613,6 +647,10 @@ impl Tree {
         if self.fingerprint != fingerprint(&Boxes::of(c)) {
             return Err("the tree was built from other entries".into());
         }
+        let beyond = self.finals.last().map_or(0, |w| w >> (c.entries.len() % 64));
+        if self.finals.len() != c.entries.len() / 64 + 1 || beyond != 0 {
+            return Err("the tree's final answers are not one bit per entry".into());
+        }
         let filters_ok = self.parts.iter().filter_map(|p| p.filter.as_ref()).all(|f| {
             f.at as usize + f.len() <= self.filter_words.len()
                 && (!f.dispatch || self.ranks_ok(f))
@@ -665,6 +703,7 @@ impl Tree {
             + self.reads.len() * std::mem::size_of::<FieldRead>()
             + self.filter_words.len() * 8
             + self.bucket_roots.len() * 4
+            + self.finals.len() * 8
             + self.flags.ends_chain.len()
     }
 }

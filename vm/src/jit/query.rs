@@ -6,7 +6,11 @@
 //! while the first part is walked (computed part by part, a later part's filter waited for
 //! the earlier parts' walks and leaf scans: ipc1_10K 5 ns and fw1_10K 4 ns more per packet).
 //! Then per part, in order: stop when the part's first entry is not before the best answer
-//! so far; the filter's outcome; the walk down the wide nodes (a node's seven cuts compared
+//! so far; the filter's outcome; where the filter lets the packet through, stop when the
+//! best answer so far is final ([`crate::classify::finals`]: checked only where a walk
+//! would follow — checked after every answer instead, a branch as unpredictable as the bit
+//! cost fw1_10K 3 ns a packet, its later parts' filters passing over the packet anyway);
+//! the walk down the wide nodes (a node's seven cuts compared
 //! at once and the path's kid picked by selects, so a node costs one comparison's latency,
 //! not three in a row; no branch but the loop's); the scan of the leaf's boxes from the
 //! calling rule's entry on. The steps and every comparison are the Rust query's (only the
@@ -71,6 +75,9 @@ pub struct NativeQuery {
     filter_words: u64,
     bucket_roots: u64,
     bucket_count: usize,
+    finals: u64,
+    /// The highest bit of the final-answer bitmap (always clear: no entry has it).
+    last_final_bit: u32,
     narrow: u32,
     head: BoxHead,
     fields: usize,
@@ -94,6 +101,8 @@ impl NativeQuery {
             filter_words: t.filter_words.as_ptr() as u64,
             bucket_roots: t.bucket_roots.as_ptr() as u64,
             bucket_count: t.bucket_roots.len(),
+            finals: t.finals.as_ptr() as u64,
+            last_final_bit: u32::try_from(t.finals.len().checked_mul(64)?.checked_sub(1)?).ok()?,
             narrow: t.narrow,
             head: t.head,
             fields,
@@ -117,36 +126,66 @@ impl NativeQuery {
         for (i, part) in self.parts.iter().enumerate() {
             let next = starts.get(i + 1).copied().unwrap_or(done);
             fx.enter(starts[i]);
-            self.part(fx, (part, routes[i]), q, params[i], next, done);
+            self.part(fx, (part, routes[i], i > 0), q, params[i], next, done);
         }
         fx.enter(done);
         best
     }
 
     /// One part, entered with the best answer so far (`best`): on to `next` with the (new)
-    /// best answer, or to `done` when no later part can better it.
+    /// best answer, or to `done` when no later part can better it. `may_be_final`: is there
+    /// an answer yet to be final (not at the first part)?
     fn part(
         &self,
         fx: &mut Fx,
-        part: (&NativePart, Option<Routed>),
+        part: (&NativePart, Option<Routed>, bool),
         q: Question,
         best: Value,
         next: Block,
         done: Block,
     ) {
-        let (part, routed) = part;
+        let (part, routed, may_be_final) = part;
         let later = fx.b.ins().icmp_imm_u(IntCC::UnsignedLessThanOrEqual, best, i64::from(part.first));
         let go = fx.new_block();
         fx.b.ins().brif(later, done, &[BlockArg::Value(best)], go, &[]);
         fx.enter(go);
         let walk = fx.new_block();
         let at = fx.b.append_block_param(walk, types::I32);
-        self.route(fx, part, routed, best, next, walk);
+        let into = if may_be_final {
+            let check = fx.new_block();
+            let root = fx.b.append_block_param(check, types::I32);
+            (check, Some(root))
+        } else {
+            (walk, None)
+        };
+        self.route(fx, part, routed, best, next, into.0);
+        if let (check, Some(root)) = into {
+            // Before a walk: no part from here on can better a final answer.
+            fx.enter(check);
+            let is_final = self.is_final(fx, best);
+            fx.b.ins().brif(is_final, done, &[BlockArg::Value(best)], walk, &[BlockArg::Value(root)]);
+        }
         fx.enter(walk);
         let leaf = self.descend(fx, at);
         let found = self.scan(fx, leaf, q, best);
         let exact = fx.b.ins().icmp(IntCC::Equal, found, q.from);
         fx.b.ins().brif(exact, done, &[BlockArg::Value(found)], next, &[BlockArg::Value(found)]);
+    }
+
+    /// Is `best` a final answer ([`crate::classify::finals`])? Its bit, read at `best`
+    /// clamped into the bitmap: [`NONE`] reads the last bit, which no entry has (clear).
+    fn is_final(&self, fx: &mut Fx, best: Value) -> Value {
+        let last = fx.u32(self.last_final_bit);
+        let entry = fx.b.ins().umin(best, last);
+        let entry = fx.b.ins().uextend(types::I64, entry);
+        let word = fx.b.ins().ushr_imm_u(entry, 6);
+        let offset = fx.b.ins().imul_imm_u(word, 8);
+        let base = fx.u64(self.finals);
+        let addr = fx.b.ins().iadd(base, offset);
+        let bits = fx.b.ins().load(types::I64, NODE, addr, 0);
+        let bit = fx.b.ins().band_imm_u(entry, 63);
+        let bits = fx.b.ins().ushr(bits, bit);
+        fx.b.ins().band_imm_u(bits, 1)
     }
 
     /// The part's filter, computed at the start of the query (its loads issued early, while
