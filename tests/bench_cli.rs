@@ -176,8 +176,8 @@ fn bad_arguments_are_clear_errors() {
 
 /// `--query-profile` on a ClassBench set classified as one run: one query per packet, each
 /// answered by exactly one part of the tree (every trace packet has its filter), the parts'
-/// counts in order (a part is walked or passed over only when asked, answers only when
-/// walked), and the text table names its columns.
+/// counts in order (an asked part is passed over, ends the query on a final answer or is
+/// walked; it answers only when walked), and the text table names its columns.
 #[test]
 fn query_profile_counts_one_answered_query_per_trace_packet() {
     let dir = common::shared_dir().join("classbench/wustl");
@@ -207,13 +207,18 @@ fn query_profile_counts_one_answered_query_per_trace_packet() {
     assert_eq!(answered, packets, "{profile}");
     assert_eq!(count(&parts[0], "asked"), packets, "the first part is asked every time: {profile}");
     for p in parts {
-        assert!(count(p, "walked") + count(p, "passed_over") <= count(p, "asked"), "{p}");
+        let (walked, passed_over, ended) =
+            (count(p, "walked"), count(p, "passed_over"), count(p, "ended_final"));
+        assert_eq!(walked + passed_over + ended, count(p, "asked"), "no walk kept: {p}");
         assert!(count(p, "answered") <= count(p, "walked"), "{p}");
     }
     let out = nftvm(&["bench", "classbench", r, t, "--engine", "jit", "--repeat", "1", "--query-profile"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let table = text(&out.stdout);
-    assert!(table.contains("steps/walk") && table.contains("__classify0"), "{table}");
+    assert!(
+        table.contains("steps/walk") && table.contains("final") && table.contains("__classify0"),
+        "{table}"
+    );
 }
 
 /// `--query-profile` with a capture: the reference run on the interpreter counts the
