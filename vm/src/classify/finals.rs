@@ -83,7 +83,7 @@ mod tests {
     fn an_answer_is_final_unless_an_earlier_entry_of_a_later_part_meets_it() {
         let b = boxes(&[
             [(0, 9), (0, 9)],     // 0, part 0
-            [(0, 99), (50, 59)],  // 1, part 1: meets 3 only
+            [(0, 99), (50, 59)],  // 1, part 1: meets part 0's 3 only
             [(10, 19), (10, 19)], // 2, part 0: meets nothing later that is earlier
             [(20, 29), (50, 59)], // 3, part 0: bettered by 1
             [(0, 99), (0, 99)],   // 4, part 1: meets all, but is later than 0, 2 and 3

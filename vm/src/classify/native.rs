@@ -2,10 +2,11 @@
 //! the parts in order, with their filters spelled out, and where the tree's arrays are.
 //!
 //! A query in native code makes the same steps as [`Tree::query`] — per part the filter
-//! test, the walk down the wide nodes, the leaf scan, the final-answer bit — but with every part's constants (its
-//! first entry, its root, its filter's key bytes and words) in the instructions, and without
-//! the call into Rust. It reads the arrays through the addresses given here, so it relies on
-//! what the verifier checked ([`Tree::check`]): every node, leaf and rank in bounds.
+//! test, the final-answer bit, the walk down the wide nodes, the leaf scan — but with every
+//! part's constants (its first entry, its root, its filter's key bytes and words) in the
+//! instructions, and without the call into Rust. It reads the arrays through the addresses
+//! given here, so it relies on what the verifier checked ([`Tree::check`]): every node, leaf
+//! and rank in bounds, the final-answer bitmap one bit longer than the entries.
 
 use super::filter::KeyByte;
 pub use super::tree::BoxHead;

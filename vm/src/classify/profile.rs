@@ -1,6 +1,7 @@
 //! Where a classifier's queries go: per part of its tree, how often it was asked, passed
-//! over by its filter, ended there by a final answer, walked (and how many steps down), how many boxes were tested, and how
-//! often it gave the answer — what `nftvm bench --query-profile` prints.
+//! over by its filter, ended there by a final answer, walked (and how many steps down), how
+//! many boxes were tested, and how often it gave the answer — what `nftvm bench
+//! --query-profile` prints.
 //!
 //! The counts come from the query itself (an `Observe` in [`super::tree`]): the same code path
 //! answers with or without a profile, so they are exact, never a model. Native code keeps
