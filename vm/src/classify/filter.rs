@@ -104,6 +104,13 @@ impl Filter {
         if self.dispatch { 2 * WORDS } else { WORDS }
     }
 
+    /// How many keys it lets through (`words`: the tree's filter words; a dispatching
+    /// filter's bits are every second word, beside their ranks).
+    pub(super) fn keys(&self, words: &[u64]) -> usize {
+        let mine = words.get(self.at as usize..self.at as usize + self.len()).unwrap_or(&[]);
+        mine.iter().step_by(if self.dispatch { 2 } else { 1 }).map(|w| w.count_ones() as usize).sum()
+    }
+
     /// Where a packet with `values` goes (`words`: the tree's filter words).
     pub(super) fn route(&self, words: &[u64], values: &[u64; MAX_FIELDS]) -> Route {
         let [h, l] = self.key;

@@ -10,8 +10,8 @@
 //! its boxes holds the packet; a dispatching filter starts the walk at the small tree of the
 //! packet's key instead of the part's root. Before it walks a part, the query ends if the
 //! best answer so far is final ([`super::finals`]: no earlier entry of a later part meets
-//! its boxes). Shadowing cuts inside a part (or a per-key tree)
-//! stay sound, as the entry that covers a region is itself found there.
+//! its boxes). Shadowing cuts inside a part (or a per-key tree) stay sound, as the entry
+//! that covers a region is itself found there.
 //!
 //! Layout, for the cache: a [`Wide`] node holds three levels of cuts in one 64-byte line;
 //! the leaves are one array of words, per leaf its box count, then per box its head (see
@@ -554,12 +554,10 @@ impl Tree {
         self.parts
             .iter()
             .map(|p| {
-                let filter = p.filter.map(|f| {
-                    let words = self.filter_words.get(f.at as usize..f.at as usize + f.len()).unwrap_or(&[]);
-                    let bits = words.iter().step_by(if f.dispatch { 2 } else { 1 });
-                    let keys = bits.map(|w| w.count_ones() as usize).sum();
-                    let key = f.key.map(|b| (b.field, b.shift));
-                    PartFilter { key, keys, dispatch: f.dispatch }
+                let filter = p.filter.map(|f| PartFilter {
+                    key: f.key.map(|b| (b.field, b.shift)),
+                    keys: f.keys(&self.filter_words),
+                    dispatch: f.dispatch,
                 });
                 PartSummary { first: p.first, filter }
             })
