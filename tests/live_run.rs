@@ -438,6 +438,35 @@ fn tcp_through_masquerade_with_two_workers_on_the_jit() {
     tcp_scenario(2, "jit", false);
 }
 
+/// New connections to 8080 under a limit of two a minute (the rest dropped), masqueraded.
+const LIMITED: &str = r#"table inet fw {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		ct state new tcp dport 8080 limit rate 2/minute burst 2 packets accept
+	}
+
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "tunb" masquerade
+	}
+}
+"#;
+
+/// The kernel has one token bucket per `limit`, whatever CPU a packet is on: with two
+/// workers, eight connections in a row (their flows spread over both) get two through, not
+/// two per worker.
+#[test]
+fn two_workers_share_a_rules_limit() {
+    let mut t = Topology::start(2, "jit", LIMITED);
+    t.echo_server(&["8080"]);
+    let results: Vec<String> = (0..8).map(|_| t.connect_once("10.0.2.2", "8080")).collect();
+    let through = results.iter().filter(|r| r.as_str() == "ok first").count();
+    assert_eq!(through, 2, "{results:?}");
+    assert!(results.iter().all(|r| r == "ok first" || r.starts_with("fail")), "{results:?}");
+    assert!(t.alive());
+}
+
 #[test]
 fn ftp_passive_and_active_through_the_nat() {
     for workers in [1, 2] {

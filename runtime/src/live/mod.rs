@@ -10,13 +10,15 @@
 //! NAT port choice that keeps replies home, a lock-free redirect table for the rest).
 //!
 //! Every worker runs the same [`Executable`] (one JIT module shared by all threads), with a
-//! program state (counters, sets, limits) of its own.
+//! program state (counters, sets) of its own; the limits, quotas and `numgen inc` counters
+//! are shared by all workers ([`nftvm_vm::interp::meters`]: one of each per rule, as the
+//! kernel has, each behind a lock only its own rule takes).
 //!
 //! Control requests ([`Instance::on_each`]) are closures run on every worker between two
 //! packets; a reload ([`Instance::reload`]) is one of them, so each packet runs entirely on
 //! the old or entirely on the new program, and conntrack (with NAT bindings) stays. The old
 //! executable (and its native code) is freed when the last worker lets go of it. No lock is
-//! taken on the per-packet path.
+//! taken on the per-packet path but a shared meter's.
 
 pub mod clock;
 pub mod ctfilter;
@@ -34,6 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use nftvm_vm::interp::SharedMeters;
 use nftvm_vm::{Executable, VerifiedProgram};
 
 use crate::conntrack::Event;
@@ -107,6 +110,8 @@ impl Instance {
             }
         }
         let steering = Arc::new(Steering::new(n, cfg.pipeline.conntrack.seed ^ 0x5745_4552));
+        // One limit, quota and `numgen inc` counter per rule for all the workers.
+        let meters = (n > 1).then(|| Arc::new(SharedMeters::new()));
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
@@ -130,8 +135,12 @@ impl Instance {
             let salt = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             pcfg.seed ^= salt;
             pcfg.conntrack.seed ^= salt;
-            let engine = Box::new(VmEngine::from_first_packet(executable.clone()));
-            let mut pipeline = Pipeline::new(host.clone(), engine, pcfg);
+            let engine = VmEngine::from_first_packet(executable.clone());
+            let engine = match &meters {
+                Some(m) => engine.sharing_meters(Arc::clone(m)),
+                None => engine,
+            };
+            let mut pipeline = Pipeline::new(host.clone(), Box::new(engine), pcfg);
             let publisher = if n > 1 {
                 pipeline.conntrack_mut().set_claims(Some(steering.claims(index)));
                 Some(steer::Publisher::new(steering.clone(), index))
@@ -241,9 +250,15 @@ impl Instance {
     /// previous executable is dropped with the last worker's reference.
     pub fn reload(&self, executable: Executable) -> Result<(), String> {
         let next = executable.clone();
+        let meters = (self.commands.len() > 1).then(|| Arc::new(SharedMeters::new()));
         self.on_each(move |w| {
             let now = w.pipeline.now();
-            w.pipeline.replace_engine(Box::new(VmEngine::new(next.clone(), now)));
+            let engine = VmEngine::new(next.clone(), now);
+            let engine = match &meters {
+                Some(m) => engine.sharing_meters(Arc::clone(m)),
+                None => engine,
+            };
+            w.pipeline.replace_engine(Box::new(engine));
             w.stats.rules.clear();
         })?;
         *self.executable.lock().unwrap_or_else(|e| e.into_inner()) = executable;

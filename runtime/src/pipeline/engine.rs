@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use nftvm_vm::expr::connlimit::ConnList;
-use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunOptions, RunResult};
+use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunOptions, RunResult, SharedMeters};
 use nftvm_vm::jit::JitError;
 use nftvm_vm::{ChainId, Executable, VerifiedProgram};
 
@@ -45,13 +45,26 @@ pub struct VmEngine {
     pending: bool,
     /// The last run's result: one buffer for every run, so a packet allocates no trace.
     out: RunResult,
+    /// The meters shared with other engines of the same program ([`VmEngine::sharing_meters`]).
+    meters: Option<Arc<SharedMeters>>,
 }
 
 impl VmEngine {
     /// Runs `exec` with fresh state at time `now` (ns on the packet clock).
     pub fn new(exec: Executable, now: u64) -> VmEngine {
         let state = exec.new_state(now);
-        VmEngine { exec, state, pending: false, out: RunResult::default() }
+        VmEngine { exec, state, pending: false, out: RunResult::default(), meters: None }
+    }
+
+    /// Shares the program's limits, quotas and `numgen inc` counters with every engine given
+    /// the same `meters` — the live workers of one program, metered as one, as the kernel
+    /// meters all CPUs ([`nftvm_vm::interp::meters`]).
+    pub fn sharing_meters(mut self, meters: Arc<SharedMeters>) -> VmEngine {
+        if !self.pending {
+            self.state.share_meters(Arc::clone(&meters));
+        }
+        self.meters = Some(meters);
+        self
     }
 
     /// Runs `exec` with state made when the first packet arrives, at its time: the ruleset
@@ -90,6 +103,9 @@ impl Engine for VmEngine {
     fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> &RunResult {
         if self.pending {
             self.state = self.exec.new_state(env.now_ns());
+            if let Some(m) = &self.meters {
+                self.state.share_meters(Arc::clone(m));
+            }
             self.pending = false;
         }
         let traced = RunOptions { trace: true, regs: false };

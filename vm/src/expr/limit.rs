@@ -133,8 +133,7 @@ impl Limit {
     pub(crate) fn eval(&self, e: &mut Eval) {
         let cost = self.cost(e.packet_len());
         let now = e.now();
-        let Some(slot) = e.state.slots.get_mut(self.slot as usize) else { return };
-        if over_limit(self, slot, cost, now) {
+        if e.state.meter(self.slot as usize, |slot| over_limit(self, slot, cost, now)) == Some(true) {
             e.brk();
         }
     }

@@ -61,11 +61,14 @@ impl Numgen {
     pub(crate) fn eval(&self, e: &mut Eval) {
         let v = match self.kind {
             NumgenKind::Inc => {
-                let Some(Slot::Numgen { counter }) = e.state.slots.get_mut(self.slot as usize) else {
+                let step = |slot: &mut Slot| {
+                    let Slot::Numgen { counter } = slot else { return None };
+                    *counter = if counter.wrapping_add(1) < self.modulus { *counter + 1 } else { 0 };
+                    Some(*counter)
+                };
+                let Some(next) = e.state.meter(self.slot as usize, step).flatten() else {
                     return e.brk();
                 };
-                let next = if counter.wrapping_add(1) < self.modulus { *counter + 1 } else { 0 };
-                *counter = next;
                 next
             }
             NumgenKind::Random => scale(e.env.random_u32(), self.modulus),

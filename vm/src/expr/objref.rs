@@ -98,10 +98,13 @@ pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
             }
             false
         }
-        ObjectKind::Quota(q) => e.state.object_slot(obj).is_some_and(|s| quota::over_quota(q, s, len)),
+        ObjectKind::Quota(q) => {
+            let slot = e.state.object_base + obj.index();
+            e.state.meter(slot, |s| quota::over_quota(q, s, len)) == Some(true)
+        }
         ObjectKind::Limit(l) => {
-            let cost = l.cost(len);
-            e.state.object_slot(obj).is_some_and(|s| limit::over_limit(l, s, cost, now))
+            let (slot, cost) = (e.state.object_base + obj.index(), l.cost(len));
+            e.state.meter(slot, |s| limit::over_limit(l, s, cost, now)) == Some(true)
         }
         ObjectKind::Connlimit(cl) => {
             let slot = (e.state.object_base + obj.index()) as u32;

@@ -40,8 +40,7 @@ impl Quota {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let len = e.packet_len();
-        let Some(slot) = e.state.slots.get_mut(self.slot as usize) else { return };
-        if over_quota(self, slot, len) {
+        if e.state.meter(self.slot as usize, |slot| over_quota(self, slot, len)) == Some(true) {
             e.brk();
         }
     }

@@ -13,6 +13,7 @@ pub mod csum;
 pub mod env;
 pub mod eval;
 pub mod headers;
+pub mod meters;
 pub mod packet;
 pub mod recent;
 pub mod regs;
@@ -22,6 +23,7 @@ pub use env::{
     Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, NullEnv, RejectRequest, TproxyRequest,
 };
 pub use eval::Eval;
+pub use meters::SharedMeters;
 pub use packet::PacketCtx;
 pub use regs::Regs;
 pub use state::{ProgramState, Slot};

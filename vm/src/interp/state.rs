@@ -7,12 +7,14 @@
 //!
 //! [`crate::verify`]: mod@crate::verify
 
+use super::meters::SharedMeters;
 use crate::expr::Expr;
 use crate::expr::limit::Limit;
 use crate::expr::xt::XtMatch;
 use crate::object::ObjectKind;
 use crate::program::{ObjId, Program};
 use crate::set::SetBackend;
+use std::sync::Arc;
 
 /// State of one stateful expression or object.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,6 +65,8 @@ pub struct ProgramState {
     /// packet (scratch, forgotten when an evaluation starts: kept here rather than in each
     /// [`super::Eval`] so that starting an evaluation does not clear them).
     pub walks: crate::classify::walks::Walks,
+    /// The meters this state shares with others' ([`ProgramState::share_meters`]).
+    meters: Option<Arc<SharedMeters>>,
 }
 
 impl ProgramState {
@@ -77,7 +81,26 @@ impl ProgramState {
             sets,
             recent: super::recent::RecentLists::of(prog),
             walks: Default::default(),
+            meters: None,
         }
+    }
+
+    /// From now on uses the limits, quotas and `numgen inc` counters of `meters`, shared with
+    /// every state of the same program given them (the first one's values are where they
+    /// start): one meter for all workers, as the kernel has ([`super::meters`]).
+    pub fn share_meters(&mut self, meters: Arc<SharedMeters>) {
+        meters.attach(&self.slots);
+        self.meters = Some(meters);
+    }
+
+    /// Runs `f` on meter slot `i` (a limit's, a quota's or a `numgen inc` counter's): the
+    /// shared one when this state shares its meters, else its own; `None` past the slots.
+    pub(crate) fn meter<R>(&mut self, i: usize, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
+        if let Some(shared) = self.meters.as_ref().and_then(|m| m.slot(i)) {
+            let mut slot = shared.lock().unwrap_or_else(|e| e.into_inner());
+            return Some(f(&mut slot));
+        }
+        self.slots.get_mut(i).map(f)
     }
 
     /// The slots a fresh state starts with, and where the objects' begin — what
