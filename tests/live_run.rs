@@ -467,6 +467,47 @@ fn two_workers_share_a_rules_limit() {
     assert!(t.alive());
 }
 
+/// A knock on 9090 puts the client's address in `@blocked`, whose addresses are dropped.
+const BLOCKING: &str = r#"table inet fw {
+	set blocked {
+		type ipv4_addr
+		flags dynamic
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ip saddr @blocked drop
+		ct state established,related accept
+		tcp dport 9090 add @blocked { ip saddr } drop
+		ct state new tcp dport 8080 accept
+	}
+
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "tunb" masquerade
+	}
+}
+"#;
+
+/// The kernel has one copy of a set: with two workers, an address one worker adds to
+/// `@blocked` is dropped on every flow after it, whichever worker handles the flow.
+#[test]
+fn two_workers_share_the_sets_their_rules_write() {
+    let mut t = Topology::start(2, "jit", BLOCKING);
+    t.echo_server(&["8080", "9090"]);
+    for _ in 0..2 {
+        assert_eq!(t.connect_once("10.0.2.2", "8080"), "ok first", "before the knock");
+    }
+    let knock = t.connect_once("10.0.2.2", "9090");
+    assert!(knock.starts_with("fail"), "the knock is dropped: {knock}");
+    let after: Vec<String> = (0..6).map(|_| t.connect_once("10.0.2.2", "8080")).collect();
+    assert!(after.iter().all(|r| r.starts_with("fail")), "blocked on every worker: {after:?}");
+    let (code, listing, err) = t.nftvm(&["list", "set", "inet", "fw", "blocked"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(listing.contains("elements = { 10.0.1.2 }"), "{listing}");
+    assert!(t.alive());
+}
+
 #[test]
 fn ftp_passive_and_active_through_the_nat() {
     for workers in [1, 2] {

@@ -2,7 +2,8 @@
 //! ruleset with the state the packet path changed written in — rule and object counters
 //! ([`counters`]) and the elements of the sets the packet path writes ([`sets`]) — so the nft
 //! printer lists it as `nft list ruleset` lists the kernel's. Every worker has its own
-//! program state: each reports a [`WorkerState`], and the listing adds them up.
+//! program state (sharing its meters and written sets with the others): each reports a
+//! [`WorkerState`], and the listing adds them up — a shared set counted once.
 
 pub mod counters;
 pub mod sets;
@@ -17,6 +18,8 @@ use nftvm_vm::interp::ProgramState;
 pub struct WorkerState {
     pub counters: counters::CounterSlots,
     pub sets: sets::LiveSets,
+    /// Per set: does the worker share it with the others ([`sets::shared`])?
+    pub shared_sets: Vec<bool>,
     /// The time the worker's state was read at (ns, its clock: [`WorkerView::clock`]).
     ///
     /// [`WorkerView::clock`]: nftvm_runtime::live::WorkerView::clock
@@ -26,7 +29,12 @@ pub struct WorkerState {
 impl WorkerState {
     /// The state of a worker running `prog`, read at `now`.
     pub fn of(prog: &Program, state: &ProgramState, now: u64) -> WorkerState {
-        WorkerState { counters: counters::counter_slots(state), sets: sets::snapshot(prog, state, now), now }
+        WorkerState {
+            counters: counters::counter_slots(state),
+            sets: sets::snapshot(prog, state, now),
+            shared_sets: sets::shared(prog, state),
+            now,
+        }
     }
 }
 
@@ -38,7 +46,8 @@ pub fn ruleset(loaded: &LoadedProgram, workers: &[WorkerState]) -> Option<Rulese
     let values = counters::sum_counters(&initial, workers.iter().map(|w| &w.counters));
     let mut rs = counters::with_counters(loaded, &values, initial.object_base)?;
     let now = workers.iter().map(|w| w.now).max().unwrap_or(0);
-    let live: Vec<&sets::LiveSets> = workers.iter().map(|w| &w.sets).collect();
+    let live: Vec<(&sets::LiveSets, &[bool])> =
+        workers.iter().map(|w| (&w.sets, &w.shared_sets[..])).collect();
     sets::apply(&mut rs, prog, &sets::merge(&live), now);
     Some(rs)
 }

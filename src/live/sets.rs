@@ -3,8 +3,11 @@
 //! listed with what they hold now, as `nft list ruleset` lists the kernel's: every live
 //! element with its own `timeout` when it differs from the set's, the time
 //! it has left as `expires`, and the state of its statements (`counter packets 2 bytes 60`,
-//! a quota's `used`, `last used`). Workers each hold their own sets: their elements are
-//! merged (counters and quotas added up, the latest expiry kept).
+//! a quota's `used`, `last used`). The workers share the sets their rules write
+//! ([`nftvm_vm::interp::shared`]): such a set is listed as the one copy they hold. A set
+//! they each hold their own of (one whose elements count connections, or any set before a
+//! worker's first packet) is merged over the workers (counters and quotas added up, the
+//! latest expiry kept).
 //!
 //! Only hash sets change from the packet path (as in the kernel); every other set, and a set
 //! whose elements the listing cannot spell (verdict or object data), is listed as declared.
@@ -14,7 +17,7 @@ use nftvm_compiler::types::Value;
 use nftvm_compiler::types::value::{bytes_for, padded_len};
 use nftvm_vm::Program;
 use nftvm_vm::interp::{ProgramState, Slot};
-use nftvm_vm::set::{ElemData, flags};
+use nftvm_vm::set::{ElemData, SetBackend, flags};
 use std::collections::HashMap;
 
 /// One live element as a worker holds it (times in ns).
@@ -44,34 +47,38 @@ fn changing(prog: &Program) -> Vec<bool> {
 
 /// One worker's live sets at `now`.
 pub fn snapshot(prog: &Program, state: &ProgramState, now: u64) -> LiveSets {
-    let changing = changing(prog);
-    state
-        .sets
-        .iter()
-        .zip(changing)
-        .map(|(backend, live)| {
-            if !live {
-                return None;
-            }
-            let mut elems = Vec::new();
-            for (key, rec) in backend.live_elements(now)? {
-                let data = match &rec.data {
-                    None => None,
-                    Some(ElemData::Value(d)) => Some(d.bytes().to_vec()),
-                    Some(ElemData::Verdict(_) | ElemData::Object(_)) => return None,
-                };
-                elems.push(LiveElem {
-                    key: key.to_vec(),
-                    data,
-                    timeout: rec.timeout,
-                    expires_in: rec.expires.map(|t| t.saturating_sub(now)),
-                    slots: rec.slots.clone(),
-                    declared: rec.declared,
-                });
-            }
-            Some(elems)
-        })
+    changing(prog)
+        .into_iter()
+        .enumerate()
+        .map(|(i, live)| live.then(|| state.set(i, |b| elements_of(b, now))).flatten().flatten())
         .collect()
+}
+
+/// A set's live elements at `now` (`None`: it is listed as declared).
+fn elements_of(backend: &SetBackend, now: u64) -> Option<Vec<LiveElem>> {
+    let mut elems = Vec::new();
+    for (key, rec) in backend.live_elements(now)? {
+        let data = match &rec.data {
+            None => None,
+            Some(ElemData::Value(d)) => Some(d.bytes().to_vec()),
+            Some(ElemData::Verdict(_) | ElemData::Object(_)) => return None,
+        };
+        elems.push(LiveElem {
+            key: key.to_vec(),
+            data,
+            timeout: rec.timeout,
+            expires_in: rec.expires.map(|t| t.saturating_sub(now)),
+            slots: rec.slots.clone(),
+            declared: rec.declared,
+        });
+    }
+    Some(elems)
+}
+
+/// Per set of the program: does this worker's state share it with the others
+/// ([`ProgramState::is_set_shared`])? Such a set is listed once, not added up.
+pub fn shared(prog: &Program, state: &ProgramState) -> Vec<bool> {
+    (0..prog.sets.len()).map(|i| state.is_set_shared(i)).collect()
 }
 
 /// Adds `b`'s state of one statement to `a`'s (the same element in two workers).
@@ -87,14 +94,21 @@ fn add_slot(a: &mut Slot, b: &Slot) {
     }
 }
 
-/// The workers' live sets merged (a worker that reported nothing is left out).
-pub fn merge(workers: &[&LiveSets]) -> LiveSets {
-    let n = workers.iter().map(|w| w.len()).max().unwrap_or(0);
+/// The workers' live sets merged (a worker that reported nothing is left out), each with
+/// which sets it shares with the others ([`shared`]): a shared set is the one reported by a
+/// worker that shares it (they all read the same copy), a worker that does not share it yet
+/// — it has not seen a packet since the program was loaded — holding an untouched copy.
+pub fn merge(workers: &[(&LiveSets, &[bool])]) -> LiveSets {
+    let n = workers.iter().map(|(w, _)| w.len()).max().unwrap_or(0);
     (0..n)
         .map(|i| {
+            let shared = workers.iter().find(|(_, s)| s.get(i).copied().unwrap_or(false));
+            if let Some(elems) = shared.and_then(|(w, _)| w.get(i)?.as_ref()) {
+                return Some(elems.clone());
+            }
             let mut by_key: HashMap<Vec<u8>, LiveElem> = HashMap::new();
             let mut any = false;
-            for elems in workers.iter().filter_map(|w| w.get(i)?.as_ref()) {
+            for elems in workers.iter().filter_map(|(w, _)| w.get(i)?.as_ref()) {
                 any = true;
                 for e in elems {
                     match by_key.get_mut(&e.key) {

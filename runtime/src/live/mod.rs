@@ -10,15 +10,15 @@
 //! NAT port choice that keeps replies home, a lock-free redirect table for the rest).
 //!
 //! Every worker runs the same [`Executable`] (one JIT module shared by all threads), with a
-//! program state (counters, sets) of its own; the limits, quotas and `numgen inc` counters
-//! are shared by all workers ([`nftvm_vm::interp::meters`]: one of each per rule, as the
-//! kernel has, each behind a lock only its own rule takes).
+//! program state (counters) of its own; the limits, quotas, `numgen inc` counters and the
+//! sets the rules write are shared by all workers ([`nftvm_vm::interp::shared`]: one of
+//! each, as the kernel has, each behind a lock only the rules using it take).
 //!
 //! Control requests ([`Instance::on_each`]) are closures run on every worker between two
 //! packets; a reload ([`Instance::reload`]) is one of them, so each packet runs entirely on
 //! the old or entirely on the new program, and conntrack (with NAT bindings) stays. The old
 //! executable (and its native code) is freed when the last worker lets go of it. No lock is
-//! taken on the per-packet path but a shared meter's.
+//! taken on the per-packet path but those of the shared meters and sets.
 
 pub mod clock;
 pub mod ctfilter;
@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use nftvm_vm::interp::SharedMeters;
+use nftvm_vm::interp::SharedState;
 use nftvm_vm::{Executable, VerifiedProgram};
 
 use crate::conntrack::Event;
@@ -110,8 +110,9 @@ impl Instance {
             }
         }
         let steering = Arc::new(Steering::new(n, cfg.pipeline.conntrack.seed ^ 0x5745_4552));
-        // One limit, quota and `numgen inc` counter per rule for all the workers.
-        let meters = (n > 1).then(|| Arc::new(SharedMeters::new()));
+        // One limit, quota and `numgen inc` counter per rule, one copy of each set the rules
+        // write, for all the workers.
+        let program_state = (n > 1).then(|| Arc::new(SharedState::new()));
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
@@ -136,8 +137,8 @@ impl Instance {
             pcfg.seed ^= salt;
             pcfg.conntrack.seed ^= salt;
             let engine = VmEngine::from_first_packet(executable.clone());
-            let engine = match &meters {
-                Some(m) => engine.sharing_meters(Arc::clone(m)),
+            let engine = match &program_state {
+                Some(s) => engine.sharing(Arc::clone(s)),
                 None => engine,
             };
             let mut pipeline = Pipeline::new(host.clone(), Box::new(engine), pcfg);
@@ -250,12 +251,12 @@ impl Instance {
     /// previous executable is dropped with the last worker's reference.
     pub fn reload(&self, executable: Executable) -> Result<(), String> {
         let next = executable.clone();
-        let meters = (self.commands.len() > 1).then(|| Arc::new(SharedMeters::new()));
+        let program_state = (self.commands.len() > 1).then(|| Arc::new(SharedState::new()));
         self.on_each(move |w| {
             let now = w.pipeline.now();
             let engine = VmEngine::new(next.clone(), now);
-            let engine = match &meters {
-                Some(m) => engine.sharing_meters(Arc::clone(m)),
+            let engine = match &program_state {
+                Some(s) => engine.sharing(Arc::clone(s)),
                 None => engine,
             };
             w.pipeline.replace_engine(Box::new(engine));

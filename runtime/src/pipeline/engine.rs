@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use nftvm_vm::expr::connlimit::ConnList;
-use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunOptions, RunResult, SharedMeters};
+use nftvm_vm::interp::{Env, PacketCtx, ProgramState, RunOptions, RunResult, SharedState};
 use nftvm_vm::jit::JitError;
 use nftvm_vm::{ChainId, Executable, VerifiedProgram};
 
@@ -45,25 +45,25 @@ pub struct VmEngine {
     pending: bool,
     /// The last run's result: one buffer for every run, so a packet allocates no trace.
     out: RunResult,
-    /// The meters shared with other engines of the same program ([`VmEngine::sharing_meters`]).
-    meters: Option<Arc<SharedMeters>>,
+    /// The state shared with other engines of the same program ([`VmEngine::sharing`]).
+    shared: Option<Arc<SharedState>>,
 }
 
 impl VmEngine {
     /// Runs `exec` with fresh state at time `now` (ns on the packet clock).
     pub fn new(exec: Executable, now: u64) -> VmEngine {
         let state = exec.new_state(now);
-        VmEngine { exec, state, pending: false, out: RunResult::default(), meters: None }
+        VmEngine { exec, state, pending: false, out: RunResult::default(), shared: None }
     }
 
-    /// Shares the program's limits, quotas and `numgen inc` counters with every engine given
-    /// the same `meters` — the live workers of one program, metered as one, as the kernel
-    /// meters all CPUs ([`nftvm_vm::interp::meters`]).
-    pub fn sharing_meters(mut self, meters: Arc<SharedMeters>) -> VmEngine {
+    /// Shares the program's limits, quotas, `numgen inc` counters and the sets its rules
+    /// write with every engine given the same `shared` — the live workers of one program,
+    /// one of each for all, as the kernel has whatever the CPU ([`nftvm_vm::interp::shared`]).
+    pub fn sharing(mut self, shared: Arc<SharedState>) -> VmEngine {
         if !self.pending {
-            self.state.share_meters(Arc::clone(&meters));
+            self.state.share(self.exec.program().program(), Arc::clone(&shared));
         }
-        self.meters = Some(meters);
+        self.shared = Some(shared);
         self
     }
 
@@ -103,8 +103,8 @@ impl Engine for VmEngine {
     fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> &RunResult {
         if self.pending {
             self.state = self.exec.new_state(env.now_ns());
-            if let Some(m) = &self.meters {
-                self.state.share_meters(Arc::clone(m));
+            if let Some(shared) = &self.shared {
+                self.state.share(self.exec.program().program(), Arc::clone(shared));
             }
             self.pending = false;
         }
@@ -121,9 +121,7 @@ impl Engine for VmEngine {
         if self.pending {
             return;
         }
-        for backend in &mut self.state.sets {
-            backend.collect(now, gone);
-        }
+        self.state.collect_sets(now, gone);
     }
 
     fn kind(&self) -> nftvm_vm::Engine {

@@ -112,9 +112,10 @@ impl Dynset {
         let key = &k[..klen];
         let now = e.now();
         let len = e.packet_len();
-        let Some(backend) = e.state.sets.get_mut(self.set.index()) else { return e.brk() };
         if self.op == DynsetOp::Delete {
-            backend.delete(key, now);
+            if e.state.set_mut(self.set.index(), |backend| backend.delete(key, now)).is_none() {
+                e.brk();
+            }
             return;
         }
         let data = match self.sreg_data {
@@ -128,17 +129,24 @@ impl Dynset {
         let timeout = timeout_ms.map(|ms| ms.saturating_mul(1_000_000));
         let size = def.size.unwrap_or(0xffff);
         let env = &mut *e.env;
-        let mut gone = |list| env.connlimit_gc(list);
         let refresh = self.op == DynsetOp::Update;
         let exprs = self.element_exprs(def);
-        let answer = match backend.update(key, data, timeout, refresh, now, size, exprs, &mut gone) {
-            Some(slots) => element_exprs(exprs, slots, len, now, e.env),
-            None => {
+        // The element and its expressions, in the set (which may be locked: a shared set);
+        // `None` inside: the set is full or cannot change.
+        let updated = e.state.set_mut(self.set.index(), |backend| {
+            let mut gone = |list| env.connlimit_gc(list);
+            let slots = backend.update(key, data, timeout, refresh, now, size, exprs, &mut gone)?;
+            Some(element_exprs(exprs, slots, len, now, env))
+        });
+        let answer = match updated {
+            Some(Some(answer)) => answer,
+            Some(None) => {
                 if !self.invert {
                     e.regs.brk();
                 }
                 return;
             }
+            None => return e.brk(),
         };
         e.match_answer(answer);
         // An inverted dynset breaks the rule once the element is there, whatever its

@@ -4,7 +4,7 @@
 use crate::interp::Eval;
 use crate::program::{Program, SetId};
 use crate::reg::Reg;
-use crate::set::{ElemData, SetData};
+use crate::set::{ElemData, SetBackend, SetData};
 use crate::text::{asm::Asm, cursor::Cursor, cursor::PResult, cursor::parse_hex};
 use crate::verify::Check;
 use std::fmt::Write;
@@ -73,18 +73,19 @@ impl Lookup {
 
     pub(crate) fn eval(&self, e: &mut Eval) {
         let now = e.now();
-        let Some(set) = e.state.sets.get(self.set.index()) else { return e.brk() };
         let Some(def) = e.prog.set(self.set) else { return e.brk() };
         let Some(key) = e.regs.get(self.sreg, def.key_len()) else { return e.brk() };
-        let found = set.lookup(key, now);
+        // The element's data, copied out of the set (which may be locked: a shared set).
+        let wants_data = self.dreg.is_some();
+        let look = |set: &SetBackend| set.lookup(key, now).map(|f| f.data.filter(|_| wants_data).cloned());
+        let Some(found) = e.state.set(self.set.index(), look) else { return e.brk() };
         if found.is_some() == self.inverted() {
             return e.brk();
         }
-        let (Some(dreg), Some(found)) = (self.dreg, found) else { return };
-        match found.data {
-            Some(ElemData::Verdict(v)) if dreg.is_verdict() => e.regs.verdict = *v,
+        let (Some(dreg), Some(data)) = (self.dreg, found) else { return };
+        match data {
+            Some(ElemData::Verdict(v)) if dreg.is_verdict() => e.regs.verdict = v,
             Some(ElemData::Value(d)) => {
-                let d = *d;
                 if !e.regs.store(dreg, d.bytes()) {
                     e.brk();
                 }

@@ -72,13 +72,16 @@ impl Objref {
             Objref::Imm { obj, .. } => *obj,
             Objref::Map { sreg, set } => {
                 let now = e.now();
-                let (Some(b), Some(def)) = (e.state.sets.get(set.index()), e.prog.set(*set)) else {
-                    return e.brk();
-                };
+                let Some(def) = e.prog.set(*set) else { return e.brk() };
                 let Some(key) = e.regs.get(*sreg, def.key_len()) else { return e.brk() };
-                match b.lookup(key, now).and_then(|f| f.data) {
-                    Some(ElemData::Object(o)) => *o,
-                    _ => return e.regs.brk(),
+                let object = |b: &crate::set::SetBackend| match b.lookup(key, now).and_then(|f| f.data) {
+                    Some(ElemData::Object(o)) => Some(*o),
+                    _ => None,
+                };
+                match e.state.set(set.index(), object) {
+                    Some(Some(o)) => o,
+                    Some(None) => return e.regs.brk(),
+                    None => return e.brk(),
                 }
             }
         };

@@ -13,19 +13,19 @@ pub mod csum;
 pub mod env;
 pub mod eval;
 pub mod headers;
-pub mod meters;
 pub mod packet;
 pub mod recent;
 pub mod regs;
+pub mod shared;
 pub mod state;
 
 pub use env::{
     Env, FibQuery, IcmpErrorRequest, LogRequest, NatKind, NatRequest, NullEnv, RejectRequest, TproxyRequest,
 };
 pub use eval::Eval;
-pub use meters::SharedMeters;
 pub use packet::PacketCtx;
 pub use regs::Regs;
+pub use shared::SharedState;
 pub use state::{ProgramState, Slot};
 
 use crate::keys::Family;

@@ -7,8 +7,9 @@
 //!
 //! [`crate::verify`]: mod@crate::verify
 
-use super::meters::SharedMeters;
+use super::shared::{self, SharedState};
 use crate::expr::Expr;
+use crate::expr::connlimit::ConnList;
 use crate::expr::limit::Limit;
 use crate::expr::xt::XtMatch;
 use crate::object::ObjectKind;
@@ -65,8 +66,8 @@ pub struct ProgramState {
     /// packet (scratch, forgotten when an evaluation starts: kept here rather than in each
     /// [`super::Eval`] so that starting an evaluation does not clear them).
     pub walks: crate::classify::walks::Walks,
-    /// The meters this state shares with others' ([`ProgramState::share_meters`]).
-    meters: Option<Arc<SharedMeters>>,
+    /// What this state shares with other workers' ([`ProgramState::share`]).
+    shared: Option<Arc<SharedState>>,
 }
 
 impl ProgramState {
@@ -81,26 +82,57 @@ impl ProgramState {
             sets,
             recent: super::recent::RecentLists::of(prog),
             walks: Default::default(),
-            meters: None,
+            shared: None,
         }
     }
 
-    /// From now on uses the limits, quotas and `numgen inc` counters of `meters`, shared with
-    /// every state of the same program given them (the first one's values are where they
-    /// start): one meter for all workers, as the kernel has ([`super::meters`]).
-    pub fn share_meters(&mut self, meters: Arc<SharedMeters>) {
-        meters.attach(&self.slots);
-        self.meters = Some(meters);
+    /// From now on uses the limits, quotas, `numgen inc` counters and the sets the packet
+    /// path writes of `shared`, shared with every state of `prog` given it (the first one's
+    /// values are where they start): one of each for all workers, as the kernel has
+    /// ([`super::shared`]).
+    pub fn share(&mut self, prog: &Program, shared: Arc<SharedState>) {
+        shared.attach(&self.slots, &self.sets, &shared::shared_sets(prog));
+        self.shared = Some(shared);
     }
 
     /// Runs `f` on meter slot `i` (a limit's, a quota's or a `numgen inc` counter's): the
-    /// shared one when this state shares its meters, else its own; `None` past the slots.
+    /// shared one when this state shares it, else its own; `None` past the slots.
     pub(crate) fn meter<R>(&mut self, i: usize, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
-        if let Some(shared) = self.meters.as_ref().and_then(|m| m.slot(i)) {
+        if let Some(shared) = self.shared.as_ref().and_then(|s| s.meter(i)) {
             let mut slot = shared.lock().unwrap_or_else(|e| e.into_inner());
             return Some(f(&mut slot));
         }
         self.slots.get_mut(i).map(f)
+    }
+
+    /// Runs `f` on set `i`'s backend: the shared one when this state shares it, else its
+    /// own; `None` past the sets.
+    pub fn set<R>(&self, i: usize, f: impl FnOnce(&SetBackend) -> R) -> Option<R> {
+        if let Some(shared) = self.shared.as_ref().and_then(|s| s.set(i)) {
+            return Some(f(&shared.lock().unwrap_or_else(|e| e.into_inner())));
+        }
+        self.sets.get(i).map(f)
+    }
+
+    /// [`ProgramState::set`], to change the set.
+    pub fn set_mut<R>(&mut self, i: usize, f: impl FnOnce(&mut SetBackend) -> R) -> Option<R> {
+        if let Some(shared) = self.shared.as_ref().and_then(|s| s.set(i)) {
+            return Some(f(&mut shared.lock().unwrap_or_else(|e| e.into_inner())));
+        }
+        self.sets.get_mut(i).map(f)
+    }
+
+    /// Is set `i` the copy other workers' states share ([`ProgramState::share`])?
+    pub fn is_set_shared(&self, i: usize) -> bool {
+        self.shared.as_ref().is_some_and(|s| s.set(i).is_some())
+    }
+
+    /// Runs every set's collection due by `now` ([`SetBackend::collect`]): a shared set's
+    /// by whichever worker comes first (the others find it done).
+    pub fn collect_sets(&mut self, now: u64, gone: &mut dyn FnMut(ConnList) -> bool) {
+        for i in 0..self.sets.len() {
+            self.set_mut(i, |b| b.collect(now, gone));
+        }
     }
 
     /// The slots a fresh state starts with, and where the objects' begin — what
