@@ -10,8 +10,8 @@
 //! its own would block an address only on the flows of the worker that added it. States
 //! given the same [`SharedState`] ([`ProgramState::share`]) keep those meters, and the sets
 //! the packet path writes, in one place instead, each behind its own lock, taken only by a
-//! rule that uses it. A set whose elements count connections (`ct count`) stays with each
-//! worker: its connection lists belong to the worker's conntrack table.
+//! rule that uses it. A rule's `ct count`, and a set whose elements count connections,
+//! stay with each worker: their connection lists belong to the worker's conntrack table.
 //!
 //! [`ProgramState::share`]: super::ProgramState::share
 
