@@ -438,27 +438,25 @@ fn tcp_through_masquerade_with_two_workers_on_the_jit() {
     tcp_scenario(2, "jit", false);
 }
 
-/// New connections to 8080 under a limit of two a minute (the rest dropped), masqueraded.
-const LIMITED: &str = r#"table inet fw {
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ct state established,related accept
-		ct state new tcp dport 8080 limit rate 2/minute burst 2 packets accept
-	}
-
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "tunb" masquerade
-	}
+/// A ruleset of the live tests' shape: `sets` declared, the forward chain's `rules` (policy
+/// drop), masquerade towards the server.
+fn forwarding(sets: &str, rules: &str) -> String {
+    format!(
+        "table inet fw {{\n{sets}\tchain forward {{\n\t\ttype filter hook forward priority filter; policy drop;\n\
+         {rules}\t}}\n\n\tchain post {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\
+         \t\toifname \"tunb\" masquerade\n\t}}\n}}\n"
+    )
 }
-"#;
 
 /// The kernel has one token bucket per `limit`, whatever CPU a packet is on: with two
 /// workers, eight connections in a row (their flows spread over both) get two through, not
 /// two per worker.
 #[test]
 fn two_workers_share_a_rules_limit() {
-    let mut t = Topology::start(2, "jit", LIMITED);
+    // New connections to 8080 under a limit of two a minute, the rest dropped.
+    let rules = "\t\tct state established,related accept\n\
+                 \t\tct state new tcp dport 8080 limit rate 2/minute burst 2 packets accept\n";
+    let mut t = Topology::start(2, "jit", &forwarding("", rules));
     t.echo_server(&["8080"]);
     let results: Vec<String> = (0..8).map(|_| t.connect_once("10.0.2.2", "8080")).collect();
     let through = results.iter().filter(|r| r.as_str() == "ok first").count();
@@ -467,33 +465,17 @@ fn two_workers_share_a_rules_limit() {
     assert!(t.alive());
 }
 
-/// A knock on 9090 puts the client's address in `@blocked`, whose addresses are dropped.
-const BLOCKING: &str = r#"table inet fw {
-	set blocked {
-		type ipv4_addr
-		flags dynamic
-	}
-
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-		ip saddr @blocked drop
-		ct state established,related accept
-		tcp dport 9090 add @blocked { ip saddr } drop
-		ct state new tcp dport 8080 accept
-	}
-
-	chain post {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "tunb" masquerade
-	}
-}
-"#;
-
 /// The kernel has one copy of a set: with two workers, an address one worker adds to
 /// `@blocked` is dropped on every flow after it, whichever worker handles the flow.
 #[test]
 fn two_workers_share_the_sets_their_rules_write() {
-    let mut t = Topology::start(2, "jit", BLOCKING);
+    // A knock on 9090 puts the client's address in `@blocked`, whose addresses are dropped.
+    let sets = "\tset blocked {\n\t\ttype ipv4_addr\n\t\tflags dynamic\n\t}\n\n";
+    let rules = "\t\tip saddr @blocked drop\n\
+                 \t\tct state established,related accept\n\
+                 \t\ttcp dport 9090 add @blocked { ip saddr } drop\n\
+                 \t\tct state new tcp dport 8080 accept\n";
+    let mut t = Topology::start(2, "jit", &forwarding(sets, rules));
     t.echo_server(&["8080", "9090"]);
     for _ in 0..2 {
         assert_eq!(t.connect_once("10.0.2.2", "8080"), "ok first", "before the knock");
