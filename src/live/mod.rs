@@ -219,6 +219,27 @@ mod tests {
         );
     }
 
+    /// A set the workers share is listed as the copy a sharing worker reports — not added
+    /// to the untouched copy of a worker that has not seen a packet yet (and so shares
+    /// nothing), whose declared element the packet path deleted.
+    #[test]
+    fn a_shared_set_is_listed_once() {
+        let loaded = load_text("t.nft", RULESET, &Options::default()).unwrap();
+        let prog = loaded.program().program();
+        let idx = |name: &str| prog.sets.iter().position(|s| s.name == name).unwrap();
+        let mut sharing = WorkerState::of(prog, &ProgramState::new(prog, 0), 0);
+        let waiting = sharing.clone();
+        sharing.shared_sets = vec![false; prog.sets.len()];
+        sharing.shared_sets[idx("two")] = true;
+        sharing.sets[idx("two")] = Some(vec![elem(&[10, 0, 0, 1], None, None, None, vec![counter(4, 160)])]);
+        let rs = ruleset(&loaded, &[waiting.clone(), sharing.clone(), sharing]).unwrap();
+        let text = nft::ruleset(&rs, &ListOpts::default_listing());
+        assert!(text.contains("elements = { 10.0.0.1 counter packets 4 bytes 160 }"), "{text}");
+        let apart = ruleset(&loaded, &[waiting.clone(), waiting]).unwrap();
+        let text = nft::ruleset(&apart, &ListOpts::default_listing());
+        assert!(text.contains("elements = { 10.0.0.9 comment \"static\" }"), "{text}");
+    }
+
     /// Counter statements and named counters, listed as the sum over the workers: the
     /// values the ruleset starts them from count once, not once per worker.
     #[test]
