@@ -136,11 +136,7 @@ impl Instance {
             let salt = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             pcfg.seed ^= salt;
             pcfg.conntrack.seed ^= salt;
-            let engine = VmEngine::from_first_packet(executable.clone());
-            let engine = match &program_state {
-                Some(s) => engine.sharing(Arc::clone(s)),
-                None => engine,
-            };
+            let engine = VmEngine::from_first_packet(executable.clone()).sharing(program_state.as_ref());
             let mut pipeline = Pipeline::new(host.clone(), Box::new(engine), pcfg);
             let publisher = if n > 1 {
                 pipeline.conntrack_mut().set_claims(Some(steering.claims(index)));
@@ -254,11 +250,7 @@ impl Instance {
         let program_state = (self.commands.len() > 1).then(|| Arc::new(SharedState::new()));
         self.on_each(move |w| {
             let now = w.pipeline.now();
-            let engine = VmEngine::new(next.clone(), now);
-            let engine = match &program_state {
-                Some(s) => engine.sharing(Arc::clone(s)),
-                None => engine,
-            };
+            let engine = VmEngine::new(next.clone(), now).sharing(program_state.as_ref());
             w.pipeline.replace_engine(Box::new(engine));
             w.stats.rules.clear();
         })?;

@@ -58,12 +58,14 @@ impl VmEngine {
 
     /// Shares the program's limits, quotas, `numgen inc` counters and the sets its rules
     /// write with every engine given the same `shared` — the live workers of one program,
-    /// one of each for all, as the kernel has whatever the CPU ([`nftvm_vm::interp::shared`]).
-    pub fn sharing(mut self, shared: Arc<SharedState>) -> VmEngine {
+    /// one of each for all, as the kernel has whatever the CPU ([`nftvm_vm::interp::shared`]);
+    /// `None` keeps them its own.
+    pub fn sharing(mut self, shared: Option<&Arc<SharedState>>) -> VmEngine {
+        let Some(shared) = shared else { return self };
         if !self.pending {
-            self.state.share(self.exec.program().program(), Arc::clone(&shared));
+            self.state.share(self.exec.program().program(), Arc::clone(shared));
         }
-        self.shared = Some(shared);
+        self.shared = Some(Arc::clone(shared));
         self
     }
 
