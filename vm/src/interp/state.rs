@@ -3,7 +3,8 @@
 //!
 //! Stateful expressions carry a slot number that [`crate::verify`] assigns; objects use the
 //! slots after the expressions'. Reloading a program means building a new state; the
-//! interpreter and the JIT share this one.
+//! interpreter and the JIT share this one. Live workers each have a state, sharing its
+//! meters and the sets the packet path writes with the others' ([`super::shared`]).
 //!
 //! [`crate::verify`]: mod@crate::verify
 
