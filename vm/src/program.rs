@@ -9,6 +9,7 @@
 
 use crate::classify::Classifier;
 use crate::expr::Expr;
+use crate::expr::dynset::Dynset;
 use crate::flowtable::Flowtable;
 use crate::keys::{Family, Hook};
 use crate::object::Object;
@@ -156,23 +157,33 @@ impl Program {
         Program::default()
     }
 
-    /// Per set: does a dynset of some rule write it (the packet path changes its elements)?
-    pub fn dynset_targets(&self) -> Vec<bool> {
-        fn mark(e: &Expr, out: &mut [bool]) {
+    /// Every dynset of the rules (inside `inner` expressions and other dynsets too), in rule
+    /// order.
+    pub fn dynsets(&self) -> Vec<&Dynset> {
+        fn visit<'p>(e: &'p Expr, out: &mut Vec<&'p Dynset>) {
             match e {
                 Expr::Dynset(d) => {
-                    if let Some(x) = out.get_mut(d.set.index()) {
-                        *x = true;
-                    }
-                    d.exprs.iter().for_each(|inner| mark(inner, out));
+                    out.push(d);
+                    d.exprs.iter().for_each(|inner| visit(inner, out));
                 }
-                Expr::Inner(i) => mark(&i.expr, out),
+                Expr::Inner(i) => visit(&i.expr, out),
                 _ => {}
             }
         }
-        let mut out = vec![false; self.sets.len()];
+        let mut out = Vec::new();
         for e in self.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
-            mark(e, &mut out);
+            visit(e, &mut out);
+        }
+        out
+    }
+
+    /// Per set: does a dynset of some rule write it (the packet path changes its elements)?
+    pub fn dynset_targets(&self) -> Vec<bool> {
+        let mut out = vec![false; self.sets.len()];
+        for d in self.dynsets() {
+            if let Some(x) = out.get_mut(d.set.index()) {
+                *x = true;
+            }
         }
         out
     }

@@ -102,15 +102,14 @@ pub(crate) fn apply(e: &mut Eval, obj: ObjId) {
             false
         }
         ObjectKind::Quota(q) => {
-            let slot = e.state.object_base + obj.index();
-            e.state.meter(slot, |s| quota::over_quota(q, s, len)) == Some(true)
+            e.state.meter(e.state.object_index(obj), |s| quota::over_quota(q, s, len)) == Some(true)
         }
         ObjectKind::Limit(l) => {
-            let (slot, cost) = (e.state.object_base + obj.index(), l.cost(len));
-            e.state.meter(slot, |s| limit::over_limit(l, s, cost, now)) == Some(true)
+            let cost = l.cost(len);
+            e.state.meter(e.state.object_index(obj), |s| limit::over_limit(l, s, cost, now)) == Some(true)
         }
         ObjectKind::Connlimit(cl) => {
-            let slot = (e.state.object_base + obj.index()) as u32;
+            let slot = e.state.object_index(obj) as u32;
             let answer = cl.answer(e.env, crate::expr::connlimit::ConnList::Slot(slot));
             e.match_answer(answer);
             false

@@ -36,15 +36,16 @@ impl SharedState {
         SharedState::default()
     }
 
-    /// Makes the shared meters and sets from `slots` and `sets` (those of the first state
-    /// attached; `shared[i]`: is set `i` shared) unless they are made already.
-    pub(super) fn attach(&self, slots: &[Slot], sets: &[SetBackend], shared: &[bool]) {
+    /// Makes the shared meters and sets of `prog` from `slots` and `sets` (those of the
+    /// first state attached) unless they are made already.
+    pub(super) fn attach(&self, prog: &Program, slots: &[Slot], sets: &[SetBackend]) {
         self.meters
             .get_or_init(|| slots.iter().map(|s| is_meter(s).then(|| Mutex::new(s.clone()))).collect());
         self.sets.get_or_init(|| {
+            let shared = shared_sets(prog);
             sets.iter()
-                .zip(shared.iter().chain(std::iter::repeat(&false)))
-                .map(|(b, &s)| s.then(|| Mutex::new(b.clone())))
+                .zip(shared.into_iter().chain(std::iter::repeat(false)))
+                .map(|(b, s)| s.then(|| Mutex::new(b.clone())))
                 .collect()
         });
     }
@@ -68,29 +69,17 @@ fn is_meter(s: &Slot) -> bool {
 /// Per set of `prog`: is it shared among workers — written by the packet path (a dynset's
 /// target), its elements counting no connections?
 pub fn shared_sets(prog: &Program) -> Vec<bool> {
-    let mut counts_conns = vec![false; prog.sets.len()];
-    fn visit(e: &Expr, out: &mut [bool]) {
-        match e {
-            Expr::Dynset(d) if d.exprs.iter().any(|x| matches!(x, Expr::Connlimit(_))) => {
-                if let Some(c) = out.get_mut(d.set.index()) {
-                    *c = true;
-                }
-            }
-            Expr::Inner(i) => visit(&i.expr, out),
-            _ => {}
+    let counts_conns = |exprs: &[Expr]| exprs.iter().any(|x| matches!(x, Expr::Connlimit(_)));
+    let mut shared = prog.dynset_targets();
+    for (s, set) in shared.iter_mut().zip(&prog.sets) {
+        *s &= !counts_conns(&set.exprs);
+    }
+    for d in prog.dynsets().into_iter().filter(|d| counts_conns(&d.exprs)) {
+        if let Some(s) = shared.get_mut(d.set.index()) {
+            *s = false;
         }
     }
-    for e in prog.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
-        visit(e, &mut counts_conns);
-    }
-    prog.sets
-        .iter()
-        .zip(prog.dynset_targets())
-        .zip(counts_conns)
-        .map(|((set, written), conns)| {
-            written && !conns && !set.exprs.iter().any(|x| matches!(x, Expr::Connlimit(_)))
-        })
-        .collect()
+    shared
 }
 
 #[cfg(test)]
@@ -258,8 +247,9 @@ ip t c
         let shared = SharedState::new();
         assert!(shared.meter(0).is_none(), "nothing before a state is attached");
         let first = [Slot::Counter { packets: 1, bytes: 2 }, Slot::Quota { consumed: 7 }];
-        shared.attach(&first, &[], &[]);
-        shared.attach(&[Slot::Counter { packets: 0, bytes: 0 }, Slot::Quota { consumed: 0 }], &[], &[]);
+        let prog = Program::new();
+        shared.attach(&prog, &first, &[]);
+        shared.attach(&prog, &[Slot::Counter { packets: 0, bytes: 0 }, Slot::Quota { consumed: 0 }], &[]);
         assert!(shared.meter(0).is_none(), "counters are not meters");
         let quota = shared.meter(1).expect("a quota is a meter").lock().expect("not poisoned").clone();
         assert_eq!(quota, Slot::Quota { consumed: 7 });

@@ -8,7 +8,7 @@
 //!
 //! [`crate::verify`]: mod@crate::verify
 
-use super::shared::{self, SharedState};
+use super::shared::SharedState;
 use crate::expr::Expr;
 use crate::expr::connlimit::ConnList;
 use crate::expr::limit::Limit;
@@ -92,7 +92,7 @@ impl ProgramState {
     /// values are where they start): one of each for all workers, as the kernel has
     /// ([`super::shared`]).
     pub fn share(&mut self, prog: &Program, shared: Arc<SharedState>) {
-        shared.attach(&self.slots, &self.sets, &shared::shared_sets(prog));
+        shared.attach(prog, &self.slots, &self.sets);
         self.shared = Some(shared);
     }
 
@@ -159,8 +159,14 @@ impl ProgramState {
         (slots, object_base)
     }
 
+    /// The slot number of object `obj`.
+    pub fn object_index(&self, obj: ObjId) -> usize {
+        self.object_base + obj.index()
+    }
+
     pub fn object_slot(&mut self, obj: ObjId) -> Option<&mut Slot> {
-        self.slots.get_mut(self.object_base + obj.index())
+        let i = self.object_index(obj);
+        self.slots.get_mut(i)
     }
 
     /// Counter value of an expression slot (packets, bytes).

@@ -151,15 +151,13 @@ impl NativeQuery {
         fx.enter(go);
         let walk = fx.new_block();
         let at = fx.b.append_block_param(walk, types::I32);
-        let into = if may_be_final {
+        // Before a walk of a later part, the final-answer check (its parameter: the root).
+        let check = may_be_final.then(|| {
             let check = fx.new_block();
-            let root = fx.b.append_block_param(check, types::I32);
-            (check, Some(root))
-        } else {
-            (walk, None)
-        };
-        self.route(fx, part, routed, best, next, into.0);
-        if let (check, Some(root)) = into {
+            (check, fx.b.append_block_param(check, types::I32))
+        });
+        self.route(fx, part, routed, best, next, check.map_or(walk, |(block, _)| block));
+        if let Some((check, root)) = check {
             // Before a walk: no part from here on can better a final answer.
             fx.enter(check);
             let is_final = self.is_final(fx, best);
