@@ -125,3 +125,81 @@ fn a_full_sets_elements_go_when_their_connections_close() {
     let o = send(&mut p, TUNA, 2, &syn("10.0.1.5"));
     assert_eq!(o.packet.fate, Fate::Accepted, "{o:#?}");
 }
+
+/// `ct state new ct count over 2 drop` in forward.
+const CT_COUNT_OVER_2: &str = "table ip t
+chain ip t fwd type filter hook forward priority 0 policy accept
+
+ip t fwd
+  [ ct load state => reg 1 ]
+  [ bitwise reg 1 = ( reg 1 & 0x00000008 ) ^ 0x00000000 ]
+  [ cmp neq reg 1 0x00000000 ]
+  [ connlimit count 2 flags 1 ]
+  [ immediate reg 0 drop ]
+";
+
+/// `-m connlimit --connlimit-above 2` (per source address) dropping.
+const CONNLIMIT_ABOVE_2: &str = "table ip t
+chain ip t fwd type filter hook forward priority 0 policy accept
+
+ip t fwd
+  [ match name connlimit rev 1 above 2 mask 32 saddr ]
+  [ immediate reg 0 drop ]
+";
+
+/// A client's SYN to 10.0.2.2:80 from source port `sport`.
+fn syn_from(sport: u16) -> Vec<u8> {
+    tcp4("10.0.1.2", sport, "10.0.2.2", 80, SYN, 100, 0, b"")
+}
+
+/// Two pipelines (two workers, a conntrack table each) counting connections together.
+fn two_workers(program: &str) -> [nftvm_runtime::pipeline::Pipeline; 2] {
+    let counts = std::sync::Arc::new(nftvm_runtime::pipeline::conncount::SharedCounts::new());
+    let [mut a, mut b] = [pipeline(program), pipeline(program)];
+    a.share_conn_counts(Some(counts.clone()), 0);
+    b.share_conn_counts(Some(counts), 1);
+    [a, b]
+}
+
+/// The kernel counts every CPU's connections in one list: two workers' pipelines, each
+/// with the connections of its own flows, count them together — a rule's `ct count` and
+/// `-m connlimit`'s address groups alike — and a connection one worker sees close leaves
+/// the others' counts at that worker's next collection.
+#[test]
+fn workers_count_their_connections_together() {
+    for program in [CT_COUNT_OVER_2, CONNLIMIT_ABOVE_2] {
+        let [mut a, mut b] = two_workers(program);
+        let accepted = |o: &nftvm_runtime::pipeline::Outcome| o.packet.fate == Fate::Accepted;
+        assert!(accepted(&send(&mut a, TUNA, 1, &syn_from(40001))), "1st connection on worker 0");
+        assert!(accepted(&send(&mut b, TUNA, 1, &syn_from(40002))), "2nd connection on worker 1");
+        // Worker 0 holds one connection, worker 1 another: a third is over 2.
+        let o = send(&mut a, TUNA, 1, &syn_from(40003));
+        assert!(matches!(o.packet.fate, Fate::Dropped(_)), "3rd connection, {program}: {o:#?}");
+        let o = send(&mut b, TUNA, 1, &syn_from(40004));
+        assert!(matches!(o.packet.fate, Fate::Dropped(_)), "4th connection, {program}: {o:#?}");
+        // Worker 1's connection is reset; once its timers have collected its lists, worker
+        // 0 lets a new connection through.
+        let rst = tcp4("10.0.2.2", 80, "10.0.1.2", 40002, 0x04 | ACK, 500, 101, b"");
+        send(&mut b, TUNB, 2, &rst);
+        b.tick(3 * SECOND);
+        let o = send(&mut a, TUNA, 3, &syn_from(40005));
+        assert!(accepted(&o), "after the reset, {program}: {o:#?}");
+    }
+}
+
+/// A reload loads new rules, whose lists start empty as the kernel's do after `nft -f`:
+/// the connections counted by the old rules are not in them (an established connection is
+/// never added), so a new connection is counted alone.
+#[test]
+fn a_reload_starts_the_counts_over() {
+    let mut p = pipeline(CT_COUNT_OVER_2);
+    for sport in [40001, 40002] {
+        assert_eq!(send(&mut p, TUNA, 1, &syn_from(sport)).packet.fate, Fate::Accepted);
+    }
+    let o = send(&mut p, TUNA, 1, &syn_from(40003));
+    assert!(matches!(o.packet.fate, Fate::Dropped(_)), "{o:#?}");
+    let prog = nftvm_vm::text::assemble(CT_COUNT_OVER_2).expect("assembles");
+    p.reload(std::sync::Arc::new(nftvm_vm::verify(prog).expect("verifies"))).expect("reloads");
+    let o = send(&mut p, TUNA, 2, &syn_from(40004));
+    assert_eq!(o.packet.fate, Fate::Accepted, "{o:#?}");
+}

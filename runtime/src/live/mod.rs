@@ -12,7 +12,10 @@
 //! Every worker runs the same [`Executable`] (one JIT module shared by all threads), with a
 //! program state (counters) of its own; the limits, quotas, `numgen inc` counters and the
 //! sets the rules write are shared by all workers ([`nftvm_vm::interp::shared`]: one of
-//! each, as the kernel has, each behind a lock only the rules using it take).
+//! each, as the kernel has, each behind a lock only the rules using it take), and so are
+//! the connection counts of `ct count` and `-m connlimit`
+//! ([`crate::pipeline::conncount::SharedCounts`]: each worker counts its own connections, a
+//! rule compares the sum).
 //!
 //! Control requests ([`Instance::on_each`]) are closures run on every worker between two
 //! packets; a reload ([`Instance::reload`]) is one of them, so each packet runs entirely on
@@ -42,6 +45,7 @@ use nftvm_vm::{Executable, VerifiedProgram};
 use crate::conntrack::Event;
 use crate::host::Host;
 use crate::io::tun::{Tun, TunSet};
+use crate::pipeline::conncount::SharedCounts;
 use crate::pipeline::{Pipeline, PipelineConfig, VmEngine};
 pub use stats::WorkerStats;
 pub use steer::Steering;
@@ -113,6 +117,8 @@ impl Instance {
         // One limit, quota and `numgen inc` counter per rule, one copy of each set the rules
         // write, for all the workers.
         let program_state = (n > 1).then(|| Arc::new(SharedState::new()));
+        // One connection count per `ct count` list, whichever workers' tables hold them.
+        let conn_counts = (n > 1).then(|| Arc::new(SharedCounts::new()));
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
@@ -138,6 +144,7 @@ impl Instance {
             pcfg.conntrack.seed ^= salt;
             let engine = VmEngine::from_first_packet(executable.clone()).sharing(program_state.as_ref());
             let mut pipeline = Pipeline::new(host.clone(), Box::new(engine), pcfg);
+            pipeline.share_conn_counts(conn_counts.clone(), index);
             let publisher = if n > 1 {
                 pipeline.conntrack_mut().set_claims(Some(steering.claims(index)));
                 Some(steer::Publisher::new(steering.clone(), index))
@@ -248,10 +255,12 @@ impl Instance {
     pub fn reload(&self, executable: Executable) -> Result<(), String> {
         let next = executable.clone();
         let program_state = (self.commands.len() > 1).then(|| Arc::new(SharedState::new()));
+        let conn_counts = (self.commands.len() > 1).then(|| Arc::new(SharedCounts::new()));
         self.on_each(move |w| {
             let now = w.pipeline.now();
             let engine = VmEngine::new(next.clone(), now).sharing(program_state.as_ref());
             w.pipeline.replace_engine(Box::new(engine));
+            w.pipeline.share_conn_counts(conn_counts.clone(), w.index);
             w.stats.rules.clear();
         })?;
         *self.executable.lock().unwrap_or_else(|e| e.into_inner()) = executable;

@@ -18,6 +18,16 @@
 //! and zone): a group's first packet makes its list with the packet's connection in it,
 //! whatever its state, and a list stays when it empties.
 //!
+//! Several pipelines (`nftvm run --workers N`, each worker with a conntrack table of its
+//! own) count together through [`SharedCounts`]: a worker counts the connections of its own
+//! table in its lists, as above, and publishes how many each list holds; the count a rule
+//! compares is the sum over the workers — what the kernel's one list, over all CPUs, holds.
+//! A connection belongs to the worker its flow is steered to, so no connection is in two
+//! workers' lists. Another worker's share is as of its last count or its timers (once a
+//! second), as the kernel's list drops a closed connection only when it is next collected.
+//! The lists of set elements (`add @s { ip saddr ct count over 3 }`) stay each worker's:
+//! their sets are copied per worker.
+//!
 //! Deliberate simplifications: the kernel keeps an entry whose connection it cannot find yet
 //! when another CPU added it less than two jiffies ago, and skips collecting when it already
 //! added in the same jiffy; nftvm collects on every count, as the kernel does when packets
@@ -25,6 +35,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::{Arc, Mutex};
 
 use nftvm_vm::expr::connlimit::ConnList;
 
@@ -61,6 +72,73 @@ const EMPTY_GROUPS_KEPT: usize = 8 * 256;
 pub struct ConnLists {
     lists: HashMap<ConnList, Vec<Counted>>,
     groups: HashMap<(ConnList, u16), Vec<Counted>>,
+    /// The counts of the other workers' pipelines, and this one's index among them.
+    shared: Option<(Arc<SharedCounts>, usize)>,
+}
+
+/// A list as several workers know it: the list, and the zone of an address group (0 for
+/// the others).
+type ListKey = (ConnList, u16);
+
+/// How many connections each worker's copy of a list holds (see the module documentation);
+/// per worker `None` where it has no such list.
+#[derive(Debug, Default)]
+pub struct SharedCounts {
+    counts: Mutex<HashMap<ListKey, Vec<Option<u32>>>>,
+}
+
+impl SharedCounts {
+    pub fn new() -> SharedCounts {
+        SharedCounts::default()
+    }
+
+    /// Records that `worker`'s copy of `key` holds `n` connections (`None`: it has none);
+    /// the connections all workers' copies hold.
+    fn publish(&self, key: ListKey, worker: usize, n: Option<u32>) -> u32 {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        match counts.entry(key) {
+            Entry::Occupied(mut o) => {
+                let per_worker = o.get_mut();
+                if per_worker.len() <= worker {
+                    per_worker.resize(worker + 1, None);
+                }
+                if let Some(slot) = per_worker.get_mut(worker) {
+                    *slot = n;
+                }
+                let total = per_worker.iter().flatten().fold(0u32, |t, c| t.saturating_add(*c));
+                if per_worker.iter().all(Option::is_none) {
+                    o.remove();
+                }
+                total
+            }
+            Entry::Vacant(v) => match n {
+                Some(n) => {
+                    let mut per_worker = vec![None; worker + 1];
+                    if let Some(slot) = per_worker.get_mut(worker) {
+                        *slot = Some(n);
+                    }
+                    v.insert(per_worker);
+                    n
+                }
+                None => 0,
+            },
+        }
+    }
+
+    /// Does some worker have a copy of `key`?
+    fn exists(&self, key: ListKey) -> bool {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&key)
+    }
+}
+
+/// Does every worker have its own copy of `list`, counted apart (a set element's)?
+fn per_worker(list: ConnList) -> bool {
+    matches!(list, ConnList::Element(_))
+}
+
+/// The number of entries of a list.
+fn len(entries: &[Counted]) -> u32 {
+    u32::try_from(entries.len()).unwrap_or(u32::MAX)
 }
 
 /// What the conntrack table says about a counted connection.
@@ -82,8 +160,15 @@ fn seen(ct: &Conntrack, (tuple, zone): &Counted, now: Time) -> Seen {
 }
 
 impl ConnLists {
+    /// Counts with the other pipelines sharing `counts`, as worker `worker` among them
+    /// (`None`: alone). The lists counted so far are forgotten.
+    pub fn share(&mut self, counts: Option<Arc<SharedCounts>>, worker: usize) {
+        *self = ConnLists { shared: counts.map(|c| (c, worker)), ..ConnLists::default() };
+    }
+
     /// Counts connection `me` in `list` (`established`: see the module documentation); the
-    /// number of connections the list holds afterwards.
+    /// number of connections the list holds afterwards (all workers' copies together when
+    /// shared).
     pub fn count(
         &mut self,
         list: ConnList,
@@ -92,24 +177,33 @@ impl ConnLists {
         ct: &Conntrack,
         now: Time,
     ) -> u32 {
-        let entries = match list {
-            // `insert_tree`: a group's first packet makes its list with the packet's
-            // connection in it, established or not.
-            ConnList::Group { .. } => match self.groups.entry((list, me.1)) {
-                Entry::Vacant(v) => {
+        let group = matches!(list, ConnList::Group { .. });
+        let key = (list, if group { me.1 } else { 0 });
+        let shared = self.shared.as_ref().filter(|_| !per_worker(list));
+        let entries = if group {
+            match self.groups.entry(key) {
+                // `insert_tree`: a group's first packet makes its list with the packet's
+                // connection in it, established or not (the group is new to every worker).
+                Entry::Vacant(v) if !shared.is_some_and(|(c, _)| c.exists(key)) => {
                     v.insert(vec![me]);
-                    return 1;
+                    return shared.map_or(1, |(c, w)| c.publish(key, *w, Some(1)));
                 }
+                Entry::Vacant(v) => v.insert(Vec::new()),
                 Entry::Occupied(o) => o.into_mut(),
-            },
-            _ => self.lists.entry(list).or_default(),
+            }
+        } else {
+            self.lists.entry(list).or_default()
         };
         if established {
             collect(entries, ct, now);
         } else if is_new(entries, me, ct, now) {
             entries.push(me);
         }
-        u32::try_from(entries.len()).unwrap_or(u32::MAX)
+        let n = len(entries);
+        match shared {
+            Some((counts, worker)) => counts.publish(key, *worker, Some(n)),
+            None => n,
+        }
     }
 
     /// Does `list` count some connection (as last collected)?
@@ -132,18 +226,34 @@ impl ConnLists {
     /// Collects every list and forgets the empty ones (a set element's list outlives its
     /// element; an expression's empty list is the same as none).
     /// Address groups stay when they empty (see [`EMPTY_GROUPS_KEPT`]).
+    /// Shared, each list's count (none for a list forgotten) is published.
     pub fn collect_all(&mut self, ct: &Conntrack, now: Time) {
-        self.lists.retain(|_, entries| {
+        let shared = self.shared.as_ref();
+        let publish = |key: ListKey, n: Option<u32>| {
+            if let Some((counts, worker)) = shared.filter(|_| !per_worker(key.0)) {
+                counts.publish(key, *worker, n);
+            }
+        };
+        self.lists.retain(|list, entries| {
             collect(entries, ct, now);
-            !entries.is_empty()
+            let kept = !entries.is_empty();
+            publish((*list, 0), kept.then(|| len(entries)));
+            kept
         });
         let mut empty = 0;
-        for entries in self.groups.values_mut() {
+        for (key, entries) in &mut self.groups {
             collect(entries, ct, now);
+            publish(*key, Some(len(entries)));
             empty += usize::from(entries.is_empty());
         }
         if empty >= EMPTY_GROUPS_KEPT {
-            self.groups.retain(|_, entries| !entries.is_empty());
+            self.groups.retain(|key, entries| {
+                let kept = !entries.is_empty();
+                if !kept {
+                    publish(*key, None);
+                }
+                kept
+            });
         }
     }
 }

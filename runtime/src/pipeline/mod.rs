@@ -151,10 +151,13 @@ impl Pipeline {
 
     /// Loads another program (a reload): conntrack, NAT bindings and reassembly queues
     /// stay; the new engine brings its own program state (counters, sets); offloaded flows
-    /// return to the slow path (a reload replaces the flowtables, as `nft -f` does).
+    /// return to the slow path (a reload replaces the flowtables, as `nft -f` does); the
+    /// connection counts start over, unshared (the new rules' `ct count` lists are new, as
+    /// the kernel's are: an established connection is not counted again).
     pub fn replace_engine(&mut self, engine: Box<dyn Engine>) {
         // The old program's flowtables go with it, and their flows back to the slow path.
         self.flush_flows();
+        self.connlimit = conncount::ConnLists::default();
         self.prog = engine.program().clone();
         self.plan = HookPlan::new(self.prog.program());
         self.engine = engine;
@@ -167,6 +170,13 @@ impl Pipeline {
         let engine = VmEngine::build(prog, self.engine.kind(), self.now)?;
         self.replace_engine(Box::new(engine));
         Ok(())
+    }
+
+    /// Counts connections (`ct count`, `-m connlimit`) together with the other pipelines
+    /// sharing `counts`, as worker `worker` among them (see [`conncount`]); `None`: alone.
+    /// The counts so far start over.
+    pub fn share_conn_counts(&mut self, counts: Option<Arc<conncount::SharedCounts>>, worker: usize) {
+        self.connlimit.share(counts, worker);
     }
 
     pub fn host(&self) -> &Host {
