@@ -467,25 +467,32 @@ fn two_workers_share_a_rules_limit() {
 
 /// The kernel counts a `ct count` over every CPU's connections: with two workers, two
 /// connections held open (their flows on either worker or both) leave no room under
-/// `ct count over 2`, whichever worker a new flow lands on; once one of them closes, a new
-/// one gets through.
+/// `ct count over 2` — a rule's, or a per-source set element's — whichever worker a new
+/// flow lands on; once one of them closes, a new one gets through.
 #[test]
 fn two_workers_count_connections_together() {
-    let rules = "\t\tct state established,related accept\n\
-                 \t\tct state new tcp dport 8080 ct count over 2 drop\n\
-                 \t\tct state new tcp dport 8080 accept\n";
-    let mut t = Topology::start(2, "jit", &forwarding("", rules));
-    t.echo_server(&["8080"]);
-    let first = t.hold("10.0.2.2", "8080");
-    let _second = t.hold("10.0.2.2", "8080");
-    let more: Vec<String> = (0..6).map(|_| t.connect_once("10.0.2.2", "8080")).collect();
-    assert!(more.iter().all(|r| r.starts_with("fail")), "two held, none more: {more:?}");
-    drop(first);
-    assert!(
-        eventually(Duration::from_secs(15), || t.connect_once("10.0.2.2", "8080") == "ok first"),
-        "one closed, one more gets through"
-    );
-    assert!(t.alive());
+    let per_source_set = "\tset per_source {\n\t\ttype ipv4_addr\n\t\tsize 64\n\t\tflags dynamic\n\t}\n\n";
+    for (sets, count) in
+        [("", "ct count over 2 drop"), (per_source_set, "add @per_source { ip saddr ct count over 2 } drop")]
+    {
+        let rules = format!(
+            "\t\tct state established,related accept\n\
+             \t\tct state new tcp dport 8080 {count}\n\
+             \t\tct state new tcp dport 8080 accept\n"
+        );
+        let mut t = Topology::start(2, "jit", &forwarding(sets, &rules));
+        t.echo_server(&["8080"]);
+        let first = t.hold("10.0.2.2", "8080");
+        let _second = t.hold("10.0.2.2", "8080");
+        let more: Vec<String> = (0..6).map(|_| t.connect_once("10.0.2.2", "8080")).collect();
+        assert!(more.iter().all(|r| r.starts_with("fail")), "{count}: two held, none more: {more:?}");
+        drop(first);
+        assert!(
+            eventually(Duration::from_secs(15), || t.connect_once("10.0.2.2", "8080") == "ok first"),
+            "{count}: one closed, one more gets through"
+        );
+        assert!(t.alive());
+    }
 }
 
 /// The kernel has one copy of a set: with two workers, an address one worker adds to

@@ -65,9 +65,14 @@ fn the_packet_closing_a_groups_last_connection_is_dropped_and_the_group_stays() 
 }
 
 /// A dynamic set of two per-source `ct count` elements (`ct state new tcp flags syn add @s
-/// { ip saddr ct count over 5 }`); a new connection's SYN whose source is not in it (the set
-/// was full) is dropped (`ct state new tcp flags syn ip saddr != @s drop`).
+/// { ip saddr ct count over 5 } drop`); a new connection's SYN whose source is not in it
+/// (the set was full) is dropped (`ct state new tcp flags syn ip saddr != @s drop`).
 fn per_source_set_of_2() -> String {
+    per_source_set(2, 5)
+}
+
+/// [`per_source_set_of_2`] with room for `size` sources, `limit` connections each.
+fn per_source_set(size: u32, limit: u32) -> String {
     let new_syn = "  [ meta load l4proto => reg 1 ]
   [ cmp eq reg 1 0x06 ]
   [ payload load 1b @ transport header + 13 => reg 1 ]
@@ -79,12 +84,13 @@ fn per_source_set_of_2() -> String {
   [ payload load 4b @ network header + 12 => reg 1 ]";
     format!(
         "table ip t
-set ip t s flags 0x20 key 4n size 2
+set ip t s flags 0x20 key 4n size {size}
 chain ip t fwd type filter hook forward priority 0 policy accept
 
 ip t fwd
 {new_syn}
-  [ dynset add reg_key 1 set s expr [ connlimit count 5 flags 1 ] ]
+  [ dynset add reg_key 1 set s expr [ connlimit count {limit} flags 1 ] ]
+  [ immediate reg 0 drop ]
 
 ip t fwd
 {new_syn}
@@ -152,13 +158,22 @@ fn syn_from(sport: u16) -> Vec<u8> {
     tcp4("10.0.1.2", sport, "10.0.2.2", 80, SYN, 100, 0, b"")
 }
 
-/// Two pipelines (two workers, a conntrack table each) counting connections together.
+/// Two pipelines (two workers, a conntrack table each) counting connections together and
+/// sharing their program state (its meters and the sets the rules write), as `nftvm run
+/// --workers 2` makes them.
 fn two_workers(program: &str) -> [nftvm_runtime::pipeline::Pipeline; 2] {
-    let counts = std::sync::Arc::new(nftvm_runtime::pipeline::conncount::SharedCounts::new());
-    let [mut a, mut b] = [pipeline(program), pipeline(program)];
-    a.share_conn_counts(Some(counts.clone()), 0);
-    b.share_conn_counts(Some(counts), 1);
-    [a, b]
+    use nftvm_runtime::pipeline::{Pipeline, PipelineConfig, VmEngine};
+    use std::sync::Arc;
+    let prog = nftvm_vm::text::assemble(program).unwrap_or_else(|e| panic!("assemble: {e}"));
+    let prog = Arc::new(nftvm_vm::verify(prog).unwrap_or_else(|e| panic!("verify: {e}")));
+    let state = Arc::new(nftvm_vm::interp::SharedState::new());
+    let counts = Arc::new(nftvm_runtime::pipeline::conncount::SharedCounts::new());
+    [0, 1].map(|worker| {
+        let engine = VmEngine::interpreter(prog.clone(), 0).sharing(Some(&state));
+        let mut p = Pipeline::new(host(), Box::new(engine), PipelineConfig::default());
+        p.share_conn_counts(Some(counts.clone()), worker);
+        p
+    })
 }
 
 /// The kernel counts every CPU's connections in one list: two workers' pipelines, each
@@ -202,4 +217,32 @@ fn a_reload_starts_the_counts_over() {
     p.reload(std::sync::Arc::new(nftvm_vm::verify(prog).expect("verifies"))).expect("reloads");
     let o = send(&mut p, TUNA, 2, &syn_from(40004));
     assert_eq!(o.packet.fate, Fate::Accepted, "{o:#?}");
+}
+
+/// `add @s { ip saddr ct count over 2 }` on two workers: the set is one copy, and an
+/// element's connections are counted over both workers' tables — a source's third
+/// connection is over 2 whichever workers hold the first two — and the element goes (its
+/// place in a full set free again) only once no worker counts a connection in it.
+#[test]
+fn workers_count_a_set_elements_connections_together() {
+    let [mut a, mut b] = two_workers(&per_source_set(1, 2));
+    let syn = |src: &str, sport: u16| tcp4(src, sport, "10.0.2.2", 80, SYN, 100, 0, b"");
+    let rst = |sport: u16| tcp4("10.0.1.2", sport, "10.0.2.2", 80, RST, 101, 0, b"");
+    let accepted = |o: &nftvm_runtime::pipeline::Outcome| o.packet.fate == Fate::Accepted;
+    assert!(accepted(&send(&mut a, TUNA, 1, &syn("10.0.1.2", 40001))), "1st connection on worker 0");
+    assert!(accepted(&send(&mut b, TUNA, 1, &syn("10.0.1.2", 40002))), "2nd connection on worker 1");
+    let o = send(&mut a, TUNA, 1, &syn("10.0.1.2", 40003));
+    assert!(matches!(o.packet.fate, Fate::Dropped(_)), "3rd connection of the source: {o:#?}");
+    // Worker 0's connection closes: worker 1 still counts one in the element, which stays
+    // and keeps the (one-place) set full.
+    send(&mut a, TUNA, 2, &rst(40001));
+    a.tick(3 * SECOND);
+    let o = send(&mut a, TUNA, 3, &syn("10.0.1.3", 40004));
+    assert!(matches!(o.packet.fate, Fate::Dropped(_)), "the set is still full: {o:#?}");
+    // Worker 1's closes too: the element goes at the next collection, and another source
+    // takes its place.
+    send(&mut b, TUNA, 4, &rst(40002));
+    b.tick(5 * SECOND);
+    let o = send(&mut a, TUNA, 5, &syn("10.0.1.3", 40005));
+    assert!(accepted(&o), "{o:#?}");
 }

@@ -5,9 +5,9 @@
 //! it has left as `expires`, and the state of its statements (`counter packets 2 bytes 60`,
 //! a quota's `used`, `last used`). The workers share the sets their rules write
 //! ([`nftvm_vm::interp::shared`]): such a set is listed as the one copy they hold. A set
-//! they each hold their own of (one whose elements count connections, or any set before a
-//! worker's first packet) is merged over the workers (counters and quotas added up, the
-//! latest expiry kept).
+//! they each hold their own of (one whose elements time out but no rule writes, or any set
+//! before a worker's first packet) is merged over the workers (counters and quotas added
+//! up, the latest expiry kept).
 //!
 //! Only hash sets change from the packet path (as in the kernel); every other set, and a set
 //! whose elements the listing cannot spell (verdict or object data), is listed as declared.

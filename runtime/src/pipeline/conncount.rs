@@ -25,8 +25,10 @@
 //! A connection belongs to the worker its flow is steered to, so no connection is in two
 //! workers' lists. Another worker's share is as of its last count or its timers (once a
 //! second), as the kernel's list drops a closed connection only when it is next collected.
-//! The lists of set elements (`add @s { ip saddr ct count over 3 }`) stay each worker's:
-//! their sets are copied per worker.
+//! A set element's list (`add @s { ip saddr ct count over 3 }`) is shared alike: the set
+//! is one copy for all workers ([`nftvm_vm::interp::shared`]), and its element counts no
+//! connection — the set's collection may take it away — when no worker's copy of its list
+//! counts one.
 //!
 //! Deliberate simplifications: the kernel keeps an entry whose connection it cannot find yet
 //! when another CPU added it less than two jiffies ago, and skips collecting when it already
@@ -129,11 +131,14 @@ impl SharedCounts {
     fn exists(&self, key: ListKey) -> bool {
         self.counts.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&key)
     }
-}
 
-/// Does every worker have its own copy of `list`, counted apart (a set element's)?
-fn per_worker(list: ConnList) -> bool {
-    matches!(list, ConnList::Element(_))
+    /// The connections all workers' copies of `key` hold.
+    fn total(&self, key: ListKey) -> u32 {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts
+            .get(&key)
+            .map_or(0, |per_worker| per_worker.iter().flatten().fold(0u32, |t, c| t.saturating_add(*c)))
+    }
 }
 
 /// The number of entries of a list.
@@ -179,7 +184,7 @@ impl ConnLists {
     ) -> u32 {
         let group = matches!(list, ConnList::Group { .. });
         let key = (list, if group { me.1 } else { 0 });
-        let shared = self.shared.as_ref().filter(|_| !per_worker(list));
+        let shared = self.shared.as_ref();
         let entries = if group {
             match self.groups.entry(key) {
                 // `insert_tree`: a group's first packet makes its list with the packet's
@@ -206,21 +211,28 @@ impl ConnLists {
         }
     }
 
-    /// Does `list` count some connection (as last collected)?
+    /// Does `list` count some connection (as last collected; shared, in any worker's copy)?
     pub fn holds(&self, list: ConnList) -> bool {
-        self.lists.contains_key(&list)
+        match &self.shared {
+            Some((counts, _)) => counts.total((list, 0)) > 0,
+            None => self.lists.contains_key(&list),
+        }
     }
 
-    /// Collects a set element's list (`nft_connlimit_gc`): does it count nothing now? An
-    /// empty list is forgotten (and one never made counts nothing).
+    /// Collects a set element's list (`nft_connlimit_gc`): does it count nothing now (shared,
+    /// in no worker's copy)? An empty list is forgotten (and one never made counts nothing).
     pub fn collect_list(&mut self, list: ConnList, ct: &Conntrack, now: Time) -> bool {
-        let Some(entries) = self.lists.get_mut(&list) else { return true };
-        collect(entries, ct, now);
-        let empty = entries.is_empty();
-        if empty {
+        let mine = self.lists.get_mut(&list).map(|entries| {
+            collect(entries, ct, now);
+            len(entries)
+        });
+        if mine == Some(0) {
             self.lists.remove(&list);
         }
-        empty
+        match &self.shared {
+            Some((counts, worker)) => counts.publish((list, 0), *worker, mine.filter(|n| *n > 0)) == 0,
+            None => mine.unwrap_or(0) == 0,
+        }
     }
 
     /// Collects every list and forgets the empty ones (a set element's list outlives its
@@ -230,7 +242,7 @@ impl ConnLists {
     pub fn collect_all(&mut self, ct: &Conntrack, now: Time) {
         let shared = self.shared.as_ref();
         let publish = |key: ListKey, n: Option<u32>| {
-            if let Some((counts, worker)) = shared.filter(|_| !per_worker(key.0)) {
+            if let Some((counts, worker)) = shared {
                 counts.publish(key, *worker, n);
             }
         };

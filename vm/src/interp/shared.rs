@@ -10,13 +10,14 @@
 //! its own would block an address only on the flows of the worker that added it. States
 //! given the same [`SharedState`] ([`ProgramState::share`]) keep those meters, and the sets
 //! the packet path writes, in one place instead, each behind its own lock, taken only by a
-//! rule that uses it. A rule's `ct count`, and a set whose elements count connections,
-//! stay with each worker: their connection lists belong to the worker's conntrack table.
+//! rule that uses it. A set whose elements count connections (`add @s { ip saddr ct count
+//! over 3 }`) is shared too: the element's expressions run inside the set's lock and ask
+//! the runtime to count (its connection counts have a lock of their own, which takes no
+//! other), and the runtime adds up what each worker's conntrack table holds.
 //!
 //! [`ProgramState::share`]: super::ProgramState::share
 
 use super::Slot;
-use crate::expr::Expr;
 use crate::program::Program;
 use crate::set::SetBackend;
 use std::sync::{Mutex, OnceLock};
@@ -67,19 +68,9 @@ fn is_meter(s: &Slot) -> bool {
 }
 
 /// Per set of `prog`: is it shared among workers — written by the packet path (a dynset's
-/// target), its elements counting no connections?
+/// target)?
 pub fn shared_sets(prog: &Program) -> Vec<bool> {
-    let counts_conns = |exprs: &[Expr]| exprs.iter().any(|x| matches!(x, Expr::Connlimit(_)));
-    let mut shared = prog.dynset_targets();
-    for (s, set) in shared.iter_mut().zip(&prog.sets) {
-        *s &= !counts_conns(&set.exprs);
-    }
-    for d in prog.dynsets().into_iter().filter(|d| counts_conns(&d.exprs)) {
-        if let Some(s) = shared.get_mut(d.set.index()) {
-            *s = false;
-        }
-    }
-    shared
+    prog.dynset_targets()
 }
 
 #[cfg(test)]
@@ -202,7 +193,7 @@ ip t c
     }
 
     /// UDP adds its source to `@blocked` (and is dropped); a source in `@blocked` is
-    /// dropped; `@conns` (written too, its elements counting connections) stays per worker.
+    /// dropped; `@conns` (its elements counting connections) is written and shared too.
     const BLOCKLIST: &str = "\
 table ip t
 chain ip t c type filter hook input priority 0 policy accept
@@ -239,7 +230,11 @@ ip t c
             assert_eq!(run(BLOCKLIST, engine, 2, false, &[17, 6]), [Drop, Accept], "{engine:?}");
         }
         let prog = text::assemble(BLOCKLIST).expect("assembles");
-        assert_eq!(shared_sets(&prog), [true, false, false], "written, counting connections, never written");
+        assert_eq!(
+            shared_sets(&prog),
+            [true, true, false],
+            "written, written (counting connections), never written"
+        );
     }
 
     #[test]
