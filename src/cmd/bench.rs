@@ -72,6 +72,11 @@ options
   --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)
   --ipset FILE               the ipsets iptables rules name (`ipset save` output; repeatable)";
 
+/// The command's help, with the optimizer's options.
+fn help() -> String {
+    HELP.replace("{OPT}", &optimizer_help(&DEFAULT_LEVEL.to_string()))
+}
+
 #[derive(Debug)]
 struct Options {
     positional: Vec<PathBuf>,
@@ -154,7 +159,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
                 ipset_value(&mut parser, &mut o.ipsets)?;
             }
             Short('h') | Long("help") => {
-                println!("{}", HELP.replace("{OPT}", &optimizer_help(&DEFAULT_LEVEL.to_string())));
+                println!("{}", help());
                 return Ok(None);
             }
             Value(v) => o.positional.push(v.into()),
@@ -174,7 +179,8 @@ pub fn run(args: Vec<OsString>) -> CmdResult {
         }
         (Some(false), 1, Some(pcap)) => pcap_bench(&o, &o.positional[0], pcap),
         _ => Err(Failure::usage(format!(
-            "nftvm bench: expected `classbench RULES TRACE` or `RULESET --pcap IN`\n{HELP}"
+            "nftvm bench: expected `classbench RULES TRACE` or `RULESET --pcap IN`\n{}",
+            help()
         ))),
     }
 }

@@ -57,6 +57,11 @@ engine and conntrack
   --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)
   --ipset FILE               the ipsets iptables rules name (`ipset save` output; repeatable)";
 
+/// The command's help, with the optimizer's options.
+fn help() -> String {
+    HELP.replace("{OPT}", &optimizer_help(&format!("{DEFAULT_LEVEL} --no-opt {}", DEFAULT_OFF.name())))
+}
+
 /// The parsed command line.
 #[derive(Debug, Default)]
 struct Options {
@@ -123,13 +128,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Long("syntax") => o.syntax = Some(value_str(&mut parser, "--syntax")?),
             Long("ipset") => o.ipset_files.push(ipset_value(&mut parser, &mut o.ipsets)?),
             Short('h') | Long("help") => {
-                println!(
-                    "{}",
-                    HELP.replace(
-                        "{OPT}",
-                        &optimizer_help(&format!("{DEFAULT_LEVEL} --no-opt {}", DEFAULT_OFF.name()))
-                    )
-                );
+                println!("{}", help());
                 return Ok(None);
             }
             Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
@@ -242,8 +241,10 @@ fn summary_line(index: usize, o: &Outcome, host: &Host) -> String {
 
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let Some(o) = parse(args)? else { return Ok(()) };
-    let ruleset_path =
-        o.ruleset.as_deref().ok_or_else(|| Failure::usage(format!("nftvm eval: missing RULESET\n{HELP}")))?;
+    let ruleset_path = o
+        .ruleset
+        .as_deref()
+        .ok_or_else(|| Failure::usage(format!("nftvm eval: missing RULESET\n{}", help())))?;
     let pcap = o.pcap.as_deref().ok_or_else(|| Failure::usage("nftvm eval: missing --pcap IN"))?;
     let mut host =
         Host::from_specs(&o.ifaces, &o.routes).map_err(|e| Failure::usage(format!("nftvm eval: {e}")))?;

@@ -66,6 +66,11 @@ conntrack
   --syntax nft|iptables|ip6tables|bytecode   the ruleset's language (default: detect)
   --ipset FILE               the ipsets iptables rules name (`ipset save` output; repeatable)";
 
+/// The command's help, with the optimizer's options.
+fn help() -> String {
+    HELP.replace("{OPT}", &optimizer_help("-O0"))
+}
+
 #[derive(Debug, Default)]
 struct Options {
     ruleset: Option<PathBuf>,
@@ -121,7 +126,7 @@ fn parse(args: Vec<OsString>) -> Result<Option<Options>, Failure> {
             Short('h') | Long("help") => {
                 // -O0 by default: `nftvm list ruleset` shows the ruleset as written, with
                 // each rule's own counters.
-                println!("{}", HELP.replace("{OPT}", &optimizer_help("-O0")));
+                println!("{}", help());
                 return Ok(None);
             }
             Value(v) if o.ruleset.is_none() => o.ruleset = Some(v.into()),
@@ -172,7 +177,7 @@ fn open_devices(host: &Host, queues: usize, mtus: &[(String, u32)]) -> Result<Ve
 pub fn run(args: Vec<OsString>) -> CmdResult {
     let Some(o) = parse(args)? else { return Ok(()) };
     let ruleset_path =
-        o.ruleset.clone().ok_or_else(|| Failure::usage(format!("nftvm run: missing RULESET\n{HELP}")))?;
+        o.ruleset.clone().ok_or_else(|| Failure::usage(format!("nftvm run: missing RULESET\n{}", help())))?;
     if o.tuns.is_empty() {
         return Err(Failure::usage("nftvm run: give at least one --tun NAME=ADDR/PLEN"));
     }
