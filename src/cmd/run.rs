@@ -44,7 +44,8 @@ Prints `ready DEV...` once every device is up and being read. SIGHUP (or `nftvm 
 reloads RULESET; SIGINT/SIGTERM stop.
 
 host model
-  --tun NAME=ADDR/PLEN       a TUN device with an address (repeat for more addresses)
+  --tun NAME=ADDR/PLEN       a TUN device with an address (repeat for more addresses;
+                             `--tun NAME` alone: a device without one)
   --route PREFIX=NAME        a route out of device NAME (repeatable)
   --mtu NAME=MTU             a device's MTU (default 1500)
 
