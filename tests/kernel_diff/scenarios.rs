@@ -236,6 +236,56 @@ fn icmp_error_about_from(seen: &[u8], from: IpAddr, kind: u8, code: u8) -> Vec<u
     icmp_error_about(seen, from, kind, code)
 }
 
+/// Only the client side (tuna) may open a GRE flow; what is established passes.
+const GRE_FROM_CLIENTS: &str = "table inet filter {
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        ct state established,related counter accept
+        ct state invalid counter drop
+        iifname \"tuna\" meta l4proto gre ct state new counter accept
+    }
+}";
+
+/// GRE through conntrack (`nf_conntrack_proto_gre`), no PPTP helper: a version 0 tunnel is
+/// one connection by its addresses, answered from the server side; a version 1 (enhanced,
+/// PPTP) packet's call ID is its tuple's destination key, and without the helper's keymap
+/// the source key is 0 — so the server side's packets, carrying the client's call ID, are a
+/// connection of their own (new, dropped here), unless both call IDs are 0; another call ID
+/// is another connection; a version 1 packet that does not carry PPP is invalid.
+pub fn gre_flow(rng: &mut Rng, i: usize) -> Scenario {
+    let v6 = rng.below(4) == 0;
+    let (c, s) = hosts(rng, v6);
+    let mut sc = Scenario::new(format!("gre-{i}"), GRE_FROM_CLIENTS);
+    let v0 = |src, dst, protocol| {
+        PacketBuilder::ip(src, dst).ident(0x0e0e).gre(protocol).payload(b"tunnel").build()
+    };
+    let v1 = |src, dst, call| {
+        PacketBuilder::ip(src, dst).ident(0x0e0f).gre_pptp(call).payload(&[0xff, 0x03]).build()
+    };
+    let inner = if v6 { 0x86dd } else { 0x0800 };
+    if rng.bool() {
+        sc.send("tuna", v0(c, s, inner));
+        sc.send("tunb", v0(s, c, inner));
+    }
+    let zero = i % 4 == 1;
+    let (client_call, server_call) =
+        if zero { (0, 0) } else { (rng.next_u64() as u16 | 1, rng.next_u64() as u16 | 1) };
+    // The server's call ID is what the client's packets carry, and the other way round.
+    sc.send("tuna", v1(c, s, server_call));
+    sc.send("tunb", v1(s, c, client_call));
+    sc.send("tuna", v1(c, s, server_call));
+    if rng.bool() {
+        sc.send("tuna", v1(c, s, server_call ^ 0x100));
+    }
+    if rng.bool() {
+        let mut not_ppp = v1(c, s, server_call);
+        let gre = if v6 { 40 } else { 20 };
+        not_ppp[gre + 2..gre + 4].copy_from_slice(&0x0800u16.to_be_bytes());
+        sc.send("tuna", not_ppp);
+    }
+    sc
+}
+
 /// Echo requests through the firewall and to the host itself.
 pub fn echo_flow(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = rng.bool();

@@ -76,6 +76,8 @@ pub enum QuotedL4 {
     Ports { sport: u16, dport: u16 },
     /// ICMP/ICMPv6 (the first eight bytes of the quoted header).
     Icmp { icmp_type: u8, code: u8, id: u16 },
+    /// GRE version 1 (PPTP): its keys ([`L4::Gre`]).
+    Gre { src_key: u16, dst_key: u16 },
     /// Another protocol (tracked by addresses only).
     Other,
 }
@@ -102,6 +104,7 @@ impl Quoted {
             QuotedL4::Icmp { icmp_type, code, id } => {
                 Some(Tuple::icmp(self.src, self.dst, icmp_type, code, id))
             }
+            QuotedL4::Gre { src_key, dst_key } => Some(Tuple::gre(self.src, self.dst, src_key, dst_key)),
             QuotedL4::Other if tuple::has_ports(self.proto) => None,
             QuotedL4::Other => Some(Tuple::bare(self.src, self.dst, self.proto)),
         }
@@ -131,6 +134,13 @@ pub enum L4<'a> {
     Sctp {
         sport: u16,
         dport: u16,
+    },
+    /// GRE version 1 (PPTP): the call ID as the destination key, the source key from the
+    /// PPTP helper's keymap (0 without one) — `gre_pkt_to_tuple`. A version 0 packet is
+    /// [`L4::Other`] (both keys 0).
+    Gre {
+        src_key: u16,
+        dst_key: u16,
     },
     /// A protocol tracked generically (by addresses only).
     Other,
@@ -186,6 +196,7 @@ impl<'a> PacketInfo<'a> {
                 Some(Tuple::icmp(self.src, self.dst, i.icmp_type, i.code, i.id))
             }
             L4::Icmp(_) => None,
+            L4::Gre { src_key, dst_key } => Some(Tuple::gre(self.src, self.dst, src_key, dst_key)),
             L4::Other if tuple::has_ports(self.proto) => None,
             L4::Other => Some(Tuple::bare(self.src, self.dst, self.proto)),
             L4::Truncated => None,

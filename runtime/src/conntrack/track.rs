@@ -241,8 +241,8 @@ impl Conntrack {
                 self.refresh(id, dir, pkt, secs(t), acct);
                 Handled::Accept
             }
-            L4::Other if c.tuple[0].proto == proto::GRE => {
-                // GRE version 0 (no PPTP keymap): unreplied / stream timeouts, ASSURED
+            L4::Gre { .. } | L4::Other if c.tuple[0].proto == proto::GRE => {
+                // GRE (`nf_conntrack_proto_gre`): unreplied / stream timeouts, ASSURED
                 // once seen both ways.
                 if c.has(st::SEEN_REPLY) {
                     let assured = c.has(st::ASSURED);
@@ -255,7 +255,7 @@ impl Conntrack {
                 }
                 Handled::Accept
             }
-            L4::Sctp { .. } | L4::Other => {
+            L4::Sctp { .. } | L4::Gre { .. } | L4::Other => {
                 self.refresh(id, dir, pkt, secs(self.cfg.timeouts.generic), acct);
                 Handled::Accept
             }

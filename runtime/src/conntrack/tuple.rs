@@ -65,8 +65,9 @@ pub fn addr_from_bits(l3: L3, bits: u128) -> IpAddr {
 ///
 /// For port protocols (TCP, UDP, UDP-Lite, SCTP) `src_id`/`dst_id` are the ports. For
 /// ICMP/ICMPv6 `src_id` is the echo identifier and `dst_id` holds `type << 8 | code`, which
-/// is where the kernel keeps them (`src.u.icmp.id`, `dst.u.icmp.type/code`). Other
-/// protocols have both at zero (GRE version 0 keys are zero too).
+/// is where the kernel keeps them (`src.u.icmp.id`, `dst.u.icmp.type/code`). For GRE they
+/// are the keys (`src.u.gre.key`, `dst.u.gre.key`: a PPTP call ID, version 0 has both at
+/// zero). Other protocols have both at zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Tuple {
     pub src: u128,
@@ -101,6 +102,11 @@ impl Tuple {
             proto,
             l3: L3::of(src),
         }
+    }
+
+    /// A GRE tuple with its keys.
+    pub fn gre(src: IpAddr, dst: IpAddr, src_key: u16, dst_key: u16) -> Tuple {
+        Tuple { src_id: src_key, dst_id: dst_key, ..Tuple::bare(src, dst, proto::GRE) }
     }
 
     /// A tuple of a protocol without ports (generic tracking).

@@ -47,14 +47,14 @@ use crate::conntrack::{Conntrack, TcpState, Time};
 /// One counted connection: its original tuple and zone.
 pub type Counted = (Tuple, u16);
 
-/// Conntrack's tuple of a packet without a connection (`nf_ct_get_tuplepr`). A GRE packet's
-/// keys are not in it: nftvm's conntrack tracks GRE as the generic protocol.
+/// Conntrack's tuple of a packet without a connection (`nf_ct_get_tuplepr`).
 pub fn packet_tuple(t: &crate::packet::Tuple) -> Tuple {
     use crate::packet::TupleL4;
     match t.l4 {
         TupleL4::Ports { src, dst } => Tuple::ports(t.src, t.dst, t.protocol, src, dst),
         TupleL4::Icmp { id, kind, code } => Tuple::icmp(t.src, t.dst, kind, code, id),
-        TupleL4::None | TupleL4::Gre { .. } => Tuple::bare(t.src, t.dst, t.protocol),
+        TupleL4::Gre { src_key, dst_key } => Tuple::gre(t.src, t.dst, src_key, dst_key),
+        TupleL4::None => Tuple::bare(t.src, t.dst, t.protocol),
     }
 }
 

@@ -92,7 +92,8 @@ pub fn ct_packet<'a>(
                     l4: match t.l4 {
                         TupleL4::Ports { src, dst } => QuotedL4::Ports { sport: src, dport: dst },
                         TupleL4::Icmp { id, kind, code } => QuotedL4::Icmp { icmp_type: kind, code, id },
-                        _ => QuotedL4::Other,
+                        TupleL4::Gre { src_key, dst_key } => QuotedL4::Gre { src_key, dst_key },
+                        TupleL4::None => QuotedL4::Other,
                     },
                 });
                 L4::Icmp(IcmpInfo { icmp_type, code, id, quoted })
@@ -102,6 +103,10 @@ pub fn ct_packet<'a>(
         132 => match (u16_at(0), u16_at(2)) {
             (Some(sport), Some(dport)) => L4::Sctp { sport, dport },
             _ => L4::Truncated,
+        },
+        47 => match view.tuple.map(|t| t.l4) {
+            Some(TupleL4::Gre { src_key, dst_key }) => L4::Gre { src_key, dst_key },
+            _ => L4::Other,
         },
         _ => L4::Other,
     };
