@@ -48,6 +48,8 @@ mod scenarios_irc;
 mod scenarios_nat;
 #[path = "kernel_diff/scenarios_npt.rs"]
 mod scenarios_npt;
+#[path = "kernel_diff/scenarios_pptp.rs"]
+mod scenarios_pptp;
 #[path = "kernel_diff/scenarios_sane.rs"]
 mod scenarios_sane;
 #[path = "kernel_diff/scenarios_xt_matches.rs"]
@@ -81,6 +83,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ftp", scenarios_nat::ftp, 12),
         ("tftp", scenarios_nat::tftp, 12),
         ("irc", scenarios_irc::irc, 22),
+        ("pptp", scenarios_pptp::pptp, 22),
         ("sane", scenarios_sane::sane, 18),
         ("amanda", scenarios_amanda::amanda, 18),
         ("broadcast-helpers", scenarios_broadcast::broadcast, 16),
@@ -268,6 +271,7 @@ fn nat_matches_the_kernel() {
             "ftp",
             "tftp",
             "irc",
+            "pptp",
             "sane",
             "amanda",
             "broadcast-helpers",

@@ -3,9 +3,9 @@
 //! instead of NEW.
 //!
 //! An expectation matches on source and destination address, protocol and destination
-//! port; the source port is a wildcard (the mask FTP and TFTP use), and so may the source
-//! address be (IRC's DCC: any peer may connect). It lives until it is used, its master
-//! dies, or its timeout (5 minutes for all three) passes.
+//! port; the source port is a wildcard (the mask FTP and TFTP use) unless the helper names
+//! it too (PPTP's GRE keys), and so may the source address be (IRC's DCC: any peer may
+//! connect). It lives until it is used, its master dies, or its timeout passes.
 
 use super::entry::ConnId;
 use super::packet::Time;
@@ -23,8 +23,10 @@ pub struct ExpectNat {
 /// One expectation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expectation {
-    /// Expected tuple; `src_id` is ignored (wildcard source port).
+    /// Expected tuple; `src_id` is ignored (wildcard source port) unless `exact_src_id`.
     pub tuple: Tuple,
+    /// The source port (or GRE key) must match too.
+    pub exact_src_id: bool,
     /// The source address is a wildcard too (`tuple.src` is then zero, as the kernel
     /// lists it).
     pub any_src: bool,
@@ -52,6 +54,7 @@ impl Expectation {
             && (any_src || self.tuple.src == t.src)
             && self.tuple.dst == t.dst
             && self.tuple.dst_id == t.dst_id
+            && (!self.exact_src_id || self.tuple.src_id == t.src_id)
     }
 
     /// `expect_clash`: two expectations that would both match some connection (compared
@@ -152,6 +155,18 @@ impl Expectations {
         }
     }
 
+    /// Removes the first expectation `t` (in zone `zone`) matches (`nf_ct_expect_find_get`
+    /// and `nf_ct_unexpect_related`); whether there was one.
+    pub fn remove_matching(&mut self, t: &Tuple, zone: u16) -> bool {
+        match self.list.iter().position(|e| e.matches(t, zone)) {
+            Some(i) => {
+                self.list.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Removes one expectation (a helper giving up on it).
     pub fn remove(&mut self, exp: &Expectation) {
         self.list.retain(|e| e.serial != exp.serial);
@@ -182,7 +197,16 @@ mod tests {
         if any_src {
             tuple.src = 0;
         }
-        Expectation { tuple, any_src, zone: 0, master: conn(master), timeout: 100, nat: None, serial: 0 }
+        Expectation {
+            tuple,
+            exact_src_id: false,
+            any_src,
+            zone: 0,
+            master: conn(master),
+            timeout: 100,
+            nat: None,
+            serial: 0,
+        }
     }
 
     #[test]

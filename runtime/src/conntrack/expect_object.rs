@@ -45,6 +45,7 @@ impl Conntrack {
         let other = c.tuple[1 - dir.min(1)];
         let exp = Expectation {
             tuple: Tuple { src_id: 0, dst_id: e.dport, proto: e.l4proto, ..other },
+            exact_src_id: false,
             any_src: false,
             zone: c.zone,
             master: id,

@@ -170,13 +170,23 @@ pub fn expect_line(
     // A wildcard source (IRC's DCC) is listed as the kernel keeps it: address and mask zero.
     let mask_src = if exp.any_src { zeros } else { ones };
     let m = master.original();
+    // A GRE expectation (PPTP's) names both keys, and its mask both in full.
+    let (ids, mask_ids) = if t.proto == super::tuple::proto::GRE {
+        (
+            format!("srckey=0x{:x} dstkey=0x{:x}", t.src_id, t.dst_id),
+            "srckey=0xffff dstkey=0xffff".to_string(),
+        )
+    } else {
+        let src = if exp.exact_src_id { t.src_id } else { 0 };
+        let mask = if exp.exact_src_id { 65535 } else { 0 };
+        (format!("sport={src} dport={}", t.dst_id), format!("sport={mask} dport=65535"))
+    };
     format!(
-        "{secs} proto={} src={} dst={} sport=0 dport={} mask-src={mask_src} mask-dst={ones} sport=0 dport=65535 \
+        "{secs} proto={} src={} dst={} {ids} mask-src={mask_src} mask-dst={ones} {mask_ids} \
          master-src={} master-dst={} sport={} dport={} class=0{}",
         t.proto,
         t.src_addr(),
         t.dst_addr(),
-        t.dst_id,
         m.src_addr(),
         m.dst_addr(),
         m.sport(),

@@ -42,6 +42,7 @@ pub mod events;
 pub mod expect;
 pub mod expect_object;
 pub mod format;
+pub mod gre_keymap;
 pub mod icmp;
 pub mod index;
 pub mod packet;

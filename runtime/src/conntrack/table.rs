@@ -101,6 +101,8 @@ pub struct Conntrack {
     count: usize,
     next_id: u32,
     pub(crate) expect: Expectations,
+    /// The source keys of PPTP calls' GRE packets (the PPTP helper's).
+    pub(crate) gre_keymap: super::gre_keymap::GreKeymap,
     /// Source-NATed (incl. null-bound) connections by original source.
     pub(crate) bysrc: HashMap<SrcKey, Vec<ConnId>, FixedState>,
     /// Early-drop candidates: confirmed entries in confirmation order, checked lazily.
@@ -139,6 +141,7 @@ impl Conntrack {
             count: 0,
             next_id: 0,
             expect: Expectations::default(),
+            gre_keymap: super::gre_keymap::GreKeymap::default(),
             bysrc: HashMap::with_hasher(FixedState::with_seed(cfg.seed.rotate_left(17))),
             unreplied: VecDeque::new(),
             replied: VecDeque::new(),
@@ -349,6 +352,9 @@ impl Conntrack {
 
     /// Drops what other structures hold about an entry that is going away.
     fn unlink_extras(&mut self, id: ConnId) {
+        if self.get(id).and_then(|c| c.helper) == Some(crate::helper::Helper::Pptp) {
+            self.end_pptp_call(id);
+        }
         self.expect.remove_master(id);
         let Some(c) = self.get(id) else { return };
         if c.status & st::SRC_NAT_DONE != 0 {

@@ -9,7 +9,7 @@ use super::ctinfo::{CtInfo, Tracked};
 use super::entry::{Conn, ConnId, ProtoState};
 use super::events::ev;
 use super::icmp::{self, IcmpClass};
-use super::packet::{IcmpInfo, L4, PacketInfo, TcpInfo};
+use super::packet::{IcmpInfo, L4, PacketInfo, QuotedL4, TcpInfo};
 use super::table::{Conntrack, Refused};
 use super::tcp::{self, TcpConn, TcpContext, TcpVerdict};
 use super::tuple::{Tuple, proto};
@@ -43,10 +43,13 @@ impl Conntrack {
         {
             return Ok(t);
         }
-        let Some(tuple) = pkt.tuple() else {
+        let Some(mut tuple) = pkt.tuple() else {
             self.stats.invalid += 1;
             return Ok(Tracked::invalid());
         };
+        if let L4::Gre { .. } = pkt.l4 {
+            tuple.src_id = self.gre_keymap.source_key(&tuple);
+        }
         let mut reopened = false;
         loop {
             let (id, dir, info) = match self.lookup(&tuple, pkt.zone, pkt.now) {
@@ -141,7 +144,13 @@ impl Conntrack {
     fn icmp_related(&mut self, pkt: &PacketInfo<'_>, icmp: &IcmpInfo) -> Tracked {
         let found = icmp
             .quoted
-            .and_then(|q| q.tuple())
+            .and_then(|q| {
+                let mut t = q.tuple()?;
+                if let QuotedL4::Gre { .. } = q.l4 {
+                    t.src_id = self.gre_keymap.source_key(&t);
+                }
+                Some(t)
+            })
             .filter(|t| t.l3 == pkt.l3())
             .and_then(|t| t.invert())
             .and_then(|inner| self.lookup(&inner, pkt.zone, pkt.now));
@@ -184,6 +193,9 @@ impl Conntrack {
         }
         if let Some(nat) = exp.nat {
             self.nat_follow_master(id, exp.master, nat);
+        }
+        if self.get(exp.master).and_then(|m| m.helper) == Some(Helper::Pptp) {
+            self.pptp_expected(&exp);
         }
         Ok(Some((id, true)))
     }

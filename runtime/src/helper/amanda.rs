@@ -109,6 +109,7 @@ impl Conntrack {
             let mut exp = Expectation {
                 // From the server to the client as the server addressed it, on the port.
                 tuple: Tuple { src_id: 0, dst_id: a.port, proto: proto::TCP, ..original },
+                exact_src_id: false,
                 any_src: false,
                 zone,
                 master: id,

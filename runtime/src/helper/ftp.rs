@@ -372,6 +372,7 @@ impl Conntrack {
                 proto: proto::TCP,
                 l3: other.l3,
             },
+            exact_src_id: false,
             any_src: false,
             zone: c.zone,
             master: id,

@@ -152,6 +152,7 @@ impl Conntrack {
         let mut exp = Expectation {
             // From anyone to the client as the server sees it, any source port.
             tuple: Tuple { src: 0, src_id: 0, dst_id: offer.port, proto: proto::TCP, ..reply },
+            exact_src_id: false,
             any_src: true,
             zone: c.zone,
             master: id,

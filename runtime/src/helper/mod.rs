@@ -1,7 +1,8 @@
-//! Connection-tracking helpers (FTP, TFTP, IRC, SANE, Amanda): they read a control
+//! Connection-tracking helpers (FTP, TFTP, IRC, SANE, Amanda, PPTP): they read a control
 //! connection's payload and announce expectations, so that the data connection is RELATED
 //! to it, and with NAT rewrite the addresses or ports in the payload (FTP, IRC, Amanda) or
-//! NAT the data connection like its master (all but SANE, which has no NAT helper).
+//! NAT the data connection like its master (all but SANE, which has no NAT helper, and
+//! PPTP, whose NAT helper nftvm does not run).
 //!
 //! The broadcast helpers (NetBIOS name service, SNMP) and SNMP's trap helper attach too:
 //! `ct helper "netbios-ns"` matches their connections and `conntrack -L` shows them. The
@@ -20,6 +21,7 @@ pub mod amanda;
 pub mod ftp;
 pub mod irc;
 pub mod mangle;
+pub mod pptp;
 pub mod sane;
 pub mod tftp;
 
@@ -42,11 +44,12 @@ pub enum Helper {
     Snmp,
     /// `snmp_trap` (`nf_nat_snmp_basic`).
     SnmpTrap,
+    Pptp,
 }
 
 impl Helper {
     /// Every helper nftvm attaches.
-    pub const ALL: [Helper; 8] = [
+    pub const ALL: [Helper; 9] = [
         Helper::Ftp,
         Helper::Tftp,
         Helper::Irc,
@@ -55,6 +58,7 @@ impl Helper {
         Helper::NetbiosNs,
         Helper::Snmp,
         Helper::SnmpTrap,
+        Helper::Pptp,
     ];
 
     /// The helper's name (`helper=…` in `conntrack -L`, `ct helper` in nft).
@@ -68,6 +72,7 @@ impl Helper {
             Helper::NetbiosNs => "netbios-ns",
             Helper::Snmp => "snmp",
             Helper::SnmpTrap => "snmp_trap",
+            Helper::Pptp => "pptp",
         }
     }
 
@@ -82,6 +87,7 @@ impl Helper {
             "netbios-ns" => Some(Helper::NetbiosNs),
             "snmp" => Some(Helper::Snmp),
             "snmp_trap" => Some(Helper::SnmpTrap),
+            "pptp" => Some(Helper::Pptp),
             _ => None,
         }
     }
@@ -90,17 +96,19 @@ impl Helper {
     /// protocol does not attach).
     pub fn l4proto(self) -> u8 {
         match self {
-            Helper::Ftp | Helper::Irc | Helper::Sane => proto::TCP,
+            Helper::Ftp | Helper::Irc | Helper::Sane | Helper::Pptp => proto::TCP,
             Helper::Tftp | Helper::Amanda | Helper::NetbiosNs | Helper::Snmp | Helper::SnmpTrap => proto::UDP,
         }
     }
 
-    /// Does the kernel register the helper for this family? (IRC's, NetBIOS's and SNMP's
-    /// are IPv4 only: an IPv6 connection they are set on gets no helper.)
+    /// Does the kernel register the helper for this family? (IRC's, NetBIOS's, SNMP's and
+    /// PPTP's are IPv4 only: an IPv6 connection they are set on gets no helper.)
     pub fn serves(self, l3: L3) -> bool {
         match self {
             Helper::Ftp | Helper::Tftp | Helper::Sane | Helper::Amanda => true,
-            Helper::Irc | Helper::NetbiosNs | Helper::Snmp | Helper::SnmpTrap => l3 == L3::Ipv4,
+            Helper::Irc | Helper::NetbiosNs | Helper::Snmp | Helper::SnmpTrap | Helper::Pptp => {
+                l3 == L3::Ipv4
+            }
         }
     }
 
@@ -112,6 +120,7 @@ impl Helper {
             Helper::Ftp | Helper::Tftp | Helper::Sane | Helper::NetbiosNs | Helper::Snmp => 1,
             Helper::Irc => 8,
             Helper::Amanda => 3,
+            Helper::Pptp => 2,
             Helper::SnmpTrap => 0,
         }
     }
@@ -119,7 +128,7 @@ impl Helper {
     /// Lifetime of an expectation, in seconds (IRC's `dcc_timeout`).
     pub fn expect_timeout(self) -> u32 {
         match self {
-            Helper::Ftp | Helper::Tftp | Helper::Irc | Helper::Sane => 300,
+            Helper::Ftp | Helper::Tftp | Helper::Irc | Helper::Sane | Helper::Pptp => 300,
             Helper::Amanda | Helper::SnmpTrap => 180,
             Helper::NetbiosNs => 3,
             Helper::Snmp => 30,
@@ -134,6 +143,7 @@ pub enum HelperData {
     None,
     Ftp(ftp::FtpState),
     Sane(sane::SaneState),
+    Pptp(pptp::PptpState),
 }
 
 impl HelperData {
@@ -142,6 +152,7 @@ impl HelperData {
         match helper {
             Helper::Ftp => HelperData::Ftp(ftp::FtpState::default()),
             Helper::Sane => HelperData::Sane(sane::SaneState::default()),
+            Helper::Pptp => HelperData::Pptp(pptp::PptpState::default()),
             Helper::Tftp
             | Helper::Irc
             | Helper::Amanda

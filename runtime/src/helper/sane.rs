@@ -86,6 +86,7 @@ impl Conntrack {
         let exp = Expectation {
             // From the client to the server, as the client addressed it, on the port.
             tuple: Tuple { src_id: 0, dst_id: port, proto: proto::TCP, ..original },
+            exact_src_id: false,
             any_src: false,
             zone: c.zone,
             master: id,

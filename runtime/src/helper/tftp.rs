@@ -37,6 +37,7 @@ impl Conntrack {
             // From the server (as it answers) to the client (as the server sees it), to
             // the client's port; any source port.
             tuple: Tuple { src_id: 0, proto: proto::UDP, ..reply },
+            exact_src_id: false,
             any_src: false,
             zone: c.zone,
             master: id,

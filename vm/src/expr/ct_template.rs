@@ -18,8 +18,8 @@ use crate::verify::Check;
 pub const MAX_NAME: usize = 15;
 /// The helpers nftvm's runtime runs (`nftvm_runtime::helper::Helper`; a runtime test
 /// keeps the two lists the same). Any other attaches nothing.
-pub const RUN_HELPERS: [&str; 8] =
-    ["ftp", "tftp", "irc", "sane", "amanda", "netbios-ns", "snmp", "snmp_trap"];
+pub const RUN_HELPERS: [&str; 9] =
+    ["ftp", "tftp", "irc", "sane", "amanda", "netbios-ns", "snmp", "snmp_trap", "pptp"];
 
 /// One `-j CT --helper` target (the part of the kernel's `xt_ct_target_info_v1` nftvm runs).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
