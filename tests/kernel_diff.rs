@@ -83,7 +83,7 @@ fn templates() -> Vec<(&'static str, Template, usize)> {
         ("ftp", scenarios_nat::ftp, 12),
         ("tftp", scenarios_nat::tftp, 12),
         ("irc", scenarios_irc::irc, 22),
-        ("pptp", scenarios_pptp::pptp, 22),
+        ("pptp", scenarios_pptp::pptp, 44),
         ("sane", scenarios_sane::sane, 18),
         ("amanda", scenarios_amanda::amanda, 18),
         ("broadcast-helpers", scenarios_broadcast::broadcast, 16),

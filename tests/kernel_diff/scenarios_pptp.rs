@@ -6,7 +6,9 @@
 //! refuses, an answer naming another call ID, a message cut short, a wrong magic cookie,
 //! GRE from the server first, a disconnect notice before more GRE, no GRE at all (the two
 //! expectations compared as `conntrack -L expect` lists them), a second call on the same
-//! control connection; and IPv6, for which the kernel has no PPTP helper.
+//! control connection; and IPv6, for which the kernel has no PPTP helper. Half the IPv4
+//! scripts run through masquerade (`nf_nat_pptp`): the client's call ID becomes the control
+//! connection's translated port on the server's side, and the call's GRE is translated.
 
 use std::net::SocketAddr;
 
@@ -14,7 +16,7 @@ use nftvm_runtime::packet::PacketBuilder;
 
 use crate::harness::Scenario;
 use crate::pkt::*;
-use crate::scenarios_nat::{client, handshake, related_only, server};
+use crate::scenarios_nat::{MASQUERADE_TUNB, client, handshake, related_only, server};
 
 /// A PPTP control message of type `message`, its body `body` zero-padded to `len` bytes.
 fn control(message: u16, body: &[u8], len: usize) -> Vec<u8> {
@@ -29,10 +31,12 @@ fn control(message: u16, body: &[u8], len: usize) -> Vec<u8> {
     m
 }
 
-/// The control connection's two ends and their next sequence numbers.
+/// The control connection's two ends (the client as the server sees it: `seen`) and their
+/// next sequence numbers.
 struct Control {
     ca: SocketAddr,
     sa: SocketAddr,
+    seen: SocketAddr,
     cseq: u32,
     sseq: u32,
 }
@@ -46,7 +50,7 @@ impl Control {
             sc.send("tuna", tcp(self.ca, self.sa, ACK | PSH, self.cseq, self.sseq, payload));
             self.cseq = self.cseq.wrapping_add(len);
         } else {
-            sc.send("tunb", tcp(self.sa, self.ca, ACK | PSH, self.sseq, self.cseq, payload));
+            sc.send("tunb", tcp(self.sa, self.seen, ACK | PSH, self.sseq, self.cseq, payload));
             self.sseq = self.sseq.wrapping_add(len);
         }
     }
@@ -60,14 +64,26 @@ pub fn pptp(rng: &mut Rng, i: usize) -> Scenario {
     let v6 = i % 8 == 7;
     let c = client(rng, v6);
     let s = server(rng, v6);
-    let rules = related_only(("pptp-1723", "pptp"), "tcp", 1723, "");
-    let variant = i % 11;
-    let mut sc = Scenario::new(format!("pptp-{variant}-{i}"), rules);
+    let masq = !v6 && i % 2 == 1;
+    let rules = related_only(("pptp-1723", "pptp"), "tcp", 1723, if masq { MASQUERADE_TUNB } else { "" });
+    let variant = (i / 2) % 11;
+    let kind = if v6 {
+        "v6"
+    } else if masq {
+        "masquerade"
+    } else {
+        "direct"
+    };
+    let mut sc = Scenario::new(format!("pptp-{kind}-{variant}-{i}"), rules);
     let ca = SocketAddr::new(c, rng.port());
     let sa = SocketAddr::new(s, 1723);
+    // Masquerade keeps a free source port: the server sees the router's address and it.
+    let seen = if masq { SocketAddr::new(ip("10.0.2.1"), ca.port()) } else { ca };
     let (_, cs, ss) = handshake(&mut sc, rng, ca, sa);
-    let mut ctl = Control { ca, sa, cseq: cs.wrapping_add(1), sseq: ss.wrapping_add(1) };
+    let mut ctl = Control { ca, sa, seen, cseq: cs.wrapping_add(1), sseq: ss.wrapping_add(1) };
+    // Through masquerade the server knows the client's call ID as the translated port.
     let pns = rng.next_u64() as u16 | 1;
+    let seen_pns = if masq { seen.port() } else { pns };
     let pac = rng.next_u64() as u16 | 0x100;
     let mut start = control(1, &[1, 0], 144);
     if variant == 6 {
@@ -87,7 +103,7 @@ pub fn pptp(rng: &mut Rng, i: usize) -> Scenario {
             request.truncate(request.len() - 1); // one byte short: not read
         }
         ctl.send(&mut sc, true, &request);
-        let peer = if variant == 4 { pns ^ 0x40 } else { pns };
+        let peer = if variant == 4 { seen_pns ^ 0x40 } else { seen_pns };
         let result = if variant == 3 { 3 } else { 1 };
         ctl.send(&mut sc, false, &control(8, &[be(pac), be(peer), [result, 0]].concat(), 20));
     }
@@ -97,7 +113,8 @@ pub fn pptp(rng: &mut Rng, i: usize) -> Scenario {
         let pns2 = pns ^ 0x2000;
         let pac2 = pac ^ 0x2000;
         ctl.send(&mut sc, true, &control(7, &be(pns2), 156));
-        ctl.send(&mut sc, false, &control(8, &[be(pac2), be(pns2), [1, 0]].concat(), 20));
+        let seen_pns2 = if masq { seen_pns } else { pns2 };
+        ctl.send(&mut sc, false, &control(8, &[be(pac2), be(seen_pns2), [1, 0]].concat(), 20));
         sc.send("tuna", gre(ca, sa, pac2));
     }
     if variant == 9 {
@@ -108,11 +125,11 @@ pub fn pptp(rng: &mut Rng, i: usize) -> Scenario {
     }
     // The client's GRE carries the server's call ID, the server's the client's.
     if variant == 7 {
-        sc.send("tunb", gre(sa, ca, pns));
+        sc.send("tunb", gre(sa, seen, seen_pns));
         sc.send("tuna", gre(ca, sa, pac));
     } else {
         sc.send("tuna", gre(ca, sa, pac));
-        sc.send("tunb", gre(sa, ca, pns));
+        sc.send("tunb", gre(sa, seen, seen_pns));
     }
     sc.send("tuna", gre(ca, sa, pac));
     if variant == 0 {

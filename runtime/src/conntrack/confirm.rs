@@ -109,10 +109,7 @@ impl Conntrack {
                 (Some(Helper::Sane), Some(seg), _) if is_tcp => {
                     self.sane_help(id, dir, t.info, seg.payload, now).map(|()| None)
                 }
-                (Some(Helper::Pptp), Some(seg), _) if is_tcp => {
-                    self.pptp_help(id, dir, t.info, seg.payload, now);
-                    Ok(None)
-                }
+                (Some(Helper::Pptp), Some(seg), _) if is_tcp => Ok(self.pptp_help(id, dir, t.info, seg, now)),
                 // No helper, one without the packet's protocol, or a broadcast helper (they
                 // answer only the host's own broadcast queries, which nftvm never sends; SNMP's
                 // NAT helper is not run): nothing to do.

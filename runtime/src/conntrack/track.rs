@@ -191,11 +191,10 @@ impl Conntrack {
             c.mark = master_mark;
             c.ext_mut().master = Some(exp.master);
         }
-        if let Some(nat) = exp.nat {
-            self.nat_follow_master(id, exp.master, nat);
-        }
         if self.get(exp.master).and_then(|m| m.helper) == Some(Helper::Pptp) {
-            self.pptp_expected(&exp);
+            self.pptp_expected(id, &exp);
+        } else if let Some(nat) = exp.nat {
+            self.nat_follow_master(id, exp.master, nat);
         }
         Ok(Some((id, true)))
     }

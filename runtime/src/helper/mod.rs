@@ -1,8 +1,8 @@
 //! Connection-tracking helpers (FTP, TFTP, IRC, SANE, Amanda, PPTP): they read a control
 //! connection's payload and announce expectations, so that the data connection is RELATED
 //! to it, and with NAT rewrite the addresses or ports in the payload (FTP, IRC, Amanda) or
-//! NAT the data connection like its master (all but SANE, which has no NAT helper, and
-//! PPTP, whose NAT helper nftvm does not run).
+//! NAT the data connection like its master (all but SANE, which has no NAT helper; PPTP's
+//! rewrites call IDs and NATs the call's GRE its own way).
 //!
 //! The broadcast helpers (NetBIOS name service, SNMP) and SNMP's trap helper attach too:
 //! `ct helper "netbios-ns"` matches their connections and `conntrack -L` shows them. The

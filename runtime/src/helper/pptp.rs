@@ -18,18 +18,29 @@
 //! for length only where the kernel has a size for them, a message out of order ignored
 //! (never dropped). Its GRE connections keep the plain GRE timeouts (30 s, 180 s once
 //! answered), as on Linux 6.18, where the GRE tracker resets the helper's longer ones on
-//! the connection's first packet. nftvm does not run PPTP's NAT helper (`nf_nat_pptp`,
-//! which rewrites call IDs through NAT): see the README.
+//! the connection's first packet.
+//!
+//! Through NAT (`nf_nat_pptp`, the control connection masqueraded or otherwise translated)
+//! the client's call ID is replaced, in the call request, by the control connection's
+//! translated source port, and put back wherever the server's messages name it; the GRE
+//! expectations take the translated ID on the server's side and the original on the
+//! client's, and the call's GRE connection is translated like its master, its call ID
+//! rewritten on the way to the client.
 
+use nftvm_vm::keys::ct_status as st;
+
+use super::mangle::{Mangled, mangle};
 use super::{Helper, HelperData};
 use crate::conntrack::Conntrack;
 use crate::conntrack::config::secs;
+use crate::conntrack::confirm::Segment;
 use crate::conntrack::ctinfo::CtInfo;
 use crate::conntrack::entry::ConnId;
-use crate::conntrack::expect::Expectation;
+use crate::conntrack::expect::{ExpectNat, Expectation};
 use crate::conntrack::gre_keymap::KeymapAdd;
 use crate::conntrack::packet::Time;
 use crate::conntrack::tuple::Tuple;
+use crate::nat::{Manip, NatRange, flags};
 
 /// `PPTP_PACKET_CONTROL`.
 const CONTROL_PACKET: u16 = 1;
@@ -44,6 +55,8 @@ mod msg {
     pub const START_SESSION_REPLY: u16 = 2;
     pub const STOP_SESSION_REQUEST: u16 = 3;
     pub const STOP_SESSION_REPLY: u16 = 4;
+    pub const ECHO_REQUEST: u16 = 5;
+    pub const ECHO_REPLY: u16 = 6;
     pub const OUT_CALL_REQUEST: u16 = 7;
     pub const OUT_CALL_REPLY: u16 = 8;
     pub const IN_CALL_REQUEST: u16 = 9;
@@ -96,13 +109,23 @@ pub enum Call {
     ClearRequested,
 }
 
-/// Per control connection: the session, the call and its two call IDs.
+/// Per control connection: the session, the call and its two call IDs (the client's as
+/// the server sees it), and through NAT the call IDs before translation (`nf_nat_pptp`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PptpState {
     pub session: Session,
     pub call: Call,
     pub pac_call_id: u16,
     pub pns_call_id: u16,
+    pub nat_pns_call_id: u16,
+    pub nat_pac_call_id: u16,
+}
+
+/// A control message the state let through: its type and what it asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub message: u16,
+    pub action: Action,
 }
 
 /// What a control message asks of conntrack.
@@ -131,9 +154,10 @@ fn control_message(payload: &[u8]) -> Option<(u16, &[u8])> {
 }
 
 /// One segment's payload in direction `dir` (0: from the client, the PNS): the state after
-/// it and what it asks for. A message the state does not allow changes nothing.
-pub fn read(state: PptpState, dir: usize, payload: &[u8]) -> (PptpState, Action) {
-    let Some((message, body)) = control_message(payload) else { return (state, Action::None) };
+/// it and the message, if the state let it through. A message the state does not allow
+/// changes nothing.
+pub fn read(state: PptpState, dir: usize, payload: &[u8]) -> (PptpState, Option<Accepted>) {
+    let Some((message, body)) = control_message(payload) else { return (state, None) };
     let mut s = state;
     let id = |at| be16(body, at).unwrap_or(0);
     let byte = |at: usize| body.get(at).copied().unwrap_or(0);
@@ -167,7 +191,8 @@ pub fn read(state: PptpState, dir: usize, payload: &[u8]) -> (PptpState, Action)
                 s.call = Call::ClearRequested;
                 Action::None
             }
-            _ => Action::None,
+            msg::SET_LINK_INFO | msg::ECHO_REQUEST | msg::ECHO_REPLY => Action::None,
+            _ => return (state, None),
         }
     } else {
         match message {
@@ -210,31 +235,90 @@ pub fn read(state: PptpState, dir: usize, payload: &[u8]) -> (PptpState, Action)
                 s.call = Call::None;
                 Action::EndCall
             }
-            _ => Action::None,
+            msg::WAN_ERROR_NOTIFY | msg::SET_LINK_INFO | msg::ECHO_REQUEST | msg::ECHO_REPLY => Action::None,
+            _ => return (state, None),
         }
     };
-    // Messages every state allows (echo, errors, link info) and those out of order change
-    // nothing.
-    (s, action)
+    (s, Some(Accepted { message, action }))
+}
+
+/// Through NAT, where a message names the client's call ID (its offset in the message, past
+/// both headers) and the ID it must carry instead (`nf_nat_pptp`'s `pptp_outbound_pkt` and
+/// `pptp_inbound_pkt`); `state` is the state after the message, whose call setup from the
+/// client this takes the translated ID for.
+fn nat_call_id(
+    state: &mut PptpState,
+    dir: usize,
+    message: u16,
+    translated_port: u16,
+) -> Option<(usize, u16)> {
+    if dir == 0 {
+        let offset = match message {
+            msg::OUT_CALL_REQUEST => {
+                state.nat_pns_call_id = state.pns_call_id;
+                state.pns_call_id = translated_port;
+                0
+            }
+            msg::IN_CALL_REPLY | msg::CALL_CLEAR_REQUEST => 0,
+            _ => return None,
+        };
+        Some((HEADERS + offset, state.pns_call_id))
+    } else {
+        let offset = match message {
+            msg::OUT_CALL_REPLY => 2,
+            msg::IN_CALL_CONNECT
+            | msg::WAN_ERROR_NOTIFY
+            | msg::CALL_DISCONNECT_NOTIFY
+            | msg::SET_LINK_INFO => 0,
+            _ => return None,
+        };
+        Some((HEADERS + offset, state.nat_pns_call_id))
+    }
 }
 
 impl Conntrack {
-    /// The PPTP helper on one segment's payload at the confirm point (it never drops one).
-    pub(crate) fn pptp_help(&mut self, id: ConnId, dir: usize, info: CtInfo, payload: &[u8], now: Time) {
+    /// The PPTP helper on one segment at the confirm point: through NAT, the segment's
+    /// payload with the call ID rewritten. It never drops a segment.
+    pub(crate) fn pptp_help(
+        &mut self,
+        id: ConnId,
+        dir: usize,
+        info: CtInfo,
+        seg: &Segment<'_>,
+        now: Time,
+    ) -> Option<Mangled> {
         if !matches!(info, CtInfo::Established | CtInfo::EstablishedReply) {
-            return;
+            return None;
         }
-        let Some(c) = self.get_mut(id) else { return };
+        let c = self.get_mut(id)?;
+        let natted = c.status & (st::SRC_NAT | st::DST_NAT) != 0;
+        let translated_port = c.tuple[1].dport();
         let state = match c.ext.as_ref().map(|e| &e.helper_data) {
             Some(HelperData::Pptp(s)) => *s,
             _ => PptpState::default(),
         };
-        let (state, action) = read(state, dir, payload);
-        c.ext_mut().helper_data = HelperData::Pptp(state);
-        match action {
+        let (mut state, accepted) = read(state, dir, seg.payload);
+        let accepted = accepted?;
+        // The call setup from the client is translated before anything is expected.
+        let rewrite =
+            if natted { nat_call_id(&mut state, dir, accepted.message, translated_port) } else { None };
+        if let Some(c) = self.get_mut(id) {
+            c.ext_mut().helper_data = HelperData::Pptp(state);
+        }
+        match accepted.action {
             Action::None => {}
-            Action::ExpectGre => self.expect_gre(id, state, now),
+            Action::ExpectGre => self.expect_gre(id, natted, now),
             Action::EndCall => self.end_pptp_call(id),
+        }
+        let (offset, call_id) = rewrite?;
+        mangle(seg.payload, offset, 2, &call_id.to_be_bytes(), seg.l3_len)
+    }
+
+    /// The connection's PPTP state.
+    fn pptp_state(&self, id: ConnId) -> PptpState {
+        match self.get(id).and_then(|c| c.ext.as_ref()).map(|e| &e.helper_data) {
+            Some(HelperData::Pptp(s)) => *s,
+            _ => PptpState::default(),
         }
     }
 
@@ -247,20 +331,37 @@ impl Conntrack {
     }
 
     /// `exp_gre`: expects the call's GRE connection from either side, and maps its keys.
-    fn expect_gre(&mut self, master: ConnId, state: PptpState, now: Time) {
-        let Some(tuples) = self.pptp_call_tuples(master, state) else { return };
+    /// Through NAT (`pptp_exp_gre`) the client's side expects its original call ID and the
+    /// server's the translated one, each expectation keeping the ID the connection it makes
+    /// is translated to.
+    fn expect_gre(&mut self, master: ConnId, natted: bool, now: Time) {
+        let mut state = self.pptp_state(master);
+        let Some(mut tuples) = self.pptp_call_tuples(master, state) else { return };
         let Some(zone) = self.get(master).map(|c| c.zone) else { return };
-        let expectation = |tuple| Expectation {
+        let mut nat = [None, None];
+        if natted {
+            state.nat_pac_call_id = state.pac_call_id;
+            if let Some(c) = self.get_mut(master) {
+                c.ext_mut().helper_data = HelperData::Pptp(state);
+            }
+            tuples[0].src_id = state.nat_pns_call_id;
+            tuples[1].src_id = state.nat_pac_call_id;
+            nat = [
+                Some(ExpectNat { dir: 0, saved_port: state.pns_call_id }),
+                Some(ExpectNat { dir: 1, saved_port: state.nat_pns_call_id }),
+            ];
+        }
+        let expectation = |(tuple, nat)| Expectation {
             tuple,
             exact_src_id: true,
             any_src: false,
             zone,
             master,
             timeout: now.saturating_add(secs(Helper::Pptp.expect_timeout())),
-            nat: None,
+            nat,
             serial: 0,
         };
-        let [orig, reply] = tuples.map(expectation);
+        let [orig, reply] = [(tuples[0], nat[0]), (tuples[1], nat[1])].map(expectation);
         if self.expect_related(orig, now).is_err() {
             return;
         }
@@ -278,12 +379,41 @@ impl Conntrack {
         }
     }
 
-    /// `pptp_expectfn`: the first GRE packet of a call took `exp`; the other direction's
-    /// expectation goes (the connection it made answers both).
-    pub(crate) fn pptp_expected(&mut self, exp: &Expectation) {
-        if let Some(other) = exp.tuple.invert() {
-            self.expect.remove_matching(&other, exp.zone);
-        }
+    /// `pptp_expectfn`: the first GRE packet of a call took `exp` and made connection `id`;
+    /// the other direction's expectation goes (the connection answers both). Through NAT
+    /// (`pptp_nat_expected`) the connection is translated like its master: its source to
+    /// where the master sends to, its destination to where the master comes from, the call
+    /// ID each expectation kept on its side.
+    pub(crate) fn pptp_expected(&mut self, id: ConnId, exp: &Expectation) {
+        let Some(nat) = exp.nat else {
+            if let Some(other) = exp.tuple.invert() {
+                self.expect.remove_matching(&other, exp.zone);
+            }
+            return;
+        };
+        let state = self.pptp_state(exp.master);
+        let Some(m) = self.get(exp.master) else { return };
+        let d = 1 - (nat.dir & 1);
+        let (to_src, to_dst) = (m.tuple[d].dst, m.tuple[d].src);
+        // When the server's GRE came first, the kernel reads the client side's call IDs
+        // from the new connection's own (empty) NAT data: zero, so that expectation stays.
+        let other = if nat.dir == 0 {
+            Tuple::gre(m.tuple[1].src_addr(), m.tuple[1].dst_addr(), state.pac_call_id, state.pns_call_id)
+        } else {
+            Tuple::gre(m.tuple[0].src_addr(), m.tuple[0].dst_addr(), 0, 0)
+        };
+        self.expect.remove_matching(&other, exp.zone);
+        let range = |addr, key: Option<u16>| NatRange {
+            flags: flags::MAP_IPS | key.map_or(0, |_| flags::PROTO_SPECIFIED),
+            min_addr: addr,
+            max_addr: addr,
+            min_proto: key.unwrap_or(0),
+            max_proto: key.unwrap_or(0),
+            base_proto: 0,
+        };
+        let saved = Some(nat.saved_port);
+        let _ = self.nat_setup(id, &range(to_src, saved.filter(|_| nat.dir == 0)), Manip::Src);
+        let _ = self.nat_setup(id, &range(to_dst, saved.filter(|_| nat.dir == 1)), Manip::Dst);
     }
 
     /// `pptp_destroy_siblings`: `master`'s call is over (a disconnect notice, or the control
@@ -291,12 +421,8 @@ impl Conntrack {
     /// connection is killed, or failing one its expectation removed.
     pub(crate) fn end_pptp_call(&mut self, master: ConnId) {
         self.gre_keymap.remove(master);
-        let Some(c) = self.get(master) else { return };
-        let zone = c.zone;
-        let state = match c.ext.as_ref().map(|e| &e.helper_data) {
-            Some(HelperData::Pptp(s)) => *s,
-            _ => PptpState::default(),
-        };
+        let Some(zone) = self.get(master).map(|c| c.zone) else { return };
+        let state = self.pptp_state(master);
         let Some(tuples) = self.pptp_call_tuples(master, state) else { return };
         let now = self.now;
         for t in tuples {
@@ -333,7 +459,7 @@ mod tests {
         for (dir, payload) in steps {
             let (next, a) = read(s, *dir, payload);
             s = next;
-            actions.push(a);
+            actions.push(a.map_or(Action::None, |a| a.action));
         }
         (s, actions)
     }
@@ -385,6 +511,6 @@ mod tests {
         assert_eq!(read(PptpState::default(), 0, &cookie).0, PptpState::default());
         // A disconnect notice ends the call whatever the state.
         let (s, a) = read(PptpState::default(), 1, &message(msg::CALL_DISCONNECT_NOTIFY, &[]));
-        assert_eq!((s.call, a), (Call::None, Action::EndCall));
+        assert_eq!((s.call, a.map(|a| a.action)), (Call::None, Some(Action::EndCall)));
     }
 }

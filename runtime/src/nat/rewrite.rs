@@ -47,7 +47,7 @@ pub enum NatAction {
 fn l4_key(t: &Tuple, side: Side) -> Option<u16> {
     if t.is_icmp() {
         Some(t.src_id)
-    } else if t.has_ports() {
+    } else if t.has_ports() || t.proto == crate::conntrack::tuple::proto::GRE {
         Some(match side {
             Side::Src => t.src_id,
             Side::Dst => t.dst_id,

@@ -314,6 +314,17 @@ impl Conntrack {
                 min = u32::from(lo);
                 size = u32::from(hi) - min + 1;
             }
+        } else if t.proto == proto::GRE {
+            // Only an expected GRE connection (PPTP's) has its key changed.
+            if self.get(me).is_none_or(|c| c.master().is_none()) {
+                return;
+            }
+            (min, size) = if range.has(flags::PROTO_SPECIFIED) {
+                let min = u32::from(range.min_proto);
+                (min, u32::from(range.max_proto).wrapping_sub(min).wrapping_add(1))
+            } else {
+                (1, 65535)
+            };
         } else {
             return;
         }
