@@ -290,21 +290,15 @@ impl Conntrack {
         if !matches!(info, CtInfo::Established | CtInfo::EstablishedReply) {
             return None;
         }
-        let c = self.get_mut(id)?;
+        let c = self.get(id)?;
         let natted = c.status & (st::SRC_NAT | st::DST_NAT) != 0;
         let translated_port = c.tuple[1].dport();
-        let state = match c.ext.as_ref().map(|e| &e.helper_data) {
-            Some(HelperData::Pptp(s)) => *s,
-            _ => PptpState::default(),
-        };
-        let (mut state, accepted) = read(state, dir, seg.payload);
+        let (mut state, accepted) = read(self.pptp_state(id), dir, seg.payload);
         let accepted = accepted?;
         // The call setup from the client is translated before anything is expected.
         let rewrite =
             if natted { nat_call_id(&mut state, dir, accepted.message, translated_port) } else { None };
-        if let Some(c) = self.get_mut(id) {
-            c.ext_mut().helper_data = HelperData::Pptp(state);
-        }
+        self.set_pptp_state(id, state);
         match accepted.action {
             Action::None => {}
             Action::ExpectGre => self.expect_gre(id, natted, now),
@@ -319,6 +313,12 @@ impl Conntrack {
         match self.get(id).and_then(|c| c.ext.as_ref()).map(|e| &e.helper_data) {
             Some(HelperData::Pptp(s)) => *s,
             _ => PptpState::default(),
+        }
+    }
+
+    fn set_pptp_state(&mut self, id: ConnId, state: PptpState) {
+        if let Some(c) = self.get_mut(id) {
+            c.ext_mut().helper_data = HelperData::Pptp(state);
         }
     }
 
@@ -341,9 +341,7 @@ impl Conntrack {
         let mut nat = [None, None];
         if natted {
             state.nat_pac_call_id = state.pac_call_id;
-            if let Some(c) = self.get_mut(master) {
-                c.ext_mut().helper_data = HelperData::Pptp(state);
-            }
+            self.set_pptp_state(master, state);
             tuples[0].src_id = state.nat_pns_call_id;
             tuples[1].src_id = state.nat_pac_call_id;
             nat = [

@@ -233,7 +233,13 @@ pub fn packet_keys(pkt: &[u8]) -> PacketKeys {
         let expect = ExpectKey { v6: l3.v6, proto: l3.proto, src: l3.src, dst: l3.dst, dport };
         return PacketKeys { flow, expect: Some(expect) };
     }
-    let expect = ExpectKey { v6: l3.v6, proto: l3.proto, src: l3.src, dst: l3.dst, dport: 0 };
+    // An enhanced GRE (PPTP) packet is expected by its call ID, its tuple's destination key.
+    let dport = if l3.proto == proto::GRE && be16(pkt, l4).is_some_and(|f| f & 7 == 1) {
+        be16(pkt, l4 + 6).unwrap_or(0)
+    } else {
+        0
+    };
+    let expect = ExpectKey { v6: l3.v6, proto: l3.proto, src: l3.src, dst: l3.dst, dport };
     PacketKeys { flow: bare(&l3), expect: Some(expect) }
 }
 
@@ -274,6 +280,19 @@ mod tests {
         assert_eq!(ka.expect.unwrap().dport, 8080);
         let other = PacketBuilder::ipv4([10, 0, 1, 2], [10, 0, 2, 2]).tcp(40001, 8080).build();
         assert_ne!(packet_keys(&other).flow, ka.flow);
+    }
+
+    #[test]
+    fn a_pptp_gre_packet_is_expected_by_its_call_id() {
+        let gre =
+            PacketBuilder::ipv4([10, 0, 1, 2], [10, 0, 2, 2]).gre_pptp(0x1234).payload(&[0xff, 3]).build();
+        let expected = Tuple::gre(ip("10.0.1.2"), ip("10.0.2.2"), 0x99, 0x1234);
+        assert_eq!(packet_keys(&gre).expect, Some(ExpectKey::of_tuple(&expected)));
+        let back =
+            PacketBuilder::ipv4([10, 0, 2, 2], [10, 0, 1, 2]).gre_pptp(0x99).payload(&[0xff, 3]).build();
+        assert_eq!(packet_keys(&gre).flow, packet_keys(&back).flow, "both directions on one worker");
+        let plain = PacketBuilder::ipv4([10, 0, 1, 2], [10, 0, 2, 2]).gre(0x0800).build();
+        assert_eq!(packet_keys(&plain).expect.map(|k| k.dport), Some(0));
     }
 
     #[test]

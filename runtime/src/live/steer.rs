@@ -43,7 +43,8 @@
 //!
 //! Fragments carry no ports, so they are steered by their addresses and protocol: with more
 //! than one worker, a connection that mixes fragmented and unfragmented packets can be split
-//! over two shards. Stateful expressions (`limit`, `quota`, dynamic sets) are per worker.
+//! over two shards. (Stateful expressions — `limit`, `quota`, the sets the rules write,
+//! connection counts — are shared by the workers: see [`crate::live`].)
 //!
 //! [`Pipeline`]: crate::pipeline::Pipeline
 

@@ -98,33 +98,18 @@ impl SharedCounts {
     /// the connections all workers' copies hold.
     fn publish(&self, key: ListKey, worker: usize, n: Option<u32>) -> u32 {
         let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        match counts.entry(key) {
-            Entry::Occupied(mut o) => {
-                let per_worker = o.get_mut();
-                if per_worker.len() <= worker {
-                    per_worker.resize(worker + 1, None);
-                }
-                if let Some(slot) = per_worker.get_mut(worker) {
-                    *slot = n;
-                }
-                let total = per_worker.iter().flatten().fold(0u32, |t, c| t.saturating_add(*c));
-                if per_worker.iter().all(Option::is_none) {
-                    o.remove();
-                }
-                total
-            }
-            Entry::Vacant(v) => match n {
-                Some(n) => {
-                    let mut per_worker = vec![None; worker + 1];
-                    if let Some(slot) = per_worker.get_mut(worker) {
-                        *slot = Some(n);
-                    }
-                    v.insert(per_worker);
-                    n
-                }
-                None => 0,
-            },
+        let per_worker = counts.entry(key).or_default();
+        if per_worker.len() <= worker {
+            per_worker.resize(worker + 1, None);
         }
+        if let Some(slot) = per_worker.get_mut(worker) {
+            *slot = n;
+        }
+        let total = sum(per_worker);
+        if per_worker.iter().all(Option::is_none) {
+            counts.remove(&key);
+        }
+        total
     }
 
     /// Does some worker have a copy of `key`?
@@ -134,11 +119,13 @@ impl SharedCounts {
 
     /// The connections all workers' copies of `key` hold.
     fn total(&self, key: ListKey) -> u32 {
-        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        counts
-            .get(&key)
-            .map_or(0, |per_worker| per_worker.iter().flatten().fold(0u32, |t, c| t.saturating_add(*c)))
+        self.counts.lock().unwrap_or_else(|e| e.into_inner()).get(&key).map_or(0, |w| sum(w))
     }
+}
+
+/// The connections the workers' copies of a list hold together.
+fn sum(per_worker: &[Option<u32>]) -> u32 {
+    per_worker.iter().flatten().fold(0u32, |t, c| t.saturating_add(*c))
 }
 
 /// The number of entries of a list.
