@@ -1,5 +1,5 @@
 //! Fuzz target: packet sequences through the hook pipeline (conntrack, NAT, defragmentation,
-//! the FTP and IRC helpers, reject/ICMP generation, `dup` and `fwd`, flowtables) under a
+//! the FTP, IRC, SANE, Amanda and PPTP helpers, reject/ICMP generation, `dup` and `fwd`, flowtables) under a
 //! small fixed set of compiled rulesets, on the interpreter and on the JIT side by side.
 //! Nothing may panic or hang, and both engines must produce the same outcomes and the same
 //! connection table.
@@ -8,9 +8,9 @@
 //! records, each a header byte (interface, clock advance, kind) and a kind-specific body:
 //! raw frames (as given, with checksums fixed, or Ethernet-framed) and packets built from a
 //! few fuzz bytes (TCP with sequence numbers tracked per port pair, FTP commands and
-//! replies, IRC DCC offers, UDP, ICMP echo and errors quoting an earlier packet, IPv4/IPv6
-//! fragments, IPv6 extension headers) so that conntrack, NAT and the helpers see plausible
-//! flows.
+//! replies, IRC DCC offers, PPTP control messages, UDP, ICMP echo and errors quoting an
+//! earlier packet, GRE (PPTP's and plain), IPv4/IPv6 fragments, IPv6 extension headers) so
+//! that conntrack, NAT and the helpers see plausible flows.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -113,17 +113,19 @@ table inet helpers {
     ct helper irc-6667 { type "irc" protocol tcp; }
     ct helper sane-6566 { type "sane" protocol tcp; }
     ct helper amanda { type "amanda" protocol udp; }
+    ct helper pptp-1723 { type "pptp" protocol tcp; }
     chain pre {
         type filter hook prerouting priority 0; policy accept;
         tcp dport 21 ct helper set "ftp-standard"
         tcp dport 6667 ct helper set "irc-6667"
         tcp dport 6566 ct helper set "sane-6566"
         udp dport 10080 ct helper set "amanda"
+        tcp dport 1723 ct helper set "pptp-1723"
     }
     chain forward {
         type filter hook forward priority 0; policy drop;
         ct state established,related accept
-        tcp dport { 21, 6566, 6667 } ct state new accept
+        tcp dport { 21, 1723, 6566, 6667 } ct state new accept
         udp dport 10080 ct state new accept
         ct state new log prefix "new: " drop
     }
@@ -237,7 +239,7 @@ const V4: [[u8; 4]; 8] = [
 ];
 const V6: [&str; 8] =
     ["fd00:1::2", "fd00:2::2", "fd00:1::1", "fd00:2::1", "fd00:3::2", "2001:db8::7", "fe80::1", "ff02::1"];
-const PORTS: [u16; 8] = [21, 20, 6667, 80, 6566, 40000, 2121, 10080];
+const PORTS: [u16; 9] = [21, 20, 6667, 80, 6566, 40000, 2121, 10080, 1723];
 
 /// Addresses of one packet: the selector's bit 3 picks IPv6 for both.
 fn addrs(sel: u8) -> (IpAddr, IpAddr) {
@@ -275,6 +277,13 @@ fn payload(b: &mut Bytes<'_>) -> Vec<u8> {
         3 => format!("EPRT |1|{}.{}.{}.{}|{p}|\r\n", a[0], a[1], a[2], a[3]),
         4 => format!("229 Entering Extended Passive Mode (|||{p}|)\r\n"),
         5 => format!("EPRT |2|fd00:1::2|{p}|\r\n"),
+        // A PPTP control message of any type, call IDs and result codes from the input.
+        6 if sel & 16 != 0 => {
+            let mut m = vec![0, 0, 0, 1, 0x1a, 0x2b, 0x3c, 0x4d, 0, b.u8() & 15, 0, 0];
+            m.extend_from_slice(&[a[0], a[1], a[2], a[3], (p >> 8) as u8, p as u8]);
+            m.resize(12 + usize::from(b.u8()), 0);
+            return m;
+        }
         6 => {
             let n = usize::from(b.u8());
             return b.take(n).to_vec();
@@ -356,6 +365,11 @@ fn other(kind: u8, b: &mut Bytes<'_>, flows: &Flows) -> Vec<u8> {
                 _ => (b.u8(), b.u8()),
             };
             PacketBuilder::ip(src, dst).icmp_error(kind, code, quoted).build()
+        }
+        // GRE: PPTP's (a call ID from the input) or plain.
+        _ if sel & 0x30 == 0x30 => {
+            let p = PacketBuilder::ip(src, dst);
+            if sel & 1 == 0 { p.gre_pptp(b.u16()).payload(&[0xff, 3]) } else { p.gre(0x0800) }.build()
         }
         _ => {
             // IPv6 extension headers (IPv4: options) in front of UDP.
