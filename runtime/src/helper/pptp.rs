@@ -40,7 +40,7 @@ use crate::conntrack::expect::{ExpectNat, Expectation};
 use crate::conntrack::gre_keymap::KeymapAdd;
 use crate::conntrack::packet::Time;
 use crate::conntrack::tuple::Tuple;
-use crate::nat::{Manip, NatRange, flags};
+use crate::nat::{Manip, NatRange};
 
 /// `PPTP_PACKET_CONTROL`.
 const CONTROL_PACKET: u16 = 1;
@@ -401,17 +401,9 @@ impl Conntrack {
             Tuple::gre(m.tuple[0].src_addr(), m.tuple[0].dst_addr(), 0, 0)
         };
         self.expect.remove_matching(&other, exp.zone);
-        let range = |addr, key: Option<u16>| NatRange {
-            flags: flags::MAP_IPS | key.map_or(0, |_| flags::PROTO_SPECIFIED),
-            min_addr: addr,
-            max_addr: addr,
-            min_proto: key.unwrap_or(0),
-            max_proto: key.unwrap_or(0),
-            base_proto: 0,
-        };
-        let saved = Some(nat.saved_port);
-        let _ = self.nat_setup(id, &range(to_src, saved.filter(|_| nat.dir == 0)), Manip::Src);
-        let _ = self.nat_setup(id, &range(to_dst, saved.filter(|_| nat.dir == 1)), Manip::Dst);
+        let key = |dir| (nat.dir == dir).then_some(nat.saved_port);
+        let _ = self.nat_setup(id, &NatRange::exactly(to_src, key(0)), Manip::Src);
+        let _ = self.nat_setup(id, &NatRange::exactly(to_dst, key(1)), Manip::Dst);
     }
 
     /// `pptp_destroy_siblings`: `master`'s call is over (a disconnect notice, or the control

@@ -99,17 +99,7 @@ impl Conntrack {
         let Some(m) = self.get(master) else { return };
         let d = 1 - (nat.dir & 1);
         let (to_src, to_dst) = (m.tuple[d].dst, m.tuple[d].src);
-        let src =
-            NatRange { flags: flags::MAP_IPS, min_addr: to_src, max_addr: to_src, ..NatRange::default() };
-        let _ = self.nat_setup(id, &src, Manip::Src);
-        let dst = NatRange {
-            flags: flags::MAP_IPS | flags::PROTO_SPECIFIED,
-            min_addr: to_dst,
-            max_addr: to_dst,
-            min_proto: nat.saved_port,
-            max_proto: nat.saved_port,
-            base_proto: 0,
-        };
-        let _ = self.nat_setup(id, &dst, Manip::Dst);
+        let _ = self.nat_setup(id, &NatRange::exactly(to_src, None), Manip::Src);
+        let _ = self.nat_setup(id, &NatRange::exactly(to_dst, Some(nat.saved_port)), Manip::Dst);
     }
 }

@@ -76,6 +76,16 @@ impl NatRange {
         }
     }
 
+    /// One address (numeric, as tuples hold it) and, if given, one port or key: where an
+    /// expected connection is translated to, like its master.
+    pub fn exactly(addr: u128, key: Option<u16>) -> NatRange {
+        let (flags, key) = match key {
+            Some(k) => (flags::MAP_IPS | flags::PROTO_SPECIFIED, k),
+            None => (flags::MAP_IPS, 0),
+        };
+        NatRange { flags, min_addr: addr, max_addr: addr, min_proto: key, max_proto: key, base_proto: 0 }
+    }
+
     /// Ports only (`redirect to :PORT`, or `masquerade to :PORTS` before the address is known).
     pub fn ports_only(min: u16, max: u16) -> NatRange {
         NatRange { flags: flags::PROTO_SPECIFIED, min_proto: min, max_proto: max, ..NatRange::default() }
