@@ -43,24 +43,26 @@ pub struct Expectation {
 impl Expectation {
     /// Whether `t` (in zone `zone`) is the expected connection.
     pub fn matches(&self, t: &Tuple, zone: u16) -> bool {
-        self.matches_with(t, zone, self.any_src)
+        self.matches_with(t, zone, self.any_src, self.exact_src_id)
     }
 
-    /// [`Expectation::matches`] with the source address compared unless `any_src`.
-    fn matches_with(&self, t: &Tuple, zone: u16, any_src: bool) -> bool {
+    /// [`Expectation::matches`] with the source address compared unless `any_src`, the
+    /// source port (key) when `exact_src_id`.
+    fn matches_with(&self, t: &Tuple, zone: u16, any_src: bool, exact_src_id: bool) -> bool {
         self.zone == zone
             && self.tuple.l3 == t.l3
             && self.tuple.proto == t.proto
             && (any_src || self.tuple.src == t.src)
             && self.tuple.dst == t.dst
             && self.tuple.dst_id == t.dst_id
-            && (!self.exact_src_id || self.tuple.src_id == t.src_id)
+            && (!exact_src_id || self.tuple.src_id == t.src_id)
     }
 
     /// `expect_clash`: two expectations that would both match some connection (compared
-    /// under both masks: a wildcard source in either clashes with any source).
+    /// under both masks: a wildcard source address or port in either clashes with any).
     fn clashes(&self, other: &Expectation) -> bool {
-        self.matches_with(&other.tuple, other.zone, self.any_src || other.any_src)
+        let any_src = self.any_src || other.any_src;
+        self.matches_with(&other.tuple, other.zone, any_src, self.exact_src_id && other.exact_src_id)
     }
 
     /// `expect_matches`: the same master expecting the same tuple under the same mask.
@@ -68,6 +70,7 @@ impl Expectation {
         self.master == other.master
             && self.tuple == other.tuple
             && self.any_src == other.any_src
+            && self.exact_src_id == other.exact_src_id
             && self.zone == other.zone
     }
 }
@@ -225,5 +228,26 @@ mod tests {
         all.add(exp(2, "10.0.2.9", false), 8, 100, 0).unwrap();
         assert_eq!(all.add(exp(3, "0.0.0.0", true), 8, 100, 0), Err(ExpectError::Busy));
         assert_eq!(all.take(&tuple("10.0.2.7", 5000), 0, 1), None);
+    }
+
+    #[test]
+    fn an_exact_source_key_must_match_and_clashes_only_with_the_same_key_or_a_wildcard() {
+        let keyed = |master, src_id| {
+            let mut e = exp(master, "10.0.2.8", false);
+            e.tuple.src_id = src_id;
+            e.exact_src_id = true;
+            e
+        };
+        let mut all = Expectations::default();
+        all.add(keyed(1, 7), 8, 100, 0).unwrap();
+        // Another key on the same tuple is another connection; a wildcard port would take both.
+        all.add(keyed(2, 8), 8, 100, 0).unwrap();
+        assert_eq!(all.add(exp(3, "10.0.2.8", false), 8, 100, 0), Err(ExpectError::Busy));
+        assert_eq!(all.add(keyed(3, 7), 8, 100, 0), Err(ExpectError::Busy));
+        let mut from = tuple("10.0.2.8", 5000);
+        from.src_id = 9;
+        assert_eq!(all.take(&from, 0, 1), None, "no key 9 expected");
+        from.src_id = 8;
+        assert_eq!(all.take(&from, 0, 1).map(|e| e.master), Some(conn(2)));
     }
 }
