@@ -48,7 +48,7 @@ impl Conntrack {
             return Ok(Tracked::invalid());
         };
         if let L4::Gre { .. } = pkt.l4 {
-            tuple.src_id = self.gre_keymap.source_key(&tuple);
+            tuple = self.with_gre_source_key(tuple);
         }
         let mut reopened = false;
         loop {
@@ -145,11 +145,8 @@ impl Conntrack {
         let found = icmp
             .quoted
             .and_then(|q| {
-                let mut t = q.tuple()?;
-                if let QuotedL4::Gre { .. } = q.l4 {
-                    t.src_id = self.gre_keymap.source_key(&t);
-                }
-                Some(t)
+                let t = q.tuple()?;
+                Some(if let QuotedL4::Gre { .. } = q.l4 { self.with_gre_source_key(t) } else { t })
             })
             .filter(|t| t.l3 == pkt.l3())
             .and_then(|t| t.invert())
@@ -197,6 +194,13 @@ impl Conntrack {
             self.nat_follow_master(id, exp.master, nat);
         }
         Ok(Some((id, true)))
+    }
+
+    /// A PPTP GRE packet's tuple (version 1: its call ID the destination key) with the
+    /// source key the keymap gives it (`gre_pkt_to_tuple`).
+    pub fn with_gre_source_key(&self, mut t: Tuple) -> Tuple {
+        t.src_id = self.gre_keymap.source_key(&t);
+        t
     }
 
     /// Runs the protocol tracker on an entry: validity, state, timeout, accounting.

@@ -419,8 +419,12 @@ impl Env for RuntimeEnv<'_> {
             // info reads as "established" there.
             None => {
                 let zone = self.meta.ct.zone;
-                let Some(tuple) = self.info.tuple() else { return Count::NoTuple };
-                let tuple = conncount::packet_tuple(&tuple);
+                let Some(packet) = self.info.tuple() else { return Count::NoTuple };
+                let tuple = conncount::packet_tuple(&packet);
+                let tuple = match packet.l4 {
+                    crate::packet::TupleL4::Gre { .. } => self.ct.with_gre_source_key(tuple),
+                    _ => tuple,
+                };
                 let conn = self.ct.find(&tuple, zone).and_then(|(id, _)| self.ct.get(id));
                 let established = conn.is_some_and(|c| c.has(st::ASSURED) || info != Some(CtInfo::Untracked));
                 ((tuple, zone), established)
