@@ -64,6 +64,17 @@ pub struct LiveConfig {
     pub mode: Mode,
 }
 
+/// What `n` workers running one program share (nothing for one worker): one limit, quota
+/// and `numgen inc` counter per rule, one copy of each set the rules write, and one
+/// connection count per `ct count` list, whichever workers' tables hold the connections.
+fn what_workers_share(n: usize) -> (Option<Arc<SharedState>>, Option<Arc<SharedCounts>>) {
+    if n > 1 {
+        (Some(Arc::new(SharedState::new())), Some(Arc::new(SharedCounts::new())))
+    } else {
+        (None, None)
+    }
+}
+
 /// Where `conntrack -E` lines go: workers send to one channel, a thread fans out.
 #[derive(Debug, Default)]
 struct EventHub {
@@ -114,11 +125,7 @@ impl Instance {
             }
         }
         let steering = Arc::new(Steering::new(n, cfg.pipeline.conntrack.seed ^ 0x5745_4552));
-        // One limit, quota and `numgen inc` counter per rule, one copy of each set the rules
-        // write, for all the workers.
-        let program_state = (n > 1).then(|| Arc::new(SharedState::new()));
-        // One connection count per `ct count` list, whichever workers' tables hold them.
-        let conn_counts = (n > 1).then(|| Arc::new(SharedCounts::new()));
+        let (program_state, conn_counts) = what_workers_share(n);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             subscribers: AtomicUsize::new(0),
@@ -254,8 +261,7 @@ impl Instance {
     /// previous executable is dropped with the last worker's reference.
     pub fn reload(&self, executable: Executable) -> Result<(), String> {
         let next = executable.clone();
-        let program_state = (self.commands.len() > 1).then(|| Arc::new(SharedState::new()));
-        let conn_counts = (self.commands.len() > 1).then(|| Arc::new(SharedCounts::new()));
+        let (program_state, conn_counts) = what_workers_share(self.commands.len());
         self.on_each(move |w| {
             let now = w.pipeline.now();
             let engine = VmEngine::new(next.clone(), now).sharing(program_state.as_ref());
