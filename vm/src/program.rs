@@ -9,7 +9,6 @@
 
 use crate::classify::Classifier;
 use crate::expr::Expr;
-use crate::expr::dynset::Dynset;
 use crate::flowtable::Flowtable;
 use crate::keys::{Family, Hook};
 use crate::object::Object;
@@ -157,33 +156,24 @@ impl Program {
         Program::default()
     }
 
-    /// Every dynset of the rules (inside `inner` expressions and other dynsets too), in rule
-    /// order.
-    pub fn dynsets(&self) -> Vec<&Dynset> {
-        fn visit<'p>(e: &'p Expr, out: &mut Vec<&'p Dynset>) {
+    /// Per set: does a dynset of some rule write it (the packet path changes its elements)?
+    /// Dynsets inside `inner` expressions and other dynsets count too.
+    pub fn dynset_targets(&self) -> Vec<bool> {
+        fn mark(e: &Expr, out: &mut [bool]) {
             match e {
                 Expr::Dynset(d) => {
-                    out.push(d);
-                    d.exprs.iter().for_each(|inner| visit(inner, out));
+                    if let Some(x) = out.get_mut(d.set.index()) {
+                        *x = true;
+                    }
+                    d.exprs.iter().for_each(|inner| mark(inner, out));
                 }
-                Expr::Inner(i) => visit(&i.expr, out),
+                Expr::Inner(i) => mark(&i.expr, out),
                 _ => {}
             }
         }
-        let mut out = Vec::new();
-        for e in self.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
-            visit(e, &mut out);
-        }
-        out
-    }
-
-    /// Per set: does a dynset of some rule write it (the packet path changes its elements)?
-    pub fn dynset_targets(&self) -> Vec<bool> {
         let mut out = vec![false; self.sets.len()];
-        for d in self.dynsets() {
-            if let Some(x) = out.get_mut(d.set.index()) {
-                *x = true;
-            }
+        for e in self.chains.iter().flat_map(|c| &c.rules).flat_map(|r| &r.exprs) {
+            mark(e, &mut out);
         }
         out
     }

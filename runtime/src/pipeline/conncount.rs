@@ -158,6 +158,12 @@ impl ConnLists {
         *self = ConnLists { shared: counts.map(|c| (c, worker)), ..ConnLists::default() };
     }
 
+    /// Publishes this worker's count `n` of `key` when shared: all workers' count (`None`:
+    /// not shared).
+    fn publish(&self, key: ListKey, n: Option<u32>) -> Option<u32> {
+        self.shared.as_ref().map(|(counts, worker)| counts.publish(key, *worker, n))
+    }
+
     /// Counts connection `me` in `list` (`established`: see the module documentation); the
     /// number of connections the list holds afterwards (all workers' copies together when
     /// shared).
@@ -171,14 +177,13 @@ impl ConnLists {
     ) -> u32 {
         let group = matches!(list, ConnList::Group { .. });
         let key = (list, if group { me.1 } else { 0 });
-        let shared = self.shared.as_ref();
         let entries = if group {
             match self.groups.entry(key) {
                 // `insert_tree`: a group's first packet makes its list with the packet's
                 // connection in it, established or not (the group is new to every worker).
-                Entry::Vacant(v) if !shared.is_some_and(|(c, _)| c.exists(key)) => {
+                Entry::Vacant(v) if !self.shared.as_ref().is_some_and(|(c, _)| c.exists(key)) => {
                     v.insert(vec![me]);
-                    return shared.map_or(1, |(c, w)| c.publish(key, *w, Some(1)));
+                    return self.publish(key, Some(1)).unwrap_or(1);
                 }
                 Entry::Vacant(v) => v.insert(Vec::new()),
                 Entry::Occupied(o) => o.into_mut(),
@@ -192,10 +197,7 @@ impl ConnLists {
             entries.push(me);
         }
         let n = len(entries);
-        match shared {
-            Some((counts, worker)) => counts.publish(key, *worker, Some(n)),
-            None => n,
-        }
+        self.publish(key, Some(n)).unwrap_or(n)
     }
 
     /// Does `list` count some connection (as last collected; shared, in any worker's copy)?
@@ -216,10 +218,7 @@ impl ConnLists {
         if mine == Some(0) {
             self.lists.remove(&list);
         }
-        match &self.shared {
-            Some((counts, worker)) => counts.publish((list, 0), *worker, mine.filter(|n| *n > 0)) == 0,
-            None => mine.unwrap_or(0) == 0,
-        }
+        self.publish((list, 0), mine.filter(|n| *n > 0)).unwrap_or(mine.unwrap_or(0)) == 0
     }
 
     /// Collects every list and forgets the empty ones (a set element's list outlives its

@@ -61,12 +61,18 @@ impl VmEngine {
     /// one of each for all, as the kernel has whatever the CPU ([`nftvm_vm::interp::shared`]);
     /// `None` keeps them its own.
     pub fn sharing(mut self, shared: Option<&Arc<SharedState>>) -> VmEngine {
-        let Some(shared) = shared else { return self };
+        self.shared = shared.cloned();
         if !self.pending {
+            self.attach_shared();
+        }
+        self
+    }
+
+    /// Attaches the state to what it shares, if anything.
+    fn attach_shared(&mut self) {
+        if let Some(shared) = &self.shared {
             self.state.share(self.exec.program().program(), Arc::clone(shared));
         }
-        self.shared = Some(Arc::clone(shared));
-        self
     }
 
     /// Runs `exec` with state made when the first packet arrives, at its time: the ruleset
@@ -105,9 +111,7 @@ impl Engine for VmEngine {
     fn run_chain(&mut self, chain: ChainId, pkt: &mut PacketCtx<'_>, env: &mut dyn Env) -> &RunResult {
         if self.pending {
             self.state = self.exec.new_state(env.now_ns());
-            if let Some(shared) = &self.shared {
-                self.state.share(self.exec.program().program(), Arc::clone(shared));
-            }
+            self.attach_shared();
             self.pending = false;
         }
         let traced = RunOptions { trace: true, regs: false };

@@ -28,7 +28,8 @@ use std::sync::{Mutex, OnceLock};
 pub struct SharedState {
     /// Per state slot: the shared slot of a meter, `None` for any other kind.
     meters: OnceLock<Vec<Option<Mutex<Slot>>>>,
-    /// Per set: the shared backend of a set [`shared_sets`] picks, `None` for the others.
+    /// Per set: the shared backend of a set the packet path writes (a dynset's target),
+    /// `None` for the others.
     sets: OnceLock<Vec<Option<Mutex<SetBackend>>>>,
 }
 
@@ -43,9 +44,8 @@ impl SharedState {
         self.meters
             .get_or_init(|| slots.iter().map(|s| is_meter(s).then(|| Mutex::new(s.clone()))).collect());
         self.sets.get_or_init(|| {
-            let shared = shared_sets(prog);
             sets.iter()
-                .zip(shared.into_iter().chain(std::iter::repeat(false)))
+                .zip(prog.dynset_targets().into_iter().chain(std::iter::repeat(false)))
                 .map(|(b, s)| s.then(|| Mutex::new(b.clone())))
                 .collect()
         });
@@ -65,12 +65,6 @@ impl SharedState {
 /// Is this the slot of a meter the kernel keeps once for all CPUs?
 fn is_meter(s: &Slot) -> bool {
     matches!(s, Slot::Limit { .. } | Slot::Quota { .. } | Slot::Numgen { .. })
-}
-
-/// Per set of `prog`: is it shared among workers — written by the packet path (a dynset's
-/// target)?
-pub fn shared_sets(prog: &Program) -> Vec<bool> {
-    prog.dynset_targets()
 }
 
 #[cfg(test)]
@@ -230,8 +224,10 @@ ip t c
             assert_eq!(run(BLOCKLIST, engine, 2, false, &[17, 6]), [Drop, Accept], "{engine:?}");
         }
         let prog = text::assemble(BLOCKLIST).expect("assembles");
+        let shared = Arc::new(SharedState::new());
+        ProgramState::new(&prog, 0).share(&prog, Arc::clone(&shared));
         assert_eq!(
-            shared_sets(&prog),
+            (0..3).map(|i| shared.set(i).is_some()).collect::<Vec<_>>(),
             [true, true, false],
             "written, written (counting connections), never written"
         );
